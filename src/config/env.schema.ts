@@ -1,0 +1,47 @@
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+
+const toBool = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : ['1', 'true', 'yes', 'on'].includes(String(value).toLowerCase());
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+// Every variable the platform reads. Defaults live here so `.env.example` and the code cannot disagree.
+export class EnvSchema {
+  // --- process ---
+  @IsIn(['development', 'production', 'test']) NODE_ENV: 'development' | 'production' | 'test' = 'development';
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT = 3000;
+  @IsString() HOST = '0.0.0.0';
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';
+  @IsString() DATA_DIR = './.data';
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^https?:\/\/[^\s]+$/) PUBLIC_BASE_URL?: string;
+
+  // --- HTTP ---
+  @Transform(toInt) @IsInt() @Min(1024) BODY_LIMIT_BYTES = 1_048_576;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() TLS_CERT_FILE?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() TLS_KEY_FILE?: string;
+
+  // --- Postgres: absent means the embedded PGlite default ---
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^postgres(ql)?:\/\//) DATABASE_URL?: string;
+  @Transform(toInt) @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE = 10;
+  @Transform(toBool) @IsBoolean() MIGRATIONS_RUN = true;
+
+  // --- Redis: absent means in-process stand-ins ---
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^rediss?:\/\//) REDIS_URL?: string;
+  @Matches(/^[A-Za-z0-9_.:-]{1,64}$/) REDIS_PREFIX = 'sb';
+
+  // --- security ---
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(24) ADMIN_TOKEN?: string;
+  // 32 bytes, base64 or hex: encrypts app secrets at rest (HMAC signing needs the secret itself).
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^([A-Fa-f0-9]{64}|[A-Za-z0-9+/]{43}=)$/) SECRETS_KEY?: string;
+  @Transform(toInt) @IsInt() @Min(60) PERSON_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+  @Transform(toInt) @IsInt() @Min(0) APP_SECRET_GRACE_SECONDS = 24 * 3600;
+
+  // --- outgoing HTTP (webhooks, URL fetches) ---
+  @Transform(toBool) @IsOptional() @IsBoolean() ALLOW_INSECURE_WEBHOOKS?: boolean;
+  // Comma list of CIDRs that outgoing calls may reach although private (development and tests: 127.0.0.0/8,::1/128).
+  @IsString() OUTBOUND_ALLOWLIST = '';
+  @Transform(toInt) @IsInt() @Min(100) @Max(60000) WEBHOOK_VERIFY_TIMEOUT_MS = 5000;
+}
+
+export type Env = EnvSchema;
