@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { DEFAULT_MEDIA_DIR, FsMediaStorage } from './fs-media-storage';
+import { mediaKey } from './media-storage';
+
+describe('FsMediaStorage', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'media-fs-'));
+  });
+  afterEach(async () => {
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  it('defaults to ./.data/media', () => {
+    expect(new FsMediaStorage().rootDir).toBe(path.resolve(DEFAULT_MEDIA_DIR));
+  });
+
+  it('shards as ab/cd/<sha256>/<variant>', async () => {
+    const hash = createHash('sha256').update('layout').digest('hex');
+    const storage = new FsMediaStorage({ rootDir: root });
+    await storage.put(mediaKey(hash, 'thumb.jpg'), Buffer.from('x'), { contentType: 'image/jpeg' });
+    expect(await fs.readFile(path.join(root, hash.slice(0, 2), hash.slice(2, 4), hash, 'thumb.jpg'), 'utf8')).toBe('x');
+  });
+
+  it('never shows a partial object: the key appears only once the write is complete', async () => {
+    const storage = new FsMediaStorage({ rootDir: root });
+    const key = mediaKey(createHash('sha256').update('slow').digest('hex'), 'original');
+    const body = new PassThrough();
+    const done = storage.put(key, body, { contentType: 'video/mp4' });
+    body.write(Buffer.alloc(64 * 1024, 1));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await storage.exists(key)).toBe(false);
+    expect((await fs.readdir(storage.tempDir)).length).toBe(1);
+    body.end(Buffer.alloc(10, 2));
+    await done;
+    expect(await storage.stat(key)).toEqual({ size: 64 * 1024 + 10 });
+    expect(await fs.readdir(storage.tempDir)).toEqual([]);
+  });
+});
