@@ -92,6 +92,19 @@ describe('processImage', () => {
     expect(photo.length / out['display.jpg'].data.length).toBeGreaterThanOrEqual(5);
   }, 30_000);
 
+  it('converts wide-gamut (Display P3) photos to sRGB pixels, since the variants carry no profile', async () => {
+    const p3 = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 100, b: 50 } } })
+      .withIccProfile('p3')
+      .jpeg({ quality: 100 })
+      .toBuffer();
+    const stored = await sharp(p3, { ignoreIcc: true }).raw().toBuffer();
+    expect(Math.abs(stored[0] - 200)).toBeGreaterThan(8); // the file holds P3 numbers, not sRGB ones
+    for (const v of (await processImage(await write('p3.jpg', p3))).variants) {
+      const px = await sharp(v.data).raw().toBuffer();
+      expect([...px.subarray(0, 3)].map((c, i) => Math.abs(c - [200, 100, 50][i]) <= 3)).toEqual([true, true, true]);
+    }
+  });
+
   it('keeps transparency in WebP and flattens it onto white in the JPEG fallback', async () => {
     const png = await sharp({ create: { width: 50, height: 50, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
       .png()

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { detectType } from './detect-type';
+import { DETECT_HEAD_BYTES, detectType } from './detect-type';
 import { probeDurationMs } from './media-duration';
 import { flac, mp3Cbr, mp4WithDuration, wavPcm } from './testing/media-fixtures';
 
@@ -17,7 +17,7 @@ describe('probeDurationMs (headers only, no ffmpeg)', () => {
   async function probe(bytes: Buffer): Promise<{ mime: string; ms: number | null }> {
     const file = path.join(dir, `f-${Math.random()}`);
     await fs.writeFile(file, bytes);
-    const { mime } = await detectType(bytes);
+    const { mime } = await detectType(bytes.subarray(0, DETECT_HEAD_BYTES)); // as ingest sees it
     return { mime, ms: await probeDurationMs(file, mime) };
   }
 
@@ -39,11 +39,18 @@ describe('probeDurationMs (headers only, no ffmpeg)', () => {
   });
 
   it('reads MP3 from an Info frame count, or estimates constant bitrate', async () => {
-    const exact = await probe(mp3Cbr(100, { xing: true, id3: true }));
+    const exact = await probe(mp3Cbr(100, { xing: true, id3Bytes: 100 }));
     expect(exact.mime).toBe('audio/mpeg');
     expect(exact.ms).toBe(Math.round((100 * 1152 * 1000) / 44100));
     const cbr = await probe(mp3Cbr(100));
     expect(Math.abs(cbr.ms! - 2612) / 2612).toBeLessThan(0.01);
+  });
+
+  it('skips an ID3 tag larger than the detection window (cover art) for both type and duration', async () => {
+    expect(await probe(mp3Cbr(50, { xing: true, id3Bytes: 80_000 }))).toEqual({
+      mime: 'audio/mpeg',
+      ms: Math.round((50 * 1152 * 1000) / 44100),
+    });
   });
 
   it('reads FLAC STREAMINFO', async () => {

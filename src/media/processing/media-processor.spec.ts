@@ -9,7 +9,7 @@ import { S3MediaStorage } from '../storage/s3-media-storage';
 import { FakeS3Server, startFakeS3 } from '../storage/testing/fake-s3-server';
 import { heicDecodingSupported } from './detect-type';
 import { MediaProcessor } from './media-processor';
-import { isMediaError, MediaErrorCode } from './media.errors';
+import { isMediaError, MediaError, MediaErrorCode } from './media.errors';
 import { heicHeader, mp3Cbr, mp4WithDuration, wavPcm } from './testing/media-fixtures';
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -78,6 +78,27 @@ describe('MediaProcessor.processUpload (fs storage)', () => {
     expect(second.variants).toEqual(first.variants);
     expect(put).not.toHaveBeenCalled();
     expect(await listFiles(root)).toEqual(filesAfterFirst);
+  });
+
+  it('re-encodes a known hash when the encoding settings changed, keeping an original stored earlier', async () => {
+    await media.processUpload(streamOf(photo), { maxBytes: 10_000_000, keepOriginal: true });
+    const sharper = new MediaProcessor(storage, { image: { webpQuality: 90 } });
+    const r = await sharper.processUpload(streamOf(photo), { maxBytes: 10_000_000 });
+    expect(r.deduplicated).toBe(false);
+    const again = await sharper.processUpload(streamOf(photo), { maxBytes: 10_000_000, keepOriginal: true });
+    expect(again.deduplicated).toBe(true);
+    expect(again.variants.map((v) => v.name)).toContain('original');
+  });
+
+  it('removes what it wrote when storage fails half-way, and reports the storage error', async () => {
+    const realPut = storage.put.bind(storage);
+    jest.spyOn(storage, 'put').mockImplementation(async (key, body, opts) => {
+      if (key.endsWith('/thumb.webp')) throw new MediaError(MediaErrorCode.Storage, 'disk full');
+      return realPut(key, body, opts);
+    });
+    const err = await media.processUpload(streamOf(photo), { maxBytes: 10_000_000 }).catch((e: unknown) => e);
+    expect(isMediaError(err, MediaErrorCode.Storage)).toBe(true);
+    expect(await listFiles(root)).toEqual([]);
   });
 
   it('keeps the original only when asked, and adds it to an already processed hash', async () => {

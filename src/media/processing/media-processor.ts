@@ -89,13 +89,13 @@ export class MediaProcessor {
         }
         return this.present(existing, keepOriginal, true);
       }
-      return this.present(await this.processFresh(upload, keepOriginal), keepOriginal, false);
+      return this.present(await this.processFresh(upload, keepOriginal, existing), keepOriginal, false);
     } finally {
       await upload.cleanup();
     }
   }
 
-  private async processFresh(upload: IngestedFile, keepOriginal: boolean): Promise<Manifest> {
+  private async processFresh(upload: IngestedFile, keepOriginal: boolean, previous: Manifest | null): Promise<Manifest> {
     const { sha256, type } = upload;
     const manifest: Manifest = { v: 1, profile: this.profile, sha256, kind: type.kind, mime: type.mime, size: upload.size, variants: [] };
     // Encode everything before the first write: a corrupt image leaves nothing in storage.
@@ -109,6 +109,11 @@ export class MediaProcessor {
           manifest.variants.push({ name: v.name, key, mime: v.mime, size: v.data.length, width: v.width, height: v.height });
         }
         if (keepOriginal) manifest.variants.push(await this.putOriginal(upload, img.width, img.height));
+        else {
+          // Re-encoding under a new profile must not orphan an original an earlier upload kept.
+          const kept = previous?.variants.find((v) => v.name === ORIGINAL);
+          if (kept && (await this.storage.exists(kept.key))) manifest.variants.push(kept);
+        }
       } else {
         manifest.variants.push(await this.putOriginal(upload));
         if (type.kind === 'video' || type.kind === 'audio') manifest.durationMs = await probeDurationMs(upload.path, type.mime);

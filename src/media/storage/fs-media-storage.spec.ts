@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { DEFAULT_MEDIA_DIR, FsMediaStorage } from './fs-media-storage';
-import { mediaKey } from './media-storage';
+import { mediaKey, removeStaleTempFiles } from './media-storage';
 
 describe('FsMediaStorage', () => {
   let root: string;
@@ -39,5 +39,17 @@ describe('FsMediaStorage', () => {
     await done;
     expect(await storage.stat(key)).toEqual({ size: 64 * 1024 + 10 });
     expect(await fs.readdir(storage.tempDir)).toEqual([]);
+  });
+
+  it('sweeps temp files a killed process left behind, and only old ones', async () => {
+    const storage = new FsMediaStorage({ rootDir: root });
+    await fs.mkdir(storage.tempDir, { recursive: true });
+    await fs.writeFile(path.join(storage.tempDir, 'ingest-old.part'), 'x');
+    const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await fs.utimes(path.join(storage.tempDir, 'ingest-old.part'), old, old);
+    await fs.writeFile(path.join(storage.tempDir, 'ingest-live.part'), 'y');
+    expect(await removeStaleTempFiles(storage.tempDir)).toBe(1);
+    expect(await fs.readdir(storage.tempDir)).toEqual(['ingest-live.part']);
+    expect(await removeStaleTempFiles(path.join(root, 'missing'))).toBe(0);
   });
 });

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { MediaError, MediaErrorCode } from '../processing/media.errors';
 
@@ -64,4 +66,19 @@ export function resolveRange(size: number, range: RangeOptions | undefined): { s
     throw new MediaError(MediaErrorCode.InvalidRange, `range starts at ${start}, object has ${size} bytes`);
   }
   return { start, end };
+}
+
+// Every error path removes its own temp file; only a killed process leaves one. Run at boot.
+export async function removeStaleTempFiles(tempDir: string, olderThanMs = 60 * 60 * 1000, now = Date.now()): Promise<number> {
+  let removed = 0;
+  const names = await fs.readdir(tempDir).catch(() => [] as string[]);
+  for (const name of names) {
+    const file = path.join(tempDir, name);
+    const st = await fs.stat(file).catch(() => null);
+    if (st?.isFile() && now - st.mtimeMs > olderThanMs) {
+      await fs.rm(file, { force: true });
+      removed++;
+    }
+  }
+  return removed;
 }

@@ -59,18 +59,20 @@ export function wavPcm(opts: { sampleRate: number; channels: number; seconds: nu
 
 // MPEG-1 Layer III, 128 kbps, 44.1 kHz, stereo: 417-byte frames of 1152 samples. With `xing`,
 // the first frame is an Info frame carrying the frame count, as LAME writes it.
-export function mp3Cbr(frames: number, opts: { xing?: boolean; id3?: boolean } = {}): Buffer {
+export function mp3Cbr(frames: number, opts: { xing?: boolean; id3Bytes?: number } = {}): Buffer {
   const frame = () => {
     const f = Buffer.alloc(417);
     f.set([0xff, 0xfb, 0x90, 0x00]);
     return f;
   };
   const out: Buffer[] = [];
-  if (opts.id3) {
-    const tag = Buffer.alloc(10 + 100);
+  if (opts.id3Bytes) {
+    // ID3v2.4 with a syncsafe size, standing in for tags and cover art.
+    const n = opts.id3Bytes;
+    const tag = Buffer.alloc(10 + n);
     tag.write('ID3', 0, 'latin1');
     tag[3] = 4;
-    tag[9] = 100; // syncsafe size
+    tag.set([(n >> 21) & 0x7f, (n >> 14) & 0x7f, (n >> 7) & 0x7f, n & 0x7f], 6);
     out.push(tag);
   }
   if (opts.xing) {
