@@ -1,0 +1,26 @@
+// Stable codes for everything the media core refuses; the HTTP layer maps them in one place later.
+export const MediaErrorCode = {
+  TypeMismatch: 'media.type_mismatch',
+  TooLarge: 'media.too_large',
+  CorruptImage: 'media.corrupt_image',
+  NotFound: 'media.not_found',
+  InvalidRange: 'media.invalid_range',
+  InvalidKey: 'media.invalid_key',
+  Storage: 'media.storage_error',
+} as const;
+export type MediaErrorCode = (typeof MediaErrorCode)[keyof typeof MediaErrorCode];
+
+export class MediaError extends Error {
+  constructor(
+    readonly code: MediaErrorCode,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${reason}`, options);
+    this.name = 'MediaError';
+  }
+}
+
+export function isMediaError(err: unknown, code?: MediaErrorCode): err is MediaError {
+  return err instanceof MediaError && (code === undefined || err.code === code);
+}
