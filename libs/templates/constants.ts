@@ -1,0 +1,129 @@
+// Limits and enums of the Messenger Platform as Switchboard enforces them
+// (shared/reference/messenger-platform.md §2–4). Character counts are Unicode code points.
+
+/**
+ * Limits of the Send API and the Messenger Profile API.
+ *
+ * `text` and `metadata` are exclusive bounds, as Meta words them ("fewer than 2000 characters"):
+ * the longest accepted text is `LIMITS.text - 1` characters. Every other limit is inclusive.
+ */
+export const LIMITS = {
+  /** message.text: fewer than 2000 characters (exclusive). */
+  text: 2000,
+  /** message.metadata: fewer than 1000 characters (exclusive). */
+  metadata: 1000,
+  quickReplies: 13,
+  quickReplyTitle: 20,
+  /** Postback, quick reply, get_started and ice breaker payloads. */
+  payload: 1000,
+  buttonTitle: 20,
+  genericElements: 10,
+  elementTitle: 80,
+  elementSubtitle: 80,
+  elementButtons: 3,
+  buttonTemplateText: 640,
+  buttonTemplateButtons: 3,
+  mediaElements: 1,
+  mediaButtons: 3,
+  receiptElements: 100,
+  greetingText: 160,
+  iceBreakers: 4,
+  iceBreakerQuestion: 80,
+  persistentMenuItems: 20,
+  whitelistedDomains: 50,
+  /** Nesting deeper than this is refused before validation (guards the stack). */
+  depth: 32,
+} as const;
+
+export const MESSAGING_TYPES = ['RESPONSE', 'UPDATE', 'MESSAGE_TAG'] as const;
+export type MessagingType = (typeof MESSAGING_TYPES)[number];
+
+/** Tags Switchboard accepts with `messaging_type: MESSAGE_TAG`. */
+export const MESSAGE_TAGS = ['HUMAN_AGENT', 'CUSTOMER_FEEDBACK'] as const;
+export type MessageTag = (typeof MESSAGE_TAGS)[number];
+
+/** Tags that Graph answers with error 100 since 27 April 2026; Switchboard refuses them the same way. */
+export const DEPRECATED_MESSAGE_TAGS = ['ACCOUNT_UPDATE', 'CONFIRMED_EVENT_UPDATE', 'POST_PURCHASE_UPDATE'] as const;
+export type DeprecatedMessageTag = (typeof DEPRECATED_MESSAGE_TAGS)[number];
+export const MESSAGE_TAGS_DEPRECATED_SINCE = '2026-04-27';
+
+export const NOTIFICATION_TYPES = ['REGULAR', 'SILENT_PUSH', 'NO_PUSH'] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+export const SENDER_ACTIONS = ['typing_on', 'typing_off', 'mark_seen'] as const;
+export type SenderAction = (typeof SENDER_ACTIONS)[number];
+
+export const MEDIA_ATTACHMENT_TYPES = ['image', 'audio', 'video', 'file'] as const;
+export type MediaAttachmentType = (typeof MEDIA_ATTACHMENT_TYPES)[number];
+export const ATTACHMENT_TYPES = [...MEDIA_ATTACHMENT_TYPES, 'template'] as const;
+export type AttachmentType = (typeof ATTACHMENT_TYPES)[number];
+
+export const TEMPLATE_TYPES = ['generic', 'button', 'media', 'receipt'] as const;
+export type TemplateType = (typeof TEMPLATE_TYPES)[number];
+
+/** Buttons allowed in templates. */
+export const BUTTON_TYPES = ['web_url', 'postback', 'phone_number'] as const;
+export type ButtonType = (typeof BUTTON_TYPES)[number];
+/** Buttons allowed in the persistent menu. */
+export const MENU_BUTTON_TYPES = ['web_url', 'postback'] as const;
+export type MenuButtonType = (typeof MENU_BUTTON_TYPES)[number];
+
+export const WEBVIEW_HEIGHT_RATIOS = ['compact', 'tall', 'full'] as const;
+export type WebviewHeightRatio = (typeof WEBVIEW_HEIGHT_RATIOS)[number];
+export const WEBVIEW_SHARE_BUTTON = ['hide', 'show'] as const;
+
+export const IMAGE_ASPECT_RATIOS = ['horizontal', 'square'] as const;
+export type ImageAspectRatio = (typeof IMAGE_ASPECT_RATIOS)[number];
+
+export const MEDIA_TYPES = ['image', 'video'] as const;
+export type MediaType = (typeof MEDIA_TYPES)[number];
+
+export const QUICK_REPLY_CONTENT_TYPES = ['text', 'user_phone_number', 'user_email'] as const;
+export type QuickReplyContentType = (typeof QUICK_REPLY_CONTENT_TYPES)[number];
+
+/** Messenger Profile properties Switchboard stores. */
+export const MESSENGER_PROFILE_FIELDS = [
+  'get_started',
+  'greeting',
+  'ice_breakers',
+  'persistent_menu',
+  'whitelisted_domains',
+] as const;
+export type MessengerProfileField = (typeof MESSENGER_PROFILE_FIELDS)[number];
+
+/** Messenger Profile properties Graph has and Switchboard refuses with a clear message. */
+export const UNSUPPORTED_MESSENGER_PROFILE_FIELDS = [
+  'account_linking_url',
+  'commands',
+  'payment_settings',
+  'target_audience',
+  'home_url',
+  'title',
+  'description',
+  'subject_to_new_eu_privacy_rules',
+] as const;
+
+/** Recipient forms of the Send API that Switchboard does not implement. */
+export const UNSUPPORTED_RECIPIENT_FIELDS = [
+  'user_ref',
+  'comment_id',
+  'post_id',
+  'notification_messages_token',
+  'phone_number',
+] as const;
+
+/**
+ * Graph request parameters that may sit in a body beside the real ones (form-encoded posts,
+ * the JavaScript SDK). Accepted and dropped from the normalized value; the caller reads the token itself.
+ */
+export const GRAPH_TRANSPORT_PARAMS = [
+  'access_token',
+  'appsecret_proof',
+  'appsecret_time',
+  'method',
+  'format',
+  'pretty',
+  'suppress_http_code',
+  'sdk',
+  'debug',
+] as const;

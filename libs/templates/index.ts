@@ -1,0 +1,41 @@
+// libs/templates: Messenger Send API and Messenger Profile schemas with Graph-compatible errors.
+// Plain TypeScript, no Nest: shared by the Send API route, the sandbox's ctx.send and the bot SDK.
+export * from './constants';
+export * from './types';
+export {
+  validateSendRequest,
+  validateMessageContent,
+  SendRequestDto,
+  RecipientDto,
+  SEND_REQUEST_FIELDS,
+} from './send-request';
+export {
+  validateMessengerProfile,
+  validateMessengerProfileDelete,
+  MessengerProfileDto,
+  MessengerProfileDeleteDto,
+  GetStartedDto,
+  GreetingDto,
+  IceBreakerDto,
+  LocalizedIceBreakersDto,
+  PersistentMenuDto,
+} from './messenger-profile';
+export type { MessengerProfileOptions } from './messenger-profile';
+export { MessageDto, AttachmentDto, MediaPayloadDto, QuickReplyDto, ReplyToDto, MESSAGE_FIELDS } from './message';
+export {
+  GenericTemplatePayloadDto,
+  GenericElementDto,
+  ButtonTemplatePayloadDto,
+  MediaTemplatePayloadDto,
+  MediaElementDto,
+  ReceiptTemplatePayloadDto,
+  ReceiptElementDto,
+  ReceiptAddressDto,
+  ReceiptSummaryDto,
+  ReceiptAdjustmentDto,
+} from './templates';
+export { WebUrlButtonDto, PostbackButtonDto, PhoneNumberButtonDto, DefaultActionDto } from './buttons';
+export { parseGraphParams, parseGraphJson, SEND_API_JSON_PARAMS, MESSENGER_PROFILE_JSON_PARAMS } from './form';
+export type { JsonParseResult } from './form';
+export { formatParam } from './schema';
+export { charCount } from './rules';

@@ -1,0 +1,124 @@
+// The body of `POST /v{ver}/me/messages` (reference §2).
+import {
+  DEPRECATED_MESSAGE_TAGS,
+  GRAPH_TRANSPORT_PARAMS,
+  MESSAGE_TAGS,
+  MESSAGE_TAGS_DEPRECATED_SINCE,
+  MESSAGING_TYPES,
+  NOTIFICATION_TYPES,
+  SENDER_ACTIONS,
+} from './constants';
+import { MessageDto, ReplyToDto } from './message';
+import {
+  Coerce,
+  Field,
+  KnownFields,
+  Nested,
+  nonEmpty,
+  oneOf,
+  optional,
+  required,
+  Shape,
+  SKIP,
+  string,
+  toStringish,
+} from './rules';
+import { runSchema } from './schema';
+import type { MessageContent, ReplyTo, SendRequest, ValidationResult } from './types';
+
+const unsupportedRecipient = (v: unknown) =>
+  v === undefined ? undefined : 'is not supported: Switchboard only accepts recipient[id] (a PSID)';
+
+export class RecipientDto {
+  // The other Graph recipient forms (constants.UNSUPPORTED_RECIPIENT_FIELDS) come first,
+  // so they get their own message rather than "id is required".
+  @Field(unsupportedRecipient) user_ref?: never;
+  @Field(unsupportedRecipient) comment_id?: never;
+  @Field(unsupportedRecipient) post_id?: never;
+  @Field(unsupportedRecipient) notification_messages_token?: never;
+  @Field(unsupportedRecipient) phone_number?: never;
+  @Coerce((v) => (typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v))
+  @Field(
+    (v) => (typeof v === 'number' ? 'must be a string (this number is too large to be exact)' : undefined),
+    required,
+    string,
+    nonEmpty,
+  )
+  id: string;
+}
+
+export const SEND_REQUEST_FIELDS = [
+  'recipient',
+  'messaging_type',
+  'tag',
+  'message',
+  'sender_action',
+  'notification_type',
+  'reply_to',
+  'persona_id',
+] as const;
+
+const tagRule = (v: unknown, r: SendRequestDto) => {
+  if (r.messaging_type === 'MESSAGE_TAG')
+    return v === undefined ? 'is required when %messaging_type% is MESSAGE_TAG' : undefined;
+  return v === undefined ? SKIP : 'must only be set when %messaging_type% is MESSAGE_TAG';
+};
+const notDeprecated = (v: unknown) =>
+  (DEPRECATED_MESSAGE_TAGS as readonly unknown[]).includes(v)
+    ? `${String(v)} is deprecated since ${MESSAGE_TAGS_DEPRECATED_SINCE} (Graph refuses it with error 100); use one of [${MESSAGE_TAGS.join(', ')}]`
+    : undefined;
+
+export class SendRequestDto {
+  @KnownFields(SEND_REQUEST_FIELDS, { allowed: GRAPH_TRANSPORT_PARAMS }) $fields?: string[];
+  @Nested(() => RecipientDto, required) recipient: RecipientDto;
+  // A bare sender_action request may leave messaging_type out (Meta's own examples do).
+  @Field(
+    (v, r: SendRequestDto) =>
+      v === undefined && r.sender_action !== undefined && r.message === undefined ? SKIP : undefined,
+    required,
+    oneOf(MESSAGING_TYPES),
+  )
+  messaging_type?: SendRequest['messaging_type'];
+  @Field(tagRule, string, notDeprecated, oneOf(MESSAGE_TAGS)) tag?: SendRequest['tag'];
+  @Shape((r: SendRequestDto) =>
+    r.message !== undefined && r.sender_action !== undefined
+      ? { phrase: 'must not be combined with %message%', sub: ['sender_action'] }
+      : r.message === undefined && r.sender_action === undefined
+        ? { phrase: 'is required unless %sender_action% is set', sub: ['message'] }
+        : undefined,
+  )
+  $content?: never;
+  @Nested(() => MessageDto, optional) message?: MessageDto;
+  @Field(optional, oneOf(SENDER_ACTIONS)) sender_action?: SendRequest['sender_action'];
+  @Field(optional, oneOf(NOTIFICATION_TYPES)) notification_type?: SendRequest['notification_type'];
+  @Nested(() => ReplyToDto, optional, (_, r: SendRequestDto) =>
+    (r.message as { reply_to?: unknown } | undefined)?.reply_to !== undefined
+      ? 'must not be combined with %message%[reply_to]'
+      : undefined,
+  )
+  reply_to?: ReplyTo;
+  @Coerce(toStringish) @Field(optional, string, nonEmpty) persona_id?: string;
+}
+
+/**
+ * Validates a Send API body (`POST /me/messages`) as Graph would.
+ * Returns the normalized request, or the first failing param as Graph error 100.
+ * Call `parseGraphParams` first when the body was form-encoded.
+ */
+export function validateSendRequest(body: unknown): ValidationResult<SendRequest> {
+  const result = runSchema<SendRequest & { message?: { reply_to?: ReplyTo } }>(SendRequestDto, body, []);
+  if (!result.ok || result.value.message?.reply_to === undefined) return result;
+  const { reply_to, ...message } = result.value.message;
+  return { ok: true, value: { ...result.value, message, reply_to } };
+}
+
+/**
+ * Validates message content alone (what `message` holds), e.g. for a sandbox's `ctx.send`.
+ * `path` names the root in error params (default `message`).
+ */
+export function validateMessageContent(
+  content: unknown,
+  options: { path?: string } = {},
+): ValidationResult<MessageContent & { reply_to?: ReplyTo }> {
+  return runSchema(MessageDto, content, [options.path ?? 'message']);
+}

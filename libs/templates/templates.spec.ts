@@ -1,0 +1,425 @@
+import {
+  address,
+  buttonTemplate,
+  errorOf,
+  generic,
+  genericElement,
+  media,
+  mediaElement,
+  metaReceipt,
+  phone,
+  postback,
+  receipt,
+  receiptElement,
+  request,
+  str,
+  template,
+  times,
+  valueOf,
+  webUrl,
+} from './fixtures';
+import { LIMITS, validateSendRequest } from './index';
+
+const P = 'message[attachment][payload]';
+const E0 = `${P}[elements][0]`;
+type Expect = 'ok' | [param: string, phrase: string];
+type Case = [name: string, payload: object, expected: Expect];
+
+function check(payload: object, expected: Expect) {
+  const result = validateSendRequest(request(template(payload)));
+  if (expected === 'ok') {
+    valueOf(result);
+    return;
+  }
+  const [param, phrase] = expected;
+  expect(errorOf(result)).toEqual({ code: 100, param, message: `param ${param} ${phrase}` });
+}
+
+const genericCases: Case[] = [
+  ['minimal', generic(), 'ok'],
+  ['10 elements', generic({ elements: times(10, () => genericElement()) }), 'ok'],
+  [
+    '11 elements',
+    generic({ elements: times(11, () => genericElement()) }),
+    [`${P}[elements]`, 'must have at most 10 items'],
+  ],
+  ['no elements', generic({ elements: [] }), [`${P}[elements]`, 'must have at least 1 item']],
+  ['elements missing', generic({ elements: undefined }), [`${P}[elements]`, 'is required']],
+  ['elements not an array', generic({ elements: { title: 'x' } }), [`${P}[elements]`, 'must be an array']],
+  ['element not an object', generic({ elements: [genericElement(), 'x'] }), [`${P}[elements][1]`, 'must be an object']],
+  ['nested array as element', generic({ elements: [[genericElement()]] }), [`${P}[elements][0]`, 'must be an object']],
+  ['title of 80', generic({ elements: [genericElement({ title: str(80) })] }), 'ok'],
+  [
+    'title of 81',
+    generic({ elements: [genericElement({ title: str(81) })] }),
+    [`${E0}[title]`, 'must be at most 80 characters'],
+  ],
+  [
+    'title of 81 in the 4th element',
+    generic({ elements: [genericElement(), genericElement(), genericElement(), genericElement({ title: str(81) })] }),
+    [`${P}[elements][3][title]`, 'must be at most 80 characters'],
+  ],
+  ['title of 80 emoji (code points)', generic({ elements: [genericElement({ title: str(80, '😀') })] }), 'ok'],
+  ['title missing', generic({ elements: [{ subtitle: 's' }] }), [`${E0}[title]`, 'is required']],
+  ['title empty', generic({ elements: [genericElement({ title: '' })] }), [`${E0}[title]`, 'must not be empty']],
+  ['title not a string', generic({ elements: [genericElement({ title: 5 })] }), [`${E0}[title]`, 'must be a string']],
+  ['subtitle of 80', generic({ elements: [genericElement({ subtitle: str(80) })] }), 'ok'],
+  [
+    'subtitle of 81',
+    generic({ elements: [genericElement({ subtitle: str(81) })] }),
+    [`${E0}[subtitle]`, 'must be at most 80 characters'],
+  ],
+  [
+    'title only',
+    generic({ elements: [{ title: 'alone' }] }),
+    [E0, 'must set at least one of subtitle, image_url, default_action or buttons besides title'],
+  ],
+  ['title and image only', generic({ elements: [{ title: 't', image_url: 'https://example.com/i.png' }] }), 'ok'],
+  [
+    'image_url not a URL',
+    generic({ elements: [genericElement({ image_url: 'not a url' })] }),
+    [`${E0}[image_url]`, 'must be a valid URL'],
+  ],
+  [
+    'image_url ftp',
+    generic({ elements: [genericElement({ image_url: 'ftp://example.com/i.png' })] }),
+    [`${E0}[image_url]`, 'must be a valid URL'],
+  ],
+  [
+    'default_action',
+    generic({
+      elements: [
+        genericElement({
+          default_action: { type: 'web_url', url: 'https://example.com', webview_height_ratio: 'tall' },
+        }),
+      ],
+    }),
+    'ok',
+  ],
+  [
+    'default_action of type postback',
+    generic({ elements: [genericElement({ default_action: { type: 'postback', url: 'https://example.com' } })] }),
+    [`${E0}[default_action][type]`, 'must be one of [web_url]'],
+  ],
+  [
+    'default_action without url',
+    generic({ elements: [genericElement({ default_action: { type: 'web_url' } })] }),
+    [`${E0}[default_action][url]`, 'is required'],
+  ],
+  [
+    'default_action not an object',
+    generic({ elements: [genericElement({ default_action: 'https://example.com' })] }),
+    [`${E0}[default_action]`, 'must be an object'],
+  ],
+  ['3 buttons', generic({ elements: [genericElement({ buttons: [postback(), webUrl(), phone()] })] }), 'ok'],
+  [
+    '4 buttons',
+    generic({ elements: [genericElement({ buttons: times(4, () => postback()) })] }),
+    [`${E0}[buttons]`, 'must have at most 3 items'],
+  ],
+  ['image_aspect_ratio square', generic({ image_aspect_ratio: 'square' }), 'ok'],
+  [
+    'image_aspect_ratio wide',
+    generic({ image_aspect_ratio: 'wide' }),
+    [`${P}[image_aspect_ratio]`, 'must be one of [horizontal, square]'],
+  ],
+  ['sharable not a boolean', generic({ sharable: 'yes' }), [`${P}[sharable]`, 'must be a boolean']],
+];
+
+const buttonTemplateCases: Case[] = [
+  ['minimal', buttonTemplate(), 'ok'],
+  ['text of 640', buttonTemplate({ text: str(640) }), 'ok'],
+  ['text of 641', buttonTemplate({ text: str(641) }), [`${P}[text]`, 'must be at most 640 characters']],
+  ['text empty', buttonTemplate({ text: '' }), [`${P}[text]`, 'must not be empty']],
+  ['text missing', buttonTemplate({ text: undefined }), [`${P}[text]`, 'is required']],
+  ['3 buttons', buttonTemplate({ buttons: [postback(), webUrl(), phone()] }), 'ok'],
+  [
+    '4 buttons',
+    buttonTemplate({ buttons: times(4, () => postback()) }),
+    [`${P}[buttons]`, 'must have at most 3 items'],
+  ],
+  ['no buttons', buttonTemplate({ buttons: [] }), [`${P}[buttons]`, 'must have at least 1 item']],
+  ['buttons missing', buttonTemplate({ buttons: undefined }), [`${P}[buttons]`, 'is required']],
+];
+
+const mediaCases: Case[] = [
+  ['attachment_id', media(), 'ok'],
+  ['url', media({ elements: [{ media_type: 'video', url: 'https://www.facebook.com/page/videos/123/' }] }), 'ok'],
+  [
+    'two elements',
+    media({ elements: [mediaElement(), mediaElement()] }),
+    [`${P}[elements]`, 'must have exactly 1 item'],
+  ],
+  ['no element', media({ elements: [] }), [`${P}[elements]`, 'must have exactly 1 item']],
+  [
+    'url and attachment_id',
+    media({ elements: [mediaElement({ url: 'https://example.com/v.mp4' })] }),
+    [`${E0}[attachment_id]`, `must not be combined with ${E0}[url]`],
+  ],
+  [
+    'neither url nor attachment_id',
+    media({ elements: [{ media_type: 'image' }] }),
+    [E0, 'must set one of url or attachment_id'],
+  ],
+  [
+    'media_type audio',
+    media({ elements: [mediaElement({ media_type: 'audio' })] }),
+    [`${E0}[media_type]`, 'must be one of [image, video]'],
+  ],
+  ['media_type missing', media({ elements: [{ attachment_id: '1' }] }), [`${E0}[media_type]`, 'is required']],
+  ['url invalid', media({ elements: [{ media_type: 'image', url: 'nope' }] }), [`${E0}[url]`, 'must be a valid URL']],
+  ['3 buttons', media({ elements: [mediaElement({ buttons: [postback(), webUrl(), phone()] })] }), 'ok'],
+  [
+    '4 buttons',
+    media({ elements: [mediaElement({ buttons: times(4, () => postback()) })] }),
+    [`${E0}[buttons]`, 'must have at most 3 items'],
+  ],
+];
+
+const receiptCases: Case[] = [
+  ['minimal', receipt(), 'ok'],
+  ["Meta's example", metaReceipt(), 'ok'],
+  ...(['recipient_name', 'order_number', 'currency', 'payment_method', 'summary'].map((field) => [
+    `${field} missing`,
+    receipt({ [field]: undefined }),
+    [`${P}[${field}]`, 'is required'],
+  ]) as Case[]),
+  ['currency not ISO 4217', receipt({ currency: 'XYZ' }), [`${P}[currency]`, 'must be an ISO 4217 currency code']],
+  ['currency of 2 letters', receipt({ currency: 'US' }), [`${P}[currency]`, 'must be an ISO 4217 currency code']],
+  ['total_cost missing', receipt({ summary: { subtotal: 1 } }), [`${P}[summary][total_cost]`, 'is required']],
+  [
+    'total_cost not a number',
+    receipt({ summary: { total_cost: 'a lot' } }),
+    [`${P}[summary][total_cost]`, 'must be a number'],
+  ],
+  [
+    'subtotal not a number',
+    receipt({ summary: { total_cost: 1, subtotal: true } }),
+    [`${P}[summary][subtotal]`, 'must be a number'],
+  ],
+  ['100 elements', receipt({ elements: times(100, () => receiptElement()) }), 'ok'],
+  [
+    '101 elements',
+    receipt({ elements: times(101, () => receiptElement()) }),
+    [`${P}[elements]`, 'must have at most 100 items'],
+  ],
+  ['element title missing', receipt({ elements: [{ price: 1 }] }), [`${E0}[title]`, 'is required']],
+  [
+    'element title of 81',
+    receipt({ elements: [receiptElement({ title: str(81) })] }),
+    [`${E0}[title]`, 'must be at most 80 characters'],
+  ],
+  ['element price missing', receipt({ elements: [{ title: 't' }] }), [`${E0}[price]`, 'is required']],
+  ['element price free', receipt({ elements: [receiptElement({ price: 0 })] }), 'ok'],
+  [
+    'element quantity not a number',
+    receipt({ elements: [receiptElement({ quantity: 'two' })] }),
+    [`${E0}[quantity]`, 'must be a number'],
+  ],
+  [
+    'element currency bad',
+    receipt({ elements: [receiptElement({ currency: 'EURO' })] }),
+    [`${E0}[currency]`, 'must be an ISO 4217 currency code'],
+  ],
+  [
+    'element image_url bad',
+    receipt({ elements: [receiptElement({ image_url: 'x' })] }),
+    [`${E0}[image_url]`, 'must be a valid URL'],
+  ],
+  ['address without street_2', receipt({ address: address() }), 'ok'],
+  ...(['street_1', 'city', 'postal_code', 'state', 'country'].map((field) => [
+    `address ${field} missing`,
+    receipt({ address: address({ [field]: undefined }) }),
+    [`${P}[address][${field}]`, 'is required'],
+  ]) as Case[]),
+  [
+    'adjustment amount missing',
+    receipt({ adjustments: [{ name: 'Discount' }] }),
+    [`${P}[adjustments][0][amount]`, 'is required'],
+  ],
+  ['adjustment name missing', receipt({ adjustments: [{ amount: 1 }] }), [`${P}[adjustments][0][name]`, 'is required']],
+  [
+    'timestamp not digits',
+    receipt({ timestamp: 'yesterday' }),
+    [`${P}[timestamp]`, 'must be a UNIX timestamp in seconds'],
+  ],
+  ['order_url bad', receipt({ order_url: 'order 123' }), [`${P}[order_url]`, 'must be a valid URL']],
+];
+
+const B0 = `${P}[buttons][0]`;
+const buttonCases: Case[] = [
+  [
+    'web_url',
+    buttonTemplate({
+      buttons: [
+        webUrl({ webview_height_ratio: 'full', messenger_extensions: true, fallback_url: 'https://example.com/f' }),
+      ],
+    }),
+    'ok',
+  ],
+  ['web_url title of 20', buttonTemplate({ buttons: [webUrl({ title: str(20) })] }), 'ok'],
+  [
+    'web_url title of 21',
+    buttonTemplate({ buttons: [webUrl({ title: str(21) })] }),
+    [`${B0}[title]`, 'must be at most 20 characters'],
+  ],
+  [
+    'web_url title missing',
+    buttonTemplate({ buttons: [webUrl({ title: undefined })] }),
+    [`${B0}[title]`, 'is required'],
+  ],
+  ['web_url url missing', buttonTemplate({ buttons: [webUrl({ url: undefined })] }), [`${B0}[url]`, 'is required']],
+  [
+    'web_url javascript: url',
+    buttonTemplate({ buttons: [webUrl({ url: 'javascript:alert(1)' })] }),
+    [`${B0}[url]`, 'must be a valid URL'],
+  ],
+  [
+    'web_url height huge',
+    buttonTemplate({ buttons: [webUrl({ webview_height_ratio: 'huge' })] }),
+    [`${B0}[webview_height_ratio]`, 'must be one of [compact, tall, full]'],
+  ],
+  [
+    'web_url fallback_url bad',
+    buttonTemplate({ buttons: [webUrl({ fallback_url: 'x' })] }),
+    [`${B0}[fallback_url]`, 'must be a valid URL'],
+  ],
+  ['postback payload of 1000', buttonTemplate({ buttons: [postback({ payload: str(1000) })] }), 'ok'],
+  [
+    'postback payload of 1001',
+    buttonTemplate({ buttons: [postback({ payload: str(1001) })] }),
+    [`${B0}[payload]`, 'must be at most 1000 characters'],
+  ],
+  [
+    'postback payload missing',
+    buttonTemplate({ buttons: [postback({ payload: undefined })] }),
+    [`${B0}[payload]`, 'is required'],
+  ],
+  [
+    'postback title of 21',
+    buttonTemplate({ buttons: [postback({ title: str(21) })] }),
+    [`${B0}[title]`, 'must be at most 20 characters'],
+  ],
+  ['phone_number +E.164', buttonTemplate({ buttons: [phone({ payload: '+15105551234' })] }), 'ok'],
+  [
+    'phone_number without +',
+    buttonTemplate({ buttons: [phone({ payload: '15105551234' })] }),
+    [`${B0}[payload]`, 'must be a phone number in +E.164 format (e.g. +15105551234)'],
+  ],
+  [
+    'phone_number with spaces',
+    buttonTemplate({ buttons: [phone({ payload: '+1 510 555 1234' })] }),
+    [`${B0}[payload]`, 'must be a phone number in +E.164 format (e.g. +15105551234)'],
+  ],
+  [
+    'phone_number title of 21',
+    buttonTemplate({ buttons: [phone({ title: str(21) })] }),
+    [`${B0}[title]`, 'must be at most 20 characters'],
+  ],
+  [
+    'unknown button type',
+    buttonTemplate({ buttons: [{ type: 'account_link', url: 'https://example.com' }] }),
+    [`${B0}[type]`, 'must be one of [web_url, postback, phone_number]'],
+  ],
+  ['button type missing', buttonTemplate({ buttons: [{ title: 't', payload: 'p' }] }), [`${B0}[type]`, 'is required']],
+  ['button not an object', buttonTemplate({ buttons: [postback(), null] }), [`${P}[buttons][1]`, 'must be an object']],
+];
+
+const dispatchCases: Case[] = [
+  [
+    'unknown template_type',
+    { template_type: 'list', elements: [] },
+    [`${P}[template_type]`, 'must be one of [generic, button, media, receipt]'],
+  ],
+  ['template_type missing', { elements: [genericElement()] }, [`${P}[template_type]`, 'is required']],
+  [
+    'coupon is not supported',
+    { template_type: 'coupon', title: 't' },
+    [`${P}[template_type]`, 'must be one of [generic, button, media, receipt]'],
+  ],
+];
+
+describe.each([
+  ['generic template', genericCases],
+  ['button template', buttonTemplateCases],
+  ['media template', mediaCases],
+  ['receipt template', receiptCases],
+  ['buttons', buttonCases],
+  ['template_type', dispatchCases],
+])('%s', (_, cases) => {
+  it.each(cases)('%s', (_name, payload, expected) => check(payload, expected));
+});
+
+describe('template normalization', () => {
+  const payloadOf = (payload: object) => {
+    const value = valueOf(validateSendRequest(request(template(payload))));
+    return (value.message!.attachment as { payload: unknown }).payload;
+  };
+
+  it('drops unknown fields inside templates silently (Graph ignores them)', () => {
+    expect(
+      payloadOf(
+        generic({ top_element_style: 'large', elements: [genericElement({ item_url: 'https://x.y', foo: 1 })] }),
+      ),
+    ).toEqual({
+      template_type: 'generic',
+      elements: [{ title: 'Title', subtitle: 'Subtitle' }],
+    });
+  });
+
+  it('coerces form-style scalars: numeric strings, "true", numbers as payloads, lower-case enums', () => {
+    expect(
+      payloadOf(
+        receipt({
+          currency: 'usd',
+          timestamp: 1428444852,
+          order_number: 42,
+          summary: { total_cost: '56.14' },
+          elements: [receiptElement({ price: '50', quantity: '2' })],
+          sharable: 'true',
+        }),
+      ),
+    ).toEqual({
+      template_type: 'receipt',
+      sharable: true,
+      recipient_name: 'Stephane Crozatier',
+      order_number: '42',
+      currency: 'USD',
+      payment_method: 'Visa 2345',
+      timestamp: '1428444852',
+      elements: [{ title: 'Classic White T-Shirt', quantity: 2, price: 50 }],
+      summary: { total_cost: 56.14 },
+    });
+    expect(
+      payloadOf(
+        buttonTemplate({
+          buttons: [postback({ payload: 7 }), webUrl({ webview_height_ratio: 'TALL', messenger_extensions: 'false' })],
+        }),
+      ),
+    ).toEqual({
+      template_type: 'button',
+      text: 'Pick one',
+      buttons: [
+        { type: 'postback', title: 'Start', payload: '7' },
+        {
+          type: 'web_url',
+          title: 'Open',
+          url: 'https://example.com/a',
+          webview_height_ratio: 'tall',
+          messenger_extensions: false,
+        },
+      ],
+    });
+  });
+
+  it('keeps the limits it tests in LIMITS', () => {
+    expect(LIMITS).toMatchObject({
+      genericElements: 10,
+      elementTitle: 80,
+      buttonTemplateText: 640,
+      receiptElements: 100,
+      buttonTitle: 20,
+      payload: 1000,
+    });
+  });
+});

@@ -1,0 +1,177 @@
+// Template payloads (reference §3): generic, button, media, receipt.
+import { DefaultActionDto, templateButton } from './buttons';
+import { IMAGE_ASPECT_RATIOS, LIMITS, MEDIA_TYPES, TEMPLATE_TYPES } from './constants';
+import {
+  boolean,
+  Coerce,
+  Ctor,
+  currency,
+  Field,
+  httpUrl,
+  items,
+  maxChars,
+  Nested,
+  NestedArray,
+  nonEmpty,
+  number,
+  oneOf,
+  optional,
+  required,
+  Shape,
+  string,
+  toBooleanish,
+  toNumberish,
+  toStringish,
+  toUpperCase,
+} from './rules';
+import type {
+  Button,
+  ButtonTemplatePayload,
+  DefaultAction,
+  GenericElement,
+  GenericTemplatePayload,
+  MediaElement,
+  MediaTemplatePayload,
+  ReceiptAddress,
+  ReceiptAdjustment,
+  ReceiptElement,
+  ReceiptSummary,
+  ReceiptTemplatePayload,
+} from './types';
+
+const text = (max: number) => [required, string, nonEmpty, maxChars(max)];
+const sharable = [optional, boolean];
+
+// --- generic ---
+
+export class GenericElementDto implements GenericElement {
+  @Field(...text(LIMITS.elementTitle)) title: string;
+  @Field(optional, string, maxChars(LIMITS.elementSubtitle)) subtitle?: string;
+  @Field(optional, string, httpUrl) image_url?: string;
+  @Nested(() => DefaultActionDto, optional) default_action?: DefaultAction;
+  @NestedArray(templateButton, optional, items(0, LIMITS.elementButtons)) buttons?: Button[];
+
+  // Graph: "title and at least one other field (image url, subtitle or buttons) is required".
+  @Shape((e: GenericElementDto) =>
+    e.subtitle || e.image_url || e.default_action || e.buttons?.length
+      ? undefined
+      : 'must set at least one of subtitle, image_url, default_action or buttons besides title',
+  )
+  $content?: never;
+}
+
+export class GenericTemplatePayloadDto implements GenericTemplatePayload {
+  @Field(required, oneOf(['generic'])) template_type: 'generic';
+  @NestedArray(() => GenericElementDto, required, items(1, LIMITS.genericElements)) elements: GenericElement[];
+  @Coerce(toBooleanish) @Field(...sharable) sharable?: boolean;
+  @Field(optional, oneOf(IMAGE_ASPECT_RATIOS)) image_aspect_ratio?: GenericTemplatePayload['image_aspect_ratio'];
+}
+
+// --- button ---
+
+export class ButtonTemplatePayloadDto implements ButtonTemplatePayload {
+  @Field(required, oneOf(['button'])) template_type: 'button';
+  @Field(...text(LIMITS.buttonTemplateText)) text: string;
+  @NestedArray(templateButton, required, items(1, LIMITS.buttonTemplateButtons)) buttons: Button[];
+  @Coerce(toBooleanish) @Field(...sharable) sharable?: boolean;
+}
+
+// --- media ---
+
+export class MediaElementDto implements MediaElement {
+  @Field(required, oneOf(MEDIA_TYPES)) media_type: MediaElement['media_type'];
+  @Shape((e: MediaElementDto) =>
+    e.url !== undefined && e.attachment_id !== undefined
+      ? { phrase: 'must not be combined with %url%', sub: ['attachment_id'] }
+      : e.url === undefined && e.attachment_id === undefined
+        ? 'must set one of url or attachment_id'
+        : undefined,
+  )
+  $source?: never;
+  @Field(optional, string, httpUrl) url?: string;
+  @Coerce(toStringish) @Field(optional, string, nonEmpty) attachment_id?: string;
+  @NestedArray(templateButton, optional, items(0, LIMITS.mediaButtons)) buttons?: Button[];
+}
+
+// `elements` is a one-item tuple in the type; the rule enforces it at run time.
+export class MediaTemplatePayloadDto implements Omit<MediaTemplatePayload, 'elements'> {
+  @Field(required, oneOf(['media'])) template_type: 'media';
+  @NestedArray(() => MediaElementDto, required, items(LIMITS.mediaElements, LIMITS.mediaElements))
+  elements: MediaElement[];
+  @Coerce(toBooleanish) @Field(...sharable) sharable?: boolean;
+}
+
+// --- receipt ---
+
+const amount = [required, number];
+const optionalAmount = [optional, number];
+
+export class ReceiptElementDto implements ReceiptElement {
+  @Field(...text(LIMITS.elementTitle)) title: string;
+  @Field(optional, string) subtitle?: string;
+  @Coerce(toNumberish) @Field(...optionalAmount) quantity?: number;
+  @Coerce(toNumberish) @Field(...amount) price: number;
+  @Coerce(toUpperCase) @Field(optional, string, currency) currency?: string;
+  @Field(optional, string, httpUrl) image_url?: string;
+}
+
+export class ReceiptAddressDto implements ReceiptAddress {
+  @Field(required, string, nonEmpty) street_1: string;
+  @Field(optional, string) street_2?: string;
+  @Field(required, string, nonEmpty) city: string;
+  @Coerce(toStringish) @Field(required, string, nonEmpty) postal_code: string;
+  @Field(required, string, nonEmpty) state: string;
+  @Field(required, string, nonEmpty) country: string;
+}
+
+export class ReceiptSummaryDto implements ReceiptSummary {
+  @Coerce(toNumberish) @Field(...optionalAmount) subtotal?: number;
+  @Coerce(toNumberish) @Field(...optionalAmount) shipping_cost?: number;
+  @Coerce(toNumberish) @Field(...optionalAmount) total_tax?: number;
+  @Coerce(toNumberish) @Field(...amount) total_cost: number;
+}
+
+export class ReceiptAdjustmentDto implements ReceiptAdjustment {
+  @Field(required, string, nonEmpty) name: string;
+  @Coerce(toNumberish) @Field(...amount) amount: number;
+}
+
+const digits = (v: unknown) =>
+  typeof v === 'string' && /^\d+$/.test(v) ? undefined : 'must be a UNIX timestamp in seconds';
+
+export class ReceiptTemplatePayloadDto implements ReceiptTemplatePayload {
+  @Field(required, oneOf(['receipt'])) template_type: 'receipt';
+  @Coerce(toBooleanish) @Field(...sharable) sharable?: boolean;
+  @Field(required, string, nonEmpty) recipient_name: string;
+  @Field(optional, string) merchant_name?: string;
+  @Coerce(toStringish) @Field(required, string, nonEmpty) order_number: string;
+  @Coerce(toUpperCase) @Field(required, string, currency) currency: string;
+  @Field(required, string, nonEmpty) payment_method: string;
+  @Coerce(toStringish) @Field(optional, string, digits) timestamp?: string;
+  @Field(optional, string, httpUrl) order_url?: string;
+  @NestedArray(() => ReceiptElementDto, optional, items(0, LIMITS.receiptElements)) elements?: ReceiptElement[];
+  @Nested(() => ReceiptAddressDto, optional) address?: ReceiptAddress;
+  @Nested(() => ReceiptSummaryDto, required) summary: ReceiptSummary;
+  @NestedArray(() => ReceiptAdjustmentDto, optional) adjustments?: ReceiptAdjustment[];
+}
+
+// --- dispatch on template_type ---
+
+class UnknownTemplate {
+  @Field(required, oneOf(TEMPLATE_TYPES)) template_type: unknown;
+}
+
+const TEMPLATES: Record<string, Ctor> = {
+  generic: GenericTemplatePayloadDto,
+  button: ButtonTemplatePayloadDto,
+  media: MediaTemplatePayloadDto,
+  receipt: ReceiptTemplatePayloadDto,
+};
+
+/** Picks the payload class for `attachment.payload` of a template attachment. */
+export function templatePayload(raw: Record<string, unknown>): Ctor {
+  const type = raw.template_type;
+  return typeof type === 'string' && (TEMPLATE_TYPES as readonly string[]).includes(type)
+    ? TEMPLATES[type]
+    : UnknownTemplate;
+}

@@ -1,0 +1,249 @@
+// Types of the normalized values the validators return: what the platform stores and renders.
+import type {
+  ImageAspectRatio,
+  MediaAttachmentType,
+  MediaType,
+  MessageTag,
+  MessagingType,
+  MessengerProfileField,
+  NotificationType,
+  SenderAction,
+  WebviewHeightRatio,
+} from './constants';
+
+/** A Graph-style validation error. `param` uses Graph's bracket notation: `message[quick_replies][13]`. */
+export interface GraphValidationError {
+  code: 100;
+  message: string;
+  param: string;
+}
+
+/** What every validator returns; it never throws on any input. */
+export type ValidationResult<T> = { ok: true; value: T } | { ok: false; error: GraphValidationError };
+
+// --- buttons ---
+
+export interface WebUrlButton {
+  type: 'web_url';
+  title: string;
+  url: string;
+  webview_height_ratio?: WebviewHeightRatio;
+  messenger_extensions?: boolean;
+  fallback_url?: string;
+  webview_share_button?: 'hide' | 'show';
+}
+
+export interface PostbackButton {
+  type: 'postback';
+  title: string;
+  payload: string;
+}
+
+export interface PhoneNumberButton {
+  type: 'phone_number';
+  title: string;
+  /** `+` then country code and number, e.g. `+15105551234`. */
+  payload: string;
+}
+
+export type Button = WebUrlButton | PostbackButton | PhoneNumberButton;
+export type MenuButton = WebUrlButton | PostbackButton;
+
+/** A URL button without its title: what a generic element opens when tapped. */
+export interface DefaultAction {
+  type: 'web_url';
+  url: string;
+  webview_height_ratio?: WebviewHeightRatio;
+  messenger_extensions?: boolean;
+  fallback_url?: string;
+  webview_share_button?: 'hide' | 'show';
+}
+
+// --- templates ---
+
+export interface GenericElement {
+  title: string;
+  subtitle?: string;
+  image_url?: string;
+  default_action?: DefaultAction;
+  buttons?: Button[];
+}
+
+export interface GenericTemplatePayload {
+  template_type: 'generic';
+  elements: GenericElement[];
+  sharable?: boolean;
+  image_aspect_ratio?: ImageAspectRatio;
+}
+
+export interface ButtonTemplatePayload {
+  template_type: 'button';
+  text: string;
+  buttons: Button[];
+  sharable?: boolean;
+}
+
+export interface MediaElement {
+  media_type: MediaType;
+  /** Exactly one of `url` and `attachment_id`. */
+  url?: string;
+  attachment_id?: string;
+  buttons?: Button[];
+}
+
+export interface MediaTemplatePayload {
+  template_type: 'media';
+  elements: [MediaElement];
+  sharable?: boolean;
+}
+
+export interface ReceiptElement {
+  title: string;
+  subtitle?: string;
+  quantity?: number;
+  price: number;
+  currency?: string;
+  image_url?: string;
+}
+
+export interface ReceiptAddress {
+  street_1: string;
+  street_2?: string;
+  city: string;
+  postal_code: string;
+  state: string;
+  country: string;
+}
+
+export interface ReceiptSummary {
+  subtotal?: number;
+  shipping_cost?: number;
+  total_tax?: number;
+  total_cost: number;
+}
+
+export interface ReceiptAdjustment {
+  name: string;
+  amount: number;
+}
+
+export interface ReceiptTemplatePayload {
+  template_type: 'receipt';
+  sharable?: boolean;
+  recipient_name: string;
+  merchant_name?: string;
+  order_number: string;
+  /** ISO 4217, upper case. */
+  currency: string;
+  payment_method: string;
+  /** UNIX time in seconds, as a string of digits. */
+  timestamp?: string;
+  order_url?: string;
+  elements?: ReceiptElement[];
+  address?: ReceiptAddress;
+  summary: ReceiptSummary;
+  adjustments?: ReceiptAdjustment[];
+}
+
+export type TemplatePayload =
+  GenericTemplatePayload | ButtonTemplatePayload | MediaTemplatePayload | ReceiptTemplatePayload;
+
+// --- attachments and messages ---
+
+/** Exactly one of `url` and `attachment_id`. */
+export interface MediaPayload {
+  url?: string;
+  attachment_id?: string;
+  is_reusable?: boolean;
+}
+
+export interface MediaAttachment {
+  type: MediaAttachmentType;
+  payload: MediaPayload;
+}
+
+export interface TemplateAttachment {
+  type: 'template';
+  payload: TemplatePayload;
+}
+
+export type Attachment = MediaAttachment | TemplateAttachment;
+
+export interface TextQuickReply {
+  content_type: 'text';
+  /** May be empty only when `image_url` is set. */
+  title: string;
+  payload: string;
+  image_url?: string;
+}
+
+export interface ContactQuickReply {
+  content_type: 'user_phone_number' | 'user_email';
+}
+
+export type QuickReply = TextQuickReply | ContactQuickReply;
+
+/** The content of one message: exactly one of `text` and `attachment`. */
+export interface MessageContent {
+  text?: string;
+  attachment?: Attachment;
+  quick_replies?: QuickReply[];
+  metadata?: string;
+}
+
+export interface ReplyTo {
+  mid: string;
+}
+
+/** A normalized `POST /me/messages` body: exactly one of `message` and `sender_action`. */
+export interface SendRequest {
+  recipient: { id: string };
+  /** Absent only on a sender_action request that did not set it. */
+  messaging_type?: MessagingType;
+  tag?: MessageTag;
+  notification_type?: NotificationType;
+  message?: MessageContent;
+  sender_action?: SenderAction;
+  /** Taken from the top level or from `message.reply_to`. */
+  reply_to?: ReplyTo;
+  persona_id?: string;
+}
+
+// --- Messenger Profile ---
+
+export interface IceBreaker {
+  question: string;
+  payload: string;
+}
+
+/** Ice breakers are always normalized to the per-locale form. */
+export interface LocalizedIceBreakers {
+  locale: string;
+  call_to_actions: IceBreaker[];
+}
+
+export interface Greeting {
+  /** `default` or `ll_CC`. */
+  locale: string;
+  text: string;
+}
+
+export interface PersistentMenu {
+  locale: string;
+  composer_input_disabled?: boolean;
+  call_to_actions: MenuButton[];
+}
+
+/** A normalized `POST /me/messenger_profile` body: only the properties being set. */
+export interface MessengerProfileSettings {
+  get_started?: { payload: string };
+  greeting?: Greeting[];
+  ice_breakers?: LocalizedIceBreakers[];
+  persistent_menu?: PersistentMenu[];
+  whitelisted_domains?: string[];
+}
+
+/** A normalized `DELETE /me/messenger_profile` body. */
+export interface MessengerProfileDelete {
+  fields: MessengerProfileField[];
+}
