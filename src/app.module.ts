@@ -1,0 +1,45 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountsModule } from './accounts/accounts.module';
+import { AdminModule } from './admin/admin.module';
+import { AppsModule } from './apps/apps.module';
+import { AuthModule } from './auth/auth.module';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { dataSourceOptions } from './database/data-source';
+import { HealthModule } from './health/health.module';
+import { InfraModule } from './infra/infra.module';
+import { PagesModule } from './pages/pages.module';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  databaseUrl: string;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
+    // PGlite is one session: the embedded default gets a pool of one.
+    const poolSize = config.embeddedDatabase ? 1 : config.env.DATABASE_POOL_SIZE;
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions({ url: databaseUrl, poolSize }),
+          entities: [],
+          autoLoadEntities: true,
+          retryAttempts: 20,
+          retryDelay: 1000,
+        }),
+        InfraModule.forRoot(config),
+        HealthModule,
+        AuthModule,
+        AccountsModule,
+        AppsModule,
+        PagesModule,
+        AdminModule,
+      ],
+    };
+  }
+}

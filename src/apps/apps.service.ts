@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, In, Repository } from 'typeorm';
+import { AuthService } from '../auth/auth.service';
+import { forbidden, notFound } from '../common/errors/app.exception';
+import { numericId } from '../common/crypto/tokens';
+import { AppEntity } from './entities/app.entity';
+import { AppSubscriptionEntity, SubscribedField } from './entities/app-subscription.entity';
+
+export const toAppView = (a: AppEntity) => ({ id: a.id, name: a.name, require_appsecret_proof: a.requireAppsecretProof });
+
+@Injectable()
+export class AppsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(AppEntity) private readonly apps: Repository<AppEntity>,
+    @InjectRepository(AppSubscriptionEntity) private readonly subscriptions: Repository<AppSubscriptionEntity>,
+    private readonly auth: AuthService,
+  ) {}
+
+  async create(ownerId: string, name: string) {
+    return this.db.transaction(async (m) => {
+      const app = m.create(AppEntity, { id: numericId(), name, ownerId });
+      await m.insert(AppEntity, app);
+      const secret = await this.auth.createAppSecret(app.id, m);
+      return { id: app.id, name: app.name, secret };
+    });
+  }
+
+  async findActive(appId: string): Promise<AppEntity> {
+    const app = /^\d{1,20}$/.test(appId) ? await this.apps.findOneBy({ id: appId }) : null;
+    if (!app || app.suspendedAt) throw notFound('APP.NOT_FOUND', `No app ${appId}`);
+    return app;
+  }
+
+  async assertOwner(appId: string, userId: string): Promise<AppEntity> {
+    const app = await this.findActive(appId);
+    if (app.ownerId !== userId) throw forbidden('APP.NOT_OWNER', 'You do not own this app');
+    return app;
+  }
+
+  async findManyByIds(ids: string[]): Promise<AppEntity[]> {
+    return ids.length ? this.apps.findBy({ id: In(ids) }) : [];
+  }
+
+  async listOwned(ownerId: string) {
+    return (await this.apps.find({ where: { ownerId }, order: { createdAt: 'ASC' } })).map(toAppView);
+  }
+
+  async update(appId: string, userId: string, patch: { name?: string; require_appsecret_proof?: boolean }) {
+    const app = await this.assertOwner(appId, userId);
+    if (patch.name !== undefined) app.name = patch.name;
+    if (patch.require_appsecret_proof !== undefined) app.requireAppsecretProof = patch.require_appsecret_proof;
+    await this.apps.update({ id: appId }, { name: app.name, requireAppsecretProof: app.requireAppsecretProof });
+    return toAppView(app);
+  }
+
+  async rotateSecret(appId: string, userId: string) {
+    await this.assertOwner(appId, userId);
+    const { secret, previousExpiresAt } = await this.auth.rotateAppSecret(appId);
+    return { secret, previous_secret_expires_at: previousExpiresAt.toISOString() };
+  }
+
+  async saveSubscription(appId: string, object: string, callbackUrl: string, fields: SubscribedField[]) {
+    await this.subscriptions.upsert({ appId, object, callbackUrl, fields, active: true }, ['appId', 'object']);
+  }
+
+  async listSubscriptions(appId: string) {
+    return this.subscriptions.find({ where: { appId }, order: { object: 'ASC' } });
+  }
+
+  async deleteSubscription(appId: string, object?: string): Promise<void> {
+    await this.subscriptions.delete(object ? { appId, object } : { appId });
+  }
+
+  async setSuspended(appId: string, suspended: boolean) {
+    const app = /^\d{1,20}$/.test(appId) ? await this.apps.findOneBy({ id: appId }) : null;
+    if (!app) throw notFound('APP.NOT_FOUND', `No app ${appId}`);
+    app.suspendedAt = suspended ? new Date() : null;
+    await this.apps.update({ id: appId }, { suspendedAt: app.suspendedAt });
+    return app;
+  }
+
+  async listAll(limit: number, offset: number) {
+    const [rows, total] = await this.apps.findAndCount({ order: { createdAt: 'ASC' }, take: limit, skip: offset });
+    return { total, data: rows.map((a) => ({ ...toAppView(a), owner_id: a.ownerId, suspended: Boolean(a.suspendedAt) })) };
+  }
+}

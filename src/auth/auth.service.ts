@@ -1,0 +1,132 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { sha256Hex, randomToken, safeEqual } from '../common/crypto/tokens';
+import { AppConfig } from '../config/app-config';
+import { AccessTokenEntity } from './entities/access-token.entity';
+import { AppSecretEntity } from './entities/app-secret.entity';
+import { Principal } from './principal';
+
+export const PERSON_TOKEN_PREFIX = 'sbu_';
+export const PAGE_TOKEN_PREFIX = 'sbp_';
+
+interface TokenRow {
+  kind: 'person' | 'page';
+  user_id: string | null;
+  page_id: string | null;
+  app_id: string | null;
+  expires_at: Date | null;
+  page_suspended: Date | null;
+  app_suspended: Date | null;
+}
+
+// Issues and checks every credential: person tokens, page tokens, and app secrets (`{app_id}|{app_secret}`).
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly config: AppConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(AccessTokenEntity) private readonly tokens: Repository<AccessTokenEntity>,
+    @InjectRepository(AppSecretEntity) private readonly secrets: Repository<AppSecretEntity>,
+  ) {}
+
+  async issuePersonToken(userId: string, manager: EntityManager = this.db.manager): Promise<string> {
+    const token = randomToken(PERSON_TOKEN_PREFIX);
+    const expiresAt = new Date(Date.now() + this.config.env.PERSON_TOKEN_TTL_SECONDS * 1000);
+    await manager.insert(AccessTokenEntity, { tokenHash: sha256Hex(token), kind: 'person', userId, expiresAt });
+    return token;
+  }
+
+  // One live token per (page, app): connecting again replaces it.
+  async issuePageToken(pageId: string, appId: string, manager: EntityManager = this.db.manager): Promise<string> {
+    const token = randomToken(PAGE_TOKEN_PREFIX);
+    await manager.delete(AccessTokenEntity, { kind: 'page', pageId, appId });
+    await manager.insert(AccessTokenEntity, { tokenHash: sha256Hex(token), kind: 'page', pageId, appId });
+    return token;
+  }
+
+  async revokePageTokens(pageId: string, appId: string, manager: EntityManager = this.db.manager): Promise<void> {
+    await manager.delete(AccessTokenEntity, { kind: 'page', pageId, appId });
+  }
+
+  async createAppSecret(appId: string, manager: EntityManager = this.db.manager): Promise<string> {
+    const secret = randomBytes(16).toString('hex');
+    await manager.insert(AppSecretEntity, {
+      id: randomUUID(),
+      appId,
+      secretHash: sha256Hex(secret),
+      secretSealed: this.config.secretBox.seal(secret),
+      expiresAt: null,
+    });
+    return secret;
+  }
+
+  // The old secret keeps working (and keeps signing) until the grace period ends.
+  async rotateAppSecret(appId: string): Promise<{ secret: string; previousExpiresAt: Date }> {
+    const previousExpiresAt = new Date(Date.now() + this.config.env.APP_SECRET_GRACE_SECONDS * 1000);
+    const secret = await this.db.transaction(async (m) => {
+      await m
+        .createQueryBuilder()
+        .delete()
+        .from(AppSecretEntity)
+        .where('app_id = :appId AND expires_at IS NOT NULL', { appId })
+        .execute();
+      await m.update(AppSecretEntity, { appId, expiresAt: IsNull() }, { expiresAt: previousExpiresAt });
+      return this.createAppSecret(appId, m);
+    });
+    return { secret, previousExpiresAt };
+  }
+
+  // Plain secrets that sign outgoing webhooks, current first.
+  async signingSecrets(appId: string): Promise<string[]> {
+    const rows = await this.liveSecrets(appId);
+    return rows.map((r) => this.config.secretBox.open(r.secretSealed));
+  }
+
+  private async liveSecrets(appId: string): Promise<AppSecretEntity[]> {
+    const rows = await this.secrets.find({ where: { appId }, order: { createdAt: 'DESC' } });
+    const now = Date.now();
+    return rows
+      .filter((r) => !r.expiresAt || r.expiresAt.getTime() > now)
+      .sort((a, b) => Number(a.expiresAt !== null) - Number(b.expiresAt !== null));
+  }
+
+  async verifyAppSecret(appId: string, secret: string): Promise<boolean> {
+    if (!/^\d{1,20}$/.test(appId)) return false;
+    const hash = sha256Hex(secret);
+    const rows = await this.liveSecrets(appId);
+    let ok = false;
+    // Compare against every live secret, in constant time, without stopping early.
+    for (const r of rows) ok = safeEqual(r.secretHash, hash) || ok;
+    if (!ok) return false;
+    const [app] = await this.db.query('SELECT suspended_at FROM apps WHERE id = $1', [appId]);
+    return Boolean(app) && !app.suspended_at;
+  }
+
+  async verify(token: string): Promise<Principal | null> {
+    if (!token || token.length > 512) return null;
+    const bar = token.indexOf('|');
+    if (bar > 0) {
+      const appId = token.slice(0, bar);
+      return (await this.verifyAppSecret(appId, token.slice(bar + 1))) ? { kind: 'app', appId } : null;
+    }
+    if (!token.startsWith(PERSON_TOKEN_PREFIX) && !token.startsWith(PAGE_TOKEN_PREFIX)) return null;
+    // The lookup is by hash, so the stored value is never compared byte by byte against attacker input.
+    const rows: TokenRow[] = await this.db.query(
+      `SELECT t.kind, t.user_id, t.page_id, t.app_id, t.expires_at,
+              p.suspended_at AS page_suspended, a.suspended_at AS app_suspended
+         FROM access_tokens t
+         LEFT JOIN pages p ON p.id = t.page_id
+         LEFT JOIN apps a ON a.id = t.app_id
+        WHERE t.token_hash = $1`,
+      [sha256Hex(token)],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    if (row.expires_at && new Date(row.expires_at).getTime() <= Date.now()) return null;
+    if (row.kind === 'person') return { kind: 'person', userId: row.user_id! };
+    if (row.page_suspended || row.app_suspended) return null;
+    return { kind: 'page', pageId: row.page_id!, appId: row.app_id! };
+  }
+}

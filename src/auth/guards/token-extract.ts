@@ -1,0 +1,19 @@
+import type { FastifyRequest } from 'fastify';
+
+export function bearerToken(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string') return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(h);
+  return m?.[1];
+}
+
+// Graph takes the token as `access_token` in the query or body, or as a bearer header.
+export function graphToken(req: FastifyRequest): string | undefined {
+  const q = (req.query as Record<string, unknown> | undefined)?.access_token;
+  if (typeof q === 'string' && q) return q;
+  const body = req.body as Record<string, unknown> | undefined;
+  if (body && typeof body === 'object' && !Array.isArray(body) && typeof body.access_token === 'string') {
+    return body.access_token;
+  }
+  return bearerToken(req);
+}

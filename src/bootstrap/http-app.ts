@@ -1,0 +1,85 @@
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { Logger as Pino } from 'pino';
+import { AppModule } from '../app.module';
+import { AllExceptionsFilter, sendError } from '../common/errors/all-exceptions.filter';
+import { createValidationPipe } from '../common/errors/validation';
+import { requestContext } from '../common/logging/request-context';
+import { PinoNestLogger } from '../common/logging/logger';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../health/metrics.service';
+import { setupSwagger } from './swagger';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export interface HttpAppOptions {
+  config: AppConfig;
+  databaseUrl: string;
+  logger: Pino;
+}
+
+export function createFastifyAdapter(config: AppConfig, logger: Pino): FastifyAdapter {
+  const { env } = config;
+  const https =
+    env.TLS_CERT_FILE && env.TLS_KEY_FILE
+      ? { cert: fs.readFileSync(env.TLS_CERT_FILE), key: fs.readFileSync(env.TLS_KEY_FILE) }
+      : undefined;
+  return new FastifyAdapter({
+    loggerInstance: logger,
+    disableRequestLogging: env.LOG_LEVEL !== 'debug' && env.LOG_LEVEL !== 'trace',
+    bodyLimit: env.BODY_LIMIT_BYTES,
+    // A caller's id is kept only when it is short and plain, so it cannot forge log lines.
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    ...(https ? { https } : {}),
+  } as ConstructorParameters<typeof FastifyAdapter>[0]) as FastifyAdapter;
+}
+
+export async function createHttpApp(opts: HttpAppOptions): Promise<NestFastifyApplication> {
+  const { config, databaseUrl, logger } = opts;
+  const adapter = createFastifyAdapter(config, logger);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, databaseUrl }), adapter, {
+    rawBody: true,
+    logger: new PinoNestLogger(logger),
+    abortOnError: false,
+  });
+  configureHttpApp(app, config);
+  await app.init();
+  return app;
+}
+
+export function configureHttpApp(app: NestFastifyApplication, config: AppConfig): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const errorLogger = new Logger('Http');
+  const metrics = app.get(MetricsService);
+  const tls = Boolean(config.env.TLS_CERT_FILE);
+
+  fastify.addHook('onRequest', (req, reply, done) => {
+    void reply.header('x-request-id', String(req.id));
+    if (tls) void reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    requestContext.run({ requestId: String(req.id) }, done);
+  });
+  fastify.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions?.url ?? 'unmatched';
+    metrics.httpDuration.observe(
+      { method: req.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+  // Errors raised by Fastify itself (bad JSON, body too large) get the same shapes as the app's.
+  fastify.setErrorHandler((err, req, reply) => sendError(err, req, reply, errorLogger));
+  fastify.setNotFoundHandler((req, reply) =>
+    sendError(Object.assign(new Error(`No route ${req.method} ${req.url.split('?')[0]}`), { statusCode: 404 }), req, reply, errorLogger),
+  );
+
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.enableShutdownHooks();
+  setupSwagger(app);
+}

@@ -1,0 +1,29 @@
+import { HttpStatus } from '@nestjs/common';
+
+export type GraphErrorType = 'OAuthException' | 'GraphMethodException' | 'IGApiException';
+
+// Graph's error: `{error:{message, type, code, error_subcode?, fbtrace_id}}`.
+export class GraphException extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+    readonly status: HttpStatus = HttpStatus.BAD_REQUEST,
+    readonly type: GraphErrorType = 'OAuthException',
+    readonly subcode?: number,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+// The Graph codes we answer with, named once.
+export const GraphErrors = {
+  invalidParameter: (message: string) => new GraphException(message, 100, HttpStatus.BAD_REQUEST),
+  unsupportedGet: (message: string) =>
+    new GraphException(message, 100, HttpStatus.BAD_REQUEST, 'GraphMethodException', 33),
+  invalidToken: (message = 'Invalid OAuth access token - Cannot parse access token') =>
+    new GraphException(message, 190, HttpStatus.UNAUTHORIZED),
+  permission: (message = '(#200) Permissions error') => new GraphException(message, 200, HttpStatus.FORBIDDEN),
+  webhookVerification: (message: string) => new GraphException(message, 2200, HttpStatus.BAD_REQUEST),
+  unknown: (message = 'An unknown error occurred') => new GraphException(message, 1, HttpStatus.INTERNAL_SERVER_ERROR),
+};

@@ -1,0 +1,37 @@
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from './data-source';
+
+// Any constant works; it only has to be the same in every process of one deployment.
+const MIGRATION_LOCK_KEY = 727_001;
+
+// Several api processes may boot at once: the advisory lock lets one migrate while the others wait.
+export async function runMigrations(url: string, opts: { lock: boolean }): Promise<string[]> {
+  const lockClient = opts.lock ? new Client({ connectionString: url }) : undefined;
+  if (lockClient) {
+    await lockClient.connect();
+    await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  }
+  const ds = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), entities: [] });
+  try {
+    await ds.initialize();
+    const ran = await ds.runMigrations({ transaction: 'each' });
+    return ran.map((m) => m.name);
+  } finally {
+    if (ds.isInitialized) await ds.destroy();
+    if (lockClient) {
+      await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      await lockClient.end();
+    }
+  }
+}
+
+export async function revertLastMigration(url: string): Promise<void> {
+  const ds = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), entities: [] });
+  await ds.initialize();
+  try {
+    await ds.undoLastMigration({ transaction: 'each' });
+  } finally {
+    await ds.destroy();
+  }
+}

@@ -1,0 +1,57 @@
+import { Controller, Get, Header, HttpStatus, Inject, Optional, Res } from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { FastifyReply } from 'fastify';
+import type Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { REDIS } from '../infra/redis/redis-connection';
+import { MetricsService } from './metrics.service';
+
+const CHECK_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(p: Promise<T>): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS).unref()),
+  ]);
+}
+
+@ApiTags('health')
+@Controller()
+export class HealthController {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Optional() @Inject(REDIS) private readonly redis: Redis | null,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  @Get('health')
+  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  alive() {
+    return { status: 'ok' };
+  }
+
+  @Get('health/ready')
+  @ApiOkResponse({ schema: { example: { status: 'ok', checks: { postgres: 'up', redis: 'up' } } } })
+  @ApiServiceUnavailableResponse()
+  async ready(@Res() reply: FastifyReply) {
+    const checks: Record<string, string> = {};
+    checks.postgres = await withTimeout(this.db.query('SELECT 1'))
+      .then(() => 'up')
+      .catch((e: Error) => `down: ${e.message}`);
+    if (this.redis) {
+      checks.redis = await withTimeout(this.redis.ping())
+        .then(() => 'up')
+        .catch((e: Error) => `down: ${e.message}`);
+    }
+    const ok = Object.values(checks).every((v) => v === 'up');
+    void reply.status(ok ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).send({ status: ok ? 'ok' : 'unavailable', checks });
+  }
+
+  @Get('metrics')
+  @ApiExcludeEndpoint()
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  async scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}

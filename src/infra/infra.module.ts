@@ -1,0 +1,89 @@
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { ConnectionOptions, Queue } from 'bullmq';
+import type Redis from 'ioredis';
+import { SafeHttpClient } from '../../libs/safe-http';
+import { AppConfig } from '../config/app-config';
+import { createOutboundHttp, OUTBOUND_HTTP } from './http/outbound-http';
+import { MemoryPubSub, PUBSUB, PubSubPort, RedisPubSub } from './pubsub/pubsub.port';
+import { JOB_NAMES, JobName } from './queue/jobs';
+import { MemoryQueue } from './queue/memory-queue';
+import { QUEUE, QueuePort } from './queue/queue.port';
+import { RedisQueue } from './queue/redis-queue';
+import { MemoryRateLimiter, RATE_LIMITER, RedisRateLimiter } from './rate-limit/rate-limiter.port';
+import { connectRedis, REDIS, redisOptions } from './redis/redis-connection';
+
+@Injectable()
+class InfraLifecycle implements OnApplicationShutdown {
+  constructor(
+    @Inject(QUEUE) private readonly queue: QueuePort,
+    @Inject(PUBSUB) private readonly pubsub: PubSubPort,
+    @Optional() @Inject(REDIS) private readonly redis: Redis | null,
+    @Inject(OUTBOUND_HTTP) private readonly outbound: SafeHttpClient,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queue.close();
+    await this.pubsub.close();
+    await this.outbound.close();
+    if (this.redis) await this.redis.quit().catch(() => undefined);
+  }
+}
+
+// The queue, pub/sub and rate-limit ports: Redis when REDIS_URL is set, in-process stand-ins otherwise.
+@Global()
+@Module({})
+export class InfraModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const env = config.env;
+    const outbound = { provide: OUTBOUND_HTTP, useFactory: () => createOutboundHttp(config) };
+    const logger = new Logger('Infra');
+    if (!env.REDIS_URL) {
+      logger.log('Redis: none configured, using in-process queue, pub/sub and rate limiter');
+      return {
+        module: InfraModule,
+        providers: [
+          { provide: REDIS, useValue: null },
+          { provide: QUEUE, useValue: new MemoryQueue() },
+          { provide: PUBSUB, useValue: new MemoryPubSub() },
+          { provide: RATE_LIMITER, useValue: new MemoryRateLimiter() },
+          outbound,
+          InfraLifecycle,
+        ],
+        exports: [REDIS, QUEUE, PUBSUB, RATE_LIMITER, OUTBOUND_HTTP],
+      };
+    }
+    const url = env.REDIS_URL;
+    const prefix = env.REDIS_PREFIX;
+    logger.log(`Redis: ${new URL(url).host} (prefix ${prefix})`);
+    return {
+      module: InfraModule,
+      imports: [
+        BullModule.forRoot({ connection: redisOptions(url) as ConnectionOptions, prefix: `${prefix}:bull` }),
+        ...JOB_NAMES.map((name) => BullModule.registerQueue({ name })),
+      ],
+      providers: [
+        { provide: REDIS, useFactory: () => connectRedis(url, `${prefix}-main`) },
+        {
+          provide: QUEUE,
+          inject: JOB_NAMES.map((n) => getQueueToken(n)),
+          useFactory: (...queues: Queue[]) =>
+            new RedisQueue(
+              new Map(JOB_NAMES.map((n, i) => [n as JobName, queues[i]])),
+              redisOptions(url),
+              `${prefix}:bull`,
+            ),
+        },
+        {
+          provide: PUBSUB,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new RedisPubSub(redis, connectRedis(url, `${prefix}-sub`), prefix),
+        },
+        { provide: RATE_LIMITER, inject: [REDIS], useFactory: (redis: Redis) => new RedisRateLimiter(redis, prefix) },
+        outbound,
+        InfraLifecycle,
+      ],
+      exports: [REDIS, QUEUE, PUBSUB, RATE_LIMITER, OUTBOUND_HTTP],
+    };
+  }
+}

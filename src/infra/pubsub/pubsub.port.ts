@@ -1,0 +1,82 @@
+import { EventEmitter } from 'node:events';
+import type Redis from 'ioredis';
+
+export const PUBSUB = Symbol('PUBSUB');
+
+export type Unsubscribe = () => Promise<void>;
+
+// Fan-out between api processes: a reply sent through one reaches sockets held by another.
+export interface PubSubPort {
+  readonly kind: 'redis' | 'memory';
+  publish(channel: string, message: unknown): Promise<void>;
+  subscribe(channel: string, handler: (message: unknown) => void): Promise<Unsubscribe>;
+  close(): Promise<void>;
+}
+
+export class MemoryPubSub implements PubSubPort {
+  readonly kind = 'memory' as const;
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+
+  async publish(channel: string, message: unknown): Promise<void> {
+    // A copy, as Redis would deliver: no subscriber can mutate the publisher's object.
+    this.emitter.emit(channel, structuredClone(message));
+  }
+
+  async subscribe(channel: string, handler: (message: unknown) => void): Promise<Unsubscribe> {
+    this.emitter.on(channel, handler);
+    return async () => {
+      this.emitter.off(channel, handler);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.emitter.removeAllListeners();
+  }
+}
+
+export class RedisPubSub implements PubSubPort {
+  readonly kind = 'redis' as const;
+  private readonly handlers = new Map<string, Set<(message: unknown) => void>>();
+
+  constructor(
+    private readonly pub: Redis,
+    private readonly sub: Redis,
+    private readonly prefix: string,
+  ) {
+    sub.on('message', (channel: string, raw: string) => {
+      const set = this.handlers.get(channel);
+      if (!set) return;
+      const message = JSON.parse(raw) as unknown;
+      for (const h of set) h(message);
+    });
+  }
+
+  async publish(channel: string, message: unknown): Promise<void> {
+    await this.pub.publish(`${this.prefix}:${channel}`, JSON.stringify(message));
+  }
+
+  async subscribe(channel: string, handler: (message: unknown) => void): Promise<Unsubscribe> {
+    const full = `${this.prefix}:${channel}`;
+    let set = this.handlers.get(full);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(full, set);
+      await this.sub.subscribe(full);
+    }
+    set.add(handler);
+    return async () => {
+      const s = this.handlers.get(full);
+      if (!s) return;
+      s.delete(handler);
+      if (s.size === 0) {
+        this.handlers.delete(full);
+        await this.sub.unsubscribe(full);
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+    this.sub.disconnect();
+  }
+}

@@ -1,0 +1,8 @@
+// Every queue the platform uses, with its payload. Payloads carry ids only: Postgres holds the truth.
+export interface JobPayloads {
+  'webhook-delivery': { deliveryId: string };
+}
+
+export type JobName = keyof JobPayloads;
+
+export const JOB_NAMES: JobName[] = ['webhook-delivery'];

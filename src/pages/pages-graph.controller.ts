@@ -1,0 +1,81 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
+import type { PagePrincipal, PersonPrincipal } from '../auth/principal';
+import { GraphErrors } from '../common/errors/graph.exception';
+import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
+import { PageListDto } from './dto/create-page.dto';
+import { GraphTokenQueryDto, SubscribedAppsDto } from './dto/subscribed-apps.dto';
+import { firstUnknownField, MESSENGER_FIELDS, parseFieldList } from './messenger-fields';
+import { PagesService } from './pages.service';
+
+function parseSubscribedFields(value: unknown): string[] {
+  const fields = parseFieldList(value);
+  if (!fields || !fields.length) throw GraphErrors.invalidParameter('(#100) The parameter subscribed_fields is required.');
+  const unknown = firstUnknownField(fields);
+  if (unknown) {
+    throw GraphErrors.invalidParameter(
+      `(#100) Param subscribed_fields[${unknown.index}] must be one of {${MESSENGER_FIELDS.join(', ')}} - got "${unknown.name}".`,
+    );
+  }
+  return fields;
+}
+
+@ApiTags('graph: pages')
+@Controller(GRAPH_ROUTE_PREFIX)
+export class PagesGraphController {
+  constructor(private readonly pages: PagesService) {}
+
+  @Get('me/accounts')
+  @GraphAuth('person')
+  @ApiOkResponse({ type: PageListDto })
+  async accounts(@CurrentPrincipal() who: PersonPrincipal, @Query() _q: GraphTokenQueryDto): Promise<PageListDto> {
+    return { data: await this.pages.pagesAdministeredBy(who.userId) };
+  }
+
+  @Post(':pageRef/subscribed_apps')
+  @HttpCode(200)
+  @GraphAuth('page')
+  async subscribe(
+    @CurrentPrincipal() who: PagePrincipal,
+    @Param('pageRef') pageRef: string,
+    @Query() query: GraphTokenQueryDto,
+    @Body() body: SubscribedAppsDto,
+  ) {
+    assertOwnPage(who, pageRef);
+    const fields = parseSubscribedFields(body?.subscribed_fields ?? query.subscribed_fields);
+    await this.pages.setSubscribedFields(who.pageId, who.appId, fields);
+    return { success: true };
+  }
+
+  @Get(':pageRef/subscribed_apps')
+  @GraphAuth('page')
+  async list(@CurrentPrincipal() who: PagePrincipal, @Param('pageRef') pageRef: string, @Query() _q: GraphTokenQueryDto) {
+    assertOwnPage(who, pageRef);
+    const apps = await this.pages.connectedApps(who.pageId, who.appId);
+    return {
+      data: apps
+        .filter((a) => a.subscribed_fields.length)
+        .map((a) => ({ id: a.app_id, name: a.name, subscribed_fields: a.subscribed_fields })),
+    };
+  }
+
+  @Delete(':pageRef/subscribed_apps')
+  @GraphAuth('page')
+  async unsubscribe(
+    @CurrentPrincipal() who: PagePrincipal,
+    @Param('pageRef') pageRef: string,
+    @Query() _q: GraphTokenQueryDto,
+  ) {
+    assertOwnPage(who, pageRef);
+    await this.pages.setSubscribedFields(who.pageId, who.appId, []);
+    return { success: true };
+  }
+}
+
+// `me` or the page's own id; a page token never acts on another page.
+export function assertOwnPage(who: PagePrincipal, pageRef: string): void {
+  if (pageRef !== 'me' && pageRef !== who.pageId) {
+    throw GraphErrors.permission('(#200) The page access token does not belong to this page');
+  }
+}

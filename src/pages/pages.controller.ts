@@ -1,0 +1,67 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
+import type { PersonPrincipal } from '../auth/principal';
+import { ConnectAppDto, ConnectAppResponseDto, PageAppListDto } from './dto/connect-app.dto';
+import { CreatePageDto, PageDto, PageListDto } from './dto/create-page.dto';
+import { SearchPagesDto } from './dto/search-pages.dto';
+import { PagesService } from './pages.service';
+
+@ApiTags('pages')
+@Controller('pages')
+@PersonAuth()
+export class PagesController {
+  constructor(private readonly pages: PagesService) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: PageDto })
+  create(@CurrentPrincipal() who: PersonPrincipal, @Body() dto: CreatePageDto): Promise<PageDto> {
+    return this.pages.create(who.userId, dto.name, dto.category);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: PageListDto })
+  async search(@Query() query: SearchPagesDto): Promise<PageListDto> {
+    return { data: await this.pages.search(query.q, query.limit) };
+  }
+
+  @Get('mine')
+  @ApiOkResponse({ type: PageListDto })
+  async mine(@CurrentPrincipal() who: PersonPrincipal): Promise<PageListDto> {
+    return { data: await this.pages.pagesAdministeredBy(who.userId) };
+  }
+
+  @Get(':pageId')
+  @ApiOkResponse({ type: PageDto })
+  async get(@Param('pageId') pageId: string): Promise<PageDto> {
+    const p = await this.pages.findActive(pageId);
+    return { id: p.id, name: p.name, category: p.category };
+  }
+
+  @Post(':pageId/apps')
+  @ApiCreatedResponse({ type: ConnectAppResponseDto })
+  async connect(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Body() dto: ConnectAppDto,
+  ): Promise<ConnectAppResponseDto> {
+    return { page_access_token: await this.pages.connectApp(pageId, who.userId, dto.app_id, dto.subscribed_fields) };
+  }
+
+  @Get(':pageId/apps')
+  @ApiOkResponse({ type: PageAppListDto })
+  async apps(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string): Promise<PageAppListDto> {
+    return { data: await this.pages.listApps(pageId, who.userId) };
+  }
+
+  @Delete(':pageId/apps/:appId')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  async disconnect(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('appId') appId: string,
+  ): Promise<void> {
+    await this.pages.disconnectApp(pageId, who.userId, appId);
+  }
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppsModule } from '../apps/apps.module';
+import { PageAdminEntity } from './entities/page-admin.entity';
+import { PageAppEntity } from './entities/page-app.entity';
+import { PageEntity } from './entities/page.entity';
+import { PagesGraphController } from './pages-graph.controller';
+import { PagesController } from './pages.controller';
+import { PagesService } from './pages.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([PageEntity, PageAdminEntity, PageAppEntity]), AppsModule],
+  controllers: [PagesController, PagesGraphController],
+  providers: [PagesService],
+  exports: [PagesService],
+})
+export class PagesModule {}

@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Agent, request } from 'undici';
+import { httpClient } from '../support/http-client';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+
+describe('health, metrics, docs', () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await startTestPlatform();
+  });
+  afterAll(async () => t?.close());
+
+  it('answers liveness and readiness with Postgres and Redis up', async () => {
+    const api = httpClient(t.url);
+    expect((await api.get('/health')).body).toEqual({ status: 'ok' });
+    const ready = await api.get('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ok', checks: { postgres: 'up', redis: 'up' } });
+  });
+
+  it('exposes Prometheus metrics with an HTTP latency histogram', async () => {
+    const api = httpClient(t.url);
+    await api.get('/health');
+    const res = await api.get('/metrics');
+    expect(res.status).toBe(200);
+    expect(String(res.headers['content-type'])).toContain('text/plain');
+    expect(res.text).toMatch(/switchboard_http_request_duration_seconds_bucket\{[^}]*route="\/health"/);
+    expect(res.text).toContain('switchboard_process_cpu_seconds_total');
+  });
+
+  it('serves Swagger UI at /docs and its document', async () => {
+    const api = httpClient(t.url);
+    const ui = await api.get('/docs');
+    expect(ui.status).toBe(200);
+    expect(ui.text).toContain('swagger');
+    const doc = await api.get('/docs/openapi.json');
+    expect(doc.body.paths['/auth/signup']).toBeDefined();
+    expect(doc.body.components.securitySchemes.admin).toBeDefined();
+  });
+});
+
+describe('TLS', () => {
+  it('serves HTTPS with HSTS when TLS_CERT_FILE and TLS_KEY_FILE are set', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-tls-'));
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    const t = await startTestPlatform({ env: { TLS_CERT_FILE: cert, TLS_KEY_FILE: key }, redis: false });
+    const dispatcher = new Agent({ connect: { ca: fs.readFileSync(cert), servername: 'localhost' } });
+    try {
+      expect(t.url.startsWith('https://')).toBe(true);
+      const res = await request(`${t.url}/health`, { dispatcher });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['strict-transport-security']).toContain('max-age=');
+      expect(await res.body.json()).toEqual({ status: 'ok' });
+    } finally {
+      await dispatcher.close();
+      await t.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

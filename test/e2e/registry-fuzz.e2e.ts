@@ -1,0 +1,75 @@
+import fc from 'fast-check';
+import { httpClient, HttpClient } from '../support/http-client';
+import { rowCounts } from '../support/row-counts';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { pageWithApp } from '../factories/registry.factory';
+
+// Random bodies and headers at every registry route: never a 5xx, always the route's error shape, nothing written on refusal.
+describe('registry routes under random input', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  let ctx: Awaited<ReturnType<typeof pageWithApp>>;
+
+  beforeAll(async () => {
+    t = await startTestPlatform({ redis: false });
+    api = httpClient(t.url);
+    ctx = await pageWithApp(api);
+  });
+  afterAll(async () => t?.close());
+
+  const routes = () => [
+    { method: 'POST', path: '/auth/signup', token: undefined },
+    { method: 'POST', path: '/auth/login', token: undefined },
+    { method: 'POST', path: '/pages', token: ctx.owner.token },
+    { method: 'GET', path: '/pages', token: ctx.owner.token },
+    { method: 'POST', path: `/pages/${ctx.page.id}/apps`, token: ctx.owner.token },
+    { method: 'POST', path: '/apps', token: ctx.owner.token },
+    { method: 'PATCH', path: `/apps/${ctx.app.id}`, token: ctx.owner.token },
+    { method: 'POST', path: `/v25.0/me/subscribed_apps`, token: ctx.pageToken },
+    { method: 'POST', path: `/v25.0/${ctx.app.id}/subscriptions`, token: ctx.app.token },
+    { method: 'GET', path: `/v25.0/${ctx.app.id}/subscriptions`, token: ctx.app.token },
+    { method: 'GET', path: '/admin/pages', token: 'garbage' },
+  ];
+
+  const body = fc.oneof(
+    fc.jsonValue(),
+    fc.dictionary(
+      fc.constantFrom('name', 'username', 'password', 'category', 'app_id', 'subscribed_fields', 'object', 'callback_url', 'verify_token', 'fields', 'access_token', 'require_appsecret_proof', '__proto__', 'constructor'),
+      fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string()), fc.jsonValue()),
+    ),
+  );
+  const contentType = fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=utf-16', '');
+  const query = fc.oneof(fc.constant(''), fc.string().map((s) => `?q=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}`), fc.constant('?limit=-1&offset=abc'));
+  const auth = fc.oneof(fc.constant(undefined), fc.string(), fc.constant('Bearer '), fc.constant('Bearer sbu_'), fc.string().map((s) => `Bearer ${s}`));
+
+  it('never answers 5xx and writes nothing when it refuses', async () => {
+    const all = routes();
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: all.length - 1 }), body, contentType, query, auth, fc.boolean(), async (i, b, ct, q, authz, useToken) => {
+        const route = all[i];
+        const headers: Record<string, string> = {};
+        if (ct) headers['content-type'] = ct;
+        const authHeader = useToken && route.token ? `Bearer ${route.token}` : authz;
+        if (authHeader !== undefined && /^[\t\x20-\x7e]*$/.test(authHeader)) headers.authorization = authHeader;
+        let raw: string | undefined;
+        if (route.method !== 'GET') {
+          raw = ct.includes('form') && b && typeof b === 'object' && !Array.isArray(b)
+            ? new URLSearchParams(Object.entries(b).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString()
+            : JSON.stringify(b);
+        }
+        const before = await rowCounts(t.db);
+        const res = await api.call(route.method, `${route.path}${q}`, undefined, { headers, raw });
+        expect(res.status).toBeLessThan(500);
+        if (res.status >= 400) {
+          if (route.path.startsWith('/v')) {
+            expect(res.body.error).toMatchObject({ code: expect.any(Number), message: expect.any(String), fbtrace_id: expect.any(String) });
+          } else {
+            expect(res.body).toMatchObject({ statusCode: res.status, code: expect.any(String), requestId: expect.any(String) });
+          }
+          expect(await rowCounts(t.db)).toEqual(before);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  }, 240_000);
+});

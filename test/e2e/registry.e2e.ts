@@ -1,0 +1,239 @@
+import { startBotReceiver, BotReceiver } from '../support/bot-receiver';
+import { httpClient, HttpClient } from '../support/http-client';
+import { startTestPlatform, TestPlatform, TEST_ADMIN_TOKEN } from '../support/spawn-platform';
+import { connectApp, createApp, createPage, signupPerson } from '../factories/registry.factory';
+
+describe('registry: people, pages, apps, subscriptions', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  let bot: BotReceiver;
+
+  beforeAll(async () => {
+    t = await startTestPlatform();
+    api = httpClient(t.url);
+    bot = await startBotReceiver('verify-me');
+  });
+  afterAll(async () => {
+    await bot?.close();
+    await t?.close();
+  });
+
+  it('signs a person up and logs them in; a password is never returned', async () => {
+    const signup = await api.post('/auth/signup', { username: 'Ada_1', password: 'correct horse', name: 'Ada' });
+    expect(signup.status).toBe(201);
+    expect(signup.body).toEqual({ id: expect.stringMatching(/^\d{15}$/), username: 'ada_1', name: 'Ada', access_token: expect.any(String) });
+    expect(signup.text).not.toContain('correct horse');
+
+    const dup = await api.post('/auth/signup', { username: 'ADA_1', password: 'another pass', name: 'Ada' });
+    expect(dup.status).toBe(409);
+    expect(dup.body.code).toBe('ACCOUNT.USERNAME_TAKEN');
+
+    const wrong = await api.post('/auth/login', { username: 'ada_1', password: 'wrong password' });
+    expect(wrong.status).toBe(401);
+    const login = await api.post('/auth/login', { username: 'ada_1', password: 'correct horse' });
+    expect(login.status).toBe(200);
+    const me = await api.get('/me', { token: login.body.access_token });
+    expect(me.body).toEqual({ id: signup.body.id, username: 'ada_1', name: 'Ada' });
+  });
+
+  it('stores tokens only as SHA-256 hashes', async () => {
+    const p = await signupPerson(api);
+    const rows = await t.db.query('SELECT token_hash FROM access_tokens');
+    const hashes: string[] = rows.map((r: { token_hash: string }) => r.token_hash);
+    expect(hashes).toContain(require('node:crypto').createHash('sha256').update(p.token).digest('hex'));
+    expect(hashes).not.toContain(p.token);
+  });
+
+  it('creates a page, finds it by name, and lists it in /me/accounts', async () => {
+    const owner = await signupPerson(api);
+    const created = await api.post('/pages', { name: 'Zebra Shoes', category: 'Retail' }, { token: owner.token });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({ id: expect.stringMatching(/^\d+$/), name: 'Zebra Shoes', category: 'Retail' });
+    const found = await api.get('/pages?q=zebra', { token: owner.token });
+    expect(found.body.data.map((p: { id: string }) => p.id)).toContain(created.body.id);
+    const accounts = await api.get(`/v25.0/me/accounts?access_token=${owner.token}`);
+    expect(accounts.status).toBe(200);
+    expect(accounts.body.data).toEqual([{ id: created.body.id, name: 'Zebra Shoes', category: 'Retail' }]);
+  });
+
+  it('runs the whole registry flow: app, connection, subscribed_apps, verified webhook subscription', async () => {
+    const owner = await signupPerson(api);
+    const page = await createPage(api, owner);
+    const app = await createApp(api, owner);
+    expect(app.secret).toMatch(/^[0-9a-f]{32}$/);
+    const pageToken = await connectApp(api, owner, page.id, app.id, ['messages']);
+
+    const fields = await api.post(`/v25.0/me/subscribed_apps`, undefined, {
+      form: { access_token: pageToken, subscribed_fields: 'messages,messaging_postbacks' },
+    });
+    expect(fields.status).toBe(200);
+    expect(fields.body).toEqual({ success: true });
+    const listed = await api.get(`/v25.0/${page.id}/subscribed_apps?access_token=${pageToken}`);
+    expect(listed.body.data).toEqual([{ id: app.id, name: 'Bot', subscribed_fields: ['messages', 'messaging_postbacks'] }]);
+
+    const unknownField = await api.post(`/v25.0/me/subscribed_apps?access_token=${pageToken}`, { subscribed_fields: 'messages,nope' });
+    expect(unknownField.status).toBe(400);
+    expect(unknownField.body.error).toMatchObject({ code: 100, type: 'OAuthException', fbtrace_id: expect.any(String) });
+    expect(unknownField.body.error.message).toContain('nope');
+
+    const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
+      access_token: app.token,
+      object: 'page',
+      callback_url: bot.url,
+      verify_token: 'verify-me',
+      fields: 'messages,messaging_postbacks',
+    });
+    expect(sub.status).toBe(200);
+    expect(sub.body).toEqual({ success: true });
+    const subs = await api.get(`/v25.0/${app.id}/subscriptions?access_token=${encodeURIComponent(app.token)}`);
+    expect(subs.body.data).toEqual([
+      {
+        object: 'page',
+        callback_url: bot.url,
+        fields: [
+          { name: 'messages', version: 'v25.0' },
+          { name: 'messaging_postbacks', version: 'v25.0' },
+        ],
+        active: true,
+      },
+    ]);
+
+    const badToken = await api.post(`/v25.0/${app.id}/subscriptions`, {
+      access_token: app.token,
+      object: 'page',
+      callback_url: bot.url,
+      verify_token: 'not-the-token',
+      fields: 'messages',
+    });
+    expect(badToken.status).toBe(400);
+    expect(badToken.body.error.code).toBe(2200);
+    expect(badToken.body.error.message).toContain('403');
+  });
+
+  it('refuses a callback that is not https when insecure webhooks are off', async () => {
+    const strict = await startTestPlatform({ env: { ALLOW_INSECURE_WEBHOOKS: 'false', OUTBOUND_ALLOWLIST: '' }, redis: false });
+    try {
+      const sapi = httpClient(strict.url);
+      const owner = await signupPerson(sapi);
+      const app = await createApp(sapi, owner);
+      const res = await sapi.post(`/v25.0/${app.id}/subscriptions`, {
+        access_token: app.token,
+        object: 'page',
+        callback_url: bot.url,
+        verify_token: 'verify-me',
+        fields: 'messages',
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe(2200);
+      expect(bot.received.filter((r) => r.method === 'GET')).toHaveLength(0);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('rotates an app secret: old and new both work during the grace period', async () => {
+    const owner = await signupPerson(api);
+    const app = await createApp(api, owner);
+    const rotated = await api.post(`/apps/${app.id}/secret/rotate`, undefined, { token: owner.token });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secret).not.toBe(app.secret);
+    for (const secret of [app.secret, rotated.body.secret]) {
+      const res = await api.get(`/v25.0/${app.id}/subscriptions?access_token=${encodeURIComponent(`${app.id}|${secret}`)}`);
+      expect(res.status).toBe(200);
+    }
+    const forged = await api.get(`/v25.0/${app.id}/subscriptions?access_token=${encodeURIComponent(`${app.id}|${'0'.repeat(32)}`)}`);
+    expect(forged.status).toBe(401);
+    expect(forged.body.error.code).toBe(190);
+  });
+
+  describe('who may act', () => {
+    it('refuses unauthenticated calls with 401 in each route shape', async () => {
+      const rest = await api.post('/pages', { name: 'x' });
+      expect(rest.status).toBe(401);
+      expect(rest.body).toMatchObject({ statusCode: 401, code: 'AUTH.UNAUTHENTICATED', requestId: expect.any(String) });
+      const graph = await api.get('/v25.0/me/accounts');
+      expect(graph.status).toBe(401);
+      expect(graph.body.error.code).toBe(190);
+      const expired = await api.get('/me', { token: 'sbu_notarealtoken' });
+      expect(expired.status).toBe(401);
+    });
+
+    it('lets a person manage only their own pages and apps', async () => {
+      const alice = await signupPerson(api);
+      const mallory = await signupPerson(api);
+      const page = await createPage(api, alice);
+      const app = await createApp(api, alice);
+      const malApp = await createApp(api, mallory);
+      expect((await api.post(`/pages/${page.id}/apps`, { app_id: malApp.id, subscribed_fields: ['messages'] }, { token: mallory.token })).status).toBe(403);
+      expect((await api.get(`/pages/${page.id}/apps`, { token: mallory.token })).status).toBe(403);
+      expect((await api.post(`/apps/${app.id}/secret/rotate`, undefined, { token: mallory.token })).status).toBe(403);
+      expect((await api.get(`/apps/${app.id}`, { token: mallory.token })).status).toBe(403);
+    });
+
+    it('lets a page token act only for its page and an app token only for its app', async () => {
+      const a = await signupPerson(api);
+      const pageX = await createPage(api, a, 'X');
+      const pageY = await createPage(api, a, 'Y');
+      const app = await createApp(api, a);
+      const other = await createApp(api, a);
+      const tokenX = await connectApp(api, a, pageX.id, app.id);
+      const onY = await api.get(`/v25.0/${pageY.id}/subscribed_apps?access_token=${tokenX}`);
+      expect(onY.status).toBe(403);
+      expect(onY.body.error.code).toBe(200);
+      const appOnOther = await api.get(`/v25.0/${other.id}/subscriptions?access_token=${encodeURIComponent(app.token)}`);
+      expect(appOnOther.status).toBe(403);
+      expect(appOnOther.body.error.code).toBe(200);
+      const personOnPageRoute = await api.get(`/v25.0/me/subscribed_apps?access_token=${a.token}`);
+      expect(personOnPageRoute.status).toBe(403);
+    });
+
+    it('guards /admin with ADMIN_TOKEN, and suspension cuts a page token off until restored', async () => {
+      const a = await signupPerson(api);
+      const page = await createPage(api, a);
+      const app = await createApp(api, a);
+      const token = await connectApp(api, a, page.id, app.id);
+      expect((await api.get('/admin/pages', { token: a.token })).status).toBe(401);
+      const list = await api.get('/admin/pages?limit=500', { token: TEST_ADMIN_TOKEN });
+      expect(list.status).toBe(200);
+      expect(list.body.data.map((p: { id: string }) => p.id)).toContain(page.id);
+      expect((await api.post(`/admin/pages/${page.id}/suspend`, undefined, { token: TEST_ADMIN_TOKEN })).status).toBe(200);
+      expect((await api.get(`/v25.0/me/subscribed_apps?access_token=${token}`)).status).toBe(401);
+      expect((await api.get(`/pages?q=${encodeURIComponent(page.name)}`, { token: a.token })).body.data.map((p: { id: string }) => p.id)).not.toContain(page.id);
+      expect((await api.post(`/admin/pages/${page.id}/restore`, undefined, { token: TEST_ADMIN_TOKEN })).status).toBe(200);
+      expect((await api.get(`/v25.0/me/subscribed_apps?access_token=${token}`)).status).toBe(200);
+      expect((await api.post(`/admin/apps/${app.id}/suspend`, undefined, { token: TEST_ADMIN_TOKEN })).status).toBe(200);
+      expect((await api.get(`/v25.0/${app.id}/subscriptions?access_token=${encodeURIComponent(app.token)}`)).status).toBe(401);
+    });
+  });
+
+  describe('bad input', () => {
+    it('answers malformed JSON, unknown fields, wrong types and oversize bodies with 4xx in the route shape', async () => {
+      const p = await signupPerson(api);
+      const malformed = await api.post('/pages', undefined, { token: p.token, raw: '{"name":', headers: { 'content-type': 'application/json' } });
+      expect(malformed.status).toBe(400);
+      expect(malformed.body).toMatchObject({ statusCode: 400, code: 'REQUEST.INVALID_JSON', requestId: expect.any(String) });
+      const unknown = await api.post('/pages', { name: 'ok', evil: true }, { token: p.token });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.details).toEqual([expect.objectContaining({ field: 'evil', rule: 'whitelistValidation' })]);
+      const wrongType = await api.post('/pages', { name: 42 }, { token: p.token });
+      expect(wrongType.status).toBe(400);
+      expect(wrongType.body.details.map((d: { field: string }) => d.field)).toContain('name');
+      const huge = await api.post('/pages', { name: 'x'.repeat(2_000_000) }, { token: p.token });
+      expect(huge.status).toBe(413);
+      expect(huge.body.code).toBe('REQUEST.TOO_LARGE');
+      const graphMalformed = await api.post(`/v25.0/me/subscribed_apps`, undefined, { raw: '{', headers: { 'content-type': 'application/json' } });
+      expect(graphMalformed.status).toBe(400);
+      expect(graphMalformed.body.error).toMatchObject({ code: 100, fbtrace_id: expect.any(String) });
+    });
+
+    it('carries a request id on every response, and keeps a sane one from the caller', async () => {
+      const res = await api.get('/health', { headers: { 'x-request-id': 'abc-123' } });
+      expect(res.headers['x-request-id']).toBe('abc-123');
+      const forged = await api.get('/health', { headers: { 'x-request-id': 'bad id with spaces' } });
+      expect(forged.headers['x-request-id']).not.toContain('bad');
+      const missing = await api.get('/nowhere');
+      expect(missing.status).toBe(404);
+      expect(missing.body.requestId).toBe(missing.headers['x-request-id']);
+    });
+  });
+});

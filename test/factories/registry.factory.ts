@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { HttpClient } from '../support/http-client';
+
+export interface Person {
+  id: string;
+  username: string;
+  token: string;
+}
+
+export async function signupPerson(api: HttpClient, name = 'Test Person'): Promise<Person> {
+  const username = `u${randomBytes(6).toString('hex')}`;
+  const res = await api.post('/auth/signup', { username, password: 'a-long-password', name });
+  if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
+  return { id: res.body.id, username, token: res.body.access_token };
+}
+
+export async function createPage(api: HttpClient, owner: Person, name = 'Acme'): Promise<{ id: string; name: string }> {
+  const res = await api.post('/pages', { name }, { token: owner.token });
+  if (res.status !== 201) throw new Error(`create page failed: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+export async function createApp(api: HttpClient, owner: Person, name = 'Bot'): Promise<{ id: string; secret: string; token: string }> {
+  const res = await api.post('/apps', { name }, { token: owner.token });
+  if (res.status !== 201) throw new Error(`create app failed: ${res.status} ${res.text}`);
+  return { id: res.body.id, secret: res.body.secret, token: `${res.body.id}|${res.body.secret}` };
+}
+
+export async function connectApp(
+  api: HttpClient,
+  admin: Person,
+  pageId: string,
+  appId: string,
+  fields = ['messages', 'messaging_postbacks', 'message_deliveries', 'message_reads', 'message_echoes'],
+): Promise<string> {
+  const res = await api.post(`/pages/${pageId}/apps`, { app_id: appId, subscribed_fields: fields }, { token: admin.token });
+  if (res.status !== 201) throw new Error(`connect failed: ${res.status} ${res.text}`);
+  return res.body.page_access_token;
+}
+
+// A business with a page, a bot developer's app connected to it, and the tokens each uses.
+export async function pageWithApp(api: HttpClient) {
+  const owner = await signupPerson(api, 'Page Owner');
+  const page = await createPage(api, owner);
+  const app = await createApp(api, owner);
+  const pageToken = await connectApp(api, owner, page.id, app.id);
+  return { owner, page, app, pageToken };
+}
