@@ -1,7 +1,9 @@
 // Code evaluated inside every isolate before the script's module, with context.evalClosure.
 // $0 log(inv, level, message) and $1 hostCall(inv, req, op, json) are isolated-vm Callbacks in
-// "ignored" mode: inside the isolate they are plain functions whose arguments are copied
-// (primitives only here); they live in this closure and never on globalThis. $2 is the initial
+// sync mode: inside the isolate they are plain functions whose arguments are copied (primitives
+// only here); they live in this closure and never on globalThis. Sync, not "ignored": an ignored
+// call can reach the worker after the handler's result, and the log line or send would be lost.
+// hostCall only queues the request; its answer comes back later through deliver(). $2 is the initial
 // log limits as JSON. The closure returns { init, run, deliver }, reachable only from the worker.
 //
 // Script code shares this realm, so it can replace any builtin after we start: everything we

@@ -76,7 +76,7 @@ export class SandboxPool {
     this.workerConfig = {
       maxWarmIsolates: options.maxWarmIsolatesPerWorker ?? 32,
       idleIsolateTtlMs: options.idleIsolateTtlMs ?? 10 * 60_000,
-      maxSourceCacheBytes: 64 * 1024 * 1024,
+      maxSourceCacheBytes: options.maxSourceCacheBytesPerWorker ?? 64 * 1024 * 1024,
     };
     this.maxSourceBytes = options.maxSourceBytes ?? 1024 * 1024;
     this.maxEventBytes = options.maxEventBytes ?? 256 * 1024;

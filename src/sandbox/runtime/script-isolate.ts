@@ -37,7 +37,7 @@ export class ScriptIsolate {
         (inv: unknown, level: unknown, message: unknown) => {
           if (typeof inv === 'number' && typeof level === 'string' && typeof message === 'string') hooks.log(inv, level, message);
         },
-        { ignored: true },
+        { sync: true },
       );
       const hostCall = new ivm.Callback(
         (inv: unknown, req: unknown, op: unknown, json: unknown) => {
@@ -45,7 +45,7 @@ export class ScriptIsolate {
             hooks.hostCall(inv, req, op, json);
           }
         },
-        { ignored: true },
+        { sync: true },
       );
       const initial = JSON.stringify({ maxLogEntries: limits.maxLogEntries, maxLogBytes: limits.maxLogBytes });
       const api = this.context.evalClosureSync(BOOTSTRAP_SOURCE, [log, hostCall, initial], {

@@ -142,6 +142,8 @@ export interface SandboxPoolOptions {
   maxWarmIsolatesPerWorker?: number;
   // A warm isolate unused this long is disposed.
   idleIsolateTtlMs?: number;
+  // Sources a worker keeps for cold starts; past it the worker asks the pool again.
+  maxSourceCacheBytesPerWorker?: number;
   maxSourceBytes?: number;
   maxEventBytes?: number;
   // Invocations in flight (queued or running) per worker before invoke answers 'overloaded'.

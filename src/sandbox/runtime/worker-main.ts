@@ -136,7 +136,8 @@ async function pump(slot: Slot): Promise<void> {
   slot.running = true;
   while (slot.queue.length > 0) {
     const inv = slot.queue[0];
-    if (!slot.iso && !sources.has(slot.versionId)) {
+    const cold = !slot.iso || slot.iso.disposed || slot.iso.memoryMb !== inv.limits.memoryMb;
+    if (cold && !sources.has(slot.versionId)) {
       slot.waitingSource = true;
       post({ t: 'need', id: inv.id });
       break;
