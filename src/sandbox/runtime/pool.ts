@@ -39,6 +39,7 @@ interface Worker {
   syntax: Map<number, (r: SyntaxCheckResult) => void>;
   sentSources: Set<string>;
   lastPong: number;
+  ready: boolean;
   fatal: string | undefined;
   killedForHeartbeat: boolean;
 }
@@ -49,6 +50,8 @@ const MAX_ID_LENGTH = 256;
 const MAX_STORE_KEY = 256;
 const MAX_URL = 4096;
 const MAX_SENT_SOURCES = 4096;
+const STARTUP_GRACE_MS = 15_000;
+const QUARANTINE_MS = 10 * 60_000;
 
 export class SandboxPool {
   private readonly workers: Worker[] = [];
@@ -61,6 +64,8 @@ export class SandboxPool {
   private readonly heartbeatMs: number;
   private readonly heartbeatTimeoutMs: number;
   private readonly recentExits: number[] = [];
+  private readonly quarantineAfter: number;
+  private readonly blame = new Map<string, { score: number; since: number }>();
   private heartbeat: NodeJS.Timeout | undefined;
   private seq = 0;
   private syntaxTurn = 0;
@@ -81,6 +86,7 @@ export class SandboxPool {
     this.maxSourceBytes = options.maxSourceBytes ?? 1024 * 1024;
     this.maxEventBytes = options.maxEventBytes ?? 256 * 1024;
     this.maxInFlight = options.maxInFlightPerWorker ?? 1000;
+    this.quarantineAfter = options.quarantineAfterCrashes ?? 3;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 10_000;
   }
@@ -98,6 +104,7 @@ export class SandboxPool {
         syntax: new Map(),
         sentSources: new Set(),
         lastPong: Date.now(),
+        ready: false,
         fatal: undefined,
         killedForHeartbeat: false,
       };
@@ -147,6 +154,9 @@ export class SandboxPool {
     } catch (e) {
       return refused('invalid_request', (e as Error).message);
     }
+    if (this.isQuarantined(req.scriptVersionId)) {
+      return refused('quarantined', 'this script version was running each time its sandbox worker died; it is refused for a while');
+    }
     const w = this.workers[this.workerIndexFor(req.pageId)];
     if (w.inflight.size >= this.maxInFlight) return refused('overloaded', 'too many invocations in flight on this worker');
 
@@ -189,6 +199,7 @@ export class SandboxPool {
 
   // Drops the warm isolates (and cached source) of a script version on every worker.
   dispose(scriptVersionId: string): void {
+    this.blame.delete(scriptVersionId);
     for (const w of this.workers) {
       w.sentSources.delete(scriptVersionId);
       this.post(w, { t: 'dispose', v: scriptVersionId });
@@ -225,6 +236,7 @@ export class SandboxPool {
     const child = fork(entry, [], { execArgv, env, serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     w.child = child;
     w.lastPong = Date.now();
+    w.ready = false;
     w.fatal = undefined;
     w.killedForHeartbeat = false;
     w.sentSources.clear();
@@ -232,6 +244,8 @@ export class SandboxPool {
       const onReady = (m: ChildMessage) => {
         if (m.t !== 'ready') return;
         child.off('message', onReady);
+        w.ready = true;
+        w.lastPong = Date.now();
         resolve();
       };
       child.on('message', onReady);
@@ -374,7 +388,8 @@ export class SandboxPool {
     for (const w of this.workers) {
       const child = w.child;
       if (!child || !child.connected) continue;
-      if (t - w.lastPong > this.heartbeatTimeoutMs) {
+      // A starting worker (loading isolated-vm) gets a startup grace instead of the heartbeat timeout.
+      if (t - w.lastPong > (w.ready ? this.heartbeatTimeoutMs : Math.max(this.heartbeatTimeoutMs, STARTUP_GRACE_MS))) {
         w.killedForHeartbeat = true;
         child.kill('SIGKILL');
         continue;
@@ -386,6 +401,7 @@ export class SandboxPool {
   private onExit(w: Worker, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (w.child !== child) return;
     w.child = undefined;
+    if (!this.stopping) this.assignBlame(w);
     const failed = this.failInflight(w, this.stopping ? 'pool_stopped' : 'worker_crashed');
     for (const resolve of w.syntax.values()) resolve({ ok: false, message: 'syntax check failed: the sandbox worker exited', line: 1, column: 1 });
     w.syntax.clear();
@@ -408,6 +424,28 @@ export class SandboxPool {
     setTimeout(() => {
       if (!this.stopping) void this.spawn(w);
     }, delay).unref();
+  }
+
+  // A worker died: the versions it was running share one unit of blame.
+  private assignBlame(w: Worker): void {
+    if (this.quarantineAfter <= 0) return;
+    const versions = new Set([...w.inflight.values()].map((p) => p.versionId));
+    const t = Date.now();
+    for (const v of versions) {
+      const b = this.blame.get(v);
+      if (!b || t - b.since > QUARANTINE_MS) this.blame.set(v, { score: 1 / versions.size, since: t });
+      else b.score += 1 / versions.size;
+    }
+  }
+
+  private isQuarantined(versionId: string): boolean {
+    const b = this.blame.get(versionId);
+    if (!b) return false;
+    if (Date.now() - b.since > QUARANTINE_MS) {
+      this.blame.delete(versionId);
+      return false;
+    }
+    return b.score >= this.quarantineAfter - 1e-9;
   }
 
   private failInflight(w: Worker, code: 'worker_crashed' | 'pool_stopped'): number {

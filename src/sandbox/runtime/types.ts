@@ -45,6 +45,7 @@ export type InvocationErrorCode =
   | 'invalid_request' // rejected by the pool before running (handler name, sizes, JSON)
   | 'worker_crashed'
   | 'overloaded'
+  | 'quarantined' // this version was in flight when its worker died, too often
   | 'pool_stopped'
   | 'internal';
 
@@ -148,6 +149,9 @@ export interface SandboxPoolOptions {
   maxEventBytes?: number;
   // Invocations in flight (queued or running) per worker before invoke answers 'overloaded'.
   maxInFlightPerWorker?: number;
+  // Worker deaths a script version may be blamed for (shared among the versions in flight) before
+  // invoke refuses it with 'quarantined', until dispose(version) or 10 minutes pass. 0 disables.
+  quarantineAfterCrashes?: number;
   heartbeatMs?: number;
   heartbeatTimeoutMs?: number;
   // Extra node flags for the workers (e.g. --max-old-space-size); --no-node-snapshot is always set.
