@@ -253,7 +253,8 @@ export class SandboxPool {
     });
     child.on('message', (m: ChildMessage) => this.onMessage(w, m));
     child.on('error', () => {
-      // 'exit' follows for a process that died; a failed send is handled there as well
+      // A process that never started gets no 'exit'; one that died gets 'exit' next.
+      if (child.pid === undefined) this.onExit(w, child, null, null);
     });
     child.once('exit', (code, signal) => this.onExit(w, child, code, signal));
     const backlog = w.backlog.splice(0);

@@ -82,6 +82,17 @@ describe('SandboxPool', () => {
     expect(host.sent.filter((s) => s.pageId === pageId)).toHaveLength(30);
   });
 
+  it('captures the logs of module top-level code in the cold invocation, and thrown non-errors', async () => {
+    const source = `console.warn('loading'); export default { onMessage() { throw 'just a string'; } };`;
+    const pageId = uid('page');
+    const scriptVersionId = uid('v');
+    const cold = await run({ pageId, scriptVersionId, source });
+    expect(cold.logs).toEqual([expect.objectContaining({ level: 'warn', message: 'loading' })]);
+    expect(cold.error).toEqual({ code: 'script_error', message: 'Thrown: just a string' });
+    const warm = await run({ pageId, scriptVersionId, source });
+    expect(warm.logs).toEqual([]);
+  });
+
   it('answers handled:false for an event the script does not handle', async () => {
     const r = await run({ pageId: uid('page'), scriptVersionId: uid('v'), source: ECHO, handler: 'onRead' });
     expect(r).toMatchObject({ outcome: 'ok', handled: false, sends: 0 });
