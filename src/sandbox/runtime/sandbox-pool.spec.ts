@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { DEFAULT_LIMITS, resolveLimits, SandboxPool, type InvocationRequest, type WorkerExitInfo } from '.';
 import { InMemoryHostBridge } from './testing/in-memory-host-bridge';
 
@@ -45,6 +46,12 @@ describe('SandboxPool', () => {
     await pool.start();
   });
   afterAll(() => pool.stop());
+
+  it('never loads isolated-vm into the pool\'s own process', async () => {
+    await run({ pageId: uid('page'), scriptVersionId: uid('v'), source: ECHO });
+    const maps = existsSync('/proc/self/maps') ? readFileSync('/proc/self/maps', 'utf8') : '';
+    expect(maps).not.toMatch(/isolated[-_]vm/);
+  });
 
   it('runs a handler, sends through the bridge with the invocation Page and captures logs', async () => {
     const pageId = uid('page');

@@ -77,7 +77,7 @@ export class ScriptIsolate {
   }
 
   // Compile, link (no imports) and evaluate the module, then hand its namespace to the bootstrap.
-  // Returns an error message for a module the runtime refuses, '' when ready.
+  // A syntax error or a refused module comes back as data; isolate faults are thrown.
   async load(source: string, timeoutMs: number): Promise<{ refused?: string; syntax?: string }> {
     let module: ivm.Module;
     try {
