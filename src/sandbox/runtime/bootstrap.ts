@@ -1,0 +1,220 @@
+// Code evaluated inside every isolate before the script's module, with context.evalClosure.
+// $0 log(inv, level, message) and $1 hostCall(inv, req, op, json) are isolated-vm Callbacks in
+// sync mode: inside the isolate they are plain functions whose arguments are copied (primitives
+// only here); they live in this closure and never on globalThis. Sync, not "ignored": an ignored
+// call can reach the worker after the handler's result, and the log line or send would be lost.
+// hostCall only queues the request; its answer comes back later through deliver(). $2 is the initial
+// log limits as JSON. The closure returns { init, run, deliver }, reachable only from the worker.
+//
+// Script code shares this realm, so it can replace any builtin after we start: everything we
+// rely on is captured first, and results travel as strings we build ourselves (a polluted
+// Object.prototype.toJSON cannot rewrite them). What the script can still do is confuse its own
+// bookkeeping; the worker and the pool re-check every count and size.
+export const SCRIPT_FILENAME = 'file:///bot.js';
+
+export const BOOTSTRAP_SOURCE = String.raw`
+'use strict';
+const hostLog = $0;
+const hostCall = $1;
+const G = globalThis;
+const JSONparse = JSON.parse;
+const JSONstringify = JSON.stringify;
+const ReflectApply = Reflect.apply;
+const ObjectFreeze = Object.freeze;
+const ObjectCreate = Object.create;
+const ObjectKeys = Object.keys;
+const ObjectDefineProperty = Object.defineProperty;
+const PromiseCtor = Promise;
+const PromiseResolve = Promise.resolve;
+const PromiseThen = Promise.prototype.then;
+const ErrorCtor = Error;
+const TypeErrorCtor = TypeError;
+const StringCtor = String;
+const StringSlice = String.prototype.slice;
+const StringToUpperCase = String.prototype.toUpperCase;
+const DateNow = Date.now;
+
+// Not offered to scripts: shared memory (Atomics.wait parks a thread without using CPU) and
+// WebAssembly (its compiler threads are not counted in the isolate's cpuTime).
+delete G.SharedArrayBuffer;
+delete G.WebAssembly;
+if (typeof Atomics === 'object') { delete Atomics.wait; delete Atomics.waitAsync; }
+
+const initial = JSONparse($2);
+let handlers = null;
+let inv = 0;
+let pending = ObjectCreate(null);
+let nextReq = 0;
+let calls = 0;
+let maxCalls = 0;
+let maxPayload = 0;
+let logs = 0;
+let logChars = 0;
+let maxLogs = initial.maxLogEntries;
+let maxLogChars = initial.maxLogBytes;
+let logOpen = true;
+
+function then(p, ok, err) { return ReflectApply(PromiseThen, p, [ok, err]); }
+function toPromise(v) { return ReflectApply(PromiseResolve, PromiseCtor, [v]); }
+function str(v) { try { return StringCtor(v); } catch (e) { return '[unprintable]'; } }
+function clip(s, n) { return s.length > n ? ReflectApply(StringSlice, s, [0, n]) : s; }
+function codedError(code, message) {
+  const e = new ErrorCtor(message);
+  ObjectDefineProperty(e, 'code', { value: code, enumerable: true, configurable: true, writable: true });
+  return e;
+}
+function errorJson(e) {
+  let name = 'Error', message = '', stack = '';
+  try {
+    if (e !== null && (typeof e === 'object' || typeof e === 'function')) {
+      name = str(e.name);
+      message = str(e.message);
+      const s = e.stack;
+      if (typeof s === 'string') stack = s;
+    } else {
+      name = 'Thrown';
+      message = str(e);
+    }
+  } catch (x) {
+    message = '[unreadable error]';
+  }
+  return '{"ok":false,"name":' + JSONstringify(clip(name, 200)) + ',"message":' + JSONstringify(clip(message, 4000)) +
+    ',"stack":' + JSONstringify(clip(stack, 8000)) + '}';
+}
+
+function formatArg(a) {
+  if (typeof a === 'string') return a;
+  if (a instanceof ErrorCtor) { try { const s = a.stack; return typeof s === 'string' ? s : str(a); } catch (e) { return '[error]'; } }
+  if (typeof a === 'function' || typeof a === 'symbol' || typeof a === 'bigint' || a === undefined) return str(a);
+  try { const j = JSONstringify(a); return j === undefined ? str(a) : j; } catch (e) { return str(a); }
+}
+function makeLog(level) {
+  return (...args) => {
+    if (!logOpen) return;
+    let msg = '';
+    for (let i = 0; i < args.length; i++) {
+      msg += (i === 0 ? '' : ' ') + formatArg(args[i]);
+      if (msg.length > maxLogChars) break;
+    }
+    msg = clip(msg, maxLogChars - logChars + 1);
+    logs++;
+    logChars += msg.length;
+    // One message past either budget tells the worker to mark the logs truncated.
+    if (logs > maxLogs || logChars > maxLogChars) logOpen = false;
+    hostLog(inv, level, msg);
+  };
+}
+G.console = ObjectFreeze({
+  log: makeLog('log'), info: makeLog('info'), warn: makeLog('warn'), error: makeLog('error'), debug: makeLog('debug'),
+});
+
+function call(op, payload) {
+  return new PromiseCtor((resolve, reject) => {
+    let json = '';
+    if (payload !== undefined) {
+      try { json = JSONstringify(payload); } catch (e) { reject(new TypeErrorCtor('ctx ' + op + ': argument is not JSON-serializable')); return; }
+      if (typeof json !== 'string') json = '';
+    }
+    if (json.length > maxPayload) { reject(codedError('payload_too_large', 'ctx ' + op + ': payload over ' + maxPayload + ' bytes')); return; }
+    // The call one past the budget still goes to the worker, which ends the invocation.
+    if (calls > maxCalls) { reject(codedError('host_call_limit', 'too many host calls in one event')); return; }
+    calls++;
+    const id = ++nextReq;
+    pending[id] = { resolve: resolve, reject: reject };
+    hostCall(inv, id, op, json);
+  });
+}
+
+function deliver(id, ok, json) {
+  const p = pending[id];
+  if (p === undefined) return;
+  delete pending[id];
+  let v;
+  try { v = json === '' ? undefined : JSONparse(json); } catch (e) { p.reject(e); return; }
+  if (ok) { p.resolve(v); return; }
+  const code = v !== null && typeof v === 'object' ? str(v.code) : 'host_error';
+  const message = v !== null && typeof v === 'object' ? str(v.message) : 'host call failed';
+  p.reject(codedError(code, message));
+}
+
+function makeResponse(r) {
+  const body = typeof r.body === 'string' ? r.body : '';
+  const status = typeof r.status === 'number' ? r.status : 0;
+  const headers = ObjectCreate(null);
+  const h = r.headers !== null && typeof r.headers === 'object' ? r.headers : {};
+  const keys = ObjectKeys(h);
+  for (let i = 0; i < keys.length; i++) headers[keys[i]] = str(h[keys[i]]);
+  return ObjectFreeze({
+    status: status,
+    ok: status >= 200 && status < 300,
+    headers: ObjectFreeze(headers),
+    text: () => toPromise(body),
+    json: () => new PromiseCtor((resolve) => resolve(JSONparse(body))),
+  });
+}
+
+function fetchRequest(url, init) {
+  const o = init !== null && typeof init === 'object' ? init : {};
+  const headers = ObjectCreate(null);
+  if (o.headers !== null && typeof o.headers === 'object') {
+    const keys = ObjectKeys(o.headers);
+    for (let i = 0; i < keys.length; i++) headers[keys[i]] = str(o.headers[keys[i]]);
+  }
+  let body;
+  if (o.body !== undefined && o.body !== null) {
+    if (typeof o.body !== 'string') throw new TypeErrorCtor('ctx.fetch: body must be a string');
+    body = o.body;
+  }
+  const method = o.method === undefined ? 'GET' : ReflectApply(StringToUpperCase, str(o.method), []);
+  return { url: str(url), method: method, headers: headers, body: body };
+}
+
+function makeCtx(pageId) {
+  return ObjectFreeze({
+    page: ObjectFreeze({ id: pageId }),
+    send: (message) => call('send', message),
+    store: ObjectFreeze({
+      get: (key) => call('store.get', { key: key }),
+      set: (key, value) => call('store.set', { key: key, value: value }),
+      delete: (key) => call('store.delete', { key: key }),
+    }),
+    fetch: (url, init) => {
+      let req;
+      try { req = fetchRequest(url, init); } catch (e) { return ReflectApply(PromiseCtor.reject, PromiseCtor, [e]); }
+      return then(call('fetch', req), makeResponse);
+    },
+  });
+}
+
+function init(ns) {
+  const d = ns.default;
+  if (d === null || (typeof d !== 'object' && typeof d !== 'function')) return 'the default export must be an object of handlers';
+  handlers = d;
+  return '';
+}
+
+function run(id, name, eventJson, pageId, limitsJson) {
+  const l = JSONparse(limitsJson);
+  inv = id;
+  pending = ObjectCreate(null);
+  calls = 0;
+  maxCalls = l.maxHostCalls;
+  maxPayload = l.maxPayloadBytes;
+  logs = 0;
+  logChars = 0;
+  maxLogs = l.maxLogEntries;
+  maxLogChars = l.maxLogBytes;
+  logOpen = true;
+  return new PromiseCtor((resolve) => {
+    let fn;
+    try { fn = handlers[name]; } catch (e) { resolve(errorJson(e)); return; }
+    if (typeof fn !== 'function') { resolve('{"ok":true,"handled":false}'); return; }
+    let r;
+    try { r = ReflectApply(fn, handlers, [JSONparse(eventJson), makeCtx(pageId)]); } catch (e) { resolve(errorJson(e)); return; }
+    // The return value is ignored (never copied out), so a huge or cyclic one costs nothing.
+    then(toPromise(r), () => resolve('{"ok":true,"handled":true}'), (e) => resolve(errorJson(e)));
+  });
+}
+
+return { init: init, run: run, deliver: deliver };
+`;

@@ -1,0 +1,307 @@
+// Hostile scripts against the sandbox runtime. Every case checks three things beyond its own
+// outcome: the host process is unharmed, another Page's script on the SAME worker still works
+// right after, and this process's event loop never stalled (isolation means the abuse happens in
+// another process, on another thread).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { SandboxPool, type InvocationRequest, type InvocationResult } from '../../src/sandbox/runtime';
+import { InMemoryHostBridge } from '../../src/sandbox/runtime/testing/in-memory-host-bridge';
+
+const MAX_LOOP_DELAY_MS = 200;
+const event = { sender: { id: 'psid-9' }, recipient: { id: 'page' }, timestamp: 1, message: { mid: 'm', text: 'hi' } };
+const VICTIM = `export default { async onMessage(event, ctx) {
+  const r = await ctx.send({ recipient: { id: event.sender.id }, message: { text: 'still fine' } });
+  console.log('victim ok', typeof r.message_id, ({}).polluted === undefined);
+} }`;
+
+let host: InMemoryHostBridge;
+let pool: SandboxPool;
+let seq = 0;
+
+beforeAll(async () => {
+  host = new InMemoryHostBridge();
+  pool = new SandboxPool({ workers: 2, host });
+  await pool.start();
+});
+afterAll(() => pool.stop());
+
+function pageOn(worker: number, prefix: string): string {
+  for (let i = 0; ; i++) if (pool.workerIndexFor(`${prefix}-${i}`) === worker) return `${prefix}-${i}`;
+}
+
+// Runs `source` as a fresh evil Page, then a victim Page on the same worker.
+async function abuse(source: string, over: Partial<InvocationRequest> = {}): Promise<InvocationResult> {
+  const id = ++seq;
+  const evil = pageOn(id % 2, `evil-${id}`);
+  const victim = pageOn(id % 2, `victim-${id}`);
+  const hostile = monitorEventLoopDelay({ resolution: 10 });
+  hostile.enable();
+  let r: InvocationResult;
+  try {
+    r = await pool.invoke({ pageId: evil, scriptVersionId: `evil-v${id}`, source, handler: 'onMessage', event, ...over });
+  } finally {
+    hostile.disable();
+  }
+  expect(hostile.max / 1e6).toBeLessThan(MAX_LOOP_DELAY_MS);
+  const v = await pool.invoke({ pageId: victim, scriptVersionId: `victim-v${id}`, source: VICTIM, handler: 'onMessage', event });
+  expect(v).toMatchObject({ outcome: 'ok', sends: 1, logs: [expect.objectContaining({ message: 'victim ok string true' })] });
+  expect(host.sent.some((s) => s.pageId === victim)).toBe(true);
+  // The host realm itself.
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  expect(typeof process.exit).toBe('function');
+  expect(JSON.parse('{"a":1}')).toEqual({ a: 1 });
+  return r;
+}
+
+const messages = (r: InvocationResult) => r.logs.map((l) => l.message);
+
+describe('sandbox abuse', () => {
+  it('constructor chains and stack tricks reach only the isolate realm', async () => {
+    const r = await abuse(`export default { async onMessage(event, ctx) {
+      const found = {};
+      const tryIt = (name, f) => { try { const v = f(); found[name] = v === undefined ? 'undefined' : typeof v; } catch (e) { found[name] = 'threw ' + e.constructor.name; } };
+      tryIt('send.constructor', () => ctx.send.constructor.constructor('return process')());
+      tryIt('store.constructor', () => ctx.store.get.constructor('return process')());
+      tryIt('ctx.constructor', () => ctx.constructor.constructor('return process')());
+      tryIt('promise.constructor', () => ctx.send({}).constructor.constructor('return process')());
+      tryIt('console.constructor', () => console.log.constructor('return require')());
+      const g = ctx.send.constructor('return this')();
+      found.globals = ['process', 'require', 'module', 'Buffer', 'setTimeout', 'setImmediate', 'fetch', '$0', '$1', 'ivm', 'isolatedVm']
+        .filter((k) => k in g);
+      found.sameRealm = g === globalThis;
+      try { await import('fs'); found.import = 'loaded'; } catch (e) { found.import = 'threw'; }
+      // CallSite objects of the bootstrap's frames: strict mode hides their functions.
+      Error.prepareStackTrace = (e, frames) => frames.map((f) => typeof f.getFunction() + '/' + typeof f.getThis());
+      found.frames = (() => new Error().stack)().filter((s) => s !== 'undefined/undefined').length;
+      Error.prepareStackTrace = undefined;
+      found.sendSource = ctx.send.toString().includes('native code') ? 'native' : 'script';
+      found.frozen = Object.isFrozen(ctx) && Object.isFrozen(ctx.store) && Object.isFrozen(ctx.page);
+      try { ctx.page.id = 'someone-else'; } catch (e) { found.pageWrite = 'threw'; }
+      // A sloppy-mode handler walking .caller up to the bootstrap: strict callers read as null.
+      found.caller = new Function('return String(arguments.callee.caller)')();
+      tryIt('send.caller', () => ctx.send.caller);
+      console.log(JSON.stringify(found));
+    } }`);
+    expect(r.outcome).toBe('ok');
+    const found = JSON.parse(messages(r)[0]);
+    expect(found).toMatchObject({
+      'send.constructor': 'threw ReferenceError',
+      'store.constructor': 'threw ReferenceError',
+      'ctx.constructor': 'threw ReferenceError',
+      'promise.constructor': 'threw ReferenceError',
+      'console.constructor': 'threw ReferenceError',
+      globals: [],
+      sameRealm: true,
+      import: 'threw',
+      frozen: true,
+      pageWrite: 'threw',
+      caller: 'null',
+      'send.caller': 'threw TypeError',
+    });
+    // Only the script's own frames (the arrow and onMessage) expose anything.
+    expect(found.frames).toBeLessThanOrEqual(2);
+  });
+
+  it('a sloppy-mode handler cannot climb to the bootstrap through .caller or arguments', async () => {
+    const r = await abuse(`const h = new Function('event', 'ctx', \`
+      const c = arguments.callee.caller;
+      console.log(String(c), typeof arguments[1].send);
+    \`);
+    export default { onMessage: h };`);
+    expect(messages(r)).toEqual(['null function']);
+  });
+
+  it('prototype pollution stays in the polluting Page’s own isolate', async () => {
+    const pageId = pageOn(0, 'polluter');
+    const source = `export default { async onMessage(event, ctx) {
+      const before = ({}).polluted;
+      Object.prototype.polluted = 'yes';
+      Array.prototype.push = () => { throw new Error('hijacked'); };
+      JSON.parse = () => ({ hijacked: true });
+      Promise.prototype.then = function () { throw new Error('hijacked then'); };
+      Object.prototype.toJSON = function () { return { hijacked: true }; };
+      console.log('polluted', String(before));
+    } }`;
+    const first = await abuse(source, { pageId, scriptVersionId: 'polluter-v' });
+    expect(first).toMatchObject({ outcome: 'ok', logs: [expect.objectContaining({ message: 'polluted undefined' })] });
+    // The same Page's next event runs in the same warm realm: its pollution is still there, and
+    // the bridge (captured builtins, hand-built result strings) still works. Documented behaviour.
+    const second = await pool.invoke({ pageId, scriptVersionId: 'polluter-v', source, handler: 'onMessage', event });
+    expect(second).toMatchObject({ outcome: 'ok', coldStart: false, logs: [expect.objectContaining({ message: 'polluted yes' })] });
+  });
+
+  it('ends an infinite synchronous loop at the CPU limit', async () => {
+    const r = await abuse('export default { onMessage() { for (;;) {} } }');
+    expect(r).toMatchObject({ outcome: 'limit', limit: 'cpu', error: { code: 'limit_exceeded' } });
+    expect(r.cpuMs).toBeGreaterThanOrEqual(50);
+    // Ended by the CPU watchdog, long before the 2 s wall limit (generous: the machine is shared).
+    expect(r.wallMs).toBeLessThan(1500);
+  });
+
+  it('ends an infinite loop in a promise continuation (after an await) at the CPU limit', async () => {
+    const r = await abuse(`export default { async onMessage(e, ctx) { await ctx.store.get('k'); console.log('awaited'); for (;;) {} } }`);
+    expect(r).toMatchObject({ outcome: 'limit', limit: 'cpu', hostCalls: 1, logs: [expect.objectContaining({ message: 'awaited' })] });
+    expect(r.wallMs).toBeLessThan(1500);
+  });
+
+  it('ends an endless microtask chain and an infinite loop in top-level module code', async () => {
+    const chain = await abuse('export default { onMessage() { const f = () => Promise.resolve().then(f); f(); } }');
+    expect(chain).toMatchObject({ outcome: 'limit', limit: 'cpu' });
+    const top = await abuse('for (;;) {}\nexport default {}');
+    expect(top).toMatchObject({ outcome: 'limit', limit: 'cpu', coldStart: true });
+    expect(top.error!.message).toContain("module's top-level code");
+  });
+
+  it('survives memory bombs: arrays, strings, ArrayBuffers', async () => {
+    const roomy = { limits: { cpuMs: 10_000, wallMs: 20_000 } };
+    const arrays = await abuse('export default { onMessage() { const a = []; for (;;) a.push({ a: [a.length] }); } }', roomy);
+    expect(arrays).toMatchObject({ outcome: 'limit', limit: 'memory' });
+    const strings = await abuse('export default { onMessage() { const a = []; for (let i = 0; ; i++) a.push("x".repeat(1e5) + i); } }', roomy);
+    expect(strings).toMatchObject({ outcome: 'limit', limit: 'memory' });
+    // V8 refuses these inside the isolate: plain script errors, the isolate stays usable.
+    const doubling = await abuse('export default { onMessage() { let s = "x"; for (;;) s += s; } }', roomy);
+    expect(doubling).toMatchObject({ outcome: 'error', error: { code: 'script_error', message: 'RangeError: Invalid string length' } });
+    const buffers = await abuse('export default { onMessage() { const a = []; for (;;) a.push(new ArrayBuffer(4 * 1024 * 1024)); } }', roomy);
+    expect(buffers).toMatchObject({ outcome: 'error', error: { message: 'RangeError: Array buffer allocation failed' } });
+    const huge = await abuse('export default { onMessage() { new Uint8Array(2 ** 31); } }', roomy);
+    expect(huge.outcome).toBe('error');
+  });
+
+  it('turns deep recursion into a script error', async () => {
+    const r = await abuse('export default { onMessage() { const f = (n) => f(n + 1) + 1; f(0); } }');
+    expect(r).toMatchObject({ outcome: 'error', error: { code: 'script_error', message: 'RangeError: Maximum call stack size exceeded' } });
+  });
+
+  it('bounds a log flood', async () => {
+    const bounded = await abuse('export default { onMessage() { for (let i = 0; i < 100000; i++) console.log("x".repeat(1000), i); } }', {
+      limits: { cpuMs: 5000 },
+    });
+    expect(bounded.logsTruncated).toBe(true);
+    expect(bounded.logs.length).toBeLessThanOrEqual(101);
+    expect(bounded.logs.reduce((n, l) => n + Buffer.byteLength(l.message), 0)).toBeLessThanOrEqual(16 * 1024 + 100);
+    const endless = await abuse('export default { onMessage() { for (;;) console.log("spam"); } }');
+    expect(endless).toMatchObject({ outcome: 'limit', limit: 'cpu', logsTruncated: true });
+    expect(endless.logs.length).toBeLessThanOrEqual(101);
+  });
+
+  it('bounds a promise flood', async () => {
+    const r = await abuse('export default { onMessage() { for (;;) new Promise(() => {}); } }');
+    expect(r.outcome).toBe('limit');
+    expect(['cpu', 'memory']).toContain(r.limit);
+  });
+
+  it('stops a send flood at the send limit, awaited or not', async () => {
+    const sentBefore = host.sent.length;
+    const fireAndForget = await abuse(`export default { onMessage(event, ctx) {
+      for (;;) ctx.send({ recipient: { id: 'x' }, message: { text: 'spam' } }).catch(() => {});
+    } }`);
+    expect(fireAndForget).toMatchObject({ outcome: 'limit', limit: 'sends', sends: 10 });
+    const awaited = await abuse(`export default { async onMessage(event, ctx) {
+      for (;;) await ctx.send({ recipient: { id: 'x' }, message: { text: 'spam' } });
+    } }`);
+    expect(awaited).toMatchObject({ outcome: 'limit', limit: 'sends', sends: 10 });
+    await new Promise((r) => setTimeout(r, 50));
+    // Two floods, at most ten sends each, plus the two victims' single sends.
+    expect(host.sent.length - sentBefore).toBeLessThanOrEqual(22);
+  });
+
+  it('stops a flood of other host calls', async () => {
+    const r = await abuse(`export default { onMessage(event, ctx) { for (let i = 0; i < 100000; i++) ctx.store.get('k' + i).catch(() => {}); } }`);
+    expect(r).toMatchObject({ outcome: 'limit', limit: 'host_calls', hostCalls: 51 });
+  });
+
+  it('ignores a huge or cyclic return value', async () => {
+    const big = await abuse('export default { onMessage() { return "x".repeat(8 * 1024 * 1024); } }');
+    expect(big.outcome).toBe('ok');
+    const cyclic = await abuse('export default { async onMessage() { const a = {}; a.a = a; return a; } }');
+    expect(cyclic.outcome).toBe('ok');
+  });
+
+  it('refuses oversized payloads inside the script, before they cross', async () => {
+    const r = await abuse(`export default { async onMessage(event, ctx) {
+      try { await ctx.send({ recipient: { id: 'x' }, message: { text: 'x'.repeat(100000) } }); } catch (e) { console.log(e.code); }
+      try { await ctx.send({ recipient: { id: 'x' }, message: { text: 'é'.repeat(40000) } }); } catch (e) { console.log(e.code); }
+    } }`);
+    expect(messages(r)).toEqual(['payload_too_large', 'payload_too_large']);
+    expect(r.sends).toBe(1); // the second passed the isolate's character check, the worker counted its bytes
+  });
+
+  it('leaves fetch policy to the bridge: private addresses and redirects into them are refused', async () => {
+    host.routes.set('https://api.partner.test/ok', { status: 200, body: 'public data' });
+    host.routes.set('https://api.partner.test/to-metadata', { redirect: 'http://169.254.169.254/latest/meta-data/' });
+    host.routes.set('https://api.partner.test/to-loopback', { redirect: 'http://127.0.0.1:6379/' });
+    host.routes.set('https://api.partner.test/to-other', { redirect: 'https://evil.test/' });
+    host.routes.set('https://api.partner.test/hop', { redirect: '/ok' });
+    const targets = [
+      'http://127.0.0.1/',
+      'http://localhost:5432/',
+      'http://[::1]/',
+      'http://10.0.0.1/',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://[::ffff:127.0.0.1]/',
+      'file:///etc/passwd',
+      'https://api.partner.test/to-metadata',
+      'https://api.partner.test/to-loopback',
+      'https://api.partner.test/to-other',
+      'https://api.partner.test/hop',
+    ];
+    const fetchedBefore = host.fetched.length;
+    const r = await abuse(
+      `export default { async onMessage(event, ctx) {
+        for (const url of ${JSON.stringify(targets)}) {
+          try { const res = await ctx.fetch(url); console.log(url, res.status, await res.text()); }
+          catch (e) { console.log(url, e.code); }
+        }
+      } }`,
+      { allowedHosts: ['api.partner.test', '127.0.0.1', 'localhost', '169.254.169.254'], limits: { maxHostCalls: 20 } },
+    );
+    expect(messages(r)).toEqual([
+      ...targets.slice(0, -1).map((t) => `${t} fetch_refused`),
+      'https://api.partner.test/hop 200 public data',
+    ]);
+    const reached = host.fetched.slice(fetchedBefore).map((f) => new URL(f.url).hostname);
+    expect(new Set(reached)).toEqual(new Set(['api.partner.test']));
+  });
+
+  it('offers no SharedArrayBuffer, Atomics.wait or WebAssembly; a hang ends at the wall limit', async () => {
+    const r = await abuse(`export default { async onMessage(event, ctx) {
+      console.log(typeof SharedArrayBuffer, typeof Atomics, typeof Atomics.wait, typeof Atomics.waitAsync, typeof WebAssembly);
+      await new Promise(() => {});
+    } }`, { limits: { wallMs: 300 } });
+    expect(r).toMatchObject({ outcome: 'limit', limit: 'wall', logs: [expect.objectContaining({ message: 'undefined object undefined undefined undefined' })] });
+    expect(r.wallMs).toBeGreaterThanOrEqual(300);
+    expect(r.wallMs).toBeLessThan(1500);
+  });
+
+  it('counts a slow host call against the wall limit', async () => {
+    host.routes.set('https://slow.partner.test/', { hang: true });
+    const r = await abuse(`export default { async onMessage(event, ctx) { await ctx.fetch('https://slow.partner.test/'); } }`, {
+      allowedHosts: ['slow.partner.test'],
+      limits: { wallMs: 300 },
+    });
+    expect(r).toMatchObject({ outcome: 'limit', limit: 'wall', hostCalls: 1 });
+  });
+
+  it('reports a syntax error with line and column', async () => {
+    const r = await abuse('export default {\n  onMessage() {\n    return 1 +* 2;\n  }\n}');
+    expect(r).toMatchObject({ outcome: 'error', error: { code: 'syntax_error', message: "Unexpected token '*' (line 3, column 15)" } });
+  });
+
+  it('keeps serving a script that throws on every event, warm, without harming others', async () => {
+    const pageId = pageOn(1, 'thrower');
+    const source = 'let n = 0;\nexport default { onMessage() { n++; throw new Error("fail " + n); } }';
+    const results: InvocationResult[] = [];
+    for (let i = 0; i < 20; i++) results.push(await abuse(source, { pageId, scriptVersionId: 'thrower-v' }));
+    expect(results.map((r) => r.error?.message)).toEqual(results.map((_, i) => `Error: fail ${i + 1}`));
+    expect(results.filter((r) => r.coldStart)).toHaveLength(1);
+  });
+
+  it('keeps a burst of concurrent abusers from starving well-behaved Pages', async () => {
+    const loops = Array.from({ length: 6 }, (_, i) =>
+      pool.invoke({ pageId: `burst-evil-${i}`, scriptVersionId: 'burst-evil', source: 'export default { onMessage() { for (;;) {} } }', handler: 'onMessage', event }),
+    );
+    const good = await abuse(VICTIM);
+    expect(good.outcome).toBe('ok');
+    const results = await Promise.all(loops);
+    expect(results.every((r) => r.outcome === 'limit' && r.limit === 'cpu')).toBe(true);
+  });
+});
