@@ -1,11 +1,10 @@
-import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Logger as Pino } from 'pino';
 import { AppModule } from '../app.module';
-import { AllExceptionsFilter, sendError } from '../common/errors/all-exceptions.filter';
+import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { createValidationPipe } from '../common/errors/validation';
 import { requestContext } from '../common/logging/request-context';
 import { PinoNestLogger } from '../common/logging/logger';
@@ -55,7 +54,6 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<NestFastifyAp
 
 export function configureHttpApp(app: NestFastifyApplication, config: AppConfig): void {
   const fastify = app.getHttpAdapter().getInstance();
-  const errorLogger = new Logger('Http');
   const metrics = app.get(MetricsService);
   const tls = Boolean(config.env.TLS_CERT_FILE);
 
@@ -72,14 +70,7 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
     );
     done();
   });
-  // Errors raised by Fastify itself (bad JSON, body too large) get the same shapes as the app's.
-  fastify.setErrorHandler((err, req, reply) => sendError(err, req, reply, errorLogger));
-  fastify.setNotFoundHandler((req, reply) =>
-    sendError(Object.assign(new Error(`No route ${req.method} ${req.url.split('?')[0]}`), { statusCode: 404 }), req, reply, errorLogger),
-  );
-
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.enableShutdownHooks();
   setupSwagger(app);
 }

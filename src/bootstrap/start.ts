@@ -66,7 +66,6 @@ export async function startPlatform(env: EnvSchema, role: ProcessRole): Promise<
     app = await NestFactory.createApplicationContext(AppModule.forRoot({ config, databaseUrl }), {
       logger: new PinoNestLogger(logger),
     });
-    app.enableShutdownHooks();
     await app.init();
     logger.info('worker started');
   }

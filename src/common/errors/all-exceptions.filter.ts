@@ -68,6 +68,13 @@ export function normalizeError(exception: unknown): Normalized {
       headers: exception.headers,
     };
   }
+  const fe = exception as FastifyLikeError;
+  // Fastify's own errors (bad JSON, body too large) keep their precise code, however Nest wrapped them.
+  const fastifyCode = fe?.code ?? ((exception as { cause?: FastifyLikeError })?.cause?.code);
+  if (fastifyCode && FASTIFY_CODES[fastifyCode]) {
+    const status = fe.statusCode ?? (exception instanceof HttpException ? exception.getStatus() : 400);
+    return { status, code: FASTIFY_CODES[fastifyCode], message: fe.message ?? 'Bad request' };
+  }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const res = exception.getResponse();
@@ -75,7 +82,6 @@ export function normalizeError(exception: unknown): Normalized {
       typeof res === 'string' ? res : String((res as { message?: unknown }).message ?? exception.message);
     return { status, code: HTTP_CODES[status] ?? `HTTP.${status}`, message };
   }
-  const fe = exception as FastifyLikeError;
   if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     const code = (fe.code && FASTIFY_CODES[fe.code]) || HTTP_CODES[fe.statusCode] || `HTTP.${fe.statusCode}`;
     return { status: fe.statusCode, code, message: fe.message ?? 'Bad request' };
