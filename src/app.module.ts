@@ -10,6 +10,7 @@ import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
 import { InfraModule } from './infra/infra.module';
 import { PagesModule } from './pages/pages.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -39,6 +40,7 @@ export class AppModule {
         AppsModule,
         PagesModule,
         AdminModule,
+        WebhooksModule,
       ],
     };
   }

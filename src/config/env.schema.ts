@@ -42,6 +42,15 @@ export class EnvSchema {
   // Comma list of CIDRs that outgoing calls may reach although private (development and tests: 127.0.0.0/8,::1/128).
   @IsString() OUTBOUND_ALLOWLIST = '';
   @Transform(toInt) @IsInt() @Min(100) @Max(60000) WEBHOOK_VERIFY_TIMEOUT_MS = 5000;
+
+  // --- webhook delivery ---
+  @Transform(toInt) @IsInt() @Min(100) @Max(60000) WEBHOOK_TIMEOUT_MS = 5000;
+  // Seconds before each attempt: the first is immediate; after the last, its interval repeats until the max age.
+  @Matches(/^\d+(,\d+)*$/) WEBHOOK_RETRY_SCHEDULE = '0,5,30,120,600,1800,3600,10800,21600';
+  @Transform(toInt) @IsInt() @Min(60) WEBHOOK_MAX_AGE_SECONDS = 86400;
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) WEBHOOK_CONCURRENCY = 32;
+  @Transform(toInt) @IsInt() @Min(100) WEBHOOK_RECONCILE_INTERVAL_MS = 2000;
+  @Transform(toInt) @IsInt() @Min(0) @Max(1048576) WEBHOOK_RESPONSE_BODY_MAX_BYTES = 4096;
 }
 
 export type Env = EnvSchema;

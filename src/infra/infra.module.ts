@@ -1,5 +1,5 @@
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
-import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { ConnectionOptions, Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { SafeHttpClient } from '../../libs/safe-http';
@@ -37,9 +37,7 @@ export class InfraModule {
   static forRoot(config: AppConfig): DynamicModule {
     const env = config.env;
     const outbound = { provide: OUTBOUND_HTTP, useFactory: () => createOutboundHttp(config) };
-    const logger = new Logger('Infra');
     if (!env.REDIS_URL) {
-      logger.log('Redis: none configured, using in-process queue, pub/sub and rate limiter');
       return {
         module: InfraModule,
         providers: [
@@ -55,7 +53,6 @@ export class InfraModule {
     }
     const url = env.REDIS_URL;
     const prefix = env.REDIS_PREFIX;
-    logger.log(`Redis: ${new URL(url).host} (prefix ${prefix})`);
     return {
       module: InfraModule,
       imports: [

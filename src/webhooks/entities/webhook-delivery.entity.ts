@@ -1,0 +1,49 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+
+export type DeliveryStatus = 'pending' | 'in_flight' | 'delivered' | 'failed';
+
+// One event for one app. `seq` orders deliveries per (app, thread): a later one waits for an earlier one.
+@Entity('webhook_deliveries')
+@Index('webhook_deliveries_due_idx', ['status', 'nextAttemptAt'])
+@Index('webhook_deliveries_order_idx', ['appId', 'threadKey', 'seq'])
+export class WebhookDeliveryEntity {
+  @PrimaryColumn({ type: 'uuid' })
+  id: string;
+
+  @Column({ type: 'bigint', generated: 'increment' })
+  seq: string;
+
+  @Column({ name: 'event_id', type: 'uuid' })
+  eventId: string;
+
+  @Column({ name: 'app_id', type: 'varchar', length: 20 })
+  appId: string;
+
+  @Column({ name: 'page_id', type: 'varchar', length: 20 })
+  pageId: string;
+
+  @Column({ name: 'thread_key', type: 'varchar', length: 64 })
+  threadKey: string;
+
+  @Column({ type: 'varchar', length: 12, default: 'pending' })
+  status: DeliveryStatus;
+
+  @Column({ type: 'int', default: 0 })
+  attempts: number;
+
+  @Column({ name: 'next_attempt_at', type: 'timestamptz', default: () => 'now()' })
+  nextAttemptAt: Date;
+
+  // While in flight: when the claim lapses, the reconciler returns the delivery to pending.
+  @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
+  leaseUntil: Date | null;
+
+  @Column({ name: 'last_error', type: 'text', nullable: true })
+  lastError: string | null;
+
+  @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true })
+  deliveredAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

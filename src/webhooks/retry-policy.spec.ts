@@ -1,0 +1,26 @@
+import { isSuccess, parseSchedule, retryAfterMs, retryDelayMs } from './retry-policy';
+
+describe('retry policy', () => {
+  const schedule = parseSchedule('0,5,30,120');
+
+  it('follows the schedule with at most 20% jitter, repeating the last step', () => {
+    expect(retryDelayMs(schedule, 1, () => 0.5)).toBe(5000);
+    expect(retryDelayMs(schedule, 1, () => 0)).toBe(4000);
+    expect(retryDelayMs(schedule, 1, () => 0.9999)).toBeLessThanOrEqual(6000);
+    expect(retryDelayMs(schedule, 2, () => 0.5)).toBe(30_000);
+    expect(retryDelayMs(schedule, 9, () => 0.5)).toBe(120_000);
+  });
+
+  it('honours Retry-After in seconds or as a date, bounded to an hour', () => {
+    expect(retryAfterMs('7')).toBe(7000);
+    expect(retryAfterMs('999999')).toBe(3600_000);
+    expect(retryAfterMs(new Date(Date.now() + 10_000).toUTCString())).toBeGreaterThan(8000);
+    expect(retryAfterMs('soon')).toBeNull();
+    expect(retryAfterMs(undefined)).toBeNull();
+  });
+
+  it('counts only 2xx as success; redirects fail', () => {
+    expect([200, 204, 299].every(isSuccess)).toBe(true);
+    expect([301, 302, 304, 400, 410, 500].some(isSuccess)).toBe(false);
+  });
+});

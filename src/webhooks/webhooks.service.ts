@@ -1,0 +1,58 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+import { QUEUE, QueuePort } from '../infra/queue/queue.port';
+import { MessengerField } from '../pages/messenger-fields';
+
+export interface PageEventInput {
+  pageId: string;
+  field: MessengerField;
+  // Ordering is kept per (app, thread): the PSID for person-side events.
+  threadKey: string;
+  // One Messenger messaging item: {sender, recipient, timestamp, message|postback|delivery|read}.
+  messaging: Record<string, unknown>;
+}
+
+export const DELIVERY_JOB = 'webhook-delivery' as const;
+
+// BullMQ ignores an add whose id is still present (e.g. the active job re-scheduling itself), so retries get their own id.
+export const deliveryJobId = (deliveryId: string, attempt = 0) => (attempt ? `${deliveryId}_${attempt}` : deliveryId);
+export const deliveryIdOfJob = (jobId: string) => jobId.split('_')[0];
+
+// The outbox: events and their deliveries are rows written with whatever caused them; the queue only carries ids.
+@Injectable()
+export class WebhooksService {
+  constructor(@Inject(QUEUE) private readonly queue: QueuePort) {}
+
+  async recordPageEvent(manager: EntityManager, e: PageEventInput): Promise<string[]> {
+    const apps: { app_id: string }[] = await manager.query(
+      `SELECT pa.app_id
+         FROM page_apps pa
+         JOIN app_subscriptions s ON s.app_id = pa.app_id AND s.object = 'page' AND s.active
+         JOIN apps a ON a.id = pa.app_id AND a.suspended_at IS NULL
+        WHERE pa.page_id = $1
+          AND $2 = ANY(pa.subscribed_fields)
+          AND s.fields @> jsonb_build_array(jsonb_build_object('name', $2::text))
+        ORDER BY pa.app_id`,
+      [e.pageId, e.field],
+    );
+    if (!apps.length) return [];
+    const eventId = randomUUID();
+    await manager.query(
+      `INSERT INTO webhook_events (id, page_id, field, messaging) VALUES ($1, $2, $3, $4)`,
+      [eventId, e.pageId, e.field, JSON.stringify(e.messaging)],
+    );
+    const ids = apps.map(() => randomUUID());
+    await manager.query(
+      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key)
+       SELECT d.id, $1, d.app_id, $2, $3 FROM unnest($4::uuid[], $5::varchar[]) WITH ORDINALITY AS d(id, app_id, n) ORDER BY n`,
+      [eventId, e.pageId, e.threadKey, ids, apps.map((a) => a.app_id)],
+    );
+    return ids;
+  }
+
+  // After commit. A delivery the queue never hears of (crash, Redis flush) is found by the reconciler.
+  async dispatch(deliveryIds: string[]): Promise<void> {
+    await Promise.all(deliveryIds.map((id) => this.queue.add(DELIVERY_JOB, { deliveryId: id }, { jobId: deliveryJobId(id) })));
+  }
+}
