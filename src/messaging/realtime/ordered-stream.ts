@@ -3,8 +3,9 @@ import type { PersonEvent } from '../person-events';
 export interface OrderedStreamIo {
   // Stored events with cursor > after, ascending, at most `limit`.
   fetchAfter(after: number, limit: number): Promise<PersonEvent[]>;
-  // Returns false when the consumer is gone (closed socket): the stream stops.
-  send(event: PersonEvent): boolean;
+  // Returns (or resolves) false when the consumer is gone (closed or too slow a socket): the stream stops.
+  // It may wait for the consumer to drain: live events queue meanwhile, up to `maxQueued`.
+  send(event: PersonEvent): boolean | Promise<boolean>;
   onError?(err: unknown): void;
 }
 
@@ -22,10 +23,13 @@ export class OrderedEventStream {
   constructor(
     private lastSent: number,
     private readonly io: OrderedStreamIo,
-    opts: { batch?: number } = {},
+    opts: { batch?: number; maxQueued?: number } = {},
   ) {
     this.batch = opts.batch ?? 500;
+    this.maxQueued = opts.maxQueued ?? 1000;
   }
+
+  private readonly maxQueued: number;
 
   // Live events pushed before this wait; the first run reads Postgres after the starting cursor, so a
   // consumer that subscribes first and starts second misses nothing published in between.
@@ -43,6 +47,11 @@ export class OrderedEventStream {
 
   push(event: PersonEvent): void {
     if (this.stopped) return;
+    if (this.live.length >= this.maxQueued) {
+      // Don't hold a slow consumer's backlog in memory: Postgres has every stored event.
+      this.live.length = 0;
+      this.needFetch = true;
+    }
     this.live.push(event);
     this.kick();
   }
@@ -68,9 +77,9 @@ export class OrderedEventStream {
       });
   }
 
-  private emit(e: PersonEvent): boolean {
+  private async emit(e: PersonEvent): Promise<boolean> {
     if (this.stopped) return false;
-    if (!this.io.send(e)) {
+    if (!(await this.io.send(e))) {
       this.stop();
       return false;
     }
@@ -83,7 +92,7 @@ export class OrderedEventStream {
         const rows = await this.io.fetchAfter(this.lastSent, this.batch);
         for (const r of rows) {
           if (r.cursor === undefined || r.cursor <= this.lastSent) continue;
-          if (!this.emit(r)) return;
+          if (!(await this.emit(r))) return;
           this.lastSent = r.cursor;
         }
         if (rows.length >= this.batch) continue;
@@ -92,9 +101,9 @@ export class OrderedEventStream {
       const e = this.live.shift();
       if (!e) return;
       if (e.cursor === undefined) {
-        if (!this.emit(e)) return;
+        if (!(await this.emit(e))) return;
       } else if (e.cursor === this.lastSent + 1) {
-        if (!this.emit(e)) return;
+        if (!(await this.emit(e))) return;
         this.lastSent = e.cursor;
       } else if (e.cursor > this.lastSent + 1) {
         // Something before it has not reached us (yet): Postgres has it.

@@ -148,25 +148,32 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
     c.typing.clear();
   }
 
-  // False stops the stream: the socket is gone or too slow.
-  private deliver(c: Connection, e: PersonEvent): boolean {
+  // False stops the stream: the socket is gone or too slow. Over the bound, it waits up to WS_SLOW_GRACE_MS for
+  // the client to drain (a catch-up burst is fine), then gives up: the socket is closed, not buffered without bound.
+  private async deliver(c: Connection, e: PersonEvent): Promise<boolean> {
+    const max = this.config.env.WS_MAX_BUFFERED_BYTES;
+    if (c.ws.bufferedAmount > max) {
+      const deadline = Date.now() + this.config.env.WS_SLOW_GRACE_MS;
+      while (c.ws.readyState === WebSocket.OPEN && c.ws.bufferedAmount > max && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (c.ws.readyState !== WebSocket.OPEN) return false;
+      if (c.ws.bufferedAmount > max) {
+        // The client reconnects with its last cursor and catches up from Postgres.
+        this.logger.warn(`closing a slow socket of ${c.userId}: ${c.ws.bufferedAmount} bytes unsent`);
+        c.ws.close(WS_CLOSE_TOO_SLOW, `too slow: over ${max} bytes unsent; reconnect with after=<last cursor>`);
+        this.cleanup(c);
+        return false;
+      }
+    }
     if (e.type === 'typing') this.trackTyping(c, e.thread_id, e.on ? e.expires_at : undefined);
     else if (e.type === 'message') this.trackTyping(c, e.thread_id, undefined);
     return this.sendRaw(c, e);
   }
 
   private sendRaw(c: Connection, payload: unknown): boolean {
-    const { ws } = c;
-    if (ws.readyState !== WebSocket.OPEN) return false;
-    const max = this.config.env.WS_MAX_BUFFERED_BYTES;
-    if (ws.bufferedAmount > max) {
-      // Not buffered without bound: the client reconnects with its last cursor and catches up from Postgres.
-      this.logger.warn(`closing a slow socket of ${c.userId}: ${ws.bufferedAmount} bytes unsent`);
-      ws.close(WS_CLOSE_TOO_SLOW, `too slow: more than ${max} bytes unsent; reconnect with after=<last cursor>`);
-      this.cleanup(c);
-      return false;
-    }
-    ws.send(JSON.stringify(payload));
+    if (c.ws.readyState !== WebSocket.OPEN) return false;
+    c.ws.send(JSON.stringify(payload));
     return true;
   }
 
