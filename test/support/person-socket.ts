@@ -17,12 +17,12 @@ export interface PersonSocket {
 export async function connectPerson(
   base: string,
   token: string,
-  opts: { after?: number; viaHeader?: boolean } = {},
+  opts: { after?: number; viaHeader?: boolean; autoPong?: boolean } = {},
 ): Promise<PersonSocket> {
   const url = new URL('/ws', base.replace(/^http/, 'ws'));
   if (!opts.viaHeader) url.searchParams.set('access_token', token);
   if (opts.after !== undefined) url.searchParams.set('after', String(opts.after));
-  const ws = new WebSocket(url, { perMessageDeflate: true, headers: opts.viaHeader ? { authorization: `Bearer ${token}` } : {} });
+  const ws = new WebSocket(url, { perMessageDeflate: true, autoPong: opts.autoPong ?? true, headers: opts.viaHeader ? { authorization: `Bearer ${token}` } : {} });
   const events: any[] = [];
   const waiters = new Set<() => void>();
   let closedInfo: { code: number; reason: string } | undefined;

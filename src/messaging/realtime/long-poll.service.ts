@@ -1,4 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Gauge } from 'prom-client';
+import { MetricsService } from '../../health/metrics.service';
 import { MessagingService } from '../messaging.service';
 import type { PersonEvent } from '../person-events';
 import { RealtimeHub } from './realtime-hub';
@@ -16,7 +18,18 @@ export class LongPollService implements OnModuleDestroy {
   constructor(
     private readonly messaging: MessagingService,
     private readonly hub: RealtimeHub,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    const waiting = this.waiting;
+    new Gauge({
+      name: 'switchboard_realtime_long_polls',
+      help: 'GET /events requests waiting for an event',
+      registers: [metrics.registry],
+      collect() {
+        this.set(waiting.size);
+      },
+    });
+  }
 
   async poll(userId: string, after: number | undefined, timeoutMs: number, limit: number, aborted: Promise<void>): Promise<PollResult> {
     const start = after ?? (await this.messaging.headCursor(userId));

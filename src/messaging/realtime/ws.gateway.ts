@@ -2,9 +2,11 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { Gauge } from 'prom-client';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AuthService } from '../../auth/auth.service';
 import { AppConfig } from '../../config/app-config';
+import { MetricsService } from '../../health/metrics.service';
 import { MessagingService } from '../messaging.service';
 import type { PersonEvent } from '../person-events';
 import { OrderedEventStream } from './ordered-stream';
@@ -48,7 +50,18 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly messaging: MessagingService,
     private readonly hub: RealtimeHub,
     private readonly config: AppConfig,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    const connections = this.connections;
+    new Gauge({
+      name: 'switchboard_realtime_sockets',
+      help: 'Open person WebSockets on this process',
+      registers: [metrics.registry],
+      collect() {
+        this.set(connections.size);
+      },
+    });
+  }
 
   onApplicationBootstrap(): void {
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
