@@ -15,9 +15,10 @@ export interface MessageRow {
 
 export const newMid = () => `m_${randomBytes(24).toString('base64url')}`;
 
-// 16 digits, never starting with 0: looks like Messenger's PSIDs and stays a safe JS integer... as a string.
+// 16 digits like Messenger's. The first digit is 1–8 so the id stays below 2^53: a bot that parses it
+// as a number still has it exactly (we always send it as a string).
 export function newPsid(): string {
-  let id = String(randomInt(1, 10));
+  let id = String(randomInt(1, 9));
   while (id.length < 16) id += String(randomInt(0, 10));
   return id;
 }

@@ -191,6 +191,8 @@ export class MessagingService {
     field: MessengerField,
   ): Promise<SentMessage> {
     const thread = await this.findOwnThread(userId, threadId);
+    // A suspended page takes no new messages (its tokens stop working too).
+    await this.pages.findActive(thread.page_id);
     if (clientMessageId) {
       const first = await this.findByClientId(thread.id, clientMessageId);
       if (first) return first;
