@@ -4,6 +4,7 @@ import { ProcessRole } from './config/app-config';
 import { startPlatform } from './bootstrap/start';
 
 const ROLES: ProcessRole[] = ['all', 'api', 'worker'];
+const SHUTDOWN_DEADLINE_MS = 15_000;
 
 async function main() {
   const role = (process.argv[2] ?? 'all') as ProcessRole;
@@ -18,6 +19,12 @@ async function main() {
     if (stopping) return;
     stopping = true;
     platform.logger.info({ signal }, 'shutting down');
+    // Attempts in flight get a bounded time to finish; a stuck dependency must not keep the process alive.
+    const deadline = setTimeout(() => {
+      platform.logger.error('shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
     await platform.stop();
     process.exit(0);
   };

@@ -1,9 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Agent, request } from 'undici';
+import * as net from 'node:net';
 import { httpClient } from '../support/http-client';
+import { waitFor } from '../support/wait-for';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 
 describe('health, metrics, docs', () => {
@@ -60,6 +62,37 @@ describe('TLS', () => {
       await dispatcher.close();
       await t.close();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('readiness when a dependency is down', () => {
+  it('answers 503 while its Redis is down and 200 again once it is back, without a restart', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const startRedis = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    let redis = startRedis();
+    const t = await (async () => {
+      await waitFor('own redis', () => new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+        s.on('error', () => resolve(false));
+      }));
+      return startTestPlatform({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+    })();
+    try {
+      const api = httpClient(t.url);
+      expect((await api.get('/health/ready')).status).toBe(200);
+      redis.kill('SIGKILL');
+      const down = await waitFor('503', async () => {
+        const r = await api.get('/health/ready');
+        return r.status === 503 ? r : null;
+      });
+      expect(down.body.checks.postgres).toBe('up');
+      expect(down.body.checks.redis).toMatch(/^down/);
+      redis = startRedis();
+      await waitFor('ready again', async () => (await api.get('/health/ready')).status === 200);
+    } finally {
+      redis.kill('SIGKILL');
+      await t.close();
     }
   });
 });

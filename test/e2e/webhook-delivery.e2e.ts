@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import Redis from 'ioredis';
 import { verifyMessenger, verifyStandard } from '../../libs/webhook-signature';
 import { startBotReceiver, BotReceiver, ReceivedRequest } from '../support/bot-receiver';
 import { httpClient } from '../support/http-client';
@@ -142,7 +143,6 @@ describe('webhook delivery worker', () => {
     const redis: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     try {
       await waitFor('own redis', async () => {
-        const { default: Redis } = await import('ioredis');
         const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
         try {
           await c.connect();
@@ -160,7 +160,6 @@ describe('webhook delivery worker', () => {
         };
         const rows = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: Array.from({ length: 20 }, (_, i) => String(4000 + i)), perThread: 25 });
         await waitFor('burst started', () => bot.received.length > 50);
-        const { default: Redis } = await import('ioredis');
         const admin = new Redis({ port });
         await admin.flushall();
         admin.disconnect();
