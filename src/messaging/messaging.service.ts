@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { MessageContent } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
+import { notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/pg-errors';
 import { PagesService } from '../pages/pages.service';
@@ -35,6 +36,8 @@ export interface ThreadRow {
   page_read_seq: string;
   page_read_watermark: string;
   created_at: Date;
+  // Only where the query joined pages.
+  page_suspended_at?: Date | null;
 }
 
 export interface SentMessage {
@@ -104,7 +107,11 @@ export class MessagingService {
   // A person only ever sees their own threads; anyone else's is "not found".
   async findOwnThread(userId: string, threadId: string): Promise<ThreadRow> {
     const rows: ThreadRow[] = /^\d{1,20}$/.test(threadId)
-      ? await this.db.query(`SELECT * FROM threads WHERE id = $1 AND user_id = $2`, [threadId, userId])
+      ? await this.db.query(
+          `SELECT t.*, p.suspended_at AS page_suspended_at FROM threads t JOIN pages p ON p.id = t.page_id
+            WHERE t.id = $1 AND t.user_id = $2`,
+          [threadId, userId],
+        )
       : [];
     if (!rows[0]) throw MessagingErrors.threadNotFound(threadId);
     return rows[0];
@@ -192,33 +199,24 @@ export class MessagingService {
   ): Promise<SentMessage> {
     const thread = await this.findOwnThread(userId, threadId);
     // A suspended page takes no new messages (its tokens stop working too).
-    await this.pages.findActive(thread.page_id);
-    if (clientMessageId) {
-      const first = await this.findByClientId(thread.id, clientMessageId);
-      if (first) return first;
-    }
+    if (thread.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);
     try {
       return await this.run(async (m) => {
-        const row = await this.appendMessage(m, thread, { sender: 'person', appId: null, kind, content, clientMessageId });
-        const seq = Number(row.seq);
-        const event = await this.appendEvent(m, userId, {
-          type: 'echo',
-          thread_id: thread.id,
-          page_id: thread.page_id,
-          seq,
-          message: toMessageView(row),
-        });
+        const appended = await this.appendMessage(m, thread, { sender: 'person', appId: null, kind, content, clientMessageId }, 'echo');
+        // A retry: the first message holds this client_message_id. Roll back the seq we took and answer with it.
+        if (!appended) throw new DuplicateClientMessage();
+        const { row, event } = appended;
         const deliveries = await this.webhooks.recordPageEvent(m, {
           pageId: thread.page_id,
           field,
           threadKey: thread.psid,
           messaging: personMessageItem({ psid: thread.psid, pageId: thread.page_id }, row),
         });
-        return { result: { mid: row.mid, seq, timestamp: Number(row.timestamp), created: true }, events: [event], deliveries };
+        return { result: { mid: row.mid, seq: Number(row.seq), timestamp: Number(row.timestamp), created: true }, events: [event], deliveries };
       }, userId);
     } catch (err) {
-      // A concurrent retry won the unique (thread, sender, client_message_id): ours rolled back, answer with theirs.
-      if (clientMessageId && isUniqueViolation(err)) {
+      // A retry, or a concurrent one that won the unique (thread, sender, client_message_id) while we waited.
+      if (clientMessageId && (err instanceof DuplicateClientMessage || isUniqueViolation(err))) {
         const first = await this.findByClientId(thread.id, clientMessageId);
         if (first) return first;
       }
@@ -328,21 +326,14 @@ export class MessagingService {
 
   async sendPageMessage(thread: ThreadRow, appId: string, content: MessageContent): Promise<{ mid: string; seq: number }> {
     return this.run(async (m) => {
-      const row = await this.appendMessage(m, thread, {
-        sender: 'page',
-        appId,
-        kind: 'message',
-        content: content as Record<string, unknown>,
-        clientMessageId: null,
-      });
+      const appended = await this.appendMessage(
+        m,
+        thread,
+        { sender: 'page', appId, kind: 'message', content: content as Record<string, unknown>, clientMessageId: null },
+        'message',
+      );
+      const { row, event } = appended!;
       const seq = Number(row.seq);
-      const event = await this.appendEvent(m, thread.user_id, {
-        type: 'message',
-        thread_id: thread.id,
-        page_id: thread.page_id,
-        seq,
-        message: toMessageView(row),
-      });
       const deliveries = await this.webhooks.recordPageEvent(m, {
         pageId: thread.page_id,
         field: 'message_echoes',
@@ -422,54 +413,62 @@ export class MessagingService {
     return out.result;
   }
 
+  // One statement: take the thread's next seq (its row lock, held to commit, orders the thread), insert the
+  // message, take the person's next cursor and store their event. Round trips are what this path costs.
+  // Null when the (thread, sender, client_message_id) already exists: the caller must roll back.
   private async appendMessage(
     m: EntityManager,
     thread: ThreadRow,
     msg: { sender: 'person' | 'page'; appId: string | null; kind: 'message' | 'postback'; content: Record<string, unknown>; clientMessageId: string | null },
-  ): Promise<MessageRow> {
-    // The row lock taken here is held until commit: seqs (and their timestamps) commit in order.
-    const [t] = rowsOf<{ last_seq: string; last_timestamp: string }>(
-      await m.query(
-        `UPDATE threads SET last_seq = last_seq + 1, last_timestamp = GREATEST(last_timestamp, $2)
-          WHERE id = $1 RETURNING last_seq, last_timestamp`,
-        [thread.id, Date.now()],
-      ),
+    eventType: 'message' | 'echo',
+  ): Promise<{ row: MessageRow; event: PersonEvent } | null> {
+    const mid = newMid();
+    const draft: MessageRow = { mid, seq: 0, sender: msg.sender, app_id: msg.appId, kind: msg.kind, timestamp: 0, content: msg.content, client_message_id: msg.clientMessageId };
+    const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft) };
+    const rows: { seq: string; timestamp: string; cursor: string }[] = await m.query(
+      `WITH t AS (
+         UPDATE threads SET last_seq = last_seq + 1, last_timestamp = GREATEST(last_timestamp, $2)
+          WHERE id = $1 RETURNING last_seq, last_timestamp
+       ), msg AS (
+         INSERT INTO messages (mid, thread_id, seq, sender, app_id, kind, timestamp, content, client_message_id)
+         SELECT $3, $1, t.last_seq, $4, $5, $6, t.last_timestamp, $7::jsonb, $8 FROM t
+         ON CONFLICT ON CONSTRAINT messages_client_id_uq DO NOTHING
+         RETURNING seq, timestamp
+       ), c AS (
+         INSERT INTO user_event_cursors (user_id, last_cursor) SELECT $9, 1 FROM msg
+         ON CONFLICT (user_id) DO UPDATE SET last_cursor = user_event_cursors.last_cursor + 1
+         RETURNING last_cursor
+       ), e AS (
+         INSERT INTO user_events (user_id, cursor, type, payload)
+         SELECT $9, c.last_cursor, $10,
+                jsonb_set(jsonb_set(jsonb_set($11::jsonb, '{seq}', to_jsonb(msg.seq)),
+                  '{message,seq}', to_jsonb(msg.seq)), '{message,timestamp}', to_jsonb(msg.timestamp))
+           FROM c, msg
+         RETURNING cursor
+       )
+       SELECT msg.seq, msg.timestamp, e.cursor FROM msg, e`,
+      [thread.id, Date.now(), mid, msg.sender, msg.appId, msg.kind, JSON.stringify(msg.content), msg.clientMessageId, thread.user_id, eventType, JSON.stringify(event)],
     );
-    const row: MessageRow = {
-      mid: newMid(),
-      seq: t.last_seq,
-      sender: msg.sender,
-      app_id: msg.appId,
-      kind: msg.kind,
-      timestamp: t.last_timestamp,
-      content: msg.content,
-      client_message_id: msg.clientMessageId,
-    };
-    await m.query(
-      `INSERT INTO messages (mid, thread_id, seq, sender, app_id, kind, timestamp, content, client_message_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [row.mid, thread.id, row.seq, row.sender, row.app_id, row.kind, row.timestamp, JSON.stringify(row.content), row.client_message_id],
-    );
-    return row;
+    if (!rows[0]) return null;
+    const row: MessageRow = { ...draft, seq: rows[0].seq, timestamp: rows[0].timestamp };
+    const view = toMessageView(row);
+    return { row, event: { ...event, seq: view.seq, message: view, cursor: Number(rows[0].cursor) } as PersonEvent };
   }
 
   private async appendEvent(m: EntityManager, userId: string, event: StoredEvent): Promise<PersonEvent> {
-    const [c] = rowsOf<{ last_cursor: string }>(
-      await m.query(
-        `INSERT INTO user_event_cursors (user_id, last_cursor) VALUES ($1, 1)
+    const [c]: { cursor: string }[] = await m.query(
+      `WITH c AS (
+         INSERT INTO user_event_cursors (user_id, last_cursor) VALUES ($1, 1)
          ON CONFLICT (user_id) DO UPDATE SET last_cursor = user_event_cursors.last_cursor + 1
-         RETURNING last_cursor`,
-        [userId],
-      ),
+         RETURNING last_cursor
+       )
+       INSERT INTO user_events (user_id, cursor, type, payload) SELECT $1, c.last_cursor, $2, $3 FROM c RETURNING cursor`,
+      [userId, event.type, JSON.stringify(event)],
     );
-    await m.query(`INSERT INTO user_events (user_id, cursor, type, payload) VALUES ($1, $2, $3, $4)`, [
-      userId,
-      c.last_cursor,
-      event.type,
-      JSON.stringify(event),
-    ]);
-    return { ...event, cursor: Number(c.last_cursor) } as PersonEvent;
+    return { ...event, cursor: Number(c.cursor) } as PersonEvent;
   }
 }
+
+class DuplicateClientMessage extends Error {}
 
 export type { MessageView };
