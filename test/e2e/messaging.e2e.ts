@@ -33,6 +33,7 @@ describe('messaging: the core loop', () => {
       if (entry?.id !== pageId) continue;
       const appSecret = secrets.get(pageId)!;
       expect(verifyMessenger(r.body, r.headers['x-hub-signature-256'] as string, appSecret)).toBe(true);
+      expect(r.signatureValid).toBe(true);
       expect(body.object).toBe('page');
       for (const m of entry.messaging) if (!field || field(m)) out.push(m);
     }
@@ -42,6 +43,7 @@ describe('messaging: the core loop', () => {
   async function setup() {
     const c = await conversation(api, bot);
     secrets.set(c.page.id, c.app.secret);
+    bot.secrets.push(c.app.secret);
     const [row] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
     return { ...c, psid: row.psid as string };
   }
@@ -50,6 +52,7 @@ describe('messaging: the core loop', () => {
     const c = await setup();
     const sock = await connectPerson(t.url, c.person.token);
     expect(sock.hello).toMatchObject({ type: 'hello', cursor: 0 });
+    expect(sock.ws.extensions).toContain('permessage-deflate');
 
     const sent = await api.post(
       `/threads/${c.thread.id}/messages`,
