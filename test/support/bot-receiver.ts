@@ -1,11 +1,14 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
+import { verifyMessenger } from '../../libs/webhook-signature';
 
 export interface ReceivedRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+  // Set when the receiver has secrets: X-Hub-Signature-256 matched one of them.
+  signatureValid?: boolean;
 }
 
 export interface BotReceiver {
@@ -13,6 +16,8 @@ export interface BotReceiver {
   received: ReceivedRequest[];
   // Override how POSTs are answered (status code), e.g. to simulate failures.
   respond: (req: ReceivedRequest) => number | Promise<number>;
+  // App secrets to verify X-Hub-Signature-256 against, as a real bot does; a bad signature is answered 401.
+  secrets: string[];
   close(): Promise<void>;
 }
 
@@ -22,6 +27,7 @@ export async function startBotReceiver(verifyToken: string): Promise<BotReceiver
     url: '',
     received: [],
     respond: () => 200,
+    secrets: [],
     close: async () => undefined,
   };
   const server = http.createServer((req, res) => {
@@ -36,8 +42,11 @@ export async function startBotReceiver(verifyToken: string): Promise<BotReceiver
         return;
       }
       const entry: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+      if (receiver.secrets.length) {
+        entry.signatureValid = verifyMessenger(entry.body, req.headers['x-hub-signature-256'], receiver.secrets);
+      }
       receiver.received.push(entry);
-      const status = await receiver.respond(entry);
+      const status = entry.signatureValid === false ? 401 : await receiver.respond(entry);
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(status < 300 ? 'EVENT_RECEIVED' : 'nope');
     });
