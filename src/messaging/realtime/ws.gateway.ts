@@ -211,8 +211,8 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
         return false;
       }
     }
-    if (e.type === 'typing') this.trackTyping(c, e.thread_id, e.on ? e.expires_at : undefined);
-    else if (e.type === 'message') this.trackTyping(c, e.thread_id, undefined);
+    if (e.type === 'typing') this.trackTyping(c, e, e.on ? e.expires_at : undefined);
+    else if (e.type === 'message') this.trackTyping(c, e, undefined);
     return this.sendRaw(c, e);
   }
 
@@ -223,14 +223,15 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   // A typing_on ends at its expiry unless typing_off or a message from the Page comes first.
-  private trackTyping(c: Connection, threadId: string, expiresAt: number | undefined): void {
+  private trackTyping(c: Connection, e: { thread_id: string; page_id: string; seq: number }, expiresAt: number | undefined): void {
+    const threadId = e.thread_id;
     const old = c.typing.get(threadId);
     if (old) clearTimeout(old);
     c.typing.delete(threadId);
     if (expiresAt === undefined) return;
     const timer = setTimeout(() => {
       c.typing.delete(threadId);
-      this.sendRaw(c, { type: 'typing', on: false, thread_id: threadId, reason: 'timeout' });
+      this.sendRaw(c, { type: 'typing', on: false, thread_id: threadId, page_id: e.page_id, seq: e.seq, reason: 'timeout' });
     }, Math.max(0, expiresAt - Date.now()));
     timer.unref();
     c.typing.set(threadId, timer);
