@@ -55,6 +55,29 @@ describe('messaging: real time', () => {
     await again.close();
   });
 
+  it('takes a person’s message over the socket, acked and idempotent like the REST route', async () => {
+    const c = await setup();
+    const sock = await connectPerson(t.url, c.person.token);
+    const frame = { type: 'send', ref: 'r1', thread_id: c.thread.id, text: 'over the socket', client_message_id: 'ws-1' };
+    sock.ws.send(JSON.stringify(frame));
+    const ack = await sock.waitFor('ack', (e) => e.type === 'ack' && e.ref === 'r1');
+    expect(ack).toEqual({ type: 'ack', ref: 'r1', mid: expect.stringMatching(/^m_/), seq: 1, timestamp: expect.any(Number), created: true });
+    sock.ws.send(JSON.stringify({ ...frame, ref: 'r2' }));
+    const again = await sock.waitFor('second ack', (e) => e.type === 'ack' && e.ref === 'r2');
+    expect(again).toMatchObject({ mid: ack.mid, created: false });
+    await sock.waitFor('own echo', (e) => e.type === 'echo' && e.message.mid === ack.mid);
+
+    sock.ws.send(JSON.stringify({ type: 'send', ref: 'r3', thread_id: c.thread.id, text: '', client_message_id: 'ws-2' }));
+    expect(await sock.waitFor('validation error', (e) => e.ref === 'r3')).toMatchObject({ type: 'error', code: 'REQUEST.VALIDATION_FAILED' });
+    sock.ws.send(JSON.stringify({ type: 'send', ref: 'r4', thread_id: '1', text: 'x', client_message_id: 'ws-3' }));
+    expect(await sock.waitFor('not found', (e) => e.ref === 'r4')).toMatchObject({ type: 'error', code: 'THREAD.NOT_FOUND' });
+    sock.ws.send(JSON.stringify({ type: 'dance', ref: 'r5' }));
+    expect(await sock.waitFor('unknown frame', (e) => e.ref === 'r5')).toMatchObject({ type: 'error', code: 'WS.UNKNOWN_FRAME' });
+    const [n] = await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]);
+    expect(n.n).toBe(1);
+    await sock.close();
+  });
+
   it('gives each of a person’s sockets every event', async () => {
     const c = await setup();
     const socks = await Promise.all([1, 2, 3].map(() => connectPerson(t.url, c.person.token)));

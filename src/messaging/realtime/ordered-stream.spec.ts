@@ -76,6 +76,23 @@ describe('OrderedEventStream', () => {
     expect(sent).toEqual([1, 2]);
   });
 
+  it('stops after a failed read and reports it once', async () => {
+    const errors: unknown[] = [];
+    const s = new OrderedEventStream(0, {
+      fetchAfter: async () => {
+        throw new Error('db down');
+      },
+      send: () => true,
+      onError: (e) => errors.push(e),
+    });
+    s.start();
+    s.push(ev(5));
+    await settle(s);
+    s.push(ev(6));
+    await settle(s);
+    expect(errors).toHaveLength(1);
+  });
+
   it('passes ephemeral events through and stops when the consumer is gone', async () => {
     const sent: unknown[] = [];
     const s = new OrderedEventStream(0, { fetchAfter: async () => [], send: (e) => (sent.push(e.type), sent.length < 2) });

@@ -70,7 +70,11 @@ export class OrderedEventStream {
     if (this.running || this.stopped || !this.started) return;
     this.running = true;
     this.idle = this.run()
-      .catch((err) => this.io.onError?.(err))
+      .catch((err) => {
+        // The consumer is told once and the stream ends: it reconnects with its cursor.
+        this.stop();
+        this.io.onError?.(err);
+      })
       .finally(() => {
         this.running = false;
         if (!this.stopped && (this.live.length || this.needFetch)) this.kick();

@@ -4,7 +4,12 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Gauge } from 'prom-client';
 import { WebSocket, WebSocketServer } from 'ws';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
 import { AuthService } from '../../auth/auth.service';
+import { normalizeError } from '../../common/errors/all-exceptions.filter';
+import { flattenValidationErrors } from '../../common/errors/validation';
+import { SendMessageDto } from '../dto/send-message.dto';
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../health/metrics.service';
 import { MessagingService } from '../messaging.service';
@@ -126,12 +131,15 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
     ws.on('message', (data, isBinary) => {
       // Clients may send {"type":"ping"} where they cannot see protocol pings (browsers).
       if (isBinary) return;
+      let msg: { type?: unknown; ref?: unknown } & Record<string, unknown>;
       try {
-        const msg = JSON.parse(String(data)) as { type?: unknown };
-        if (msg?.type === 'ping') this.sendRaw(c, { type: 'pong' });
+        msg = JSON.parse(String(data));
       } catch {
-        ws.close(1008, 'frames must be JSON');
+        return ws.close(1008, 'frames must be JSON');
       }
+      if (msg?.type === 'ping') this.sendRaw(c, { type: 'pong' });
+      else if (msg?.type === 'send') void this.sendFromSocket(c, msg);
+      else this.sendRaw(c, { type: 'error', ref: msg?.ref ?? null, code: 'WS.UNKNOWN_FRAME', message: 'type must be ping or send' });
     });
     try {
       const start = after ?? (await this.messaging.headCursor(userId));
@@ -152,6 +160,28 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
     } catch (err) {
       this.logger.warn(`ws setup for ${userId} failed: ${(err as Error).message}`);
       ws.close(1011, 'internal error');
+    }
+  }
+
+  // {"type":"send","ref":…,"thread_id":…,"text":…,"quick_reply"?,"client_message_id":…}: the same as
+  // POST /threads/{id}/messages; answered {"type":"ack",ref,mid,seq,timestamp} or {"type":"error",ref,code,message}.
+  private async sendFromSocket(c: Connection, frame: Record<string, unknown>): Promise<void> {
+    const { type: _t, ref, thread_id: threadId, ...body } = frame;
+    const answerRef = typeof ref === 'string' || typeof ref === 'number' ? ref : null;
+    try {
+      const dto = plainToInstance(SendMessageDto, body);
+      const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+      if (errors.length) {
+        const details = flattenValidationErrors(errors);
+        this.sendRaw(c, { type: 'error', ref: answerRef, code: 'REQUEST.VALIDATION_FAILED', message: details.map((d) => d.message).join('; '), details });
+        return;
+      }
+      const sent = await this.messaging.sendPersonMessage(c.userId, String(threadId ?? ''), dto);
+      this.sendRaw(c, { type: 'ack', ref: answerRef, mid: sent.mid, seq: sent.seq, timestamp: sent.timestamp, created: sent.created });
+    } catch (err) {
+      const n = normalizeError(err);
+      if (n.status >= 500) this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      this.sendRaw(c, { type: 'error', ref: answerRef, code: n.code, message: n.message });
     }
   }
 
@@ -181,8 +211,8 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
         return false;
       }
     }
-    if (e.type === 'typing') this.trackTyping(c, e.thread_id, e.on ? e.expires_at : undefined);
-    else if (e.type === 'message') this.trackTyping(c, e.thread_id, undefined);
+    if (e.type === 'typing') this.trackTyping(c, e, e.on ? e.expires_at : undefined);
+    else if (e.type === 'message') this.trackTyping(c, e, undefined);
     return this.sendRaw(c, e);
   }
 
@@ -193,14 +223,15 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   // A typing_on ends at its expiry unless typing_off or a message from the Page comes first.
-  private trackTyping(c: Connection, threadId: string, expiresAt: number | undefined): void {
+  private trackTyping(c: Connection, e: { thread_id: string; page_id: string; seq: number }, expiresAt: number | undefined): void {
+    const threadId = e.thread_id;
     const old = c.typing.get(threadId);
     if (old) clearTimeout(old);
     c.typing.delete(threadId);
     if (expiresAt === undefined) return;
     const timer = setTimeout(() => {
       c.typing.delete(threadId);
-      this.sendRaw(c, { type: 'typing', on: false, thread_id: threadId, reason: 'timeout' });
+      this.sendRaw(c, { type: 'typing', on: false, thread_id: threadId, page_id: e.page_id, seq: e.seq, reason: 'timeout' });
     }, Math.max(0, expiresAt - Date.now()));
     timer.unref();
     c.typing.set(threadId, timer);
