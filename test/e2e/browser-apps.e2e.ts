@@ -146,14 +146,54 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.locator('[data-transport="websocket"]').waitFor();
     const mids = await tab.locator('.msg[data-mid]').evaluateAll((els) => els.map((e) => e.getAttribute('data-mid')));
     expect(new Set(mids).size).toBe(mids.length);
-    const stored = await api.get(`/threads`, { token: await tab.evaluate(() => (globalThis as any).localStorage.getItem('switchboard.person') as string) });
+    const personToken = await tab.evaluate(() => (globalThis as any).localStorage.getItem('switchboard.person') as string);
+    const stored = await api.get(`/threads`, { token: personToken });
     expect(mids.length).toBe(stored.body.data[0].last_seq);
+
+    // Button and receipt templates, and an image: a thumbnail first, the full image on tap.
+    const messages = tab.getByRole('list', { name: 'Messages' });
+    await pageSays(api, biz.pageToken, psid, {
+      attachment: { type: 'template', payload: { template_type: 'button', text: 'Need help?', buttons: [{ type: 'postback', title: 'Talk to us', payload: 'HELP' }] } },
+    });
+    await pageSays(api, biz.pageToken, psid, {
+      attachment: {
+        type: 'template',
+        payload: {
+          template_type: 'receipt',
+          recipient_name: 'Pat Person',
+          merchant_name: 'Acme',
+          order_number: 'A-1001',
+          currency: 'EUR',
+          payment_method: 'Visa 1234',
+          elements: [{ title: 'A green shirt', quantity: 1, price: 25, image_url: `${bot.imageBase}/green.svg` }],
+          summary: { subtotal: 25, shipping_cost: 5, total_cost: 30 },
+        },
+      },
+    });
+    await pageSays(api, biz.pageToken, psid, { attachment: { type: 'image', payload: { url: `${bot.imageBase}/purple.svg` } } });
+    await messages.getByRole('button', { name: 'Talk to us' }).waitFor();
+    await messages.getByLabel('Receipt').getByText('Order #A-1001').waitFor();
+    await messages.getByRole('button', { name: 'Open image' }).click();
+    await tab.getByRole('dialog', { name: 'Image' }).waitFor();
+    await tab.keyboard.press('Escape');
+    expect(await tab.getByRole('dialog').count()).toBe(0);
 
     await tab.setViewportSize(PHONE);
     await tab.screenshot({ path: artifact('chat-phone.png') });
     await tab.getByRole('button', { name: 'Back to chats' }).click();
-    await tab.getByRole('list', { name: 'Threads' }).waitFor();
+    const threadList = tab.getByRole('list', { name: 'Threads' });
+    await threadList.waitFor();
+    // Not on screen: the thread counts it as unread until it is opened.
+    await pageSays(api, biz.pageToken, psid, { text: 'Anything else?' });
+    await threadList.getByLabel('1 unread').waitFor();
     await tab.screenshot({ path: artifact('chat-phone-threads.png') });
+    await threadList.getByRole('button', { name: /Acme/ }).click();
+    await messages.getByText('Anything else?').waitFor();
+    await waitFor('the unread count cleared on the server', async () => {
+      const list = await api.get('/threads', { token: personToken });
+      return list.body.data[0].unread_count === 0;
+    });
+    expect(await threadList.getByLabel('1 unread').count()).toBe(0);
     expect(errors).toEqual([]);
     await tab.close();
   });

@@ -1,5 +1,5 @@
 // What bots send, drawn as Messenger draws it: text, templates (generic carousel, button, receipt, media), media.
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type {
   Attachment,
   Button,
@@ -224,22 +224,27 @@ function MediaTemplate({ p, actions }: { p: MediaTemplatePayload; actions: Actio
 // Thumbnail first; the full image opens on tap, in a dialog that Escape or a tap closes.
 function ImageThumb({ url }: { url: string }) {
   const [open, setOpen] = useState(false);
+  const thumb = useRef<HTMLButtonElement>(null);
+  const close = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    close.current?.focus();
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(false);
+    addEventListener('keydown', onKey);
+    return () => {
+      removeEventListener('keydown', onKey);
+      thumb.current?.focus();
+    };
+  }, [open]);
   return (
     <>
-      <button type="button" class="thumb" aria-label="Open image" onClick={() => setOpen(true)}>
+      <button type="button" class="thumb" aria-label="Open image" ref={thumb} onClick={() => setOpen(true)}>
         <img src={url} alt="Image" loading="lazy" />
       </button>
       {open && (
-        <div
-          class="lightbox"
-          role="dialog"
-          aria-modal="true"
-          aria-label="Image"
-          onClick={() => setOpen(false)}
-          onKeyDown={(e) => e.key === 'Escape' && setOpen(false)}
-        >
+        <div class="lightbox" role="dialog" aria-modal="true" aria-label="Image" onClick={() => setOpen(false)}>
           <img src={url} alt="Full size" />
-          <button type="button" class="close" aria-label="Close image" autoFocus onClick={() => setOpen(false)}>
+          <button type="button" class="close" aria-label="Close image" ref={close} onClick={() => setOpen(false)}>
             ✕
           </button>
         </div>
