@@ -22,7 +22,8 @@ describeBrowser('browser: the chat app and the console', () => {
 
   beforeAll(async () => {
     [t, chromium] = await Promise.all([
-      startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500' } }),
+      // A failed attempt is retried only an hour later: only the console's replay sends it again within the test.
+      startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500', WEBHOOK_RETRY_SCHEDULE: '0,3600' } }),
       launchChromium(DESKTOP),
     ]);
     api = httpClient(t.url);
@@ -274,7 +275,7 @@ describeBrowser('browser: the chat app and the console', () => {
     await row.waitFor();
     await tab.screenshot({ path: artifact('console-deliveries-failing.png'), fullPage: true });
     bot.healthy = true;
-    await row.getByRole('button', { name: /^Replay delivery/ }).click();
+    await row.getByRole('button', { name: /^(Replay|Retry now) delivery/ }).click();
     await waitFor('the replayed delivery', async () => {
       const log = await api.get(`/apps/${biz.app.id}/deliveries?status=delivered`, { token: biz.owner.token });
       return log.body.data?.some((d: any) => d.attempts > 1);

@@ -422,6 +422,7 @@ function Gateway({ token, id }: { token: string; id: string }) {
   const refresh = () => {
     health.reload();
     log.reload();
+    if (open) void show(open);
   };
   async function show(d: Delivery) {
     try {
@@ -486,7 +487,7 @@ function Gateway({ token, id }: { token: string; id: string }) {
               </p>
             )}
             {h.inactive_reason && <p class="error">Subscription inactive: {h.inactive_reason}</p>}
-            <dl class="receipt-meta">
+            <dl class="kv">
               <dt>URL</dt>
               <dd>{h.url ?? '— (pull mode)'}</dd>
               <dt>Success rate (1 h)</dt>
@@ -559,9 +560,14 @@ function Gateway({ token, id }: { token: string; id: string }) {
                     <button type="button" class="link" onClick={() => show(d)} aria-label={`Attempts of delivery ${d.id}`}>
                       Attempts
                     </button>
-                    {(d.status === 'failed' || d.status === 'delivered') && (
-                      <button type="button" class="secondary" onClick={() => retry(d)} aria-label={`Replay delivery ${d.id}`}>
-                        Replay
+                    {d.status !== 'in_flight' && d.status !== 'pull' && (
+                      <button
+                        type="button"
+                        class="secondary"
+                        onClick={() => retry(d)}
+                        aria-label={`${d.status === 'pending' ? 'Retry now' : 'Replay'} delivery ${d.id}`}
+                      >
+                        {d.status === 'pending' ? 'Retry now' : 'Replay'}
                       </button>
                     )}
                   </td>
