@@ -138,8 +138,15 @@ describeBrowser('browser: the chat app and the console', () => {
     // The client told the page it got and read the replies.
     await waitFor('delivery and read webhooks', () => bot.items.some((i) => i.delivery) && bot.items.some((i) => i.read));
 
-    // A dropped socket: what the page sends meanwhile arrives once, with nothing lost.
     const psid = bot.items.find((i) => i.message && !i.message.is_echo).sender.id;
+    // The typing indicator follows typing_on and typing_off.
+    const typing = tab.getByLabel('Acme is typing');
+    await api.post('/v25.0/me/messages', { recipient: { id: psid }, sender_action: 'typing_on' }, { token: biz.pageToken });
+    await typing.waitFor();
+    await api.post('/v25.0/me/messages', { recipient: { id: psid }, sender_action: 'typing_off' }, { token: biz.pageToken });
+    await typing.waitFor({ state: 'detached' });
+
+    // A dropped socket: what the page sends meanwhile arrives once, with nothing lost.
     await tab.evaluate(() => (globalThis as any).__switchboardFeed.dropSocket());
     const late = await pageSays(api, biz.pageToken, psid, { text: 'Sent while you were away' });
     expect(late.status).toBe(200);
