@@ -28,39 +28,43 @@ describeBrowser('browser: the chat app and the console', () => {
     ]);
     api = httpClient(t.url);
     biz = await pageWithApp(api);
-    bot = await startReplyingBot(t.url, () => biz.pageToken, async (item, b) => {
-      await b.action('typing_on');
-      if (item.postback) {
-        await b.send({ text: `You picked ${item.postback.payload}` });
-      } else if (item.message?.quick_reply) {
-        await b.send({ text: `${item.message.text} it is!` });
-      } else {
-        await b.send({
-          attachment: {
-            type: 'template',
-            payload: {
-              template_type: 'generic',
-              elements: ['blue', 'red', 'green'].map((c) => ({
-                title: `A ${c} shirt`,
-                subtitle: `Soft cotton, ${c}`,
-                image_url: `${bot.imageBase}/${c}.svg`,
-                buttons: [
-                  { type: 'postback', title: `Buy ${c}`, payload: `BUY_${c.toUpperCase()}` },
-                  { type: 'web_url', title: 'Details', url: `https://shop.example.com/${c}` },
-                ],
-              })),
+    bot = await startReplyingBot(
+      t.url,
+      () => biz.pageToken,
+      async (item, b) => {
+        await b.action('typing_on');
+        if (item.postback) {
+          await b.send({ text: `You picked ${item.postback.payload}` });
+        } else if (item.message?.quick_reply) {
+          await b.send({ text: `${item.message.text} it is!` });
+        } else {
+          await b.send({
+            attachment: {
+              type: 'template',
+              payload: {
+                template_type: 'generic',
+                elements: ['blue', 'red', 'green'].map((c) => ({
+                  title: `A ${c} shirt`,
+                  subtitle: `Soft cotton, ${c}`,
+                  image_url: `${bot.imageBase}/${c}.svg`,
+                  buttons: [
+                    { type: 'postback', title: `Buy ${c}`, payload: `BUY_${c.toUpperCase()}` },
+                    { type: 'web_url', title: 'Details', url: `https://shop.example.com/${c}` },
+                  ],
+                })),
+              },
             },
-          },
-          quick_replies: [
-            { content_type: 'text', title: 'Red', payload: 'QR_RED' },
-            { content_type: 'text', title: 'Blue', payload: 'QR_BLUE' },
-          ],
-        });
-      }
-      // Seen a moment after the reply, so the person's message shows Delivered, then Seen.
-      await new Promise((r) => setTimeout(r, 600));
-      await b.action('mark_seen');
-    });
+            quick_replies: [
+              { content_type: 'text', title: 'Red', payload: 'QR_RED' },
+              { content_type: 'text', title: 'Blue', payload: 'QR_BLUE' },
+            ],
+          });
+        }
+        // Seen a moment after the reply, so the person's message shows Delivered, then Seen.
+        await new Promise((r) => setTimeout(r, 600));
+        await b.action('mark_seen');
+      },
+    );
     const sub = await api.post(`/v25.0/${biz.app.id}/subscriptions`, {
       access_token: biz.app.token,
       object: 'page',
@@ -161,7 +165,14 @@ describeBrowser('browser: the chat app and the console', () => {
     // Button and receipt templates, and an image: a thumbnail first, the full image on tap.
     const messages = tab.getByRole('list', { name: 'Messages' });
     await pageSays(api, biz.pageToken, psid, {
-      attachment: { type: 'template', payload: { template_type: 'button', text: 'Need help?', buttons: [{ type: 'postback', title: 'Talk to us', payload: 'HELP' }] } },
+      attachment: {
+        type: 'template',
+        payload: {
+          template_type: 'button',
+          text: 'Need help?',
+          buttons: [{ type: 'postback', title: 'Talk to us', payload: 'HELP' }],
+        },
+      },
     });
     await pageSays(api, biz.pageToken, psid, {
       attachment: {
@@ -206,10 +217,11 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.close();
   });
 
-  it('falls back to long-poll when the socket is refused', async () => {
+  it('falls back to long-poll by itself when sockets fail', async () => {
     const tab = await ctx.newPage();
-    await tab.route(/\/ws\?/, (r) => r.abort());
-    await tab.goto(`${t.url}/?transport=poll`);
+    // Every WebSocket is closed before the server's hello, as a proxy that breaks upgrades does.
+    await tab.routeWebSocket(/\/ws/, (ws) => ws.close());
+    await tab.goto(`${t.url}/`);
     await tab.locator('.thread').first().click();
     await tab.locator('[data-transport="long-poll"]').waitFor();
     const psid = bot.items.find((i) => i.message && !i.message.is_echo).sender.id;
@@ -278,7 +290,10 @@ describeBrowser('browser: the chat app and the console', () => {
       return log.body.data?.find((d: any) => d.last_error);
     });
     await tab.reload();
-    const row = tab.locator('tr[data-delivery]').filter({ hasText: /HTTP 500|500/ }).first();
+    const row = tab
+      .locator('tr[data-delivery]')
+      .filter({ hasText: /HTTP 500|500/ })
+      .first();
     await row.waitFor();
     await tab.screenshot({ path: artifact('console-deliveries-failing.png'), fullPage: true });
     bot.healthy = true;

@@ -11,11 +11,16 @@ export const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
 // `describe` when chromium is there, otherwise a skip that says why (the only reason to skip).
 export const describeBrowser: jest.Describe = hasChromium
   ? describe
-  : ((name: string, fn: () => void) =>
-      describe.skip(`${name} — SKIPPED: ${CHROMIUM} is missing (apt-get install -y chromium, as .ci/run does)`, fn)) as jest.Describe;
+  : (((name: string, fn: () => void) =>
+      describe.skip(
+        `${name} — SKIPPED: ${CHROMIUM} is missing (apt-get install -y chromium, as .ci/run does)`,
+        fn,
+      )) as jest.Describe);
 
 // A new empty profile each launch (playwright passes it to chromium as --user-data-dir).
-export async function launchChromium(viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchChromium(
+  viewport = { width: 1280, height: 800 },
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const { chromium } = await import('playwright-core');
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-chromium-'));
   // The machine notes' flags: without the background-networking ones chromium dials Google on a closed network.

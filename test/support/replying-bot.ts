@@ -13,7 +13,10 @@ export interface ReplyingBot {
   close(): Promise<void>;
 }
 
-export type Reply = (item: any, ctx: { send(message: unknown): Promise<void>; action(a: string): Promise<void> }) => Promise<void>;
+export type Reply = (
+  item: any,
+  ctx: { send(message: unknown): Promise<void>; action(a: string): Promise<void> },
+) => Promise<void>;
 
 // A bot as a developer writes one: a webhook endpoint (test/support/bot-receiver.ts) that answers each
 // message through the Send API with the page token, and a tiny image host for its templates.

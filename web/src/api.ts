@@ -13,19 +13,59 @@ export type {
 } from '../../libs/templates/types';
 
 // --- accounts (SignupResponseDto, LoginResponseDto, MeResponseDto) ---
-export interface SignupResponse { id: string; username: string; name: string; access_token: string }
-export interface LoginResponse { access_token: string; expires_in: number }
-export interface Me { id: string; username: string; name: string }
+export interface SignupResponse {
+  id: string;
+  username: string;
+  name: string;
+  access_token: string;
+}
+export interface LoginResponse {
+  access_token: string;
+  expires_in: number;
+}
+export interface Me {
+  id: string;
+  username: string;
+  name: string;
+}
 
 // --- pages and apps (PageDto, AppDto, CreatedAppDto, RotatedSecretDto, PageAppDto, ConnectAppResponseDto) ---
-export interface Page { id: string; name: string; category: string }
-export interface App { id: string; name: string; require_appsecret_proof: boolean }
-export interface CreatedApp { id: string; name: string; secret: string }
-export interface RotatedSecret { secret: string; previous_secret_expires_at: string }
-export interface PageApp { app_id: string; name: string; subscribed_fields: string[] }
-export interface ConnectAppResponse { page_access_token: string }
-export interface List<T> { data: T[] }
-export interface Subscription { object: string; callback_url: string; fields: Array<string | { name: string }>; active: boolean }
+export interface Page {
+  id: string;
+  name: string;
+  category: string;
+}
+export interface App {
+  id: string;
+  name: string;
+  require_appsecret_proof: boolean;
+}
+export interface CreatedApp {
+  id: string;
+  name: string;
+  secret: string;
+}
+export interface RotatedSecret {
+  secret: string;
+  previous_secret_expires_at: string;
+}
+export interface PageApp {
+  app_id: string;
+  name: string;
+  subscribed_fields: string[];
+}
+export interface ConnectAppResponse {
+  page_access_token: string;
+}
+export interface List<T> {
+  data: T[];
+}
+export interface Subscription {
+  object: string;
+  callback_url: string;
+  fields: Array<string | { name: string }>;
+  active: boolean;
+}
 
 // --- messaging (MessageViewDto, ThreadDto, ThreadSummaryDto, SentMessageDto, MessageListDto, EventsPageDto) ---
 export interface MessageView {
@@ -56,19 +96,40 @@ export interface ThreadSummary extends Thread {
   unread_count: number;
   last_message?: MessageView | null;
 }
-export interface SentMessage { mid: string; seq: number; timestamp: number }
-export interface MessageList { data: MessageView[]; has_more: boolean; last_seq: number }
+export interface SentMessage {
+  mid: string;
+  seq: number;
+  timestamp: number;
+}
+export interface MessageList {
+  data: MessageView[];
+  has_more: boolean;
+  last_seq: number;
+}
 
 // src/messaging/person-events.ts
-interface ThreadRef { thread_id: string; page_id: string; seq: number }
+interface ThreadRef {
+  thread_id: string;
+  page_id: string;
+  seq: number;
+}
 export type StoredEvent =
   | (ThreadRef & { type: 'message'; message: MessageView; cursor: number })
   | (ThreadRef & { type: 'echo'; message: MessageView; cursor: number })
   | (ThreadRef & { type: 'read'; by: 'page' | 'person'; watermark: number; cursor: number })
   | (ThreadRef & { type: 'delivery'; by: 'person'; watermark: number; mids?: string[]; cursor: number });
-export interface TypingEvent extends ThreadRef { type: 'typing'; cursor?: undefined; on: boolean; expires_at?: number; reason?: string }
+export interface TypingEvent extends ThreadRef {
+  type: 'typing';
+  cursor?: undefined;
+  on: boolean;
+  expires_at?: number;
+  reason?: string;
+}
 export type PersonEvent = StoredEvent | TypingEvent;
-export interface EventsPage { events: PersonEvent[]; cursor: number }
+export interface EventsPage {
+  events: PersonEvent[];
+  cursor: number;
+}
 
 // --- webhook gateway (branch `gateway`: GET /apps/:id/webhook, /apps/:id/deliveries[/:id], retry, replay) ---
 // Mirrors src/webhooks/delivery-log.service.ts on that branch (not on main when this was written).
@@ -117,26 +178,48 @@ export interface DeliveryAttempt {
   error: string | null;
   response_body: string | null;
 }
-export interface DeliveryDetail extends Delivery { payload: unknown; attempt_log: DeliveryAttempt[] }
-export interface DeliveryPage { data: Delivery[]; paging: { next_cursor: string | null } }
-export interface Replayed { replayed: number; limit: number }
+export interface DeliveryDetail extends Delivery {
+  payload: unknown;
+  attempt_log: DeliveryAttempt[];
+}
+export interface DeliveryPage {
+  data: Delivery[];
+  paging: { next_cursor: string | null };
+}
+export interface Replayed {
+  replayed: number;
+  limit: number;
+}
 
 // --- hosted scripts (branch `scripts`: /pages/:id/scripts…) ---
-export interface Script { id: string; name?: string; active_version?: number | null; versions?: ScriptVersion[]; [k: string]: unknown }
-export interface ScriptVersion { version: number; source?: string; created_at?: string; [k: string]: unknown }
+export interface Script {
+  id: string;
+  name?: string;
+  active_version?: number | null;
+  versions?: ScriptVersion[];
+  [k: string]: unknown;
+}
+export interface ScriptVersion {
+  version: number;
+  source?: string;
+  created_at?: string;
+  [k: string]: unknown;
+}
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly body: any,
   ) {
-    super(
-      body?.error?.message ?? body?.message ?? (typeof body === 'string' && body ? body : `HTTP ${status}`),
-    );
+    super(body?.error?.message ?? body?.message ?? (typeof body === 'string' && body ? body : `HTTP ${status}`));
   }
 }
 
-export interface ApiOptions { token?: string | null; signal?: AbortSignal; query?: Record<string, string | number | undefined> }
+export interface ApiOptions {
+  token?: string | null;
+  signal?: AbortSignal;
+  query?: Record<string, string | number | undefined>;
+}
 
 export async function api<T>(method: string, path: string, body?: unknown, opts: ApiOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -149,7 +232,12 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
     const s = q.toString();
     if (s) url += (url.includes('?') ? '&' : '?') + s;
   }
-  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: opts.signal });
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: opts.signal,
+  });
   const text = await res.text();
   let parsed: any = text;
   try {

@@ -48,7 +48,13 @@ export function Auth({ title, onToken }: { title: string; onToken: (t: string) =
         )}
         <label>
           Password
-          <input name="password" type="password" autoComplete={mode === 'login' ? 'current-password' : 'new-password'} required minLength={8} />
+          <input
+            name="password"
+            type="password"
+            autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+            required
+            minLength={8}
+          />
         </label>
         {error && (
           <p class="error" role="alert">
@@ -62,4 +68,3 @@ export function Auth({ title, onToken }: { title: string; onToken: (t: string) =
     </main>
   );
 }
-

@@ -72,7 +72,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   function onEvent(e: PersonEvent) {
     const id = e.thread_id;
     if (e.type === 'typing') {
-      patch(id, (s) => ({ ...s, typingUntil: e.on ? e.expires_at ?? Date.now() + 20_000 : 0 }));
+      patch(id, (s) => ({ ...s, typingUntil: e.on ? (e.expires_at ?? Date.now() + 20_000) : 0 }));
       return;
     }
     if (e.type === 'message' || e.type === 'echo') {
@@ -86,7 +86,12 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
           return ts;
         }
         const unread = m.sender === 'page' && !(openRef.current === id && document.visibilityState === 'visible');
-        const next = { ...t, last_message: m, last_seq: Math.max(t.last_seq, m.seq), unread_count: t.unread_count + (unread ? 1 : 0) };
+        const next = {
+          ...t,
+          last_message: m,
+          last_seq: Math.max(t.last_seq, m.seq),
+          unread_count: t.unread_count + (unread ? 1 : 0),
+        };
         return [next, ...ts.filter((x) => x.id !== id)];
       });
       if (m.sender === 'page') {
@@ -130,7 +135,10 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     let after = 0;
     let all: MessageView[] = [];
     for (let i = 0; i < 20; i++) {
-      const page = await api<MessageList>('GET', `/threads/${id}/messages`, undefined, { token, query: { after_seq: after, limit: 100 } });
+      const page = await api<MessageList>('GET', `/threads/${id}/messages`, undefined, {
+        token,
+        query: { after_seq: after, limit: 100 },
+      });
       all = all.concat(page.data);
       if (!page.has_more || !page.data.length) break;
       after = page.data[page.data.length - 1].seq;
@@ -289,7 +297,13 @@ function PageSearch({ token, onPick }: { token: string; onPick: (p: Page) => voi
       <label class="sr-only" for="page-search">
         Find a Page
       </label>
-      <input id="page-search" type="search" placeholder="Find a Page" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
+      <input
+        id="page-search"
+        type="search"
+        placeholder="Find a Page"
+        value={q}
+        onInput={(e) => setQ((e.target as HTMLInputElement).value)}
+      />
       {results && (
         <ul class="results" aria-label="Pages found">
           {results.map((p) => (
@@ -342,7 +356,10 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
   const last = msgs[msgs.length - 1];
   const lastOwn = useMemo(() => [...msgs].reverse().find((m) => m.sender === 'person'), [msgs]);
   // Quick replies belong to the latest message only: the next message (either side) removes them.
-  const chips = !pending.length && last?.sender === 'page' ? ((last.quick_replies ?? []).filter((q) => q.content_type === 'text') as TextQuickReply[]) : [];
+  const chips =
+    !pending.length && last?.sender === 'page'
+      ? ((last.quick_replies ?? []).filter((q) => q.content_type === 'text') as TextQuickReply[])
+      : [];
   const typing = (st?.typingUntil ?? 0) > now;
 
   useEffect(() => {
@@ -369,7 +386,13 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
         </span>
         <h2 class="grow">{thread.page.name}</h2>
         <span class={`transport ${transport}`} role="status" aria-label={`Connection: ${transport}`} data-transport={transport}>
-          {transport === 'websocket' ? 'Live' : transport === 'long-poll' ? 'Live (polling)' : transport === 'offline' ? 'Reconnecting…' : 'Connecting…'}
+          {transport === 'websocket'
+            ? 'Live'
+            : transport === 'long-poll'
+              ? 'Live (polling)'
+              : transport === 'offline'
+                ? 'Reconnecting…'
+                : 'Connecting…'}
         </span>
       </header>
       <ol class="messages" ref={listRef} aria-label="Messages" aria-live="polite">

@@ -14,6 +14,8 @@ export interface FeedOptions {
 }
 
 const SOCKET_FAILURES_BEFORE_POLL = 2;
+// While long-polling, try the socket again this often (a proxy may have been fixed, a network changed).
+const SOCKET_PROBE_MS = 60_000;
 
 export class Feed {
   cursor: number | null = null;
@@ -22,6 +24,7 @@ export class Feed {
   private socketFailures = 0;
   private poll: AbortController | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private polling = 0;
 
   constructor(private readonly opts: FeedOptions) {}
 
@@ -73,7 +76,10 @@ export class Feed {
         if (this.cursor === null) this.cursor = e.cursor;
         this.opts.onStatus('websocket');
         // Application pings keep idle proxies from cutting the socket.
-        pinger = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send('{"type":"ping"}'), Math.max(5000, (e.heartbeat_ms ?? 30000) / 2));
+        pinger = setInterval(
+          () => ws.readyState === WebSocket.OPEN && ws.send('{"type":"ping"}'),
+          Math.max(5000, (e.heartbeat_ms ?? 30000) / 2),
+        );
         return;
       }
       if (e.type === 'pong') return;
@@ -97,8 +103,18 @@ export class Feed {
 
   private async longPoll(): Promise<void> {
     this.opts.onStatus('long-poll');
+    // A generation number: a probe that gets a socket ends this loop. Both may briefly run; cursors dedupe.
+    const run = ++this.polling;
+    if (!this.opts.forcePoll)
+      this.retryTimer = setTimeout(() => {
+        if (this.stopped || run !== this.polling) return;
+        this.polling++;
+        this.poll?.abort();
+        this.socketFailures = 0;
+        this.connect();
+      }, SOCKET_PROBE_MS);
     let failures = 0;
-    while (!this.stopped) {
+    while (!this.stopped && run === this.polling) {
       this.poll = new AbortController();
       try {
         const page = await api<EventsPage>('GET', '/events', undefined, {
@@ -109,9 +125,9 @@ export class Feed {
         failures = 0;
         for (const e of page.events) this.deliver(e);
         if (this.cursor === null || page.cursor > this.cursor) this.cursor = page.cursor;
-        this.opts.onStatus('long-poll');
-      } catch (err) {
-        if (this.stopped) return;
+        if (run === this.polling) this.opts.onStatus('long-poll');
+      } catch {
+        if (this.stopped || run !== this.polling) return;
         failures++;
         this.opts.onStatus('offline');
         await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** failures)));

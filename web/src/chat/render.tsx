@@ -63,7 +63,9 @@ function Generic({ p, actions }: { p: GenericTemplatePayload; actions: Actions }
   return (
     <ul class="carousel" aria-label="Carousel">
       {p.elements.map((el, i) => {
-        const img = el.image_url ? <img class={square ? 'card-img square' : 'card-img'} src={el.image_url} alt="" loading="lazy" /> : null;
+        const img = el.image_url ? (
+          <img class={square ? 'card-img square' : 'card-img'} src={el.image_url} alt="" loading="lazy" />
+        ) : null;
         return (
           <li class="card" key={i} aria-label={el.title}>
             {img && el.default_action ? (
@@ -207,7 +209,13 @@ function MediaTemplate({ p, actions }: { p: MediaTemplatePayload; actions: Actio
   const url = el.url;
   return (
     <div class="card">
-      {url ? el.media_type === 'image' ? <ImageThumb url={url} /> : <video class="media" src={url} controls preload="metadata" aria-label="Video" /> : (
+      {url ? (
+        el.media_type === 'image' ? (
+          <ImageThumb url={url} />
+        ) : (
+          <video class="media" src={url} controls preload="metadata" aria-label="Video" />
+        )
+      ) : (
         <div class="bubble muted">Media</div>
       )}
       {el.buttons?.length ? (

@@ -123,7 +123,12 @@ function Home({ token, onPage, onApp }: { token: string; onPage(): void; onApp()
     e.preventDefault();
     const f = new FormData(e.currentTarget as HTMLFormElement);
     try {
-      const p = await api<Page>('POST', '/pages', { name: f.get('name'), ...(f.get('category') ? { category: f.get('category') } : {}) }, { token });
+      const p = await api<Page>(
+        'POST',
+        '/pages',
+        { name: f.get('name'), ...(f.get('category') ? { category: f.get('category') } : {}) },
+        { token },
+      );
       onPage();
       go(`/console/pages/${p.id}`);
     } catch (err) {
@@ -398,25 +403,28 @@ function Subscription({ id }: { id: string }) {
   );
 }
 
-const statusPill = (s: string) => (s === 'delivered' ? 'good' : s === 'failed' ? 'bad' : s === 'pending' || s === 'in_flight' ? 'warn' : '');
+const statusPill = (s: string) =>
+  s === 'delivered' ? 'good' : s === 'failed' ? 'bad' : s === 'pending' || s === 'in_flight' ? 'warn' : '';
 
 // Endpoint health and the delivery log: GET /apps/:id/webhook, /apps/:id/deliveries[/:id], retry, replay.
 function Gateway({ token, id }: { token: string; id: string }) {
   const health = useAsync(() => api<WebhookHealth>('GET', `/apps/${id}/webhook`, undefined, { token }), [id]);
   const [filter, setFilter] = useState('');
   const log = useAsync(
-    () => api<DeliveryPage>('GET', `/apps/${id}/deliveries`, undefined, { token, query: { status: filter || undefined, limit: 50 } }),
+    () =>
+      api<DeliveryPage>('GET', `/apps/${id}/deliveries`, undefined, { token, query: { status: filter || undefined, limit: 50 } }),
     [id, filter],
   );
   const [open, setOpen] = useState<DeliveryDetail | null>(null);
   const [note, setNote] = useState('');
   const [error, setError] = useState<unknown>(null);
-  const missing = health.error instanceof ApiError && health.error.status === 404 && !(health.error.body?.code ?? '').startsWith('APP');
+  const missing =
+    health.error instanceof ApiError && health.error.status === 404 && !(health.error.body?.code ?? '').startsWith('APP');
   if (missing)
     return (
       <section class="section gap" aria-label="Delivery log">
-        Endpoint health and the delivery log need the webhook gateway routes (GET /apps/:id/webhook, /apps/:id/deliveries), which this
-        server does not have yet.
+        Endpoint health and the delivery log need the webhook gateway routes (GET /apps/:id/webhook, /apps/:id/deliveries), which
+        this server does not have yet.
       </section>
     );
   const refresh = () => {
@@ -447,11 +455,16 @@ function Gateway({ token, id }: { token: string; id: string }) {
     const hours = Number(f.get('hours') || 1);
     const status = String(f.get('status') || '');
     try {
-      const res = await api<Replayed>('POST', `/apps/${id}/replay`, {
-        since: new Date(Date.now() - hours * 3600_000).toISOString(),
-        until: new Date().toISOString(),
-        ...(status ? { status } : {}),
-      }, { token });
+      const res = await api<Replayed>(
+        'POST',
+        `/apps/${id}/replay`,
+        {
+          since: new Date(Date.now() - hours * 3600_000).toISOString(),
+          until: new Date().toISOString(),
+          ...(status ? { status } : {}),
+        },
+        { token },
+      );
       setNote(`Replaying ${res.replayed} deliveries.`);
       refresh();
     } catch (err) {

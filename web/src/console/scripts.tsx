@@ -5,13 +5,31 @@ import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import { ErrorText, useAsync } from './util';
 
-interface Version { version: number; source?: string; created_at?: string; active?: boolean }
-interface ScriptList { data: Version[]; active_version?: number | null }
-interface LogLine { time?: string; level?: string; message?: string; [k: string]: unknown }
+interface Version {
+  version: number;
+  source?: string;
+  created_at?: string;
+  active?: boolean;
+}
+interface ScriptList {
+  data: Version[];
+  active_version?: number | null;
+}
+interface LogLine {
+  time?: string;
+  level?: string;
+  message?: string;
+  [k: string]: unknown;
+}
 
 export function routeMissing(err: unknown): boolean {
   // Nest answers an unknown route with a plain 404 ("Cannot GET …"), not one of the API's error codes.
-  return err instanceof ApiError && err.status === 404 && /cannot (get|post)|not found/i.test(err.message) && !err.body?.error?.code?.startsWith?.('PAGE');
+  return (
+    err instanceof ApiError &&
+    err.status === 404 &&
+    /cannot (get|post)|not found/i.test(err.message) &&
+    !err.body?.error?.code?.startsWith?.('PAGE')
+  );
 }
 
 export function Scripts({ token, pageId }: { token: string; pageId: string }) {
@@ -31,7 +49,10 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
     );
   const versions = list.value?.data ?? [];
   const active = list.value?.active_version ?? versions.find((v) => v.active)?.version ?? null;
-  const shown = source ?? versions[0]?.source ?? 'export default async function onMessage(event, send) {\n  await send({ text: "Hello" });\n}\n';
+  const shown =
+    source ??
+    versions[0]?.source ??
+    'export default async function onMessage(event, send) {\n  await send({ text: "Hello" });\n}\n';
   const run = async (f: () => Promise<unknown>) => {
     setError(null);
     try {
@@ -46,10 +67,19 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
       <ErrorText error={list.error || error} />
       <label>
         Source
-        <textarea class="code" value={shown} onInput={(e) => setSource((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
+        <textarea
+          class="code"
+          value={shown}
+          onInput={(e) => setSource((e.target as HTMLTextAreaElement).value)}
+          spellcheck={false}
+        />
       </label>
       <div class="row">
-        <button type="button" class="primary" onClick={() => run(async () => (await api('POST', base, { source: shown }, { token }), list.reload()))}>
+        <button
+          type="button"
+          class="primary"
+          onClick={() => run(async () => (await api('POST', base, { source: shown }, { token }), list.reload()))}
+        >
           Save new version
         </button>
         <label>
@@ -59,12 +89,18 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
         <button
           type="button"
           class="secondary"
-          onClick={() => run(async () => setDry(await api('POST', `${base}/dry-run`, { source: shown, event: JSON.parse(event) }, { token })))}
+          onClick={() =>
+            run(async () => setDry(await api('POST', `${base}/dry-run`, { source: shown, event: JSON.parse(event) }, { token })))
+          }
         >
           Dry run
         </button>
       </div>
-      {dry !== null && <pre class="code" aria-label="Dry-run result">{JSON.stringify(dry, null, 2)}</pre>}
+      {dry !== null && (
+        <pre class="code" aria-label="Dry-run result">
+          {JSON.stringify(dry, null, 2)}
+        </pre>
+      )}
       <h3>Versions</h3>
       <table>
         <thead>
@@ -88,7 +124,13 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
                   Edit
                 </button>
                 {v.version !== active && (
-                  <button type="button" class="secondary" onClick={() => run(async () => (await api('POST', `${base}/${v.version}/activate`, undefined, { token }), list.reload()))}>
+                  <button
+                    type="button"
+                    class="secondary"
+                    onClick={() =>
+                      run(async () => (await api('POST', `${base}/${v.version}/activate`, undefined, { token }), list.reload()))
+                    }
+                  >
                     Activate
                   </button>
                 )}
@@ -99,7 +141,8 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
       </table>
       <h3>Logs</h3>
       <pre class="code" aria-label="Script logs">
-        {(logs.value?.data ?? []).map((l) => `${l.time ?? ''} ${l.level ?? ''} ${l.message ?? JSON.stringify(l)}`).join('\n') || 'No logs.'}
+        {(logs.value?.data ?? []).map((l) => `${l.time ?? ''} ${l.level ?? ''} ${l.message ?? JSON.stringify(l)}`).join('\n') ||
+          'No logs.'}
       </pre>
     </section>
   );

@@ -26,4 +26,3 @@ export function ErrorText({ error }: { error: unknown }) {
     </p>
   );
 }
-
