@@ -107,6 +107,16 @@ export interface MessageList {
   last_seq: number;
 }
 
+// The person's view of a Page's Messenger Profile (PersonProfileView, branch `sendapi`: GET /pages/:id/profile).
+export interface PageProfile {
+  page_id: string;
+  page_name: string;
+  greeting: string | null;
+  get_started: { title: string; payload: string } | null;
+  persistent_menu: { composer_input_disabled: boolean; call_to_actions: Button[] } | null;
+  ice_breakers: { question: string; payload: string }[];
+}
+
 // src/messaging/person-events.ts
 interface ThreadRef {
   thread_id: string;

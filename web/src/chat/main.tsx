@@ -11,6 +11,8 @@ import {
   newClientId,
   Page,
   PersonEvent,
+  PageProfile,
+  Button,
   SentMessage,
   TextQuickReply,
   Thread,
@@ -19,7 +21,7 @@ import {
 } from '../api';
 import { Auth } from '../auth';
 import { Feed, Transport } from './realtime';
-import { MessageBody } from './render';
+import { MessageBody, TemplateButton } from './render';
 
 const tokens = tokenStore('switchboard.person');
 
@@ -256,6 +258,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
           onText={sendText}
           onPostback={sendPostback}
           onRetry={(p) => send(p)}
+          token={token}
         />
       ) : (
         <main class="empty muted">
@@ -339,6 +342,7 @@ interface ConvProps {
   onText(text: string, qr?: { payload: string }): void;
   onPostback(title: string, payload: string): void;
   onRetry(p: Pending): void;
+  token: string;
 }
 
 // Sent: the server has the message. Delivered: the Page's side has it (the Page sent something after it, or
@@ -349,7 +353,11 @@ function statusOf(m: MessageView, msgs: MessageView[], seenSeq: number): 'Sent' 
   return 'Sent';
 }
 
-function Conversation({ thread, st, pending, now, transport, onBack, onText, onPostback, onRetry }: ConvProps) {
+function Conversation({ thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, token }: ConvProps) {
+  const profile = usePageProfile(thread.page_id, token);
+  const [menuOpen, setMenuOpen] = useState(false);
+  const menu = (profile?.persistent_menu?.call_to_actions ?? []) as Button[];
+  const inputDisabled = profile?.persistent_menu?.composer_input_disabled ?? false;
   const msgs = st?.messages ?? [];
   const listRef = useRef<HTMLOListElement>(null);
   const [text, setText] = useState('');
@@ -397,8 +405,28 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
       </header>
       <ol class="messages" ref={listRef} aria-label="Messages" aria-live="polite">
         {!msgs.length && !pending.length && st?.loaded && (
-          // Greeting, Get Started, ice breakers and the persistent menu need the Messenger Profile (branch `sendapi`).
-          <li class="muted pad center">Say hello to {thread.page.name}.</li>
+          // A new thread: the Page's greeting, Get Started and ice breakers (GET /pages/:id/profile).
+          <li class="welcome center" aria-label="Welcome">
+            <span class="avatar big" aria-hidden="true">
+              {thread.page.name.slice(0, 1).toUpperCase()}
+            </span>
+            <h3>{thread.page.name}</h3>
+            <p class="muted">{profile?.greeting ?? `Say hello to ${thread.page.name}.`}</p>
+            {profile?.ice_breakers.length ? (
+              <div class="chips center" role="group" aria-label="Ice breakers">
+                {profile.ice_breakers.map((q, i) => (
+                  <button type="button" class="chip" key={i} onClick={() => onPostback(q.question, q.payload)}>
+                    {q.question}
+                  </button>
+                ))}
+              </div>
+            ) : null}
+            {profile?.get_started && (
+              <button type="button" class="primary" onClick={() => onPostback(profile.get_started!.title, profile.get_started!.payload)}>
+                {profile.get_started.title}
+              </button>
+            )}
+          </li>
         )}
         {msgs.map((m) => (
           <li key={m.mid} class={`msg ${m.sender}`} data-mid={m.mid} data-seq={m.seq}>
@@ -444,7 +472,21 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
           ))}
         </div>
       )}
+      {menuOpen && menu.length > 0 && (
+        <ul class="menu" aria-label="Menu">
+          {menu.map((b, i) => (
+            <li key={i} onClick={() => setMenuOpen(false)}>
+              <TemplateButton b={b} actions={actions} />
+            </li>
+          ))}
+        </ul>
+      )}
       <form class="composer" onSubmit={submit}>
+        {menu.length > 0 && (
+          <button type="button" class="secondary" aria-expanded={menuOpen} aria-label="Menu" onClick={() => setMenuOpen(!menuOpen)}>
+            ☰
+          </button>
+        )}
         <label class="sr-only" for="composer-text">
           Message
         </label>
@@ -454,6 +496,7 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
           autoComplete="off"
           value={text}
           maxLength={1999}
+          disabled={inputDisabled}
           onInput={(e) => setText((e.target as HTMLInputElement).value)}
         />
         <button type="submit" class="primary" aria-label="Send" disabled={!text.trim()}>
@@ -462,6 +505,23 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
       </form>
     </main>
   );
+}
+
+// The person's view of a Page's Messenger Profile (branch `sendapi`: GET /pages/:id/profile). A server
+// without the route (or a Page without a profile) gives null: the thread simply has no greeting or menu.
+function usePageProfile(pageId: string, token: string): PageProfile | null {
+  const [profile, setProfile] = useState<PageProfile | null>(null);
+  useEffect(() => {
+    let live = true;
+    const locale = (navigator.language || 'en-US').replace('-', '_');
+    api<PageProfile>('GET', `/pages/${pageId}/profile`, undefined, { token, query: { locale } })
+      .then((p) => live && setProfile(p))
+      .catch(() => live && setProfile(null));
+    return () => {
+      live = false;
+    };
+  }, [pageId, token]);
+  return profile;
 }
 
 function Root() {

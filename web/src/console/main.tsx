@@ -21,7 +21,7 @@ import {
 } from '../api';
 import { Auth } from '../auth';
 import { Scripts } from './scripts';
-import { ErrorText, useAsync } from './util';
+import { ErrorText, routeMissing, useAsync } from './util';
 
 const tokens = tokenStore('switchboard.console');
 export const GRAPH = '/v25.0';
@@ -418,9 +418,7 @@ function Gateway({ token, id }: { token: string; id: string }) {
   const [open, setOpen] = useState<DeliveryDetail | null>(null);
   const [note, setNote] = useState('');
   const [error, setError] = useState<unknown>(null);
-  const missing =
-    health.error instanceof ApiError && health.error.status === 404 && !(health.error.body?.code ?? '').startsWith('APP');
-  if (missing)
+  if (routeMissing(health.error))
     return (
       <section class="section gap" aria-label="Delivery log">
         Endpoint health and the delivery log need the webhook gateway routes (GET /apps/:id/webhook, /apps/:id/deliveries), which

@@ -1,149 +1,189 @@
-// The hosted script editor: versions, activation, dry run, logs.
-// Branch `scripts` is adding /pages/:id/scripts…; it was not on main when this was written, so these calls
-// follow the routes the issue names and are unverified. When the routes are missing the section says so.
+// The hosted script editor: versions, activation, dry run, logs. Written against the routes of branch
+// `scripts` (src/sandbox/scripts.controller.ts there): not on main yet, so unverified against a server;
+// a server without them gets a labelled gap instead of the editor.
 import { useState } from 'preact/hooks';
-import { api, ApiError } from '../api';
-import { ErrorText, useAsync } from './util';
+import { api } from '../api';
+import { ErrorText, routeMissing, useAsync } from './util';
 
-interface Version {
+// ScriptVersionDto, ScriptListDto, ScriptLogDto, DryRunDto on that branch.
+interface ScriptVersion {
   version: number;
-  source?: string;
-  created_at?: string;
-  active?: boolean;
+  subscribed_fields: string[];
+  allowed_hosts: string[];
+  limits: Record<string, number>;
+  active: boolean;
+  created_at: string;
 }
 interface ScriptList {
-  data: Version[];
-  active_version?: number | null;
+  active_version: number | null;
+  paused: boolean;
+  paused_at: string | null;
+  paused_reason: string | null;
+  consecutive_failures: number;
+  data: ScriptVersion[];
 }
-interface LogLine {
-  time?: string;
-  level?: string;
-  message?: string;
-  [k: string]: unknown;
+interface ScriptLog { id: string; level: string; message: string; delivery_id: string | null; created_at: string }
+interface DryRun {
+  outcome: 'ok' | 'error' | 'limit';
+  handler: string | null;
+  handled: boolean;
+  limit?: string;
+  error?: { code: string; message: string };
+  sends: { message: unknown; result: unknown; error: string | null }[];
+  logs: { level: string; message: string }[];
+  logs_truncated: boolean;
+  cpu_ms: number;
+  wall_ms: number;
 }
 
-export function routeMissing(err: unknown): boolean {
-  // Nest answers an unknown route with a plain 404 ("Cannot GET …"), not one of the API's error codes.
-  return (
-    err instanceof ApiError &&
-    err.status === 404 &&
-    /cannot (get|post)|not found/i.test(err.message) &&
-    !err.body?.error?.code?.startsWith?.('PAGE')
-  );
-}
+const EXAMPLE = `export default {
+  async onMessage(event, ctx) {
+    if (!event.message.text) return;
+    console.log('echoing', event.message.text);
+    await ctx.send({ recipient: { id: event.sender.id }, messaging_type: 'RESPONSE', message: { text: event.message.text } });
+  },
+};
+`;
+const EXAMPLE_EVENT = '{"sender":{"id":"1"},"recipient":{"id":"2"},"timestamp":0,"message":{"mid":"m_1","text":"hi"}}';
 
 export function Scripts({ token, pageId }: { token: string; pageId: string }) {
   const base = `/pages/${pageId}/scripts`;
   const list = useAsync(() => api<ScriptList>('GET', base, undefined, { token }), [pageId]);
-  const logs = useAsync(() => api<{ data: LogLine[] }>('GET', `${base}/logs`, undefined, { token }), [pageId]);
-  const [source, setSource] = useState<string | null>(null);
-  const [event, setEvent] = useState('{"message":{"text":"hi"}}');
-  const [dry, setDry] = useState<unknown>(null);
+  const [source, setSource] = useState(EXAMPLE);
+  const [selected, setSelected] = useState<number | null>(null);
+  const [event, setEvent] = useState(EXAMPLE_EVENT);
+  const [dry, setDry] = useState<DryRun | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const versions = list.value?.data ?? [];
+  const shownVersion = selected ?? list.value?.active_version ?? versions[0]?.version ?? null;
+  const logs = useAsync(
+    () => (shownVersion === null ? Promise.resolve({ data: [] as ScriptLog[] }) : api<{ data: ScriptLog[] }>('GET', `${base}/${shownVersion}/logs`, undefined, { token, query: { limit: 50 } })),
+    [pageId, shownVersion],
+  );
   if (list.error && routeMissing(list.error))
     return (
       <section class="section gap" aria-label="Hosted scripts">
-        Hosted scripts: this server has no /pages/:id/scripts routes yet (branch <code>scripts</code> is adding them). The editor
-        appears here once they are merged.
+        Hosted scripts: this server has no <code>/pages/:id/scripts</code> routes yet (branch <code>scripts</code> adds them). The
+        editor appears here once they are merged.
       </section>
     );
-  const versions = list.value?.data ?? [];
-  const active = list.value?.active_version ?? versions.find((v) => v.active)?.version ?? null;
-  const shown =
-    source ??
-    versions[0]?.source ??
-    'export default async function onMessage(event, send) {\n  await send({ text: "Hello" });\n}\n';
-  const run = async (f: () => Promise<unknown>) => {
+  const run = async (f: () => Promise<void>) => {
     setError(null);
     try {
-      return await f();
+      await f();
     } catch (err) {
       setError(err);
     }
   };
+  const upload = () =>
+    run(async () => {
+      const v = await api<ScriptVersion>('POST', base, { source }, { token });
+      setSelected(v.version);
+      list.reload();
+    });
+  const activate = (v: number) =>
+    run(async () => {
+      await api('POST', `${base}/${v}/activate`, undefined, { token });
+      list.reload();
+    });
+  const test = () =>
+    run(async () => {
+      if (shownVersion === null) throw new Error('Save a version first');
+      setDry(await api<DryRun>('POST', `${base}/${shownVersion}/test`, { event: JSON.parse(event) }, { token }));
+    });
+  const l = list.value;
   return (
     <section class="section" aria-labelledby="scripts-h">
-      <h3 id="scripts-h">Hosted script</h3>
+      <h3 id="scripts-h">
+        Hosted script{' '}
+        {l && (
+          <span class={`pill ${l.paused ? 'bad' : l.active_version ? 'good' : ''}`}>
+            {l.paused ? 'paused' : l.active_version ? `v${l.active_version} active` : 'none active'}
+          </span>
+        )}
+      </h3>
+      {l?.paused && (
+        <p class="error" role="alert">
+          Paused after {l.consecutive_failures} failures: {l.paused_reason}. Activating a version resumes it.
+        </p>
+      )}
       <ErrorText error={list.error || error} />
       <label>
-        Source
-        <textarea
-          class="code"
-          value={shown}
-          onInput={(e) => setSource((e.target as HTMLTextAreaElement).value)}
-          spellcheck={false}
-        />
+        Source (a new version)
+        <textarea class="code" value={source} onInput={(e) => setSource((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
       </label>
-      <div class="row">
-        <button
-          type="button"
-          class="primary"
-          onClick={() => run(async () => (await api('POST', base, { source: shown }, { token }), list.reload()))}
-        >
-          Save new version
-        </button>
-        <label>
-          Dry-run event (JSON)
-          <input value={event} onInput={(e) => setEvent((e.target as HTMLInputElement).value)} />
-        </label>
-        <button
-          type="button"
-          class="secondary"
-          onClick={() =>
-            run(async () => setDry(await api('POST', `${base}/dry-run`, { source: shown, event: JSON.parse(event) }, { token })))
-          }
-        >
-          Dry run
-        </button>
-      </div>
-      {dry !== null && (
-        <pre class="code" aria-label="Dry-run result">
-          {JSON.stringify(dry, null, 2)}
-        </pre>
-      )}
+      <button type="button" class="primary" onClick={upload}>
+        Save new version
+      </button>
       <h3>Versions</h3>
-      <table>
-        <thead>
-          <tr>
-            <th>Version</th>
-            <th>Saved</th>
-            <th>
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {versions.map((v) => (
-            <tr key={v.version}>
-              <td>
-                v{v.version} {v.version === active && <span class="pill good">active</span>}
-              </td>
-              <td>{v.created_at ? new Date(v.created_at).toLocaleString() : ''}</td>
-              <td>
-                <button type="button" class="link" onClick={() => setSource(v.source ?? '')}>
-                  Edit
-                </button>
-                {v.version !== active && (
-                  <button
-                    type="button"
-                    class="secondary"
-                    onClick={() =>
-                      run(async () => (await api('POST', `${base}/${v.version}/activate`, undefined, { token }), list.reload()))
-                    }
-                  >
-                    Activate
-                  </button>
-                )}
-              </td>
+      <div class="table-wrap">
+        <table aria-label="Script versions">
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>Saved</th>
+              <th>Fields</th>
+              <th>
+                <span class="sr-only">Actions</span>
+              </th>
             </tr>
-          ))}
-        </tbody>
-      </table>
-      <h3>Logs</h3>
-      <pre class="code" aria-label="Script logs">
-        {(logs.value?.data ?? []).map((l) => `${l.time ?? ''} ${l.level ?? ''} ${l.message ?? JSON.stringify(l)}`).join('\n') ||
-          'No logs.'}
-      </pre>
+          </thead>
+          <tbody>
+            {versions.map((v) => (
+              <tr key={v.version} aria-current={v.version === shownVersion ? 'true' : undefined}>
+                <td>
+                  v{v.version} {v.active && <span class="pill good">active</span>}
+                </td>
+                <td>{new Date(v.created_at).toLocaleString()}</td>
+                <td>{v.subscribed_fields.join(', ')}</td>
+                <td>
+                  <button type="button" class="link" onClick={() => setSelected(v.version)}>
+                    Logs and dry run
+                  </button>
+                  {!v.active && (
+                    <button type="button" class="secondary" onClick={() => activate(v.version)}>
+                      Activate
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {shownVersion !== null && (
+        <>
+          <h3>Dry run of v{shownVersion}</h3>
+          <label>
+            Event (a messaging item, JSON)
+            <textarea class="code" style="min-height:70px" value={event} onInput={(e) => setEvent((e.target as HTMLTextAreaElement).value)} />
+          </label>
+          <button type="button" class="secondary" onClick={test}>
+            Dry run
+          </button>
+          {dry && (
+            <div aria-label="Dry-run result">
+              <p>
+                <span class={`pill ${dry.outcome === 'ok' ? 'good' : 'bad'}`}>{dry.outcome}</span> {dry.handler ?? 'no handler'} ·{' '}
+                {dry.cpu_ms} ms CPU · {dry.wall_ms} ms wall {dry.limit ? `· hit the ${dry.limit} limit` : ''}
+              </p>
+              {dry.error && <p class="error">{dry.error.message}</p>}
+              {dry.sends.map((s, i) => (
+                <pre class="code" key={i}>
+                  {JSON.stringify(s.message, null, 2)}
+                  {s.error ? `\n→ ${s.error}` : ''}
+                </pre>
+              ))}
+              {dry.logs.length > 0 && <pre class="code">{dry.logs.map((x) => `${x.level} ${x.message}`).join('\n')}</pre>}
+            </div>
+          )}
+          <h3>Logs of v{shownVersion}</h3>
+          <pre class="code" aria-label="Script logs">
+            {(logs.value?.data ?? []).map((x) => `${new Date(x.created_at).toLocaleTimeString()} ${x.level} ${x.message}`).join('\n') ||
+              'No logs.'}
+          </pre>
+        </>
+      )}
     </section>
   );
 }
