@@ -19,6 +19,8 @@ describeBrowser('browser: the chat app and the console', () => {
   let biz: Awaited<ReturnType<typeof pageWithApp>>;
   let bot: ReplyingBot;
   let ctx: BrowserContext;
+  // Page tokens of Pages besides biz.page, by page id.
+  const pageTokens = new Map<string, string>();
 
   beforeAll(async () => {
     [t, chromium] = await Promise.all([
@@ -30,7 +32,7 @@ describeBrowser('browser: the chat app and the console', () => {
     biz = await pageWithApp(api);
     bot = await startReplyingBot(
       t.url,
-      () => biz.pageToken,
+      (pageId) => pageTokens.get(pageId) ?? biz.pageToken,
       async (item, b) => {
         await b.action('typing_on');
         if (item.postback) {
@@ -233,6 +235,7 @@ describeBrowser('browser: the chat app and the console', () => {
   it('a new thread shows the Page greeting, Get Started, ice breakers and the persistent menu', async () => {
     const page = await createPage(api, biz.owner, 'Globex');
     const token = await connectApp(api, biz.owner, page.id, biz.app.id);
+    pageTokens.set(page.id, token);
     const profileRoute = (await api.get(`/pages/${page.id}/profile`, { token: biz.owner.token })).status !== 404;
     if (profileRoute) {
       const set = await api.post(
@@ -275,6 +278,7 @@ describeBrowser('browser: the chat app and the console', () => {
     await welcome.getByRole('button', { name: 'Get Started' }).click();
     const messages = tab.getByRole('list', { name: 'Messages' });
     await messages.locator('.msg.person').getByText('Get Started').waitFor();
+
     await messages.getByText('You picked GET_STARTED').waitFor();
     await tab.getByRole('button', { name: 'Menu' }).click();
     await tab.getByRole('list', { name: 'Menu' }).getByRole('button', { name: 'Talk to a human' }).click();

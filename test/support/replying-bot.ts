@@ -20,7 +20,12 @@ export type Reply = (
 
 // A bot as a developer writes one: a webhook endpoint (test/support/bot-receiver.ts) that answers each
 // message through the Send API with the page token, and a tiny image host for its templates.
-export async function startReplyingBot(platformUrl: string, pageToken: () => string, reply: Reply): Promise<ReplyingBot> {
+// `pageToken(pageId)`: the token of the Page a webhook came from (one app may serve several Pages).
+export async function startReplyingBot(
+  platformUrl: string,
+  pageToken: (pageId: string) => string,
+  reply: Reply,
+): Promise<ReplyingBot> {
   const receiver = await startBotReceiver('verify-me');
   const images = http.createServer((req, res) => {
     const color = /\/img\/(\w+)\.svg/.exec(req.url ?? '')?.[1] ?? 'gray';
@@ -42,14 +47,14 @@ export async function startReplyingBot(platformUrl: string, pageToken: () => str
       await new Promise((r) => images.close(r));
     },
   };
-  const sendApi = async (body: unknown) => {
+  const sendApi = async (pageId: string, body: unknown) => {
     const res = await request(`${platformUrl}/v25.0/me/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${pageToken()}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${pageToken(pageId)}` },
       body: JSON.stringify(body),
     });
     const text = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`Send API ${res.statusCode}: ${text}`);
+    if (res.statusCode !== 200) throw new Error(`Send API ${res.statusCode} for page ${pageId} (${pageToken(pageId).slice(0, 8)}…): ${text}`);
   };
   receiver.respond = (req: ReceivedRequest) => {
     if (!bot.healthy) return 500;
@@ -62,8 +67,8 @@ export async function startReplyingBot(platformUrl: string, pageToken: () => str
         // Answer after the webhook is acknowledged, as bots should.
         setImmediate(() => {
           void reply(item, {
-            send: (message) => sendApi({ recipient, messaging_type: 'RESPONSE', message }),
-            action: (a) => sendApi({ recipient, sender_action: a }),
+            send: (message) => sendApi(String(entry.id), { recipient, messaging_type: 'RESPONSE', message }),
+            action: (a) => sendApi(String(entry.id), { recipient, sender_action: a }),
           }).catch((err) => bot.items.push({ error: String(err) }));
         });
       }
