@@ -380,7 +380,7 @@ describeBrowser('browser: the chat app and the console', () => {
     await versions.getByText('v1').waitFor();
     await versions.getByRole('button', { name: 'Activate' }).click();
     await versions.getByText('active').waitFor();
-    await tab.getByRole('button', { name: 'Dry run' }).click();
+    await tab.getByRole('button', { name: 'Dry run', exact: true }).click();
     await tab.getByLabel('Dry-run result').getByText('"hi"').waitFor();
     await tab.screenshot({ path: artifact('console-scripts.png'), fullPage: true });
     await tab.close();

@@ -165,7 +165,7 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
             <div aria-label="Dry-run result">
               <p>
                 <span class={`pill ${dry.outcome === 'ok' ? 'good' : 'bad'}`}>{dry.outcome}</span> {dry.handler ?? 'no handler'} ·{' '}
-                {dry.cpu_ms} ms CPU · {dry.wall_ms} ms wall {dry.limit ? `· hit the ${dry.limit} limit` : ''}
+                {dry.cpu_ms.toFixed(1)} ms CPU · {dry.wall_ms.toFixed(1)} ms wall {dry.limit ? `· hit the ${dry.limit} limit` : ''}
               </p>
               {dry.error && <p class="error">{dry.error.message}</p>}
               {dry.sends.map((s, i) => (
