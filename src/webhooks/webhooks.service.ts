@@ -25,8 +25,8 @@ export class WebhooksService {
   constructor(@Inject(QUEUE) private readonly queue: QueuePort) {}
 
   async recordPageEvent(manager: EntityManager, e: PageEventInput): Promise<string[]> {
-    const apps: { app_id: string }[] = await manager.query(
-      `SELECT pa.app_id
+    const apps: { app_id: string; hosted: boolean }[] = await manager.query(
+      `SELECT pa.app_id, a.hosted
          FROM page_apps pa
          JOIN app_subscriptions s ON s.app_id = pa.app_id AND s.object = 'page' AND s.active
          JOIN apps a ON a.id = pa.app_id AND a.suspended_at IS NULL
@@ -44,9 +44,10 @@ export class WebhooksService {
     );
     const ids = apps.map(() => randomUUID());
     await manager.query(
-      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key)
-       SELECT d.id, $1, d.app_id, $2, $3 FROM unnest($4::uuid[], $5::varchar[]) WITH ORDINALITY AS d(id, app_id, n) ORDER BY n`,
-      [eventId, e.pageId, e.threadKey, ids, apps.map((a) => a.app_id)],
+      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, target)
+       SELECT d.id, $1, d.app_id, $2, $3, d.target
+         FROM unnest($4::uuid[], $5::varchar[], $6::varchar[]) WITH ORDINALITY AS d(id, app_id, target, n) ORDER BY n`,
+      [eventId, e.pageId, e.threadKey, ids, apps.map((a) => a.app_id), apps.map((a) => (a.hosted ? 'script' : 'webhook'))],
     );
     return ids;
   }

@@ -25,6 +25,10 @@ export class WebhookDeliveryEntity {
   @Column({ name: 'thread_key', type: 'varchar', length: 64 })
   threadKey: string;
 
+  // 'webhook': POSTed by the delivery worker; 'script': run by the sandbox's script-invocation job.
+  @Column({ type: 'varchar', length: 8, default: 'webhook' })
+  target: 'webhook' | 'script';
+
   @Column({ type: 'varchar', length: 12, default: 'pending' })
   status: DeliveryStatus;
 
