@@ -75,8 +75,8 @@ export class ScriptHostBridge implements HostBridge {
     // One statement: the quota check and the write see the same rows (the Page's other keys).
     const rows: unknown[] = await this.db.query(
       `INSERT INTO script_store (page_id, key, value, bytes, updated_at)
-       SELECT $1, $2, $3::jsonb, $4, now()
-        WHERE (SELECT coalesce(sum(bytes), 0) FROM script_store WHERE page_id = $1 AND key <> $2) + $4 <= $5
+       SELECT $1::varchar, $2::varchar, $3::jsonb, $4::int, now()
+        WHERE (SELECT coalesce(sum(bytes), 0) FROM script_store WHERE page_id = $1::varchar AND key <> $2::varchar) + $4::int <= $5::int
        ON CONFLICT (page_id, key) DO UPDATE SET value = EXCLUDED.value, bytes = EXCLUDED.bytes, updated_at = now()
        RETURNING 1`,
       [pageId, key, json, bytes, quota],

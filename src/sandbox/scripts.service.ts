@@ -78,7 +78,8 @@ export class ScriptsService {
     try {
       const [row]: VersionRow[] = await this.db.query(
         `INSERT INTO script_versions (id, page_id, version, source, subscribed_fields, allowed_hosts, limits, created_by)
-         SELECT $1, $2, coalesce(max(version), 0) + 1, $3, $4, $5, $6, $7 FROM script_versions WHERE page_id = $2
+         SELECT $1::uuid, $2::varchar, coalesce(max(version), 0) + 1, $3::text, $4::text[], $5::text[], $6::jsonb, $7::varchar
+           FROM script_versions WHERE page_id = $2::varchar
          RETURNING id, version, subscribed_fields, allowed_hosts, limits, created_at`,
         [randomUUID(), pageId, dto.source, fields, hosts, JSON.stringify(limits), userId],
       );

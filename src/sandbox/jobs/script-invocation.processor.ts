@@ -137,12 +137,14 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
       const threshold = this.config.env.SCRIPT_BREAKER_THRESHOLD;
       // The breaker: the increment and the trip are one statement, so one invocation trips it once.
       const [row]: { consecutive_failures: number; tripped: boolean }[] = await this.db.query(
-        `UPDATE page_scripts
+        `WITH u AS (
+         UPDATE page_scripts
             SET consecutive_failures = consecutive_failures + 1,
-                paused_at = CASE WHEN paused_at IS NULL AND consecutive_failures + 1 >= $2 THEN now() ELSE paused_at END,
-                paused_reason = CASE WHEN paused_at IS NULL AND consecutive_failures + 1 >= $2 THEN $3 ELSE paused_reason END
+                paused_at = CASE WHEN paused_at IS NULL AND consecutive_failures + 1 >= $2::int THEN now() ELSE paused_at END,
+                paused_reason = CASE WHEN paused_at IS NULL AND consecutive_failures + 1 >= $2::int THEN $3::text ELSE paused_reason END
           WHERE app_id = $1
-        RETURNING consecutive_failures, (paused_at IS NOT NULL AND paused_reason = $3 AND consecutive_failures = $2) AS tripped`,
+        RETURNING consecutive_failures, (paused_at IS NOT NULL AND paused_reason = $3::text AND consecutive_failures = $2::int) AS tripped)
+         SELECT * FROM u`,
         [c.app_id, threshold, `${threshold} consecutive failed invocations; last: ${error}`.slice(0, 1000)],
       );
       paused = Boolean(row && row.consecutive_failures >= threshold);
