@@ -20,6 +20,7 @@ describe('hosted bot scripts', () => {
         SCRIPT_POLL_INTERVAL_MS: '100',
         SCRIPT_BREAKER_THRESHOLD: '3',
         SCRIPT_STORE_QUOTA_BYTES: '4096',
+        SCRIPT_LOG_RETENTION_PER_PAGE: '50',
       },
     });
     api = httpClient(t.url);
@@ -114,6 +115,12 @@ describe('hosted bot scripts', () => {
     expect(echo.message.mid).toBe(reply.message.mid);
     const [hosted] = await t.db.query('SELECT app_id FROM page_scripts WHERE page_id = $1', [c.page.id]);
     expect(String(echo.message.app_id)).toBe(hosted.app_id);
+    // The hosted app is the page's own: not listed among the admin's apps, not connectable elsewhere.
+    const mine = await api.get('/apps', { token: c.owner.token });
+    expect(JSON.stringify(mine.body)).not.toContain(hosted.app_id);
+    const other = await api.post('/pages', { name: 'Other' }, { token: c.owner.token });
+    const steal = await api.post(`/pages/${other.body.id}/apps`, { app_id: hosted.app_id, subscribed_fields: ['messages'] }, { token: c.owner.token });
+    expect(steal.status).toBe(404);
 
     const logs = await waitFor('the log line', async () => (await logsOf(c.page.id, c.owner.token, v)).find((l) => l.message === 'got hello there'));
     expect(logs.level).toBe('log');
@@ -190,9 +197,13 @@ describe('hosted bot scripts', () => {
 
   it('ends a script over the CPU limit and logs the limit, while another page keeps working', async () => {
     const hog = await scriptPage();
+    const bomb = await scriptPage();
     const good = await scriptPage();
     const hv = await upload(hog.page.id, hog.owner.token, `export default { onMessage() { for (;;) {} } };`);
     await activate(hog.page.id, hog.owner.token, hv);
+    const bv = await upload(bomb.page.id, bomb.owner.token, `export default { onMessage() { const a = []; for (;;) a.push(new Array(100000).fill(a.length)); } };`);
+    await activate(bomb.page.id, bomb.owner.token, bv);
+    await personSays(api, bomb.person, bomb.thread.id, 'explode');
     const gv = await upload(good.page.id, good.owner.token, ECHO);
     await activate(good.page.id, good.owner.token, gv);
 
@@ -205,6 +216,12 @@ describe('hosted bot scripts', () => {
       (await logsOf(hog.page.id, hog.owner.token, hv)).find((l) => l.message.startsWith('[sandbox] limit exceeded: cpu')),
     );
     expect(line.level).toBe('error');
+    const bombLine = await waitFor('the memory bomb log line', async () =>
+      (await logsOf(bomb.page.id, bomb.owner.token, bv)).find((l) => /^\[sandbox\] (limit exceeded: (memory|cpu)|worker_crashed)/.test(l.message)),
+    );
+    expect(bombLine.level).toBe('error');
+    await personSays(api, good.person, good.thread.id, 'after');
+    await pageReply(good.sock, 'echo: after');
     const [attempt] = await t.db.query(
       `SELECT a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
         WHERE d.page_id = $1 AND d.target = 'script' ORDER BY a.attempt LIMIT 1`,
@@ -246,6 +263,31 @@ describe('hosted bot scripts', () => {
     expect(texts).toEqual(['echo: first', 'echo: second']);
     const list = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
     expect(list.body).toMatchObject({ paused: false, active_version: fixed });
+  });
+
+  it('keeps at most SCRIPT_LOG_RETENTION_PER_PAGE log lines per page, the newest', async () => {
+    const c = await scriptPage();
+    const v = await upload(
+      c.page.id,
+      c.owner.token,
+      `export default { async onMessage(e, ctx) {
+        for (let i = 0; i < 30; i++) console.log(e.message.text + ' ' + i);
+        await ctx.send({ recipient: { id: e.sender.id }, messaging_type: 'RESPONSE', message: { text: 'logged ' + e.message.text } });
+      } };`,
+    );
+    await activate(c.page.id, c.owner.token, v);
+    for (const word of ['a', 'b', 'c']) {
+      await personSays(api, c.person, c.thread.id, word);
+      await pageReply(c.sock, `logged ${word}`);
+    }
+    const logs = await waitFor('the last line', async () => {
+      const got = await logsOf(c.page.id, c.owner.token, v);
+      return got[0]?.message === 'c 29' ? got : undefined;
+    });
+    const [{ n }] = await t.db.query('SELECT count(*)::int AS n FROM script_logs WHERE page_id = $1', [c.page.id]);
+    expect(n).toBeLessThanOrEqual(50);
+    expect(logs.length).toBeLessThanOrEqual(50);
+    expect(logs.some((l) => l.message === 'a 0')).toBe(false);
   });
 
   it('switches behaviour on activation and rollback', async () => {

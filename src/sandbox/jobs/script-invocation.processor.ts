@@ -72,7 +72,8 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
             SET status = 'in_flight', attempts = d.attempts + 1, lease_until = now() + ($2::int * interval '1 millisecond')
           WHERE d.id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script'
             AND EXISTS (SELECT 1 FROM page_scripts ps
-                         WHERE ps.app_id = d.app_id AND ps.active_version_id IS NOT NULL AND ps.paused_at IS NULL)
+                         WHERE ps.app_id = d.app_id AND ps.page_id = d.page_id
+                           AND ps.active_version_id IS NOT NULL AND ps.paused_at IS NULL)
             AND NOT EXISTS (
               SELECT 1 FROM webhook_deliveries o
                WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
@@ -193,7 +194,8 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
       );
       const due: { id: string }[] = await this.db.query(
         `SELECT d.id FROM webhook_deliveries d
-           JOIN page_scripts ps ON ps.app_id = d.app_id AND ps.active_version_id IS NOT NULL AND ps.paused_at IS NULL
+           JOIN page_scripts ps ON ps.app_id = d.app_id AND ps.page_id = d.page_id
+                                AND ps.active_version_id IS NOT NULL AND ps.paused_at IS NULL
           WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script'
             AND NOT EXISTS (
               SELECT 1 FROM webhook_deliveries o
