@@ -6,7 +6,8 @@ import { numericId } from '../common/crypto/tokens';
 import { PagesService } from '../pages/pages.service';
 import { UploadScriptDto } from './dto/upload-script.dto';
 import { handlerFor, isAllowedHostName } from './event-handler';
-import { resolveLimits, type SandboxLimits } from './runtime';
+import type { SandboxLimits } from './runtime';
+import { checkPageLimits } from './script-limits';
 import { ScriptErrors } from './sandbox.errors';
 import { SandboxPools } from './sandbox-pools';
 import { ScriptLogs } from './script-logs';
@@ -67,11 +68,8 @@ export class ScriptsService {
     const bad = hosts.find((h) => !isAllowedHostName(h));
     if (bad !== undefined) throw ScriptErrors.invalid('allowed_hosts', `allowed_hosts: "${bad}" is not a DNS host name`);
     const limits = Object.fromEntries(Object.entries(dto.limits ?? {}).filter(([, v]) => v !== undefined)) as Partial<SandboxLimits>;
-    try {
-      resolveLimits(limits);
-    } catch (err) {
-      throw ScriptErrors.invalid('limits', (err as Error).message);
-    }
+    const refused = checkPageLimits(limits);
+    if (refused) throw ScriptErrors.invalid('limits', refused);
     const syntax = await this.pools.checkSyntax(dto.source);
     if (!syntax.ok) throw ScriptErrors.syntax(syntax.message, syntax.line, syntax.column);
     const fields = [...new Set(dto.subscribed_fields?.length ? dto.subscribed_fields : DEFAULT_SCRIPT_FIELDS)];

@@ -332,5 +332,8 @@ describe('hosted bot scripts', () => {
     );
     const bad = await api.post(`/pages/${c.page.id}/scripts`, { source: ECHO, allowed_hosts: ['127.0.0.1'] }, { token: c.owner.token });
     expect(bad.status).toBe(400);
+    const greedy = await api.post(`/pages/${c.page.id}/scripts`, { source: ECHO, limits: { cpuMs: 60000 } }, { token: c.owner.token });
+    expect(greedy.status).toBe(400);
+    expect(greedy.body.message).toMatch(/cpuMs may be at most/);
   });
 });
