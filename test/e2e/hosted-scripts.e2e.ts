@@ -290,6 +290,27 @@ describe('hosted bot scripts', () => {
     expect(logs.some((l) => l.message === 'a 0')).toBe(false);
   });
 
+  it('applies per-page limit overrides of the version', async () => {
+    const c = await scriptPage();
+    const v = await upload(
+      c.page.id,
+      c.owner.token,
+      `export default { async onMessage(e, ctx) {
+        for (let i = 1; i <= 2; i++) await ctx.send({ recipient: { id: e.sender.id }, messaging_type: 'RESPONSE', message: { text: 'send ' + i } });
+      } };`,
+      { limits: { maxSends: 1 } },
+    );
+    await activate(c.page.id, c.owner.token, v);
+    await personSays(api, c.person, c.thread.id, 'go');
+    await pageReply(c.sock, 'send 1');
+    const line = await waitFor('the sends limit', async () =>
+      (await logsOf(c.page.id, c.owner.token, v)).find((l) => l.message.startsWith('[sandbox] limit exceeded: sends')),
+    );
+    expect(line.level).toBe('error');
+    const list = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
+    expect(list.body.data[0].limits).toEqual({ maxSends: 1 });
+  });
+
   it('switches behaviour on activation and rollback', async () => {
     const c = await scriptPage();
     const say = (text: string) =>
