@@ -6,6 +6,8 @@ export type DeliveryStatus = 'pending' | 'in_flight' | 'delivered' | 'failed';
 @Entity('webhook_deliveries')
 @Index('webhook_deliveries_due_idx', ['status', 'nextAttemptAt'])
 @Index('webhook_deliveries_order_idx', ['appId', 'threadKey', 'seq'])
+// The sandbox's poller looks only at pending script deliveries, however many webhook ones are pending.
+@Index('webhook_deliveries_script_due_idx', ['nextAttemptAt'], { where: "target = 'script' AND status = 'pending'" })
 export class WebhookDeliveryEntity {
   @PrimaryColumn({ type: 'uuid' })
   id: string;

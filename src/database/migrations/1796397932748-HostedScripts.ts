@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from "typeorm";
 
-export class HostedScripts1796396771630 implements MigrationInterface {
-    name = 'HostedScripts1796396771630'
+export class HostedScripts1796397932748 implements MigrationInterface {
+    name = 'HostedScripts1796397932748'
 
     public async up(queryRunner: QueryRunner): Promise<void> {
         await queryRunner.query(`
@@ -72,9 +72,17 @@ export class HostedScripts1796396771630 implements MigrationInterface {
             ALTER TABLE "webhook_deliveries"
             ADD "target" character varying(8) NOT NULL DEFAULT 'webhook'
         `);
+        await queryRunner.query(`
+            CREATE INDEX "webhook_deliveries_script_due_idx" ON "webhook_deliveries" ("next_attempt_at")
+            WHERE target = 'script'
+                AND status = 'pending'
+        `);
     }
 
     public async down(queryRunner: QueryRunner): Promise<void> {
+        await queryRunner.query(`
+            DROP INDEX "public"."webhook_deliveries_script_due_idx"
+        `);
         await queryRunner.query(`
             ALTER TABLE "webhook_deliveries" DROP COLUMN "target"
         `);
