@@ -14,6 +14,7 @@ export class SandboxPools implements OnApplicationBootstrap, OnModuleDestroy {
   readonly dryBridge: DryRunBridge;
   // Dry runs of one Page are serialised: the recording bridge knows a run by its Page.
   private readonly dryChains = new Map<string, Promise<unknown>>();
+  private stopping = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -27,7 +28,9 @@ export class SandboxPools implements OnApplicationBootstrap, OnModuleDestroy {
     this.live = new SandboxPool({
       workers: this.config.env.SANDBOX_WORKERS,
       host: this.bridge,
-      onWorkerExit: (info) => this.logger.warn(`sandbox worker ${info.index} (pid ${info.pid}) exited: ${info.reason} ${info.message ?? ''}`),
+      onWorkerExit: (info) =>
+        this.stopping ||
+        this.logger.warn(`sandbox worker ${info.index} (pid ${info.pid}) exited: ${info.reason} ${info.message ?? ''}`),
       onHostError: (err, op, pageId) => this.logger.error(`host ${op} for page ${pageId} threw: ${(err as Error).message}`),
     });
     await this.live.start();
@@ -35,6 +38,7 @@ export class SandboxPools implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     await this.live?.stop();
     if (this.dry) await (await this.dry.catch(() => undefined))?.stop();
   }
