@@ -7,5 +7,7 @@ import { SendApiService } from './send-api.service';
   imports: [MessagingModule],
   controllers: [SendApiController],
   providers: [SendApiService],
+  // Hosted scripts' ctx.send goes through the same rules.
+  exports: [SendApiService],
 })
 export class SendApiModule {}
