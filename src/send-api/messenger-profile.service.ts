@@ -10,6 +10,7 @@ import {
 } from '../../libs/templates';
 import type { MessengerProfileSettings } from '../../libs/templates';
 import { notFound } from '../common/errors/app.exception';
+import { fillGreeting } from './profile-text';
 import { SendApiErrors } from './send-api.errors';
 
 type Settings = Partial<Record<(typeof MESSENGER_PROFILE_FIELDS)[number], unknown>>;
@@ -106,17 +107,4 @@ export class MessengerProfileService {
       ice_breakers: ice?.call_to_actions ?? [],
     };
   }
-}
-
-export function splitName(name: string): { first_name: string; last_name: string } {
-  const parts = name.trim().split(/\s+/).filter(Boolean);
-  return { first_name: parts[0] ?? '', last_name: parts.slice(1).join(' ') };
-}
-
-export function fillGreeting(text: string, fullName: string): string {
-  const { first_name, last_name } = splitName(fullName);
-  return text
-    .replace(/\{\{user_first_name\}\}/g, first_name)
-    .replace(/\{\{user_last_name\}\}/g, last_name)
-    .replace(/\{\{user_full_name\}\}/g, fullName.trim());
 }

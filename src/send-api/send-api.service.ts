@@ -114,16 +114,16 @@ export class SendApiService {
     }
   }
 
-  // The per-app ceiling first (code 4), then the Page's bucket (613).
+  // Both buckets are spent at once (one round trip); the app's ceiling (code 4) is reported before the Page's (613).
   private async spend(pageId: string, appId: string | null): Promise<void> {
     const env = this.config.env;
-    if (appId) {
-      const rate = env.SEND_RATE_PER_APP_PER_SECOND;
-      const app = await this.limiter.consume(`send:app:${appId}`, { capacity: rate, refillPerSecond: rate });
-      if (!app.allowed) throw SendApiErrors.appRateLimited(app.retryAfterMs);
-    }
-    const rate = env.SEND_RATE_PER_PAGE_PER_SECOND;
-    const page = await this.limiter.consume(`send:page:${pageId}`, { capacity: rate, refillPerSecond: rate });
+    const pageRate = env.SEND_RATE_PER_PAGE_PER_SECOND;
+    const appRate = env.SEND_RATE_PER_APP_PER_SECOND;
+    const [app, page] = await Promise.all([
+      appId ? this.limiter.consume(`send:app:${appId}`, { capacity: appRate, refillPerSecond: appRate }) : undefined,
+      this.limiter.consume(`send:page:${pageId}`, { capacity: pageRate, refillPerSecond: pageRate }),
+    ]);
+    if (app && !app.allowed) throw SendApiErrors.appRateLimited(app.retryAfterMs);
     if (!page.allowed) throw SendApiErrors.pageRateLimited(page.retryAfterMs);
   }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { MessagingService } from '../messaging/messaging.service';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { splitName } from './messenger-profile.service';
+import { splitName } from './profile-text';
 import { SendApiErrors } from './send-api.errors';
 
 export const USER_PROFILE_FIELDS = ['id', 'first_name', 'last_name', 'name', 'profile_pic'] as const;

@@ -24,7 +24,7 @@ const MAIN = path.join(__dirname, '..', '..', 'src', 'main.js');
 async function platformTarget(): Promise<{ target: Target; stop: () => Promise<void> }> {
   const db = await createTestDatabase('sendbench');
   const { child, match } = await startProcess(
-    [MAIN, 'all'],
+    [...(process.env.SEND_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SEND_BENCH_PROF}`] : []), MAIN, 'all'],
     {
       NODE_ENV: 'production',
       PORT: '0',
@@ -135,8 +135,11 @@ if (process.argv[2] === 'baseline-server') {
     process.exit(1);
   });
 } else {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }
