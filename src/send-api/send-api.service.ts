@@ -56,21 +56,24 @@ export class SendApiService {
 
   // The HTTP route's path: throws GraphException on refusal. `params` is query and body merged.
   async deliver(pageId: string, appId: string | null, params: unknown, idempotencyKey?: string): Promise<SendAnswer> {
-    const scope = { pageId, appId: appId ?? '', key: idempotencyKey };
+    const scope = { pageId, appId: appId ?? '' };
     if (idempotencyKey !== undefined) {
       if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw SendApiErrors.badIdempotencyKey();
       const first = await this.findAnswer(pageId, scope.appId, idempotencyKey);
       if (first) return first;
     }
-    await this.spend(pageId, appId);
-
+    // Every call spends its tokens, refused or not; the buckets' round trip overlaps validation and the lookup.
+    const spending = this.spend(pageId, appId);
+    spending.catch(() => undefined);
     const parsed = parseGraphParams(params);
-    if (!parsed.ok) throw SendApiErrors.invalid(parsed.error.message);
-    const valid = validateSendRequest(parsed.value);
-    if (!valid.ok) throw SendApiErrors.invalid(valid.error.message);
+    const valid = parsed.ok ? validateSendRequest(parsed.value) : parsed;
+    if (!valid.ok) {
+      await spending;
+      throw SendApiErrors.invalid(valid.error.message);
+    }
     const req = valid.value;
 
-    const thread = await this.messaging.findThreadByPsid(pageId, req.recipient.id);
+    const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
     if (!thread) throw SendApiErrors.noMatchingUser();
     this.checkWindow(thread, req);
 
