@@ -11,6 +11,7 @@ import { HealthModule } from './health/health.module';
 import { InfraModule } from './infra/infra.module';
 import { MessagingModule } from './messaging/messaging.module';
 import { PagesModule } from './pages/pages.module';
+import { SandboxModule } from './sandbox/sandbox.module';
 import { SendApiModule } from './send-api/send-api.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -45,6 +46,7 @@ export class AppModule {
         WebhooksModule,
         MessagingModule,
         SendApiModule,
+        SandboxModule,
       ],
     };
   }

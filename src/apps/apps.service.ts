@@ -35,6 +35,8 @@ export class AppsService {
 
   async assertOwner(appId: string, userId: string): Promise<AppEntity> {
     const app = await this.findActive(appId);
+    // A Page's hosted-script app is managed through /pages/{id}/scripts only.
+    if (app.hosted) throw notFound('APP.NOT_FOUND', `No app ${appId}`);
     if (app.ownerId !== userId) throw forbidden('APP.NOT_OWNER', 'You do not own this app');
     return app;
   }
@@ -44,7 +46,7 @@ export class AppsService {
   }
 
   async listOwned(ownerId: string) {
-    return (await this.apps.find({ where: { ownerId }, order: { createdAt: 'ASC' } })).map(toAppView);
+    return (await this.apps.find({ where: { ownerId, hosted: false }, order: { createdAt: 'ASC' } })).map(toAppView);
   }
 
   async update(appId: string, userId: string, patch: { name?: string; require_appsecret_proof?: boolean }) {

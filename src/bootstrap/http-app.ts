@@ -85,7 +85,7 @@ export const WEB_DIST = path.resolve(__dirname, '..', '..', '..', 'web', 'dist')
 // The chat app at / and the console at /console, from web/dist. Only the built files get routes (no
 // wildcard), so API routes and their 404s are untouched; paths under /console fall back to console.html.
 function serveWeb(fastify: FastifyInstance): void {
-  const pages = ['/', '/console', '/console/*'];
+  const pages = ['/', '/console', '/console/:a', '/console/:a/:b', '/console/*'];
   if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) {
     for (const url of pages) {
       fastify.get(url, (_req, reply) => {
@@ -107,6 +107,7 @@ function serveWeb(fastify: FastifyInstance): void {
   void fastify.register(async (f) => {
     f.get('/', (_req, reply) => reply.sendFile('index.html'));
     f.get('/console', (_req, reply) => reply.sendFile('console.html'));
-    f.get('/console/*', (_req, reply) => reply.sendFile('console.html'));
+    // Explicit depths too: `/console/:a` must beat parametric Graph routes such as `/:graphVersion/:psid`.
+    for (const url of ['/console/:a', '/console/:a/:b', '/console/*']) f.get(url, (_req, reply) => reply.sendFile('console.html'));
   });
 }

@@ -61,6 +61,36 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(100) WS_HEARTBEAT_MS = 30_000;
   // How long a bot's typing_on shows without typing_off or a message.
   @Transform(toInt) @IsInt() @Min(100) TYPING_TIMEOUT_MS = 20_000;
+
+  // --- hosted bot scripts (src/sandbox) ---
+  // Forked sandbox worker processes per worker-role process; the api role starts SANDBOX_DRY_RUN_WORKERS on first use.
+  @Transform(toInt) @IsInt() @Min(1) @Max(64) SANDBOX_WORKERS = 2;
+  @Transform(toInt) @IsInt() @Min(1) @Max(16) SANDBOX_DRY_RUN_WORKERS = 1;
+  // Script invocations in flight per worker process.
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) SCRIPT_CONCURRENCY = 16;
+  // How often pending script deliveries are looked for (new events, retries, resumed scripts, lapsed claims).
+  @Transform(toInt) @IsInt() @Min(20) SCRIPT_POLL_INTERVAL_MS = 250;
+  // Consecutive failed invocations that pause a Page's script until its admin activates a version again.
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) SCRIPT_BREAKER_THRESHOLD = 5;
+  // ctx.store bytes (keys + JSON values) per Page.
+  @Transform(toInt) @IsInt() @Min(1024) SCRIPT_STORE_QUOTA_BYTES = 1_048_576;
+  // script_logs rows kept per Page; older ones are deleted.
+  @Transform(toInt) @IsInt() @Min(10) @Max(1_000_000) SCRIPT_LOG_RETENTION_PER_PAGE = 2000;
+  // ctx.fetch bounds: calls per event, time per call, response bytes kept.
+  @Transform(toInt) @IsInt() @Min(0) @Max(100) SCRIPT_FETCH_MAX_PER_EVENT = 5;
+  @Transform(toInt) @IsInt() @Min(100) @Max(60000) SCRIPT_FETCH_TIMEOUT_MS = 1500;
+  @Transform(toInt) @IsInt() @Min(0) @Max(1_048_576) SCRIPT_FETCH_MAX_BYTES = 32_768;
+  // --- Send API ---
+  // RESPONSE and UPDATE are allowed this long after the person's last message (Messenger: 24 h).
+  @Transform(toInt) @IsInt() @Min(1) MESSAGING_WINDOW_SECONDS = 86400;
+  // MESSAGE_TAG HUMAN_AGENT and CUSTOMER_FEEDBACK are allowed this long after it (Messenger: 7 days).
+  @Transform(toInt) @IsInt() @Min(1) HUMAN_AGENT_WINDOW_SECONDS = 604800;
+  // Token bucket per Page (burst = rate); over it Graph answers 613.
+  @Transform(toInt) @IsInt() @Min(1) SEND_RATE_PER_PAGE_PER_SECOND = 300;
+  // Ceiling per app across all its Pages; over it Graph answers 4.
+  @Transform(toInt) @IsInt() @Min(1) SEND_RATE_PER_APP_PER_SECOND = 3000;
+  // How long an Idempotency-Key on the Send API replays its first answer.
+  @Transform(toInt) @IsInt() @Min(60) SEND_IDEMPOTENCY_TTL_SECONDS = 86400;
 }
 
 export type Env = EnvSchema;

@@ -76,7 +76,8 @@ export class PagesService {
 
   async connectApp(pageId: string, userId: string, appId: string, fields: string[]): Promise<string> {
     await this.assertAdmin(pageId, userId);
-    await this.apps.findActive(appId);
+    // A hosted-script app belongs to its own page (src/sandbox connects it).
+    if ((await this.apps.findActive(appId)).hosted) throw notFound('APP.NOT_FOUND', `No app ${appId}`);
     return this.db.transaction(async (m) => {
       await m.upsert(PageAppEntity, { pageId, appId, subscribedFields: [...new Set(fields)] }, ['pageId', 'appId']);
       return this.auth.issuePageToken(pageId, appId, m);

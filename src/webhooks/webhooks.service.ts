@@ -14,6 +14,8 @@ export interface PageEventInput {
 }
 
 export const DELIVERY_JOB = 'webhook-delivery' as const;
+// Deliveries to hosted apps (target 'script') are run by src/sandbox under this job.
+export const SCRIPT_JOB = 'script-invocation' as const;
 
 // BullMQ ignores an add whose id is still present (e.g. the active job re-scheduling itself), so retries get their own id.
 export const deliveryJobId = (deliveryId: string, attempt = 0) => (attempt ? `${deliveryId}_${attempt}` : deliveryId);
@@ -22,11 +24,15 @@ export const deliveryIdOfJob = (jobId: string) => jobId.split('_')[0];
 // The outbox: events and their deliveries are rows written with whatever caused them; the queue only carries ids.
 @Injectable()
 export class WebhooksService {
+  // Ids recorded for hosted apps, so dispatch sends them to the sandbox's job. A hint only: ids of a rolled-back
+  // transaction are dropped at the bound, and the sandbox's poller finds any script delivery never dispatched.
+  private readonly scriptDeliveries = new Set<string>();
+
   constructor(@Inject(QUEUE) private readonly queue: QueuePort) {}
 
   async recordPageEvent(manager: EntityManager, e: PageEventInput): Promise<string[]> {
-    const apps: { app_id: string }[] = await manager.query(
-      `SELECT pa.app_id
+    const apps: { app_id: string; hosted: boolean }[] = await manager.query(
+      `SELECT pa.app_id, a.hosted
          FROM page_apps pa
          JOIN app_subscriptions s ON s.app_id = pa.app_id AND s.object = 'page' AND s.active
          JOIN apps a ON a.id = pa.app_id AND a.suspended_at IS NULL
@@ -44,15 +50,26 @@ export class WebhooksService {
     );
     const ids = apps.map(() => randomUUID());
     await manager.query(
-      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key)
-       SELECT d.id, $1, d.app_id, $2, $3 FROM unnest($4::uuid[], $5::varchar[]) WITH ORDINALITY AS d(id, app_id, n) ORDER BY n`,
-      [eventId, e.pageId, e.threadKey, ids, apps.map((a) => a.app_id)],
+      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, target)
+       SELECT d.id, $1, d.app_id, $2, $3, d.target
+         FROM unnest($4::uuid[], $5::varchar[], $6::varchar[]) WITH ORDINALITY AS d(id, app_id, target, n) ORDER BY n`,
+      [eventId, e.pageId, e.threadKey, ids, apps.map((a) => a.app_id), apps.map((a) => (a.hosted ? 'script' : 'webhook'))],
     );
+    if (apps.some((a) => a.hosted)) {
+      if (this.scriptDeliveries.size > 10_000) this.scriptDeliveries.clear();
+      apps.forEach((a, i) => a.hosted && this.scriptDeliveries.add(ids[i]));
+    }
     return ids;
   }
 
   // After commit. A delivery the queue never hears of (crash, Redis flush) is found by the reconciler.
   async dispatch(deliveryIds: string[]): Promise<void> {
-    await Promise.all(deliveryIds.map((id) => this.queue.add(DELIVERY_JOB, { deliveryId: id }, { jobId: deliveryJobId(id) })));
+    await Promise.all(
+      deliveryIds.map((id) =>
+        this.scriptDeliveries.delete(id)
+          ? this.queue.add(SCRIPT_JOB, { deliveryId: id }, { jobId: id })
+          : this.queue.add(DELIVERY_JOB, { deliveryId: id }, { jobId: deliveryJobId(id) }),
+      ),
+    );
   }
 }

@@ -88,9 +88,11 @@ describeBrowser('browser: the chat app and the console', () => {
     expect(home.status).toBe(200);
     expect(home.headers['content-type']).toContain('text/html');
     expect(home.text).toContain('<div id="app">');
-    const deep = await api.get('/console/apps/123');
-    expect(deep.status).toBe(200);
-    expect(deep.text).toContain('console');
+    for (const path of ['/console', '/console/x', '/console/apps/123', '/console/a/b/c']) {
+      const deep = await api.get(path);
+      expect([path, deep.status]).toEqual([path, 200]);
+      expect(deep.text).toContain('console');
+    }
     expect((await api.get('/threads')).status).toBe(401);
     expect((await api.get('/health')).status).toBe(200);
     expect((await api.get('/no-such-route')).status).toBe(404);

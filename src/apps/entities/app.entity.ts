@@ -16,6 +16,10 @@ export class AppEntity {
   @Column({ name: 'require_appsecret_proof', type: 'boolean', default: false })
   requireAppsecretProof: boolean;
 
+  // An internal app whose deliveries a hosted script runs (src/sandbox), not an HTTP callback.
+  @Column({ type: 'boolean', default: false })
+  hosted: boolean;
+
   @Column({ name: 'suspended_at', type: 'timestamptz', nullable: true })
   suspendedAt: Date | null;
 

@@ -1,8 +1,10 @@
 // Every queue the platform uses, with its payload. Payloads carry ids only: Postgres holds the truth.
 export interface JobPayloads {
   'webhook-delivery': { deliveryId: string };
+  // A delivery whose target is a hosted script (src/sandbox).
+  'script-invocation': { deliveryId: string };
 }
 
 export type JobName = keyof JobPayloads;
 
-export const JOB_NAMES: JobName[] = ['webhook-delivery'];
+export const JOB_NAMES: JobName[] = ['webhook-delivery', 'script-invocation'];

@@ -6,6 +6,8 @@ export type DeliveryStatus = 'pending' | 'in_flight' | 'delivered' | 'failed';
 @Entity('webhook_deliveries')
 @Index('webhook_deliveries_due_idx', ['status', 'nextAttemptAt'])
 @Index('webhook_deliveries_order_idx', ['appId', 'threadKey', 'seq'])
+// The sandbox's poller looks only at pending script deliveries, however many webhook ones are pending.
+@Index('webhook_deliveries_script_due_idx', ['nextAttemptAt'], { where: "target = 'script' AND status = 'pending'" })
 export class WebhookDeliveryEntity {
   @PrimaryColumn({ type: 'uuid' })
   id: string;
@@ -24,6 +26,10 @@ export class WebhookDeliveryEntity {
 
   @Column({ name: 'thread_key', type: 'varchar', length: 64 })
   threadKey: string;
+
+  // 'webhook': POSTed by the delivery worker; 'script': run by the sandbox's script-invocation job.
+  @Column({ type: 'varchar', length: 8, default: 'webhook' })
+  target: 'webhook' | 'script';
 
   @Column({ type: 'varchar', length: 12, default: 'pending' })
   status: DeliveryStatus;

@@ -79,7 +79,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       `WITH c AS (
          UPDATE webhook_deliveries d
             SET status = 'in_flight', attempts = d.attempts + 1, lease_until = now() + ($2::int * interval '1 millisecond')
-          WHERE d.id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now()
+          WHERE d.id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'webhook'
             AND NOT EXISTS (
               SELECT 1 FROM webhook_deliveries o
                WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
@@ -200,11 +200,11 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     try {
       await this.db.query(
         `UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL
-          WHERE status = 'in_flight' AND lease_until < now()`,
+          WHERE status = 'in_flight' AND lease_until < now() AND target = 'webhook'`,
       );
       const due: { id: string }[] = await this.db.query(
         `SELECT d.id FROM webhook_deliveries d
-          WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+          WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'webhook'
             AND NOT EXISTS (
               SELECT 1 FROM webhook_deliveries o
                WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq

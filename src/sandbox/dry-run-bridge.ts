@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { validateSendRequest } from '../../libs/templates';
+import type { FetchRequest, FetchResponse, HostBridge, HostResult } from './runtime';
+
+export interface DrySend {
+  message: unknown;
+  result: { recipient_id?: string; message_id?: string } | null;
+  error: string | null;
+}
+
+interface Session {
+  sends: DrySend[];
+  // Writes of this run, over the real store (read-through): nothing is persisted.
+  overlay: Map<string, unknown>;
+}
+
+// ctx for a dry run: sends are validated by the Send API's schemas and recorded with fake message ids, never
+// delivered; store writes stay in memory; fetch goes to the live bridge's policy (it sends nothing to the person).
+export class DryRunBridge implements HostBridge {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly live: Pick<HostBridge, 'storeGet' | 'fetch'>) {}
+
+  begin(pageId: string): Session {
+    const s: Session = { sends: [], overlay: new Map() };
+    this.sessions.set(pageId, s);
+    return s;
+  }
+
+  end(pageId: string): void {
+    this.sessions.delete(pageId);
+  }
+
+  private session(pageId: string): Session | undefined {
+    return this.sessions.get(pageId);
+  }
+
+  async send(pageId: string, message: unknown): Promise<HostResult<unknown>> {
+    const s = this.session(pageId);
+    if (!s) return { ok: false, error: { code: 'send_failed', message: 'no dry run in progress' } };
+    const valid = validateSendRequest(message);
+    if (!valid.ok) {
+      const error = `(#100) ${valid.error.message}`;
+      s.sends.push({ message, result: null, error });
+      return { ok: false, error: { code: 'send_failed', message: error } };
+    }
+    const result = {
+      recipient_id: valid.value.recipient.id,
+      ...(valid.value.sender_action ? {} : { message_id: `m_dryrun_${randomBytes(9).toString('base64url')}` }),
+    };
+    s.sends.push({ message, result, error: null });
+    return { ok: true, result };
+  }
+
+  async storeGet(pageId: string, key: string): Promise<HostResult<unknown>> {
+    const s = this.session(pageId);
+    if (s?.overlay.has(key)) return { ok: true, result: s.overlay.get(key) ?? null };
+    return this.live.storeGet(pageId, key);
+  }
+
+  async storeSet(pageId: string, key: string, value: unknown): Promise<HostResult<unknown>> {
+    this.session(pageId)?.overlay.set(key, value ?? null);
+    return { ok: true, result: null };
+  }
+
+  async storeDelete(pageId: string, key: string): Promise<HostResult<unknown>> {
+    this.session(pageId)?.overlay.set(key, null);
+    return { ok: true, result: null };
+  }
+
+  fetch(pageId: string, allowedHosts: readonly string[], req: FetchRequest): Promise<HostResult<FetchResponse>> {
+    return this.live.fetch(pageId, allowedHosts, req);
+  }
+}

@@ -1,0 +1,96 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, MaxLength, Min, MinLength } from 'class-validator';
+import { MESSENGER_FIELDS } from '../../pages/messenger-fields';
+
+export class ScriptLimitsDto {
+  @ApiPropertyOptional({ example: 32 }) @IsOptional() @IsInt() @Min(0) memoryMb?: number;
+  @ApiPropertyOptional({ example: 50 }) @IsOptional() @IsInt() @Min(0) cpuMs?: number;
+  @ApiPropertyOptional({ example: 50 }) @IsOptional() @IsInt() @Min(0) initCpuMs?: number;
+  @ApiPropertyOptional({ example: 2000 }) @IsOptional() @IsInt() @Min(0) wallMs?: number;
+  @ApiPropertyOptional({ example: 10 }) @IsOptional() @IsInt() @Min(0) maxSends?: number;
+  @ApiPropertyOptional({ example: 50 }) @IsOptional() @IsInt() @Min(0) maxHostCalls?: number;
+  @ApiPropertyOptional({ example: 100 }) @IsOptional() @IsInt() @Min(0) maxLogEntries?: number;
+  @ApiPropertyOptional({ example: 16384 }) @IsOptional() @IsInt() @Min(0) maxLogBytes?: number;
+}
+
+export class UploadScriptDto {
+  @ApiProperty({ description: 'An ES module whose default export holds handlers (onMessage, onPostback, …)', example: 'export default { async onMessage(e, ctx) { await ctx.send({ recipient: { id: e.sender.id }, message: { text: e.message.text } }); } };' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1_048_576)
+  source: string;
+
+  @ApiPropertyOptional({ enum: MESSENGER_FIELDS, isArray: true, example: ['messages', 'messaging_postbacks'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MESSENGER_FIELDS.length)
+  @IsIn(MESSENGER_FIELDS as unknown as string[], { each: true })
+  subscribed_fields?: string[];
+
+  @ApiPropertyOptional({ type: [String], description: 'https hosts ctx.fetch may reach', example: ['api.example.com'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  allowed_hosts?: string[];
+
+  @ApiPropertyOptional({ type: ScriptLimitsDto, description: 'Per-page overrides of the sandbox limits' })
+  @IsOptional()
+  @IsObject()
+  limits?: ScriptLimitsDto;
+}
+
+export class TestScriptDto {
+  @ApiProperty({ description: 'A Messenger messaging item, as a webhook would carry it', example: { sender: { id: '1' }, recipient: { id: '2' }, timestamp: 1, message: { mid: 'm_1', text: 'hi' } } })
+  @IsObject()
+  event: Record<string, unknown>;
+}
+
+export class ScriptVersionDto {
+  @ApiProperty() version: number;
+  @ApiProperty({ type: [String] }) subscribed_fields: string[];
+  @ApiProperty({ type: [String] }) allowed_hosts: string[];
+  @ApiProperty({ type: Object }) limits: Record<string, number>;
+  @ApiProperty() active: boolean;
+  @ApiProperty() created_at: string;
+}
+
+export class ScriptListDto {
+  @ApiProperty({ nullable: true, type: Number }) active_version: number | null;
+  @ApiProperty() paused: boolean;
+  @ApiProperty({ nullable: true, type: String }) paused_at: string | null;
+  @ApiProperty({ nullable: true, type: String }) paused_reason: string | null;
+  @ApiProperty() consecutive_failures: number;
+  @ApiProperty({ type: [ScriptVersionDto] }) data: ScriptVersionDto[];
+}
+
+export class ScriptLogDto {
+  @ApiProperty() id: string;
+  @ApiProperty({ enum: ['log', 'info', 'warn', 'error', 'debug'] }) level: string;
+  @ApiProperty() message: string;
+  @ApiProperty({ nullable: true, type: String }) delivery_id: string | null;
+  @ApiProperty() created_at: string;
+}
+
+export class ScriptLogListDto {
+  @ApiProperty({ type: [ScriptLogDto] }) data: ScriptLogDto[];
+}
+
+export class DrySendDto {
+  @ApiProperty({ type: Object }) message: unknown;
+  @ApiProperty({ type: Object, nullable: true }) result: unknown;
+  @ApiProperty({ nullable: true, type: String }) error: string | null;
+}
+
+export class DryRunDto {
+  @ApiProperty({ enum: ['ok', 'error', 'limit'] }) outcome: string;
+  @ApiProperty({ nullable: true, type: String }) handler: string | null;
+  @ApiProperty() handled: boolean;
+  @ApiPropertyOptional({ enum: ['cpu', 'wall', 'memory', 'sends', 'host_calls'] }) limit?: string;
+  @ApiPropertyOptional({ type: Object }) error?: { code: string; message: string };
+  @ApiProperty({ type: [DrySendDto] }) sends: DrySendDto[];
+  @ApiProperty({ type: [Object] }) logs: { level: string; message: string }[];
+  @ApiProperty() logs_truncated: boolean;
+  @ApiProperty() cpu_ms: number;
+  @ApiProperty() wall_ms: number;
+}

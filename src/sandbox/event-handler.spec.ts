@@ -1,0 +1,26 @@
+import { handlerFor, isAllowedHostName, refuseFetchUrl } from './event-handler';
+
+describe('hosted script routing and fetch policy', () => {
+  it('maps messaging items to handlers', () => {
+    expect(handlerFor({ message: { text: 'hi' } })).toBe('onMessage');
+    expect(handlerFor({ message: { is_echo: true } })).toBe('onEcho');
+    expect(handlerFor({ postback: { payload: 'X' } })).toBe('onPostback');
+    expect(handlerFor({ delivery: { mids: [] } })).toBe('onDelivery');
+    expect(handlerFor({ read: { watermark: 1 } })).toBe('onRead');
+    expect(handlerFor({ something: 1 })).toBeNull();
+  });
+
+  it('accepts DNS names only as allowed hosts', () => {
+    expect(isAllowedHostName('api.example.com')).toBe(true);
+    expect(['localhost', '127.0.0.1', 'a.localhost', '*.example.com', 'example.com:8443', 'EXAMPLE.com'].some(isAllowedHostName)).toBe(false);
+  });
+
+  it('fetches only https on declared hosts', () => {
+    expect(refuseFetchUrl('https://api.example.com/x', ['api.example.com'])).toBeNull();
+    expect(refuseFetchUrl('http://api.example.com/x', ['api.example.com'])).toMatch(/https/);
+    expect(refuseFetchUrl('https://evil.example.net/x', ['api.example.com'])).toMatch(/allowed_hosts/);
+    expect(refuseFetchUrl('https://u:p@api.example.com/', ['api.example.com'])).toMatch(/credentials/);
+    expect(refuseFetchUrl('https://api.example.com:8443/', ['api.example.com'])).toMatch(/port/);
+    expect(refuseFetchUrl('nope', ['api.example.com'])).toBe('invalid URL');
+  });
+});

@@ -1,0 +1,40 @@
+import type { HandlerName } from './runtime';
+
+// Which handler of the script a Messenger messaging item goes to; null: nothing to run (acknowledged).
+export function handlerFor(item: Record<string, unknown> | null | undefined): HandlerName | null {
+  if (!item || typeof item !== 'object') return null;
+  const message = item.message as { is_echo?: boolean } | undefined;
+  if (message && typeof message === 'object') return message.is_echo ? 'onEcho' : 'onMessage';
+  if (item.postback) return 'onPostback';
+  if (item.delivery) return 'onDelivery';
+  if (item.read) return 'onRead';
+  if (item.reaction) return 'onReaction';
+  if (item.optin) return 'onOptin';
+  if (item.referral) return 'onReferral';
+  if (item.account_linking) return 'onAccountLinking';
+  if (item.pass_thread_control || item.take_thread_control || item.request_thread_control) return 'onHandover';
+  return null;
+}
+
+// Hosts a script may declare for ctx.fetch: DNS names only (no IPs, ports or wildcards).
+export const ALLOWED_HOST_PATTERN = /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(\.(?!-)[a-z0-9-]{1,63})+$/;
+
+export function isAllowedHostName(host: string): boolean {
+  return ALLOWED_HOST_PATTERN.test(host) && !/^[0-9.]+$/.test(host) && !host.endsWith('.localhost');
+}
+
+// Policy of ctx.fetch on the literal URL; the SSRF-safe client then checks every resolved address.
+export function refuseFetchUrl(raw: string, allowedHosts: readonly string[]): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'invalid URL';
+  }
+  if (url.protocol !== 'https:') return `only https URLs may be fetched, not ${url.protocol}`;
+  if (url.username || url.password) return 'credentials in URLs are not allowed';
+  if (url.port && url.port !== '443') return 'only the default https port may be fetched';
+  const host = url.hostname.toLowerCase();
+  if (!allowedHosts.includes(host)) return `${host} is not among the script's allowed_hosts`;
+  return null;
+}

@@ -1,0 +1,220 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
+import { parseSchedule, retryDelayMs } from '../../webhooks/retry-policy';
+import { handlerFor } from '../event-handler';
+import type { InvocationResult, SandboxLimits } from '../runtime';
+import { SandboxPools } from '../sandbox-pools';
+import { ScriptLogs } from '../script-logs';
+
+export const SCRIPT_JOB = 'script-invocation' as const;
+const jobId = (deliveryId: string, attempt = 0) => (attempt ? `${deliveryId}_${attempt}` : deliveryId);
+
+interface ClaimedInvocation {
+  id: string;
+  app_id: string;
+  page_id: string;
+  thread_key: string;
+  attempts: number;
+  created_at: Date;
+  messaging: Record<string, unknown>;
+  version_id: string;
+  version: number;
+  source: string;
+  allowed_hosts: string[];
+  limits: Partial<SandboxLimits>;
+}
+
+// Failures that say nothing about the script: retried, but they do not count towards its breaker.
+const PLATFORM_FAULTS = new Set(['pool_stopped', 'overloaded', 'internal', 'invalid_request']);
+
+// The outbox's second delivery target: deliveries with target 'script' are claimed here (the HTTP worker skips
+// them) and run in the sandbox with the Page's active version, under the webhooks' retry schedule.
+@Injectable()
+export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('ScriptInvocation');
+  private readonly schedule: number[];
+  private pollTimer?: NodeJS.Timeout;
+  private polling = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(QUEUE) private readonly queue: QueuePort,
+    private readonly pools: SandboxPools,
+    private readonly logs: ScriptLogs,
+  ) {
+    this.schedule = parseSchedule(config.env.WEBHOOK_RETRY_SCHEDULE);
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.runsWorkers) return;
+    this.queue.process(SCRIPT_JOB, ({ deliveryId }) => this.invoke(deliveryId), {
+      concurrency: this.config.env.SCRIPT_CONCURRENCY,
+    });
+    this.pollTimer = setInterval(() => void this.poll(), this.config.env.SCRIPT_POLL_INTERVAL_MS);
+    this.pollTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+  }
+
+  async invoke(deliveryId: string): Promise<void> {
+    const leaseMs = 60_000;
+    // Same fence as the HTTP worker, plus: the Page's script is active and not paused by its breaker.
+    const [c]: ClaimedInvocation[] = await this.db.query(
+      `WITH c AS (
+         UPDATE webhook_deliveries d
+            SET status = 'in_flight', attempts = d.attempts + 1, lease_until = now() + ($2::int * interval '1 millisecond')
+          WHERE d.id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script'
+            AND EXISTS (SELECT 1 FROM page_scripts ps
+                         WHERE ps.app_id = d.app_id AND ps.page_id = d.page_id
+                           AND ps.active_version_id IS NOT NULL AND ps.paused_at IS NULL)
+            AND NOT EXISTS (
+              SELECT 1 FROM webhook_deliveries o
+               WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
+                 AND o.status IN ('pending', 'in_flight'))
+        RETURNING d.id, d.app_id, d.page_id, d.thread_key, d.attempts, d.created_at, d.event_id)
+       SELECT c.*, e.messaging, v.id AS version_id, v.version, v.source, v.allowed_hosts, v.limits
+         FROM c JOIN webhook_events e ON e.id = c.event_id
+         JOIN page_scripts ps ON ps.app_id = c.app_id
+         JOIN script_versions v ON v.id = ps.active_version_id`,
+      [deliveryId, leaseMs],
+    );
+    if (!c) return;
+    const handler = handlerFor(c.messaging);
+    if (!handler) {
+      await this.settleSuccess(c);
+      return;
+    }
+    const started = new Date();
+    this.pools.bridge.startEvent(c.page_id);
+    let result: InvocationResult;
+    try {
+      result = await this.pools.livePool().invoke({
+        pageId: c.page_id,
+        scriptVersionId: c.version_id,
+        source: c.source,
+        handler,
+        event: c.messaging,
+        allowedHosts: c.allowed_hosts,
+        limits: c.limits ?? {},
+      });
+    } finally {
+      this.pools.bridge.endEvent(c.page_id);
+    }
+    const error = result.outcome === 'ok' ? null : describeFailure(result);
+    await this.db.query(
+      `INSERT INTO webhook_attempts (id, delivery_id, attempt, started_at, status_code, latency_ms, error, response_body)
+       VALUES ($1, $2, $3, $4, NULL, $5, $6, NULL) ON CONFLICT (delivery_id, attempt) DO NOTHING`,
+      [randomUUID(), c.id, c.attempts, started, Math.round(result.wallMs), error],
+    );
+    await this.logs.append(c.page_id, c.version_id, c.id, result, error);
+    if (!error) {
+      await this.settleSuccess(c);
+      return;
+    }
+    const counts = !PLATFORM_FAULTS.has(result.error?.code ?? '');
+    await this.settleFailure(c, error, counts);
+  }
+
+  private async settleSuccess(c: ClaimedInvocation): Promise<void> {
+    await this.db.query(
+      `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), lease_until = NULL, last_error = NULL
+        WHERE id = $1 AND status = 'in_flight' AND attempts = $2`,
+      [c.id, c.attempts],
+    );
+    await this.db.query(`UPDATE page_scripts SET consecutive_failures = 0 WHERE app_id = $1 AND consecutive_failures <> 0`, [c.app_id]);
+    await this.releaseNextInThread(c.app_id, c.thread_key);
+  }
+
+  private async settleFailure(c: ClaimedInvocation, error: string, countsForBreaker: boolean): Promise<void> {
+    let paused = false;
+    if (countsForBreaker) {
+      const threshold = this.config.env.SCRIPT_BREAKER_THRESHOLD;
+      // The breaker: the increment and the trip are one statement, so one invocation trips it once.
+      const [row]: { consecutive_failures: number; tripped: boolean }[] = await this.db.query(
+        `WITH u AS (
+         UPDATE page_scripts
+            SET consecutive_failures = consecutive_failures + 1,
+                paused_at = CASE WHEN paused_at IS NULL AND consecutive_failures + 1 >= $2::int THEN now() ELSE paused_at END,
+                paused_reason = CASE WHEN paused_at IS NULL AND consecutive_failures + 1 >= $2::int THEN $3::text ELSE paused_reason END
+          WHERE app_id = $1
+        RETURNING consecutive_failures, (paused_at IS NOT NULL AND paused_reason = $3::text AND consecutive_failures = $2::int) AS tripped)
+         SELECT * FROM u`,
+        [c.app_id, threshold, `${threshold} consecutive failed invocations; last: ${error}`.slice(0, 1000)],
+      );
+      paused = Boolean(row && row.consecutive_failures >= threshold);
+      if (row?.tripped) {
+        const message = `[sandbox] script paused after ${threshold} consecutive failed invocations; events are kept and run again when a version is activated`;
+        this.logger.warn(`page ${c.page_id}: ${message}`);
+        await this.logs.line(c.page_id, c.version_id, c.id, 'error', message);
+      }
+    }
+    const ageMs = Date.now() - new Date(c.created_at).getTime();
+    const giveUp = ageMs > this.config.env.WEBHOOK_MAX_AGE_SECONDS * 1000;
+    const delay = retryDelayMs(this.schedule, c.attempts);
+    await this.db.query(
+      `UPDATE webhook_deliveries
+          SET status = $3, lease_until = NULL, last_error = $4, next_attempt_at = now() + ($5::int * interval '1 millisecond')
+        WHERE id = $1 AND status = 'in_flight' AND attempts = $2`,
+      [c.id, c.attempts, giveUp ? 'failed' : 'pending', error.slice(0, 1000), giveUp ? 0 : delay],
+    );
+    if (giveUp) {
+      this.logger.warn(`script delivery ${c.id} of page ${c.page_id} failed for good: ${error}`);
+      await this.releaseNextInThread(c.app_id, c.thread_key);
+      return;
+    }
+    // While paused nothing is enqueued; the poller picks the deliveries up once the script runs again.
+    if (!paused) await this.queue.add(SCRIPT_JOB, { deliveryId: c.id }, { jobId: jobId(c.id, c.attempts), delayMs: delay });
+  }
+
+  private async releaseNextInThread(appId: string, threadKey: string): Promise<void> {
+    const [next]: { id: string }[] = await this.db.query(
+      `SELECT id FROM webhook_deliveries
+        WHERE app_id = $1 AND thread_key = $2 AND status = 'pending' AND next_attempt_at <= now() AND target = 'script'
+        ORDER BY seq LIMIT 1`,
+      [appId, threadKey],
+    );
+    if (next) await this.queue.add(SCRIPT_JOB, { deliveryId: next.id }, { jobId: jobId(next.id) });
+  }
+
+  // New events (messaging enqueues only the HTTP job), retries lost by the queue, resumed scripts, lapsed claims.
+  async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      await this.db.query(
+        `UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL
+          WHERE status = 'in_flight' AND lease_until < now() AND target = 'script'`,
+      );
+      const due: { id: string }[] = await this.db.query(
+        `SELECT d.id FROM webhook_deliveries d
+           JOIN page_scripts ps ON ps.app_id = d.app_id AND ps.page_id = d.page_id
+                                AND ps.active_version_id IS NOT NULL AND ps.paused_at IS NULL
+          WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script'
+            AND NOT EXISTS (
+              SELECT 1 FROM webhook_deliveries o
+               WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
+                 AND o.status IN ('pending', 'in_flight'))
+          ORDER BY d.seq LIMIT 500`,
+      );
+      if (!due.length) return;
+      const queued = new Set([...(await this.queue.pendingIds(SCRIPT_JOB))].map((id) => id.split('_')[0]));
+      for (const { id } of due) if (!queued.has(id)) await this.queue.add(SCRIPT_JOB, { deliveryId: id }, { jobId: jobId(id) });
+    } catch (err) {
+      this.logger.error(`script poll failed: ${(err as Error).message}`);
+    } finally {
+      this.polling = false;
+    }
+  }
+}
+
+export function describeFailure(r: InvocationResult): string {
+  if (r.outcome === 'limit') return `limit exceeded: ${r.limit}${r.error?.message ? ` (${r.error.message})` : ''}`;
+  return `${r.error?.code ?? 'error'}: ${r.error?.message ?? 'unknown error'}`;
+}

@@ -1,0 +1,116 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { SafeHttpClient, SafeHttpError } from '../../libs/safe-http';
+import { AppConfig } from '../config/app-config';
+import { OUTBOUND_HTTP } from '../infra/http/outbound-http';
+import { SendApiService } from '../send-api/send-api.service';
+import { refuseFetchUrl } from './event-handler';
+import type { FetchRequest, FetchResponse, HostBridge, HostResult } from './runtime';
+
+const fail = (code: string, message: string): HostResult<never> => ({ ok: false, error: { code, message } });
+const DROPPED_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade']);
+
+// What the platform offers scripts: ctx.send through the Send API, ctx.store in Postgres, ctx.fetch through the
+// SSRF-safe client. pageId always comes from the pool (the invocation), never from the script.
+@Injectable()
+export class ScriptHostBridge implements HostBridge {
+  private readonly logger = new Logger('ScriptHostBridge');
+  private readonly appIds = new Map<string, string>();
+  // ctx.fetch calls per Page's current event; reset by the processor when an invocation starts.
+  private readonly fetches = new Map<string, number>();
+
+  constructor(
+    private readonly config: AppConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(OUTBOUND_HTTP) private readonly http: SafeHttpClient,
+    private readonly sendApi: SendApiService,
+  ) {}
+
+  startEvent(pageId: string): void {
+    this.fetches.set(pageId, 0);
+  }
+
+  endEvent(pageId: string): void {
+    this.fetches.delete(pageId);
+  }
+
+  private async appIdOf(pageId: string): Promise<string | undefined> {
+    let id = this.appIds.get(pageId);
+    if (!id) {
+      const [row]: { app_id: string }[] = await this.db.query('SELECT app_id FROM page_scripts WHERE page_id = $1', [pageId]);
+      id = row?.app_id;
+      if (id) this.appIds.set(pageId, id);
+    }
+    return id;
+  }
+
+  async send(pageId: string, message: unknown): Promise<HostResult<unknown>> {
+    const appId = await this.appIdOf(pageId);
+    if (!appId) return fail('send_failed', 'this page has no hosted script');
+    // Exactly the Send API: validation, templates, window and rate rules.
+    const result = await this.sendApi.send(pageId, appId, message);
+    if ('error' in result) return fail('send_failed', `(#${result.error.code}) ${result.error.message}`);
+    return { ok: true, result };
+  }
+
+  async storeGet(pageId: string, key: string): Promise<HostResult<unknown>> {
+    const [row]: { value: unknown }[] = await this.db.query('SELECT value FROM script_store WHERE page_id = $1 AND key = $2', [
+      pageId,
+      key,
+    ]);
+    return { ok: true, result: row ? row.value : null };
+  }
+
+  async storeSet(pageId: string, key: string, value: unknown): Promise<HostResult<unknown>> {
+    if (value === undefined) return this.storeDelete(pageId, key);
+    const json = JSON.stringify(value);
+    const bytes = Buffer.byteLength(key) + Buffer.byteLength(json);
+    const quota = this.config.env.SCRIPT_STORE_QUOTA_BYTES;
+    // One statement: the quota check and the write see the same rows (the Page's other keys).
+    const rows: unknown[] = await this.db.query(
+      `INSERT INTO script_store (page_id, key, value, bytes, updated_at)
+       SELECT $1::varchar, $2::varchar, $3::jsonb, $4::int, now()
+        WHERE (SELECT coalesce(sum(bytes), 0) FROM script_store WHERE page_id = $1::varchar AND key <> $2::varchar) + $4::int <= $5::int
+       ON CONFLICT (page_id, key) DO UPDATE SET value = EXCLUDED.value, bytes = EXCLUDED.bytes, updated_at = now()
+       RETURNING 1`,
+      [pageId, key, json, bytes, quota],
+    );
+    if (!rows.length) return fail('quota_exceeded', `ctx.store is limited to ${quota} bytes per page`);
+    return { ok: true, result: null };
+  }
+
+  async storeDelete(pageId: string, key: string): Promise<HostResult<unknown>> {
+    await this.db.query('DELETE FROM script_store WHERE page_id = $1 AND key = $2', [pageId, key]);
+    return { ok: true, result: null };
+  }
+
+  async fetch(pageId: string, allowedHosts: readonly string[], req: FetchRequest): Promise<HostResult<FetchResponse>> {
+    const refused = refuseFetchUrl(req.url, allowedHosts);
+    if (refused) return fail('fetch_refused', refused);
+    const env = this.config.env;
+    const count = (this.fetches.get(pageId) ?? 0) + 1;
+    this.fetches.set(pageId, count);
+    if (count > env.SCRIPT_FETCH_MAX_PER_EVENT) return fail('fetch_refused', `at most ${env.SCRIPT_FETCH_MAX_PER_EVENT} fetches per event`);
+    const headers: Record<string, string> = { 'user-agent': 'Switchboard-Scripts/0.1' };
+    for (const [k, v] of Object.entries(req.headers)) if (!DROPPED_HEADERS.has(k.toLowerCase())) headers[k] = v;
+    try {
+      // Redirects are never followed: the script gets the 3xx and may fetch the Location if it is declared.
+      const res = await this.http.request({
+        method: req.method,
+        url: req.url,
+        headers,
+        body: req.body,
+        timeoutMs: env.SCRIPT_FETCH_TIMEOUT_MS,
+        maxResponseBytes: env.SCRIPT_FETCH_MAX_BYTES,
+      });
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : String(v);
+      return { ok: true, result: { status: res.status, headers: out, body: res.body.toString('utf8') } };
+    } catch (err) {
+      if (err instanceof SafeHttpError) return fail('fetch_failed', `${err.code}: ${err.message}`);
+      this.logger.warn(`fetch for page ${pageId} failed: ${(err as Error).message}`);
+      return fail('fetch_failed', 'the request failed');
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import type { InvocationResult } from './runtime';
+
+// script_logs: what a script printed (already bounded per invocation by the runtime) and how each run ended.
+@Injectable()
+export class ScriptLogs {
+  constructor(
+    private readonly config: AppConfig,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
+
+  async append(pageId: string, versionId: string, deliveryId: string | null, r: InvocationResult, failure: string | null) {
+    const levels = r.logs.map((l) => l.level);
+    const messages = r.logs.map((l) => l.message);
+    if (failure) {
+      levels.push('error');
+      messages.push(`[sandbox] ${failure}`);
+    }
+    if (!messages.length) return;
+    await this.db.query(
+      `INSERT INTO script_logs (page_id, version_id, delivery_id, level, message)
+       SELECT $1, $2, $3, l.level, l.message FROM unnest($4::varchar[], $5::text[]) WITH ORDINALITY AS l(level, message, n) ORDER BY n`,
+      [pageId, versionId, deliveryId, levels, messages],
+    );
+    await this.trim(pageId);
+  }
+
+  async line(pageId: string, versionId: string, deliveryId: string | null, level: string, message: string) {
+    await this.db.query(
+      `INSERT INTO script_logs (page_id, version_id, delivery_id, level, message) VALUES ($1, $2, $3, $4, $5)`,
+      [pageId, versionId, deliveryId, level, message],
+    );
+  }
+
+  // Retention per Page: the newest SCRIPT_LOG_RETENTION_PER_PAGE rows stay.
+  private async trim(pageId: string) {
+    await this.db.query(
+      `DELETE FROM script_logs WHERE page_id = $1 AND id < (
+         SELECT id FROM script_logs WHERE page_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)`,
+      [pageId, this.config.env.SCRIPT_LOG_RETENTION_PER_PAGE - 1],
+    );
+  }
+
+  async list(versionId: string, limit: number, beforeId?: string) {
+    const rows: { id: string; level: string; message: string; delivery_id: string | null; created_at: Date }[] =
+      await this.db.query(
+        `SELECT id, level, message, delivery_id, created_at FROM script_logs
+          WHERE version_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint)
+          ORDER BY id DESC LIMIT $3`,
+        [versionId, beforeId ?? null, limit],
+      );
+    return rows.map((r) => ({
+      id: String(r.id),
+      level: r.level,
+      message: r.message,
+      delivery_id: r.delivery_id,
+      created_at: new Date(r.created_at).toISOString(),
+    }));
+  }
+}

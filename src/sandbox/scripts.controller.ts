@@ -1,0 +1,59 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
+import type { PersonPrincipal } from '../auth/principal';
+import { DryRunDto, ScriptListDto, ScriptLogListDto, ScriptVersionDto, TestScriptDto, UploadScriptDto } from './dto/upload-script.dto';
+import { ScriptsService } from './scripts.service';
+
+@ApiTags('hosted scripts')
+@Controller('pages/:pageId/scripts')
+@PersonAuth()
+export class ScriptsController {
+  constructor(private readonly scripts: ScriptsService) {}
+
+  @Get()
+  @ApiOkResponse({ type: ScriptListDto })
+  list(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string): Promise<ScriptListDto> {
+    return this.scripts.list(pageId, who.userId);
+  }
+
+  @Post()
+  @ApiCreatedResponse({ type: ScriptVersionDto, description: 'A new version; a syntax error is a 400 naming line and column' })
+  upload(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Body() dto: UploadScriptDto): Promise<ScriptVersionDto> {
+    return this.scripts.upload(pageId, who.userId, dto);
+  }
+
+  @Post(':version/activate')
+  @HttpCode(200)
+  @ApiOkResponse({ schema: { example: { active_version: 2 } } })
+  activate(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Param('version') version: string) {
+    return this.scripts.activate(pageId, who.userId, version);
+  }
+
+  @Get(':version/logs')
+  @ApiQuery({ name: 'limit', required: false, type: Number })
+  @ApiQuery({ name: 'before', required: false, type: String, description: 'log id to page back from' })
+  @ApiOkResponse({ type: ScriptLogListDto })
+  logs(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('version') version: string,
+    @Query('limit') limit?: string,
+    @Query('before') before?: string,
+  ): Promise<ScriptLogListDto> {
+    const n = limit && /^\d+$/.test(limit) ? Number(limit) : 100;
+    return this.scripts.listLogs(pageId, who.userId, version, n, before && /^\d{1,19}$/.test(before) ? before : undefined);
+  }
+
+  @Post(':version/test')
+  @HttpCode(200)
+  @ApiOkResponse({ type: DryRunDto, description: 'What the version would send and log for this event; nothing is sent or stored' })
+  test(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('version') version: string,
+    @Body() dto: TestScriptDto,
+  ): Promise<DryRunDto> {
+    return this.scripts.dryRun(pageId, who.userId, version, dto.event);
+  }
+}

@@ -1,0 +1,360 @@
+import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
+import { httpClient, HttpClient } from '../support/http-client';
+import { connectPerson, PersonSocket } from '../support/person-socket';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { conversation, personSays } from '../factories/messaging.factory';
+
+// Hosted bot scripts through the real API and a real platform process (api + worker roles in one, Redis queues).
+describe('hosted bot scripts', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  let bot: BotReceiver;
+  const sockets: PersonSocket[] = [];
+
+  beforeAll(async () => {
+    t = await startTestPlatform({
+      env: {
+        WEBHOOK_RETRY_SCHEDULE: '0,1',
+        WEBHOOK_RECONCILE_INTERVAL_MS: '500',
+        SCRIPT_POLL_INTERVAL_MS: '100',
+        SCRIPT_BREAKER_THRESHOLD: '3',
+        SCRIPT_STORE_QUOTA_BYTES: '4096',
+        SCRIPT_LOG_RETENTION_PER_PAGE: '50',
+      },
+    });
+    api = httpClient(t.url);
+    bot = await startBotReceiver('verify-me');
+  });
+  afterAll(async () => {
+    if (process.env.SCRIPTS_DEBUG) {
+      console.log(JSON.stringify(await t.db.query(`SELECT d.page_id, d.status, d.attempts, d.last_error FROM webhook_deliveries d WHERE target='script'`), null, 1));
+      console.log(JSON.stringify(await t.db.query(`SELECT page_id, level, message FROM script_logs ORDER BY id`), null, 1));
+      console.log(t.logs.filter((l) => /"level":(40|50)/.test(l)).join('').slice(0, 5000));
+    }
+    await Promise.all(sockets.map((s) => s.close()));
+    await bot?.close();
+    await t?.close();
+  });
+
+  // A page (owner = its admin), a person with a thread on it and a socket open; optionally a webhook bot too.
+  async function scriptPage(withBot = false) {
+    const c = await conversation(api, withBot ? bot : undefined);
+    if (withBot) bot.secrets.push(c.app.secret);
+    const sock = await connectPerson(t.url, c.person.token);
+    sockets.push(sock);
+    return { ...c, sock };
+  }
+
+  async function upload(pageId: string, token: string, source: string, extra: Record<string, unknown> = {}) {
+    const res = await api.post(`/pages/${pageId}/scripts`, { source, ...extra }, { token });
+    expect(res.status).toBe(201);
+    return res.body.version as number;
+  }
+
+  async function activate(pageId: string, token: string, version: number) {
+    const res = await api.post(`/pages/${pageId}/scripts/${version}/activate`, {}, { token });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ active_version: version });
+  }
+
+  const pageReply = (sock: PersonSocket, text: string) =>
+    sock.waitFor(`page says ${JSON.stringify(text)}`, (e) => e.type === 'message' && e.message?.sender === 'page' && e.message.text === text);
+
+  async function logsOf(pageId: string, token: string, version: number) {
+    const res = await api.get(`/pages/${pageId}/scripts/${version}/logs`, { token });
+    expect(res.status).toBe(200);
+    return res.body.data as { level: string; message: string }[];
+  }
+
+  const ECHO = `
+    export default {
+      async onMessage(event, ctx) {
+        console.log('got', event.message.text);
+        await ctx.send({ recipient: { id: event.sender.id }, messaging_type: 'RESPONSE', message: { text: 'echo: ' + event.message.text } });
+      },
+    };`;
+
+  it('refuses an upload with a syntax error, naming line and column', async () => {
+    const c = await scriptPage();
+    const res = await api.post(
+      `/pages/${c.page.id}/scripts`,
+      { source: 'export default {\n  async onMessage(e, ctx) {\n    const x = ;\n  },\n};' },
+      { token: c.owner.token },
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('SCRIPT.SYNTAX_ERROR');
+    expect(res.body.message).toMatch(/line 3, column \d+/);
+    expect(res.body.details[0]).toMatchObject({ field: 'source', rule: 'syntax' });
+    const list = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
+    expect(list.body).toMatchObject({ active_version: null, data: [] });
+    // Only the page's admins manage its scripts.
+    const stranger = await api.get(`/pages/${c.page.id}/scripts`, { token: c.person.token });
+    expect(stranger.status).toBe(403);
+  });
+
+  it('runs an echo script: the reply reaches the person, the echo webhook reaches the connected bot', async () => {
+    const c = await scriptPage(true);
+    const v = await upload(c.page.id, c.owner.token, ECHO);
+    expect(v).toBe(1);
+    await activate(c.page.id, c.owner.token, v);
+
+    await personSays(api, c.person, c.thread.id, 'hello there');
+    const reply = await pageReply(c.sock, 'echo: hello there');
+    expect(reply.message.mid).toMatch(/^m_/);
+
+    const echo = await waitFor('the echo webhook to the other app', () => {
+      for (const r of bot.received) {
+        const entry = JSON.parse(r.body.toString()).entry?.[0];
+        if (entry?.id !== c.page.id) continue;
+        const m = entry.messaging.find((x: any) => x.message?.is_echo && x.message.text === 'echo: hello there');
+        if (m) return m;
+      }
+      return undefined;
+    });
+    expect(echo.message.mid).toBe(reply.message.mid);
+    const [hosted] = await t.db.query('SELECT app_id FROM page_scripts WHERE page_id = $1', [c.page.id]);
+    expect(String(echo.message.app_id)).toBe(hosted.app_id);
+    // The hosted app is the page's own: not listed among the admin's apps, not connectable elsewhere.
+    const mine = await api.get('/apps', { token: c.owner.token });
+    expect(JSON.stringify(mine.body)).not.toContain(hosted.app_id);
+    const other = await api.post('/pages', { name: 'Other' }, { token: c.owner.token });
+    const steal = await api.post(`/pages/${other.body.id}/apps`, { app_id: hosted.app_id, subscribed_fields: ['messages'] }, { token: c.owner.token });
+    expect(steal.status).toBe(404);
+
+    const logs = await waitFor('the log line', async () => (await logsOf(c.page.id, c.owner.token, v)).find((l) => l.message === 'got hello there'));
+    expect(logs.level).toBe('log');
+    const list = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
+    expect(list.body).toMatchObject({ active_version: 1, paused: false, data: [{ version: 1, active: true, subscribed_fields: ['messages', 'messaging_postbacks'] }] });
+  });
+
+  it('dry-runs a version: what it would send and log, nothing sent or stored', async () => {
+    const c = await scriptPage();
+    const v = await upload(
+      c.page.id,
+      c.owner.token,
+      `export default {
+        async onMessage(event, ctx) {
+          await ctx.store.set('dry', 1);
+          console.info('stored', await ctx.store.get('dry'));
+          await ctx.send({ recipient: { id: event.sender.id }, messaging_type: 'RESPONSE', message: { text: 'would say ' + event.message.text } });
+          await ctx.send({ recipient: { id: event.sender.id }, messaging_type: 'RESPONSE', message: { quick_replies: [] } }).catch((e) => console.warn(e.code));
+        },
+      };`,
+    );
+    const event = { sender: { id: '1234' }, recipient: { id: c.page.id }, timestamp: 1, message: { mid: 'm_x', text: 'hi' } };
+    const res = await api.post(`/pages/${c.page.id}/scripts/${v}/test`, { event }, { token: c.owner.token });
+    expect(res.status).toBe(200);
+    if (process.env.SCRIPTS_DEBUG) console.log(JSON.stringify(res.body));
+    expect(res.body).toMatchObject({ outcome: 'ok', handler: 'onMessage', handled: true });
+    expect(res.body.sends).toHaveLength(2);
+    expect(res.body.sends[0]).toEqual({
+      message: { recipient: { id: '1234' }, messaging_type: 'RESPONSE', message: { text: 'would say hi' } },
+      result: { recipient_id: '1234', message_id: expect.stringMatching(/^m_dryrun_/) },
+      error: null,
+    });
+    expect(res.body.sends[1]).toMatchObject({ result: null, error: expect.stringMatching(/^\(#100\)/) });
+    expect(res.body.logs).toEqual([
+      { level: 'info', message: 'stored 1' },
+      { level: 'warn', message: 'send_failed' },
+    ]);
+    const [{ n }] = await t.db.query('SELECT count(*)::int AS n FROM script_store WHERE page_id = $1', [c.page.id]);
+    expect(n).toBe(0);
+    const [{ m }] = await t.db.query(`SELECT count(*)::int AS m FROM messages WHERE thread_id = $1 AND sender = 'page'`, [c.thread.id]);
+    expect(m).toBe(0);
+    const bad = await api.post(`/pages/${c.page.id}/scripts/${v}/test`, { event: { nothing: true } }, { token: c.owner.token });
+    expect(bad.status).toBe(400);
+    expect((await api.post(`/pages/${c.page.id}/scripts/99/test`, { event }, { token: c.owner.token })).status).toBe(404);
+  });
+
+  it('persists ctx.store across events, within the quota', async () => {
+    const c = await scriptPage();
+    const v = await upload(
+      c.page.id,
+      c.owner.token,
+      `export default {
+        async onMessage(event, ctx) {
+          const n = ((await ctx.store.get('count')) ?? 0) + 1;
+          await ctx.store.set('count', n);
+          let note = '';
+          if (event.message.text === 'big') {
+            try { await ctx.store.set('big', 'x'.repeat(5000)); } catch (e) { note = ' ' + e.code; }
+          }
+          await ctx.send({ recipient: { id: event.sender.id }, messaging_type: 'RESPONSE', message: { text: '#' + n + note } });
+        },
+      };`,
+    );
+    await activate(c.page.id, c.owner.token, v);
+    await personSays(api, c.person, c.thread.id, 'one');
+    await pageReply(c.sock, '#1');
+    await personSays(api, c.person, c.thread.id, 'two');
+    await pageReply(c.sock, '#2');
+    await personSays(api, c.person, c.thread.id, 'big');
+    await pageReply(c.sock, '#3 quota_exceeded');
+    const rows = await t.db.query('SELECT key, value FROM script_store WHERE page_id = $1', [c.page.id]);
+    expect(rows).toEqual([{ key: 'count', value: 3 }]);
+  });
+
+  it('ends a script over the CPU limit and logs the limit, while another page keeps working', async () => {
+    const hog = await scriptPage();
+    const bomb = await scriptPage();
+    const good = await scriptPage();
+    const hv = await upload(hog.page.id, hog.owner.token, `export default { onMessage() { for (;;) {} } };`);
+    await activate(hog.page.id, hog.owner.token, hv);
+    const bv = await upload(bomb.page.id, bomb.owner.token, `export default { onMessage() { const a = []; for (;;) a.push(new Array(100000).fill(a.length)); } };`);
+    await activate(bomb.page.id, bomb.owner.token, bv);
+    await personSays(api, bomb.person, bomb.thread.id, 'explode');
+    const gv = await upload(good.page.id, good.owner.token, ECHO);
+    await activate(good.page.id, good.owner.token, gv);
+
+    await personSays(api, hog.person, hog.thread.id, 'spin');
+    for (let i = 0; i < 5; i++) {
+      await personSays(api, good.person, good.thread.id, `ping ${i}`);
+      await pageReply(good.sock, `echo: ping ${i}`);
+    }
+    const line = await waitFor('the cpu limit log line', async () =>
+      (await logsOf(hog.page.id, hog.owner.token, hv)).find((l) => l.message.startsWith('[sandbox] limit exceeded: cpu')),
+    );
+    expect(line.level).toBe('error');
+    const bombLine = await waitFor('the memory bomb log line', async () =>
+      (await logsOf(bomb.page.id, bomb.owner.token, bv)).find((l) => /^\[sandbox\] (limit exceeded: (memory|cpu)|worker_crashed)/.test(l.message)),
+    );
+    expect(bombLine.level).toBe('error');
+    await personSays(api, good.person, good.thread.id, 'after');
+    await pageReply(good.sock, 'echo: after');
+    const [attempt] = await t.db.query(
+      `SELECT a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+        WHERE d.page_id = $1 AND d.target = 'script' ORDER BY a.attempt LIMIT 1`,
+      [hog.page.id],
+    );
+    expect(attempt.error).toMatch(/^limit exceeded: cpu/);
+  });
+
+  it('trips the breaker on a script that always throws, keeps the events, and runs them once fixed', async () => {
+    const c = await scriptPage();
+    const broken = await upload(c.page.id, c.owner.token, `export default { onMessage() { throw new Error('boom'); } };`);
+    await activate(c.page.id, c.owner.token, broken);
+    await personSays(api, c.person, c.thread.id, 'first');
+    await personSays(api, c.person, c.thread.id, 'second');
+
+    const paused = await waitFor('the breaker', async () => {
+      const res = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
+      return res.body.paused ? res.body : undefined;
+    });
+    expect(paused.consecutive_failures).toBeGreaterThanOrEqual(3);
+    expect(paused.paused_reason).toMatch(/script_error: .*boom/);
+    const logs = await waitFor('the breaker log line', async () => {
+      const got = await logsOf(c.page.id, c.owner.token, broken);
+      return got.some((l) => l.message.includes('script paused after 3 consecutive failed invocations')) ? got : undefined;
+    });
+    expect(logs.some((l) => l.message.includes('boom'))).toBe(true);
+    const kept = await t.db.query(
+      `SELECT status FROM webhook_deliveries WHERE page_id = $1 AND target = 'script' ORDER BY seq`,
+      [c.page.id],
+    );
+    expect(kept.map((r: any) => r.status)).toEqual(['pending', 'pending']);
+
+    // Fixing the script and activating it clears the breaker; the kept events run in order.
+    const fixed = await upload(c.page.id, c.owner.token, ECHO);
+    await activate(c.page.id, c.owner.token, fixed);
+    await pageReply(c.sock, 'echo: first');
+    await pageReply(c.sock, 'echo: second');
+    const texts = c.sock.events.filter((e) => e.type === 'message' && e.message?.sender === 'page').map((e) => e.message.text);
+    expect(texts).toEqual(['echo: first', 'echo: second']);
+    const list = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
+    expect(list.body).toMatchObject({ paused: false, active_version: fixed });
+  });
+
+  it('keeps at most SCRIPT_LOG_RETENTION_PER_PAGE log lines per page, the newest', async () => {
+    const c = await scriptPage();
+    const v = await upload(
+      c.page.id,
+      c.owner.token,
+      `export default { async onMessage(e, ctx) {
+        for (let i = 0; i < 30; i++) console.log(e.message.text + ' ' + i);
+        await ctx.send({ recipient: { id: e.sender.id }, messaging_type: 'RESPONSE', message: { text: 'logged ' + e.message.text } });
+      } };`,
+    );
+    await activate(c.page.id, c.owner.token, v);
+    for (const word of ['a', 'b', 'c']) {
+      await personSays(api, c.person, c.thread.id, word);
+      await pageReply(c.sock, `logged ${word}`);
+    }
+    const logs = await waitFor('the last line', async () => {
+      const got = await logsOf(c.page.id, c.owner.token, v);
+      return got[0]?.message === 'c 29' ? got : undefined;
+    });
+    const [{ n }] = await t.db.query('SELECT count(*)::int AS n FROM script_logs WHERE page_id = $1', [c.page.id]);
+    expect(n).toBeLessThanOrEqual(50);
+    expect(logs.length).toBeLessThanOrEqual(50);
+    expect(logs.some((l) => l.message === 'a 0')).toBe(false);
+  });
+
+  it('applies per-page limit overrides of the version', async () => {
+    const c = await scriptPage();
+    const v = await upload(
+      c.page.id,
+      c.owner.token,
+      `export default { async onMessage(e, ctx) {
+        for (let i = 1; i <= 2; i++) await ctx.send({ recipient: { id: e.sender.id }, messaging_type: 'RESPONSE', message: { text: 'send ' + i } });
+      } };`,
+      { limits: { maxSends: 1 } },
+    );
+    await activate(c.page.id, c.owner.token, v);
+    await personSays(api, c.person, c.thread.id, 'go');
+    await pageReply(c.sock, 'send 1');
+    const line = await waitFor('the sends limit', async () =>
+      (await logsOf(c.page.id, c.owner.token, v)).find((l) => l.message.startsWith('[sandbox] limit exceeded: sends')),
+    );
+    expect(line.level).toBe('error');
+    const list = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
+    expect(list.body.data[0].limits).toEqual({ maxSends: 1 });
+  });
+
+  it('switches behaviour on activation and rollback', async () => {
+    const c = await scriptPage();
+    const say = (text: string) =>
+      `export default { async onMessage(e, ctx) { await ctx.send({ recipient: { id: e.sender.id }, messaging_type: 'RESPONSE', message: { text: '${text} ' + e.message.text } }); } };`;
+    const v1 = await upload(c.page.id, c.owner.token, say('v1'));
+    const v2 = await upload(c.page.id, c.owner.token, say('v2'));
+    expect([v1, v2]).toEqual([1, 2]);
+    await activate(c.page.id, c.owner.token, v1);
+    await personSays(api, c.person, c.thread.id, 'a');
+    await pageReply(c.sock, 'v1 a');
+    await activate(c.page.id, c.owner.token, v2);
+    await personSays(api, c.person, c.thread.id, 'b');
+    await pageReply(c.sock, 'v2 b');
+    await activate(c.page.id, c.owner.token, v1);
+    await personSays(api, c.person, c.thread.id, 'c');
+    await pageReply(c.sock, 'v1 c');
+  });
+
+  it('refuses ctx.fetch to a host the script did not declare, and plain http', async () => {
+    const c = await scriptPage();
+    const v = await upload(
+      c.page.id,
+      c.owner.token,
+      `export default {
+        async onMessage(event, ctx) {
+          const out = [];
+          for (const url of ['https://undeclared.example.net/x', 'http://api.example.com/x']) {
+            try { await ctx.fetch(url); out.push('fetched'); } catch (e) { out.push(e.code + ': ' + e.message); }
+          }
+          await ctx.send({ recipient: { id: event.sender.id }, messaging_type: 'RESPONSE', message: { text: out.join(' | ') } });
+        },
+      };`,
+      { allowed_hosts: ['api.example.com'] },
+    );
+    await activate(c.page.id, c.owner.token, v);
+    await personSays(api, c.person, c.thread.id, 'go');
+    await pageReply(
+      c.sock,
+      "fetch_refused: undeclared.example.net is not among the script's allowed_hosts | fetch_refused: only https URLs may be fetched, not http:",
+    );
+    const bad = await api.post(`/pages/${c.page.id}/scripts`, { source: ECHO, allowed_hosts: ['127.0.0.1'] }, { token: c.owner.token });
+    expect(bad.status).toBe(400);
+    const greedy = await api.post(`/pages/${c.page.id}/scripts`, { source: ECHO, limits: { cpuMs: 60000 } }, { token: c.owner.token });
+    expect(greedy.status).toBe(400);
+    expect(greedy.body.message).toMatch(/cpuMs may be at most/);
+  });
+});
