@@ -1,8 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AppConfig } from '../config/app-config';
 import { QUEUE, QueuePort } from '../infra/queue/queue.port';
 import { MessengerField } from '../pages/messenger-fields';
+import { batchLeaders } from './retry-policy';
 
 export interface PageEventInput {
   pageId: string;
@@ -19,40 +22,80 @@ export const DELIVERY_JOB = 'webhook-delivery' as const;
 export const deliveryJobId = (deliveryId: string, attempt = 0) => (attempt ? `${deliveryId}_${attempt}` : deliveryId);
 export const deliveryIdOfJob = (jobId: string) => jobId.split('_')[0];
 
+// A delivery may go now when nothing earlier on its (app, thread) is still outstanding outside its own batch.
+export const THREAD_HEAD_SQL = `NOT EXISTS (
+  SELECT 1 FROM webhook_deliveries o
+   WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
+     AND o.status IN ('pending', 'in_flight')
+     AND (d.batch_id IS NULL OR o.batch_id IS DISTINCT FROM d.batch_id))`;
+
+// Deliveries of apps whose endpoint is paused or whose subscription is off wait, kept, until a resume.
+export const ENDPOINT_OPEN_SQL = `EXISTS (
+  SELECT 1 FROM app_subscriptions s WHERE s.app_id = d.app_id AND s.object = 'page' AND s.active)
+  AND NOT EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.app_id = d.app_id AND ep.paused_at IS NOT NULL)`;
+
 // The outbox: events and their deliveries are rows written with whatever caused them; the queue only carries ids.
 @Injectable()
 export class WebhooksService {
-  constructor(@Inject(QUEUE) private readonly queue: QueuePort) {}
+  constructor(
+    @Inject(QUEUE) private readonly queue: QueuePort,
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+  ) {}
 
+  // Apps with a page subscription get a 'pending' delivery (pushed); connected apps without one get 'pull'
+  // (served by GET /{ver}/{app}/events). An inactive subscription (410, paused) still gets 'pending': kept.
   async recordPageEvent(manager: EntityManager, e: PageEventInput): Promise<string[]> {
-    const apps: { app_id: string }[] = await manager.query(
-      `SELECT pa.app_id
+    const apps: { app_id: string; pull: boolean }[] = await manager.query(
+      `SELECT pa.app_id, s.app_id IS NULL AS pull
          FROM page_apps pa
-         JOIN app_subscriptions s ON s.app_id = pa.app_id AND s.object = 'page' AND s.active
          JOIN apps a ON a.id = pa.app_id AND a.suspended_at IS NULL
+         LEFT JOIN app_subscriptions s ON s.app_id = pa.app_id AND s.object = 'page'
         WHERE pa.page_id = $1
           AND $2 = ANY(pa.subscribed_fields)
-          AND s.fields @> jsonb_build_array(jsonb_build_object('name', $2::text))
+          AND (s.app_id IS NULL OR s.fields @> jsonb_build_array(jsonb_build_object('name', $2::text)))
         ORDER BY pa.app_id`,
       [e.pageId, e.field],
     );
     if (!apps.length) return [];
     const eventId = randomUUID();
-    await manager.query(
-      `INSERT INTO webhook_events (id, page_id, field, messaging) VALUES ($1, $2, $3, $4)`,
-      [eventId, e.pageId, e.field, JSON.stringify(e.messaging)],
-    );
+    await manager.query(`INSERT INTO webhook_events (id, page_id, field, messaging) VALUES ($1, $2, $3, $4)`, [
+      eventId,
+      e.pageId,
+      e.field,
+      JSON.stringify(e.messaging),
+    ]);
     const ids = apps.map(() => randomUUID());
     await manager.query(
-      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key)
-       SELECT d.id, $1, d.app_id, $2, $3 FROM unnest($4::uuid[], $5::varchar[]) WITH ORDINALITY AS d(id, app_id, n) ORDER BY n`,
-      [eventId, e.pageId, e.threadKey, ids, apps.map((a) => a.app_id)],
+      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, status)
+       SELECT d.id, $1, d.app_id, $2, $3, d.status
+         FROM unnest($4::uuid[], $5::varchar[], $6::varchar[]) WITH ORDINALITY AS d(id, app_id, status, n) ORDER BY n`,
+      [eventId, e.pageId, e.threadKey, ids, apps.map((a) => a.app_id), apps.map((a) => (a.pull ? 'pull' : 'pending'))],
     );
-    return ids;
+    return ids.filter((_, i) => !apps[i].pull);
   }
 
   // After commit. A delivery the queue never hears of (crash, Redis flush) is found by the reconciler.
   async dispatch(deliveryIds: string[]): Promise<void> {
     await Promise.all(deliveryIds.map((id) => this.queue.add(DELIVERY_JOB, { deliveryId: id }, { jobId: deliveryJobId(id) })));
+  }
+
+  // Wakes an app's backlog: one job per due retry batch and one per future fresh batch, up to the in-flight cap.
+  async kick(appId: string, slots = this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT): Promise<void> {
+    const batch = this.config.env.WEBHOOK_MAX_BATCH;
+    const rows: { id: string; batch_id: string | null }[] = await this.db.query(
+      `SELECT d.id, d.batch_id FROM webhook_deliveries d
+        WHERE d.app_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND ${THREAD_HEAD_SQL}
+        ORDER BY d.seq LIMIT $2`,
+      [appId, batch * slots],
+    );
+    const retries = new Map<string, string>();
+    const fresh: string[] = [];
+    for (const r of rows) {
+      if (r.batch_id) {
+        if (!retries.has(r.batch_id)) retries.set(r.batch_id, r.id);
+      } else fresh.push(r.id);
+    }
+    await this.dispatch([...retries.values(), ...batchLeaders(fresh, batch, slots)].slice(0, Math.max(1, slots)));
   }
 }
