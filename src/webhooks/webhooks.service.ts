@@ -5,7 +5,6 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { QUEUE, QueuePort } from '../infra/queue/queue.port';
 import { MessengerField } from '../pages/messenger-fields';
-import { batchLeaders } from './retry-policy';
 
 export interface PageEventInput {
   pageId: string;
@@ -80,22 +79,19 @@ export class WebhooksService {
     await Promise.all(deliveryIds.map((id) => this.queue.add(DELIVERY_JOB, { deliveryId: id }, { jobId: deliveryJobId(id) })));
   }
 
-  // Wakes an app's backlog: one job per due retry batch and one per future fresh batch, up to the in-flight cap.
+  // Wakes an app's backlog: up to `slots` jobs, each of which forms a batch from the app's oldest due deliveries
+  // (a retry batch re-forms itself). Jobs are only triggers; the claim decides what goes.
   async kick(appId: string, slots = this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT): Promise<void> {
-    const batch = this.config.env.WEBHOOK_MAX_BATCH;
     const rows: { id: string; batch_id: string | null }[] = await this.db.query(
-      `SELECT d.id, d.batch_id FROM webhook_deliveries d
-        WHERE d.app_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND ${THREAD_HEAD_SQL}
-        ORDER BY d.seq LIMIT $2`,
-      [appId, batch * slots],
+      `SELECT DISTINCT ON (COALESCE(d.batch_id, d.id)) d.id, d.batch_id, d.seq FROM (
+         SELECT id, batch_id, seq FROM webhook_deliveries
+          WHERE app_id = $1 AND status = 'pending' AND next_attempt_at <= now()
+          ORDER BY seq LIMIT $2) d
+        ORDER BY COALESCE(d.batch_id, d.id), d.seq`,
+      [appId, Math.max(1, slots) * 4],
     );
-    const retries = new Map<string, string>();
-    const fresh: string[] = [];
-    for (const r of rows) {
-      if (r.batch_id) {
-        if (!retries.has(r.batch_id)) retries.set(r.batch_id, r.id);
-      } else fresh.push(r.id);
-    }
-    await this.dispatch([...retries.values(), ...batchLeaders(fresh, batch, slots)].slice(0, Math.max(1, slots)));
+    const retries = rows.filter((r) => r.batch_id).map((r) => r.id);
+    const fresh = rows.filter((r) => !r.batch_id).map((r) => r.id);
+    await this.dispatch([...retries, ...fresh].slice(0, Math.max(1, slots)));
   }
 }

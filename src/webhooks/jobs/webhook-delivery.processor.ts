@@ -254,7 +254,12 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     const lease = this.leaseMs;
     const batchId = mode.kind === 'batch' ? mode.batchId : randomUUID();
     return this.db.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext('sb-webhook-claim:' || $1))`, [appId]);
+      // Try, don't wait: a waiting claim would hold a pool connection; the holder's batch (and the kick after it)
+      // covers whatever this trigger was for.
+      const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock(hashtext('sb-webhook-claim:' || $1)) AS locked`, [
+        appId,
+      ]);
+      if (!locked) return { members: [], batchId };
       let pick: string;
       let params: unknown[];
       if (mode.kind === 'batch') {
