@@ -387,4 +387,36 @@ describe('SSRF at delivery time', () => {
   });
 });
 
+describe('SIGTERM', () => {
+  it('stops taking jobs, finishes the attempt in flight and exits cleanly', async () => {
+    const bot = await startBotReceiver('verify-me');
+    const t = await startTestPlatform({ role: 'api', env: { ...ENV, WEBHOOK_MAX_BATCH: '1' } });
+    try {
+      const ctx = await subscribedApp(t, bot);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      bot.respond = async () => {
+        await held;
+        return 200;
+      };
+      const worker = await t.spawnSibling('worker');
+      const rows = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['z1'], perThread: 3 });
+      await waitFor('first attempt in flight', () => bot.received.length === 1);
+      const exited = worker.stop('SIGTERM');
+      await waitFor('shutting down', () => worker.logs.join('').includes('shutting down'));
+      release();
+      expect(await exited).toBe(0);
+      // The attempt in flight was settled; nothing after it was taken.
+      const states = await t.db.query(`SELECT id, status FROM webhook_deliveries WHERE app_id = $1`, [ctx.app.id]);
+      const byId = new Map(states.map((r: any) => [r.id, r.status]));
+      expect(byId.get(rows[0].deliveryId)).toBe('delivered');
+      expect(bot.received).toHaveLength(1);
+      expect(byId.get(rows[1].deliveryId)).toBe('pending');
+    } finally {
+      await t.close();
+      await bot.close();
+    }
+  });
+});
+
 export const unused = net;

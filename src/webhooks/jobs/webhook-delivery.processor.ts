@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -58,7 +65,7 @@ const RETURNING = `RETURNING d.id, d.app_id, d.page_id, d.thread_key, d.attempts
 
 // Claims a batch (one worker wins), POSTs it signed, records an attempt per delivery, then settles or schedules a retry.
 @Injectable()
-export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModuleDestroy {
+export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger('WebhookDelivery');
   private readonly schedule: number[];
   private reconcileTimer?: NodeJS.Timeout;
@@ -189,6 +196,12 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
 
   onModuleDestroy(): void {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+  }
+
+  // SIGTERM: stop taking jobs and let attempts in flight finish and settle while Postgres is still open
+  // (TypeORM closes in onApplicationShutdown). main.ts bounds the whole shutdown.
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.config.runsWorkers) await this.queue.close();
   }
 
   private get leaseMs() {
