@@ -61,6 +61,8 @@ interface StageRow {
 
 type ClaimMode = { kind: 'batch'; batchId: string } | { kind: 'fresh' } | { kind: 'probe' };
 
+const CLAIM_MEMO_MS = 2000;
+
 const RETURNING = `RETURNING d.id, d.app_id, d.page_id, d.thread_key, d.attempts, d.created_at, d.last_error, d.event_id, d.seq, d.batch_id`;
 
 // Claims a batch (one worker wins), POSTs it signed, records an attempt per delivery, then settles or schedules a retry.
@@ -75,6 +77,10 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   private readonly deliveryLatency: Histogram;
   private readonly warnings: Counter<'stage'>;
   private readonly batchSize: Histogram;
+  // Delivery ids this process claimed in the last seconds: their per-event jobs are skipped without a query.
+  // Only an optimisation: an entry lapses after CLAIM_MEMO_MS, and a failure clears it, so a retry, replay or
+  // reconciler job for the same id is at most delayed until then, never lost.
+  private readonly recentlyClaimed = new Map<string, number>();
 
   constructor(
     private readonly config: AppConfig,
@@ -211,6 +217,12 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // A job names one delivery; it is a trigger for that delivery's app: its retry batch, or a fresh batch of
   // the app's oldest deliveries that may go now.
   async deliver(deliveryId: string): Promise<void> {
+    // Most per-event jobs name a delivery a batch of this process already took: skip them without a query.
+    const memo = this.recentlyClaimed.get(deliveryId);
+    if (memo !== undefined) {
+      if (memo > Date.now()) return;
+      this.recentlyClaimed.delete(deliveryId);
+    }
     const [d]: {
       app_id: string;
       status: string;
@@ -219,8 +231,12 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       active: boolean | null;
       paused: boolean | null;
       ramp_limit: number | null;
+      blocked: boolean;
     }[] = await this.db.query(
-      `SELECT d.app_id, d.status, d.batch_id, s.callback_url, s.active, ep.paused_at IS NOT NULL AS paused, ep.ramp_limit
+      `SELECT d.app_id, d.status, d.batch_id, s.callback_url, s.active, ep.paused_at IS NOT NULL AS paused, ep.ramp_limit,
+              EXISTS (SELECT 1 FROM webhook_deliveries o
+                       WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
+                         AND o.status = 'in_flight') AS blocked
          FROM webhook_deliveries d
          LEFT JOIN app_subscriptions s ON s.app_id = d.app_id AND s.object = 'page'
          LEFT JOIN webhook_endpoints ep ON ep.app_id = d.app_id
@@ -229,6 +245,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     );
     // Not pending, or its endpoint is off or paused: it stays in Postgres until a resume or probe.
     if (!d || d.status !== 'pending' || !d.callback_url || !d.active || d.paused) return;
+    // Behind an event in flight on its thread: that POST's end kicks the backlog, which covers this one.
+    if (d.blocked) return;
     const target = { appId: d.app_id, callbackUrl: d.callback_url, rampLimit: d.ramp_limit, paused: false };
     await this.send(target, d.batch_id ? { kind: 'batch', batchId: d.batch_id } : { kind: 'fresh' });
   }
@@ -253,6 +271,12 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       const claimed = await this.claim(target.appId, mode);
       members = claimed.members;
       if (!members.length) return false;
+      const until = Date.now() + CLAIM_MEMO_MS;
+      for (const mb of members) this.recentlyClaimed.set(mb.id, until);
+      if (this.recentlyClaimed.size > 50_000) {
+        const now = Date.now();
+        for (const [id, exp] of this.recentlyClaimed) if (exp <= now) this.recentlyClaimed.delete(id);
+      }
       await this.post(target, members, claimed.batchId, mode);
       return true;
     } finally {
@@ -282,13 +306,16 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       } else if (mode.kind === 'fresh') {
         // A candidate's earlier thread-mates are all candidates too, so a prefix by seq holds thread heads and
         // consecutive events of one thread, in order.
+        // Threads with something in flight are excluded as one hashed set (cheap however long the backlog is);
+        // the correlated check then only runs for the rows left.
         pick = `SELECT d.id FROM webhook_deliveries d
                  WHERE d.app_id = $3 AND d.status = 'pending' AND d.batch_id IS NULL AND d.next_attempt_at <= now()
+                   AND d.thread_key NOT IN (
+                     SELECT f.thread_key FROM webhook_deliveries f WHERE f.app_id = $3 AND f.status = 'in_flight')
                    AND NOT EXISTS (
                      SELECT 1 FROM webhook_deliveries o
                       WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
-                        AND (o.status = 'in_flight'
-                             OR (o.status = 'pending' AND (o.batch_id IS NOT NULL OR o.next_attempt_at > now()))))
+                        AND o.status = 'pending' AND (o.batch_id IS NOT NULL OR o.next_attempt_at > now()))
                  ORDER BY d.seq LIMIT $4`;
         params = [batchId, lease, appId, this.config.env.WEBHOOK_MAX_BATCH];
       } else {
@@ -418,6 +445,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
 
   // 410 Gone: the bot asks us to stop. The subscription is switched off with the reason; events are kept pending.
   private async settleGone(target: Target, members: Member[]): Promise<void> {
+    for (const mb of members) this.recentlyClaimed.delete(mb.id);
     await this.returnToPending(members, 0, 'HTTP 410');
     await this.apps.setSubscriptionActive(target.appId, 'page', false, 'the callback answered 410 Gone');
     await this.recordError(target.appId, 'HTTP 410');
@@ -475,6 +503,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       );
       this.logger.warn(`${expired.length} deliveries to app ${target.appId} failed for good: ${error}`);
     }
+    for (const mb of members) this.recentlyClaimed.delete(mb.id);
     if (retrying.length) await this.returnToPending(retrying, delay, error);
 
     const ep = await this.recordError(target.appId, error);
