@@ -1,4 +1,4 @@
-import { batchLeaders, failureStage, isSuccess, nextRamp, parseSchedule, retryAfterMs, retryDelayMs } from './retry-policy';
+import { failureStage, isSuccess, nextRamp, parseSchedule, retryAfterMs, retryDelayMs } from './retry-policy';
 
 describe('retry policy', () => {
   const schedule = parseSchedule('0,5,30,120');
@@ -39,11 +39,5 @@ describe('retry policy', () => {
     expect(failureStage(10_000, 900, 3600)).toBe('ok');
     expect(failureStage(900_000, 900, 3600)).toBe('warning');
     expect(failureStage(3600_000, 900, 3600)).toBe('paused');
-  });
-
-  it('picks one trigger per future batch', () => {
-    const ids = Array.from({ length: 25 }, (_, i) => `d${i}`);
-    expect(batchLeaders(ids, 10, 8)).toEqual(['d0', 'd10', 'd20']);
-    expect(batchLeaders(ids, 10, 2)).toEqual(['d0', 'd10']);
   });
 });

@@ -44,10 +44,3 @@ export function failureStage(
   if (failingForMs >= warnAfterS * 1000) return 'warning';
   return 'ok';
 }
-
-// Trigger ids for an app's backlog: one per future batch, at most `slots` of them.
-export function batchLeaders(ids: string[], batchSize: number, slots: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < ids.length && out.length < slots; i += batchSize) out.push(ids[i]);
-  return out;
-}
