@@ -9,7 +9,9 @@ import { ConfigModule } from './config/config.module';
 import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
 import { InfraModule } from './infra/infra.module';
+import { MessagingModule } from './messaging/messaging.module';
 import { PagesModule } from './pages/pages.module';
+import { SendApiModule } from './send-api/send-api.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface AppModuleOptions {
@@ -41,6 +43,8 @@ export class AppModule {
         PagesModule,
         AdminModule,
         WebhooksModule,
+        MessagingModule,
+        SendApiModule,
       ],
     };
   }

@@ -4,7 +4,7 @@ import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
 import type { AppPrincipal } from '../auth/principal';
 import { GraphErrors } from '../common/errors/graph.exception';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
-import { firstUnknownField, MESSENGER_FIELDS, parseFieldList } from '../pages/messenger-fields';
+import { requireMessengerFields } from '../pages/messenger-fields';
 import { GraphTokenQueryDto } from '../pages/dto/subscribed-apps.dto';
 import { AppsService } from './apps.service';
 import { CallbackVerifier } from './callback-verifier';
@@ -31,21 +31,14 @@ export class AppsGraphController {
     @Body() dto: CreateSubscriptionDto,
   ) {
     assertOwnApp(who, appId);
-    const fields = parseFieldList(dto.fields);
-    if (!fields || !fields.length) throw GraphErrors.invalidParameter('(#100) The parameter fields is required');
-    const unknown = firstUnknownField(fields);
-    if (unknown) {
-      throw GraphErrors.invalidParameter(
-        `(#100) Param fields[${unknown.index}] must be one of {${MESSENGER_FIELDS.join(', ')}} - got "${unknown.name}"`,
-      );
-    }
+    const fields = requireMessengerFields(dto.fields, 'fields');
     // Saved only once the callback proves it is the developer's, as Graph does.
     await this.verifier.verify(dto.callback_url, dto.verify_token);
     await this.apps.saveSubscription(
       appId,
       dto.object,
       dto.callback_url,
-      [...new Set(fields)].map((name) => ({ name, version: version ?? GRAPH_FIELD_VERSION })),
+      fields.map((name) => ({ name, version: version ?? GRAPH_FIELD_VERSION })),
     );
     return { success: true };
   }

@@ -62,6 +62,16 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(1) WEBHOOK_PROBE_INTERVAL_SECONDS = 300;
   // Upper bound on a bot's Retry-After; a lower value than our own schedule is ignored.
   @Transform(toInt) @IsInt() @Min(1) WEBHOOK_RETRY_AFTER_MAX_SECONDS = 3600;
+
+  // --- realtime (WebSocket /ws, long-poll /events) ---
+  // A socket whose unsent bytes pass this is closed with 1013 and a reason instead of buffering without bound.
+  @Transform(toInt) @IsInt() @Min(1024) WS_MAX_BUFFERED_BYTES = 1_048_576;
+  // How long a socket may stay over that bound (a catch-up burst) before it counts as too slow.
+  @Transform(toInt) @IsInt() @Min(0) WS_SLOW_GRACE_MS = 5000;
+  // Ping interval; a socket that missed the previous pong is terminated.
+  @Transform(toInt) @IsInt() @Min(100) WS_HEARTBEAT_MS = 30_000;
+  // How long a bot's typing_on shows without typing_off or a message.
+  @Transform(toInt) @IsInt() @Min(100) TYPING_TIMEOUT_MS = 20_000;
 }
 
 export type Env = EnvSchema;

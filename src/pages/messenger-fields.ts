@@ -1,3 +1,5 @@
+import { GraphErrors } from '../common/errors/graph.exception';
+
 // The webhook fields Messenger defines for `object=page` (shared/reference/messenger-platform.md §1).
 export const MESSENGER_FIELDS = [
   'messages',
@@ -50,4 +52,17 @@ export function parseFieldList(value: unknown): string[] | null {
 export function firstUnknownField(fields: string[]): { index: number; name: string } | null {
   const index = fields.findIndex((f) => !isMessengerField(f));
   return index < 0 ? null : { index, name: fields[index] };
+}
+
+// A Graph field-list parameter, checked: Graph's (#100) error names the first unknown entry.
+export function requireMessengerFields(value: unknown, param: string): MessengerField[] {
+  const fields = parseFieldList(value);
+  if (!fields || !fields.length) throw GraphErrors.invalidParameter(`(#100) The parameter ${param} is required`);
+  const unknown = firstUnknownField(fields);
+  if (unknown) {
+    throw GraphErrors.invalidParameter(
+      `(#100) Param ${param}[${unknown.index}] must be one of {${MESSENGER_FIELDS.join(', ')}} - got "${unknown.name}"`,
+    );
+  }
+  return [...new Set(fields)] as MessengerField[];
 }

@@ -6,20 +6,8 @@ import { GraphErrors } from '../common/errors/graph.exception';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
 import { PageListDto } from './dto/create-page.dto';
 import { GraphTokenQueryDto, SubscribedAppsDto } from './dto/subscribed-apps.dto';
-import { firstUnknownField, MESSENGER_FIELDS, parseFieldList } from './messenger-fields';
+import { requireMessengerFields } from './messenger-fields';
 import { PagesService } from './pages.service';
-
-function parseSubscribedFields(value: unknown): string[] {
-  const fields = parseFieldList(value);
-  if (!fields || !fields.length) throw GraphErrors.invalidParameter('(#100) The parameter subscribed_fields is required.');
-  const unknown = firstUnknownField(fields);
-  if (unknown) {
-    throw GraphErrors.invalidParameter(
-      `(#100) Param subscribed_fields[${unknown.index}] must be one of {${MESSENGER_FIELDS.join(', ')}} - got "${unknown.name}".`,
-    );
-  }
-  return fields;
-}
 
 @ApiTags('graph: pages')
 @Controller(GRAPH_ROUTE_PREFIX)
@@ -43,7 +31,7 @@ export class PagesGraphController {
     @Body() body: SubscribedAppsDto,
   ) {
     assertOwnPage(who, pageRef);
-    const fields = parseSubscribedFields(body?.subscribed_fields ?? query.subscribed_fields);
+    const fields = requireMessengerFields(body?.subscribed_fields ?? query.subscribed_fields, 'subscribed_fields');
     await this.pages.setSubscribedFields(who.pageId, who.appId, fields);
     return { success: true };
   }

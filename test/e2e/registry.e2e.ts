@@ -226,6 +226,15 @@ describe('registry: people, pages, apps, subscriptions', () => {
       expect(graphMalformed.body.error).toMatchObject({ code: 100, fbtrace_id: expect.any(String) });
     });
 
+    it('refuses null for a required field on PATCH instead of failing in the database', async () => {
+      const p = await signupPerson(api);
+      const app = await createApp(api, p);
+      const res = await api.patch(`/apps/${app.id}`, { name: null }, { token: p.token });
+      expect(res.status).toBe(400);
+      expect(res.body.details.map((d: { field: string }) => d.field)).toContain('name');
+      expect((await api.get(`/apps/${app.id}`, { token: p.token })).body.name).toBe('Bot');
+    });
+
     it('carries a request id on every response, and keeps a sane one from the caller', async () => {
       const res = await api.get('/health', { headers: { 'x-request-id': 'abc-123' } });
       expect(res.headers['x-request-id']).toBe('abc-123');

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
+import { verifyMessenger } from '../../libs/webhook-signature';
 
 export interface ReceivedRequest {
   method: string;
@@ -10,6 +11,8 @@ export interface ReceivedRequest {
   concurrent: number;
   answeredAt?: number;
   arrivedAt: number;
+  // Set when the receiver has secrets: X-Hub-Signature-256 matched one of them.
+  signatureValid?: boolean;
 }
 
 export type Answer = number | { status: number; headers?: Record<string, string> };
@@ -23,6 +26,8 @@ export interface BotReceiver {
   // Override how POSTs are answered (status code, or status and headers), e.g. to simulate failures.
   // A promise that never settles makes the receiver hang.
   respond: (req: ReceivedRequest) => Answer | Promise<Answer>;
+  // App secrets to verify X-Hub-Signature-256 against, as a real bot does; a bad signature is answered 401.
+  secrets: string[];
   close(): Promise<void>;
 }
 
@@ -36,6 +41,7 @@ export async function startBotReceiver(verifyToken: string, port = 0): Promise<B
     inFlight: 0,
     maxInFlight: 0,
     respond: () => 200,
+    secrets: [],
     close: async () => undefined,
   };
   const server = http.createServer((req, res) => {
@@ -59,9 +65,12 @@ export async function startBotReceiver(verifyToken: string, port = 0): Promise<B
         concurrent: receiver.inFlight,
         arrivedAt: Date.now(),
       };
+      if (receiver.secrets.length) {
+        entry.signatureValid = verifyMessenger(entry.body, req.headers['x-hub-signature-256'], receiver.secrets);
+      }
       receiver.received.push(entry);
       try {
-        const answer = await receiver.respond(entry);
+        const answer = entry.signatureValid === false ? 401 : await receiver.respond(entry);
         const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
         res.writeHead(status, { 'content-type': 'text/plain', ...headers });
         res.end(status < 300 ? 'EVENT_RECEIVED' : 'nope');

@@ -1,15 +1,18 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, Length } from 'class-validator';
+import { IsBoolean, IsString, Length, ValidateIf } from 'class-validator';
+
+// null is not "absent": a PATCH that sends null for a required column is refused, not half-applied.
+const IfPresent = () => ValidateIf((_, v) => v !== undefined);
 
 export class UpdateAppDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  @IfPresent()
   @IsString()
   @Length(1, 100)
   name?: string;
 
   @ApiPropertyOptional({ description: 'Require appsecret_proof on every Graph call made with this app’s tokens' })
-  @IsOptional()
+  @IfPresent()
   @IsBoolean()
   require_appsecret_proof?: boolean;
 }

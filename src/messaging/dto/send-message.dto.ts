@@ -1,0 +1,77 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsDefined, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
+
+const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export class QuickReplyAnswerDto {
+  @ApiProperty({ description: 'The payload of the quick reply the person tapped' })
+  @IsString()
+  @Length(1, 1000)
+  payload: string;
+}
+
+export class SendMessageDto {
+  // Messenger: fewer than 2000 characters (code points).
+  @ApiProperty({ example: 'Hi! Do you have these in blue?', maxLength: 1999 })
+  @IsString()
+  @Length(1, 1999)
+  @Matches(/\S/, { message: 'text must not be blank' })
+  text: string;
+
+  @ApiPropertyOptional({ type: QuickReplyAnswerDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => QuickReplyAnswerDto)
+  quick_reply?: QuickReplyAnswerDto;
+
+  @ApiProperty({ description: 'Chosen by the client; a retry with the same id returns the first message', example: 'c-1' })
+  @IsDefined()
+  @IsString()
+  @Matches(CLIENT_ID, { message: 'client_message_id must be 1–64 letters, digits or ._:-' })
+  client_message_id: string;
+}
+
+export class SendPostbackDto {
+  @ApiProperty({ example: 'Get Started' })
+  @IsString()
+  @Length(1, 80)
+  title: string;
+
+  @ApiProperty({ example: 'GET_STARTED' })
+  @IsString()
+  @Length(1, 1000)
+  payload: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Matches(CLIENT_ID, { message: 'client_message_id must be 1–64 letters, digits or ._:-' })
+  client_message_id?: string;
+}
+
+export class SentMessageDto {
+  @ApiProperty({ example: 'm_Zm9vYmFy' }) mid: string;
+  @ApiProperty() seq: number;
+  @ApiProperty({ description: 'ms since the epoch' }) timestamp: number;
+}
+
+export class MessageViewDto {
+  @ApiProperty() mid: string;
+  @ApiProperty() seq: number;
+  @ApiProperty({ enum: ['person', 'page'] }) sender: string;
+  @ApiProperty() timestamp: number;
+  @ApiProperty({ enum: ['message', 'postback'] }) kind: string;
+  @ApiPropertyOptional() text?: string;
+  @ApiPropertyOptional({ type: QuickReplyAnswerDto }) quick_reply?: QuickReplyAnswerDto;
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object' } }) quick_replies?: unknown[];
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) attachment?: unknown;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) postback?: unknown;
+  @ApiPropertyOptional() client_message_id?: string;
+}
+
+export class MessageListDto {
+  @ApiProperty({ type: [MessageViewDto] }) data: MessageViewDto[];
+  @ApiProperty() has_more: boolean;
+  @ApiProperty() last_seq: number;
+}

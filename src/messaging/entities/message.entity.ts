@@ -1,0 +1,38 @@
+import { Column, Entity, PrimaryColumn, Unique } from 'typeorm';
+
+export type MessageSender = 'person' | 'page';
+export type MessageKind = 'message' | 'postback';
+
+// One message of a thread. `content` is the normalized libs/templates MessageContent, or {postback}.
+@Entity('messages')
+@Unique('messages_thread_seq_uq', ['threadId', 'seq'])
+// A person's retry carries the same client_message_id: the second insert fails here and writes nothing.
+@Unique('messages_client_id_uq', ['threadId', 'sender', 'clientMessageId'])
+export class MessageEntity {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  mid: string;
+
+  @Column({ name: 'thread_id', type: 'varchar', length: 20 })
+  threadId: string;
+
+  @Column({ type: 'bigint' })
+  seq: string;
+
+  @Column({ type: 'varchar', length: 8 })
+  sender: MessageSender;
+
+  @Column({ name: 'app_id', type: 'varchar', length: 20, nullable: true })
+  appId: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  kind: MessageKind;
+
+  @Column({ type: 'bigint' })
+  timestamp: string;
+
+  @Column({ type: 'jsonb' })
+  content: Record<string, unknown>;
+
+  @Column({ name: 'client_message_id', type: 'varchar', length: 64, nullable: true })
+  clientMessageId: string | null;
+}

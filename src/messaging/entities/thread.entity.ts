@@ -1,0 +1,48 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
+
+// A conversation between one person and one Page. The PSID is how the Page's bots know the person.
+@Entity('threads')
+@Unique('threads_page_user_uq', ['pageId', 'userId'])
+@Unique('threads_page_psid_uq', ['pageId', 'psid'])
+@Index('threads_user_idx', ['userId', 'lastTimestamp'])
+export class ThreadEntity {
+  @PrimaryColumn({ type: 'varchar', length: 20 })
+  id: string;
+
+  @Column({ name: 'page_id', type: 'varchar', length: 20 })
+  pageId: string;
+
+  @Column({ name: 'user_id', type: 'varchar', length: 20 })
+  userId: string;
+
+  @Column({ type: 'varchar', length: 20 })
+  psid: string;
+
+  // Allocated by `UPDATE … SET last_seq = last_seq + 1 RETURNING` inside the message's transaction: gap-free.
+  @Column({ name: 'last_seq', type: 'bigint', default: 0 })
+  lastSeq: string;
+
+  // Timestamp (ms) of the last message; each new one takes max(now, this) so timestamps never go back in a thread.
+  @Column({ name: 'last_timestamp', type: 'bigint', default: 0 })
+  lastTimestamp: string;
+
+  // What the person has read / acknowledged (watermark in ms, and the seq it covers).
+  @Column({ name: 'person_read_seq', type: 'bigint', default: 0 })
+  personReadSeq: string;
+
+  @Column({ name: 'person_read_watermark', type: 'bigint', default: 0 })
+  personReadWatermark: string;
+
+  @Column({ name: 'person_delivered_watermark', type: 'bigint', default: 0 })
+  personDeliveredWatermark: string;
+
+  // What the Page has seen (a bot's mark_seen).
+  @Column({ name: 'page_read_seq', type: 'bigint', default: 0 })
+  pageReadSeq: string;
+
+  @Column({ name: 'page_read_watermark', type: 'bigint', default: 0 })
+  pageReadWatermark: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

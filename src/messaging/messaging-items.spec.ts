@@ -1,0 +1,46 @@
+import { echoItem, newMid, newPsid, personMessageItem, toMessageView } from './messaging-items';
+
+const row = {
+  mid: 'm_1',
+  seq: '3',
+  sender: 'page' as const,
+  app_id: '123456789012345',
+  kind: 'message' as const,
+  timestamp: '1700000000000',
+  content: { text: 'hi', metadata: 'secret-for-bots' },
+  client_message_id: null,
+};
+
+describe('messaging items', () => {
+  it('makes PSIDs of 16 digits that a JS number holds exactly, and opaque mids', () => {
+    for (let i = 0; i < 1000; i++) {
+      const p = newPsid();
+      expect(p).toMatch(/^[1-8]\d{15}$/);
+      expect(String(Number(p))).toBe(p);
+    }
+    expect(newMid()).toMatch(/^m_[A-Za-z0-9_-]{32}$/);
+  });
+
+  it('echoes a page send in Messenger’s shape, app_id as a number, metadata included', () => {
+    expect(echoItem({ psid: '1111222233334444', pageId: '999' }, row)).toEqual({
+      sender: { id: '999' },
+      recipient: { id: '1111222233334444' },
+      timestamp: 1700000000000,
+      message: { is_echo: true, app_id: 123456789012345, metadata: 'secret-for-bots', mid: 'm_1', text: 'hi' },
+    });
+  });
+
+  it('never shows the person a bot’s metadata', () => {
+    expect(toMessageView(row)).toEqual({ mid: 'm_1', seq: 3, sender: 'page', timestamp: 1700000000000, kind: 'message', text: 'hi' });
+  });
+
+  it('renders a postback with its mid, title and payload', () => {
+    const pb = { ...row, sender: 'person' as const, app_id: null, kind: 'postback' as const, content: { postback: { title: 'T', payload: 'P' } } };
+    expect(personMessageItem({ psid: '1', pageId: '2' }, pb)).toEqual({
+      sender: { id: '1' },
+      recipient: { id: '2' },
+      timestamp: 1700000000000,
+      postback: { mid: 'm_1', title: 'T', payload: 'P' },
+    });
+  });
+});

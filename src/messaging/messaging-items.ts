@@ -1,0 +1,87 @@
+// Builds Messenger's `messaging` items (the webhook events) and the person's view of a message. Pure: no Nest.
+import { randomBytes, randomInt } from 'node:crypto';
+import type { MessageView } from './person-events';
+
+export interface MessageRow {
+  mid: string;
+  seq: string | number;
+  sender: 'person' | 'page';
+  app_id: string | null;
+  kind: 'message' | 'postback';
+  timestamp: string | number;
+  content: Record<string, unknown>;
+  client_message_id: string | null;
+}
+
+export const newMid = () => `m_${randomBytes(24).toString('base64url')}`;
+
+// 16 digits like Messenger's. The first digit is 1–8 so the id stays below 2^53: a bot that parses it
+// as a number still has it exactly (we always send it as a string).
+export function newPsid(): string {
+  let id = String(randomInt(1, 9));
+  while (id.length < 16) id += String(randomInt(0, 10));
+  return id;
+}
+
+// What the person's client shows. `metadata` is for bots only and never reaches the person.
+export function toMessageView(r: MessageRow): MessageView {
+  const c = r.content;
+  const view: MessageView = {
+    mid: r.mid,
+    seq: Number(r.seq),
+    sender: r.sender,
+    timestamp: Number(r.timestamp),
+    kind: r.kind,
+  };
+  if (typeof c.text === 'string') view.text = c.text;
+  if (c.quick_reply) view.quick_reply = c.quick_reply as { payload: string };
+  if (c.quick_replies) view.quick_replies = c.quick_replies as unknown[];
+  if (c.attachment) view.attachment = c.attachment;
+  if (c.postback) view.postback = c.postback as { title: string; payload: string };
+  if (r.client_message_id) view.client_message_id = r.client_message_id;
+  return view;
+}
+
+interface Parties {
+  psid: string;
+  pageId: string;
+}
+
+// Graph sends app ids as numbers in echoes; ours are 15 digits, which a JS number holds exactly.
+const appIdValue = (appId: string) => (Number.isSafeInteger(Number(appId)) ? Number(appId) : appId);
+
+export function personMessageItem(p: Parties, r: MessageRow): Record<string, unknown> {
+  const base = { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp: Number(r.timestamp) };
+  if (r.kind === 'postback') {
+    const pb = r.content.postback as { title: string; payload: string };
+    return { ...base, postback: { mid: r.mid, title: pb.title, payload: pb.payload } };
+  }
+  const message: Record<string, unknown> = { mid: r.mid };
+  if (typeof r.content.text === 'string') message.text = r.content.text;
+  if (r.content.quick_reply) message.quick_reply = r.content.quick_reply;
+  return { ...base, message };
+}
+
+// message_echoes: the Page's own send, sender = page, recipient = PSID.
+export function echoItem(p: Parties, r: MessageRow): Record<string, unknown> {
+  const message: Record<string, unknown> = { is_echo: true, app_id: appIdValue(r.app_id ?? '') };
+  if (typeof r.content.metadata === 'string') message.metadata = r.content.metadata;
+  message.mid = r.mid;
+  if (typeof r.content.text === 'string') message.text = r.content.text;
+  if (r.content.attachment) message.attachments = [r.content.attachment];
+  if (r.content.quick_replies) message.quick_replies = r.content.quick_replies;
+  return { sender: { id: p.pageId }, recipient: { id: p.psid }, timestamp: Number(r.timestamp), message };
+}
+
+export function readItem(p: Parties, watermark: number, timestamp: number): Record<string, unknown> {
+  return { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp, read: { watermark } };
+}
+
+export function deliveryItem(p: Parties, watermark: number, timestamp: number, mids?: string[]): Record<string, unknown> {
+  return {
+    sender: { id: p.psid },
+    recipient: { id: p.pageId },
+    timestamp,
+    delivery: { ...(mids?.length ? { mids } : {}), watermark },
+  };
+}

@@ -1,0 +1,474 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { MessageContent } from '../../libs/templates';
+import { numericId } from '../common/crypto/tokens';
+import { notFound } from '../common/errors/app.exception';
+import { AppConfig } from '../config/app-config';
+import { isUniqueViolation } from '../database/pg-errors';
+import { PagesService } from '../pages/pages.service';
+import { MessengerField } from '../pages/messenger-fields';
+import { WebhooksService } from '../webhooks/webhooks.service';
+import { MessagingErrors } from './messaging.errors';
+import {
+  deliveryItem,
+  echoItem,
+  MessageRow,
+  newMid,
+  newPsid,
+  personMessageItem,
+  readItem,
+  toMessageView,
+} from './messaging-items';
+import type { MessageView, PersonEvent, StoredEvent, TypingEvent } from './person-events';
+import { RealtimeHub } from './realtime/realtime-hub';
+
+export interface ThreadRow {
+  id: string;
+  page_id: string;
+  user_id: string;
+  psid: string;
+  last_seq: string;
+  last_timestamp: string;
+  person_read_seq: string;
+  person_read_watermark: string;
+  person_delivered_watermark: string;
+  page_read_seq: string;
+  page_read_watermark: string;
+  created_at: Date;
+  // Only where the query joined pages.
+  page_suspended_at?: Date | null;
+}
+
+export interface SentMessage {
+  mid: string;
+  seq: number;
+  timestamp: number;
+  // false when a retry with the same client_message_id found the first message.
+  created: boolean;
+}
+
+interface Outcome<T> {
+  result: T;
+  events: PersonEvent[];
+  deliveries: string[];
+}
+
+const MESSAGE_COLUMNS = 'mid, seq, sender, app_id, kind, timestamp, content, client_message_id';
+
+// TypeORM's query() answers UPDATE … RETURNING as [rows, count] and SELECT/INSERT as rows.
+function rowsOf<T>(res: unknown): T[] {
+  if (Array.isArray(res) && res.length === 2 && Array.isArray(res[0]) && typeof res[1] === 'number') return res[0] as T[];
+  return res as T[];
+}
+
+// Threads, PSIDs, messages and receipts. Every change is one transaction that writes the rows, the person's
+// events and the webhook outbox together; pub/sub and the queue are told after it commits.
+@Injectable()
+export class MessagingService {
+  private readonly logger = new Logger('Messaging');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly pages: PagesService,
+    private readonly webhooks: WebhooksService,
+    private readonly hub: RealtimeHub,
+    private readonly config: AppConfig,
+  ) {}
+
+  // --- threads ---
+
+  async getOrCreateThread(userId: string, pageId: string): Promise<{ thread: ThreadRow; created: boolean }> {
+    await this.pages.findActive(pageId);
+    const existing = await this.findThreadOfUser(userId, pageId);
+    if (existing) return { thread: existing, created: false };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const rows: ThreadRow[] = await this.db.query(
+          `INSERT INTO threads (id, page_id, user_id, psid) VALUES ($1, $2, $3, $4) RETURNING *`,
+          [numericId(), pageId, userId, newPsid()],
+        );
+        return { thread: rows[0], created: true };
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        // Either the same person raced us (the thread now exists) or a PSID collided (try another).
+        const raced = await this.findThreadOfUser(userId, pageId);
+        if (raced) return { thread: raced, created: false };
+      }
+    }
+    throw new Error('could not allocate a PSID');
+  }
+
+  private async findThreadOfUser(userId: string, pageId: string): Promise<ThreadRow | undefined> {
+    const rows: ThreadRow[] = await this.db.query(`SELECT * FROM threads WHERE user_id = $1 AND page_id = $2`, [userId, pageId]);
+    return rows[0];
+  }
+
+  // A person only ever sees their own threads; anyone else's is "not found".
+  async findOwnThread(userId: string, threadId: string): Promise<ThreadRow> {
+    const rows: ThreadRow[] = /^\d{1,20}$/.test(threadId)
+      ? await this.db.query(
+          `SELECT t.*, p.suspended_at AS page_suspended_at FROM threads t JOIN pages p ON p.id = t.page_id
+            WHERE t.id = $1 AND t.user_id = $2`,
+          [threadId, userId],
+        )
+      : [];
+    if (!rows[0]) throw MessagingErrors.threadNotFound(threadId);
+    return rows[0];
+  }
+
+  async findThreadByPsid(pageId: string, psid: string): Promise<ThreadRow | undefined> {
+    if (!/^\d{1,20}$/.test(psid)) return undefined;
+    const rows: ThreadRow[] = await this.db.query(`SELECT * FROM threads WHERE page_id = $1 AND psid = $2`, [pageId, psid]);
+    return rows[0];
+  }
+
+  async listThreads(userId: string, limit = 50) {
+    const rows: (ThreadRow & { page_name: string; unread_count: number; last_message: MessageRow | null })[] =
+      await this.db.query(
+        `SELECT t.*, p.name AS page_name,
+                (SELECT count(*)::int FROM messages m
+                  WHERE m.thread_id = t.id AND m.sender = 'page' AND m.seq > t.person_read_seq) AS unread_count,
+                (SELECT row_to_json(l) FROM (
+                   SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = t.id ORDER BY m.seq DESC LIMIT 1) l
+                ) AS last_message
+           FROM threads t JOIN pages p ON p.id = t.page_id
+          WHERE t.user_id = $1
+          ORDER BY t.last_timestamp DESC, t.created_at DESC
+          LIMIT $2`,
+        [userId, limit],
+      );
+    return rows.map((r) => ({
+      ...this.threadView(r),
+      page: { id: r.page_id, name: r.page_name },
+      unread_count: r.unread_count,
+      last_message: r.last_message ? toMessageView(r.last_message) : null,
+    }));
+  }
+
+  threadView(t: ThreadRow) {
+    return {
+      id: t.id,
+      page_id: t.page_id,
+      last_seq: Number(t.last_seq),
+      read_watermark: Number(t.person_read_watermark),
+      delivered_watermark: Number(t.person_delivered_watermark),
+      seen_by_page_watermark: Number(t.page_read_watermark),
+      seen_by_page_seq: Number(t.page_read_seq),
+      created_at: new Date(t.created_at).toISOString(),
+    };
+  }
+
+  async listMessages(userId: string, threadId: string, afterSeq: number, limit: number) {
+    const t = await this.findOwnThread(userId, threadId);
+    const rows: MessageRow[] = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [t.id, afterSeq, limit + 1],
+    );
+    return { data: rows.slice(0, limit).map(toMessageView), has_more: rows.length > limit, last_seq: Number(t.last_seq) };
+  }
+
+  // --- the person's side ---
+
+  async sendPersonMessage(
+    userId: string,
+    threadId: string,
+    input: { text: string; quick_reply?: { payload: string }; client_message_id: string },
+  ): Promise<SentMessage> {
+    const content: Record<string, unknown> = { text: input.text };
+    if (input.quick_reply) content.quick_reply = { payload: input.quick_reply.payload };
+    return this.personSend(userId, threadId, 'message', content, input.client_message_id, 'messages');
+  }
+
+  async sendPostback(
+    userId: string,
+    threadId: string,
+    input: { title: string; payload: string; client_message_id?: string },
+  ): Promise<SentMessage> {
+    const content = { postback: { title: input.title, payload: input.payload } };
+    return this.personSend(userId, threadId, 'postback', content, input.client_message_id ?? null, 'messaging_postbacks');
+  }
+
+  private async personSend(
+    userId: string,
+    threadId: string,
+    kind: 'message' | 'postback',
+    content: Record<string, unknown>,
+    clientMessageId: string | null,
+    field: MessengerField,
+  ): Promise<SentMessage> {
+    const thread = await this.findOwnThread(userId, threadId);
+    // A suspended page takes no new messages (its tokens stop working too).
+    if (thread.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);
+    try {
+      return await this.run(async (m) => {
+        const appended = await this.appendMessage(m, thread, { sender: 'person', appId: null, kind, content, clientMessageId }, 'echo');
+        // A retry: the first message holds this client_message_id. Roll back the seq we took and answer with it.
+        if (!appended) throw new DuplicateClientMessage();
+        const { row, event } = appended;
+        const deliveries = await this.webhooks.recordPageEvent(m, {
+          pageId: thread.page_id,
+          field,
+          threadKey: thread.psid,
+          messaging: personMessageItem({ psid: thread.psid, pageId: thread.page_id }, row),
+        });
+        return { result: { mid: row.mid, seq: Number(row.seq), timestamp: Number(row.timestamp), created: true }, events: [event], deliveries };
+      }, userId);
+    } catch (err) {
+      // A retry, or a concurrent one that won the unique (thread, sender, client_message_id) while we waited.
+      if (clientMessageId && (err instanceof DuplicateClientMessage || isUniqueViolation(err))) {
+        const first = await this.findByClientId(thread.id, clientMessageId);
+        if (first) return first;
+      }
+      throw err;
+    }
+  }
+
+  private async findByClientId(threadId: string, clientMessageId: string): Promise<SentMessage | undefined> {
+    const rows: MessageRow[] = await this.db.query(
+      `SELECT mid, seq, timestamp FROM messages WHERE thread_id = $1 AND sender = 'person' AND client_message_id = $2`,
+      [threadId, clientMessageId],
+    );
+    return rows[0] ? { mid: rows[0].mid, seq: Number(rows[0].seq), timestamp: Number(rows[0].timestamp), created: false } : undefined;
+  }
+
+  // Everything the Page sent up to `watermark` (ms) is read. A watermark that moves nothing writes nothing.
+  async markRead(userId: string, threadId: string, watermark: number): Promise<{ watermark: number; seq: number }> {
+    const thread = await this.findOwnThread(userId, threadId);
+    const now = Date.now();
+    const wm = Math.min(watermark, now);
+    if (wm <= Number(thread.person_read_watermark)) {
+      return { watermark: Number(thread.person_read_watermark), seq: Number(thread.person_read_seq) };
+    }
+    return this.run(async (m) => {
+      const [t] = rowsOf<ThreadRow>(
+        await m.query(
+          `UPDATE threads
+              SET person_read_watermark = GREATEST(person_read_watermark, $2),
+                  person_read_seq = GREATEST(person_read_seq,
+                    (SELECT COALESCE(max(seq), 0) FROM messages WHERE thread_id = $1 AND timestamp <= $2))
+            WHERE id = $1 RETURNING *`,
+          [thread.id, wm],
+        ),
+      );
+      const event = await this.appendEvent(m, userId, {
+        type: 'read',
+        by: 'person',
+        watermark: Number(t.person_read_watermark),
+        thread_id: t.id,
+        page_id: t.page_id,
+        seq: Number(t.last_seq),
+      });
+      const deliveries = await this.webhooks.recordPageEvent(m, {
+        pageId: t.page_id,
+        field: 'message_reads',
+        threadKey: t.psid,
+        messaging: readItem({ psid: t.psid, pageId: t.page_id }, Number(t.person_read_watermark), now),
+      });
+      return {
+        result: { watermark: Number(t.person_read_watermark), seq: Number(t.person_read_seq) },
+        events: [event],
+        deliveries,
+      };
+    }, userId);
+  }
+
+  // The person's client acknowledges what it received: by watermark, or by the Page's mids.
+  async markDelivered(userId: string, threadId: string, input: { watermark?: number; mids?: string[] }) {
+    const thread = await this.findOwnThread(userId, threadId);
+    const now = Date.now();
+    let wm = input.watermark !== undefined ? Math.min(input.watermark, now) : 0;
+    const mids = input.mids ? [...new Set(input.mids)] : undefined;
+    if (mids?.length) {
+      const rows: { mid: string; timestamp: string }[] = await this.db.query(
+        `SELECT mid, timestamp FROM messages WHERE thread_id = $1 AND sender = 'page' AND mid = ANY($2::varchar[])`,
+        [thread.id, mids],
+      );
+      if (rows.length !== mids.length) {
+        const known = new Set(rows.map((r) => r.mid));
+        throw MessagingErrors.unknownMids(mids.filter((x) => !known.has(x)));
+      }
+      wm = Math.max(wm, ...rows.map((r) => Number(r.timestamp)));
+    } else if (input.watermark === undefined) {
+      throw MessagingErrors.deliveryNeedsWatermark();
+    }
+    if (wm <= Number(thread.person_delivered_watermark)) {
+      return { watermark: Number(thread.person_delivered_watermark) };
+    }
+    return this.run(async (m) => {
+      const [t] = rowsOf<ThreadRow>(
+        await m.query(
+          `UPDATE threads SET person_delivered_watermark = GREATEST(person_delivered_watermark, $2) WHERE id = $1 RETURNING *`,
+          [thread.id, wm],
+        ),
+      );
+      const watermarkNow = Number(t.person_delivered_watermark);
+      const event = await this.appendEvent(m, userId, {
+        type: 'delivery',
+        by: 'person',
+        watermark: watermarkNow,
+        ...(mids?.length ? { mids } : {}),
+        thread_id: t.id,
+        page_id: t.page_id,
+        seq: Number(t.last_seq),
+      });
+      const deliveries = await this.webhooks.recordPageEvent(m, {
+        pageId: t.page_id,
+        field: 'message_deliveries',
+        threadKey: t.psid,
+        messaging: deliveryItem({ psid: t.psid, pageId: t.page_id }, watermarkNow, now, mids),
+      });
+      return { result: { watermark: watermarkNow }, events: [event], deliveries };
+    }, userId);
+  }
+
+  // --- the Page's side (Send API) ---
+
+  async sendPageMessage(thread: ThreadRow, appId: string, content: MessageContent): Promise<{ mid: string; seq: number }> {
+    return this.run(async (m) => {
+      const appended = await this.appendMessage(
+        m,
+        thread,
+        { sender: 'page', appId, kind: 'message', content: content as Record<string, unknown>, clientMessageId: null },
+        'message',
+      );
+      const { row, event } = appended!;
+      const seq = Number(row.seq);
+      const deliveries = await this.webhooks.recordPageEvent(m, {
+        pageId: thread.page_id,
+        field: 'message_echoes',
+        threadKey: thread.psid,
+        messaging: echoItem({ psid: thread.psid, pageId: thread.page_id }, row),
+      });
+      return { result: { mid: row.mid, seq }, events: [event], deliveries };
+    }, thread.user_id);
+  }
+
+  // A bot's mark_seen: the person sees "Seen" on everything they sent so far.
+  async pageMarkSeen(thread: ThreadRow): Promise<void> {
+    await this.run(async (m) => {
+      const now = Date.now();
+      const [t] = rowsOf<ThreadRow>(
+        await m.query(
+          `UPDATE threads SET page_read_watermark = GREATEST(page_read_watermark, $2), page_read_seq = last_seq
+            WHERE id = $1 RETURNING *`,
+          [thread.id, now],
+        ),
+      );
+      const event = await this.appendEvent(m, thread.user_id, {
+        type: 'read',
+        by: 'page',
+        watermark: Number(t.page_read_watermark),
+        thread_id: t.id,
+        page_id: t.page_id,
+        seq: Number(t.page_read_seq),
+      });
+      return { result: undefined, events: [event], deliveries: [] };
+    }, thread.user_id);
+  }
+
+  // Typing is ephemeral: pushed, never stored. Clients stop showing it at expires_at, on typing_off or a message.
+  async pageTyping(thread: ThreadRow, on: boolean): Promise<void> {
+    const event: TypingEvent = {
+      type: 'typing',
+      on,
+      thread_id: thread.id,
+      page_id: thread.page_id,
+      seq: Number(thread.last_seq),
+      ...(on ? { expires_at: Date.now() + this.config.env.TYPING_TIMEOUT_MS } : {}),
+    };
+    await this.hub.publish(thread.user_id, [event]);
+  }
+
+  // --- the person's event log ---
+
+  async headCursor(userId: string): Promise<number> {
+    const rows: { last_cursor: string }[] = await this.db.query(
+      `SELECT last_cursor FROM user_event_cursors WHERE user_id = $1`,
+      [userId],
+    );
+    return rows[0] ? Number(rows[0].last_cursor) : 0;
+  }
+
+  async eventsAfter(userId: string, after: number, limit: number): Promise<PersonEvent[]> {
+    const rows: { cursor: string; payload: StoredEvent }[] = await this.db.query(
+      `SELECT cursor, payload FROM user_events WHERE user_id = $1 AND cursor > $2 ORDER BY cursor LIMIT $3`,
+      [userId, after, limit],
+    );
+    return rows.map((r) => ({ ...r.payload, cursor: Number(r.cursor) }) as PersonEvent);
+  }
+
+  // --- building blocks ---
+
+  // Commits, then tells the person's sockets and the webhook queue. Neither failing loses anything:
+  // the events are in user_events (read on the next gap or reconnect), the deliveries are found by the reconciler.
+  private async run<T>(work: (m: EntityManager) => Promise<Outcome<T>>, userId: string): Promise<T> {
+    const out = await this.db.transaction(work);
+    await Promise.all([
+      this.hub.publish(userId, out.events),
+      out.deliveries.length
+        ? this.webhooks.dispatch(out.deliveries).catch((err: Error) => this.logger.warn(`dispatch failed: ${err.message}`))
+        : undefined,
+    ]);
+    return out.result;
+  }
+
+  // One statement: take the thread's next seq (its row lock, held to commit, orders the thread), insert the
+  // message, take the person's next cursor and store their event. Round trips are what this path costs.
+  // Null when the (thread, sender, client_message_id) already exists: the caller must roll back.
+  private async appendMessage(
+    m: EntityManager,
+    thread: ThreadRow,
+    msg: { sender: 'person' | 'page'; appId: string | null; kind: 'message' | 'postback'; content: Record<string, unknown>; clientMessageId: string | null },
+    eventType: 'message' | 'echo',
+  ): Promise<{ row: MessageRow; event: PersonEvent } | null> {
+    const mid = newMid();
+    const draft: MessageRow = { mid, seq: 0, sender: msg.sender, app_id: msg.appId, kind: msg.kind, timestamp: 0, content: msg.content, client_message_id: msg.clientMessageId };
+    const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft) };
+    const rows: { seq: string; timestamp: string; cursor: string }[] = await m.query(
+      `WITH t AS (
+         UPDATE threads SET last_seq = last_seq + 1, last_timestamp = GREATEST(last_timestamp, $2)
+          WHERE id = $1 RETURNING last_seq, last_timestamp
+       ), msg AS (
+         INSERT INTO messages (mid, thread_id, seq, sender, app_id, kind, timestamp, content, client_message_id)
+         SELECT $3, $1, t.last_seq, $4, $5, $6, t.last_timestamp, $7::jsonb, $8 FROM t
+         ON CONFLICT ON CONSTRAINT messages_client_id_uq DO NOTHING
+         RETURNING seq, timestamp
+       ), c AS (
+         INSERT INTO user_event_cursors (user_id, last_cursor) SELECT $9, 1 FROM msg
+         ON CONFLICT (user_id) DO UPDATE SET last_cursor = user_event_cursors.last_cursor + 1
+         RETURNING last_cursor
+       ), e AS (
+         INSERT INTO user_events (user_id, cursor, type, payload)
+         SELECT $9, c.last_cursor, $10,
+                jsonb_set(jsonb_set(jsonb_set($11::jsonb, '{seq}', to_jsonb(msg.seq)),
+                  '{message,seq}', to_jsonb(msg.seq)), '{message,timestamp}', to_jsonb(msg.timestamp))
+           FROM c, msg
+         RETURNING cursor
+       )
+       SELECT msg.seq, msg.timestamp, e.cursor FROM msg, e`,
+      [thread.id, Date.now(), mid, msg.sender, msg.appId, msg.kind, JSON.stringify(msg.content), msg.clientMessageId, thread.user_id, eventType, JSON.stringify(event)],
+    );
+    if (!rows[0]) return null;
+    const row: MessageRow = { ...draft, seq: rows[0].seq, timestamp: rows[0].timestamp };
+    const view = toMessageView(row);
+    return { row, event: { ...event, seq: view.seq, message: view, cursor: Number(rows[0].cursor) } as PersonEvent };
+  }
+
+  private async appendEvent(m: EntityManager, userId: string, event: StoredEvent): Promise<PersonEvent> {
+    const [c]: { cursor: string }[] = await m.query(
+      `WITH c AS (
+         INSERT INTO user_event_cursors (user_id, last_cursor) VALUES ($1, 1)
+         ON CONFLICT (user_id) DO UPDATE SET last_cursor = user_event_cursors.last_cursor + 1
+         RETURNING last_cursor
+       )
+       INSERT INTO user_events (user_id, cursor, type, payload) SELECT $1, c.last_cursor, $2, $3 FROM c RETURNING cursor`,
+      [userId, event.type, JSON.stringify(event)],
+    );
+    return { ...event, cursor: Number(c.cursor) } as PersonEvent;
+  }
+}
+
+class DuplicateClientMessage extends Error {}
+
+export type { MessageView };

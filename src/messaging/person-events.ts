@@ -1,0 +1,44 @@
+// What a person's devices receive, over the WebSocket and the long-poll alike. Plain types: no Nest here.
+
+export interface MessageView {
+  mid: string;
+  seq: number;
+  sender: 'person' | 'page';
+  timestamp: number;
+  kind: 'message' | 'postback';
+  text?: string;
+  quick_reply?: { payload: string };
+  quick_replies?: unknown[];
+  attachment?: unknown;
+  postback?: { title: string; payload: string };
+  client_message_id?: string;
+}
+
+interface ThreadRef {
+  thread_id: string;
+  page_id: string;
+  // The thread's last seq when the event happened.
+  seq: number;
+}
+
+export type StoredEvent =
+  // A message from the Page (a bot's Send API call).
+  | (ThreadRef & { type: 'message'; message: MessageView })
+  // The person's own message or postback, sent from any of their devices.
+  | (ThreadRef & { type: 'echo'; message: MessageView })
+  // `by: page` is the bot's mark_seen ("Seen"); `by: person` is another of the person's devices reading.
+  | (ThreadRef & { type: 'read'; by: 'page' | 'person'; watermark: number })
+  | (ThreadRef & { type: 'delivery'; by: 'person'; watermark: number; mids?: string[] });
+
+// Stored events carry the person's cursor; typing is ephemeral and has none.
+export type PersonEvent = (StoredEvent & { cursor: number }) | TypingEvent;
+
+export interface TypingEvent extends ThreadRef {
+  type: 'typing';
+  cursor?: undefined;
+  on: boolean;
+  // When a client should stop showing it if no typing_off or message comes.
+  expires_at?: number;
+}
+
+export const userChannel = (userId: string) => `user:${userId}`;

@@ -1,0 +1,67 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Gauge } from 'prom-client';
+import { MetricsService } from '../../health/metrics.service';
+import { MessagingService } from '../messaging.service';
+import type { PersonEvent } from '../person-events';
+import { RealtimeHub } from './realtime-hub';
+
+export interface PollResult {
+  events: PersonEvent[];
+  cursor: number;
+}
+
+// GET /events: answers at once when events after the cursor are stored, else waits for the next one.
+@Injectable()
+export class LongPollService implements OnModuleDestroy {
+  private readonly waiting = new Set<() => void>();
+
+  constructor(
+    private readonly messaging: MessagingService,
+    private readonly hub: RealtimeHub,
+    metrics: MetricsService,
+  ) {
+    const waiting = this.waiting;
+    new Gauge({
+      name: 'switchboard_realtime_long_polls',
+      help: 'GET /events requests waiting for an event',
+      registers: [metrics.registry],
+      collect() {
+        this.set(waiting.size);
+      },
+    });
+  }
+
+  async poll(userId: string, after: number | undefined, timeoutMs: number, limit: number, aborted: Promise<void>): Promise<PollResult> {
+    const start = after ?? (await this.messaging.headCursor(userId));
+    let wake!: () => void;
+    const woken = new Promise<void>((r) => (wake = r));
+    const ephemeral: PersonEvent[] = [];
+    // Listen before reading, so an event committed in between still wakes us.
+    const stop = await this.hub.listen(userId, (e) => {
+      if (e.cursor === undefined) ephemeral.push(e);
+      else if (e.cursor <= start) return;
+      wake();
+    });
+    this.waiting.add(wake);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      let events = await this.messaging.eventsAfter(userId, start, limit);
+      if (!events.length && timeoutMs > 0 && !ephemeral.length) {
+        const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
+        await Promise.race([woken, timeout, aborted]);
+        events = await this.messaging.eventsAfter(userId, start, limit);
+      }
+      const last = events.length ? events[events.length - 1].cursor! : start;
+      return { events: [...events, ...ephemeral], cursor: last };
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.waiting.delete(wake);
+      stop();
+    }
+  }
+
+  // Shutdown answers every waiting poll with what it has, so the HTTP server can close.
+  onModuleDestroy(): void {
+    for (const wake of this.waiting) wake();
+  }
+}

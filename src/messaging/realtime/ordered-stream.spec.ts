@@ -1,0 +1,107 @@
+import type { PersonEvent } from '../person-events';
+import { OrderedEventStream } from './ordered-stream';
+
+const ev = (cursor: number): PersonEvent => ({
+  type: 'read',
+  by: 'page',
+  watermark: cursor,
+  thread_id: 't',
+  page_id: 'p',
+  seq: cursor,
+  cursor,
+});
+
+function harness(stored: number[], lastSent: number, catchUp: boolean) {
+  const sent: (number | undefined)[] = [];
+  const db = [...stored];
+  const stream = new OrderedEventStream(
+    lastSent,
+    {
+      fetchAfter: async (after, limit) => db.filter((c) => c > after).slice(0, limit).map(ev),
+      send: (e) => {
+        sent.push(e.cursor);
+        return true;
+      },
+    },
+    { batch: 3 },
+  );
+  stream.start(catchUp);
+  return { stream, sent, db };
+}
+
+const settle = async (s: OrderedEventStream) => {
+  for (let i = 0; i < 5; i++) {
+    await s.drained();
+    await new Promise((r) => setImmediate(r));
+  }
+};
+
+describe('OrderedEventStream', () => {
+  it('catches up from the database in batches, then follows live events', async () => {
+    const h = harness([1, 2, 3, 4, 5, 6, 7], 2, true);
+    await settle(h.stream);
+    h.stream.push(ev(8));
+    await settle(h.stream);
+    expect(h.sent).toEqual([3, 4, 5, 6, 7, 8]);
+  });
+
+  it('drops duplicates and live events already covered by the catch-up', async () => {
+    const h = harness([1, 2, 3], 0, true);
+    h.stream.push(ev(2));
+    h.stream.push(ev(3));
+    await settle(h.stream);
+    h.stream.push(ev(3));
+    await settle(h.stream);
+    expect(h.sent).toEqual([1, 2, 3]);
+  });
+
+  it('fills a gap from the database when a later event arrives first', async () => {
+    const h = harness([1, 2, 3, 4], 1, false);
+    h.stream.push(ev(4));
+    await settle(h.stream);
+    h.stream.push(ev(2));
+    h.stream.push(ev(3));
+    await settle(h.stream);
+    expect(h.sent).toEqual([2, 3, 4]);
+  });
+
+  it('holds live events until started', async () => {
+    const sent: (number | undefined)[] = [];
+    const s = new OrderedEventStream(0, { fetchAfter: async (a) => [1, 2].filter((c) => c > a).map(ev), send: (e) => (sent.push(e.cursor), true) });
+    s.push(ev(2));
+    await settle(s);
+    expect(sent).toEqual([]);
+    s.start();
+    await settle(s);
+    expect(sent).toEqual([1, 2]);
+  });
+
+  it('stops after a failed read and reports it once', async () => {
+    const errors: unknown[] = [];
+    const s = new OrderedEventStream(0, {
+      fetchAfter: async () => {
+        throw new Error('db down');
+      },
+      send: () => true,
+      onError: (e) => errors.push(e),
+    });
+    s.start();
+    s.push(ev(5));
+    await settle(s);
+    s.push(ev(6));
+    await settle(s);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('passes ephemeral events through and stops when the consumer is gone', async () => {
+    const sent: unknown[] = [];
+    const s = new OrderedEventStream(0, { fetchAfter: async () => [], send: (e) => (sent.push(e.type), sent.length < 2) });
+    s.start(false);
+    const typing: PersonEvent = { type: 'typing', on: true, thread_id: 't', page_id: 'p', seq: 0 };
+    s.push(typing);
+    s.push(ev(1));
+    s.push(ev(2));
+    await settle(s);
+    expect(sent).toEqual(['typing', 'read']);
+  });
+});

@@ -1,0 +1,251 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Gauge } from 'prom-client';
+import { WebSocket, WebSocketServer } from 'ws';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { AuthService } from '../../auth/auth.service';
+import { normalizeError } from '../../common/errors/all-exceptions.filter';
+import { flattenValidationErrors } from '../../common/errors/validation';
+import { SendMessageDto } from '../dto/send-message.dto';
+import { AppConfig } from '../../config/app-config';
+import { MetricsService } from '../../health/metrics.service';
+import { MessagingService } from '../messaging.service';
+import type { PersonEvent } from '../person-events';
+import { OrderedEventStream } from './ordered-stream';
+import { RealtimeHub } from './realtime-hub';
+
+export const WS_PATH = '/ws';
+// Close codes: 1008 policy violation, 1013 try again later (too slow), 1001 going away.
+export const WS_CLOSE_TOO_SLOW = 1013;
+
+interface Connection {
+  ws: WebSocket;
+  userId: string;
+  alive: boolean;
+  stream?: OrderedEventStream;
+  stopListening?: () => void;
+  typing: Map<string, NodeJS.Timeout>;
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' };
+
+function reject(socket: Duplex, status: number, reason: string, message: string): void {
+  const body = JSON.stringify({ statusCode: status, code: reason, message });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+// The person's WebSocket, attached to Fastify's own HTTP server (the `ws` package directly: full control over
+// upgrade-time auth, backpressure and heartbeats). Protocol in src/messaging/README.md.
+@Injectable()
+export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('WsGateway');
+  private wss?: WebSocketServer;
+  private heartbeat?: NodeJS.Timeout;
+  private readonly connections = new Set<Connection>();
+  private server?: Server;
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head);
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly auth: AuthService,
+    private readonly messaging: MessagingService,
+    private readonly hub: RealtimeHub,
+    private readonly config: AppConfig,
+    metrics: MetricsService,
+  ) {
+    const connections = this.connections;
+    new Gauge({
+      name: 'switchboard_realtime_sockets',
+      help: 'Open person WebSockets on this process',
+      registers: [metrics.registry],
+      collect() {
+        this.set(connections.size);
+      },
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (!this.config.servesHttp || !server) return;
+    this.server = server;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: 64 * 1024,
+      perMessageDeflate: { threshold: 512, serverMaxWindowBits: 15, concurrencyLimit: 10 },
+    });
+    server.on('upgrade', this.onUpgrade);
+    this.heartbeat = setInterval(() => this.beat(), this.config.env.WS_HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.server?.off('upgrade', this.onUpgrade);
+    for (const c of this.connections) {
+      c.ws.close(1001, 'server shutting down');
+      setTimeout(() => c.ws.terminate(), 500).unref();
+    }
+    this.wss?.close();
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== WS_PATH || !this.wss) return reject(socket, 404, 'NOT_FOUND', `No WebSocket at ${url.pathname}`);
+    const header = typeof req.headers.authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(req.headers.authorization)?.[1] : undefined;
+    const token = url.searchParams.get('access_token') ?? header;
+    const afterParam = url.searchParams.get('after');
+    if (afterParam !== null && !/^\d{1,15}$/.test(afterParam)) {
+      return reject(socket, 400, 'REQUEST.INVALID', 'after must be a cursor (a non-negative integer)');
+    }
+    let principal;
+    try {
+      principal = token ? await this.auth.verify(token) : null;
+    } catch (err) {
+      this.logger.error(`ws auth failed: ${(err as Error).message}`);
+      return reject(socket, 503, 'UNAVAILABLE', 'Try again');
+    }
+    if (!principal || principal.kind !== 'person') {
+      return reject(socket, 401, 'AUTH.UNAUTHENTICATED', 'A person token is required (?access_token= or Authorization)');
+    }
+    const userId = principal.userId;
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.connected(ws, userId, afterParam === null ? undefined : Number(afterParam)));
+  }
+
+  private async connected(ws: WebSocket, userId: string, after: number | undefined): Promise<void> {
+    const c: Connection = { ws, userId, alive: true, typing: new Map() };
+    this.connections.add(c);
+    ws.on('pong', () => (c.alive = true));
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => this.cleanup(c));
+    ws.on('message', (data, isBinary) => {
+      // Clients may send {"type":"ping"} where they cannot see protocol pings (browsers).
+      if (isBinary) return;
+      let msg: { type?: unknown; ref?: unknown } & Record<string, unknown>;
+      try {
+        msg = JSON.parse(String(data));
+      } catch {
+        return ws.close(1008, 'frames must be JSON');
+      }
+      if (msg?.type === 'ping') this.sendRaw(c, { type: 'pong' });
+      else if (msg?.type === 'send') void this.sendFromSocket(c, msg);
+      else this.sendRaw(c, { type: 'error', ref: msg?.ref ?? null, code: 'WS.UNKNOWN_FRAME', message: 'type must be ping or send' });
+    });
+    try {
+      const start = after ?? (await this.messaging.headCursor(userId));
+      const stream = new OrderedEventStream(start, {
+        fetchAfter: (a, limit) => this.messaging.eventsAfter(userId, a, limit),
+        send: (e) => this.deliver(c, e),
+        onError: (err) => {
+          this.logger.warn(`stream for ${userId} failed: ${(err as Error).message}`);
+          ws.close(1011, 'internal error');
+        },
+      });
+      c.stream = stream;
+      const stop = await this.hub.listen(userId, (e) => stream.push(e));
+      if (ws.readyState !== WebSocket.OPEN) return stop();
+      c.stopListening = stop;
+      this.sendRaw(c, { type: 'hello', cursor: start, heartbeat_ms: this.config.env.WS_HEARTBEAT_MS });
+      stream.start(true);
+    } catch (err) {
+      this.logger.warn(`ws setup for ${userId} failed: ${(err as Error).message}`);
+      ws.close(1011, 'internal error');
+    }
+  }
+
+  // {"type":"send","ref":…,"thread_id":…,"text":…,"quick_reply"?,"client_message_id":…}: the same as
+  // POST /threads/{id}/messages; answered {"type":"ack",ref,mid,seq,timestamp} or {"type":"error",ref,code,message}.
+  private async sendFromSocket(c: Connection, frame: Record<string, unknown>): Promise<void> {
+    const { type: _t, ref, thread_id: threadId, ...body } = frame;
+    const answerRef = typeof ref === 'string' || typeof ref === 'number' ? ref : null;
+    try {
+      const dto = plainToInstance(SendMessageDto, body);
+      const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+      if (errors.length) {
+        const details = flattenValidationErrors(errors);
+        this.sendRaw(c, { type: 'error', ref: answerRef, code: 'REQUEST.VALIDATION_FAILED', message: details.map((d) => d.message).join('; '), details });
+        return;
+      }
+      const sent = await this.messaging.sendPersonMessage(c.userId, String(threadId ?? ''), dto);
+      this.sendRaw(c, { type: 'ack', ref: answerRef, mid: sent.mid, seq: sent.seq, timestamp: sent.timestamp, created: sent.created });
+    } catch (err) {
+      const n = normalizeError(err);
+      if (n.status >= 500) this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      this.sendRaw(c, { type: 'error', ref: answerRef, code: n.code, message: n.message });
+    }
+  }
+
+  private cleanup(c: Connection): void {
+    if (!this.connections.delete(c)) return;
+    c.stream?.stop();
+    c.stopListening?.();
+    for (const t of c.typing.values()) clearTimeout(t);
+    c.typing.clear();
+  }
+
+  // False stops the stream: the socket is gone or too slow. Over the bound, it waits up to WS_SLOW_GRACE_MS for
+  // the client to drain (a catch-up burst is fine), then gives up: the socket is closed, not buffered without bound.
+  private async deliver(c: Connection, e: PersonEvent): Promise<boolean> {
+    const max = this.config.env.WS_MAX_BUFFERED_BYTES;
+    if (c.ws.bufferedAmount > max) {
+      const deadline = Date.now() + this.config.env.WS_SLOW_GRACE_MS;
+      while (c.ws.readyState === WebSocket.OPEN && c.ws.bufferedAmount > max && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (c.ws.readyState !== WebSocket.OPEN) return false;
+      if (c.ws.bufferedAmount > max) {
+        // The client reconnects with its last cursor and catches up from Postgres.
+        this.logger.warn(`closing a slow socket of ${c.userId}: ${c.ws.bufferedAmount} bytes unsent`);
+        c.ws.close(WS_CLOSE_TOO_SLOW, `too slow: over ${max} bytes unsent; reconnect with after=<last cursor>`);
+        this.cleanup(c);
+        return false;
+      }
+    }
+    if (e.type === 'typing') this.trackTyping(c, e, e.on ? e.expires_at : undefined);
+    else if (e.type === 'message') this.trackTyping(c, e, undefined);
+    return this.sendRaw(c, e);
+  }
+
+  private sendRaw(c: Connection, payload: unknown): boolean {
+    if (c.ws.readyState !== WebSocket.OPEN) return false;
+    c.ws.send(JSON.stringify(payload));
+    return true;
+  }
+
+  // A typing_on ends at its expiry unless typing_off or a message from the Page comes first.
+  private trackTyping(c: Connection, e: { thread_id: string; page_id: string; seq: number }, expiresAt: number | undefined): void {
+    const threadId = e.thread_id;
+    const old = c.typing.get(threadId);
+    if (old) clearTimeout(old);
+    c.typing.delete(threadId);
+    if (expiresAt === undefined) return;
+    const timer = setTimeout(() => {
+      c.typing.delete(threadId);
+      this.sendRaw(c, { type: 'typing', on: false, thread_id: threadId, page_id: e.page_id, seq: e.seq, reason: 'timeout' });
+    }, Math.max(0, expiresAt - Date.now()));
+    timer.unref();
+    c.typing.set(threadId, timer);
+  }
+
+  private beat(): void {
+    for (const c of this.connections) {
+      if (!c.alive) {
+        c.ws.terminate();
+        this.cleanup(c);
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+}

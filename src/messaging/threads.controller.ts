@@ -1,0 +1,99 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
+import type { PersonPrincipal } from '../auth/principal';
+import { CreateThreadDto, ThreadDto, ThreadListDto } from './dto/create-thread.dto';
+import { DeliveredDto, ListMessagesQueryDto, ReadDto, WatermarkDto } from './dto/receipts.dto';
+import { MessageListDto, SendMessageDto, SendPostbackDto, SentMessageDto } from './dto/send-message.dto';
+import { MessagingService } from './messaging.service';
+
+@ApiTags('threads')
+@Controller('threads')
+@PersonAuth()
+export class ThreadsController {
+  constructor(private readonly messaging: MessagingService) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: ThreadDto, description: 'Created; 200 when the thread already existed' })
+  async open(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Body() dto: CreateThreadDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ThreadDto> {
+    const { thread, created } = await this.messaging.getOrCreateThread(who.userId, dto.page_id);
+    void reply.status(created ? 201 : 200);
+    return this.messaging.threadView(thread);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: ThreadListDto })
+  async list(@CurrentPrincipal() who: PersonPrincipal): Promise<ThreadListDto> {
+    return { data: await this.messaging.listThreads(who.userId) };
+  }
+
+  @Get(':threadId')
+  @ApiOkResponse({ type: ThreadDto })
+  async get(@CurrentPrincipal() who: PersonPrincipal, @Param('threadId') threadId: string): Promise<ThreadDto> {
+    return this.messaging.threadView(await this.messaging.findOwnThread(who.userId, threadId));
+  }
+
+  @Post(':threadId/messages')
+  @ApiCreatedResponse({ type: SentMessageDto, description: 'Stored; 200 when a retry found the first message' })
+  async send(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('threadId') threadId: string,
+    @Body() dto: SendMessageDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SentMessageDto> {
+    const sent = await this.messaging.sendPersonMessage(who.userId, threadId, dto);
+    void reply.status(sent.created ? 201 : 200);
+    return { mid: sent.mid, seq: sent.seq, timestamp: sent.timestamp };
+  }
+
+  @Post(':threadId/postbacks')
+  @ApiCreatedResponse({ type: SentMessageDto })
+  async postback(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('threadId') threadId: string,
+    @Body() dto: SendPostbackDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SentMessageDto> {
+    const sent = await this.messaging.sendPostback(who.userId, threadId, dto);
+    void reply.status(sent.created ? 201 : 200);
+    return { mid: sent.mid, seq: sent.seq, timestamp: sent.timestamp };
+  }
+
+  @Get(':threadId/messages')
+  @ApiOkResponse({ type: MessageListDto })
+  messages(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('threadId') threadId: string,
+    @Query() q: ListMessagesQueryDto,
+  ): Promise<MessageListDto> {
+    return this.messaging.listMessages(who.userId, threadId, q.after_seq ?? 0, q.limit ?? 50);
+  }
+
+  @Post(':threadId/read')
+  @HttpCode(200)
+  @ApiOkResponse({ type: WatermarkDto })
+  async read(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('threadId') threadId: string,
+    @Body() dto: ReadDto,
+  ): Promise<WatermarkDto> {
+    const { watermark } = await this.messaging.markRead(who.userId, threadId, dto.watermark);
+    return { watermark };
+  }
+
+  @Post(':threadId/delivered')
+  @HttpCode(200)
+  @ApiOkResponse({ type: WatermarkDto })
+  delivered(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('threadId') threadId: string,
+    @Body() dto: DeliveredDto,
+  ): Promise<WatermarkDto> {
+    return this.messaging.markDelivered(who.userId, threadId, dto);
+  }
+}

@@ -1,0 +1,327 @@
+// The core loop end to end: person POST → outbox → signed webhook → local bot → Send API → person's socket.
+// Build: tsc -p tsconfig.build.json; run: node --no-node-snapshot dist/test/bench/loop.bench.js (needs Postgres and Redis).
+// Last line: loop p50_ms=… p99_ms=… msgs_per_s=… baseline_msgs_per_s=… ratio=…
+//   p50_ms, p99_ms        send → reply on the person's socket, at LOOP_BENCH_RATE messages/s (default 500)
+//   msgs_per_s            full loops per second with LOOP_BENCH_WINDOW loops in flight (saturation)
+//   baseline_msgs_per_s   the same measure through the same parts without the framework, in its own process:
+//                         Fastify route → pg insert → undici POST to the bot → Fastify route → pg insert → ws push
+//   ratio                 msgs_per_s / baseline_msgs_per_s
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { Pool as PgPool } from 'pg';
+import { Agent, request } from 'undici';
+import WebSocket, { WebSocketServer } from 'ws';
+import { TEST_REDIS_URL } from '../support/services';
+import { createTestDatabase } from '../support/test-database';
+
+const RATE = Number(process.env.LOOP_BENCH_RATE ?? 500);
+const SECONDS = Number(process.env.LOOP_BENCH_SECONDS ?? 6);
+const WINDOW = Number(process.env.LOOP_BENCH_WINDOW ?? 64);
+const SATURATION_N = Number(process.env.LOOP_BENCH_N ?? 3000);
+const PEOPLE = Number(process.env.LOOP_BENCH_PEOPLE ?? 32);
+const MAIN = path.join(__dirname, '..', '..', 'src', 'main.js');
+
+const agent = new Agent({ connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await request(url, {
+    method: 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  if (res.statusCode >= 300) throw new Error(`${url}: ${res.statusCode} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, ['--no-node-snapshot', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, match: m });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited ${code}:\n${out}`)));
+  });
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+interface Target {
+  // Sends message `text` from person `i`; the reply arrives through onReply.
+  send(person: number, text: string): Promise<void>;
+  onReply: (text: string) => void;
+}
+
+// Fixed rate: latency. Returns per-message ms.
+async function fixedRate(target: Target, rate: number, seconds: number, label: string): Promise<number[]> {
+  const n = Math.round(rate * seconds);
+  const sentAt = new Map<string, number>();
+  const lat: number[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  target.onReply = (text) => {
+    const t0 = sentAt.get(text);
+    if (t0 === undefined) return;
+    sentAt.delete(text);
+    lat.push(performance.now() - t0);
+    if (lat.length === n) done();
+  };
+  const start = performance.now();
+  for (let i = 0; i < n; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const text = `${label}-${i}`;
+    sentAt.set(text, performance.now());
+    target.send(i % PEOPLE, text).catch((e) => console.error(e));
+  }
+  await Promise.race([finished, new Promise((r) => setTimeout(r, 60_000))]);
+  if (lat.length < n) console.error(`${label}: only ${lat.length}/${n} replies`);
+  return lat.sort((a, b) => a - b);
+}
+
+// Saturation: WINDOW loops in flight; loops per second.
+async function saturate(target: Target, n: number, label: string): Promise<number> {
+  let next = 0;
+  let replies = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const pending = new Set<string>();
+  const fire = () => {
+    if (next >= n) return;
+    const text = `${label}-${next}`;
+    const person = next % PEOPLE;
+    next++;
+    pending.add(text);
+    target.send(person, text).catch((e) => console.error(e));
+  };
+  target.onReply = (text) => {
+    if (!pending.delete(text)) return;
+    replies++;
+    if (replies === n) done();
+    else fire();
+  };
+  const start = performance.now();
+  for (let i = 0; i < Math.min(WINDOW, n); i++) fire();
+  await Promise.race([finished, new Promise((r) => setTimeout(r, 120_000))]);
+  const secs = (performance.now() - start) / 1000;
+  if (replies < n) console.error(`${label}: only ${replies}/${n} replies`);
+  return replies / secs;
+}
+
+// --- the platform ---
+
+async function platformTarget(): Promise<{ target: Target; stop: () => Promise<void> }> {
+  const db = await createTestDatabase('loopbench');
+  const { child, match } = await startProcess(
+    [
+      ...(process.env.LOOP_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOOP_BENCH_PROF}`] : []),
+      ...(process.env.LOOP_BENCH_REQUIRE ? ['--require', process.env.LOOP_BENCH_REQUIRE] : []),
+      MAIN,
+      'all',
+    ],
+    {
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      DATA_DIR: `/tmp/sb-loop-bench-${randomBytes(4).toString('hex')}`,
+      DATABASE_URL: db.url,
+      DATABASE_POOL_SIZE: '20',
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: `bench${randomBytes(3).toString('hex')}`,
+      SECRETS_KEY: randomBytes(32).toString('hex'),
+      ALLOW_INSECURE_WEBHOOKS: 'true',
+      OUTBOUND_ALLOWLIST: '127.0.0.0/8',
+      WEBHOOK_CONCURRENCY: '128',
+    },
+    /"url":"(http:\/\/[^"]+)".*listening on/,
+  );
+  const base = match[1];
+  let pageToken = '';
+  let target: Target;
+
+  // The bot: acknowledges at once, answers each person message through the Send API.
+  const bot = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      if (req.method === 'GET') {
+        res.end(u.searchParams.get('hub.challenge') ?? '');
+        return;
+      }
+      res.end('EVENT_RECEIVED');
+      const body = JSON.parse(Buffer.concat(chunks).toString());
+      for (const e of body.entry ?? []) {
+        for (const m of e.messaging ?? []) {
+          if (!m.message || m.message.is_echo) continue;
+          post(`${base}/v25.0/me/messages?access_token=${pageToken}`, {
+            recipient: { id: m.sender.id },
+            messaging_type: 'RESPONSE',
+            message: { text: m.message.text },
+          }).catch((err) => console.error(err));
+        }
+      }
+    });
+  });
+  await new Promise<void>((r) => bot.listen(0, '127.0.0.1', r));
+  const botUrl = `http://127.0.0.1:${(bot.address() as AddressInfo).port}/webhook`;
+
+  const owner = await post(`${base}/auth/signup`, { username: `o${randomBytes(4).toString('hex')}`, password: 'bench-password', name: 'O' });
+  const auth = { authorization: `Bearer ${owner.access_token}` };
+  const page = await post(`${base}/pages`, { name: 'Bench' }, auth);
+  const app = await post(`${base}/apps`, { name: 'Bench bot' }, auth);
+  pageToken = (await post(`${base}/pages/${page.id}/apps`, { app_id: app.id, subscribed_fields: ['messages'] }, auth)).page_access_token;
+  await post(`${base}/v25.0/${app.id}/subscriptions`, {
+    access_token: `${app.id}|${app.secret}`,
+    object: 'page',
+    callback_url: botUrl,
+    verify_token: 'v',
+    fields: 'messages',
+  });
+
+  const people: { token: string; thread: string; ws: WebSocket }[] = [];
+  for (let i = 0; i < PEOPLE; i++) {
+    const p = await post(`${base}/auth/signup`, { username: `p${randomBytes(4).toString('hex')}`, password: 'bench-password', name: 'P' });
+    const th = await post(`${base}/threads`, { page_id: page.id }, { authorization: `Bearer ${p.access_token}` });
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/ws?access_token=${p.access_token}`);
+    await new Promise((r, j) => (ws.once('message', r), ws.once('error', j)));
+    ws.on('message', (data) => {
+      const e = JSON.parse(String(data));
+      if (e.type === 'message') target.onReply(e.message.text);
+    });
+    people.push({ token: p.access_token, thread: th.id, ws });
+  }
+  let n = 0;
+  target = {
+    onReply: () => undefined,
+    send: async (i, text) => {
+      const p = people[i];
+      await post(`${base}/threads/${p.thread}/messages`, { text, client_message_id: `b${n++}` }, { authorization: `Bearer ${p.token}` });
+    },
+  };
+  return {
+    target,
+    stop: async () => {
+      for (const p of people) p.ws.terminate();
+      bot.close();
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await db.drop();
+    },
+  };
+}
+
+// --- the baseline: the same parts, no framework, in its own process ---
+
+async function baselineServer(): Promise<void> {
+  const { default: Fastify } = await import('fastify');
+  const pg = new PgPool({ connectionString: process.env.BASELINE_DB, max: 20 });
+  await pg.query('CREATE TABLE IF NOT EXISTS bench_messages (id bigserial PRIMARY KEY, person int NOT NULL, body jsonb NOT NULL)');
+  const app = Fastify();
+  const sockets = new Map<number, WebSocket>();
+  const botUrl = process.env.BASELINE_BOT!;
+  app.post('/send', async (req) => {
+    const { person, text } = req.body as { person: number; text: string };
+    await pg.query('INSERT INTO bench_messages (person, body) VALUES ($1, $2)', [person, JSON.stringify({ text })]);
+    void post(botUrl, { person, text }).catch((e) => console.error(e));
+    return { ok: true };
+  });
+  app.post('/reply', async (req) => {
+    const { person, text } = req.body as { person: number; text: string };
+    await pg.query('INSERT INTO bench_messages (person, body) VALUES ($1, $2)', [person, JSON.stringify({ text, reply: true })]);
+    sockets.get(person)?.send(JSON.stringify({ type: 'message', message: { text } }));
+    return { ok: true };
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const wss = new WebSocketServer({ server: app.server, path: '/ws', perMessageDeflate: { threshold: 512 } });
+  wss.on('connection', (ws, req) => sockets.set(Number(new URL(req.url ?? '', 'http://x').searchParams.get('person')), ws));
+  console.log(`baseline listening ${(app.server.address() as AddressInfo).port}`);
+}
+
+async function baselineTarget(): Promise<{ target: Target; stop: () => Promise<void> }> {
+  const db = await createTestDatabase('loopbase');
+  let base = '';
+  const bot = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.end('ok');
+      void post(`${base}/reply`, JSON.parse(Buffer.concat(chunks).toString())).catch((e) => console.error(e));
+    });
+  });
+  await new Promise<void>((r) => bot.listen(0, '127.0.0.1', r));
+  const { child, match } = await startProcess(
+    [__filename, 'baseline-server'],
+    { BASELINE_DB: db.url, BASELINE_BOT: `http://127.0.0.1:${(bot.address() as AddressInfo).port}/` },
+    /baseline listening (\d+)/,
+  );
+  base = `http://127.0.0.1:${match[1]}`;
+  let target: Target;
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < PEOPLE; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${match[1]}/ws?person=${i}`);
+    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+    ws.on('message', (data) => target.onReply(JSON.parse(String(data)).message.text));
+    sockets.push(ws);
+  }
+  target = { onReply: () => undefined, send: async (person, text) => void (await post(`${base}/send`, { person, text })) };
+  return {
+    target,
+    stop: async () => {
+      for (const s of sockets) s.terminate();
+      bot.close();
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await db.drop();
+    },
+  };
+}
+
+async function main() {
+  const loop = await platformTarget();
+  await saturate(loop.target, 300, 'warm');
+  const lat = await fixedRate(loop.target, RATE, SECONDS, 'rate');
+  const loopRate = await saturate(loop.target, SATURATION_N, 'sat');
+  await loop.stop();
+
+  const base = await baselineTarget();
+  await saturate(base.target, 300, 'warm');
+  const baseLat = await fixedRate(base.target, RATE, SECONDS, 'rate');
+  const baseRate = await saturate(base.target, SATURATION_N, 'sat');
+  await base.stop();
+  await agent.close();
+
+  const r = (x: number) => x.toFixed(1);
+  console.log(`at ${RATE}/s for ${SECONDS}s (${lat.length} loops, ${PEOPLE} people): p50=${r(pct(lat, 50))} p90=${r(pct(lat, 90))} p99=${r(pct(lat, 99))} max=${r(lat[lat.length - 1])} ms`);
+  console.log(`baseline at ${RATE}/s: p50=${r(pct(baseLat, 50))} p99=${r(pct(baseLat, 99))} ms`);
+  console.log(`saturation (${WINDOW} in flight, ${SATURATION_N} loops): loop ${r(loopRate)}/s, baseline ${r(baseRate)}/s`);
+  console.log(
+    `loop p50_ms=${r(pct(lat, 50))} p99_ms=${r(pct(lat, 99))} msgs_per_s=${r(loopRate)} baseline_msgs_per_s=${r(baseRate)} ratio=${(loopRate / baseRate).toFixed(2)}`,
+  );
+}
+
+if (process.argv[2] === 'baseline-server') {
+  baselineServer().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,43 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startBotReceiver } from '../support/bot-receiver';
+import { httpClient } from '../support/http-client';
+import { assertGapFree, connectPerson } from '../support/person-socket';
+import { spawnPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { conversation, pageSays, personSays } from '../factories/messaging.factory';
+import { verifyMessenger } from '../../libs/webhook-signature';
+
+// The loop on the embedded default: PGlite behind a pool of one connection, in-process pub/sub and queue.
+describe('messaging on the embedded default', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-embedded-msg-'));
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  it('runs person → bot → person with concurrent sends and no deadlock', async () => {
+    const bot = await startBotReceiver('verify-me');
+    const p = await spawnPlatform('all', { DATA_DIR: dataDir });
+    try {
+      const api = httpClient(p.url);
+      const c = await conversation(api, bot);
+      const sock = await connectPerson(p.url, c.person.token);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => personSays(api, c.person, c.thread.id, `m${i}`)));
+      // Events due together arrive batched: count entries, not POSTs.
+      const entryCount = () => bot.received.reduce((n, r) => n + JSON.parse(r.body.toString()).entry.length, 0);
+      const inbound = await waitFor('20 webhooks', () => (entryCount() >= 20 ? bot.received : undefined));
+      const first = JSON.parse(inbound[0].body.toString());
+      expect(verifyMessenger(inbound[0].body, inbound[0].headers['x-hub-signature-256'] as string, c.app.secret)).toBe(true);
+      const psid = first.entry[0].messaging[0].sender.id;
+      await Promise.all(Array.from({ length: 20 }, (_, i) => pageSays(api, c.pageToken, psid, { text: `r${i}` })));
+      const replies = await sock.waitForCount('20 replies', 20, (e) => e.type === 'message');
+      expect(replies.map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 21));
+      assertGapFree(sock.events, 0);
+      const poll = await api.get('/events?after=0&timeout=0&limit=500', { token: c.person.token });
+      expect(poll.body.events).toHaveLength(40);
+      await sock.close();
+    } finally {
+      await p.stop();
+      await bot.close();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,217 @@
+import fc from "fast-check";
+import { httpClient, HttpClient } from "../support/http-client";
+import { rowCounts } from "../support/row-counts";
+import { startTestPlatform, TestPlatform } from "../support/spawn-platform";
+import { conversation } from "../factories/messaging.factory";
+
+// Random bodies, queries and headers at the person API and the Send API: never a 5xx, always the route's
+// error shape, and nothing written when a request is refused.
+describe("messaging routes under random input", () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  let c: Awaited<ReturnType<typeof conversation>> & { psid: string };
+
+  beforeAll(async () => {
+    t = await startTestPlatform({ redis: false });
+    api = httpClient(t.url);
+    // No webhook subscription: the worker writes nothing behind the test's back.
+    const conv = await conversation(api);
+    const [row] = await t.db.query("SELECT psid FROM threads WHERE id = $1", [
+      conv.thread.id,
+    ]);
+    c = { ...conv, psid: row.psid };
+  });
+  afterAll(async () => t?.close());
+
+  const routes = () => [
+    { method: "POST", path: "/threads", token: c.person.token },
+    { method: "GET", path: "/threads", token: c.person.token },
+    { method: "GET", path: `/threads/${c.thread.id}`, token: c.person.token },
+    {
+      method: "POST",
+      path: `/threads/${c.thread.id}/messages`,
+      token: c.person.token,
+    },
+    {
+      method: "GET",
+      path: `/threads/${c.thread.id}/messages`,
+      token: c.person.token,
+    },
+    {
+      method: "POST",
+      path: `/threads/${c.thread.id}/postbacks`,
+      token: c.person.token,
+    },
+    {
+      method: "POST",
+      path: `/threads/${c.thread.id}/read`,
+      token: c.person.token,
+    },
+    {
+      method: "POST",
+      path: `/threads/${c.thread.id}/delivered`,
+      token: c.person.token,
+    },
+    {
+      method: "POST",
+      path: "/threads/not-a-thread/messages",
+      token: c.person.token,
+    },
+    { method: "GET", path: "/events", token: c.person.token },
+    { method: "POST", path: "/v25.0/me/messages", token: c.pageToken },
+    {
+      method: "POST",
+      path: `/v25.0/${c.page.id}/messages`,
+      token: c.pageToken,
+    },
+    { method: "POST", path: "/v25.0/123/messages", token: c.pageToken },
+    { method: "POST", path: "/v25.0/me/messages", token: c.person.token },
+  ];
+
+  // Built once the conversation exists: some values are its real PSID and page id.
+  const arbitraries = () => {
+    const scalar = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(""),
+    );
+    const value = () =>
+      fc.oneof(
+        scalar,
+        fc.array(fc.oneof(fc.string(), fc.constant("m_x"))),
+        fc.jsonValue(),
+        fc.constant(Date.now()),
+        fc.constant(-1),
+        fc.constant("x".repeat(2000)),
+        fc.constant({ id: c.psid }),
+        fc.constant({ text: "hi" }),
+        fc.constant({ payload: "P" }),
+        fc.constant({
+          attachment: {
+            type: "template",
+            payload: { template_type: "button", text: "t", buttons: [] },
+          },
+        }),
+        fc.constant(c.page.id),
+      );
+    const body = fc.oneof(
+      fc.jsonValue(),
+      fc.dictionary(
+        fc.constantFrom(
+          "text",
+          "quick_reply",
+          "client_message_id",
+          "title",
+          "payload",
+          "watermark",
+          "mids",
+          "page_id",
+          "recipient",
+          "message",
+          "sender_action",
+          "messaging_type",
+          "tag",
+          "notification_type",
+          "access_token",
+          "reply_to",
+          "__proto__",
+          "constructor",
+        ),
+        value(),
+      ),
+    );
+    const contentType = fc.constantFrom(
+      "application/json",
+      "application/x-www-form-urlencoded",
+      "text/plain",
+      "",
+    );
+    const query = fc.oneof(
+      fc.constant(""),
+      fc
+        .string()
+        .map(
+          (s) =>
+            `?after=${encodeURIComponent(s)}&after_seq=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}`,
+        ),
+      fc.constant("?after_seq=-1&limit=1000"),
+      fc.constant("?recipient=%7B%22id%22%3A%221%22%7D&message=%7B"),
+    );
+    const auth = fc.oneof(
+      fc.constant(undefined),
+      fc.string(),
+      fc.constant("Bearer sbu_"),
+      fc.string().map((s) => `Bearer ${s}`),
+    );
+    return { body, contentType, query, auth };
+  };
+
+  it("never answers 5xx and writes nothing when it refuses", async () => {
+    const all = routes();
+    const { body, contentType, query, auth } = arbitraries();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: all.length - 1 }),
+        body,
+        contentType,
+        query,
+        auth,
+        fc.boolean(),
+        async (i, b, ct, q, authz, useToken) => {
+          const route = all[i];
+          const headers: Record<string, string> = {};
+          if (ct) headers["content-type"] = ct;
+          const authHeader = useToken ? `Bearer ${route.token}` : authz;
+          if (authHeader !== undefined && /^[\t\x20-\x7e]*$/.test(authHeader))
+            headers.authorization = authHeader;
+          let raw: string | undefined;
+          if (route.method !== "GET") {
+            raw =
+              ct.includes("form") &&
+              b &&
+              typeof b === "object" &&
+              !Array.isArray(b)
+                ? new URLSearchParams(
+                    Object.entries(b).map(([k, v]): [string, string] => [
+                      k,
+                      typeof v === "string" ? v : JSON.stringify(v),
+                    ]),
+                  ).toString()
+                : JSON.stringify(b);
+          }
+          // The long-poll must not wait here.
+          const path =
+            route.path === "/events"
+              ? `${route.path}${q || "?"}&timeout=0`
+              : `${route.path}${q}`;
+          const before = await rowCounts(t.db);
+          const res = await api.call(route.method, path, undefined, {
+            headers,
+            raw,
+          });
+          expect(res.status).toBeLessThan(500);
+          if (res.status >= 400) {
+            if (route.path.startsWith("/v")) {
+              expect(res.body.error).toMatchObject({
+                code: expect.any(Number),
+                message: expect.any(String),
+                fbtrace_id: expect.any(String),
+              });
+            } else {
+              expect(res.body).toMatchObject({
+                statusCode: res.status,
+                code: expect.any(String),
+                requestId: expect.any(String),
+              });
+            }
+            expect(await rowCounts(t.db)).toEqual(before);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  }, 240_000);
+});

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { httpClient, HttpClient } from '../support/http-client';
+import { assertGapFree, connectPerson } from '../support/person-socket';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { conversation, pageSays, personSays } from '../factories/messaging.factory';
+
+// Sockets, cursors and processes: catch-up without gap or duplicate, fan-out across api processes,
+// long-poll, heartbeats and slow consumers.
+describe('messaging: real time', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+
+  beforeAll(async () => {
+    t = await startTestPlatform({ env: { WS_MAX_BUFFERED_BYTES: '65536', WS_SLOW_GRACE_MS: '300' } });
+    api = httpClient(t.url);
+  });
+  afterAll(async () => t?.close());
+
+  const pollsWaiting = (n: number) =>
+    waitFor(`${n} waiting long-poll(s)`, async () => (await api.get('/metrics')).text.includes(`switchboard_realtime_long_polls ${n}\n`));
+
+  async function setup() {
+    const c = await conversation(api);
+    const [row] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
+    return { ...c, psid: row.psid as string };
+  }
+
+  it('catches a reconnecting client up from its cursor, with no gap and no duplicate', async () => {
+    const c = await setup();
+    const first = await connectPerson(t.url, c.person.token, { viaHeader: true });
+    for (let i = 0; i < 3; i++) await pageSays(api, c.pageToken, c.psid, { text: `before ${i}` });
+    await first.waitForCount('3 replies', 3, (e) => e.type === 'message');
+    const last = assertGapFree(first.events, 0);
+    await first.close();
+
+    // While it is away: replies, a mark_seen, and the person's own message from another device.
+    await Promise.all(Array.from({ length: 5 }, (_, i) => pageSays(api, c.pageToken, c.psid, { text: `away ${i}` })));
+    await api.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: c.psid }, sender_action: 'mark_seen' });
+    await personSays(api, c.person, c.thread.id, 'from my phone');
+
+    const again = await connectPerson(t.url, c.person.token, { after: last });
+    expect(again.hello.cursor).toBe(last);
+    await again.waitForCount('7 missed events', 7, (e) => e.cursor !== undefined);
+    await pageSays(api, c.pageToken, c.psid, { text: 'live again' });
+    await again.waitFor('the live one', (e) => e.message?.text === 'live again');
+    expect(assertGapFree(again.events, last)).toBe(last + 8);
+    expect(again.events.filter((e) => e.type === 'message').map((e) => e.seq)).toEqual([4, 5, 6, 7, 8, 10]);
+    expect(again.events.find((e) => e.type === 'read')).toMatchObject({ by: 'page', seq: 8 });
+
+    // Catch-up by thread seq works too.
+    const page = await api.get(`/threads/${c.thread.id}/messages?after_seq=3&limit=4`, { token: c.person.token });
+    expect(page.body.data.map((m: { seq: number }) => m.seq)).toEqual([4, 5, 6, 7]);
+    expect(page.body.has_more).toBe(true);
+    await again.close();
+  });
+
+  it('takes a person’s message over the socket, acked and idempotent like the REST route', async () => {
+    const c = await setup();
+    const sock = await connectPerson(t.url, c.person.token);
+    const frame = { type: 'send', ref: 'r1', thread_id: c.thread.id, text: 'over the socket', client_message_id: 'ws-1' };
+    sock.ws.send(JSON.stringify(frame));
+    const ack = await sock.waitFor('ack', (e) => e.type === 'ack' && e.ref === 'r1');
+    expect(ack).toEqual({ type: 'ack', ref: 'r1', mid: expect.stringMatching(/^m_/), seq: 1, timestamp: expect.any(Number), created: true });
+    sock.ws.send(JSON.stringify({ ...frame, ref: 'r2' }));
+    const again = await sock.waitFor('second ack', (e) => e.type === 'ack' && e.ref === 'r2');
+    expect(again).toMatchObject({ mid: ack.mid, created: false });
+    await sock.waitFor('own echo', (e) => e.type === 'echo' && e.message.mid === ack.mid);
+
+    sock.ws.send(JSON.stringify({ type: 'send', ref: 'r3', thread_id: c.thread.id, text: '', client_message_id: 'ws-2' }));
+    expect(await sock.waitFor('validation error', (e) => e.ref === 'r3')).toMatchObject({ type: 'error', code: 'REQUEST.VALIDATION_FAILED' });
+    sock.ws.send(JSON.stringify({ type: 'send', ref: 'r4', thread_id: '1', text: 'x', client_message_id: 'ws-3' }));
+    expect(await sock.waitFor('not found', (e) => e.ref === 'r4')).toMatchObject({ type: 'error', code: 'THREAD.NOT_FOUND' });
+    sock.ws.send(JSON.stringify({ type: 'dance', ref: 'r5' }));
+    expect(await sock.waitFor('unknown frame', (e) => e.ref === 'r5')).toMatchObject({ type: 'error', code: 'WS.UNKNOWN_FRAME' });
+    const [n] = await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]);
+    expect(n.n).toBe(1);
+    await sock.close();
+  });
+
+  it('gives each of a person’s sockets every event', async () => {
+    const c = await setup();
+    const socks = await Promise.all([1, 2, 3].map(() => connectPerson(t.url, c.person.token)));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => pageSays(api, c.pageToken, c.psid, { text: `m${i}` })));
+    for (const s of socks) {
+      await s.waitForCount('10 replies', 10, (e) => e.type === 'message');
+      assertGapFree(s.events, 0);
+    }
+    await Promise.all(socks.map((s) => s.close()));
+  });
+
+  it('fans out across two api processes through Redis', async () => {
+    const c = await setup();
+    const sibling = await t.spawnSibling('api');
+    const viaSibling = httpClient(sibling.url);
+    const onSibling = await connectPerson(sibling.url, c.person.token);
+    const onMain = await connectPerson(t.url, c.person.token);
+    const reply = await pageSays(api, c.pageToken, c.psid, { text: 'sent through main' });
+    expect(reply.status).toBe(200);
+    await onSibling.waitFor('reply on the other process', (e) => e.message?.mid === reply.body.message_id);
+    const other = await pageSays(viaSibling, c.pageToken, c.psid, { text: 'sent through the sibling' });
+    await onMain.waitFor('reply on main', (e) => e.message?.mid === other.body.message_id);
+    const own = await personSays(viaSibling, c.person, c.thread.id, 'hello from the sibling');
+    await onMain.waitFor('echo on main', (e) => e.type === 'echo' && e.message.mid === own.mid);
+    await onSibling.waitForCount('all three on the sibling', 3, (e) => e.cursor !== undefined);
+    expect(assertGapFree(onSibling.events, 0)).toBe(3);
+    await Promise.all([onSibling.close(), onMain.close()]);
+    await sibling.stop();
+  });
+
+  it('long-polls: stored events at once, otherwise the next one, with the same cursors', async () => {
+    const c = await setup();
+    const poll = (q: string) => api.get(`/events${q}`, { token: c.person.token });
+    const empty = await poll('?timeout=0');
+    expect(empty.body).toEqual({ events: [], cursor: 0 });
+
+    const waiting = poll('?after=0&timeout=20');
+    // Send only once the poll is subscribed, to test the wake-up.
+    await pollsWaiting(1);
+    const sent = await pageSays(api, c.pageToken, c.psid, { text: 'for the poller' });
+    const woke = await waiting;
+    expect(woke.status).toBe(200);
+    expect(woke.body.cursor).toBe(1);
+    expect(woke.body.events).toEqual([expect.objectContaining({ type: 'message', cursor: 1, seq: 1, message: expect.objectContaining({ mid: sent.body.message_id }) })]);
+
+    await personSays(api, c.person, c.thread.id, 'two');
+    await personSays(api, c.person, c.thread.id, 'three');
+    const stored = await poll('?after=1&timeout=20&limit=1');
+    expect(stored.body.events.map((e: { cursor: number }) => e.cursor)).toEqual([2]);
+    const rest = await poll(`?after=${stored.body.cursor}&timeout=0`);
+    expect(rest.body.events.map((e: { cursor: number }) => e.cursor)).toEqual([3]);
+
+    const typingPoll = poll('?after=3&timeout=20');
+    await pollsWaiting(1);
+    await api.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: c.psid }, sender_action: 'typing_on' });
+    const typing = await typingPoll;
+    expect(typing.body).toEqual({ events: [expect.objectContaining({ type: 'typing', on: true })], cursor: 3 });
+
+    const bad = await poll('?after=-1');
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('REQUEST.VALIDATION_FAILED');
+  });
+
+  it('refuses an unauthenticated socket before the upgrade', async () => {
+    await expect(connectPerson(t.url, 'sbu_not-a-token')).rejects.toThrow('401');
+    const c = await setup();
+    await expect(connectPerson(t.url, c.pageToken)).rejects.toThrow('401');
+  });
+
+  it('reaps a socket that stops answering pings', async () => {
+    const c = await setup();
+    const sibling = await t.spawnSibling('api', { WS_HEARTBEAT_MS: '200' });
+    const deaf = await connectPerson(sibling.url, c.person.token, { autoPong: false });
+    const healthy = await connectPerson(sibling.url, c.person.token);
+    const closed = await deaf.closed;
+    expect(closed.code).toBe(1006);
+    // A socket that answers stays, and still gets events.
+    await pageSays(api, c.pageToken, c.psid, { text: 'still here?' });
+    await healthy.waitFor('event after the reaping', (e) => e.type === 'message');
+    await healthy.close();
+    await sibling.stop();
+  });
+
+  it('closes a socket too slow to keep up, with a reason, and the reconnect catches up', async () => {
+    const c = await setup();
+    const slow = await connectPerson(t.url, c.person.token);
+    const tcp = (slow.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    tcp.pause();
+    // Incompressible templates (~30 KB each) until the kernel's buffers are full and ours pass the bound.
+    const big = () => ({
+      attachment: {
+        type: 'template',
+        payload: {
+          template_type: 'generic',
+          elements: Array.from({ length: 10 }, (_, i) => ({
+            title: `item ${i}`,
+            buttons: Array.from({ length: 3 }, () => ({ type: 'postback', title: 'Buy', payload: randomBytes(700).toString('base64').slice(0, 1000) })),
+          })),
+        },
+      },
+    });
+    let sent = 0;
+    await waitFor(
+      'the platform to give up on the slow socket',
+      async () => {
+        if (t.logs.join('').includes('closing a slow socket')) return true;
+        const batch = await Promise.all(Array.from({ length: 10 }, () => pageSays(api, c.pageToken, c.psid, big())));
+        expect(batch.every((r) => r.status === 200)).toBe(true);
+        sent += batch.length;
+        return false;
+      },
+      { timeoutMs: 120_000, intervalMs: 1 },
+    );
+    tcp.resume();
+    const closed = await slow.closed;
+    expect(closed.code).toBe(1013);
+    expect(closed.reason).toMatch(/too slow/);
+    const got = slow.events.filter((e) => e.type === 'message');
+    expect(got.length).toBeLessThan(sent);
+    const last = assertGapFree(slow.events, 0);
+
+    const back = await connectPerson(t.url, c.person.token, { after: last });
+    await back.waitForCount('the rest', sent - last, (e) => e.type === 'message', 60_000);
+    expect(assertGapFree(back.events, last)).toBe(sent);
+    await back.close();
+  }, 180_000);
+});

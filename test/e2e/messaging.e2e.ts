@@ -1,0 +1,285 @@
+import { verifyMessenger } from '../../libs/webhook-signature';
+import { BotReceiver, ReceivedRequest, startBotReceiver } from '../support/bot-receiver';
+import { httpClient, HttpClient } from '../support/http-client';
+import { assertGapFree, connectPerson } from '../support/person-socket';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { clientId, conversation, openThread, pageSays, personSays } from '../factories/messaging.factory';
+import { createPage, signupPerson } from '../factories/registry.factory';
+
+// The core loop over real Postgres and Redis: person → signed webhook → bot → Send API → person's socket.
+describe('messaging: the core loop', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  let bot: BotReceiver;
+  const secrets = new Map<string, string>();
+
+  beforeAll(async () => {
+    t = await startTestPlatform({ env: { TYPING_TIMEOUT_MS: '300', WEBHOOK_RECONCILE_INTERVAL_MS: '500' } });
+    api = httpClient(t.url);
+    bot = await startBotReceiver('verify-me');
+  });
+  afterAll(async () => {
+    await bot?.close();
+    await t?.close();
+  });
+
+  // Every webhook the bot got for a page, signature checked, as Messenger messaging items in arrival order.
+  function itemsFor(pageId: string, field?: (m: any) => boolean): any[] {
+    const out: any[] = [];
+    for (const r of bot.received as ReceivedRequest[]) {
+      const body = JSON.parse(r.body.toString('utf8'));
+      // Events due together arrive batched: every entry of the POST, in order.
+      const entries = (body.entry ?? []).filter((e: any) => e.id === pageId);
+      if (!entries.length) continue;
+      const appSecret = secrets.get(pageId)!;
+      expect(verifyMessenger(r.body, r.headers['x-hub-signature-256'] as string, appSecret)).toBe(true);
+      expect(r.signatureValid).toBe(true);
+      expect(body.object).toBe('page');
+      for (const entry of entries) for (const m of entry.messaging) if (!field || field(m)) out.push(m);
+    }
+    return out;
+  }
+
+  async function setup() {
+    const c = await conversation(api, bot);
+    secrets.set(c.page.id, c.app.secret);
+    bot.secrets.push(c.app.secret);
+    const [row] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
+    return { ...c, psid: row.psid as string };
+  }
+
+  it('delivers a message to the bot, the reply to the person, and receipts both ways', async () => {
+    const c = await setup();
+    const sock = await connectPerson(t.url, c.person.token);
+    expect(sock.hello).toMatchObject({ type: 'hello', cursor: 0 });
+    expect(sock.ws.extensions).toContain('permessage-deflate');
+
+    const sent = await api.post(
+      `/threads/${c.thread.id}/messages`,
+      { text: 'Hi äöå 👋', quick_reply: { payload: 'QR_BLUE' }, client_message_id: 'c-1' },
+      { token: c.person.token },
+    );
+    expect(sent.status).toBe(201);
+    expect(sent.body).toEqual({ mid: expect.stringMatching(/^m_[A-Za-z0-9_-]+$/), seq: 1, timestamp: expect.any(Number) });
+
+    const [inbound] = await waitFor('the messages webhook', () => {
+      const got = itemsFor(c.page.id, (m) => m.message && !m.message.is_echo);
+      return got.length ? got : undefined;
+    });
+    expect(inbound).toEqual({
+      sender: { id: c.psid },
+      recipient: { id: c.page.id },
+      timestamp: sent.body.timestamp,
+      message: { mid: sent.body.mid, text: 'Hi äöå 👋', quick_reply: { payload: 'QR_BLUE' } },
+    });
+    expect(c.psid).toMatch(/^\d{16}$/);
+    expect(JSON.stringify(bot.received.map((r) => r.body.toString()))).not.toContain(c.person.id);
+
+    const echoOfOwn = await sock.waitFor('own echo', (e) => e.type === 'echo');
+    expect(echoOfOwn).toMatchObject({ cursor: 1, thread_id: c.thread.id, seq: 1, message: { mid: sent.body.mid, sender: 'person', client_message_id: 'c-1' } });
+
+    const typing = await api.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: c.psid }, sender_action: 'typing_on' });
+    expect(typing.status).toBe(200);
+    expect(typing.body).toEqual({ recipient_id: c.psid });
+    const on = await sock.waitFor('typing on', (e) => e.type === 'typing' && e.on);
+    expect(on).toMatchObject({ thread_id: c.thread.id, expires_at: expect.any(Number) });
+    expect(on.cursor).toBeUndefined();
+    await sock.waitFor('typing timeout', (e) => e.type === 'typing' && !e.on && e.reason === 'timeout');
+
+    const reply = await pageSays(api, c.pageToken, c.psid, { text: 'Yes, in blue!', metadata: 'order-42' });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ recipient_id: c.psid, message_id: expect.stringMatching(/^m_/) });
+    const pushed = await sock.waitFor('the reply', (e) => e.type === 'message');
+    expect(pushed).toMatchObject({ cursor: 2, seq: 2, message: { mid: reply.body.message_id, sender: 'page', text: 'Yes, in blue!' } });
+    expect(pushed.message.metadata).toBeUndefined();
+
+    const [echo] = await waitFor('the echo webhook', () => {
+      const got = itemsFor(c.page.id, (m) => m.message?.is_echo);
+      return got.length ? got : undefined;
+    });
+    expect(echo).toEqual({
+      sender: { id: c.page.id },
+      recipient: { id: c.psid },
+      timestamp: expect.any(Number),
+      message: { is_echo: true, app_id: Number(c.app.id), metadata: 'order-42', mid: reply.body.message_id, text: 'Yes, in blue!' },
+    });
+
+    const delivered = await api.post(`/threads/${c.thread.id}/delivered`, { mids: [reply.body.message_id] }, { token: c.person.token });
+    expect(delivered.status).toBe(200);
+    const read = await api.post(`/threads/${c.thread.id}/read`, { watermark: pushed.message.timestamp }, { token: c.person.token });
+    expect(read.body).toEqual({ watermark: pushed.message.timestamp });
+    const [delivery] = await waitFor('delivery webhook', () => {
+      const got = itemsFor(c.page.id, (m) => m.delivery);
+      return got.length ? got : undefined;
+    });
+    expect(delivery.delivery).toEqual({ mids: [reply.body.message_id], watermark: pushed.message.timestamp });
+    const [readItem] = await waitFor('read webhook', () => {
+      const got = itemsFor(c.page.id, (m) => m.read);
+      return got.length ? got : undefined;
+    });
+    expect(readItem).toEqual({ sender: { id: c.psid }, recipient: { id: c.page.id }, timestamp: expect.any(Number), read: { watermark: pushed.message.timestamp } });
+
+    const seen = await api.post(`/v25.0/${c.page.id}/messages`, { recipient: { id: c.psid }, sender_action: 'mark_seen' }, { token: c.pageToken });
+    expect(seen.body).toEqual({ recipient_id: c.psid });
+    const seenEvent = await sock.waitFor('seen', (e) => e.type === 'read' && e.by === 'page');
+    expect(seenEvent).toMatchObject({ thread_id: c.thread.id, seq: 2, watermark: expect.any(Number) });
+
+    const pb = await api.post(`/threads/${c.thread.id}/postbacks`, { title: 'Get Started', payload: 'GET_STARTED' }, { token: c.person.token });
+    expect(pb.status).toBe(201);
+    const [postback] = await waitFor('postback webhook', () => {
+      const got = itemsFor(c.page.id, (m) => m.postback);
+      return got.length ? got : undefined;
+    });
+    expect(postback.postback).toEqual({ mid: pb.body.mid, title: 'Get Started', payload: 'GET_STARTED' });
+
+    const threads = await api.get('/threads', { token: c.person.token });
+    expect(threads.body.data).toEqual([
+      expect.objectContaining({ id: c.thread.id, page: { id: c.page.id, name: 'Acme' }, unread_count: 0, last_seq: 3, seen_by_page_seq: 2 }),
+    ]);
+    expect(threads.body.data[0].last_message).toMatchObject({ kind: 'postback', postback: { title: 'Get Started', payload: 'GET_STARTED' } });
+    assertGapFree(sock.events, 0);
+    await sock.close();
+  });
+
+  it('takes form-encoded Send API bodies, and stores templates as structured content', async () => {
+    const c = await setup();
+    const template = {
+      attachment: { type: 'template', payload: { template_type: 'button', text: 'Pick', buttons: [{ type: 'postback', title: 'A', payload: 'A' }] } },
+      quick_replies: [{ content_type: 'text', title: 'Yes', payload: 'Y' }],
+    };
+    const res = await api.post('/v25.0/me/messages', undefined, {
+      form: { access_token: c.pageToken, recipient: JSON.stringify({ id: c.psid }), messaging_type: 'RESPONSE', message: JSON.stringify(template) },
+    });
+    expect(res.status).toBe(200);
+    const list = await api.get(`/threads/${c.thread.id}/messages?after_seq=0`, { token: c.person.token });
+    expect(list.body.data).toEqual([
+      expect.objectContaining({ mid: res.body.message_id, seq: 1, sender: 'page', attachment: template.attachment, quick_replies: template.quick_replies }),
+    ]);
+    const unread = await api.get('/threads', { token: c.person.token });
+    expect(unread.body.data[0].unread_count).toBe(1);
+  });
+
+  it('brings 100 rapid messages to the bot and the person in seq order, and 100 replies back in order', async () => {
+    const c = await setup();
+    const sock = await connectPerson(t.url, c.person.token);
+    const sends = await Promise.all(Array.from({ length: 100 }, (_, i) => personSays(api, c.person, c.thread.id, `n${i}`)));
+    expect(sends.map((s) => s.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    const seqOf = new Map(sends.map((s) => [s.mid, s.seq]));
+
+    const echoes = await sock.waitForCount('100 echoes', 100, (e) => e.type === 'echo');
+    expect(echoes.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    const inbound = await waitFor('100 webhooks', () => {
+      const got = itemsFor(c.page.id, (m) => m.message && !m.message.is_echo);
+      return got.length >= 100 ? got : undefined;
+    });
+    // Retries may repeat one; the first arrival of each mid is in seq order.
+    const firsts = [...new Map(inbound.map((m) => [m.message.mid, m])).values()];
+    expect(firsts.map((m) => seqOf.get(m.message.mid))).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(firsts.map((m) => m.timestamp)).toEqual([...firsts.map((m) => m.timestamp)].sort((a, b) => a - b));
+
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => pageSays(api, c.pageToken, c.psid, { text: `r${i}` })));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    const pushed = await sock.waitForCount('100 replies', 100, (e) => e.type === 'message');
+    expect(pushed.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 101));
+    assertGapFree(sock.events, 0);
+    await sock.close();
+  });
+
+  it('stores one message for a retried client_message_id, concurrent retries included', async () => {
+    const c = await setup();
+    const body = { text: 'only once', client_message_id: 'retry-me' };
+    const first = await api.post(`/threads/${c.thread.id}/messages`, body, { token: c.person.token });
+    expect(first.status).toBe(201);
+    const again = await api.post(`/threads/${c.thread.id}/messages`, body, { token: c.person.token });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+
+    const racing = await Promise.all(
+      Array.from({ length: 8 }, () => api.post(`/threads/${c.thread.id}/messages`, { text: 'race', client_message_id: 'race-1' }, { token: c.person.token })),
+    );
+    expect(racing.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(new Set(racing.map((r) => r.body.mid)).size).toBe(1);
+    const rows = await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]);
+    expect(rows[0].n).toBe(2);
+    const [thread] = await t.db.query('SELECT last_seq FROM threads WHERE id = $1', [c.thread.id]);
+    expect(Number(thread.last_seq)).toBe(2);
+    await waitFor('two webhooks', () => itemsFor(c.page.id, (m) => m.message && !m.message.is_echo).length === 2);
+  });
+
+  it("keeps people out of each other's threads and pages out of each other's conversations", async () => {
+    const c = await setup();
+    const stranger = await signupPerson(api, 'Stranger');
+    for (const [method, path, body] of [
+      ['GET', `/threads/${c.thread.id}`, undefined],
+      ['GET', `/threads/${c.thread.id}/messages`, undefined],
+      ['POST', `/threads/${c.thread.id}/messages`, { text: 'hi', client_message_id: clientId() }],
+      ['POST', `/threads/${c.thread.id}/postbacks`, { title: 't', payload: 'p' }],
+      ['POST', `/threads/${c.thread.id}/read`, { watermark: Date.now() }],
+      ['POST', `/threads/${c.thread.id}/delivered`, { watermark: Date.now() }],
+    ] as const) {
+      const res = await api.call(method, path, body, { token: stranger.token });
+      expect({ path, status: res.status, code: res.body.code }).toEqual({ path, status: 404, code: 'THREAD.NOT_FOUND' });
+    }
+    expect((await api.get('/threads', { token: stranger.token })).body.data).toEqual([]);
+
+    // Page Y (another business) with its own app and token.
+    const other = await setup();
+    const cross = await api.post(`/v25.0/${c.page.id}/messages?access_token=${other.pageToken}`, { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'x' } });
+    expect(cross.status).toBe(403);
+    expect(cross.body.error).toMatchObject({ code: 200, fbtrace_id: expect.any(String) });
+    // Through /me, X's PSID means nothing on Y.
+    const viaMe = await pageSays(api, other.pageToken, c.psid, { text: 'x' });
+    expect(viaMe.body.error).toMatchObject({ code: 100, error_subcode: 2018001, message: '(#100) No matching user found' });
+    const [n] = await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]);
+    expect(n.n).toBe(0);
+  });
+
+  it('gives one person a different PSID on every Page, and the same thread on a second open', async () => {
+    const owner = await signupPerson(api);
+    const p1 = await createPage(api, owner, 'One');
+    const p2 = await createPage(api, owner, 'Two');
+    const person = await signupPerson(api);
+    const t1 = await openThread(api, person, p1.id);
+    const t2 = await openThread(api, person, p2.id);
+    const again = await api.post('/threads', { page_id: p1.id }, { token: person.token });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(t1.id);
+    const rows = await t.db.query('SELECT psid FROM threads WHERE id = ANY($1::varchar[])', [[t1.id, t2.id]]);
+    expect(new Set(rows.map((r: { psid: string }) => r.psid)).size).toBe(2);
+    expect(rows.map((r: { psid: string }) => r.psid)).not.toContain(person.id);
+    const missing = await api.post('/threads', { page_id: '999999999999999' }, { token: person.token });
+    expect(missing.status).toBe(404);
+  });
+
+  it('answers bad Send API input with Graph error 100, never a 5xx', async () => {
+    const c = await setup();
+    const send = (body: unknown) => api.post(`/v25.0/me/messages?access_token=${c.pageToken}`, body);
+    const cases: [string, unknown, RegExp][] = [
+      ['unknown PSID', { recipient: { id: '1234567890123456' }, messaging_type: 'RESPONSE', message: { text: 'x' } }, /No matching user found/],
+      ['empty message', { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: {} }, /message/],
+      ['empty text', { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: '' } }, /text/],
+      ['both', { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'x' }, sender_action: 'typing_on' }, /sender_action/],
+      ['oversize text', { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'x'.repeat(2000) } }, /2000/],
+      ['no recipient', { messaging_type: 'RESPONSE', message: { text: 'x' } }, /recipient/],
+      ['no body', undefined, /./],
+      ['array body', [1, 2], /./],
+      ['unknown action', { recipient: { id: c.psid }, sender_action: 'dance' }, /sender_action/],
+    ];
+    for (const [name, body, pattern] of cases) {
+      const res = await send(body);
+      expect({ name, status: res.status }).toEqual({ name, status: 400 });
+      expect(res.body.error).toMatchObject({ code: 100, type: 'OAuthException', fbtrace_id: expect.any(String) });
+      expect(res.body.error.message).toMatch(pattern);
+    }
+    const badJson = await api.post('/v25.0/me/messages', undefined, { form: { access_token: c.pageToken, recipient: '{"id":', message: '{}' } });
+    expect(badJson.status).toBe(400);
+    expect(badJson.body.error.code).toBe(100);
+    const noToken = await api.post('/v25.0/me/messages', { recipient: { id: c.psid }, message: { text: 'x' } });
+    expect(noToken.body.error.code).toBe(190);
+    const personToken = await api.post(`/v25.0/me/messages?access_token=${c.person.token}`, { recipient: { id: c.psid }, message: { text: 'x' } });
+    expect(personToken.body.error.code).toBe(200);
+    const [n] = await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]);
+    expect(n.n).toBe(0);
+  });
+});

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { BotReceiver } from '../support/bot-receiver';
+import { HttpClient } from '../support/http-client';
+import { pageWithApp, Person, signupPerson } from './registry.factory';
+
+export const ALL_FIELDS = 'messages,messaging_postbacks,message_deliveries,message_reads,message_echoes';
+
+// A page with an app whose webhook goes to `bot`, and a person with a thread open on the page.
+export async function conversation(api: HttpClient, bot?: BotReceiver, verifyToken = 'verify-me') {
+  const ctx = await pageWithApp(api);
+  if (bot) {
+    const res = await api.post(`/v25.0/${ctx.app.id}/subscriptions`, {
+      access_token: ctx.app.token,
+      object: 'page',
+      callback_url: bot.url,
+      verify_token: verifyToken,
+      fields: ALL_FIELDS,
+    });
+    if (res.status !== 200) throw new Error(`subscription failed: ${res.status} ${res.text}`);
+  }
+  const person = await signupPerson(api, 'Customer');
+  const thread = await openThread(api, person, ctx.page.id);
+  return { ...ctx, person, thread };
+}
+
+export async function openThread(api: HttpClient, person: Person, pageId: string) {
+  const res = await api.post('/threads', { page_id: pageId }, { token: person.token });
+  if (res.status !== 201 && res.status !== 200) throw new Error(`open thread failed: ${res.status} ${res.text}`);
+  return res.body as { id: string; page_id: string; last_seq: number };
+}
+
+export const clientId = () => `c-${randomBytes(6).toString('hex')}`;
+
+export async function personSays(api: HttpClient, person: Person, threadId: string, text: string, cmid = clientId()) {
+  const res = await api.post(`/threads/${threadId}/messages`, { text, client_message_id: cmid }, { token: person.token });
+  if (res.status !== 201) throw new Error(`send failed: ${res.status} ${res.text}`);
+  return res.body as { mid: string; seq: number; timestamp: number };
+}
+
+// The PSID the page's bot knows the person by: taken from the webhook the bot received.
+export async function pageSays(api: HttpClient, pageToken: string, psid: string, message: unknown) {
+  return api.post(`/v25.0/me/messages?access_token=${encodeURIComponent(pageToken)}`, {
+    recipient: { id: psid },
+    messaging_type: 'RESPONSE',
+    message,
+  });
+}
