@@ -5,6 +5,7 @@ import { AddressInfo } from 'node:net';
 
 let delayMs = 0;
 let pending: { ids: string[]; t: number; entries: unknown[] }[] = [];
+
 const now = () => performance.timeOrigin + performance.now();
 
 const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
@@ -17,10 +18,12 @@ const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
       return;
     }
     const t = now();
-    const ids = String(req.headers['x-switchboard-delivery-ids'] ?? req.headers['x-bench-ids'] ?? '').split(',');
-    const keep = url.searchParams.get('keep') !== '0';
-    const entries = keep ? (JSON.parse(Buffer.concat(chunks).toString('utf8')).entry as unknown[]) : [];
-    pending.push({ ids, t, entries });
+    // Baseline posts (keep=0) are only answered; gateway posts report each entry's message mid.
+    if (url.searchParams.get('keep') !== '0') {
+      const entries = JSON.parse(Buffer.concat(chunks).toString('utf8')).entry as any[];
+      const ids = entries.map((e) => String(e.messaging?.[0]?.message?.mid ?? ''));
+      pending.push({ ids, t, entries });
+    }
     const answer = () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('EVENT_RECEIVED');

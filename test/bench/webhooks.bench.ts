@@ -1,8 +1,10 @@
 // Webhook gateway throughput and latency, with a raw undici baseline in the same run.
 // Build: tsc -p tsconfig.build.json; run: node --no-node-snapshot dist/test/bench/webhooks.bench.js
 // Needs Postgres (TEST_PG_ADMIN_URL, a scratch database is created and dropped) and Redis (TEST_REDIS_URL).
-// Events enter through the real outbox path: WebhooksService.recordPageEvent in a transaction, then dispatch.
-// The platform runs in this process (role all); the receiver is a child process.
+// Events enter through the real outbox path. BENCH_SOURCE=messages (default): people send POST /threads/:id/messages
+// (the messaging transaction writes the outbox rows, then dispatches); latency runs from sending that request.
+// BENCH_SOURCE=outbox: WebhooksService.recordPageEvent in a transaction, then dispatch; latency from commit.
+// The platform runs in this process (role all); the receiver is a child process. Entries are matched by message mid.
 //   paced phases   BENCH_RATE events/s for BENCH_SECONDS at receiver delays 0 and 100 ms: latency commit → receiver
 //   burst phase    BENCH_BURST events offered as fast as the generator can: deliveries/s (capacity)
 //   baseline       undici posting each event's Messenger envelope to the same receiver at the endpoint's in-flight cap
@@ -25,8 +27,9 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const BURST = Number(process.env.BENCH_BURST ?? 5000);
-const THREADS = Number(process.env.BENCH_THREADS ?? 200);
+const THREADS = Number(process.env.BENCH_THREADS ?? (process.env.BENCH_SOURCE === 'outbox' ? 200 : 50));
 const IN_FLIGHT = Number(process.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT ?? 8);
+const SOURCE = process.env.BENCH_SOURCE ?? 'messages';
 
 const now = () => performance.timeOrigin + performance.now();
 const pct = (xs: number[], p: number) => {
@@ -113,21 +116,37 @@ async function main() {
 
     const ds = platform.app.get(DataSource);
     const webhooks = platform.app.get(WebhooksService);
+    // mid → when the event entered (request sent, or outbox commit).
     const committed = new Map<string, number>();
     let seq = 0;
+    const people: { token: string; thread: string }[] = [];
+    if (SOURCE === 'messages') {
+      for (let i = 0; i < THREADS; i++) {
+        const p = await api('POST', '/auth/signup', { username: `p${randomBytes(5).toString('hex')}`, password: 'a-long-password', name: `P${i}` });
+        const th = await api('POST', '/threads', { page_id: page.id }, p.access_token);
+        people.push({ token: p.access_token, thread: th.id });
+      }
+    }
     const oneEvent = async () => {
       const n = seq++;
+      if (SOURCE === 'messages') {
+        const who = people[n % people.length];
+        const t = now();
+        const res = await api('POST', `/threads/${who.thread}/messages`, { text: `bench ${n}`, client_message_id: `b${n}` }, who.token);
+        committed.set(String(res.mid), t);
+        return;
+      }
       const psid = String(7_000_000 + (n % THREADS));
+      const mid = `m_${n}`;
       const ids = await ds.transaction((m) =>
         webhooks.recordPageEvent(m, {
           pageId: page.id,
           field: 'messages',
           threadKey: psid,
-          messaging: { sender: { id: psid }, recipient: { id: page.id }, timestamp: Date.now(), message: { mid: `m_${n}`, text: `bench ${n}` } },
+          messaging: { sender: { id: psid }, recipient: { id: page.id }, timestamp: Date.now(), message: { mid, text: `bench ${n}` } },
         }),
       );
-      const t = now();
-      for (const id of ids) committed.set(id, t);
+      committed.set(mid, now());
       await webhooks.dispatch(ids);
     };
     const waitAll = (ids: () => string[]) =>

@@ -199,7 +199,8 @@ describe('webhook gateway', () => {
     }, { timeoutMs: 20_000 });
     expect(paused.pending_update_count).toBe(rows.length);
     expect(paused.success_rate_1h).toBe(0);
-    expect(t.logs.join('')).toMatch(new RegExp(`app ${ctx.app.id}: webhook delivery paused`));
+    await waitFor('pause logged', () => t.logs.join('').includes(`app ${ctx.app.id}: webhook delivery paused`));
+    expect(t.logs.join('')).toContain(`app ${ctx.app.id}: webhook failing since`);
     const metrics = (await api.get('/metrics')).text;
     expect(metrics).toMatch(new RegExp(`switchboard_webhook_endpoint_stage\\{app_id="${ctx.app.id}",stage="paused"\\} 1`));
     expect(metrics).toMatch(new RegExp(`switchboard_webhook_oldest_pending_age_seconds\\{app_id="${ctx.app.id}"\\}`));
