@@ -6,10 +6,10 @@
 // BENCH_SOURCE=outbox: WebhooksService.recordPageEvent in a transaction, then dispatch; latency from commit.
 // The platform runs in this process (role all); the receiver is a child process. Entries are matched by message mid.
 //   paced phases   BENCH_RATE events/s for BENCH_SECONDS at receiver delays 0 and 100 ms: latency commit → receiver
-//   burst phase    BENCH_BURST events offered as fast as the generator can: deliveries/s (capacity)
+//   drain phase    BENCH_BURST events kept while the endpoint is paused, then resumed: deliveries/s (capacity)
 //   baseline       undici posting each event's Messenger envelope to the same receiver at the endpoint's in-flight cap
 // Last line: webhooks deliveries_per_s=… p50_ms=… p99_ms=… baseline_per_s=… ratio=…
-//   (deliveries_per_s from the burst, p50/p99 from the 0 ms paced phase, ratio = deliveries_per_s / baseline_per_s)
+//   (deliveries_per_s from the drain, p50/p99 from the 0 ms paced phase, ratio = deliveries_per_s / baseline_per_s)
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -205,26 +205,33 @@ async function main() {
       return r;
     };
 
-    // Capacity: as many events as the generator can write (10 at a time), delivered as fast as the gateway can.
-    const burst = async () => {
+    // Capacity: BENCH_BURST events written while the endpoint is paused (kept pending, as the gateway does), then
+    // the developer resume: how fast the gateway drains a backlog to a 0 ms receiver (slow start included).
+    const drain = async () => {
       await setDelay(0);
       committed.clear();
       arrivals.clear();
       bodies.length = 0;
       keepBodies = true;
-      const start = now();
+      await ds.query(
+        `INSERT INTO webhook_endpoints (app_id, paused_at, pause_reason) VALUES ($1, now(), 'bench')
+         ON CONFLICT (app_id) DO UPDATE SET paused_at = now(), pause_reason = 'bench'`,
+        [app.id],
+      );
       let left = BURST;
       await Promise.all(
-        Array.from({ length: 10 }, async () => {
+        Array.from({ length: 8 }, async () => {
           while (left-- > 0) await oneEvent();
         }),
       );
+      if (arrivals.size) throw new Error('delivered while paused');
+      const start = now();
+      await api('POST', `/apps/${app.id}/webhook/resume`, {}, person.access_token);
       await waitAll(() => [...committed.keys()]);
       keepBodies = false;
       const last = Math.max(...arrivals.values());
       const perS = BURST / ((last - start) / 1000);
-      const lat = [...committed].map(([id, t]) => arrivals.get(id)! - t);
-      console.log(`burst events=${BURST} deliveries_per_s=${Math.round(perS)} p50_ms=${pct(lat, 50).toFixed(1)} p99_ms=${pct(lat, 99).toFixed(1)}`);
+      console.log(`drain events=${BURST} deliveries_per_s=${Math.round(perS)} posts=${posts}`);
       return perS;
     };
 
@@ -257,7 +264,8 @@ async function main() {
     await paced(0); // warm-up: connections, JIT, statement plans
     const fast = await paced(0);
     await paced(100);
-    const perS = await burst();
+    posts = 0;
+    const perS = await drain();
     const base = await baseline(bodies.slice(0, BURST));
     console.log(
       `webhooks deliveries_per_s=${Math.round(perS)} p50_ms=${fast.p50.toFixed(1)} p99_ms=${fast.p99.toFixed(1)} ` +
