@@ -440,7 +440,15 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
              pause_reason = CASE WHEN $3 THEN NULL ELSE webhook_endpoints.pause_reason END`,
       [target.appId, ramp, mode.kind === 'probe'],
     );
-    if (mode.kind === 'probe') this.logger.log(`app ${target.appId}: probe succeeded, resuming delivery with a slow start`);
+    if (mode.kind === 'probe') {
+      // Retries pushed far out while it failed become due: the backlog drains now, oldest first, ramping up.
+      await this.db.query(
+        `UPDATE webhook_deliveries SET next_attempt_at = now()
+          WHERE app_id = $1 AND status = 'pending' AND next_attempt_at > now()`,
+        [target.appId],
+      );
+      this.logger.log(`app ${target.appId}: probe succeeded, resuming delivery with a slow start`);
+    }
   }
 
   // 410 Gone: the bot asks us to stop. The subscription is switched off with the reason; events are kept pending.
