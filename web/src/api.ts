@@ -107,7 +107,7 @@ export interface MessageList {
   last_seq: number;
 }
 
-// The person's view of a Page's Messenger Profile (PersonProfileView, branch `sendapi`: GET /pages/:id/profile).
+// The person's view of a Page's Messenger Profile (PersonProfileView in src/send-api: GET /pages/:id/profile).
 export interface PageProfile {
   page_id: string;
   page_name: string;
@@ -141,8 +141,8 @@ export interface EventsPage {
   cursor: number;
 }
 
-// --- webhook gateway (branch `gateway`: GET /apps/:id/webhook, /apps/:id/deliveries[/:id], retry, replay) ---
-// Mirrors src/webhooks/delivery-log.service.ts on that branch (not on main when this was written).
+// --- webhook gateway: GET /apps/:id/webhook, /apps/:id/deliveries[/:id], retry, replay ---
+// Mirrors what src/webhooks/delivery-log.service.ts returns (its routes have no response DTOs in openapi).
 export interface WebhookHealth {
   url: string | null;
   mode: 'push' | 'pull';
@@ -199,21 +199,6 @@ export interface DeliveryPage {
 export interface Replayed {
   replayed: number;
   limit: number;
-}
-
-// --- hosted scripts (branch `scripts`: /pages/:id/scripts…) ---
-export interface Script {
-  id: string;
-  name?: string;
-  active_version?: number | null;
-  versions?: ScriptVersion[];
-  [k: string]: unknown;
-}
-export interface ScriptVersion {
-  version: number;
-  source?: string;
-  created_at?: string;
-  [k: string]: unknown;
 }
 
 export class ApiError extends Error {

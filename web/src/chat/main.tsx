@@ -507,7 +507,7 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
   );
 }
 
-// The person's view of a Page's Messenger Profile (branch `sendapi`: GET /pages/:id/profile). A server
+// The person's view of a Page's Messenger Profile (GET /pages/:id/profile). A server
 // without the route (or a Page without a profile) gives null: the thread simply has no greeting or menu.
 function usePageProfile(pageId: string, token: string): PageProfile | null {
   const [profile, setProfile] = useState<PageProfile | null>(null);

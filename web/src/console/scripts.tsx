@@ -1,11 +1,10 @@
-// The hosted script editor: versions, activation, dry run, logs. Written against the routes of branch
-// `scripts` (src/sandbox/scripts.controller.ts there): not on main yet, so unverified against a server;
-// a server without them gets a labelled gap instead of the editor.
+// The hosted script editor: versions, activation, dry run, logs (src/sandbox/scripts.controller.ts).
+// A server without those routes gets a labelled gap instead of the editor.
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { ErrorText, routeMissing, useAsync } from './util';
 
-// ScriptVersionDto, ScriptListDto, ScriptLogDto, DryRunDto on that branch.
+// ScriptVersionDto, ScriptListDto, ScriptLogDto, DryRunDto (src/sandbox/dto/upload-script.dto.ts).
 interface ScriptVersion {
   version: number;
   subscribed_fields: string[];
@@ -63,7 +62,7 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
   if (list.error && routeMissing(list.error))
     return (
       <section class="section gap" aria-label="Hosted scripts">
-        Hosted scripts: this server has no <code>/pages/:id/scripts</code> routes yet (branch <code>scripts</code> adds them). The
+        Hosted scripts: this server has no <code>/pages/:id/scripts</code> routes (an older build). The
         editor appears here once they are merged.
       </section>
     );
