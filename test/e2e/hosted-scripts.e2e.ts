@@ -105,10 +105,11 @@ describe('hosted bot scripts', () => {
 
     const echo = await waitFor('the echo webhook to the other app', () => {
       for (const r of bot.received) {
-        const entry = JSON.parse(r.body.toString()).entry?.[0];
-        if (entry?.id !== c.page.id) continue;
-        const m = entry.messaging.find((x: any) => x.message?.is_echo && x.message.text === 'echo: hello there');
-        if (m) return m;
+        for (const entry of JSON.parse(r.body.toString()).entry ?? []) {
+          if (entry?.id !== c.page.id) continue;
+          const m = entry.messaging.find((x: any) => x.message?.is_echo && x.message.text === 'echo: hello there');
+          if (m) return m;
+        }
       }
       return undefined;
     });

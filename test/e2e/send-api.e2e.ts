@@ -47,8 +47,9 @@ describe('send api', () => {
   const echoesFor = (pageId: string) =>
     bot.received
       .map((r) => JSON.parse(r.body.toString('utf8')))
-      .filter((b) => b.entry?.[0]?.id === pageId)
-      .flatMap((b) => b.entry[0].messaging)
+      // A POST may carry a batch: every entry is one event.
+      .flatMap((b) => (b.entry ?? []).filter((e: any) => e.id === pageId))
+      .flatMap((e: any) => e.messaging)
       .filter((m: any) => m.message?.is_echo);
 
   describe('templates', () => {
@@ -372,8 +373,11 @@ describe('send api', () => {
       expect(tap.status).toBe(201);
       await waitFor('the get_started postback', () =>
         bot.received.some((r) => {
-          const m = JSON.parse(r.body.toString()).entry?.[0]?.messaging?.[0];
-          return m?.postback?.payload === 'GET_STARTED' && m.postback.mid === tap.body.mid;
+          const entries: any[] = JSON.parse(r.body.toString()).entry ?? [];
+          return entries.some((e) => {
+            const m = e.messaging?.[0];
+            return m?.postback?.payload === 'GET_STARTED' && m.postback.mid === tap.body.mid;
+          });
         }),
       );
 
