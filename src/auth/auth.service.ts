@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { sha256Hex, randomToken, safeEqual } from '../common/crypto/tokens';
 import { AppConfig } from '../config/app-config';
 import { AccessTokenEntity } from './entities/access-token.entity';
@@ -19,6 +19,13 @@ interface TokenRow {
   expires_at: Date | null;
   page_suspended: Date | null;
   app_suspended: Date | null;
+  require_proof: boolean | null;
+}
+
+// A verified Graph caller and whether its app demands appsecret_proof on every call.
+export interface GraphCaller {
+  principal: Principal;
+  requireProof: boolean;
 }
 
 // Issues and checks every credential: person tokens, page tokens, and app secrets (`{app_id}|{app_secret}`).
@@ -93,29 +100,51 @@ export class AuthService {
   }
 
   async verifyAppSecret(appId: string, secret: string): Promise<boolean> {
-    if (!/^\d{1,20}$/.test(appId)) return false;
+    return (await this.appBySecret(appId, secret)) !== null;
+  }
+
+  // appsecret_proof = hex HMAC-SHA256(key = app secret, msg = access token), checked against every live
+  // secret of the app (a rotation's old one included), in constant time, without stopping early.
+  async verifyAppsecretProof(appId: string, token: string, proof: string): Promise<boolean> {
+    if (!/^[0-9a-fA-F]{64}$/.test(proof)) return false;
+    const secrets = await this.signingSecrets(appId);
+    let ok = false;
+    for (const secret of secrets) {
+      ok = safeEqual(createHmac('sha256', secret).update(token).digest('hex'), proof.toLowerCase()) || ok;
+    }
+    return ok;
+  }
+
+  private async appBySecret(appId: string, secret: string): Promise<{ requireProof: boolean } | null> {
+    if (!/^\d{1,20}$/.test(appId)) return null;
     const hash = sha256Hex(secret);
     const rows = await this.liveSecrets(appId);
     let ok = false;
     // Compare against every live secret, in constant time, without stopping early.
     for (const r of rows) ok = safeEqual(r.secretHash, hash) || ok;
-    if (!ok) return false;
-    const [app] = await this.db.query('SELECT suspended_at FROM apps WHERE id = $1', [appId]);
-    return Boolean(app) && !app.suspended_at;
+    if (!ok) return null;
+    const [app] = await this.db.query('SELECT suspended_at, require_appsecret_proof FROM apps WHERE id = $1', [appId]);
+    return app && !app.suspended_at ? { requireProof: Boolean(app.require_appsecret_proof) } : null;
   }
 
   async verify(token: string): Promise<Principal | null> {
+    return (await this.verifyGraphCaller(token))?.principal ?? null;
+  }
+
+  async verifyGraphCaller(token: string): Promise<GraphCaller | null> {
     if (!token || token.length > 512) return null;
     const bar = token.indexOf('|');
     if (bar > 0) {
       const appId = token.slice(0, bar);
-      return (await this.verifyAppSecret(appId, token.slice(bar + 1))) ? { kind: 'app', appId } : null;
+      const app = await this.appBySecret(appId, token.slice(bar + 1));
+      return app ? { principal: { kind: 'app', appId }, requireProof: app.requireProof } : null;
     }
     if (!token.startsWith(PERSON_TOKEN_PREFIX) && !token.startsWith(PAGE_TOKEN_PREFIX)) return null;
     // The lookup is by hash, so the stored value is never compared byte by byte against attacker input.
     const rows: TokenRow[] = await this.db.query(
       `SELECT t.kind, t.user_id, t.page_id, t.app_id, t.expires_at,
-              p.suspended_at AS page_suspended, a.suspended_at AS app_suspended
+              p.suspended_at AS page_suspended, a.suspended_at AS app_suspended,
+              a.require_appsecret_proof AS require_proof
          FROM access_tokens t
          LEFT JOIN pages p ON p.id = t.page_id
          LEFT JOIN apps a ON a.id = t.app_id
@@ -125,8 +154,8 @@ export class AuthService {
     const row = rows[0];
     if (!row) return null;
     if (row.expires_at && new Date(row.expires_at).getTime() <= Date.now()) return null;
-    if (row.kind === 'person') return { kind: 'person', userId: row.user_id! };
+    if (row.kind === 'person') return { principal: { kind: 'person', userId: row.user_id! }, requireProof: false };
     if (row.page_suspended || row.app_suspended) return null;
-    return { kind: 'page', pageId: row.page_id!, appId: row.app_id! };
+    return { principal: { kind: 'page', pageId: row.page_id!, appId: row.app_id! }, requireProof: Boolean(row.require_proof) };
   }
 }

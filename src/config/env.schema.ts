@@ -81,6 +81,18 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(100) @Max(60000) SCRIPT_FETCH_TIMEOUT_MS = 1500;
   @Transform(toInt) @IsInt() @Min(0) @Max(1_048_576) SCRIPT_FETCH_MAX_BYTES = 32_768;
 
+  // --- Send API ---
+  // RESPONSE and UPDATE are allowed this long after the person's last message (Messenger: 24 h).
+  @Transform(toInt) @IsInt() @Min(1) MESSAGING_WINDOW_SECONDS = 86400;
+  // MESSAGE_TAG HUMAN_AGENT and CUSTOMER_FEEDBACK are allowed this long after it (Messenger: 7 days).
+  @Transform(toInt) @IsInt() @Min(1) HUMAN_AGENT_WINDOW_SECONDS = 604800;
+  // Token bucket per Page (burst = rate); over it Graph answers 613.
+  @Transform(toInt) @IsInt() @Min(1) SEND_RATE_PER_PAGE_PER_SECOND = 300;
+  // Ceiling per app across all its Pages; over it Graph answers 4.
+  @Transform(toInt) @IsInt() @Min(1) SEND_RATE_PER_APP_PER_SECOND = 3000;
+  // How long an Idempotency-Key on the Send API replays its first answer.
+  @Transform(toInt) @IsInt() @Min(60) SEND_IDEMPOTENCY_TTL_SECONDS = 86400;
+
   // --- media (src/media) ---
   // Per file, people and bots alike; an image fetched by URL has its own, smaller cap.
   @Transform(toInt) @IsInt() @Min(1024) MEDIA_MAX_BYTES = 25 * 1024 * 1024;

@@ -31,6 +31,7 @@ export interface ThreadRow {
   psid: string;
   last_seq: string;
   last_timestamp: string;
+  person_last_at: string;
   person_read_seq: string;
   person_read_watermark: string;
   person_delivered_watermark: string;
@@ -343,7 +344,14 @@ export class MessagingService {
 
   // --- the Page's side (Send API) ---
 
-  async sendPageMessage(thread: ThreadRow, appId: string, content: MessageContent): Promise<{ mid: string; seq: number }> {
+  // `within` runs in the message's transaction after the insert (the Send API stores its Idempotency-Key there);
+  // if it throws, nothing is written and nothing is sent.
+  async sendPageMessage(
+    thread: ThreadRow,
+    appId: string | null,
+    content: MessageContent,
+    within?: (m: EntityManager, sent: { mid: string; seq: number }) => Promise<void>,
+  ): Promise<{ mid: string; seq: number }> {
     return this.run(async (m) => {
       const appended = await this.appendMessage(
         m,
@@ -353,6 +361,7 @@ export class MessagingService {
       );
       const { row, event } = appended!;
       const seq = Number(row.seq);
+      if (within) await within(m, { mid: row.mid, seq });
       const deliveries = await this.webhooks.recordPageEvent(m, {
         pageId: thread.page_id,
         field: 'message_echoes',
@@ -447,7 +456,8 @@ export class MessagingService {
     const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft, present) };
     const rows: { seq: string; timestamp: string; cursor: string }[] = await m.query(
       `WITH t AS (
-         UPDATE threads SET last_seq = last_seq + 1, last_timestamp = GREATEST(last_timestamp, $2)
+         UPDATE threads SET last_seq = last_seq + 1, last_timestamp = GREATEST(last_timestamp, $2),
+                person_last_at = CASE WHEN $4 = 'person' THEN GREATEST(last_timestamp, $2) ELSE person_last_at END
           WHERE id = $1 RETURNING last_seq, last_timestamp
        ), msg AS (
          INSERT INTO messages (mid, thread_id, seq, sender, app_id, kind, timestamp, content, client_message_id)

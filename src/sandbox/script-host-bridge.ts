@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SafeHttpClient, SafeHttpError } from '../../libs/safe-http';
-import { GraphException } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
 import { OUTBOUND_HTTP } from '../infra/http/outbound-http';
 import { SendApiService } from '../send-api/send-api.service';
@@ -49,14 +48,10 @@ export class ScriptHostBridge implements HostBridge {
   async send(pageId: string, message: unknown): Promise<HostResult<unknown>> {
     const appId = await this.appIdOf(pageId);
     if (!appId) return fail('send_failed', 'this page has no hosted script');
-    try {
-      // Exactly the Send API: validation, templates, window and rate rules.
-      const result = await this.sendApi.send({ kind: 'page', pageId, appId }, {}, message);
-      return { ok: true, result };
-    } catch (err) {
-      if (err instanceof GraphException) return fail('send_failed', err.message);
-      throw err;
-    }
+    // Exactly the Send API: validation, templates, window and rate rules.
+    const result = await this.sendApi.send(pageId, appId, message);
+    if ('error' in result) return fail('send_failed', `(#${result.error.code}) ${result.error.message}`);
+    return { ok: true, result };
   }
 
   async storeGet(pageId: string, key: string): Promise<HostResult<unknown>> {

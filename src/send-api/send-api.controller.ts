@@ -1,20 +1,41 @@
-import { Body, Controller, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
 import type { PagePrincipal } from '../auth/principal';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
 import { assertOwnPage } from '../pages/pages-graph.controller';
+import { AttachmentsService } from './attachments.service';
+import { MessengerProfileService } from './messenger-profile.service';
 import { SendApiService, SendResult } from './send-api.service';
+import { UserProfileService } from './user-profile.service';
+
+// Body params win over query params; a body that is not an object is left for the validator to name.
+export function mergeParams(query: Record<string, unknown>, body: unknown): unknown {
+  const q = query && typeof query === 'object' ? query : {};
+  if (body === undefined || body === null || body === '') return { ...q };
+  if (typeof body !== 'object' || Array.isArray(body)) return body;
+  return { ...q, ...(body as Record<string, unknown>) };
+}
+
+const asObject = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 @ApiTags('graph: send api')
 @Controller(GRAPH_ROUTE_PREFIX)
 export class SendApiController {
-  constructor(private readonly sendApi: SendApiService) {}
+  constructor(
+    private readonly sendApi: SendApiService,
+    private readonly attachments: AttachmentsService,
+    private readonly profiles: MessengerProfileService,
+    private readonly users: UserProfileService,
+  ) {}
 
   // Graph takes params in the JSON body, the form body (nested params as JSON strings) or the query string.
   @Post(':pageRef/messages')
   @HttpCode(200)
   @GraphAuth('page')
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A repeat within 24 h answers the first answer and sends nothing' })
   @ApiBody({
     description: 'recipient {id: PSID}, messaging_type, and message {text | attachment, quick_replies, metadata} or sender_action',
     schema: {
@@ -23,7 +44,7 @@ export class SendApiController {
       properties: {
         recipient: { type: 'object', properties: { id: { type: 'string' } } },
         messaging_type: { type: 'string', enum: ['RESPONSE', 'UPDATE', 'MESSAGE_TAG'] },
-        tag: { type: 'string' },
+        tag: { type: 'string', enum: ['HUMAN_AGENT', 'CUSTOMER_FEEDBACK'] },
         message: { type: 'object', additionalProperties: true },
         sender_action: { type: 'string', enum: ['typing_on', 'typing_off', 'mark_seen'] },
         notification_type: { type: 'string', enum: ['REGULAR', 'SILENT_PUSH', 'NO_PUSH'] },
@@ -31,13 +52,84 @@ export class SendApiController {
     },
   })
   @ApiOkResponse({ schema: { example: { recipient_id: '1254477777772919', message_id: 'm_AG5Hz2Uq7tuwNEhXfYYKj8mJEM' } } })
-  send(
+  async send(
     @CurrentPrincipal() who: PagePrincipal,
     @Param('pageRef') pageRef: string,
     @Query() query: Record<string, unknown>,
     @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SendResult> {
     assertOwnPage(who, pageRef);
-    return this.sendApi.send(who, query, body);
+    const answer = await this.sendApi.deliver(who.pageId, who.appId, mergeParams(query, body), idempotencyKey);
+    void reply.status(answer.status);
+    if (answer.replayed) void reply.header('idempotent-replayed', 'true');
+    return answer.body;
+  }
+
+  @Post(':pageRef/message_attachments')
+  @HttpCode(200)
+  @GraphAuth('page')
+  @ApiBody({
+    description: 'message {attachment {type: image|audio|video|file, payload {url, is_reusable: true}}}',
+    schema: { type: 'object', properties: { message: { type: 'object', additionalProperties: true } } },
+  })
+  @ApiOkResponse({ schema: { example: { attachment_id: '1857777774821032' } } })
+  upload(
+    @CurrentPrincipal() who: PagePrincipal,
+    @Param('pageRef') pageRef: string,
+    @Query() query: Record<string, unknown>,
+    @Body() body: unknown,
+  ): Promise<{ attachment_id: string }> {
+    assertOwnPage(who, pageRef);
+    return this.attachments.upload(who.pageId, who.appId, asObject(mergeParams(query, body)));
+  }
+
+  @Post(':pageRef/messenger_profile')
+  @HttpCode(200)
+  @GraphAuth('page')
+  @ApiBody({
+    description: 'get_started, greeting, ice_breakers, persistent_menu (needs get_started), whitelisted_domains',
+    schema: { type: 'object', additionalProperties: true },
+  })
+  @ApiOkResponse({ schema: { example: { result: 'success' } } })
+  setProfile(
+    @CurrentPrincipal() who: PagePrincipal,
+    @Param('pageRef') pageRef: string,
+    @Query() query: Record<string, unknown>,
+    @Body() body: unknown,
+  ) {
+    assertOwnPage(who, pageRef);
+    return this.profiles.set(who.pageId, mergeParams(query, body));
+  }
+
+  @Get(':pageRef/messenger_profile')
+  @GraphAuth('page')
+  @ApiOkResponse({ schema: { example: { data: [{ get_started: { payload: 'GET_STARTED' } }] } } })
+  getProfile(@CurrentPrincipal() who: PagePrincipal, @Param('pageRef') pageRef: string, @Query() query: Record<string, unknown>) {
+    assertOwnPage(who, pageRef);
+    return this.profiles.get(who.pageId, query?.fields);
+  }
+
+  @Delete(':pageRef/messenger_profile')
+  @GraphAuth('page')
+  @ApiBody({ schema: { type: 'object', properties: { fields: { type: 'array', items: { type: 'string' } } } } })
+  @ApiOkResponse({ schema: { example: { result: 'success' } } })
+  deleteProfile(
+    @CurrentPrincipal() who: PagePrincipal,
+    @Param('pageRef') pageRef: string,
+    @Query() query: Record<string, unknown>,
+    @Body() body: unknown,
+  ) {
+    assertOwnPage(who, pageRef);
+    return this.profiles.remove(who.pageId, mergeParams(query, body));
+  }
+
+  // User Profile API: only people who have a thread with the Page.
+  @Get(':psid')
+  @GraphAuth('page')
+  @ApiOkResponse({ schema: { example: { first_name: 'Ada', last_name: 'Lovelace', profile_pic: null, id: '1254477777772919' } } })
+  userProfile(@CurrentPrincipal() who: PagePrincipal, @Param('psid') psid: string, @Query() query: Record<string, unknown>) {
+    return this.users.get(who.pageId, psid, query?.fields);
   }
 }

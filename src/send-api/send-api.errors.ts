@@ -6,4 +6,22 @@ export const SendApiErrors = {
   noMatchingUser: () =>
     new GraphException('(#100) No matching user found', 100, HttpStatus.BAD_REQUEST, 'OAuthException', 2018001),
   invalid: (message: string) => new GraphException(`(#100) ${message}`, 100, HttpStatus.BAD_REQUEST),
+  outsideWindow: () =>
+    new GraphException('(#10) This message is sent outside of allowed window.', 10, HttpStatus.BAD_REQUEST, 'OAuthException', 2018278),
+  pageRateLimited: (retryAfterMs: number) =>
+    new GraphException('(#613) Calls to this api have exceeded the rate limit.', 613, HttpStatus.TOO_MANY_REQUESTS, 'OAuthException', undefined, {
+      'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+    }),
+  appRateLimited: (retryAfterMs: number) =>
+    new GraphException('(#4) Application request limit reached', 4, HttpStatus.TOO_MANY_REQUESTS, 'OAuthException', undefined, {
+      'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+    }),
+  unknownAttachment: (id: string) =>
+    new GraphException(`(#100) No attachment found for attachment_id ${id}`, 100, HttpStatus.BAD_REQUEST, 'OAuthException', 2018047),
+  noProfile: () =>
+    new GraphException('(#100) No profile available for this user.', 100, HttpStatus.BAD_REQUEST, 'GraphMethodException', 2018218),
+  nonexistingField: (field: string, node: string) =>
+    new GraphException(`(#100) Tried accessing nonexisting field (${field}) on node type (${node})`, 100, HttpStatus.BAD_REQUEST),
+  badIdempotencyKey: () =>
+    new GraphException('(#100) The Idempotency-Key header must be 1 to 255 visible ASCII characters', 100, HttpStatus.BAD_REQUEST),
 };

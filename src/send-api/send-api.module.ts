@@ -1,13 +1,23 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { MessagingModule } from '../messaging/messaging.module';
+import { MessageAttachmentEntity } from './entities/message-attachment.entity';
+import { MessengerProfileEntity } from './entities/messenger-profile.entity';
+import { SendIdempotencyKeyEntity } from './entities/send-idempotency-key.entity';
+import { AttachmentsService } from './attachments.service';
+import { MessengerProfileService } from './messenger-profile.service';
+import { PageProfileController } from './page-profile.controller';
 import { SendApiController } from './send-api.controller';
 import { SendApiService } from './send-api.service';
+import { UserProfileService } from './user-profile.service';
 
 @Module({
-  imports: [MessagingModule],
-  controllers: [SendApiController],
-  providers: [SendApiService],
-  // Hosted scripts' ctx.send goes through the same rules.
-  exports: [SendApiService],
+  imports: [
+    TypeOrmModule.forFeature([SendIdempotencyKeyEntity, MessageAttachmentEntity, MessengerProfileEntity]),
+    MessagingModule,
+  ],
+  controllers: [SendApiController, PageProfileController],
+  providers: [SendApiService, AttachmentsService, MessengerProfileService, UserProfileService],
+  exports: [SendApiService, AttachmentsService, MessengerProfileService],
 })
 export class SendApiModule {}

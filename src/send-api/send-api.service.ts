@@ -1,41 +1,194 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { parseGraphParams, validateSendRequest } from '../../libs/templates';
-import type { PagePrincipal } from '../auth/principal';
-import { MessagingService } from '../messaging/messaging.service';
+import type { MessageContent, SendRequest } from '../../libs/templates';
+import { GraphException } from '../common/errors/graph.exception';
+import { AppConfig } from '../config/app-config';
+import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
+import { MessagingService, ThreadRow } from '../messaging/messaging.service';
+import { AttachmentsService } from './attachments.service';
 import { SendApiErrors } from './send-api.errors';
 
 export type SendResult = { recipient_id: string; message_id?: string };
 
+// Graph's error object, for callers that take an answer rather than an exception (hosted scripts).
+export type GraphErrorBody = { error: { message: string; type: string; code: number; error_subcode?: number } };
+
+// What the HTTP route answers; `replayed` when an Idempotency-Key found the first answer.
+export interface SendAnswer {
+  status: number;
+  body: SendResult;
+  replayed: boolean;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+class IdempotencyRace extends Error {}
+
+// The Send API: validation (libs/templates), the messaging window, rate limits, Idempotency-Key,
+// attachment ids; then MessagingService stores the message and pushes it.
 @Injectable()
 export class SendApiService {
-  constructor(private readonly messaging: MessagingService) {}
+  constructor(
+    private readonly messaging: MessagingService,
+    private readonly attachments: AttachmentsService,
+    private readonly config: AppConfig,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
 
-  async send(who: PagePrincipal, query: Record<string, unknown>, body: unknown): Promise<SendResult> {
-    const params = mergeParams(query, body);
+  // For hosted scripts (ctx.send): the same rules as the HTTP route. appId null: sent as the Page itself
+  // (no app ceiling). Answers Graph's result or Graph's error object; never throws a Graph error.
+  async send(
+    pageId: string,
+    appId: string | null,
+    body: unknown,
+    opts: { idempotencyKey?: string } = {},
+  ): Promise<SendResult | GraphErrorBody> {
+    try {
+      return (await this.deliver(pageId, appId, body, opts.idempotencyKey)).body;
+    } catch (err) {
+      if (err instanceof GraphException) return graphErrorBody(err);
+      throw err;
+    }
+  }
+
+  // The HTTP route's path: throws GraphException on refusal. `params` is query and body merged.
+  async deliver(pageId: string, appId: string | null, params: unknown, idempotencyKey?: string): Promise<SendAnswer> {
+    const scope = { pageId, appId: appId ?? '' };
+    if (idempotencyKey !== undefined) {
+      if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw SendApiErrors.badIdempotencyKey();
+      const first = await this.findAnswer(pageId, scope.appId, idempotencyKey);
+      if (first) return first;
+    }
+    // Every call spends its tokens, refused or not; the buckets' round trip overlaps validation and the lookup.
+    const spending = this.spend(pageId, appId);
+    spending.catch(() => undefined);
     const parsed = parseGraphParams(params);
-    if (!parsed.ok) throw SendApiErrors.invalid(parsed.error.message);
-    const valid = validateSendRequest(parsed.value);
-    if (!valid.ok) throw SendApiErrors.invalid(valid.error.message);
+    const valid = parsed.ok ? validateSendRequest(parsed.value) : parsed;
+    if (!valid.ok) {
+      await spending;
+      throw SendApiErrors.invalid(valid.error.message);
+    }
     const req = valid.value;
 
-    const thread = await this.messaging.findThreadByPsid(who.pageId, req.recipient.id);
+    const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
     if (!thread) throw SendApiErrors.noMatchingUser();
+    this.checkWindow(thread, req);
 
     if (req.sender_action) {
       if (req.sender_action === 'mark_seen') await this.messaging.pageMarkSeen(thread);
       else await this.messaging.pageTyping(thread, req.sender_action === 'typing_on');
       // Graph answers a sender action with the recipient only.
-      return { recipient_id: thread.psid };
+      const body = { recipient_id: thread.psid };
+      if (idempotencyKey !== undefined) {
+        await this.db.query(
+          `INSERT INTO send_idempotency_keys (page_id, app_id, key, status, body) VALUES ($1, $2, $3, 200, $4)
+           ON CONFLICT (page_id, app_id, key) DO NOTHING`,
+          [pageId, scope.appId, idempotencyKey, JSON.stringify(body)],
+        );
+      }
+      return { status: 200, body, replayed: false };
     }
-    const sent = await this.messaging.sendPageMessage(thread, who.appId, req.message!);
-    return { recipient_id: thread.psid, message_id: sent.mid };
+
+    const content = await this.resolveAttachments(pageId, req.message!);
+    try {
+      let answer: SendResult | undefined;
+      await this.messaging.sendPageMessage(
+        thread,
+        appId,
+        content,
+        idempotencyKey === undefined
+          ? undefined
+          : async (m, sent) => {
+              answer = { recipient_id: thread.psid, message_id: sent.mid };
+              await this.storeAnswer(m, scope.pageId, scope.appId, idempotencyKey, answer);
+            },
+      ).then((sent) => (answer ??= { recipient_id: thread.psid, message_id: sent.mid }));
+      return { status: 200, body: answer!, replayed: false };
+    } catch (err) {
+      // A concurrent duplicate committed first: our transaction rolled back, nothing was sent. Answer as it did.
+      if (err instanceof IdempotencyRace && idempotencyKey !== undefined) {
+        const first = await this.findAnswer(pageId, scope.appId, idempotencyKey);
+        if (first) return first;
+      }
+      throw err;
+    }
+  }
+
+  // Both buckets are spent at once (one round trip); the app's ceiling (code 4) is reported before the Page's (613).
+  private async spend(pageId: string, appId: string | null): Promise<void> {
+    const env = this.config.env;
+    const pageRate = env.SEND_RATE_PER_PAGE_PER_SECOND;
+    const appRate = env.SEND_RATE_PER_APP_PER_SECOND;
+    const [app, page] = await Promise.all([
+      appId ? this.limiter.consume(`send:app:${appId}`, { capacity: appRate, refillPerSecond: appRate }) : undefined,
+      this.limiter.consume(`send:page:${pageId}`, { capacity: pageRate, refillPerSecond: pageRate }),
+    ]);
+    if (app && !app.allowed) throw SendApiErrors.appRateLimited(app.retryAfterMs);
+    if (!page.allowed) throw SendApiErrors.pageRateLimited(page.retryAfterMs);
+  }
+
+  // RESPONSE and UPDATE (and sender actions) within the standard window of the person's last message;
+  // MESSAGE_TAG (HUMAN_AGENT, CUSTOMER_FEEDBACK: the only tags libs/templates lets through) within the long one.
+  private checkWindow(thread: ThreadRow, req: SendRequest): void {
+    const env = this.config.env;
+    const since = Date.now() - Number(thread.person_last_at ?? 0);
+    const windowSeconds = req.messaging_type === 'MESSAGE_TAG' ? env.HUMAN_AGENT_WINDOW_SECONDS : env.MESSAGING_WINDOW_SECONDS;
+    if (!Number(thread.person_last_at) || since > windowSeconds * 1000) throw SendApiErrors.outsideWindow();
+  }
+
+  // attachment_id (an upload) becomes the URL the person's client loads; the id stays beside it.
+  private async resolveAttachments(pageId: string, message: MessageContent): Promise<MessageContent> {
+    const att = message.attachment as { type: string; payload: Record<string, unknown> } | undefined;
+    if (!att) return message;
+    if (att.type !== 'template' && typeof att.payload?.attachment_id === 'string') {
+      const found = await this.attachments.resolve(pageId, att.payload.attachment_id);
+      return { ...message, attachment: { ...att, payload: { ...att.payload, url: found.url } } } as MessageContent;
+    }
+    const payload = att.payload as { template_type?: string; elements?: Record<string, unknown>[] };
+    if (att.type === 'template' && payload.template_type === 'media' && payload.elements) {
+      const elements = await Promise.all(
+        payload.elements.map(async (el) =>
+          typeof el.attachment_id === 'string' ? { ...el, url: (await this.attachments.resolve(pageId, el.attachment_id)).url } : el,
+        ),
+      );
+      return { ...message, attachment: { ...att, payload: { ...payload, elements } } } as MessageContent;
+    }
+    return message;
+  }
+
+  private async findAnswer(pageId: string, appId: string, key: string): Promise<SendAnswer | undefined> {
+    const rows: { status: number; body: SendResult }[] = await this.db.query(
+      `SELECT status, body FROM send_idempotency_keys
+        WHERE page_id = $1 AND app_id = $2 AND key = $3 AND created_at > now() - make_interval(secs => $4)`,
+      [pageId, appId, key, this.config.env.SEND_IDEMPOTENCY_TTL_SECONDS],
+    );
+    return rows[0] ? { status: rows[0].status, body: rows[0].body, replayed: true } : undefined;
+  }
+
+  // In the message's transaction. A live row with this key (a concurrent duplicate that committed first) means
+  // this send must not happen: throwing rolls the message back. An expired row is taken over.
+  private async storeAnswer(m: EntityManager, pageId: string, appId: string, key: string, body: SendResult): Promise<void> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO send_idempotency_keys (page_id, app_id, key, status, body) VALUES ($1, $2, $3, 200, $4)
+       ON CONFLICT (page_id, app_id, key) DO UPDATE SET status = 200, body = EXCLUDED.body, created_at = now()
+        WHERE send_idempotency_keys.created_at <= now() - make_interval(secs => $5)
+       RETURNING key`,
+      [pageId, appId, key, JSON.stringify(body), this.config.env.SEND_IDEMPOTENCY_TTL_SECONDS],
+    );
+    if (!rows.length) throw new IdempotencyRace();
   }
 }
 
-// Body params win over query params; a body that is not an object is left for the validator to name.
-function mergeParams(query: Record<string, unknown>, body: unknown): unknown {
-  const q = query && typeof query === 'object' ? query : {};
-  if (body === undefined || body === null || body === '') return { ...q };
-  if (typeof body !== 'object' || Array.isArray(body)) return body;
-  return { ...q, ...(body as Record<string, unknown>) };
+export function graphErrorBody(err: GraphException): GraphErrorBody {
+  return {
+    error: {
+      message: err.message,
+      type: err.type,
+      code: err.code,
+      ...(err.subcode !== undefined ? { error_subcode: err.subcode } : {}),
+    },
+  };
 }

@@ -242,6 +242,9 @@ describe('registry: people, pages, apps, subscriptions', () => {
       expect(forged.headers['x-request-id']).not.toContain('bad');
       const missing = await api.get('/nowhere');
       expect(missing.status).toBe(404);
+      const twoSegments = await api.get('/foo/bar');
+      expect(twoSegments.status).toBe(404);
+      expect(twoSegments.body.code).toBe('NOT_FOUND');
       expect(missing.body.requestId).toBe(missing.headers['x-request-id']);
     });
   });

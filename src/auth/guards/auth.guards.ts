@@ -16,7 +16,7 @@ import { safeEqual } from '../../common/crypto/tokens';
 import { AppConfig } from '../../config/app-config';
 import { AuthService } from '../auth.service';
 import { Principal, PrincipalKind } from '../principal';
-import { bearerToken, graphToken } from './token-extract';
+import { bearerToken, graphParam, graphToken } from './token-extract';
 
 type AuthedRequest = FastifyRequest & { principal?: Principal };
 
@@ -49,14 +49,25 @@ export class GraphGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const version = (req.params as Record<string, string> | undefined)?.graphVersion;
+    // `/:graphVersion/...` also matches paths like /foo/bar: those are simply not routes.
     if (!version || !GRAPH_VERSION.test(version)) {
-      throw GraphErrors.unsupportedGet(`Unknown path components: /${version ?? ''}`);
+      throw new AppException(404, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`);
     }
     const kinds = this.reflector.get<PrincipalKind[]>(GRAPH_KINDS, ctx.getHandler()) ?? [];
     const token = graphToken(req);
     if (!token) throw GraphErrors.invalidToken('An active access token must be used to query information');
-    const principal = await this.auth.verify(token);
-    if (!principal) throw GraphErrors.invalidToken('Invalid OAuth access token - Cannot parse access token');
+    const caller = await this.auth.verifyGraphCaller(token);
+    if (!caller) throw GraphErrors.invalidToken('Invalid OAuth access token - Cannot parse access token');
+    const principal = caller.principal;
+    // appsecret_proof: checked whenever present, required when the app says so (page and app tokens).
+    if (principal.kind !== 'person') {
+      const proof = graphParam(req, 'appsecret_proof');
+      if (proof !== undefined) {
+        if (!(await this.auth.verifyAppsecretProof(principal.appId, token, proof))) throw GraphErrors.invalidAppsecretProof();
+      } else if (caller.requireProof) {
+        throw GraphErrors.appsecretProofRequired();
+      }
+    }
     if (!kinds.includes(principal.kind)) {
       throw GraphErrors.permission(`(#200) This endpoint requires a ${kinds.join(' or ')} access token`);
     }

@@ -17,3 +17,13 @@ export function graphToken(req: FastifyRequest): string | undefined {
   }
   return bearerToken(req);
 }
+
+// A Graph transport param (appsecret_proof, …) from the query or the body; '' when given but not a string.
+export function graphParam(req: FastifyRequest, name: string): string | undefined {
+  const q = (req.query as Record<string, unknown> | undefined)?.[name];
+  const body = req.body as Record<string, unknown> | undefined;
+  const b = body && typeof body === 'object' && !Array.isArray(body) ? body[name] : undefined;
+  const v = q ?? b;
+  if (v === undefined) return undefined;
+  return typeof v === 'string' ? v : '';
+}

@@ -25,5 +25,9 @@ export const GraphErrors = {
     new GraphException(message, 190, HttpStatus.UNAUTHORIZED),
   permission: (message = '(#200) Permissions error') => new GraphException(message, 200, HttpStatus.FORBIDDEN),
   webhookVerification: (message: string) => new GraphException(message, 2200, HttpStatus.BAD_REQUEST),
+  invalidAppsecretProof: () =>
+    new GraphException('Invalid appsecret_proof provided in the API argument', 100, HttpStatus.BAD_REQUEST, 'GraphMethodException'),
+  appsecretProofRequired: () =>
+    new GraphException('API calls from the server require an appsecret_proof argument', 100, HttpStatus.BAD_REQUEST, 'GraphMethodException'),
   unknown: (message = 'An unknown error occurred') => new GraphException(message, 1, HttpStatus.INTERNAL_SERVER_ERROR),
 };

@@ -26,6 +26,10 @@ export class ThreadEntity {
   @Column({ name: 'last_timestamp', type: 'bigint', default: 0 })
   lastTimestamp: string;
 
+  // Timestamp (ms) of the person's last message or postback: the Send API's messaging window starts here.
+  @Column({ name: 'person_last_at', type: 'bigint', default: 0 })
+  personLastAt: string;
+
   // What the person has read / acknowledged (watermark in ms, and the seq it covers).
   @Column({ name: 'person_read_seq', type: 'bigint', default: 0 })
   personReadSeq: string;

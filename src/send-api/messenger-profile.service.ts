@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import {
+  MESSENGER_PROFILE_FIELDS,
+  MESSENGER_PROFILE_JSON_PARAMS,
+  parseGraphParams,
+  validateMessengerProfile,
+  validateMessengerProfileDelete,
+} from '../../libs/templates';
+import type { MessengerProfileSettings } from '../../libs/templates';
+import { notFound } from '../common/errors/app.exception';
+import { fillGreeting } from './profile-text';
+import { SendApiErrors } from './send-api.errors';
+
+type Settings = Partial<Record<(typeof MESSENGER_PROFILE_FIELDS)[number], unknown>>;
+
+// What a person's client needs to greet a new thread: the greeting with the person's name filled in,
+// the Get Started button (tapping it posts its payload to POST /threads/{id}/postbacks), the menu, ice breakers.
+export interface PersonProfileView {
+  page_id: string;
+  page_name: string;
+  greeting: string | null;
+  get_started: { title: string; payload: string } | null;
+  persistent_menu: { composer_input_disabled: boolean; call_to_actions: unknown[] } | null;
+  ice_breakers: { question: string; payload: string }[];
+}
+
+// Messenger Profile per Page (`/me/messenger_profile`): stored as libs/templates normalizes it.
+@Injectable()
+export class MessengerProfileService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  private async load(pageId: string): Promise<Settings> {
+    const rows: { settings: Settings }[] = await this.db.query(`SELECT settings FROM messenger_profiles WHERE page_id = $1`, [pageId]);
+    return rows[0]?.settings ?? {};
+  }
+
+  private async save(pageId: string, settings: Settings): Promise<void> {
+    await this.db.query(
+      `INSERT INTO messenger_profiles (page_id, settings) VALUES ($1, $2)
+       ON CONFLICT (page_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()`,
+      [pageId, JSON.stringify(settings)],
+    );
+  }
+
+  async set(pageId: string, params: unknown): Promise<{ result: 'success' }> {
+    const parsed = parseGraphParams(params, MESSENGER_PROFILE_JSON_PARAMS);
+    if (!parsed.ok) throw SendApiErrors.invalid(parsed.error.message);
+    const current = await this.load(pageId);
+    const valid = validateMessengerProfile(parsed.value, { getStartedExists: current.get_started !== undefined });
+    if (!valid.ok) throw SendApiErrors.invalid(valid.error.message);
+    // Each property given replaces the stored one; the others stay.
+    await this.save(pageId, { ...current, ...(valid.value as Settings) });
+    return { result: 'success' };
+  }
+
+  async remove(pageId: string, params: unknown): Promise<{ result: 'success' }> {
+    const parsed = parseGraphParams(params, MESSENGER_PROFILE_JSON_PARAMS);
+    if (!parsed.ok) throw SendApiErrors.invalid(parsed.error.message);
+    const valid = validateMessengerProfileDelete(parsed.value);
+    if (!valid.ok) throw SendApiErrors.invalid(valid.error.message);
+    const current = await this.load(pageId);
+    const next: Settings = { ...current };
+    for (const f of valid.value.fields) delete next[f];
+    // The menu needs get_started: removing get_started alone would leave a menu Messenger refuses.
+    if (next.persistent_menu !== undefined && next.get_started === undefined) {
+      throw SendApiErrors.invalid('param fields must include persistent_menu when it includes get_started');
+    }
+    await this.save(pageId, next);
+    return { result: 'success' };
+  }
+
+  // `GET ?fields=a,b`: Graph answers {data:[{…the fields that are set}]}, or {data:[]} when none is.
+  async get(pageId: string, fieldsParam: unknown): Promise<{ data: Settings[] }> {
+    const fields = typeof fieldsParam === 'string' ? fieldsParam.split(',').map((f) => f.trim()).filter(Boolean) : [];
+    if (!fields.length) throw SendApiErrors.invalid('The parameter fields is required');
+    const known = MESSENGER_PROFILE_FIELDS as readonly string[];
+    const unknown = fields.findIndex((f) => !known.includes(f));
+    if (unknown >= 0) {
+      throw SendApiErrors.invalid(`Param fields[${unknown}] must be one of {${known.join(', ')}} - got "${fields[unknown]}"`);
+    }
+    const current = await this.load(pageId);
+    const out: Settings = {};
+    for (const f of fields as (typeof MESSENGER_PROFILE_FIELDS)[number][]) if (current[f] !== undefined) out[f] = current[f];
+    return { data: Object.keys(out).length ? [out] : [] };
+  }
+
+  async personView(pageId: string, userId: string, locale = 'default'): Promise<PersonProfileView> {
+    const [page]: { name: string; suspended_at: Date | null }[] = /^\d{1,20}$/.test(pageId)
+      ? await this.db.query(`SELECT name, suspended_at FROM pages WHERE id = $1`, [pageId])
+      : [];
+    if (!page || page.suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${pageId}`);
+    const [user]: { name: string }[] = await this.db.query(`SELECT name FROM users WHERE id = $1`, [userId]);
+    const s = (await this.load(pageId)) as MessengerProfileSettings;
+    const pick = <T extends { locale: string }>(list?: T[]) =>
+      list?.find((x) => x.locale === locale) ?? list?.find((x) => x.locale === 'default');
+    const greeting = pick(s.greeting);
+    const menu = pick(s.persistent_menu);
+    const ice = pick(s.ice_breakers as { locale: string; call_to_actions: { question: string; payload: string }[] }[] | undefined);
+    return {
+      page_id: pageId,
+      page_name: page.name,
+      greeting: greeting ? fillGreeting(greeting.text, user?.name ?? '') : null,
+      get_started: s.get_started ? { title: 'Get Started', payload: s.get_started.payload } : null,
+      persistent_menu: menu ? { composer_input_disabled: Boolean(menu.composer_input_disabled), call_to_actions: menu.call_to_actions } : null,
+      ice_breakers: ice?.call_to_actions ?? [],
+    };
+  }
+}

@@ -1,0 +1,132 @@
+// Shared by the bench:* scripts: HTTP helpers, process spawning, the fixed-rate and saturation drivers,
+// and the framework-free baseline server (Fastify + pg + ws) each bench compares against.
+import { ChildProcess, spawn } from 'node:child_process';
+import { AddressInfo } from 'node:net';
+import { Pool as PgPool } from 'pg';
+import { Agent, request } from 'undici';
+import WebSocket, { WebSocketServer } from 'ws';
+
+export const agent = new Agent({ connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
+
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await request(url, {
+    method: 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  if (res.statusCode >= 300) throw new Error(`${url}: ${res.statusCode} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+export function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, ['--no-node-snapshot', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, match: m });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited ${code}:\n${out}`)));
+  });
+}
+
+export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+export interface Target {
+  // Sends message `text` from person `i`; the reply arrives through onReply.
+  send(person: number, text: string): Promise<void>;
+  onReply: (text: string) => void;
+}
+
+// Fixed rate: latency. Returns per-message ms.
+export async function fixedRate(target: Target, rate: number, seconds: number, label: string, people: number): Promise<number[]> {
+  const n = Math.round(rate * seconds);
+  const sentAt = new Map<string, number>();
+  const lat: number[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  target.onReply = (text) => {
+    const t0 = sentAt.get(text);
+    if (t0 === undefined) return;
+    sentAt.delete(text);
+    lat.push(performance.now() - t0);
+    if (lat.length === n) done();
+  };
+  const start = performance.now();
+  for (let i = 0; i < n; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const text = `${label}-${i}`;
+    sentAt.set(text, performance.now());
+    target.send(i % people, text).catch((e) => console.error(e));
+  }
+  await Promise.race([finished, new Promise((r) => setTimeout(r, 60_000))]);
+  if (lat.length < n) console.error(`${label}: only ${lat.length}/${n} replies`);
+  return lat.sort((a, b) => a - b);
+}
+
+// Saturation: WINDOW loops in flight; loops per second.
+export async function saturate(target: Target, n: number, label: string, window: number, people: number): Promise<number> {
+  let next = 0;
+  let replies = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const pending = new Set<string>();
+  const fire = () => {
+    if (next >= n) return;
+    const text = `${label}-${next}`;
+    const person = next % people;
+    next++;
+    pending.add(text);
+    target.send(person, text).catch((e) => console.error(e));
+  };
+  target.onReply = (text) => {
+    if (!pending.delete(text)) return;
+    replies++;
+    if (replies === n) done();
+    else fire();
+  };
+  const start = performance.now();
+  for (let i = 0; i < Math.min(window, n); i++) fire();
+  await Promise.race([finished, new Promise((r) => setTimeout(r, 120_000))]);
+  const secs = (performance.now() - start) / 1000;
+  if (replies < n) console.error(`${label}: only ${replies}/${n} replies`);
+  return replies / secs;
+}
+
+// The baseline: the same parts, no framework. Run in its own process (argv 'baseline-server').
+// POST /send: insert, then POST to BASELINE_BOT; POST /reply: insert, then push to the person's socket.
+export async function baselineServer(): Promise<void> {
+  const { default: Fastify } = await import('fastify');
+  const pg = new PgPool({ connectionString: process.env.BASELINE_DB, max: 20 });
+  await pg.query('CREATE TABLE IF NOT EXISTS bench_messages (id bigserial PRIMARY KEY, person int NOT NULL, body jsonb NOT NULL)');
+  const app = Fastify();
+  const sockets = new Map<number, WebSocket>();
+  const botUrl = process.env.BASELINE_BOT!;
+  app.post('/send', async (req) => {
+    const { person, text } = req.body as { person: number; text: string };
+    await pg.query('INSERT INTO bench_messages (person, body) VALUES ($1, $2)', [person, JSON.stringify({ text })]);
+    void post(botUrl, { person, text }).catch((e) => console.error(e));
+    return { ok: true };
+  });
+  app.post('/reply', async (req) => {
+    const { person, text } = req.body as { person: number; text: string };
+    await pg.query('INSERT INTO bench_messages (person, body) VALUES ($1, $2)', [person, JSON.stringify({ text, reply: true })]);
+    sockets.get(person)?.send(JSON.stringify({ type: 'message', message: { text } }));
+    return { ok: true };
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const wss = new WebSocketServer({ server: app.server, path: '/ws', perMessageDeflate: { threshold: 512 } });
+  wss.on('connection', (ws, req) => sockets.set(Number(new URL(req.url ?? '', 'http://x').searchParams.get('person')), ws));
+  console.log(`baseline listening ${(app.server.address() as AddressInfo).port}`);
+}
+

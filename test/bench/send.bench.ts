@@ -1,0 +1,146 @@
+// The Send API under load: bot POST /v25.0/me/messages → validated (libs/templates), window and rate checked,
+// persisted with the person's event in one transaction → pushed to the person's socket.
+// Build: tsc -p tsconfig.build.json; run: node --no-node-snapshot dist/test/bench/send.bench.js (needs Postgres and Redis).
+// Last line: send req_per_s=… p50_ms=… p99_ms=… baseline_req_per_s=… ratio=…
+//   p50_ms, p99_ms       Send API call → message on the person's socket, at SEND_BENCH_RATE calls/s (default 250:
+//                        below saturation on a shared 2-core machine, so it measures latency rather than queueing)
+//   req_per_s            Send API calls per second, each until its push arrived, SEND_BENCH_WINDOW in flight (saturation)
+//   baseline_req_per_s   the same through the same parts without the framework, in its own process:
+//                        Fastify route → pg insert → ws push (bench-support baselineServer, POST /reply)
+//   ratio                req_per_s / baseline_req_per_s
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import WebSocket from 'ws';
+import { TEST_REDIS_URL } from '../support/services';
+import { createTestDatabase } from '../support/test-database';
+import { agent, baselineServer, fixedRate, pct, post, saturate, startProcess, Target } from './bench-support';
+
+const RATE = Number(process.env.SEND_BENCH_RATE ?? 250);
+const SECONDS = Number(process.env.SEND_BENCH_SECONDS ?? 6);
+const WINDOW = Number(process.env.SEND_BENCH_WINDOW ?? 64);
+const SATURATION_N = Number(process.env.SEND_BENCH_N ?? 4000);
+const PEOPLE = Number(process.env.SEND_BENCH_PEOPLE ?? 32);
+const MAIN = path.join(__dirname, '..', '..', 'src', 'main.js');
+
+async function platformTarget(): Promise<{ target: Target; stop: () => Promise<void> }> {
+  const db = await createTestDatabase('sendbench');
+  const { child, match } = await startProcess(
+    [...(process.env.SEND_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SEND_BENCH_PROF}`] : []), MAIN, 'all'],
+    {
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      DATA_DIR: `/tmp/sb-send-bench-${randomBytes(4).toString('hex')}`,
+      DATABASE_URL: db.url,
+      DATABASE_POOL_SIZE: '20',
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: `bench${randomBytes(3).toString('hex')}`,
+      SECRETS_KEY: randomBytes(32).toString('hex'),
+      // The bench measures the path, not the limiter's refusals (the bucket is still spent on every call).
+      SEND_RATE_PER_PAGE_PER_SECOND: '1000000',
+      SEND_RATE_PER_APP_PER_SECOND: '1000000',
+    },
+    /"url":"(http:\/\/[^"]+)".*listening on/,
+  );
+  const base = match[1];
+  const owner = await post(`${base}/auth/signup`, { username: `o${randomBytes(4).toString('hex')}`, password: 'bench-password', name: 'O' });
+  const auth = { authorization: `Bearer ${owner.access_token}` };
+  const page = await post(`${base}/pages`, { name: 'Bench' }, auth);
+  const app = await post(`${base}/apps`, { name: 'Bench bot' }, auth);
+  const pageToken = (await post(`${base}/pages/${page.id}/apps`, { app_id: app.id, subscribed_fields: ['messages'] }, auth)).page_access_token;
+
+  let target: Target;
+  const people: { psid: string; ws: WebSocket }[] = [];
+  for (let i = 0; i < PEOPLE; i++) {
+    const p = await post(`${base}/auth/signup`, { username: `p${randomBytes(4).toString('hex')}`, password: 'bench-password', name: 'P' });
+    const th = await post(`${base}/threads`, { page_id: page.id }, { authorization: `Bearer ${p.access_token}` });
+    // The person writes first: the messaging window is open.
+    await post(`${base}/threads/${th.id}/messages`, { text: 'hi', client_message_id: 'hi' }, { authorization: `Bearer ${p.access_token}` });
+    const [row] = await db.query('SELECT psid FROM threads WHERE id = $1', [th.id]);
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/ws?access_token=${p.access_token}`);
+    await new Promise((r, j) => (ws.once('message', r), ws.once('error', j)));
+    ws.on('message', (data) => {
+      const e = JSON.parse(String(data));
+      if (e.type === 'message') target.onReply(e.message.text);
+    });
+    people.push({ psid: row.psid, ws });
+  }
+  const url = `${base}/v25.0/me/messages?access_token=${pageToken}`;
+  target = {
+    onReply: () => undefined,
+    send: async (i, text) =>
+      void (await post(url, { recipient: { id: people[i].psid }, messaging_type: 'RESPONSE', message: { text } })),
+  };
+  return {
+    target,
+    stop: async () => {
+      for (const p of people) p.ws.terminate();
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await db.drop();
+    },
+  };
+}
+
+async function baselineTarget(): Promise<{ target: Target; stop: () => Promise<void> }> {
+  const db = await createTestDatabase('sendbase');
+  const { child, match } = await startProcess([__filename, 'baseline-server'], { BASELINE_DB: db.url, BASELINE_BOT: 'http://127.0.0.1:9/' }, /baseline listening (\d+)/);
+  const base = `http://127.0.0.1:${match[1]}`;
+  let target: Target;
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < PEOPLE; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${match[1]}/ws?person=${i}`);
+    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+    ws.on('message', (data) => target.onReply(JSON.parse(String(data)).message.text));
+    sockets.push(ws);
+  }
+  target = { onReply: () => undefined, send: async (person, text) => void (await post(`${base}/reply`, { person, text })) };
+  return {
+    target,
+    stop: async () => {
+      for (const s of sockets) s.terminate();
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await db.drop();
+    },
+  };
+}
+
+async function main() {
+  const sendApi = await platformTarget();
+  await saturate(sendApi.target, 300, 'warm', WINDOW, PEOPLE);
+  const lat = await fixedRate(sendApi.target, RATE, SECONDS, 'rate', PEOPLE);
+  const sendRate = await saturate(sendApi.target, SATURATION_N, 'sat', WINDOW, PEOPLE);
+  await sendApi.stop();
+
+  const base = await baselineTarget();
+  await saturate(base.target, 300, 'warm', WINDOW, PEOPLE);
+  const baseLat = await fixedRate(base.target, RATE, SECONDS, 'rate', PEOPLE);
+  const baseRate = await saturate(base.target, SATURATION_N, 'sat', WINDOW, PEOPLE);
+  await base.stop();
+  await agent.close();
+
+  const r = (x: number) => x.toFixed(1);
+  console.log(`at ${RATE}/s for ${SECONDS}s (${lat.length} sends, ${PEOPLE} people): p50=${r(pct(lat, 50))} p90=${r(pct(lat, 90))} p99=${r(pct(lat, 99))} max=${r(lat[lat.length - 1])} ms`);
+  console.log(`baseline at ${RATE}/s: p50=${r(pct(baseLat, 50))} p99=${r(pct(baseLat, 99))} ms`);
+  console.log(`saturation (${WINDOW} in flight, ${SATURATION_N} sends): send api ${r(sendRate)}/s, baseline ${r(baseRate)}/s`);
+  console.log(
+    `send req_per_s=${r(sendRate)} p50_ms=${r(pct(lat, 50))} p99_ms=${r(pct(lat, 99))} baseline_req_per_s=${r(baseRate)} ratio=${(sendRate / baseRate).toFixed(2)}`,
+  );
+}
+
+if (process.argv[2] === 'baseline-server') {
+  baselineServer().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else {
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,120 @@
+import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
+import { httpClient, HttpClient } from '../support/http-client';
+import { rowCounts } from '../support/row-counts';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { conversation, personSays } from '../factories/messaging.factory';
+
+// Random bodies, query strings and headers at the Send API, the attachment upload, Messenger Profile and
+// User Profile: never a 5xx, always Graph's envelope, and nothing stored when a request is refused.
+describe('send api and profile routes under random input', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  let c: Awaited<ReturnType<typeof conversation>> & { psid: string };
+
+  beforeAll(async () => {
+    t = await startTestPlatform({ redis: false });
+    api = httpClient(t.url);
+    // No webhook subscription: the worker writes nothing behind the test's back.
+    const conv = await conversation(api);
+    await personSays(api, conv.person, conv.thread.id, 'hi');
+    const [row] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [conv.thread.id]);
+    c = { ...conv, psid: row.psid };
+  });
+  afterAll(async () => t?.close());
+
+  const routes = () => [
+    { method: 'POST', path: '/v25.0/me/messages' },
+    { method: 'POST', path: `/v3.1/${c.page.id}/messages` },
+    { method: 'POST', path: '/v25.0/me/message_attachments' },
+    { method: 'POST', path: '/v25.0/me/messenger_profile' },
+    { method: 'GET', path: '/v25.0/me/messenger_profile' },
+    { method: 'DELETE', path: '/v25.0/me/messenger_profile' },
+    { method: 'GET', path: `/v25.0/${c.psid}` },
+    { method: 'GET', path: '/v25.0/1234567890123456' },
+  ];
+
+  const arbitraries = () => {
+    const scalar = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(''));
+    const value = () =>
+      fc.oneof(
+        scalar,
+        fc.jsonValue(),
+        fc.array(fc.oneof(fc.string(), fc.constantFrom('get_started', 'greeting', 'persistent_menu'))),
+        fc.constant({ id: c.psid }),
+        fc.constant({ text: 'hi' }),
+        fc.constant({ payload: 'P' }),
+        fc.constant([{ locale: 'default', text: 'Hi {{user_first_name}}' }]),
+        fc.constant([{ locale: 'default', call_to_actions: [{ type: 'postback', title: 'A', payload: 'A' }] }]),
+        fc.constant({ attachment: { type: 'image', payload: { url: 'https://example.com/a.png', is_reusable: true } } }),
+        fc.constant({ attachment: { type: 'image', payload: { attachment_id: '123' } } }),
+        fc.constant({ attachment: { type: 'template', payload: { template_type: 'generic', elements: [{ title: 'x'.repeat(81), subtitle: 's' }] } } }),
+        fc.constant('x'.repeat(2000)),
+      );
+    const keys = fc.constantFrom(
+      'recipient', 'message', 'messaging_type', 'tag', 'sender_action', 'notification_type', 'reply_to', 'persona_id',
+      'get_started', 'greeting', 'ice_breakers', 'persistent_menu', 'whitelisted_domains', 'fields', 'commands',
+      'access_token', 'appsecret_proof', 'attachment', '__proto__', 'constructor',
+    );
+    const body = fc.oneof(fc.jsonValue(), fc.dictionary(keys, value()));
+    const contentType = fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', '');
+    const query = fc.oneof(
+      fc.constant(''),
+      fc.string().map((s) => `fields=${encodeURIComponent(s)}`),
+      fc.constantFrom('fields=first_name,last_name,name,profile_pic', 'fields=get_started,greeting', 'fields=gender', 'fields='),
+      fc.constant('recipient=%7B%22id%22%3A%221%22%7D&message=%7B'),
+      fc.string().map((s) => `appsecret_proof=${encodeURIComponent(s)}`),
+    );
+    const headers = fc.record(
+      {
+        'idempotency-key': fc.oneof(fc.string(), fc.constant('k1'), fc.constant('x'.repeat(300))),
+        authorization: fc.oneof(fc.string(), fc.constant('Bearer sbp_')),
+        'x-request-id': fc.string(),
+      },
+      { requiredKeys: [] },
+    );
+    return { body, contentType, query, headers };
+  };
+
+  it('never answers 5xx, always answers Graph envelopes, and writes nothing when it refuses', async () => {
+    const all = routes();
+    const { body, contentType, query, headers } = arbitraries();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: all.length - 1 }),
+        body,
+        contentType,
+        query,
+        headers,
+        fc.constantFrom('query', 'none', 'proof'),
+        async (i, b, ct, q, hs, tokenMode) => {
+          const route = all[i];
+          const h: Record<string, string> = {};
+          for (const [k, v] of Object.entries(hs)) if (/^[\t\x20-\x7e]*$/.test(v)) h[k] = v;
+          if (ct) h['content-type'] = ct;
+          const params = [q];
+          if (tokenMode !== 'none') params.push(`access_token=${encodeURIComponent(c.pageToken)}`);
+          if (tokenMode === 'proof') params.push(`appsecret_proof=${createHmac('sha256', c.app.secret).update(c.pageToken).digest('hex')}`);
+          const path = `${route.path}?${params.filter(Boolean).join('&')}`;
+          let raw: string | undefined;
+          if (route.method !== 'GET') {
+            raw =
+              ct.includes('form') && b && typeof b === 'object' && !Array.isArray(b)
+                ? new URLSearchParams(
+                    Object.entries(b).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+                  ).toString()
+                : JSON.stringify(b);
+          }
+          const before = await rowCounts(t.db);
+          const res = await api.call(route.method, path, undefined, { headers: h, raw });
+          expect(res.status).toBeLessThan(500);
+          if (res.status >= 400) {
+            expect(res.body.error).toMatchObject({ code: expect.any(Number), message: expect.any(String), type: expect.any(String), fbtrace_id: expect.any(String) });
+            expect(await rowCounts(t.db)).toEqual(before);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  }, 240_000);
+});

@@ -1,0 +1,408 @@
+import { createHmac } from 'node:crypto';
+import { validateSendRequest } from '../../libs/templates';
+import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
+import { httpClient, HttpClient } from '../support/http-client';
+import { connectPerson } from '../support/person-socket';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { conversation, openThread, personSays } from '../factories/messaging.factory';
+import { connectApp, createPage, signupPerson } from '../factories/registry.factory';
+
+const HOUR = 3600_000;
+const proofOf = (secret: string, token: string) => createHmac('sha256', secret).update(token).digest('hex');
+
+// The Send API as a Messenger bot uses it: templates to the person's socket and the echo webhook, the messaging
+// window and tags, Idempotency-Key, appsecret_proof, attachment ids, Messenger Profile and User Profile.
+describe('send api', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  let bot: BotReceiver;
+
+  beforeAll(async () => {
+    t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500' } });
+    api = httpClient(t.url);
+    bot = await startBotReceiver('verify-me');
+  });
+  afterAll(async () => {
+    await bot?.close();
+    await t?.close();
+  });
+
+  // A conversation whose person has just written (the window is open).
+  async function setup(name = 'Ada Lovelace') {
+    const c = await conversation(api, bot);
+    bot.secrets.push(c.app.secret);
+    await t.db.query('UPDATE users SET name = $1 WHERE id = $2', [name, c.person.id]);
+    await personSays(api, c.person, c.thread.id, 'hello');
+    const [row] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
+    return { ...c, psid: row.psid as string };
+  }
+
+  const send = (token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+    api.post(`/v25.0/me/messages?access_token=${encodeURIComponent(token)}`, body, { headers });
+
+  const backdate = (threadId: string, ms: number) =>
+    t.db.query('UPDATE threads SET person_last_at = $2 WHERE id = $1', [threadId, Date.now() - ms]);
+
+  const echoesFor = (pageId: string) =>
+    bot.received
+      .map((r) => JSON.parse(r.body.toString('utf8')))
+      .filter((b) => b.entry?.[0]?.id === pageId)
+      .flatMap((b) => b.entry[0].messaging)
+      .filter((m: any) => m.message?.is_echo);
+
+  describe('templates', () => {
+    it('delivers each template type to the socket and the echo webhook as structured content', async () => {
+      const c = await setup();
+      const upload = await api.post(`/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
+        message: { attachment: { type: 'image', payload: { url: 'https://cdn.example.com/cat.png', is_reusable: true } } },
+      });
+      expect(upload.status).toBe(200);
+      expect(upload.body).toEqual({ attachment_id: expect.stringMatching(/^\d+$/) });
+      const attachmentId = upload.body.attachment_id;
+
+      const messages: Record<string, unknown>[] = [
+        {
+          attachment: {
+            type: 'template',
+            payload: {
+              template_type: 'generic',
+              elements: [
+                {
+                  title: 'Shirt',
+                  subtitle: 'Blue',
+                  image_url: 'https://example.com/s.png',
+                  default_action: { type: 'web_url', url: 'https://example.com/s' },
+                  buttons: [
+                    { type: 'web_url', title: 'View', url: 'https://example.com/s' },
+                    { type: 'postback', title: 'Buy', payload: 'BUY_1' },
+                    { type: 'phone_number', title: 'Call', payload: '+15105551234' },
+                  ],
+                },
+                { title: 'Hat', subtitle: 'Red' },
+              ],
+            },
+          },
+        },
+        { attachment: { type: 'template', payload: { template_type: 'button', text: 'Pick', buttons: [{ type: 'postback', title: 'A', payload: 'A' }] } } },
+        { attachment: { type: 'template', payload: { template_type: 'media', elements: [{ media_type: 'image', attachment_id: attachmentId }] } } },
+        {
+          attachment: {
+            type: 'template',
+            payload: {
+              template_type: 'receipt',
+              recipient_name: 'Ada',
+              order_number: 'o-1',
+              currency: 'usd',
+              payment_method: 'Visa 1234',
+              summary: { total_cost: '56.14' },
+              elements: [{ title: 'Shirt', price: 50 }],
+              address: { street_1: '1 Way', city: 'Menlo Park', postal_code: '94025', state: 'CA', country: 'US' },
+              adjustments: [{ name: 'Discount', amount: 10 }],
+            },
+          },
+        },
+        { attachment: { type: 'image', payload: { url: 'https://example.com/p.png' } } },
+        { text: 'Colour?', quick_replies: [{ content_type: 'text', title: 'Red', payload: 'R' }, { content_type: 'user_email' }] },
+      ];
+      const sock = await connectPerson(t.url, c.person.token);
+      const mids: string[] = [];
+      for (const message of messages) {
+        const res = await send(c.pageToken, { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message });
+        expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { recipient_id: c.psid, message_id: expect.stringMatching(/^m_/) } });
+        mids.push(res.body.message_id);
+      }
+      const got = await sock.waitForCount('every template', messages.length, (e) => e.type === 'message');
+      for (let i = 0; i < messages.length; i++) {
+        const normalized = validateSendRequest({ recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: messages[i] });
+        if (!normalized.ok) throw new Error(normalized.error.message);
+        const expected: any = { ...normalized.value.message };
+        // The uploaded attachment reaches the person as its URL.
+        if (i === 2) expected.attachment.payload.elements[0].url = 'https://cdn.example.com/cat.png';
+        expect(got[i].message).toMatchObject({ mid: mids[i], sender: 'page', ...expected });
+      }
+      // Normalized as libs/templates does: currency upper-cased, numeric strings numbers.
+      expect(got[3].message.attachment.payload).toMatchObject({ currency: 'USD', summary: { total_cost: 56.14 } });
+
+      const echoes = await waitFor('six echoes', () => {
+        const e = echoesFor(c.page.id);
+        return e.length >= messages.length ? e : undefined;
+      });
+      expect(echoes.map((e: any) => e.message.mid)).toEqual(mids);
+      expect(echoes[0].message.attachments[0]).toEqual(got[0].message.attachment);
+      expect(echoes[3].message.attachments[0].payload.template_type).toBe('receipt');
+      expect(echoes[5].message.quick_replies).toEqual(got[5].message.quick_replies);
+      await sock.close();
+    });
+
+    it('sends an uploaded attachment id as its URL, and refuses unknown or foreign ids', async () => {
+      const c = await setup();
+      const other = await setup();
+      const up = await api.post(`/v25.0/${c.page.id}/message_attachments`, undefined, {
+        form: {
+          access_token: c.pageToken,
+          message: JSON.stringify({ attachment: { type: 'video', payload: { url: 'https://cdn.example.com/v.mp4', is_reusable: true } } }),
+        },
+      });
+      expect(up.status).toBe(200);
+      const id = up.body.attachment_id;
+      const ok = await send(c.pageToken, { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { attachment: { type: 'video', payload: { attachment_id: id } } } });
+      expect(ok.status).toBe(200);
+      const [row] = await t.db.query('SELECT content FROM messages WHERE mid = $1', [ok.body.message_id]);
+      expect(row.content.attachment).toEqual({ type: 'video', payload: { attachment_id: id, url: 'https://cdn.example.com/v.mp4' } });
+
+      for (const [token, psid, attId] of [
+        [other.pageToken, other.psid, id],
+        [c.pageToken, c.psid, '123456789'],
+      ]) {
+        const res = await send(token, { recipient: { id: psid }, messaging_type: 'RESPONSE', message: { attachment: { type: 'image', payload: { attachment_id: attId } } } });
+        expect(res.status).toBe(400);
+        expect(res.body.error).toMatchObject({ code: 100, message: `(#100) No attachment found for attachment_id ${attId}` });
+      }
+      const bad = await api.post(`/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
+        message: { attachment: { type: 'template', payload: { template_type: 'button', text: 'x', buttons: [] } } },
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe(100);
+      const [{ n }] = await t.db.query('SELECT count(*)::int AS n FROM message_attachments WHERE page_id = $1', [c.page.id]);
+      expect(n).toBe(1);
+    });
+
+    it('names the exact param and rule of an invalid template, and stores nothing', async () => {
+      const c = await setup();
+      const el = (title: string) => ({ title, subtitle: 's' });
+      const cases: [Record<string, unknown>, string][] = [
+        [
+          { attachment: { type: 'template', payload: { template_type: 'generic', elements: [el('a'), el('b'), el('c'), el('x'.repeat(81))] } } },
+          '(#100) param message[attachment][payload][elements][3][title] must be at most 80 characters',
+        ],
+        [
+          { attachment: { type: 'template', payload: { template_type: 'generic', elements: Array.from({ length: 11 }, () => el('a')) } } },
+          '(#100) param message[attachment][payload][elements] must have at most 10 items',
+        ],
+        [
+          { attachment: { type: 'template', payload: { template_type: 'button', text: 'x', buttons: [{ type: 'postback', title: 'x'.repeat(21), payload: 'P' }] } } },
+          '(#100) param message[attachment][payload][buttons][0][title] must be at most 20 characters',
+        ],
+        [{ text: 'x'.repeat(2000) }, '(#100) param message[text] must be fewer than 2000 characters'],
+        [
+          { text: 'q', quick_replies: Array.from({ length: 14 }, (_, i) => ({ content_type: 'text', title: `t${i}`, payload: 'p' })) },
+          '(#100) param message[quick_replies] must have at most 13 items',
+        ],
+      ];
+      const [{ n: before }] = await t.db.query('SELECT count(*)::int AS n FROM messages');
+      for (const [message, expected] of cases) {
+        const res = await send(c.pageToken, { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message });
+        expect({ status: res.status, message: res.body.error?.message, code: res.body.error?.code }).toEqual({ status: 400, message: expected, code: 100 });
+      }
+      const [{ n: after }] = await t.db.query('SELECT count(*)::int AS n FROM messages');
+      expect(after).toBe(before);
+    });
+  });
+
+  describe('messaging window', () => {
+    const refused = { status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' };
+    const outcome = (res: any) =>
+      res.status === 200
+        ? { status: 200 }
+        : { status: res.status, code: res.body.error.code, subcode: res.body.error.error_subcode, message: res.body.error.message };
+
+    it('allows RESPONSE and UPDATE within 24 h, only allowed tags after, and nothing after 7 days', async () => {
+      const c = await setup();
+      const msg = (extra: Record<string, unknown>) => send(c.pageToken, { recipient: { id: c.psid }, message: { text: 'x' }, ...extra });
+      expect(outcome(await msg({ messaging_type: 'RESPONSE' }))).toEqual({ status: 200 });
+      expect(outcome(await msg({ messaging_type: 'UPDATE' }))).toEqual({ status: 200 });
+
+      await backdate(c.thread.id, 25 * HOUR);
+      expect(outcome(await msg({ messaging_type: 'RESPONSE' }))).toEqual(refused);
+      expect(outcome(await msg({ messaging_type: 'UPDATE' }))).toEqual(refused);
+      expect(outcome(await send(c.pageToken, { recipient: { id: c.psid }, sender_action: 'typing_on' }))).toEqual(refused);
+      expect(outcome(await msg({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' }))).toEqual({ status: 200 });
+      expect(outcome(await msg({ messaging_type: 'MESSAGE_TAG', tag: 'CUSTOMER_FEEDBACK' }))).toEqual({ status: 200 });
+      const deprecated = await msg({ messaging_type: 'MESSAGE_TAG', tag: 'ACCOUNT_UPDATE' });
+      expect(deprecated.status).toBe(400);
+      expect(deprecated.body.error.code).toBe(100);
+
+      await backdate(c.thread.id, 8 * 24 * HOUR);
+      expect(outcome(await msg({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' }))).toEqual(refused);
+      expect(outcome(await msg({ messaging_type: 'MESSAGE_TAG', tag: 'CUSTOMER_FEEDBACK' }))).toEqual(refused);
+
+      // The person writes again: the window opens again.
+      await personSays(api, c.person, c.thread.id, 'back');
+      expect(outcome(await msg({ messaging_type: 'RESPONSE' }))).toEqual({ status: 200 });
+    });
+
+    it('refuses a thread whose person never wrote, and a postback opens the window', async () => {
+      const c = await conversation(api);
+      const [row] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
+      const first = await send(c.pageToken, { recipient: { id: row.psid }, messaging_type: 'RESPONSE', message: { text: 'hi' } });
+      expect(outcome(first)).toEqual(refused);
+      const pb = await api.post(`/threads/${c.thread.id}/postbacks`, { title: 'Get Started', payload: 'GS' }, { token: c.person.token });
+      expect(pb.status).toBe(201);
+      const second = await send(c.pageToken, { recipient: { id: row.psid }, messaging_type: 'RESPONSE', message: { text: 'hi' } });
+      expect(outcome(second)).toEqual({ status: 200 });
+    });
+  });
+
+  describe('Idempotency-Key', () => {
+    it('answers a repeat with the first answer and sends nothing new', async () => {
+      const c = await setup();
+      const sock = await connectPerson(t.url, c.person.token);
+      const body = { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'once' } };
+      const a = await send(c.pageToken, body, { 'idempotency-key': 'order-42' });
+      const b = await send(c.pageToken, body, { 'idempotency-key': 'order-42' });
+      expect(a.status).toBe(200);
+      expect(b.status).toBe(200);
+      expect(b.body).toEqual(a.body);
+      expect(b.headers['idempotent-replayed']).toBe('true');
+      const other = await send(c.pageToken, body, { 'idempotency-key': 'order-43' });
+      expect(other.body.message_id).not.toBe(a.body.message_id);
+      await sock.waitForCount('two messages', 2, (e) => e.type === 'message');
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1 AND sender = 'page'`, [c.thread.id]);
+      expect(n).toBe(2);
+      expect(sock.events.filter((e) => e.type === 'message').map((e) => e.message.mid)).toEqual([a.body.message_id, other.body.message_id]);
+
+      // Another Page's key space is its own.
+      const d = await setup();
+      const elsewhere = await send(d.pageToken, { ...body, recipient: { id: d.psid } }, { 'idempotency-key': 'order-42' });
+      expect(elsewhere.status).toBe(200);
+      expect(elsewhere.body.message_id).not.toBe(a.body.message_id);
+      await sock.close();
+    });
+
+    it('sends once when duplicates race', async () => {
+      const c = await setup();
+      const body = { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'race' } };
+      const all = await Promise.all(Array.from({ length: 12 }, () => send(c.pageToken, body, { 'idempotency-key': 'race-1' })));
+      expect(all.map((r) => r.status)).toEqual(Array(12).fill(200));
+      expect(new Set(all.map((r) => r.body.message_id)).size).toBe(1);
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1 AND sender = 'page'`, [c.thread.id]);
+      expect(n).toBe(1);
+      const [{ e }] = await t.db.query(`SELECT count(*)::int AS e FROM webhook_events WHERE page_id = $1 AND field = 'message_echoes'`, [c.page.id]);
+      expect(e).toBe(1);
+    });
+  });
+
+  describe('appsecret_proof', () => {
+    it('is checked when present on any Graph route, and required when the app says so', async () => {
+      const c = await setup();
+      const body = { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'p' } };
+      const right = proofOf(c.app.secret, c.pageToken);
+      const ok = await api.post(`/v25.0/me/messages?access_token=${c.pageToken}&appsecret_proof=${right}`, body);
+      expect(ok.status).toBe(200);
+      const inBody = await api.post('/v25.0/me/messages', { ...body, access_token: c.pageToken, appsecret_proof: right });
+      expect(inBody.status).toBe(200);
+
+      const wrongProof = { message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException', code: 100 };
+      const wrong = await api.post(`/v25.0/me/messages?access_token=${c.pageToken}&appsecret_proof=${proofOf('nope', c.pageToken)}`, body);
+      expect(wrong.status).toBe(400);
+      expect(wrong.body.error).toMatchObject(wrongProof);
+      const elsewhere = await api.get(`/v25.0/me/subscribed_apps?access_token=${c.pageToken}&appsecret_proof=abc`);
+      expect(elsewhere.body.error).toMatchObject(wrongProof);
+      const appToken = await api.get(`/v25.0/${c.app.id}/subscriptions?access_token=${encodeURIComponent(c.app.token)}&appsecret_proof=${right}`);
+      expect(appToken.body.error).toMatchObject(wrongProof);
+
+      const patch = await api.patch(`/apps/${c.app.id}`, { require_appsecret_proof: true }, { token: c.owner.token });
+      expect(patch.status).toBe(200);
+      const missing = await send(c.pageToken, body);
+      expect(missing.status).toBe(400);
+      expect(missing.body.error).toMatchObject({ message: 'API calls from the server require an appsecret_proof argument', type: 'GraphMethodException', code: 100 });
+      const profile = await api.get(`/v25.0/${c.psid}?access_token=${c.pageToken}`);
+      expect(profile.body.error.message).toBe('API calls from the server require an appsecret_proof argument');
+      expect((await api.post(`/v25.0/me/messages?access_token=${c.pageToken}&appsecret_proof=${right}`, body)).status).toBe(200);
+
+      // After a rotation both live secrets make a valid proof.
+      const rotated = await api.post(`/apps/${c.app.id}/secret/rotate`, undefined, { token: c.owner.token });
+      expect(rotated.status).toBeLessThan(300);
+      bot.secrets.push(rotated.body.secret);
+      const fresh = proofOf(rotated.body.secret, c.pageToken);
+      expect((await api.post(`/v25.0/me/messages?access_token=${c.pageToken}&appsecret_proof=${fresh}`, body)).status).toBe(200);
+      expect((await api.post(`/v25.0/me/messages?access_token=${c.pageToken}&appsecret_proof=${right}`, body)).status).toBe(200);
+    });
+  });
+
+  describe('Messenger Profile', () => {
+    it('sets, reads and deletes properties; the person sees the greeting, Get Started, menu and ice breakers', async () => {
+      const c = await setup('Grace Hopper');
+      const url = `/v25.0/me/messenger_profile?access_token=${c.pageToken}`;
+      const menu = [{ locale: 'default', call_to_actions: [{ type: 'postback', title: 'Help', payload: 'HELP' }] }];
+
+      const early = await api.post(url, { persistent_menu: menu });
+      expect(early.status).toBe(400);
+      expect(early.body.error.message).toBe('(#100) param persistent_menu requires get_started to be set (in this request or already on the Page)');
+
+      const set = await api.post(url, {
+        get_started: { payload: 'GET_STARTED' },
+        greeting: [
+          { locale: 'default', text: 'Hello {{user_first_name}}!' },
+          { locale: 'fr_FR', text: 'Bonjour {{user_full_name}}' },
+        ],
+        ice_breakers: [{ question: 'Where are you?', payload: 'WHERE' }],
+        whitelisted_domains: ['https://shop.example.com'],
+      });
+      expect(set.status).toBe(200);
+      expect(set.body).toEqual({ result: 'success' });
+      expect((await api.post(url, { persistent_menu: menu })).body).toEqual({ result: 'success' });
+
+      const got = await api.get(`${url}&fields=get_started,persistent_menu,whitelisted_domains`);
+      expect(got.body).toEqual({
+        data: [{ get_started: { payload: 'GET_STARTED' }, persistent_menu: menu, whitelisted_domains: ['https://shop.example.com'] }],
+      });
+      const unknown = await api.get(`${url}&fields=get_started,commands`);
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.error.code).toBe(100);
+
+      // A new person opening a thread sees it all, with their name in the greeting.
+      const newcomer = await signupPerson(api, 'Grace Hopper');
+      const thread = await openThread(api, newcomer, c.page.id);
+      const view = await api.get(`/pages/${c.page.id}/profile`, { token: newcomer.token });
+      expect(view.status).toBe(200);
+      expect(view.body).toMatchObject({
+        page_id: c.page.id,
+        greeting: 'Hello Grace!',
+        get_started: { title: 'Get Started', payload: 'GET_STARTED' },
+        persistent_menu: { composer_input_disabled: false, call_to_actions: menu[0].call_to_actions },
+        ice_breakers: [{ question: 'Where are you?', payload: 'WHERE' }],
+      });
+      const fr = await api.get(`/pages/${c.page.id}/profile?locale=fr_FR`, { token: newcomer.token });
+      expect(fr.body.greeting).toBe('Bonjour Grace Hopper');
+
+      // Tapping Get Started posts its payload: the bot gets messaging_postbacks.
+      const tap = await api.post(`/threads/${thread.id}/postbacks`, view.body.get_started, { token: newcomer.token });
+      expect(tap.status).toBe(201);
+      await waitFor('the get_started postback', () =>
+        bot.received.some((r) => {
+          const m = JSON.parse(r.body.toString()).entry?.[0]?.messaging?.[0];
+          return m?.postback?.payload === 'GET_STARTED' && m.postback.mid === tap.body.mid;
+        }),
+      );
+
+      const refusedDelete = await api.call('DELETE', url, { fields: ['get_started'] });
+      expect(refusedDelete.status).toBe(400);
+      const del = await api.call('DELETE', url, { fields: ['get_started', 'persistent_menu', 'greeting'] });
+      expect(del.body).toEqual({ result: 'success' });
+      const after = await api.get(`${url}&fields=get_started,greeting,ice_breakers`);
+      expect(after.body).toEqual({ data: [{ ice_breakers: [{ locale: 'default', call_to_actions: [{ question: 'Where are you?', payload: 'WHERE' }] }] }] });
+      const bare = await api.get(`/pages/${c.page.id}/profile`, { token: newcomer.token });
+      expect(bare.body).toMatchObject({ greeting: null, get_started: null, persistent_menu: null });
+    });
+  });
+
+  describe('User Profile', () => {
+    it('answers for people who messaged the Page only', async () => {
+      const c = await setup('Ada King Lovelace');
+      const res = await api.get(`/v25.0/${c.psid}?fields=first_name,last_name,name,profile_pic&access_token=${c.pageToken}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ first_name: 'Ada', last_name: 'King Lovelace', name: 'Ada King Lovelace', profile_pic: null, id: c.psid });
+
+      // The same person is unknown to a Page they never talked to.
+      const page2 = await createPage(api, c.owner, 'Other');
+      const token2 = await connectApp(api, c.owner, page2.id, c.app.id);
+      const other = await api.get(`/v25.0/${c.psid}?fields=first_name&access_token=${token2}`);
+      expect(other.status).toBe(400);
+      expect(other.body.error).toMatchObject({ code: 100, error_subcode: 2018218, message: '(#100) No profile available for this user.' });
+      const bogus = await api.get(`/v25.0/${c.psid}?fields=gender&access_token=${c.pageToken}`);
+      expect(bogus.body.error).toMatchObject({ code: 100, message: '(#100) Tried accessing nonexisting field (gender) on node type (User)' });
+    });
+  });
+});
