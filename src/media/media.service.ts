@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
@@ -61,6 +62,7 @@ export class MediaService implements OnModuleInit {
     @Inject(MEDIA_STORAGE) readonly storage: MediaStorage,
     @Inject(MEDIA_URL_SIGNER) private readonly signer: MediaUrlSigner,
     @Inject(OUTBOUND_HTTP) private readonly http: SafeHttpClient,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.processor = new MediaProcessor(storage);
   }
@@ -177,34 +179,48 @@ export class MediaService implements OnModuleInit {
     return ids.map((id) => toStoredAttachment(byId.get(id)!));
   }
 
-  // Messenger's webhook shape: {type, payload:{url}}, the URL signed and expiring.
-  forWebhook(attachments: StoredAttachment[], baseUrl?: string): Array<{ type: string; payload: { url: string } }> {
-    return attachments.map((a) => ({
-      type: a.type,
-      payload: { url: this.url(a.payload.media_id, a.type === 'image' ? DISPLAY : ORIGINAL, baseUrl) },
-    }));
+  // Messenger's webhook shape: {type, payload:{url}}, the URL signed and expiring. Attachments without a
+  // media_id (a bot's plain URL) pass through as they are.
+  forWebhook(attachments: unknown[], baseUrl?: string): unknown[] {
+    return attachments.map((a) => {
+      const att = a as StoredAttachment;
+      if (typeof att?.payload?.media_id !== 'string') return a;
+      // eslint-disable-next-line @typescript-eslint/no-unused-vars
+      const { media_id, width, height, duration_ms, size, mime, ...rest } = att.payload as StoredAttachment['payload'] & Record<string, unknown>;
+      return { type: att.type, payload: { ...rest, url: this.url(media_id, att.type === 'image' ? DISPLAY : ORIGINAL, baseUrl) } };
+    });
   }
 
   // The person's client: the thumbnail first, then the full display variant, with sizes to lay out.
-  forPerson(attachments: StoredAttachment[], baseUrl?: string): Array<{ type: string; payload: Record<string, unknown> }> {
+  forPerson(attachments: unknown[], baseUrl?: string): unknown[] {
     return attachments.map((a) => {
-      const { media_id, ...facts } = a.payload;
-      const image = a.type === 'image';
+      const att = a as StoredAttachment;
+      if (typeof att?.payload?.media_id !== 'string') return a;
+      const { media_id } = att.payload;
+      const image = att.type === 'image';
       return {
-        type: a.type,
+        type: att.type,
         payload: {
-          media_id,
+          ...att.payload,
           url: this.url(media_id, image ? PERSON_FULL : ORIGINAL, baseUrl),
           ...(image ? { thumbnail_url: this.url(media_id, PERSON_THUMB, baseUrl) } : {}),
-          ...facts,
         },
       };
     });
   }
 
   url(id: string, variant: string, baseUrl?: string): string {
-    const base = (this.config.env.PUBLIC_BASE_URL ?? baseUrl ?? `http://127.0.0.1:${this.config.env.PORT}`).replace(/\/+$/, '');
+    const base = (this.config.env.PUBLIC_BASE_URL ?? baseUrl ?? this.listenOrigin()).replace(/\/+$/, '');
     return base + this.signer.sign(id, variant).path;
+  }
+
+  // Without PUBLIC_BASE_URL or a request (a bot's echo, a hosted script): where this process listens.
+  private listenOrigin(): string {
+    const { env } = this.config;
+    const server = this.adapterHost?.httpAdapter?.getHttpServer?.() as { address(): unknown } | undefined;
+    const address = server?.address?.() as { port?: number } | null | undefined;
+    const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
+    return `${env.TLS_CERT_FILE ? 'https' : 'http'}://${host}:${address?.port ?? env.PORT}`;
   }
 
   verify(id: string, variant: string, exp: unknown, sig: unknown): void {

@@ -40,7 +40,7 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter): Mes
   if (typeof c.text === 'string') view.text = c.text;
   if (c.quick_reply) view.quick_reply = c.quick_reply as { payload: string };
   if (c.quick_replies) view.quick_replies = c.quick_replies as unknown[];
-  if (c.attachment) view.attachment = c.attachment;
+  if (c.attachment) view.attachment = present ? present([c.attachment])[0] : c.attachment;
   if (Array.isArray(c.attachments) && present) view.attachments = present(c.attachments);
   if (c.postback) view.postback = c.postback as { title: string; payload: string };
   if (r.client_message_id) view.client_message_id = r.client_message_id;
@@ -69,12 +69,12 @@ export function personMessageItem(p: Parties, r: MessageRow, present?: Attachmen
 }
 
 // message_echoes: the Page's own send, sender = page, recipient = PSID.
-export function echoItem(p: Parties, r: MessageRow): Record<string, unknown> {
+export function echoItem(p: Parties, r: MessageRow, present?: AttachmentPresenter): Record<string, unknown> {
   const message: Record<string, unknown> = { is_echo: true, app_id: appIdValue(r.app_id ?? '') };
   if (typeof r.content.metadata === 'string') message.metadata = r.content.metadata;
   message.mid = r.mid;
   if (typeof r.content.text === 'string') message.text = r.content.text;
-  if (r.content.attachment) message.attachments = [r.content.attachment];
+  if (r.content.attachment) message.attachments = present ? present([r.content.attachment]) : [r.content.attachment];
   if (r.content.quick_replies) message.quick_replies = r.content.quick_replies;
   return { sender: { id: p.pageId }, recipient: { id: p.psid }, timestamp: Number(r.timestamp), message };
 }

@@ -6,7 +6,7 @@ import { numericId } from '../common/crypto/tokens';
 import { notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/pg-errors';
-import { MediaService, StoredAttachment } from '../media/media.service';
+import { MediaService } from '../media/media.service';
 import { PagesService } from '../pages/pages.service';
 import { MessengerField } from '../pages/messenger-fields';
 import { WebhooksService } from '../webhooks/webhooks.service';
@@ -145,7 +145,7 @@ export class MessagingService {
       ...this.threadView(r),
       page: { id: r.page_id, name: r.page_name },
       unread_count: r.unread_count,
-      last_message: r.last_message ? toMessageView(r.last_message) : null,
+      last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a)) : null,
     }));
   }
 
@@ -169,7 +169,7 @@ export class MessagingService {
       [t.id, afterSeq, limit + 1],
     );
     // Attachment URLs are signed here, per request: a participant re-lists to get fresh ones.
-    const present = (a: unknown[]) => this.media.forPerson(a as StoredAttachment[], origin);
+    const present = (a: unknown[]) => this.media.forPerson(a, origin);
     const data = rows.slice(0, limit).map((r) => toMessageView(r, present));
     return { data, has_more: rows.length > limit, last_seq: Number(t.last_seq) };
   }
@@ -218,8 +218,8 @@ export class MessagingService {
     if (thread.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);
     const content = typeof contentOf === 'function' ? await contentOf(thread) : contentOf;
     // The bot's webhook and the person's echo carry signed, expiring URLs (minted now, TTL MEDIA_URL_TTL_SECONDS).
-    const forBot = (a: unknown[]) => this.media.forWebhook(a as StoredAttachment[], origin);
-    const forPerson = (a: unknown[]) => this.media.forPerson(a as StoredAttachment[], origin);
+    const forBot = (a: unknown[]) => this.media.forWebhook(a, origin);
+    const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
     try {
       return await this.run(async (m) => {
         const appended = await this.appendMessage(m, thread, { sender: 'person', appId: null, kind, content, clientMessageId }, 'echo', forPerson);
@@ -358,6 +358,7 @@ export class MessagingService {
         thread,
         { sender: 'page', appId, kind: 'message', content: content as Record<string, unknown>, clientMessageId: null },
         'message',
+        (a) => this.media.forPerson(a),
       );
       const { row, event } = appended!;
       const seq = Number(row.seq);
@@ -366,7 +367,7 @@ export class MessagingService {
         pageId: thread.page_id,
         field: 'message_echoes',
         threadKey: thread.psid,
-        messaging: echoItem({ psid: thread.psid, pageId: thread.page_id }, row),
+        messaging: echoItem({ psid: thread.psid, pageId: thread.page_id }, row, (a) => this.media.forWebhook(a)),
       });
       return { result: { mid: row.mid, seq }, events: [event], deliveries };
     }, thread.user_id);

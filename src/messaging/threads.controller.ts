@@ -70,7 +70,7 @@ export class ThreadsController {
     const thread = await this.messaging.findOwnThread(who.userId, threadId);
     const rec = await this.media.ingestMultipart(req, { pageId: thread.page_id, threadId: thread.id });
     const [stored] = await this.media.attachmentsFor([rec.id], { pageId: thread.page_id, threadId: thread.id });
-    const [view] = this.media.forPerson([stored], requestOrigin(req));
+    const [view] = this.media.forPerson([stored], requestOrigin(req)) as UploadedAttachmentDto[];
     return { media_id: rec.id, type: view.type, payload: view.payload };
   }
 

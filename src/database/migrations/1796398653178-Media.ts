@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from "typeorm";
 
-export class Media1796398475162 implements MigrationInterface {
-    name = 'Media1796398475162'
+export class Media1796398653178 implements MigrationInterface {
+    name = 'Media1796398653178'
 
     public async up(queryRunner: QueryRunner): Promise<void> {
         await queryRunner.query(`
@@ -24,9 +24,16 @@ export class Media1796398475162 implements MigrationInterface {
         await queryRunner.query(`
             CREATE INDEX "media_objects_sha256_idx" ON "media_objects" ("sha256")
         `);
+        await queryRunner.query(`
+            ALTER TABLE "message_attachments"
+            ADD "media_id" character varying(20)
+        `);
     }
 
     public async down(queryRunner: QueryRunner): Promise<void> {
+        await queryRunner.query(`
+            ALTER TABLE "message_attachments" DROP COLUMN "media_id"
+        `);
         await queryRunner.query(`
             DROP INDEX "public"."media_objects_sha256_idx"
         `);
