@@ -197,6 +197,10 @@ describe('media: attachments end to end', () => {
     );
     expect(stolen.status).toBe(400);
     expect(stolen.body.code).toBe('MEDIA.UNKNOWN_ATTACHMENT');
+    // Neither text nor attachments.
+    const empty = await api.post(`/threads/${c.thread.id}/messages`, { client_message_id: clientId() }, { token: c.person.token });
+    expect(empty.status).toBe(400);
+    expect(JSON.stringify(empty.body)).toMatch(/text/);
   });
 
   it('answers 403 to expired and forged URLs', async () => {
