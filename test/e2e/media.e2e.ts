@@ -237,9 +237,14 @@ describe('media: attachments end to end', () => {
     const psid = first.sender.id as string;
 
     const small = await sharp(photo).resize(800).jpeg().toBuffer();
+    // Over MEDIA_URL_IMAGE_MAX_BYTES (8 MB) but under MEDIA_MAX_BYTES: an uncompressed PNG of noise.
+    const noise = Buffer.alloc(1800 * 1700 * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    const huge = await sharp(noise, { raw: { width: 1800, height: 1700, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    expect(huge.length).toBeGreaterThan(8 * 1024 * 1024);
     const host = http.createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'image/jpeg' });
-      res.end(small);
+      res.writeHead(200, { 'content-type': req.url === '/huge.png' ? 'image/png' : 'image/jpeg' });
+      res.end(req.url === '/huge.png' ? huge : small);
     });
     await new Promise<void>((r) => host.listen(0, '127.0.0.1', r));
     const port = (host.address() as AddressInfo).port;
@@ -252,6 +257,12 @@ describe('media: attachments end to end', () => {
       const [row] = await t.db.query('SELECT media_id FROM message_attachments WHERE id = $1', [byUrl.body.attachment_id]);
       const [media] = await t.db.query('SELECT kind, width FROM media_objects WHERE id = $1', [row.media_id]);
       expect(media).toEqual({ kind: 'image', width: 800 });
+
+      const tooBig = await api.post(`/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
+        message: { attachment: { type: 'image', payload: { url: `http://127.0.0.1:${port}/huge.png`, is_reusable: true } } },
+      });
+      expect(tooBig.status).toBe(413);
+      expect(tooBig.body.error).toMatchObject({ code: 100, message: expect.stringContaining('8388608') });
 
       // The type is read from the bytes: a JPEG is not a video.
       const lie = await api.post(`/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
