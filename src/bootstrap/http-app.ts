@@ -59,7 +59,7 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
   const tls = Boolean(config.env.TLS_CERT_FILE);
   // Uploads (src/media) stream through req.file(); one byte past the cap lets the media pipeline answer 413.
   void fastify.register(multipart, {
-    limits: { fileSize: config.env.MEDIA_MAX_BYTES + 1, files: 1, fields: 10, fieldSize: 1024, parts: 12 },
+    limits: { fileSize: config.env.MEDIA_MAX_BYTES + 1, files: 1, fields: 10, fieldSize: 65_536, parts: 12 },
     throwFileSizeLimit: false,
   });
 
