@@ -64,7 +64,20 @@ export class AppsService {
   }
 
   async saveSubscription(appId: string, object: string, callbackUrl: string, fields: SubscribedField[]) {
-    await this.subscriptions.upsert({ appId, object, callbackUrl, fields, active: true }, ['appId', 'object']);
+    await this.subscriptions.upsert(
+      { appId, object, callbackUrl, fields, active: true, inactiveReason: null },
+      ['appId', 'object'],
+    );
+  }
+
+  // The webhook gateway switches a subscription off (410 Gone) and on again (resume); events are kept meanwhile.
+  async setSubscriptionActive(appId: string, object: string, active: boolean, reason: string | null): Promise<boolean> {
+    const res = await this.subscriptions.update({ appId, object }, { active, inactiveReason: active ? null : reason });
+    return Boolean(res.affected);
+  }
+
+  async findSubscription(appId: string, object = 'page') {
+    return this.subscriptions.findOneBy({ appId, object });
   }
 
   async listSubscriptions(appId: string) {

@@ -3,6 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
 import type { Logger as Pino } from 'pino';
 import { AppModule } from '../app.module';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
@@ -79,4 +82,38 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   setupSwagger(app);
+  serveWeb(fastify);
+}
+
+// dist/src/bootstrap → <repo>/web/dist, built by `npm run build` (vite).
+export const WEB_DIST = path.resolve(__dirname, '..', '..', '..', 'web', 'dist');
+
+// The chat app at / and the console at /console, from web/dist. Only the built files get routes (no
+// wildcard), so API routes and their 404s are untouched; paths under /console fall back to console.html.
+function serveWeb(fastify: FastifyInstance): void {
+  const pages = ['/', '/console', '/console/:a', '/console/:a/:b', '/console/*'];
+  if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) {
+    for (const url of pages) {
+      fastify.get(url, (_req, reply) => {
+        void reply.code(503).type('text/plain; charset=utf-8').send('The web app is not built: run `npm run build`.\n');
+      });
+    }
+    return;
+  }
+  void fastify.register(fastifyStatic, {
+    root: WEB_DIST,
+    wildcard: false,
+    index: false,
+    // Hashed asset names never change; the HTML pages must be revalidated to pick up a new build.
+    setHeaders: (res, file) => {
+      const immutable = file.includes(`${path.sep}assets${path.sep}`);
+      void res.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
+  void fastify.register(async (f) => {
+    f.get('/', (_req, reply) => reply.sendFile('index.html'));
+    f.get('/console', (_req, reply) => reply.sendFile('console.html'));
+    // Explicit depths too: `/console/:a` must beat parametric Graph routes such as `/:graphVersion/:psid`.
+    for (const url of ['/console/:a', '/console/:a/:b', '/console/*']) f.get(url, (_req, reply) => reply.sendFile('console.html'));
+  });
 }

@@ -51,6 +51,17 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) WEBHOOK_CONCURRENCY = 32;
   @Transform(toInt) @IsInt() @Min(100) WEBHOOK_RECONCILE_INTERVAL_MS = 2000;
   @Transform(toInt) @IsInt() @Min(0) @Max(1048576) WEBHOOK_RESPONSE_BODY_MAX_BYTES = 4096;
+  // Events for one endpoint that are due together go in one POST (Messenger allows up to 1000 entries).
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) WEBHOOK_MAX_BATCH = 100;
+  // Requests in flight per callback origin, across every worker process: one slow bot cannot hold the others.
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) WEBHOOK_ENDPOINT_MAX_IN_FLIGHT = 8;
+  // Sustained failure: a warning after this long, a pause (events kept) after that long.
+  @Transform(toInt) @IsInt() @Min(1) WEBHOOK_WARN_AFTER_SECONDS = 900;
+  @Transform(toInt) @IsInt() @Min(1) WEBHOOK_PAUSE_AFTER_SECONDS = 3600;
+  // While paused, the oldest pending delivery is tried this often; a success resumes with a slow start.
+  @Transform(toInt) @IsInt() @Min(1) WEBHOOK_PROBE_INTERVAL_SECONDS = 300;
+  // Upper bound on a bot's Retry-After; a lower value than our own schedule is ignored.
+  @Transform(toInt) @IsInt() @Min(1) WEBHOOK_RETRY_AFTER_MAX_SECONDS = 3600;
 
   // --- realtime (WebSocket /ws, long-poll /events) ---
   // A socket whose unsent bytes pass this is closed with 1013 and a reason instead of buffering without bound.

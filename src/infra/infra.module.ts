@@ -1,5 +1,15 @@
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
-import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
+import {
+  DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
 import { ConnectionOptions, Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { SafeHttpClient } from '../../libs/safe-http';
@@ -14,13 +24,32 @@ import { MemoryRateLimiter, RATE_LIMITER, RedisRateLimiter } from './rate-limit/
 import { connectRedis, REDIS, redisOptions } from './redis/redis-connection';
 
 @Injectable()
-class InfraLifecycle implements OnApplicationShutdown {
+class InfraLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Infra');
+
   constructor(
     @Inject(QUEUE) private readonly queue: QueuePort,
     @Inject(PUBSUB) private readonly pubsub: PubSubPort,
     @Optional() @Inject(REDIS) private readonly redis: Redis | null,
     @Inject(OUTBOUND_HTTP) private readonly outbound: SafeHttpClient,
   ) {}
+
+  // BullMQ's locks are keys with a TTL: any policy but noeviction may evict them (or queued jobs) under pressure.
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.redis) return;
+    try {
+      const reply = (await this.redis.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+      const policy = reply?.[1];
+      if (policy && policy !== 'noeviction') {
+        this.logger.warn(
+          `Redis maxmemory-policy is "${policy}", not "noeviction": Redis may evict queue keys; ` +
+            'Postgres keeps every delivery and the reconciler re-enqueues them, but set noeviction',
+        );
+      }
+    } catch (err) {
+      this.logger.warn(`could not read Redis maxmemory-policy: ${(err as Error).message}`);
+    }
+  }
 
   async onApplicationShutdown(): Promise<void> {
     await this.queue.close();

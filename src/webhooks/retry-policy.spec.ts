@@ -1,4 +1,4 @@
-import { isSuccess, parseSchedule, retryAfterMs, retryDelayMs } from './retry-policy';
+import { failureStage, isSuccess, nextRamp, parseSchedule, retryAfterMs, retryDelayMs } from './retry-policy';
 
 describe('retry policy', () => {
   const schedule = parseSchedule('0,5,30,120');
@@ -22,5 +22,22 @@ describe('retry policy', () => {
   it('counts only 2xx as success; redirects fail', () => {
     expect([200, 204, 299].every(isSuccess)).toBe(true);
     expect([301, 302, 304, 400, 410, 500].some(isSuccess)).toBe(false);
+  });
+
+  it('caps Retry-After at the configured bound', () => {
+    expect(retryAfterMs('120', Date.now(), 60_000)).toBe(60_000);
+  });
+
+  it('ramps the in-flight cap 1, 2, 4, … up to the full cap', () => {
+    expect(nextRamp(1, 8)).toBe(2);
+    expect(nextRamp(2, 8)).toBe(4);
+    expect(nextRamp(4, 8)).toBeNull();
+    expect(nextRamp(null, 8)).toBeNull();
+  });
+
+  it('warns, then pauses, after sustained failure', () => {
+    expect(failureStage(10_000, 900, 3600)).toBe('ok');
+    expect(failureStage(900_000, 900, 3600)).toBe('warning');
+    expect(failureStage(3600_000, 900, 3600)).toBe('paused');
   });
 });

@@ -11,14 +11,36 @@ export function retryDelayMs(schedule: number[], failedAttempts: number, random:
   return Math.round(base * jitter);
 }
 
-// Retry-After is honoured when it asks for more than we would wait, up to an hour.
-export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | null {
+// Retry-After is honoured when it asks for more than we would wait, up to `capMs` (an hour by default).
+export function retryAfterMs(
+  header: string | string[] | undefined,
+  now = Date.now(),
+  capMs = 3600_000,
+): number | null {
   const value = Array.isArray(header) ? header[0] : header;
   if (!value) return null;
   const seconds = Number(value);
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
   if (!Number.isFinite(ms) || ms <= 0) return null;
-  return Math.min(ms, 3600_000);
+  return Math.min(ms, capMs);
 }
 
 export const isSuccess = (status: number) => status >= 200 && status < 300;
+
+// Slow start after a resume: the in-flight cap doubles on each success until it reaches the configured one (null).
+export function nextRamp(current: number | null, cap: number): number | null {
+  if (current === null) return null;
+  const next = current * 2;
+  return next >= cap ? null : next;
+}
+
+// Sustained failure: how long the endpoint has failed decides between nothing, a warning and a pause.
+export function failureStage(
+  failingForMs: number,
+  warnAfterS: number,
+  pauseAfterS: number,
+): 'ok' | 'warning' | 'paused' {
+  if (failingForMs >= pauseAfterS * 1000) return 'paused';
+  if (failingForMs >= warnAfterS * 1000) return 'warning';
+  return 'ok';
+}

@@ -1,14 +1,23 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppsModule } from '../apps/apps.module';
+import { DeliveryLogService } from './delivery-log.service';
 import { WebhookAttemptEntity } from './entities/webhook-attempt.entity';
 import { WebhookDeliveryEntity } from './entities/webhook-delivery.entity';
+import { WebhookEndpointEntity } from './entities/webhook-endpoint.entity';
 import { WebhookEventEntity } from './entities/webhook-event.entity';
 import { WebhookDeliveryProcessor } from './jobs/webhook-delivery.processor';
+import { WebhooksGraphController } from './webhooks-graph.controller';
+import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([WebhookEventEntity, WebhookDeliveryEntity, WebhookAttemptEntity])],
-  providers: [WebhooksService, WebhookDeliveryProcessor],
+  imports: [
+    TypeOrmModule.forFeature([WebhookEventEntity, WebhookDeliveryEntity, WebhookAttemptEntity, WebhookEndpointEntity]),
+    AppsModule,
+  ],
+  controllers: [WebhooksController, WebhooksGraphController],
+  providers: [WebhooksService, WebhookDeliveryProcessor, DeliveryLogService],
   exports: [WebhooksService],
 })
 export class WebhooksModule {}

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AppConfig } from '../config/app-config';
 import { QUEUE, QueuePort } from '../infra/queue/queue.port';
 import { MessengerField } from '../pages/messenger-fields';
 
@@ -21,6 +23,18 @@ export const SCRIPT_JOB = 'script-invocation' as const;
 export const deliveryJobId = (deliveryId: string, attempt = 0) => (attempt ? `${deliveryId}_${attempt}` : deliveryId);
 export const deliveryIdOfJob = (jobId: string) => jobId.split('_')[0];
 
+// A delivery may go now when nothing earlier on its (app, thread) is still outstanding outside its own batch.
+export const THREAD_HEAD_SQL = `NOT EXISTS (
+  SELECT 1 FROM webhook_deliveries o
+   WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
+     AND o.status IN ('pending', 'in_flight')
+     AND (d.batch_id IS NULL OR o.batch_id IS DISTINCT FROM d.batch_id))`;
+
+// Deliveries of apps whose endpoint is paused or whose subscription is off wait, kept, until a resume.
+export const ENDPOINT_OPEN_SQL = `EXISTS (
+  SELECT 1 FROM app_subscriptions s WHERE s.app_id = d.app_id AND s.object = 'page' AND s.active)
+  AND NOT EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.app_id = d.app_id AND ep.paused_at IS NOT NULL)`;
+
 // The outbox: events and their deliveries are rows written with whatever caused them; the queue only carries ids.
 @Injectable()
 export class WebhooksService {
@@ -28,38 +42,55 @@ export class WebhooksService {
   // transaction are dropped at the bound, and the sandbox's poller finds any script delivery never dispatched.
   private readonly scriptDeliveries = new Set<string>();
 
-  constructor(@Inject(QUEUE) private readonly queue: QueuePort) {}
+  constructor(
+    @Inject(QUEUE) private readonly queue: QueuePort,
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+  ) {}
 
+  // Apps with a page subscription get a 'pending' delivery (pushed); connected apps without one get 'pull'
+  // (served by GET /{ver}/{app}/events). An inactive subscription (410, paused) still gets 'pending': kept.
   async recordPageEvent(manager: EntityManager, e: PageEventInput): Promise<string[]> {
-    const apps: { app_id: string; hosted: boolean }[] = await manager.query(
-      `SELECT pa.app_id, a.hosted
+    const apps: { app_id: string; pull: boolean; hosted: boolean }[] = await manager.query(
+      `SELECT pa.app_id, s.app_id IS NULL AS pull, a.hosted
          FROM page_apps pa
-         JOIN app_subscriptions s ON s.app_id = pa.app_id AND s.object = 'page' AND s.active
          JOIN apps a ON a.id = pa.app_id AND a.suspended_at IS NULL
+         LEFT JOIN app_subscriptions s ON s.app_id = pa.app_id AND s.object = 'page'
         WHERE pa.page_id = $1
           AND $2 = ANY(pa.subscribed_fields)
-          AND s.fields @> jsonb_build_array(jsonb_build_object('name', $2::text))
+          AND (s.app_id IS NULL OR s.fields @> jsonb_build_array(jsonb_build_object('name', $2::text)))
         ORDER BY pa.app_id`,
       [e.pageId, e.field],
     );
     if (!apps.length) return [];
     const eventId = randomUUID();
-    await manager.query(
-      `INSERT INTO webhook_events (id, page_id, field, messaging) VALUES ($1, $2, $3, $4)`,
-      [eventId, e.pageId, e.field, JSON.stringify(e.messaging)],
-    );
+    await manager.query(`INSERT INTO webhook_events (id, page_id, field, messaging) VALUES ($1, $2, $3, $4)`, [
+      eventId,
+      e.pageId,
+      e.field,
+      JSON.stringify(e.messaging),
+    ]);
     const ids = apps.map(() => randomUUID());
     await manager.query(
-      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, target)
-       SELECT d.id, $1, d.app_id, $2, $3, d.target
-         FROM unnest($4::uuid[], $5::varchar[], $6::varchar[]) WITH ORDINALITY AS d(id, app_id, target, n) ORDER BY n`,
-      [eventId, e.pageId, e.threadKey, ids, apps.map((a) => a.app_id), apps.map((a) => (a.hosted ? 'script' : 'webhook'))],
+      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, status, target)
+       SELECT d.id, $1, d.app_id, $2, $3, d.status, d.target
+         FROM unnest($4::uuid[], $5::varchar[], $6::varchar[], $7::varchar[]) WITH ORDINALITY AS d(id, app_id, status, target, n)
+        ORDER BY n`,
+      [
+        eventId,
+        e.pageId,
+        e.threadKey,
+        ids,
+        apps.map((a) => a.app_id),
+        apps.map((a) => (a.pull ? 'pull' : 'pending')),
+        apps.map((a) => (a.hosted ? 'script' : 'webhook')),
+      ],
     );
     if (apps.some((a) => a.hosted)) {
       if (this.scriptDeliveries.size > 10_000) this.scriptDeliveries.clear();
       apps.forEach((a, i) => a.hosted && this.scriptDeliveries.add(ids[i]));
     }
-    return ids;
+    return ids.filter((_, i) => !apps[i].pull);
   }
 
   // After commit. A delivery the queue never hears of (crash, Redis flush) is found by the reconciler.
@@ -71,5 +102,21 @@ export class WebhooksService {
           : this.queue.add(DELIVERY_JOB, { deliveryId: id }, { jobId: deliveryJobId(id) }),
       ),
     );
+  }
+
+  // Wakes an app's backlog: up to `slots` jobs, each of which forms a batch from the app's oldest due deliveries
+  // (a retry batch re-forms itself). Jobs are only triggers; the claim decides what goes.
+  async kick(appId: string, slots = this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT): Promise<void> {
+    const rows: { id: string; batch_id: string | null }[] = await this.db.query(
+      `SELECT DISTINCT ON (COALESCE(d.batch_id, d.id)) d.id, d.batch_id, d.seq FROM (
+         SELECT id, batch_id, seq FROM webhook_deliveries
+          WHERE app_id = $1 AND status = 'pending' AND next_attempt_at <= now() AND target = 'webhook'
+          ORDER BY seq LIMIT $2) d
+        ORDER BY COALESCE(d.batch_id, d.id), d.seq`,
+      [appId, Math.max(1, slots) * 4],
+    );
+    const retries = rows.filter((r) => r.batch_id).map((r) => r.id);
+    const fresh = rows.filter((r) => !r.batch_id).map((r) => r.id);
+    await this.dispatch([...retries, ...fresh].slice(0, Math.max(1, slots)));
   }
 }

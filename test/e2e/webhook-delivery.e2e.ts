@@ -8,7 +8,8 @@ import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { pageWithApp } from '../factories/registry.factory';
 
-const FAST = { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_RETRY_SCHEDULE: '0,1' };
+// One event per POST here: these tests read webhook-id as the delivery id; batching has its own file.
+const FAST = { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_RETRY_SCHEDULE: '0,1', WEBHOOK_MAX_BATCH: '1' };
 
 async function subscribe(t: TestPlatform, bot: BotReceiver) {
   const api = httpClient(t.url);

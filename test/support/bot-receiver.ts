@@ -7,25 +7,39 @@ export interface ReceivedRequest {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+  // Requests this receiver was answering when this one arrived (itself included).
+  concurrent: number;
+  answeredAt?: number;
+  arrivedAt: number;
   // Set when the receiver has secrets: X-Hub-Signature-256 matched one of them.
   signatureValid?: boolean;
 }
 
+export type Answer = number | { status: number; headers?: Record<string, string> };
+
 export interface BotReceiver {
   url: string;
+  port: number;
   received: ReceivedRequest[];
-  // Override how POSTs are answered (status code), e.g. to simulate failures.
-  respond: (req: ReceivedRequest) => number | Promise<number>;
+  inFlight: number;
+  maxInFlight: number;
+  // Override how POSTs are answered (status code, or status and headers), e.g. to simulate failures.
+  // A promise that never settles makes the receiver hang.
+  respond: (req: ReceivedRequest) => Answer | Promise<Answer>;
   // App secrets to verify X-Hub-Signature-256 against, as a real bot does; a bad signature is answered 401.
   secrets: string[];
   close(): Promise<void>;
 }
 
 // A local bot endpoint: answers Graph's verification handshake and records every webhook POST.
-export async function startBotReceiver(verifyToken: string): Promise<BotReceiver> {
+// `port` lets a test bring a receiver back where it was.
+export async function startBotReceiver(verifyToken: string, port = 0): Promise<BotReceiver> {
   const receiver: BotReceiver = {
     url: '',
+    port: 0,
     received: [],
+    inFlight: 0,
+    maxInFlight: 0,
     respond: () => 200,
     secrets: [],
     close: async () => undefined,
@@ -41,19 +55,37 @@ export async function startBotReceiver(verifyToken: string): Promise<BotReceiver
         res.end(ok ? url.searchParams.get('hub.challenge') ?? '' : 'forbidden');
         return;
       }
-      const entry: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+      receiver.inFlight++;
+      receiver.maxInFlight = Math.max(receiver.maxInFlight, receiver.inFlight);
+      const entry: ReceivedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        concurrent: receiver.inFlight,
+        arrivedAt: Date.now(),
+      };
       if (receiver.secrets.length) {
         entry.signatureValid = verifyMessenger(entry.body, req.headers['x-hub-signature-256'], receiver.secrets);
       }
       receiver.received.push(entry);
-      const status = entry.signatureValid === false ? 401 : await receiver.respond(entry);
-      res.writeHead(status, { 'content-type': 'text/plain' });
-      res.end(status < 300 ? 'EVENT_RECEIVED' : 'nope');
+      try {
+        const answer = entry.signatureValid === false ? 401 : await receiver.respond(entry);
+        const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+        res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+        res.end(status < 300 ? 'EVENT_RECEIVED' : 'nope');
+      } finally {
+        receiver.inFlight--;
+        entry.answeredAt = Date.now();
+      }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  receiver.url = `http://127.0.0.1:${port}/webhook`;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  receiver.port = (server.address() as AddressInfo).port;
+  receiver.url = `http://127.0.0.1:${receiver.port}/webhook`;
   receiver.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();

@@ -4,7 +4,7 @@ import { TestDatabase } from './test-database';
 // Writes outbox rows as the messaging transaction would, so the delivery worker can be tested on its own.
 export async function insertOutboxEvents(
   db: TestDatabase,
-  opts: { pageId: string; appId: string; threads: string[]; perThread: number },
+  opts: { pageId: string; appId: string; threads: string[]; perThread: number; status?: 'pending' | 'pull' },
 ): Promise<{ deliveryId: string; threadKey: string; n: number }[]> {
   const rows: { deliveryId: string; threadKey: string; n: number }[] = [];
   const events: unknown[][] = [];
@@ -27,11 +27,11 @@ export async function insertOutboxEvents(
        INSERT INTO webhook_events (id, page_id, field, messaging)
        SELECT x.event_id, $1, 'messages', x.messaging::jsonb
          FROM unnest($3::uuid[], $5::text[]) AS x(event_id, messaging) RETURNING id)
-     INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key)
-     SELECT x.delivery_id, x.event_id, $2, $1, x.thread_key
+     INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, status)
+     SELECT x.delivery_id, x.event_id, $2, $1, x.thread_key, $7
        FROM unnest($3::uuid[], $4::uuid[], $6::varchar[]) WITH ORDINALITY AS x(event_id, delivery_id, thread_key, ord)
       ORDER BY x.ord`,
-    [opts.pageId, opts.appId, events.map((e) => e[0]), events.map((e) => e[1]), events.map((e) => e[2]), events.map((e) => e[3])],
+    [opts.pageId, opts.appId, events.map((e) => e[0]), events.map((e) => e[1]), events.map((e) => e[2]), events.map((e) => e[3]), opts.status ?? 'pending'],
   );
   return rows;
 }

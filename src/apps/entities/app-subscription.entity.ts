@@ -23,6 +23,10 @@ export class AppSubscriptionEntity {
   @Column({ type: 'boolean', default: true })
   active: boolean;
 
+  // Why it was switched off (e.g. the callback answered 410 Gone); events are kept meanwhile.
+  @Column({ name: 'inactive_reason', type: 'text', nullable: true })
+  inactiveReason: string | null;
+
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 
 export const RATE_LIMITER = Symbol('RATE_LIMITER');
@@ -17,6 +18,10 @@ export interface ConsumeResult {
 export interface RateLimiterPort {
   readonly kind: 'redis' | 'memory';
   consume(key: string, spec: BucketSpec, cost?: number): Promise<ConsumeResult>;
+  // A counting semaphore: a slot token when fewer than `limit` are held, else null. A slot a dead process never
+  // released lapses after `ttlMs`.
+  tryAcquire(key: string, limit: number, ttlMs: number): Promise<string | null>;
+  release(key: string, token: string): Promise<void>;
 }
 
 export function refill(tokens: number, last: number, now: number, spec: BucketSpec): number {
@@ -26,6 +31,25 @@ export function refill(tokens: number, last: number, now: number, spec: BucketSp
 export class MemoryRateLimiter implements RateLimiterPort {
   readonly kind = 'memory' as const;
   private readonly buckets = new Map<string, { tokens: number; last: number }>();
+  private readonly slots = new Map<string, Map<string, number>>();
+  private slotSeq = 0;
+
+  async tryAcquire(key: string, limit: number, ttlMs: number): Promise<string | null> {
+    const now = Date.now();
+    let held = this.slots.get(key);
+    if (!held) this.slots.set(key, (held = new Map()));
+    for (const [t, exp] of held) if (exp <= now) held.delete(t);
+    if (held.size >= limit) return null;
+    const token = `m${++this.slotSeq}`;
+    held.set(token, now + ttlMs);
+    return token;
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    const held = this.slots.get(key);
+    held?.delete(token);
+    if (held && !held.size) this.slots.delete(key);
+  }
 
   async consume(key: string, spec: BucketSpec, cost = 1): Promise<ConsumeResult> {
     const now = Date.now();
@@ -63,6 +87,21 @@ if allowed == 0 then retry = math.ceil((cost - tokens) / rate * 1000) end
 return {allowed, math.floor(tokens), retry}
 `;
 
+// Slots are members of a ZSET scored by expiry, with Redis's clock: expired ones are dropped before counting.
+const SEMAPHORE_LUA = `
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local token = ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+if redis.call('ZCARD', key) >= limit then return 0 end
+redis.call('ZADD', key, now + ttl, token)
+redis.call('PEXPIRE', key, ttl + 1000)
+return 1
+`;
+
 export class RedisRateLimiter implements RateLimiterPort {
   readonly kind = 'redis' as const;
 
@@ -71,6 +110,18 @@ export class RedisRateLimiter implements RateLimiterPort {
     private readonly prefix: string,
   ) {
     redis.defineCommand('sbTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET_LUA });
+    redis.defineCommand('sbSemaphore', { numberOfKeys: 1, lua: SEMAPHORE_LUA });
+  }
+
+  async tryAcquire(key: string, limit: number, ttlMs: number): Promise<string | null> {
+    const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).sbSemaphore;
+    const token = randomUUID();
+    const ok = await run.call(this.redis, `${this.prefix}:sem:${key}`, limit, ttlMs, token);
+    return ok === 1 ? token : null;
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    await this.redis.zrem(`${this.prefix}:sem:${key}`, token);
   }
 
   async consume(key: string, spec: BucketSpec, cost = 1): Promise<ConsumeResult> {

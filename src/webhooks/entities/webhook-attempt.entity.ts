@@ -13,6 +13,10 @@ export class WebhookAttemptEntity {
   @Column({ type: 'int' })
   attempt: number;
 
+  // The webhook-id the attempt was sent with (one POST may carry several deliveries).
+  @Column({ name: 'batch_id', type: 'uuid', nullable: true })
+  batchId: string | null;
+
   @Column({ name: 'started_at', type: 'timestamptz' })
   startedAt: Date;
 

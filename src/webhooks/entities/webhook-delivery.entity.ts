@@ -1,11 +1,14 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
-export type DeliveryStatus = 'pending' | 'in_flight' | 'delivered' | 'failed';
+// 'pull': the app has no webhook subscription; GET /{ver}/{app}/events serves it and its cursor acknowledges it.
+export type DeliveryStatus = 'pending' | 'in_flight' | 'delivered' | 'failed' | 'pull';
 
 // One event for one app. `seq` orders deliveries per (app, thread): a later one waits for an earlier one.
 @Entity('webhook_deliveries')
 @Index('webhook_deliveries_due_idx', ['status', 'nextAttemptAt'])
 @Index('webhook_deliveries_order_idx', ['appId', 'threadKey', 'seq'])
+@Index('webhook_deliveries_app_status_idx', ['appId', 'status', 'seq'])
+@Index('webhook_deliveries_batch_idx', ['batchId'])
 // The sandbox's poller looks only at pending script deliveries, however many webhook ones are pending.
 @Index('webhook_deliveries_script_due_idx', ['nextAttemptAt'], { where: "target = 'script' AND status = 'pending'" })
 export class WebhookDeliveryEntity {
@@ -43,6 +46,10 @@ export class WebhookDeliveryEntity {
   // While in flight: when the claim lapses, the reconciler returns the delivery to pending.
   @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
   leaseUntil: Date | null;
+
+  // The batch this delivery was first sent in: its webhook-id, kept so a retry re-forms the same batch.
+  @Column({ name: 'batch_id', type: 'uuid', nullable: true })
+  batchId: string | null;
 
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError: string | null;

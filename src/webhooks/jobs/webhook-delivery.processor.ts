@@ -1,60 +1,192 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { SafeHttpClient, SafeHttpError } from '../../../libs/safe-http';
 import { signMessenger, signStandard } from '../../../libs/webhook-signature';
+import { AppsService } from '../../apps/apps.service';
 import { AuthService } from '../../auth/auth.service';
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../health/metrics.service';
 import { OUTBOUND_HTTP } from '../../infra/http/outbound-http';
 import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
-import { isSuccess, parseSchedule, retryAfterMs, retryDelayMs } from '../retry-policy';
-import { DELIVERY_JOB, deliveryIdOfJob, deliveryJobId, WebhooksService } from '../webhooks.service';
+import { RATE_LIMITER, RateLimiterPort } from '../../infra/rate-limit/rate-limiter.port';
+import { failureStage, isSuccess, nextRamp, parseSchedule, retryAfterMs, retryDelayMs } from '../retry-policy';
+import {
+  DELIVERY_JOB,
+  deliveryIdOfJob,
+  deliveryJobId,
+  ENDPOINT_OPEN_SQL,
+  THREAD_HEAD_SQL,
+  WebhooksService,
+} from '../webhooks.service';
 
-interface ClaimedDelivery {
+interface Member {
   id: string;
   app_id: string;
   page_id: string;
   thread_key: string;
   attempts: number;
   created_at: Date;
+  last_error: string | null;
   messaging: Record<string, unknown>;
-  callback_url: string | null;
 }
 
-// Claims a delivery (one worker wins), POSTs it signed, records the attempt, then settles or schedules a retry.
+interface Target {
+  appId: string;
+  callbackUrl: string;
+  rampLimit: number | null;
+  paused: boolean;
+}
+
+interface BacklogRow {
+  app_id: string;
+  n: number;
+  age: number;
+}
+
+interface StageRow {
+  app_id: string;
+  warned: boolean;
+  paused: boolean;
+}
+
+type ClaimMode = { kind: 'batch'; batchId: string } | { kind: 'fresh' } | { kind: 'probe' };
+
+const CLAIM_MEMO_MS = 2000;
+
+const RETURNING = `RETURNING d.id, d.app_id, d.page_id, d.thread_key, d.attempts, d.created_at, d.last_error, d.event_id, d.seq, d.batch_id`;
+
+// Claims a batch (one worker wins), POSTs it signed, records an attempt per delivery, then settles or schedules a retry.
 @Injectable()
-export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModuleDestroy {
+export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger('WebhookDelivery');
   private readonly schedule: number[];
   private reconcileTimer?: NodeJS.Timeout;
   private reconciling = false;
   private readonly attemptsTotal: Counter<'outcome'>;
   private readonly latency: Histogram;
+  private readonly deliveryLatency: Histogram;
+  private readonly warnings: Counter<'stage'>;
+  private readonly batchSize: Histogram;
+  // Delivery ids this process claimed in the last seconds: their per-event jobs are skipped without a query.
+  // Only an optimisation: an entry lapses after CLAIM_MEMO_MS, and a failure clears it, so a retry, replay or
+  // reconciler job for the same id is at most delayed until then, never lost.
+  private readonly recentlyClaimed = new Map<string, number>();
 
   constructor(
     private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
     @Inject(QUEUE) private readonly queue: QueuePort,
     @Inject(OUTBOUND_HTTP) private readonly http: SafeHttpClient,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
     private readonly auth: AuthService,
+    private readonly apps: AppsService,
     private readonly webhooks: WebhooksService,
     metrics: MetricsService,
   ) {
     this.schedule = parseSchedule(config.env.WEBHOOK_RETRY_SCHEDULE);
+    const registers = [metrics.registry];
     this.attemptsTotal = new Counter({
       name: 'switchboard_webhook_attempts_total',
-      help: 'Webhook delivery attempts by outcome',
+      help: 'Webhook POSTs by outcome (success, http_error, or the network error code)',
       labelNames: ['outcome'],
-      registers: [metrics.registry],
+      registers,
     });
     this.latency = new Histogram({
       name: 'switchboard_webhook_attempt_duration_seconds',
       help: 'Time from POST to the bot answering',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [metrics.registry],
+      registers,
+    });
+    this.deliveryLatency = new Histogram({
+      name: 'switchboard_webhook_delivery_latency_seconds',
+      help: 'Time from the event being written to the bot acknowledging it',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300, 3600],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'switchboard_webhook_batch_entries',
+      help: 'Entries per webhook POST',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000],
+      registers,
+    });
+    this.warnings = new Counter({
+      name: 'switchboard_webhook_endpoint_transitions_total',
+      help: 'Endpoints entering the warning or paused stage after sustained failure (or 410 Gone)',
+      labelNames: ['stage'],
+      registers,
+    });
+    new Gauge({
+      name: 'switchboard_webhook_queue_depth',
+      help: 'Delivery jobs waiting, delayed or active in the queue',
+      registers,
+      collect: async function (this: Gauge) {
+        this.set(await queue.depth(DELIVERY_JOB).catch(() => -1));
+      },
+    });
+    // prom-client collects every metric at once: the per-app gauges share one snapshot per scrape.
+    let snapshot: Promise<{ backlog: BacklogRow[]; stages: StageRow[] }> | null = null;
+    const take = () => {
+      snapshot ??= (async () => {
+        try {
+          const backlog: BacklogRow[] = await db.query(
+            `SELECT app_id, count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float AS age
+               FROM webhook_deliveries WHERE status IN ('pending', 'in_flight') GROUP BY app_id`,
+          );
+          const stages: StageRow[] = await db.query(
+            `SELECT app_id, warned_at IS NOT NULL AS warned, paused_at IS NOT NULL AS paused
+               FROM webhook_endpoints WHERE warned_at IS NOT NULL OR paused_at IS NOT NULL`,
+          );
+          return { backlog, stages };
+        } catch {
+          return { backlog: [], stages: [] };
+        } finally {
+          setTimeout(() => (snapshot = null), 250).unref();
+        }
+      })();
+      return snapshot;
+    };
+    new Gauge({
+      name: 'switchboard_webhook_pending_deliveries',
+      help: 'Undelivered (pending or in flight) deliveries per app',
+      labelNames: ['app_id'],
+      registers,
+      collect: async function (this: Gauge<'app_id'>) {
+        this.reset();
+        for (const r of (await take()).backlog) this.set({ app_id: r.app_id }, r.n);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_webhook_oldest_pending_age_seconds',
+      help: 'Age of the oldest undelivered delivery per app',
+      labelNames: ['app_id'],
+      registers,
+      collect: async function (this: Gauge<'app_id'>) {
+        this.reset();
+        for (const r of (await take()).backlog) this.set({ app_id: r.app_id }, r.age);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_webhook_endpoint_stage',
+      help: '1 when an app endpoint is in that stage (warning, paused)',
+      labelNames: ['app_id', 'stage'],
+      registers,
+      collect: async function (this: Gauge<'app_id' | 'stage'>) {
+        this.reset();
+        for (const e of (await take()).stages) {
+          if (e.warned) this.set({ app_id: e.app_id, stage: 'warning' }, 1);
+          if (e.paused) this.set({ app_id: e.app_id, stage: 'paused' }, 1);
+        }
+      },
     });
   }
 
@@ -72,53 +204,189 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
   }
 
-  async deliver(deliveryId: string): Promise<void> {
-    const leaseMs = this.config.env.WEBHOOK_TIMEOUT_MS + 30_000;
-    // The claim is the fence: only a pending, due delivery with nothing earlier outstanding on its thread is taken.
-    const [claimed]: ClaimedDelivery[] = await this.db.query(
-      `WITH c AS (
-         UPDATE webhook_deliveries d
-            SET status = 'in_flight', attempts = d.attempts + 1, lease_until = now() + ($2::int * interval '1 millisecond')
-          WHERE d.id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'webhook'
-            AND NOT EXISTS (
-              SELECT 1 FROM webhook_deliveries o
-               WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
-                 AND o.status IN ('pending', 'in_flight'))
-        RETURNING d.id, d.app_id, d.page_id, d.thread_key, d.attempts, d.created_at, d.event_id)
-       SELECT c.*, e.messaging, s.callback_url
-         FROM c JOIN webhook_events e ON e.id = c.event_id
-         LEFT JOIN app_subscriptions s ON s.app_id = c.app_id AND s.object = 'page' AND s.active`,
-      [deliveryId, leaseMs],
-    );
-    if (!claimed) return;
-    if (!claimed.callback_url) {
-      await this.settleFailure(claimed, 'the app has no active webhook subscription', null, true);
-      return;
-    }
+  // SIGTERM: stop taking jobs and let attempts in flight finish and settle while Postgres is still open
+  // (TypeORM closes in onApplicationShutdown). main.ts bounds the whole shutdown.
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.config.runsWorkers) await this.queue.close();
+  }
 
+  private get leaseMs() {
+    return this.config.env.WEBHOOK_TIMEOUT_MS + 30_000;
+  }
+
+  // A job names one delivery; it is a trigger for that delivery's app: its retry batch, or a fresh batch of
+  // the app's oldest deliveries that may go now.
+  async deliver(deliveryId: string): Promise<void> {
+    // Most per-event jobs name a delivery a batch of this process already took: skip them without a query.
+    const memo = this.recentlyClaimed.get(deliveryId);
+    if (memo !== undefined) {
+      if (memo > Date.now()) return;
+      this.recentlyClaimed.delete(deliveryId);
+    }
+    const [d]: {
+      app_id: string;
+      status: string;
+      target: string;
+      batch_id: string | null;
+      callback_url: string | null;
+      active: boolean | null;
+      paused: boolean | null;
+      ramp_limit: number | null;
+      blocked: boolean;
+    }[] = await this.db.query(
+      `SELECT d.app_id, d.status, d.target, d.batch_id, s.callback_url, s.active, ep.paused_at IS NOT NULL AS paused, ep.ramp_limit,
+              EXISTS (SELECT 1 FROM webhook_deliveries o
+                       WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
+                         AND o.status = 'in_flight') AS blocked
+         FROM webhook_deliveries d
+         LEFT JOIN app_subscriptions s ON s.app_id = d.app_id AND s.object = 'page'
+         LEFT JOIN webhook_endpoints ep ON ep.app_id = d.app_id
+        WHERE d.id = $1`,
+      [deliveryId],
+    );
+    // Not pending, or its endpoint is off or paused: it stays in Postgres until a resume or probe.
+    if (!d || d.status !== 'pending' || !d.callback_url || !d.active || d.paused) return;
+    // Hosted scripts' deliveries are the sandbox's (script-invocation job), never POSTed.
+    if (d.target !== 'webhook') return;
+    // Behind an event in flight on its thread: that POST's end kicks the backlog, which covers this one.
+    if (d.blocked) return;
+    const target = { appId: d.app_id, callbackUrl: d.callback_url, rampLimit: d.ramp_limit, paused: false };
+    await this.send(target, d.batch_id ? { kind: 'batch', batchId: d.batch_id } : { kind: 'fresh' });
+  }
+
+  private slotKey(callbackUrl: string): string {
+    try {
+      return `wh:${new URL(callbackUrl).origin}`;
+    } catch {
+      return `wh:${callbackUrl}`;
+    }
+  }
+
+  // Returns whether anything was sent.
+  private async send(target: Target, mode: ClaimMode): Promise<boolean> {
+    const cap = Math.min(this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT, target.rampLimit ?? Infinity);
+    const key = this.slotKey(target.callbackUrl);
+    // The per-origin cap: without a slot nothing is claimed; whoever holds one wakes the backlog when done.
+    const slot = await this.limiter.tryAcquire(key, cap, this.leaseMs);
+    if (!slot) return false;
+    let members: Member[] = [];
+    try {
+      const claimed = await this.claim(target.appId, mode);
+      members = claimed.members;
+      if (!members.length) return false;
+      const until = Date.now() + CLAIM_MEMO_MS;
+      for (const mb of members) this.recentlyClaimed.set(mb.id, until);
+      if (this.recentlyClaimed.size > 50_000) {
+        const now = Date.now();
+        for (const [id, exp] of this.recentlyClaimed) if (exp <= now) this.recentlyClaimed.delete(id);
+      }
+      await this.post(target, members, claimed.batchId, mode);
+      return true;
+    } finally {
+      await this.limiter.release(key, slot).catch(() => undefined);
+      if (members.length) await this.webhooks.kick(target.appId, cap).catch(() => undefined);
+    }
+  }
+
+  // The claim is the fence, serialised per app: a delivery is taken only when pending, due, and nothing earlier
+  // on its thread is outstanding outside its own batch. A retry re-forms the batch it was first sent in.
+  private async claim(appId: string, mode: ClaimMode): Promise<{ members: Member[]; batchId: string }> {
+    const lease = this.leaseMs;
+    const batchId = mode.kind === 'batch' ? mode.batchId : randomUUID();
+    return this.db.transaction(async (m) => {
+      // Try, don't wait: a waiting claim would hold a pool connection; the holder's batch (and the kick after it)
+      // covers whatever this trigger was for.
+      const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock(hashtext('sb-webhook-claim:' || $1)) AS locked`, [
+        appId,
+      ]);
+      if (!locked) return { members: [], batchId };
+      let pick: string;
+      let params: unknown[];
+      if (mode.kind === 'batch') {
+        pick = `SELECT d.id FROM webhook_deliveries d
+                 WHERE d.batch_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND ${THREAD_HEAD_SQL}`;
+        params = [batchId, lease];
+      } else if (mode.kind === 'fresh') {
+        // A candidate's earlier thread-mates are all candidates too, so a prefix by seq holds thread heads and
+        // consecutive events of one thread, in order.
+        // Threads with something in flight are excluded as one hashed set (cheap however long the backlog is);
+        // the correlated check then only runs for the rows left.
+        pick = `SELECT d.id FROM webhook_deliveries d
+                 WHERE d.app_id = $3 AND d.status = 'pending' AND d.batch_id IS NULL AND d.next_attempt_at <= now()
+                   AND d.thread_key NOT IN (
+                     SELECT f.thread_key FROM webhook_deliveries f WHERE f.app_id = $3 AND f.status = 'in_flight')
+                   AND NOT EXISTS (
+                     SELECT 1 FROM webhook_deliveries o
+                      WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
+                        AND o.status = 'pending' AND (o.batch_id IS NOT NULL OR o.next_attempt_at > now()))
+                 ORDER BY d.seq LIMIT $4`;
+        params = [batchId, lease, appId, this.config.env.WEBHOOK_MAX_BATCH];
+      } else {
+        // A probe: the app's oldest pending delivery (always a thread head), with its batch if it had one.
+        pick = `SELECT d.id FROM webhook_deliveries d
+                 WHERE d.status = 'pending' AND d.batch_id IS NOT DISTINCT FROM (
+                   SELECT h.batch_id FROM webhook_deliveries h WHERE h.app_id = $3 AND h.status = 'pending'
+                    ORDER BY h.seq LIMIT 1)
+                   AND d.app_id = $3
+                 ORDER BY d.seq LIMIT (CASE WHEN (SELECT h.batch_id FROM webhook_deliveries h
+                   WHERE h.app_id = $3 AND h.status = 'pending' ORDER BY h.seq LIMIT 1) IS NULL THEN 1 ELSE $4 END)`;
+        params = [batchId, lease, appId, this.config.env.WEBHOOK_MAX_BATCH];
+      }
+      const rows: (Member & { event_id: string; seq: string; batch_id: string })[] = await m.query(
+        `WITH c AS (
+           UPDATE webhook_deliveries d
+              SET status = 'in_flight', attempts = d.attempts + 1,
+                  lease_until = now() + ($2::int * interval '1 millisecond'),
+                  batch_id = COALESCE(d.batch_id, $1::uuid)
+            WHERE d.id IN (${pick})
+           ${RETURNING})
+         SELECT c.*, e.messaging FROM c JOIN webhook_events e ON e.id = c.event_id ORDER BY c.seq`,
+        params,
+      );
+      if (!rows.length) return { members: [], batchId };
+      // A delivery sent alone the first time keeps webhook-id = its own id.
+      if (rows.length === 1 && rows[0].attempts === 1 && rows[0].batch_id === batchId) {
+        await m.query(`UPDATE webhook_deliveries SET batch_id = id WHERE id = $1`, [rows[0].id]);
+        return { members: rows, batchId: rows[0].id };
+      }
+      return { members: rows, batchId: rows[0].batch_id };
+    });
+  }
+
+  private async post(target: Target, members: Member[], batchId: string, mode: ClaimMode): Promise<void> {
+    const now = Date.now();
     const body = JSON.stringify({
       object: 'page',
-      entry: [{ id: claimed.page_id, time: Date.now(), messaging: [claimed.messaging] }],
+      entry: members.map((mb) => ({ id: mb.page_id, time: now, messaging: [mb.messaging] })),
     });
-    const secrets = await this.auth.signingSecrets(claimed.app_id);
+    const attempt = Math.max(...members.map((mb) => mb.attempts));
+    const secrets = await this.auth.signingSecrets(target.appId);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'Switchboard-Webhooks/0.1',
-      'x-switchboard-delivery-id': claimed.id,
-      'x-switchboard-attempt': String(claimed.attempts),
+      // Entry order: entry[i] is delivery ids[i]. webhook-id names the batch and survives its retries.
+      'x-switchboard-delivery-ids': members.map((mb) => mb.id).join(','),
+      'x-switchboard-attempt': String(attempt),
       ...signMessenger(body, secrets[0]),
-      ...signStandard({ id: claimed.id, timestamp: Math.floor(Date.now() / 1000), body, secrets }),
+      ...signStandard({ id: batchId, timestamp: Math.floor(now / 1000), body, secrets }),
     };
+    if (members.length === 1) headers['x-switchboard-delivery-id'] = members[0].id;
+    const reason = attempt > 1 ? members.find((mb) => mb.last_error)?.last_error : null;
+    if (reason) headers['x-switchboard-retry-reason'] = reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+    if (mode.kind === 'probe') headers['x-switchboard-probe'] = '1';
+    this.batchSize.observe(members.length);
+
     const started = new Date();
     let status: number | null = null;
     let error: string | null = null;
     let responseBody: string | null = null;
     let retryAfter: number | null = null;
     let latencyMs = 0;
+    let outcome = 'success';
     try {
       const res = await this.http.request({
         method: 'POST',
-        url: claimed.callback_url,
+        url: target.callbackUrl,
         headers,
         body,
         timeoutMs: this.config.env.WEBHOOK_TIMEOUT_MS,
@@ -127,73 +395,173 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       status = res.status;
       latencyMs = Math.round(res.latencyMs);
       responseBody = res.body.toString('utf8');
-      retryAfter = retryAfterMs(res.headers['retry-after']);
-      if (!isSuccess(status)) error = `HTTP ${status}`;
+      retryAfter = retryAfterMs(res.headers['retry-after'], Date.now(), this.config.env.WEBHOOK_RETRY_AFTER_MAX_SECONDS * 1000);
+      if (!isSuccess(status)) {
+        error = `HTTP ${status}`;
+        outcome = 'http_error';
+      }
     } catch (err) {
       latencyMs = Date.now() - started.getTime();
       error = err instanceof SafeHttpError ? `${err.code}: ${err.message}` : (err as Error).message;
+      outcome = err instanceof SafeHttpError ? err.code : 'unknown';
     }
     this.latency.observe(latencyMs / 1000);
+    this.attemptsTotal.inc({ outcome });
     await this.db.query(
-      `INSERT INTO webhook_attempts (id, delivery_id, attempt, started_at, status_code, latency_ms, error, response_body)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (delivery_id, attempt) DO NOTHING`,
-      [randomUUID(), claimed.id, claimed.attempts, started, status, latencyMs, error, responseBody],
+      `INSERT INTO webhook_attempts (id, delivery_id, attempt, batch_id, started_at, status_code, latency_ms, error, response_body)
+       SELECT gen_random_uuid(), x.id, x.attempt, $3, $4, $5, $6, $7, $8
+         FROM unnest($1::uuid[], $2::int[]) AS x(id, attempt)
+       ON CONFLICT (delivery_id, attempt) DO NOTHING`,
+      [members.map((mb) => mb.id), members.map((mb) => mb.attempts), batchId, started, status, latencyMs, error, responseBody],
     );
-    if (!error) {
-      this.attemptsTotal.inc({ outcome: 'success' });
-      await this.settleSuccess(claimed);
-    } else {
-      this.attemptsTotal.inc({ outcome: status === null ? 'network_error' : 'http_error' });
-      await this.settleFailure(claimed, error, retryAfter, false);
+    if (!error) await this.settleSuccess(target, members, mode);
+    else if (status === 410) await this.settleGone(target, members);
+    else await this.settleFailure(target, members, error, retryAfter, mode);
+  }
+
+  private async settleSuccess(target: Target, members: Member[], mode: ClaimMode): Promise<void> {
+    // A late failure of an older attempt can never overwrite this: it only matches its own attempt number.
+    // (TypeORM answers a bare UPDATE with [rows, count]; wrapped in a CTE it answers rows.)
+    const done: { created_at: Date }[] = await this.db.query(
+      `WITH u AS (
+         UPDATE webhook_deliveries d SET status = 'delivered', delivered_at = now(), lease_until = NULL, last_error = NULL
+           FROM unnest($1::uuid[], $2::int[]) AS x(id, attempt)
+          WHERE d.id = x.id AND d.status = 'in_flight' AND d.attempts = x.attempt
+         RETURNING d.created_at)
+       SELECT created_at FROM u`,
+      [members.map((mb) => mb.id), members.map((mb) => mb.attempts)],
+    );
+    const now = Date.now();
+    for (const r of done) this.deliveryLatency.observe((now - new Date(r.created_at).getTime()) / 1000);
+    const ramp = mode.kind === 'probe' ? 1 : nextRamp(target.rampLimit, this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT);
+    await this.db.query(
+      `INSERT INTO webhook_endpoints (app_id, last_success_at, ramp_limit) VALUES ($1, now(), $2)
+       ON CONFLICT (app_id) DO UPDATE
+         SET last_success_at = now(), failing_since = NULL, warned_at = NULL,
+             ramp_limit = CASE WHEN $3 THEN 1 WHEN webhook_endpoints.ramp_limit IS NULL THEN NULL ELSE $2 END,
+             paused_at = CASE WHEN $3 THEN NULL ELSE webhook_endpoints.paused_at END,
+             pause_reason = CASE WHEN $3 THEN NULL ELSE webhook_endpoints.pause_reason END`,
+      [target.appId, ramp, mode.kind === 'probe'],
+    );
+    if (mode.kind === 'probe') {
+      // Retries pushed far out while it failed become due: the backlog drains now, oldest first, ramping up.
+      await this.db.query(
+        `UPDATE webhook_deliveries SET next_attempt_at = now()
+          WHERE app_id = $1 AND status = 'pending' AND next_attempt_at > now()`,
+        [target.appId],
+      );
+      this.logger.log(`app ${target.appId}: probe succeeded, resuming delivery with a slow start`);
     }
   }
 
-  private async settleSuccess(d: ClaimedDelivery): Promise<void> {
-    // A late failure of an older attempt can never overwrite this: it only matches its own attempt number.
+  // 410 Gone: the bot asks us to stop. The subscription is switched off with the reason; events are kept pending.
+  private async settleGone(target: Target, members: Member[]): Promise<void> {
+    for (const mb of members) this.recentlyClaimed.delete(mb.id);
+    await this.returnToPending(members, 0, 'HTTP 410');
+    await this.apps.setSubscriptionActive(target.appId, 'page', false, 'the callback answered 410 Gone');
+    await this.recordError(target.appId, 'HTTP 410');
     await this.db.query(
-      `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), lease_until = NULL, last_error = NULL
-        WHERE id = $1 AND status = 'in_flight' AND attempts = $2`,
-      [d.id, d.attempts],
+      `UPDATE webhook_endpoints SET paused_at = COALESCE(paused_at, now()), pause_reason = 'the callback answered 410 Gone'
+        WHERE app_id = $1`,
+      [target.appId],
     );
-    await this.releaseNextInThread(d.app_id, d.thread_key);
+    this.warnings.inc({ stage: 'paused' });
+    this.logger.warn(`app ${target.appId}: callback answered 410 Gone; subscription paused, events kept`);
+  }
+
+  private async returnToPending(members: Member[], delayMs: number, error: string): Promise<void> {
+    await this.db.query(
+      `UPDATE webhook_deliveries d
+          SET status = 'pending', lease_until = NULL, last_error = $3,
+              next_attempt_at = now() + ($4::int * interval '1 millisecond')
+         FROM unnest($1::uuid[], $2::int[]) AS x(id, attempt)
+        WHERE d.id = x.id AND d.status = 'in_flight' AND d.attempts = x.attempt`,
+      [members.map((mb) => mb.id), members.map((mb) => mb.attempts), error.slice(0, 1000), delayMs],
+    );
+  }
+
+  private async recordError(appId: string, error: string) {
+    const [ep]: { failing_since: Date; warned_at: Date | null; paused_at: Date | null }[] = await this.db.query(
+      `INSERT INTO webhook_endpoints (app_id, failing_since, last_error_at, last_error) VALUES ($1, now(), now(), $2)
+       ON CONFLICT (app_id) DO UPDATE
+         SET failing_since = COALESCE(webhook_endpoints.failing_since, now()), last_error_at = now(), last_error = $2,
+             ramp_limit = CASE WHEN webhook_endpoints.ramp_limit IS NULL THEN NULL ELSE 1 END
+       RETURNING failing_since, warned_at, paused_at`,
+      [appId, error.slice(0, 1000)],
+    );
+    return ep;
   }
 
   private async settleFailure(
-    d: ClaimedDelivery,
+    target: Target,
+    members: Member[],
     error: string,
     retryAfter: number | null,
-    permanent: boolean,
+    mode: ClaimMode,
   ): Promise<void> {
-    const ageMs = Date.now() - new Date(d.created_at).getTime();
-    const giveUp = permanent || ageMs > this.config.env.WEBHOOK_MAX_AGE_SECONDS * 1000;
-    const delay = Math.max(retryDelayMs(this.schedule, d.attempts), retryAfter ?? 0);
-    await this.db.query(
-      `UPDATE webhook_deliveries
-          SET status = $3, lease_until = NULL, last_error = $4,
-              next_attempt_at = now() + ($5::int * interval '1 millisecond')
-        WHERE id = $1 AND status = 'in_flight' AND attempts = $2`,
-      [d.id, d.attempts, giveUp ? 'failed' : 'pending', error.slice(0, 1000), giveUp ? 0 : delay],
-    );
-    if (giveUp) {
-      this.logger.warn(`delivery ${d.id} to app ${d.app_id} failed for good: ${error}`);
-      await this.releaseNextInThread(d.app_id, d.thread_key);
-      return;
+    const failedAttempts = Math.max(...members.map((mb) => mb.attempts));
+    // One delay for the whole batch, so it is re-formed as it was (same webhook-id); Retry-After only lengthens it.
+    const delay = Math.max(retryDelayMs(this.schedule, failedAttempts), retryAfter ?? 0);
+    const maxAgeMs = this.config.env.WEBHOOK_MAX_AGE_SECONDS * 1000;
+    const expired = members.filter((mb) => Date.now() - new Date(mb.created_at).getTime() > maxAgeMs);
+    const retrying = members.filter((mb) => !expired.includes(mb));
+    if (expired.length) {
+      await this.db.query(
+        `UPDATE webhook_deliveries d SET status = 'failed', lease_until = NULL, last_error = $3
+           FROM unnest($1::uuid[], $2::int[]) AS x(id, attempt)
+          WHERE d.id = x.id AND d.status = 'in_flight' AND d.attempts = x.attempt`,
+        [expired.map((mb) => mb.id), expired.map((mb) => mb.attempts), error.slice(0, 1000)],
+      );
+      this.logger.warn(`${expired.length} deliveries to app ${target.appId} failed for good: ${error}`);
     }
-    await this.queue.add(DELIVERY_JOB, { deliveryId: d.id }, { jobId: deliveryJobId(d.id, d.attempts), delayMs: delay });
-  }
+    for (const mb of members) this.recentlyClaimed.delete(mb.id);
+    if (retrying.length) await this.returnToPending(retrying, delay, error);
 
-  // The next event of the same thread was waiting for this one.
-  private async releaseNextInThread(appId: string, threadKey: string): Promise<void> {
-    const [next]: { id: string }[] = await this.db.query(
-      `SELECT id FROM webhook_deliveries
-        WHERE app_id = $1 AND thread_key = $2 AND status = 'pending' AND next_attempt_at <= now()
-        ORDER BY seq LIMIT 1`,
-      [appId, threadKey],
+    const ep = await this.recordError(target.appId, error);
+    const stage = failureStage(
+      Date.now() - new Date(ep.failing_since).getTime(),
+      this.config.env.WEBHOOK_WARN_AFTER_SECONDS,
+      this.config.env.WEBHOOK_PAUSE_AFTER_SECONDS,
     );
-    if (next) await this.webhooks.dispatch([next.id]);
+    let paused = Boolean(ep.paused_at);
+    if (stage !== 'ok' && !ep.warned_at) {
+      const [w] = await this.db.query(
+        `WITH u AS (UPDATE webhook_endpoints SET warned_at = now() WHERE app_id = $1 AND warned_at IS NULL RETURNING app_id)
+         SELECT app_id FROM u`,
+        [target.appId],
+      );
+      if (w) {
+        this.warnings.inc({ stage: 'warning' });
+        this.logger.warn(`app ${target.appId}: webhook failing since ${new Date(ep.failing_since).toISOString()}: ${error}`);
+      }
+    }
+    if (stage === 'paused' && !paused) {
+      const reason = `failing since ${new Date(ep.failing_since).toISOString()}: ${error}`.slice(0, 1000);
+      const [p] = await this.db.query(
+        `WITH u AS (
+           UPDATE webhook_endpoints SET paused_at = now(), pause_reason = $2 WHERE app_id = $1 AND paused_at IS NULL
+           RETURNING app_id)
+         SELECT app_id FROM u`,
+        [target.appId, reason],
+      );
+      if (p) {
+        this.warnings.inc({ stage: 'paused' });
+        this.logger.warn(`app ${target.appId}: webhook delivery paused (${reason}); every event is kept`);
+      }
+      paused = true;
+    }
+    // While paused only the probe sends; the retry job would find nothing to do.
+    if (!paused && mode.kind !== 'probe' && retrying.length) {
+      await this.queue.add(
+        DELIVERY_JOB,
+        { deliveryId: retrying[0].id },
+        { jobId: deliveryJobId(retrying[0].id, failedAttempts), delayMs: delay },
+      );
+    }
   }
 
   // Finds what the queue lost (crash, flush, eviction) and lapsed claims of dead workers; Postgres is the truth.
+  // Also probes paused endpoints.
   async reconcile(): Promise<void> {
     if (this.reconciling) return;
     this.reconciling = true;
@@ -202,13 +570,11 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
         `UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL
           WHERE status = 'in_flight' AND lease_until < now() AND target = 'webhook'`,
       );
+      await this.probePaused();
       const due: { id: string }[] = await this.db.query(
         `SELECT d.id FROM webhook_deliveries d
           WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'webhook'
-            AND NOT EXISTS (
-              SELECT 1 FROM webhook_deliveries o
-               WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
-                 AND o.status IN ('pending', 'in_flight'))
+            AND ${THREAD_HEAD_SQL} AND ${ENDPOINT_OPEN_SQL}
           ORDER BY d.seq LIMIT 1000`,
       );
       if (!due.length) return;
@@ -219,6 +585,27 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       this.logger.error(`reconcile failed: ${(err as Error).message}`);
     } finally {
       this.reconciling = false;
+    }
+  }
+
+  // A paused endpoint (not one that said 410) gets its oldest pending delivery tried every probe interval;
+  // the UPDATE lets one worker of many take each probe.
+  private async probePaused(): Promise<void> {
+    const due: { app_id: string; callback_url: string }[] = await this.db.query(
+      `WITH u AS (
+         UPDATE webhook_endpoints ep SET last_probe_at = now()
+           FROM app_subscriptions s
+          WHERE s.app_id = ep.app_id AND s.object = 'page' AND s.active
+            AND ep.paused_at IS NOT NULL
+            AND GREATEST(ep.paused_at, COALESCE(ep.last_probe_at, ep.paused_at)) < now() - ($1::int * interval '1 second')
+         RETURNING ep.app_id, s.callback_url)
+       SELECT app_id, callback_url FROM u`,
+      [this.config.env.WEBHOOK_PROBE_INTERVAL_SECONDS],
+    );
+    for (const p of due) {
+      void this.send({ appId: p.app_id, callbackUrl: p.callback_url, rampLimit: 1, paused: true }, { kind: 'probe' }).catch(
+        (err) => this.logger.error(`probe of app ${p.app_id} failed: ${(err as Error).message}`),
+      );
     }
   }
 }

@@ -1,0 +1,390 @@
+import type { BrowserContext } from 'playwright-core';
+import { artifact, describeBrowser, launchChromium } from '../support/browser';
+import { httpClient, HttpClient } from '../support/http-client';
+import { ReplyingBot, startReplyingBot } from '../support/replying-bot';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { ALL_FIELDS, pageSays } from '../factories/messaging.factory';
+import { connectApp, createPage, pageWithApp } from '../factories/registry.factory';
+
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+
+// The chat app (/) and the console (/console), built into web/dist and served by the spawned platform,
+// driven in Debian's chromium. One platform and one browser for the file: the machine is small.
+describeBrowser('browser: the chat app and the console', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  let chromium: { context: BrowserContext; close(): Promise<void> };
+  let biz: Awaited<ReturnType<typeof pageWithApp>>;
+  let bot: ReplyingBot;
+  let ctx: BrowserContext;
+  // Page tokens of Pages besides biz.page, by page id.
+  const pageTokens = new Map<string, string>();
+
+  beforeAll(async () => {
+    [t, chromium] = await Promise.all([
+      // A failed attempt is retried only an hour later: only the console's replay sends it again within the test.
+      startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500', WEBHOOK_RETRY_SCHEDULE: '0,3600' } }),
+      launchChromium(DESKTOP),
+    ]);
+    api = httpClient(t.url);
+    biz = await pageWithApp(api);
+    bot = await startReplyingBot(
+      t.url,
+      (pageId) => pageTokens.get(pageId) ?? biz.pageToken,
+      async (item, b) => {
+        await b.action('typing_on');
+        if (item.postback) {
+          await b.send({ text: `You picked ${item.postback.payload}` });
+        } else if (item.message?.quick_reply) {
+          await b.send({ text: `${item.message.text} it is!` });
+        } else {
+          await b.send({
+            attachment: {
+              type: 'template',
+              payload: {
+                template_type: 'generic',
+                elements: ['blue', 'red', 'green'].map((c) => ({
+                  title: `A ${c} shirt`,
+                  subtitle: `Soft cotton, ${c}`,
+                  image_url: `${bot.imageBase}/${c}.svg`,
+                  buttons: [
+                    { type: 'postback', title: `Buy ${c}`, payload: `BUY_${c.toUpperCase()}` },
+                    { type: 'web_url', title: 'Details', url: `https://shop.example.com/${c}` },
+                  ],
+                })),
+              },
+            },
+            quick_replies: [
+              { content_type: 'text', title: 'Red', payload: 'QR_RED' },
+              { content_type: 'text', title: 'Blue', payload: 'QR_BLUE' },
+            ],
+          });
+        }
+        // Seen a moment after the reply, so the person's message shows Delivered, then Seen.
+        await new Promise((r) => setTimeout(r, 600));
+        await b.action('mark_seen');
+      },
+    );
+    const sub = await api.post(`/v25.0/${biz.app.id}/subscriptions`, {
+      access_token: biz.app.token,
+      object: 'page',
+      callback_url: bot.receiver.url,
+      verify_token: 'verify-me',
+      fields: ALL_FIELDS,
+    });
+    expect(sub.status).toBe(200);
+    ctx = chromium.context;
+  });
+  afterAll(async () => {
+    await chromium?.close();
+    await bot?.close();
+    await t?.close();
+  });
+
+  it('serves both apps without shadowing the API', async () => {
+    const home = await api.get('/');
+    expect(home.status).toBe(200);
+    expect(home.headers['content-type']).toContain('text/html');
+    expect(home.text).toContain('<div id="app">');
+    for (const path of ['/console', '/console/x', '/console/apps/123', '/console/a/b/c']) {
+      const deep = await api.get(path);
+      expect([path, deep.status]).toEqual([path, 200]);
+      expect(deep.text).toContain('console');
+    }
+    expect((await api.get('/threads')).status).toBe(401);
+    expect((await api.get('/health')).status).toBe(200);
+    expect((await api.get('/no-such-route')).status).toBe(404);
+  });
+
+  it('chats with a bot: generic template, quick replies, a postback, Delivered then Seen, no reload', async () => {
+    const tab = await ctx.newPage();
+    const errors: string[] = [];
+    tab.on('pageerror', (e) => errors.push(String(e)));
+    await tab.goto(`${t.url}/`);
+    await tab.getByRole('tab', { name: 'Sign up' }).click();
+    await tab.getByLabel('Username').fill(`p${Date.now().toString(36)}`);
+    await tab.getByLabel('Your name').fill('Pat Person');
+    await tab.getByLabel('Password').fill('a-long-password');
+    await tab.getByRole('button', { name: 'Create account' }).click();
+
+    await tab.getByLabel('Find a Page').fill('Acme');
+    await tab.getByRole('list', { name: 'Pages found' }).getByRole('button', { name: /Acme/ }).click();
+    await tab.getByRole('main', { name: 'Conversation with Acme' }).waitFor();
+    await tab.locator('[data-transport="websocket"]').waitFor();
+
+    // Keyboard only: type and press Enter.
+    await tab.getByRole('textbox', { name: 'Message' }).fill('Hi, shirts?');
+    await tab.keyboard.press('Enter');
+    const cards = tab.getByRole('list', { name: 'Carousel' }).getByRole('listitem');
+    await cards.first().waitFor();
+    expect(await cards.count()).toBe(3);
+    await expect(tab.getByRole('list', { name: 'Messages' }).getByText('Soft cotton, red').isVisible()).resolves.toBe(true);
+    await tab.locator('.msg.person [data-status="Delivered"]').waitFor();
+    await tab.locator('.msg.person [data-status="Seen"]').waitFor();
+    const chips = tab.getByRole('group', { name: 'Quick replies' });
+    await chips.waitFor();
+    await tab.screenshot({ path: artifact('chat-desktop.png') });
+
+    // A quick reply: sends its title with the payload; the chips go with the next message.
+    await chips.getByRole('button', { name: 'Red' }).click();
+    await tab.getByRole('list', { name: 'Messages' }).getByText('Red it is!').waitFor();
+    expect(await chips.count()).toBe(0);
+    const qr = await waitFor('the quick reply webhook', () => bot.items.find((i) => i.message?.quick_reply));
+    expect(qr.message).toMatchObject({ text: 'Red', quick_reply: { payload: 'QR_RED' } });
+    await tab.locator('.msg.person').last().locator('[data-status="Seen"]').waitFor();
+
+    // A postback button in the carousel.
+    await tab.getByRole('button', { name: 'Buy green' }).click();
+    await tab.getByRole('list', { name: 'Messages' }).getByText('You picked BUY_GREEN').waitFor();
+    const pb = await waitFor('the postback webhook', () => bot.items.find((i) => i.postback));
+    expect(pb.postback).toMatchObject({ title: 'Buy green', payload: 'BUY_GREEN' });
+    await tab.locator('.msg.person').last().locator('[data-status="Seen"]').waitFor();
+    expect(await tab.getByRole('link', { name: 'Details' }).first().getAttribute('href')).toBe('https://shop.example.com/blue');
+
+    // The client told the page it got and read the replies.
+    await waitFor('delivery and read webhooks', () => bot.items.some((i) => i.delivery) && bot.items.some((i) => i.read));
+
+    const psid = bot.items.find((i) => i.message && !i.message.is_echo).sender.id;
+    // The typing indicator follows typing_on and typing_off.
+    const typing = tab.getByLabel('Acme is typing');
+    await api.post('/v25.0/me/messages', { recipient: { id: psid }, sender_action: 'typing_on' }, { token: biz.pageToken });
+    await typing.waitFor();
+    await api.post('/v25.0/me/messages', { recipient: { id: psid }, sender_action: 'typing_off' }, { token: biz.pageToken });
+    await typing.waitFor({ state: 'detached' });
+
+    // A dropped socket: what the page sends meanwhile arrives once, with nothing lost.
+    await tab.evaluate(() => (globalThis as any).__switchboardFeed.dropSocket());
+    const late = await pageSays(api, biz.pageToken, psid, { text: 'Sent while you were away' });
+    expect(late.status).toBe(200);
+    await tab.getByRole('list', { name: 'Messages' }).getByText('Sent while you were away').waitFor();
+    await tab.locator('[data-transport="websocket"]').waitFor();
+    const mids = await tab.locator('.msg[data-mid]').evaluateAll((els) => els.map((e) => e.getAttribute('data-mid')));
+    expect(new Set(mids).size).toBe(mids.length);
+    const personToken = await tab.evaluate(() => (globalThis as any).localStorage.getItem('switchboard.person') as string);
+    const stored = await api.get(`/threads`, { token: personToken });
+    expect(mids.length).toBe(stored.body.data[0].last_seq);
+
+    // Button and receipt templates, and an image: a thumbnail first, the full image on tap.
+    const messages = tab.getByRole('list', { name: 'Messages' });
+    await pageSays(api, biz.pageToken, psid, {
+      attachment: {
+        type: 'template',
+        payload: {
+          template_type: 'button',
+          text: 'Need help?',
+          buttons: [{ type: 'postback', title: 'Talk to us', payload: 'HELP' }],
+        },
+      },
+    });
+    await pageSays(api, biz.pageToken, psid, {
+      attachment: {
+        type: 'template',
+        payload: {
+          template_type: 'receipt',
+          recipient_name: 'Pat Person',
+          merchant_name: 'Acme',
+          order_number: 'A-1001',
+          currency: 'EUR',
+          payment_method: 'Visa 1234',
+          elements: [{ title: 'A green shirt', quantity: 1, price: 25, image_url: `${bot.imageBase}/green.svg` }],
+          summary: { subtotal: 25, shipping_cost: 5, total_cost: 30 },
+        },
+      },
+    });
+    await pageSays(api, biz.pageToken, psid, { attachment: { type: 'image', payload: { url: `${bot.imageBase}/purple.svg` } } });
+    await messages.getByRole('button', { name: 'Talk to us' }).waitFor();
+    await messages.getByLabel('Receipt').getByText('Order #A-1001').waitFor();
+    await messages.getByRole('button', { name: 'Open image' }).click();
+    await tab.getByRole('dialog', { name: 'Image' }).waitFor();
+    await tab.keyboard.press('Escape');
+    expect(await tab.getByRole('dialog').count()).toBe(0);
+
+    await tab.setViewportSize(PHONE);
+    await tab.screenshot({ path: artifact('chat-phone.png') });
+    await tab.getByRole('button', { name: 'Back to chats' }).click();
+    const threadList = tab.getByRole('list', { name: 'Threads' });
+    await threadList.waitFor();
+    // Not on screen: the thread counts it as unread until it is opened.
+    await pageSays(api, biz.pageToken, psid, { text: 'Anything else?' });
+    await threadList.getByLabel('1 unread').waitFor();
+    await tab.screenshot({ path: artifact('chat-phone-threads.png') });
+    await threadList.getByRole('button', { name: /Acme/ }).click();
+    await messages.getByText('Anything else?').waitFor();
+    await waitFor('the unread count cleared on the server', async () => {
+      const list = await api.get('/threads', { token: personToken });
+      return list.body.data[0].unread_count === 0;
+    });
+    expect(await threadList.getByLabel('1 unread').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await tab.close();
+  });
+
+  it('falls back to long-poll by itself when sockets fail', async () => {
+    const tab = await ctx.newPage();
+    // Every WebSocket is closed before the server's hello, as a proxy that breaks upgrades does.
+    await tab.routeWebSocket(/\/ws/, (ws) => ws.close());
+    await tab.goto(`${t.url}/`);
+    await tab.locator('.thread').first().click();
+    await tab.locator('[data-transport="long-poll"]').waitFor();
+    const psid = bot.items.find((i) => i.message && !i.message.is_echo).sender.id;
+    await pageSays(api, biz.pageToken, psid, { text: 'Over long-poll' });
+    await tab.getByRole('list', { name: 'Messages' }).getByText('Over long-poll').waitFor();
+    await tab.close();
+  });
+
+  it('a new thread shows the Page greeting, Get Started, ice breakers and the persistent menu', async () => {
+    const page = await createPage(api, biz.owner, 'Globex');
+    const token = await connectApp(api, biz.owner, page.id, biz.app.id);
+    pageTokens.set(page.id, token);
+    const profileRoute = (await api.get(`/pages/${page.id}/profile`, { token: biz.owner.token })).status !== 404;
+    if (profileRoute) {
+      const set = await api.post(
+        `/v25.0/me/messenger_profile`,
+        {
+          get_started: { payload: 'GET_STARTED' },
+          greeting: [{ locale: 'default', text: 'Hello {{user_first_name}}, welcome to Globex' }],
+          ice_breakers: [{ locale: 'default', call_to_actions: [{ question: 'Opening hours?', payload: 'HOURS' }] }],
+          persistent_menu: [
+            {
+              locale: 'default',
+              composer_input_disabled: false,
+              call_to_actions: [{ type: 'postback', title: 'Talk to a human', payload: 'HUMAN' }],
+            },
+          ],
+        },
+        { token },
+      );
+      expect(set.status).toBe(200);
+    } else {
+      console.warn('GET /pages/:id/profile is not on this build (branch sendapi): the welcome shows no greeting');
+    }
+    const tab = await ctx.newPage();
+    await tab.setViewportSize(DESKTOP);
+    await tab.goto(`${t.url}/`);
+    await tab.getByLabel('Find a Page').fill('Globex');
+    await tab
+      .getByRole('list', { name: 'Pages found' })
+      .getByRole('button', { name: /Globex/ })
+      .click();
+    const welcome = tab.getByRole('listitem', { name: 'Welcome' });
+    if (!profileRoute) {
+      await welcome.getByText('Say hello to Globex.').waitFor();
+      await tab.close();
+      return;
+    }
+    await welcome.getByText('Hello Pat, welcome to Globex').waitFor();
+    await welcome.getByRole('button', { name: 'Opening hours?' }).waitFor();
+    await tab.screenshot({ path: artifact('chat-welcome.png') });
+    await welcome.getByRole('button', { name: 'Get Started' }).click();
+    const messages = tab.getByRole('list', { name: 'Messages' });
+    await messages.locator('.msg.person').getByText('Get Started').waitFor();
+
+    await messages.getByText('You picked GET_STARTED').waitFor();
+    await tab.getByRole('button', { name: 'Menu' }).click();
+    await tab.getByRole('list', { name: 'Menu' }).getByRole('button', { name: 'Talk to a human' }).click();
+    await messages.getByText('You picked HUMAN').waitFor();
+    await tab.close();
+  });
+
+  it('console: pages, apps, a token shown once, a rotated secret, the webhook verification result', async () => {
+    const tab = await ctx.newPage();
+    await tab.setViewportSize(DESKTOP);
+    await tab.goto(`${t.url}/console`);
+    await tab.getByLabel('Username').fill(biz.owner.username);
+    await tab.getByLabel('Password').fill('a-long-password');
+    await tab.getByRole('button', { name: 'Log in' }).click();
+    const nav = tab.getByRole('navigation', { name: 'Pages and apps' });
+    await nav.getByRole('button', { name: 'Acme' }).click();
+    await tab.getByRole('cell', { name: 'Bot' }).waitFor();
+
+    // Connect the app again: a new page token, shown once.
+    await tab.getByRole('button', { name: 'Connect app' }).click();
+    const pageToken = await tab.getByTestId('shown-once').textContent();
+    expect(pageToken).toMatch(/\S{20,}/);
+    biz.pageToken = pageToken!;
+
+    await nav.getByRole('button', { name: 'Bot' }).click();
+    await tab.waitForURL(`**/console/apps/${biz.app.id}`);
+    tab.once('dialog', (d) => void d.accept());
+    await tab.getByRole('button', { name: 'Rotate app secret' }).click();
+    const secret = (await tab.getByTestId('shown-once').textContent())!;
+    expect(secret).toMatch(/^[0-9a-f]{20,}$/i);
+
+    // A callback that does not answer the challenge is refused with Graph's message; the bot's is verified.
+    await tab.getByLabel('Callback URL').fill(bot.receiver.url);
+    await tab.getByLabel('Verify token').fill('wrong-token');
+    await tab.getByRole('textbox', { name: 'App secret' }).fill(secret);
+    await tab.getByRole('button', { name: 'Verify and save' }).click();
+    await expect(tab.getByTestId('verification').textContent()).resolves.toMatch(/Verification failed: .*2200/);
+    await tab.getByLabel('Verify token').fill('verify-me');
+    await tab.getByRole('button', { name: 'Verify and save' }).click();
+    await tab.getByText('Verified: the callback answered the challenge').waitFor();
+    await tab.screenshot({ path: artifact('console-desktop.png'), fullPage: true });
+    await tab.setViewportSize(PHONE);
+    await tab.screenshot({ path: artifact('console-phone.png') });
+    await tab.close();
+  });
+
+  it('console: a failing delivery is visible, and its replay succeeds once the bot is fixed', async () => {
+    const gateway = (await api.get(`/apps/${biz.app.id}/webhook`, { token: biz.owner.token })).status !== 404;
+    const tab = await ctx.newPage();
+    await tab.setViewportSize(DESKTOP);
+    await tab.goto(`${t.url}/console/apps/${biz.app.id}`);
+    if (!gateway) {
+      // The gateway routes (branch `gateway`) are not on this build: the console says so instead of failing.
+      console.warn('GET /apps/:id/webhook is not on this build: the delivery log test checks the labelled gap only');
+      await tab.getByText('need the webhook gateway routes').waitFor();
+      await tab.close();
+      return;
+    }
+    bot.healthy = false;
+    const psid = bot.items.find((i) => i.message && !i.message.is_echo).sender.id;
+    const sent = await pageSays(api, biz.pageToken, psid, { text: 'an echo the bot will refuse' });
+    expect(sent.status).toBe(200);
+    await waitFor('a failed attempt', async () => {
+      const log = await api.get(`/apps/${biz.app.id}/deliveries`, { token: biz.owner.token });
+      return log.body.data?.find((d: any) => d.last_error);
+    });
+    await tab.reload();
+    const row = tab
+      .locator('tr[data-delivery]')
+      .filter({ hasText: /HTTP 500|500/ })
+      .first();
+    await row.waitFor();
+    await tab.screenshot({ path: artifact('console-deliveries-failing.png'), fullPage: true });
+    bot.healthy = true;
+    await row.getByRole('button', { name: /^(Replay|Retry now) delivery/ }).click();
+    await waitFor('the replayed delivery', async () => {
+      const log = await api.get(`/apps/${biz.app.id}/deliveries?status=delivered`, { token: biz.owner.token });
+      return log.body.data?.some((d: any) => d.attempts > 1);
+    });
+    await tab.getByRole('button', { name: 'Refresh' }).click();
+    await tab.locator('tr[data-status="delivered"]').first().waitFor();
+    await tab.screenshot({ path: artifact('console-deliveries-replayed.png'), fullPage: true });
+    await tab.close();
+  });
+
+  it('console: the hosted script editor saves, activates and dry-runs a version', async () => {
+    const scriptsRoute = (await api.get(`/pages/${biz.page.id}/scripts`, { token: biz.owner.token })).status !== 404;
+    const tab = await ctx.newPage();
+    await tab.setViewportSize(DESKTOP);
+    await tab.goto(`${t.url}/console/pages/${biz.page.id}`);
+    if (!scriptsRoute) {
+      console.warn('/pages/:id/scripts is not on this build (branch scripts): the console shows the labelled gap');
+      await tab.getByText('this server has no').waitFor();
+      await tab.close();
+      return;
+    }
+    await tab.getByRole('button', { name: 'Save new version' }).click();
+    const versions = tab.getByRole('table', { name: 'Script versions' });
+    await versions.getByText('v1').waitFor();
+    await versions.getByRole('button', { name: 'Activate' }).click();
+    await versions.getByText('active').waitFor();
+    await tab.getByRole('button', { name: 'Dry run', exact: true }).click();
+    await tab.getByLabel('Dry-run result').getByText('"hi"').waitFor();
+    await tab.screenshot({ path: artifact('console-scripts.png'), fullPage: true });
+    await tab.close();
+  });
+});

@@ -1,0 +1,258 @@
+// The platform's REST API as the browser uses it. Types mirror the server's DTOs (openapi/openapi.json,
+// src/*/dto) and the message content types of libs/templates, imported as types only.
+import type { Attachment, Button, QuickReply } from '../../libs/templates/types';
+export type { Attachment, Button, QuickReply } from '../../libs/templates/types';
+export type {
+  GenericTemplatePayload,
+  ButtonTemplatePayload,
+  ReceiptTemplatePayload,
+  MediaTemplatePayload,
+  MediaAttachment,
+  TemplateAttachment,
+  TextQuickReply,
+} from '../../libs/templates/types';
+
+// --- accounts (SignupResponseDto, LoginResponseDto, MeResponseDto) ---
+export interface SignupResponse {
+  id: string;
+  username: string;
+  name: string;
+  access_token: string;
+}
+export interface LoginResponse {
+  access_token: string;
+  expires_in: number;
+}
+export interface Me {
+  id: string;
+  username: string;
+  name: string;
+}
+
+// --- pages and apps (PageDto, AppDto, CreatedAppDto, RotatedSecretDto, PageAppDto, ConnectAppResponseDto) ---
+export interface Page {
+  id: string;
+  name: string;
+  category: string;
+}
+export interface App {
+  id: string;
+  name: string;
+  require_appsecret_proof: boolean;
+}
+export interface CreatedApp {
+  id: string;
+  name: string;
+  secret: string;
+}
+export interface RotatedSecret {
+  secret: string;
+  previous_secret_expires_at: string;
+}
+export interface PageApp {
+  app_id: string;
+  name: string;
+  subscribed_fields: string[];
+}
+export interface ConnectAppResponse {
+  page_access_token: string;
+}
+export interface List<T> {
+  data: T[];
+}
+export interface Subscription {
+  object: string;
+  callback_url: string;
+  fields: Array<string | { name: string }>;
+  active: boolean;
+}
+
+// --- messaging (MessageViewDto, ThreadDto, ThreadSummaryDto, SentMessageDto, MessageListDto, EventsPageDto) ---
+export interface MessageView {
+  mid: string;
+  seq: number;
+  sender: 'person' | 'page';
+  timestamp: number;
+  kind: 'message' | 'postback';
+  text?: string;
+  quick_reply?: { payload: string };
+  quick_replies?: QuickReply[];
+  attachment?: Attachment;
+  postback?: { title: string; payload: string };
+  client_message_id?: string;
+}
+export interface Thread {
+  id: string;
+  page_id: string;
+  last_seq: number;
+  read_watermark: number;
+  delivered_watermark: number;
+  seen_by_page_watermark: number;
+  seen_by_page_seq: number;
+  created_at: string;
+}
+export interface ThreadSummary extends Thread {
+  page: { id: string; name: string };
+  unread_count: number;
+  last_message?: MessageView | null;
+}
+export interface SentMessage {
+  mid: string;
+  seq: number;
+  timestamp: number;
+}
+export interface MessageList {
+  data: MessageView[];
+  has_more: boolean;
+  last_seq: number;
+}
+
+// The person's view of a Page's Messenger Profile (PersonProfileView in src/send-api: GET /pages/:id/profile).
+export interface PageProfile {
+  page_id: string;
+  page_name: string;
+  greeting: string | null;
+  get_started: { title: string; payload: string } | null;
+  persistent_menu: { composer_input_disabled: boolean; call_to_actions: Button[] } | null;
+  ice_breakers: { question: string; payload: string }[];
+}
+
+// src/messaging/person-events.ts
+interface ThreadRef {
+  thread_id: string;
+  page_id: string;
+  seq: number;
+}
+export type StoredEvent =
+  | (ThreadRef & { type: 'message'; message: MessageView; cursor: number })
+  | (ThreadRef & { type: 'echo'; message: MessageView; cursor: number })
+  | (ThreadRef & { type: 'read'; by: 'page' | 'person'; watermark: number; cursor: number })
+  | (ThreadRef & { type: 'delivery'; by: 'person'; watermark: number; mids?: string[]; cursor: number });
+export interface TypingEvent extends ThreadRef {
+  type: 'typing';
+  cursor?: undefined;
+  on: boolean;
+  expires_at?: number;
+  reason?: string;
+}
+export type PersonEvent = StoredEvent | TypingEvent;
+export interface EventsPage {
+  events: PersonEvent[];
+  cursor: number;
+}
+
+// --- webhook gateway: GET /apps/:id/webhook, /apps/:id/deliveries[/:id], retry, replay ---
+// Mirrors what src/webhooks/delivery-log.service.ts returns (its routes have no response DTOs in openapi).
+export interface WebhookHealth {
+  url: string | null;
+  mode: 'push' | 'pull';
+  active: boolean;
+  inactive_reason: string | null;
+  state: 'ok' | 'warning' | 'paused';
+  warning: string | null;
+  failing_since: string | null;
+  paused_at: string | null;
+  pause_reason: string | null;
+  pending_update_count: number;
+  pending_pull_count: number;
+  in_flight_count: number;
+  oldest_pending_age_seconds: number | null;
+  last_error_date: string | null;
+  last_error_message: string | null;
+  last_success_date: string | null;
+  success_rate_1h: number | null;
+  attempts_1h: number;
+  max_in_flight: number;
+  max_batch: number;
+}
+export type DeliveryStatus = 'pending' | 'in_flight' | 'delivered' | 'failed' | 'pull';
+export interface Delivery {
+  id: string;
+  status: DeliveryStatus;
+  field: string;
+  page_id: string;
+  thread_key?: string;
+  webhook_id?: string | null;
+  attempts: number;
+  created_at: string;
+  delivered_at: string | null;
+  next_attempt_at: string | null;
+  last_error: string | null;
+}
+export interface DeliveryAttempt {
+  attempt: number;
+  webhook_id: string | null;
+  time: string;
+  status_code: number | null;
+  latency_ms: number | null;
+  error: string | null;
+  response_body: string | null;
+}
+export interface DeliveryDetail extends Delivery {
+  payload: unknown;
+  attempt_log: DeliveryAttempt[];
+}
+export interface DeliveryPage {
+  data: Delivery[];
+  paging: { next_cursor: string | null };
+}
+export interface Replayed {
+  replayed: number;
+  limit: number;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: any,
+  ) {
+    super(body?.error?.message ?? body?.message ?? (typeof body === 'string' && body ? body : `HTTP ${status}`));
+  }
+}
+
+export interface ApiOptions {
+  token?: string | null;
+  signal?: AbortSignal;
+  query?: Record<string, string | number | undefined>;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown, opts: ApiOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let url = path;
+  if (opts.query) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts.query)) if (v !== undefined && v !== '') q.set(k, String(v));
+    const s = q.toString();
+    if (s) url += (url.includes('?') ? '&' : '?') + s;
+  }
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: opts.signal,
+  });
+  const text = await res.text();
+  let parsed: any = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  if (!res.ok) throw new ApiError(res.status, parsed);
+  return parsed as T;
+}
+
+// A token kept per app (the chat app and the console sign in separately).
+export function tokenStore(key: string) {
+  return {
+    get: () => localStorage.getItem(key),
+    set: (t: string | null) => (t ? localStorage.setItem(key, t) : localStorage.removeItem(key)),
+  };
+}
+
+export const newClientId = () =>
+  `w-${Date.now().toString(36)}-${Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+
+export type { Button as TemplateButton };

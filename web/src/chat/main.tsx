@@ -1,0 +1,536 @@
+import { render } from 'preact';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import '../styles.css';
+import {
+  api,
+  ApiError,
+  List,
+  Me,
+  MessageList,
+  MessageView,
+  newClientId,
+  Page,
+  PersonEvent,
+  PageProfile,
+  Button,
+  SentMessage,
+  TextQuickReply,
+  Thread,
+  ThreadSummary,
+  tokenStore,
+} from '../api';
+import { Auth } from '../auth';
+import { Feed, Transport } from './realtime';
+import { MessageBody, TemplateButton } from './render';
+
+const tokens = tokenStore('switchboard.person');
+
+// A message of the person's not yet acknowledged by the server, kept by its client_message_id.
+interface Pending {
+  client_message_id: string;
+  thread_id: string;
+  text?: string;
+  quick_reply?: { payload: string };
+  postback?: { title: string; payload: string };
+  failed?: boolean;
+  timestamp: number;
+}
+
+interface ThreadState {
+  messages: MessageView[];
+  loaded: boolean;
+  seenByPageSeq: number;
+  typingUntil: number;
+}
+
+function upsert(list: MessageView[], m: MessageView): MessageView[] {
+  if (list.some((x) => x.mid === m.mid)) return list;
+  const out = [...list, m];
+  out.sort((a, b) => a.seq - b.seq);
+  return out;
+}
+
+function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
+  const [me, setMe] = useState<Me | null>(null);
+  const [threads, setThreads] = useState<ThreadSummary[]>([]);
+  const [state, setState] = useState<Record<string, ThreadState>>({});
+  const [pending, setPending] = useState<Pending[]>([]);
+  const [openId, setOpenId] = useState<string | null>(null);
+  const [transport, setTransport] = useState<Transport>('connecting');
+  const [now, setNow] = useState(Date.now());
+  const openRef = useRef<string | null>(null);
+  openRef.current = openId;
+  const feedRef = useRef<Feed | null>(null);
+
+  const patch = (id: string, f: (s: ThreadState) => ThreadState) =>
+    setState((all) => ({ ...all, [id]: f(all[id] ?? { messages: [], loaded: false, seenByPageSeq: 0, typingUntil: 0 }) }));
+
+  async function refreshThreads() {
+    const res = await api<List<ThreadSummary>>('GET', '/threads', undefined, { token });
+    setThreads(res.data);
+    for (const t of res.data) patch(t.id, (s) => ({ ...s, seenByPageSeq: Math.max(s.seenByPageSeq, t.seen_by_page_seq) }));
+  }
+
+  function onEvent(e: PersonEvent) {
+    const id = e.thread_id;
+    if (e.type === 'typing') {
+      patch(id, (s) => ({ ...s, typingUntil: e.on ? (e.expires_at ?? Date.now() + 20_000) : 0 }));
+      return;
+    }
+    if (e.type === 'message' || e.type === 'echo') {
+      const m = e.message;
+      patch(id, (s) => ({ ...s, messages: upsert(s.messages, m), typingUntil: m.sender === 'page' ? 0 : s.typingUntil }));
+      if (m.client_message_id) setPending((p) => p.filter((x) => x.client_message_id !== m.client_message_id));
+      setThreads((ts) => {
+        const t = ts.find((x) => x.id === id);
+        if (!t) {
+          void refreshThreads();
+          return ts;
+        }
+        const unread = m.sender === 'page' && !(openRef.current === id && document.visibilityState === 'visible');
+        const next = {
+          ...t,
+          last_message: m,
+          last_seq: Math.max(t.last_seq, m.seq),
+          unread_count: t.unread_count + (unread ? 1 : 0),
+        };
+        return [next, ...ts.filter((x) => x.id !== id)];
+      });
+      if (m.sender === 'page') {
+        // The device has the message: tell the page (Delivered), and, when it is on screen, that it was read.
+        void api('POST', `/threads/${id}/delivered`, { mids: [m.mid] }, { token }).catch(() => undefined);
+        if (openRef.current === id && document.visibilityState === 'visible') markRead(id, m.timestamp);
+      }
+      return;
+    }
+    if (e.type === 'read' && e.by === 'page') patch(id, (s) => ({ ...s, seenByPageSeq: Math.max(s.seenByPageSeq, e.seq) }));
+    if (e.type === 'read' && e.by === 'person') setThreads((ts) => ts.map((t) => (t.id === id ? { ...t, unread_count: 0 } : t)));
+  }
+
+  function markRead(id: string, watermark: number) {
+    setThreads((ts) => ts.map((t) => (t.id === id ? { ...t, unread_count: 0 } : t)));
+    void api('POST', `/threads/${id}/read`, { watermark }, { token }).catch(() => undefined);
+  }
+
+  useEffect(() => {
+    api<Me>('GET', '/me', undefined, { token })
+      .then(setMe)
+      .catch((err) => err instanceof ApiError && err.status === 401 && onLogout());
+    const feed = new Feed({
+      token,
+      onEvent: (e) => onEvent(e),
+      onStatus: setTransport,
+      forcePoll: new URLSearchParams(location.search).get('transport') === 'poll',
+    });
+    feedRef.current = feed;
+    (window as any).__switchboardFeed = feed;
+    feed.start();
+    void refreshThreads();
+    const tick = setInterval(() => setNow(Date.now()), 1000);
+    return () => {
+      feed.stop();
+      clearInterval(tick);
+    };
+  }, [token]);
+
+  async function loadHistory(id: string) {
+    let after = 0;
+    let all: MessageView[] = [];
+    for (let i = 0; i < 20; i++) {
+      const page = await api<MessageList>('GET', `/threads/${id}/messages`, undefined, {
+        token,
+        query: { after_seq: after, limit: 100 },
+      });
+      all = all.concat(page.data);
+      if (!page.has_more || !page.data.length) break;
+      after = page.data[page.data.length - 1].seq;
+    }
+    patch(id, (s) => {
+      let msgs = s.messages;
+      for (const m of all) msgs = upsert(msgs, m);
+      return { ...s, messages: msgs, loaded: true };
+    });
+    const lastPage = [...all].reverse().find((m) => m.sender === 'page');
+    if (lastPage) markRead(id, lastPage.timestamp);
+  }
+
+  async function open(id: string) {
+    setOpenId(id);
+    if (!state[id]?.loaded) await loadHistory(id);
+    else {
+      const lastPage = [...(state[id]?.messages ?? [])].reverse().find((m) => m.sender === 'page');
+      if (lastPage) markRead(id, lastPage.timestamp);
+    }
+  }
+
+  async function startThread(page: Page) {
+    const t = await api<Thread>('POST', '/threads', { page_id: page.id }, { token });
+    await refreshThreads();
+    await open(t.id);
+  }
+
+  // Sends with a client_message_id; retries reuse it, so the server stores the message once.
+  async function send(p: Pending) {
+    setPending((all) => [...all.filter((x) => x.client_message_id !== p.client_message_id), { ...p, failed: false }]);
+    const path = p.postback ? `/threads/${p.thread_id}/postbacks` : `/threads/${p.thread_id}/messages`;
+    const body = p.postback
+      ? { ...p.postback, client_message_id: p.client_message_id }
+      : { text: p.text, client_message_id: p.client_message_id, ...(p.quick_reply ? { quick_reply: p.quick_reply } : {}) };
+    for (let attempt = 0; attempt < 4; attempt++) {
+      try {
+        const sent = await api<SentMessage>('POST', path, body, { token });
+        const m: MessageView = {
+          mid: sent.mid,
+          seq: sent.seq,
+          timestamp: sent.timestamp,
+          sender: 'person',
+          kind: p.postback ? 'postback' : 'message',
+          text: p.text,
+          quick_reply: p.quick_reply,
+          postback: p.postback,
+          client_message_id: p.client_message_id,
+        };
+        patch(p.thread_id, (s) => ({ ...s, messages: upsert(s.messages, m) }));
+        setPending((all) => all.filter((x) => x.client_message_id !== p.client_message_id));
+        return;
+      } catch (err) {
+        // A 4xx will not get better by retrying; network errors and 5xx might.
+        if (err instanceof ApiError && err.status < 500 && err.status !== 429) break;
+        await new Promise((r) => setTimeout(r, 400 * 2 ** attempt));
+      }
+    }
+    setPending((all) => all.map((x) => (x.client_message_id === p.client_message_id ? { ...x, failed: true } : x)));
+  }
+
+  const sendText = (text: string, quick_reply?: { payload: string }) =>
+    openId && send({ client_message_id: newClientId(), thread_id: openId, text, quick_reply, timestamp: Date.now() });
+  const sendPostback = (title: string, payload: string) =>
+    openId && send({ client_message_id: newClientId(), thread_id: openId, postback: { title, payload }, timestamp: Date.now() });
+
+  const current = threads.find((t) => t.id === openId);
+  return (
+    <div class={`chat ${openId ? 'has-open' : ''}`}>
+      <aside class="sidebar" aria-label="Conversations">
+        <header class="bar">
+          <h1>Chats</h1>
+          <span class="who">{me?.name}</span>
+          <button type="button" class="link" onClick={onLogout}>
+            Log out
+          </button>
+        </header>
+        <PageSearch token={token} onPick={startThread} />
+        <ul class="threads" aria-label="Threads">
+          {threads.map((t) => (
+            <li key={t.id}>
+              <button
+                type="button"
+                class={`thread ${t.id === openId ? 'active' : ''}`}
+                aria-current={t.id === openId ? 'true' : undefined}
+                onClick={() => open(t.id)}
+              >
+                <span class="avatar" aria-hidden="true">
+                  {t.page.name.slice(0, 1).toUpperCase()}
+                </span>
+                <span class="grow">
+                  <span class="thread-name">{t.page.name}</span>
+                  <span class="thread-last">{summary(t.last_message)}</span>
+                </span>
+                {t.unread_count > 0 && (
+                  <span class="badge" aria-label={`${t.unread_count} unread`}>
+                    {t.unread_count}
+                  </span>
+                )}
+              </button>
+            </li>
+          ))}
+          {!threads.length && <li class="muted pad">No conversations yet: find a Page above.</li>}
+        </ul>
+      </aside>
+      {current ? (
+        <Conversation
+          key={current.id}
+          thread={current}
+          st={state[current.id]}
+          pending={pending.filter((p) => p.thread_id === current.id)}
+          now={now}
+          transport={transport}
+          onBack={() => setOpenId(null)}
+          onText={sendText}
+          onPostback={sendPostback}
+          onRetry={(p) => send(p)}
+          token={token}
+        />
+      ) : (
+        <main class="empty muted">
+          <p>Pick a conversation or find a Page.</p>
+        </main>
+      )}
+    </div>
+  );
+}
+
+function summary(m?: MessageView | null): string {
+  if (!m) return 'New conversation';
+  const who = m.sender === 'person' ? 'You: ' : '';
+  if (m.kind === 'postback') return who + (m.postback?.title ?? '');
+  if (m.text) return who + m.text;
+  if (m.attachment?.type === 'template') return who + 'Sent a message';
+  if (m.attachment) return who + `Sent ${m.attachment.type === 'image' ? 'a photo' : 'an attachment'}`;
+  return '';
+}
+
+function PageSearch({ token, onPick }: { token: string; onPick: (p: Page) => void }) {
+  const [q, setQ] = useState('');
+  const [results, setResults] = useState<Page[] | null>(null);
+  useEffect(() => {
+    if (!q.trim()) return setResults(null);
+    const ctl = new AbortController();
+    const t = setTimeout(() => {
+      api<List<Page>>('GET', '/pages', undefined, { token, query: { q: q.trim() }, signal: ctl.signal })
+        .then((r) => setResults(r.data))
+        .catch(() => undefined);
+    }, 200);
+    return () => {
+      clearTimeout(t);
+      ctl.abort();
+    };
+  }, [q]);
+  return (
+    <div class="search" role="search">
+      <label class="sr-only" for="page-search">
+        Find a Page
+      </label>
+      <input
+        id="page-search"
+        type="search"
+        placeholder="Find a Page"
+        value={q}
+        onInput={(e) => setQ((e.target as HTMLInputElement).value)}
+      />
+      {results && (
+        <ul class="results" aria-label="Pages found">
+          {results.map((p) => (
+            <li key={p.id}>
+              <button
+                type="button"
+                onClick={() => {
+                  setQ('');
+                  onPick(p);
+                }}
+              >
+                <span class="avatar small" aria-hidden="true">
+                  {p.name.slice(0, 1).toUpperCase()}
+                </span>
+                {p.name} <span class="muted">{p.category}</span>
+              </button>
+            </li>
+          ))}
+          {!results.length && <li class="muted pad">No Page matches.</li>}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+interface ConvProps {
+  thread: ThreadSummary;
+  st?: ThreadState;
+  pending: Pending[];
+  now: number;
+  transport: Transport;
+  onBack(): void;
+  onText(text: string, qr?: { payload: string }): void;
+  onPostback(title: string, payload: string): void;
+  onRetry(p: Pending): void;
+  token: string;
+}
+
+// Sent: the server has the message. Delivered: the Page's side has it (the Page sent something after it, or
+// saw it). Seen: the Page's mark_seen covers it (read events by: "page").
+function statusOf(m: MessageView, msgs: MessageView[], seenSeq: number): 'Sent' | 'Delivered' | 'Seen' {
+  if (seenSeq >= m.seq) return 'Seen';
+  if (msgs.some((x) => x.sender === 'page' && x.seq > m.seq)) return 'Delivered';
+  return 'Sent';
+}
+
+function Conversation({ thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, token }: ConvProps) {
+  const profile = usePageProfile(thread.page_id, token);
+  const [menuOpen, setMenuOpen] = useState(false);
+  const menu = (profile?.persistent_menu?.call_to_actions ?? []) as Button[];
+  const inputDisabled = profile?.persistent_menu?.composer_input_disabled ?? false;
+  const msgs = st?.messages ?? [];
+  const listRef = useRef<HTMLOListElement>(null);
+  const [text, setText] = useState('');
+  const last = msgs[msgs.length - 1];
+  const lastOwn = useMemo(() => [...msgs].reverse().find((m) => m.sender === 'person'), [msgs]);
+  // Quick replies belong to the latest message only: the next message (either side) removes them.
+  const chips =
+    !pending.length && last?.sender === 'page'
+      ? ((last.quick_replies ?? []).filter((q) => q.content_type === 'text') as TextQuickReply[])
+      : [];
+  const typing = (st?.typingUntil ?? 0) > now;
+
+  useEffect(() => {
+    const el = listRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [msgs.length, pending.length, typing]);
+
+  function submit(e: Event) {
+    e.preventDefault();
+    const t = text.trim();
+    if (!t) return;
+    onText(t);
+    setText('');
+  }
+  const actions = { postback: onPostback };
+  return (
+    <main class="conversation" aria-label={`Conversation with ${thread.page.name}`}>
+      <header class="bar">
+        <button type="button" class="back" aria-label="Back to chats" onClick={onBack}>
+          ←
+        </button>
+        <span class="avatar" aria-hidden="true">
+          {thread.page.name.slice(0, 1).toUpperCase()}
+        </span>
+        <h2 class="grow">{thread.page.name}</h2>
+        <span class={`transport ${transport}`} role="status" aria-label={`Connection: ${transport}`} data-transport={transport}>
+          {transport === 'websocket'
+            ? 'Live'
+            : transport === 'long-poll'
+              ? 'Live (polling)'
+              : transport === 'offline'
+                ? 'Reconnecting…'
+                : 'Connecting…'}
+        </span>
+      </header>
+      <ol class="messages" ref={listRef} aria-label="Messages" aria-live="polite">
+        {!msgs.length && !pending.length && st?.loaded && (
+          // A new thread: the Page's greeting, Get Started and ice breakers (GET /pages/:id/profile).
+          <li class="welcome center" aria-label="Welcome">
+            <span class="avatar big" aria-hidden="true">
+              {thread.page.name.slice(0, 1).toUpperCase()}
+            </span>
+            <h3>{thread.page.name}</h3>
+            <p class="muted">{profile?.greeting ?? `Say hello to ${thread.page.name}.`}</p>
+            {profile?.ice_breakers.length ? (
+              <div class="chips center" role="group" aria-label="Ice breakers">
+                {profile.ice_breakers.map((q, i) => (
+                  <button type="button" class="chip" key={i} onClick={() => onPostback(q.question, q.payload)}>
+                    {q.question}
+                  </button>
+                ))}
+              </div>
+            ) : null}
+            {profile?.get_started && (
+              <button type="button" class="primary" onClick={() => onPostback(profile.get_started!.title, profile.get_started!.payload)}>
+                {profile.get_started.title}
+              </button>
+            )}
+          </li>
+        )}
+        {msgs.map((m) => (
+          <li key={m.mid} class={`msg ${m.sender}`} data-mid={m.mid} data-seq={m.seq}>
+            <MessageBody m={m} actions={actions} />
+            {m === lastOwn && !pending.length && (
+              <span class="status" data-status={statusOf(m, msgs, st?.seenByPageSeq ?? 0)}>
+                {statusOf(m, msgs, st?.seenByPageSeq ?? 0)}
+              </span>
+            )}
+          </li>
+        ))}
+        {pending.map((p) => (
+          <li key={p.client_message_id} class="msg person pending">
+            <div class="bubble">{p.postback?.title ?? p.text}</div>
+            {p.failed ? (
+              <button type="button" class="link status" onClick={() => onRetry(p)}>
+                Not sent — retry
+              </button>
+            ) : (
+              <span class="status" data-status="Sending">
+                Sending…
+              </span>
+            )}
+          </li>
+        ))}
+        {typing && (
+          <li class="msg page typing" aria-label={`${thread.page.name} is typing`}>
+            <div class="bubble dots">
+              <span />
+              <span />
+              <span />
+            </div>
+          </li>
+        )}
+      </ol>
+      {chips.length > 0 && (
+        <div class="chips" role="group" aria-label="Quick replies">
+          {chips.map((q, i) => (
+            <button type="button" class="chip" key={i} onClick={() => onText(q.title, { payload: q.payload })}>
+              {q.image_url && <img src={q.image_url} alt="" />}
+              {q.title}
+            </button>
+          ))}
+        </div>
+      )}
+      {menuOpen && menu.length > 0 && (
+        <ul class="menu" aria-label="Menu">
+          {menu.map((b, i) => (
+            <li key={i} onClick={() => setMenuOpen(false)}>
+              <TemplateButton b={b} actions={actions} />
+            </li>
+          ))}
+        </ul>
+      )}
+      <form class="composer" onSubmit={submit}>
+        {menu.length > 0 && (
+          <button type="button" class="secondary" aria-expanded={menuOpen} aria-label="Menu" onClick={() => setMenuOpen(!menuOpen)}>
+            ☰
+          </button>
+        )}
+        <label class="sr-only" for="composer-text">
+          Message
+        </label>
+        <input
+          id="composer-text"
+          placeholder="Aa"
+          autoComplete="off"
+          value={text}
+          maxLength={1999}
+          disabled={inputDisabled}
+          onInput={(e) => setText((e.target as HTMLInputElement).value)}
+        />
+        <button type="submit" class="primary" aria-label="Send" disabled={!text.trim()}>
+          Send
+        </button>
+      </form>
+    </main>
+  );
+}
+
+// The person's view of a Page's Messenger Profile (GET /pages/:id/profile). A server
+// without the route (or a Page without a profile) gives null: the thread simply has no greeting or menu.
+function usePageProfile(pageId: string, token: string): PageProfile | null {
+  const [profile, setProfile] = useState<PageProfile | null>(null);
+  useEffect(() => {
+    let live = true;
+    const locale = (navigator.language || 'en-US').replace('-', '_');
+    api<PageProfile>('GET', `/pages/${pageId}/profile`, undefined, { token, query: { locale } })
+      .then((p) => live && setProfile(p))
+      .catch(() => live && setProfile(null));
+    return () => {
+      live = false;
+    };
+  }, [pageId, token]);
+  return profile;
+}
+
+function Root() {
+  const [token, setToken] = useState(tokens.get());
+  const set = (t: string | null) => {
+    tokens.set(t);
+    setToken(t);
+  };
+  return token ? <Chat token={token} onLogout={() => set(null)} /> : <Auth title="Switchboard" onToken={set} />;
+}
+
+render(<Root />, document.getElementById('app')!);
