@@ -49,7 +49,7 @@ describe('media on the embedded default', () => {
       );
       expect(sent.status).toBe(201);
       const item = await waitFor('the webhook', () =>
-        bot.received.map((r) => JSON.parse(r.body.toString())).flatMap((x) => x.entry[0].messaging).find((m: any) => m.message?.mid === sent.body.mid),
+        bot.received.map((r) => JSON.parse(r.body.toString())).flatMap((x) => x.entry.flatMap((e: any) => e.messaging)).find((m: any) => m.message?.mid === sent.body.mid),
       );
       expect(item.message.attachments.map((x: any) => x.type)).toEqual(['image', 'video']);
       for (const att of item.message.attachments) expect((await fetch(att.payload.url)).status).toBe(200);

@@ -63,9 +63,9 @@ describe('media: attachments end to end', () => {
   function webhookMessages(pageId: string): any[] {
     const out: any[] = [];
     for (const r of bot.received) {
+      // A delivery may batch several entries (one per event).
       const body = JSON.parse(r.body.toString('utf8'));
-      const entry = body.entry?.[0];
-      if (entry?.id === pageId) for (const m of entry.messaging) out.push(m);
+      for (const entry of body.entry ?? []) if (entry.id === pageId) out.push(...entry.messaging);
     }
     return out;
   }

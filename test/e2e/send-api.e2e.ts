@@ -65,8 +65,9 @@ describe('send api', () => {
   const echoesFor = (pageId: string) =>
     bot.received
       .map((r) => JSON.parse(r.body.toString('utf8')))
-      .filter((b) => b.entry?.[0]?.id === pageId)
-      .flatMap((b) => b.entry[0].messaging)
+      // A delivery may batch several entries (one per event).
+      .flatMap((b) => (b.entry ?? []).filter((e: any) => e.id === pageId))
+      .flatMap((e: any) => e.messaging)
       .filter((m: any) => m.message?.is_echo);
 
   describe('templates', () => {
