@@ -42,21 +42,23 @@ export class MediaController {
     if (!rec || !v) throw MediaErrors.notFound(id);
 
     const etag = mediaEtag(rec.sha256, variant);
+    const seekable = rec.kind === 'audio' || rec.kind === 'video';
+    // Refusals go out before the caching headers: a 416 must not be kept as if it were the object.
+    const r = seekable && !etagMatches(ifNoneMatch, etag) ? parseRangeHeader(range, v.size) : null;
+    if (r === 'invalid') throw MediaErrors.rangeNotSatisfiable(v.size);
+
     // Private: a shared cache must not keep it; the browser may, for as long as the bytes cannot change.
     void reply.header('etag', etag);
     void reply.header('cache-control', isPublic ? 'public, max-age=31536000, immutable' : 'private, max-age=31536000, immutable');
     void reply.header('x-content-type-options', 'nosniff');
     // Files are downloaded, never rendered in our origin.
     if (rec.kind === 'file') void reply.header('content-disposition', 'attachment');
-    const seekable = rec.kind === 'audio' || rec.kind === 'video';
     if (seekable) void reply.header('accept-ranges', 'bytes');
     if (etagMatches(ifNoneMatch, etag)) {
       void reply.status(304).send();
       return;
     }
 
-    const r = seekable ? parseRangeHeader(range, v.size) : null;
-    if (r === 'invalid') throw MediaErrors.rangeNotSatisfiable(v.size);
     try {
       const body = await this.media.storage.get(v.key, r ?? undefined);
       void reply.header('content-type', v.mime);

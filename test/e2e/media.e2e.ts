@@ -163,6 +163,7 @@ describe('media: attachments end to end', () => {
     const bad = await get(url, { range: `bytes=${video.length}-` });
     expect(bad.status).toBe(416);
     expect(bad.headers.get('content-range')).toBe(`bytes */${video.length}`);
+    expect(bad.headers.get('cache-control') ?? '').not.toContain('immutable');
     await bad.arrayBuffer();
   });
 
