@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
@@ -59,6 +60,11 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
   const tls = Boolean(config.env.TLS_CERT_FILE);
+  // Uploads (src/media) stream through req.file(); one byte past the cap lets the media pipeline answer 413.
+  void fastify.register(multipart, {
+    limits: { fileSize: config.env.MEDIA_MAX_BYTES + 1, files: 1, fields: 10, fieldSize: 65_536, parts: 12 },
+    throwFileSizeLimit: false,
+  });
 
   fastify.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', String(req.id));

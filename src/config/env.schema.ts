@@ -91,6 +91,7 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(0) @Max(100) SCRIPT_FETCH_MAX_PER_EVENT = 5;
   @Transform(toInt) @IsInt() @Min(100) @Max(60000) SCRIPT_FETCH_TIMEOUT_MS = 1500;
   @Transform(toInt) @IsInt() @Min(0) @Max(1_048_576) SCRIPT_FETCH_MAX_BYTES = 32_768;
+
   // --- Send API ---
   // RESPONSE and UPDATE are allowed this long after the person's last message (Messenger: 24 h).
   @Transform(toInt) @IsInt() @Min(1) MESSAGING_WINDOW_SECONDS = 86400;
@@ -102,6 +103,27 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(1) SEND_RATE_PER_APP_PER_SECOND = 3000;
   // How long an Idempotency-Key on the Send API replays its first answer.
   @Transform(toInt) @IsInt() @Min(60) SEND_IDEMPOTENCY_TTL_SECONDS = 86400;
+
+  // --- media (src/media) ---
+  // Per file, people and bots alike; an image fetched by URL has its own, smaller cap.
+  @Transform(toInt) @IsInt() @Min(1024) MEDIA_MAX_BYTES = 25 * 1024 * 1024;
+  @Transform(toInt) @IsInt() @Min(1024) MEDIA_URL_IMAGE_MAX_BYTES = 8 * 1024 * 1024;
+  @IsIn(['fs', 's3']) MEDIA_STORAGE: 'fs' | 's3' = 'fs';
+  // fs storage root; defaults to DATA_DIR/media.
+  @Transform(emptyToUndefined) @IsOptional() @IsString() MEDIA_DIR?: string;
+  // Images: also keep the upload byte for byte (EXIF and GPS included) as variant "original".
+  @Transform(toBool) @IsBoolean() MEDIA_KEEP_ORIGINAL = false;
+  // How long a signed media URL in a webhook or the person API stays valid.
+  @Transform(toInt) @IsInt() @Min(60) MEDIA_URL_TTL_SECONDS = 3600;
+  // 32 bytes, hex or base64; defaults to a key derived from SECRETS_KEY. Set it to share URLs across key rotations.
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^([A-Fa-f0-9]{64}|[A-Za-z0-9+/]{43}=)$/) MEDIA_URL_KEY?: string;
+  // MEDIA_STORAGE=s3: an S3-compatible service, path-style requests.
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^https?:\/\/[^/\s]+$/) S3_ENDPOINT?: string;
+  @IsString() S3_REGION = 'us-east-1';
+  @Transform(emptyToUndefined) @IsOptional() @IsString() S3_BUCKET?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() S3_ACCESS_KEY_ID?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() S3_SECRET_ACCESS_KEY?: string;
+  @IsString() S3_PREFIX = 'media/';
 }
 
 export type Env = EnvSchema;

@@ -43,4 +43,21 @@ describe('messaging items', () => {
       postback: { mid: 'm_1', title: 'T', payload: 'P' },
     });
   });
+
+  it('hands stored attachments to the presenter: the bot, the person and the echo each get their own URLs', () => {
+    const stored = { type: 'image', payload: { media_id: '42', width: 10, height: 5 } };
+    const person = { ...row, sender: 'person' as const, app_id: null, content: { attachments: [stored] } };
+    const sign = (who: string) => (a: unknown[]) => a.map((x: any) => ({ type: x.type, payload: { url: `${who}/${x.payload.media_id}` } }));
+    expect(personMessageItem({ psid: '1', pageId: '2' }, person, sign('bot')).message).toEqual({
+      mid: 'm_1',
+      attachments: [{ type: 'image', payload: { url: 'bot/42' } }],
+    });
+    expect(toMessageView(person, sign('person')).attachments).toEqual([{ type: 'image', payload: { url: 'person/42' } }]);
+    // Without a presenter nothing unsigned leaks out.
+    expect(toMessageView(person).attachments).toBeUndefined();
+    expect(personMessageItem({ psid: '1', pageId: '2' }, person).message).toEqual({ mid: 'm_1' });
+    const page = { ...row, content: { attachment: stored } };
+    expect(echoItem({ psid: '1', pageId: '2' }, page, sign('echo')).message).toMatchObject({ attachments: [{ type: 'image', payload: { url: 'echo/42' } }] });
+    expect(toMessageView(page, sign('person')).attachment).toEqual({ type: 'image', payload: { url: 'person/42' } });
+  });
 });

@@ -13,6 +13,10 @@ export interface MessageRow {
   client_message_id: string | null;
 }
 
+// Turns stored attachments ({type, payload:{media_id,…}}) into what a reader gets (signed URLs). Supplied by
+// src/media through MessagingService; without one, stored attachments are left out.
+export type AttachmentPresenter = (stored: unknown[]) => unknown[];
+
 export const newMid = () => `m_${randomBytes(24).toString('base64url')}`;
 
 // 16 digits like Messenger's. The first digit is 1–8 so the id stays below 2^53: a bot that parses it
@@ -24,7 +28,7 @@ export function newPsid(): string {
 }
 
 // What the person's client shows. `metadata` is for bots only and never reaches the person.
-export function toMessageView(r: MessageRow): MessageView {
+export function toMessageView(r: MessageRow, present?: AttachmentPresenter): MessageView {
   const c = r.content;
   const view: MessageView = {
     mid: r.mid,
@@ -36,7 +40,8 @@ export function toMessageView(r: MessageRow): MessageView {
   if (typeof c.text === 'string') view.text = c.text;
   if (c.quick_reply) view.quick_reply = c.quick_reply as { payload: string };
   if (c.quick_replies) view.quick_replies = c.quick_replies as unknown[];
-  if (c.attachment) view.attachment = c.attachment;
+  if (c.attachment) view.attachment = present ? present([c.attachment])[0] : c.attachment;
+  if (Array.isArray(c.attachments) && present) view.attachments = present(c.attachments);
   if (c.postback) view.postback = c.postback as { title: string; payload: string };
   if (r.client_message_id) view.client_message_id = r.client_message_id;
   return view;
@@ -50,7 +55,7 @@ interface Parties {
 // Graph sends app ids as numbers in echoes; ours are 15 digits, which a JS number holds exactly.
 const appIdValue = (appId: string) => (Number.isSafeInteger(Number(appId)) ? Number(appId) : appId);
 
-export function personMessageItem(p: Parties, r: MessageRow): Record<string, unknown> {
+export function personMessageItem(p: Parties, r: MessageRow, present?: AttachmentPresenter): Record<string, unknown> {
   const base = { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp: Number(r.timestamp) };
   if (r.kind === 'postback') {
     const pb = r.content.postback as { title: string; payload: string };
@@ -59,16 +64,17 @@ export function personMessageItem(p: Parties, r: MessageRow): Record<string, unk
   const message: Record<string, unknown> = { mid: r.mid };
   if (typeof r.content.text === 'string') message.text = r.content.text;
   if (r.content.quick_reply) message.quick_reply = r.content.quick_reply;
+  if (Array.isArray(r.content.attachments) && present) message.attachments = present(r.content.attachments);
   return { ...base, message };
 }
 
 // message_echoes: the Page's own send, sender = page, recipient = PSID.
-export function echoItem(p: Parties, r: MessageRow): Record<string, unknown> {
+export function echoItem(p: Parties, r: MessageRow, present?: AttachmentPresenter): Record<string, unknown> {
   const message: Record<string, unknown> = { is_echo: true, app_id: appIdValue(r.app_id ?? '') };
   if (typeof r.content.metadata === 'string') message.metadata = r.content.metadata;
   message.mid = r.mid;
   if (typeof r.content.text === 'string') message.text = r.content.text;
-  if (r.content.attachment) message.attachments = [r.content.attachment];
+  if (r.content.attachment) message.attachments = present ? present([r.content.attachment]) : [r.content.attachment];
   if (r.content.quick_replies) message.quick_replies = r.content.quick_replies;
   return { sender: { id: p.pageId }, recipient: { id: p.psid }, timestamp: Number(r.timestamp), message };
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { MediaModule } from '../media/media.module';
 import { PagesModule } from '../pages/pages.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { MessageEntity } from './entities/message.entity';
@@ -18,6 +19,7 @@ import { ThreadsController } from './threads.controller';
     TypeOrmModule.forFeature([ThreadEntity, MessageEntity, UserEventEntity, UserEventCursorEntity]),
     PagesModule,
     WebhooksModule,
+    MediaModule,
   ],
   controllers: [ThreadsController, EventsController],
   providers: [MessagingService, RealtimeHub, LongPollService, WsGateway],

@@ -6,6 +6,7 @@ import { numericId } from '../common/crypto/tokens';
 import { notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/pg-errors';
+import { MediaService } from '../media/media.service';
 import { PagesService } from '../pages/pages.service';
 import { MessengerField } from '../pages/messenger-fields';
 import { WebhooksService } from '../webhooks/webhooks.service';
@@ -75,6 +76,7 @@ export class MessagingService {
     private readonly webhooks: WebhooksService,
     private readonly hub: RealtimeHub,
     private readonly config: AppConfig,
+    private readonly media: MediaService,
   ) {}
 
   // --- threads ---
@@ -143,7 +145,7 @@ export class MessagingService {
       ...this.threadView(r),
       page: { id: r.page_id, name: r.page_name },
       unread_count: r.unread_count,
-      last_message: r.last_message ? toMessageView(r.last_message) : null,
+      last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a)) : null,
     }));
   }
 
@@ -160,13 +162,16 @@ export class MessagingService {
     };
   }
 
-  async listMessages(userId: string, threadId: string, afterSeq: number, limit: number) {
+  async listMessages(userId: string, threadId: string, afterSeq: number, limit: number, origin?: string) {
     const t = await this.findOwnThread(userId, threadId);
     const rows: MessageRow[] = await this.db.query(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
       [t.id, afterSeq, limit + 1],
     );
-    return { data: rows.slice(0, limit).map(toMessageView), has_more: rows.length > limit, last_seq: Number(t.last_seq) };
+    // Attachment URLs are signed here, per request: a participant re-lists to get fresh ones.
+    const present = (a: unknown[]) => this.media.forPerson(a, origin);
+    const data = rows.slice(0, limit).map((r) => toMessageView(r, present));
+    return { data, has_more: rows.length > limit, last_seq: Number(t.last_seq) };
   }
 
   // --- the person's side ---
@@ -174,11 +179,20 @@ export class MessagingService {
   async sendPersonMessage(
     userId: string,
     threadId: string,
-    input: { text: string; quick_reply?: { payload: string }; client_message_id: string },
+    input: { text?: string; quick_reply?: { payload: string }; attachments?: { media_id: string }[]; client_message_id: string },
+    origin?: string,
   ): Promise<SentMessage> {
-    const content: Record<string, unknown> = { text: input.text };
-    if (input.quick_reply) content.quick_reply = { payload: input.quick_reply.payload };
-    return this.personSend(userId, threadId, 'message', content, input.client_message_id, 'messages');
+    const build = async (thread: ThreadRow) => {
+      const content: Record<string, unknown> = {};
+      if (input.text !== undefined) content.text = input.text;
+      if (input.quick_reply) content.quick_reply = { payload: input.quick_reply.payload };
+      // Checked before the transaction: only this thread's uploads (or its page's bot uploads) may be sent.
+      const ids = (input.attachments ?? []).map((a) => a.media_id);
+      if (ids.length) content.attachments = await this.media.attachmentsFor(ids, { pageId: thread.page_id, threadId: thread.id });
+      if (content.text === undefined && !content.attachments) throw MessagingErrors.emptyMessage();
+      return content;
+    };
+    return this.personSend(userId, threadId, 'message', build, input.client_message_id, 'messages', origin);
   }
 
   async sendPostback(
@@ -194,16 +208,21 @@ export class MessagingService {
     userId: string,
     threadId: string,
     kind: 'message' | 'postback',
-    content: Record<string, unknown>,
+    contentOf: Record<string, unknown> | ((thread: ThreadRow) => Promise<Record<string, unknown>>),
     clientMessageId: string | null,
     field: MessengerField,
+    origin?: string,
   ): Promise<SentMessage> {
     const thread = await this.findOwnThread(userId, threadId);
     // A suspended page takes no new messages (its tokens stop working too).
     if (thread.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);
+    const content = typeof contentOf === 'function' ? await contentOf(thread) : contentOf;
+    // The bot's webhook and the person's echo carry signed, expiring URLs (minted now, TTL MEDIA_URL_TTL_SECONDS).
+    const forBot = (a: unknown[]) => this.media.forWebhook(a, origin);
+    const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
     try {
       return await this.run(async (m) => {
-        const appended = await this.appendMessage(m, thread, { sender: 'person', appId: null, kind, content, clientMessageId }, 'echo');
+        const appended = await this.appendMessage(m, thread, { sender: 'person', appId: null, kind, content, clientMessageId }, 'echo', forPerson);
         // A retry: the first message holds this client_message_id. Roll back the seq we took and answer with it.
         if (!appended) throw new DuplicateClientMessage();
         const { row, event } = appended;
@@ -211,7 +230,7 @@ export class MessagingService {
           pageId: thread.page_id,
           field,
           threadKey: thread.psid,
-          messaging: personMessageItem({ psid: thread.psid, pageId: thread.page_id }, row),
+          messaging: personMessageItem({ psid: thread.psid, pageId: thread.page_id }, row, forBot),
         });
         return { result: { mid: row.mid, seq: Number(row.seq), timestamp: Number(row.timestamp), created: true }, events: [event], deliveries };
       }, userId);
@@ -339,6 +358,7 @@ export class MessagingService {
         thread,
         { sender: 'page', appId, kind: 'message', content: content as Record<string, unknown>, clientMessageId: null },
         'message',
+        (a) => this.media.forPerson(a),
       );
       const { row, event } = appended!;
       const seq = Number(row.seq);
@@ -347,7 +367,7 @@ export class MessagingService {
         pageId: thread.page_id,
         field: 'message_echoes',
         threadKey: thread.psid,
-        messaging: echoItem({ psid: thread.psid, pageId: thread.page_id }, row),
+        messaging: echoItem({ psid: thread.psid, pageId: thread.page_id }, row, (a) => this.media.forWebhook(a)),
       });
       return { result: { mid: row.mid, seq }, events: [event], deliveries };
     }, thread.user_id);
@@ -430,10 +450,11 @@ export class MessagingService {
     thread: ThreadRow,
     msg: { sender: 'person' | 'page'; appId: string | null; kind: 'message' | 'postback'; content: Record<string, unknown>; clientMessageId: string | null },
     eventType: 'message' | 'echo',
+    present?: (a: unknown[]) => unknown[],
   ): Promise<{ row: MessageRow; event: PersonEvent } | null> {
     const mid = newMid();
     const draft: MessageRow = { mid, seq: 0, sender: msg.sender, app_id: msg.appId, kind: msg.kind, timestamp: 0, content: msg.content, client_message_id: msg.clientMessageId };
-    const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft) };
+    const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft, present) };
     const rows: { seq: string; timestamp: string; cursor: string }[] = await m.query(
       `WITH t AS (
          UPDATE threads SET last_seq = last_seq + 1, last_timestamp = GREATEST(last_timestamp, $2),
@@ -461,7 +482,7 @@ export class MessagingService {
     );
     if (!rows[0]) return null;
     const row: MessageRow = { ...draft, seq: rows[0].seq, timestamp: rows[0].timestamp };
-    const view = toMessageView(row);
+    const view = toMessageView(row, present);
     return { row, event: { ...event, seq: view.seq, message: view, cursor: Number(rows[0].cursor) } as PersonEvent };
   }
 

@@ -10,6 +10,8 @@ export interface MessageView {
   quick_reply?: { payload: string };
   quick_replies?: unknown[];
   attachment?: unknown;
+  // The person's own uploads: [{type, payload:{media_id, url, thumbnail_url?, width?, height?, …}}], URLs signed.
+  attachments?: unknown[];
   postback?: { title: string; payload: string };
   client_message_id?: string;
 }

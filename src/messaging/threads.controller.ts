@@ -1,18 +1,22 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
 import type { PersonPrincipal } from '../auth/principal';
 import { CreateThreadDto, ThreadDto, ThreadListDto } from './dto/create-thread.dto';
 import { DeliveredDto, ListMessagesQueryDto, ReadDto, WatermarkDto } from './dto/receipts.dto';
-import { MessageListDto, SendMessageDto, SendPostbackDto, SentMessageDto } from './dto/send-message.dto';
+import { MediaService, requestOrigin } from '../media/media.service';
+import { MessageListDto, SendMessageDto, SendPostbackDto, SentMessageDto, UploadedAttachmentDto } from './dto/send-message.dto';
 import { MessagingService } from './messaging.service';
 
 @ApiTags('threads')
 @Controller('threads')
 @PersonAuth()
 export class ThreadsController {
-  constructor(private readonly messaging: MessagingService) {}
+  constructor(
+    private readonly messaging: MessagingService,
+    private readonly media: MediaService,
+  ) {}
 
   @Post()
   @ApiCreatedResponse({ type: ThreadDto, description: 'Created; 200 when the thread already existed' })
@@ -44,11 +48,30 @@ export class ThreadsController {
     @CurrentPrincipal() who: PersonPrincipal,
     @Param('threadId') threadId: string,
     @Body() dto: SendMessageDto,
+    @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SentMessageDto> {
-    const sent = await this.messaging.sendPersonMessage(who.userId, threadId, dto);
+    const sent = await this.messaging.sendPersonMessage(who.userId, threadId, dto, requestOrigin(req));
     void reply.status(sent.created ? 201 : 200);
     return { mid: sent.mid, seq: sent.seq, timestamp: sent.timestamp };
+  }
+
+  // Streamed into the media pipeline (type from the bytes, EXIF stripped, stored once per SHA-256); then send a
+  // message with attachments: [{media_id}].
+  @Post(':threadId/attachments')
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } })
+  @ApiCreatedResponse({ type: UploadedAttachmentDto, description: '413 over MEDIA_MAX_BYTES; 400 spoofed type or corrupt image' })
+  async upload(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('threadId') threadId: string,
+    @Req() req: FastifyRequest,
+  ): Promise<UploadedAttachmentDto> {
+    const thread = await this.messaging.findOwnThread(who.userId, threadId);
+    const rec = await this.media.ingestMultipart(req, { pageId: thread.page_id, threadId: thread.id });
+    const [stored] = await this.media.attachmentsFor([rec.id], { pageId: thread.page_id, threadId: thread.id });
+    const [view] = this.media.forPerson([stored], requestOrigin(req)) as UploadedAttachmentDto[];
+    return { media_id: rec.id, type: view.type, payload: view.payload };
   }
 
   @Post(':threadId/postbacks')
@@ -70,8 +93,9 @@ export class ThreadsController {
     @CurrentPrincipal() who: PersonPrincipal,
     @Param('threadId') threadId: string,
     @Query() q: ListMessagesQueryDto,
+    @Req() req: FastifyRequest,
   ): Promise<MessageListDto> {
-    return this.messaging.listMessages(who.userId, threadId, q.after_seq ?? 0, q.limit ?? 50);
+    return this.messaging.listMessages(who.userId, threadId, q.after_seq ?? 0, q.limit ?? 50, requestOrigin(req));
   }
 
   @Post(':threadId/read')

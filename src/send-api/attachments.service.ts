@@ -1,55 +1,126 @@
-import { Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { MEDIA_ATTACHMENT_TYPES, parseGraphParams, validateMessageContent } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
+import { AppException } from '../common/errors/app.exception';
+import { GraphException } from '../common/errors/graph.exception';
+import { MediaRecord, MediaService } from '../media/media.service';
 import { SendApiErrors } from './send-api.errors';
 
 export interface ResolvedAttachment {
   id: string;
   type: string;
   url: string;
+  // Set when the bytes went through the media pipeline: readers get signed URLs minted from it.
+  media_id: string | null;
 }
 
-// The Attachment Upload API. Today an attachment id names a URL reference; the media pipeline will
-// replace what `upload` stores and what `resolve` answers, behind the same two methods.
+// The Attachment Upload API. A URL or an uploaded file (multipart field "filedata") goes through the media
+// pipeline (type from the bytes, images re-encoded, stored once per SHA-256); the attachment id names the result.
 @Injectable()
 export class AttachmentsService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly media: MediaService,
+  ) {}
 
   // `{message:{attachment:{type, payload:{url, is_reusable}}}}` (Graph's shape; a bare `attachment` is taken too).
   async upload(pageId: string, appId: string | null, params: Record<string, unknown>): Promise<{ attachment_id: string }> {
+    const att = this.parse(params, false);
+    const rec = await graphErrors(() => this.media.ingestFromUrl(att.payload!.url!, { pageId }));
+    return this.store(pageId, appId, att.type, att.payload!.url!, rec);
+  }
+
+  // Graph's file upload: multipart with a `message` field (JSON) before the `filedata` file, streamed.
+  async uploadMultipart(pageId: string, appId: string | null, req: FastifyRequest): Promise<{ attachment_id: string }> {
+    const fields: Record<string, unknown> = {};
+    for await (const part of req.parts()) {
+      if (part.type === 'field') {
+        fields[part.fieldname] = part.value;
+        continue;
+      }
+      if (part.fieldname !== 'filedata') {
+        part.file.resume();
+        continue;
+      }
+      let att;
+      try {
+        att = this.parse(fields, true);
+      } catch (err) {
+        part.file.resume();
+        throw err;
+      }
+      const rec = await graphErrors(async () => {
+        try {
+          return await this.media.ingestStream(part.file, { pageId }, { declaredType: part.mimetype });
+        } finally {
+          part.file.resume();
+        }
+      });
+      return this.store(pageId, appId, att.type, null, rec);
+    }
+    throw SendApiErrors.invalid('param filedata is required');
+  }
+
+  private parse(params: Record<string, unknown>, file: boolean): { type: string; payload?: { url?: string } } {
     const parsed = parseGraphParams(params, ['message', 'attachment']);
     if (!parsed.ok) throw SendApiErrors.invalid(parsed.error.message);
     const raw = parsed.value.message ?? (parsed.value.attachment !== undefined ? { attachment: parsed.value.attachment } : undefined);
     if (raw === undefined) throw SendApiErrors.invalid('param message is required');
-    const valid = validateMessageContent(raw);
-    if (!valid.ok) throw SendApiErrors.invalid(valid.error.message);
-    const att = valid.value.attachment as { type: string; payload?: { url?: string } } | undefined;
-    if (!att) throw SendApiErrors.invalid('param message[attachment] is required');
+    const att = (raw as { attachment?: { type: string; payload?: { url?: string } } }).attachment;
+    if (!att || typeof att !== 'object') throw SendApiErrors.invalid('param message[attachment] is required');
     if (!(MEDIA_ATTACHMENT_TYPES as readonly string[]).includes(att.type)) {
       throw SendApiErrors.invalid(`param message[attachment][type] must be one of [${MEDIA_ATTACHMENT_TYPES.join(', ')}]`);
     }
+    if (file) return att;
+    const valid = validateMessageContent(raw);
+    if (!valid.ok) throw SendApiErrors.invalid(valid.error.message);
     if (!att.payload?.url) throw SendApiErrors.invalid('param message[attachment][payload][url] is required');
+    return att;
+  }
+
+  private async store(pageId: string, appId: string | null, type: string, url: string | null, rec: MediaRecord) {
+    // The type is read from the bytes; a bot that calls a PDF an image is told so.
+    if (type !== rec.kind) {
+      throw SendApiErrors.invalid(`param message[attachment][type] is ${type} but the content is ${rec.kind === 'file' ? 'a file' : `${rec.kind === 'audio' ? 'audio' : `an ${rec.kind}`}`} (${rec.mime})`);
+    }
     const id = numericId();
-    await this.db.query(`INSERT INTO message_attachments (id, page_id, app_id, type, url) VALUES ($1, $2, $3, $4, $5)`, [
+    await this.db.query(`INSERT INTO message_attachments (id, page_id, app_id, type, url, media_id) VALUES ($1, $2, $3, $4, $5, $6)`, [
       id,
       pageId,
       appId,
-      att.type,
-      att.payload.url,
+      type,
+      url ?? `media:${rec.id}`,
+      rec.id,
     ]);
     return { attachment_id: id };
   }
 
-  // Another Page's id is as unknown as a made-up one.
+  // Another Page's id is as unknown as a made-up one. A media-backed attachment answers a freshly signed URL.
   async resolve(pageId: string, attachmentId: string): Promise<ResolvedAttachment> {
     if (!/^\d{1,20}$/.test(attachmentId)) throw SendApiErrors.unknownAttachment(attachmentId);
     const rows: ResolvedAttachment[] = await this.db.query(
-      `SELECT id, type, url FROM message_attachments WHERE id = $1 AND page_id = $2`,
+      `SELECT id, type, url, media_id FROM message_attachments WHERE id = $1 AND page_id = $2`,
       [attachmentId, pageId],
     );
-    if (!rows[0]) throw SendApiErrors.unknownAttachment(attachmentId);
-    return rows[0];
+    const found = rows[0];
+    if (!found) throw SendApiErrors.unknownAttachment(attachmentId);
+    if (found.media_id) found.url = this.media.url(found.media_id, found.type === 'image' ? 'display.jpg' : 'original');
+    return found;
+  }
+}
+
+// Media refusals (413, 400) in Graph's envelope.
+async function graphErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AppException) {
+      const status = err.status === HttpStatus.PAYLOAD_TOO_LARGE ? HttpStatus.PAYLOAD_TOO_LARGE : HttpStatus.BAD_REQUEST;
+      throw new GraphException(`(#100) ${err.message}`, 100, status, 'OAuthException', undefined, { 'x-media-error': err.code });
+    }
+    throw err;
   }
 }

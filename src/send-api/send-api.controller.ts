@@ -1,6 +1,6 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
 import type { PagePrincipal } from '../auth/principal';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
@@ -71,7 +71,7 @@ export class SendApiController {
   @HttpCode(200)
   @GraphAuth('page')
   @ApiBody({
-    description: 'message {attachment {type: image|audio|video|file, payload {url, is_reusable: true}}}',
+    description: 'message {attachment {type: image|audio|video|file, payload {url, is_reusable: true}}}; or multipart: message (JSON) then filedata',
     schema: { type: 'object', properties: { message: { type: 'object', additionalProperties: true } } },
   })
   @ApiOkResponse({ schema: { example: { attachment_id: '1857777774821032' } } })
@@ -80,8 +80,10 @@ export class SendApiController {
     @Param('pageRef') pageRef: string,
     @Query() query: Record<string, unknown>,
     @Body() body: unknown,
+    @Req() req: FastifyRequest,
   ): Promise<{ attachment_id: string }> {
     assertOwnPage(who, pageRef);
+    if (req.isMultipart()) return this.attachments.uploadMultipart(who.pageId, who.appId, req);
     return this.attachments.upload(who.pageId, who.appId, asObject(mergeParams(query, body)));
   }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { MediaModule } from '../media/media.module';
 import { MessagingModule } from '../messaging/messaging.module';
 import { MessageAttachmentEntity } from './entities/message-attachment.entity';
 import { MessengerProfileEntity } from './entities/messenger-profile.entity';
@@ -15,6 +16,7 @@ import { UserProfileService } from './user-profile.service';
   imports: [
     TypeOrmModule.forFeature([SendIdempotencyKeyEntity, MessageAttachmentEntity, MessengerProfileEntity]),
     MessagingModule,
+    MediaModule,
   ],
   controllers: [SendApiController, PageProfileController],
   providers: [SendApiService, AttachmentsService, MessengerProfileService, UserProfileService],

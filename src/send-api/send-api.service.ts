@@ -145,7 +145,9 @@ export class SendApiService {
     if (!att) return message;
     if (att.type !== 'template' && typeof att.payload?.attachment_id === 'string') {
       const found = await this.attachments.resolve(pageId, att.payload.attachment_id);
-      return { ...message, attachment: { ...att, payload: { ...att.payload, url: found.url } } } as MessageContent;
+      // A media-backed upload keeps its media_id: each reader gets a freshly signed URL (src/media).
+      const payload = { ...att.payload, url: found.url, ...(found.media_id ? { media_id: found.media_id } : {}) };
+      return { ...message, attachment: { ...att, payload } } as MessageContent;
     }
     const payload = att.payload as { template_type?: string; elements?: Record<string, unknown>[] };
     if (att.type === 'template' && payload.template_type === 'media' && payload.elements) {

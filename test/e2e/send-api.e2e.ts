@@ -1,4 +1,8 @@
 import { createHmac } from 'node:crypto';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import sharp from 'sharp';
+import { mp4WithDuration } from '../../src/media/processing/testing/media-fixtures';
 import { validateSendRequest } from '../../libs/templates';
 import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
@@ -17,14 +21,28 @@ describe('send api', () => {
   let t: TestPlatform;
   let api: HttpClient;
   let bot: BotReceiver;
+  // Where uploads by URL are fetched from (the media pipeline fetches and checks the bytes).
+  let cdn: http.Server;
+  let cdnUrl: string;
 
   beforeAll(async () => {
     t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500' } });
     api = httpClient(t.url);
     bot = await startBotReceiver('verify-me');
+    const files: Record<string, Buffer> = {
+      '/cat.png': await sharp({ create: { width: 64, height: 48, channels: 3, background: '#c84' } }).png().toBuffer(),
+      '/v.mp4': mp4WithDuration({ timescale: 1000, duration: 1500 }),
+    };
+    cdn = http.createServer((req, res) => {
+      const body = files[req.url ?? ''];
+      res.writeHead(body ? 200 : 404).end(body);
+    });
+    await new Promise<void>((r) => cdn.listen(0, '127.0.0.1', r));
+    cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
     await bot?.close();
+    await new Promise((r) => cdn?.close(r));
     await t?.close();
   });
 
@@ -47,7 +65,7 @@ describe('send api', () => {
   const echoesFor = (pageId: string) =>
     bot.received
       .map((r) => JSON.parse(r.body.toString('utf8')))
-      // A POST may carry a batch: every entry is one event.
+      // A delivery may batch several entries (one per event).
       .flatMap((b) => (b.entry ?? []).filter((e: any) => e.id === pageId))
       .flatMap((e: any) => e.messaging)
       .filter((m: any) => m.message?.is_echo);
@@ -56,7 +74,7 @@ describe('send api', () => {
     it('delivers each template type to the socket and the echo webhook as structured content', async () => {
       const c = await setup();
       const upload = await api.post(`/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
-        message: { attachment: { type: 'image', payload: { url: 'https://cdn.example.com/cat.png', is_reusable: true } } },
+        message: { attachment: { type: 'image', payload: { url: `${cdnUrl}/cat.png`, is_reusable: true } } },
       });
       expect(upload.status).toBe(200);
       expect(upload.body).toEqual({ attachment_id: expect.stringMatching(/^\d+$/) });
@@ -118,8 +136,8 @@ describe('send api', () => {
         const normalized = validateSendRequest({ recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: messages[i] });
         if (!normalized.ok) throw new Error(normalized.error.message);
         const expected: any = { ...normalized.value.message };
-        // The uploaded attachment reaches the person as its URL.
-        if (i === 2) expected.attachment.payload.elements[0].url = 'https://cdn.example.com/cat.png';
+        // The uploaded attachment reaches the person as a signed URL to its stored display variant.
+        if (i === 2) expected.attachment.payload.elements[0].url = expect.stringMatching(/\/media\/\d+\/display\.jpg\?exp=\d+&sig=/);
         expect(got[i].message).toMatchObject({ mid: mids[i], sender: 'page', ...expected });
       }
       // Normalized as libs/templates does: currency upper-cased, numeric strings numbers.
@@ -142,7 +160,7 @@ describe('send api', () => {
       const up = await api.post(`/v25.0/${c.page.id}/message_attachments`, undefined, {
         form: {
           access_token: c.pageToken,
-          message: JSON.stringify({ attachment: { type: 'video', payload: { url: 'https://cdn.example.com/v.mp4', is_reusable: true } } }),
+          message: JSON.stringify({ attachment: { type: 'video', payload: { url: `${cdnUrl}/v.mp4`, is_reusable: true } } }),
         },
       });
       expect(up.status).toBe(200);
@@ -150,7 +168,7 @@ describe('send api', () => {
       const ok = await send(c.pageToken, { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { attachment: { type: 'video', payload: { attachment_id: id } } } });
       expect(ok.status).toBe(200);
       const [row] = await t.db.query('SELECT content FROM messages WHERE mid = $1', [ok.body.message_id]);
-      expect(row.content.attachment).toEqual({ type: 'video', payload: { attachment_id: id, url: 'https://cdn.example.com/v.mp4' } });
+      expect(row.content.attachment).toEqual({ type: 'video', payload: { attachment_id: id, url: expect.stringMatching(/\/media\/\d+\/original\?/), media_id: expect.stringMatching(/^\d+$/) } });
 
       for (const [token, psid, attId] of [
         [other.pageToken, other.psid, id],
@@ -373,11 +391,8 @@ describe('send api', () => {
       expect(tap.status).toBe(201);
       await waitFor('the get_started postback', () =>
         bot.received.some((r) => {
-          const entries: any[] = JSON.parse(r.body.toString()).entry ?? [];
-          return entries.some((e) => {
-            const m = e.messaging?.[0];
-            return m?.postback?.payload === 'GET_STARTED' && m.postback.mid === tap.body.mid;
-          });
+          const m = JSON.parse(r.body.toString()).entry?.[0]?.messaging?.[0];
+          return m?.postback?.payload === 'GET_STARTED' && m.postback.mid === tap.body.mid;
         }),
       );
 

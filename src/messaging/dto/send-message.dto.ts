@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDefined, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsOptional, IsString, Length, Matches, ValidateIf, ValidateNested } from 'class-validator';
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -11,13 +11,30 @@ export class QuickReplyAnswerDto {
   payload: string;
 }
 
+export class AttachmentRefDto {
+  @ApiProperty({ description: 'The id POST /threads/{id}/attachments returned', example: '512345678901234' })
+  @IsString()
+  @Matches(/^\d{1,20}$/, { message: 'media_id must be a media id' })
+  media_id: string;
+}
+
 export class SendMessageDto {
-  // Messenger: fewer than 2000 characters (code points).
-  @ApiProperty({ example: 'Hi! Do you have these in blue?', maxLength: 1999 })
+  // Messenger: fewer than 2000 characters (code points). Optional when the message carries attachments.
+  @ApiPropertyOptional({ example: 'Hi! Do you have these in blue?', maxLength: 1999 })
+  @ValidateIf((o: SendMessageDto) => o.text !== undefined || !o.attachments?.length)
   @IsString()
   @Length(1, 1999)
   @Matches(/\S/, { message: 'text must not be blank' })
-  text: string;
+  text?: string;
+
+  @ApiPropertyOptional({ type: [AttachmentRefDto], description: 'Uploads of this thread, at most 10' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(10)
+  @ValidateNested({ each: true })
+  @Type(() => AttachmentRefDto)
+  attachments?: AttachmentRefDto[];
 
   @ApiPropertyOptional({ type: QuickReplyAnswerDto })
   @IsOptional()
@@ -66,6 +83,8 @@ export class MessageViewDto {
   @ApiPropertyOptional({ type: QuickReplyAnswerDto }) quick_reply?: QuickReplyAnswerDto;
   @ApiPropertyOptional({ type: 'array', items: { type: 'object' } }) quick_replies?: unknown[];
   @ApiPropertyOptional({ type: 'object', additionalProperties: true }) attachment?: unknown;
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, description: "The person's uploads: {type, payload:{media_id, url, thumbnail_url?, width?, height?}}, signed URLs minted per request" })
+  attachments?: unknown[];
   @ApiPropertyOptional({ type: 'object', additionalProperties: true }) postback?: unknown;
   @ApiPropertyOptional() client_message_id?: string;
 }
@@ -74,4 +93,11 @@ export class MessageListDto {
   @ApiProperty({ type: [MessageViewDto] }) data: MessageViewDto[];
   @ApiProperty() has_more: boolean;
   @ApiProperty() last_seq: number;
+}
+
+export class UploadedAttachmentDto {
+  @ApiProperty({ description: 'Pass as attachments[].media_id when sending' }) media_id: string;
+  @ApiProperty({ enum: ['image', 'video', 'audio', 'file'] }) type: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: '{url, thumbnail_url?, width?, height?, mime, size, duration_ms?}' })
+  payload: Record<string, unknown>;
 }

@@ -20,6 +20,10 @@ export class MessageAttachmentEntity {
   @Column({ type: 'text' })
   url: string;
 
+  // The stored copy (src/media media_objects.id).
+  @Column({ name: 'media_id', type: 'varchar', length: 20, nullable: true })
+  mediaId: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

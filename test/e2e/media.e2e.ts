@@ -1,0 +1,310 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { MediaUrlSigner } from '../../src/media/media-url-signer';
+import { mp4WithDuration } from '../../src/media/processing/testing/media-fixtures';
+import { syntheticPhoneJpeg } from '../../src/media/processing/testing/synthetic-photo';
+import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
+import { httpClient, HttpClient } from '../support/http-client';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { clientId, conversation, pageSays } from '../factories/messaging.factory';
+
+// Media through the real platform: a person's upload → message → the bot's webhook carries a signed URL;
+// serving (ETag/304, Range/206/416, 403 for expired or forged URLs); every refusal; a bot's URL and file uploads.
+describe('media: attachments end to end', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  let bot: BotReceiver;
+  let photo: Buffer;
+  let mediaRoot: string;
+
+  beforeAll(async () => {
+    // OUTBOUND_ALLOWLIST empty: in this insecure test mode only loopback is reachable (the bot receiver);
+    // every other private address is refused by the SSRF-safe client.
+    t = await startTestPlatform({ env: { OUTBOUND_ALLOWLIST: '', WEBHOOK_RECONCILE_INTERVAL_MS: '500' } });
+    api = httpClient(t.url);
+    bot = await startBotReceiver('verify-me');
+    mediaRoot = path.join(t.dataDir, 'media');
+    // A 12 MP phone photo carrying EXIF with GPS.
+    photo = await sharp(await syntheticPhoneJpeg({ seed: 7 }))
+      .withExifMerge({
+        IFD0: { Make: 'PhoneCo', Model: 'P12' },
+        IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 2400/100', GPSLongitudeRef: 'E', GPSLongitude: '2/1 17/1 4000/100' },
+      })
+      .jpeg({ quality: 93 })
+      .toBuffer();
+  });
+  afterAll(async () => {
+    await bot?.close();
+    await t?.close();
+  });
+
+  async function upload(threadId: string, token: string, bytes: Buffer, type: string, name = 'upload.bin') {
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(bytes)], { type }), name);
+    const res = await fetch(`${t.url}/threads/${threadId}/attachments`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  const get = (url: string, headers: Record<string, string> = {}) => fetch(url, { headers });
+  const tempFiles = () => fs.readdirSync(path.join(mediaRoot, '.tmp')).filter((n) => !n.startsWith('.'));
+
+  async function setup() {
+    const c = await conversation(api, bot);
+    bot.secrets.push(c.app.secret);
+    return c;
+  }
+
+  function webhookMessages(pageId: string): any[] {
+    const out: any[] = [];
+    for (const r of bot.received) {
+      // A delivery may batch several entries (one per event).
+      const body = JSON.parse(r.body.toString('utf8'));
+      for (const entry of body.entry ?? []) if (entry.id === pageId) out.push(...entry.messaging);
+    }
+    return out;
+  }
+
+  it('a person sends a photo: the bot gets a signed URL to the display variant without EXIF; the person gets thumb and full', async () => {
+    const c = await setup();
+    expect((await sharp(photo).metadata()).exif).toBeDefined();
+
+    const up = await upload(c.thread.id, c.person.token, photo, 'image/jpeg', 'IMG_0001.jpg');
+    expect(up.status).toBe(201);
+    expect(up.body).toMatchObject({ media_id: expect.any(String), type: 'image', payload: { width: 4032, height: 3024, mime: 'image/jpeg' } });
+    expect(up.body.payload.thumbnail_url).toContain('/thumb.webp?');
+
+    const sent = await api.post(
+      `/threads/${c.thread.id}/messages`,
+      { text: 'look', attachments: [{ media_id: up.body.media_id }], client_message_id: clientId() },
+      { token: c.person.token },
+    );
+    expect(sent.status).toBe(201);
+
+    const item = await waitFor('the webhook', () => webhookMessages(c.page.id).find((m) => m.message?.mid === sent.body.mid));
+    expect(item.message.text).toBe('look');
+    expect(item.message.attachments).toEqual([{ type: 'image', payload: { url: expect.stringMatching(/\/media\/\d+\/display\.jpg\?exp=\d+&sig=/) } }]);
+
+    const res = await get(item.message.attachments[0].payload.url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    expect(res.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+    const display = Buffer.from(await res.arrayBuffer());
+    const meta = await sharp(display).metadata();
+    expect(meta.exif).toBeUndefined();
+    expect(Math.max(meta.width!, meta.height!)).toBe(2048);
+    expect(photo.length / display.length).toBeGreaterThanOrEqual(5);
+
+    // The person's history: fresh signed URLs, thumbnail first.
+    const list = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+    const mine = list.body.data.find((m: any) => m.mid === sent.body.mid);
+    expect(mine.attachments).toEqual([
+      {
+        type: 'image',
+        payload: expect.objectContaining({ media_id: up.body.media_id, width: 4032, height: 3024, url: expect.stringContaining('/display.webp?'), thumbnail_url: expect.stringContaining('/thumb.webp?') }),
+      },
+    ]);
+    const thumb = await get(mine.attachments[0].payload.thumbnail_url);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toBe('image/webp');
+    const tm = await sharp(Buffer.from(await thumb.arrayBuffer())).metadata();
+    expect(Math.max(tm.width!, tm.height!)).toBe(320);
+
+    // The same file again: one stored copy (one sha256 directory, its files untouched), two media rows.
+    const sha = createHash('sha256').update(photo).digest('hex');
+    const dir = path.join(mediaRoot, sha.slice(0, 2), sha.slice(2, 4), sha);
+    const before = fs.statSync(path.join(dir, 'display.jpg')).mtimeMs;
+    const again = await upload(c.thread.id, c.person.token, photo, 'image/jpeg');
+    expect(again.status).toBe(201);
+    expect(again.body.media_id).not.toBe(up.body.media_id);
+    const rows = await t.db.query('SELECT DISTINCT sha256 FROM media_objects WHERE id = ANY($1)', [[up.body.media_id, again.body.media_id]]);
+    expect(rows).toEqual([{ sha256: sha }]);
+    const shaDirs = fs.readdirSync(path.join(mediaRoot, sha.slice(0, 2), sha.slice(2, 4))).filter((n) => n === sha);
+    expect(shaDirs).toHaveLength(1);
+    expect(fs.statSync(path.join(dir, 'display.jpg')).mtimeMs).toBe(before);
+    expect(fs.readdirSync(dir).sort()).toEqual(['display.jpg', 'display.webp', 'manifest.json', 'thumb.jpg', 'thumb.webp']);
+  });
+
+  it('serves with a strong ETag (304 on If-None-Match) and Range for video (206, 416)', async () => {
+    const c = await setup();
+    const video = mp4WithDuration({ timescale: 1000, duration: 4000, mdatBytes: 200_000 });
+    const up = await upload(c.thread.id, c.person.token, video, 'video/mp4', 'clip.mp4');
+    expect(up.status).toBe(201);
+    expect(up.body).toMatchObject({ type: 'video', payload: { mime: 'video/mp4', duration_ms: 4000, size: video.length } });
+    const url = up.body.payload.url as string;
+    expect(url).toContain('/original?');
+
+    const full = await get(url);
+    expect(full.status).toBe(200);
+    expect(full.headers.get('content-type')).toBe('video/mp4');
+    expect(full.headers.get('accept-ranges')).toBe('bytes');
+    const etag = full.headers.get('etag')!;
+    expect(etag).toMatch(/^"[0-9a-f]{32}-original"$/);
+    expect(Buffer.from(await full.arrayBuffer()).equals(video)).toBe(true);
+
+    const notModified = await get(url, { 'if-none-match': etag });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.get('etag')).toBe(etag);
+
+    const part = await get(url, { range: 'bytes=100-199' });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100-199/${video.length}`);
+    expect(Buffer.from(await part.arrayBuffer()).equals(video.subarray(100, 200))).toBe(true);
+
+    const tail = await get(url, { range: 'bytes=-10' });
+    expect(tail.status).toBe(206);
+    expect(Buffer.from(await tail.arrayBuffer()).equals(video.subarray(video.length - 10))).toBe(true);
+
+    const bad = await get(url, { range: `bytes=${video.length}-` });
+    expect(bad.status).toBe(416);
+    expect(bad.headers.get('content-range')).toBe(`bytes */${video.length}`);
+    expect(bad.headers.get('cache-control') ?? '').not.toContain('immutable');
+    await bad.arrayBuffer();
+  });
+
+  it('refuses oversize (413), a spoofed type (400) and a corrupt image (400, nothing left in temp)', async () => {
+    const c = await setup();
+    const big = Buffer.alloc(25 * 1024 * 1024 + 1, 0x41);
+    const tooBig = await upload(c.thread.id, c.person.token, big, 'application/octet-stream');
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body.code).toBe('MEDIA.TOO_LARGE');
+
+    const spoofed = await upload(c.thread.id, c.person.token, Buffer.from('MZ this is not a picture at all'.repeat(50)), 'image/jpeg', 'cat.jpg');
+    expect(spoofed.status).toBe(400);
+    expect(spoofed.body.code).toBe('MEDIA.TYPE_MISMATCH');
+
+    const truncated = photo.subarray(0, Math.floor(photo.length / 3));
+    const corrupt = await upload(c.thread.id, c.person.token, truncated, 'image/jpeg');
+    expect(corrupt.status).toBe(400);
+    expect(corrupt.body.code).toBe('MEDIA.CORRUPT_IMAGE');
+    expect(corrupt.body.message).toMatch(/\S/);
+    const sha = createHash('sha256').update(truncated).digest('hex');
+    expect(fs.existsSync(path.join(mediaRoot, sha.slice(0, 2), sha.slice(2, 4), sha))).toBe(false);
+    expect(tempFiles()).toEqual([]);
+
+    // Someone else's thread: 404, and an id of another thread cannot be sent.
+    const other = await setup();
+    expect((await upload(other.thread.id, c.person.token, photo, 'image/jpeg')).status).toBe(404);
+    const theirs = await upload(other.thread.id, other.person.token, mp4WithDuration({ timescale: 1000, duration: 1000 }), 'video/mp4');
+    const stolen = await api.post(
+      `/threads/${c.thread.id}/messages`,
+      { attachments: [{ media_id: theirs.body.media_id }], client_message_id: clientId() },
+      { token: c.person.token },
+    );
+    expect(stolen.status).toBe(400);
+    expect(stolen.body.code).toBe('MEDIA.UNKNOWN_ATTACHMENT');
+    // Neither text nor attachments.
+    const empty = await api.post(`/threads/${c.thread.id}/messages`, { client_message_id: clientId() }, { token: c.person.token });
+    expect(empty.status).toBe(400);
+    expect(JSON.stringify(empty.body)).toMatch(/text/);
+  });
+
+  it('answers 403 to expired and forged URLs', async () => {
+    const c = await setup();
+    const up = await upload(c.thread.id, c.person.token, mp4WithDuration({ timescale: 600, duration: 600 }), 'video/mp4');
+    const good = new URL(up.body.payload.url);
+    expect((await get(good.href)).status).toBe(200);
+
+    const forged = new URL(good.href);
+    forged.searchParams.set('sig', good.searchParams.get('sig')!.replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')));
+    const f = await get(forged.href);
+    expect(f.status).toBe(403);
+    expect(((await f.json()) as any).code).toBe('MEDIA.URL_FORGED');
+
+    // Another variant under the same signature, or no signature at all.
+    expect((await get(good.href.replace('/original?', '/display.jpg?'))).status).toBe(403);
+    expect((await get(`${good.origin}${good.pathname}`)).status).toBe(403);
+
+    // A correctly signed URL whose expiry has passed (signed here with the platform's key).
+    const signer = new MediaUrlSigner(Buffer.from(t.env.SECRETS_KEY, 'hex'), 3600);
+    const expired = signer.sign(up.body.media_id, 'original', Math.floor(Date.now() / 1000) - 1);
+    const e = await get(`${t.url}${expired.path}`);
+    expect(e.status).toBe(403);
+    expect(((await e.json()) as any).code).toBe('MEDIA.URL_EXPIRED');
+    // The same key with a future expiry works: the refusal above is the expiry alone.
+    expect((await get(`${t.url}${signer.sign(up.body.media_id, 'original').path}`)).status).toBe(200);
+  });
+
+  it('bots: a URL upload goes through the pipeline; private addresses are refused; a file upload; sends carry signed URLs', async () => {
+    const c = await setup();
+    // The person writes first (opens the messaging window), so the bot may answer.
+    const hello = await api.post(`/threads/${c.thread.id}/messages`, { text: 'hi', client_message_id: clientId() }, { token: c.person.token });
+    const first = await waitFor('the webhook', () => webhookMessages(c.page.id).find((m) => m.message?.mid === hello.body.mid));
+    const psid = first.sender.id as string;
+
+    const small = await sharp(photo).resize(800).jpeg().toBuffer();
+    // Over MEDIA_URL_IMAGE_MAX_BYTES (8 MB) but under MEDIA_MAX_BYTES: an uncompressed PNG of noise.
+    const noise = Buffer.alloc(1800 * 1700 * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    const huge = await sharp(noise, { raw: { width: 1800, height: 1700, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    expect(huge.length).toBeGreaterThan(8 * 1024 * 1024);
+    const host = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': req.url === '/huge.png' ? 'image/png' : 'image/jpeg' });
+      res.end(req.url === '/huge.png' ? huge : small);
+    });
+    await new Promise<void>((r) => host.listen(0, '127.0.0.1', r));
+    const port = (host.address() as AddressInfo).port;
+    try {
+      const byUrl = await api.post(`/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
+        message: { attachment: { type: 'image', payload: { url: `http://127.0.0.1:${port}/p.jpg`, is_reusable: true } } },
+      });
+      expect(byUrl.status).toBe(200);
+      expect(byUrl.body.attachment_id).toMatch(/^\d+$/);
+      const [row] = await t.db.query('SELECT media_id FROM message_attachments WHERE id = $1', [byUrl.body.attachment_id]);
+      const [media] = await t.db.query('SELECT kind, width FROM media_objects WHERE id = $1', [row.media_id]);
+      expect(media).toEqual({ kind: 'image', width: 800 });
+
+      const tooBig = await api.post(`/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
+        message: { attachment: { type: 'image', payload: { url: `http://127.0.0.1:${port}/huge.png`, is_reusable: true } } },
+      });
+      expect(tooBig.status).toBe(413);
+      expect(tooBig.body.error).toMatchObject({ code: 100, message: expect.stringContaining('8388608') });
+
+      // The type is read from the bytes: a JPEG is not a video.
+      const lie = await api.post(`/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
+        message: { attachment: { type: 'video', payload: { url: `http://127.0.0.1:${port}/p.jpg`, is_reusable: true } } },
+      });
+      expect(lie.status).toBe(400);
+      expect(lie.body.error.code).toBe(100);
+
+      const reply = await pageSays(api, c.pageToken, psid, { attachment: { type: 'image', payload: { attachment_id: byUrl.body.attachment_id } } });
+      expect(reply.status).toBe(200);
+      const echo = await waitFor('the echo', () => webhookMessages(c.page.id).find((m) => m.message?.is_echo && m.message.mid === reply.body.message_id));
+      const echoed = echo.message.attachments[0];
+      expect(echoed.type).toBe('image');
+      expect(echoed.payload.url).toMatch(/\/media\/\d+\/display\.jpg\?exp=\d+&sig=/);
+      const fetched = await get(echoed.payload.url);
+      expect(fetched.status).toBe(200);
+      expect((await sharp(Buffer.from(await fetched.arrayBuffer())).metadata()).width).toBe(800);
+
+      const list = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+      const shown = list.body.data.find((m: any) => m.mid === reply.body.message_id);
+      expect(shown.attachment.payload).toMatchObject({ media_id: row.media_id, url: expect.stringContaining('/display.webp?'), thumbnail_url: expect.stringContaining('/thumb.webp?') });
+    } finally {
+      await new Promise((r) => host.close(r));
+    }
+
+    for (const target of ['http://169.254.169.254/latest/meta-data/', 'http://10.1.2.3/x.jpg', 'http://[fd00::1]/x.jpg']) {
+      const refused = await api.post(`/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
+        message: { attachment: { type: 'image', payload: { url: target, is_reusable: true } } },
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.message).toMatch(/not allowed/);
+    }
+
+    // A file upload, Graph-style: `message` then `filedata`.
+    const form = new FormData();
+    form.append('message', JSON.stringify({ attachment: { type: 'video', payload: { is_reusable: true } } }));
+    form.append('filedata', new Blob([new Uint8Array(mp4WithDuration({ timescale: 1000, duration: 2500 }))], { type: 'video/mp4' }), 'v.mp4');
+    const res = await fetch(`${t.url}/v25.0/me/message_attachments?access_token=${c.pageToken}`, { method: 'POST', body: form });
+    expect(res.status).toBe(200);
+    const { attachment_id } = (await res.json()) as { attachment_id: string };
+    const [vrow] = await t.db.query('SELECT m.kind, m.duration_ms FROM message_attachments a JOIN media_objects m ON m.id = a.media_id WHERE a.id = $1', [attachment_id]);
+    expect(vrow).toEqual({ kind: 'video', duration_ms: 2500 });
+  });
+});
