@@ -22,17 +22,11 @@ import {
   toStringish,
   when,
 } from './rules';
-import { templatePayload } from './templates';
+import { exactlyOneSource, templatePayload } from './templates';
 import type { Attachment, MediaPayload, MessageContent, QuickReply, ReplyTo, TemplatePayload } from './types';
 
 export class MediaPayloadDto implements MediaPayload {
-  @Shape((p: MediaPayloadDto) =>
-    p.url !== undefined && p.attachment_id !== undefined
-      ? { phrase: 'must not be combined with %url%', sub: ['attachment_id'] }
-      : p.url === undefined && p.attachment_id === undefined
-        ? 'must set one of url or attachment_id'
-        : undefined,
-  )
+  @Shape(exactlyOneSource)
   $source?: never;
   @Field(optional, string, httpUrl) url?: string;
   @Coerce(toStringish) @Field(optional, string, nonEmpty) attachment_id?: string;

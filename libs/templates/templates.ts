@@ -39,6 +39,14 @@ import type {
   ReceiptTemplatePayload,
 } from './types';
 
+// Media is named by exactly one of a URL or an uploaded attachment's id.
+export const exactlyOneSource = (p: { url?: string; attachment_id?: string }) =>
+  p.url !== undefined && p.attachment_id !== undefined
+    ? { phrase: 'must not be combined with %url%', sub: ['attachment_id'] }
+    : p.url === undefined && p.attachment_id === undefined
+      ? 'must set one of url or attachment_id'
+      : undefined;
+
 const text = (max: number) => [required, string, nonEmpty, maxChars(max)];
 const sharable = [optional, boolean];
 
@@ -80,13 +88,7 @@ export class ButtonTemplatePayloadDto implements ButtonTemplatePayload {
 
 export class MediaElementDto implements MediaElement {
   @Field(required, oneOf(MEDIA_TYPES)) media_type: MediaElement['media_type'];
-  @Shape((e: MediaElementDto) =>
-    e.url !== undefined && e.attachment_id !== undefined
-      ? { phrase: 'must not be combined with %url%', sub: ['attachment_id'] }
-      : e.url === undefined && e.attachment_id === undefined
-        ? 'must set one of url or attachment_id'
-        : undefined,
-  )
+  @Shape(exactlyOneSource)
   $source?: never;
   @Field(optional, string, httpUrl) url?: string;
   @Coerce(toStringish) @Field(optional, string, nonEmpty) attachment_id?: string;

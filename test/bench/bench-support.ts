@@ -46,6 +46,22 @@ export interface Target {
   onReply: (text: string) => void;
 }
 
+// A Target over the baseline server: one socket per person receives replies; `send` POSTs to `route`.
+export async function connectBaseline(port: string, route: string, people: number): Promise<{ target: Target; sockets: WebSocket[] }> {
+  const target: Target = {
+    onReply: () => undefined,
+    send: async (person, text) => void (await post(`http://127.0.0.1:${port}${route}`, { person, text })),
+  };
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < people; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?person=${i}`);
+    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+    ws.on('message', (data) => target.onReply(JSON.parse(String(data)).message.text));
+    sockets.push(ws);
+  }
+  return { target, sockets };
+}
+
 // Fixed rate: latency. Returns per-message ms.
 export async function fixedRate(target: Target, rate: number, seconds: number, label: string, people: number): Promise<number[]> {
   const n = Math.round(rate * seconds);

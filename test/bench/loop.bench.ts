@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import WebSocket from 'ws';
-import { agent, baselineServer, fixedRate as fixedRateOf, pct, post, saturate as saturateOf, startProcess, Target } from './bench-support';
+import { agent, baselineServer, fixedRate as fixedRateOf, pct, post, saturate as saturateOf, startProcess, Target, connectBaseline } from './bench-support';
 import { TEST_REDIS_URL } from '../support/services';
 import { createTestDatabase } from '../support/test-database';
 
@@ -149,15 +149,7 @@ async function baselineTarget(): Promise<{ target: Target; stop: () => Promise<v
     /baseline listening (\d+)/,
   );
   base = `http://127.0.0.1:${match[1]}`;
-  let target: Target;
-  const sockets: WebSocket[] = [];
-  for (let i = 0; i < PEOPLE; i++) {
-    const ws = new WebSocket(`ws://127.0.0.1:${match[1]}/ws?person=${i}`);
-    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-    ws.on('message', (data) => target.onReply(JSON.parse(String(data)).message.text));
-    sockets.push(ws);
-  }
-  target = { onReply: () => undefined, send: async (person, text) => void (await post(`${base}/send`, { person, text })) };
+  const { target, sockets } = await connectBaseline(match[1], '/send', PEOPLE);
   return {
     target,
     stop: async () => {

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import WebSocket from 'ws';
 import { TEST_REDIS_URL } from '../support/services';
 import { createTestDatabase } from '../support/test-database';
-import { agent, baselineServer, fixedRate, pct, post, saturate, startProcess, Target } from './bench-support';
+import { agent, baselineServer, fixedRate, pct, post, saturate, startProcess, Target, connectBaseline } from './bench-support';
 
 const RATE = Number(process.env.SEND_BENCH_RATE ?? 250);
 const SECONDS = Number(process.env.SEND_BENCH_SECONDS ?? 6);
@@ -86,16 +86,7 @@ async function platformTarget(): Promise<{ target: Target; stop: () => Promise<v
 async function baselineTarget(): Promise<{ target: Target; stop: () => Promise<void> }> {
   const db = await createTestDatabase('sendbase');
   const { child, match } = await startProcess([__filename, 'baseline-server'], { BASELINE_DB: db.url, BASELINE_BOT: 'http://127.0.0.1:9/' }, /baseline listening (\d+)/);
-  const base = `http://127.0.0.1:${match[1]}`;
-  let target: Target;
-  const sockets: WebSocket[] = [];
-  for (let i = 0; i < PEOPLE; i++) {
-    const ws = new WebSocket(`ws://127.0.0.1:${match[1]}/ws?person=${i}`);
-    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-    ws.on('message', (data) => target.onReply(JSON.parse(String(data)).message.text));
-    sockets.push(ws);
-  }
-  target = { onReply: () => undefined, send: async (person, text) => void (await post(`${base}/reply`, { person, text })) };
+  const { target, sockets } = await connectBaseline(match[1], '/reply', PEOPLE);
   return {
     target,
     stop: async () => {
