@@ -9,7 +9,7 @@ import { isUniqueViolation } from '../database/pg-errors';
 import { MediaService } from '../media/media.service';
 import { PagesService } from '../pages/pages.service';
 import { MessengerField } from '../pages/messenger-fields';
-import { WebhooksService } from '../webhooks/webhooks.service';
+import { PageEventInput, WebhooksService } from '../webhooks/webhooks.service';
 import { MessagingErrors } from './messaging.errors';
 import {
   deliveryItem,
@@ -42,6 +42,13 @@ export interface ThreadRow {
   page_suspended_at?: Date | null;
 }
 
+// What never changes about a thread: safe to cache.
+type ThreadFacts = Pick<ThreadRow, 'id' | 'page_id' | 'user_id' | 'psid'>;
+
+type Queryable = Pick<DataSource, 'query'>;
+
+const THREAD_FACTS_MAX = 50_000;
+
 export interface SentMessage {
   mid: string;
   seq: number;
@@ -69,6 +76,7 @@ function rowsOf<T>(res: unknown): T[] {
 @Injectable()
 export class MessagingService {
   private readonly logger = new Logger('Messaging');
+  private readonly threadFacts = new Map<string, ThreadFacts>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -182,7 +190,7 @@ export class MessagingService {
     input: { text?: string; quick_reply?: { payload: string }; attachments?: { media_id: string }[]; client_message_id: string },
     origin?: string,
   ): Promise<SentMessage> {
-    const build = async (thread: ThreadRow) => {
+    const build = async (thread: ThreadFacts) => {
       const content: Record<string, unknown> = {};
       if (input.text !== undefined) content.text = input.text;
       if (input.quick_reply) content.quick_reply = { payload: input.quick_reply.payload };
@@ -208,40 +216,54 @@ export class MessagingService {
     userId: string,
     threadId: string,
     kind: 'message' | 'postback',
-    contentOf: Record<string, unknown> | ((thread: ThreadRow) => Promise<Record<string, unknown>>),
+    contentOf: Record<string, unknown> | ((thread: ThreadFacts) => Promise<Record<string, unknown>>),
     clientMessageId: string | null,
     field: MessengerField,
     origin?: string,
   ): Promise<SentMessage> {
-    const thread = await this.findOwnThread(userId, threadId);
-    // A suspended page takes no new messages (its tokens stop working too).
-    if (thread.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);
+    // The thread's immutable facts are cached; ownership and the page's suspension are checked again by the
+    // statement itself, so a stale entry can only make it write nothing (then the slow path says why).
+    const cached = this.threadFacts.get(threadId);
+    const thread = cached?.user_id === userId ? cached : this.remember(await this.findOwnThread(userId, threadId));
     const content = typeof contentOf === 'function' ? await contentOf(thread) : contentOf;
     // The bot's webhook and the person's echo carry signed, expiring URLs (minted now, TTL MEDIA_URL_TTL_SECONDS).
     const forBot = (a: unknown[]) => this.media.forWebhook(a, origin);
     const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
+    const draft = this.draft(thread, { sender: 'person', appId: null, kind, content, clientMessageId });
     try {
-      return await this.run(async (m) => {
-        const appended = await this.appendMessage(m, thread, { sender: 'person', appId: null, kind, content, clientMessageId }, 'echo', forPerson);
-        // A retry: the first message holds this client_message_id. Roll back the seq we took and answer with it.
-        if (!appended) throw new DuplicateClientMessage();
-        const { row, event } = appended;
-        const deliveries = await this.webhooks.recordPageEvent(m, {
-          pageId: thread.page_id,
-          field,
-          threadKey: thread.psid,
-          messaging: personMessageItem({ psid: thread.psid, pageId: thread.page_id }, row, forBot),
-        });
-        return { result: { mid: row.mid, seq: Number(row.seq), timestamp: Number(row.timestamp), created: true }, events: [event], deliveries };
-      }, userId);
-    } catch (err) {
-      // A retry, or a concurrent one that won the unique (thread, sender, client_message_id) while we waited.
-      if (clientMessageId && (err instanceof DuplicateClientMessage || isUniqueViolation(err))) {
-        const first = await this.findByClientId(thread.id, clientMessageId);
-        if (first) return first;
+      const appended = await this.appendMessage(this.db, thread, draft, 'echo', forPerson, {
+        pageId: thread.page_id,
+        field,
+        threadKey: thread.psid,
+        messaging: personMessageItem({ psid: thread.psid, pageId: thread.page_id }, draft, forBot),
+      });
+      if (appended) {
+        const { row, event, deliveries } = appended;
+        await this.announce(userId, [event], deliveries);
+        return { mid: row.mid, seq: Number(row.seq), timestamp: Number(row.timestamp), created: true };
       }
-      throw err;
+    } catch (err) {
+      // A concurrent retry won the unique (thread, sender, client_message_id): the statement wrote nothing.
+      if (!(clientMessageId && isUniqueViolation(err))) throw err;
     }
+    // Nothing was written: a retry of a stored message, a page suspended meanwhile, or a thread not (or no
+    // longer) this person's.
+    if (clientMessageId) {
+      const first = await this.findByClientId(thread.id, clientMessageId);
+      if (first) return first;
+    }
+    this.threadFacts.delete(threadId);
+    const fresh = await this.findOwnThread(userId, threadId);
+    if (fresh.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${fresh.page_id}`);
+    throw MessagingErrors.threadNotFound(threadId);
+  }
+
+  private remember(t: ThreadRow): ThreadRow {
+    // A suspended page's thread is not cached: its check must run on the slow path each time.
+    if (t.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${t.page_id}`);
+    if (this.threadFacts.size >= THREAD_FACTS_MAX) this.threadFacts.delete(this.threadFacts.keys().next().value!);
+    this.threadFacts.set(t.id, { id: t.id, page_id: t.page_id, user_id: t.user_id, psid: t.psid });
+    return t;
   }
 
   private async findByClientId(threadId: string, clientMessageId: string): Promise<SentMessage | undefined> {
@@ -345,32 +367,36 @@ export class MessagingService {
   // --- the Page's side (Send API) ---
 
   // `within` runs in the message's transaction after the insert (the Send API stores its Idempotency-Key there);
-  // if it throws, nothing is written and nothing is sent.
+  // if it throws, nothing is written and nothing is sent. Without it the message is one statement, no transaction.
   async sendPageMessage(
     thread: ThreadRow,
     appId: string | null,
     content: MessageContent,
     within?: (m: EntityManager, sent: { mid: string; seq: number }) => Promise<void>,
   ): Promise<{ mid: string; seq: number }> {
-    return this.run(async (m) => {
-      const appended = await this.appendMessage(
-        m,
-        thread,
-        { sender: 'page', appId, kind: 'message', content: content as Record<string, unknown>, clientMessageId: null },
-        'message',
-        (a) => this.media.forPerson(a),
-      );
-      const { row, event } = appended!;
-      const seq = Number(row.seq);
-      if (within) await within(m, { mid: row.mid, seq });
-      const deliveries = await this.webhooks.recordPageEvent(m, {
-        pageId: thread.page_id,
-        field: 'message_echoes',
-        threadKey: thread.psid,
-        messaging: echoItem({ psid: thread.psid, pageId: thread.page_id }, row, (a) => this.media.forWebhook(a)),
-      });
-      return { result: { mid: row.mid, seq }, events: [event], deliveries };
-    }, thread.user_id);
+    const draft = this.draft(thread, { sender: 'page', appId, kind: 'message', content: content as Record<string, unknown>, clientMessageId: null });
+    const outbox: PageEventInput = {
+      pageId: thread.page_id,
+      field: 'message_echoes',
+      threadKey: thread.psid,
+      messaging: echoItem({ psid: thread.psid, pageId: thread.page_id }, draft, (a) => this.media.forWebhook(a)),
+    };
+    const append = async (q: Queryable) => {
+      const appended = await this.appendMessage(q, thread, draft, 'message', (a) => this.media.forPerson(a), outbox);
+      // The thread is the Send API's own lookup: nothing written means its page was suspended (or the thread
+      // removed) since.
+      if (!appended) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);
+      return appended;
+    };
+    const appended = within
+      ? await this.db.transaction(async (m) => {
+          const a = await append(m);
+          await within(m, { mid: a.row.mid, seq: Number(a.row.seq) });
+          return a;
+        })
+      : await append(this.db);
+    await this.announce(thread.user_id, [appended.event], appended.deliveries);
+    return { mid: appended.row.mid, seq: Number(appended.row.seq) };
   }
 
   // A bot's mark_seen: the person sees "Seen" on everything they sent so far.
@@ -429,61 +455,87 @@ export class MessagingService {
 
   // --- building blocks ---
 
-  // Commits, then tells the person's sockets and the webhook queue. Neither failing loses anything:
-  // the events are in user_events (read on the next gap or reconnect), the deliveries are found by the reconciler.
+  // Commits, then tells the person's sockets and the webhook queue.
   private async run<T>(work: (m: EntityManager) => Promise<Outcome<T>>, userId: string): Promise<T> {
     const out = await this.db.transaction(work);
-    await Promise.all([
-      this.hub.publish(userId, out.events),
-      out.deliveries.length
-        ? this.webhooks.dispatch(out.deliveries).catch((err: Error) => this.logger.warn(`dispatch failed: ${err.message}`))
-        : undefined,
-    ]);
+    await this.announce(userId, out.events, out.deliveries);
     return out.result;
   }
 
-  // One statement: take the thread's next seq (its row lock, held to commit, orders the thread), insert the
-  // message, take the person's next cursor and store their event. Round trips are what this path costs.
-  // Null when the (thread, sender, client_message_id) already exists: the caller must roll back.
-  private async appendMessage(
-    m: EntityManager,
-    thread: ThreadRow,
+  // After commit. Neither failing loses anything: the events are in user_events (read on the next gap or
+  // reconnect), the deliveries are found by the reconciler.
+  private async announce(userId: string, events: PersonEvent[], deliveries: string[]): Promise<void> {
+    await Promise.all([
+      this.hub.publish(userId, events),
+      deliveries.length
+        ? this.webhooks.dispatch(deliveries).catch((err: Error) => this.logger.warn(`dispatch failed: ${err.message}`))
+        : undefined,
+    ]);
+  }
+
+  private draft(
+    thread: ThreadFacts,
     msg: { sender: 'person' | 'page'; appId: string | null; kind: 'message' | 'postback'; content: Record<string, unknown>; clientMessageId: string | null },
+  ): MessageRow {
+    return { mid: newMid(), seq: 0, sender: msg.sender, app_id: msg.appId, kind: msg.kind, timestamp: 0, content: msg.content, client_message_id: msg.clientMessageId };
+  }
+
+  // One statement, atomic on its own: take the thread's next seq (its row lock, held to commit, orders the
+  // thread), insert the message, take the person's next cursor and store their event, and write the webhook
+  // outbox for every subscribed app. Round trips are what this path costs.
+  // Null when nothing was written: the thread is not the person's, its page is suspended, or the
+  // (thread, sender, client_message_id) exists already. A concurrent duplicate fails on the unique index instead.
+  private async appendMessage(
+    q: Queryable,
+    thread: ThreadFacts,
+    draft: MessageRow,
     eventType: 'message' | 'echo',
-    present?: (a: unknown[]) => unknown[],
-  ): Promise<{ row: MessageRow; event: PersonEvent } | null> {
-    const mid = newMid();
-    const draft: MessageRow = { mid, seq: 0, sender: msg.sender, app_id: msg.appId, kind: msg.kind, timestamp: 0, content: msg.content, client_message_id: msg.clientMessageId };
+    present: ((a: unknown[]) => unknown[]) | undefined,
+    outbox: PageEventInput,
+  ): Promise<{ row: MessageRow; event: PersonEvent; deliveries: string[] } | null> {
     const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft, present) };
-    const rows: { seq: string; timestamp: string; cursor: string }[] = await m.query(
-      `WITH t AS (
-         UPDATE threads SET last_seq = last_seq + 1, last_timestamp = GREATEST(last_timestamp, $2),
-                person_last_at = CASE WHEN $4 = 'person' THEN GREATEST(last_timestamp, $2) ELSE person_last_at END
-          WHERE id = $1 RETURNING last_seq, last_timestamp
-       ), msg AS (
-         INSERT INTO messages (mid, thread_id, seq, sender, app_id, kind, timestamp, content, client_message_id)
-         SELECT $3, $1, t.last_seq, $4, $5, $6, t.last_timestamp, $7::jsonb, $8 FROM t
-         ON CONFLICT ON CONSTRAINT messages_client_id_uq DO NOTHING
-         RETURNING seq, timestamp
-       ), c AS (
-         INSERT INTO user_event_cursors (user_id, last_cursor) SELECT $9, 1 FROM msg
-         ON CONFLICT (user_id) DO UPDATE SET last_cursor = user_event_cursors.last_cursor + 1
-         RETURNING last_cursor
-       ), e AS (
-         INSERT INTO user_events (user_id, cursor, type, payload)
-         SELECT $9, c.last_cursor, $10,
-                jsonb_set(jsonb_set(jsonb_set($11::jsonb, '{seq}', to_jsonb(msg.seq)),
-                  '{message,seq}', to_jsonb(msg.seq)), '{message,timestamp}', to_jsonb(msg.timestamp))
-           FROM c, msg
-         RETURNING cursor
-       )
-       SELECT msg.seq, msg.timestamp, e.cursor FROM msg, e`,
-      [thread.id, Date.now(), mid, msg.sender, msg.appId, msg.kind, JSON.stringify(msg.content), msg.clientMessageId, thread.user_id, eventType, JSON.stringify(event)],
-    );
+    const params: unknown[] = [
+      thread.id, Date.now(), draft.mid, draft.sender, draft.app_id, draft.kind, JSON.stringify(draft.content), draft.client_message_id,
+      thread.user_id, eventType, JSON.stringify(event),
+    ];
+    const ob = this.webhooks.pageEventCtes(params, outbox, 'msg');
+    const rows: { seq: string; timestamp: string; cursor: string; deliveries: { id: string; status: string; target: string }[] }[] =
+      await q.query(
+        `WITH t AS (
+           UPDATE threads th SET last_seq = th.last_seq + 1, last_timestamp = GREATEST(th.last_timestamp, $2),
+                  person_last_at = CASE WHEN $4 = 'person' THEN GREATEST(th.last_timestamp, $2) ELSE th.person_last_at END
+            WHERE th.id = $1 AND th.user_id = $9
+              AND EXISTS (SELECT 1 FROM pages p WHERE p.id = th.page_id AND p.suspended_at IS NULL)
+              AND ($8::varchar IS NULL OR NOT EXISTS (
+                SELECT 1 FROM messages x WHERE x.thread_id = $1 AND x.sender = $4 AND x.client_message_id = $8))
+            RETURNING th.last_seq, th.last_timestamp
+         ), msg AS (
+           INSERT INTO messages (mid, thread_id, seq, sender, app_id, kind, timestamp, content, client_message_id)
+           SELECT $3, $1, t.last_seq, $4, $5, $6, t.last_timestamp, $7::jsonb, $8 FROM t
+           RETURNING seq, timestamp
+         ), c AS (
+           INSERT INTO user_event_cursors (user_id, last_cursor) SELECT $9, 1 FROM msg
+           ON CONFLICT (user_id) DO UPDATE SET last_cursor = user_event_cursors.last_cursor + 1
+           RETURNING last_cursor
+         ), e AS (
+           INSERT INTO user_events (user_id, cursor, type, payload)
+           SELECT $9, c.last_cursor, $10,
+                  jsonb_set(jsonb_set(jsonb_set($11::jsonb, '{seq}', to_jsonb(msg.seq)),
+                    '{message,seq}', to_jsonb(msg.seq)), '{message,timestamp}', to_jsonb(msg.timestamp))
+             FROM c, msg
+           RETURNING cursor
+         ), ${ob.ctes}
+         SELECT msg.seq, msg.timestamp, e.cursor, ${ob.deliveries} AS deliveries FROM msg, e`,
+        params,
+      );
     if (!rows[0]) return null;
     const row: MessageRow = { ...draft, seq: rows[0].seq, timestamp: rows[0].timestamp };
     const view = toMessageView(row, present);
-    return { row, event: { ...event, seq: view.seq, message: view, cursor: Number(rows[0].cursor) } as PersonEvent };
+    return {
+      row,
+      event: { ...event, seq: view.seq, message: view, cursor: Number(rows[0].cursor) } as PersonEvent,
+      deliveries: this.webhooks.recorded(rows[0].deliveries),
+    };
   }
 
   private async appendEvent(m: EntityManager, userId: string, event: StoredEvent): Promise<PersonEvent> {
@@ -500,6 +552,5 @@ export class MessagingService {
   }
 }
 
-class DuplicateClientMessage extends Error {}
 
 export type { MessageView };

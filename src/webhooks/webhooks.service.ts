@@ -93,6 +93,48 @@ export class WebhooksService {
     return ids.filter((_, i) => !apps[i].pull);
   }
 
+  // The same outbox as recordPageEvent, as CTEs for a caller's own statement: the event and its deliveries are
+  // written in the one round trip that writes their cause, and only when `source` (a CTE yielding one row with a
+  // `timestamp` column) yields a row. The event's top-level timestamp is taken from that row. Placeholders are
+  // appended to `params`; `deliveries` is a SELECT-list expression answering the rows for `recorded`.
+  pageEventCtes(params: unknown[], e: PageEventInput, source: string): { ctes: string; deliveries: string } {
+    const $ = (v: unknown) => `$${params.push(v)}`;
+    const page = $(e.pageId);
+    const field = `${$(e.field)}::varchar`;
+    const ctes = `ob_apps AS (
+         SELECT pa.app_id, s.app_id IS NULL AS pull, a.hosted
+           FROM page_apps pa
+           JOIN apps a ON a.id = pa.app_id AND a.suspended_at IS NULL
+           LEFT JOIN app_subscriptions s ON s.app_id = pa.app_id AND s.object = 'page'
+          WHERE pa.page_id = ${page}
+            AND ${field} = ANY(pa.subscribed_fields)
+            AND (s.app_id IS NULL OR s.fields @> jsonb_build_array(jsonb_build_object('name', ${field}::text)))
+       ), ob_event AS (
+         INSERT INTO webhook_events (id, page_id, field, messaging)
+         SELECT ${$(randomUUID())}, ${page}, ${field}, jsonb_set(${$(JSON.stringify(e.messaging))}::jsonb, '{timestamp}', to_jsonb(src.timestamp))
+           FROM ${source} src WHERE EXISTS (SELECT 1 FROM ob_apps)
+         RETURNING id
+       ), ob_deliveries AS (
+         INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, status, target)
+         SELECT gen_random_uuid(), ev.id, a.app_id, ${page}, ${$(e.threadKey)},
+                CASE WHEN a.pull THEN 'pull' ELSE 'pending' END, CASE WHEN a.hosted THEN 'script' ELSE 'webhook' END
+           FROM ob_event ev CROSS JOIN ob_apps a
+         RETURNING id, status, target
+       )`;
+    const deliveries = `(SELECT COALESCE(json_agg(json_build_object('id', d.id, 'status', d.status, 'target', d.target)), '[]'::json)
+                          FROM ob_deliveries d)`;
+    return { ctes, deliveries };
+  }
+
+  // What pageEventCtes wrote: the ids to dispatch after commit (pull deliveries wait to be fetched).
+  recorded(rows: { id: string; status: string; target: string }[]): string[] {
+    if (rows.some((r) => r.target === 'script')) {
+      if (this.scriptDeliveries.size > 10_000) this.scriptDeliveries.clear();
+      for (const r of rows) if (r.target === 'script') this.scriptDeliveries.add(r.id);
+    }
+    return rows.filter((r) => r.status !== 'pull').map((r) => r.id);
+  }
+
   // After commit. A delivery the queue never hears of (crash, Redis flush) is found by the reconciler.
   async dispatch(deliveryIds: string[]): Promise<void> {
     await Promise.all(

@@ -27,7 +27,7 @@ const saturate = (target: Target, n: number, label: string) => saturateOf(target
 
 // --- the platform ---
 
-async function platformTarget(): Promise<{ target: Target; stop: () => Promise<void> }> {
+async function platformTarget(): Promise<{ target: Target; stats: () => Promise<string>; stop: () => Promise<void> }> {
   const db = await createTestDatabase('loopbench');
   const { child, match } = await startProcess(
     [
@@ -119,6 +119,11 @@ async function platformTarget(): Promise<{ target: Target; stop: () => Promise<v
   };
   return {
     target,
+    // How the webhooks were batched: many events per POST is what keeps the loop ahead of the bot.
+    stats: async () => {
+      const [a] = await db.query(`SELECT count(*)::int AS posts, count(DISTINCT delivery_id)::int AS deliveries FROM webhook_attempts`);
+      return `webhook POSTs=${a.posts} deliveries=${a.deliveries} mean_batch=${(a.deliveries / Math.max(1, a.posts)).toFixed(1)}`;
+    },
     stop: async () => {
       for (const p of people) p.ws.terminate();
       bot.close();
@@ -167,6 +172,7 @@ async function main() {
   await saturate(loop.target, 300, 'warm');
   const lat = await fixedRate(loop.target, RATE, SECONDS, 'rate');
   const loopRate = await saturate(loop.target, SATURATION_N, 'sat');
+  const batching = await loop.stats();
   await loop.stop();
 
   const base = await baselineTarget();
@@ -179,6 +185,7 @@ async function main() {
   const r = (x: number) => x.toFixed(1);
   console.log(`at ${RATE}/s for ${SECONDS}s (${lat.length} loops, ${PEOPLE} people): p50=${r(pct(lat, 50))} p90=${r(pct(lat, 90))} p99=${r(pct(lat, 99))} max=${r(lat[lat.length - 1])} ms`);
   console.log(`baseline at ${RATE}/s: p50=${r(pct(baseLat, 50))} p99=${r(pct(baseLat, 99))} ms`);
+  console.log(batching);
   console.log(`saturation (${WINDOW} in flight, ${SATURATION_N} loops): loop ${r(loopRate)}/s, baseline ${r(baseRate)}/s`);
   console.log(
     `loop p50_ms=${r(pct(lat, 50))} p99_ms=${r(pct(lat, 99))} msgs_per_s=${r(loopRate)} baseline_msgs_per_s=${r(baseRate)} ratio=${(loopRate / baseRate).toFixed(2)}`,

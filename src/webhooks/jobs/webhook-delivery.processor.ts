@@ -63,6 +63,38 @@ type ClaimMode = { kind: 'batch'; batchId: string } | { kind: 'fresh' } | { kind
 
 const CLAIM_MEMO_MS = 2000;
 
+// For the worker's own bookkeeping (claims, attempts, settles): a commit lost to a Postgres crash only means a
+// delivery is sent again, which at-least-once allows, so those commits don't wait for the WAL flush. What causes
+// an event (and the event itself) is always committed synchronously.
+const ASYNC_COMMIT = `set_config('synchronous_commit', 'off', true)`;
+
+interface AttemptRecord {
+  members: Member[];
+  batchId: string;
+  started: Date;
+  status: number | null;
+  latencyMs: number;
+  error: string | null;
+  responseBody: string | null;
+}
+
+// One row per member: $1 ids, $2 attempt numbers, $3..$8 the POST's outcome.
+const ATTEMPTS_INSERT = `INSERT INTO webhook_attempts (id, delivery_id, attempt, batch_id, started_at, status_code, latency_ms, error, response_body)
+  SELECT gen_random_uuid(), x.id, x.attempt, $3, $4, $5, $6, $7, $8
+    FROM unnest($1::uuid[], $2::int[]) AS x(id, attempt)
+  ON CONFLICT (delivery_id, attempt) DO NOTHING`;
+
+const attemptParams = (a: AttemptRecord): unknown[] => [
+  a.members.map((mb) => mb.id),
+  a.members.map((mb) => mb.attempts),
+  a.batchId,
+  a.started,
+  a.status,
+  a.latencyMs,
+  a.error,
+  a.responseBody,
+];
+
 const RETURNING = `RETURNING d.id, d.app_id, d.page_id, d.thread_key, d.attempts, d.created_at, d.last_error, d.event_id, d.seq, d.batch_id`;
 
 // Claims a batch (one worker wins), POSTs it signed, records an attempt per delivery, then settles or schedules a retry.
@@ -296,9 +328,11 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     return this.db.transaction(async (m) => {
       // Try, don't wait: a waiting claim would hold a pool connection; the holder's batch (and the kick after it)
       // covers whatever this trigger was for.
-      const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock(hashtext('sb-webhook-claim:' || $1)) AS locked`, [
-        appId,
-      ]);
+      // The claim's commit needn't wait for the WAL flush (see ASYNC_COMMIT).
+      const [{ locked }] = await m.query(
+        `SELECT ${ASYNC_COMMIT}, pg_try_advisory_xact_lock(hashtext('sb-webhook-claim:' || $1)) AS locked`,
+        [appId],
+      );
       if (!locked) return { members: [], batchId };
       let pick: string;
       let params: unknown[];
@@ -332,24 +366,20 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
                    WHERE h.app_id = $3 AND h.status = 'pending' ORDER BY h.seq LIMIT 1) IS NULL THEN 1 ELSE $4 END)`;
         params = [batchId, lease, appId, this.config.env.WEBHOOK_MAX_BATCH];
       }
+      // A delivery sent alone the first time keeps webhook-id = its own id; a batch gets $1.
       const rows: (Member & { event_id: string; seq: string; batch_id: string })[] = await m.query(
-        `WITH c AS (
+        `WITH pick AS (${pick}), c AS (
            UPDATE webhook_deliveries d
               SET status = 'in_flight', attempts = d.attempts + 1,
                   lease_until = now() + ($2::int * interval '1 millisecond'),
-                  batch_id = COALESCE(d.batch_id, $1::uuid)
-            WHERE d.id IN (${pick})
+                  batch_id = COALESCE(d.batch_id,
+                    CASE WHEN d.attempts = 0 AND (SELECT count(*) FROM pick) = 1 THEN d.id ELSE $1::uuid END)
+            WHERE d.id IN (SELECT id FROM pick)
            ${RETURNING})
          SELECT c.*, e.messaging FROM c JOIN webhook_events e ON e.id = c.event_id ORDER BY c.seq`,
         params,
       );
-      if (!rows.length) return { members: [], batchId };
-      // A delivery sent alone the first time keeps webhook-id = its own id.
-      if (rows.length === 1 && rows[0].attempts === 1 && rows[0].batch_id === batchId) {
-        await m.query(`UPDATE webhook_deliveries SET batch_id = id WHERE id = $1`, [rows[0].id]);
-        return { members: rows, batchId: rows[0].id };
-      }
-      return { members: rows, batchId: rows[0].batch_id };
+      return { members: rows, batchId: rows[0]?.batch_id ?? batchId };
     });
   }
 
@@ -407,42 +437,48 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     }
     this.latency.observe(latencyMs / 1000);
     this.attemptsTotal.inc({ outcome });
-    await this.db.query(
-      `INSERT INTO webhook_attempts (id, delivery_id, attempt, batch_id, started_at, status_code, latency_ms, error, response_body)
-       SELECT gen_random_uuid(), x.id, x.attempt, $3, $4, $5, $6, $7, $8
-         FROM unnest($1::uuid[], $2::int[]) AS x(id, attempt)
-       ON CONFLICT (delivery_id, attempt) DO NOTHING`,
-      [members.map((mb) => mb.id), members.map((mb) => mb.attempts), batchId, started, status, latencyMs, error, responseBody],
-    );
-    if (!error) await this.settleSuccess(target, members, mode);
-    else if (status === 410) await this.settleGone(target, members);
+    const record: AttemptRecord = { members, batchId, started, status, latencyMs, error, responseBody };
+    if (!error) return this.settleSuccess(target, record, mode);
+    await this.db.query(`WITH a AS (${ATTEMPTS_INSERT}) SELECT ${ASYNC_COMMIT}`, attemptParams(record));
+    if (status === 410) await this.settleGone(target, members);
     else await this.settleFailure(target, members, error, retryAfter, mode);
   }
 
-  private async settleSuccess(target: Target, members: Member[], mode: ClaimMode): Promise<void> {
+  // One statement: the attempt rows, the deliveries settled, and the endpoint's health. The endpoint row is
+  // only rewritten when its state changes or its last success is a second old, so concurrent batches of one
+  // app don't queue on its row lock.
+  private async settleSuccess(target: Target, attempt: AttemptRecord, mode: ClaimMode): Promise<void> {
+    const { members } = attempt;
+    const params = attemptParams(attempt);
+    const ramp = mode.kind === 'probe' ? 1 : nextRamp(target.rampLimit, this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT);
+    const [$app, $ramp, $probe] = [params.push(target.appId), params.push(ramp), params.push(mode.kind === 'probe')].map((n) => `$${n}`);
     // A late failure of an older attempt can never overwrite this: it only matches its own attempt number.
-    // (TypeORM answers a bare UPDATE with [rows, count]; wrapped in a CTE it answers rows.)
-    const done: { created_at: Date }[] = await this.db.query(
-      `WITH u AS (
+    const [{ done }]: { done: string[] | null }[] = await this.db.query(
+      `WITH a AS (${ATTEMPTS_INSERT}), u AS (
          UPDATE webhook_deliveries d SET status = 'delivered', delivered_at = now(), lease_until = NULL, last_error = NULL
            FROM unnest($1::uuid[], $2::int[]) AS x(id, attempt)
           WHERE d.id = x.id AND d.status = 'in_flight' AND d.attempts = x.attempt
-         RETURNING d.created_at)
-       SELECT created_at FROM u`,
-      [members.map((mb) => mb.id), members.map((mb) => mb.attempts)],
+         RETURNING d.created_at
+       ), ep AS (
+         UPDATE webhook_endpoints
+            SET last_success_at = now(), failing_since = NULL, warned_at = NULL,
+                ramp_limit = CASE WHEN ${$probe} THEN 1 WHEN ramp_limit IS NULL THEN NULL ELSE ${$ramp}::int END,
+                paused_at = CASE WHEN ${$probe} THEN NULL ELSE paused_at END,
+                pause_reason = CASE WHEN ${$probe} THEN NULL ELSE pause_reason END
+          WHERE app_id = ${$app}
+            AND (${$probe} OR ramp_limit IS NOT NULL OR failing_since IS NOT NULL OR warned_at IS NOT NULL
+                 OR last_success_at IS NULL OR last_success_at < now() - interval '1 second')
+         RETURNING app_id
+       ), ep_new AS (
+         INSERT INTO webhook_endpoints (app_id, last_success_at, ramp_limit)
+         SELECT ${$app}, now(), ${$ramp}::int WHERE NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE app_id = ${$app})
+         ON CONFLICT (app_id) DO NOTHING
+       )
+       SELECT ${ASYNC_COMMIT}, (SELECT array_agg(created_at) FROM u) AS done`,
+      params,
     );
     const now = Date.now();
-    for (const r of done) this.deliveryLatency.observe((now - new Date(r.created_at).getTime()) / 1000);
-    const ramp = mode.kind === 'probe' ? 1 : nextRamp(target.rampLimit, this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT);
-    await this.db.query(
-      `INSERT INTO webhook_endpoints (app_id, last_success_at, ramp_limit) VALUES ($1, now(), $2)
-       ON CONFLICT (app_id) DO UPDATE
-         SET last_success_at = now(), failing_since = NULL, warned_at = NULL,
-             ramp_limit = CASE WHEN $3 THEN 1 WHEN webhook_endpoints.ramp_limit IS NULL THEN NULL ELSE $2 END,
-             paused_at = CASE WHEN $3 THEN NULL ELSE webhook_endpoints.paused_at END,
-             pause_reason = CASE WHEN $3 THEN NULL ELSE webhook_endpoints.pause_reason END`,
-      [target.appId, ramp, mode.kind === 'probe'],
-    );
+    for (const c of done ?? []) this.deliveryLatency.observe((now - new Date(c).getTime()) / 1000);
     if (mode.kind === 'probe') {
       // Retries pushed far out while it failed become due: the backlog drains now, oldest first, ramping up.
       await this.db.query(
