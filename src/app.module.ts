@@ -6,6 +6,7 @@ import { AppsModule } from './apps/apps.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
 import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
 import { InfraModule } from './infra/infra.module';
@@ -36,6 +37,7 @@ export class AppModule {
           retryAttempts: 20,
           retryDelay: 1000,
         }),
+        DatabaseModule,
         InfraModule.forRoot(config),
         HealthModule,
         AuthModule,

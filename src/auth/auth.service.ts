@@ -4,6 +4,7 @@ import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { sha256Hex, randomToken, safeEqual } from '../common/crypto/tokens';
 import { AppConfig } from '../config/app-config';
+import { SqlService } from '../database/sql.service';
 import { AccessTokenEntity } from './entities/access-token.entity';
 import { AppSecretEntity } from './entities/app-secret.entity';
 import { Principal } from './principal';
@@ -34,6 +35,7 @@ export class AuthService {
   constructor(
     private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: SqlService,
     @InjectRepository(AccessTokenEntity) private readonly tokens: Repository<AccessTokenEntity>,
     @InjectRepository(AppSecretEntity) private readonly secrets: Repository<AppSecretEntity>,
   ) {}
@@ -91,12 +93,14 @@ export class AuthService {
     return rows.map((r) => this.config.secretBox.open(r.secretSealed));
   }
 
-  private async liveSecrets(appId: string): Promise<AppSecretEntity[]> {
-    const rows = await this.secrets.find({ where: { appId }, order: { createdAt: 'DESC' } });
-    const now = Date.now();
-    return rows
-      .filter((r) => !r.expiresAt || r.expiresAt.getTime() > now)
-      .sort((a, b) => Number(a.expiresAt !== null) - Number(b.expiresAt !== null));
+  // The current secret first, then any still in a rotation's grace period.
+  private async liveSecrets(appId: string): Promise<{ secretHash: string; secretSealed: string }[]> {
+    return this.sql.query(
+      `SELECT secret_hash AS "secretHash", secret_sealed AS "secretSealed" FROM app_secrets
+        WHERE app_id = $1 AND (expires_at IS NULL OR expires_at > now())
+        ORDER BY expires_at IS NOT NULL, created_at DESC`,
+      [appId],
+    );
   }
 
   async verifyAppSecret(appId: string, secret: string): Promise<boolean> {
@@ -123,7 +127,10 @@ export class AuthService {
     // Compare against every live secret, in constant time, without stopping early.
     for (const r of rows) ok = safeEqual(r.secretHash, hash) || ok;
     if (!ok) return null;
-    const [app] = await this.db.query('SELECT suspended_at, require_appsecret_proof FROM apps WHERE id = $1', [appId]);
+    const [app] = await this.sql.query<{ suspended_at: Date | null; require_appsecret_proof: boolean }>(
+      'SELECT suspended_at, require_appsecret_proof FROM apps WHERE id = $1',
+      [appId],
+    );
     return app && !app.suspended_at ? { requireProof: Boolean(app.require_appsecret_proof) } : null;
   }
 
@@ -141,7 +148,7 @@ export class AuthService {
     }
     if (!token.startsWith(PERSON_TOKEN_PREFIX) && !token.startsWith(PAGE_TOKEN_PREFIX)) return null;
     // The lookup is by hash, so the stored value is never compared byte by byte against attacker input.
-    const rows: TokenRow[] = await this.db.query(
+    const rows = await this.sql.query<TokenRow>(
       `SELECT t.kind, t.user_id, t.page_id, t.app_id, t.expires_at,
               p.suspended_at AS page_suspended, a.suspended_at AS app_suspended,
               a.require_appsecret_proof AS require_proof

@@ -24,6 +24,9 @@ export class EnvSchema {
   // --- Postgres: absent means the embedded PGlite default ---
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^postgres(ql)?:\/\//) DATABASE_URL?: string;
   @Transform(toInt) @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE = 10;
+  // Hot-path statements are prepared by name on each connection. Turn off behind a pooler in transaction mode
+  // (PgBouncer < 1.21), which can't keep a prepared statement on one server connection.
+  @Transform(toBool) @IsBoolean() DATABASE_PREPARED_STATEMENTS = true;
   @Transform(toBool) @IsBoolean() MIGRATIONS_RUN = true;
 
   // --- Redis: absent means in-process stand-ins ---

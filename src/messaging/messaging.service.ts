@@ -6,6 +6,7 @@ import { numericId } from '../common/crypto/tokens';
 import { notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/pg-errors';
+import { SqlQuery, SqlService } from '../database/sql.service';
 import { MediaService } from '../media/media.service';
 import { PagesService } from '../pages/pages.service';
 import { MessengerField } from '../pages/messenger-fields';
@@ -45,8 +46,6 @@ export interface ThreadRow {
 // What never changes about a thread: safe to cache.
 type ThreadFacts = Pick<ThreadRow, 'id' | 'page_id' | 'user_id' | 'psid'>;
 
-type Queryable = Pick<DataSource, 'query'>;
-
 const THREAD_FACTS_MAX = 50_000;
 
 export interface SentMessage {
@@ -80,6 +79,7 @@ export class MessagingService {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: SqlService,
     private readonly pages: PagesService,
     private readonly webhooks: WebhooksService,
     private readonly hub: RealtimeHub,
@@ -118,7 +118,7 @@ export class MessagingService {
   // A person only ever sees their own threads; anyone else's is "not found".
   async findOwnThread(userId: string, threadId: string): Promise<ThreadRow> {
     const rows: ThreadRow[] = /^\d{1,20}$/.test(threadId)
-      ? await this.db.query(
+      ? await this.sql.query(
           `SELECT t.*, p.suspended_at AS page_suspended_at FROM threads t JOIN pages p ON p.id = t.page_id
             WHERE t.id = $1 AND t.user_id = $2`,
           [threadId, userId],
@@ -130,7 +130,7 @@ export class MessagingService {
 
   async findThreadByPsid(pageId: string, psid: string): Promise<ThreadRow | undefined> {
     if (!/^\d{1,20}$/.test(psid)) return undefined;
-    const rows: ThreadRow[] = await this.db.query(`SELECT * FROM threads WHERE page_id = $1 AND psid = $2`, [pageId, psid]);
+    const rows = await this.sql.query<ThreadRow>(`SELECT * FROM threads WHERE page_id = $1 AND psid = $2`, [pageId, psid]);
     return rows[0];
   }
 
@@ -231,7 +231,7 @@ export class MessagingService {
     const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
     const draft = this.draft(thread, { sender: 'person', appId: null, kind, content, clientMessageId });
     try {
-      const appended = await this.appendMessage(this.db, thread, draft, 'echo', forPerson, {
+      const appended = await this.appendMessage(this.sql.query.bind(this.sql), thread, draft, 'echo', forPerson, {
         pageId: thread.page_id,
         field,
         threadKey: thread.psid,
@@ -267,7 +267,7 @@ export class MessagingService {
   }
 
   private async findByClientId(threadId: string, clientMessageId: string): Promise<SentMessage | undefined> {
-    const rows: MessageRow[] = await this.db.query(
+    const rows = await this.sql.query<MessageRow>(
       `SELECT mid, seq, timestamp FROM messages WHERE thread_id = $1 AND sender = 'person' AND client_message_id = $2`,
       [threadId, clientMessageId],
     );
@@ -381,7 +381,7 @@ export class MessagingService {
       threadKey: thread.psid,
       messaging: echoItem({ psid: thread.psid, pageId: thread.page_id }, draft, (a) => this.media.forWebhook(a)),
     };
-    const append = async (q: Queryable) => {
+    const append = async (q: SqlQuery) => {
       const appended = await this.appendMessage(q, thread, draft, 'message', (a) => this.media.forPerson(a), outbox);
       // The thread is the Send API's own lookup: nothing written means its page was suspended (or the thread
       // removed) since.
@@ -390,11 +390,11 @@ export class MessagingService {
     };
     const appended = within
       ? await this.db.transaction(async (m) => {
-          const a = await append(m);
+          const a = await append((text, params) => m.query(text, params));
           await within(m, { mid: a.row.mid, seq: Number(a.row.seq) });
           return a;
         })
-      : await append(this.db);
+      : await append(this.sql.query.bind(this.sql));
     await this.announce(thread.user_id, [appended.event], appended.deliveries);
     return { mid: appended.row.mid, seq: Number(appended.row.seq) };
   }
@@ -486,7 +486,7 @@ export class MessagingService {
   // Null when nothing was written: the thread is not the person's, its page is suspended, or the
   // (thread, sender, client_message_id) exists already. A concurrent duplicate fails on the unique index instead.
   private async appendMessage(
-    q: Queryable,
+    q: SqlQuery,
     thread: ThreadFacts,
     draft: MessageRow,
     eventType: 'message' | 'echo',
@@ -499,8 +499,7 @@ export class MessagingService {
       thread.user_id, eventType, JSON.stringify(event),
     ];
     const ob = this.webhooks.pageEventCtes(params, outbox, 'msg');
-    const rows: { seq: string; timestamp: string; cursor: string; deliveries: { id: string; status: string; target: string }[] }[] =
-      await q.query(
+    const rows = await q<{ seq: string; timestamp: string; cursor: string; deliveries: { id: string; status: string; target: string }[] }>(
         `WITH t AS (
            UPDATE threads th SET last_seq = th.last_seq + 1, last_timestamp = GREATEST(th.last_timestamp, $2),
                   person_last_at = CASE WHEN $4 = 'person' THEN GREATEST(th.last_timestamp, $2) ELSE th.person_last_at END

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { SqlService } from '../database/sql.service';
 import { QUEUE, QueuePort } from '../infra/queue/queue.port';
 import { MessengerField } from '../pages/messenger-fields';
 
@@ -45,6 +46,7 @@ export class WebhooksService {
   constructor(
     @Inject(QUEUE) private readonly queue: QueuePort,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: SqlService,
     private readonly config: AppConfig,
   ) {}
 
@@ -149,7 +151,7 @@ export class WebhooksService {
   // Wakes an app's backlog: up to `slots` jobs, each of which forms a batch from the app's oldest due deliveries
   // (a retry batch re-forms itself). Jobs are only triggers; the claim decides what goes.
   async kick(appId: string, slots = this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT): Promise<void> {
-    const rows: { id: string; batch_id: string | null }[] = await this.db.query(
+    const rows = await this.sql.query<{ id: string; batch_id: string | null }>(
       `SELECT DISTINCT ON (COALESCE(d.batch_id, d.id)) d.id, d.batch_id, d.seq FROM (
          SELECT id, batch_id, seq FROM webhook_deliveries
           WHERE app_id = $1 AND status = 'pending' AND next_attempt_at <= now() AND target = 'webhook'

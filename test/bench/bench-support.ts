@@ -1,6 +1,7 @@
 // Shared by the bench:* scripts: HTTP helpers, process spawning, the fixed-rate and saturation drivers,
 // and the framework-free baseline server (Fastify + pg + ws) each bench compares against.
 import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { Pool as PgPool } from 'pg';
 import { Agent, request } from 'undici';
@@ -26,8 +27,12 @@ export function startProcess(args: string[], env: Record<string, string>, ready:
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  // BENCH_LOG=<file>: the child's output goes there too, for looking into a bad run.
+  const log = process.env.BENCH_LOG ? createWriteStream(process.env.BENCH_LOG, { flags: 'a' }) : null;
   return new Promise((resolve, reject) => {
     const onData = (b: Buffer) => {
+      log?.write(b);
+      if (out.length > 1_000_000) return;
       out += b.toString();
       const m = ready.exec(out);
       if (m) resolve({ child, match: m });

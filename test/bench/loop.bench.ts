@@ -50,6 +50,9 @@ async function platformTarget(): Promise<{ target: Target; stats: () => Promise<
       ALLOW_INSECURE_WEBHOOKS: 'true',
       OUTBOUND_ALLOWLIST: '127.0.0.0/8',
       WEBHOOK_CONCURRENCY: '128',
+      // One Page takes all the load here: the buckets are still spent on every call, but never refuse.
+      SEND_RATE_PER_PAGE_PER_SECOND: '1000000',
+      SEND_RATE_PER_APP_PER_SECOND: '1000000',
     },
     /"url":"(http:\/\/[^"]+)".*listening on/,
   );
@@ -121,8 +124,14 @@ async function platformTarget(): Promise<{ target: Target; stats: () => Promise<
     target,
     // How the webhooks were batched: many events per POST is what keeps the loop ahead of the bot.
     stats: async () => {
-      const [a] = await db.query(`SELECT count(*)::int AS posts, count(DISTINCT delivery_id)::int AS deliveries FROM webhook_attempts`);
-      return `webhook POSTs=${a.posts} deliveries=${a.deliveries} mean_batch=${(a.deliveries / Math.max(1, a.posts)).toFixed(1)}`;
+      const [a] = await db.query(
+        `SELECT count(DISTINCT (a.batch_id, a.attempt))::int AS posts, count(*)::int AS deliveries,
+                avg(extract(epoch FROM a.started_at - d.created_at) * 1000)::float AS wait_ms,
+                avg(extract(epoch FROM d.delivered_at - a.started_at) * 1000)::float AS post_ms
+           FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id`,
+      );
+      const f = (x: number) => Number(x).toFixed(1);
+      return `webhook POSTs=${a.posts} deliveries=${a.deliveries} mean_batch=${f(a.deliveries / Math.max(1, a.posts))} event_to_post_ms=${f(a.wait_ms)} post_to_settled_ms=${f(a.post_ms)}`;
     },
     stop: async () => {
       for (const p of people) p.ws.terminate();

@@ -15,6 +15,7 @@ import { signMessenger, signStandard } from '../../../libs/webhook-signature';
 import { AppsService } from '../../apps/apps.service';
 import { AuthService } from '../../auth/auth.service';
 import { AppConfig } from '../../config/app-config';
+import { SqlService } from '../../database/sql.service';
 import { MetricsService } from '../../health/metrics.service';
 import { OUTBOUND_HTTP } from '../../infra/http/outbound-http';
 import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
@@ -59,7 +60,10 @@ interface StageRow {
   paused: boolean;
 }
 
-type ClaimMode = { kind: 'batch'; batchId: string } | { kind: 'fresh' } | { kind: 'probe' };
+// 'more': a fresh batch claimed by a sender that just succeeded, so it re-checks the endpoint is still open.
+type ClaimMode = { kind: 'batch'; batchId: string } | { kind: 'fresh' } | { kind: 'more' } | { kind: 'probe' };
+
+const SEND_ROUNDS = 50;
 
 const CLAIM_MEMO_MS = 2000;
 
@@ -117,6 +121,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   constructor(
     private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: SqlService,
     @Inject(QUEUE) private readonly queue: QueuePort,
     @Inject(OUTBOUND_HTTP) private readonly http: SafeHttpClient,
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
@@ -265,7 +270,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       paused: boolean | null;
       ramp_limit: number | null;
       blocked: boolean;
-    }[] = await this.db.query(
+    }[] = await this.sql.query(
       `SELECT d.app_id, d.status, d.target, d.batch_id, s.callback_url, s.active, ep.paused_at IS NOT NULL AS paused, ep.ramp_limit,
               EXISTS (SELECT 1 FROM webhook_deliveries o
                        WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
@@ -294,29 +299,36 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     }
   }
 
-  // Returns whether anything was sent.
+  // Returns whether anything was sent. While the app has a backlog the slot is kept and the next batch claimed
+  // at once, instead of going back through the queue: the cycle between batches is what bounds a busy bot's
+  // throughput, since a thread's next batch waits for its last. Bounded, so one job doesn't keep a slot forever.
   private async send(target: Target, mode: ClaimMode): Promise<boolean> {
     const cap = Math.min(this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT, target.rampLimit ?? Infinity);
     const key = this.slotKey(target.callbackUrl);
     // The per-origin cap: without a slot nothing is claimed; whoever holds one wakes the backlog when done.
     const slot = await this.limiter.tryAcquire(key, cap, this.leaseMs);
     if (!slot) return false;
-    let members: Member[] = [];
+    let sent = false;
     try {
-      const claimed = await this.claim(target.appId, mode);
-      members = claimed.members;
-      if (!members.length) return false;
-      const until = Date.now() + CLAIM_MEMO_MS;
-      for (const mb of members) this.recentlyClaimed.set(mb.id, until);
-      if (this.recentlyClaimed.size > 50_000) {
-        const now = Date.now();
-        for (const [id, exp] of this.recentlyClaimed) if (exp <= now) this.recentlyClaimed.delete(id);
+      for (let round = 0; round < SEND_ROUNDS; round++) {
+        const claimed = await this.claim(target.appId, round === 0 ? mode : { kind: 'more' });
+        const members = claimed.members;
+        if (!members.length) break;
+        const until = Date.now() + CLAIM_MEMO_MS;
+        for (const mb of members) this.recentlyClaimed.set(mb.id, until);
+        if (this.recentlyClaimed.size > 50_000) {
+          const now = Date.now();
+          for (const [id, exp] of this.recentlyClaimed) if (exp <= now) this.recentlyClaimed.delete(id);
+        }
+        sent = true;
+        const ok = await this.post(target, members, claimed.batchId, round === 0 ? mode : { kind: 'more' });
+        // A failure has its own schedule; a probe sends one batch; a slow start widens one success at a time.
+        if (!ok || mode.kind === 'probe' || target.rampLimit !== null) break;
       }
-      await this.post(target, members, claimed.batchId, mode);
-      return true;
+      return sent;
     } finally {
       await this.limiter.release(key, slot).catch(() => undefined);
-      if (members.length) await this.webhooks.kick(target.appId, cap).catch(() => undefined);
+      if (sent) await this.webhooks.kick(target.appId, cap).catch(() => undefined);
     }
   }
 
@@ -325,11 +337,11 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   private async claim(appId: string, mode: ClaimMode): Promise<{ members: Member[]; batchId: string }> {
     const lease = this.leaseMs;
     const batchId = mode.kind === 'batch' ? mode.batchId : randomUUID();
-    return this.db.transaction(async (m) => {
+    return this.sql.transaction(async (q) => {
       // Try, don't wait: a waiting claim would hold a pool connection; the holder's batch (and the kick after it)
       // covers whatever this trigger was for.
       // The claim's commit needn't wait for the WAL flush (see ASYNC_COMMIT).
-      const [{ locked }] = await m.query(
+      const [{ locked }] = await q<{ locked: boolean }>(
         `SELECT ${ASYNC_COMMIT}, pg_try_advisory_xact_lock(hashtext('sb-webhook-claim:' || $1)) AS locked`,
         [appId],
       );
@@ -340,7 +352,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
         pick = `SELECT d.id FROM webhook_deliveries d
                  WHERE d.batch_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND ${THREAD_HEAD_SQL}`;
         params = [batchId, lease];
-      } else if (mode.kind === 'fresh') {
+      } else if (mode.kind === 'fresh' || mode.kind === 'more') {
         // A candidate's earlier thread-mates are all candidates too, so a prefix by seq holds thread heads and
         // consecutive events of one thread, in order.
         // Threads with something in flight are excluded as one hashed set (cheap however long the backlog is);
@@ -353,6 +365,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
                      SELECT 1 FROM webhook_deliveries o
                       WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
                         AND o.status = 'pending' AND (o.batch_id IS NOT NULL OR o.next_attempt_at > now()))
+                   ${mode.kind === 'more' ? `AND ${ENDPOINT_OPEN_SQL}` : ''}
                  ORDER BY d.seq LIMIT $4`;
         params = [batchId, lease, appId, this.config.env.WEBHOOK_MAX_BATCH];
       } else {
@@ -367,7 +380,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
         params = [batchId, lease, appId, this.config.env.WEBHOOK_MAX_BATCH];
       }
       // A delivery sent alone the first time keeps webhook-id = its own id; a batch gets $1.
-      const rows: (Member & { event_id: string; seq: string; batch_id: string })[] = await m.query(
+      const rows = await q<Member & { event_id: string; seq: string; batch_id: string }>(
         `WITH pick AS (${pick}), c AS (
            UPDATE webhook_deliveries d
               SET status = 'in_flight', attempts = d.attempts + 1,
@@ -383,7 +396,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     });
   }
 
-  private async post(target: Target, members: Member[], batchId: string, mode: ClaimMode): Promise<void> {
+  // Whether the bot acknowledged the batch.
+  private async post(target: Target, members: Member[], batchId: string, mode: ClaimMode): Promise<boolean> {
     const now = Date.now();
     const body = JSON.stringify({
       object: 'page',
@@ -438,10 +452,14 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     this.latency.observe(latencyMs / 1000);
     this.attemptsTotal.inc({ outcome });
     const record: AttemptRecord = { members, batchId, started, status, latencyMs, error, responseBody };
-    if (!error) return this.settleSuccess(target, record, mode);
-    await this.db.query(`WITH a AS (${ATTEMPTS_INSERT}) SELECT ${ASYNC_COMMIT}`, attemptParams(record));
+    if (!error) {
+      await this.settleSuccess(target, record, mode);
+      return true;
+    }
+    await this.sql.query(`WITH a AS (${ATTEMPTS_INSERT}) SELECT ${ASYNC_COMMIT}`, attemptParams(record));
     if (status === 410) await this.settleGone(target, members);
     else await this.settleFailure(target, members, error, retryAfter, mode);
+    return false;
   }
 
   // One statement: the attempt rows, the deliveries settled, and the endpoint's health. The endpoint row is
@@ -453,7 +471,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     const ramp = mode.kind === 'probe' ? 1 : nextRamp(target.rampLimit, this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT);
     const [$app, $ramp, $probe] = [params.push(target.appId), params.push(ramp), params.push(mode.kind === 'probe')].map((n) => `$${n}`);
     // A late failure of an older attempt can never overwrite this: it only matches its own attempt number.
-    const [{ done }]: { done: string[] | null }[] = await this.db.query(
+    const [{ done }] = await this.sql.query<{ done: string[] | null }>(
       `WITH a AS (${ATTEMPTS_INSERT}), u AS (
          UPDATE webhook_deliveries d SET status = 'delivered', delivered_at = now(), lease_until = NULL, last_error = NULL
            FROM unnest($1::uuid[], $2::int[]) AS x(id, attempt)
