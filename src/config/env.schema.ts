@@ -73,6 +73,8 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(0) WS_SLOW_GRACE_MS = 5000;
   // Ping interval; a socket that missed the previous pong is terminated.
   @Transform(toInt) @IsInt() @Min(100) WS_HEARTBEAT_MS = 30_000;
+  // permessage-deflate compresses frames from this size up: below about 1 KB the CPU costs more than the bytes saved.
+  @Transform(toInt) @IsInt() @Min(0) WS_DEFLATE_THRESHOLD_BYTES = 1024;
   // How long a bot's typing_on shows without typing_off or a message.
   @Transform(toInt) @IsInt() @Min(100) TYPING_TIMEOUT_MS = 20_000;
 

@@ -122,12 +122,11 @@ export class SendApiService {
     const env = this.config.env;
     const pageRate = env.SEND_RATE_PER_PAGE_PER_SECOND;
     const appRate = env.SEND_RATE_PER_APP_PER_SECOND;
-    const [app, page] = await Promise.all([
-      appId ? this.limiter.consume(`send:app:${appId}`, { capacity: appRate, refillPerSecond: appRate }) : undefined,
-      this.limiter.consume(`send:page:${pageId}`, { capacity: pageRate, refillPerSecond: pageRate }),
-    ]);
+    const page = { key: `send:page:${pageId}`, spec: { capacity: pageRate, refillPerSecond: pageRate } };
+    const buckets = appId ? [page, { key: `send:app:${appId}`, spec: { capacity: appRate, refillPerSecond: appRate } }] : [page];
+    const [pageResult, app] = await this.limiter.consumeEach(buckets);
     if (app && !app.allowed) throw SendApiErrors.appRateLimited(app.retryAfterMs);
-    if (!page.allowed) throw SendApiErrors.pageRateLimited(page.retryAfterMs);
+    if (!pageResult.allowed) throw SendApiErrors.pageRateLimited(pageResult.retryAfterMs);
   }
 
   // RESPONSE and UPDATE (and sender actions) within the standard window of the person's last message;

@@ -146,7 +146,7 @@ export async function baselineServer(): Promise<void> {
     return { ok: true };
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
-  const wss = new WebSocketServer({ server: app.server, path: '/ws', perMessageDeflate: { threshold: 512 } });
+  const wss = new WebSocketServer({ server: app.server, path: '/ws', perMessageDeflate: { threshold: 1024 } });
   wss.on('connection', (ws, req) => sockets.set(Number(new URL(req.url ?? '', 'http://x').searchParams.get('person')), ws));
   console.log(`baseline listening ${(app.server.address() as AddressInfo).port}`);
 }

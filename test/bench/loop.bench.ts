@@ -59,6 +59,9 @@ async function platformTarget(): Promise<{ target: Target; stats: () => Promise<
   const base = match[1];
   let pageToken = '';
   let target: Target;
+  // Where a loop's time goes, by text: sent, person POST answered, webhook at the bot, Send API answered.
+  const marks = new Map<string, number[]>();
+  const stages = { post: [] as number[], toBot: [] as number[], sendApi: [] as number[], toSocket: [] as number[] };
 
   // The bot: acknowledges at once, answers each person message through the Send API.
   const bot = http.createServer((req, res) => {
@@ -75,11 +78,14 @@ async function platformTarget(): Promise<{ target: Target; stats: () => Promise<
       for (const e of body.entry ?? []) {
         for (const m of e.messaging ?? []) {
           if (!m.message || m.message.is_echo) continue;
+          marks.get(m.message.text)?.push(performance.now());
           post(`${base}/v25.0/me/messages?access_token=${pageToken}`, {
             recipient: { id: m.sender.id },
             messaging_type: 'RESPONSE',
             message: { text: m.message.text },
-          }).catch((err) => console.error(err));
+          })
+            .then(() => marks.get(m.message.text)?.push(performance.now()))
+            .catch((err) => console.error(err));
         }
       }
     });
@@ -108,7 +114,17 @@ async function platformTarget(): Promise<{ target: Target; stats: () => Promise<
     await new Promise((r, j) => (ws.once('message', r), ws.once('error', j)));
     ws.on('message', (data) => {
       const e = JSON.parse(String(data));
-      if (e.type === 'message') target.onReply(e.message.text);
+      if (e.type !== 'message') return;
+      const m = marks.get(e.message.text);
+      if (m?.length === 4) {
+        const now = performance.now();
+        stages.post.push(m[1] - m[0]);
+        stages.toBot.push(m[2] - m[1]);
+        stages.sendApi.push(m[3] - m[2]);
+        stages.toSocket.push(now - m[3]);
+      }
+      marks.delete(e.message.text);
+      target.onReply(e.message.text);
     });
     people.push({ token: p.access_token, thread: th.id, ws });
   }
@@ -117,7 +133,10 @@ async function platformTarget(): Promise<{ target: Target; stats: () => Promise<
     onReply: () => undefined,
     send: async (i, text) => {
       const p = people[i];
+      const m = [performance.now()];
+      marks.set(text, m);
       await post(`${base}/threads/${p.thread}/messages`, { text, client_message_id: `b${n++}` }, { authorization: `Bearer ${p.token}` });
+      m.push(performance.now());
     },
   };
   return {
@@ -131,7 +150,9 @@ async function platformTarget(): Promise<{ target: Target; stats: () => Promise<
            FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id`,
       );
       const f = (x: number) => Number(x).toFixed(1);
-      return `webhook POSTs=${a.posts} deliveries=${a.deliveries} mean_batch=${f(a.deliveries / Math.max(1, a.posts))} event_to_post_ms=${f(a.wait_ms)} post_to_settled_ms=${f(a.post_ms)}`;
+      const avg = (xs: number[]) => f(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
+      const breakdown = `loop stages (mean ms over ${stages.post.length}): person_post=${avg(stages.post)} to_bot=${avg(stages.toBot)} send_api=${avg(stages.sendApi)} to_socket=${avg(stages.toSocket)}`;
+      return `${breakdown}\nwebhook POSTs=${a.posts} deliveries=${a.deliveries} mean_batch=${f(a.deliveries / Math.max(1, a.posts))} event_to_post_ms=${f(a.wait_ms)} post_to_settled_ms=${f(a.post_ms)}`;
     },
     stop: async () => {
       for (const p of people) p.ws.terminate();

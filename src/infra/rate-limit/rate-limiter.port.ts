@@ -18,6 +18,8 @@ export interface ConsumeResult {
 export interface RateLimiterPort {
   readonly kind: 'redis' | 'memory';
   consume(key: string, spec: BucketSpec, cost?: number): Promise<ConsumeResult>;
+  // Several buckets in one round trip, each spent on its own (as separate consume calls would).
+  consumeEach(buckets: { key: string; spec: BucketSpec }[], cost?: number): Promise<ConsumeResult[]>;
   // A counting semaphore: a slot token when fewer than `limit` are held, else null. A slot a dead process never
   // released lapses after `ttlMs`.
   tryAcquire(key: string, limit: number, ttlMs: number): Promise<string | null>;
@@ -51,6 +53,10 @@ export class MemoryRateLimiter implements RateLimiterPort {
     if (held && !held.size) this.slots.delete(key);
   }
 
+  async consumeEach(buckets: { key: string; spec: BucketSpec }[], cost = 1): Promise<ConsumeResult[]> {
+    return Promise.all(buckets.map((b) => this.consume(b.key, b.spec, cost)));
+  }
+
   async consume(key: string, spec: BucketSpec, cost = 1): Promise<ConsumeResult> {
     const now = Date.now();
     const b = this.buckets.get(key) ?? { tokens: spec.capacity, last: now };
@@ -63,28 +69,32 @@ export class MemoryRateLimiter implements RateLimiterPort {
   }
 }
 
-// One round trip, atomic: the bucket is read, refilled and spent inside Redis with Redis's clock.
+// One round trip, atomic: each bucket (KEYS[i], with capacity ARGV[2i] and rate ARGV[2i+1]) is read, refilled and
+// spent inside Redis with Redis's clock. ARGV[1] is the cost.
 const TOKEN_BUCKET_LUA = `
-local key = KEYS[1]
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
+local cost = tonumber(ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', key, 'tokens', 'last')
-local tokens = tonumber(state[1]) or capacity
-local last = tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + ((now - last) / 1000) * rate)
-local allowed = 0
-if tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
+local out = {}
+for i, key in ipairs(KEYS) do
+  local capacity = tonumber(ARGV[2 * i])
+  local rate = tonumber(ARGV[2 * i + 1])
+  local state = redis.call('HMGET', key, 'tokens', 'last')
+  local tokens = tonumber(state[1]) or capacity
+  local last = tonumber(state[2]) or now
+  tokens = math.min(capacity, tokens + ((now - last) / 1000) * rate)
+  local allowed = 0
+  if tokens >= cost then
+    tokens = tokens - cost
+    allowed = 1
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'last', tostring(now))
+  redis.call('PEXPIRE', key, math.ceil(capacity / rate * 1000) + 1000)
+  local retry = 0
+  if allowed == 0 then retry = math.ceil((cost - tokens) / rate * 1000) end
+  table.insert(out, {allowed, math.floor(tokens), retry})
 end
-redis.call('HSET', key, 'tokens', tostring(tokens), 'last', tostring(now))
-redis.call('PEXPIRE', key, math.ceil(capacity / rate * 1000) + 1000)
-local retry = 0
-if allowed == 0 then retry = math.ceil((cost - tokens) / rate * 1000) end
-return {allowed, math.floor(tokens), retry}
+return out
 `;
 
 // Slots are members of a ZSET scored by expiry, with Redis's clock: expired ones are dropped before counting.
@@ -109,7 +119,7 @@ export class RedisRateLimiter implements RateLimiterPort {
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {
-    redis.defineCommand('sbTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET_LUA });
+    redis.defineCommand('sbTokenBuckets', { lua: TOKEN_BUCKET_LUA });
     redis.defineCommand('sbSemaphore', { numberOfKeys: 1, lua: SEMAPHORE_LUA });
   }
 
@@ -125,15 +135,16 @@ export class RedisRateLimiter implements RateLimiterPort {
   }
 
   async consume(key: string, spec: BucketSpec, cost = 1): Promise<ConsumeResult> {
-    const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<[number, number, number]>>)
-      .sbTokenBucket;
-    const [allowed, remaining, retryAfterMs] = await run.call(
-      this.redis,
-      `${this.prefix}:rl:${key}`,
-      spec.capacity,
-      spec.refillPerSecond,
-      cost,
-    );
-    return { allowed: allowed === 1, remaining, retryAfterMs };
+    return (await this.consumeEach([{ key, spec }], cost))[0];
+  }
+
+  async consumeEach(buckets: { key: string; spec: BucketSpec }[], cost = 1): Promise<ConsumeResult[]> {
+    const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<[number, number, number][]>>)
+      .sbTokenBuckets;
+    const keys = buckets.map((b) => `${this.prefix}:rl:${b.key}`);
+    const args = buckets.flatMap((b) => [b.spec.capacity, b.spec.refillPerSecond]);
+    // defineCommand without numberOfKeys takes the key count first.
+    const rows = await run.call(this.redis, keys.length, ...keys, cost, ...args);
+    return rows.map(([allowed, remaining, retryAfterMs]) => ({ allowed: allowed === 1, remaining, retryAfterMs }));
   }
 }

@@ -77,7 +77,7 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: 64 * 1024,
-      perMessageDeflate: { threshold: 512, serverMaxWindowBits: 15, concurrencyLimit: 10 },
+      perMessageDeflate: { threshold: this.config.env.WS_DEFLATE_THRESHOLD_BYTES, serverMaxWindowBits: 15, concurrencyLimit: 10 },
     });
     server.on('upgrade', this.onUpgrade);
     this.heartbeat = setInterval(() => this.beat(), this.config.env.WS_HEARTBEAT_MS);
