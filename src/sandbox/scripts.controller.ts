@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
 import type { PersonPrincipal } from '../auth/principal';
-import { DryRunDto, ScriptListDto, ScriptLogListDto, ScriptVersionDto, TestScriptDto, UploadScriptDto } from './dto/upload-script.dto';
+import { DryRunDto, ScriptListDto, ScriptLogListDto, ScriptSourceDto, ScriptVersionDto, TestScriptDto, UploadScriptDto } from './dto/upload-script.dto';
 import { ScriptsService } from './scripts.service';
 
 @ApiTags('hosted scripts')
@@ -21,6 +21,13 @@ export class ScriptsController {
   @ApiCreatedResponse({ type: ScriptVersionDto, description: 'A new version; a syntax error is a 400 naming line and column' })
   upload(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Body() dto: UploadScriptDto): Promise<ScriptVersionDto> {
     return this.scripts.upload(pageId, who.userId, dto);
+  }
+
+  // One version with its source, e.g. to start a new version from an older one in the console's editor.
+  @Get(':version')
+  @ApiOkResponse({ type: ScriptSourceDto })
+  get(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Param('version') version: string): Promise<ScriptSourceDto> {
+    return this.scripts.getVersion(pageId, who.userId, version);
   }
 
   @Post(':version/activate')

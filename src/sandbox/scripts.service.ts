@@ -88,6 +88,24 @@ export class ScriptsService {
     }
   }
 
+  async getVersion(pageId: string, userId: string, version: string) {
+    await this.pages.assertAdmin(pageId, userId);
+    const v = await this.findVersion(pageId, version);
+    const [ps]: { active_version_id: string | null }[] = await this.db.query(
+      'SELECT active_version_id FROM page_scripts WHERE page_id = $1',
+      [pageId],
+    );
+    return {
+      version: v.version,
+      subscribed_fields: v.subscribed_fields,
+      allowed_hosts: v.allowed_hosts,
+      limits: v.limits,
+      active: v.id === ps?.active_version_id,
+      created_at: new Date(v.created_at).toISOString(),
+      source: v.source,
+    };
+  }
+
   private async findVersion(pageId: string, version: string): Promise<VersionRow> {
     const n = /^\d{1,9}$/.test(version) ? Number(version) : NaN;
     const [row]: VersionRow[] = Number.isFinite(n)

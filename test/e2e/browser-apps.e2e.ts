@@ -1,4 +1,5 @@
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Route } from 'playwright-core';
+import sharp from 'sharp';
 import { artifact, describeBrowser, launchChromium } from '../support/browser';
 import { httpClient, HttpClient } from '../support/http-client';
 import { ReplyingBot, startReplyingBot } from '../support/replying-bot';
@@ -234,6 +235,96 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.close();
   });
 
+  it('sends a photo: a preview before sending, remove, progress, an error, the image in the thread and the webhook', async () => {
+    const tab = await ctx.newPage();
+    const errors: string[] = [];
+    tab.on('pageerror', (e) => errors.push(String(e)));
+    await tab.setViewportSize(DESKTOP);
+    await tab.goto(`${t.url}/`);
+    await tab.locator('.thread').first().click();
+    await tab.locator('[data-transport="websocket"]').waitFor();
+    const beach = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#2a9d8f' } }).png().toBuffer();
+    const receipt = await sharp({ create: { width: 300, height: 600, channels: 3, background: '#e9c46a' } }).jpeg().toBuffer();
+
+    // Uploads are held until the progress has been seen.
+    const held: Route[] = [];
+    await tab.route('**/threads/*/attachments', (route) => void held.push(route));
+
+    // Keyboard: the labelled button opens the file chooser.
+    const chooser = tab.waitForEvent('filechooser');
+    await tab.getByRole('button', { name: 'Attach files' }).focus();
+    await tab.keyboard.press('Enter');
+    await (
+      await chooser
+    ).setFiles([
+      { name: 'beach.png', mimeType: 'image/png', buffer: beach },
+      { name: 'receipt.jpg', mimeType: 'image/jpeg', buffer: receipt },
+    ]);
+    const drafts = tab.getByRole('list', { name: 'Attachments to send' });
+    await drafts.getByRole('img', { name: 'Preview of beach.png' }).waitFor();
+    await drafts.getByRole('img', { name: 'Preview of receipt.jpg' }).waitFor();
+    await drafts.getByRole('progressbar', { name: 'Uploading beach.png' }).waitFor();
+    expect(await tab.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+    await waitFor('both uploads to be requested', () => held.length === 2);
+    await tab.setViewportSize(PHONE);
+    await tab.screenshot({ path: artifact('chat-attachments-preview-phone.png') });
+    await tab.setViewportSize(DESKTOP);
+
+    // Removed before sending: it goes from the previews and is not sent.
+    await drafts.getByRole('button', { name: 'Remove receipt.jpg' }).click();
+    expect(await drafts.getByRole('listitem').count()).toBe(1);
+    await tab.unroute('**/threads/*/attachments');
+    // The removed one's request was aborted by the page: continuing it may fail, and need not succeed.
+    for (const r of held) await r.continue().catch(() => undefined);
+    await drafts.locator('[data-state="ready"]').waitFor();
+    expect(await drafts.getByRole('progressbar').count()).toBe(0);
+
+    // A file that is not what it claims: the server's refusal, in words, and it must be removed first.
+    await tab.getByTestId('attach-input').setInputFiles({ name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('MZ this is not a picture at all'.repeat(50)) });
+    await drafts.getByRole('alert').getByText('The file’s contents do not match its type.').waitFor();
+    expect(await tab.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+    await tab.getByText('Retry or remove the file that failed.').waitFor();
+    await drafts.getByRole('button', { name: 'Remove broken.jpg' }).click();
+    expect(await tab.getByRole('button', { name: 'Send' }).isEnabled()).toBe(true);
+
+    await tab.getByRole('textbox', { name: 'Message' }).fill('Our beach');
+    await tab.keyboard.press('Enter');
+    await drafts.waitFor({ state: 'detached' });
+    const mine = tab.locator('.msg.person[data-mid]').filter({ hasText: 'Our beach' });
+    const thumb = mine.getByRole('button', { name: 'Open image' }).locator('img');
+    await thumb.waitFor();
+    expect(await thumb.getAttribute('src')).toContain('/thumb.webp?');
+    await waitFor('the thumbnail to load', () => thumb.evaluate((img: any) => img.complete && img.naturalWidth > 0));
+
+    // The bot gets Messenger's shape: attachments [{type: 'image', payload: {url}}], the URL signed.
+    const item = await waitFor('the photo webhook', () => bot.items.find((i) => i.message?.attachments && !i.message.is_echo));
+    expect(item.message.text).toBe('Our beach');
+    expect(item.message.attachments).toEqual([{ type: 'image', payload: { url: expect.stringMatching(/\/media\/\d+\/display\.jpg\?exp=\d+&sig=/) } }]);
+    const fetched = await fetch(item.message.attachments[0].payload.url);
+    expect(fetched.status).toBe(200);
+    expect(fetched.headers.get('content-type')).toBe('image/jpeg');
+    expect((await sharp(Buffer.from(await fetched.arrayBuffer())).metadata()).width).toBe(640);
+    await mine.locator('[data-status="Seen"]').waitFor();
+
+    // Full size on tap.
+    await mine.getByRole('button', { name: 'Open image' }).click();
+    const full = tab.getByRole('dialog', { name: 'Image' }).getByRole('img', { name: 'Full size' });
+    expect(await full.getAttribute('src')).toContain('/display.webp?');
+    await tab.screenshot({ path: artifact('chat-attachment-full.png') });
+    await tab.keyboard.press('Escape');
+
+    // From history after a reload: the same photo, once.
+    await tab.reload();
+    await tab.locator('.thread').first().click();
+    const again = tab.locator('.msg.person[data-mid]').filter({ hasText: 'Our beach' });
+    await again.getByRole('button', { name: 'Open image' }).waitFor();
+    expect(await again.count()).toBe(1);
+    expect(await tab.locator('.msg.person .thumb').count()).toBe(1);
+    await tab.screenshot({ path: artifact('chat-attachment-sent.png') });
+    expect(errors).toEqual([]);
+    await tab.close();
+  });
+
   it('a new thread shows the Page greeting, Get Started, ice breakers and the persistent menu', async () => {
     const page = await createPage(api, biz.owner, 'Globex');
     const token = await connectApp(api, biz.owner, page.id, biz.app.id);
@@ -363,6 +454,28 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.getByRole('button', { name: 'Refresh' }).click();
     await tab.locator('tr[data-status="delivered"]').first().waitFor();
     await tab.screenshot({ path: artifact('console-deliveries-replayed.png'), fullPage: true });
+
+    // Paging: 10 a page, "Load more" appends the next (older) ones.
+    const firstTen = await api.get(`/apps/${biz.app.id}/deliveries?limit=10`, { token: biz.owner.token });
+    expect(firstTen.body.paging.next_cursor).not.toBeNull();
+    const rows = tab.locator('tr[data-delivery]');
+    await tab.getByLabel('Per page').selectOption('10');
+    await waitFor('a page of 10', async () => (await rows.count()) === 10);
+    const shown = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-delivery')));
+    await tab.getByRole('button', { name: 'Load more' }).click();
+    await waitFor('the next page', async () => (await rows.count()) > 10);
+    const all = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-delivery')));
+    expect(all.slice(0, 10)).toEqual(shown);
+    expect(new Set(all).size).toBe(all.length);
+    const older = await api.get(`/apps/${biz.app.id}/deliveries?limit=10&cursor=${firstTen.body.paging.next_cursor}`, { token: biz.owner.token });
+    expect(all.slice(10, 10 + older.body.data.length)).toEqual(older.body.data.map((d: any) => d.id));
+    await tab.screenshot({ path: artifact('console-deliveries-paged.png'), fullPage: true });
+
+    // A time range: nothing from the future; cleared, the log is back.
+    await tab.getByLabel('From', { exact: true }).fill('2099-01-01T00:00');
+    await tab.getByText('No deliveries.').waitFor();
+    await tab.getByLabel('From', { exact: true }).fill('');
+    await waitFor('the log again', async () => (await rows.count()) === 10);
     await tab.close();
   });
 
@@ -385,6 +498,32 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.getByRole('button', { name: 'Dry run', exact: true }).click();
     await tab.getByLabel('Dry-run result').getByText('"hi"').waitFor();
     await tab.screenshot({ path: artifact('console-scripts.png'), fullPage: true });
+
+    // A second version, then the first one's source back in the editor (GET /pages/:id/scripts/1).
+    const editor = tab.getByLabel('Source (a new version)');
+    const v1 = await editor.inputValue();
+    await editor.fill(v1.replace("'echoing'", "'v2 echoing'"));
+    await tab.getByRole('button', { name: 'Save new version' }).click();
+    await versions.getByText('v2').waitFor();
+    await tab.getByRole('button', { name: 'Load the source of v1 into the editor' }).click();
+    await tab.getByText('The editor holds the source of v1.').waitFor();
+    expect(await editor.inputValue()).toBe(v1);
+    await editor.fill(v1 + '// unsaved\n');
+    await tab.getByText('Edited from v1.').waitFor();
+    // Unsaved edits are not lost without asking.
+    const asked = new Promise<string>((r) =>
+      tab.once('dialog', (d) => {
+        r(d.message());
+        void d.dismiss();
+      }),
+    );
+    await tab.getByRole('button', { name: 'Load the source of v2 into the editor' }).click();
+    expect(await asked).toContain('unsaved changes');
+    expect(await editor.inputValue()).toBe(v1 + '// unsaved\n');
+    tab.once('dialog', (d) => void d.accept());
+    await tab.getByRole('button', { name: 'Load the source of v2 into the editor' }).click();
+    await tab.getByText('The editor holds the source of v2.').waitFor();
+    expect(await editor.inputValue()).toContain("'v2 echoing'");
     await tab.close();
   });
 });

@@ -127,6 +127,16 @@ describe('hosted bot scripts', () => {
     expect(logs.level).toBe('log');
     const list = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
     expect(list.body).toMatchObject({ active_version: 1, paused: false, data: [{ version: 1, active: true, subscribed_fields: ['messages', 'messaging_postbacks'] }] });
+
+    // One version with its source (the console loads it into the editor); admins only.
+    const one = await api.get(`/pages/${c.page.id}/scripts/1`, { token: c.owner.token });
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual({ ...list.body.data[0], source: ECHO });
+    expect((await api.get(`/pages/${c.page.id}/scripts/1`, { token: c.person.token })).status).toBe(403);
+    const missing = await api.get(`/pages/${c.page.id}/scripts/2`, { token: c.owner.token });
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe('SCRIPT.VERSION_NOT_FOUND');
+    expect((await api.get(`/pages/${c.page.id}/scripts/nope`, { token: c.owner.token })).status).toBe(404);
   });
 
   it('dry-runs a version: what it would send and log, nothing sent or stored', async () => {

@@ -67,6 +67,26 @@ export interface Subscription {
   active: boolean;
 }
 
+// --- media: the person's uploads (UploadedAttachmentDto; MessageViewDto.attachments), URLs signed per reader ---
+export type MediaKind = 'image' | 'video' | 'audio' | 'file';
+export interface PersonMediaPayload {
+  media_id?: string;
+  url?: string;
+  thumbnail_url?: string;
+  width?: number;
+  height?: number;
+  mime?: string;
+  size?: number;
+  duration_ms?: number;
+}
+export interface PersonAttachment {
+  type: MediaKind;
+  payload: PersonMediaPayload;
+}
+export interface UploadedAttachment extends PersonAttachment {
+  media_id: string;
+}
+
 // --- messaging (MessageViewDto, ThreadDto, ThreadSummaryDto, SentMessageDto, MessageListDto, EventsPageDto) ---
 export interface MessageView {
   mid: string;
@@ -78,6 +98,8 @@ export interface MessageView {
   quick_reply?: { payload: string };
   quick_replies?: QuickReply[];
   attachment?: Attachment;
+  // The person's own uploads (a bot's media comes as `attachment`).
+  attachments?: PersonAttachment[];
   postback?: { title: string; payload: string };
   client_message_id?: string;
 }

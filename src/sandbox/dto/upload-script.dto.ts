@@ -55,6 +55,10 @@ export class ScriptVersionDto {
   @ApiProperty() created_at: string;
 }
 
+export class ScriptSourceDto extends ScriptVersionDto {
+  @ApiProperty({ description: 'The module as uploaded' }) source: string;
+}
+
 export class ScriptListDto {
   @ApiProperty({ nullable: true, type: Number }) active_version: number | null;
   @ApiProperty() paused: boolean;

@@ -14,40 +14,36 @@ import {
   PageProfile,
   Button,
   SentMessage,
-  TextQuickReply,
   Thread,
   ThreadSummary,
   tokenStore,
+  UploadedAttachment,
 } from '../api';
 import { Auth } from '../auth';
+import { DraftList, useAttachments } from './attachments';
+import { composerState, readyAttachments } from './drafts';
 import { Feed, Transport } from './realtime';
-import { MessageBody, TemplateButton } from './render';
+import { Media, MessageBody, PaperclipIcon, TemplateButton } from './render';
+import {
+  lastOwnMessage,
+  mergeMessages,
+  Pending,
+  quickReplyChips,
+  retryable,
+  sendRequest,
+  sentView,
+  statusOf,
+  summary,
+  upsertMessage as upsert,
+} from './thread-logic';
 
 const tokens = tokenStore('switchboard.person');
-
-// A message of the person's not yet acknowledged by the server, kept by its client_message_id.
-interface Pending {
-  client_message_id: string;
-  thread_id: string;
-  text?: string;
-  quick_reply?: { payload: string };
-  postback?: { title: string; payload: string };
-  failed?: boolean;
-  timestamp: number;
-}
 
 interface ThreadState {
   messages: MessageView[];
   loaded: boolean;
   seenByPageSeq: number;
   typingUntil: number;
-}
-
-function upsert(list: MessageView[], m: MessageView): MessageView[] {
-  if (list.some((x) => x.mid === m.mid)) return list;
-  const out = [...list, m];
-  out.sort((a, b) => a.seq - b.seq);
-  return out;
 }
 
 function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
@@ -145,11 +141,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       if (!page.has_more || !page.data.length) break;
       after = page.data[page.data.length - 1].seq;
     }
-    patch(id, (s) => {
-      let msgs = s.messages;
-      for (const m of all) msgs = upsert(msgs, m);
-      return { ...s, messages: msgs, loaded: true };
-    });
+    patch(id, (s) => ({ ...s, messages: mergeMessages(s.messages, all), loaded: true }));
     const lastPage = [...all].reverse().find((m) => m.sender === 'page');
     if (lastPage) markRead(id, lastPage.timestamp);
   }
@@ -172,38 +164,31 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   // Sends with a client_message_id; retries reuse it, so the server stores the message once.
   async function send(p: Pending) {
     setPending((all) => [...all.filter((x) => x.client_message_id !== p.client_message_id), { ...p, failed: false }]);
-    const path = p.postback ? `/threads/${p.thread_id}/postbacks` : `/threads/${p.thread_id}/messages`;
-    const body = p.postback
-      ? { ...p.postback, client_message_id: p.client_message_id }
-      : { text: p.text, client_message_id: p.client_message_id, ...(p.quick_reply ? { quick_reply: p.quick_reply } : {}) };
+    const { path, body } = sendRequest(p);
     for (let attempt = 0; attempt < 4; attempt++) {
       try {
         const sent = await api<SentMessage>('POST', path, body, { token });
-        const m: MessageView = {
-          mid: sent.mid,
-          seq: sent.seq,
-          timestamp: sent.timestamp,
-          sender: 'person',
-          kind: p.postback ? 'postback' : 'message',
-          text: p.text,
-          quick_reply: p.quick_reply,
-          postback: p.postback,
-          client_message_id: p.client_message_id,
-        };
-        patch(p.thread_id, (s) => ({ ...s, messages: upsert(s.messages, m) }));
+        patch(p.thread_id, (s) => ({ ...s, messages: upsert(s.messages, sentView(p, sent)) }));
         setPending((all) => all.filter((x) => x.client_message_id !== p.client_message_id));
         return;
       } catch (err) {
-        // A 4xx will not get better by retrying; network errors and 5xx might.
-        if (err instanceof ApiError && err.status < 500 && err.status !== 429) break;
+        if (!retryable(err instanceof ApiError ? err.status : undefined)) break;
         await new Promise((r) => setTimeout(r, 400 * 2 ** attempt));
       }
     }
     setPending((all) => all.map((x) => (x.client_message_id === p.client_message_id ? { ...x, failed: true } : x)));
   }
 
-  const sendText = (text: string, quick_reply?: { payload: string }) =>
-    openId && send({ client_message_id: newClientId(), thread_id: openId, text, quick_reply, timestamp: Date.now() });
+  const sendText = (text: string | undefined, quick_reply?: { payload: string }, attachments?: UploadedAttachment[]) =>
+    openId &&
+    send({
+      client_message_id: newClientId(),
+      thread_id: openId,
+      text,
+      quick_reply,
+      ...(attachments?.length ? { attachments } : {}),
+      timestamp: Date.now(),
+    });
   const sendPostback = (title: string, payload: string) =>
     openId && send({ client_message_id: newClientId(), thread_id: openId, postback: { title, payload }, timestamp: Date.now() });
 
@@ -269,16 +254,6 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   );
 }
 
-function summary(m?: MessageView | null): string {
-  if (!m) return 'New conversation';
-  const who = m.sender === 'person' ? 'You: ' : '';
-  if (m.kind === 'postback') return who + (m.postback?.title ?? '');
-  if (m.text) return who + m.text;
-  if (m.attachment?.type === 'template') return who + 'Sent a message';
-  if (m.attachment) return who + `Sent ${m.attachment.type === 'image' ? 'a photo' : 'an attachment'}`;
-  return '';
-}
-
 function PageSearch({ token, onPick }: { token: string; onPick: (p: Page) => void }) {
   const [q, setQ] = useState('');
   const [results, setResults] = useState<Page[] | null>(null);
@@ -339,18 +314,10 @@ interface ConvProps {
   now: number;
   transport: Transport;
   onBack(): void;
-  onText(text: string, qr?: { payload: string }): void;
+  onText(text: string | undefined, qr?: { payload: string }, attachments?: UploadedAttachment[]): void;
   onPostback(title: string, payload: string): void;
   onRetry(p: Pending): void;
   token: string;
-}
-
-// Sent: the server has the message. Delivered: the Page's side has it (the Page sent something after it, or
-// saw it). Seen: the Page's mark_seen covers it (read events by: "page").
-function statusOf(m: MessageView, msgs: MessageView[], seenSeq: number): 'Sent' | 'Delivered' | 'Seen' {
-  if (seenSeq >= m.seq) return 'Seen';
-  if (msgs.some((x) => x.sender === 'page' && x.seq > m.seq)) return 'Delivered';
-  return 'Sent';
 }
 
 function Conversation({ thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, token }: ConvProps) {
@@ -361,30 +328,46 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
   const msgs = st?.messages ?? [];
   const listRef = useRef<HTMLOListElement>(null);
   const [text, setText] = useState('');
-  const last = msgs[msgs.length - 1];
-  const lastOwn = useMemo(() => [...msgs].reverse().find((m) => m.sender === 'person'), [msgs]);
-  // Quick replies belong to the latest message only: the next message (either side) removes them.
-  const chips =
-    !pending.length && last?.sender === 'page'
-      ? ((last.quick_replies ?? []).filter((q) => q.content_type === 'text') as TextQuickReply[])
-      : [];
+  const lastOwn = useMemo(() => lastOwnMessage(msgs), [msgs]);
+  const chips = quickReplyChips(msgs, pending.length);
+  const att = useAttachments(thread.id, token);
+  const composer = composerState(text, att.drafts);
+  const textInput = useRef<HTMLInputElement>(null);
   const typing = (st?.typingUntil ?? 0) > now;
 
   useEffect(() => {
     const el = listRef.current;
     if (el) el.scrollTop = el.scrollHeight;
-  }, [msgs.length, pending.length, typing]);
+  }, [msgs.length, pending.length, typing, att.drafts.length]);
 
   function submit(e: Event) {
     e.preventDefault();
+    if (!composer.canSend) return;
     const t = text.trim();
-    if (!t) return;
-    onText(t);
+    onText(t || undefined, undefined, readyAttachments(att.drafts));
     setText('');
+    att.clear();
+  }
+  // Pasted or dropped files join the picked ones.
+  function onPaste(e: ClipboardEvent) {
+    const files = e.clipboardData?.files;
+    if (files?.length) {
+      e.preventDefault();
+      att.add(files);
+    }
   }
   const actions = { postback: onPostback };
   return (
-    <main class="conversation" aria-label={`Conversation with ${thread.page.name}`}>
+    <main
+      class="conversation"
+      aria-label={`Conversation with ${thread.page.name}`}
+      onDragOver={(e) => e.dataTransfer?.types.includes('Files') && !inputDisabled && e.preventDefault()}
+      onDrop={(e) => {
+        if (!e.dataTransfer?.files.length || inputDisabled) return;
+        e.preventDefault();
+        att.add(e.dataTransfer.files);
+      }}
+    >
       <header class="bar">
         <button type="button" class="back" aria-label="Back to chats" onClick={onBack}>
           ←
@@ -440,7 +423,14 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
         ))}
         {pending.map((p) => (
           <li key={p.client_message_id} class="msg person pending">
-            <div class="bubble">{p.postback?.title ?? p.text}</div>
+            {p.attachments?.length ? (
+              <div class="media-group">
+                {p.attachments.map((a) => (
+                  <Media key={a.media_id} type={a.type} payload={a.payload} />
+                ))}
+              </div>
+            ) : null}
+            {(p.postback?.title ?? p.text) && <div class="bubble">{p.postback?.title ?? p.text}</div>}
             {p.failed ? (
               <button type="button" class="link status" onClick={() => onRetry(p)}>
                 Not sent — retry
@@ -481,25 +471,50 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
           ))}
         </ul>
       )}
+      {att.drafts.length > 0 && <DraftList att={att} onRemoved={() => textInput.current?.focus()} />}
+      {(att.notice || composer.hint) && (
+        <p class="composer-hint" role="status">
+          {att.notice ?? composer.hint}
+        </p>
+      )}
       <form class="composer" onSubmit={submit}>
         {menu.length > 0 && (
           <button type="button" class="secondary" aria-expanded={menuOpen} aria-label="Menu" onClick={() => setMenuOpen(!menuOpen)}>
             ☰
           </button>
         )}
+        <button type="button" class="secondary attach" aria-label="Attach files" disabled={inputDisabled} onClick={() => att.pick()}>
+          <PaperclipIcon />
+        </button>
+        <input
+          ref={att.input}
+          type="file"
+          multiple
+          hidden
+          aria-hidden="true"
+          tabIndex={-1}
+          data-testid="attach-input"
+          onChange={(e) => {
+            const el = e.currentTarget as HTMLInputElement;
+            if (el.files?.length) att.add(el.files);
+            el.value = '';
+          }}
+        />
         <label class="sr-only" for="composer-text">
           Message
         </label>
         <input
           id="composer-text"
+          ref={textInput}
           placeholder="Aa"
           autoComplete="off"
           value={text}
           maxLength={1999}
           disabled={inputDisabled}
           onInput={(e) => setText((e.target as HTMLInputElement).value)}
+          onPaste={onPaste}
         />
-        <button type="submit" class="primary" aria-label="Send" disabled={!text.trim()}>
+        <button type="submit" class="primary" aria-label="Send" disabled={!composer.canSend}>
           Send
         </button>
       </form>

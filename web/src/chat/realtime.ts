@@ -2,6 +2,7 @@
 // Keeps the highest cursor processed; reconnects with after=<cursor>; drops anything at or below it, so a
 // reconnect neither loses nor repeats an event. Typing (no cursor) passes through.
 import { api, EventsPage, PersonEvent } from '../api';
+import { acceptCursor } from './thread-logic';
 
 export type Transport = 'connecting' | 'websocket' | 'long-poll' | 'offline';
 
@@ -46,10 +47,9 @@ export class Feed {
   }
 
   private deliver(e: PersonEvent): void {
-    if (e.cursor !== undefined) {
-      if (this.cursor !== null && e.cursor <= this.cursor) return;
-      this.cursor = e.cursor;
-    }
+    const { accept, cursor } = acceptCursor(this.cursor, e);
+    if (!accept) return;
+    this.cursor = cursor;
     this.opts.onEvent(e);
   }
 

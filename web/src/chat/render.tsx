@@ -8,8 +8,10 @@ import type {
   MediaAttachment,
   MediaTemplatePayload,
   MessageView,
+  PersonMediaPayload,
   ReceiptTemplatePayload,
 } from '../api';
+import { fileLabel, mediaSources, thumbBox } from './media';
 
 export interface Actions {
   postback(title: string, payload: string): void;
@@ -18,11 +20,22 @@ export interface Actions {
 export function MessageBody({ m, actions }: { m: MessageView; actions: Actions }) {
   if (m.kind === 'postback') return <div class="bubble">{m.postback?.title}</div>;
   if (m.attachment) return <AttachmentView a={m.attachment} actions={actions} />;
+  if (m.attachments?.length)
+    return (
+      <>
+        <div class="media-group">
+          {m.attachments.map((a, i) => (
+            <Media key={a.payload.media_id ?? i} type={a.type} payload={a.payload} />
+          ))}
+        </div>
+        {m.text && <div class="bubble">{m.text}</div>}
+      </>
+    );
   return <div class="bubble">{m.text}</div>;
 }
 
 function AttachmentView({ a, actions }: { a: Attachment; actions: Actions }) {
-  if (a.type !== 'template') return <Media a={a as MediaAttachment} />;
+  if (a.type !== 'template') return <Media type={a.type} payload={(a as MediaAttachment).payload} />;
   const p = a.payload;
   switch (p.template_type) {
     case 'generic':
@@ -186,20 +199,30 @@ function Receipt({ p }: { p: ReceiptTemplatePayload }) {
   );
 }
 
-// Attachments carry payload.url today; one stored by attachment_id has no URL the browser can fetch yet.
-function mediaUrl(payload: { url?: string; attachment_id?: string }): string | undefined {
-  return payload.url;
+// Drawn, not an emoji: a device without an emoji font would show a box.
+export function PaperclipIcon() {
+  return (
+    <svg class="icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+      <path
+        d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5"
+        fill="none"
+        stroke="currentColor"
+        stroke-width="1.8"
+        stroke-linecap="round"
+      />
+    </svg>
+  );
 }
 
-function Media({ a }: { a: MediaAttachment }) {
-  const url = mediaUrl(a.payload);
-  if (!url) return <div class="bubble muted">Attachment ({a.type})</div>;
-  if (a.type === 'image') return <ImageThumb url={url} />;
-  if (a.type === 'video') return <video class="media" src={url} controls preload="metadata" aria-label="Video" />;
-  if (a.type === 'audio') return <audio src={url} controls preload="none" aria-label="Audio" />;
+export function Media({ type, payload }: { type: MediaAttachment['type']; payload: PersonMediaPayload }) {
+  const { thumb, full } = mediaSources(payload);
+  if (!full) return <div class="bubble muted">Attachment ({type})</div>;
+  if (type === 'image') return <ImageThumb thumb={thumb ?? full} full={full} width={payload.width} height={payload.height} />;
+  if (type === 'video') return <video class="media" src={full} controls preload="metadata" aria-label="Video" />;
+  if (type === 'audio') return <audio src={full} controls preload="none" aria-label="Audio" />;
   return (
-    <a class="bubble file" href={url} target="_blank" rel="noopener noreferrer">
-      📎 {decodeURIComponent(url.split('/').pop() || 'File')}
+    <a class="bubble file" href={full} target="_blank" rel="noopener noreferrer">
+      <PaperclipIcon /> {fileLabel(payload)}
     </a>
   );
 }
@@ -211,7 +234,7 @@ function MediaTemplate({ p, actions }: { p: MediaTemplatePayload; actions: Actio
     <div class="card">
       {url ? (
         el.media_type === 'image' ? (
-          <ImageThumb url={url} />
+          <ImageThumb thumb={url} full={url} />
         ) : (
           <video class="media" src={url} controls preload="metadata" aria-label="Video" />
         )
@@ -230,8 +253,10 @@ function MediaTemplate({ p, actions }: { p: MediaTemplatePayload; actions: Actio
 }
 
 // Thumbnail first; the full image opens on tap, in a dialog that Escape or a tap closes.
-function ImageThumb({ url }: { url: string }) {
+// width/height (the person's uploads carry them) reserve the thumbnail's box before it loads.
+function ImageThumb({ thumb: thumbUrl, full, width, height }: { thumb: string; full: string; width?: number; height?: number }) {
   const [open, setOpen] = useState(false);
+  const box = thumbBox(width, height);
   const thumb = useRef<HTMLButtonElement>(null);
   const close = useRef<HTMLButtonElement>(null);
   useEffect(() => {
@@ -247,11 +272,11 @@ function ImageThumb({ url }: { url: string }) {
   return (
     <>
       <button type="button" class="thumb" aria-label="Open image" ref={thumb} onClick={() => setOpen(true)}>
-        <img src={url} alt="Image" loading="lazy" />
+        <img src={thumbUrl} alt="Image" loading="lazy" width={box?.width} height={box?.height} />
       </button>
       {open && (
         <div class="lightbox" role="dialog" aria-modal="true" aria-label="Image" onClick={() => setOpen(false)}>
-          <img src={url} alt="Full size" />
+          <img src={full} alt="Full size" />
           <button type="button" class="close" aria-label="Close image" ref={close} onClick={() => setOpen(false)}>
             ✕
           </button>

@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import '../styles.css';
 import {
   api,
@@ -20,6 +20,7 @@ import {
   WebhookHealth,
 } from '../api';
 import { Auth } from '../auth';
+import { deliveryQuery, EMPTY_FILTER, filterError, LogFilter, LogState, PAGE_SIZES, statusPill, withPage } from './deliveries';
 import { Scripts } from './scripts';
 import { ErrorText, routeMissing, useAsync } from './util';
 
@@ -403,18 +404,46 @@ function Subscription({ id }: { id: string }) {
   );
 }
 
-const statusPill = (s: string) =>
-  s === 'delivered' ? 'good' : s === 'failed' ? 'bad' : s === 'pending' || s === 'in_flight' ? 'warn' : '';
-
 // Endpoint health and the delivery log: GET /apps/:id/webhook, /apps/:id/deliveries[/:id], retry, replay.
 function Gateway({ token, id }: { token: string; id: string }) {
   const health = useAsync(() => api<WebhookHealth>('GET', `/apps/${id}/webhook`, undefined, { token }), [id]);
-  const [filter, setFilter] = useState('');
-  const log = useAsync(
-    () =>
-      api<DeliveryPage>('GET', `/apps/${id}/deliveries`, undefined, { token, query: { status: filter || undefined, limit: 50 } }),
-    [id, filter],
-  );
+  const [filter, setFilter] = useState<LogFilter>(EMPTY_FILTER);
+  const [log, setLog] = useState<LogState | null>(null);
+  const [logError, setLogError] = useState<unknown>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [reloads, setReloads] = useState(0);
+  // A refresh keeps as many rows as were on screen (up to the API's 500), so a replay on page 3 stays in view.
+  const keep = useRef(0);
+  useEffect(() => {
+    const bad = filterError(filter);
+    if (bad) {
+      setLogError(new Error(bad));
+      return;
+    }
+    let live = true;
+    const limit = Math.min(500, Math.max(filter.limit, keep.current));
+    keep.current = 0;
+    setLogError(null);
+    api<DeliveryPage>('GET', `/apps/${id}/deliveries`, undefined, { token, query: deliveryQuery({ ...filter, limit }) })
+      .then((page) => live && setLog(withPage(null, page, false)))
+      .catch((err) => live && setLogError(err));
+    return () => {
+      live = false;
+    };
+  }, [id, filter, reloads]);
+  const setF = (patch: Partial<LogFilter>) => setFilter((f) => ({ ...f, ...patch }));
+  async function loadMore() {
+    if (!log?.next) return;
+    setLoadingMore(true);
+    try {
+      const page = await api<DeliveryPage>('GET', `/apps/${id}/deliveries`, undefined, { token, query: deliveryQuery(filter, log.next) });
+      setLog((s) => withPage(s, page, true));
+    } catch (err) {
+      setLogError(err);
+    } finally {
+      setLoadingMore(false);
+    }
+  }
   const [open, setOpen] = useState<DeliveryDetail | null>(null);
   const [note, setNote] = useState('');
   const [error, setError] = useState<unknown>(null);
@@ -427,7 +456,8 @@ function Gateway({ token, id }: { token: string; id: string }) {
     );
   const refresh = () => {
     health.reload();
-    log.reload();
+    keep.current = log?.rows.length ?? 0;
+    setReloads((n) => n + 1);
     if (open) void show(open);
   };
   async function show(d: Delivery) {
@@ -525,10 +555,10 @@ function Gateway({ token, id }: { token: string; id: string }) {
       </section>
       <section class="section" aria-labelledby="log-h">
         <h3 id="log-h">Delivery log</h3>
-        <div class="row">
+        <div class="row" role="group" aria-label="Filter deliveries">
           <label>
             Status
-            <select value={filter} onChange={(e) => setFilter((e.target as HTMLSelectElement).value)}>
+            <select value={filter.status} onChange={(e) => setF({ status: (e.target as HTMLSelectElement).value })}>
               <option value="">All</option>
               {['pending', 'in_flight', 'delivered', 'failed', 'pull'].map((s) => (
                 <option key={s} value={s}>
@@ -537,11 +567,29 @@ function Gateway({ token, id }: { token: string; id: string }) {
               ))}
             </select>
           </label>
+          <label>
+            From
+            <input type="datetime-local" value={filter.since} onChange={(e) => setF({ since: (e.target as HTMLInputElement).value })} />
+          </label>
+          <label>
+            To
+            <input type="datetime-local" value={filter.until} onChange={(e) => setF({ until: (e.target as HTMLInputElement).value })} />
+          </label>
+          <label>
+            Per page
+            <select value={filter.limit} onChange={(e) => setF({ limit: Number((e.target as HTMLSelectElement).value) })}>
+              {PAGE_SIZES.map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </label>
           <button type="button" class="secondary" onClick={refresh}>
             Refresh
           </button>
         </div>
-        <ErrorText error={log.error || error} />
+        <ErrorText error={logError || error} />
         {note && <p role="status">{note}</p>}
         <div class="table-wrap">
           <table aria-label="Deliveries">
@@ -558,7 +606,7 @@ function Gateway({ token, id }: { token: string; id: string }) {
               </tr>
             </thead>
             <tbody>
-              {log.value?.data.map((d) => (
+              {log?.rows.map((d) => (
                 <tr key={d.id} data-delivery={d.id} data-status={d.status}>
                   <td>{fmt(d.created_at)}</td>
                   <td>{d.field}</td>
@@ -584,7 +632,7 @@ function Gateway({ token, id }: { token: string; id: string }) {
                   </td>
                 </tr>
               ))}
-              {log.value && !log.value.data.length && (
+              {log && !log.rows.length && (
                 <tr>
                   <td colSpan={6} class="muted">
                     No deliveries.
@@ -594,6 +642,19 @@ function Gateway({ token, id }: { token: string; id: string }) {
             </tbody>
           </table>
         </div>
+        {log && log.rows.length > 0 && (
+          <div class="row paging">
+            <span class="muted" role="status">
+              {log.rows.length} {log.rows.length === 1 ? 'delivery' : 'deliveries'}
+              {log.next ? ' shown, newest first' : ' — all of them'}
+            </span>
+            {log.next && (
+              <button type="button" class="secondary" onClick={loadMore} disabled={loadingMore}>
+                {loadingMore ? 'Loading…' : 'Load more'}
+              </button>
+            )}
+          </div>
+        )}
         {open && (
           <div class="section" aria-label="Attempts">
             <h3>

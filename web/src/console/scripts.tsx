@@ -13,6 +13,9 @@ interface ScriptVersion {
   active: boolean;
   created_at: string;
 }
+interface ScriptSource extends ScriptVersion {
+  source: string;
+}
 interface ScriptList {
   active_version: number | null;
   paused: boolean;
@@ -49,6 +52,8 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
   const base = `/pages/${pageId}/scripts`;
   const list = useAsync(() => api<ScriptList>('GET', base, undefined, { token }), [pageId]);
   const [source, setSource] = useState(EXAMPLE);
+  // What the editor was last loaded from or saved as: leaving unsaved edits asks first.
+  const [baseline, setBaseline] = useState<{ source: string; version: number | null }>({ source: EXAMPLE, version: null });
   const [selected, setSelected] = useState<number | null>(null);
   const [event, setEvent] = useState(EXAMPLE_EVENT);
   const [dry, setDry] = useState<DryRun | null>(null);
@@ -77,6 +82,7 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
   const upload = () =>
     run(async () => {
       const v = await api<ScriptVersion>('POST', base, { source }, { token });
+      setBaseline({ source, version: v.version });
       setSelected(v.version);
       list.reload();
     });
@@ -84,6 +90,15 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
     run(async () => {
       await api('POST', `${base}/${v}/activate`, undefined, { token });
       list.reload();
+    });
+  // GET /pages/:id/scripts/:version: an older version's source, to start the next version from.
+  const load = (v: number) =>
+    run(async () => {
+      if (source !== baseline.source && !confirm(`Replace the editor's unsaved changes with the source of v${v}?`)) return;
+      const got = await api<ScriptSource>('GET', `${base}/${v}`, undefined, { token });
+      setSource(got.source);
+      setBaseline({ source: got.source, version: got.version });
+      setSelected(got.version);
     });
   const test = () =>
     run(async () => {
@@ -107,6 +122,11 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
         </p>
       )}
       <ErrorText error={list.error || error} />
+      {baseline.version !== null && (
+        <p class="muted" role="status" data-testid="editor-base">
+          {source === baseline.source ? `The editor holds the source of v${baseline.version}.` : `Edited from v${baseline.version}.`}
+        </p>
+      )}
       <label>
         Source (a new version)
         <textarea class="code" value={source} onInput={(e) => setSource((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
@@ -138,6 +158,9 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
                 <td>
                   <button type="button" class="link" onClick={() => setSelected(v.version)}>
                     Logs and dry run
+                  </button>
+                  <button type="button" class="link" aria-label={`Load the source of v${v.version} into the editor`} onClick={() => load(v.version)}>
+                    Load into editor
                   </button>
                   {!v.active && (
                     <button type="button" class="secondary" onClick={() => activate(v.version)}>

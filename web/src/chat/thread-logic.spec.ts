@@ -1,0 +1,195 @@
+import { describe, expect, it } from '@jest/globals';
+import type { MessageView, UploadedAttachment } from '../api';
+import {
+  acceptCursor,
+  lastOwnMessage,
+  mergeMessages,
+  Pending,
+  quickReplyChips,
+  retryable,
+  sendRequest,
+  sentView,
+  statusOf,
+  summary,
+  upsertMessage,
+} from './thread-logic';
+
+const msg = (seq: number, sender: 'person' | 'page', extra: Partial<MessageView> = {}): MessageView => ({
+  mid: `m_${seq}`,
+  seq,
+  sender,
+  timestamp: 1000 + seq,
+  kind: 'message',
+  text: `t${seq}`,
+  ...extra,
+});
+
+const photo: UploadedAttachment = {
+  media_id: '42',
+  type: 'image',
+  payload: {
+    media_id: '42',
+    url: 'http://h/media/42/display.webp?exp=1&sig=a',
+    thumbnail_url: 'http://h/media/42/thumb.webp?exp=1&sig=b',
+    width: 800,
+    height: 600,
+  },
+};
+
+describe('messages by mid and seq', () => {
+  it('keeps one copy of a message however often it arrives, in seq order', () => {
+    const a = msg(1, 'person');
+    const b = msg(2, 'page');
+    const c = msg(3, 'page');
+    let list = upsertMessage([], c);
+    list = upsertMessage(list, a);
+    list = upsertMessage(list, b);
+    expect(list.map((m) => m.seq)).toEqual([1, 2, 3]);
+    // The socket's echo after the send's own answer: same mid, nothing added, same array.
+    expect(upsertMessage(list, { ...a, text: 'other copy' })).toBe(list);
+    // History over what live events already brought: the overlap once.
+    const merged = mergeMessages([b], [a, b, c, c]);
+    expect(merged.map((m) => m.mid)).toEqual(['m_1', 'm_2', 'm_3']);
+  });
+});
+
+describe('the feed cursor', () => {
+  it('drops events at or below the highest cursor, passes typing and newer ones', () => {
+    expect(acceptCursor(null, { cursor: 5 })).toEqual({ accept: true, cursor: 5 });
+    expect(acceptCursor(5, { cursor: 5 })).toEqual({ accept: false, cursor: 5 });
+    expect(acceptCursor(5, { cursor: 3 })).toEqual({ accept: false, cursor: 5 });
+    expect(acceptCursor(5, { cursor: 6 })).toEqual({ accept: true, cursor: 6 });
+    expect(acceptCursor(5, {})).toEqual({ accept: true, cursor: 5 });
+    expect(acceptCursor(null, {})).toEqual({ accept: true, cursor: null });
+  });
+
+  it('a reconnect replaying overlapping events delivers each once', () => {
+    let cursor: number | null = null;
+    const seen: number[] = [];
+    for (const c of [1, 2, 3, /* reconnect after=2 */ 3, 4, /* poll and socket overlap */ 4, 5]) {
+      const r = acceptCursor(cursor, { cursor: c });
+      cursor = r.cursor;
+      if (r.accept) seen.push(c);
+    }
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('Sent, Delivered, Seen', () => {
+  const mine = msg(3, 'person');
+  it('is Sent while the Page has neither answered nor seen it', () => {
+    expect(statusOf(mine, [msg(1, 'page'), mine], 0)).toBe('Sent');
+    // A read covering an earlier message only.
+    expect(statusOf(mine, [msg(1, 'page'), mine], 2)).toBe('Sent');
+  });
+  it('is Delivered once the Page sent something after it', () => {
+    expect(statusOf(mine, [mine, msg(4, 'page')], 0)).toBe('Delivered');
+    // The person's own later message does not count.
+    expect(statusOf(mine, [mine, msg(4, 'person')], 0)).toBe('Sent');
+  });
+  it('is Seen when the Page read up to its seq, answered or not', () => {
+    expect(statusOf(mine, [mine], 3)).toBe('Seen');
+    expect(statusOf(mine, [mine, msg(4, 'page')], 4)).toBe('Seen');
+  });
+  it('shows under the latest message of the person', () => {
+    expect(lastOwnMessage([msg(1, 'person'), msg(2, 'page'), msg(3, 'person'), msg(4, 'page')])?.seq).toBe(3);
+    expect(lastOwnMessage([msg(1, 'page')])).toBeUndefined();
+  });
+});
+
+describe('quick reply chips', () => {
+  const qrs = [
+    { content_type: 'text' as const, title: 'Red', payload: 'R' },
+    { content_type: 'user_email' as const },
+    { content_type: 'text' as const, title: 'Blue', payload: 'B' },
+  ];
+  it('are the text quick replies of the latest message when it is the Page’s', () => {
+    expect(quickReplyChips([msg(1, 'person'), msg(2, 'page', { quick_replies: qrs })], 0).map((q) => q.title)).toEqual([
+      'Red',
+      'Blue',
+    ]);
+  });
+  it('go with the next message, from either side, and while a send is pending', () => {
+    const offered = msg(2, 'page', { quick_replies: qrs });
+    expect(quickReplyChips([offered, msg(3, 'person')], 0)).toEqual([]);
+    expect(quickReplyChips([offered, msg(3, 'page')], 0)).toEqual([]);
+    expect(quickReplyChips([offered], 1)).toEqual([]);
+    expect(quickReplyChips([], 0)).toEqual([]);
+  });
+});
+
+describe('the thread list preview', () => {
+  it('names photos and attachments, prefixes the person’s own', () => {
+    expect(summary(null)).toBe('New conversation');
+    expect(summary(msg(1, 'page'))).toBe('t1');
+    expect(summary(msg(1, 'person'))).toBe('You: t1');
+    expect(summary(msg(1, 'person', { text: undefined, attachments: [photo] }))).toBe('You: Sent a photo');
+    expect(summary(msg(1, 'person', { text: undefined, attachments: [photo, photo] }))).toBe('You: Sent 2 photos');
+    expect(summary(msg(1, 'page', { text: undefined, attachment: { type: 'file', payload: { url: 'x' } } }))).toBe(
+      'Sent an attachment',
+    );
+    expect(
+      summary(
+        msg(1, 'page', {
+          text: undefined,
+          attachment: { type: 'template', payload: { template_type: 'button', text: 'x', buttons: [] } },
+        }),
+      ),
+    ).toBe('Sent a message');
+    expect(
+      summary(
+        msg(1, 'person', { kind: 'postback', text: undefined, postback: { title: 'Get Started', payload: 'GS' } }),
+      ),
+    ).toBe('You: Get Started');
+  });
+});
+
+describe('sending', () => {
+  const base: Pending = { client_message_id: 'c-1', thread_id: '9', timestamp: 1 };
+  it('sends attachments by media id, with the text only when there is one', () => {
+    expect(sendRequest({ ...base, attachments: [photo] })).toEqual({
+      path: '/threads/9/messages',
+      body: { client_message_id: 'c-1', attachments: [{ media_id: '42' }] },
+    });
+    expect(sendRequest({ ...base, text: 'look', attachments: [photo] }).body).toEqual({
+      client_message_id: 'c-1',
+      text: 'look',
+      attachments: [{ media_id: '42' }],
+    });
+    expect(sendRequest({ ...base, text: '  ', attachments: [photo] }).body).not.toHaveProperty('text');
+    expect(sendRequest({ ...base, text: 'Red', quick_reply: { payload: 'QR' } }).body).toEqual({
+      client_message_id: 'c-1',
+      text: 'Red',
+      quick_reply: { payload: 'QR' },
+    });
+    expect(sendRequest({ ...base, postback: { title: 'Buy', payload: 'BUY' } })).toEqual({
+      path: '/threads/9/postbacks',
+      body: { title: 'Buy', payload: 'BUY', client_message_id: 'c-1' },
+    });
+  });
+
+  it('draws the sent message with the uploaded attachments at once', () => {
+    const m = sentView({ ...base, text: 'look', attachments: [photo] }, { mid: 'm_x', seq: 7, timestamp: 5 });
+    expect(m).toEqual({
+      mid: 'm_x',
+      seq: 7,
+      timestamp: 5,
+      sender: 'person',
+      kind: 'message',
+      client_message_id: 'c-1',
+      text: 'look',
+      attachments: [{ type: 'image', payload: photo.payload }],
+    });
+    expect(
+      sentView({ ...base, postback: { title: 'Buy', payload: 'B' } }, { mid: 'm_y', seq: 8, timestamp: 6 }).kind,
+    ).toBe('postback');
+  });
+
+  it('retries network errors, 5xx and 429, not other 4xx', () => {
+    expect(retryable(undefined)).toBe(true);
+    expect(retryable(503)).toBe(true);
+    expect(retryable(429)).toBe(true);
+    expect(retryable(400)).toBe(false);
+    expect(retryable(404)).toBe(false);
+  });
+});
