@@ -1,8 +1,16 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
 import type { PersonPrincipal } from '../auth/principal';
-import { DryRunDto, ScriptListDto, ScriptLogListDto, ScriptVersionDto, TestScriptDto, UploadScriptDto } from './dto/upload-script.dto';
+import {
+  DryRunDto,
+  ResumeScriptDto,
+  ScriptListDto,
+  ScriptLogListDto,
+  ScriptVersionDto,
+  TestScriptDto,
+  UploadScriptDto,
+} from './dto/upload-script.dto';
 import { ScriptsService } from './scripts.service';
 
 @ApiTags('hosted scripts')
@@ -21,6 +29,14 @@ export class ScriptsController {
   @ApiCreatedResponse({ type: ScriptVersionDto, description: 'A new version; a syntax error is a 400 naming line and column' })
   upload(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Body() dto: UploadScriptDto): Promise<ScriptVersionDto> {
     return this.scripts.upload(pageId, who.userId, dto);
+  }
+
+  @Post('resume')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ResumeScriptDto, description: 'Clears a tripped breaker; the active version runs the kept events in order' })
+  @ApiConflictResponse({ description: 'SCRIPT.NOT_ACTIVE: no version is active' })
+  resume(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string): Promise<ResumeScriptDto> {
+    return this.scripts.resume(pageId, who.userId);
   }
 
   @Post(':version/activate')
