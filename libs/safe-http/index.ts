@@ -12,6 +12,7 @@ export {
   type BlockedRange,
   type Ipv4Embedding,
 } from './address-policy';
+export { parseConnectTo, type ConnectToRule } from './connect-to';
 export { classifyError, SafeHttpError, type SafeHttpErrorCode, type UrlRefusalReason } from './errors';
 export { createSafeConnector, type ConnectTarget, type SafeConnectorOptions } from './safe-connector';
 export {

@@ -292,6 +292,58 @@ describe('SafeHttpClient TLS', () => {
   });
 });
 
+describe('SafeHttpClient connectTo', () => {
+  it('routes host:443 to the local address and port without a lookup, keeping the name for SNI, Host and the certificate', async () => {
+    const s = await server((_req, res) => ok(res), { host: '127.0.0.2', tls: true });
+    const { lookup, calls } = scriptedLookup({});
+    const targets: ConnectTarget[] = [];
+    const c = client({
+      allowlist: LOOPBACK,
+      lookup,
+      ca: TEST_CERT,
+      connectTo: [{ host: 'localhost', port: 443, address: '127.0.0.2', toPort: s.port }],
+      onConnect: (t) => targets.push(t),
+    });
+
+    expect((await c.request({ url: 'https://localhost/hello' })).status).toBe(200);
+    expect(s.requests[0]).toMatchObject({ url: '/hello', localAddress: '127.0.0.2', servername: 'localhost' });
+    expect(s.requests[0].headers.host).toBe('localhost');
+    expect(targets).toEqual([
+      { protocol: 'https:', hostname: 'localhost', address: '127.0.0.2', family: 4, port: s.port },
+    ]);
+    expect(await c.assertSafeUrl('https://localhost/')).toMatchObject({ ok: true, addresses: ['127.0.0.2'] });
+    expect(calls).toEqual([]);
+  });
+
+  it('still checks the routed address: refused without the allow-list, before any socket', async () => {
+    const s = await server((_req, res) => ok(res), { host: '127.0.0.2', tls: true });
+    const { lookup, calls } = scriptedLookup({});
+    const c = client({
+      lookup,
+      ca: TEST_CERT,
+      connectTo: [{ host: 'localhost', port: 443, address: '127.0.0.2', toPort: s.port }],
+    });
+
+    const err = await failure(c.request({ url: 'https://localhost/' }));
+    expect(err).toMatchObject({ code: 'ssrf_blocked', address: '127.0.0.2' });
+    expect(err.message).toContain('localhost:443 is routed to 127.0.0.2');
+    expect(await c.assertSafeUrl('https://localhost/')).toMatchObject({ ok: false, reason: 'ssrf.private_address' });
+    expect(s.connections).toBe(0);
+    expect(calls).toEqual([]);
+  });
+
+  it('routes only the listed port: another port of the host is resolved as usual', async () => {
+    const { lookup, calls } = scriptedLookup({ localhost: [['10.0.0.9']] });
+    const c = client({
+      allowlist: LOOPBACK,
+      lookup,
+      connectTo: [{ host: 'localhost', port: 443, address: '127.0.0.2', toPort: 1 }],
+    });
+    expect(await codeOf(c.request({ url: 'https://localhost:8443/' }))).toBe('ssrf_blocked');
+    expect(calls).toEqual(['localhost']);
+  });
+});
+
 describe('SafeHttpClient responses', () => {
   const lax = () => client({ allowlist: LOOPBACK, allowInsecureHttp: true });
 

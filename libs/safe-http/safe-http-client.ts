@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, type Dispatcher } from 'undici';
+import { connectToKey, connectToTable, type ConnectToRule } from './connect-to';
 import { classifyError, SafeHttpError } from './errors';
 import { createSafeConnector, type ConnectTarget } from './safe-connector';
 import { assertSafeUrl, checkUrlShape, type LookupFunction, type SafeUrlResult } from './url-policy';
@@ -20,8 +21,10 @@ export interface SafeHttpClientOptions {
   connectionsPerOrigin?: number;
   /** How long an idle keep-alive connection is kept, unless the server says less. Default 4 000 ms. */
   keepAliveTimeoutMs?: number;
-  /** Extra CA certificates to trust (e.g. a private CA in development). */
+  /** Extra CA certificates to trust besides Node's roots (e.g. a private CA in development). */
   ca?: string | Buffer | Array<string | Buffer>;
+  /** Static routes like curl's `--connect-to`, see {@link ConnectToRule}; their addresses are still checked. */
+  connectTo?: readonly ConnectToRule[];
   /** Resolver (default: `dns.lookup` with `all: true`). Injected in tests. */
   lookup?: LookupFunction;
   /** Called with each checked address just before a socket is opened; throwing abandons the attempt. */
@@ -72,6 +75,7 @@ export class SafeHttpClient {
   private readonly allowInsecureHttp: boolean;
   private readonly allowlist: readonly string[];
   private readonly lookup?: LookupFunction;
+  private readonly routes: ReadonlyMap<string, ConnectToRule>;
   private readonly connectTimeoutMs: number;
   private readonly timeoutMs: number;
   private readonly maxResponseBytes: number;
@@ -82,6 +86,7 @@ export class SafeHttpClient {
     this.allowInsecureHttp = options.allowInsecureHttp ?? false;
     this.allowlist = options.allowlist ?? [];
     this.lookup = options.lookup;
+    this.routes = connectToTable(options.connectTo);
     this.connectTimeoutMs = positive(options.connectTimeoutMs ?? 10_000, 'connectTimeoutMs');
     this.timeoutMs = positive(options.timeoutMs ?? 15_000, 'timeoutMs');
     this.maxResponseBytes = nonNegative(options.maxResponseBytes ?? 65_536, 'maxResponseBytes');
@@ -92,6 +97,7 @@ export class SafeHttpClient {
         lookup: options.lookup,
         connectTimeoutMs: this.connectTimeoutMs,
         ca: options.ca,
+        connectTo: options.connectTo,
         onConnect: options.onConnect,
       }),
       connections: positive(options.connectionsPerOrigin ?? 10, 'connectionsPerOrigin'),
@@ -103,10 +109,17 @@ export class SafeHttpClient {
 
   /** {@link assertSafeUrl} with this client's policy: for checking a callback URL when it is registered. */
   assertSafeUrl(url: string | URL): Promise<SafeUrlResult> {
+    let lookup = this.lookup;
+    const parsed = URL.canParse(String(url)) ? new URL(String(url)) : undefined;
+    const route =
+      parsed &&
+      this.routes.get(connectToKey(parsed.hostname, Number(parsed.port) || (parsed.protocol === 'http:' ? 80 : 443)));
+    // A routed host is checked at the address it will be connected to, without a lookup.
+    if (route) lookup = async () => [{ address: route.address, family: route.address.includes(':') ? 6 : 4 }];
     return assertSafeUrl(url, {
       allowlist: this.allowlist,
       allowInsecureHttp: this.allowInsecureHttp,
-      lookup: this.lookup,
+      lookup,
       lookupTimeoutMs: this.connectTimeoutMs,
     });
   }

@@ -86,7 +86,7 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) SCRIPT_CONCURRENCY = 16;
   // How often pending script deliveries are looked for (new events, retries, resumed scripts, lapsed claims).
   @Transform(toInt) @IsInt() @Min(20) SCRIPT_POLL_INTERVAL_MS = 250;
-  // Consecutive failed invocations that pause a Page's script until its admin activates a version again.
+  // Consecutive failed invocations that pause a Page's script until its admin resumes it or activates a version.
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) SCRIPT_BREAKER_THRESHOLD = 5;
   // ctx.store bytes (keys + JSON values) per Page.
   @Transform(toInt) @IsInt() @Min(1024) SCRIPT_STORE_QUOTA_BYTES = 1_048_576;
@@ -96,6 +96,11 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(0) @Max(100) SCRIPT_FETCH_MAX_PER_EVENT = 5;
   @Transform(toInt) @IsInt() @Min(100) @Max(60000) SCRIPT_FETCH_TIMEOUT_MS = 1500;
   @Transform(toInt) @IsInt() @Min(0) @Max(1_048_576) SCRIPT_FETCH_MAX_BYTES = 32_768;
+  // Static routes for ctx.fetch, like curl's --connect-to: host:port:address:port,... (IP addresses only, no lookup;
+  // still subject to OUTBOUND_ALLOWLIST). For a private mirror of a public API, and for local tests.
+  @IsString() SCRIPT_FETCH_CONNECT_TO = '';
+  // PEM file of CA certificates ctx.fetch trusts besides the public roots (a private CA).
+  @Transform(emptyToUndefined) @IsOptional() @IsString() SCRIPT_FETCH_CA_FILE?: string;
 
   // --- Send API ---
   // RESPONSE and UPDATE are allowed this long after the person's last message (Messenger: 24 h).

@@ -9,6 +9,9 @@ describe('config', () => {
     expect(() => loadEnv({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
     expect(() => loadEnv({ TLS_CERT_FILE: '/x' })).toThrow(/TLS_KEY_FILE/);
     expect(() => loadEnv({ NODE_ENV: 'production' })).toThrow(/SECRETS_KEY/);
+    expect(() => loadEnv({ SCRIPT_FETCH_CONNECT_TO: 'api.example.com:443:localhost:8443' })).toThrow(
+      /SCRIPT_FETCH_CONNECT_TO/,
+    );
   });
 
   it('applies defaults and parses types', () => {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
+import { parseConnectTo } from '../../libs/safe-http';
 import { EnvSchema } from './env.schema';
 
 export class ConfigError extends Error {}
@@ -25,6 +26,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): EnvSchema {
   if (errors.length) throw new ConfigError(`Invalid configuration:\n  ${describe(errors)}`);
   if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
     throw new ConfigError('Invalid configuration:\n  TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  }
+  try {
+    parseConnectTo(env.SCRIPT_FETCH_CONNECT_TO);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  SCRIPT_FETCH_CONNECT_TO: ${(err as Error).message}`);
   }
   if (env.NODE_ENV === 'production' && !env.SECRETS_KEY) {
     throw new ConfigError('Invalid configuration:\n  SECRETS_KEY is required when NODE_ENV=production');

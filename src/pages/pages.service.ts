@@ -86,6 +86,9 @@ export class PagesService {
 
   async disconnectApp(pageId: string, userId: string, appId: string): Promise<void> {
     await this.assertAdmin(pageId, userId);
+    // Not listed, not disconnectable here: removing it would silently stop the page's hosted script.
+    const [app] = await this.apps.findManyByIds([appId]);
+    if (app?.hosted) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
     await this.db.transaction(async (m) => {
       const res = await m.delete(PageAppEntity, { pageId, appId });
       if (!res.affected) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
@@ -102,7 +105,11 @@ export class PagesService {
     const rows = await this.pageApps.find({ where: appId ? { pageId, appId } : { pageId }, order: { createdAt: 'ASC' } });
     const apps = await this.apps.findManyByIds(rows.map((r) => r.appId));
     const names = new Map(apps.map((a) => [a.id, a.name]));
-    return rows.map((r) => ({ app_id: r.appId, name: names.get(r.appId) ?? '', subscribed_fields: r.subscribedFields }));
+    // The page's hosted-script app is the page's own, shown and managed at /pages/{id}/scripts (src/sandbox).
+    const hosted = new Set(apps.filter((a) => a.hosted).map((a) => a.id));
+    return rows
+      .filter((r) => !hosted.has(r.appId))
+      .map((r) => ({ app_id: r.appId, name: names.get(r.appId) ?? '', subscribed_fields: r.subscribedFields }));
   }
 
   async setSubscribedFields(pageId: string, appId: string, fields: string[]): Promise<void> {

@@ -9,5 +9,6 @@ export const ScriptErrors = {
   invalid: (field: string, message: string) =>
     badRequest('SCRIPT.INVALID', message, [{ field, rule: 'invalid', message }]),
   badEvent: (message: string) => badRequest('SCRIPT.INVALID_EVENT', message, [{ field: 'event', rule: 'invalid', message }]),
+  notActive: () => conflict('SCRIPT.NOT_ACTIVE', 'No script version is active on this page; activate one'),
   uploadRace: () => conflict('SCRIPT.UPLOAD_CONFLICT', 'Another upload for this page got the same version; try again'),
 };

@@ -1,11 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SafeHttpClient, SafeHttpError } from '../../libs/safe-http';
 import { AppConfig } from '../config/app-config';
-import { OUTBOUND_HTTP } from '../infra/http/outbound-http';
 import { SendApiService } from '../send-api/send-api.service';
 import { refuseFetchUrl } from './event-handler';
+import { createScriptFetchHttp } from './script-fetch-http';
 import type { FetchRequest, FetchResponse, HostBridge, HostResult } from './runtime';
 
 const fail = (code: string, message: string): HostResult<never> => ({ ok: false, error: { code, message } });
@@ -14,18 +14,24 @@ const DROPPED_HEADERS = new Set(['host', 'connection', 'content-length', 'transf
 // What the platform offers scripts: ctx.send through the Send API, ctx.store in Postgres, ctx.fetch through the
 // SSRF-safe client. pageId always comes from the pool (the invocation), never from the script.
 @Injectable()
-export class ScriptHostBridge implements HostBridge {
+export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
   private readonly logger = new Logger('ScriptHostBridge');
   private readonly appIds = new Map<string, string>();
   // ctx.fetch calls per Page's current event; reset by the processor when an invocation starts.
   private readonly fetches = new Map<string, number>();
+  private readonly http: SafeHttpClient;
 
   constructor(
     private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
-    @Inject(OUTBOUND_HTTP) private readonly http: SafeHttpClient,
     private readonly sendApi: SendApiService,
-  ) {}
+  ) {
+    this.http = createScriptFetchHttp(config);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.http.close();
+  }
 
   startEvent(pageId: string): void {
     this.fetches.set(pageId, 0);

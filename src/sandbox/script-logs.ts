@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import type { InvocationResult } from './runtime';
 
@@ -20,12 +20,15 @@ export class ScriptLogs {
       messages.push(`[sandbox] ${failure}`);
     }
     if (!messages.length) return;
-    await this.db.query(
-      `INSERT INTO script_logs (page_id, version_id, delivery_id, level, message)
-       SELECT $1, $2, $3, l.level, l.message FROM unnest($4::varchar[], $5::text[]) WITH ORDINALITY AS l(level, message, n) ORDER BY n`,
-      [pageId, versionId, deliveryId, levels, messages],
-    );
-    await this.trim(pageId);
+    // One transaction: a reader never sees more than the retention (new lines in, old ones not yet out).
+    await this.db.transaction(async (m) => {
+      await m.query(
+        `INSERT INTO script_logs (page_id, version_id, delivery_id, level, message)
+         SELECT $1, $2, $3, l.level, l.message FROM unnest($4::varchar[], $5::text[]) WITH ORDINALITY AS l(level, message, n) ORDER BY n`,
+        [pageId, versionId, deliveryId, levels, messages],
+      );
+      await this.trim(m, pageId);
+    });
   }
 
   async line(pageId: string, versionId: string, deliveryId: string | null, level: string, message: string) {
@@ -36,8 +39,8 @@ export class ScriptLogs {
   }
 
   // Retention per Page: the newest SCRIPT_LOG_RETENTION_PER_PAGE rows stay.
-  private async trim(pageId: string) {
-    await this.db.query(
+  private async trim(m: EntityManager, pageId: string) {
+    await m.query(
       `DELETE FROM script_logs WHERE page_id = $1 AND id < (
          SELECT id FROM script_logs WHERE page_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)`,
       [pageId, this.config.env.SCRIPT_LOG_RETENTION_PER_PAGE - 1],

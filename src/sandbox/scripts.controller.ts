@@ -1,8 +1,17 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
 import type { PersonPrincipal } from '../auth/principal';
-import { DryRunDto, ScriptListDto, ScriptLogListDto, ScriptSourceDto, ScriptVersionDto, TestScriptDto, UploadScriptDto } from './dto/upload-script.dto';
+import {
+  DryRunDto,
+  ResumeScriptDto,
+  ScriptListDto,
+  ScriptLogListDto,
+  ScriptSourceDto,
+  ScriptVersionDto,
+  TestScriptDto,
+  UploadScriptDto,
+} from './dto/upload-script.dto';
 import { ScriptsService } from './scripts.service';
 
 @ApiTags('hosted scripts')
@@ -28,6 +37,14 @@ export class ScriptsController {
   @ApiOkResponse({ type: ScriptSourceDto })
   get(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Param('version') version: string): Promise<ScriptSourceDto> {
     return this.scripts.getVersion(pageId, who.userId, version);
+  }
+
+  @Post('resume')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ResumeScriptDto, description: 'Clears a tripped breaker; the active version runs the kept events in order' })
+  @ApiConflictResponse({ description: 'SCRIPT.NOT_ACTIVE: no version is active' })
+  resume(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string): Promise<ResumeScriptDto> {
+    return this.scripts.resume(pageId, who.userId);
   }
 
   @Post(':version/activate')

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { numericId } from '../common/crypto/tokens';
 import { PagesService } from '../pages/pages.service';
 import { UploadScriptDto } from './dto/upload-script.dto';
@@ -125,8 +125,8 @@ export class ScriptsService {
     const page = await this.pages.assertAdmin(pageId, userId);
     const v = await this.findVersion(pageId, version);
     const previous = await this.db.transaction(async (m) => {
-      const [ps]: { app_id: string; active_version_id: string | null }[] = await m.query(
-        'SELECT app_id, active_version_id FROM page_scripts WHERE page_id = $1 FOR UPDATE',
+      const [ps]: { app_id: string; active_version_id: string | null; paused: boolean }[] = await m.query(
+        'SELECT app_id, active_version_id, paused_at IS NOT NULL AS paused FROM page_scripts WHERE page_id = $1 FOR UPDATE',
         [pageId],
       );
       let appId = ps?.app_id;
@@ -160,12 +160,53 @@ export class ScriptsService {
           WHERE page_id = $1`,
         [pageId, v.id],
       );
+      if (ps?.paused) await this.bringKeptEventsForward(m, ps.app_id);
       return ps?.active_version_id ?? null;
     });
     // The replaced version's warm isolates go (in this process; other workers' idle out).
     if (previous && previous !== v.id) this.pools.dispose(previous);
     await this.logs.line(pageId, v.id, null, 'info', `[sandbox] version ${v.version} activated`);
     return { active_version: v.version };
+  }
+
+  // Clears a tripped breaker and keeps the active version: for a failure whose cause was outside the script (an
+  // API it fetches was down). The kept events run again in order, picked up by the poller. Idempotent.
+  async resume(pageId: string, userId: string) {
+    await this.pages.assertAdmin(pageId, userId);
+    const resumed = await this.db.transaction(async (m) => {
+      const [ps]: { app_id: string; active_version_id: string | null; version: number | null; paused: boolean }[] = await m.query(
+        `SELECT ps.app_id, ps.active_version_id, v.version, ps.paused_at IS NOT NULL AS paused
+           FROM page_scripts ps LEFT JOIN script_versions v ON v.id = ps.active_version_id
+          WHERE ps.page_id = $1 FOR UPDATE OF ps`,
+        [pageId],
+      );
+      if (!ps?.active_version_id || ps.version === null) throw ScriptErrors.notActive();
+      if (!ps.paused) return { ps, kept: 0 };
+      await m.query(
+        `UPDATE page_scripts SET paused_at = NULL, paused_reason = NULL, consecutive_failures = 0, updated_at = now() WHERE page_id = $1`,
+        [pageId],
+      );
+      return { ps, kept: await this.bringKeptEventsForward(m, ps.app_id) };
+    });
+    const { ps, kept } = resumed;
+    if (ps.paused) {
+      await this.logs.line(pageId, ps.active_version_id!, null, 'info', `[sandbox] resumed by an admin; ${kept} kept events run again`);
+    }
+    return { active_version: ps.version!, paused: false, resumed: ps.paused, kept_events: kept };
+  }
+
+  // The breaker held these back; their retry delays grew while it did. They are due now (still in thread order).
+  private async bringKeptEventsForward(m: EntityManager, appId: string): Promise<number> {
+    await m.query(
+      `UPDATE webhook_deliveries SET next_attempt_at = now()
+        WHERE app_id = $1 AND target = 'script' AND status = 'pending' AND next_attempt_at > now()`,
+      [appId],
+    );
+    const [{ n }]: { n: number }[] = await m.query(
+      `SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND target = 'script' AND status = 'pending'`,
+      [appId],
+    );
+    return n;
   }
 
   async listLogs(pageId: string, userId: string, version: string, limit = 100, before?: string) {

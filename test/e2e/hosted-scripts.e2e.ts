@@ -3,7 +3,7 @@ import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson, PersonSocket } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { conversation, personSays } from '../factories/messaging.factory';
+import { conversation, pageSays, personSays } from '../factories/messaging.factory';
 
 // Hosted bot scripts through the real API and a real platform process (api + worker roles in one, Redis queues).
 describe('hosted bot scripts', () => {
@@ -67,6 +67,19 @@ describe('hosted bot scripts', () => {
     return res.body.data as { level: string; message: string }[];
   }
 
+  // The message_echoes item for `text` on `pageId` that the webhook bot received (batched POSTs included).
+  const echoTo = (pageId: string, text: string) =>
+    waitFor(`the echo of ${JSON.stringify(text)} at the webhook bot`, () => {
+      for (const r of bot.received) {
+        for (const entry of JSON.parse(r.body.toString()).entry ?? []) {
+          if (entry?.id !== pageId) continue;
+          const m = entry.messaging.find((x: any) => x.message?.is_echo && x.message.text === text);
+          if (m) return m;
+        }
+      }
+      return undefined;
+    });
+
   const ECHO = `
     export default {
       async onMessage(event, ctx) {
@@ -103,19 +116,33 @@ describe('hosted bot scripts', () => {
     const reply = await pageReply(c.sock, 'echo: hello there');
     expect(reply.message.mid).toMatch(/^m_/);
 
-    const echo = await waitFor('the echo webhook to the other app', () => {
-      for (const r of bot.received) {
-        for (const entry of JSON.parse(r.body.toString()).entry ?? []) {
-          if (entry?.id !== c.page.id) continue;
-          const m = entry.messaging.find((x: any) => x.message?.is_echo && x.message.text === 'echo: hello there');
-          if (m) return m;
-        }
-      }
-      return undefined;
-    });
+    const echo = await echoTo(c.page.id, 'echo: hello there');
     expect(echo.message.mid).toBe(reply.message.mid);
     const [hosted] = await t.db.query('SELECT app_id FROM page_scripts WHERE page_id = $1', [c.page.id]);
-    expect(String(echo.message.app_id)).toBe(hosted.app_id);
+    // The hosted app's real id, in the form any app's echo carries it (Graph's: a number).
+    const own = await pageSays(api, c.pageToken, echo.recipient.id, { text: 'the bot speaks' });
+    expect(own.status).toBe(200);
+    const botEcho = await echoTo(c.page.id, 'the bot speaks');
+    expect(botEcho.message.app_id).toBe(Number(c.app.id));
+    expect(echo.message.app_id).toBe(Number(hosted.app_id));
+    expect(hosted.app_id).toMatch(/^[1-9]\d+$/);
+
+    // The page's apps list shows the apps an admin connected; the hosted one is managed under /scripts.
+    const listed = await api.get(`/pages/${c.page.id}/apps`, { token: c.owner.token });
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual({ data: [{ app_id: c.app.id, name: 'Bot', subscribed_fields: expect.any(Array) }] });
+    expect(JSON.stringify(listed.body)).not.toContain(hosted.app_id);
+    // Disconnecting it through /apps would silently stop the script: it is not connected as far as /apps goes.
+    const unplug = await api.delete(`/pages/${c.page.id}/apps/${hosted.app_id}`, { token: c.owner.token });
+    expect(unplug.status).toBe(404);
+    expect(unplug.body.code).toBe('PAGE.APP_NOT_CONNECTED');
+    // It has no secret and no token of any kind to leak.
+    const [{ secrets }] = await t.db.query('SELECT count(*)::int AS secrets FROM app_secrets WHERE app_id = $1', [hosted.app_id]);
+    expect(secrets).toBe(0);
+    const [{ tokens }] = await t.db.query('SELECT count(*)::int AS tokens FROM access_tokens WHERE app_id = $1', [hosted.app_id]);
+    expect(tokens).toBe(0);
+    await personSays(api, c.person, c.thread.id, 'still there?');
+    await pageReply(c.sock, 'echo: still there?');
     // The hosted app is the page's own: not listed among the admin's apps, not connectable elsewhere.
     const mine = await api.get('/apps', { token: c.owner.token });
     expect(JSON.stringify(mine.body)).not.toContain(hosted.app_id);
@@ -274,6 +301,43 @@ describe('hosted bot scripts', () => {
     expect(texts).toEqual(['echo: first', 'echo: second']);
     const list = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
     expect(list.body).toMatchObject({ paused: false, active_version: fixed });
+  });
+
+  it('resumes a paused script on request: same version, the kept events run in order', async () => {
+    const c = await scriptPage();
+    // Fails while a dependency is down (here a store flag the test flips, as an outside service would recover).
+    const v = await upload(
+      c.page.id,
+      c.owner.token,
+      `export default { async onMessage(e, ctx) {
+        if (!(await ctx.store.get('backend_up'))) throw new Error('backend down');
+        await ctx.send({ recipient: { id: e.sender.id }, messaging_type: 'RESPONSE', message: { text: 'handled ' + e.message.text } });
+      } };`,
+    );
+    const idle = await api.post(`/pages/${c.page.id}/scripts/resume`, {}, { token: c.owner.token });
+    expect(idle.status).toBe(409);
+    expect(idle.body.code).toBe('SCRIPT.NOT_ACTIVE');
+    await activate(c.page.id, c.owner.token, v);
+    const running = await api.post(`/pages/${c.page.id}/scripts/resume`, {}, { token: c.owner.token });
+    expect(running.body).toEqual({ active_version: v, paused: false, resumed: false, kept_events: 0 });
+
+    await personSays(api, c.person, c.thread.id, 'one');
+    await personSays(api, c.person, c.thread.id, 'two');
+    await personSays(api, c.person, c.thread.id, 'three');
+    await waitFor('the breaker', async () => (await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token })).body.paused || undefined);
+    await t.db.query(`INSERT INTO script_store (page_id, key, value, bytes) VALUES ($1, 'backend_up', 'true', 14)`, [c.page.id]);
+
+    expect((await api.post(`/pages/${c.page.id}/scripts/resume`, {}, { token: c.person.token })).status).toBe(403);
+    const res = await api.post(`/pages/${c.page.id}/scripts/resume`, {}, { token: c.owner.token });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ active_version: v, paused: false, resumed: true, kept_events: 3 });
+    await pageReply(c.sock, 'handled three');
+    const texts = c.sock.events.filter((e) => e.type === 'message' && e.message?.sender === 'page').map((e) => e.message.text);
+    expect(texts).toEqual(['handled one', 'handled two', 'handled three']);
+    const list = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
+    expect(list.body).toMatchObject({ active_version: v, paused: false, paused_reason: null, consecutive_failures: 0 });
+    const logs = await logsOf(c.page.id, c.owner.token, v);
+    expect(logs.some((l) => l.message === '[sandbox] resumed by an admin; 3 kept events run again')).toBe(true);
   });
 
   it('keeps at most SCRIPT_LOG_RETENTION_PER_PAGE log lines per page, the newest', async () => {

@@ -68,6 +68,13 @@ export class ScriptListDto {
   @ApiProperty({ type: [ScriptVersionDto] }) data: ScriptVersionDto[];
 }
 
+export class ResumeScriptDto {
+  @ApiProperty() active_version: number;
+  @ApiProperty() paused: boolean;
+  @ApiProperty({ description: 'false when the script was not paused (nothing to do)' }) resumed: boolean;
+  @ApiProperty({ description: 'events waiting for the script' }) kept_events: number;
+}
+
 export class ScriptLogDto {
   @ApiProperty() id: string;
   @ApiProperty({ enum: ['log', 'info', 'warn', 'error', 'debug'] }) level: string;

@@ -150,7 +150,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
       );
       paused = Boolean(row && row.consecutive_failures >= threshold);
       if (row?.tripped) {
-        const message = `[sandbox] script paused after ${threshold} consecutive failed invocations; events are kept and run again when a version is activated`;
+        const message = `[sandbox] script paused after ${threshold} consecutive failed invocations; events are kept and run again when the script is resumed or a version is activated`;
         this.logger.warn(`page ${c.page_id}: ${message}`);
         await this.logs.line(c.page_id, c.version_id, c.id, 'error', message);
       }
