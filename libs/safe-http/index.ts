@@ -19,6 +19,7 @@ export {
   type SafeHttpClientOptions,
   type SafeHttpRequest,
   type SafeHttpResponse,
+  type SafeHttpStreamResponse,
 } from './safe-http-client';
 export {
   assertSafeUrl,
