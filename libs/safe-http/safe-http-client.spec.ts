@@ -485,7 +485,9 @@ describe('SafeHttpClient.stream', () => {
 
   it('refuses what request() refuses, before connecting', async () => {
     expect(await codeOf(client().stream({ url: 'http://127.0.0.1:1/' }))).toBe('invalid_url');
-    expect(await codeOf(client({ allowInsecureHttp: true }).stream({ url: 'http://127.0.0.1:1/' }))).toBe('ssrf_blocked');
+    expect(await codeOf(client({ allowInsecureHttp: true }).stream({ url: 'http://127.0.0.1:1/' }))).toBe(
+      'ssrf_blocked',
+    );
   });
 });
 

@@ -175,7 +175,8 @@ export class SafeHttpClient {
       throw classifyError(err, url.host);
     }
     const source = res.body;
-    const oversize = () => new SafeHttpError('body_too_large', `response from ${url.host} is larger than ${maxBytes} bytes`);
+    const oversize = () =>
+      new SafeHttpError('body_too_large', `response from ${url.host} is larger than ${maxBytes} bytes`);
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
       source.on('error', () => undefined).destroy();

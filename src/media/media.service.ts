@@ -39,8 +39,6 @@ export interface MediaOwner {
 export interface IngestOptions {
   maxBytes?: number;
   declaredType?: string;
-  // Already used by a message (a bot's send by URL): the orphan collector never takes it.
-  referenced?: boolean;
 }
 
 // What a stored message holds per attachment: ids and facts, never URLs (those are minted per reader).
@@ -104,7 +102,7 @@ export class MediaService implements OnModuleInit {
         keepOriginal: this.config.env.MEDIA_KEEP_ORIGINAL,
         // The row is written while the spool still exists: if a collection removed the objects meanwhile, the
         // processor encodes them again.
-        commit: async (p) => (rec = await this.insert(p, owner, !!opts.referenced)) !== null,
+        commit: async (p) => (rec = await this.insert(p, owner)) !== null,
       });
     } catch (err) {
       throw toHttpError(err, maxBytes);
@@ -149,9 +147,10 @@ export class MediaService implements OnModuleInit {
     return this.ingestStream(res.body, owner, { ...opts, maxBytes, imageMaxBytes });
   }
 
-  // Under the hash's lock. A row of the same hash keeps its objects alive (the collector removes them only with
-  // the last row); with none, a collection may just have removed them: null says so.
-  private async insert(p: ProcessedMedia, owner: MediaOwner, referenced: boolean): Promise<MediaRecord | null> {
+  // Under the hash's lock, unused (`referenced` false until a message takes it). A row of the same hash keeps its
+  // objects alive (the collector removes them only with the last row); with none, a collection may just have
+  // removed them: null says so.
+  private async insert(p: ProcessedMedia, owner: MediaOwner): Promise<MediaRecord | null> {
     const rec: MediaRecord = {
       id: numericId(),
       sha256: p.sha256,
@@ -170,8 +169,8 @@ export class MediaService implements OnModuleInit {
       const [sibling] = await m.query('SELECT 1 FROM media_objects WHERE sha256 = $1 LIMIT 1', [p.sha256]);
       if (!sibling && !(await this.processor.isStored(p))) return null;
       await m.query(
-        `INSERT INTO media_objects (${COLUMNS}, referenced) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)`,
-        [rec.id, rec.sha256, rec.kind, rec.mime, rec.size, JSON.stringify(rec.variants), rec.width, rec.height, rec.duration_ms, rec.page_id, rec.thread_id, referenced],
+        `INSERT INTO media_objects (${COLUMNS}, referenced) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, false)`,
+        [rec.id, rec.sha256, rec.kind, rec.mime, rec.size, JSON.stringify(rec.variants), rec.width, rec.height, rec.duration_ms, rec.page_id, rec.thread_id],
       );
       return rec;
     });
@@ -229,7 +228,7 @@ export class MediaService implements OnModuleInit {
 
   // --- messages: what a stored message keeps, and the URLs each reader gets ---
 
-  // A bot sends a stored upload (attachment_id): it is used, the orphan collector leaves it.
+  // A bot sends a stored upload (attachment_id, or a URL it just fetched): used, the orphan collector leaves it.
   async markReferenced(id: string): Promise<void> {
     await this.db.query('UPDATE media_objects SET referenced = true WHERE id = $1 AND NOT referenced', [id]);
   }

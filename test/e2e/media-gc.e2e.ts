@@ -16,7 +16,10 @@ describe('media: orphan collection', () => {
 
   beforeAll(async () => {
     // An api-role process serves the uploads; the collector runs only once a worker-role process is up.
-    t = await startTestPlatform({ role: 'api', env: { MEDIA_ORPHAN_TTL_SECONDS: '3600', MEDIA_GC_INTERVAL_MS: '200' } });
+    t = await startTestPlatform({
+      role: 'api',
+      env: { MEDIA_ORPHAN_TTL_SECONDS: '3600', MEDIA_GC_INTERVAL_MS: '200' },
+    });
     api = httpClient(t.url);
   });
   afterAll(async () => {
@@ -26,20 +29,28 @@ describe('media: orphan collection', () => {
   const mediaRoot = () => path.join(t.dataDir, 'media');
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
   const hashDir = (h: string) => path.join(mediaRoot(), h.slice(0, 2), h.slice(2, 4), h);
-  const rowExists = async (id: string) => (await t.db.query('SELECT 1 FROM media_objects WHERE id = $1', [id])).length > 0;
-  const age = (ids: string[]) => t.db.query("UPDATE media_objects SET created_at = now() - interval '2 hours' WHERE id = ANY($1)", [ids]);
+  const rowExists = async (id: string) =>
+    (await t.db.query('SELECT 1 FROM media_objects WHERE id = $1', [id])).length > 0;
+  const age = (ids: string[]) =>
+    t.db.query("UPDATE media_objects SET created_at = now() - interval '2 hours' WHERE id = ANY($1)", [ids]);
 
   async function upload(threadId: string, token: string, bytes: Buffer, type: string) {
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(bytes)], { type }), 'f');
-    const res = await fetch(`${t.url}/threads/${threadId}/attachments`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${t.url}/threads/${threadId}/attachments`, {
+      method: 'POST',
+      body: form,
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(201);
     return ((await res.json()) as { media_id: string }).media_id;
   }
 
   it('deletes old unsent uploads and their objects, keeps what was sent, shares, is reusable or is recent', async () => {
     const c = await conversation(api);
-    const shared = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#a50' } }).jpeg().toBuffer();
+    const shared = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#a50' } })
+      .jpeg()
+      .toBuffer();
     const lonely = mp4WithDuration({ timescale: 1000, duration: 1000, mdatBytes: 5_000 });
     const recent = mp4WithDuration({ timescale: 1000, duration: 2000, mdatBytes: 6_000 });
 
@@ -55,26 +66,43 @@ describe('media: orphan collection', () => {
     );
     expect(message.status).toBe(201);
     // A bot's reusable upload (an attachment_id) that no message used yet.
-    const png = await sharp({ create: { width: 50, height: 50, channels: 3, background: '#05a' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 50, height: 50, channels: 3, background: '#05a' } })
+      .png()
+      .toBuffer();
     const form = new FormData();
     form.append('message', JSON.stringify({ attachment: { type: 'image', payload: { is_reusable: true } } }));
     form.append('filedata', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'p.png');
-    const res = await fetch(`${t.url}/v25.0/me/message_attachments?access_token=${c.pageToken}`, { method: 'POST', body: form });
+    const res = await fetch(`${t.url}/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
+      method: 'POST',
+      body: form,
+    });
     expect(res.status).toBe(200);
     const { attachment_id } = (await res.json()) as { attachment_id: string };
-    const [{ media_id: reusable }] = await t.db.query('SELECT media_id FROM message_attachments WHERE id = $1', [attachment_id]);
+    const [{ media_id: reusable }] = await t.db.query('SELECT media_id FROM message_attachments WHERE id = $1', [
+      attachment_id,
+    ]);
 
     await age([sentCopy, unsentCopy, unsent, reusable]);
     expect(fs.existsSync(hashDir(sha(lonely)))).toBe(true);
 
-    // The api role does not collect: the worker does.
+    // The collector runs in worker-role processes (the api role has none): start one.
     await t.spawnSibling('worker');
-    await waitFor('the unsent uploads to be collected', async () => !(await rowExists(unsent)) && !(await rowExists(unsentCopy)));
+    await waitFor(
+      'the unsent uploads to be collected',
+      async () => !(await rowExists(unsent)) && !(await rowExists(unsentCopy)),
+    );
 
     // The unshared video's objects are gone with its row; the photo's stay for the sent copy.
     expect(fs.existsSync(hashDir(sha(lonely)))).toBe(false);
-    expect(fs.readdirSync(hashDir(sha(shared))).sort()).toEqual(['display.jpg', 'display.webp', 'manifest.json', 'thumb.jpg', 'thumb.webp']);
-    for (const kept of [sentCopy, reusable, fresh]) expect({ kept, exists: await rowExists(kept) }).toEqual({ kept, exists: true });
+    expect(fs.readdirSync(hashDir(sha(shared))).sort()).toEqual([
+      'display.jpg',
+      'display.webp',
+      'manifest.json',
+      'thumb.jpg',
+      'thumb.webp',
+    ]);
+    for (const kept of [sentCopy, reusable, fresh])
+      expect({ kept, exists: await rowExists(kept) }).toEqual({ kept, exists: true });
     expect(fs.existsSync(hashDir(sha(recent)))).toBe(true);
 
     // What was kept still serves, and the bytes of the collected video can be uploaded afresh.

@@ -25,7 +25,13 @@ describe('media: a bot sends by URL', () => {
   const routes = new Map<string, http.RequestListener>();
 
   beforeAll(async () => {
-    t = await startTestPlatform({ env: { OUTBOUND_ALLOWLIST: '127.0.0.0/8', MEDIA_MAX_BYTES: String(MAX_BYTES), WEBHOOK_RECONCILE_INTERVAL_MS: '500' } });
+    t = await startTestPlatform({
+      env: {
+        OUTBOUND_ALLOWLIST: '127.0.0.0/8',
+        MEDIA_MAX_BYTES: String(MAX_BYTES),
+        WEBHOOK_RECONCILE_INTERVAL_MS: '500',
+      },
+    });
     api = httpClient(t.url);
     bot = await startBotReceiver('verify-me');
     photo = await sharp({ create: { width: 900, height: 600, channels: 3, background: '#3a8' } })
@@ -70,31 +76,49 @@ describe('media: a bot sends by URL', () => {
   it('fetches and stores the URL; the echo and the person get signed URLs; is_reusable answers an attachment_id', async () => {
     const c = await setup();
     const url = `${cdnUrl}/p.jpg`;
-    const sent = await pageSays(api, c.pageToken, c.psid, { attachment: { type: 'image', payload: { url, is_reusable: true } } });
+    const sent = await pageSays(api, c.pageToken, c.psid, {
+      attachment: { type: 'image', payload: { url, is_reusable: true } },
+    });
     expect(sent.status).toBe(200);
-    expect(sent.body).toEqual({ recipient_id: c.psid, message_id: expect.stringMatching(/^m_/), attachment_id: expect.stringMatching(/^\d+$/) });
+    expect(sent.body).toEqual({
+      recipient_id: c.psid,
+      message_id: expect.stringMatching(/^m_/),
+      attachment_id: expect.stringMatching(/^\d+$/),
+    });
 
     // The message holds our media, not the bot's URL; the row is marked used.
     const [msg] = await t.db.query('SELECT content FROM messages WHERE mid = $1', [sent.body.message_id]);
     expect(JSON.stringify(msg.content)).not.toContain(cdnUrl);
     const mediaId = msg.content.attachment.payload.media_id;
-    const [media] = await t.db.query('SELECT kind, width, height, referenced FROM media_objects WHERE id = $1', [mediaId]);
+    const [media] = await t.db.query('SELECT kind, width, height, referenced FROM media_objects WHERE id = $1', [
+      mediaId,
+    ]);
     expect(media).toEqual({ kind: 'image', width: 900, height: 600, referenced: true });
-    const [saved] = await t.db.query('SELECT media_id FROM message_attachments WHERE id = $1', [sent.body.attachment_id]);
+    const [saved] = await t.db.query('SELECT media_id FROM message_attachments WHERE id = $1', [
+      sent.body.attachment_id,
+    ]);
     expect(saved.media_id).toBe(mediaId);
 
     const echo = await waitFor('the echo', () => echoes(c.page.id).find((m) => m.message.mid === sent.body.message_id));
-    expect(echo.message.attachments).toEqual([{ type: 'image', payload: { url: expect.stringMatching(/\/media\/\d+\/display\.jpg\?exp=\d+&sig=/) } }]);
+    expect(echo.message.attachments).toEqual([
+      { type: 'image', payload: { url: expect.stringMatching(/\/media\/\d+\/display\.jpg\?exp=\d+&sig=/) } },
+    ]);
     const display = await fetch(echo.message.attachments[0].payload.url);
     expect(display.status).toBe(200);
     expect((await sharp(Buffer.from(await display.arrayBuffer())).metadata()).exif).toBeUndefined();
 
     const list = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
     const shown = list.body.data.find((m: any) => m.mid === sent.body.message_id);
-    expect(shown.attachment.payload).toMatchObject({ media_id: mediaId, url: expect.stringContaining('/display.webp?'), thumbnail_url: expect.stringContaining('/thumb.webp?') });
+    expect(shown.attachment.payload).toMatchObject({
+      media_id: mediaId,
+      url: expect.stringContaining('/display.webp?'),
+      thumbnail_url: expect.stringContaining('/thumb.webp?'),
+    });
 
     // The saved attachment_id sends the same media again.
-    const again = await pageSays(api, c.pageToken, c.psid, { attachment: { type: 'image', payload: { attachment_id: sent.body.attachment_id } } });
+    const again = await pageSays(api, c.pageToken, c.psid, {
+      attachment: { type: 'image', payload: { attachment_id: sent.body.attachment_id } },
+    });
     expect(again.status).toBe(200);
     expect(again.body.attachment_id).toBeUndefined();
 
@@ -102,7 +126,9 @@ describe('media: a bot sends by URL', () => {
     const plain = await pageSays(api, c.pageToken, c.psid, { attachment: { type: 'image', payload: { url } } });
     expect(plain.status).toBe(200);
     expect(plain.body).toEqual({ recipient_id: c.psid, message_id: expect.stringMatching(/^m_/) });
-    const [{ n }] = await t.db.query('SELECT count(*)::int AS n FROM message_attachments WHERE page_id = $1', [c.page.id]);
+    const [{ n }] = await t.db.query('SELECT count(*)::int AS n FROM message_attachments WHERE page_id = $1', [
+      c.page.id,
+    ]);
     expect(n).toBe(1);
   });
 
@@ -116,7 +142,12 @@ describe('media: a bot sends by URL', () => {
     for (const url of [`${cdnUrl}/missing.jpg`, `http://127.0.0.1:${closedPort}/x.jpg`]) {
       const res = await pageSays(api, c.pageToken, c.psid, { attachment: { type: 'image', payload: { url } } });
       expect({ url, status: res.status }).toEqual({ url, status: 400 });
-      expect(res.body.error).toMatchObject({ code: 100, error_subcode: 2018008, type: 'OAuthException', message: expect.stringContaining('Failed to fetch the file from the url') });
+      expect(res.body.error).toMatchObject({
+        code: 100,
+        error_subcode: 2018008,
+        type: 'OAuthException',
+        message: expect.stringContaining('Failed to fetch the file from the url'),
+      });
     }
     // The Attachment Upload API answers the same.
     const upload = await api.post(`/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
@@ -125,16 +156,26 @@ describe('media: a bot sends by URL', () => {
     expect(upload.status).toBe(400);
     expect(upload.body.error).toMatchObject({ code: 100, error_subcode: 2018008 });
 
-    const privateAddress = await pageSays(api, c.pageToken, c.psid, { attachment: { type: 'image', payload: { url: 'http://10.1.2.3/x.jpg' } } });
+    const privateAddress = await pageSays(api, c.pageToken, c.psid, {
+      attachment: { type: 'image', payload: { url: 'http://10.1.2.3/x.jpg' } },
+    });
     expect(privateAddress.status).toBe(400);
     expect(privateAddress.body.error).toMatchObject({ code: 100, message: expect.stringMatching(/not allowed/) });
 
-    const lie = await pageSays(api, c.pageToken, c.psid, { attachment: { type: 'video', payload: { url: `${cdnUrl}/p.jpg` } } });
+    const lie = await pageSays(api, c.pageToken, c.psid, {
+      attachment: { type: 'video', payload: { url: `${cdnUrl}/p.jpg` } },
+    });
     expect(lie.status).toBe(400);
-    expect(lie.body.error).toMatchObject({ code: 100, message: expect.stringContaining('is video but the content is an image') });
+    expect(lie.body.error).toMatchObject({
+      code: 100,
+      message: expect.stringContaining('is video but the content is an image'),
+    });
 
     // Nothing was sent for any of them.
-    const [{ n }] = await t.db.query("SELECT count(*)::int AS n FROM messages WHERE thread_id = $1 AND sender = 'page'", [c.thread.id]);
+    const [{ n }] = await t.db.query(
+      "SELECT count(*)::int AS n FROM messages WHERE thread_id = $1 AND sender = 'page'",
+      [c.thread.id],
+    );
     expect(n).toBe(0);
   });
 
@@ -149,7 +190,9 @@ describe('media: a bot sends by URL', () => {
       res.write(head);
       release = () => res.end(tail);
     });
-    const sending = pageSays(api, c.pageToken, c.psid, { attachment: { type: 'file', payload: { url: `${cdnUrl}/slow.bin` } } });
+    const sending = pageSays(api, c.pageToken, c.psid, {
+      attachment: { type: 'file', payload: { url: `${cdnUrl}/slow.bin` } },
+    });
     // The first bytes are on disk while the server still holds back the rest: the fetch is not buffered.
     const spool = await waitFor('a spool file with the first bytes', () =>
       tempFiles().find((n) => n.startsWith('ingest-') && fs.statSync(path.join(tempDir(), n)).size >= 100_000),
@@ -159,12 +202,14 @@ describe('media: a bot sends by URL', () => {
     const sent = await sending;
     expect(sent.status).toBe(200);
     const [msg] = await t.db.query('SELECT content FROM messages WHERE mid = $1', [sent.body.message_id]);
-    const [media] = await t.db.query('SELECT kind, size FROM media_objects WHERE id = $1', [msg.content.attachment.payload.media_id]);
+    const [media] = await t.db.query('SELECT kind, size FROM media_objects WHERE id = $1', [
+      msg.content.attachment.payload.media_id,
+    ]);
     expect(media).toEqual({ kind: 'file', size: String(head.length + tail.length) });
     expect(tempFiles()).toEqual([]);
   });
 
-  it('cuts a body over MEDIA_MAX_BYTES off (413 in Graph\'s envelope), hangs up and leaves no temp file', async () => {
+  it("cuts a body over MEDIA_MAX_BYTES off (413 in Graph's envelope), hangs up and leaves no temp file", async () => {
     const c = await setup();
     const total = 64 * 1024 * 1024;
     let written = 0;
@@ -183,7 +228,9 @@ describe('media: a bot sends by URL', () => {
       };
       pump();
     });
-    const res = await pageSays(api, c.pageToken, c.psid, { attachment: { type: 'file', payload: { url: `${cdnUrl}/endless.bin` } } });
+    const res = await pageSays(api, c.pageToken, c.psid, {
+      attachment: { type: 'file', payload: { url: `${cdnUrl}/endless.bin` } },
+    });
     expect(res.status).toBe(413);
     expect(res.body.error).toMatchObject({ code: 100, message: expect.stringContaining(String(MAX_BYTES)) });
     await serverGaveUp;
