@@ -20,6 +20,7 @@ export {
   type SafeHttpClientOptions,
   type SafeHttpRequest,
   type SafeHttpResponse,
+  type SafeHttpStreamResponse,
 } from './safe-http-client';
 export {
   assertSafeUrl,

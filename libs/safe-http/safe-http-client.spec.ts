@@ -461,6 +461,88 @@ describe('SafeHttpClient responses', () => {
   });
 });
 
+describe('SafeHttpClient.stream', () => {
+  const lax = () => client({ allowlist: LOOPBACK, allowInsecureHttp: true });
+
+  // Reads a stream to its end, or to its error.
+  async function drain(body: NodeJS.ReadableStream): Promise<{ bytes: number; error?: SafeHttpError }> {
+    let bytes = 0;
+    try {
+      for await (const chunk of body) bytes += (chunk as Buffer).length;
+      return { bytes };
+    } catch (err) {
+      expect(err).toBeInstanceOf(SafeHttpError);
+      return { bytes, error: err as SafeHttpError };
+    }
+  }
+
+  it('answers on the headers, before the server has sent the whole body', async () => {
+    let finish!: () => void;
+    const s = await server((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(Buffer.alloc(1000, 'a'));
+      // The rest only once the client has its response in hand: a buffering client would wait forever.
+      finish = () => res.end(Buffer.alloc(500, 'b'));
+    });
+    const res = await lax().stream({ url: s.url(), maxResponseBytes: 10_000 });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/octet-stream');
+    finish();
+    expect(await drain(res.body)).toEqual({ bytes: 1500 });
+  });
+
+  it('fails body_too_large on a declared length at once, and mid-stream without one, hanging up', async () => {
+    let closed!: () => void;
+    const serverGaveUp = new Promise<void>((resolve) => (closed = resolve));
+    const s = await server((req, res) => {
+      if (req.url === '/declared') return res.end(Buffer.alloc(1200));
+      const chunk = Buffer.alloc(16 * 1024, 'a');
+      res.on('close', closed);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+    });
+    const c = lax();
+    expect(await codeOf(c.stream({ url: s.url('/declared'), maxResponseBytes: 1000 }))).toBe('body_too_large');
+    const res = await c.stream({ url: s.url('/endless'), maxResponseBytes: 100_000 });
+    const got = await drain(res.body);
+    expect(got.error?.code).toBe('body_too_large');
+    expect(got.bytes).toBeLessThanOrEqual(100_000);
+    await serverGaveUp;
+  });
+
+  it('closes the connection when the consumer destroys the body', async () => {
+    let closed!: () => void;
+    const serverGaveUp = new Promise<void>((resolve) => (closed = resolve));
+    const s = await server((_req, res) => {
+      res.on('close', closed);
+      res.writeHead(200);
+      res.write('first');
+    });
+    const res = await lax().stream({ url: s.url(), maxResponseBytes: 1000 });
+    res.body.destroy();
+    await serverGaveUp;
+  });
+
+  it('keeps the deadline running while the body streams', async () => {
+    const s = await server((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('partial');
+    });
+    const res = await lax().stream({ url: s.url(), timeoutMs: 200 });
+    expect((await drain(res.body)).error?.code).toBe('timeout');
+  });
+
+  it('refuses what request() refuses, before connecting', async () => {
+    expect(await codeOf(client().stream({ url: 'http://127.0.0.1:1/' }))).toBe('invalid_url');
+    expect(await codeOf(client({ allowInsecureHttp: true }).stream({ url: 'http://127.0.0.1:1/' }))).toBe(
+      'ssrf_blocked',
+    );
+  });
+});
+
 describe('SafeHttpClient pooling', () => {
   it('reuses one connection per origin when capped at one', async () => {
     const s = await server((_req, res) => ok(res));

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { connectToKey, connectToTable, type ConnectToRule } from './connect-to';
 import { classifyError, SafeHttpError } from './errors';
@@ -60,6 +61,20 @@ export interface SafeHttpResponse {
   body: Buffer;
   truncated: boolean;
   /** From the call to the end of the body (or the cut-off), DNS and connect included. */
+  latencyMs: number;
+}
+
+/** A response whose body is still arriving: see {@link SafeHttpClient.stream}. */
+export interface SafeHttpStreamResponse {
+  status: number;
+  /** Lower-case names; repeated headers as arrays. */
+  headers: Record<string, string | string[] | undefined>;
+  /**
+   * The body as it arrives. Errors with a {@link SafeHttpError}: `body_too_large` past `maxResponseBytes`,
+   * `timeout` when the request's deadline passes, `connection_reset`, ... Destroying it closes the connection.
+   */
+  body: Readable;
+  /** From the call to the headers. */
   latencyMs: number;
 }
 
@@ -133,6 +148,76 @@ export class SafeHttpClient {
    */
   async request(req: SafeHttpRequest): Promise<SafeHttpResponse> {
     const started = performance.now();
+    const { url, timeoutMs, maxBytes, deadline } = this.begin(req);
+    const exchange = this.exchange(url, req, deadline.signal, timeoutMs, maxBytes, started);
+    exchange.catch(() => undefined); // the race below reports it, or the stop already did
+    try {
+      return await Promise.race([exchange, deadline.stopped]);
+    } catch (err) {
+      throw classifyError(err, url.host);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /**
+   * Like {@link request}, but answers as soon as the headers are in and hands the body over as a stream, so a
+   * large body can go to disk without being held in memory. The same policy, deadline (it keeps running while the
+   * body streams) and cap: past `maxResponseBytes` the body errors with `body_too_large` (a declared
+   * Content-Length over the cap rejects at once). The caller must read the body to its end or destroy it.
+   */
+  async stream(req: Omit<SafeHttpRequest, 'onOversize'>): Promise<SafeHttpStreamResponse> {
+    const started = performance.now();
+    const { url, timeoutMs, maxBytes, deadline } = this.begin(req);
+    const opening = this.agent.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: (req.method ?? 'GET').toUpperCase() as Dispatcher.HttpMethod,
+      headers: req.headers as Record<string, string> | undefined,
+      body: req.body,
+      signal: deadline.signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    opening.catch(() => undefined);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await Promise.race([opening, deadline.stopped]);
+    } catch (err) {
+      deadline.clear();
+      throw classifyError(err, url.host);
+    }
+    const source = res.body;
+    const oversize = () =>
+      new SafeHttpError('body_too_large', `response from ${url.host} is larger than ${maxBytes} bytes`);
+    const declared = Number(res.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      source.on('error', () => undefined).destroy();
+      deadline.clear();
+      throw oversize();
+    }
+    let size = 0;
+    const body = new Transform({
+      transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+        size += chunk.length;
+        if (size > maxBytes) cb(oversize());
+        else cb(null, chunk);
+      },
+    });
+    // The deadline's reason (timeout, aborted) wins over undici's own abort error.
+    source.on('error', (err) => body.destroy(classifyError(deadline.signal.reason ?? err, url.host)));
+    body.once('close', () => {
+      deadline.clear();
+      // A consumer that gives up (or a cap reached) hangs up instead of draining the rest.
+      if (!source.destroyed) source.destroy();
+    });
+    source.pipe(body);
+    return { status: res.statusCode, headers: res.headers, body, latencyMs: performance.now() - started };
+  }
+
+  // Checks shared by request() and stream(), and one stop for both the deadline and the caller's signal: undici
+  // is aborted, and `stopped` rejects at once even if undici is still waiting on a lookup or handshake.
+  private begin(req: SafeHttpRequest) {
     if (this.closed) throw new SafeHttpError('closed', 'the HTTP client is closed');
     const shape = checkUrlShape(req.url, this.allowInsecureHttp);
     if (!shape.ok) throw new SafeHttpError('invalid_url', shape.message, { reason: shape.reason });
@@ -141,8 +226,6 @@ export class SafeHttpClient {
     const maxBytes = nonNegative(req.maxResponseBytes ?? this.maxResponseBytes, 'maxResponseBytes');
     if (req.signal?.aborted) throw new SafeHttpError('aborted', 'the request was aborted');
 
-    // One stop for both the deadline and the caller's signal: undici is aborted, and the race settles at once
-    // even if undici is still waiting on a lookup or handshake.
     const controller = new AbortController();
     let stop!: (err: SafeHttpError) => void;
     const stopped = new Promise<never>((_, reject) => {
@@ -151,23 +234,18 @@ export class SafeHttpClient {
         reject(err);
       };
     });
+    stopped.catch(() => undefined); // after the race is settled nobody listens
     const timer = setTimeout(
       () => stop(new SafeHttpError('timeout', `no complete response from ${url.host} within ${timeoutMs} ms`)),
       timeoutMs,
     );
     const onAbort = () => stop(new SafeHttpError('aborted', 'the request was aborted'));
     req.signal?.addEventListener('abort', onAbort, { once: true });
-
-    const exchange = this.exchange(url, req, controller.signal, timeoutMs, maxBytes, started);
-    exchange.catch(() => undefined); // the race below reports it, or the stop already did
-    try {
-      return await Promise.race([exchange, stopped]);
-    } catch (err) {
-      throw classifyError(err, url.host);
-    } finally {
+    const clear = () => {
       clearTimeout(timer);
       req.signal?.removeEventListener('abort', onAbort);
-    }
+    };
+    return { url, timeoutMs, maxBytes, deadline: { signal: controller.signal, stopped, clear } };
   }
 
   private async exchange(

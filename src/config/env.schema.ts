@@ -127,6 +127,10 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(60) MEDIA_URL_TTL_SECONDS = 3600;
   // 32 bytes, hex or base64; defaults to a key derived from SECRETS_KEY. Set it to share URLs across key rotations.
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^([A-Fa-f0-9]{64}|[A-Za-z0-9+/]{43}=)$/) MEDIA_URL_KEY?: string;
+  // Uploads never sent in a message (and not kept as a reusable attachment_id) are deleted after this long, by a
+  // job in worker-role processes every MEDIA_GC_INTERVAL_MS.
+  @Transform(toInt) @IsInt() @Min(1) MEDIA_ORPHAN_TTL_SECONDS = 86400;
+  @Transform(toInt) @IsInt() @Min(100) MEDIA_GC_INTERVAL_MS = 15 * 60 * 1000;
   // MEDIA_STORAGE=s3: an S3-compatible service, path-style requests.
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^https?:\/\/[^/\s]+$/) S3_ENDPOINT?: string;
   @IsString() S3_REGION = 'us-east-1';

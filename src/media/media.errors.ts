@@ -10,6 +10,8 @@ export const MediaErrors = {
     forbidden(why === 'expired' ? 'MEDIA.URL_EXPIRED' : 'MEDIA.URL_FORGED', why === 'expired' ? 'This media URL has expired' : 'This media URL is not valid'),
   notMultipart: () => badRequest('MEDIA.NOT_MULTIPART', 'Send the file as multipart/form-data in a field named "file"'),
   unknownAttachment: (ids: string[]) => badRequest('MEDIA.UNKNOWN_ATTACHMENT', `Not attachments of this thread: ${ids.slice(0, 5).join(', ')}`),
+  // Graph's wording; the Send API and the Attachment Upload API answer it as code 100, subcode 2018008.
+  fetchFailed: (detail: string) => badRequest('MEDIA.URL_FETCH_FAILED', `Failed to fetch the file from the url (${detail})`),
   rangeNotSatisfiable: (size: number) =>
     new AppException(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE, 'MEDIA.RANGE_NOT_SATISFIABLE', 'Range not satisfiable', undefined, { 'content-range': `bytes */${size}` }),
 };
@@ -18,7 +20,7 @@ export function toHttpError(err: unknown, maxBytes?: number): unknown {
   if (err instanceof MediaError) {
     switch (err.code) {
       case MediaErrorCode.TooLarge:
-        return new AppException(HttpStatus.PAYLOAD_TOO_LARGE, 'MEDIA.TOO_LARGE', maxBytes ? `The file is larger than ${maxBytes} bytes` : err.reason);
+        return new AppException(HttpStatus.PAYLOAD_TOO_LARGE, 'MEDIA.TOO_LARGE', (err.limit ?? maxBytes) ? `The file is larger than ${err.limit ?? maxBytes} bytes` : err.reason);
       case MediaErrorCode.TypeMismatch:
         return badRequest('MEDIA.TYPE_MISMATCH', err.reason);
       case MediaErrorCode.CorruptImage:
@@ -30,10 +32,11 @@ export function toHttpError(err: unknown, maxBytes?: number): unknown {
     }
   }
   if (err instanceof SafeHttpError) {
-    if (err.code === 'body_too_large') return new AppException(HttpStatus.PAYLOAD_TOO_LARGE, 'MEDIA.TOO_LARGE', err.message);
+    if (err.code === 'body_too_large')
+      return new AppException(HttpStatus.PAYLOAD_TOO_LARGE, 'MEDIA.TOO_LARGE', maxBytes ? `The file is larger than ${maxBytes} bytes` : err.message);
     if (err.code === 'ssrf_blocked' || err.code === 'invalid_url')
       return badRequest('MEDIA.URL_REFUSED', `The URL is not allowed: ${err.reason ?? err.code}`);
-    return badRequest('MEDIA.URL_FETCH_FAILED', `Could not fetch the URL: ${err.code}`);
+    return MediaErrors.fetchFailed(err.message);
   }
   // @fastify/multipart's limit errors carry their own status.
   const status = (err as { statusCode?: number })?.statusCode;

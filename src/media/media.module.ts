@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { resolveSecretsKey } from '../config/secrets-key';
 import { SecretBox } from '../common/crypto/secret-box';
 import { MediaObjectEntity } from './entities/media-object.entity';
+import { MediaGcProcessor } from './jobs/media-gc.processor';
 import { MediaController } from './media.controller';
 import { MEDIA_STORAGE, MEDIA_URL_SIGNER, MediaService } from './media.service';
 import { MediaUrlSigner } from './media-url-signer';
@@ -39,6 +40,7 @@ function createSigner(config: AppConfig): MediaUrlSigner {
   controllers: [MediaController],
   providers: [
     MediaService,
+    MediaGcProcessor,
     { provide: MEDIA_STORAGE, inject: [AppConfig], useFactory: createMediaStorage },
     { provide: MEDIA_URL_SIGNER, inject: [AppConfig], useFactory: createSigner },
   ],

@@ -4,12 +4,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
-import type { SafeHttpClient } from '../../libs/safe-http';
+import type { SafeHttpClient, SafeHttpStreamResponse } from '../../libs/safe-http';
 import { numericId } from '../common/crypto/tokens';
-import { badRequest } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { OUTBOUND_HTTP } from '../infra/http/outbound-http';
-import { detectType, MediaError, MediaErrorCode, MediaKind, MediaProcessor, MediaVariant, ProcessedMedia } from './processing';
+import { MediaKind, MediaProcessor, MediaVariant, ProcessedMedia } from './processing';
 import { MediaStorage, removeStaleTempFiles } from './storage';
 import { MediaErrors, toHttpError } from './media.errors';
 import { MediaUrlSigner } from './media-url-signer';
@@ -37,6 +36,11 @@ export interface MediaOwner {
   threadId?: string | null;
 }
 
+export interface IngestOptions {
+  maxBytes?: number;
+  declaredType?: string;
+}
+
 // What a stored message holds per attachment: ids and facts, never URLs (those are minted per reader).
 export interface StoredAttachment {
   type: MediaKind;
@@ -50,6 +54,14 @@ const PERSON_THUMB = 'thumb.webp';
 const ORIGINAL = 'original';
 
 const COLUMNS = 'id, sha256, kind, mime, size, variants, width, height, duration_ms, page_id, thread_id';
+
+// pg_advisory_xact_lock(namespace, key) per content hash: an insert and the orphan collector's delete of the same
+// bytes take turns, so a row never points at objects the collector is removing.
+const HASH_LOCK_NAMESPACE = 0x6d656469; // "medi"
+const hashLock = (sha256: string): [number, number] => [HASH_LOCK_NAMESPACE, parseInt(sha256.slice(0, 8), 16) | 0];
+
+// TypeORM answers an UPDATE or DELETE … RETURNING with [rows, count] on PostgreSQL.
+const returned = <T>(result: unknown): T[] => (Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]));
 
 @Injectable()
 export class MediaService implements OnModuleInit {
@@ -79,19 +91,23 @@ export class MediaService implements OnModuleInit {
 
   // --- ingestion: the whole pipeline, then one row. No transaction is open while bytes stream. ---
 
-  async ingestStream(stream: Readable, owner: MediaOwner, opts: { maxBytes?: number; declaredType?: string } = {}): Promise<MediaRecord> {
+  async ingestStream(stream: Readable, owner: MediaOwner, opts: IngestOptions & { imageMaxBytes?: number } = {}): Promise<MediaRecord> {
     const maxBytes = opts.maxBytes ?? this.maxBytes;
-    let processed: ProcessedMedia;
+    let rec: MediaRecord | null = null;
     try {
-      processed = await this.processor.processUpload(stream, {
+      await this.processor.processUpload(stream, {
         maxBytes,
+        imageMaxBytes: opts.imageMaxBytes,
         declaredType: opts.declaredType,
         keepOriginal: this.config.env.MEDIA_KEEP_ORIGINAL,
+        // The row is written while the spool still exists: if a collection removed the objects meanwhile, the
+        // processor encodes them again.
+        commit: async (p) => (rec = await this.insert(p, owner)) !== null,
       });
     } catch (err) {
       throw toHttpError(err, maxBytes);
     }
-    return this.insert(processed, owner);
+    return rec!;
   }
 
   // A person's multipart upload (field "file"). The request body is streamed straight into the pipeline.
@@ -112,30 +128,29 @@ export class MediaService implements OnModuleInit {
     }
   }
 
-  // A bot's URL: fetched through the SSRF-safe client (private addresses refused unless allow-listed).
-  // Images are held to MEDIA_URL_IMAGE_MAX_BYTES, anything else to MEDIA_MAX_BYTES.
-  async ingestFromUrl(url: string, owner: MediaOwner, opts: { maxBytes?: number } = {}): Promise<MediaRecord> {
+  // A bot's URL: fetched through the SSRF-safe client (private addresses refused unless allow-listed) and streamed
+  // into the same pipeline as an upload (hashed on the way to the spool file; memory stays at a chunk). Images are
+  // held to MEDIA_URL_IMAGE_MAX_BYTES once the first bytes say so, anything else to MEDIA_MAX_BYTES.
+  async ingestFromUrl(url: string, owner: MediaOwner, opts: IngestOptions = {}): Promise<MediaRecord> {
     const maxBytes = opts.maxBytes ?? this.maxBytes;
-    let body: Buffer;
+    let res: SafeHttpStreamResponse;
     try {
-      const res = await this.http.request({ url, maxResponseBytes: maxBytes, onOversize: 'error', timeoutMs: 30_000 });
-      if (res.status < 200 || res.status > 299) {
-        throw new MediaError(MediaErrorCode.NotFound, `GET ${new URL(url).host} answered ${res.status}`);
-      }
-      body = res.body;
+      res = await this.http.stream({ url, maxResponseBytes: maxBytes, timeoutMs: 30_000 });
     } catch (err) {
-      if (err instanceof MediaError) throw badRequest('MEDIA.URL_FETCH_FAILED', err.reason);
       throw toHttpError(err, maxBytes);
     }
-    const imageCap = Math.min(maxBytes, this.config.env.MEDIA_URL_IMAGE_MAX_BYTES);
-    const type = await detectType(body.subarray(0, 4100));
-    if (type.kind === 'image' && body.length > imageCap) {
-      throw toHttpError(new MediaError(MediaErrorCode.TooLarge, 'image too large'), imageCap);
+    if (res.status < 200 || res.status > 299) {
+      res.body.destroy();
+      throw MediaErrors.fetchFailed(`${new URL(url).host} answered ${res.status}`);
     }
-    return this.ingestStream(Readable.from([body]), owner, { maxBytes });
+    const imageMaxBytes = Math.min(maxBytes, this.config.env.MEDIA_URL_IMAGE_MAX_BYTES);
+    return this.ingestStream(res.body, owner, { ...opts, maxBytes, imageMaxBytes });
   }
 
-  private async insert(p: ProcessedMedia, owner: MediaOwner): Promise<MediaRecord> {
+  // Under the hash's lock, unused (`referenced` false until a message takes it). A row of the same hash keeps its
+  // objects alive (the collector removes them only with the last row); with none, a collection may just have
+  // removed them: null says so.
+  private async insert(p: ProcessedMedia, owner: MediaOwner): Promise<MediaRecord | null> {
     const rec: MediaRecord = {
       id: numericId(),
       sha256: p.sha256,
@@ -149,11 +164,60 @@ export class MediaService implements OnModuleInit {
       page_id: owner.pageId,
       thread_id: owner.threadId ?? null,
     };
-    await this.db.query(
-      `INSERT INTO media_objects (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11)`,
-      [rec.id, rec.sha256, rec.kind, rec.mime, rec.size, JSON.stringify(rec.variants), rec.width, rec.height, rec.duration_ms, rec.page_id, rec.thread_id],
+    return this.db.transaction(async (m) => {
+      await m.query('SELECT pg_advisory_xact_lock($1, $2)', hashLock(p.sha256));
+      const [sibling] = await m.query('SELECT 1 FROM media_objects WHERE sha256 = $1 LIMIT 1', [p.sha256]);
+      if (!sibling && !(await this.processor.isStored(p))) return null;
+      await m.query(
+        `INSERT INTO media_objects (${COLUMNS}, referenced) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, false)`,
+        [rec.id, rec.sha256, rec.kind, rec.mime, rec.size, JSON.stringify(rec.variants), rec.width, rec.height, rec.duration_ms, rec.page_id, rec.thread_id],
+      );
+      return rec;
+    });
+  }
+
+  // --- orphans: uploads no message used ---
+
+  // Media rows older than MEDIA_ORPHAN_TTL_SECONDS that no message used and no reusable attachment_id names are
+  // deleted; a hash's stored objects go with its last row. One batch; answers what it removed.
+  async collectOrphans(limit = 100): Promise<{ rows: number; hashes: number }> {
+    const ttl = this.config.env.MEDIA_ORPHAN_TTL_SECONDS;
+    const candidates: { id: string; sha256: string }[] = await this.db.query(
+      `SELECT id, sha256 FROM media_objects m
+        WHERE NOT referenced AND created_at < now() - make_interval(secs => $1)
+          AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.media_id = m.id)
+        ORDER BY created_at LIMIT $2`,
+      [ttl, limit],
     );
-    return rec;
+    let rows = 0;
+    let hashes = 0;
+    for (const c of candidates) {
+      await this.db.transaction(async (m) => {
+        await m.query('SELECT pg_advisory_xact_lock($1, $2)', hashLock(c.sha256));
+        // Checked again under the lock: a message may have used it since the scan.
+        const gone = returned<{ variants: MediaVariant[] }>(
+          await m.query(
+            `DELETE FROM media_objects m WHERE id = $1 AND NOT referenced
+               AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.media_id = m.id)
+             RETURNING variants`,
+            [c.id],
+          ),
+        );
+        if (!gone.length) return;
+        rows++;
+        const [sibling] = await m.query('SELECT 1 FROM media_objects WHERE sha256 = $1 LIMIT 1', [c.sha256]);
+        if (sibling) return;
+        // Still under the lock, so no insert of these bytes can slip in. A failure leaves unreachable garbage,
+        // never a row without its objects: the row's delete commits regardless.
+        try {
+          await this.processor.removeStored(c.sha256, gone[0].variants.map((v) => v.key));
+          hashes++;
+        } catch (err) {
+          this.logger.warn(`could not remove the stored objects of ${c.sha256}: ${(err as Error).message}`);
+        }
+      });
+    }
+    return { rows, hashes };
   }
 
   async findById(id: string): Promise<MediaRecord | null> {
@@ -164,13 +228,29 @@ export class MediaService implements OnModuleInit {
 
   // --- messages: what a stored message keeps, and the URLs each reader gets ---
 
-  // The thread's own uploads, or the page's bot uploads, turned into stored attachments (in the order given).
+  // A bot sends a stored upload (attachment_id, or a URL it just fetched): used, the orphan collector leaves it.
+  async markReferenced(id: string): Promise<void> {
+    await this.db.query('UPDATE media_objects SET referenced = true WHERE id = $1 AND NOT referenced', [id]);
+  }
+
+  // What a message would store for this record, without using it (the answer to an upload).
+  stored(rec: MediaRecord): StoredAttachment {
+    return toStoredAttachment(rec);
+  }
+
+  // For a message being sent: the thread's own uploads, or the page's bot uploads, turned into stored attachments
+  // (in the order given).
   async attachmentsFor(ids: string[], owner: { pageId: string; threadId: string }): Promise<StoredAttachment[]> {
     if (!ids.length) return [];
+    // Marked used in the same statement that finds them: the orphan collector re-checks the mark under its lock.
     const rows: MediaRecord[] = ids.every((id) => /^\d{1,20}$/.test(id))
-      ? await this.db.query(
-          `SELECT ${COLUMNS} FROM media_objects WHERE id = ANY($1) AND page_id = $2 AND (thread_id = $3 OR thread_id IS NULL)`,
-          [ids, owner.pageId, owner.threadId],
+      ? returned(
+          await this.db.query(
+            `UPDATE media_objects SET referenced = true
+              WHERE id = ANY($1) AND page_id = $2 AND (thread_id = $3 OR thread_id IS NULL)
+              RETURNING ${COLUMNS}`,
+            [ids, owner.pageId, owner.threadId],
+          ),
         )
       : [];
     const byId = new Map(rows.map((r) => [r.id, r]));

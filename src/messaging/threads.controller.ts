@@ -69,8 +69,8 @@ export class ThreadsController {
   ): Promise<UploadedAttachmentDto> {
     const thread = await this.messaging.findOwnThread(who.userId, threadId);
     const rec = await this.media.ingestMultipart(req, { pageId: thread.page_id, threadId: thread.id });
-    const [stored] = await this.media.attachmentsFor([rec.id], { pageId: thread.page_id, threadId: thread.id });
-    const [view] = this.media.forPerson([stored], requestOrigin(req)) as UploadedAttachmentDto[];
+    // Presented, not used: an upload no message sends is collected after MEDIA_ORPHAN_TTL_SECONDS.
+    const [view] = this.media.forPerson([this.media.stored(rec)], requestOrigin(req)) as UploadedAttachmentDto[];
     return { media_id: rec.id, type: view.type, payload: view.payload };
   }
 

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { MEDIA_ATTACHMENT_TYPES, parseGraphParams, validateMessageContent } from '../../libs/templates';
+import type { MessageContent } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
 import { AppException } from '../common/errors/app.exception';
 import { GraphException } from '../common/errors/graph.exception';
@@ -82,10 +83,18 @@ export class AttachmentsService {
   }
 
   private async store(pageId: string, appId: string | null, type: string, url: string | null, rec: MediaRecord) {
-    // The type is read from the bytes; a bot that calls a PDF an image is told so.
+    this.checkType(type, rec);
+    return { attachment_id: await this.insertAttachment(pageId, appId, type, url, rec) };
+  }
+
+  // The type is read from the bytes; a bot that calls a PDF an image is told so (the row it made is an orphan).
+  private checkType(type: string, rec: MediaRecord): void {
     if (type !== rec.kind) {
       throw SendApiErrors.invalid(`param message[attachment][type] is ${type} but the content is ${rec.kind === 'file' ? 'a file' : `${rec.kind === 'audio' ? 'audio' : `an ${rec.kind}`}`} (${rec.mime})`);
     }
+  }
+
+  private async insertAttachment(pageId: string, appId: string | null, type: string, url: string | null, rec: MediaRecord): Promise<string> {
     const id = numericId();
     await this.db.query(`INSERT INTO message_attachments (id, page_id, app_id, type, url, media_id) VALUES ($1, $2, $3, $4, $5, $6)`, [
       id,
@@ -95,7 +104,43 @@ export class AttachmentsService {
       url ?? `media:${rec.id}`,
       rec.id,
     ]);
-    return { attachment_id: id };
+    return id;
+  }
+
+  // A Send API message's attachment, made ready to store. `attachment_id` (an upload) becomes the URL the person's
+  // client loads, the id beside it; a plain `url` is fetched like an upload by URL and sent as stored media, so
+  // the person and the echo get our signed URLs, never the bot's; with `is_reusable` it also gets an attachment_id
+  // (answered beside message_id, as Graph does). Runs before the message's transaction.
+  async forSend(pageId: string, appId: string | null, message: MessageContent): Promise<{ message: MessageContent; attachmentId?: string }> {
+    const att = message.attachment as { type: string; payload: Record<string, unknown> } | undefined;
+    if (!att) return { message };
+    if (att.type !== 'template' && typeof att.payload?.attachment_id === 'string') {
+      const found = await this.resolve(pageId, att.payload.attachment_id);
+      // A media-backed upload keeps its media_id: each reader gets a freshly signed URL (src/media).
+      const payload = { ...att.payload, url: found.url, ...(found.media_id ? { media_id: found.media_id } : {}) };
+      return { message: { ...message, attachment: { ...att, payload } } as MessageContent };
+    }
+    if (att.type !== 'template' && typeof att.payload?.url === 'string') {
+      const url = att.payload.url;
+      const rec = await graphErrors(() => this.media.ingestFromUrl(url, { pageId }));
+      this.checkType(att.type, rec);
+      await this.media.markReferenced(rec.id);
+      const reusable = att.payload.is_reusable === true;
+      const attachmentId = reusable ? await this.insertAttachment(pageId, appId, att.type, url, rec) : undefined;
+      // The bot's URL is not kept in the message: readers get URLs minted from media_id.
+      const payload = { url: this.media.url(rec.id, rec.kind === 'image' ? 'display.jpg' : 'original'), media_id: rec.id };
+      return { message: { ...message, attachment: { ...att, payload } } as MessageContent, attachmentId };
+    }
+    const payload = att.payload as { template_type?: string; elements?: Record<string, unknown>[] };
+    if (att.type === 'template' && payload.template_type === 'media' && payload.elements) {
+      const elements = await Promise.all(
+        payload.elements.map(async (el) =>
+          typeof el.attachment_id === 'string' ? { ...el, url: (await this.resolve(pageId, el.attachment_id)).url } : el,
+        ),
+      );
+      return { message: { ...message, attachment: { ...att, payload: { ...payload, elements } } } as MessageContent };
+    }
+    return { message };
   }
 
   // Another Page's id is as unknown as a made-up one. A media-backed attachment answers a freshly signed URL.
@@ -107,10 +152,16 @@ export class AttachmentsService {
     );
     const found = rows[0];
     if (!found) throw SendApiErrors.unknownAttachment(attachmentId);
-    if (found.media_id) found.url = this.media.url(found.media_id, found.type === 'image' ? 'display.jpg' : 'original');
+    if (found.media_id) {
+      found.url = this.media.url(found.media_id, found.type === 'image' ? 'display.jpg' : 'original');
+      await this.media.markReferenced(found.media_id);
+    }
     return found;
   }
 }
+
+// Graph's "Failed to fetch the file from the url".
+const FETCH_FAILED_SUBCODE = 2018008;
 
 // Media refusals (413, 400) in Graph's envelope.
 async function graphErrors<T>(fn: () => Promise<T>): Promise<T> {
@@ -119,7 +170,8 @@ async function graphErrors<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof AppException) {
       const status = err.status === HttpStatus.PAYLOAD_TOO_LARGE ? HttpStatus.PAYLOAD_TOO_LARGE : HttpStatus.BAD_REQUEST;
-      throw new GraphException(`(#100) ${err.message}`, 100, status, 'OAuthException', undefined, { 'x-media-error': err.code });
+      const subcode = err.code === 'MEDIA.URL_FETCH_FAILED' ? FETCH_FAILED_SUBCODE : undefined;
+      throw new GraphException(`(#100) ${err.message}`, 100, status, 'OAuthException', subcode, { 'x-media-error': err.code });
     }
     throw err;
   }

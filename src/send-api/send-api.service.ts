@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { parseGraphParams, validateSendRequest } from '../../libs/templates';
-import type { MessageContent, SendRequest } from '../../libs/templates';
+import type { SendRequest } from '../../libs/templates';
 import { GraphException } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
 import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
@@ -10,7 +10,7 @@ import { MessagingService, ThreadRow } from '../messaging/messaging.service';
 import { AttachmentsService } from './attachments.service';
 import { SendApiErrors } from './send-api.errors';
 
-export type SendResult = { recipient_id: string; message_id?: string };
+export type SendResult = { recipient_id: string; message_id?: string; attachment_id?: string };
 
 // Graph's error object, for callers that take an answer rather than an exception (hosted scripts).
 export type GraphErrorBody = { error: { message: string; type: string; code: number; error_subcode?: number } };
@@ -92,7 +92,9 @@ export class SendApiService {
       return { status: 200, body, replayed: false };
     }
 
-    const content = await this.resolveAttachments(pageId, req.message!);
+    // Attachment ids resolved, a plain URL fetched and stored (src/send-api/attachments.service.ts).
+    const { message: content, attachmentId } = await this.attachments.forSend(pageId, appId, req.message!);
+    const saved = attachmentId ? { attachment_id: attachmentId } : {};
     try {
       let answer: SendResult | undefined;
       await this.messaging.sendPageMessage(
@@ -102,10 +104,10 @@ export class SendApiService {
         idempotencyKey === undefined
           ? undefined
           : async (m, sent) => {
-              answer = { recipient_id: thread.psid, message_id: sent.mid };
+              answer = { recipient_id: thread.psid, message_id: sent.mid, ...saved };
               await this.storeAnswer(m, scope.pageId, scope.appId, idempotencyKey, answer);
             },
-      ).then((sent) => (answer ??= { recipient_id: thread.psid, message_id: sent.mid }));
+      ).then((sent) => (answer ??= { recipient_id: thread.psid, message_id: sent.mid, ...saved }));
       return { status: 200, body: answer!, replayed: false };
     } catch (err) {
       // A concurrent duplicate committed first: our transaction rolled back, nothing was sent. Answer as it did.
@@ -136,28 +138,6 @@ export class SendApiService {
     const since = Date.now() - Number(thread.person_last_at ?? 0);
     const windowSeconds = req.messaging_type === 'MESSAGE_TAG' ? env.HUMAN_AGENT_WINDOW_SECONDS : env.MESSAGING_WINDOW_SECONDS;
     if (!Number(thread.person_last_at) || since > windowSeconds * 1000) throw SendApiErrors.outsideWindow();
-  }
-
-  // attachment_id (an upload) becomes the URL the person's client loads; the id stays beside it.
-  private async resolveAttachments(pageId: string, message: MessageContent): Promise<MessageContent> {
-    const att = message.attachment as { type: string; payload: Record<string, unknown> } | undefined;
-    if (!att) return message;
-    if (att.type !== 'template' && typeof att.payload?.attachment_id === 'string') {
-      const found = await this.attachments.resolve(pageId, att.payload.attachment_id);
-      // A media-backed upload keeps its media_id: each reader gets a freshly signed URL (src/media).
-      const payload = { ...att.payload, url: found.url, ...(found.media_id ? { media_id: found.media_id } : {}) };
-      return { ...message, attachment: { ...att, payload } } as MessageContent;
-    }
-    const payload = att.payload as { template_type?: string; elements?: Record<string, unknown>[] };
-    if (att.type === 'template' && payload.template_type === 'media' && payload.elements) {
-      const elements = await Promise.all(
-        payload.elements.map(async (el) =>
-          typeof el.attachment_id === 'string' ? { ...el, url: (await this.attachments.resolve(pageId, el.attachment_id)).url } : el,
-        ),
-      );
-      return { ...message, attachment: { ...att, payload: { ...payload, elements } } } as MessageContent;
-    }
-    return message;
   }
 
   private async findAnswer(pageId: string, appId: string, key: string): Promise<SendAnswer | undefined> {

@@ -194,7 +194,7 @@ describeBrowser('browser: the chat app and the console', () => {
         },
       },
     });
-    await pageSays(api, biz.pageToken, psid, { attachment: { type: 'image', payload: { url: `${bot.imageBase}/purple.svg` } } });
+    await pageSays(api, biz.pageToken, psid, { attachment: { type: 'image', payload: { url: `${bot.imageBase}/purple.png` } } });
     await messages.getByRole('button', { name: 'Talk to us' }).waitFor();
     await messages.getByLabel('Receipt').getByText('Order #A-1001').waitFor();
     await messages.getByRole('button', { name: 'Open image' }).click();

@@ -167,6 +167,34 @@ describe('media: attachments end to end', () => {
     await bad.arrayBuffer();
   });
 
+  it('answers HEAD with the headers of GET and no body, and 304 on If-None-Match', async () => {
+    const c = await setup();
+    const video = mp4WithDuration({ timescale: 1000, duration: 2000, mdatBytes: 30_000 });
+    const image = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#258' } }).jpeg().toBuffer();
+    const v = await upload(c.thread.id, c.person.token, video, 'video/mp4');
+    const i = await upload(c.thread.id, c.person.token, image, 'image/jpeg');
+    expect([v.status, i.status]).toEqual([201, 201]);
+
+    for (const url of [v.body.payload.url as string, i.body.payload.thumbnail_url as string]) {
+      const full = await get(url);
+      const bytes = Buffer.from(await full.arrayBuffer());
+      const head = await fetch(url, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      for (const h of ['etag', 'content-type', 'cache-control', 'accept-ranges', 'x-content-type-options']) {
+        expect({ h, value: head.headers.get(h) }).toEqual({ h, value: full.headers.get(h) });
+      }
+      expect(head.headers.get('content-length')).toBe(String(bytes.length));
+      expect((await head.arrayBuffer()).byteLength).toBe(0);
+
+      const notModified = await fetch(url, { method: 'HEAD', headers: { 'if-none-match': full.headers.get('etag')! } });
+      expect(notModified.status).toBe(304);
+      expect(notModified.headers.get('etag')).toBe(full.headers.get('etag'));
+      expect((await notModified.arrayBuffer()).byteLength).toBe(0);
+    }
+    // A forged signature is refused on HEAD too.
+    expect((await fetch(`${v.body.payload.url}x`, { method: 'HEAD' })).status).toBe(403);
+  });
+
   it('refuses oversize (413), a spoofed type (400) and a corrupt image (400, nothing left in temp)', async () => {
     const c = await setup();
     const big = Buffer.alloc(25 * 1024 * 1024 + 1, 0x41);

@@ -121,7 +121,7 @@ describe('send api', () => {
             },
           },
         },
-        { attachment: { type: 'image', payload: { url: 'https://example.com/p.png' } } },
+        { attachment: { type: 'image', payload: { url: `${cdnUrl}/cat.png` } } },
         { text: 'Colour?', quick_replies: [{ content_type: 'text', title: 'Red', payload: 'R' }, { content_type: 'user_email' }] },
       ];
       const sock = await connectPerson(t.url, c.person.token);
@@ -138,6 +138,8 @@ describe('send api', () => {
         const expected: any = { ...normalized.value.message };
         // The uploaded attachment reaches the person as a signed URL to its stored display variant.
         if (i === 2) expected.attachment.payload.elements[0].url = expect.stringMatching(/\/media\/\d+\/display\.jpg\?exp=\d+&sig=/);
+        // A plain URL is fetched and stored: the person gets our signed URLs, not the bot's.
+        if (i === 4) expected.attachment.payload = { url: expect.stringMatching(/\/media\/\d+\/display\.webp\?exp=\d+&sig=/) };
         expect(got[i].message).toMatchObject({ mid: mids[i], sender: 'page', ...expected });
       }
       // Normalized as libs/templates does: currency upper-cased, numeric strings numbers.

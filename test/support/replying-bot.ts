@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
+import sharp from 'sharp';
 import { request } from 'undici';
 import { BotReceiver, ReceivedRequest, startBotReceiver } from './bot-receiver';
 
@@ -28,6 +29,15 @@ export async function startReplyingBot(
 ): Promise<ReplyingBot> {
   const receiver = await startBotReceiver('verify-me');
   const images = http.createServer((req, res) => {
+    // A PNG for a plain image attachment (the platform fetches and re-encodes it; it stores raster images only).
+    const png = /\/img\/(\w+)\.png/.exec(req.url ?? '')?.[1];
+    if (png) {
+      void sharp({ create: { width: 382, height: 200, channels: 3, background: png } })
+        .png()
+        .toBuffer()
+        .then((bytes) => res.writeHead(200, { 'content-type': 'image/png' }).end(bytes));
+      return;
+    }
     const color = /\/img\/(\w+)\.svg/.exec(req.url ?? '')?.[1] ?? 'gray';
     res.writeHead(200, { 'content-type': 'image/svg+xml', 'cache-control': 'max-age=60' });
     res.end(

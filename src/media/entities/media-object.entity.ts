@@ -4,6 +4,8 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm'
 // sha256; two uploads of the same file are two rows over one stored copy.
 @Entity('media_objects')
 @Index('media_objects_sha256_idx', ['sha256'])
+// The orphan collector's scan: old uploads no message has used.
+@Index('media_objects_unreferenced_idx', ['createdAt'], { where: 'NOT referenced' })
 export class MediaObjectEntity {
   @PrimaryColumn({ type: 'varchar', length: 20 })
   id: string;
@@ -39,6 +41,11 @@ export class MediaObjectEntity {
   // Null for a bot's upload (reusable across the page's threads).
   @Column({ name: 'thread_id', type: 'varchar', length: 20, nullable: true })
   threadId: string | null;
+
+  // Set when a message uses the row (or a bot sends it by URL). New uploads are inserted with false; rows from
+  // before the column existed default to true, so the orphan collector never takes them.
+  @Column({ type: 'boolean', default: true })
+  referenced: boolean;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

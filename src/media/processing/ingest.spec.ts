@@ -73,6 +73,19 @@ describe('ingest', () => {
     expect(await fs.readdir(tempDir)).toEqual([]);
   });
 
+  it('holds an image to imageMaxBytes once the head says it is one, other files to maxBytes', async () => {
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#abc' } }).png().toBuffer();
+    const image = Buffer.concat([png, Buffer.alloc(20_000)]);
+    const err = await ingest(Readable.from([image]), { maxBytes: 50_000, imageMaxBytes: 10_000, tempDir }).catch((e: unknown) => e);
+    expect(isMediaError(err, MediaErrorCode.TooLarge)).toBe(true);
+    expect((err as { limit?: number }).limit).toBe(10_000);
+    expect(await fs.readdir(tempDir)).toEqual([]);
+
+    const file = await ingest(Readable.from([Buffer.alloc(20_000, 0x41)]), { maxBytes: 50_000, imageMaxBytes: 10_000, tempDir });
+    expect(file.size).toBe(20_000);
+    await file.cleanup();
+  });
+
   it('accepts exactly maxBytes', async () => {
     const f = await ingest(Readable.from([Buffer.alloc(1000)]), { maxBytes: 1000, tempDir });
     expect(f.size).toBe(1000);

@@ -9,6 +9,8 @@ import { MediaError, MediaErrorCode } from './media.errors';
 
 export interface IngestOptions {
   maxBytes: number;
+  // A lower cap once the bytes say it is an image (Graph: 8 MB for an image fetched by URL).
+  imageMaxBytes?: number;
   declaredType?: string;
   // Normally MediaStorage.tempDir, so the spool sits next to the store.
   tempDir: string;
@@ -36,19 +38,23 @@ export async function ingest(source: Readable, opts: IngestOptions): Promise<Ing
   let headLength = 0;
   let size = 0;
   let type: DetectedType | undefined;
+  let cap = opts.maxBytes;
+  const tooLarge = () => new MediaError(MediaErrorCode.TooLarge, `upload exceeds ${cap} bytes`, { limit: cap });
 
   const decide = async () => {
     type = await detectType(Buffer.concat(head, headLength));
     assertDeclaredType(opts.declaredType, type);
     head.length = 0;
+    if (type.kind === 'image' && opts.imageMaxBytes !== undefined) cap = Math.min(cap, opts.imageMaxBytes);
+    if (size > cap) throw tooLarge();
   };
 
   const meter = new Transform({
     transform(data: Buffer | string, _enc: BufferEncoding, cb: TransformCallback) {
       const chunk = typeof data === 'string' ? Buffer.from(data) : data;
       size += chunk.length;
-      if (size > opts.maxBytes) {
-        cb(new MediaError(MediaErrorCode.TooLarge, `upload exceeds ${opts.maxBytes} bytes`));
+      if (size > cap) {
+        cb(tooLarge());
         return;
       }
       hash.update(chunk);

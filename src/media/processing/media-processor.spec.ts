@@ -80,6 +80,30 @@ describe('MediaProcessor.processUpload (fs storage)', () => {
     expect(await listFiles(root)).toEqual(filesAfterFirst);
   });
 
+  it('removeStored deletes every object of a hash and its directory; a commit that finds them gone re-encodes', async () => {
+    const first = await media.processUpload(streamOf(photo), { maxBytes: 10_000_000, keepOriginal: true });
+    await media.removeStored(first.sha256);
+    expect(await listFiles(root)).toEqual([]);
+    const hashDir = path.join(root, first.sha256.slice(0, 2), first.sha256.slice(2, 4), first.sha256);
+    await expect(fs.stat(hashDir)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // A dedup whose objects a collection removes before the caller records it: encoded again from the spool.
+    await media.processUpload(streamOf(photo), { maxBytes: 10_000_000 });
+    const seen: boolean[] = [];
+    const r = await media.processUpload(streamOf(photo), {
+      maxBytes: 10_000_000,
+      commit: async (p) => {
+        seen.push(p.deduplicated);
+        if (seen.length === 1) await media.removeStored(p.sha256);
+        return media.isStored(p);
+      },
+    });
+    expect(seen).toEqual([true, false]);
+    expect(r.deduplicated).toBe(false);
+    expect(await media.isStored(r)).toBe(true);
+    expect(await fs.readdir(storage.tempDir)).toEqual([]);
+  });
+
   it('re-encodes a known hash when the encoding settings changed, keeping an original stored earlier', async () => {
     await media.processUpload(streamOf(photo), { maxBytes: 10_000_000, keepOriginal: true });
     const sharper = new MediaProcessor(storage, { image: { webpQuality: 90 } });

@@ -8,9 +8,15 @@ import { mediaKey, MediaStorage } from '../storage/media-storage';
 
 export interface ProcessUploadOptions {
   maxBytes: number;
+  // A lower cap for images (a bot's URL fetch).
+  imageMaxBytes?: number;
   declaredType?: string;
   // Images only: also store the upload byte for byte (EXIF and all) as variant "original".
   keepOriginal?: boolean;
+  // Called with the result while the spool still exists (the caller records it, e.g. a row under a lock).
+  // Answering false says the stored objects vanished meanwhile (garbage collection of the same hash): they are
+  // encoded again from the spool and committed once more.
+  commit?: (p: ProcessedMedia) => Promise<boolean>;
 }
 
 export interface MediaVariant {
@@ -78,21 +84,48 @@ export class MediaProcessor {
   }
 
   async processUpload(stream: Readable, opts: ProcessUploadOptions): Promise<ProcessedMedia> {
-    const upload = await ingest(stream, { maxBytes: opts.maxBytes, declaredType: opts.declaredType, tempDir: this.storage.tempDir });
+    const upload = await ingest(stream, {
+      maxBytes: opts.maxBytes,
+      imageMaxBytes: opts.imageMaxBytes,
+      declaredType: opts.declaredType,
+      tempDir: this.storage.tempDir,
+    });
     try {
       const keepOriginal = upload.type.kind !== 'image' || !!opts.keepOriginal;
-      const existing = await this.readManifest(upload.sha256);
-      if (existing && existing.profile === this.profile && (await this.allStored(existing))) {
-        if (keepOriginal && !existing.variants.some((v) => v.name === ORIGINAL)) {
-          existing.variants.push(await this.putOriginal(upload, existing.width, existing.height));
-          await this.writeManifest(existing);
-        }
-        return this.present(existing, keepOriginal, true);
-      }
-      return this.present(await this.processFresh(upload, keepOriginal, existing), keepOriginal, false);
+      const result = await this.store(upload, keepOriginal);
+      if (!opts.commit || (await opts.commit(result))) return result;
+      const again = this.present(await this.processFresh(upload, keepOriginal, null), keepOriginal, false);
+      if (await opts.commit(again)) return again;
+      throw new MediaError(MediaErrorCode.Storage, `the stored objects of ${upload.sha256} vanished twice while committing`);
     } finally {
       await upload.cleanup();
     }
+  }
+
+  // Garbage collection of a hash no row references any more: the manifest goes first, so no upload dedups onto
+  // a half-deleted set (a later upload of the same bytes is encoded afresh). `known` adds keys a row listed.
+  async removeStored(sha256: string, known: string[] = []): Promise<void> {
+    const manifest = await this.readManifest(sha256).catch(() => null);
+    const keys = new Set([...(manifest?.variants.map((v) => v.key) ?? []), ...known]);
+    await this.storage.delete(mediaKey(sha256, MANIFEST));
+    await Promise.all([...keys].map((k) => this.storage.delete(k)));
+  }
+
+  // True when every variant a result lists is in storage at its size.
+  async isStored(p: Pick<ProcessedMedia, 'variants'>): Promise<boolean> {
+    return this.allStored(p);
+  }
+
+  private async store(upload: IngestedFile, keepOriginal: boolean): Promise<ProcessedMedia> {
+    const existing = await this.readManifest(upload.sha256);
+    if (existing && existing.profile === this.profile && (await this.allStored(existing))) {
+      if (keepOriginal && !existing.variants.some((v) => v.name === ORIGINAL)) {
+        existing.variants.push(await this.putOriginal(upload, existing.width, existing.height));
+        await this.writeManifest(existing);
+      }
+      return this.present(existing, keepOriginal, true);
+    }
+    return this.present(await this.processFresh(upload, keepOriginal, existing), keepOriginal, false);
   }
 
   private async processFresh(upload: IngestedFile, keepOriginal: boolean, previous: Manifest | null): Promise<Manifest> {
@@ -162,7 +195,7 @@ export class MediaProcessor {
     }
   }
 
-  private async allStored(m: Manifest): Promise<boolean> {
+  private async allStored(m: Pick<Manifest, 'variants'>): Promise<boolean> {
     const stats = await Promise.all(m.variants.map((v) => this.storage.stat(v.key)));
     return stats.every((s, i) => s !== null && s.size === m.variants[i].size);
   }

@@ -14,11 +14,15 @@ export class MediaError extends Error {
   constructor(
     readonly code: MediaErrorCode,
     readonly reason: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; limit?: number },
   ) {
     super(`${code}: ${reason}`, options);
     this.name = 'MediaError';
+    if (options?.limit !== undefined) this.limit = options.limit;
   }
+
+  // TooLarge: the cap that was crossed (an image fetched by URL has a lower one than other files).
+  readonly limit?: number;
 }
 
 export function isMediaError(err: unknown, code?: MediaErrorCode): err is MediaError {

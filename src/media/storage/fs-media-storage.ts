@@ -44,7 +44,12 @@ export class FsMediaStorage implements MediaStorage {
         await fs.copyFile(body.file, tmp, fs.constants.COPYFILE_EXCL);
       }
       await fs.mkdir(path.dirname(target), { recursive: true });
-      await fs.rename(tmp, target);
+      await fs.rename(tmp, target).catch(async (err: NodeJS.ErrnoException) => {
+        // The hash directory was removed (garbage collection) between mkdir and rename: once more.
+        if (err.code !== 'ENOENT') throw err;
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        await fs.rename(tmp, target);
+      });
     } catch (err) {
       await fs.rm(tmp, { force: true });
       if (err instanceof MediaError) throw err;
@@ -87,6 +92,9 @@ export class FsMediaStorage implements MediaStorage {
   }
 
   async delete(key: string): Promise<void> {
-    await fs.rm(this.pathFor(key), { force: true });
+    const file = this.pathFor(key);
+    await fs.rm(file, { force: true });
+    // The last object of a hash takes its directory along; a directory still in use stays.
+    await fs.rmdir(path.dirname(file)).catch(() => undefined);
   }
 }
