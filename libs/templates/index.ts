@@ -38,4 +38,6 @@ export { WebUrlButtonDto, PostbackButtonDto, PhoneNumberButtonDto, DefaultAction
 export { parseGraphParams, parseGraphJson, SEND_API_JSON_PARAMS, MESSENGER_PROFILE_JSON_PARAMS } from './form';
 export type { JsonParseResult } from './form';
 export { formatParam } from './schema';
+export { parsePlatformMediaUrl, MEDIA_TEMPLATE_URL_SUBCODE } from './media-url';
+export type { PlatformMediaUrl } from './media-url';
 export { charCount } from './rules';

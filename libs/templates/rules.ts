@@ -11,6 +11,8 @@ import { registerDecorator, ValidateNested } from 'class-validator';
 export interface Issue {
   phrase: string;
   sub?: (string | number)[];
+  // Graph's error_subcode for this rule, if it has one.
+  subcode?: number;
 }
 
 export const SKIP = Symbol('skip');

@@ -22,9 +22,9 @@ export function formatParam(path: Path): string {
   );
 }
 
-export function graphError(path: Path, phrase: string): GraphValidationError {
+export function graphError(path: Path, phrase: string, subcode?: number): GraphValidationError {
   const param = formatParam(path);
-  return { code: 100, message: `param ${param} ${phrase}`, param };
+  return { code: 100, message: `param ${param} ${phrase}`, param, ...(subcode !== undefined ? { subcode } : {}) };
 }
 
 export function fail<T>(path: Path, phrase: string): ValidationResult<T> {
@@ -79,7 +79,7 @@ function decode(message: string, owner: Path, here: Path): GraphValidationError 
   }
   // %name% names a sibling of the checked property by its full param path.
   const phrase = issue.phrase.replace(/%([a-z_]+)%/g, (_, name: string) => formatParam([...owner, name]));
-  return graphError([...here, ...(issue.sub ?? [])], phrase);
+  return graphError([...here, ...(issue.sub ?? [])], phrase, issue.subcode);
 }
 
 // Copies the input into plain JSON-like data: drops undefined and null object values (Graph treats

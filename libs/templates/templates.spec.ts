@@ -21,8 +21,13 @@ import {
 import { LIMITS, validateSendRequest } from './index';
 
 const P = 'message[attachment][payload]';
+const ourUrl = ({ id = '123', variant = 'display.jpg', query = 'exp=1700000000&sig=aB-_9' } = {}) =>
+  `https://switchboard.example/media/${id}/${variant}?${query}`;
+const OUR_URL = ourUrl();
+const NOT_OURS =
+  'must be a URL of media on this platform (/media/{id}/{variant}?exp=…&sig=…, as webhooks and echoes carry); upload other media with the Attachment Upload API and send its attachment_id';
 const E0 = `${P}[elements][0]`;
-type Expect = 'ok' | [param: string, phrase: string];
+type Expect = 'ok' | [param: string, phrase: string] | [param: string, phrase: string, subcode: number];
 type Case = [name: string, payload: object, expected: Expect];
 
 function check(payload: object, expected: Expect) {
@@ -31,8 +36,8 @@ function check(payload: object, expected: Expect) {
     valueOf(result);
     return;
   }
-  const [param, phrase] = expected;
-  expect(errorOf(result)).toEqual({ code: 100, param, message: `param ${param} ${phrase}` });
+  const [param, phrase, subcode] = expected;
+  expect(errorOf(result)).toEqual({ code: 100, param, message: `param ${param} ${phrase}`, ...(subcode ? { subcode } : {}) });
 }
 
 const genericCases: Case[] = [
@@ -144,7 +149,21 @@ const buttonTemplateCases: Case[] = [
 
 const mediaCases: Case[] = [
   ['attachment_id', media(), 'ok'],
-  ['url', media({ elements: [{ media_type: 'video', url: 'https://www.facebook.com/page/videos/123/' }] }), 'ok'],
+  ['url of this platform\'s media', media({ elements: [{ media_type: 'video', url: OUR_URL }] }), 'ok'],
+  ['url on another host, same shape', media({ elements: [{ media_type: 'image', url: 'http://10.0.0.2:3000/media/1/display.jpg?exp=1&sig=x' }] }), 'ok'],
+  ['media id of 20 digits', media({ elements: [{ media_type: 'image', url: ourUrl({ id: '9'.repeat(20) }) }] }), 'ok'],
+  ['media id of 21 digits', media({ elements: [{ media_type: 'image', url: ourUrl({ id: '9'.repeat(21) }) }] }), [`${E0}[url]`, NOT_OURS, 2018188]],
+  ['variant of 64 characters', media({ elements: [{ media_type: 'image', url: ourUrl({ variant: 'v'.repeat(64) }) }] }), 'ok'],
+  ['variant of 65 characters', media({ elements: [{ media_type: 'image', url: ourUrl({ variant: 'v'.repeat(65) }) }] }), [`${E0}[url]`, NOT_OURS, 2018188]],
+  // Graph accepts Facebook URLs here; Switchboard is not Facebook.
+  ['a Facebook URL', media({ elements: [{ media_type: 'video', url: 'https://www.facebook.com/page/videos/123/' }] }), [`${E0}[url]`, NOT_OURS, 2018188]],
+  ['an external URL', media({ elements: [{ media_type: 'image', url: 'https://example.com/cat.png' }] }), [`${E0}[url]`, NOT_OURS, 2018188]],
+  ['our path without sig', media({ elements: [{ media_type: 'image', url: ourUrl({ query: 'exp=1700000000' }) }] }), [`${E0}[url]`, NOT_OURS, 2018188]],
+  ['our path without exp', media({ elements: [{ media_type: 'image', url: ourUrl({ query: 'sig=abc' }) }] }), [`${E0}[url]`, NOT_OURS, 2018188]],
+  ['exp not a number', media({ elements: [{ media_type: 'image', url: ourUrl({ query: 'exp=soon&sig=abc' }) }] }), [`${E0}[url]`, NOT_OURS, 2018188]],
+  ['a media id that is not numeric', media({ elements: [{ media_type: 'image', url: ourUrl({ id: 'abc' }) }] }), [`${E0}[url]`, NOT_OURS, 2018188]],
+  ['an extra path segment', media({ elements: [{ media_type: 'image', url: ourUrl({ variant: 'display.jpg/x' }) }] }), [`${E0}[url]`, NOT_OURS, 2018188]],
+  ['a ftp URL of our shape', media({ elements: [{ media_type: 'image', url: 'ftp://h/media/1/display.jpg?exp=1&sig=x' }] }), [`${E0}[url]`, 'must be a valid URL']],
   [
     'two elements',
     media({ elements: [mediaElement(), mediaElement()] }),

@@ -1,6 +1,7 @@
 // Template payloads (reference §3): generic, button, media, receipt.
 import { DefaultActionDto, templateButton } from './buttons';
 import { IMAGE_ASPECT_RATIOS, LIMITS, MEDIA_TYPES, TEMPLATE_TYPES } from './constants';
+import { MEDIA_TEMPLATE_URL_SUBCODE, parsePlatformMediaUrl } from './media-url';
 import {
   boolean,
   Coerce,
@@ -86,11 +87,21 @@ export class ButtonTemplatePayloadDto implements ButtonTemplatePayload {
 
 // --- media ---
 
+// Graph takes only Facebook URLs here; Switchboard only its own signed media URLs (see media-url.ts).
+const platformMediaUrl = (v: unknown) =>
+  parsePlatformMediaUrl(v)
+    ? undefined
+    : {
+        phrase:
+          'must be a URL of media on this platform (/media/{id}/{variant}?exp=…&sig=…, as webhooks and echoes carry); upload other media with the Attachment Upload API and send its attachment_id',
+        subcode: MEDIA_TEMPLATE_URL_SUBCODE,
+      };
+
 export class MediaElementDto implements MediaElement {
   @Field(required, oneOf(MEDIA_TYPES)) media_type: MediaElement['media_type'];
   @Shape(exactlyOneSource)
   $source?: never;
-  @Field(optional, string, httpUrl) url?: string;
+  @Field(optional, string, httpUrl, platformMediaUrl) url?: string;
   @Coerce(toStringish) @Field(optional, string, nonEmpty) attachment_id?: string;
   @NestedArray(templateButton, optional, items(0, LIMITS.mediaButtons)) buttons?: Button[];
 }

@@ -16,6 +16,8 @@ export interface GraphValidationError {
   code: 100;
   message: string;
   param: string;
+  /** Graph's `error_subcode`, where Graph has one for the rule (e.g. 2018188 for a media template URL). */
+  subcode?: number;
 }
 
 /** What every validator returns; it never throws on any input. */

@@ -113,6 +113,11 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(1) SEND_RATE_PER_APP_PER_SECOND = 3000;
   // How long an Idempotency-Key on the Send API replays its first answer.
   @Transform(toInt) @IsInt() @Min(60) SEND_IDEMPOTENCY_TTL_SECONDS = 86400;
+  // Messenger Profile API calls (POST, GET, DELETE) per Page: Messenger allows 10 per 10 minutes; over it, 613.
+  @Transform(toInt) @IsInt() @Min(1) MESSENGER_PROFILE_RATE_CALLS = 10;
+  @Transform(toInt) @IsInt() @Min(1) MESSENGER_PROFILE_RATE_WINDOW_SECONDS = 600;
+  // How long the User Profile API's profile_pic URL (a signed avatar) stays valid.
+  @Transform(toInt) @IsInt() @Min(60) PROFILE_PIC_URL_TTL_SECONDS = 86400;
 
   // --- media (src/media) ---
   // Per file, people and bots alike; an image fetched by URL has its own, smaller cap.

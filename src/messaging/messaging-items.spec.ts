@@ -60,4 +60,28 @@ describe('messaging items', () => {
     expect(echoItem({ psid: '1', pageId: '2' }, page, sign('echo')).message).toMatchObject({ attachments: [{ type: 'image', payload: { url: 'echo/42' } }] });
     expect(toMessageView(page, sign('person')).attachment).toEqual({ type: 'image', payload: { url: 'person/42' } });
   });
+
+  it('carries reply_to to the person and the echo, and notification_type to the person only', () => {
+    const reply = { ...row, content: { text: 'yes', reply_to: { mid: 'm_0' }, notification_type: 'SILENT_PUSH' } };
+    expect(toMessageView(reply)).toMatchObject({ text: 'yes', reply_to: { mid: 'm_0' }, notification_type: 'SILENT_PUSH' });
+    const echo = echoItem({ psid: '1', pageId: '2' }, reply).message as Record<string, unknown>;
+    expect(echo).toMatchObject({ mid: 'm_1', text: 'yes', reply_to: { mid: 'm_0' } });
+    expect(echo).not.toHaveProperty('notification_type');
+    expect(toMessageView(row)).not.toHaveProperty('reply_to');
+  });
+
+  it("re-signs a media template's stored media for each reader and leaves other elements alone", () => {
+    const template = (elements: object[]) => ({ type: 'template', payload: { template_type: 'media', elements } });
+    const page = {
+      ...row,
+      content: { attachment: template([{ media_type: 'video', url: 'https://old/signed', media_id: '7', buttons: [] }]) },
+    };
+    const sign = (who: string) => (a: unknown[]) => a.map((x: any) => ({ type: x.type, payload: { url: `${who}/${x.type}/${x.payload.media_id}` } }));
+    expect(toMessageView(page, sign('person')).attachment).toEqual(template([{ media_type: 'video', url: 'person/video/7', buttons: [] }]));
+    expect(echoItem({ psid: '1', pageId: '2' }, page, sign('echo')).message).toMatchObject({
+      attachments: [template([{ media_type: 'video', url: 'echo/video/7', buttons: [] }])],
+    });
+    const plain = { ...row, content: { attachment: template([{ media_type: 'image', url: 'https://kept' }]) } };
+    expect(toMessageView(plain, sign('person')).attachment).toEqual(template([{ media_type: 'image', url: 'https://kept' }]));
+  });
 });

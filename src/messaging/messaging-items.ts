@@ -40,11 +40,33 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter): Mes
   if (typeof c.text === 'string') view.text = c.text;
   if (c.quick_reply) view.quick_reply = c.quick_reply as { payload: string };
   if (c.quick_replies) view.quick_replies = c.quick_replies as unknown[];
-  if (c.attachment) view.attachment = present ? present([c.attachment])[0] : c.attachment;
+  if (c.attachment) view.attachment = presentOne(c.attachment, present);
   if (Array.isArray(c.attachments) && present) view.attachments = present(c.attachments);
   if (c.postback) view.postback = c.postback as { title: string; payload: string };
   if (r.client_message_id) view.client_message_id = r.client_message_id;
+  // A reply quotes an earlier message of the thread; notification_type lets the client decide to notify.
+  if (isReplyTo(c.reply_to)) view.reply_to = { mid: c.reply_to.mid };
+  if (typeof c.notification_type === 'string') view.notification_type = c.notification_type as MessageView['notification_type'];
   return view;
+}
+
+const isReplyTo = (v: unknown): v is { mid: string } => typeof (v as { mid?: unknown } | undefined)?.mid === 'string';
+
+// A media template's elements that name stored media (media_id) get the reader's freshly signed URL, as a
+// plain attachment does; the stored URL (signed when the bot sent it) would expire.
+function presentOne(attachment: unknown, present?: AttachmentPresenter): unknown {
+  if (!present) return attachment;
+  const att = attachment as { type?: unknown; payload?: { template_type?: unknown; elements?: unknown } };
+  if (att?.type !== 'template' || att.payload?.template_type !== 'media' || !Array.isArray(att.payload.elements)) {
+    return present([attachment])[0];
+  }
+  const elements = att.payload.elements.map((el: Record<string, unknown>) => {
+    if (typeof el?.media_id !== 'string') return el;
+    const { media_id, ...rest } = el;
+    const shown = present([{ type: el.media_type, payload: { media_id } }])[0] as { payload?: { url?: unknown } } | undefined;
+    return typeof shown?.payload?.url === 'string' ? { ...rest, url: shown.payload.url } : rest;
+  });
+  return { ...att, payload: { ...att.payload, elements } };
 }
 
 interface Parties {
@@ -74,8 +96,9 @@ export function echoItem(p: Parties, r: MessageRow, present?: AttachmentPresente
   if (typeof r.content.metadata === 'string') message.metadata = r.content.metadata;
   message.mid = r.mid;
   if (typeof r.content.text === 'string') message.text = r.content.text;
-  if (r.content.attachment) message.attachments = present ? present([r.content.attachment]) : [r.content.attachment];
+  if (r.content.attachment) message.attachments = [presentOne(r.content.attachment, present)];
   if (r.content.quick_replies) message.quick_replies = r.content.quick_replies;
+  if (isReplyTo(r.content.reply_to)) message.reply_to = { mid: r.content.reply_to.mid };
   return { sender: { id: p.pageId }, recipient: { id: p.psid }, timestamp: Number(r.timestamp), message };
 }
 

@@ -14,6 +14,10 @@ export interface MessageView {
   attachments?: unknown[];
   postback?: { title: string; payload: string };
   client_message_id?: string;
+  // The Page's reply to an earlier message of the thread (Send API reply_to).
+  reply_to?: { mid: string };
+  // The Send API's notification_type: REGULAR (default when absent), SILENT_PUSH or NO_PUSH.
+  notification_type?: 'REGULAR' | 'SILENT_PUSH' | 'NO_PUSH';
 }
 
 interface ThreadRef {

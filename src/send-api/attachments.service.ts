@@ -135,12 +135,18 @@ export class AttachmentsService {
     if (att.type === 'template' && payload.template_type === 'media' && payload.elements) {
       const elements = await Promise.all(
         payload.elements.map(async (el) =>
-          typeof el.attachment_id === 'string' ? { ...el, url: (await this.resolve(pageId, el.attachment_id)).url } : el,
+          typeof el.attachment_id === 'string' ? await this.resolveElement(pageId, el, el.attachment_id) : el,
         ),
       );
       return { message: { ...message, attachment: { ...att, payload: { ...payload, elements } } } as MessageContent };
     }
     return { message };
+  }
+
+  // media_id beside the URL: each reader gets a freshly signed URL (messaging-items), not this one, which expires.
+  private async resolveElement(pageId: string, el: Record<string, unknown>, attachmentId: string) {
+    const found = await this.resolve(pageId, attachmentId);
+    return { ...el, url: found.url, ...(found.media_id ? { media_id: found.media_id } : {}) };
   }
 
   // Another Page's id is as unknown as a made-up one. A media-backed attachment answers a freshly signed URL.

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import {
@@ -10,6 +10,8 @@ import {
 } from '../../libs/templates';
 import type { MessengerProfileSettings } from '../../libs/templates';
 import { notFound } from '../common/errors/app.exception';
+import { AppConfig } from '../config/app-config';
+import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
 import { fillGreeting } from './profile-text';
 import { SendApiErrors } from './send-api.errors';
 
@@ -29,7 +31,19 @@ export interface PersonProfileView {
 // Messenger Profile per Page (`/me/messenger_profile`): stored as libs/templates normalizes it.
 @Injectable()
 export class MessengerProfileService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
+  ) {}
+
+  // Messenger limits the Messenger Profile API per Page (10 calls per 10 minutes); every Graph call spends,
+  // refused or not, as on the Send API. The person's view (personView) is not a Graph call and is not counted.
+  private async spend(pageId: string): Promise<void> {
+    const { MESSENGER_PROFILE_RATE_CALLS: calls, MESSENGER_PROFILE_RATE_WINDOW_SECONDS: window } = this.config.env;
+    const bucket = await this.limiter.consume(`profile:page:${pageId}`, { capacity: calls, refillPerSecond: calls / window });
+    if (!bucket.allowed) throw SendApiErrors.pageRateLimited(bucket.retryAfterMs);
+  }
 
   private async load(pageId: string): Promise<Settings> {
     const rows: { settings: Settings }[] = await this.db.query(`SELECT settings FROM messenger_profiles WHERE page_id = $1`, [pageId]);
@@ -45,6 +59,7 @@ export class MessengerProfileService {
   }
 
   async set(pageId: string, params: unknown): Promise<{ result: 'success' }> {
+    await this.spend(pageId);
     const parsed = parseGraphParams(params, MESSENGER_PROFILE_JSON_PARAMS);
     if (!parsed.ok) throw SendApiErrors.invalid(parsed.error.message);
     const current = await this.load(pageId);
@@ -56,6 +71,7 @@ export class MessengerProfileService {
   }
 
   async remove(pageId: string, params: unknown): Promise<{ result: 'success' }> {
+    await this.spend(pageId);
     const parsed = parseGraphParams(params, MESSENGER_PROFILE_JSON_PARAMS);
     if (!parsed.ok) throw SendApiErrors.invalid(parsed.error.message);
     const valid = validateMessengerProfileDelete(parsed.value);
@@ -73,6 +89,7 @@ export class MessengerProfileService {
 
   // `GET ?fields=a,b`: Graph answers {data:[{…the fields that are set}]}, or {data:[]} when none is.
   async get(pageId: string, fieldsParam: unknown): Promise<{ data: Settings[] }> {
+    await this.spend(pageId);
     const fields = typeof fieldsParam === 'string' ? fieldsParam.split(',').map((f) => f.trim()).filter(Boolean) : [];
     if (!fields.length) throw SendApiErrors.invalid('The parameter fields is required');
     const known = MESSENGER_PROFILE_FIELDS as readonly string[];

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
 import type { PagePrincipal } from '../auth/principal';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
+import { requestOrigin } from '../media/media.service';
 import { assertOwnPage } from '../pages/pages-graph.controller';
 import { AttachmentsService } from './attachments.service';
 import { MessengerProfileService } from './messenger-profile.service';
@@ -48,6 +49,11 @@ export class SendApiController {
         message: { type: 'object', additionalProperties: true },
         sender_action: { type: 'string', enum: ['typing_on', 'typing_off', 'mark_seen'] },
         notification_type: { type: 'string', enum: ['REGULAR', 'SILENT_PUSH', 'NO_PUSH'] },
+        reply_to: {
+          type: 'object',
+          description: 'A message of this thread to reply to (also accepted as message.reply_to)',
+          properties: { mid: { type: 'string' } },
+        },
       },
     },
   })
@@ -130,8 +136,22 @@ export class SendApiController {
   // User Profile API: only people who have a thread with the Page.
   @Get(':psid')
   @GraphAuth('page')
-  @ApiOkResponse({ schema: { example: { first_name: 'Ada', last_name: 'Lovelace', profile_pic: null, id: '1254477777772919' } } })
-  userProfile(@CurrentPrincipal() who: PagePrincipal, @Param('psid') psid: string, @Query() query: Record<string, unknown>) {
-    return this.users.get(who.pageId, psid, query?.fields);
+  @ApiOkResponse({
+    schema: {
+      example: {
+        first_name: 'Ada',
+        last_name: 'Lovelace',
+        profile_pic: 'https://switchboard.example/avatars/101/1254477777772919?exp=1700086400&sig=…',
+        id: '1254477777772919',
+      },
+    },
+  })
+  userProfile(
+    @CurrentPrincipal() who: PagePrincipal,
+    @Param('psid') psid: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: FastifyRequest,
+  ) {
+    return this.users.get(who.pageId, psid, query?.fields, requestOrigin(req));
   }
 }

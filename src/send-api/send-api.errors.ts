@@ -1,11 +1,19 @@
 import { HttpStatus } from '@nestjs/common';
+import { MEDIA_TEMPLATE_URL_SUBCODE } from '../../libs/templates';
 import { GraphException } from '../common/errors/graph.exception';
 
 export const SendApiErrors = {
   // Graph's answer for a PSID the Page does not know.
   noMatchingUser: () =>
     new GraphException('(#100) No matching user found', 100, HttpStatus.BAD_REQUEST, 'OAuthException', 2018001),
-  invalid: (message: string) => new GraphException(`(#100) ${message}`, 100, HttpStatus.BAD_REQUEST),
+  invalid: (message: string, subcode?: number) =>
+    new GraphException(`(#100) ${message}`, 100, HttpStatus.BAD_REQUEST, 'OAuthException', subcode),
+  // reply_to must name a message of the same conversation (any sender), as on Messenger.
+  unknownReplyTo: (param: string) =>
+    new GraphException(`(#100) param ${param} must be the mid of a message in this conversation`, 100, HttpStatus.BAD_REQUEST),
+  // A media template URL that parses as ours but is forged, or another Page's media (the same answer for both).
+  notOurMedia: (param: string, why: string) =>
+    new GraphException(`(#100) param ${param} ${why}`, 100, HttpStatus.BAD_REQUEST, 'OAuthException', MEDIA_TEMPLATE_URL_SUBCODE),
   outsideWindow: () =>
     new GraphException('(#10) This message is sent outside of allowed window.', 10, HttpStatus.BAD_REQUEST, 'OAuthException', 2018278),
   pageRateLimited: (retryAfterMs: number) =>

@@ -1,16 +1,23 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../config/app-config';
+import { resolveSecretsKey } from '../config/secrets-key';
 import { MediaModule } from '../media/media.module';
 import { MessagingModule } from '../messaging/messaging.module';
 import { MessageAttachmentEntity } from './entities/message-attachment.entity';
 import { MessengerProfileEntity } from './entities/messenger-profile.entity';
 import { SendIdempotencyKeyEntity } from './entities/send-idempotency-key.entity';
 import { AttachmentsService } from './attachments.service';
+import { AvatarController } from './avatar.controller';
+import { AvatarUrlSigner } from './avatar';
 import { MessengerProfileService } from './messenger-profile.service';
 import { PageProfileController } from './page-profile.controller';
 import { SendApiController } from './send-api.controller';
 import { SendApiService } from './send-api.service';
-import { UserProfileService } from './user-profile.service';
+import { AVATAR_URL_SIGNER, UserProfileService } from './user-profile.service';
+
+const createAvatarSigner = (config: AppConfig) =>
+  new AvatarUrlSigner(resolveSecretsKey(config.env.SECRETS_KEY, config.dataDir).key, config.env.PROFILE_PIC_URL_TTL_SECONDS);
 
 @Module({
   imports: [
@@ -18,8 +25,14 @@ import { UserProfileService } from './user-profile.service';
     MessagingModule,
     MediaModule,
   ],
-  controllers: [SendApiController, PageProfileController],
-  providers: [SendApiService, AttachmentsService, MessengerProfileService, UserProfileService],
+  controllers: [SendApiController, PageProfileController, AvatarController],
+  providers: [
+    SendApiService,
+    AttachmentsService,
+    MessengerProfileService,
+    UserProfileService,
+    { provide: AVATAR_URL_SIGNER, inject: [AppConfig], useFactory: createAvatarSigner },
+  ],
   exports: [SendApiService, AttachmentsService, MessengerProfileService],
 })
 export class SendApiModule {}

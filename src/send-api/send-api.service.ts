@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { parseGraphParams, validateSendRequest } from '../../libs/templates';
-import type { SendRequest } from '../../libs/templates';
+import { parseGraphParams, parsePlatformMediaUrl, validateSendRequest } from '../../libs/templates';
+import type { MediaElement, MessageContent, SendRequest } from '../../libs/templates';
+import { AppException } from '../common/errors/app.exception';
 import { GraphException } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
 import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
+import { MediaService } from '../media/media.service';
 import { MessagingService, ThreadRow } from '../messaging/messaging.service';
 import { AttachmentsService } from './attachments.service';
 import { SendApiErrors } from './send-api.errors';
@@ -36,6 +38,7 @@ export class SendApiService {
     private readonly config: AppConfig,
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly media: MediaService,
   ) {}
 
   // For hosted scripts (ctx.send): the same rules as the HTTP route. appId null: sent as the Page itself
@@ -69,7 +72,7 @@ export class SendApiService {
     const valid = parsed.ok ? validateSendRequest(parsed.value) : parsed;
     if (!valid.ok) {
       await spending;
-      throw SendApiErrors.invalid(valid.error.message);
+      throw SendApiErrors.invalid(valid.error.message, valid.error.subcode);
     }
     const req = valid.value;
 
@@ -92,8 +95,7 @@ export class SendApiService {
       return { status: 200, body, replayed: false };
     }
 
-    // Attachment ids resolved, a plain URL fetched and stored (src/send-api/attachments.service.ts).
-    const { message: content, attachmentId } = await this.attachments.forSend(pageId, appId, req.message!);
+    const { content, attachmentId } = await this.contentOf(pageId, appId, thread, req, parsed.ok ? parsed.value : undefined);
     const saved = attachmentId ? { attachment_id: attachmentId } : {};
     try {
       let answer: SendResult | undefined;
@@ -138,6 +140,71 @@ export class SendApiService {
     const since = Date.now() - Number(thread.person_last_at ?? 0);
     const windowSeconds = req.messaging_type === 'MESSAGE_TAG' ? env.HUMAN_AGENT_WINDOW_SECONDS : env.MESSAGING_WINDOW_SECONDS;
     if (!Number(thread.person_last_at) || since > windowSeconds * 1000) throw SendApiErrors.outsideWindow();
+  }
+
+  // What is stored: the message, its references resolved (attachment ids, a plain URL fetched and stored by
+  // src/send-api/attachments.service.ts, media template URLs checked), with reply_to and notification_type beside
+  // it (top-level in the request, but they belong to this message: the person's event and the echo carry them).
+  private async contentOf(
+    pageId: string,
+    appId: string | null,
+    thread: ThreadRow,
+    req: SendRequest,
+    raw: unknown,
+  ): Promise<{ content: MessageContent; attachmentId?: string }> {
+    if (req.reply_to) {
+      const nested = (raw as { message?: { reply_to?: unknown } } | undefined)?.message?.reply_to !== undefined;
+      const param = nested ? 'message[reply_to][mid]' : 'reply_to[mid]';
+      const mid = req.reply_to.mid;
+      const found: unknown[] =
+        mid.length <= 64 ? await this.db.query(`SELECT 1 FROM messages WHERE mid = $1 AND thread_id = $2`, [mid, thread.id]) : [];
+      if (!found.length) throw SendApiErrors.unknownReplyTo(param);
+    }
+    const { message: resolved, attachmentId } = await this.attachments.forSend(pageId, appId, req.message!);
+    const message = await this.checkMediaTemplate(pageId, resolved);
+    const content = {
+      ...message,
+      ...(req.reply_to ? { reply_to: { mid: req.reply_to.mid } } : {}),
+      ...(req.notification_type ? { notification_type: req.notification_type } : {}),
+    } as MessageContent;
+    return { content, attachmentId };
+  }
+
+  // A media template's elements by URL (not attachment_id) must name this Page's media: each keeps its media_id,
+  // so each reader gets a freshly signed URL (messaging-items), not the one sent, which expires.
+  private async checkMediaTemplate(pageId: string, message: MessageContent): Promise<MessageContent> {
+    const att = message.attachment as { type: string; payload: Record<string, unknown> } | undefined;
+    const payload = att?.payload as { template_type?: string; elements?: Record<string, unknown>[] } | undefined;
+    if (!att || att.type !== 'template' || payload?.template_type !== 'media' || !payload.elements) return message;
+    const elements = await Promise.all(
+      payload.elements.map(async (el, i) =>
+        typeof el.attachment_id === 'string' || typeof el.media_id === 'string'
+          ? el
+          : { ...el, media_id: await this.ownMedia(pageId, el as unknown as MediaElement, i) },
+      ),
+    );
+    return { ...message, attachment: { ...att, payload: { ...payload, elements } } } as MessageContent;
+  }
+
+  // A media template URL (libs/templates checked its shape) must be one this platform signed, for this Page's
+  // media, of the declared media_type. Graph's Facebook URLs never expire, so an expired but genuine signature
+  // is still accepted: it proves the bot was handed this media (a webhook, an echo) and the Page owns it.
+  private async ownMedia(pageId: string, el: MediaElement, index: number): Promise<string> {
+    const param = `message[attachment][payload][elements][${index}][url]`;
+    const ref = parsePlatformMediaUrl(el.url);
+    if (!ref) throw SendApiErrors.notOurMedia(param, 'must be a URL of media on this platform');
+    try {
+      this.media.verify(ref.mediaId, ref.variant, ref.exp, ref.sig);
+    } catch (err) {
+      if (!(err instanceof AppException)) throw err;
+      if (err.code !== 'MEDIA.URL_EXPIRED') throw SendApiErrors.notOurMedia(param, "is not a URL of this Page's media");
+    }
+    const rec = await this.media.findById(ref.mediaId);
+    if (!rec || rec.page_id !== pageId) throw SendApiErrors.notOurMedia(param, "is not a URL of this Page's media");
+    if (rec.kind !== el.media_type) {
+      throw SendApiErrors.invalid(`param ${param} names ${rec.kind} media, but media_type is ${el.media_type}`);
+    }
+    return rec.id;
   }
 
   private async findAnswer(pageId: string, appId: string, key: string): Promise<SendAnswer | undefined> {

@@ -1,12 +1,16 @@
-import { Injectable } from '@nestjs/common';
-import { MessagingService } from '../messaging/messaging.service';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { forbidden, notFound } from '../common/errors/app.exception';
+import { AppConfig } from '../config/app-config';
+import { MessagingService } from '../messaging/messaging.service';
+import { AvatarUrlSigner, avatarSvg } from './avatar';
 import { splitName } from './profile-text';
 import { SendApiErrors } from './send-api.errors';
 
 export const USER_PROFILE_FIELDS = ['id', 'first_name', 'last_name', 'name', 'profile_pic'] as const;
 const DEFAULT_FIELDS = ['first_name', 'last_name', 'profile_pic'];
+export const AVATAR_URL_SIGNER = Symbol('AVATAR_URL_SIGNER');
 
 // `GET /{psid}?fields=…` with a page token: only for people who have a thread with that Page.
 @Injectable()
@@ -14,12 +18,18 @@ export class UserProfileService {
   constructor(
     private readonly messaging: MessagingService,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+    @Inject(AVATAR_URL_SIGNER) private readonly signer: AvatarUrlSigner,
   ) {}
 
-  async get(pageId: string, psid: string, fieldsParam: unknown): Promise<Record<string, unknown>> {
+  // `origin`: the request's, for an absolute profile_pic when PUBLIC_BASE_URL is unset.
+  async get(pageId: string, psid: string, fieldsParam: unknown, origin: string): Promise<Record<string, unknown>> {
     const fields =
       typeof fieldsParam === 'string' && fieldsParam.trim()
-        ? fieldsParam.split(',').map((f) => f.trim()).filter(Boolean)
+        ? fieldsParam
+            .split(',')
+            .map((f) => f.trim())
+            .filter(Boolean)
         : DEFAULT_FIELDS;
     const unknown = fields.find((f) => !(USER_PROFILE_FIELDS as readonly string[]).includes(f));
     if (unknown) throw SendApiErrors.nonexistingField(unknown, 'User');
@@ -28,10 +38,34 @@ export class UserProfileService {
     const [user]: { name: string }[] = await this.db.query(`SELECT name FROM users WHERE id = $1`, [thread.user_id]);
     if (!user) throw SendApiErrors.noProfile();
     const { first_name, last_name } = splitName(user.name);
-    const all: Record<string, unknown> = { first_name, last_name, name: user.name, profile_pic: null };
+    // Graph's profile_pic is a signed URL that expires; so is ours (PROFILE_PIC_URL_TTL_SECONDS).
+    const base = (this.config.env.PUBLIC_BASE_URL ?? origin).replace(/\/+$/, '');
+    const profile_pic = base + this.signer.sign(pageId, thread.psid);
+    const all: Record<string, unknown> = { first_name, last_name, name: user.name, profile_pic };
     const out: Record<string, unknown> = {};
     for (const f of fields) if (f !== 'id') out[f] = all[f];
     out.id = thread.psid;
     return out;
+  }
+
+  // The picture a profile_pic URL names. Accounts hold no uploaded picture: it is drawn from the name.
+  async avatar(
+    pageId: string,
+    psid: string,
+    exp: string,
+    sig: string,
+  ): Promise<{ svg: string; maxAgeSeconds: number }> {
+    const verdict = this.signer.verify(pageId, psid, exp, sig);
+    if (verdict === 'expired') throw forbidden('AVATAR.URL_EXPIRED', 'This avatar URL has expired');
+    if (verdict !== 'ok') throw forbidden('AVATAR.URL_FORGED', 'This avatar URL is not valid');
+    const thread = await this.messaging.findThreadByPsid(pageId, psid);
+    const [user]: { id: string; name: string }[] = thread
+      ? await this.db.query(`SELECT id, name FROM users WHERE id = $1`, [thread.user_id])
+      : [];
+    if (!user) throw notFound('AVATAR.NOT_FOUND', 'No such person on this page');
+    return {
+      svg: avatarSvg(user.name, user.id),
+      maxAgeSeconds: Math.max(0, Number(exp) - Math.floor(Date.now() / 1000)),
+    };
   }
 }

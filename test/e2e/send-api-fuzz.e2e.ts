@@ -13,7 +13,9 @@ describe('send api and profile routes under random input', () => {
   let c: Awaited<ReturnType<typeof conversation>> & { psid: string };
 
   beforeAll(async () => {
-    t = await startTestPlatform({ redis: false });
+    // Messenger Profile's own limit (10 per 10 min) would turn most profile calls into 429s: lifted here so
+    // the property reaches validation; send-api-limits.e2e.ts tests the limit.
+    t = await startTestPlatform({ redis: false, env: { MESSENGER_PROFILE_RATE_CALLS: '1000000' } });
     api = httpClient(t.url);
     // No webhook subscription: the worker writes nothing behind the test's back.
     const conv = await conversation(api);

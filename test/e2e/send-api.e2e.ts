@@ -2,14 +2,16 @@ import { createHmac } from 'node:crypto';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import sharp from 'sharp';
+import { MediaUrlSigner } from '../../src/media/media-url-signer';
 import { mp4WithDuration } from '../../src/media/processing/testing/media-fixtures';
+import { AvatarUrlSigner } from '../../src/send-api/avatar';
 import { validateSendRequest } from '../../libs/templates';
 import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { conversation, openThread, personSays } from '../factories/messaging.factory';
+import { clientId, conversation, openThread, personSays } from '../factories/messaging.factory';
 import { connectApp, createPage, signupPerson } from '../factories/registry.factory';
 
 const HOUR = 3600_000;
@@ -136,8 +138,8 @@ describe('send api', () => {
         const normalized = validateSendRequest({ recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: messages[i] });
         if (!normalized.ok) throw new Error(normalized.error.message);
         const expected: any = { ...normalized.value.message };
-        // The uploaded attachment reaches the person as a signed URL to its stored display variant.
-        if (i === 2) expected.attachment.payload.elements[0].url = expect.stringMatching(/\/media\/\d+\/display\.jpg\?exp=\d+&sig=/);
+        // The uploaded attachment reaches the person as a URL signed for them (their display variant).
+        if (i === 2) expected.attachment.payload.elements[0].url = expect.stringMatching(/\/media\/\d+\/display\.webp\?exp=\d+&sig=/);
         // A plain URL is fetched and stored: the person gets our signed URLs, not the bot's.
         if (i === 4) expected.attachment.payload = { url: expect.stringMatching(/\/media\/\d+\/display\.webp\?exp=\d+&sig=/) };
         expect(got[i].message).toMatchObject({ mid: mids[i], sender: 'page', ...expected });
@@ -189,6 +191,72 @@ describe('send api', () => {
       expect(n).toBe(1);
     });
 
+    it("takes a media template URL only when it is this Page's own signed media URL (Graph: Facebook URLs only)", async () => {
+      const c = await setup();
+      const other = await setup();
+      // The person sends a photo: the bot's webhook carries its signed URL, which the bot may send back as media.
+      const photo = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#39c' } }).png().toBuffer();
+      const mediaOf = async (x: typeof c) => {
+        const form = new FormData();
+        form.append('file', new Blob([new Uint8Array(photo)], { type: 'image/png' }), 'p.png');
+        const up = await fetch(`${t.url}/threads/${x.thread.id}/attachments`, { method: 'POST', body: form, headers: { authorization: `Bearer ${x.person.token}` } });
+        expect(up.status).toBe(201);
+        const { media_id } = (await up.json()) as { media_id: string };
+        const sent = await api.post(`/threads/${x.thread.id}/messages`, { attachments: [{ media_id }], client_message_id: clientId() }, { token: x.person.token });
+        expect(sent.status).toBe(201);
+        const item = await waitFor('the photo webhook', () =>
+          bot.received
+            .flatMap((r) => JSON.parse(r.body.toString('utf8')).entry ?? [])
+            .flatMap((e: any) => e.messaging ?? [])
+            .find((m: any) => m.message?.mid === sent.body.mid),
+        );
+        return { mediaId: media_id, url: item.message.attachments[0].payload.url as string };
+      };
+      const mine = await mediaOf(c);
+      const theirs = await mediaOf(other);
+      const mediaTemplate = (el: Record<string, unknown>) => ({
+        recipient: { id: c.psid },
+        messaging_type: 'RESPONSE',
+        message: { attachment: { type: 'template', payload: { template_type: 'media', elements: [{ media_type: 'image', ...el }] } } },
+      });
+      const [{ n: before }] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE sender = 'page'`);
+
+      const sock = await connectPerson(t.url, c.person.token);
+      const ok = await send(c.pageToken, mediaTemplate({ url: mine.url, buttons: [{ type: 'postback', title: 'Like', payload: 'L' }] }));
+      expect(ok.status).toBe(200);
+      const [row] = await t.db.query('SELECT content FROM messages WHERE mid = $1', [ok.body.message_id]);
+      expect(row.content.attachment.payload.elements[0]).toMatchObject({ media_id: mine.mediaId });
+      const ev = await sock.waitFor('the media template', (e) => e.type === 'message' && e.message.mid === ok.body.message_id);
+      const shown = ev.message.attachment.payload.elements[0];
+      expect(shown).toEqual({ media_type: 'image', url: expect.stringContaining(`/media/${mine.mediaId}/display.webp?exp=`), buttons: [{ type: 'postback', title: 'Like', payload: 'L' }] });
+      expect((await fetch(shown.url)).status).toBe(200);
+      const echo = await waitFor('its echo', () => echoesFor(c.page.id).find((e: any) => e.message.mid === ok.body.message_id));
+      expect(echo.message.attachments[0].payload.elements[0].url).toContain(`/media/${mine.mediaId}/display.jpg?exp=`);
+      await sock.close();
+
+      // A genuine signature that has expired still names the Page's media (Graph's Facebook URLs never expire).
+      const signer = new MediaUrlSigner(Buffer.from(t.env.SECRETS_KEY, 'hex'), 3600);
+      const expired = `${t.url}${signer.sign(mine.mediaId, 'display.jpg', Math.floor(Date.now() / 1000) - 60).path}`;
+      expect((await send(c.pageToken, mediaTemplate({ url: expired }))).status).toBe(200);
+
+      const u = new URL(mine.url);
+      u.searchParams.set('sig', 'A'.repeat(43));
+      const NOT_OURS = `(#100) param message[attachment][payload][elements][0][url] must be a URL of media on this platform (/media/{id}/{variant}?exp=…&sig=…, as webhooks and echoes carry); upload other media with the Attachment Upload API and send its attachment_id`;
+      const refusals: [Record<string, unknown>, Record<string, unknown>][] = [
+        [{ url: 'https://www.facebook.com/photo.php?fbid=1' }, { code: 100, error_subcode: 2018188, message: NOT_OURS }],
+        [{ url: 'https://example.com/cat.png' }, { code: 100, error_subcode: 2018188, message: NOT_OURS }],
+        [{ url: u.href }, { code: 100, error_subcode: 2018188, message: "(#100) param message[attachment][payload][elements][0][url] is not a URL of this Page's media" }],
+        [{ url: theirs.url }, { code: 100, error_subcode: 2018188, message: "(#100) param message[attachment][payload][elements][0][url] is not a URL of this Page's media" }],
+        [{ url: mine.url, media_type: 'video' }, { code: 100, message: '(#100) param message[attachment][payload][elements][0][url] names image media, but media_type is video' }],
+      ];
+      for (const [el, error] of refusals) {
+        const res = await send(c.pageToken, mediaTemplate(el));
+        expect({ status: res.status, error: res.body.error }).toEqual({ status: 400, error: expect.objectContaining(error) });
+      }
+      const [{ n: after }] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE sender = 'page'`);
+      expect(after).toBe(before + 2);
+    });
+
     it('names the exact param and rule of an invalid template, and stores nothing', async () => {
       const c = await setup();
       const el = (title: string) => ({ title, subtitle: 's' });
@@ -217,6 +285,60 @@ describe('send api', () => {
         expect({ status: res.status, message: res.body.error?.message, code: res.body.error?.code }).toEqual({ status: 400, message: expected, code: 100 });
       }
       const [{ n: after }] = await t.db.query('SELECT count(*)::int AS n FROM messages');
+      expect(after).toBe(before);
+    });
+  });
+
+  describe('reply_to and notification_type', () => {
+    it('stores both with the message: the person sees the reply and how to notify, the echo carries reply_to', async () => {
+      const c = await setup();
+      const asked = await personSays(api, c.person, c.thread.id, 'Is it open on Sunday?');
+      const sock = await connectPerson(t.url, c.person.token);
+      const answer = await send(c.pageToken, {
+        recipient: { id: c.psid },
+        messaging_type: 'RESPONSE',
+        message: { text: 'Yes, 10 to 4', reply_to: { mid: asked.mid } },
+        notification_type: 'SILENT_PUSH',
+      });
+      expect(answer.status).toBe(200);
+      // A reply to the Page's own message, with reply_to at the top level; no notification_type: REGULAR.
+      const followUp = await send(c.pageToken, { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'And 9 to 5 on weekdays' }, reply_to: { mid: answer.body.message_id } });
+      expect(followUp.status).toBe(200);
+
+      const [e1, e2] = await sock.waitForCount('both replies', 2, (e) => e.type === 'message');
+      expect(e1.message).toMatchObject({ mid: answer.body.message_id, text: 'Yes, 10 to 4', reply_to: { mid: asked.mid }, notification_type: 'SILENT_PUSH' });
+      expect(e2.message).toMatchObject({ mid: followUp.body.message_id, reply_to: { mid: answer.body.message_id } });
+      expect(e2.message).not.toHaveProperty('notification_type');
+      await sock.close();
+      const listed = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+      expect(listed.body.data.find((m: any) => m.mid === answer.body.message_id)).toMatchObject({ reply_to: { mid: asked.mid }, notification_type: 'SILENT_PUSH' });
+
+      const echoes = await waitFor('two echoes', () => {
+        const e = echoesFor(c.page.id);
+        return e.length >= 2 ? e : undefined;
+      });
+      expect(echoes[0].message).toMatchObject({ mid: answer.body.message_id, text: 'Yes, 10 to 4', reply_to: { mid: asked.mid } });
+      expect(echoes[0].message).not.toHaveProperty('notification_type');
+      expect(echoes[1].message.reply_to).toEqual({ mid: answer.body.message_id });
+    });
+
+    it("refuses a reply_to that is not a message of this conversation, and stores nothing", async () => {
+      const c = await setup();
+      const other = await setup();
+      const elsewhere = await personSays(api, other.person, other.thread.id, 'not yours');
+      const [{ n: before }] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1`, [c.thread.id]);
+      const cases: [Record<string, unknown>, string][] = [
+        [{ message: { text: 'x', reply_to: { mid: elsewhere.mid } } }, '(#100) param message[reply_to][mid] must be the mid of a message in this conversation'],
+        [{ message: { text: 'x' }, reply_to: { mid: 'm_unknown' } }, '(#100) param reply_to[mid] must be the mid of a message in this conversation'],
+        [{ message: { text: 'x' }, reply_to: { mid: 'm_'.padEnd(100, 'x') } }, '(#100) param reply_to[mid] must be the mid of a message in this conversation'],
+        [{ message: { text: 'x' }, reply_to: { mid: '' } }, '(#100) param reply_to[mid] must not be empty'],
+        [{ message: { text: 'x' }, notification_type: 'LOUD' }, '(#100) param notification_type must be one of [REGULAR, SILENT_PUSH, NO_PUSH]'],
+      ];
+      for (const [extra, message] of cases) {
+        const res = await send(c.pageToken, { recipient: { id: c.psid }, messaging_type: 'RESPONSE', ...extra });
+        expect({ status: res.status, code: res.body.error?.code, message: res.body.error?.message }).toEqual({ status: 400, code: 100, message });
+      }
+      const [{ n: after }] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1`, [c.thread.id]);
       expect(after).toBe(before);
     });
   });
@@ -414,7 +536,37 @@ describe('send api', () => {
       const c = await setup('Ada King Lovelace');
       const res = await api.get(`/v25.0/${c.psid}?fields=first_name,last_name,name,profile_pic&access_token=${c.pageToken}`);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ first_name: 'Ada', last_name: 'King Lovelace', name: 'Ada King Lovelace', profile_pic: null, id: c.psid });
+      expect(res.body).toEqual({
+        first_name: 'Ada',
+        last_name: 'King Lovelace',
+        name: 'Ada King Lovelace',
+        profile_pic: expect.stringMatching(new RegExp(`^${t.url}/avatars/${c.page.id}/${c.psid}\\?exp=\\d+&sig=[\\w-]+$`)),
+        id: c.psid,
+      });
+      // profile_pic is a signed, expiring URL to the person's avatar: their initials, the same on every call.
+      const pic = await fetch(res.body.profile_pic);
+      expect(pic.status).toBe(200);
+      expect(pic.headers.get('content-type')).toBe('image/svg+xml');
+      expect(pic.headers.get('x-content-type-options')).toBe('nosniff');
+      const svg = await pic.text();
+      expect(svg).toMatch(/^<svg [^>]*>.*>AL<\/text><\/svg>$/);
+      const again = await api.get(`/v25.0/${c.psid}?fields=profile_pic&access_token=${c.pageToken}`);
+      expect(await (await fetch(again.body.profile_pic)).text()).toBe(svg);
+      // Forged, expired or malformed URLs open nothing.
+      const forged = new URL(res.body.profile_pic);
+      forged.searchParams.set('sig', 'A'.repeat(43));
+      const f = await fetch(forged);
+      expect(f.status).toBe(403);
+      expect(((await f.json()) as any).code).toBe('AVATAR.URL_FORGED');
+      const signer = new AvatarUrlSigner(Buffer.from(t.env.SECRETS_KEY, 'hex'), 3600);
+      const e = await fetch(`${t.url}${signer.sign(c.page.id, c.psid, Math.floor(Date.now() / 1000) - 1)}`);
+      expect(e.status).toBe(403);
+      expect(((await e.json()) as any).code).toBe('AVATAR.URL_EXPIRED');
+      // The platform's key, a future expiry: the refusals above are the signature and the expiry alone.
+      expect((await fetch(`${t.url}${signer.sign(c.page.id, c.psid)}`)).status).toBe(200);
+      expect((await fetch(`${t.url}/avatars/${c.page.id}/${c.psid}?exp=soon&sig=x`)).status).toBe(400);
+      // A signed URL for a PSID the Page does not have.
+      expect((await fetch(`${t.url}${signer.sign(c.page.id, '1234567890123456')}`)).status).toBe(404);
 
       // The same person is unknown to a Page they never talked to.
       const page2 = await createPage(api, c.owner, 'Other');
