@@ -54,6 +54,7 @@ export class AppsService {
     if (patch.name !== undefined) app.name = patch.name;
     if (patch.require_appsecret_proof !== undefined) app.requireAppsecretProof = patch.require_appsecret_proof;
     await this.apps.update({ id: appId }, { name: app.name, requireAppsecretProof: app.requireAppsecretProof });
+    if (patch.require_appsecret_proof !== undefined) await this.auth.credentialsChanged();
     return toAppView(app);
   }
 
@@ -93,6 +94,7 @@ export class AppsService {
     if (!app) throw notFound('APP.NOT_FOUND', `No app ${appId}`);
     app.suspendedAt = suspended ? new Date() : null;
     await this.apps.update({ id: appId }, { suspendedAt: app.suspendedAt });
+    await this.auth.credentialsChanged();
     return app;
   }
 

@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull, Repository } from 'typeorm';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { sha256Hex, randomToken, safeEqual } from '../common/crypto/tokens';
 import { AppConfig } from '../config/app-config';
 import { SqlService } from '../database/sql.service';
+import { PUBSUB, PubSubPort } from '../infra/pubsub/pubsub.port';
 import { AccessTokenEntity } from './entities/access-token.entity';
 import { AppSecretEntity } from './entities/app-secret.entity';
 import { Principal } from './principal';
@@ -29,16 +30,63 @@ export interface GraphCaller {
   requireProof: boolean;
 }
 
+const FLUSH_CHANNEL = 'auth:credentials-changed';
+const CACHE_MAX = 100_000;
+
+interface Cached<T> {
+  value: T;
+  until: number;
+}
+
 // Issues and checks every credential: person tokens, page tokens, and app secrets (`{app_id}|{app_secret}`).
+// Verified tokens and live secrets are cached for AUTH_CACHE_TTL_MS: every call of the hot path would otherwise
+// read them. Whatever revokes, suspends or rotates calls credentialsChanged(), which empties the caches of every
+// process (PUBSUB); the TTL bounds how long a lost message can leave one stale.
 @Injectable()
-export class AuthService {
+export class AuthService implements OnModuleInit {
+  private readonly callers = new Map<string, Cached<GraphCaller>>();
+  private readonly secretsOf = new Map<string, Cached<{ secretHash: string; secretSealed: string }[]>>();
+
   constructor(
     private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
     private readonly sql: SqlService,
     @InjectRepository(AccessTokenEntity) private readonly tokens: Repository<AccessTokenEntity>,
     @InjectRepository(AppSecretEntity) private readonly secrets: Repository<AppSecretEntity>,
+    @Inject(PUBSUB) private readonly pubsub: PubSubPort,
   ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (this.config.env.AUTH_CACHE_TTL_MS > 0) await this.pubsub.subscribe(FLUSH_CHANNEL, () => this.forget());
+  }
+
+  // After a token is issued or revoked, a page or app suspended, a secret rotated, appsecret_proof required:
+  // call once the change is committed.
+  async credentialsChanged(): Promise<void> {
+    this.forget();
+    await this.pubsub.publish(FLUSH_CHANNEL, {}).catch(() => undefined);
+  }
+
+  private forget(): void {
+    this.callers.clear();
+    this.secretsOf.clear();
+  }
+
+  private cache<T>(map: Map<string, Cached<T>>, key: string, value: T, until = Infinity): T {
+    const ttl = this.config.env.AUTH_CACHE_TTL_MS;
+    if (ttl <= 0) return value;
+    if (map.size >= CACHE_MAX) map.clear();
+    map.set(key, { value, until: Math.min(Date.now() + ttl, until) });
+    return value;
+  }
+
+  private cached<T>(map: Map<string, Cached<T>>, key: string): T | undefined {
+    const hit = map.get(key);
+    if (!hit) return undefined;
+    if (hit.until > Date.now()) return hit.value;
+    map.delete(key);
+    return undefined;
+  }
 
   async issuePersonToken(userId: string, manager: EntityManager = this.db.manager): Promise<string> {
     const token = randomToken(PERSON_TOKEN_PREFIX);
@@ -84,6 +132,7 @@ export class AuthService {
       await m.update(AppSecretEntity, { appId, expiresAt: IsNull() }, { expiresAt: previousExpiresAt });
       return this.createAppSecret(appId, m);
     });
+    await this.credentialsChanged();
     return { secret, previousExpiresAt };
   }
 
@@ -95,12 +144,17 @@ export class AuthService {
 
   // The current secret first, then any still in a rotation's grace period.
   private async liveSecrets(appId: string): Promise<{ secretHash: string; secretSealed: string }[]> {
-    return this.sql.query(
-      `SELECT secret_hash AS "secretHash", secret_sealed AS "secretSealed" FROM app_secrets
+    const hit = this.cached(this.secretsOf, appId);
+    if (hit) return hit;
+    // Cached at most until the earliest grace period among them ends.
+    const rows = await this.sql.query<{ secretHash: string; secretSealed: string; expiresAt: Date | null }>(
+      `SELECT secret_hash AS "secretHash", secret_sealed AS "secretSealed", expires_at AS "expiresAt" FROM app_secrets
         WHERE app_id = $1 AND (expires_at IS NULL OR expires_at > now())
         ORDER BY expires_at IS NOT NULL, created_at DESC`,
       [appId],
     );
+    const until = Math.min(...rows.map((r) => (r.expiresAt ? new Date(r.expiresAt).getTime() : Infinity)));
+    return this.cache(this.secretsOf, appId, rows, until);
   }
 
   async verifyAppSecret(appId: string, secret: string): Promise<boolean> {
@@ -147,7 +201,11 @@ export class AuthService {
       return app ? { principal: { kind: 'app', appId }, requireProof: app.requireProof } : null;
     }
     if (!token.startsWith(PERSON_TOKEN_PREFIX) && !token.startsWith(PAGE_TOKEN_PREFIX)) return null;
-    // The lookup is by hash, so the stored value is never compared byte by byte against attacker input.
+    // The lookup is by hash, so the stored value is never compared byte by byte against attacker input; the cache
+    // is keyed by the hash too. Only accepted tokens are cached.
+    const hash = sha256Hex(token);
+    const hit = this.cached(this.callers, hash);
+    if (hit) return hit;
     const rows = await this.sql.query<TokenRow>(
       `SELECT t.kind, t.user_id, t.page_id, t.app_id, t.expires_at,
               p.suspended_at AS page_suspended, a.suspended_at AS app_suspended,
@@ -156,13 +214,20 @@ export class AuthService {
          LEFT JOIN pages p ON p.id = t.page_id
          LEFT JOIN apps a ON a.id = t.app_id
         WHERE t.token_hash = $1`,
-      [sha256Hex(token)],
+      [hash],
     );
     const row = rows[0];
     if (!row) return null;
-    if (row.expires_at && new Date(row.expires_at).getTime() <= Date.now()) return null;
-    if (row.kind === 'person') return { principal: { kind: 'person', userId: row.user_id! }, requireProof: false };
+    const expires = row.expires_at ? new Date(row.expires_at).getTime() : Infinity;
+    if (expires <= Date.now()) return null;
+    if (row.kind === 'person') {
+      return this.cache(this.callers, hash, { principal: { kind: 'person', userId: row.user_id! }, requireProof: false }, expires);
+    }
     if (row.page_suspended || row.app_suspended) return null;
-    return { principal: { kind: 'page', pageId: row.page_id!, appId: row.app_id! }, requireProof: Boolean(row.require_proof) };
+    const caller: GraphCaller = {
+      principal: { kind: 'page', pageId: row.page_id!, appId: row.app_id! },
+      requireProof: Boolean(row.require_proof),
+    };
+    return this.cache(this.callers, hash, caller, expires);
   }
 }

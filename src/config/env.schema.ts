@@ -38,6 +38,9 @@ export class EnvSchema {
   // 32 bytes, base64 or hex: encrypts app secrets at rest (HMAC signing needs the secret itself).
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^([A-Fa-f0-9]{64}|[A-Za-z0-9+/]{43}=)$/) SECRETS_KEY?: string;
   @Transform(toInt) @IsInt() @Min(60) PERSON_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+  // How long a process trusts a verified token or an app's live secrets before reading them again (0: never
+  // cache). Revocation, suspension and rotation empty every process's cache at once; this only bounds a lost message.
+  @Transform(toInt) @IsInt() @Min(0) @Max(60_000) AUTH_CACHE_TTL_MS = 1000;
   @Transform(toInt) @IsInt() @Min(0) APP_SECRET_GRACE_SECONDS = 24 * 3600;
 
   // --- outgoing HTTP (webhooks, URL fetches) ---

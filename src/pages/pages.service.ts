@@ -78,10 +78,13 @@ export class PagesService {
     await this.assertAdmin(pageId, userId);
     // A hosted-script app belongs to its own page (src/sandbox connects it).
     if ((await this.apps.findActive(appId)).hosted) throw notFound('APP.NOT_FOUND', `No app ${appId}`);
-    return this.db.transaction(async (m) => {
+    const token = await this.db.transaction(async (m) => {
       await m.upsert(PageAppEntity, { pageId, appId, subscribedFields: [...new Set(fields)] }, ['pageId', 'appId']);
       return this.auth.issuePageToken(pageId, appId, m);
     });
+    // Connecting again replaces the token: the old one must stop working everywhere.
+    await this.auth.credentialsChanged();
+    return token;
   }
 
   async disconnectApp(pageId: string, userId: string, appId: string): Promise<void> {
@@ -94,6 +97,7 @@ export class PagesService {
       if (!res.affected) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
       await this.auth.revokePageTokens(pageId, appId, m);
     });
+    await this.auth.credentialsChanged();
   }
 
   async listApps(pageId: string, userId: string) {
@@ -122,6 +126,7 @@ export class PagesService {
     if (!page) throw notFound('PAGE.NOT_FOUND', `No page ${pageId}`);
     page.suspendedAt = suspended ? new Date() : null;
     await this.pages.update({ id: pageId }, { suspendedAt: page.suspendedAt });
+    await this.auth.credentialsChanged();
     return page;
   }
 

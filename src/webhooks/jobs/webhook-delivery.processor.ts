@@ -108,6 +108,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   private readonly schedule: number[];
   private reconcileTimer?: NodeJS.Timeout;
   private reconciling = false;
+  private closing = false;
   private readonly attemptsTotal: Counter<'outcome'>;
   private readonly latency: Histogram;
   private readonly deliveryLatency: Histogram;
@@ -244,6 +245,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // SIGTERM: stop taking jobs and let attempts in flight finish and settle while Postgres is still open
   // (TypeORM closes in onApplicationShutdown). main.ts bounds the whole shutdown.
   async beforeApplicationShutdown(): Promise<void> {
+    // A sender working through a backlog finishes its POST in flight and takes no next batch.
+    this.closing = true;
     if (this.config.runsWorkers) await this.queue.close();
   }
 
@@ -310,7 +313,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     if (!slot) return false;
     let sent = false;
     try {
-      for (let round = 0; round < SEND_ROUNDS; round++) {
+      for (let round = 0; round < SEND_ROUNDS && !(round > 0 && this.closing); round++) {
         const claimed = await this.claim(target.appId, round === 0 ? mode : { kind: 'more' });
         const members = claimed.members;
         if (!members.length) break;
