@@ -18,7 +18,8 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   });
   const text = await res.body.text();
   if (res.statusCode >= 300) throw new Error(`${url}: ${res.statusCode} ${text}`);
-  return text ? JSON.parse(text) : undefined;
+  // The baseline's bot answers plain text.
+  return text && res.headers['content-type']?.includes('json') ? JSON.parse(text) : text || undefined;
 }
 
 export function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
