@@ -14,6 +14,23 @@ describe('MediaUrlSigner', () => {
     expect(signer.verify('123', 'display.jpg', u.searchParams.get('exp'), u.searchParams.get('sig'))).toBe('expired');
   });
 
+  it('signs its own URLs again with a fresh expiry, expired ones too, wherever they are in a payload', () => {
+    now = 1_800_000_000_000;
+    const old = `https://sb.example${signer.sign('55', 'display.jpg').path}`;
+    const forged = 'https://sb.example/media/55/display.jpg?exp=1800003600&sig=AAAA';
+    const foreign = 'https://cdn.example/cat.jpg';
+    now += 2 * 3600 * 1000; // past the first URL's expiry
+    const payload = { message: { attachments: [{ type: 'image', payload: { url: old } }, { payload: { url: foreign } }], text: forged } };
+    const out = signer.resignUrls(payload);
+    const fresh = new URL(out.message.attachments[0].payload.url);
+    expect(fresh.origin + fresh.pathname).toBe('https://sb.example/media/55/display.jpg');
+    expect(signer.verify('55', 'display.jpg', fresh.searchParams.get('exp'), fresh.searchParams.get('sig'))).toBe('ok');
+    expect(out.message.attachments[1].payload.url).toBe(foreign);
+    expect(out.message.text).toBe(forged);
+    // The stored payload is not touched.
+    expect(payload.message.attachments[0].payload.url).toBe(old);
+  });
+
   it('refuses another variant, id, expiry or key', () => {
     const u = new URL(signer.sign('123', 'thumb.webp', 9_999_999_999).path, 'http://x');
     const exp = u.searchParams.get('exp')!;

@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto';
+import { parsePlatformMediaUrl } from '../../libs/templates';
 import { safeEqual } from '../common/crypto/tokens';
 
 // Signed, expiring media URLs: /media/<id>/<variant>?exp=<unix s>&sig=<HMAC-SHA256(id \n variant \n exp)>.
@@ -25,6 +26,25 @@ export class MediaUrlSigner {
     if (typeof exp !== 'string' || typeof sig !== 'string' || !/^\d{1,12}$/.test(exp)) return 'bad_signature';
     if (!safeEqual(sig, this.mac(id, variant, Number(exp)))) return 'bad_signature';
     return Number(exp) * 1000 < this.now() ? 'expired' : 'ok';
+  }
+
+  // Every media URL this signer signed, anywhere in `value`, signed again with a fresh expiry (same origin and
+  // variant), expired ones included: what was stored to be sent later (a webhook retried hours after its event)
+  // goes out with live URLs. A URL whose signature is not ours is left as it is.
+  resignUrls<T>(value: T): T {
+    const walk = (v: unknown): unknown => {
+      if (typeof v === 'string') return v.includes('/media/') ? this.resign(v) : v;
+      if (Array.isArray(v)) return v.map(walk);
+      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+      return v;
+    };
+    return walk(value) as T;
+  }
+
+  private resign(url: string): string {
+    const ref = parsePlatformMediaUrl(url);
+    if (!ref || this.verify(ref.mediaId, ref.variant, ref.exp, ref.sig) === 'bad_signature') return url;
+    return new URL(url).origin + this.sign(ref.mediaId, ref.variant).path;
   }
 
   private mac(id: string, variant: string, exp: number): string {

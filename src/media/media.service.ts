@@ -303,6 +303,11 @@ export class MediaService implements OnModuleInit {
     return `${env.TLS_CERT_FILE ? 'https' : 'http'}://${host}:${address?.port ?? env.PORT}`;
   }
 
+  // A stored event's media URLs, signed again at send time (MediaUrlSigner.resignUrls).
+  resignUrls<T>(value: T): T {
+    return this.signer.resignUrls(value);
+  }
+
   verify(id: string, variant: string, exp: unknown, sig: unknown): void {
     const verdict = this.signer.verify(id, variant, exp, sig);
     if (verdict !== 'ok') throw MediaErrors.forbidden(verdict);

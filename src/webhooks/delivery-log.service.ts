@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { MediaService } from '../media/media.service';
 import { AppsService } from '../apps/apps.service';
 import { badRequest, conflict, notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
@@ -20,6 +21,7 @@ export class DeliveryLogService {
     private readonly apps: AppsService,
     private readonly webhooks: WebhooksService,
     private readonly config: AppConfig,
+    private readonly media: MediaService,
   ) {}
 
   async health(appId: string) {
@@ -234,7 +236,7 @@ export class DeliveryLogService {
         cursor: String(r.seq),
         delivery_id: r.id,
         object: 'page',
-        entry: [{ id: r.page_id, time: new Date(r.created_at).getTime(), messaging: [r.messaging] }],
+        entry: [{ id: r.page_id, time: new Date(r.created_at).getTime(), messaging: [this.media.resignUrls(r.messaging)] }],
       })),
       paging: { next_cursor: rows.length ? String(rows[rows.length - 1].seq) : (after ?? null) },
     };

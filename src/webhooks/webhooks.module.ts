@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppsModule } from '../apps/apps.module';
+import { MediaModule } from '../media/media.module';
 import { DeliveryLogService } from './delivery-log.service';
 import { WebhookAttemptEntity } from './entities/webhook-attempt.entity';
 import { WebhookDeliveryEntity } from './entities/webhook-delivery.entity';
@@ -15,6 +16,7 @@ import { WebhooksService } from './webhooks.service';
   imports: [
     TypeOrmModule.forFeature([WebhookEventEntity, WebhookDeliveryEntity, WebhookAttemptEntity, WebhookEndpointEntity]),
     AppsModule,
+    MediaModule,
   ],
   controllers: [WebhooksController, WebhooksGraphController],
   providers: [WebhooksService, WebhookDeliveryProcessor, DeliveryLogService],

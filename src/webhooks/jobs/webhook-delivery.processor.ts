@@ -17,6 +17,7 @@ import { AuthService } from '../../auth/auth.service';
 import { AppConfig } from '../../config/app-config';
 import { SqlService } from '../../database/sql.service';
 import { MetricsService } from '../../health/metrics.service';
+import { MediaService } from '../../media/media.service';
 import { OUTBOUND_HTTP } from '../../infra/http/outbound-http';
 import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
 import { RATE_LIMITER, RateLimiterPort } from '../../infra/rate-limit/rate-limiter.port';
@@ -129,6 +130,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     private readonly auth: AuthService,
     private readonly apps: AppsService,
     private readonly webhooks: WebhooksService,
+    private readonly media: MediaService,
     metrics: MetricsService,
   ) {
     this.schedule = parseSchedule(config.env.WEBHOOK_RETRY_SCHEDULE);
@@ -404,7 +406,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     const now = Date.now();
     const body = JSON.stringify({
       object: 'page',
-      entry: members.map((mb) => ({ id: mb.page_id, time: now, messaging: [mb.messaging] })),
+      // Media URLs were signed when the event was recorded; a retry hours later needs live ones.
+      entry: members.map((mb) => ({ id: mb.page_id, time: now, messaging: [this.media.resignUrls(mb.messaging)] })),
     });
     const attempt = Math.max(...members.map((mb) => mb.attempts));
     const secrets = await this.auth.signingSecrets(target.appId);
