@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { MediaModule } from '../media/media.module';
 import { PagesModule } from '../pages/pages.module';
 import { SendApiModule } from '../send-api/send-api.module';
 import { PageScriptEntity } from './entities/page-script.entity';
@@ -19,6 +20,7 @@ import { ScriptsService } from './scripts.service';
     TypeOrmModule.forFeature([ScriptVersionEntity, PageScriptEntity, ScriptStoreEntity, ScriptLogEntity]),
     PagesModule,
     SendApiModule,
+    MediaModule,
   ],
   controllers: [ScriptsController],
   providers: [ScriptHostBridge, SandboxPools, ScriptLogs, ScriptsService, ScriptInvocationProcessor],

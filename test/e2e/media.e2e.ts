@@ -70,6 +70,35 @@ describe('media: attachments end to end', () => {
     return out;
   }
 
+  it('a webhook retried later carries media URLs signed when it is sent, not when the event was recorded', async () => {
+    const c = await setup();
+    const dot = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#0088ff' } }).png().toBuffer();
+    const up = await upload(c.thread.id, c.person.token, dot, 'image/png', 'dot.png');
+    expect(up.status).toBe(201);
+    const withPhoto = () =>
+      bot.received.filter((r) => r.body.includes(`"recipient":{"id":"${c.page.id}"}`) && r.body.includes('"attachments"'));
+    let attempts = 0;
+    bot.respond = (r) => (r.body.includes('"attachments"') && ++attempts === 1 ? 500 : 200);
+    try {
+      const sent = await api.post(
+        `/threads/${c.thread.id}/messages`,
+        { attachments: [{ media_id: up.body.media_id }], client_message_id: clientId() },
+        { token: c.person.token },
+      );
+      expect(sent.status).toBe(201);
+      // The retry schedule's first delay is 5 s: long enough for the expiry (in whole seconds) to move.
+      await waitFor('the retried webhook', () => withPhoto().length >= 2, { timeoutMs: 30_000 });
+    } finally {
+      bot.respond = () => 200;
+    }
+    const urls = withPhoto()
+      .slice(0, 2)
+      .map((r) => JSON.parse(r.body.toString('utf8')).entry[0].messaging[0].message.attachments[0].payload.url as string);
+    const [first, retry] = urls.map((u) => Number(new URL(u).searchParams.get('exp')));
+    expect(retry).toBeGreaterThan(first);
+    expect((await get(urls[1])).status).toBe(200);
+  });
+
   it('a person sends a photo: the bot gets a signed URL to the display variant without EXIF; the person gets thumb and full', async () => {
     const c = await setup();
     expect((await sharp(photo).metadata()).exif).toBeDefined();

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { MediaService } from '../../media/media.service';
 import { AppConfig } from '../../config/app-config';
 import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
 import { parseSchedule, retryDelayMs } from '../../webhooks/retry-policy';
@@ -46,6 +47,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
     @Inject(QUEUE) private readonly queue: QueuePort,
     private readonly pools: SandboxPools,
     private readonly logs: ScriptLogs,
+    private readonly media: MediaService,
   ) {
     this.schedule = parseSchedule(config.env.WEBHOOK_RETRY_SCHEDULE);
   }
@@ -100,7 +102,8 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
         scriptVersionId: c.version_id,
         source: c.source,
         handler,
-        event: c.messaging,
+        // Media URLs signed now, not when the event was recorded: a retried run gets live ones.
+        event: this.media.resignUrls(c.messaging),
         allowedHosts: c.allowed_hosts,
         limits: c.limits ?? {},
       });
