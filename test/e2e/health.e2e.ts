@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import { httpClient } from '../support/http-client';
 import { waitFor } from '../support/wait-for';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { freePort } from '../support/free-port';
 
 describe('health, metrics, docs', () => {
   let t: TestPlatform;
@@ -68,7 +69,7 @@ describe('TLS', () => {
 
 describe('readiness when a dependency is down', () => {
   it('answers 503 while its Redis is down and 200 again once it is back, without a restart', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const startRedis = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     let redis = startRedis();
     const t = await (async () => {

@@ -7,15 +7,15 @@ import { httpClient } from '../support/http-client';
 import { spawnPlatform, SpawnedPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { signupPerson } from '../factories/registry.factory';
+import { freePort } from '../support/free-port';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
 // A private cluster in a temp dir on a random port: the shared one other engineers and CI use is never touched.
 // initdb refuses root, so the cluster runs as the postgres user when we are root.
-function privateCluster() {
+function privateCluster(port: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-pg-'));
   const data = path.join(dir, 'data');
-  const port = 20000 + Math.floor(Math.random() * 20000);
   const asRoot = process.getuid?.() === 0;
   if (asRoot) execFileSync('chown', ['-R', 'postgres', dir]);
   const run = (bin: string, args: string[]) =>
@@ -42,7 +42,7 @@ function privateCluster() {
 
 describe('Postgres restarted under the api', () => {
   it('answers 503 from /health/ready while Postgres is down and recovers without a restart', async () => {
-    const pg = privateCluster();
+    const pg = privateCluster(await freePort());
     let platform: SpawnedPlatform | undefined;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-test-'));
     try {

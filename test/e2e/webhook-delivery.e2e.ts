@@ -7,6 +7,7 @@ import { insertOutboxEvents } from '../support/outbox';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { pageWithApp } from '../factories/registry.factory';
+import { freePort } from '../support/free-port';
 
 // One event per POST here: these tests read webhook-id as the delivery id; batching has its own file.
 const FAST = { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_RETRY_SCHEDULE: '0,1', WEBHOOK_MAX_BATCH: '1' };
@@ -140,7 +141,7 @@ describe('webhook delivery worker', () => {
   }, 180_000);
 
   it('loses nothing when Redis is flushed during a burst', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const redis: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     try {
       await waitFor('own redis', async () => {
