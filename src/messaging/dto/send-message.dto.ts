@@ -73,6 +73,10 @@ export class SentMessageDto {
   @ApiProperty({ description: 'ms since the epoch' }) timestamp: number;
 }
 
+export class ReplyToDto {
+  @ApiProperty() mid: string;
+}
+
 export class MessageViewDto {
   @ApiProperty() mid: string;
   @ApiProperty() seq: number;
@@ -87,6 +91,10 @@ export class MessageViewDto {
   attachments?: unknown[];
   @ApiPropertyOptional({ type: 'object', additionalProperties: true }) postback?: unknown;
   @ApiPropertyOptional() client_message_id?: string;
+  @ApiPropertyOptional({ type: ReplyToDto, description: 'The Page replied to this earlier message of the thread' })
+  reply_to?: ReplyToDto;
+  @ApiPropertyOptional({ enum: ['REGULAR', 'SILENT_PUSH', 'NO_PUSH'], description: 'How the client should notify; absent means REGULAR' })
+  notification_type?: string;
 }
 
 export class MessageListDto {
