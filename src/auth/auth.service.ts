@@ -52,7 +52,6 @@ export class AuthService implements OnModuleInit {
     @InjectDataSource() private readonly db: DataSource,
     private readonly sql: SqlService,
     @InjectRepository(AccessTokenEntity) private readonly tokens: Repository<AccessTokenEntity>,
-    @InjectRepository(AppSecretEntity) private readonly secrets: Repository<AppSecretEntity>,
     @Inject(PUBSUB) private readonly pubsub: PubSubPort,
   ) {}
 

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { SqlService } from '../database/sql.service';
 import { QUEUE, QueuePort } from '../infra/queue/queue.port';
@@ -45,57 +44,24 @@ export class WebhooksService {
 
   constructor(
     @Inject(QUEUE) private readonly queue: QueuePort,
-    @InjectDataSource() private readonly db: DataSource,
     private readonly sql: SqlService,
     private readonly config: AppConfig,
   ) {}
 
   // Apps with a page subscription get a 'pending' delivery (pushed); connected apps without one get 'pull'
   // (served by GET /{ver}/{app}/events). An inactive subscription (410, paused) still gets 'pending': kept.
+  // In the caller's transaction, one statement: the CTEs of pageEventCtes, timestamped by the item itself.
   async recordPageEvent(manager: EntityManager, e: PageEventInput): Promise<string[]> {
-    const apps: { app_id: string; pull: boolean; hosted: boolean }[] = await manager.query(
-      `SELECT pa.app_id, s.app_id IS NULL AS pull, a.hosted
-         FROM page_apps pa
-         JOIN apps a ON a.id = pa.app_id AND a.suspended_at IS NULL
-         LEFT JOIN app_subscriptions s ON s.app_id = pa.app_id AND s.object = 'page'
-        WHERE pa.page_id = $1
-          AND $2 = ANY(pa.subscribed_fields)
-          AND (s.app_id IS NULL OR s.fields @> jsonb_build_array(jsonb_build_object('name', $2::text)))
-        ORDER BY pa.app_id`,
-      [e.pageId, e.field],
+    const params: unknown[] = [Number(e.messaging.timestamp ?? Date.now())];
+    const ob = this.pageEventCtes(params, e, 'src');
+    const [row]: { deliveries: { id: string; status: string; target: string }[] }[] = await manager.query(
+      `WITH src AS (SELECT $1::bigint AS timestamp), ${ob.ctes} SELECT ${ob.deliveries} AS deliveries`,
+      params,
     );
-    if (!apps.length) return [];
-    const eventId = randomUUID();
-    await manager.query(`INSERT INTO webhook_events (id, page_id, field, messaging) VALUES ($1, $2, $3, $4)`, [
-      eventId,
-      e.pageId,
-      e.field,
-      JSON.stringify(e.messaging),
-    ]);
-    const ids = apps.map(() => randomUUID());
-    await manager.query(
-      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, status, target)
-       SELECT d.id, $1, d.app_id, $2, $3, d.status, d.target
-         FROM unnest($4::uuid[], $5::varchar[], $6::varchar[], $7::varchar[]) WITH ORDINALITY AS d(id, app_id, status, target, n)
-        ORDER BY n`,
-      [
-        eventId,
-        e.pageId,
-        e.threadKey,
-        ids,
-        apps.map((a) => a.app_id),
-        apps.map((a) => (a.pull ? 'pull' : 'pending')),
-        apps.map((a) => (a.hosted ? 'script' : 'webhook')),
-      ],
-    );
-    if (apps.some((a) => a.hosted)) {
-      if (this.scriptDeliveries.size > 10_000) this.scriptDeliveries.clear();
-      apps.forEach((a, i) => a.hosted && this.scriptDeliveries.add(ids[i]));
-    }
-    return ids.filter((_, i) => !apps[i].pull);
+    return this.recorded(row.deliveries);
   }
 
-  // The same outbox as recordPageEvent, as CTEs for a caller's own statement: the event and its deliveries are
+  // The outbox as CTEs for a caller's own statement: the event and its deliveries are
   // written in the one round trip that writes their cause, and only when `source` (a CTE yielding one row with a
   // `timestamp` column) yields a row. The event's top-level timestamp is taken from that row. Placeholders are
   // appended to `params`; `deliveries` is a SELECT-list expression answering the rows for `recorded`.
