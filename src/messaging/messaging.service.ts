@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { MessageContent } from '../../libs/templates';
@@ -10,6 +10,7 @@ import { SqlQuery, SqlService } from '../database/sql.service';
 import { MediaService } from '../media/media.service';
 import { PagesService } from '../pages/pages.service';
 import { MessengerField } from '../pages/messenger-fields';
+import { DeliveryReceipts, ReceivedMessage } from '../webhooks/delivery-receipts';
 import { PageEventInput, WebhooksService } from '../webhooks/webhooks.service';
 import { MessagingErrors } from './messaging.errors';
 import {
@@ -38,6 +39,8 @@ export interface ThreadRow {
   person_delivered_watermark: string;
   page_read_seq: string;
   page_read_watermark: string;
+  page_delivered_seq: string;
+  page_delivered_watermark: string;
   created_at: Date;
   // Only where the query joined pages.
   page_suspended_at?: Date | null;
@@ -47,6 +50,41 @@ export interface ThreadRow {
 type ThreadFacts = Pick<ThreadRow, 'id' | 'page_id' | 'user_id' | 'psid'>;
 
 const THREAD_FACTS_MAX = 50_000;
+
+// The highest person message each thread's bot now has, one "delivery by page" event per thread whose mark
+// moved. Threads are locked in id order and each person's cursor is bumped once by their count of events (an
+// ON CONFLICT row can't be updated twice in one statement).
+const PAGE_RECEIVED_SQL = `WITH hit AS (
+    SELECT m.thread_id, max(m.seq) AS seq, max(m.timestamp) AS watermark
+      FROM unnest($1::varchar[], $2::varchar[]) AS r(mid, page_id)
+      JOIN messages m ON m.mid = r.mid AND m.sender = 'person'
+      JOIN threads h ON h.id = m.thread_id AND h.page_id = r.page_id
+     GROUP BY m.thread_id
+  ), lk AS (
+    SELECT t.id FROM threads t WHERE t.id IN (SELECT thread_id FROM hit) ORDER BY t.id FOR UPDATE
+  ), moved AS (
+    UPDATE threads t
+       SET page_delivered_seq = hit.seq, page_delivered_watermark = GREATEST(t.page_delivered_watermark, hit.watermark)
+      FROM hit JOIN lk ON lk.id = hit.thread_id
+     WHERE t.id = hit.thread_id AND t.page_delivered_seq < hit.seq
+    RETURNING t.id, t.user_id, t.page_id, t.page_delivered_seq, t.page_delivered_watermark
+  ), n AS (
+    SELECT moved.*, row_number() OVER (PARTITION BY user_id ORDER BY id) AS k, count(*) OVER (PARTITION BY user_id) AS cnt
+      FROM moved
+  ), c AS (
+    INSERT INTO user_event_cursors (user_id, last_cursor)
+    SELECT user_id, max(cnt) FROM n GROUP BY user_id ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_cursor = user_event_cursors.last_cursor + EXCLUDED.last_cursor
+    RETURNING user_id, last_cursor
+  ), ev AS (
+    INSERT INTO user_events (user_id, cursor, type, payload)
+    SELECT n.user_id, c.last_cursor - n.cnt + n.k, 'delivery',
+           jsonb_build_object('type', 'delivery', 'by', 'page', 'thread_id', n.id, 'page_id', n.page_id,
+                              'seq', n.page_delivered_seq, 'watermark', n.page_delivered_watermark)
+      FROM n JOIN c USING (user_id)
+    RETURNING user_id, cursor, payload
+  )
+  SELECT user_id, cursor, payload FROM ev ORDER BY cursor`;
 
 export interface SentMessage {
   mid: string;
@@ -73,7 +111,7 @@ function rowsOf<T>(res: unknown): T[] {
 // Threads, PSIDs, messages and receipts. Every change is one transaction that writes the rows, the person's
 // events and the webhook outbox together; pub/sub and the queue are told after it commits.
 @Injectable()
-export class MessagingService {
+export class MessagingService implements OnModuleInit {
   private readonly logger = new Logger('Messaging');
   private readonly threadFacts = new Map<string, ThreadFacts>();
 
@@ -85,7 +123,12 @@ export class MessagingService {
     private readonly hub: RealtimeHub,
     private readonly config: AppConfig,
     private readonly media: MediaService,
+    private readonly receipts: DeliveryReceipts,
   ) {}
+
+  onModuleInit(): void {
+    this.receipts.onReceived((received) => this.pageReceived(received));
+  }
 
   // --- threads ---
 
@@ -166,6 +209,8 @@ export class MessagingService {
       delivered_watermark: Number(t.person_delivered_watermark),
       seen_by_page_watermark: Number(t.page_read_watermark),
       seen_by_page_seq: Number(t.page_read_seq),
+      delivered_to_page_watermark: Number(t.page_delivered_watermark),
+      delivered_to_page_seq: Number(t.page_delivered_seq),
       created_at: new Date(t.created_at).toISOString(),
     };
   }
@@ -420,6 +465,27 @@ export class MessagingService {
       });
       return { result: undefined, events: [event], deliveries: [] };
     }, thread.user_id);
+  }
+
+  // The Page's bot has the person's messages (webhook acknowledged, script run, or pulled past): the person sees
+  // "Delivered" on everything up to the highest seq received. One statement for a whole batch; a thread whose
+  // mark is already past gets no event, so a retried or duplicated delivery says nothing twice.
+  async pageReceived(received: ReceivedMessage[]): Promise<void> {
+    const params = [received.map((r) => r.mid), received.map((r) => r.pageId)];
+    const rows = await this.sql
+      .query<{ user_id: string; cursor: string; payload: StoredEvent }>(PAGE_RECEIVED_SQL, params)
+      // Two receipts over the same threads in one instant can still deadlock on the cursor rows: once more.
+      .catch((err: { code?: string }) => {
+        if (err.code === '40P01') return this.sql.query<{ user_id: string; cursor: string; payload: StoredEvent }>(PAGE_RECEIVED_SQL, params);
+        throw err;
+      });
+    const byUser = new Map<string, PersonEvent[]>();
+    for (const r of rows) {
+      const events = byUser.get(r.user_id) ?? [];
+      events.push({ ...r.payload, cursor: Number(r.cursor) } as PersonEvent);
+      byUser.set(r.user_id, events);
+    }
+    await Promise.all([...byUser].map(([userId, events]) => this.hub.publish(userId, events)));
   }
 
   // Typing is ephemeral: pushed, never stored. Clients stop showing it at expires_at, on typing_off or a message.

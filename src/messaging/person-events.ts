@@ -34,7 +34,9 @@ export type StoredEvent =
   | (ThreadRef & { type: 'echo'; message: MessageView })
   // `by: page` is the bot's mark_seen ("Seen"); `by: person` is another of the person's devices reading.
   | (ThreadRef & { type: 'read'; by: 'page' | 'person'; watermark: number })
-  | (ThreadRef & { type: 'delivery'; by: 'person'; watermark: number; mids?: string[] });
+  // `by: person`: another of the person's devices acknowledged. `by: page`: the Page's bot has the person's
+  // messages up to `seq` ("Delivered"): a webhook acknowledged, a hosted script run, or an event pulled past.
+  | (ThreadRef & { type: 'delivery'; by: 'person' | 'page'; watermark: number; mids?: string[] });
 
 // Stored events carry the person's cursor; typing is ephemeral and has none.
 export type PersonEvent = (StoredEvent & { cursor: number }) | TypingEvent;

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { MediaModule } from '../media/media.module';
 import { PagesModule } from '../pages/pages.module';
 import { SendApiModule } from '../send-api/send-api.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 import { PageScriptEntity } from './entities/page-script.entity';
 import { ScriptLogEntity } from './entities/script-log.entity';
 import { ScriptStoreEntity } from './entities/script-store.entity';
@@ -21,6 +22,7 @@ import { ScriptsService } from './scripts.service';
     PagesModule,
     SendApiModule,
     MediaModule,
+    WebhooksModule,
   ],
   controllers: [ScriptsController],
   providers: [ScriptHostBridge, SandboxPools, ScriptLogs, ScriptsService, ScriptInvocationProcessor],

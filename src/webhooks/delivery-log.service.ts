@@ -5,6 +5,7 @@ import { MediaService } from '../media/media.service';
 import { AppsService } from '../apps/apps.service';
 import { badRequest, conflict, notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
+import { DeliveryReceipts } from './delivery-receipts';
 import { WebhooksService } from './webhooks.service';
 
 const REPLAY_MAX = 10_000;
@@ -22,6 +23,7 @@ export class DeliveryLogService {
     private readonly webhooks: WebhooksService,
     private readonly config: AppConfig,
     private readonly media: MediaService,
+    private readonly receipts: DeliveryReceipts,
   ) {}
 
   async health(appId: string) {
@@ -216,11 +218,15 @@ export class DeliveryLogService {
   // getUpdates: `after` acknowledges every event the app was served up to it; the rest come oldest first.
   async pull(appId: string, after: string | undefined, limit = 100) {
     if (after) {
-      await this.db.query(
-        `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now()
-          WHERE app_id = $1 AND status = 'pull' AND seq <= $2 AND attempts > 0`,
+      const acked: { page_id: string; messaging: Record<string, unknown> }[] = await this.db.query(
+        `WITH a AS (
+           UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now()
+            WHERE app_id = $1 AND status = 'pull' AND seq <= $2 AND attempts > 0
+           RETURNING page_id, event_id)
+         SELECT a.page_id, e.messaging FROM a JOIN webhook_events e ON e.id = a.event_id`,
         [appId, after],
       );
+      await this.receipts.received(acked.map((r) => ({ pageId: r.page_id, messaging: r.messaging })));
     }
     // attempts counts servings: only served events can be acknowledged, so one committed late is never skipped.
     const rows = await this.db.query(

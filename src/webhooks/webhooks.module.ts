@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppsModule } from '../apps/apps.module';
 import { MediaModule } from '../media/media.module';
+import { DeliveryReceipts } from './delivery-receipts';
 import { DeliveryLogService } from './delivery-log.service';
 import { WebhookAttemptEntity } from './entities/webhook-attempt.entity';
 import { WebhookDeliveryEntity } from './entities/webhook-delivery.entity';
@@ -19,7 +20,7 @@ import { WebhooksService } from './webhooks.service';
     MediaModule,
   ],
   controllers: [WebhooksController, WebhooksGraphController],
-  providers: [WebhooksService, WebhookDeliveryProcessor, DeliveryLogService],
-  exports: [WebhooksService],
+  providers: [WebhooksService, WebhookDeliveryProcessor, DeliveryLogService, DeliveryReceipts],
+  exports: [WebhooksService, DeliveryReceipts],
 })
 export class WebhooksModule {}

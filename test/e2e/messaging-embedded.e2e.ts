@@ -32,8 +32,14 @@ describe('messaging on the embedded default', () => {
       const replies = await sock.waitForCount('20 replies', 20, (e) => e.type === 'message');
       expect(replies.map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 21));
       assertGapFree(sock.events, 0);
+      // The bot acknowledged all 20: "Delivered" reaches seq 20, in as many receipts as there were batches.
+      await sock.waitFor('delivered up to 20', (e) => e.type === 'delivery' && e.by === 'page' && e.seq === 20);
       const poll = await api.get('/events?after=0&timeout=0&limit=500', { token: c.person.token });
-      expect(poll.body.events).toHaveLength(40);
+      const receipts = poll.body.events.filter((e: any) => e.type === 'delivery');
+      expect(poll.body.events.filter((e: any) => e.type !== 'delivery')).toHaveLength(40);
+      const receiptSeqs = receipts.map((e: any) => e.seq);
+      expect(receiptSeqs).toEqual([...receiptSeqs].sort((a, b) => a - b));
+      expect(new Set(receiptSeqs).size).toBe(receiptSeqs.length);
       await sock.close();
     } finally {
       await p.stop();

@@ -80,6 +80,10 @@ describe('messaging: the core loop', () => {
     const echoOfOwn = await sock.waitFor('own echo', (e) => e.type === 'echo');
     expect(echoOfOwn).toMatchObject({ cursor: 1, thread_id: c.thread.id, seq: 1, message: { mid: sent.body.mid, sender: 'person', client_message_id: 'c-1' } });
 
+    // The bot acknowledged the webhook: the person's message shows "Delivered".
+    const deliveredToPage = await sock.waitFor('delivered to the page', (e) => e.type === 'delivery' && e.by === 'page');
+    expect(deliveredToPage).toMatchObject({ cursor: 2, thread_id: c.thread.id, seq: 1, watermark: sent.body.timestamp });
+
     const typing = await api.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: c.psid }, sender_action: 'typing_on' });
     expect(typing.status).toBe(200);
     expect(typing.body).toEqual({ recipient_id: c.psid });
@@ -92,7 +96,7 @@ describe('messaging: the core loop', () => {
     expect(reply.status).toBe(200);
     expect(reply.body).toEqual({ recipient_id: c.psid, message_id: expect.stringMatching(/^m_/) });
     const pushed = await sock.waitFor('the reply', (e) => e.type === 'message');
-    expect(pushed).toMatchObject({ cursor: 2, seq: 2, message: { mid: reply.body.message_id, sender: 'page', text: 'Yes, in blue!' } });
+    expect(pushed).toMatchObject({ cursor: 3, seq: 2, message: { mid: reply.body.message_id, sender: 'page', text: 'Yes, in blue!' } });
     expect(pushed.message.metadata).toBeUndefined();
 
     const [echo] = await waitFor('the echo webhook', () => {
@@ -141,6 +145,56 @@ describe('messaging: the core loop', () => {
     expect(threads.body.data[0].last_message).toMatchObject({ kind: 'postback', postback: { title: 'Get Started', payload: 'GET_STARTED' } });
     assertGapFree(sock.events, 0);
     await sock.close();
+  });
+
+  it("shows the person Delivered only once the Page's bot has acknowledged the message", async () => {
+    const c = await setup();
+    const sock = await connectPerson(t.url, c.person.token);
+    bot.respond = (r) => (r.body.toString().includes(c.page.id) ? 500 : 200);
+    try {
+      const first = await personSays(api, c.person, c.thread.id, 'are you there?');
+      const [failed] = await waitFor('the failed attempt', async () => {
+        const rows = await t.db.query(
+          `SELECT d.id FROM webhook_deliveries d JOIN webhook_attempts a ON a.delivery_id = d.id
+            WHERE d.page_id = $1 AND a.status_code = 500`,
+          [c.page.id],
+        );
+        return rows.length ? rows : undefined;
+      });
+      const before = await api.post('/threads', { page_id: c.page.id }, { token: c.person.token });
+      expect(before.body).toMatchObject({ delivered_to_page_seq: 0, delivered_to_page_watermark: 0 });
+      expect(sock.events.some((e) => e.type === 'delivery' && e.by === 'page')).toBe(false);
+
+      bot.respond = () => 200;
+      const retried = await api.post(`/apps/${c.app.id}/deliveries/${failed.id}/retry`, {}, { token: c.owner.token });
+      expect(retried.status).toBeLessThan(300);
+      const delivered = await sock.waitFor('delivered by page', (e) => e.type === 'delivery' && e.by === 'page');
+      expect(delivered).toMatchObject({ thread_id: c.thread.id, page_id: c.page.id, seq: first.seq, watermark: first.timestamp });
+
+      // A second message: the mark moves to it, once, however many times the bot is sent it.
+      const second = await personSays(api, c.person, c.thread.id, 'hello?');
+      const next = await sock.waitFor('delivered again', (e) => e.type === 'delivery' && e.by === 'page' && e.seq === second.seq);
+      expect(next.watermark).toBe(second.timestamp);
+      const [d2] = await t.db.query(`SELECT delivery_id FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+        JOIN webhook_events e ON e.id = d.event_id WHERE e.messaging->'message'->>'mid' = $1`, [second.mid]);
+      await api.post(`/apps/${c.app.id}/deliveries/${d2.delivery_id}/retry`, {}, { token: c.owner.token });
+      await waitFor('the retried delivery', async () => {
+        const [r] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_attempts WHERE delivery_id = $1`, [d2.delivery_id]);
+        return r.n >= 2 ? r : undefined;
+      });
+      const view = await api.post('/threads', { page_id: c.page.id }, { token: c.person.token });
+      expect(view.body).toMatchObject({ delivered_to_page_seq: second.seq, delivered_to_page_watermark: second.timestamp });
+      const [{ n }] = await t.db.query(
+        `SELECT count(*)::int AS n FROM user_events e JOIN threads t ON t.user_id = e.user_id
+          WHERE t.id = $1 AND e.payload->>'type' = 'delivery' AND e.payload->>'by' = 'page' AND e.payload->>'thread_id' = t.id`,
+        [c.thread.id],
+      );
+      expect(n).toBe(2);
+      assertGapFree(sock.events, 0);
+    } finally {
+      bot.respond = () => 200;
+      await sock.close();
+    }
   });
 
   it('takes form-encoded Send API bodies, and stores templates as structured content', async () => {

@@ -6,6 +6,7 @@ import { insertOutboxEvents } from '../support/outbox';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { pageWithApp } from '../factories/registry.factory';
+import { conversation, personSays } from '../factories/messaging.factory';
 
 // Thresholds shrunk so warning, pause and probe happen within a test; the hung endpoint's timeout is long on
 // purpose: the healthy endpoint must finish before the first hung attempt even times out.
@@ -328,6 +329,25 @@ describe('webhook gateway', () => {
     const otherApp = await pageWithApp(api);
     const denied = await api.get(`/v25.0/${ctx.app.id}/events?access_token=${encodeURIComponent(otherApp.app.token)}`);
     expect(denied.status).toBe(403);
+  });
+
+  it("pull mode: a cursor past a person's message tells the person it is Delivered", async () => {
+    const api = httpClient(t.url);
+    const c = await conversation(api);
+    const sent = await personSays(api, c.person, c.thread.id, 'anyone pulling?');
+    const tok = encodeURIComponent(c.app.token);
+    const served = await api.get(`/v25.0/${c.app.id}/events?access_token=${tok}`);
+    expect(served.body.data.map((e: any) => e.entry[0].messaging[0].message?.mid)).toEqual([sent.mid]);
+    // Served is not received: only the next call's cursor acknowledges it.
+    const unacked = await api.post('/threads', { page_id: c.page.id }, { token: c.person.token });
+    expect(unacked.body.delivered_to_page_seq).toBe(0);
+    await api.get(`/v25.0/${c.app.id}/events?after=${served.body.paging.next_cursor}&access_token=${tok}`);
+    const view = await api.post('/threads', { page_id: c.page.id }, { token: c.person.token });
+    expect(view.body).toMatchObject({ delivered_to_page_seq: sent.seq, delivered_to_page_watermark: sent.timestamp });
+    const events = await api.get('/events?after=0&timeout=0', { token: c.person.token });
+    expect(events.body.events.filter((e: any) => e.type === 'delivery')).toEqual([
+      expect.objectContaining({ by: 'page', thread_id: c.thread.id, seq: sent.seq, watermark: sent.timestamp }),
+    ]);
   });
 
   it('receiver down for a while, then back on the same port: everything delivered, in order per thread', async () => {

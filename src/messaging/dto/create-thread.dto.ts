@@ -18,6 +18,13 @@ export class ThreadDto {
   @ApiProperty({ description: "The Page's mark_seen: your messages up to this time (ms) are seen" })
   seen_by_page_watermark: number;
   @ApiProperty() seen_by_page_seq: number;
+  @ApiProperty({
+    description:
+      "The Page's bots have your messages up to this time (ms): a webhook was acknowledged, a hosted script ran, or the bot pulled past them",
+  })
+  delivered_to_page_watermark: number;
+  @ApiProperty({ description: 'Your messages up to this seq are delivered to the Page ("Delivered")' })
+  delivered_to_page_seq: number;
   @ApiProperty() created_at: string;
 }
 

@@ -47,6 +47,13 @@ export class ThreadEntity {
   @Column({ name: 'page_read_watermark', type: 'bigint', default: 0 })
   pageReadWatermark: string;
 
+  // What the Page's bots have received (the person's "Delivered"): the highest seq and its timestamp.
+  @Column({ name: 'page_delivered_seq', type: 'bigint', default: 0 })
+  pageDeliveredSeq: string;
+
+  @Column({ name: 'page_delivered_watermark', type: 'bigint', default: 0 })
+  pageDeliveredWatermark: string;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -6,6 +6,7 @@ import { MediaService } from '../../media/media.service';
 import { AppConfig } from '../../config/app-config';
 import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
 import { parseSchedule, retryDelayMs } from '../../webhooks/retry-policy';
+import { DeliveryReceipts } from '../../webhooks/delivery-receipts';
 import { handlerFor } from '../event-handler';
 import type { InvocationResult, SandboxLimits } from '../runtime';
 import { SandboxPools } from '../sandbox-pools';
@@ -48,6 +49,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
     private readonly pools: SandboxPools,
     private readonly logs: ScriptLogs,
     private readonly media: MediaService,
+    private readonly receipts: DeliveryReceipts,
   ) {
     this.schedule = parseSchedule(config.env.WEBHOOK_RETRY_SCHEDULE);
   }
@@ -133,6 +135,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
     );
     await this.db.query(`UPDATE page_scripts SET consecutive_failures = 0 WHERE app_id = $1 AND consecutive_failures <> 0`, [c.app_id]);
     await this.releaseNextInThread(c.app_id, c.thread_key);
+    await this.receipts.received([{ pageId: c.page_id, messaging: c.messaging }]);
   }
 
   private async settleFailure(c: ClaimedInvocation, error: string, countsForBreaker: boolean): Promise<void> {

@@ -22,6 +22,7 @@ import { OUTBOUND_HTTP } from '../../infra/http/outbound-http';
 import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
 import { RATE_LIMITER, RateLimiterPort } from '../../infra/rate-limit/rate-limiter.port';
 import { failureStage, isSuccess, nextRamp, parseSchedule, retryAfterMs, retryDelayMs } from '../retry-policy';
+import { DeliveryReceipts } from '../delivery-receipts';
 import {
   DELIVERY_JOB,
   deliveryIdOfJob,
@@ -131,6 +132,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     private readonly apps: AppsService,
     private readonly webhooks: WebhooksService,
     private readonly media: MediaService,
+    private readonly receipts: DeliveryReceipts,
     metrics: MetricsService,
   ) {
     this.schedule = parseSchedule(config.env.WEBHOOK_RETRY_SCHEDULE);
@@ -503,6 +505,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     );
     const now = Date.now();
     for (const c of done ?? []) this.deliveryLatency.observe((now - new Date(c).getTime()) / 1000);
+    // The person's "Delivered": off the sender's path, since it changes nothing about this delivery.
+    void this.receipts.received(members.map((mb) => ({ pageId: mb.page_id, messaging: mb.messaging })));
     if (mode.kind === 'probe') {
       // Retries pushed far out while it failed become due: the backlog drains now, oldest first, ramping up.
       await this.db.query(
