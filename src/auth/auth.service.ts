@@ -31,6 +31,8 @@ export interface GraphCaller {
 }
 
 const FLUSH_CHANNEL = 'auth:credentials-changed';
+// Person tokens revoked (logout): each process closes the sockets that were opened with them.
+const REVOKED_CHANNEL = 'auth:person-tokens-revoked';
 const CACHE_MAX = 100_000;
 
 interface Cached<T> {
@@ -46,6 +48,7 @@ interface Cached<T> {
 export class AuthService implements OnModuleInit {
   private readonly callers = new Map<string, Cached<GraphCaller>>();
   private readonly secretsOf = new Map<string, Cached<{ secretHash: string; secretSealed: string }[]>>();
+  private readonly revokedListeners: ((tokenHashes: string[]) => void)[] = [];
 
   constructor(
     private readonly config: AppConfig,
@@ -57,6 +60,35 @@ export class AuthService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     if (this.config.env.AUTH_CACHE_TTL_MS > 0) await this.pubsub.subscribe(FLUSH_CHANNEL, () => this.forget());
+    await this.pubsub.subscribe(REVOKED_CHANNEL, (m) => {
+      const hashes = (m as { token_hashes?: unknown }).token_hashes;
+      if (!Array.isArray(hashes)) return;
+      this.forget();
+      for (const listener of this.revokedListeners) listener(hashes.filter((h): h is string => typeof h === 'string'));
+    });
+  }
+
+  // Whoever holds something opened with a person token (the WebSocket gateway) is told when it is revoked.
+  onPersonTokensRevoked(listener: (tokenHashes: string[]) => void): void {
+    this.revokedListeners.push(listener);
+  }
+
+  // Logout: the token stops working everywhere at once; sockets opened with it are closed by every process.
+  async revokePersonToken(token: string): Promise<void> {
+    const tokenHash = sha256Hex(token);
+    await this.tokens.delete({ tokenHash, kind: 'person' });
+    this.forget();
+    for (const listener of this.revokedListeners) listener([tokenHash]);
+    await this.pubsub.publish(REVOKED_CHANNEL, { token_hashes: [tokenHash] }).catch(() => undefined);
+  }
+
+  // When a person token stops working on its own (ms), for what outlives the request that checked it.
+  async personTokenExpiry(token: string): Promise<number | null> {
+    const [row] = await this.sql.query<{ expires_at: Date | null }>(
+      `SELECT expires_at FROM access_tokens WHERE token_hash = $1 AND kind = 'person'`,
+      [sha256Hex(token)],
+    );
+    return row?.expires_at ? new Date(row.expires_at).getTime() : null;
   }
 
   // After a token is issued or revoked, a page or app suspended, a secret rotated, appsecret_proof required:

@@ -148,6 +148,43 @@ describe('messaging: real time', () => {
     await expect(connectPerson(t.url, c.pageToken)).rejects.toThrow('401');
   });
 
+  it('closes every socket opened with a token when it is revoked (logout), on every api process', async () => {
+    const c = await setup();
+    const sibling = await t.spawnSibling('api');
+    try {
+      const second = await api.post('/auth/login', { username: c.person.username, password: 'a-long-password' });
+      expect(second.status).toBe(200);
+      const otherDevice = await connectPerson(t.url, second.body.access_token);
+      const here = await connectPerson(t.url, c.person.token);
+      const there = await connectPerson(sibling.url, c.person.token);
+      const out = await api.post('/auth/logout', {}, { token: c.person.token });
+      expect(out.status).toBe(204);
+      expect(await here.closed).toEqual({ code: 4401, reason: 'token revoked' });
+      expect(await there.closed).toEqual({ code: 4401, reason: 'token revoked' });
+      expect((await api.get('/me', { token: c.person.token })).status).toBe(401);
+      expect((await httpClient(sibling.url).get('/me', { token: c.person.token })).status).toBe(401);
+      await expect(connectPerson(t.url, c.person.token)).rejects.toThrow('401');
+      // The person's other login is untouched.
+      await pageSays(api, c.pageToken, c.psid, { text: 'still there on the other device' });
+      await otherDevice.waitFor('event on the other device', (e) => e.type === 'message');
+      expect((await api.post('/auth/logout', {}, { token: c.person.token })).status).toBe(401);
+      await otherDevice.close();
+    } finally {
+      await sibling.stop();
+    }
+  });
+
+  it('closes a socket when its token expires', async () => {
+    const c = await setup();
+    const [{ expires_at }] = await t.db.query(
+      `UPDATE access_tokens SET expires_at = now() + interval '1500 milliseconds' WHERE user_id = $1 AND kind = 'person' RETURNING expires_at`,
+      [c.person.id],
+    );
+    const sock = await connectPerson(t.url, c.person.token);
+    expect(await sock.closed).toEqual({ code: 4401, reason: 'token expired' });
+    expect(Date.now()).toBeGreaterThanOrEqual(new Date(expires_at).getTime());
+  });
+
   it('reaps a socket that stops answering pings', async () => {
     const c = await setup();
     const sibling = await t.spawnSibling('api', { WS_HEARTBEAT_MS: '200' });

@@ -2,24 +2,28 @@ import fc from 'fast-check';
 import { httpClient, HttpClient } from '../support/http-client';
 import { rowCounts } from '../support/row-counts';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
-import { pageWithApp } from '../factories/registry.factory';
+import { pageWithApp, Person, signupPerson } from '../factories/registry.factory';
 
 // Random bodies and headers at every registry route: never a 5xx, always the route's error shape, nothing written on refusal.
 describe('registry routes under random input', () => {
   let t: TestPlatform;
   let api: HttpClient;
   let ctx: Awaited<ReturnType<typeof pageWithApp>>;
+  // Its own person: the first well-formed logout revokes the token, and the owner's must live on.
+  let leaving: Person;
 
   beforeAll(async () => {
     t = await startTestPlatform({ redis: false });
     api = httpClient(t.url);
     ctx = await pageWithApp(api);
+    leaving = await signupPerson(api, 'Leaving');
   });
   afterAll(async () => t?.close());
 
   const routes = () => [
     { method: 'POST', path: '/auth/signup', token: undefined },
     { method: 'POST', path: '/auth/login', token: undefined },
+    { method: 'POST', path: '/auth/logout', token: leaving.token },
     { method: 'POST', path: '/pages', token: ctx.owner.token },
     { method: 'GET', path: '/pages', token: ctx.owner.token },
     { method: 'POST', path: `/pages/${ctx.page.id}/apps`, token: ctx.owner.token },

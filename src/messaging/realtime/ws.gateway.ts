@@ -7,6 +7,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { AuthService } from '../../auth/auth.service';
+import { sha256Hex } from '../../common/crypto/tokens';
 import { normalizeError } from '../../common/errors/all-exceptions.filter';
 import { flattenValidationErrors } from '../../common/errors/validation';
 import { SendMessageDto } from '../dto/send-message.dto';
@@ -20,11 +21,15 @@ import { RealtimeHub } from './realtime-hub';
 export const WS_PATH = '/ws';
 // Close codes: 1008 policy violation, 1013 try again later (too slow), 1001 going away.
 export const WS_CLOSE_TOO_SLOW = 1013;
+// The token the socket was opened with was revoked (logout) or expired: log in again, then reconnect.
+export const WS_CLOSE_TOKEN_ENDED = 4401;
 
 interface Connection {
   ws: WebSocket;
   userId: string;
+  tokenHash: string;
   alive: boolean;
+  expiry?: NodeJS.Timeout;
   stream?: OrderedEventStream;
   stopListening?: () => void;
   typing: Map<string, NodeJS.Timeout>;
@@ -80,6 +85,10 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
       perMessageDeflate: { threshold: this.config.env.WS_DEFLATE_THRESHOLD_BYTES, serverMaxWindowBits: 15, concurrencyLimit: 10 },
     });
     server.on('upgrade', this.onUpgrade);
+    this.auth.onPersonTokensRevoked((hashes) => {
+      const revoked = new Set(hashes);
+      for (const c of this.connections) if (revoked.has(c.tokenHash)) c.ws.close(WS_CLOSE_TOKEN_ENDED, 'token revoked');
+    });
     this.heartbeat = setInterval(() => this.beat(), this.config.env.WS_HEARTBEAT_MS);
     this.heartbeat.unref();
   }
@@ -119,12 +128,34 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
       return reject(socket, 401, 'AUTH.UNAUTHENTICATED', 'A person token is required (?access_token= or Authorization)');
     }
     const userId = principal.userId;
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.connected(ws, userId, afterParam === null ? undefined : Number(afterParam)));
+    let expiresAt: number | null;
+    try {
+      expiresAt = await this.auth.personTokenExpiry(token!);
+    } catch {
+      return reject(socket, 503, 'UNAVAILABLE', 'Try again');
+    }
+    const opened = { userId, tokenHash: sha256Hex(token!), expiresAt };
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.connected(ws, opened, afterParam === null ? undefined : Number(afterParam)));
   }
 
-  private async connected(ws: WebSocket, userId: string, after: number | undefined): Promise<void> {
-    const c: Connection = { ws, userId, alive: true, typing: new Map() };
+  private async connected(
+    ws: WebSocket,
+    opened: { userId: string; tokenHash: string; expiresAt: number | null },
+    after: number | undefined,
+  ): Promise<void> {
+    const { userId } = opened;
+    const c: Connection = { ws, userId, tokenHash: opened.tokenHash, alive: true, typing: new Map() };
     this.connections.add(c);
+    // A socket is not a way to outlive the token: it ends when the token does (a timer waits ~24.8 days at most).
+    const expiresAt = opened.expiresAt;
+    const arm = () => {
+      if (expiresAt === null || c.ws.readyState > WebSocket.OPEN) return;
+      const left = expiresAt - Date.now();
+      if (left <= 0) return ws.close(WS_CLOSE_TOKEN_ENDED, 'token expired');
+      c.expiry = setTimeout(arm, Math.min(left, 2 ** 31 - 1));
+      c.expiry.unref();
+    };
+    arm();
     ws.on('pong', () => (c.alive = true));
     ws.on('error', () => ws.terminate());
     ws.on('close', () => this.cleanup(c));
@@ -187,6 +218,7 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
 
   private cleanup(c: Connection): void {
     if (!this.connections.delete(c)) return;
+    if (c.expiry) clearTimeout(c.expiry);
     c.stream?.stop();
     c.stopListening?.();
     for (const t of c.typing.values()) clearTimeout(t);
