@@ -16,7 +16,8 @@ import {
   swapMedia,
 } from './media-refresh';
 
-const signed = (id: string, variant: string, expS: number) => `http://h/media/${id}/${variant}?exp=${expS}&sig=s${expS}`;
+const signed = (id: string, variant: string, expS: number) =>
+  `http://h/media/${id}/${variant}?exp=${expS}&sig=s${expS}`;
 const photo = (seq: number, expS: number): MessageView => ({
   mid: `m_${seq}`,
   seq,
@@ -24,10 +25,24 @@ const photo = (seq: number, expS: number): MessageView => ({
   timestamp: seq,
   kind: 'message',
   attachments: [
-    { type: 'image', payload: { media_id: `${seq}`, url: signed(`${seq}`, 'display.webp', expS), thumbnail_url: signed(`${seq}`, 'thumb.webp', expS) } },
+    {
+      type: 'image',
+      payload: {
+        media_id: `${seq}`,
+        url: signed(`${seq}`, 'display.webp', expS),
+        thumbnail_url: signed(`${seq}`, 'thumb.webp', expS),
+      },
+    },
   ],
 });
-const text = (seq: number): MessageView => ({ mid: `m_${seq}`, seq, sender: 'page', timestamp: seq, kind: 'message', text: 'hi' });
+const text = (seq: number): MessageView => ({
+  mid: `m_${seq}`,
+  seq,
+  sender: 'page',
+  timestamp: seq,
+  kind: 'message',
+  text: 'hi',
+});
 
 describe('signed media URLs', () => {
   it('reads the expiry of our signed URLs only, absolute or relative', () => {
@@ -102,7 +117,13 @@ describe('when to re-fetch', () => {
     const ledger: RefreshLedger = new Map();
     const m = photo(1, 9_999_999_999);
     expect(mayRefreshAfterError(m, ledger, 0)).toBe(true);
-    expect(mayRefreshAfterError({ ...text(2), attachment: { type: 'image', payload: { url: 'https://bot.example/a.png' } } }, ledger, 0)).toBe(false);
+    expect(
+      mayRefreshAfterError(
+        { ...text(2), attachment: { type: 'image', payload: { url: 'https://bot.example/a.png' } } },
+        ledger,
+        0,
+      ),
+    ).toBe(false);
   });
   it('tries a failed re-fetch again later, not at once', () => {
     const ledger: RefreshLedger = new Map();

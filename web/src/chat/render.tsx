@@ -134,7 +134,8 @@ function Generic({ p, actions }: { p: GenericTemplatePayload; actions: Actions }
         return (
           <li class="card" key={i} aria-label={el.title}>
             {img && el.default_action ? (
-              <a href={el.default_action.url} target="_blank" rel="noopener noreferrer" tabIndex={-1}>
+              // Named for screen readers (the image itself is decorative) and reachable by keyboard.
+              <a class="card-link" href={el.default_action.url} target="_blank" rel="noopener noreferrer" aria-label={`Open ${el.title}`}>
                 {img}
               </a>
             ) : (
