@@ -425,6 +425,19 @@ describeBrowser('browser: the chat app and the console', () => {
     expect(thumbRequests).toBeGreaterThan(1);
     expect(refetches).toHaveLength(1);
     await tab.unroute(thumbUrl);
+
+    // The URLs' expiry passes (the page's clock set past it, timers running): the open conversation re-fetches
+    // the messages with signed media in one request, and draws the fresh URLs; the clock stands still, so
+    // the once-a-minute rule keeps it at one.
+    const signedSrc = (await againThumb.getAttribute('src'))!;
+    const exp = Number(new URL(signedSrc).searchParams.get('exp'));
+    const expiryRefetches: string[] = [];
+    tab.on('request', (r) => /\/threads\/[^/]+\/messages\?after_seq=/.test(r.url()) && !r.url().includes('limit=100') && expiryRefetches.push(r.url()));
+    await tab.clock.setFixedTime(exp * 1000 + 60_000);
+    await waitFor('the fresh thumbnail URL', async () => (await againThumb.getAttribute('src')) !== signedSrc);
+    expect(expiryRefetches).toHaveLength(1);
+    expect(Number(new URL((await againThumb.getAttribute('src'))!).searchParams.get('exp'))).toBeGreaterThan(exp);
+    await waitFor('the fresh thumbnail to load', () => againThumb.evaluate((img: any) => img.complete && img.naturalWidth > 0));
     await tab.screenshot({ path: artifact('chat-attachment-sent.png') });
     expect(errors).toEqual([]);
     await tab.close();

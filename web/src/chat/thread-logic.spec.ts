@@ -227,12 +227,26 @@ describe('a reply’s quote', () => {
   });
   it('says what a message without text carries', () => {
     expect(briefContent(msg(1, 'person', { text: undefined, attachments: [photo] }))).toBe('a photo');
-    expect(briefContent(msg(1, 'page', { text: undefined, attachment: { type: 'file', payload: { url: 'u' } } }))).toBe('an attachment');
-    expect(briefContent(msg(1, 'page', { text: undefined, attachment: { type: 'image', payload: { url: 'u' } } }))).toBe('a photo');
+    expect(briefContent(msg(1, 'page', { text: undefined, attachment: { type: 'file', payload: { url: 'u' } } }))).toBe(
+      'an attachment',
+    );
     expect(
-      briefContent(msg(1, 'page', { text: undefined, attachment: { type: 'template', payload: { template_type: 'button', text: 'q', buttons: [] } } as MessageView['attachment'] })),
+      briefContent(msg(1, 'page', { text: undefined, attachment: { type: 'image', payload: { url: 'u' } } })),
+    ).toBe('a photo');
+    expect(
+      briefContent(
+        msg(1, 'page', {
+          text: undefined,
+          attachment: {
+            type: 'template',
+            payload: { template_type: 'button', text: 'q', buttons: [] },
+          } as MessageView['attachment'],
+        }),
+      ),
     ).toBe('a message');
-    expect(briefContent(msg(1, 'person', { kind: 'postback', text: undefined, postback: { title: 'Buy', payload: 'B' } }))).toBe('Buy');
+    expect(
+      briefContent(msg(1, 'person', { kind: 'postback', text: undefined, postback: { title: 'Buy', payload: 'B' } })),
+    ).toBe('Buy');
   });
   it('is neutral when the replied-to message is not loaded', () => {
     expect(replyQuote(undefined, 'Acme')).toEqual({
