@@ -1,4 +1,4 @@
-import type { BrowserContext, Route } from 'playwright-core';
+import type { BrowserContext, Page, Route } from 'playwright-core';
 import sharp from 'sharp';
 import { artifact, describeBrowser, launchChromium } from '../support/browser';
 import { httpClient, HttpClient } from '../support/http-client';
@@ -10,6 +10,32 @@ import { connectApp, createPage, pageWithApp } from '../factories/registry.facto
 
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
+
+// Every status the person's messages show, in order, per mid, noted by a MutationObserver in the page: a
+// status shown only briefly (Delivered just before Seen) is not missed by polling.
+async function recordStatuses(tab: Page): Promise<void> {
+  await tab.evaluate(() => {
+    const g = globalThis as any;
+    const log: Record<string, string[]> = (g.__statuses = {});
+    const note = () => {
+      for (const el of Array.from(g.document.querySelectorAll('.msg.person[data-mid] [data-status]')) as any[]) {
+        const mid: string = el.closest('[data-mid]').getAttribute('data-mid');
+        const status: string = el.getAttribute('data-status');
+        const seen = (log[mid] ??= []);
+        if (seen[seen.length - 1] !== status) seen.push(status);
+      }
+    };
+    note();
+    new g.MutationObserver(note).observe(g.document.body, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+      attributes: true,
+    });
+  });
+}
+const statusesOf = (tab: Page, mid: string) =>
+  tab.evaluate((m) => ((globalThis as any).__statuses[m] ?? []) as string[], mid);
 
 // The chat app (/) and the console (/console), built into web/dist and served by the spawned platform,
 // driven in Debian's chromium. One platform and one browser for the file: the machine is small.
@@ -114,6 +140,7 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.getByRole('list', { name: 'Pages found' }).getByRole('button', { name: /Acme/ }).click();
     await tab.getByRole('main', { name: 'Conversation with Acme' }).waitFor();
     await tab.locator('[data-transport="websocket"]').waitFor();
+    await recordStatuses(tab);
 
     // Keyboard only: type and press Enter.
     await tab.getByRole('textbox', { name: 'Message' }).fill('Hi, shirts?');
@@ -121,9 +148,19 @@ describeBrowser('browser: the chat app and the console', () => {
     const cards = tab.getByRole('list', { name: 'Carousel' }).getByRole('listitem');
     await cards.first().waitFor();
     expect(await cards.count()).toBe(3);
-    await expect(tab.getByRole('list', { name: 'Messages' }).getByText('Soft cotton, red').isVisible()).resolves.toBe(true);
-    await tab.locator('.msg.person [data-status="Delivered"]').waitFor();
+    await expect(tab.getByRole('list', { name: 'Messages' }).getByText('Soft cotton, red').isVisible()).resolves.toBe(
+      true,
+    );
     await tab.locator('.msg.person [data-status="Seen"]').waitFor();
+    // Delivered is the server's word (the bot answered the webhook with 200: a delivery event by: "page"),
+    // shown before Seen (the bot's mark_seen comes 600 ms after its reply).
+    const firstMid = (await tab
+      .locator('.msg.person[data-mid]')
+      .filter({ hasText: 'Hi, shirts?' })
+      .getAttribute('data-mid'))!;
+    const firstStatuses = await statusesOf(tab, firstMid);
+    expect(firstStatuses).toContain('Delivered');
+    expect(firstStatuses.slice(firstStatuses.indexOf('Delivered'))).toEqual(['Delivered', 'Seen']);
     const chips = tab.getByRole('group', { name: 'Quick replies' });
     await chips.waitFor();
     await tab.screenshot({ path: artifact('chat-desktop.png') });
@@ -135,6 +172,11 @@ describeBrowser('browser: the chat app and the console', () => {
     const qr = await waitFor('the quick reply webhook', () => bot.items.find((i) => i.message?.quick_reply));
     expect(qr.message).toMatchObject({ text: 'Red', quick_reply: { payload: 'QR_RED' } });
     await tab.locator('.msg.person').last().locator('[data-status="Seen"]').waitFor();
+    const redStatuses = await statusesOf(
+      tab,
+      (await tab.locator('.msg.person[data-mid]').last().getAttribute('data-mid'))!,
+    );
+    expect(redStatuses.slice(redStatuses.indexOf('Delivered'))).toEqual(['Delivered', 'Seen']);
 
     // A postback button in the carousel.
     await tab.getByRole('button', { name: 'Buy green' }).click();
@@ -142,17 +184,46 @@ describeBrowser('browser: the chat app and the console', () => {
     const pb = await waitFor('the postback webhook', () => bot.items.find((i) => i.postback));
     expect(pb.postback).toMatchObject({ title: 'Buy green', payload: 'BUY_GREEN' });
     await tab.locator('.msg.person').last().locator('[data-status="Seen"]').waitFor();
-    expect(await tab.getByRole('link', { name: 'Details' }).first().getAttribute('href')).toBe('https://shop.example.com/blue');
+    expect(await tab.getByRole('link', { name: 'Details' }).first().getAttribute('href')).toBe(
+      'https://shop.example.com/blue',
+    );
 
     // The client told the page it got and read the replies.
-    await waitFor('delivery and read webhooks', () => bot.items.some((i) => i.delivery) && bot.items.some((i) => i.read));
+    await waitFor(
+      'delivery and read webhooks',
+      () => bot.items.some((i) => i.delivery) && bot.items.some((i) => i.read),
+    );
 
     const psid = bot.items.find((i) => i.message && !i.message.is_echo).sender.id;
+    // A reply quoting the person's first message (Send API reply_to), sent silently: drawn like any other
+    // message (the app makes no notification or sound of any kind, so notification_type changes nothing).
+    const quoted = await api.post(`/v25.0/me/messages?access_token=${encodeURIComponent(biz.pageToken)}`, {
+      recipient: { id: psid },
+      messaging_type: 'RESPONSE',
+      notification_type: 'SILENT_PUSH',
+      message: { text: 'About your question: yes, in three colours', reply_to: { mid: firstMid } },
+    });
+    expect(quoted.status).toBe(200);
+    const reply = tab.locator('.msg.page[data-mid]').filter({ hasText: 'About your question' });
+    await reply.getByRole('blockquote', { name: 'Replying to you: Hi, shirts?' }).waitFor();
+    expect(await reply.locator('.reply-quote + .bubble').textContent()).toBe(
+      'About your question: yes, in three colours',
+    );
+    await tab.screenshot({ path: artifact('chat-reply-quote.png') });
+
     // The typing indicator follows typing_on and typing_off.
     const typing = tab.getByLabel('Acme is typing');
-    await api.post('/v25.0/me/messages', { recipient: { id: psid }, sender_action: 'typing_on' }, { token: biz.pageToken });
+    await api.post(
+      '/v25.0/me/messages',
+      { recipient: { id: psid }, sender_action: 'typing_on' },
+      { token: biz.pageToken },
+    );
     await typing.waitFor();
-    await api.post('/v25.0/me/messages', { recipient: { id: psid }, sender_action: 'typing_off' }, { token: biz.pageToken });
+    await api.post(
+      '/v25.0/me/messages',
+      { recipient: { id: psid }, sender_action: 'typing_off' },
+      { token: biz.pageToken },
+    );
     await typing.waitFor({ state: 'detached' });
 
     // A dropped socket: what the page sends meanwhile arrives once, with nothing lost.
@@ -163,7 +234,9 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.locator('[data-transport="websocket"]').waitFor();
     const mids = await tab.locator('.msg[data-mid]').evaluateAll((els) => els.map((e) => e.getAttribute('data-mid')));
     expect(new Set(mids).size).toBe(mids.length);
-    const personToken = await tab.evaluate(() => (globalThis as any).localStorage.getItem('switchboard.person') as string);
+    const personToken = await tab.evaluate(
+      () => (globalThis as any).localStorage.getItem('switchboard.person') as string,
+    );
     const stored = await api.get(`/threads`, { token: personToken });
     expect(mids.length).toBe(stored.body.data[0].last_seq);
 
@@ -194,7 +267,9 @@ describeBrowser('browser: the chat app and the console', () => {
         },
       },
     });
-    await pageSays(api, biz.pageToken, psid, { attachment: { type: 'image', payload: { url: `${bot.imageBase}/purple.png` } } });
+    await pageSays(api, biz.pageToken, psid, {
+      attachment: { type: 'image', payload: { url: `${bot.imageBase}/purple.png` } },
+    });
     await messages.getByRole('button', { name: 'Talk to us' }).waitFor();
     await messages.getByLabel('Receipt').getByText('Order #A-1001').waitFor();
     await messages.getByRole('button', { name: 'Open image' }).click();
@@ -243,8 +318,12 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.goto(`${t.url}/`);
     await tab.locator('.thread').first().click();
     await tab.locator('[data-transport="websocket"]').waitFor();
-    const beach = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#2a9d8f' } }).png().toBuffer();
-    const receipt = await sharp({ create: { width: 300, height: 600, channels: 3, background: '#e9c46a' } }).jpeg().toBuffer();
+    const beach = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#2a9d8f' } })
+      .png()
+      .toBuffer();
+    const receipt = await sharp({ create: { width: 300, height: 600, channels: 3, background: '#e9c46a' } })
+      .jpeg()
+      .toBuffer();
 
     // Uploads are held until the progress has been seen.
     const held: Route[] = [];
@@ -280,7 +359,13 @@ describeBrowser('browser: the chat app and the console', () => {
     expect(await drafts.getByRole('progressbar').count()).toBe(0);
 
     // A file that is not what it claims: the server's refusal, in words, and it must be removed first.
-    await tab.getByTestId('attach-input').setInputFiles({ name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('MZ this is not a picture at all'.repeat(50)) });
+    await tab
+      .getByTestId('attach-input')
+      .setInputFiles({
+        name: 'broken.jpg',
+        mimeType: 'image/jpeg',
+        buffer: Buffer.from('MZ this is not a picture at all'.repeat(50)),
+      });
     await drafts.getByRole('alert').getByText('The file’s contents do not match its type.').waitFor();
     expect(await tab.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
     await tab.getByText('Retry or remove the file that failed.').waitFor();
@@ -297,9 +382,13 @@ describeBrowser('browser: the chat app and the console', () => {
     await waitFor('the thumbnail to load', () => thumb.evaluate((img: any) => img.complete && img.naturalWidth > 0));
 
     // The bot gets Messenger's shape: attachments [{type: 'image', payload: {url}}], the URL signed.
-    const item = await waitFor('the photo webhook', () => bot.items.find((i) => i.message?.attachments && !i.message.is_echo));
+    const item = await waitFor('the photo webhook', () =>
+      bot.items.find((i) => i.message?.attachments && !i.message.is_echo),
+    );
     expect(item.message.text).toBe('Our beach');
-    expect(item.message.attachments).toEqual([{ type: 'image', payload: { url: expect.stringMatching(/\/media\/\d+\/display\.jpg\?exp=\d+&sig=/) } }]);
+    expect(item.message.attachments).toEqual([
+      { type: 'image', payload: { url: expect.stringMatching(/\/media\/\d+\/display\.jpg\?exp=\d+&sig=/) } },
+    ]);
     const fetched = await fetch(item.message.attachments[0].payload.url);
     expect(fetched.status).toBe(200);
     expect(fetched.headers.get('content-type')).toBe('image/jpeg');
@@ -313,13 +402,42 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.screenshot({ path: artifact('chat-attachment-full.png') });
     await tab.keyboard.press('Escape');
 
-    // From history after a reload: the same photo, once.
+    // From history after a reload: the same photo, once. Its thumbnail fails to load the first time (as an
+    // expired signed URL does): the app re-fetches that one message for fresh URLs, once, and shows it.
+    const mediaId = /\/media\/(\d+)\/thumb\.webp\?/.exec((await thumb.getAttribute('src'))!)![1];
+    const thumbUrl = new RegExp(`/media/${mediaId}/thumb\\.webp\\?`);
+    let thumbRequests = 0;
+    await tab.route(thumbUrl, (route) => (thumbRequests++ === 0 ? route.fulfill({ status: 403 }) : route.continue()));
+    const seq = Number(await mine.getAttribute('data-seq'));
+    const refetches: string[] = [];
+    const isRefetch = (url: string) => url.includes(`/messages?after_seq=${seq - 1}&limit=1`);
+    tab.on('request', (r) => isRefetch(r.url()) && refetches.push(r.url()));
     await tab.reload();
     await tab.locator('.thread').first().click();
     const again = tab.locator('.msg.person[data-mid]').filter({ hasText: 'Our beach' });
     await again.getByRole('button', { name: 'Open image' }).waitFor();
     expect(await again.count()).toBe(1);
     expect(await tab.locator('.msg.person .thumb').count()).toBe(1);
+    const againThumb = again.getByRole('button', { name: 'Open image' }).locator('img');
+    await waitFor('the thumbnail to load after the re-fetch', () =>
+      againThumb.evaluate((img: any) => img.complete && img.naturalWidth > 0),
+    );
+    expect(thumbRequests).toBeGreaterThan(1);
+    expect(refetches).toHaveLength(1);
+    await tab.unroute(thumbUrl);
+
+    // The URLs' expiry passes (the page's clock set past it, timers running): the open conversation re-fetches
+    // the messages with signed media in one request, and draws the fresh URLs; the clock stands still, so
+    // the once-a-minute rule keeps it at one.
+    const signedSrc = (await againThumb.getAttribute('src'))!;
+    const exp = Number(new URL(signedSrc).searchParams.get('exp'));
+    const expiryRefetches: string[] = [];
+    tab.on('request', (r) => /\/threads\/[^/]+\/messages\?after_seq=/.test(r.url()) && !r.url().includes('limit=100') && expiryRefetches.push(r.url()));
+    await tab.clock.setFixedTime(exp * 1000 + 60_000);
+    await waitFor('the fresh thumbnail URL', async () => (await againThumb.getAttribute('src')) !== signedSrc);
+    expect(expiryRefetches).toHaveLength(1);
+    expect(Number(new URL((await againThumb.getAttribute('src'))!).searchParams.get('exp'))).toBeGreaterThan(exp);
+    await waitFor('the fresh thumbnail to load', () => againThumb.evaluate((img: any) => img.complete && img.naturalWidth > 0));
     await tab.screenshot({ path: artifact('chat-attachment-sent.png') });
     expect(errors).toEqual([]);
     await tab.close();
@@ -467,7 +585,9 @@ describeBrowser('browser: the chat app and the console', () => {
     const all = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-delivery')));
     expect(all.slice(0, 10)).toEqual(shown);
     expect(new Set(all).size).toBe(all.length);
-    const older = await api.get(`/apps/${biz.app.id}/deliveries?limit=10&cursor=${firstTen.body.paging.next_cursor}`, { token: biz.owner.token });
+    const older = await api.get(`/apps/${biz.app.id}/deliveries?limit=10&cursor=${firstTen.body.paging.next_cursor}`, {
+      token: biz.owner.token,
+    });
     expect(all.slice(10, 10 + older.body.data.length)).toEqual(older.body.data.map((d: any) => d.id));
     await tab.screenshot({ path: artifact('console-deliveries-paged.png'), fullPage: true });
 

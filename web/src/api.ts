@@ -102,6 +102,10 @@ export interface MessageView {
   attachments?: PersonAttachment[];
   postback?: { title: string; payload: string };
   client_message_id?: string;
+  // The Page replied to this earlier message of the thread (Send API reply_to).
+  reply_to?: { mid: string };
+  // The Send API's notification_type; absent means REGULAR.
+  notification_type?: 'REGULAR' | 'SILENT_PUSH' | 'NO_PUSH';
 }
 export interface Thread {
   id: string;
@@ -111,6 +115,9 @@ export interface Thread {
   delivered_watermark: number;
   seen_by_page_watermark: number;
   seen_by_page_seq: number;
+  // The Page's bot has received the person's messages up to this seq (it acknowledged the webhook); 0 if none.
+  delivered_to_page_watermark: number;
+  delivered_to_page_seq: number;
   created_at: string;
 }
 export interface ThreadSummary extends Thread {
@@ -149,7 +156,9 @@ export type StoredEvent =
   | (ThreadRef & { type: 'message'; message: MessageView; cursor: number })
   | (ThreadRef & { type: 'echo'; message: MessageView; cursor: number })
   | (ThreadRef & { type: 'read'; by: 'page' | 'person'; watermark: number; cursor: number })
-  | (ThreadRef & { type: 'delivery'; by: 'person'; watermark: number; mids?: string[]; cursor: number });
+  // by: 'page': the Page's bot received the person's messages up to seq (Delivered); by: 'person': another of
+  // the person's devices acknowledged the Page's messages (no bearing on the status).
+  | (ThreadRef & { type: 'delivery'; by: 'page' | 'person'; watermark: number; mids?: string[]; cursor: number });
 export interface TypingEvent extends ThreadRef {
   type: 'typing';
   cursor?: undefined;

@@ -23,12 +23,25 @@ import { Auth } from '../auth';
 import { DraftList, useAttachments } from './attachments';
 import { composerState, readyAttachments } from './drafts';
 import { Feed, Transport } from './realtime';
-import { Media, MessageBody, PaperclipIcon, TemplateButton } from './render';
+import {
+  dueForRefresh,
+  markRefreshed,
+  markRefreshing,
+  mayRefreshAfterError,
+  planFetches,
+  RefreshLedger,
+  swapMedia,
+} from './media-refresh';
+import { Media, MessageBody, PaperclipIcon, QuickReplyChips, TemplateButton } from './render';
 import {
   lastOwnMessage,
+  marksFromEvent,
   mergeMessages,
+  OwnStatus,
   Pending,
   quickReplyChips,
+  raiseMarks,
+  replyQuote,
   retryable,
   sendRequest,
   sentView,
@@ -42,9 +55,22 @@ const tokens = tokenStore('switchboard.person');
 interface ThreadState {
   messages: MessageView[];
   loaded: boolean;
+  // The Page's marks (thread-logic raiseMarks): only ever raised, by the thread list and by events.
   seenByPageSeq: number;
+  deliveredToPageSeq: number;
   typingUntil: number;
+  // Bumped when a message's media failed and was re-fetched: its body is drawn anew, so the browser tries
+  // again even if the fresh URLs are the same as the failed ones.
+  mediaGen: Record<string, number>;
 }
+const emptyThread: ThreadState = {
+  messages: [],
+  loaded: false,
+  seenByPageSeq: 0,
+  deliveredToPageSeq: 0,
+  typingUntil: 0,
+  mediaGen: {},
+};
 
 function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   const [me, setMe] = useState<Me | null>(null);
@@ -57,14 +83,15 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   const openRef = useRef<string | null>(null);
   openRef.current = openId;
   const feedRef = useRef<Feed | null>(null);
+  const refreshLedger = useRef<RefreshLedger>(new Map()).current;
 
   const patch = (id: string, f: (s: ThreadState) => ThreadState) =>
-    setState((all) => ({ ...all, [id]: f(all[id] ?? { messages: [], loaded: false, seenByPageSeq: 0, typingUntil: 0 }) }));
+    setState((all) => ({ ...all, [id]: f(all[id] ?? emptyThread) }));
 
   async function refreshThreads() {
     const res = await api<List<ThreadSummary>>('GET', '/threads', undefined, { token });
     setThreads(res.data);
-    for (const t of res.data) patch(t.id, (s) => ({ ...s, seenByPageSeq: Math.max(s.seenByPageSeq, t.seen_by_page_seq) }));
+    for (const t of res.data) patch(t.id, (s) => raiseMarks(s, t.seen_by_page_seq, t.delivered_to_page_seq));
   }
 
   function onEvent(e: PersonEvent) {
@@ -99,7 +126,8 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       }
       return;
     }
-    if (e.type === 'read' && e.by === 'page') patch(id, (s) => ({ ...s, seenByPageSeq: Math.max(s.seenByPageSeq, e.seq) }));
+    const marks = marksFromEvent(e);
+    if (marks.seen !== undefined || marks.delivered !== undefined) patch(id, (s) => raiseMarks(s, marks.seen, marks.delivered));
     if (e.type === 'read' && e.by === 'person') setThreads((ts) => ts.map((t) => (t.id === id ? { ...t, unread_count: 0 } : t)));
   }
 
@@ -155,8 +183,38 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     }
   }
 
+  // Fresh signed URLs for these messages (the list signs at read time), swapped in; media-refresh.ts says
+  // when, and that a message is re-fetched at most once per expiry. `broken`: they failed to load.
+  async function refreshMedia(id: string, msgs: MessageView[], broken: boolean) {
+    const mids = msgs.map((m) => m.mid);
+    markRefreshing(refreshLedger, mids);
+    const fresh: MessageView[] = [];
+    try {
+      for (const q of planFetches(msgs.map((m) => m.seq)))
+        fresh.push(...(await api<MessageList>('GET', `/threads/${id}/messages`, undefined, { token, query: q })).data);
+    } catch {
+      // markRefreshed gives the ones not fetched a later try
+    }
+    const wanted = fresh.filter((m) => mids.includes(m.mid));
+    markRefreshed(refreshLedger, mids, wanted, Date.now());
+    if (!wanted.length) return;
+    patch(id, (s) => {
+      const mediaGen = broken ? { ...s.mediaGen } : s.mediaGen;
+      if (broken) for (const m of wanted) mediaGen[m.mid] = (mediaGen[m.mid] ?? 0) + 1;
+      return { ...s, messages: swapMedia(s.messages, wanted), mediaGen };
+    });
+  }
+  const onMediaError = (id: string, m: MessageView) => {
+    if (mayRefreshAfterError(m, refreshLedger, Date.now())) void refreshMedia(id, [m], true);
+  };
+  const refreshDue = (id: string, msgs: MessageView[], at: number) => {
+    const due = dueForRefresh(msgs, refreshLedger, at);
+    if (due.length) void refreshMedia(id, due, false);
+  };
+
   async function startThread(page: Page) {
     const t = await api<Thread>('POST', '/threads', { page_id: page.id }, { token });
+    patch(t.id, (s) => raiseMarks(s, t.seen_by_page_seq, t.delivered_to_page_seq));
     await refreshThreads();
     await open(t.id);
   }
@@ -243,6 +301,8 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
           onText={sendText}
           onPostback={sendPostback}
           onRetry={(p) => send(p)}
+          onMediaError={(m) => onMediaError(current.id, m)}
+          onMediaDue={(msgs, at) => refreshDue(current.id, msgs, at)}
           token={token}
         />
       ) : (
@@ -317,10 +377,14 @@ interface ConvProps {
   onText(text: string | undefined, qr?: { payload: string }, attachments?: UploadedAttachment[]): void;
   onPostback(title: string, payload: string): void;
   onRetry(p: Pending): void;
+  onMediaError(m: MessageView): void;
+  // Called each tick with the thread's messages: those whose media URLs expire get fresh ones.
+  onMediaDue(msgs: MessageView[], now: number): void;
   token: string;
 }
 
-function Conversation({ thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, token }: ConvProps) {
+function Conversation(props: ConvProps) {
+  const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, token } = props;
   const profile = usePageProfile(thread.page_id, token);
   const [menuOpen, setMenuOpen] = useState(false);
   const menu = (profile?.persistent_menu?.call_to_actions ?? []) as Button[];
@@ -339,6 +403,10 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
     const el = listRef.current;
     if (el) el.scrollTop = el.scrollHeight;
   }, [msgs.length, pending.length, typing, att.drafts.length]);
+  useEffect(() => {
+    onMediaDue(msgs, now);
+  }, [now, msgs]);
+  const byMid = useMemo(() => new Map(msgs.map((m) => [m.mid, m])), [msgs]);
 
   function submit(e: Event) {
     e.preventDefault();
@@ -356,7 +424,7 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
       att.add(files);
     }
   }
-  const actions = { postback: onPostback };
+  const actions = { postback: onPostback, mediaError: onMediaError };
   return (
     <main
       class="conversation"
@@ -413,12 +481,13 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
         )}
         {msgs.map((m) => (
           <li key={m.mid} class={`msg ${m.sender}`} data-mid={m.mid} data-seq={m.seq}>
-            <MessageBody m={m} actions={actions} />
-            {m === lastOwn && !pending.length && (
-              <span class="status" data-status={statusOf(m, msgs, st?.seenByPageSeq ?? 0)}>
-                {statusOf(m, msgs, st?.seenByPageSeq ?? 0)}
-              </span>
-            )}
+            <MessageBody
+              key={st?.mediaGen[m.mid] ?? 0}
+              m={m}
+              actions={actions}
+              reply={m.reply_to ? replyQuote(byMid.get(m.reply_to.mid), thread.page.name) : undefined}
+            />
+            {m === lastOwn && !pending.length && <OwnStatusLine status={statusOf(m, st?.seenByPageSeq ?? 0, st?.deliveredToPageSeq ?? 0)} />}
           </li>
         ))}
         {pending.map((p) => (
@@ -452,16 +521,7 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
           </li>
         )}
       </ol>
-      {chips.length > 0 && (
-        <div class="chips" role="group" aria-label="Quick replies">
-          {chips.map((q, i) => (
-            <button type="button" class="chip" key={i} onClick={() => onText(q.title, { payload: q.payload })}>
-              {q.image_url && <img src={q.image_url} alt="" />}
-              {q.title}
-            </button>
-          ))}
-        </div>
-      )}
+      <QuickReplyChips chips={chips} onPick={(q) => onText(q.title, { payload: q.payload })} />
       {menuOpen && menu.length > 0 && (
         <ul class="menu" aria-label="Menu">
           {menu.map((b, i) => (
@@ -519,6 +579,14 @@ function Conversation({ thread, st, pending, now, transport, onBack, onText, onP
         </button>
       </form>
     </main>
+  );
+}
+
+function OwnStatusLine({ status }: { status: OwnStatus }) {
+  return (
+    <span class="status" data-status={status}>
+      {status}
+    </span>
   );
 }
 

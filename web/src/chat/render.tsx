@@ -10,22 +10,37 @@ import type {
   MessageView,
   PersonMediaPayload,
   ReceiptTemplatePayload,
+  TextQuickReply,
 } from '../api';
 import { fileLabel, mediaSources, thumbBox } from './media';
+import type { ReplyQuote as Quote } from './thread-logic';
 
 export interface Actions {
   postback(title: string, payload: string): void;
+  // A message's media failed to load (its signed URLs may have expired): main.tsx re-fetches it.
+  mediaError?(m: MessageView): void;
 }
 
-export function MessageBody({ m, actions }: { m: MessageView; actions: Actions }) {
+// `reply`: what a Page's reply_to quotes (thread-logic replyQuote), drawn above the message.
+export function MessageBody({ m, actions, reply }: { m: MessageView; actions: Actions; reply?: Quote }) {
+  return (
+    <>
+      {reply && <ReplyQuote q={reply} />}
+      <Content m={m} actions={actions} />
+    </>
+  );
+}
+
+function Content({ m, actions }: { m: MessageView; actions: Actions }) {
+  const onError = actions.mediaError ? () => actions.mediaError!(m) : undefined;
   if (m.kind === 'postback') return <div class="bubble">{m.postback?.title}</div>;
-  if (m.attachment) return <AttachmentView a={m.attachment} actions={actions} />;
+  if (m.attachment) return <AttachmentView a={m.attachment} actions={actions} onError={onError} />;
   if (m.attachments?.length)
     return (
       <>
         <div class="media-group">
           {m.attachments.map((a, i) => (
-            <Media key={a.payload.media_id ?? i} type={a.type} payload={a.payload} />
+            <Media key={a.payload.media_id ?? i} type={a.type} payload={a.payload} onError={onError} />
           ))}
         </div>
         {m.text && <div class="bubble">{m.text}</div>}
@@ -34,8 +49,45 @@ export function MessageBody({ m, actions }: { m: MessageView; actions: Actions }
   return <div class="bubble">{m.text}</div>;
 }
 
-function AttachmentView({ a, actions }: { a: Attachment; actions: Actions }) {
-  if (a.type !== 'template') return <Media type={a.type} payload={(a as MediaAttachment).payload} />;
+// A small quote of the message replied to; its label says the whole of it for screen readers.
+export function ReplyQuote({ q }: { q: Quote }) {
+  return (
+    <blockquote class={`reply-quote ${q.found ? '' : 'missing'}`} aria-label={q.label}>
+      {q.found ? (
+        <>
+          <span class="reply-who" aria-hidden="true">
+            Replying to {q.who}
+          </span>
+          <span class="reply-text" aria-hidden="true">
+            {q.text}
+          </span>
+        </>
+      ) : (
+        <span class="reply-who" aria-hidden="true">
+          {q.text}
+        </span>
+      )}
+    </blockquote>
+  );
+}
+
+// The latest Page message's quick replies, as buttons (thread-logic quickReplyChips says which).
+export function QuickReplyChips({ chips, onPick }: { chips: TextQuickReply[]; onPick(q: TextQuickReply): void }) {
+  if (!chips.length) return null;
+  return (
+    <div class="chips" role="group" aria-label="Quick replies">
+      {chips.map((q, i) => (
+        <button type="button" class="chip" key={i} onClick={() => onPick(q)}>
+          {q.image_url && <img src={q.image_url} alt="" />}
+          {q.title}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function AttachmentView({ a, actions, onError }: { a: Attachment; actions: Actions; onError?: () => void }) {
+  if (a.type !== 'template') return <Media type={a.type} payload={(a as MediaAttachment).payload} onError={onError} />;
   const p = a.payload;
   switch (p.template_type) {
     case 'generic':
@@ -45,7 +97,7 @@ function AttachmentView({ a, actions }: { a: Attachment; actions: Actions }) {
     case 'receipt':
       return <Receipt p={p as ReceiptTemplatePayload} />;
     case 'media':
-      return <MediaTemplate p={p as MediaTemplatePayload} actions={actions} />;
+      return <MediaTemplate p={p as MediaTemplatePayload} actions={actions} onError={onError} />;
     default:
       return <div class="bubble muted">Unsupported message</div>;
   }
@@ -82,7 +134,8 @@ function Generic({ p, actions }: { p: GenericTemplatePayload; actions: Actions }
         return (
           <li class="card" key={i} aria-label={el.title}>
             {img && el.default_action ? (
-              <a href={el.default_action.url} target="_blank" rel="noopener noreferrer" tabIndex={-1}>
+              // Named for screen readers (the image itself is decorative) and reachable by keyboard.
+              <a class="card-link" href={el.default_action.url} target="_blank" rel="noopener noreferrer" aria-label={`Open ${el.title}`}>
                 {img}
               </a>
             ) : (
@@ -214,12 +267,21 @@ export function PaperclipIcon() {
   );
 }
 
-export function Media({ type, payload }: { type: MediaAttachment['type']; payload: PersonMediaPayload }) {
+export function Media({
+  type,
+  payload,
+  onError,
+}: {
+  type: MediaAttachment['type'];
+  payload: PersonMediaPayload;
+  onError?: () => void;
+}) {
   const { thumb, full } = mediaSources(payload);
   if (!full) return <div class="bubble muted">Attachment ({type})</div>;
-  if (type === 'image') return <ImageThumb thumb={thumb ?? full} full={full} width={payload.width} height={payload.height} />;
-  if (type === 'video') return <video class="media" src={full} controls preload="metadata" aria-label="Video" />;
-  if (type === 'audio') return <audio src={full} controls preload="none" aria-label="Audio" />;
+  if (type === 'image')
+    return <ImageThumb thumb={thumb ?? full} full={full} width={payload.width} height={payload.height} onError={onError} />;
+  if (type === 'video') return <video class="media" src={full} controls preload="metadata" aria-label="Video" onError={onError} />;
+  if (type === 'audio') return <audio src={full} controls preload="none" aria-label="Audio" onError={onError} />;
   return (
     <a class="bubble file" href={full} target="_blank" rel="noopener noreferrer">
       <PaperclipIcon /> {fileLabel(payload)}
@@ -227,16 +289,16 @@ export function Media({ type, payload }: { type: MediaAttachment['type']; payloa
   );
 }
 
-function MediaTemplate({ p, actions }: { p: MediaTemplatePayload; actions: Actions }) {
+function MediaTemplate({ p, actions, onError }: { p: MediaTemplatePayload; actions: Actions; onError?: () => void }) {
   const el = p.elements[0];
   const url = el.url;
   return (
     <div class="card">
       {url ? (
         el.media_type === 'image' ? (
-          <ImageThumb thumb={url} full={url} />
+          <ImageThumb thumb={url} full={url} onError={onError} />
         ) : (
-          <video class="media" src={url} controls preload="metadata" aria-label="Video" />
+          <video class="media" src={url} controls preload="metadata" aria-label="Video" onError={onError} />
         )
       ) : (
         <div class="bubble muted">Media</div>
@@ -254,7 +316,20 @@ function MediaTemplate({ p, actions }: { p: MediaTemplatePayload; actions: Actio
 
 // Thumbnail first; the full image opens on tap, in a dialog that Escape or a tap closes.
 // width/height (the person's uploads carry them) reserve the thumbnail's box before it loads.
-function ImageThumb({ thumb: thumbUrl, full, width, height }: { thumb: string; full: string; width?: number; height?: number }) {
+// onError: the image failed to load (main.tsx fetches fresh URLs, which arrive as new props).
+function ImageThumb({
+  thumb: thumbUrl,
+  full,
+  width,
+  height,
+  onError,
+}: {
+  thumb: string;
+  full: string;
+  width?: number;
+  height?: number;
+  onError?: () => void;
+}) {
   const [open, setOpen] = useState(false);
   const box = thumbBox(width, height);
   const thumb = useRef<HTMLButtonElement>(null);
@@ -272,11 +347,11 @@ function ImageThumb({ thumb: thumbUrl, full, width, height }: { thumb: string; f
   return (
     <>
       <button type="button" class="thumb" aria-label="Open image" ref={thumb} onClick={() => setOpen(true)}>
-        <img src={thumbUrl} alt="Image" loading="lazy" width={box?.width} height={box?.height} />
+        <img src={thumbUrl} alt="Image" loading="lazy" width={box?.width} height={box?.height} onError={onError} />
       </button>
       {open && (
         <div class="lightbox" role="dialog" aria-modal="true" aria-label="Image" onClick={() => setOpen(false)}>
-          <img src={full} alt="Full size" />
+          <img src={full} alt="Full size" onError={onError} />
           <button type="button" class="close" aria-label="Close image" ref={close} onClick={() => setOpen(false)}>
             ✕
           </button>

@@ -2,10 +2,14 @@ import { describe, expect, it } from '@jest/globals';
 import type { MessageView, UploadedAttachment } from '../api';
 import {
   acceptCursor,
+  briefContent,
   lastOwnMessage,
+  marksFromEvent,
   mergeMessages,
   Pending,
   quickReplyChips,
+  raiseMarks,
+  replyQuote,
   retryable,
   sendRequest,
   sentView,
@@ -77,19 +81,35 @@ describe('the feed cursor', () => {
 
 describe('Sent, Delivered, Seen', () => {
   const mine = msg(3, 'person');
-  it('is Sent while the Page has neither answered nor seen it', () => {
-    expect(statusOf(mine, [msg(1, 'page'), mine], 0)).toBe('Sent');
-    // A read covering an earlier message only.
-    expect(statusOf(mine, [msg(1, 'page'), mine], 2)).toBe('Sent');
+  it('is Sent until the Page’s bot has received it', () => {
+    expect(statusOf(mine, 0, 0)).toBe('Sent');
+    // Marks covering an earlier message only.
+    expect(statusOf(mine, 2, 2)).toBe('Sent');
   });
-  it('is Delivered once the Page sent something after it', () => {
-    expect(statusOf(mine, [mine, msg(4, 'page')], 0)).toBe('Delivered');
-    // The person's own later message does not count.
-    expect(statusOf(mine, [mine, msg(4, 'person')], 0)).toBe('Sent');
+  it('is Delivered when the server says the bot received up to its seq, not because the Page answered', () => {
+    expect(statusOf(mine, 0, 3)).toBe('Delivered');
+    expect(statusOf(mine, 2, 5)).toBe('Delivered');
+    // The inference is gone: a later Page message alone is not a delivery.
+    expect(statusOf(mine, 0, 0)).toBe('Sent');
   });
-  it('is Seen when the Page read up to its seq, answered or not', () => {
-    expect(statusOf(mine, [mine], 3)).toBe('Seen');
-    expect(statusOf(mine, [mine, msg(4, 'page')], 4)).toBe('Seen');
+  it('is Seen when the Page read up to its seq; Seen implies Delivered', () => {
+    expect(statusOf(mine, 3, 3)).toBe('Seen');
+    expect(statusOf(mine, 4, 0)).toBe('Seen');
+  });
+  it('takes the marks from events by the Page only', () => {
+    const ref = { thread_id: 't', page_id: 'p', cursor: 1, watermark: 5 };
+    expect(marksFromEvent({ ...ref, type: 'delivery', by: 'page', seq: 4 })).toEqual({ delivered: 4 });
+    expect(marksFromEvent({ ...ref, type: 'read', by: 'page', seq: 6 })).toEqual({ seen: 6 });
+    expect(marksFromEvent({ ...ref, type: 'delivery', by: 'person', seq: 9 })).toEqual({});
+    expect(marksFromEvent({ ...ref, type: 'read', by: 'person', seq: 9 })).toEqual({});
+    expect(marksFromEvent({ ...ref, type: 'typing', seq: 9 })).toEqual({});
+  });
+  it('only raises the marks, and keeps the same object when nothing rises', () => {
+    const s = { seenByPageSeq: 3, deliveredToPageSeq: 5, other: 'x' };
+    expect(raiseMarks(s, 2, 4)).toBe(s);
+    expect(raiseMarks(s, undefined, undefined)).toBe(s);
+    expect(raiseMarks(s, 4, undefined)).toEqual({ seenByPageSeq: 4, deliveredToPageSeq: 5, other: 'x' });
+    expect(raiseMarks(s, 1, 7)).toEqual({ seenByPageSeq: 3, deliveredToPageSeq: 7, other: 'x' });
   });
   it('shows under the latest message of the person', () => {
     expect(lastOwnMessage([msg(1, 'person'), msg(2, 'page'), msg(3, 'person'), msg(4, 'page')])?.seq).toBe(3);
@@ -191,5 +211,48 @@ describe('sending', () => {
     expect(retryable(429)).toBe(true);
     expect(retryable(400)).toBe(false);
     expect(retryable(404)).toBe(false);
+  });
+});
+
+describe('a reply’s quote', () => {
+  it('quotes the replied-to message: who wrote it and a few words of it', () => {
+    expect(replyQuote(msg(1, 'person', { text: 'Hi, shirts?' }), 'Acme')).toEqual({
+      found: true,
+      who: 'you',
+      text: 'Hi, shirts?',
+      label: 'Replying to you: Hi, shirts?',
+    });
+    expect(replyQuote(msg(2, 'page', { text: 'x'.repeat(200) }), 'Acme').text).toBe(`${'x'.repeat(79)}…`);
+    expect(replyQuote(msg(2, 'page', { text: 'Sale!' }), 'Acme').label).toBe('Replying to Acme: Sale!');
+  });
+  it('says what a message without text carries', () => {
+    expect(briefContent(msg(1, 'person', { text: undefined, attachments: [photo] }))).toBe('a photo');
+    expect(briefContent(msg(1, 'page', { text: undefined, attachment: { type: 'file', payload: { url: 'u' } } }))).toBe(
+      'an attachment',
+    );
+    expect(
+      briefContent(msg(1, 'page', { text: undefined, attachment: { type: 'image', payload: { url: 'u' } } })),
+    ).toBe('a photo');
+    expect(
+      briefContent(
+        msg(1, 'page', {
+          text: undefined,
+          attachment: {
+            type: 'template',
+            payload: { template_type: 'button', text: 'q', buttons: [] },
+          } as MessageView['attachment'],
+        }),
+      ),
+    ).toBe('a message');
+    expect(
+      briefContent(msg(1, 'person', { kind: 'postback', text: undefined, postback: { title: 'Buy', payload: 'B' } })),
+    ).toBe('Buy');
+  });
+  it('is neutral when the replied-to message is not loaded', () => {
+    expect(replyQuote(undefined, 'Acme')).toEqual({
+      found: false,
+      text: 'Replying to an earlier message',
+      label: 'Replying to an earlier message',
+    });
   });
 });

@@ -28,12 +28,34 @@ export function acceptCursor(
 
 export type OwnStatus = 'Sent' | 'Delivered' | 'Seen';
 
-// Sent: the server has the message. Delivered: the Page's side has it (the Page sent something after it).
-// Seen: the Page's mark_seen covers it (read events by: "page" carry the thread's seq then).
-export function statusOf(m: MessageView, msgs: MessageView[], seenSeq: number): OwnStatus {
+// Sent: the server has the message. Delivered: the Page's bot has received it (the server's delivered_to_page_seq,
+// raised by delivery events by: "page"). Seen: the Page's mark_seen covers it (read events by: "page").
+// Seen implies Delivered, whatever the order the two marks arrived in.
+export function statusOf(m: MessageView, seenSeq: number, deliveredSeq: number): OwnStatus {
   if (seenSeq >= m.seq) return 'Seen';
-  if (msgs.some((x) => x.sender === 'page' && x.seq > m.seq)) return 'Delivered';
+  if (deliveredSeq >= m.seq) return 'Delivered';
   return 'Sent';
+}
+
+// The Page's marks only ever rise: a late or replayed event, or an older thread list, never lowers them.
+export interface PageMarks {
+  seenByPageSeq: number;
+  deliveredToPageSeq: number;
+}
+export function raiseMarks<T extends PageMarks>(s: T, seen: number | undefined, delivered: number | undefined): T {
+  const seenByPageSeq = Math.max(s.seenByPageSeq, seen ?? 0);
+  const deliveredToPageSeq = Math.max(s.deliveredToPageSeq, delivered ?? 0);
+  if (seenByPageSeq === s.seenByPageSeq && deliveredToPageSeq === s.deliveredToPageSeq) return s;
+  return { ...s, seenByPageSeq, deliveredToPageSeq };
+}
+
+// What a person event does to the Page's marks: read by page is Seen, delivery by page is Delivered; the
+// person's own devices' read and delivery events say nothing about the Page.
+export function marksFromEvent(e: { type: string; by?: string; seq: number }): { seen?: number; delivered?: number } {
+  if (e.by !== 'page') return {};
+  if (e.type === 'read') return { seen: e.seq };
+  if (e.type === 'delivery') return { delivered: e.seq };
+  return {};
 }
 
 export function lastOwnMessage(msgs: MessageView[]): MessageView | undefined {
@@ -113,4 +135,31 @@ export function sentView(p: Pending, sent: { mid: string; seq: number; timestamp
 // A 4xx will not get better by retrying (except 429); network errors (no status) and 5xx might.
 export function retryable(status: number | undefined): boolean {
   return status === undefined || status >= 500 || status === 429;
+}
+
+// A message in a few words, for a reply's quote: its text (shortened), or what it carries.
+export function briefContent(m: MessageView, max = 80): string {
+  const text = m.kind === 'postback' ? m.postback?.title : m.text;
+  if (text) return text.length > max ? `${text.slice(0, max - 1).trimEnd()}…` : text;
+  if (m.attachment?.type === 'template') return 'a message';
+  const first = m.attachment ?? m.attachments?.[0];
+  if (first?.type === 'image') return 'a photo';
+  if (first) return 'an attachment';
+  return 'a message';
+}
+
+// What a Page's reply (Send API reply_to) quotes. The quoted message may not be loaded here (history not
+// fetched that far, or not arrived yet): then it is named neutrally rather than guessed.
+export interface ReplyQuote {
+  found: boolean;
+  // Who wrote the quoted message, as the reader says it: "you" or the Page's name.
+  who?: string;
+  text: string;
+  label: string;
+}
+export function replyQuote(quoted: MessageView | undefined, pageName: string): ReplyQuote {
+  if (!quoted) return { found: false, text: 'Replying to an earlier message', label: 'Replying to an earlier message' };
+  const who = quoted.sender === 'person' ? 'you' : pageName;
+  const text = briefContent(quoted);
+  return { found: true, who, text, label: `Replying to ${who}: ${text}` };
 }
