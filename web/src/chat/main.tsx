@@ -144,6 +144,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       token,
       onEvent: (e) => onEvent(e),
       onStatus: setTransport,
+      onTokenEnded: onLogout,
       forcePoll: new URLSearchParams(location.search).get('transport') === 'poll',
     });
     feedRef.current = feed;
@@ -613,7 +614,12 @@ function Root() {
     tokens.set(t);
     setToken(t);
   };
-  return token ? <Chat token={token} onLogout={() => set(null)} /> : <Auth title="Switchboard" onToken={set} />;
+  const logout = () => {
+    // Revoked on the server too (every socket opened with it closes); a token already dead answers 401, ignored.
+    if (token) void api('POST', '/auth/logout', undefined, { token }).catch(() => undefined);
+    set(null);
+  };
+  return token ? <Chat token={token} onLogout={logout} /> : <Auth title="Switchboard" onToken={set} />;
 }
 
 render(<Root />, document.getElementById('app')!);

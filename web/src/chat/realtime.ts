@@ -10,6 +10,8 @@ export interface FeedOptions {
   token: string;
   onEvent: (e: PersonEvent) => void;
   onStatus: (t: Transport) => void;
+  // The server closed the socket because the token was revoked or expired (4401): log in again, don't reconnect.
+  onTokenEnded?: () => void;
   // Forces long-poll (?transport=poll), e.g. behind a proxy that breaks WebSockets.
   forcePoll?: boolean;
 }
@@ -89,6 +91,11 @@ export class Feed {
       clearInterval(pinger);
       if (this.ws === ws) this.ws = null;
       if (this.stopped) return;
+      if (ev.code === 4401) {
+        this.stopped = true;
+        this.opts.onTokenEnded?.();
+        return;
+      }
       if (!opened) this.socketFailures++;
       if (this.socketFailures >= SOCKET_FAILURES_BEFORE_POLL) {
         void this.longPoll();

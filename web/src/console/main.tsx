@@ -715,7 +715,11 @@ function Root() {
     tokens.set(t);
     setToken(t);
   };
-  return token ? <Console token={token} onLogout={() => set(null)} /> : <Auth title="Switchboard console" onToken={set} />;
+  const logout = () => {
+    if (token) void api('POST', '/auth/logout', undefined, { token }).catch(() => undefined);
+    set(null);
+  };
+  return token ? <Console token={token} onLogout={logout} /> : <Auth title="Switchboard console" onToken={set} />;
 }
 
 render(<Root />, document.getElementById('app')!);
