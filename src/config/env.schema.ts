@@ -105,6 +105,11 @@ export class EnvSchema {
   // PEM file of CA certificates ctx.fetch trusts besides the public roots (a private CA).
   @Transform(emptyToUndefined) @IsOptional() @IsString() SCRIPT_FETCH_CA_FILE?: string;
 
+  // What one person may send (messages and postbacks, all threads and devices together): a token bucket of
+  // PERSON_SEND_BURST refilled at PERSON_SEND_RATE_PER_SECOND; over it, 429 THREAD.RATE_LIMITED with Retry-After.
+  @Transform(toInt) @IsInt() @Min(1) PERSON_SEND_RATE_PER_SECOND = 5;
+  @Transform(toInt) @IsInt() @Min(1) PERSON_SEND_BURST = 30;
+
   // --- Send API ---
   // RESPONSE and UPDATE are allowed this long after the person's last message (Messenger: 24 h).
   @Transform(toInt) @IsInt() @Min(1) MESSAGING_WINDOW_SECONDS = 86400;

@@ -1,9 +1,14 @@
-import { badRequest, notFound } from '../common/errors/app.exception';
+import { HttpStatus } from '@nestjs/common';
+import { AppException, badRequest, notFound } from '../common/errors/app.exception';
 
 export const MessagingErrors = {
   threadNotFound: (id: string) => notFound('THREAD.NOT_FOUND', `No thread ${id}`),
   unknownMids: (mids: string[]) =>
     badRequest('THREAD.UNKNOWN_MIDS', `Not messages of this thread from the page: ${mids.slice(0, 5).join(', ')}`),
   emptyMessage: () => badRequest('THREAD.EMPTY_MESSAGE', 'Give text or attachments'),
+  sendingTooFast: (retryAfterMs: number) =>
+    new AppException(HttpStatus.TOO_MANY_REQUESTS, 'THREAD.RATE_LIMITED', 'Too many messages: slow down', undefined, {
+      'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+    }),
   deliveryNeedsWatermark: () => badRequest('THREAD.DELIVERY_EMPTY', 'Give a watermark or mids'),
 };

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { MessageContent } from '../../libs/templates';
@@ -7,6 +7,7 @@ import { notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/pg-errors';
 import { SqlQuery, SqlService } from '../database/sql.service';
+import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
 import { MediaService } from '../media/media.service';
 import { PagesService } from '../pages/pages.service';
 import { MessengerField } from '../pages/messenger-fields';
@@ -124,6 +125,7 @@ export class MessagingService implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly media: MediaService,
     private readonly receipts: DeliveryReceipts,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
   ) {}
 
   onModuleInit(): void {
@@ -270,6 +272,14 @@ export class MessagingService implements OnModuleInit {
     // statement itself, so a stale entry can only make it write nothing (then the slow path says why).
     const cached = this.threadFacts.get(threadId);
     const thread = cached?.user_id === userId ? cached : this.remember(await this.findOwnThread(userId, threadId));
+    // Per person, not per thread: a flood across many Pages is still one person's flood. Refused before anything
+    // is written, so a refused send can be retried with the same client_message_id.
+    const env = this.config.env;
+    const bucket = await this.limiter.consume(`person-send:${userId}`, {
+      capacity: env.PERSON_SEND_BURST,
+      refillPerSecond: env.PERSON_SEND_RATE_PER_SECOND,
+    });
+    if (!bucket.allowed) throw MessagingErrors.sendingTooFast(bucket.retryAfterMs);
     const content = typeof contentOf === 'function' ? await contentOf(thread) : contentOf;
     // The bot's webhook and the person's echo carry signed, expiring URLs (minted now, TTL MEDIA_URL_TTL_SECONDS).
     const forBot = (a: unknown[]) => this.media.forWebhook(a, origin);

@@ -53,6 +53,8 @@ async function platformTarget(): Promise<{ target: Target; stats: () => Promise<
       // One Page takes all the load here: the buckets are still spent on every call, but never refuse.
       SEND_RATE_PER_PAGE_PER_SECOND: '1000000',
       SEND_RATE_PER_APP_PER_SECOND: '1000000',
+      PERSON_SEND_RATE_PER_SECOND: '1000000',
+      PERSON_SEND_BURST: '1000000',
     },
     /"url":"(http:\/\/[^"]+)".*listening on/,
   );

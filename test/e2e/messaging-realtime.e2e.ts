@@ -3,7 +3,8 @@ import { httpClient, HttpClient } from '../support/http-client';
 import { assertGapFree, connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { conversation, pageSays, personSays } from '../factories/messaging.factory';
+import { conversation, openThread, pageSays, personSays } from '../factories/messaging.factory';
+import { createPage } from '../factories/registry.factory';
 
 // Sockets, cursors and processes: catch-up without gap or duplicate, fan-out across api processes,
 // long-poll, heartbeats and slow consumers.
@@ -77,6 +78,37 @@ describe('messaging: real time', () => {
     const [n] = await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]);
     expect(n.n).toBe(1);
     await sock.close();
+  });
+
+  it("limits one person's sends across threads, REST and socket alike, and writes nothing it refuses", async () => {
+    const limited = await t.spawnSibling('api', { PERSON_SEND_BURST: '3', PERSON_SEND_RATE_PER_SECOND: '1' });
+    try {
+      const viaLimited = httpClient(limited.url);
+      const c = await setup();
+      const second = await openThread(viaLimited, c.person, (await createPage(viaLimited, c.owner, 'Second')).id);
+      await personSays(viaLimited, c.person, c.thread.id, 'one');
+      await personSays(viaLimited, c.person, second.id, 'two');
+      const pb = await viaLimited.post(`/threads/${c.thread.id}/postbacks`, { title: 'Go', payload: 'GO' }, { token: c.person.token });
+      expect(pb.status).toBe(201);
+      const refused = await viaLimited.post(`/threads/${second.id}/messages`, { text: 'four', client_message_id: 'c-four' }, { token: c.person.token });
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ statusCode: 429, code: 'THREAD.RATE_LIMITED', requestId: expect.any(String) });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      const sock = await connectPerson(limited.url, c.person.token);
+      sock.ws.send(JSON.stringify({ type: 'send', ref: 'r', thread_id: c.thread.id, text: 'five', client_message_id: 'c-five' }));
+      expect(await sock.waitFor('refused over the socket', (e) => e.ref === 'r')).toMatchObject({ type: 'error', code: 'THREAD.RATE_LIMITED' });
+      const [n] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = ANY($1)`, [[c.thread.id, second.id]]);
+      expect(n.n).toBe(3);
+      // Refilled: the refused message goes through with the same client_message_id, once.
+      const retried = await waitFor('the bucket refilled', async () => {
+        const r = await viaLimited.post(`/threads/${second.id}/messages`, { text: 'four', client_message_id: 'c-four' }, { token: c.person.token });
+        return r.status === 201 ? r : undefined;
+      });
+      expect(retried.body.seq).toBe(2);
+      await sock.close();
+    } finally {
+      await limited.stop();
+    }
   });
 
   it('gives each of a person’s sockets every event', async () => {

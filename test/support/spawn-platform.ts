@@ -24,7 +24,16 @@ export async function spawnPlatform(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<SpawnedPlatform> {
-  const fullEnv = { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
+  const fullEnv = {
+    PATH: process.env.PATH ?? '',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    // Tests make one person send far faster than a human could; the limit's own test sets it low.
+    PERSON_SEND_RATE_PER_SECOND: '100000',
+    PERSON_SEND_BURST: '100000',
+    ...env,
+  };
   const child = spawn(process.execPath, ['--no-node-snapshot', MAIN, role], {
     env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
