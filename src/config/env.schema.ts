@@ -105,6 +105,11 @@ export class EnvSchema {
   // PEM file of CA certificates ctx.fetch trusts besides the public roots (a private CA).
   @Transform(emptyToUndefined) @IsOptional() @IsString() SCRIPT_FETCH_CA_FILE?: string;
 
+  // The person's event log (what sockets and long-polls replay) keeps this long; older rows are deleted by a
+  // worker every USER_EVENTS_PRUNE_INTERVAL_MS. A client back with an older cursor is told to reset.
+  @Transform(toInt) @IsInt() @Min(1) USER_EVENTS_RETENTION_SECONDS = 7 * 86400;
+  @Transform(toInt) @IsInt() @Min(100) USER_EVENTS_PRUNE_INTERVAL_MS = 10 * 60 * 1000;
+
   // What one person may send (messages and postbacks, all threads and devices together): a token bucket of
   // PERSON_SEND_BURST refilled at PERSON_SEND_RATE_PER_SECOND; over it, 429 THREAD.RATE_LIMITED with Retry-After.
   @Transform(toInt) @IsInt() @Min(1) PERSON_SEND_RATE_PER_SECOND = 5;

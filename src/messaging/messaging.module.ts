@@ -8,6 +8,7 @@ import { ThreadEntity } from './entities/thread.entity';
 import { UserEventCursorEntity } from './entities/user-event-cursor.entity';
 import { UserEventEntity } from './entities/user-event.entity';
 import { EventsController } from './events.controller';
+import { UserEventsPrunerProcessor } from './jobs/user-events-pruner.processor';
 import { MessagingService } from './messaging.service';
 import { LongPollService } from './realtime/long-poll.service';
 import { RealtimeHub } from './realtime/realtime-hub';
@@ -22,7 +23,7 @@ import { ThreadsController } from './threads.controller';
     MediaModule,
   ],
   controllers: [ThreadsController, EventsController],
-  providers: [MessagingService, RealtimeHub, LongPollService, WsGateway],
+  providers: [MessagingService, RealtimeHub, LongPollService, WsGateway, UserEventsPrunerProcessor],
   exports: [MessagingService],
 })
 export class MessagingModule {}

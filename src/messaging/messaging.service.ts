@@ -513,12 +513,20 @@ export class MessagingService implements OnModuleInit {
 
   // --- the person's event log ---
 
-  async headCursor(userId: string): Promise<number> {
-    const rows: { last_cursor: string }[] = await this.db.query(
-      `SELECT last_cursor FROM user_event_cursors WHERE user_id = $1`,
+  // Where a client's replay starts. Without a cursor: the head. With one the log no longer reaches (pruned past
+  // retention, or a cursor this person never had): the head too, with reset = true, so the client reloads its
+  // threads and history over REST instead of silently missing events.
+  async resumePoint(userId: string, after: number | undefined): Promise<{ start: number; reset: boolean }> {
+    const [row] = await this.sql.query<{ head: string | null; oldest: string | null }>(
+      `SELECT (SELECT last_cursor FROM user_event_cursors WHERE user_id = $1) AS head,
+              (SELECT cursor FROM user_events WHERE user_id = $1 ORDER BY cursor LIMIT 1) AS oldest`,
       [userId],
     );
-    return rows[0] ? Number(rows[0].last_cursor) : 0;
+    const head = row?.head ? Number(row.head) : 0;
+    if (after === undefined) return { start: head, reset: false };
+    const oldest = row?.oldest ? Number(row.oldest) : head + 1;
+    if (after > head || (after < head && oldest > after + 1)) return { start: head, reset: true };
+    return { start: after, reset: false };
   }
 
   async eventsAfter(userId: string, after: number, limit: number): Promise<PersonEvent[]> {

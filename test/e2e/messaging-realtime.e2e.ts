@@ -111,6 +111,41 @@ describe('messaging: real time', () => {
     }
   });
 
+  it('prunes person events past retention, and tells a client with an older cursor to reset', async () => {
+    const c = await setup();
+    for (const text of ['one', 'two', 'three']) await personSays(api, c.person, c.thread.id, text);
+    // Two of the three echoes are "old"; messages themselves are history and stay.
+    await t.db.query(`UPDATE user_events SET created_at = now() - interval '8 days' WHERE user_id = $1 AND cursor <= 2`, [c.person.id]);
+    const pruner = await t.spawnSibling('worker', { USER_EVENTS_PRUNE_INTERVAL_MS: '200' });
+    try {
+      await waitFor('old events pruned', async () => {
+        const rows = await t.db.query(`SELECT cursor FROM user_events WHERE user_id = $1 ORDER BY cursor`, [c.person.id]);
+        return rows.length === 1 ? rows : undefined;
+      });
+    } finally {
+      await pruner.stop();
+    }
+    const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1`, [c.thread.id]);
+    expect(n).toBe(3);
+
+    // After 2: event 3 is still there, so nothing was missed.
+    const fine = await connectPerson(t.url, c.person.token, { after: 2 });
+    expect(fine.hello).toEqual({ type: 'hello', cursor: 2, heartbeat_ms: expect.any(Number) });
+    await fine.waitFor('event 3', (e) => e.cursor === 3);
+    await fine.close();
+    // After 0: events 1 and 2 are gone. Reset to the head instead of a silent gap.
+    const stale = await connectPerson(t.url, c.person.token, { after: 0 });
+    expect(stale.hello).toEqual({ type: 'hello', cursor: 3, heartbeat_ms: expect.any(Number), reset: true });
+    await stale.close();
+    const polled = await api.get('/events?after=1&timeout=0', { token: c.person.token });
+    expect(polled.body).toEqual({ events: [], cursor: 3, reset: true });
+    const current = await api.get('/events?after=3&timeout=0', { token: c.person.token });
+    expect(current.body).toEqual({ events: [], cursor: 3 });
+    // A cursor this person never had (from another server's database, say) resets too.
+    const future = await api.get('/events?after=99&timeout=0', { token: c.person.token });
+    expect(future.body).toEqual({ events: [], cursor: 3, reset: true });
+  });
+
   it('gives each of a person’s sockets every event', async () => {
     const c = await setup();
     const socks = await Promise.all([1, 2, 3].map(() => connectPerson(t.url, c.person.token)));

@@ -170,6 +170,8 @@ export type PersonEvent = StoredEvent | TypingEvent;
 export interface EventsPage {
   events: PersonEvent[];
   cursor: number;
+  // `after` was older than the server's event log keeps: reload over REST, then go on after `cursor`.
+  reset?: true;
 }
 
 // --- webhook gateway: GET /apps/:id/webhook, /apps/:id/deliveries[/:id], retry, replay ---

@@ -84,4 +84,9 @@ export class EventsPageDto {
   })
   events: unknown[];
   @ApiProperty({ description: 'Pass as `after` on the next call' }) cursor: number;
+  @ApiPropertyOptional({
+    description:
+      'true when `after` is older than the event log keeps (USER_EVENTS_RETENTION_SECONDS): reload threads and history over REST, then poll after `cursor`',
+  })
+  reset?: boolean;
 }

@@ -8,6 +8,8 @@ import { RealtimeHub } from './realtime-hub';
 export interface PollResult {
   events: PersonEvent[];
   cursor: number;
+  // The cursor asked for is older than the log keeps: reload threads and history, then poll after `cursor`.
+  reset?: true;
 }
 
 // GET /events: answers at once when events after the cursor are stored, else waits for the next one.
@@ -32,7 +34,9 @@ export class LongPollService implements OnModuleDestroy {
   }
 
   async poll(userId: string, after: number | undefined, timeoutMs: number, limit: number, aborted: Promise<void>): Promise<PollResult> {
-    const start = after ?? (await this.messaging.headCursor(userId));
+    const resume = await this.messaging.resumePoint(userId, after);
+    if (resume.reset) return { events: [], cursor: resume.start, reset: true };
+    const start = resume.start;
     let wake!: () => void;
     const woken = new Promise<void>((r) => (wake = r));
     const ephemeral: PersonEvent[] = [];

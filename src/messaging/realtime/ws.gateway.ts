@@ -173,7 +173,7 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
       else this.sendRaw(c, { type: 'error', ref: msg?.ref ?? null, code: 'WS.UNKNOWN_FRAME', message: 'type must be ping or send' });
     });
     try {
-      const start = after ?? (await this.messaging.headCursor(userId));
+      const { start, reset } = await this.messaging.resumePoint(userId, after);
       const stream = new OrderedEventStream(start, {
         fetchAfter: (a, limit) => this.messaging.eventsAfter(userId, a, limit),
         send: (e) => this.deliver(c, e),
@@ -186,7 +186,7 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
       const stop = await this.hub.listen(userId, (e) => stream.push(e));
       if (ws.readyState !== WebSocket.OPEN) return stop();
       c.stopListening = stop;
-      this.sendRaw(c, { type: 'hello', cursor: start, heartbeat_ms: this.config.env.WS_HEARTBEAT_MS });
+      this.sendRaw(c, { type: 'hello', cursor: start, heartbeat_ms: this.config.env.WS_HEARTBEAT_MS, ...(reset ? { reset: true } : {}) });
       stream.start(true);
     } catch (err) {
       this.logger.warn(`ws setup for ${userId} failed: ${(err as Error).message}`);

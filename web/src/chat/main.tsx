@@ -145,6 +145,12 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       onEvent: (e) => onEvent(e),
       onStatus: setTransport,
       onTokenEnded: onLogout,
+      onReset: () => {
+        // Events were missed for good: what the REST API says is the truth. Open threads reload now, others on open.
+        void refreshThreads();
+        setState((all) => Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { ...v, loaded: false }])));
+        if (openRef.current) void loadHistory(openRef.current);
+      },
       forcePoll: new URLSearchParams(location.search).get('transport') === 'poll',
     });
     feedRef.current = feed;

@@ -12,6 +12,8 @@ export interface FeedOptions {
   onStatus: (t: Transport) => void;
   // The server closed the socket because the token was revoked or expired (4401): log in again, don't reconnect.
   onTokenEnded?: () => void;
+  // The server's event log no longer reaches our cursor (pruned past retention): reload threads and history.
+  onReset?: () => void;
   // Forces long-poll (?transport=poll), e.g. behind a proxy that breaks WebSockets.
   forcePoll?: boolean;
 }
@@ -75,7 +77,8 @@ export class Feed {
       if (e.type === 'hello') {
         opened = true;
         this.socketFailures = 0;
-        if (this.cursor === null) this.cursor = e.cursor;
+        if (this.cursor === null || e.reset) this.cursor = e.cursor;
+        if (e.reset) this.opts.onReset?.();
         this.opts.onStatus('websocket');
         // Application pings keep idle proxies from cutting the socket.
         pinger = setInterval(
@@ -130,6 +133,11 @@ export class Feed {
           query: { after: this.cursor ?? undefined, timeout: this.cursor === null ? 1 : 25 },
         });
         failures = 0;
+        if (page.reset) {
+          this.cursor = page.cursor;
+          this.opts.onReset?.();
+          continue;
+        }
         for (const e of page.events) this.deliver(e);
         if (this.cursor === null || page.cursor > this.cursor) this.cursor = page.cursor;
         if (run === this.polling) this.opts.onStatus('long-poll');
