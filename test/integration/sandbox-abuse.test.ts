@@ -143,6 +143,21 @@ describe('sandbox abuse', () => {
     expect(r.wallMs).toBeLessThan(1500);
   });
 
+  it('ends the same loops at the CPU limit when the budget is too large for synchronous entries', async () => {
+    // Over SYNC_MAX_CPU_MS the worker enters the isolate asynchronously and the cpuTime watchdog
+    // stops it, so the worker's event loop stays free meanwhile.
+    const roomy = { limits: { cpuMs: 1200, wallMs: 20_000 } };
+    const sync = await abuse('export default { onMessage() { for (;;) {} } }', roomy);
+    expect(sync).toMatchObject({ outcome: 'limit', limit: 'cpu' });
+    expect(sync.cpuMs).toBeGreaterThanOrEqual(1200);
+    const awaited = await abuse(`export default { async onMessage(e, ctx) { await ctx.store.get('k'); for (;;) {} } }`, roomy);
+    expect(awaited).toMatchObject({ outcome: 'limit', limit: 'cpu', hostCalls: 1 });
+    const chain = await abuse('export default { onMessage() { const f = () => Promise.resolve().then(f); f(); } }', roomy);
+    // Over a second the chain's promises can reach the memory limit first.
+    expect(chain.outcome).toBe('limit');
+    expect(['cpu', 'memory']).toContain(chain.limit);
+  });
+
   it('ends an endless microtask chain and an infinite loop in top-level module code', async () => {
     const chain = await abuse('export default { onMessage() { const f = () => Promise.resolve().then(f); f(); } }');
     expect(chain).toMatchObject({ outcome: 'limit', limit: 'cpu' });

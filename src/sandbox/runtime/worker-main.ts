@@ -37,6 +37,14 @@ interface Invocation {
   start: bigint;
   deadline: bigint;
   phase: 'queued' | 'init' | 'run';
+  // Handler entries run with applySync (see SYNC_MAX_CPU_MS); which bound the running slice's
+  // timeout is, so a timeout can be reported as the limit it stands for.
+  sync: boolean;
+  sliceBound: 'cpu' | 'wall' | undefined;
+  // The handler's outcome as the isolate reported it; it stands once the entry that reported it
+  // has returned, i.e. once the isolate ran out of microtasks (an endless chain started by the
+  // handler still ends at the CPU limit).
+  resultJson: string | undefined;
   cpuStart: bigint;
   cpuBudget: bigint;
   coldStart: boolean;
@@ -60,6 +68,15 @@ const LIMIT_MESSAGES: Record<LimitKind, (l: SandboxLimits) => string> = {
 };
 const LOG_LEVELS = new Set<string>(['log', 'info', 'warn', 'error', 'debug']);
 const TICK_MS = 2;
+// Handler code runs synchronously on this thread (one applySync per entry: the event, then each
+// host-call answer) when its CPU budget is at most this: an async apply costs two thread hops,
+// most of a warm invocation's time. A sync entry's timeout is the CPU budget left plus
+// SYNC_SLACK_MS (the watchdog's old granularity): the isolate only runs inside our entries, so
+// the budget holds across them, and this event loop is blocked for at most that long. Larger
+// budgets keep the asynchronous entries and the cpuTime watchdog, so a worker's heartbeat and its
+// other Pages never wait seconds.
+const SYNC_MAX_CPU_MS = 1000;
+const SYNC_SLACK_MS = 2;
 
 const config: WorkerConfig = {
   maxWarmIsolates: 32,
@@ -114,6 +131,9 @@ function onInvoke(msg: InvMessage): void {
     start: 0n,
     deadline: 0n,
     phase: 'queued',
+    sync: false,
+    sliceBound: undefined,
+    resultJson: undefined,
     cpuStart: 0n,
     cpuBudget: 0n,
     coldStart: false,
@@ -159,7 +179,6 @@ async function execute(slot: Slot, inv: Invocation): Promise<void> {
   inv.start = now();
   inv.deadline = inv.start + BigInt(Math.round(l.wallMs * 1e6));
   active.set(inv.id, inv);
-  if (!ticker) ticker = setInterval(tick, TICK_MS);
   try {
     let iso = slot.iso;
     if (iso && (iso.disposed || iso.memoryMb !== l.memoryMb)) {
@@ -169,6 +188,7 @@ async function execute(slot: Slot, inv: Invocation): Promise<void> {
     if (!iso) {
       inv.coldStart = true;
       inv.phase = 'init';
+      armWatchdog();
       iso = new ScriptIsolate(l.memoryMb, l, hooksFor(slot));
       slot.iso = iso;
       inv.iso = iso;
@@ -188,27 +208,74 @@ async function execute(slot: Slot, inv: Invocation): Promise<void> {
       }
       inv.initMs = msSince(inv.start);
     }
-    inv.iso = iso;
+    const warm = iso;
+    inv.iso = warm;
     inv.phase = 'run';
-    inv.cpuStart = iso.cpuNs();
+    inv.cpuStart = warm.cpuNs();
     inv.cpuBudget = BigInt(Math.round(l.cpuMs * 1e6));
-    const limitsJson = JSON.stringify({
-      maxHostCalls: l.maxHostCalls,
-      maxPayloadBytes: l.maxPayloadBytes,
-      maxLogEntries: l.maxLogEntries,
-      maxLogBytes: l.maxLogBytes,
-    });
-    const out = await iso.run(inv.id, inv.msg.h, inv.msg.e, slot.pageId, limitsJson, remainingMs(inv));
-    if (inv.done) return;
-    const parsed = JSON.parse(out) as { ok: boolean; handled?: boolean; name?: string; message?: string; stack?: string };
-    if (parsed.ok) return finish(inv, { outcome: 'ok', handled: parsed.handled === true });
-    return finishError(inv, 'script_error', `${parsed.name ?? 'Error'}: ${parsed.message ?? ''}`, scriptStack(parsed.stack));
+    const { h: handler, e: eventJson } = inv.msg;
+    if (l.cpuMs <= SYNC_MAX_CPU_MS) {
+      inv.sync = true;
+      const entered = enter(inv, (timeoutMs) => warm.runSync(inv.id, handler, eventJson, slot.pageId, l, timeoutMs));
+      if (!entered || inv.done) return;
+      // The handler waits on a host call: its answer comes back through deliver().
+      armWatchdog();
+    } else {
+      armWatchdog();
+      await warm.run(inv.id, handler, eventJson, slot.pageId, l, remainingMs(inv));
+      settleFromIsolate(inv);
+    }
+    if (!inv.done) await inv.settled;
   } catch (e) {
     fail(inv, e);
   }
 }
 
-// An isolate operation of `inv` rejected.
+function armWatchdog(): void {
+  if (!ticker) ticker = setInterval(tick, TICK_MS);
+}
+
+// One synchronous entry into the isolate for `inv`; false if it failed (then `inv` is finished).
+let inEntry = false;
+function enter(inv: Invocation, call: (timeoutMs: number) => void): boolean {
+  const used = phaseCpu(inv);
+  if (used > inv.cpuBudget) {
+    kill(inv, 'cpu');
+    return false;
+  }
+  const wallLeft = remainingMs(inv);
+  const cpuLeft = Number(inv.cpuBudget - used) / 1e6 + SYNC_SLACK_MS;
+  inv.sliceBound = cpuLeft < wallLeft ? 'cpu' : 'wall';
+  inEntry = true;
+  try {
+    call(Math.min(cpuLeft, wallLeft));
+  } catch (e) {
+    fail(inv, e);
+    return false;
+  } finally {
+    inEntry = false;
+    inv.sliceBound = undefined;
+  }
+  settleFromIsolate(inv);
+  return true;
+}
+
+// Ends `inv` with the outcome its isolate reported, if it has reported one.
+function settleFromIsolate(inv: Invocation): void {
+  const json = inv.resultJson;
+  if (json === undefined || inv.done) return;
+  let parsed: { ok?: unknown; handled?: unknown; name?: unknown; message?: unknown; stack?: unknown };
+  try {
+    parsed = JSON.parse(json) as typeof parsed;
+  } catch {
+    return finishError(inv, 'internal', 'unreadable result from the isolate');
+  }
+  if (parsed.ok === true) return finish(inv, { outcome: 'ok', handled: parsed.handled === true });
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  finishError(inv, 'script_error', `${str(parsed.name) ?? 'Error'}: ${str(parsed.message) ?? ''}`, scriptStack(str(parsed.stack)));
+}
+
+// An isolate operation of `inv` failed.
 function fail(inv: Invocation, e: unknown): void {
   if (inv.done) return;
   const slot = inv.slot;
@@ -220,7 +287,9 @@ function fail(inv: Invocation, e: unknown): void {
   }
   if (fault.kind === 'timeout') {
     // The timeout option is the remaining wall time: a backstop behind the watchdog.
-    const kind: LimitKind = phaseCpu(inv) > inv.cpuBudget ? 'cpu' : 'wall';
+    // A sync entry's timeout is wall time standing for the CPU budget left (the isolate runs on
+    // this thread); on a busy machine it can fire a little before cpuTime reaches the budget.
+    const kind: LimitKind = phaseCpu(inv) > inv.cpuBudget || inv.sliceBound === 'cpu' ? 'cpu' : 'wall';
     dropIsolate(slot);
     return finishLimit(inv, kind);
   }
@@ -236,8 +305,8 @@ function phaseCpu(inv: Invocation): bigint {
   return inv.iso ? inv.iso.cpuNs() - inv.cpuStart : 0n;
 }
 
-// Watchdog: CPU via isolate.cpuTime (catches loops in promise continuations, which no timeout
-// option covers) and wall time including host calls.
+// Watchdog: wall time including host calls, and CPU via isolate.cpuTime for async entries
+// (catches loops in promise continuations, which no timeout option of an async apply covers).
 function tick(): void {
   if (active.size === 0) {
     clearInterval(ticker);
@@ -281,6 +350,11 @@ function hooksFor(slot: Slot) {
       }
       post({ t: 'host', id: inv.id, r: req, op: op as HostOp, j: json });
     },
+    done(token: number, json: string): void {
+      const inv = slot.current;
+      if (!inv || inv.done || inv.phase !== 'run' || token !== inv.id || inv.resultJson !== undefined) return;
+      inv.resultJson = json;
+    },
     catastrophic(message: string): void {
       // isolated-vm: the process can no longer be trusted. Tell the pool, then die at once.
       post({ t: 'fatal', message });
@@ -313,8 +387,22 @@ function deliverError(inv: Invocation, req: number, code: string, message: strin
 }
 
 function deliver(inv: Invocation, req: number, ok: boolean, json: string): void {
-  if (inv.done || !inv.iso) return;
-  inv.iso.deliver(req, ok, json, remainingMs(inv)).catch((e: unknown) => fail(inv, e));
+  const iso = inv.iso;
+  if (inv.done || !iso) return;
+  if (!inv.sync) {
+    iso.deliver(req, ok, json, remainingMs(inv)).then(
+      () => settleFromIsolate(inv),
+      (e: unknown) => fail(inv, e),
+    );
+    return;
+  }
+  // An answer decided inside an entry (a refused host call) waits until the script's current
+  // synchronous run ends, as an async answer would: it never re-enters the script mid-statement.
+  if (inEntry) {
+    queueMicrotask(() => deliver(inv, req, ok, json));
+    return;
+  }
+  enter(inv, (timeoutMs) => iso.deliverSync(req, ok, json, timeoutMs));
 }
 
 function finishLimit(inv: Invocation, limit: LimitKind, message?: string): void {
