@@ -406,9 +406,11 @@ describe('hosted bot scripts', () => {
     await pageReply(c.sock, 'echo: back');
     const texts = c.sock.events.filter((e) => e.type === 'message' && e.message?.sender === 'page').map((e) => e.message.text);
     expect(texts).toEqual(['echo: back']);
-    const after = await t.db.query(`SELECT status FROM webhook_deliveries WHERE page_id = $1 AND target = 'script' ORDER BY seq`, [c.page.id]);
-    expect(after.map((r: any) => r.status)).toEqual(['failed', 'failed', 'delivered']);
     await waitFor('the new version\'s log line', async () => (await logsOf(c.page.id, c.owner.token, fixed)).find((l) => l.message === 'got back'));
+    const statuses = async () =>
+      (await t.db.query(`SELECT status FROM webhook_deliveries WHERE page_id = $1 AND target = 'script' ORDER BY seq`, [c.page.id])).map((r: any) => r.status);
+    await waitFor('the run to settle', async () => ((await statuses())[2] === 'delivered' ? true : undefined));
+    expect(await statuses()).toEqual(['failed', 'failed', 'delivered']);
     expect((await logsOf(c.page.id, c.owner.token, broken)).length).toBe(logsBefore);
   });
 
