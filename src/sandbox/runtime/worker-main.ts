@@ -26,6 +26,8 @@ interface Slot {
   retired: boolean;
   current: Invocation | undefined;
   lastUsed: number;
+  // Warm invocations in a row, on the current isolate, that ended within half their CPU budget.
+  cleanRuns: number;
 }
 
 interface Invocation {
@@ -37,10 +39,10 @@ interface Invocation {
   start: bigint;
   deadline: bigint;
   phase: 'queued' | 'init' | 'run';
-  // Handler entries run with applySync (see SYNC_MAX_CPU_MS); which bound the running slice's
-  // timeout is, so a timeout can be reported as the limit it stands for.
+  // Handler entries run with applySync (see SYNC_AFTER_CLEAN_RUNS); which bound the running
+  // entry's timeout is, so a timeout can be reported as the limit it stands for.
   sync: boolean;
-  sliceBound: 'cpu' | 'wall' | undefined;
+  entryBound: 'cpu' | 'wall' | undefined;
   // The handler's outcome as the isolate reported it; it stands once the entry that reported it
   // has returned, i.e. once the isolate ran out of microtasks (an endless chain started by the
   // handler still ends at the CPU limit).
@@ -68,14 +70,20 @@ const LIMIT_MESSAGES: Record<LimitKind, (l: SandboxLimits) => string> = {
 };
 const LOG_LEVELS = new Set<string>(['log', 'info', 'warn', 'error', 'debug']);
 const TICK_MS = 2;
-// Handler code runs synchronously on this thread (one applySync per entry: the event, then each
-// host-call answer) when its CPU budget is at most this: an async apply costs two thread hops,
-// most of a warm invocation's time. A sync entry's timeout is the CPU budget left plus
-// SYNC_SLACK_MS (the watchdog's old granularity): the isolate only runs inside our entries, so
-// the budget holds across them, and this event loop is blocked for at most that long. Larger
-// budgets keep the asynchronous entries and the cpuTime watchdog, so a worker's heartbeat and its
-// other Pages never wait seconds.
+// Two ways into an isolate. Asynchronous entries run the script on isolated-vm's thread pool
+// while this thread's watchdog reads isolate.cpuTime every 2 ms and disposes the isolate at the
+// budget: precise even on a loaded machine, but each entry costs two thread hops (most of a warm
+// invocation). Synchronous entries (applySync) run it on this thread with the CPU budget left as
+// the entry's `timeout`: no hops, but that timeout is isolated-vm's own timer thread, which a
+// loaded machine can leave asleep for tens of milliseconds past the budget, and meanwhile this
+// event loop (other Pages, IPC, heartbeats) waits. So an isolate earns synchronous entries:
+// after SYNC_AFTER_CLEAN_RUNS warm invocations in a row within half their budget, and only for
+// budgets up to SYNC_MAX_CPU_MS. A cold start, any limit or a run over half its budget sends the
+// slot back to asynchronous entries, so a script that turns hostile gets at most one imprecise
+// event before it must behave again for SYNC_AFTER_CLEAN_RUNS events.
+const SYNC_AFTER_CLEAN_RUNS = 8;
 const SYNC_MAX_CPU_MS = 1000;
+// Added to a synchronous entry's timeout: the watchdog's own granularity.
 const SYNC_SLACK_MS = 2;
 
 const config: WorkerConfig = {
@@ -116,6 +124,7 @@ function onInvoke(msg: InvMessage): void {
       retired: false,
       current: undefined,
       lastUsed: Date.now(),
+      cleanRuns: 0,
     };
   }
   slots.set(key, slot);
@@ -132,7 +141,7 @@ function onInvoke(msg: InvMessage): void {
     deadline: 0n,
     phase: 'queued',
     sync: false,
-    sliceBound: undefined,
+    entryBound: undefined,
     resultJson: undefined,
     cpuStart: 0n,
     cpuBudget: 0n,
@@ -214,7 +223,7 @@ async function execute(slot: Slot, inv: Invocation): Promise<void> {
     inv.cpuStart = warm.cpuNs();
     inv.cpuBudget = BigInt(Math.round(l.cpuMs * 1e6));
     const { h: handler, e: eventJson } = inv.msg;
-    if (l.cpuMs <= SYNC_MAX_CPU_MS) {
+    if (slot.cleanRuns >= SYNC_AFTER_CLEAN_RUNS && l.cpuMs <= SYNC_MAX_CPU_MS) {
       inv.sync = true;
       const entered = enter(inv, (timeoutMs) => warm.runSync(inv.id, handler, eventJson, slot.pageId, l, timeoutMs));
       if (!entered || inv.done) return;
@@ -245,7 +254,7 @@ function enter(inv: Invocation, call: (timeoutMs: number) => void): boolean {
   }
   const wallLeft = remainingMs(inv);
   const cpuLeft = Number(inv.cpuBudget - used) / 1e6 + SYNC_SLACK_MS;
-  inv.sliceBound = cpuLeft < wallLeft ? 'cpu' : 'wall';
+  inv.entryBound = cpuLeft < wallLeft ? 'cpu' : 'wall';
   inEntry = true;
   try {
     call(Math.min(cpuLeft, wallLeft));
@@ -254,7 +263,7 @@ function enter(inv: Invocation, call: (timeoutMs: number) => void): boolean {
     return false;
   } finally {
     inEntry = false;
-    inv.sliceBound = undefined;
+    inv.entryBound = undefined;
   }
   settleFromIsolate(inv);
   return true;
@@ -286,10 +295,10 @@ function fail(inv: Invocation, e: unknown): void {
     return finishError(inv, 'internal', 'isolate disposed during execution');
   }
   if (fault.kind === 'timeout') {
-    // The timeout option is the remaining wall time: a backstop behind the watchdog.
-    // A sync entry's timeout is wall time standing for the CPU budget left (the isolate runs on
-    // this thread); on a busy machine it can fire a little before cpuTime reaches the budget.
-    const kind: LimitKind = phaseCpu(inv) > inv.cpuBudget || inv.sliceBound === 'cpu' ? 'cpu' : 'wall';
+    // An async entry's timeout is the remaining wall time, a backstop behind the watchdog. A sync
+    // entry's is wall time standing for the CPU budget left (the isolate runs on this thread); on
+    // a busy machine it can fire a little before cpuTime reaches the budget.
+    const kind: LimitKind = phaseCpu(inv) > inv.cpuBudget || inv.entryBound === 'cpu' ? 'cpu' : 'wall';
     dropIsolate(slot);
     return finishLimit(inv, kind);
   }
@@ -425,6 +434,9 @@ function finish(inv: Invocation, r: Pick<InvocationResult, 'outcome' | 'limit' |
   inv.done = true;
   active.delete(inv.id);
   const cpuNs = inv.phase === 'run' ? phaseCpu(inv) : 0n;
+  const slot = inv.slot;
+  if (inv.coldStart || r.outcome === 'limit' || cpuNs * 2n > inv.cpuBudget) slot.cleanRuns = 0;
+  else slot.cleanRuns++;
   if (inv.logsTruncated) {
     inv.logs.push({ level: 'warn', message: '[sandbox] log output truncated: limit reached', ts: Date.now() });
   }
@@ -454,6 +466,7 @@ function scriptStack(stack: string | undefined): string | undefined {
 function dropIsolate(slot: Slot): void {
   const iso = slot.iso;
   slot.iso = undefined;
+  slot.cleanRuns = 0;
   // An invocation still holds the ScriptIsolate: its last CPU reading stays readable.
   iso?.dispose();
 }
