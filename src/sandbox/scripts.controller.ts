@@ -3,6 +3,7 @@ import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTa
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
 import type { PersonPrincipal } from '../auth/principal';
 import {
+  DeactivateScriptDto,
   DryRunDto,
   ResumeScriptDto,
   ScriptListDto,
@@ -45,6 +46,17 @@ export class ScriptsController {
   @ApiConflictResponse({ description: 'SCRIPT.NOT_ACTIVE: no version is active' })
   resume(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string): Promise<ResumeScriptDto> {
     return this.scripts.resume(pageId, who.userId);
+  }
+
+  @Post('deactivate')
+  @HttpCode(200)
+  @ApiOkResponse({
+    type: DeactivateScriptDto,
+    description:
+      'No version stays active: the page\'s new events no longer reach the script (the hosted app is disconnected) and events waiting for it are dropped; a run already in flight finishes. Activating a version connects it again.',
+  })
+  deactivate(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string): Promise<DeactivateScriptDto> {
+    return this.scripts.deactivate(pageId, who.userId);
   }
 
   @Post(':version/activate')

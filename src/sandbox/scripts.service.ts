@@ -129,6 +129,10 @@ export class ScriptsService {
         'SELECT app_id, active_version_id, paused_at IS NOT NULL AS paused FROM page_scripts WHERE page_id = $1 FOR UPDATE',
         [pageId],
       );
+      // Coming back from a deactivation: whatever is still pending was recorded in the moment of it (an event whose
+      // statement read the connection just before it went) or is a run that was in flight then and failed. Dropped
+      // like the rest of that queue, never run days later by the new version.
+      if (ps && ps.active_version_id === null) await this.dropQueue(m, ps.app_id);
       let appId = ps?.app_id;
       if (!appId) {
         // The script's delivery target: an internal app owned by the admin, connected to the page.
@@ -193,6 +197,47 @@ export class ScriptsService {
       await this.logs.line(pageId, ps.active_version_id!, null, 'info', `[sandbox] resumed by an admin; ${kept} kept events run again`);
     }
     return { active_version: ps.version!, paused: false, resumed: ps.paused, kept_events: kept };
+  }
+
+  // Disconnects the hosted script as an admin disconnects an app: the hosted app leaves page_apps, so the page's new
+  // events get no delivery for it at all. Events already waiting for the script are dropped (status 'failed', with
+  // the reason): they were for the version being switched off, and activating one later must not replay a backlog.
+  // A run already in flight finishes with its version (its sends stand); if it fails it is not retried. Idempotent.
+  async deactivate(pageId: string, userId: string) {
+    await this.pages.assertAdmin(pageId, userId);
+    const { previous, version, dropped } = await this.db.transaction(async (m) => {
+      const [ps]: { app_id: string; active_version_id: string | null; version: number | null }[] = await m.query(
+        `SELECT ps.app_id, ps.active_version_id, v.version
+           FROM page_scripts ps LEFT JOIN script_versions v ON v.id = ps.active_version_id
+          WHERE ps.page_id = $1 FOR UPDATE OF ps`,
+        [pageId],
+      );
+      if (!ps) return { previous: null, version: null, dropped: 0 };
+      await m.query('DELETE FROM page_apps WHERE page_id = $1 AND app_id = $2', [pageId, ps.app_id]);
+      await m.query(
+        `UPDATE page_scripts SET active_version_id = NULL, paused_at = NULL, paused_reason = NULL, consecutive_failures = 0, updated_at = now()
+          WHERE page_id = $1`,
+        [pageId],
+      );
+      return { previous: ps.active_version_id, version: ps.version, dropped: await this.dropQueue(m, ps.app_id) };
+    });
+    if (previous) {
+      this.pools.dispose(previous);
+      await this.logs.line(pageId, previous, null, 'info', `[sandbox] version ${version} deactivated by an admin; ${dropped} queued events dropped`);
+    }
+    return { active_version: null, paused: false, deactivated: previous !== null, dropped_events: dropped };
+  }
+
+  private async dropQueue(m: EntityManager, appId: string): Promise<number> {
+    const [{ n }]: { n: number }[] = await m.query(
+      `WITH d AS (
+         UPDATE webhook_deliveries SET status = 'failed', lease_until = NULL, last_error = 'dropped: the hosted script was deactivated'
+          WHERE app_id = $1 AND target = 'script' AND status = 'pending'
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM d`,
+      [appId],
+    );
+    return n;
   }
 
   // The breaker held these back; their retry delays grew while it did. They are due now (still in thread order).

@@ -340,6 +340,80 @@ describe('hosted bot scripts', () => {
     expect(logs.some((l) => l.message === '[sandbox] resumed by an admin; 3 kept events run again')).toBe(true);
   });
 
+  it('deactivates: new events reach no script, waiting ones are dropped, activating a version restores it', async () => {
+    // A webhook bot on the page too: its delivery of an event shows the event was recorded.
+    const c = await scriptPage(true);
+    const deactivate = (token: string, pageId = c.page.id) => api.post(`/pages/${pageId}/scripts/deactivate`, {}, { token });
+    const nothing = await deactivate(c.owner.token);
+    expect(nothing.status).toBe(200);
+    expect(nothing.body).toEqual({ active_version: null, paused: false, deactivated: false, dropped_events: 0 });
+
+    // Two events kept by the breaker are what waits for the script when it is deactivated.
+    const broken = await upload(c.page.id, c.owner.token, `export default { onMessage() { throw new Error('boom'); } };`);
+    await activate(c.page.id, c.owner.token, broken);
+    await personSays(api, c.person, c.thread.id, 'first');
+    await personSays(api, c.person, c.thread.id, 'second');
+    await waitFor('the breaker', async () => (await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token })).body.paused || undefined);
+
+    // Only the page's admins; the REST error shape.
+    const stranger = await deactivate(c.person.token);
+    expect(stranger.status).toBe(403);
+    expect(stranger.body.code).toBe('PAGE.NOT_ADMIN');
+    const nowhere = await deactivate(c.owner.token, '999999999999');
+    expect(nowhere.status).toBe(404);
+    expect(nowhere.body.code).toBe('PAGE.NOT_FOUND');
+
+    const res = await deactivate(c.owner.token);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ active_version: null, paused: false, deactivated: true, dropped_events: 2 });
+    const dropped = await t.db.query(`SELECT status, last_error FROM webhook_deliveries WHERE page_id = $1 AND target = 'script' ORDER BY seq`, [c.page.id]);
+    expect(dropped).toEqual([
+      { status: 'failed', last_error: 'dropped: the hosted script was deactivated' },
+      { status: 'failed', last_error: 'dropped: the hosted script was deactivated' },
+    ]);
+    const list = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
+    expect(list.body).toMatchObject({ active_version: null, paused: false, consecutive_failures: 0, data: [{ version: broken, active: false }] });
+    expect((await logsOf(c.page.id, c.owner.token, broken)).some((l) => l.message === `[sandbox] version ${broken} deactivated by an admin; 2 queued events dropped`)).toBe(true);
+    expect((await deactivate(c.owner.token)).body).toEqual({ active_version: null, paused: false, deactivated: false, dropped_events: 0 });
+
+    // A new event: the bot gets it; nothing is recorded for the script, so nothing runs or logs.
+    const logsBefore = (await logsOf(c.page.id, c.owner.token, broken)).length;
+    await personSays(api, c.person, c.thread.id, 'nobody home');
+    await waitFor('the event at the webhook bot', () =>
+      bot.received.some((r) =>
+        (JSON.parse(r.body.toString()).entry ?? []).some(
+          (e: any) => e?.id === c.page.id && e.messaging.some((x: any) => !x.message?.is_echo && x.message?.text === 'nobody home'),
+        ),
+      ) || undefined,
+    );
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+        WHERE d.page_id = $1 AND d.target = 'script' AND e.messaging->'message'->>'text' = 'nobody home'`,
+      [c.page.id],
+    );
+    expect(n).toBe(0);
+
+    // A run that was in flight at the deactivation and failed goes back to pending: dropped when a version is
+    // activated again, never run by it.
+    await t.db.query(
+      `UPDATE webhook_deliveries SET status = 'pending', last_error = NULL, next_attempt_at = now()
+        WHERE id = (SELECT id FROM webhook_deliveries WHERE page_id = $1 AND target = 'script' ORDER BY seq LIMIT 1)`,
+      [c.page.id],
+    );
+    const fixed = await upload(c.page.id, c.owner.token, ECHO);
+    await activate(c.page.id, c.owner.token, fixed);
+    await personSays(api, c.person, c.thread.id, 'back');
+    await pageReply(c.sock, 'echo: back');
+    const texts = c.sock.events.filter((e) => e.type === 'message' && e.message?.sender === 'page').map((e) => e.message.text);
+    expect(texts).toEqual(['echo: back']);
+    await waitFor('the new version\'s log line', async () => (await logsOf(c.page.id, c.owner.token, fixed)).find((l) => l.message === 'got back'));
+    const statuses = async () =>
+      (await t.db.query(`SELECT status FROM webhook_deliveries WHERE page_id = $1 AND target = 'script' ORDER BY seq`, [c.page.id])).map((r: any) => r.status);
+    await waitFor('the run to settle', async () => ((await statuses())[2] === 'delivered' ? true : undefined));
+    expect(await statuses()).toEqual(['failed', 'failed', 'delivered']);
+    expect((await logsOf(c.page.id, c.owner.token, broken)).length).toBe(logsBefore);
+  });
+
   it('keeps at most SCRIPT_LOG_RETENTION_PER_PAGE log lines per page, the newest', async () => {
     const c = await scriptPage();
     const v = await upload(

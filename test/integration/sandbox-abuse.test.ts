@@ -52,6 +52,19 @@ async function abuse(source: string, over: Partial<InvocationRequest> = {}): Pro
   return r;
 }
 
+// `evil` as the body of an async onMessage(event, ctx) that first handles ten harmless events on the same Page
+// and version, so its isolate is warm and trusted when the event 'go' runs it (then `abuse` as usual).
+async function trusted(evil: string, over: Partial<InvocationRequest> = {}): Promise<InvocationResult> {
+  const pageId = pageOn((seq + 1) % 2, `trusted-${seq + 1}`);
+  const scriptVersionId = `trusted-v${seq + 1}`;
+  const source = `export default { async onMessage(event, ctx) { if (event.message.text !== 'go') return; ${evil} } }`;
+  for (let i = 0; i < 10; i++) {
+    const r = await pool.invoke({ pageId, scriptVersionId, source, handler: 'onMessage', event, ...over });
+    expect(r.outcome).toBe('ok');
+  }
+  return abuse(source, { ...over, pageId, scriptVersionId, event: { ...event, message: { mid: 'm', text: 'go' } } });
+}
+
 const messages = (r: InvocationResult) => r.logs.map((l) => l.message);
 
 describe('sandbox abuse', () => {
@@ -141,6 +154,26 @@ describe('sandbox abuse', () => {
     const r = await abuse(`export default { async onMessage(e, ctx) { await ctx.store.get('k'); console.log('awaited'); for (;;) {} } }`);
     expect(r).toMatchObject({ outcome: 'limit', limit: 'cpu', hostCalls: 1, logs: [expect.objectContaining({ message: 'awaited' })] });
     expect(r.wallMs).toBeLessThan(1500);
+  });
+
+  // A worker enters an isolate synchronously only once it has run clean warm events (worker-main.ts,
+  // SYNC_AFTER_CLEAN_RUNS); these scripts behave for ten events, then turn on the event 'go'.
+  it('ends a script that turns hostile once its isolate runs synchronously: loops, continuations, chains', async () => {
+    const loop = await trusted('for (;;) {}');
+    expect(loop).toMatchObject({ outcome: 'limit', limit: 'cpu', coldStart: false });
+    expect(loop.wallMs).toBeLessThan(1500);
+    const awaited = await trusted(`await ctx.store.get('k'); console.log('awaited'); for (;;) {}`);
+    expect(awaited).toMatchObject({ outcome: 'limit', limit: 'cpu', hostCalls: 1, logs: [expect.objectContaining({ message: 'awaited' })] });
+    const chain = await trusted('const f = () => Promise.resolve().then(f); f();');
+    expect(chain).toMatchObject({ outcome: 'limit', limit: 'cpu' });
+    const bomb = await trusted('const a = []; for (;;) a.push({ a: [a.length] });', { limits: { cpuMs: 1000, wallMs: 20_000 } });
+    expect(bomb).toMatchObject({ outcome: 'limit', limit: 'memory' });
+    const sends = await trusted(`for (;;) ctx.send({ recipient: { id: 'x' }, message: { text: 'spam' } }).catch(() => {});`);
+    expect(sends).toMatchObject({ outcome: 'limit', limit: 'sends', sends: 10 });
+    // Over SYNC_MAX_CPU_MS even a trusted isolate is entered asynchronously, under the cpuTime watchdog.
+    const big = await trusted('for (;;) {}', { limits: { cpuMs: 1200, wallMs: 20_000 } });
+    expect(big).toMatchObject({ outcome: 'limit', limit: 'cpu' });
+    expect(big.cpuMs).toBeGreaterThanOrEqual(1200);
   });
 
   it('ends an endless microtask chain and an infinite loop in top-level module code', async () => {

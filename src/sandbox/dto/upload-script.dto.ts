@@ -75,6 +75,13 @@ export class ResumeScriptDto {
   @ApiProperty({ description: 'events waiting for the script' }) kept_events: number;
 }
 
+export class DeactivateScriptDto {
+  @ApiProperty({ nullable: true, type: Number, example: null, description: 'always null: no version is active any more' }) active_version: null;
+  @ApiProperty({ example: false }) paused: boolean;
+  @ApiProperty({ description: 'false when no version was active (nothing to do)' }) deactivated: boolean;
+  @ApiProperty({ description: 'events that were waiting for the script and will not run' }) dropped_events: number;
+}
+
 export class ScriptLogDto {
   @ApiProperty() id: string;
   @ApiProperty({ enum: ['log', 'info', 'warn', 'error', 'debug'] }) level: string;

@@ -1,10 +1,12 @@
 // Code evaluated inside every isolate before the script's module, with context.evalClosure.
-// $0 log(inv, level, message) and $1 hostCall(inv, req, op, json) are isolated-vm Callbacks in
-// sync mode: inside the isolate they are plain functions whose arguments are copied (primitives
-// only here); they live in this closure and never on globalThis. Sync, not "ignored": an ignored
-// call can reach the worker after the handler's result, and the log line or send would be lost.
-// hostCall only queues the request; its answer comes back later through deliver(). $2 is the initial
-// log limits as JSON. The closure returns { init, run, deliver }, reachable only from the worker.
+// $0 log(inv, level, message), $1 hostCall(inv, req, op, json) and $2 done(inv, resultJson) are
+// isolated-vm Callbacks in sync mode: inside the isolate they are plain functions whose arguments
+// are copied (primitives only here); they live in this closure and never on globalThis. Sync, not
+// "ignored": an ignored call can reach the worker after the handler's result, and the log line or
+// send would be lost. hostCall only queues the request; its answer comes back later through
+// deliver(). done() reports the invocation's outcome once the handler's promise settles, so the
+// worker needs no promise proxied across the boundary. $3 is the initial log limits as JSON. The
+// closure returns { init, run, deliver }, reachable only from the worker.
 //
 // Script code shares this realm, so it can replace any builtin after we start: everything we
 // rely on is captured first, and results travel as strings we build ourselves (a polluted
@@ -16,6 +18,7 @@ export const BOOTSTRAP_SOURCE = String.raw`
 'use strict';
 const hostLog = $0;
 const hostCall = $1;
+const hostDone = $2;
 const G = globalThis;
 const JSONparse = JSON.parse;
 const JSONstringify = JSON.stringify;
@@ -40,7 +43,7 @@ delete G.SharedArrayBuffer;
 delete G.WebAssembly;
 if (typeof Atomics === 'object') { delete Atomics.wait; delete Atomics.waitAsync; }
 
-const initial = JSONparse($2);
+const initial = JSONparse($3);
 let handlers = null;
 let inv = 0;
 let pending = ObjectCreate(null);
@@ -193,27 +196,51 @@ function init(ns) {
   return '';
 }
 
-function run(id, name, eventJson, pageId, limitsJson) {
-  const l = JSONparse(limitsJson);
+// One ctx per isolate: an isolate serves one Page, ctx is frozen and its calls use the current
+// invocation's token, so a ctx kept from an earlier event behaves exactly like a fresh one.
+let ctx = null;
+let ctxPage = null;
+function ctxFor(pageId) {
+  if (ctx === null || ctxPage !== pageId) {
+    ctx = makeCtx(pageId);
+    ctxPage = pageId;
+  }
+  return ctx;
+}
+
+const HANDLED = '{"ok":true,"handled":true}';
+const UNHANDLED = '{"ok":true,"handled":false}';
+
+// One entry per event: parse, dispatch, and report through hostDone when the handler settles.
+function run(id, name, eventJson, pageId, hostCalls, payloadBytes, logEntries, logBytes) {
   inv = id;
   pending = ObjectCreate(null);
   calls = 0;
-  maxCalls = l.maxHostCalls;
-  maxPayload = l.maxPayloadBytes;
+  maxCalls = hostCalls;
+  maxPayload = payloadBytes;
   logs = 0;
   logChars = 0;
-  maxLogs = l.maxLogEntries;
-  maxLogChars = l.maxLogBytes;
+  maxLogs = logEntries;
+  maxLogChars = logBytes;
   logOpen = true;
-  return new PromiseCtor((resolve) => {
-    let fn;
-    try { fn = handlers[name]; } catch (e) { resolve(errorJson(e)); return; }
-    if (typeof fn !== 'function') { resolve('{"ok":true,"handled":false}'); return; }
-    let r;
-    try { r = ReflectApply(fn, handlers, [JSONparse(eventJson), makeCtx(pageId)]); } catch (e) { resolve(errorJson(e)); return; }
-    // The return value is ignored (never copied out), so a huge or cyclic one costs nothing.
-    then(toPromise(r), () => resolve('{"ok":true,"handled":true}'), (e) => resolve(errorJson(e)));
-  });
+  let out;
+  let fn;
+  try { fn = handlers[name]; } catch (e) { out = errorJson(e); }
+  if (out === undefined) {
+    if (typeof fn !== 'function') {
+      out = UNHANDLED;
+    } else {
+      let r;
+      try { r = ReflectApply(fn, handlers, [JSONparse(eventJson), ctxFor(pageId)]); } catch (e) { out = errorJson(e); }
+      if (out === undefined) {
+        // The return value is ignored (never copied out), so a huge or cyclic one costs nothing.
+        then(toPromise(r), () => hostDone(id, HANDLED), (e) => hostDone(id, errorJson(e)));
+        return;
+      }
+    }
+  }
+  // Reported after the microtasks the handler already queued, as for a handler that returned.
+  then(toPromise(undefined), () => hostDone(id, out));
 }
 
 return { init: init, run: run, deliver: deliver };

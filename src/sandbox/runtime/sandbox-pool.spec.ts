@@ -89,6 +89,26 @@ describe('SandboxPool', () => {
     expect(host.sent.filter((s) => s.pageId === pageId)).toHaveLength(30);
   });
 
+  it('keeps results, logs and sends the same once a warm isolate is entered synchronously', async () => {
+    // worker-main.ts switches a well-behaved isolate to synchronous entries after eight clean warm events.
+    const pageId = uid('page');
+    const scriptVersionId = uid('v');
+    for (let i = 1; i <= 12; i++) {
+      const r = await run({ pageId, scriptVersionId, source: ECHO, event: event(`n${i}`) });
+      expect(r).toMatchObject({ outcome: 'ok', handled: true, sends: 1, hostCalls: 1, coldStart: i === 1 });
+      expect(r.logs.map((l) => l.message)).toEqual([`seen ${i} page ${pageId}`]);
+    }
+    const sent = host.sent.filter((s) => s.pageId === pageId).map((s) => (s.message as { message: { text: string } }).message.text);
+    expect(sent).toEqual(Array.from({ length: 12 }, (_, i) => `echo: n${i + 1}`));
+    const thrower = 'export default { onMessage(event) { if (event.message.text === "throw") throw new TypeError("bad " + event.message.text); } }';
+    const tv = uid('v');
+    for (let i = 0; i < 10; i++) expect((await run({ pageId, scriptVersionId: tv, source: thrower })).outcome).toBe('ok');
+    const thrown = await run({ pageId, scriptVersionId: tv, source: thrower, event: event('throw') });
+    expect(thrown).toMatchObject({ outcome: 'error', error: { code: 'script_error', message: 'TypeError: bad throw' } });
+    expect(thrown.error!.stack).toContain('file:///bot.js');
+    expect((await run({ pageId, scriptVersionId: tv, source: thrower, handler: 'onPostback' })).handled).toBe(false);
+  });
+
   it('captures the logs of module top-level code in the cold invocation, and thrown non-errors', async () => {
     const source = `console.warn('loading'); export default { onMessage() { throw 'just a string'; } };`;
     const pageId = uid('page');

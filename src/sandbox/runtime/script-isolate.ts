@@ -7,6 +7,7 @@ import type { SandboxLimits } from './types';
 export interface IsolateHooks {
   log(inv: number, level: string, message: string): void;
   hostCall(inv: number, req: number, op: string, json: string): void;
+  done(inv: number, resultJson: string): void;
   catastrophic(message: string): void;
 }
 
@@ -19,7 +20,7 @@ export type IsolateFault =
 export class ScriptIsolate {
   private readonly isolate: ivm.Isolate;
   private readonly context: ivm.Context;
-  private readonly runRef: ivm.Reference<(...a: unknown[]) => Promise<string>>;
+  private readonly runRef: ivm.Reference<(...a: unknown[]) => void>;
   private readonly deliverRef: ivm.Reference<(...a: unknown[]) => void>;
   private readonly initRef: ivm.Reference<(ns: unknown) => string>;
   private module: ivm.Module | undefined;
@@ -47,8 +48,14 @@ export class ScriptIsolate {
         },
         { sync: true },
       );
+      const done = new ivm.Callback(
+        (inv: unknown, json: unknown) => {
+          if (typeof inv === 'number' && typeof json === 'string') hooks.done(inv, json);
+        },
+        { sync: true },
+      );
       const initial = JSON.stringify({ maxLogEntries: limits.maxLogEntries, maxLogBytes: limits.maxLogBytes });
-      const api = this.context.evalClosureSync(BOOTSTRAP_SOURCE, [log, hostCall, initial], {
+      const api = this.context.evalClosureSync(BOOTSTRAP_SOURCE, [log, hostCall, done, initial], {
         result: { reference: true },
         filename: 'sandbox:bootstrap',
       }) as ivm.Reference<Record<string, unknown>>;
@@ -93,23 +100,31 @@ export class ScriptIsolate {
     module.instantiateSync(this.context, () => {
       throw new Error('imports are not supported');
     });
-    await module.evaluate({ timeout: Math.max(1, Math.ceil(timeoutMs)) });
+    await module.evaluate({ timeout: timeoutOption(timeoutMs) });
     const refused = await this.initRef.apply(undefined, [module.namespace.derefInto()], {
-      timeout: Math.max(1, Math.ceil(timeoutMs)),
+      timeout: timeoutOption(timeoutMs),
       result: { copy: true },
     });
     return typeof refused === 'string' && refused !== '' ? { refused } : {};
   }
 
-  run(inv: number, handler: string, eventJson: string, pageId: string, limitsJson: string, timeoutMs: number): Promise<string> {
-    return this.runRef.apply(undefined, [inv, handler, eventJson, pageId, limitsJson], {
-      timeout: Math.max(1, Math.ceil(timeoutMs)),
-      result: { promise: true, copy: true },
-    }) as Promise<unknown> as Promise<string>;
+  // Starts the handler for one event; its outcome arrives through hooks.done. The sync forms run
+  // the script on the calling thread until it has nothing left to do (it waits on a host call or
+  // has settled) or `timeoutMs` passes; the async forms run it on isolated-vm's thread pool.
+  runSync(inv: number, handler: string, eventJson: string, pageId: string, l: SandboxLimits, timeoutMs: number): void {
+    this.runRef.applySync(undefined, runArgs(inv, handler, eventJson, pageId, l), { timeout: timeoutOption(timeoutMs) });
+  }
+
+  run(inv: number, handler: string, eventJson: string, pageId: string, l: SandboxLimits, timeoutMs: number): Promise<void> {
+    return this.runRef.apply(undefined, runArgs(inv, handler, eventJson, pageId, l), { timeout: timeoutOption(timeoutMs) });
+  }
+
+  deliverSync(req: number, ok: boolean, json: string, timeoutMs: number): void {
+    this.deliverRef.applySync(undefined, [req, ok, json], { timeout: timeoutOption(timeoutMs) });
   }
 
   deliver(req: number, ok: boolean, json: string, timeoutMs: number): Promise<void> {
-    return this.deliverRef.apply(undefined, [req, ok, json], { timeout: Math.max(1, Math.ceil(timeoutMs)) });
+    return this.deliverRef.apply(undefined, [req, ok, json], { timeout: timeoutOption(timeoutMs) });
   }
 
   dispose(): void {
@@ -137,6 +152,13 @@ export class ScriptIsolate {
     };
   }
 }
+
+// Primitives only: they cross as copies without any transfer option.
+function runArgs(inv: number, handler: string, eventJson: string, pageId: string, l: SandboxLimits): Array<string | number> {
+  return [inv, handler, eventJson, pageId, l.maxHostCalls, l.maxPayloadBytes, l.maxLogEntries, l.maxLogBytes];
+}
+
+const timeoutOption = (ms: number): number => Math.max(1, Math.ceil(ms));
 
 export function errorMessage(e: unknown): string {
   if (e !== null && typeof e === 'object' && typeof (e as { message?: unknown }).message === 'string') {

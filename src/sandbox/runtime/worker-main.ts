@@ -26,6 +26,8 @@ interface Slot {
   retired: boolean;
   current: Invocation | undefined;
   lastUsed: number;
+  // Warm invocations in a row, on the current isolate, that ended within half their CPU budget.
+  cleanRuns: number;
 }
 
 interface Invocation {
@@ -37,6 +39,14 @@ interface Invocation {
   start: bigint;
   deadline: bigint;
   phase: 'queued' | 'init' | 'run';
+  // Handler entries run with applySync (see SYNC_AFTER_CLEAN_RUNS); which bound the running
+  // entry's timeout is, so a timeout can be reported as the limit it stands for.
+  sync: boolean;
+  entryBound: 'cpu' | 'wall' | undefined;
+  // The handler's outcome as the isolate reported it; it stands once the entry that reported it
+  // has returned, i.e. once the isolate ran out of microtasks (an endless chain started by the
+  // handler still ends at the CPU limit).
+  resultJson: string | undefined;
   cpuStart: bigint;
   cpuBudget: bigint;
   coldStart: boolean;
@@ -60,6 +70,21 @@ const LIMIT_MESSAGES: Record<LimitKind, (l: SandboxLimits) => string> = {
 };
 const LOG_LEVELS = new Set<string>(['log', 'info', 'warn', 'error', 'debug']);
 const TICK_MS = 2;
+// Two ways into an isolate. Asynchronous entries run the script on isolated-vm's thread pool
+// while this thread's watchdog reads isolate.cpuTime every 2 ms and disposes the isolate at the
+// budget: precise even on a loaded machine, but each entry costs two thread hops (most of a warm
+// invocation). Synchronous entries (applySync) run it on this thread with the CPU budget left as
+// the entry's `timeout`: no hops, but that timeout is isolated-vm's own timer thread, which a
+// loaded machine can leave asleep for tens of milliseconds past the budget, and meanwhile this
+// event loop (other Pages, IPC, heartbeats) waits. So an isolate earns synchronous entries:
+// after SYNC_AFTER_CLEAN_RUNS warm invocations in a row within half their budget, and only for
+// budgets up to SYNC_MAX_CPU_MS. A cold start, any limit or a run over half its budget sends the
+// slot back to asynchronous entries, so a script that turns hostile gets at most one imprecise
+// event before it must behave again for SYNC_AFTER_CLEAN_RUNS events.
+const SYNC_AFTER_CLEAN_RUNS = 8;
+const SYNC_MAX_CPU_MS = 1000;
+// Added to a synchronous entry's timeout: the watchdog's own granularity.
+const SYNC_SLACK_MS = 2;
 
 const config: WorkerConfig = {
   maxWarmIsolates: 32,
@@ -99,6 +124,7 @@ function onInvoke(msg: InvMessage): void {
       retired: false,
       current: undefined,
       lastUsed: Date.now(),
+      cleanRuns: 0,
     };
   }
   slots.set(key, slot);
@@ -114,6 +140,9 @@ function onInvoke(msg: InvMessage): void {
     start: 0n,
     deadline: 0n,
     phase: 'queued',
+    sync: false,
+    entryBound: undefined,
+    resultJson: undefined,
     cpuStart: 0n,
     cpuBudget: 0n,
     coldStart: false,
@@ -159,7 +188,6 @@ async function execute(slot: Slot, inv: Invocation): Promise<void> {
   inv.start = now();
   inv.deadline = inv.start + BigInt(Math.round(l.wallMs * 1e6));
   active.set(inv.id, inv);
-  if (!ticker) ticker = setInterval(tick, TICK_MS);
   try {
     let iso = slot.iso;
     if (iso && (iso.disposed || iso.memoryMb !== l.memoryMb)) {
@@ -169,6 +197,7 @@ async function execute(slot: Slot, inv: Invocation): Promise<void> {
     if (!iso) {
       inv.coldStart = true;
       inv.phase = 'init';
+      armWatchdog();
       iso = new ScriptIsolate(l.memoryMb, l, hooksFor(slot));
       slot.iso = iso;
       inv.iso = iso;
@@ -188,27 +217,74 @@ async function execute(slot: Slot, inv: Invocation): Promise<void> {
       }
       inv.initMs = msSince(inv.start);
     }
-    inv.iso = iso;
+    const warm = iso;
+    inv.iso = warm;
     inv.phase = 'run';
-    inv.cpuStart = iso.cpuNs();
+    inv.cpuStart = warm.cpuNs();
     inv.cpuBudget = BigInt(Math.round(l.cpuMs * 1e6));
-    const limitsJson = JSON.stringify({
-      maxHostCalls: l.maxHostCalls,
-      maxPayloadBytes: l.maxPayloadBytes,
-      maxLogEntries: l.maxLogEntries,
-      maxLogBytes: l.maxLogBytes,
-    });
-    const out = await iso.run(inv.id, inv.msg.h, inv.msg.e, slot.pageId, limitsJson, remainingMs(inv));
-    if (inv.done) return;
-    const parsed = JSON.parse(out) as { ok: boolean; handled?: boolean; name?: string; message?: string; stack?: string };
-    if (parsed.ok) return finish(inv, { outcome: 'ok', handled: parsed.handled === true });
-    return finishError(inv, 'script_error', `${parsed.name ?? 'Error'}: ${parsed.message ?? ''}`, scriptStack(parsed.stack));
+    const { h: handler, e: eventJson } = inv.msg;
+    if (slot.cleanRuns >= SYNC_AFTER_CLEAN_RUNS && l.cpuMs <= SYNC_MAX_CPU_MS) {
+      inv.sync = true;
+      const entered = enter(inv, (timeoutMs) => warm.runSync(inv.id, handler, eventJson, slot.pageId, l, timeoutMs));
+      if (!entered || inv.done) return;
+      // The handler waits on a host call: its answer comes back through deliver().
+      armWatchdog();
+    } else {
+      armWatchdog();
+      await warm.run(inv.id, handler, eventJson, slot.pageId, l, remainingMs(inv));
+      settleFromIsolate(inv);
+    }
+    if (!inv.done) await inv.settled;
   } catch (e) {
     fail(inv, e);
   }
 }
 
-// An isolate operation of `inv` rejected.
+function armWatchdog(): void {
+  if (!ticker) ticker = setInterval(tick, TICK_MS);
+}
+
+// One synchronous entry into the isolate for `inv`; false if it failed (then `inv` is finished).
+let inEntry = false;
+function enter(inv: Invocation, call: (timeoutMs: number) => void): boolean {
+  const used = phaseCpu(inv);
+  if (used > inv.cpuBudget) {
+    kill(inv, 'cpu');
+    return false;
+  }
+  const wallLeft = remainingMs(inv);
+  const cpuLeft = Number(inv.cpuBudget - used) / 1e6 + SYNC_SLACK_MS;
+  inv.entryBound = cpuLeft < wallLeft ? 'cpu' : 'wall';
+  inEntry = true;
+  try {
+    call(Math.min(cpuLeft, wallLeft));
+  } catch (e) {
+    fail(inv, e);
+    return false;
+  } finally {
+    inEntry = false;
+    inv.entryBound = undefined;
+  }
+  settleFromIsolate(inv);
+  return true;
+}
+
+// Ends `inv` with the outcome its isolate reported, if it has reported one.
+function settleFromIsolate(inv: Invocation): void {
+  const json = inv.resultJson;
+  if (json === undefined || inv.done) return;
+  let parsed: { ok?: unknown; handled?: unknown; name?: unknown; message?: unknown; stack?: unknown };
+  try {
+    parsed = JSON.parse(json) as typeof parsed;
+  } catch {
+    return finishError(inv, 'internal', 'unreadable result from the isolate');
+  }
+  if (parsed.ok === true) return finish(inv, { outcome: 'ok', handled: parsed.handled === true });
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  finishError(inv, 'script_error', `${str(parsed.name) ?? 'Error'}: ${str(parsed.message) ?? ''}`, scriptStack(str(parsed.stack)));
+}
+
+// An isolate operation of `inv` failed.
 function fail(inv: Invocation, e: unknown): void {
   if (inv.done) return;
   const slot = inv.slot;
@@ -219,8 +295,10 @@ function fail(inv: Invocation, e: unknown): void {
     return finishError(inv, 'internal', 'isolate disposed during execution');
   }
   if (fault.kind === 'timeout') {
-    // The timeout option is the remaining wall time: a backstop behind the watchdog.
-    const kind: LimitKind = phaseCpu(inv) > inv.cpuBudget ? 'cpu' : 'wall';
+    // An async entry's timeout is the remaining wall time, a backstop behind the watchdog. A sync
+    // entry's is wall time standing for the CPU budget left (the isolate runs on this thread); on
+    // a busy machine it can fire a little before cpuTime reaches the budget.
+    const kind: LimitKind = phaseCpu(inv) > inv.cpuBudget || inv.entryBound === 'cpu' ? 'cpu' : 'wall';
     dropIsolate(slot);
     return finishLimit(inv, kind);
   }
@@ -236,8 +314,8 @@ function phaseCpu(inv: Invocation): bigint {
   return inv.iso ? inv.iso.cpuNs() - inv.cpuStart : 0n;
 }
 
-// Watchdog: CPU via isolate.cpuTime (catches loops in promise continuations, which no timeout
-// option covers) and wall time including host calls.
+// Watchdog: wall time including host calls, and CPU via isolate.cpuTime for async entries
+// (catches loops in promise continuations, which no timeout option of an async apply covers).
 function tick(): void {
   if (active.size === 0) {
     clearInterval(ticker);
@@ -281,6 +359,11 @@ function hooksFor(slot: Slot) {
       }
       post({ t: 'host', id: inv.id, r: req, op: op as HostOp, j: json });
     },
+    done(token: number, json: string): void {
+      const inv = slot.current;
+      if (!inv || inv.done || inv.phase !== 'run' || token !== inv.id || inv.resultJson !== undefined) return;
+      inv.resultJson = json;
+    },
     catastrophic(message: string): void {
       // isolated-vm: the process can no longer be trusted. Tell the pool, then die at once.
       post({ t: 'fatal', message });
@@ -313,8 +396,22 @@ function deliverError(inv: Invocation, req: number, code: string, message: strin
 }
 
 function deliver(inv: Invocation, req: number, ok: boolean, json: string): void {
-  if (inv.done || !inv.iso) return;
-  inv.iso.deliver(req, ok, json, remainingMs(inv)).catch((e: unknown) => fail(inv, e));
+  const iso = inv.iso;
+  if (inv.done || !iso) return;
+  if (!inv.sync) {
+    iso.deliver(req, ok, json, remainingMs(inv)).then(
+      () => settleFromIsolate(inv),
+      (e: unknown) => fail(inv, e),
+    );
+    return;
+  }
+  // An answer decided inside an entry (a refused host call) waits until the script's current
+  // synchronous run ends, as an async answer would: it never re-enters the script mid-statement.
+  if (inEntry) {
+    queueMicrotask(() => deliver(inv, req, ok, json));
+    return;
+  }
+  enter(inv, (timeoutMs) => iso.deliverSync(req, ok, json, timeoutMs));
 }
 
 function finishLimit(inv: Invocation, limit: LimitKind, message?: string): void {
@@ -337,6 +434,9 @@ function finish(inv: Invocation, r: Pick<InvocationResult, 'outcome' | 'limit' |
   inv.done = true;
   active.delete(inv.id);
   const cpuNs = inv.phase === 'run' ? phaseCpu(inv) : 0n;
+  const slot = inv.slot;
+  if (inv.coldStart || r.outcome === 'limit' || cpuNs * 2n > inv.cpuBudget) slot.cleanRuns = 0;
+  else slot.cleanRuns++;
   if (inv.logsTruncated) {
     inv.logs.push({ level: 'warn', message: '[sandbox] log output truncated: limit reached', ts: Date.now() });
   }
@@ -366,6 +466,7 @@ function scriptStack(stack: string | undefined): string | undefined {
 function dropIsolate(slot: Slot): void {
   const iso = slot.iso;
   slot.iso = undefined;
+  slot.cleanRuns = 0;
   // An invocation still holds the ScriptIsolate: its last CPU reading stays readable.
   iso?.dispose();
 }
