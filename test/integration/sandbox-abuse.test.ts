@@ -176,6 +176,21 @@ describe('sandbox abuse', () => {
     expect(big.cpuMs).toBeGreaterThanOrEqual(1200);
   });
 
+  it('enters a warm isolate synchronously only after clean runs, and never again once it hit a limit', async () => {
+    const pageId = pageOn(0, 'distrust');
+    const scriptVersionId = 'distrust-v1';
+    const source = `export default { async onMessage(event) { if (event.message.text === 'go') for (;;) {} } }`;
+    const run = (text = 'hi') =>
+      pool.invoke({ pageId, scriptVersionId, source, handler: 'onMessage', event: { ...event, message: { mid: 'm', text } } });
+    const first = await run();
+    expect(first).toMatchObject({ outcome: 'ok', coldStart: true, entry: 'async' });
+    for (let i = 0; i < 8; i++) expect((await run()).entry).toBe('async');
+    expect(await run()).toMatchObject({ outcome: 'ok', entry: 'sync' });
+    expect(await run('go')).toMatchObject({ outcome: 'limit', limit: 'cpu', entry: 'sync' });
+    for (let i = 0; i < 12; i++) expect(await run()).toMatchObject({ outcome: 'ok', entry: 'async' });
+    expect(await run('go')).toMatchObject({ outcome: 'limit', limit: 'cpu', entry: 'async' });
+  });
+
   it('ends an endless microtask chain and an infinite loop in top-level module code', async () => {
     const chain = await abuse('export default { onMessage() { const f = () => Promise.resolve().then(f); f(); } }');
     expect(chain).toMatchObject({ outcome: 'limit', limit: 'cpu' });

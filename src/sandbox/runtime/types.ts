@@ -90,6 +90,8 @@ export interface InvocationResult {
   // Measured in the worker from the start of the invocation (cold start included); IPC excluded.
   wallMs: number;
   coldStart: boolean;
+  // How the handler was entered: 'sync' (applySync, a trusted warm isolate) or 'async' (under the cpuTime watchdog).
+  entry?: 'sync' | 'async';
   // Worker-side cold start: isolate, context, bootstrap, compile, module evaluation.
   initMs?: number;
 }

@@ -80,8 +80,12 @@ const TICK_MS = 2;
 // after SYNC_AFTER_CLEAN_RUNS warm invocations in a row within half their budget, and only for
 // budgets up to SYNC_MAX_CPU_MS. A cold start, any limit or a run over half its budget sends the
 // slot back to asynchronous entries, so a script that turns hostile gets at most one imprecise
-// event before it must behave again for SYNC_AFTER_CLEAN_RUNS events.
+// event, and once it has hit a limit it stays on asynchronous entries (see distrusted).
 const SYNC_AFTER_CLEAN_RUNS = 8;
+// A (page, version) that ever hit a limit in this worker never gets synchronous entries again: otherwise a script
+// could repeat "8 clean events, then a runaway" and have every runaway bounded only by the imprecise timer.
+const distrusted = new Set<string>();
+const DISTRUSTED_MAX = 10_000;
 const SYNC_MAX_CPU_MS = 1000;
 // Added to a synchronous entry's timeout: the watchdog's own granularity.
 const SYNC_SLACK_MS = 2;
@@ -223,7 +227,7 @@ async function execute(slot: Slot, inv: Invocation): Promise<void> {
     inv.cpuStart = warm.cpuNs();
     inv.cpuBudget = BigInt(Math.round(l.cpuMs * 1e6));
     const { h: handler, e: eventJson } = inv.msg;
-    if (slot.cleanRuns >= SYNC_AFTER_CLEAN_RUNS && l.cpuMs <= SYNC_MAX_CPU_MS) {
+    if (slot.cleanRuns >= SYNC_AFTER_CLEAN_RUNS && l.cpuMs <= SYNC_MAX_CPU_MS && !distrusted.has(slot.key)) {
       inv.sync = true;
       const entered = enter(inv, (timeoutMs) => warm.runSync(inv.id, handler, eventJson, slot.pageId, l, timeoutMs));
       if (!entered || inv.done) return;
@@ -435,6 +439,10 @@ function finish(inv: Invocation, r: Pick<InvocationResult, 'outcome' | 'limit' |
   active.delete(inv.id);
   const cpuNs = inv.phase === 'run' ? phaseCpu(inv) : 0n;
   const slot = inv.slot;
+  if (r.outcome === 'limit') {
+    if (distrusted.size >= DISTRUSTED_MAX) distrusted.clear();
+    distrusted.add(slot.key);
+  }
   if (inv.coldStart || r.outcome === 'limit' || cpuNs * 2n > inv.cpuBudget) slot.cleanRuns = 0;
   else slot.cleanRuns++;
   if (inv.logsTruncated) {
@@ -450,6 +458,7 @@ function finish(inv: Invocation, r: Pick<InvocationResult, 'outcome' | 'limit' |
     wallMs: msSince(inv.start),
     coldStart: inv.coldStart,
   };
+  if (inv.phase === 'run') result.entry = inv.sync ? 'sync' : 'async';
   if (inv.initMs !== undefined) result.initMs = inv.initMs;
   post({ t: 'res', id: inv.id, r: result });
   inv.settle();
