@@ -166,6 +166,16 @@ describe('hosted bot scripts', () => {
     expect((await api.get(`/pages/${c.page.id}/scripts/nope`, { token: c.owner.token })).status).toBe(404);
   });
 
+  it("a script's run is the person's Delivered, as a webhook's 2xx is", async () => {
+    const c = await scriptPage(false);
+    await activate(c.page.id, c.owner.token, await upload(c.page.id, c.owner.token, `export default { onMessage() {} };`));
+    const sent = await personSays(api, c.person, c.thread.id, 'for the script only');
+    const delivered = await c.sock.waitFor('delivered by page', (e: any) => e.type === 'delivery' && e.by === 'page');
+    expect(delivered).toMatchObject({ thread_id: c.thread.id, seq: sent.seq, watermark: sent.timestamp });
+    const view = await api.post('/threads', { page_id: c.page.id }, { token: c.person.token });
+    expect(view.body.delivered_to_page_seq).toBe(sent.seq);
+  });
+
   it('dry-runs a version: what it would send and log, nothing sent or stored', async () => {
     const c = await scriptPage();
     const v = await upload(
