@@ -91,6 +91,13 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
       await api('POST', `${base}/${v}/activate`, undefined, { token });
       list.reload();
     });
+  // The page's bot stops: waiting events are dropped (the server says how many).
+  const deactivate = () =>
+    run(async () => {
+      if (!confirm('Deactivate the hosted script? Events waiting for it are dropped; new ones reach no script.')) return;
+      await api('POST', `${base}/deactivate`, undefined, { token });
+      list.reload();
+    });
   // GET /pages/:id/scripts/:version: an older version's source, to start the next version from.
   const load = (v: number) =>
     run(async () => {
@@ -116,6 +123,11 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
           </span>
         )}
       </h3>
+      {l?.active_version && (
+        <button type="button" class="secondary" onClick={deactivate}>
+          Deactivate v{l.active_version}
+        </button>
+      )}
       {l?.paused && (
         <p class="error" role="alert">
           Paused after {l.consecutive_failures} failures: {l.paused_reason}. Activating a version resumes it.
