@@ -82,7 +82,15 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: 64 * 1024,
-      perMessageDeflate: { threshold: this.config.env.WS_DEFLATE_THRESHOLD_BYTES, serverMaxWindowBits: 15, concurrencyLimit: 10 },
+      // ws applies `threshold` only without context takeover: with it, every frame goes through zlib (measured
+      // ~7% of the loop's CPU for frames of a few hundred bytes). Without it, small frames go as they are, large
+      // ones compress on their own, and a socket keeps no deflate window between frames.
+      perMessageDeflate: {
+        threshold: this.config.env.WS_DEFLATE_THRESHOLD_BYTES,
+        serverNoContextTakeover: true,
+        serverMaxWindowBits: 15,
+        concurrencyLimit: 10,
+      },
     });
     server.on('upgrade', this.onUpgrade);
     this.auth.onPersonTokensRevoked((hashes) => {
