@@ -497,6 +497,38 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.close();
   });
 
+  it('a token revoked elsewhere ends the session at once; Log out revokes the token on the server', async () => {
+    const tab = await ctx.newPage();
+    await tab.goto(`${t.url}/`);
+    await tab.locator('.thread').first().click();
+    await tab.locator('[data-transport="websocket"]').waitFor();
+    const token = await tab.evaluate(() => (globalThis as any).localStorage.getItem('switchboard.person') as string);
+    const me = await api.get('/me', { token });
+    // Revoked by another device's logout: the socket closes with 4401 and the app asks to log in, no reconnect loop.
+    expect((await api.post('/auth/logout', {}, { token })).status).toBe(204);
+    await tab.getByRole('form', { name: 'Log in' }).waitFor();
+    expect(await tab.evaluate(() => (globalThis as any).localStorage.getItem('switchboard.person'))).toBeNull();
+
+    await tab.getByLabel('Username').fill(me.body.username);
+    await tab.getByLabel('Password').fill('a-long-password');
+    await tab.getByRole('form', { name: 'Log in' }).getByRole('button', { name: 'Log in' }).click();
+    await tab.locator('.thread').first().click();
+    await tab.locator('[data-transport="websocket"]').waitFor();
+    const second = await tab.evaluate(() => (globalThis as any).localStorage.getItem('switchboard.person') as string);
+    expect(second).not.toBe(token);
+    await tab.getByRole('button', { name: 'Log out' }).click();
+    await tab.getByRole('form', { name: 'Log in' }).waitFor();
+    await waitFor('the token revoked', async () => ((await api.get('/me', { token: second })).status === 401 ? true : undefined));
+
+    // Back in, for whatever runs next in this browser context.
+    await tab.getByLabel('Username').fill(me.body.username);
+    await tab.getByLabel('Password').fill('a-long-password');
+    await tab.getByRole('form', { name: 'Log in' }).getByRole('button', { name: 'Log in' }).click();
+    await tab.locator('.thread').first().click();
+    await tab.locator('[data-transport="websocket"]').waitFor();
+    await tab.close();
+  });
+
   it('console: pages, apps, a token shown once, a rotated secret, the webhook verification result', async () => {
     const tab = await ctx.newPage();
     await tab.setViewportSize(DESKTOP);
@@ -644,6 +676,13 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.getByRole('button', { name: 'Load the source of v2 into the editor' }).click();
     await tab.getByText('The editor holds the source of v2.').waitFor();
     expect(await editor.inputValue()).toContain("'v2 echoing'");
+
+    // Deactivate, after a confirmation: no version active, on the server too.
+    tab.once('dialog', (d) => void d.accept());
+    await tab.getByRole('button', { name: 'Deactivate v1' }).click();
+    await tab.getByText('none active').waitFor();
+    const after = await api.get(`/pages/${biz.page.id}/scripts`, { token: biz.owner.token });
+    expect(after.body.active_version).toBeNull();
     await tab.close();
   });
 });
