@@ -9,7 +9,8 @@
 //                        Fastify route → pg insert → ws push (bench-support baselineServer, POST /reply)
 //   ratio                req_per_s / baseline_req_per_s
 // The line before it: CPU time per send during saturation (/proc, user + system) of the server process and of its
-// Postgres backends, for each side: on a shared machine this moves far less with other load than req_per_s does.
+// Postgres backends, for each side, and the server's read/write system calls per send (/proc/<pid>/io): on a shared
+// machine these move far less with other load than req_per_s does.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -39,24 +40,35 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+// Read and write system calls a process has made so far (sockets included).
+function syscalls(pid: number): number {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 type Cpu = Map<string, number>;
 // The server's process and every Postgres backend of its database, by pid.
 async function cpuOf(serverPid: number, db: { query: (sql: string) => Promise<{ pid: number }[]> }): Promise<Cpu> {
   const rows = await db.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
-  const out: Cpu = new Map([['node', cpuSeconds(serverPid)]]);
+  const out: Cpu = new Map([['node', cpuSeconds(serverPid)], ['io', syscalls(serverPid)]]);
   for (const r of rows) out.set(`pg:${r.pid}`, cpuSeconds(r.pid));
   return out;
 }
 
-function cpuPerSend(before: Cpu, after: Cpu, sends: number): { node: number; pg: number } {
+function cpuPerSend(before: Cpu, after: Cpu, sends: number): { node: number; pg: number; io: number } {
   let node = 0;
   let pg = 0;
   for (const [k, v] of after) {
     const d = v - (before.get(k) ?? 0);
     if (k === 'node') node += d;
-    else pg += d;
+    else if (k.startsWith('pg:')) pg += d;
   }
-  return { node: (node * 1000) / sends, pg: (pg * 1000) / sends };
+  const io = (after.get('io')! - before.get('io')!) / sends;
+  return { node: (node * 1000) / sends, pg: (pg * 1000) / sends, io };
 }
 
 interface Side {
@@ -167,7 +179,8 @@ async function main() {
   console.log(`saturation (${WINDOW} in flight, ${SATURATION_N} sends): send api ${r(sendRate)}/s, baseline ${r(baseRate)}/s`);
   const ms = (x: number) => x.toFixed(3);
   console.log(
-    `cpu per send at saturation: send api node=${ms(sendCpu.node)} pg=${ms(sendCpu.pg)} ms, baseline node=${ms(baseCpu.node)} pg=${ms(baseCpu.pg)} ms`,
+    `cpu per send at saturation: send api node=${ms(sendCpu.node)} pg=${ms(sendCpu.pg)} ms, ${sendCpu.io.toFixed(1)} syscalls; ` +
+      `baseline node=${ms(baseCpu.node)} pg=${ms(baseCpu.pg)} ms, ${baseCpu.io.toFixed(1)} syscalls`,
   );
   console.log(
     `send req_per_s=${r(sendRate)} p50_ms=${r(pct(lat, 50))} p99_ms=${r(pct(lat, 99))} baseline_req_per_s=${r(baseRate)} ratio=${(sendRate / baseRate).toFixed(2)}`,
