@@ -3,6 +3,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AppModule } from '../app.module';
 import { PinoNestLogger, createRootLogger } from '../common/logging/logger';
+import { cacheValidationMetadata } from '../common/validation-metadata-cache';
 import { AppConfig, ProcessRole } from '../config/app-config';
 import { EnvSchema } from '../config/env.schema';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '../database/embedded-postgres';
@@ -19,6 +20,7 @@ export interface RunningPlatform {
 
 // One build, three ways to start it: `all` (api and worker in one process), `api`, `worker`.
 export async function startPlatform(env: EnvSchema, role: ProcessRole): Promise<RunningPlatform> {
+  cacheValidationMetadata();
   const logger = createRootLogger(env.LOG_LEVEL, role);
   if (role !== 'all' && !env.DATABASE_URL) {
     throw new Error(`Role ${role} needs DATABASE_URL: the embedded database lives inside one process (role all)`);

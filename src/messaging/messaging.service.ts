@@ -48,7 +48,7 @@ export interface ThreadRow {
 }
 
 // What never changes about a thread: safe to cache.
-type ThreadFacts = Pick<ThreadRow, 'id' | 'page_id' | 'user_id' | 'psid'>;
+export type ThreadFacts = Pick<ThreadRow, 'id' | 'page_id' | 'user_id' | 'psid'>;
 
 const THREAD_FACTS_MAX = 50_000;
 
@@ -423,11 +423,14 @@ export class MessagingService implements OnModuleInit {
 
   // `within` runs in the message's transaction after the insert (the Send API stores its Idempotency-Key there);
   // if it throws, nothing is written and nothing is sent. Without it the message is one statement, no transaction.
+  // `personLastAtFrom` (Send API): write only if the person's last message is that recent (the window, checked by
+  // the statement itself, so the caller needs no thread lookup); else nothing is written (PAGE.NOT_FOUND).
   async sendPageMessage(
-    thread: ThreadRow,
+    thread: ThreadFacts,
     appId: string | null,
     content: MessageContent,
     within?: (m: EntityManager, sent: { mid: string; seq: number }) => Promise<void>,
+    personLastAtFrom: number | null = null,
   ): Promise<{ mid: string; seq: number }> {
     const draft = this.draft(thread, { sender: 'page', appId, kind: 'message', content: content as Record<string, unknown>, clientMessageId: null });
     const outbox: PageEventInput = {
@@ -437,7 +440,7 @@ export class MessagingService implements OnModuleInit {
       messaging: echoItem({ psid: thread.psid, pageId: thread.page_id }, draft, (a) => this.media.forWebhook(a)),
     };
     const append = async (q: SqlQuery) => {
-      const appended = await this.appendMessage(q, thread, draft, 'message', (a) => this.media.forPerson(a), outbox);
+      const appended = await this.appendMessage(q, thread, draft, 'message', (a) => this.media.forPerson(a), outbox, personLastAtFrom);
       // The thread is the Send API's own lookup: nothing written means its page was suspended (or the thread
       // removed) since.
       if (!appended) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);
@@ -576,11 +579,12 @@ export class MessagingService implements OnModuleInit {
     eventType: 'message' | 'echo',
     present: ((a: unknown[]) => unknown[]) | undefined,
     outbox: PageEventInput,
+    personLastAtFrom: number | null = null,
   ): Promise<{ row: MessageRow; event: PersonEvent; deliveries: string[] } | null> {
     const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft, present) };
     const params: unknown[] = [
       thread.id, Date.now(), draft.mid, draft.sender, draft.app_id, draft.kind, JSON.stringify(draft.content), draft.client_message_id,
-      thread.user_id, eventType, JSON.stringify(event),
+      thread.user_id, eventType, JSON.stringify(event), personLastAtFrom,
     ];
     const ob = this.webhooks.pageEventCtes(params, outbox, 'msg');
     const rows = await q<{ seq: string; timestamp: string; cursor: string; deliveries: { id: string; status: string; target: string }[] }>(
@@ -589,6 +593,7 @@ export class MessagingService implements OnModuleInit {
                   person_last_at = CASE WHEN $4 = 'person' THEN GREATEST(th.last_timestamp, $2) ELSE th.person_last_at END
             WHERE th.id = $1 AND th.user_id = $9
               AND EXISTS (SELECT 1 FROM pages p WHERE p.id = th.page_id AND p.suspended_at IS NULL)
+              AND ($12::bigint IS NULL OR th.person_last_at >= $12)
               AND ($8::varchar IS NULL OR NOT EXISTS (
                 SELECT 1 FROM messages x WHERE x.thread_id = $1 AND x.sender = $4 AND x.client_message_id = $8))
             RETURNING th.last_seq, th.last_timestamp

@@ -8,7 +8,7 @@ import { GraphException } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
 import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
 import { MediaService } from '../media/media.service';
-import { MessagingService, ThreadRow } from '../messaging/messaging.service';
+import { MessagingService, ThreadFacts, ThreadRow } from '../messaging/messaging.service';
 import { AttachmentsService } from './attachments.service';
 import { SendApiErrors } from './send-api.errors';
 
@@ -28,10 +28,23 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 class IdempotencyRace extends Error {}
 
+const THREAD_FACTS_MAX = 50_000;
+
+// Content whose stored form needs nothing looked up: no reply_to to find, no attachment to resolve or fetch, no
+// media template to check (contentOf below does no I/O for it).
+function needsNoLookup(req: SendRequest): boolean {
+  if (req.reply_to || !req.message) return false;
+  const att = req.message.attachment as { type?: string; payload?: { template_type?: string } } | undefined;
+  return !att || (att.type === 'template' && att.payload?.template_type !== 'media');
+}
+
 // The Send API: validation (libs/templates), the messaging window, rate limits, Idempotency-Key,
 // attachment ids; then MessagingService stores the message and pushes it.
 @Injectable()
 export class SendApiService {
+  // `${pageId}:${psid}` → the thread's immutable facts, for the lookup-free path of deliver().
+  private readonly threadFacts = new Map<string, ThreadFacts>();
+
   constructor(
     private readonly messaging: MessagingService,
     private readonly attachments: AttachmentsService,
@@ -76,9 +89,26 @@ export class SendApiService {
     }
     const req = valid.value;
 
+    // A thread this process has seen: no lookup, the statement checks the window (below). Only for content that
+    // needs no lookups of its own, so every refusal is still reported in the order of the path below.
+    const factsKey = `${pageId}:${req.recipient.id}`;
+    const facts = req.message && !req.sender_action && needsNoLookup(req) ? this.threadFacts.get(factsKey) : undefined;
+    if (facts) {
+      await spending;
+      const { content } = await this.contentOf(pageId, appId, facts, req, undefined);
+      try {
+        return await this.write(facts, appId, content, undefined, scope, idempotencyKey, this.windowStart(req));
+      } catch (err) {
+        // Nothing written: outside the window, or the thread or its page gone. The full path says which.
+        if (!(err instanceof AppException && err.code === 'PAGE.NOT_FOUND')) throw err;
+        this.threadFacts.delete(factsKey);
+      }
+    }
+
     const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
     if (!thread) throw SendApiErrors.noMatchingUser();
     this.checkWindow(thread, req);
+    this.remember(factsKey, thread);
 
     if (req.sender_action) {
       if (req.sender_action === 'mark_seen') await this.messaging.pageMarkSeen(thread);
@@ -96,29 +126,51 @@ export class SendApiService {
     }
 
     const { content, attachmentId } = await this.contentOf(pageId, appId, thread, req, parsed.ok ? parsed.value : undefined);
+    return this.write(thread, appId, content, attachmentId, scope, idempotencyKey, null);
+  }
+
+  // Stores and pushes the message (MessagingService), with the Idempotency-Key row in its transaction when given.
+  private async write(
+    thread: ThreadFacts,
+    appId: string | null,
+    content: MessageContent,
+    attachmentId: string | undefined,
+    scope: { pageId: string; appId: string },
+    idempotencyKey: string | undefined,
+    personLastAtFrom: number | null,
+  ): Promise<SendAnswer> {
     const saved = attachmentId ? { attachment_id: attachmentId } : {};
     try {
       let answer: SendResult | undefined;
-      await this.messaging.sendPageMessage(
-        thread,
-        appId,
-        content,
-        idempotencyKey === undefined
-          ? undefined
-          : async (m, sent) => {
-              answer = { recipient_id: thread.psid, message_id: sent.mid, ...saved };
-              await this.storeAnswer(m, scope.pageId, scope.appId, idempotencyKey, answer);
-            },
-      ).then((sent) => (answer ??= { recipient_id: thread.psid, message_id: sent.mid, ...saved }));
+      await this.messaging
+        .sendPageMessage(
+          thread,
+          appId,
+          content,
+          idempotencyKey === undefined
+            ? undefined
+            : async (m, sent) => {
+                answer = { recipient_id: thread.psid, message_id: sent.mid, ...saved };
+                await this.storeAnswer(m, scope.pageId, scope.appId, idempotencyKey, answer);
+              },
+          personLastAtFrom,
+        )
+        .then((sent) => (answer ??= { recipient_id: thread.psid, message_id: sent.mid, ...saved }));
       return { status: 200, body: answer!, replayed: false };
     } catch (err) {
       // A concurrent duplicate committed first: our transaction rolled back, nothing was sent. Answer as it did.
       if (err instanceof IdempotencyRace && idempotencyKey !== undefined) {
-        const first = await this.findAnswer(pageId, scope.appId, idempotencyKey);
+        const first = await this.findAnswer(scope.pageId, scope.appId, idempotencyKey);
         if (first) return first;
       }
       throw err;
     }
+  }
+
+  // A thread's page, person and PSID never change; the window (person_last_at) is never cached.
+  private remember(key: string, thread: ThreadRow): void {
+    if (this.threadFacts.size >= THREAD_FACTS_MAX) this.threadFacts.clear();
+    this.threadFacts.set(key, { id: thread.id, page_id: thread.page_id, user_id: thread.user_id, psid: thread.psid });
   }
 
   // Both buckets are spent at once (one round trip); the app's ceiling (code 4) is reported before the Page's (613).
@@ -136,10 +188,15 @@ export class SendApiService {
   // RESPONSE and UPDATE (and sender actions) within the standard window of the person's last message;
   // MESSAGE_TAG (HUMAN_AGENT, CUSTOMER_FEEDBACK: the only tags libs/templates lets through) within the long one.
   private checkWindow(thread: ThreadRow, req: SendRequest): void {
+    const last = Number(thread.person_last_at ?? 0);
+    if (!last || last < this.windowStart(req)) throw SendApiErrors.outsideWindow();
+  }
+
+  // The oldest person_last_at (ms) that still lets this request through.
+  private windowStart(req: SendRequest): number {
     const env = this.config.env;
-    const since = Date.now() - Number(thread.person_last_at ?? 0);
     const windowSeconds = req.messaging_type === 'MESSAGE_TAG' ? env.HUMAN_AGENT_WINDOW_SECONDS : env.MESSAGING_WINDOW_SECONDS;
-    if (!Number(thread.person_last_at) || since > windowSeconds * 1000) throw SendApiErrors.outsideWindow();
+    return Date.now() - windowSeconds * 1000;
   }
 
   // What is stored: the message, its references resolved (attachment ids, a plain URL fetched and stored by
@@ -148,7 +205,7 @@ export class SendApiService {
   private async contentOf(
     pageId: string,
     appId: string | null,
-    thread: ThreadRow,
+    thread: ThreadFacts,
     req: SendRequest,
     raw: unknown,
   ): Promise<{ content: MessageContent; attachmentId?: string }> {

@@ -8,7 +8,12 @@
 //   baseline_req_per_s   the same through the same parts without the framework, in its own process:
 //                        Fastify route → pg insert → ws push (bench-support baselineServer, POST /reply)
 //   ratio                req_per_s / baseline_req_per_s
+// The line before it: CPU time per send during saturation (/proc, user + system) of the server process and of its
+// Postgres backends, for each side, and the server's read/write system calls per send (/proc/<pid>/io): on a shared
+// machine these move far less with other load than req_per_s does.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import WebSocket from 'ws';
 import { TEST_REDIS_URL } from '../support/services';
@@ -22,7 +27,57 @@ const SATURATION_N = Number(process.env.SEND_BENCH_N ?? 4000);
 const PEOPLE = Number(process.env.SEND_BENCH_PEOPLE ?? 32);
 const MAIN = path.join(__dirname, '..', '..', 'src', 'main.js');
 
-async function platformTarget(): Promise<{ target: Target; stop: () => Promise<void> }> {
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+// CPU seconds (user + system) a process has used so far; 0 once it is gone.
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+// Read and write system calls a process has made so far (sockets included).
+function syscalls(pid: number): number {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+type Cpu = Map<string, number>;
+// The server's process and every Postgres backend of its database, by pid.
+async function cpuOf(serverPid: number, db: { query: (sql: string) => Promise<{ pid: number }[]> }): Promise<Cpu> {
+  const rows = await db.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+  const out: Cpu = new Map([['node', cpuSeconds(serverPid)], ['io', syscalls(serverPid)]]);
+  for (const r of rows) out.set(`pg:${r.pid}`, cpuSeconds(r.pid));
+  return out;
+}
+
+function cpuPerSend(before: Cpu, after: Cpu, sends: number): { node: number; pg: number; io: number } {
+  let node = 0;
+  let pg = 0;
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0);
+    if (k === 'node') node += d;
+    else if (k.startsWith('pg:')) pg += d;
+  }
+  const io = (after.get('io')! - before.get('io')!) / sends;
+  return { node: (node * 1000) / sends, pg: (pg * 1000) / sends, io };
+}
+
+interface Side {
+  target: Target;
+  cpu: () => Promise<Cpu>;
+  stop: () => Promise<void>;
+}
+
+async function platformTarget(): Promise<Side> {
   const db = await createTestDatabase('sendbench');
   const { child, match } = await startProcess(
     [...(process.env.SEND_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SEND_BENCH_PROF}`] : []), MAIN, 'all'],
@@ -74,6 +129,7 @@ async function platformTarget(): Promise<{ target: Target; stop: () => Promise<v
   };
   return {
     target,
+    cpu: () => cpuOf(child.pid!, db),
     stop: async () => {
       for (const p of people) p.ws.terminate();
       child.kill('SIGTERM');
@@ -83,12 +139,13 @@ async function platformTarget(): Promise<{ target: Target; stop: () => Promise<v
   };
 }
 
-async function baselineTarget(): Promise<{ target: Target; stop: () => Promise<void> }> {
+async function baselineTarget(): Promise<Side> {
   const db = await createTestDatabase('sendbase');
   const { child, match } = await startProcess([__filename, 'baseline-server'], { BASELINE_DB: db.url, BASELINE_BOT: 'http://127.0.0.1:9/' }, /baseline listening (\d+)/);
   const { target, sockets } = await connectBaseline(match[1], '/reply', PEOPLE);
   return {
     target,
+    cpu: () => cpuOf(child.pid!, db),
     stop: async () => {
       for (const s of sockets) s.terminate();
       child.kill('SIGTERM');
@@ -102,13 +159,17 @@ async function main() {
   const sendApi = await platformTarget();
   await saturate(sendApi.target, 300, 'warm', WINDOW, PEOPLE);
   const lat = await fixedRate(sendApi.target, RATE, SECONDS, 'rate', PEOPLE);
+  const sendCpu0 = await sendApi.cpu();
   const sendRate = await saturate(sendApi.target, SATURATION_N, 'sat', WINDOW, PEOPLE);
+  const sendCpu = cpuPerSend(sendCpu0, await sendApi.cpu(), SATURATION_N);
   await sendApi.stop();
 
   const base = await baselineTarget();
   await saturate(base.target, 300, 'warm', WINDOW, PEOPLE);
   const baseLat = await fixedRate(base.target, RATE, SECONDS, 'rate', PEOPLE);
+  const baseCpu0 = await base.cpu();
   const baseRate = await saturate(base.target, SATURATION_N, 'sat', WINDOW, PEOPLE);
+  const baseCpu = cpuPerSend(baseCpu0, await base.cpu(), SATURATION_N);
   await base.stop();
   await agent.close();
 
@@ -116,6 +177,11 @@ async function main() {
   console.log(`at ${RATE}/s for ${SECONDS}s (${lat.length} sends, ${PEOPLE} people): p50=${r(pct(lat, 50))} p90=${r(pct(lat, 90))} p99=${r(pct(lat, 99))} max=${r(lat[lat.length - 1])} ms`);
   console.log(`baseline at ${RATE}/s: p50=${r(pct(baseLat, 50))} p99=${r(pct(baseLat, 99))} ms`);
   console.log(`saturation (${WINDOW} in flight, ${SATURATION_N} sends): send api ${r(sendRate)}/s, baseline ${r(baseRate)}/s`);
+  const ms = (x: number) => x.toFixed(3);
+  console.log(
+    `cpu per send at saturation: send api node=${ms(sendCpu.node)} pg=${ms(sendCpu.pg)} ms, ${sendCpu.io.toFixed(1)} syscalls; ` +
+      `baseline node=${ms(baseCpu.node)} pg=${ms(baseCpu.pg)} ms, ${baseCpu.io.toFixed(1)} syscalls`,
+  );
   console.log(
     `send req_per_s=${r(sendRate)} p50_ms=${r(pct(lat, 50))} p99_ms=${r(pct(lat, 99))} baseline_req_per_s=${r(baseRate)} ratio=${(sendRate / baseRate).toFixed(2)}`,
   );

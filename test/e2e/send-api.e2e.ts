@@ -375,6 +375,30 @@ describe('send api', () => {
       expect(outcome(await msg({ messaging_type: 'RESPONSE' }))).toEqual({ status: 200 });
     });
 
+    // A thread the process has sent to is not looked up again: the write itself checks the window.
+    it('refuses on a thread it already sent to as before: nothing written, the window reported before the content', async () => {
+      const c = await setup();
+      const to = { id: c.psid };
+      expect(outcome(await send(c.pageToken, { recipient: to, messaging_type: 'RESPONSE', message: { text: 'first' } }))).toEqual({ status: 200 });
+      await backdate(c.thread.id, 25 * HOUR);
+      const late = await send(c.pageToken, { recipient: to, messaging_type: 'RESPONSE', message: { text: 'late' } }, { 'idempotency-key': 'late-1' });
+      expect(outcome(late)).toEqual(refused);
+      // An unknown attachment id too is refused for the window first, as on a first send.
+      const unknown = { attachment: { type: 'image', payload: { attachment_id: '999999999' } } };
+      expect(outcome(await send(c.pageToken, { recipient: to, messaging_type: 'RESPONSE', message: unknown }))).toEqual(refused);
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1 AND sender = 'page'`, [c.thread.id]);
+      expect(n).toBe(1);
+      expect(await t.db.query(`SELECT 1 FROM send_idempotency_keys WHERE page_id = $1 AND key = 'late-1'`, [c.page.id])).toHaveLength(0);
+
+      // Once the person writes again the same key sends, and a repeat answers it.
+      await personSays(api, c.person, c.thread.id, 'back');
+      const sent = await send(c.pageToken, { recipient: to, messaging_type: 'RESPONSE', message: { text: 'late' } }, { 'idempotency-key': 'late-1' });
+      expect(outcome(sent)).toEqual({ status: 200 });
+      const again = await send(c.pageToken, { recipient: to, messaging_type: 'RESPONSE', message: { text: 'late' } }, { 'idempotency-key': 'late-1' });
+      expect(again.body).toEqual(sent.body);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+    });
+
     it('refuses a thread whose person never wrote, and a postback opens the window', async () => {
       const c = await conversation(api);
       const [row] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
