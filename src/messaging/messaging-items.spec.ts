@@ -21,6 +21,12 @@ describe('messaging items', () => {
     expect(newMid()).toMatch(/^m_[A-Za-z0-9_-]{32}$/);
   });
 
+  it('never repeats a mid across refills of its random pool', () => {
+    const mids = Array.from({ length: 1000 }, () => newMid());
+    for (const m of mids) expect(m).toMatch(/^m_[A-Za-z0-9_-]{32}$/);
+    expect(new Set(mids).size).toBe(mids.length);
+  });
+
   it('echoes a page send in Messenger’s shape, app_id as a number, metadata included', () => {
     expect(echoItem({ psid: '1111222233334444', pageId: '999' }, row)).toEqual({
       sender: { id: '999' },
