@@ -15,11 +15,6 @@ type Listener = (received: ReceivedMessage[]) => Promise<void>;
 export class DeliveryReceipts {
   private readonly logger = new Logger('DeliveryReceipts');
   private readonly listeners: Listener[] = [];
-  // Receipts waiting for the one write in flight, merged into the next. Every webhook batch settles with a
-  // receipt, and each locks the Page's threads it touches: unbounded, they queued on those row locks holding
-  // a pool connection each, and the senders' settles (and the reconciler) waited seconds for a connection.
-  private waiting: ReceivedMessage[] = [];
-  private writing: Promise<void> | null = null;
 
   onReceived(listener: Listener): void {
     this.listeners.push(listener);
@@ -34,23 +29,8 @@ export class DeliveryReceipts {
       if (mid !== undefined) received.push({ pageId: item.pageId, mid });
     }
     if (!received.length || !this.listeners.length) return;
-    this.waiting.push(...received);
-    // Resolves once a write that includes these items is done.
-    this.writing ??= this.write();
-    return this.writing;
-  }
-
-  private async write(): Promise<void> {
-    for (;;) {
-      // Cleared in the same step that finds nothing left, so an item pushed after starts the next write.
-      if (!this.waiting.length) {
-        this.writing = null;
-        return;
-      }
-      const batch = this.waiting.splice(0, 1000);
-      for (const listener of this.listeners)
-        await listener(batch).catch((err: Error) => this.logger.warn(`delivery receipt not recorded: ${err.message}`));
-    }
+    for (const listener of this.listeners)
+      await listener(received).catch((err: Error) => this.logger.warn(`delivery receipt not recorded: ${err.message}`));
   }
 }
 
