@@ -54,14 +54,11 @@ const THREAD_FACTS_MAX = 50_000;
 // The highest person message each thread's bot now has, one "delivery by page" event per thread whose mark
 // moved. Threads are locked in id order and each person's cursor is bumped once by their count of events (an
 // ON CONFLICT row can't be updated twice in one statement).
-// `m.mid = ANY($1)` keeps the generic plan (prepared, after five runs) on the messages key: joined from unnest
-// alone it scanned every person message of each of the page's threads per mid (0.1-0.4 s a batch of 100).
 const PAGE_RECEIVED_SQL = `WITH hit AS (
     SELECT m.thread_id, max(m.seq) AS seq, max(m.timestamp) AS watermark
-      FROM messages m
-      JOIN unnest($1::varchar[], $2::varchar[]) AS r(mid, page_id) ON r.mid = m.mid
+      FROM unnest($1::varchar[], $2::varchar[]) AS r(mid, page_id)
+      JOIN messages m ON m.mid = r.mid AND m.sender = 'person'
       JOIN threads h ON h.id = m.thread_id AND h.page_id = r.page_id
-     WHERE m.mid = ANY ($1::varchar[]) AND m.sender = 'person'
      GROUP BY m.thread_id
   ), lk AS (
     SELECT t.id FROM threads t WHERE t.id IN (SELECT thread_id FROM hit) ORDER BY t.id FOR UPDATE
