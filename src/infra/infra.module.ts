@@ -92,13 +92,12 @@ export class InfraModule {
         { provide: REDIS, useFactory: () => connectRedis(url, `${prefix}-main`) },
         {
           provide: QUEUE,
-          inject: [REDIS, ...JOB_NAMES.map((n) => getQueueToken(n))],
-          useFactory: (redis: Redis, ...queues: Queue[]) =>
+          inject: JOB_NAMES.map((n) => getQueueToken(n)),
+          useFactory: (...queues: Queue[]) =>
             new RedisQueue(
               new Map(JOB_NAMES.map((n, i) => [n as JobName, queues[i]])),
               redisOptions(url),
               `${prefix}:bull`,
-              redis,
             ),
         },
         {

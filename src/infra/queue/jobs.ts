@@ -1,7 +1,6 @@
 // Every queue the platform uses, with its payload. Payloads carry ids only: Postgres holds the truth.
 export interface JobPayloads {
-  // One delivery (a retry batch, or a backstop), or an app's wake-up after new events (QueuePort.trigger).
-  'webhook-delivery': { deliveryId: string } | { appId: string };
+  'webhook-delivery': { deliveryId: string };
   // A delivery whose target is a hosted script (src/sandbox).
   'script-invocation': { deliveryId: string };
 }
