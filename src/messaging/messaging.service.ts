@@ -53,20 +53,18 @@ export type ThreadFacts = Pick<ThreadRow, 'id' | 'page_id' | 'user_id' | 'psid'>
 const THREAD_FACTS_MAX = 50_000;
 
 // The highest person message each thread's bot now has, one "delivery by page" event per thread whose mark
-// moved. Threads are locked in id order and each person's cursor is bumped once by their count of events (an
-// ON CONFLICT row can't be updated twice in one statement).
+// moved. The mids are found by primary key (`= ANY`: an index scan under a generic plan too, however long the
+// Page's history). Each person's cursor is bumped once by their count of events (an ON CONFLICT row can't be
+// updated twice in one statement).
 const PAGE_RECEIVED_SQL = `WITH hit AS (
     SELECT m.thread_id, max(m.seq) AS seq, max(m.timestamp) AS watermark
-      FROM unnest($1::varchar[], $2::varchar[]) AS r(mid, page_id)
-      JOIN messages m ON m.mid = r.mid AND m.sender = 'person'
-      JOIN threads h ON h.id = m.thread_id AND h.page_id = r.page_id
+      FROM messages m JOIN threads h ON h.id = m.thread_id
+     WHERE m.mid = ANY($1::varchar[]) AND m.sender = 'person' AND h.page_id = ANY($2::varchar[])
      GROUP BY m.thread_id
-  ), lk AS (
-    SELECT t.id FROM threads t WHERE t.id IN (SELECT thread_id FROM hit) ORDER BY t.id FOR UPDATE
   ), moved AS (
     UPDATE threads t
        SET page_delivered_seq = hit.seq, page_delivered_watermark = GREATEST(t.page_delivered_watermark, hit.watermark)
-      FROM hit JOIN lk ON lk.id = hit.thread_id
+      FROM hit
      WHERE t.id = hit.thread_id AND t.page_delivered_seq < hit.seq
     RETURNING t.id, t.user_id, t.page_id, t.page_delivered_seq, t.page_delivered_watermark
   ), n AS (
@@ -484,7 +482,7 @@ export class MessagingService implements OnModuleInit {
   // "Delivered" on everything up to the highest seq received. One statement for a whole batch; a thread whose
   // mark is already past gets no event, so a retried or duplicated delivery says nothing twice.
   async pageReceived(received: ReceivedMessage[]): Promise<void> {
-    const params = [received.map((r) => r.mid), received.map((r) => r.pageId)];
+    const params = [received.map((r) => r.mid), [...new Set(received.map((r) => r.pageId))]];
     const rows = await this.sql
       .query<{ user_id: string; cursor: string; payload: StoredEvent }>(PAGE_RECEIVED_SQL, params)
       // Two receipts over the same threads in one instant can still deadlock on the cursor rows: once more.

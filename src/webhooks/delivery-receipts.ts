@@ -1,11 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { personMessageMid, ReceiptBatcher, ReceivedMessage } from './receipt-batcher';
 
-// A person's message that reached one of the Page's bots (a webhook acknowledged with 2xx, a hosted script run,
-// or an event pulled past by the app's cursor).
-export interface ReceivedMessage {
-  pageId: string;
-  mid: string;
-}
+export type { ReceivedMessage } from './receipt-batcher';
 
 type Listener = (received: ReceivedMessage[]) => Promise<void>;
 
@@ -15,6 +11,10 @@ type Listener = (received: ReceivedMessage[]) => Promise<void>;
 export class DeliveryReceipts {
   private readonly logger = new Logger('DeliveryReceipts');
   private readonly listeners: Listener[] = [];
+  private readonly batcher = new ReceiptBatcher(async (batch) => {
+    for (const listener of this.listeners)
+      await listener(batch).catch((err: Error) => this.logger.warn(`delivery receipt not recorded: ${err.message}`));
+  });
 
   onReceived(listener: Listener): void {
     this.listeners.push(listener);
@@ -23,22 +23,12 @@ export class DeliveryReceipts {
   // Called after the delivery is settled. A receipt is a courtesy to the person: a failure here is logged, and
   // never turns a delivered event back into a retry.
   async received(items: { pageId: string; messaging: Record<string, unknown> }[]): Promise<void> {
+    if (!this.listeners.length) return;
     const received: ReceivedMessage[] = [];
     for (const item of items) {
       const mid = personMessageMid(item.messaging);
       if (mid !== undefined) received.push({ pageId: item.pageId, mid });
     }
-    if (!received.length || !this.listeners.length) return;
-    for (const listener of this.listeners)
-      await listener(received).catch((err: Error) => this.logger.warn(`delivery receipt not recorded: ${err.message}`));
+    await this.batcher.add(received);
   }
-}
-
-// The mid of a person-side message or postback item; echoes, receipts and reads carry none worth a "Delivered".
-export function personMessageMid(messaging: Record<string, unknown>): string | undefined {
-  const message = messaging.message as { mid?: unknown; is_echo?: unknown } | undefined;
-  if (message && !message.is_echo && typeof message.mid === 'string') return message.mid;
-  const postback = messaging.postback as { mid?: unknown } | undefined;
-  if (postback && typeof postback.mid === 'string') return postback.mid;
-  return undefined;
 }

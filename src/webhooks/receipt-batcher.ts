@@ -1,0 +1,46 @@
+// Nest-free: the batching behind DeliveryReceipts (delivery-receipts.ts), tested in receipt-batcher.spec.ts.
+
+// A person's message that reached one of the Page's bots (a webhook acknowledged with 2xx, a hosted script run,
+// or an event pulled past by the app's cursor).
+export interface ReceivedMessage {
+  pageId: string;
+  mid: string;
+}
+
+// At most one `write` runs at a time: what arrives meanwhile is merged into the next one (up to `maxPerWrite`
+// items), so a burst of settled batches never holds more than one database connection.
+export class ReceiptBatcher {
+  private pending: ReceivedMessage[] = [];
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly write: (batch: ReceivedMessage[]) => Promise<void>,
+    private readonly maxPerWrite = 1000,
+  ) {}
+
+  // Resolves once these items are written (or their write failed: the writer reports its own errors).
+  async add(items: ReceivedMessage[]): Promise<void> {
+    if (!items.length) return;
+    this.pending.push(...items);
+    while (this.pending.length) {
+      if (this.flushing) {
+        await this.flushing;
+        continue;
+      }
+      const batch = this.pending.splice(0, this.maxPerWrite);
+      this.flushing = this.write(batch)
+        .catch(() => undefined)
+        .finally(() => (this.flushing = null));
+      await this.flushing;
+    }
+  }
+}
+
+// The mid of a person-side message or postback item; echoes, receipts and reads carry none worth a "Delivered".
+export function personMessageMid(messaging: Record<string, unknown>): string | undefined {
+  const message = messaging.message as { mid?: unknown; is_echo?: unknown } | undefined;
+  if (message && !message.is_echo && typeof message.mid === 'string') return message.mid;
+  const postback = messaging.postback as { mid?: unknown } | undefined;
+  if (postback && typeof postback.mid === 'string') return postback.mid;
+  return undefined;
+}
