@@ -17,6 +17,6 @@ export function redisOptions(url: string): RedisOptions {
   };
 }
 
-export function connectRedis(url: string, name: string): Redis {
-  return new Redis({ ...redisOptions(url), connectionName: name, lazyConnect: false });
+export function connectRedis(url: string, name: string, extra: RedisOptions = {}): Redis {
+  return new Redis({ ...redisOptions(url), connectionName: name, lazyConnect: false, ...extra });
 }
