@@ -28,6 +28,8 @@ interface TokenRow {
 export interface GraphCaller {
   principal: Principal;
   requireProof: boolean;
+  // When the token stops working on its own (ms; null: never), for what outlives the request that checked it.
+  expiresAt: number | null;
 }
 
 const FLUSH_CHANNEL = 'auth:credentials-changed';
@@ -80,15 +82,6 @@ export class AuthService implements OnModuleInit {
     this.forget();
     for (const listener of this.revokedListeners) listener([tokenHash]);
     await this.pubsub.publish(REVOKED_CHANNEL, { token_hashes: [tokenHash] }).catch(() => undefined);
-  }
-
-  // When a person token stops working on its own (ms), for what outlives the request that checked it.
-  async personTokenExpiry(token: string): Promise<number | null> {
-    const [row] = await this.sql.query<{ expires_at: Date | null }>(
-      `SELECT expires_at FROM access_tokens WHERE token_hash = $1 AND kind = 'person'`,
-      [sha256Hex(token)],
-    );
-    return row?.expires_at ? new Date(row.expires_at).getTime() : null;
   }
 
   // After a token is issued or revoked, a page or app suspended, a secret rotated, appsecret_proof required:
@@ -229,7 +222,7 @@ export class AuthService implements OnModuleInit {
     if (bar > 0) {
       const appId = token.slice(0, bar);
       const app = await this.appBySecret(appId, token.slice(bar + 1));
-      return app ? { principal: { kind: 'app', appId }, requireProof: app.requireProof } : null;
+      return app ? { principal: { kind: 'app', appId }, requireProof: app.requireProof, expiresAt: null } : null;
     }
     if (!token.startsWith(PERSON_TOKEN_PREFIX) && !token.startsWith(PAGE_TOKEN_PREFIX)) return null;
     // The lookup is by hash, so the stored value is never compared byte by byte against attacker input; the cache
@@ -251,13 +244,16 @@ export class AuthService implements OnModuleInit {
     if (!row) return null;
     const expires = row.expires_at ? new Date(row.expires_at).getTime() : Infinity;
     if (expires <= Date.now()) return null;
+    const expiresAt = row.expires_at ? expires : null;
     if (row.kind === 'person') {
-      return this.cache(this.callers, hash, { principal: { kind: 'person', userId: row.user_id! }, requireProof: false }, expires);
+      const person: GraphCaller = { principal: { kind: 'person', userId: row.user_id! }, requireProof: false, expiresAt };
+      return this.cache(this.callers, hash, person, expires);
     }
     if (row.page_suspended || row.app_suspended) return null;
     const caller: GraphCaller = {
       principal: { kind: 'page', pageId: row.page_id!, appId: row.app_id! },
       requireProof: Boolean(row.require_proof),
+      expiresAt,
     };
     return this.cache(this.callers, hash, caller, expires);
   }

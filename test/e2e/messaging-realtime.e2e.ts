@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { httpClient, HttpClient } from '../support/http-client';
 import { assertGapFree, connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
@@ -243,11 +243,14 @@ describe('messaging: real time', () => {
 
   it('closes a socket when its token expires', async () => {
     const c = await setup();
+    // A fresh login, never verified yet, so no process holds its expiry cached (a real expiry never changes).
+    const login = await api.post('/auth/login', { username: c.person.username, password: 'a-long-password' });
+    const token: string = login.body.access_token;
     const [{ expires_at }] = await t.db.query(
-      `UPDATE access_tokens SET expires_at = now() + interval '1500 milliseconds' WHERE user_id = $1 AND kind = 'person' RETURNING expires_at`,
-      [c.person.id],
+      `UPDATE access_tokens SET expires_at = now() + interval '1500 milliseconds' WHERE token_hash = $1 RETURNING expires_at`,
+      [createHash('sha256').update(token).digest('hex')],
     );
-    const sock = await connectPerson(t.url, c.person.token);
+    const sock = await connectPerson(t.url, token);
     expect(await sock.closed).toEqual({ code: 4401, reason: 'token expired' });
     expect(Date.now()).toBeGreaterThanOrEqual(new Date(expires_at).getTime());
   });

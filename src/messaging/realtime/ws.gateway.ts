@@ -125,24 +125,17 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
     if (afterParam !== null && !/^\d{1,15}$/.test(afterParam)) {
       return reject(socket, 400, 'REQUEST.INVALID', 'after must be a cursor (a non-negative integer)');
     }
-    let principal;
+    let caller;
     try {
-      principal = token ? await this.auth.verify(token) : null;
+      caller = token ? await this.auth.verifyGraphCaller(token) : null;
     } catch (err) {
       this.logger.error(`ws auth failed: ${(err as Error).message}`);
       return reject(socket, 503, 'UNAVAILABLE', 'Try again');
     }
-    if (!principal || principal.kind !== 'person') {
+    if (!caller || caller.principal.kind !== 'person') {
       return reject(socket, 401, 'AUTH.UNAUTHENTICATED', 'A person token is required (?access_token= or Authorization)');
     }
-    const userId = principal.userId;
-    let expiresAt: number | null;
-    try {
-      expiresAt = await this.auth.personTokenExpiry(token!);
-    } catch {
-      return reject(socket, 503, 'UNAVAILABLE', 'Try again');
-    }
-    const opened = { userId, tokenHash: sha256Hex(token!), expiresAt };
+    const opened = { userId: caller.principal.userId, tokenHash: sha256Hex(token!), expiresAt: caller.expiresAt };
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.connected(ws, opened, afterParam === null ? undefined : Number(afterParam)));
   }
 
