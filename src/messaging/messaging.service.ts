@@ -113,6 +113,8 @@ function rowsOf<T>(res: unknown): T[] {
 export class MessagingService implements OnModuleInit {
   private readonly logger = new Logger('Messaging');
   private readonly threadFacts = new Map<string, ThreadFacts>();
+  // `${page_id}:${psid}` → thread id, for the threads in threadFacts.
+  private readonly threadByPsid = new Map<string, string>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -174,7 +176,20 @@ export class MessagingService implements OnModuleInit {
   async findThreadByPsid(pageId: string, psid: string): Promise<ThreadRow | undefined> {
     if (!/^\d{1,20}$/.test(psid)) return undefined;
     const rows = await this.sql.query<ThreadRow>(`SELECT * FROM threads WHERE page_id = $1 AND psid = $2`, [pageId, psid]);
+    if (rows[0]) this.rememberFacts(rows[0]);
     return rows[0];
+  }
+
+  // The facts of a thread this process has looked up or written to (the Send API's lookup-free path); a caller
+  // whose write then finds nothing calls forgetThread and takes the full path.
+  knownThreadByPsid(pageId: string, psid: string): ThreadFacts | undefined {
+    const id = this.threadByPsid.get(`${pageId}:${psid}`);
+    return id === undefined ? undefined : this.threadFacts.get(id);
+  }
+
+  forgetThread(t: ThreadFacts): void {
+    this.threadFacts.delete(t.id);
+    this.threadByPsid.delete(`${t.page_id}:${t.psid}`);
   }
 
   async listThreads(userId: string, limit = 50) {
@@ -305,7 +320,7 @@ export class MessagingService implements OnModuleInit {
       const first = await this.findByClientId(thread.id, clientMessageId);
       if (first) return first;
     }
-    this.threadFacts.delete(threadId);
+    this.forgetThread(thread);
     const fresh = await this.findOwnThread(userId, threadId);
     if (fresh.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${fresh.page_id}`);
     throw MessagingErrors.threadNotFound(threadId);
@@ -314,9 +329,17 @@ export class MessagingService implements OnModuleInit {
   private remember(t: ThreadRow): ThreadRow {
     // A suspended page's thread is not cached: its check must run on the slow path each time.
     if (t.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${t.page_id}`);
-    if (this.threadFacts.size >= THREAD_FACTS_MAX) this.threadFacts.delete(this.threadFacts.keys().next().value!);
-    this.threadFacts.set(t.id, { id: t.id, page_id: t.page_id, user_id: t.user_id, psid: t.psid });
+    this.rememberFacts(t);
     return t;
+  }
+
+  private rememberFacts(t: ThreadFacts): void {
+    if (this.threadFacts.size >= THREAD_FACTS_MAX) {
+      const oldest = this.threadFacts.values().next().value!;
+      this.forgetThread(oldest);
+    }
+    this.threadFacts.set(t.id, { id: t.id, page_id: t.page_id, user_id: t.user_id, psid: t.psid });
+    this.threadByPsid.set(`${t.page_id}:${t.psid}`, t.id);
   }
 
   private async findByClientId(threadId: string, clientMessageId: string): Promise<SentMessage | undefined> {

@@ -28,8 +28,6 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 class IdempotencyRace extends Error {}
 
-const THREAD_FACTS_MAX = 50_000;
-
 // Content whose stored form needs nothing looked up: no reply_to to find, no attachment to resolve or fetch, no
 // media template to check (contentOf below does no I/O for it).
 function needsNoLookup(req: SendRequest): boolean {
@@ -42,9 +40,6 @@ function needsNoLookup(req: SendRequest): boolean {
 // attachment ids; then MessagingService stores the message and pushes it.
 @Injectable()
 export class SendApiService {
-  // `${pageId}:${psid}` → the thread's immutable facts, for the lookup-free path of deliver().
-  private readonly threadFacts = new Map<string, ThreadFacts>();
-
   constructor(
     private readonly messaging: MessagingService,
     private readonly attachments: AttachmentsService,
@@ -91,8 +86,7 @@ export class SendApiService {
 
     // A thread this process has seen: no lookup, the statement checks the window (below). Only for content that
     // needs no lookups of its own, so every refusal is still reported in the order of the path below.
-    const factsKey = `${pageId}:${req.recipient.id}`;
-    const facts = req.message && !req.sender_action && needsNoLookup(req) ? this.threadFacts.get(factsKey) : undefined;
+    const facts = req.message && !req.sender_action && needsNoLookup(req) ? this.messaging.knownThreadByPsid(pageId, req.recipient.id) : undefined;
     if (facts) {
       await spending;
       const { content } = await this.contentOf(pageId, appId, facts, req, undefined);
@@ -101,14 +95,13 @@ export class SendApiService {
       } catch (err) {
         // Nothing written: outside the window, or the thread or its page gone. The full path says which.
         if (!(err instanceof AppException && err.code === 'PAGE.NOT_FOUND')) throw err;
-        this.threadFacts.delete(factsKey);
+        this.messaging.forgetThread(facts);
       }
     }
 
     const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
     if (!thread) throw SendApiErrors.noMatchingUser();
     this.checkWindow(thread, req);
-    this.remember(factsKey, thread);
 
     if (req.sender_action) {
       if (req.sender_action === 'mark_seen') await this.messaging.pageMarkSeen(thread);
@@ -165,12 +158,6 @@ export class SendApiService {
       }
       throw err;
     }
-  }
-
-  // A thread's page, person and PSID never change; the window (person_last_at) is never cached.
-  private remember(key: string, thread: ThreadRow): void {
-    if (this.threadFacts.size >= THREAD_FACTS_MAX) this.threadFacts.clear();
-    this.threadFacts.set(key, { id: thread.id, page_id: thread.page_id, user_id: thread.user_id, psid: thread.psid });
   }
 
   // Both buckets are spent at once (one round trip); the app's ceiling (code 4) is reported before the Page's (613).
