@@ -34,9 +34,7 @@ export class LongPollService implements OnModuleDestroy {
   }
 
   async poll(userId: string, after: number | undefined, timeoutMs: number, limit: number, aborted: Promise<void>): Promise<PollResult> {
-    const resume = await this.messaging.resumePoint(userId, after);
-    if (resume.reset) return { events: [], cursor: resume.start, reset: true };
-    const start = resume.start;
+    const start = after ?? (await this.messaging.resumePoint(userId, undefined)).start;
     let wake!: () => void;
     const woken = new Promise<void>((r) => (wake = r));
     const ephemeral: PersonEvent[] = [];
@@ -50,6 +48,11 @@ export class LongPollService implements OnModuleDestroy {
     let timer: NodeJS.Timeout | undefined;
     try {
       let events = await this.messaging.eventsAfter(userId, start, limit);
+      // The next cursor is there: nothing was pruned in between, no need to ask (the common poll, one query).
+      if (after !== undefined && events[0]?.cursor !== after + 1) {
+        const resume = await this.messaging.resumePoint(userId, after);
+        if (resume.reset) return { events: [], cursor: resume.start, reset: true };
+      }
       if (!events.length && timeoutMs > 0 && !ephemeral.length) {
         const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
         await Promise.race([woken, timeout, aborted]);
