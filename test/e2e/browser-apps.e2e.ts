@@ -37,6 +37,8 @@ async function recordStatuses(tab: Page): Promise<void> {
 const statusesOf = (tab: Page, mid: string) =>
   tab.evaluate((m) => ((globalThis as any).__statuses[m] ?? []) as string[], mid);
 
+const MEDIA_TTL_S = 3600;
+
 // The chat app (/) and the console (/console), built into web/dist and served by the spawned platform,
 // driven in Debian's chromium. One platform and one browser for the file: the machine is small.
 describeBrowser('browser: the chat app and the console', () => {
@@ -52,7 +54,9 @@ describeBrowser('browser: the chat app and the console', () => {
   beforeAll(async () => {
     [t, chromium] = await Promise.all([
       // A failed attempt is retried only an hour later: only the console's replay sends it again within the test.
-      startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500', WEBHOOK_RETRY_SCHEDULE: '0,3600' } }),
+      startTestPlatform({
+        env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500', WEBHOOK_RETRY_SCHEDULE: '0,3600', MEDIA_URL_TTL_SECONDS: String(MEDIA_TTL_S) },
+      }),
       launchChromium(DESKTOP),
     ]);
     api = httpClient(t.url);
@@ -431,6 +435,9 @@ describeBrowser('browser: the chat app and the console', () => {
     // the once-a-minute rule keeps it at one.
     const signedSrc = (await againThumb.getAttribute('src'))!;
     const exp = Number(new URL(signedSrc).searchParams.get('exp'));
+    // Expiries have whole seconds: a re-fetch in the second these URLs were signed gets the same URLs back.
+    // Wait (real time) for the server's clock to reach the next second first.
+    await waitFor('the next second after the signing', () => Date.now() >= (exp - MEDIA_TTL_S + 1) * 1000);
     const expiryRefetches: string[] = [];
     tab.on('request', (r) => /\/threads\/[^/]+\/messages\?after_seq=/.test(r.url()) && !r.url().includes('limit=100') && expiryRefetches.push(r.url()));
     await tab.clock.setFixedTime(exp * 1000 + 60_000);
