@@ -9,6 +9,9 @@ export type DeliveryStatus = 'pending' | 'in_flight' | 'delivered' | 'failed' | 
 @Index('webhook_deliveries_order_idx', ['appId', 'threadKey', 'seq'])
 @Index('webhook_deliveries_app_status_idx', ['appId', 'status', 'seq'])
 @Index('webhook_deliveries_batch_idx', ['batchId'])
+// Thread-order checks and claims look only at open deliveries: without this they walk a thread's or app's whole
+// delivered history (an index on all rows), under any plan the planner picks.
+@Index('webhook_deliveries_open_idx', ['appId', 'threadKey', 'seq'], { where: "status IN ('pending', 'in_flight')" })
 // The sandbox's poller looks only at pending script deliveries, however many webhook ones are pending.
 @Index('webhook_deliveries_script_due_idx', ['nextAttemptAt'], { where: "target = 'script' AND status = 'pending'" })
 export class WebhookDeliveryEntity {
