@@ -30,6 +30,7 @@ const BURST = Number(process.env.BENCH_BURST ?? 5000);
 const THREADS = Number(process.env.BENCH_THREADS ?? (process.env.BENCH_SOURCE === 'outbox' ? 200 : 50));
 const IN_FLIGHT = Number(process.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT ?? 8);
 const SOURCE = process.env.BENCH_SOURCE ?? 'messages';
+const GENERATOR_IN_FLIGHT = Number(process.env.BENCH_GENERATOR_IN_FLIGHT ?? 8);
 
 const now = () => performance.timeOrigin + performance.now();
 const pct = (xs: number[], p: number) => {
@@ -178,9 +179,9 @@ async function main() {
       const inflight = new Set<Promise<void>>();
       while (started < total) {
         const due = Math.min(total, Math.floor(((now() - start) / 1000) * RATE));
-        // At most 8 event transactions at once: when the machine cannot keep up, the offered rate drops (and is
-        // reported) instead of the pool running dry.
-        while (started < due && inflight.size < 8) {
+        // At most GENERATOR_IN_FLIGHT events at once: when the machine cannot keep up, the offered rate drops (and
+        // is reported) instead of requests queuing without bound.
+        while (started < due && inflight.size < GENERATOR_IN_FLIGHT) {
           const p = oneEvent().finally(() => inflight.delete(p));
           inflight.add(p);
           started++;

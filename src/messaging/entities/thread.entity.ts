@@ -4,7 +4,9 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, Unique } from '
 @Entity('threads')
 @Unique('threads_page_user_uq', ['pageId', 'userId'])
 @Unique('threads_page_psid_uq', ['pageId', 'psid'])
-@Index('threads_user_idx', ['userId', 'lastTimestamp'])
+// Not on last_timestamp: every message moves it, and an indexed column there would make each message's thread
+// update a non-HOT one (a new entry in every index of threads). GET /threads sorts a person's threads instead.
+@Index('threads_user_idx', ['userId'])
 export class ThreadEntity {
   @PrimaryColumn({ type: 'varchar', length: 20 })
   id: string;

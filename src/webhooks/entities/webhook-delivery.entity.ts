@@ -6,11 +6,10 @@ export type DeliveryStatus = 'pending' | 'in_flight' | 'delivered' | 'failed' | 
 // One event for one app. `seq` orders deliveries per (app, thread): a later one waits for an earlier one.
 @Entity('webhook_deliveries')
 @Index('webhook_deliveries_due_idx', ['status', 'nextAttemptAt'])
-@Index('webhook_deliveries_order_idx', ['appId', 'threadKey', 'seq'])
 @Index('webhook_deliveries_app_status_idx', ['appId', 'status', 'seq'])
 @Index('webhook_deliveries_batch_idx', ['batchId'])
-// Thread-order checks and claims look only at open deliveries: without this they walk a thread's or app's whole
-// delivered history (an index on all rows), under any plan the planner picks.
+// Thread-order checks and claims look only at open deliveries: an index on all rows made them walk a thread's or
+// app's whole delivered history, under whatever plan the planner picked.
 @Index('webhook_deliveries_open_idx', ['appId', 'threadKey', 'seq'], { where: "status IN ('pending', 'in_flight')" })
 // The sandbox's poller looks only at pending script deliveries, however many webhook ones are pending.
 @Index('webhook_deliveries_script_due_idx', ['nextAttemptAt'], { where: "target = 'script' AND status = 'pending'" })
