@@ -96,12 +96,13 @@ export class InfraModule {
         { provide: REDIS, useFactory: () => connectRedis(url, `${prefix}-main`, { enableAutoPipelining: true }) },
         {
           provide: QUEUE,
-          inject: JOB_NAMES.map((n) => getQueueToken(n)),
-          useFactory: (...queues: Queue[]) =>
+          inject: [REDIS, ...JOB_NAMES.map((n) => getQueueToken(n))],
+          useFactory: (redis: Redis, ...queues: Queue[]) =>
             new RedisQueue(
               new Map(JOB_NAMES.map((n, i) => [n as JobName, queues[i]])),
               redisOptions(url),
               `${prefix}:bull`,
+              redis,
             ),
         },
         {

@@ -41,6 +41,9 @@ export class WebhooksService {
   // Ids recorded for hosted apps, so dispatch sends them to the sandbox's job. A hint only: ids of a rolled-back
   // transaction are dropped at the bound, and the sandbox's poller finds any script delivery never dispatched.
   private readonly scriptDeliveries = new Set<string>();
+  // App of each id recorded here, so dispatch wakes the app once instead of enqueuing a job per event. A hint
+  // too: an id without one (reconciler, kick, another process) gets its own job, as before.
+  private readonly appOf = new Map<string, string>();
 
   constructor(
     @Inject(QUEUE) private readonly queue: QueuePort,
@@ -87,31 +90,45 @@ export class WebhooksService {
          SELECT gen_random_uuid(), ev.id, a.app_id, ${page}, ${$(e.threadKey)},
                 CASE WHEN a.pull THEN 'pull' ELSE 'pending' END, CASE WHEN a.hosted THEN 'script' ELSE 'webhook' END
            FROM ob_event ev CROSS JOIN ob_apps a
-         RETURNING id, status, target
+         RETURNING id, status, target, app_id
        )`;
-    const deliveries = `(SELECT COALESCE(json_agg(json_build_object('id', d.id, 'status', d.status, 'target', d.target)), '[]'::json)
+    const deliveries = `(SELECT COALESCE(json_agg(json_build_object('id', d.id, 'status', d.status, 'target', d.target, 'app_id', d.app_id)), '[]'::json)
                           FROM ob_deliveries d)`;
     return { ctes, deliveries };
   }
 
   // What pageEventCtes wrote: the ids to dispatch after commit (pull deliveries wait to be fetched).
-  recorded(rows: { id: string; status: string; target: string }[]): string[] {
+  recorded(rows: { id: string; status: string; target: string; app_id?: string }[]): string[] {
     if (rows.some((r) => r.target === 'script')) {
       if (this.scriptDeliveries.size > 10_000) this.scriptDeliveries.clear();
       for (const r of rows) if (r.target === 'script') this.scriptDeliveries.add(r.id);
     }
+    if (this.appOf.size > 10_000) this.appOf.clear();
+    for (const r of rows) if (r.target === 'webhook' && r.status === 'pending' && r.app_id) this.appOf.set(r.id, r.app_id);
     return rows.filter((r) => r.status !== 'pull').map((r) => r.id);
   }
 
-  // After commit. A delivery the queue never hears of (crash, Redis flush) is found by the reconciler.
+  // After commit. New events wake their app (one coalescing trigger per app: a busy sender claims them in its
+  // next round anyway); other ids get a job each. A delivery the queue never hears of (crash, Redis flush) is
+  // found by the reconciler.
   async dispatch(deliveryIds: string[]): Promise<void> {
-    await Promise.all(
-      deliveryIds.map((id) =>
-        this.scriptDeliveries.delete(id)
-          ? this.queue.add(SCRIPT_JOB, { deliveryId: id }, { jobId: id })
-          : this.queue.add(DELIVERY_JOB, { deliveryId: id }, { jobId: deliveryJobId(id) }),
-      ),
-    );
+    const apps = new Set<string>();
+    const jobs: Promise<void>[] = [];
+    for (const id of deliveryIds) {
+      const app = this.appOf.get(id);
+      if (app !== undefined) {
+        this.appOf.delete(id);
+        apps.add(app);
+      } else if (this.scriptDeliveries.delete(id)) jobs.push(this.queue.add(SCRIPT_JOB, { deliveryId: id }, { jobId: id }));
+      else jobs.push(this.queue.add(DELIVERY_JOB, { deliveryId: id }, { jobId: deliveryJobId(id) }));
+    }
+    for (const appId of apps) jobs.push(this.wake(appId));
+    await Promise.all(jobs);
+  }
+
+  // A trigger for the app: a sender that forms a fresh batch from its oldest due deliveries.
+  wake(appId: string): Promise<void> {
+    return this.queue.trigger(DELIVERY_JOB, `app-${appId}`, { appId });
   }
 
   // Wakes an app's backlog: up to `slots` jobs, each of which forms a batch from the app's oldest due deliveries

@@ -11,6 +11,9 @@ interface PendingJob {
 interface Lane {
   pending: PendingJob[];
   ids: Set<string>;
+  running: Set<string>;
+  // Triggered while running: enqueued again when it ends.
+  rerun: Map<string, unknown>;
   active: number;
   handler?: (payload: unknown) => Promise<void>;
   concurrency: number;
@@ -30,7 +33,7 @@ export class MemoryQueue implements QueuePort {
   private lane(name: JobName): Lane {
     let lane = this.lanes.get(name);
     if (!lane) {
-      lane = { pending: [], ids: new Set(), active: 0, concurrency: 1 };
+      lane = { pending: [], ids: new Set(), running: new Set(), rerun: new Map(), active: 0, concurrency: 1 };
       this.lanes.set(name, lane);
     }
     return lane;
@@ -45,6 +48,13 @@ export class MemoryQueue implements QueuePort {
     lane.pending.push({ id, payload: structuredClone(payload), dueAt: Date.now() + (opts.delayMs ?? 0) });
     lane.pending.sort((a, b) => a.dueAt - b.dueAt);
     this.pump(name);
+  }
+
+  async trigger<N extends JobName>(name: N, key: string, payload: JobPayloads[N]): Promise<void> {
+    const lane = this.lane(name);
+    const id = `wake-${key}`;
+    if (lane.running.has(id)) lane.rerun.set(id, payload);
+    else await this.add(name, payload, { jobId: id });
   }
 
   process<N extends JobName>(name: N, handler: JobHandler<N>, opts: { concurrency: number }): void {
@@ -72,12 +82,16 @@ export class MemoryQueue implements QueuePort {
     while (lane.active < lane.concurrency && lane.pending.length && lane.pending[0].dueAt <= now) {
       const job = lane.pending.shift()!;
       lane.active++;
+      lane.running.add(job.id);
       lane
         .handler(job.payload)
         .catch((err) => this.logger.error(`job ${name}/${job.id} failed: ${(err as Error).message}`))
         .finally(() => {
           lane.active--;
           lane.ids.delete(job.id);
+          lane.running.delete(job.id);
+          const again = lane.rerun.get(job.id);
+          if (lane.rerun.delete(job.id)) void this.add(name, again as JobPayloads[JobName], { jobId: job.id });
           this.pump(name);
           this.notifyIdle();
         });

@@ -1,8 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { ConnectionOptions, Queue, Worker } from 'bullmq';
-import type { RedisOptions } from 'ioredis';
+import { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
+import type { Redis, RedisOptions } from 'ioredis';
 import { JobName, JobPayloads } from './jobs';
 import { EnqueueOptions, JobHandler, QueuePort } from './queue.port';
+
+// A trigger's mark outlives a crashed job only this long (the reconciler covers its deliveries meanwhile).
+const WAKE_TTL_MS = 60_000;
+const WAKE = 'wake-';
 
 // BullMQ behind the port. Jobs are removed when done so a job id can be enqueued again (retries, reconciler).
 export class RedisQueue implements QueuePort {
@@ -14,7 +18,12 @@ export class RedisQueue implements QueuePort {
     private readonly queues: Map<JobName, Queue>,
     private readonly connection: RedisOptions,
     private readonly prefix: string,
+    private readonly redis: Redis,
   ) {}
+
+  private wakeKey(name: JobName, jobId: string) {
+    return `${this.prefix}:${name}:wake:${jobId}`;
+  }
 
   private queue(name: JobName): Queue {
     const q = this.queues.get(name);
@@ -32,14 +41,42 @@ export class RedisQueue implements QueuePort {
     });
   }
 
+  // The mark is set before the add: a job that is running when the add is ignored reads the mark when it ends
+  // (see process) and is enqueued again. A mark already set means someone is enqueuing, or a job will read it,
+  // so the add is skipped: one Redis call per trigger of a busy key.
+  async trigger<N extends JobName>(name: N, key: string, payload: JobPayloads[N]): Promise<void> {
+    const id = `${WAKE}${key}`;
+    const prev = await this.redis.set(this.wakeKey(name, id), '1', 'PX', WAKE_TTL_MS, 'GET');
+    if (prev === null) await this.add(name, payload, { jobId: id });
+  }
+
   process<N extends JobName>(name: N, handler: JobHandler<N>, opts: { concurrency: number }): void {
-    const worker = new Worker(name, async (job) => handler(job.data as JobPayloads[N]), {
+    const worker = new Worker(
+      name,
+      async (job) => {
+        // Whatever marked the key before this point is covered by the run starting now.
+        if (String(job.id).startsWith(WAKE)) await this.redis.del(this.wakeKey(name, String(job.id)));
+        return handler(job.data as JobPayloads[N]);
+      },
+      {
       connection: this.connection as ConnectionOptions,
       prefix: this.prefix,
       concurrency: opts.concurrency,
       // Postgres has the truth; a stalled job is found again by the reconciler, so don't double-run it here.
       maxStalledCount: 1,
-    });
+      },
+    );
+    // After the job is removed, so an add now is not ignored: a trigger that came while it ran runs it again.
+    const rerun = (job: Job | undefined) => {
+      const id = String(job?.id ?? '');
+      if (!job || !id.startsWith(WAKE)) return;
+      this.redis
+        .getdel(this.wakeKey(name, id))
+        .then((mark) => (mark === null ? undefined : this.add(name, job.data as JobPayloads[N], { jobId: id })))
+        .catch((err: Error) => this.logger.error(`re-trigger ${name}/${id} failed: ${err.message}`));
+    };
+    worker.on('completed', rerun);
+    worker.on('failed', rerun);
     worker.on('failed', (job, err) => this.logger.error(`job ${name}/${job?.id} failed: ${err.message}`));
     worker.on('error', (err) => this.logger.error(`worker ${name}: ${err.message}`));
     this.workers.push(worker);

@@ -234,7 +234,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
 
   onApplicationBootstrap(): void {
     if (!this.config.runsWorkers) return;
-    this.queue.process(DELIVERY_JOB, ({ deliveryId }) => this.deliver(deliveryId), {
+    this.queue.process(DELIVERY_JOB, (job) => ('appId' in job ? this.wakeApp(job.appId) : this.deliver(job.deliveryId)), {
       concurrency: this.config.env.WEBHOOK_CONCURRENCY,
     });
     this.reconcileTimer = setInterval(() => void this.reconcile(), this.config.env.WEBHOOK_RECONCILE_INTERVAL_MS);
@@ -296,6 +296,19 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     if (d.blocked) return;
     const target = { appId: d.app_id, callbackUrl: d.callback_url, rampLimit: d.ramp_limit, paused: false };
     await this.send(target, d.batch_id ? { kind: 'batch', batchId: d.batch_id } : { kind: 'fresh' });
+  }
+
+  // An app's wake-up after new events: a fresh batch of its oldest deliveries that may go now, and the rounds after.
+  async wakeApp(appId: string): Promise<void> {
+    const [s]: { callback_url: string; ramp_limit: number | null }[] = await this.sql.query(
+      `SELECT s.callback_url, ep.ramp_limit
+         FROM app_subscriptions s LEFT JOIN webhook_endpoints ep ON ep.app_id = s.app_id
+        WHERE s.app_id = $1 AND s.object = 'page' AND s.active AND ep.paused_at IS NULL`,
+      [appId],
+    );
+    // Off or paused: the events stay in Postgres until a resume or probe.
+    if (!s) return;
+    await this.send({ appId, callbackUrl: s.callback_url, rampLimit: s.ramp_limit, paused: false }, { kind: 'fresh' });
   }
 
   private slotKey(callbackUrl: string): string {
@@ -645,11 +658,15 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
           WHERE status = 'in_flight' AND lease_until < now() AND target = 'webhook'`,
       );
       await this.probePaused();
+      // One job wakes a whole app (a fresh claim takes whatever may go) or a whole retry batch, so one delivery
+      // each stands for its app's fresh backlog and for each batch: the oldest. Not a job per pending row: a
+      // drained backlog is thousands, and new events wake their app without a job of their own.
       const due: { id: string }[] = await this.db.query(
-        `SELECT d.id FROM webhook_deliveries d
-          WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'webhook'
-            AND ${THREAD_HEAD_SQL} AND ${ENDPOINT_OPEN_SQL}
-          ORDER BY d.seq LIMIT 1000`,
+        `SELECT x.id FROM (
+           SELECT DISTINCT ON (d.app_id, d.batch_id) d.id, d.seq FROM webhook_deliveries d
+            WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'webhook' AND ${ENDPOINT_OPEN_SQL}
+            ORDER BY d.app_id, d.batch_id, d.seq) x
+          ORDER BY x.seq LIMIT 1000`,
       );
       if (!due.length) return;
       const queued = new Set([...(await this.queue.pendingIds(DELIVERY_JOB))].map(deliveryIdOfJob));
