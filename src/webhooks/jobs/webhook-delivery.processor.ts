@@ -120,6 +120,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // Only an optimisation: an entry lapses after CLAIM_MEMO_MS, and a failure clears it, so a retry, replay or
   // reconciler job for the same id is at most delayed until then, never lost.
   private readonly recentlyClaimed = new Map<string, number>();
+  // Senders started by wake-up jobs (wakeApp), still sending.
+  private readonly senders = new Set<Promise<void>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -252,6 +254,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     // A sender working through a backlog finishes its POST in flight and takes no next batch.
     this.closing = true;
     if (this.config.runsWorkers) await this.queue.close();
+    // Senders started by wake-up jobs outlive their job: their POST in flight settles before Postgres closes.
+    await Promise.allSettled([...this.senders]);
   }
 
   private get leaseMs() {
@@ -298,7 +302,10 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     await this.send(target, d.batch_id ? { kind: 'batch', batchId: d.batch_id } : { kind: 'fresh' });
   }
 
-  // An app's wake-up after new events: a fresh batch of its oldest deliveries that may go now, and the rounds after.
+  // An app's wake-up after new events: a sender for a fresh batch of its oldest deliveries that may go now, and
+  // the rounds after. The job ends once that batch is claimed, not when it is acknowledged: a wake-up that came
+  // meanwhile then runs at once and its sender claims the threads this one doesn't hold, in parallel, up to the
+  // endpoint's in-flight cap (a slow bot gets several batches in flight, not one per round trip).
   async wakeApp(appId: string): Promise<void> {
     const [s]: { callback_url: string; ramp_limit: number | null }[] = await this.sql.query(
       `SELECT s.callback_url, ep.ramp_limit
@@ -308,7 +315,19 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     );
     // Off or paused: the events stay in Postgres until a resume or probe.
     if (!s) return;
-    await this.send({ appId, callbackUrl: s.callback_url, rampLimit: s.ramp_limit, paused: false }, { kind: 'fresh' });
+    let claimed!: () => void;
+    const firstClaim = new Promise<void>((resolve) => (claimed = resolve));
+    const target = { appId, callbackUrl: s.callback_url, rampLimit: s.ramp_limit, paused: false };
+    // A crash mid-send leaves leased rows that the reconciler returns to pending, as for any sender.
+    const sender: Promise<void> = this.send(target, { kind: 'fresh' }, claimed)
+      .then(() => undefined)
+      .catch((err: Error) => this.logger.warn(`sender for app ${appId} failed: ${err.message}`))
+      .finally(() => {
+        this.senders.delete(sender);
+        claimed();
+      });
+    this.senders.add(sender);
+    await firstClaim;
   }
 
   private slotKey(callbackUrl: string): string {
@@ -322,7 +341,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // Returns whether anything was sent. While the app has a backlog the slot is kept and the next batch claimed
   // at once, instead of going back through the queue: the cycle between batches is what bounds a busy bot's
   // throughput, since a thread's next batch waits for its last. Bounded, so one job doesn't keep a slot forever.
-  private async send(target: Target, mode: ClaimMode): Promise<boolean> {
+  // `firstClaimed` is called once the first batch is claimed (or nothing was).
+  private async send(target: Target, mode: ClaimMode, firstClaimed?: () => void): Promise<boolean> {
     const cap = Math.min(this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT, target.rampLimit ?? Infinity);
     const key = this.slotKey(target.callbackUrl);
     // The per-origin cap: without a slot nothing is claimed; whoever holds one wakes the backlog when done.
@@ -332,6 +352,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     try {
       for (let round = 0; round < SEND_ROUNDS && !(round > 0 && this.closing); round++) {
         const claimed = await this.claim(target.appId, round === 0 ? mode : { kind: 'more' });
+        if (round === 0) firstClaimed?.();
         const members = claimed.members;
         if (!members.length) break;
         const until = Date.now() + CLAIM_MEMO_MS;
