@@ -350,6 +350,40 @@ describe('webhook gateway', () => {
     ]);
   });
 
+  // Person messages take the real path (dispatch wakes the app). A wake-up job ends once its sender has claimed,
+  // so a second person's message goes out while the first POST is still open; a sender that held its wake-up job
+  // until acknowledged would keep the second waiting behind the first.
+  it("a slow bot: another thread's new event goes out while the first batch is still open, and the held thread waits", async () => {
+    const api = httpClient(t.url);
+    const bot = await newBot();
+    const ctx = await subscribedApp(t, bot);
+    const { openThread, personSays } = await import('../factories/messaging.factory');
+    const { signupPerson } = await import('../factories/registry.factory');
+    const ann = await signupPerson(api, 'Ann');
+    const bob = await signupPerson(api, 'Bob');
+    const annThread = await openThread(api, ann, ctx.page.id);
+    const bobThread = await openThread(api, bob, ctx.page.id);
+    // Ann's first batch is answered when Bob's event arrives, or after 3 s at the latest.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    bot.respond = async (req) => {
+      const text = req.body.toString('utf8');
+      if (text.includes('bob#0')) release();
+      if (text.includes('ann#0')) await Promise.race([held, new Promise((r) => setTimeout(r, 3000))]);
+      return 200;
+    };
+    await personSays(api, ann, annThread.id, 'ann#0');
+    await waitFor('first batch open', () => bot.inFlight === 1);
+    await personSays(api, ann, annThread.id, 'ann#1');
+    await personSays(api, bob, bobThread.id, 'bob#0');
+    await waitFor('all delivered', async () => (await countDelivered(t, ctx.app.id)) === 3);
+    const byText = new Map(entries(bot.received).map((e) => [e.text, e.req]));
+    // Bob's event went out while Ann's batch was open; Ann's next one waited for it to be acknowledged.
+    expect(byText.get('bob#0')!.arrivedAt).toBeLessThan(byText.get('ann#0')!.answeredAt!);
+    expect(byText.get('ann#1')!.arrivedAt).toBeGreaterThanOrEqual(byText.get('ann#0')!.answeredAt!);
+    assertOrderedPerThread(bot.received);
+  });
+
   it('receiver down for a while, then back on the same port: everything delivered, in order per thread', async () => {
     let bot = await newBot();
     const ctx = await subscribedApp(t, bot);
