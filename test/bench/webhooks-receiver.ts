@@ -5,6 +5,10 @@ import { AddressInfo } from 'node:net';
 
 let delayMs = 0;
 let pending: { ids: string[]; t: number; entries: unknown[] }[] = [];
+// Gateway POSTs open at once (arrival to answer), the most since the last delay change: how many batches the
+// gateway keeps in flight.
+let open = 0;
+let maxOpen = 0;
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -20,6 +24,8 @@ const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     const t = now();
     // Baseline posts (keep=0) are only answered; gateway posts report each entry's message mid.
     if (url.searchParams.get('keep') !== '0') {
+      maxOpen = Math.max(maxOpen, ++open);
+      res.on('finish', () => open--);
       const entries = JSON.parse(Buffer.concat(chunks).toString('utf8')).entry as any[];
       const ids = entries.map((e) => String(e.messaging?.[0]?.message?.mid ?? ''));
       pending.push({ ids, t, entries });
@@ -35,13 +41,14 @@ const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
 
 setInterval(() => {
   if (!pending.length) return;
-  process.send!({ type: 'batch', items: pending });
+  process.send!({ type: 'batch', items: pending, maxOpen });
   pending = [];
 }, 20).unref();
 
 process.on('message', (m: { type: string; delayMs?: number }) => {
   if (m.type === 'delay') {
     delayMs = m.delayMs ?? 0;
+    maxOpen = 0;
     process.send!({ type: 'delay-set' });
   } else if (m.type === 'exit') {
     server.close();

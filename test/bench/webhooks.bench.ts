@@ -6,7 +6,8 @@
 // BENCH_SOURCE=outbox: WebhooksService.recordPageEvent in a transaction, then dispatch; latency from commit.
 // The platform runs in this process (role all); the receiver is a child process. Entries are matched by message mid.
 //   paced phases   BENCH_RATE events/s for BENCH_SECONDS at receiver delays 0 and 100 ms: latency commit → receiver
-//   drain phase    BENCH_BURST events kept while the endpoint is paused, then resumed: deliveries/s (capacity)
+//   drain phase    BENCH_BURST events kept while the endpoint is paused, then resumed: deliveries/s (capacity;
+//                  BENCH_DRAIN_DELAY_MS gives the receiver a delay there)
 //   baseline       undici posting each event's Messenger envelope to the same receiver at the endpoint's in-flight cap
 // Last line: webhooks deliveries_per_s=… p50_ms=… p99_ms=… baseline_per_s=… ratio=…
 //   (deliveries_per_s from the drain, p50/p99 from the 0 ms paced phase, ratio = deliveries_per_s / baseline_per_s)
@@ -31,6 +32,8 @@ const THREADS = Number(process.env.BENCH_THREADS ?? (process.env.BENCH_SOURCE ==
 const IN_FLIGHT = Number(process.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT ?? 8);
 const SOURCE = process.env.BENCH_SOURCE ?? 'messages';
 const GENERATOR_IN_FLIGHT = Number(process.env.BENCH_GENERATOR_IN_FLIGHT ?? 8);
+// The drain's receiver delay: 0 measures the gateway's capacity; a slow bot coming back to a backlog is the other case.
+const DRAIN_DELAY_MS = Number(process.env.BENCH_DRAIN_DELAY_MS ?? 0);
 
 const now = () => performance.timeOrigin + performance.now();
 const pct = (xs: number[], p: number) => {
@@ -52,12 +55,14 @@ async function main() {
   const bodies: unknown[] = [];
   let keepBodies = false;
   let posts = 0;
+  let maxOpenPosts = 0;
   let onArrival = () => undefined as void;
   const port = await new Promise<number>((resolve) => {
     receiver.on('message', (m: any) => {
       if (m.type === 'ready') resolve(m.port);
       if (m.type === 'batch') {
         posts += m.items.length;
+        maxOpenPosts = m.maxOpen;
         for (const it of m.items) {
           it.ids.forEach((id: string) => {
             if (!arrivals.has(id)) arrivals.set(id, it.t);
@@ -204,7 +209,7 @@ async function main() {
       };
       console.log(
         `paced delay_ms=${delayMs} events=${total} offered_per_s=${r.offered_per_s} delivered_per_s=${r.delivered_per_s} ` +
-          `p50_ms=${r.p50.toFixed(1)} p99_ms=${r.p99.toFixed(1)} max_ms=${r.max.toFixed(1)} posts=${posts}`,
+          `p50_ms=${r.p50.toFixed(1)} p99_ms=${r.p99.toFixed(1)} max_ms=${r.max.toFixed(1)} posts=${posts} max_open_posts=${maxOpenPosts}`,
       );
       return r;
     };
@@ -212,7 +217,7 @@ async function main() {
     // Capacity: BENCH_BURST events written while the endpoint is paused (kept pending, as the gateway does), then
     // the developer resume: how fast the gateway drains a backlog to a 0 ms receiver (slow start included).
     const drain = async () => {
-      await setDelay(0);
+      await setDelay(DRAIN_DELAY_MS);
       committed.clear();
       arrivals.clear();
       bodies.length = 0;
@@ -235,7 +240,9 @@ async function main() {
       keepBodies = false;
       const last = Math.max(...arrivals.values());
       const perS = BURST / ((last - start) / 1000);
-      console.log(`drain events=${BURST} deliveries_per_s=${Math.round(perS)} posts=${posts}`);
+      console.log(
+        `drain events=${BURST} delay_ms=${DRAIN_DELAY_MS} deliveries_per_s=${Math.round(perS)} posts=${posts} max_open_posts=${maxOpenPosts}`,
+      );
       return perS;
     };
 

@@ -386,6 +386,20 @@ describe('webhook gateway', () => {
     assertOrderedPerThread(bot.received);
   });
 
+  // 20 threads of 10 events, written round robin. Taken by seq alone, every batch of 50 would hold a head of each
+  // of the 20 threads, so the batches could only go one at a time; taken thread by thread, senders share them out.
+  it('a backlog of many threads to a slow bot goes out as several batches at once, each thread in order', async () => {
+    const bot = await newBot();
+    const ctx = await subscribedApp(t, bot);
+    bot.respond = () => new Promise((resolve) => setTimeout(() => resolve(200), 300));
+    const rows = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: Array.from({ length: 20 }, (_, i) => `s${i}`), perThread: 10 });
+    await waitFor('all delivered', async () => (await countDelivered(t, ctx.app.id)) === rows.length, { timeoutMs: 40_000 });
+    expect(bot.maxInFlight).toBeGreaterThanOrEqual(2);
+    expect(bot.maxInFlight).toBeLessThanOrEqual(4);
+    expect(new Set(entries(bot.received).map((e) => e.deliveryId)).size).toBe(rows.length);
+    assertOrderedPerThread(bot.received);
+  }, 60_000);
+
   it('receiver down for a while, then back on the same port: everything delivered, in order per thread', async () => {
     let bot = await newBot();
     const ctx = await subscribedApp(t, bot);

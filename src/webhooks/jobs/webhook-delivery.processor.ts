@@ -69,6 +69,9 @@ const SEND_ROUNDS = 50;
 
 const CLAIM_MEMO_MS = 2000;
 
+// A POST open this long counts as a slow bot's (see send): a local bot answers in 1-3 ms.
+const SLOW_POST_MS = 10;
+
 // For the worker's own bookkeeping (claims, attempts, settles): a commit lost to a Postgres crash only means a
 // delivery is sent again, which at-least-once allows, so those commits don't wait for the WAL flush. What causes
 // an event (and the event itself) is always committed synchronously.
@@ -362,7 +365,16 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
           for (const [id, exp] of this.recentlyClaimed) if (exp <= now) this.recentlyClaimed.delete(id);
         }
         sent = true;
-        const ok = await this.post(target, members, claimed.batchId, round === 0 ? mode : { kind: 'more' });
+        // A full batch may have left other threads waiting. When the bot is slow to answer, wake another sender for
+        // them while this POST is open (the slot semaphore bounds how many run; during a slow start, the ramp). A
+        // fast bot is not helped by parallel batches, which only cost claims: it is not woken for.
+        const fanOut =
+          members.length >= this.config.env.WEBHOOK_MAX_BATCH && target.rampLimit === null
+            ? setTimeout(() => void this.webhooks.wake(target.appId).catch(() => undefined), SLOW_POST_MS)
+            : undefined;
+        const ok = await this.post(target, members, claimed.batchId, round === 0 ? mode : { kind: 'more' }).finally(() =>
+          clearTimeout(fanOut),
+        );
         // A failure has its own schedule; a probe sends one batch; a slow start widens one success at a time.
         if (!ok || mode.kind === 'probe' || target.rampLimit !== null) break;
       }
@@ -409,13 +421,20 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
                   SELECT o.thread_key, min(o.seq) AS seq FROM webhook_deliveries o
                    WHERE o.app_id = $3 AND o.status = 'pending' AND CASE WHEN o.batch_id IS NULL THEN o.next_attempt_at > now() ELSE true END
                    GROUP BY o.thread_key), `;
-        pick = `SELECT d.id FROM webhook_deliveries d
-                 WHERE d.app_id = $3 AND d.status = 'pending' AND d.batch_id IS NULL AND d.next_attempt_at <= now()
-                   AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.thread_key = d.thread_key)
-                   AND NOT EXISTS (SELECT 1 FROM held h WHERE h.thread_key = d.thread_key AND h.seq < d.seq)
-                   ${mode.kind === 'more' ? `AND ${ENDPOINT_OPEN_SQL.replaceAll('d.app_id', '$3')}` : ''}
-                 ORDER BY d.seq LIMIT $4`;
-        params = [batchId, lease, appId, this.config.env.WEBHOOK_MAX_BATCH];
+        // The batch is then taken thread by thread (oldest thread first) from the oldest candidates, enough for every
+        // slot of the endpoint: still a prefix of each thread, but a batch no longer holds the head of every thread,
+        // so other senders take the other threads at once (a backlog, or a slow bot, gets several batches in
+        // flight instead of one at a time). Taking the candidates by seq first bounds the sort.
+        sets += `cand AS (
+                  SELECT d.id, d.thread_key, d.seq FROM webhook_deliveries d
+                   WHERE d.app_id = $3 AND d.status = 'pending' AND d.batch_id IS NULL AND d.next_attempt_at <= now()
+                     AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.thread_key = d.thread_key)
+                     AND NOT EXISTS (SELECT 1 FROM held h WHERE h.thread_key = d.thread_key AND h.seq < d.seq)
+                     ${mode.kind === 'more' ? `AND ${ENDPOINT_OPEN_SQL.replaceAll('d.app_id', '$3')}` : ''}
+                   ORDER BY d.seq LIMIT $5), `;
+        pick = `SELECT w.id FROM cand w ORDER BY min(w.seq) OVER (PARTITION BY w.thread_key), w.seq LIMIT $4`;
+        const maxBatch = this.config.env.WEBHOOK_MAX_BATCH;
+        params = [batchId, lease, appId, maxBatch, maxBatch * Math.max(1, this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT)];
       } else {
         // A probe: the app's oldest pending delivery (always a thread head), with its batch if it had one.
         pick = `SELECT d.id FROM webhook_deliveries d
