@@ -5,8 +5,8 @@ import { httpClient } from '../support/http-client';
 import { insertOutboxEvents } from '../support/outbox';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { pageWithApp } from '../factories/registry.factory';
-import { conversation, personSays } from '../factories/messaging.factory';
+import { pageWithApp, signupPerson } from '../factories/registry.factory';
+import { conversation, openThread, personSays } from '../factories/messaging.factory';
 
 // Thresholds shrunk so warning, pause and probe happen within a test; the hung endpoint's timeout is long on
 // purpose: the healthy endpoint must finish before the first hung attempt even times out.
@@ -357,8 +357,6 @@ describe('webhook gateway', () => {
     const api = httpClient(t.url);
     const bot = await newBot();
     const ctx = await subscribedApp(t, bot);
-    const { openThread, personSays } = await import('../factories/messaging.factory');
-    const { signupPerson } = await import('../factories/registry.factory');
     const ann = await signupPerson(api, 'Ann');
     const bob = await signupPerson(api, 'Bob');
     const annThread = await openThread(api, ann, ctx.page.id);
