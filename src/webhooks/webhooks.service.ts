@@ -134,13 +134,19 @@ export class WebhooksService {
   // Wakes an app's backlog: up to `slots` jobs, each of which forms a batch from the app's oldest due deliveries
   // (a retry batch re-forms itself). Jobs are only triggers; the claim decides what goes.
   async kick(appId: string, slots = this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT): Promise<void> {
+    // Retry batches (their oldest member stands for each) from the held index, fresh deliveries from the
+    // unclaimed one: a kick reads what it wakes, not the app's whole backlog.
     const rows = await this.sql.query<{ id: string; batch_id: string | null }>(
-      `SELECT DISTINCT ON (COALESCE(d.batch_id, d.id)) d.id, d.batch_id, d.seq FROM (
-         SELECT id, batch_id, seq FROM webhook_deliveries
-          WHERE app_id = $1 AND status = 'pending' AND next_attempt_at <= now() AND target = 'webhook'
-          ORDER BY seq LIMIT $2) d
-        ORDER BY COALESCE(d.batch_id, d.id), d.seq`,
-      [appId, Math.max(1, slots) * 4],
+      `(SELECT DISTINCT ON (d.batch_id) d.id, d.batch_id FROM webhook_deliveries d
+         WHERE d.app_id = $1 AND d.status = 'pending' AND d.batch_id IS NOT NULL AND d.next_attempt_at <= now()
+           AND d.target = 'webhook'
+         ORDER BY d.batch_id, d.seq)
+       UNION ALL
+       (SELECT d.id, d.batch_id FROM webhook_deliveries d
+         WHERE d.app_id = $1 AND d.status = 'pending' AND d.batch_id IS NULL AND d.next_attempt_at <= now()
+           AND d.target = 'webhook'
+         ORDER BY d.seq LIMIT $2)`,
+      [appId, Math.max(1, slots)],
     );
     const retries = rows.filter((r) => r.batch_id).map((r) => r.id);
     const fresh = rows.filter((r) => !r.batch_id).map((r) => r.id);

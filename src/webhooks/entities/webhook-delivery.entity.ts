@@ -11,6 +11,14 @@ export type DeliveryStatus = 'pending' | 'in_flight' | 'delivered' | 'failed' | 
 // Thread-order checks and claims look only at open deliveries: an index on all rows made them walk a thread's or
 // app's whole delivered history, under whatever plan the planner picked.
 @Index('webhook_deliveries_open_idx', ['appId', 'threadKey', 'seq'], { where: "status IN ('pending', 'in_flight')" })
+// What holds a thread back: deliveries in flight, and retry batches waiting. A few per endpoint slot, so the
+// claim's busy and held-back sets, and the lapsed-lease sweeps, cost the same at a backlog of 30,000 as at 30.
+@Index('webhook_deliveries_held_idx', ['appId', 'threadKey', 'seq'], {
+  where: "status = 'in_flight' OR (status = 'pending' AND batch_id IS NOT NULL)",
+})
+// Deliveries no batch holds, in seq order (a claimed delivery keeps its batch): a claim, a kick and the reconciler
+// walk an app's oldest and stop at their limit, whatever plan stale statistics suggest.
+@Index('webhook_deliveries_unclaimed_idx', ['appId', 'seq'], { where: "status = 'pending' AND batch_id IS NULL" })
 // The sandbox's poller looks only at pending script deliveries, however many webhook ones are pending.
 @Index('webhook_deliveries_script_due_idx', ['nextAttemptAt'], { where: "target = 'script' AND status = 'pending'" })
 export class WebhookDeliveryEntity {

@@ -409,22 +409,22 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       } else if (mode.kind === 'fresh' || mode.kind === 'more') {
         // A candidate's earlier thread-mates are all candidates too, so a prefix by seq holds thread heads and
         // consecutive events of one thread, in order.
-        // Threads with something in flight, and each thread's first held-back delivery (a retry batch, or not due),
-        // are small sets computed once (MATERIALIZED: a plan made from an empty table's statistics re-ran the
-        // grouping for every candidate, 0.1-0.3 s per claim at a 5,000 backlog), so the scan walks the app's
-        // pending rows in seq order and stops at the limit. The CASE keeps the held-back scan on the app's pending
-        // rows: `batch_id IS NOT NULL` alone would match every delivered row of every app through the batch index.
-        // The endpoint check names only the app: run once.
+        // Threads with something in flight, and each thread's first held-back delivery (a retry batch), are small
+        // sets computed once from the held index, whatever the backlog (MATERIALIZED: a plan made from an
+        // empty table's statistics re-ran the grouping for every candidate). An unbatched delivery is always due
+        // (written with now(); a retry keeps its batch), so no unbatched row holds its thread back.
         sets = `busy AS MATERIALIZED (
-                  SELECT DISTINCT f.thread_key FROM webhook_deliveries f WHERE f.app_id = $3 AND f.status = 'in_flight'),
+                  SELECT DISTINCT f.thread_key FROM webhook_deliveries f
+                   WHERE f.app_id = $3 AND f.status = 'in_flight'),
                 held AS MATERIALIZED (
                   SELECT o.thread_key, min(o.seq) AS seq FROM webhook_deliveries o
-                   WHERE o.app_id = $3 AND o.status = 'pending' AND CASE WHEN o.batch_id IS NULL THEN o.next_attempt_at > now() ELSE true END
+                   WHERE o.app_id = $3 AND o.status = 'pending' AND o.batch_id IS NOT NULL
                    GROUP BY o.thread_key), `;
         // The batch is then taken thread by thread (oldest thread first) from the oldest candidates, enough for every
         // slot of the endpoint: still a prefix of each thread, but a batch no longer holds the head of every thread,
         // so other senders take the other threads at once (a backlog, or a slow bot, gets several batches in
-        // flight instead of one at a time). Taking the candidates by seq first bounds the sort.
+        // flight instead of one at a time). The candidates are the app's pending rows walked in seq order, so a
+        // claim reads about the rows it takes, not the whole backlog. The endpoint check names only the app: run once.
         sets += `cand AS (
                   SELECT d.id, d.thread_key, d.seq FROM webhook_deliveries d
                    WHERE d.app_id = $3 AND d.status = 'pending' AND d.batch_id IS NULL AND d.next_attempt_at <= now()
@@ -700,12 +700,30 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       await this.probePaused();
       // One job wakes a whole app (a fresh claim takes whatever may go) or a whole retry batch, so one delivery
       // each stands for its app's fresh backlog and for each batch: the oldest. Not a job per pending row: a
-      // drained backlog is thousands, and new events wake their app without a job of their own.
+      // drained backlog is thousands, and new events wake their app without a job of their own. The apps with a
+      // fresh backlog are found by skipping through the unclaimed index, one probe per app, and the batches come
+      // from the held index: the sweep reads about one row per job, however deep the backlogs are.
       const due: { id: string }[] = await this.db.query(
-        `SELECT x.id FROM (
-           SELECT DISTINCT ON (d.app_id, d.batch_id) d.id, d.seq FROM webhook_deliveries d
-            WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'webhook' AND ${ENDPOINT_OPEN_SQL}
-            ORDER BY d.app_id, d.batch_id, d.seq) x
+        `WITH RECURSIVE apps AS (
+           (SELECT d.app_id FROM webhook_deliveries d
+             WHERE d.status = 'pending' AND d.batch_id IS NULL ORDER BY d.app_id LIMIT 1)
+           UNION ALL
+           SELECT (SELECT d.app_id FROM webhook_deliveries d
+                    WHERE d.status = 'pending' AND d.batch_id IS NULL AND d.app_id > a.app_id ORDER BY d.app_id LIMIT 1)
+             FROM apps a WHERE a.app_id IS NOT NULL)
+         SELECT x.id FROM (
+           SELECT f.id, f.seq FROM apps a
+            CROSS JOIN LATERAL (
+              SELECT d.id, d.seq FROM webhook_deliveries d
+               WHERE d.app_id = a.app_id AND d.status = 'pending' AND d.batch_id IS NULL
+                 AND d.next_attempt_at <= now() AND d.target = 'webhook'
+               ORDER BY d.seq LIMIT 1) f
+            WHERE a.app_id IS NOT NULL AND ${ENDPOINT_OPEN_SQL.replaceAll('d.app_id', 'a.app_id')}
+           UNION ALL
+           (SELECT DISTINCT ON (d.batch_id) d.id, d.seq FROM webhook_deliveries d
+             WHERE d.status = 'pending' AND d.batch_id IS NOT NULL AND d.next_attempt_at <= now() AND d.target = 'webhook'
+               AND ${ENDPOINT_OPEN_SQL}
+             ORDER BY d.batch_id, d.seq)) x
           ORDER BY x.seq LIMIT 1000`,
       );
       if (!due.length) return;
