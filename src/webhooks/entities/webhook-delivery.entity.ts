@@ -5,9 +5,10 @@ export type DeliveryStatus = 'pending' | 'in_flight' | 'delivered' | 'failed' | 
 
 // One event for one app. `seq` orders deliveries per (app, thread): a later one waits for an earlier one.
 @Entity('webhook_deliveries')
-@Index('webhook_deliveries_due_idx', ['status', 'nextAttemptAt'])
 @Index('webhook_deliveries_app_status_idx', ['appId', 'status', 'seq'])
-@Index('webhook_deliveries_batch_idx', ['batchId'])
+// A retry batch's members. Every status change rewrites a delivery's entry in each index: an index kept to the rows
+// it serves costs the hot path nothing (a delivery acknowledged at its first attempt never enters it).
+@Index('webhook_deliveries_retry_batch_idx', ['batchId'], { where: "status = 'pending' AND batch_id IS NOT NULL" })
 // Thread-order checks and claims look only at open deliveries: an index on all rows made them walk a thread's or
 // app's whole delivered history, under whatever plan the planner picked.
 @Index('webhook_deliveries_open_idx', ['appId', 'threadKey', 'seq'], { where: "status IN ('pending', 'in_flight')" })

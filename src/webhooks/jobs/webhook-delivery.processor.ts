@@ -404,7 +404,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       let sets = '';
       if (mode.kind === 'batch') {
         pick = `SELECT d.id FROM webhook_deliveries d
-                 WHERE d.batch_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND ${THREAD_HEAD_SQL}`;
+                 WHERE d.batch_id = $1 AND d.status = 'pending' AND d.batch_id IS NOT NULL AND d.next_attempt_at <= now()
+                   AND ${THREAD_HEAD_SQL}`;
         params = [batchId, lease];
       } else if (mode.kind === 'fresh' || mode.kind === 'more') {
         // A candidate's earlier thread-mates are all candidates too, so a prefix by seq holds thread heads and
