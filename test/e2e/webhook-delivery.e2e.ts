@@ -178,4 +178,57 @@ describe('webhook delivery worker', () => {
       redis.kill('SIGKILL');
     }
   }, 120_000);
+
+  // Nothing in the queue at all: outbox rows written directly, and a retry's delayed job flushed away. The sweep must
+  // find each app's fresh backlog and each retry batch on its own, across apps.
+  it("the reconciler alone finds every app's backlog and every retry batch the queue lost", async () => {
+    const port = await freePort();
+    const redis: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const bots = [bot, await startBotReceiver('verify-me'), await startBotReceiver('verify-me')];
+    try {
+      await waitFor('own redis', async () => {
+        const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
+        try {
+          await c.connect();
+          return (await c.ping()) === 'PONG';
+        } finally {
+          c.disconnect();
+        }
+      });
+      // Retries wait 3 s: long enough to flush their delayed jobs before they run.
+      const t = await startTestPlatform({ env: { ...FAST, WEBHOOK_RETRY_SCHEDULE: '3,3', REDIS_URL: `redis://127.0.0.1:${port}` } });
+      try {
+        const ctxs = [];
+        for (const b of bots) ctxs.push(await subscribe(t, b));
+        let refused = 0;
+        bots[1].respond = () => (refused++ < 3 ? 500 : 200);
+        const rows = [];
+        for (const [i, ctx] of ctxs.entries()) {
+          const threads = Array.from({ length: 4 }, (_, k) => String(7000 + i * 10 + k));
+          rows.push(...(await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads, perThread: 5 })));
+        }
+        await waitFor('three refused attempts', () => refused >= 3);
+        const admin = new Redis({ port });
+        await admin.flushall();
+        admin.disconnect();
+        const [{ n: waiting }] = await t.db.query(
+          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND status = 'pending' AND batch_id IS NOT NULL`,
+          [ctxs[1].app.id],
+        );
+        expect(waiting).toBeGreaterThan(0);
+        await waitFor('every event of every app delivered', async () => {
+          const [{ n: done }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'delivered'`);
+          return done === rows.length;
+        }, { timeoutMs: 60_000 });
+        const ids = new Set(bots.flatMap((b) => b.received.filter((r) => r.method === 'POST').map((r) => String(r.headers['webhook-id']))));
+        expect(rows.every((r) => ids.has(r.deliveryId))).toBe(true);
+        for (const b of bots) assertOrderedPerThread(b.received.filter((r) => r.method === 'POST'));
+      } finally {
+        await t.close();
+      }
+    } finally {
+      for (const b of bots.slice(1)) await b.close();
+      redis.kill('SIGKILL');
+    }
+  }, 120_000);
 });
