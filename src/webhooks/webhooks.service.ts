@@ -140,7 +140,7 @@ export class WebhooksService {
       `(SELECT DISTINCT ON (d.batch_id) d.id, d.batch_id FROM webhook_deliveries d
          WHERE d.app_id = $1 AND d.status = 'pending' AND d.batch_id IS NOT NULL AND d.next_attempt_at <= now()
            AND d.target = 'webhook'
-         ORDER BY d.batch_id, d.seq)
+         ORDER BY d.batch_id, d.seq LIMIT $2)
        UNION ALL
        (SELECT d.id, d.batch_id FROM webhook_deliveries d
          WHERE d.app_id = $1 AND d.status = 'pending' AND d.batch_id IS NULL AND d.next_attempt_at <= now()
