@@ -51,6 +51,8 @@ export async function startPlatform(env: EnvSchema, role: ProcessRole): Promise<
     // The embedded server accepts one process only, so it needs no lock.
     const ran = await runMigrations(databaseUrl, { lock: !embedded });
     if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
+    // The migration connection has closed on our side; the app's pool must not arrive before the server saw it.
+    await embedded?.idle();
   }
 
   let app: INestApplicationContext;

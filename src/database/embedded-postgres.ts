@@ -4,8 +4,13 @@ import type { Logger } from 'pino';
 
 export interface EmbeddedPostgres {
   url: string;
+  // Resolves once no client is connected: the server takes one connection at a time and refuses the next
+  // ("Too many connections") until it has seen the last one close.
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
+
+const IDLE_WAIT_MS = 5000;
 
 // PGlite served over the Postgres wire protocol, so the same pg driver and TypeORM code run on it.
 // PGlite is a single session: the pool that talks to it must hold one connection.
@@ -21,6 +26,10 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   logger.info({ dataDir: dir, port: address.port }, 'embedded PostgreSQL (PGlite) started');
   return {
     url: `postgres://postgres@127.0.0.1:${address.port}/postgres`,
+    async idle() {
+      const deadline = Date.now() + IDLE_WAIT_MS;
+      while (server.getStats().activeConnections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    },
     async stop() {
       await server.stop();
       await db.close();
