@@ -26,6 +26,22 @@ async function subscribe(t: TestPlatform, bot: BotReceiver) {
   return ctx;
 }
 
+// A private redis-server the test may flush, answering PING before the platform starts on it.
+async function startOwnRedis(): Promise<{ port: number; redis: ChildProcess }> {
+  const port = await freePort();
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  await waitFor('own redis', async () => {
+    const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await c.connect();
+      return (await c.ping()) === 'PONG';
+    } finally {
+      c.disconnect();
+    }
+  });
+  return { port, redis };
+}
+
 function parse(r: ReceivedRequest) {
   const body = JSON.parse(r.body.toString('utf8'));
   return { body, messaging: body.entry[0].messaging[0], webhookId: String(r.headers['webhook-id']) };
@@ -141,18 +157,8 @@ describe('webhook delivery worker', () => {
   }, 180_000);
 
   it('loses nothing when Redis is flushed during a burst', async () => {
-    const port = await freePort();
-    const redis: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const { port, redis } = await startOwnRedis();
     try {
-      await waitFor('own redis', async () => {
-        const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
-        try {
-          await c.connect();
-          return (await c.ping()) === 'PONG';
-        } finally {
-          c.disconnect();
-        }
-      });
       const t = await startTestPlatform({ env: { ...FAST, REDIS_URL: `redis://127.0.0.1:${port}` } });
       try {
         const ctx = await subscribe(t, bot);
@@ -182,19 +188,9 @@ describe('webhook delivery worker', () => {
   // Nothing in the queue at all: outbox rows written directly, and a retry's delayed job flushed away. The sweep must
   // find each app's fresh backlog and each retry batch on its own, across apps.
   it("the reconciler alone finds every app's backlog and every retry batch the queue lost", async () => {
-    const port = await freePort();
-    const redis: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const { port, redis } = await startOwnRedis();
     const bots = [bot, await startBotReceiver('verify-me'), await startBotReceiver('verify-me')];
     try {
-      await waitFor('own redis', async () => {
-        const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
-        try {
-          await c.connect();
-          return (await c.ping()) === 'PONG';
-        } finally {
-          c.disconnect();
-        }
-      });
       // Retries wait 3 s: long enough to flush their delayed jobs before they run.
       const t = await startTestPlatform({ env: { ...FAST, WEBHOOK_RETRY_SCHEDULE: '3,3', REDIS_URL: `redis://127.0.0.1:${port}` } });
       try {

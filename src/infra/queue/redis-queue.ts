@@ -59,11 +59,11 @@ export class RedisQueue implements QueuePort {
         return handler(job.data as JobPayloads[N]);
       },
       {
-      connection: this.connection as ConnectionOptions,
-      prefix: this.prefix,
-      concurrency: opts.concurrency,
-      // Postgres has the truth; a stalled job is found again by the reconciler, so don't double-run it here.
-      maxStalledCount: 1,
+        connection: this.connection as ConnectionOptions,
+        prefix: this.prefix,
+        concurrency: opts.concurrency,
+        // Postgres has the truth; a stalled job is found again by the reconciler, so don't double-run it here.
+        maxStalledCount: 1,
       },
     );
     // After the job is removed, so an add now is not ignored: a trigger that came while it ran runs it again.

@@ -404,8 +404,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       let sets = '';
       if (mode.kind === 'batch') {
         pick = `SELECT d.id FROM webhook_deliveries d
-                 WHERE d.batch_id = $1 AND d.status = 'pending' AND d.batch_id IS NOT NULL AND d.next_attempt_at <= now()
-                   AND ${THREAD_HEAD_SQL}`;
+                 WHERE d.batch_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND ${THREAD_HEAD_SQL}`;
         params = [batchId, lease];
       } else if (mode.kind === 'fresh' || mode.kind === 'more') {
         // A candidate's earlier thread-mates are all candidates too, so a prefix by seq holds thread heads and
@@ -415,8 +414,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
         // empty table's statistics re-ran the grouping for every candidate). An unbatched delivery is always due
         // (written with now(); a retry keeps its batch), so no unbatched row holds its thread back.
         sets = `busy AS MATERIALIZED (
-                  SELECT DISTINCT f.thread_key FROM webhook_deliveries f
-                   WHERE f.app_id = $3 AND f.status = 'in_flight'),
+                  SELECT DISTINCT f.thread_key FROM webhook_deliveries f WHERE f.app_id = $3 AND f.status = 'in_flight'),
                 held AS MATERIALIZED (
                   SELECT o.thread_key, min(o.seq) AS seq FROM webhook_deliveries o
                    WHERE o.app_id = $3 AND o.status = 'pending' AND o.batch_id IS NOT NULL
