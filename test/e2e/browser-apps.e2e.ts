@@ -279,7 +279,7 @@ describeBrowser('browser: the chat app and the console', () => {
     await messages.getByRole('button', { name: 'Open image' }).click();
     await tab.getByRole('dialog', { name: 'Image' }).waitFor();
     await tab.keyboard.press('Escape');
-    expect(await tab.getByRole('dialog').count()).toBe(0);
+    await tab.getByRole('dialog').waitFor({ state: 'detached' });
 
     await tab.setViewportSize(PHONE);
     await tab.screenshot({ path: artifact('chat-phone.png') });

@@ -209,11 +209,10 @@ describeBrowser('browser: the chat app’s message components', () => {
     await dialog.waitFor();
     expect(await dialog.getAttribute('aria-modal')).toBe('true');
     expect(await dialog.getByRole('img', { name: 'Full size' }).count()).toBe(1);
-    // The dialog takes focus in its effect, after the paint that showed it.
-    await waitFor('focus on the close button', async () => (await focusedName(tab)) === 'Close image');
+    // The dialog takes focus in the frame that shows it, and Escape works at once.
+    expect(await focusedName(tab)).toBe('Close image');
     await tab.keyboard.press('Escape');
     expect(await tab.getByRole('dialog').count()).toBe(0);
-    // Focus goes back once the dialog's effect is cleaned up (after the next paint).
     await waitFor('focus back on the thumbnail', async () => (await focusedName(tab)) === 'Open image');
     await first.getByRole('button', { name: 'More like this' }).click();
     // A video element with controls; its URL does not load, which the message reports.

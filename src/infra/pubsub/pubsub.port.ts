@@ -37,6 +37,7 @@ export class MemoryPubSub implements PubSubPort {
 export class RedisPubSub implements PubSubPort {
   readonly kind = 'redis' as const;
   private readonly handlers = new Map<string, Set<(message: unknown) => void>>();
+  private readonly subscribing = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly pub: Redis,
@@ -61,15 +62,25 @@ export class RedisPubSub implements PubSubPort {
     if (!set) {
       set = new Set();
       this.handlers.set(full, set);
-      await this.sub.subscribe(full);
+      const pending = this.whenReady().then(() => this.sub.subscribe(full));
+      this.subscribing.set(full, pending);
+      // A failed SUBSCRIBE leaves nothing behind, so the next subscriber tries again.
+      pending.catch(() => {
+        if (this.subscribing.get(full) !== pending) return;
+        this.subscribing.delete(full);
+        this.handlers.delete(full);
+      });
     }
     set.add(handler);
+    // A second subscriber to the channel waits for the same SUBSCRIBE as the first.
+    await this.subscribing.get(full);
     return async () => {
       const s = this.handlers.get(full);
       if (!s) return;
       s.delete(handler);
       if (s.size === 0) {
         this.handlers.delete(full);
+        this.subscribing.delete(full);
         await this.sub.unsubscribe(full);
       }
     };
@@ -77,6 +88,26 @@ export class RedisPubSub implements PubSubPort {
 
   async close(): Promise<void> {
     this.handlers.clear();
+    this.subscribing.clear();
     this.sub.disconnect();
+  }
+
+  // ioredis 5.8.2+ writes a SUBSCRIBE issued during its handshake at once, before its ready
+  // check's INFO, which then fails in subscriber mode and rejects the SUBSCRIBE (ioredis
+  // #2037, fixed in 6.0). Once ready, SUBSCRIBE is safe; after a reconnect ioredis resubscribes.
+  private whenReady(): Promise<void> {
+    if (this.sub.status === 'ready') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onReady = () => {
+        this.sub.off('end', onEnd);
+        resolve();
+      };
+      const onEnd = () => {
+        this.sub.off('ready', onReady);
+        reject(new Error('the Redis subscriber connection closed before it was ready'));
+      };
+      this.sub.once('ready', onReady);
+      this.sub.once('end', onEnd);
+    });
   }
 }

@@ -1,5 +1,5 @@
 // What bots send, drawn as Messenger draws it: text, templates (generic carousel, button, receipt, media), media.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type {
   Attachment,
   Button,
@@ -334,7 +334,9 @@ function ImageThumb({
   const box = thumbBox(width, height);
   const thumb = useRef<HTMLButtonElement>(null);
   const close = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
+  // A layout effect: focus and the Escape key work from the first frame that shows the dialog
+  // (a plain effect waits for the paint, and a quick Escape would go unheard).
+  useLayoutEffect(() => {
     if (!open) return;
     close.current?.focus();
     const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(false);
