@@ -68,6 +68,11 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(1) WEBHOOK_PROBE_INTERVAL_SECONDS = 300;
   // Upper bound on a bot's Retry-After; a lower value than our own schedule is ignored.
   @Transform(toInt) @IsInt() @Min(1) WEBHOOK_RETRY_AFTER_MAX_SECONDS = 3600;
+  // Finished deliveries (delivered, acknowledged by a pull cursor, or failed), their attempts and then their events
+  // are kept this long: the attempt log, retry and replay reach back this far. A worker deletes older ones every
+  // WEBHOOK_PRUNE_INTERVAL_MS. A delivery not finished (pending, in flight, not yet pulled) stays whatever its age.
+  @Transform(toInt) @IsInt() @Min(60) WEBHOOK_RETENTION_SECONDS = 30 * 86400;
+  @Transform(toInt) @IsInt() @Min(100) WEBHOOK_PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
   // --- realtime (WebSocket /ws, long-poll /events) ---
   // A socket whose unsent bytes pass this is closed with 1013 and a reason instead of buffering without bound.

@@ -9,6 +9,7 @@ import { WebhookDeliveryEntity } from './entities/webhook-delivery.entity';
 import { WebhookEndpointEntity } from './entities/webhook-endpoint.entity';
 import { WebhookEventEntity } from './entities/webhook-event.entity';
 import { WebhookDeliveryProcessor } from './jobs/webhook-delivery.processor';
+import { WebhookPrunerProcessor } from './jobs/webhook-pruner.processor';
 import { WebhooksGraphController } from './webhooks-graph.controller';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
@@ -20,7 +21,7 @@ import { WebhooksService } from './webhooks.service';
     MediaModule,
   ],
   controllers: [WebhooksController, WebhooksGraphController],
-  providers: [WebhooksService, WebhookDeliveryProcessor, DeliveryLogService, DeliveryReceipts],
+  providers: [WebhooksService, WebhookDeliveryProcessor, WebhookPrunerProcessor, DeliveryLogService, DeliveryReceipts],
   exports: [WebhooksService, DeliveryReceipts],
 })
 export class WebhooksModule {}

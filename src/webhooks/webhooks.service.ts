@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { uuidV7 } from '../common/ids/uuid-v7';
 import { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { SqlService } from '../database/sql.service';
@@ -82,7 +82,7 @@ export class WebhooksService {
             AND (s.app_id IS NULL OR s.fields @> jsonb_build_array(jsonb_build_object('name', ${field}::text)))
        ), ob_event AS (
          INSERT INTO webhook_events (id, page_id, field, messaging)
-         SELECT ${$(randomUUID())}, ${page}, ${field}, jsonb_set(${$(JSON.stringify(e.messaging))}::jsonb, '{timestamp}', to_jsonb(src.timestamp))
+         SELECT ${$(uuidV7())}, ${page}, ${field}, jsonb_set(${$(JSON.stringify(e.messaging))}::jsonb, '{timestamp}', to_jsonb(src.timestamp))
            FROM ${source} src WHERE EXISTS (SELECT 1 FROM ob_apps)
          RETURNING id
        ), ob_deliveries AS (

@@ -76,10 +76,10 @@ describe('Redis pub/sub between processes', () => {
     const got: unknown[] = [];
     await bus.subscribe('after-kill', (m) => got.push(m));
     const admin = connection('pubsub-test-admin');
-    const clients = (await admin.client('LIST', 'TYPE', 'pubsub')) as string;
+    const clients = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
     const line = clients.split('\n').find((l) => l.includes(` name=${subName} `));
     expect(line).toBeDefined();
-    expect(await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(line!)![1])).toBe(1);
+    expect(await admin.call('CLIENT', 'KILL', 'ID', /\bid=(\d+)/.exec(line!)![1])).toBe(1);
     await waitFor('the subscriber back and subscribed', async () => {
       await bus.publish('after-kill', 'ping');
       return got.length > 0;

@@ -20,6 +20,8 @@ export type DeliveryStatus = 'pending' | 'in_flight' | 'delivered' | 'failed' | 
 // Deliveries no batch holds, in seq order (a claimed delivery keeps its batch): a claim, a kick and the reconciler
 // walk an app's oldest and stop at their limit, whatever plan stale statistics suggest.
 @Index('webhook_deliveries_unclaimed_idx', ['appId', 'seq'], { where: "status = 'pending' AND batch_id IS NULL" })
+// The retention pruner keeps an event while any delivery of it remains.
+@Index('webhook_deliveries_event_idx', ['eventId'])
 // The sandbox's poller looks only at pending script deliveries, however many webhook ones are pending.
 @Index('webhook_deliveries_script_due_idx', ['nextAttemptAt'], { where: "target = 'script' AND status = 'pending'" })
 export class WebhookDeliveryEntity {

@@ -1,0 +1,137 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { SqlQuery, SqlService } from '../../database/sql.service';
+
+const BATCH = 2000;
+// Per tick, so one run never holds a worker (or the tables) for long; when work is left the next tick comes soon.
+const MAX_BATCHES = 50;
+const CATCH_UP_DELAY_MS = 1000;
+// A delivery is finished when delivered (a pull cursor's acknowledgement included) or failed for good.
+const FINISHED = ['delivered', 'failed'];
+// One pruner at a time across workers: two deleting different deliveries of one event at once would each still
+// see the other's, and the event would outlive both.
+const PRUNE_LOCK = 0x5357_6870; // 'SWhp'
+
+export interface PruneResult {
+  deliveries: number;
+  attempts: number;
+  events: number;
+  // The tick stopped at its cap with old history left.
+  more: boolean;
+}
+
+// Worker-role processes only: every WEBHOOK_PRUNE_INTERVAL_MS, deletes finished deliveries older than
+// WEBHOOK_RETENTION_SECONDS with their attempts, then each event none of whose deliveries remains. A delivery
+// not finished keeps itself and its event whatever their age: retention never drops an event a bot has not had.
+@Injectable()
+export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('WebhookPruner');
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private stopped = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly sql: SqlService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.runsWorkers) this.schedule(this.config.env.WEBHOOK_PRUNE_INTERVAL_MS);
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(async () => {
+      const { more } = await this.tick();
+      this.schedule(more ? CATCH_UP_DELAY_MS : this.config.env.WEBHOOK_PRUNE_INTERVAL_MS);
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  async tick(): Promise<PruneResult> {
+    const total: PruneResult = { deliveries: 0, attempts: 0, events: 0, more: false };
+    if (this.running) return total;
+    this.running = true;
+    try {
+      // Each app's finished deliveries whose oldest (in seq order) is past retention, the most overdue first:
+      // two index probes per app find them, and no app waits behind another's long history for more than a tick.
+      let due = await this.sql.query<{ app_id: string; status: string }>(
+        `SELECT a.id AS app_id, s.status FROM apps a CROSS JOIN unnest($1::varchar[]) AS s(status)
+           CROSS JOIN LATERAL (SELECT d.created_at FROM webhook_deliveries d
+                                WHERE d.app_id = a.id AND d.status = s.status ORDER BY d.seq LIMIT 1) head
+          WHERE head.created_at < now() - $2::int * interval '1 second'
+          ORDER BY head.created_at`,
+        [FINISHED, this.config.env.WEBHOOK_RETENTION_SECONDS],
+      );
+      let batches = 0;
+      // Round robin over what is due, a batch each, until nothing is left or the tick's cap.
+      while (due.length) {
+        const left: typeof due = [];
+        for (const d of due) {
+          if (batches++ >= MAX_BATCHES) {
+            total.more = true;
+            return total;
+          }
+          const batch = await this.sql.transaction((q) => this.pruneBatch(q, d.app_id, d.status));
+          if (!batch) return total; // another worker is pruning
+          total.deliveries += batch.deliveries;
+          total.attempts += batch.attempts;
+          total.events += batch.events;
+          if (batch.more) left.push(d);
+        }
+        due = left;
+      }
+    } catch (err) {
+      this.logger.warn(`pruning webhook history failed: ${(err as Error).message}`);
+    } finally {
+      this.running = false;
+      if (total.deliveries) {
+        this.logger.log(`removed ${total.deliveries} deliveries, ${total.attempts} attempts and ${total.events} events past retention`);
+      }
+    }
+    return total;
+  }
+
+  // One app's oldest finished deliveries in seq order: a batch that reaches one still young is the app's last.
+  private async pruneBatch(q: SqlQuery, appId: string, status: string): Promise<PruneResult | null> {
+    const [{ locked }] = await q<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [PRUNE_LOCK]);
+    if (!locked) return null;
+    const [gone] = await q<{ scanned: number; deliveries: number; attempts: number; events: string[] }>(
+      `WITH head AS (
+         SELECT id FROM webhook_deliveries WHERE app_id = $1 AND status = $2 ORDER BY seq LIMIT $3
+       ), gone AS (
+         DELETE FROM webhook_deliveries d USING head
+          WHERE d.id = head.id AND d.status = $2 AND d.created_at < now() - $4::int * interval '1 second'
+         RETURNING d.id, d.event_id
+       ), attempts AS (
+         DELETE FROM webhook_attempts a USING gone WHERE a.delivery_id = gone.id RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM head)::int AS scanned, (SELECT count(*) FROM gone)::int AS deliveries,
+              (SELECT count(*) FROM attempts)::int AS attempts,
+              (SELECT coalesce(array_agg(DISTINCT event_id), '{}') FROM gone) AS events`,
+      [appId, status, BATCH, this.config.env.WEBHOOK_RETENTION_SECONDS],
+    );
+    // A later statement of the transaction sees this one's deletions: an event goes with its last delivery.
+    const [{ events }] = gone.events.length
+      ? await q<{ events: number }>(
+          `WITH e AS (
+             DELETE FROM webhook_events e WHERE e.id = ANY($1::uuid[])
+                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
+             RETURNING 1)
+           SELECT count(*)::int AS events FROM e`,
+          [gone.events],
+        )
+      : [{ events: 0 }];
+    return {
+      deliveries: gone.deliveries,
+      attempts: gone.attempts,
+      events,
+      more: gone.scanned === BATCH && gone.deliveries === BATCH,
+    };
+  }
+}

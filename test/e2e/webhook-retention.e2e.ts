@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { startBotReceiver, BotReceiver } from '../support/bot-receiver';
+import { httpClient } from '../support/http-client';
+import { insertOutboxEvents } from '../support/outbox';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { conversation } from '../factories/messaging.factory';
+import { createApp } from '../factories/registry.factory';
+
+// Webhook history past WEBHOOK_RETENTION_SECONDS goes; what a bot has not had stays, however old.
+describe('webhook history retention', () => {
+  let t: TestPlatform;
+  let bot: BotReceiver;
+  beforeAll(async () => {
+    bot = await startBotReceiver('verify-me');
+    t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200' } });
+  });
+  afterAll(async () => {
+    await bot?.close();
+    await t?.close();
+  });
+
+  const backdate = (deliveryIds: string[]) =>
+    t.db.query(
+      `WITH d AS (UPDATE webhook_deliveries SET created_at = now() - interval '2 hours' WHERE id = ANY($1) RETURNING event_id)
+       UPDATE webhook_events SET created_at = now() - interval '2 hours' WHERE id IN (SELECT event_id FROM d)`,
+      [deliveryIds],
+    );
+  const eventOf = async (deliveryId: string) =>
+    (await t.db.query(`SELECT event_id FROM webhook_deliveries WHERE id = $1`, [deliveryId]))[0].event_id as string;
+
+  it('deletes finished deliveries, their attempts and then their events; keeps unfinished ones and their events', async () => {
+    const api = httpClient(t.url);
+    const ctx = await conversation(api, bot);
+    // App A: three delivered by webhook, each with its attempt; the first two become old.
+    const delivered = (await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['7001'], perThread: 3 })).map(
+      (r) => r.deliveryId,
+    );
+    await waitFor('delivered', async () => {
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE id = ANY($1) AND status = 'delivered'`, [delivered]);
+      return n === 3;
+    });
+    const [{ attempts }] = await t.db.query(`SELECT count(*)::int AS attempts FROM webhook_attempts WHERE delivery_id = ANY($1)`, [delivered]);
+    expect(attempts).toBe(3);
+
+    // App B, a pull app: not yet pulled, failed for good, in flight, and one whose event app A also had.
+    const pullApp = await createApp(api, ctx.owner, 'Puller');
+    const [unpulled, failed, inFlight, shared] = (
+      await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: pullApp.id, threads: ['7002'], perThread: 4, status: 'pull' })
+    ).map((r) => r.deliveryId);
+    await t.db.query(`UPDATE webhook_deliveries SET status = 'failed', attempts = 1 WHERE id = $1`, [failed]);
+    await t.db.query(`UPDATE webhook_deliveries SET status = 'in_flight', lease_until = now() + interval '1 hour' WHERE id = $1`, [inFlight]);
+    const sharedByA = randomUUID();
+    await t.db.query(
+      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, status, attempts, delivered_at)
+       VALUES ($1, $2, $3, $4, '7002', 'delivered', 1, now())`,
+      [sharedByA, await eventOf(shared), ctx.app.id, ctx.page.id],
+    );
+    const events = {
+      old: [await eventOf(delivered[0]), await eventOf(delivered[1]), await eventOf(failed)],
+      kept: [await eventOf(delivered[2]), await eventOf(unpulled), await eventOf(inFlight), await eventOf(shared)],
+    };
+    await backdate([delivered[0], delivered[1], unpulled, failed, inFlight, shared, sharedByA]);
+
+    const pruner = await t.spawnSibling('worker', { WEBHOOK_PRUNE_INTERVAL_MS: '200', WEBHOOK_RETENTION_SECONDS: '3600' });
+    try {
+      await waitFor('old finished deliveries pruned', async () => {
+        const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE id = ANY($1)`, [
+          [delivered[0], delivered[1], failed, sharedByA],
+        ]);
+        return n === 0;
+      });
+      // Its next ticks find nothing more to take.
+      await new Promise((r) => setTimeout(r, 600));
+    } finally {
+      await pruner.stop();
+    }
+
+    const left = await t.db.query(`SELECT id, status FROM webhook_deliveries WHERE id = ANY($1) ORDER BY seq`, [
+      [...delivered, unpulled, failed, inFlight, shared, sharedByA],
+    ]);
+    expect(left).toEqual([
+      { id: delivered[2], status: 'delivered' },
+      { id: unpulled, status: 'pull' },
+      { id: inFlight, status: 'in_flight' },
+      { id: shared, status: 'pull' },
+    ]);
+    const attemptsLeft = await t.db.query(`SELECT delivery_id FROM webhook_attempts WHERE delivery_id = ANY($1)`, [delivered]);
+    expect(attemptsLeft).toEqual([{ delivery_id: delivered[2] }]);
+    const eventsLeft = await t.db.query(`SELECT id FROM webhook_events WHERE id = ANY($1)`, [[...events.old, ...events.kept]]);
+    expect(eventsLeft.map((e: { id: string }) => e.id).sort()).toEqual([...events.kept].sort());
+
+    // The attempt log reaches back as far as retention; the pull app still gets both its old events, whole.
+    const auth = { token: ctx.owner.token };
+    expect((await api.get(`/apps/${ctx.app.id}/deliveries/${delivered[0]}`, auth)).status).toBe(404);
+    const log = await api.get(`/apps/${ctx.app.id}/deliveries`, auth);
+    expect(log.body.data.map((d: { id: string }) => d.id)).toEqual([delivered[2]]);
+    const pulled = await api.get(`/v25.0/${pullApp.id}/events?access_token=${encodeURIComponent(pullApp.token)}`);
+    expect(pulled.body.data.map((e: { delivery_id: string }) => e.delivery_id)).toEqual([unpulled, shared]);
+    expect(pulled.body.data[1].entry[0].messaging[0].message.text).toBe('7002#3 äöå 👋');
+  });
+});
