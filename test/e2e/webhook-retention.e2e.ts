@@ -20,11 +20,15 @@ describe('webhook history retention', () => {
     await t?.close();
   });
 
-  const backdate = (deliveryIds: string[]) =>
+  // Written (and, unless `deliveredNow`, delivered) two hours ago.
+  const backdate = (deliveryIds: string[], { deliveredNow = false } = {}) =>
     t.db.query(
-      `WITH d AS (UPDATE webhook_deliveries SET created_at = now() - interval '2 hours' WHERE id = ANY($1) RETURNING event_id)
+      `WITH d AS (
+         UPDATE webhook_deliveries SET created_at = now() - interval '2 hours',
+                delivered_at = CASE WHEN $2 THEN delivered_at ELSE delivered_at - interval '2 hours' END
+          WHERE id = ANY($1) RETURNING event_id)
        UPDATE webhook_events SET created_at = now() - interval '2 hours' WHERE id IN (SELECT event_id FROM d)`,
-      [deliveryIds],
+      [deliveryIds, deliveredNow],
     );
   const eventOf = async (deliveryId: string) =>
     (await t.db.query(`SELECT event_id FROM webhook_deliveries WHERE id = $1`, [deliveryId]))[0].event_id as string;
@@ -32,16 +36,17 @@ describe('webhook history retention', () => {
   it('deletes finished deliveries, their attempts and then their events; keeps unfinished ones and their events', async () => {
     const api = httpClient(t.url);
     const ctx = await conversation(api, bot);
-    // App A: three delivered by webhook, each with its attempt; the first two become old.
-    const delivered = (await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['7001'], perThread: 3 })).map(
+    // App A: four delivered by webhook, each with its attempt. The first two become old; the last was written
+    // long ago but delivered only now (a backlog after a pause): its retention has only begun.
+    const delivered = (await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['7001'], perThread: 4 })).map(
       (r) => r.deliveryId,
     );
     await waitFor('delivered', async () => {
       const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE id = ANY($1) AND status = 'delivered'`, [delivered]);
-      return n === 3;
+      return n === 4;
     });
     const [{ attempts }] = await t.db.query(`SELECT count(*)::int AS attempts FROM webhook_attempts WHERE delivery_id = ANY($1)`, [delivered]);
-    expect(attempts).toBe(3);
+    expect(attempts).toBe(4);
 
     // App B, a pull app: not yet pulled, failed for good, in flight, and one whose event app A also had.
     const pullApp = await createApp(api, ctx.owner, 'Puller');
@@ -58,9 +63,10 @@ describe('webhook history retention', () => {
     );
     const events = {
       old: [await eventOf(delivered[0]), await eventOf(delivered[1]), await eventOf(failed)],
-      kept: [await eventOf(delivered[2]), await eventOf(unpulled), await eventOf(inFlight), await eventOf(shared)],
+      kept: [await eventOf(delivered[2]), await eventOf(delivered[3]), await eventOf(unpulled), await eventOf(inFlight), await eventOf(shared)],
     };
     await backdate([delivered[0], delivered[1], unpulled, failed, inFlight, shared, sharedByA]);
+    await backdate([delivered[3]], { deliveredNow: true });
 
     const pruner = await t.spawnSibling('worker', { WEBHOOK_PRUNE_INTERVAL_MS: '200', WEBHOOK_RETENTION_SECONDS: '3600' });
     try {
@@ -81,12 +87,13 @@ describe('webhook history retention', () => {
     ]);
     expect(left).toEqual([
       { id: delivered[2], status: 'delivered' },
+      { id: delivered[3], status: 'delivered' },
       { id: unpulled, status: 'pull' },
       { id: inFlight, status: 'in_flight' },
       { id: shared, status: 'pull' },
     ]);
     const attemptsLeft = await t.db.query(`SELECT delivery_id FROM webhook_attempts WHERE delivery_id = ANY($1)`, [delivered]);
-    expect(attemptsLeft).toEqual([{ delivery_id: delivered[2] }]);
+    expect(attemptsLeft.map((a: { delivery_id: string }) => a.delivery_id).sort()).toEqual([delivered[2], delivered[3]].sort());
     const eventsLeft = await t.db.query(`SELECT id FROM webhook_events WHERE id = ANY($1)`, [[...events.old, ...events.kept]]);
     expect(eventsLeft.map((e: { id: string }) => e.id).sort()).toEqual([...events.kept].sort());
 
@@ -94,7 +101,7 @@ describe('webhook history retention', () => {
     const auth = { token: ctx.owner.token };
     expect((await api.get(`/apps/${ctx.app.id}/deliveries/${delivered[0]}`, auth)).status).toBe(404);
     const log = await api.get(`/apps/${ctx.app.id}/deliveries`, auth);
-    expect(log.body.data.map((d: { id: string }) => d.id)).toEqual([delivered[2]]);
+    expect(log.body.data.map((d: { id: string }) => d.id)).toEqual([delivered[3], delivered[2]]);
     const pulled = await api.get(`/v25.0/${pullApp.id}/events?access_token=${encodeURIComponent(pullApp.token)}`);
     expect(pulled.body.data.map((e: { delivery_id: string }) => e.delivery_id)).toEqual([unpulled, shared]);
     expect(pulled.body.data[1].entry[0].messaging[0].message.text).toBe('7002#3 äöå 👋');

@@ -38,6 +38,7 @@ export class RedisPubSub implements PubSubPort {
   readonly kind = 'redis' as const;
   private readonly handlers = new Map<string, Set<(message: unknown) => void>>();
   private readonly subscribing = new Map<string, Promise<unknown>>();
+  private ready?: Promise<void>;
 
   constructor(
     private readonly pub: Redis,
@@ -81,6 +82,10 @@ export class RedisPubSub implements PubSubPort {
       if (s.size === 0) {
         this.handlers.delete(full);
         this.subscribing.delete(full);
+        // Not during a reconnect's handshake either: ioredis would resubscribe the channel once ready.
+        if (!(await this.whenReady().then(() => true, () => false))) return;
+        // Subscribed again while waiting: keep it.
+        if (this.handlers.has(full)) return;
         await this.sub.unsubscribe(full);
       }
     };
@@ -95,19 +100,23 @@ export class RedisPubSub implements PubSubPort {
   // ioredis 5.8.2+ writes a SUBSCRIBE issued during its handshake at once, before its ready
   // check's INFO, which then fails in subscriber mode and rejects the SUBSCRIBE (ioredis
   // #2037, fixed in 6.0). Once ready, SUBSCRIBE is safe; after a reconnect ioredis resubscribes.
+  // One wait shared by every caller, so an outage does not pile up listeners.
   private whenReady(): Promise<void> {
     if (this.sub.status === 'ready') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onReady = () => {
-        this.sub.off('end', onEnd);
-        resolve();
-      };
-      const onEnd = () => {
+    if (this.sub.status === 'end') return Promise.reject(new Error('the Redis subscriber connection is closed'));
+    this.ready ??= new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error) => {
         this.sub.off('ready', onReady);
-        reject(new Error('the Redis subscriber connection closed before it was ready'));
+        this.sub.off('end', onEnd);
+        this.ready = undefined;
+        if (err) reject(err);
+        else resolve();
       };
-      this.sub.once('ready', onReady);
-      this.sub.once('end', onEnd);
+      const onReady = () => settle();
+      const onEnd = () => settle(new Error('the Redis subscriber connection closed before it was ready'));
+      this.sub.on('ready', onReady);
+      this.sub.on('end', onEnd);
     });
+    return this.ready;
   }
 }

@@ -9,8 +9,8 @@ const CATCH_UP_DELAY_MS = 1000;
 // A delivery is finished when delivered (a pull cursor's acknowledgement included) or failed for good.
 const FINISHED = ['delivered', 'failed'];
 // One pruner at a time across workers: two deleting different deliveries of one event at once would each still
-// see the other's, and the event would outlive both.
-const PRUNE_LOCK = 0x5357_6870; // 'SWhp'
+// see the other's, and the event would outlive both. A two-key lock, apart from single-key (hashtext) ones.
+const PRUNE_LOCK = [0x5357, 0x6870]; // 'SW' 'hp'
 
 export interface PruneResult {
   deliveries: number;
@@ -20,9 +20,10 @@ export interface PruneResult {
   more: boolean;
 }
 
-// Worker-role processes only: every WEBHOOK_PRUNE_INTERVAL_MS, deletes finished deliveries older than
-// WEBHOOK_RETENTION_SECONDS with their attempts, then each event none of whose deliveries remains. A delivery
-// not finished keeps itself and its event whatever their age: retention never drops an event a bot has not had.
+// Worker-role processes only: every WEBHOOK_PRUNE_INTERVAL_MS, deletes finished deliveries past
+// WEBHOOK_RETENTION_SECONDS (counted from delivery; a failed one from its event) with their attempts, then each
+// event none of whose deliveries remains. An unfinished delivery (pending, in flight, not yet pulled) keeps itself
+// and its event whatever their age.
 @Injectable()
 export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('WebhookPruner');
@@ -59,9 +60,9 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
     this.running = true;
     try {
       // Each app's finished deliveries whose oldest (in seq order) is past retention, the most overdue first:
-      // two index probes per app find them, and no app waits behind another's long history for more than a tick.
-      let due = await this.sql.query<{ app_id: string; status: string }>(
-        `SELECT a.id AS app_id, s.status FROM apps a CROSS JOIN unnest($1::varchar[]) AS s(status)
+      // two index probes per app find them. Round robin after that, so one app's long history delays no other's.
+      let due = await this.sql.query<{ app_id: string; status: string; after: string }>(
+        `SELECT a.id AS app_id, s.status, '0' AS after FROM apps a CROSS JOIN unnest($1::varchar[]) AS s(status)
            CROSS JOIN LATERAL (SELECT d.created_at FROM webhook_deliveries d
                                 WHERE d.app_id = a.id AND d.status = s.status ORDER BY d.seq LIMIT 1) head
           WHERE head.created_at < now() - $2::int * interval '1 second'
@@ -77,12 +78,12 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
             total.more = true;
             return total;
           }
-          const batch = await this.sql.transaction((q) => this.pruneBatch(q, d.app_id, d.status));
+          const batch = await this.sql.transaction((q) => this.pruneBatch(q, d.app_id, d.status, d.after));
           if (!batch) return total; // another worker is pruning
           total.deliveries += batch.deliveries;
           total.attempts += batch.attempts;
           total.events += batch.events;
-          if (batch.more) left.push(d);
+          if (batch.next) left.push({ ...d, after: batch.next });
         }
         due = left;
       }
@@ -97,24 +98,35 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
     return total;
   }
 
-  // One app's oldest finished deliveries in seq order: a batch that reaches one still young is the app's last.
-  private async pruneBatch(q: SqlQuery, appId: string, status: string): Promise<PruneResult | null> {
-    const [{ locked }] = await q<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [PRUNE_LOCK]);
+  // The next BATCH of one app's finished deliveries in seq order after `after`. The walk goes on while whole
+  // batches were created before the cutoff: one delivered late (after a pause, or pulled late) stays, and the
+  // walk steps past it. Answers where the next batch starts, or null when this one reached young history.
+  private async pruneBatch(
+    q: SqlQuery,
+    appId: string,
+    status: string,
+    after: string,
+  ): Promise<(Omit<PruneResult, 'more'> & { next: string | null }) | null> {
+    const [{ locked }] = await q<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock($1, $2) AS locked`, PRUNE_LOCK);
     if (!locked) return null;
-    const [gone] = await q<{ scanned: number; deliveries: number; attempts: number; events: string[] }>(
+    const [gone] = await q<{ scanned: number; all_old: boolean; last: string; deliveries: number; attempts: number; events: string[] }>(
       `WITH head AS (
-         SELECT id FROM webhook_deliveries WHERE app_id = $1 AND status = $2 ORDER BY seq LIMIT $3
+         SELECT id, seq, created_at FROM webhook_deliveries WHERE app_id = $1 AND status = $2 AND seq > $5
+          ORDER BY seq LIMIT $3
        ), gone AS (
          DELETE FROM webhook_deliveries d USING head
-          WHERE d.id = head.id AND d.status = $2 AND d.created_at < now() - $4::int * interval '1 second'
+          WHERE d.id = head.id AND d.status = $2
+            AND coalesce(d.delivered_at, d.created_at) < now() - $4::int * interval '1 second'
          RETURNING d.id, d.event_id
        ), attempts AS (
          DELETE FROM webhook_attempts a USING gone WHERE a.delivery_id = gone.id RETURNING 1
        )
-       SELECT (SELECT count(*) FROM head)::int AS scanned, (SELECT count(*) FROM gone)::int AS deliveries,
-              (SELECT count(*) FROM attempts)::int AS attempts,
+       SELECT (SELECT count(*) FROM head)::int AS scanned,
+              (SELECT bool_and(created_at < now() - $4::int * interval '1 second') FROM head) AS all_old,
+              (SELECT max(seq) FROM head) AS last,
+              (SELECT count(*) FROM gone)::int AS deliveries, (SELECT count(*) FROM attempts)::int AS attempts,
               (SELECT coalesce(array_agg(DISTINCT event_id), '{}') FROM gone) AS events`,
-      [appId, status, BATCH, this.config.env.WEBHOOK_RETENTION_SECONDS],
+      [appId, status, BATCH, this.config.env.WEBHOOK_RETENTION_SECONDS, after],
     );
     // A later statement of the transaction sees this one's deletions: an event goes with its last delivery.
     const [{ events }] = gone.events.length
@@ -131,7 +143,7 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
       deliveries: gone.deliveries,
       attempts: gone.attempts,
       events,
-      more: gone.scanned === BATCH && gone.deliveries === BATCH,
+      next: gone.scanned === BATCH && gone.all_old ? gone.last : null,
     };
   }
 }
