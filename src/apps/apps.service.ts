@@ -11,6 +11,9 @@ export const toAppView = (a: AppEntity) => ({ id: a.id, name: a.name, require_ap
 
 @Injectable()
 export class AppsService {
+  // What a new page subscription starts elsewhere: the webhook gateway pushes what waited to be pulled.
+  private readonly pageSubscribedListeners: ((appId: string) => Promise<void>)[] = [];
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @InjectRepository(AppEntity) private readonly apps: Repository<AppEntity>,
@@ -69,6 +72,11 @@ export class AppsService {
       { appId, object, callbackUrl, fields, active: true, inactiveReason: null },
       ['appId', 'object'],
     );
+    if (object === 'page') for (const listener of this.pageSubscribedListeners) await listener(appId);
+  }
+
+  onPageSubscribed(listener: (appId: string) => Promise<void>): void {
+    this.pageSubscribedListeners.push(listener);
   }
 
   // The webhook gateway switches a subscription off (410 Gone) and on again (resume); events are kept meanwhile.

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { MediaService } from '../media/media.service';
@@ -16,7 +16,7 @@ const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
 // What a developer sees of their app's webhooks: health (getWebhookInfo), the attempt log, retry, replay, pull.
 @Injectable()
-export class DeliveryLogService {
+export class DeliveryLogService implements OnModuleInit {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly apps: AppsService,
@@ -25,6 +25,22 @@ export class DeliveryLogService {
     private readonly media: MediaService,
     private readonly receipts: DeliveryReceipts,
   ) {}
+
+  onModuleInit(): void {
+    this.apps.onPageSubscribed(async (appId) => void (await this.pushPulled(appId)));
+  }
+
+  // An app that subscribes after pulling: what it has not acknowledged is pushed, oldest first (served but not
+  // yet acknowledged ones too: at least once).
+  async pushPulled(appId: string): Promise<number> {
+    const rows: unknown[] = await this.db.query(
+      `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now()
+        WHERE app_id = $1 AND status = 'pull' AND target = 'webhook' RETURNING 1`,
+      [appId],
+    );
+    if (rows.length) await this.webhooks.kick(appId);
+    return rows.length;
+  }
 
   async health(appId: string) {
     const sub = await this.apps.findSubscription(appId, 'page');
@@ -217,21 +233,29 @@ export class DeliveryLogService {
 
   // getUpdates: `after` acknowledges every event the app was served up to it; the rest come oldest first.
   async pull(appId: string, after: string | undefined, limit = 100) {
+    // An app that dropped its subscription pulls what waited to be pushed, and what a failed attempt in flight at
+    // the time has put back since. Unserved, whatever attempts the webhook made.
+    await this.db.query(
+      `UPDATE webhook_deliveries SET status = 'pull', batch_id = NULL, served_at = NULL
+        WHERE app_id = $1 AND status = 'pending' AND target = 'webhook'
+          AND NOT EXISTS (SELECT 1 FROM app_subscriptions s WHERE s.app_id = $1 AND s.object = 'page')`,
+      [appId],
+    );
     if (after) {
       const acked: { page_id: string; messaging: Record<string, unknown> }[] = await this.db.query(
         `WITH a AS (
            UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now()
-            WHERE app_id = $1 AND status = 'pull' AND seq <= $2 AND attempts > 0
+            WHERE app_id = $1 AND status = 'pull' AND seq <= $2 AND served_at IS NOT NULL
            RETURNING page_id, event_id)
          SELECT a.page_id, e.messaging FROM a JOIN webhook_events e ON e.id = a.event_id`,
         [appId, after],
       );
       await this.receipts.received(acked.map((r) => ({ pageId: r.page_id, messaging: r.messaging })));
     }
-    // attempts counts servings: only served events can be acknowledged, so one committed late is never skipped.
+    // Only served events can be acknowledged, so one committed late (or turned into pull late) is never skipped.
     const rows = await this.db.query(
       `WITH s AS (
-         UPDATE webhook_deliveries d SET attempts = d.attempts + 1
+         UPDATE webhook_deliveries d SET attempts = d.attempts + 1, served_at = coalesce(d.served_at, now())
           WHERE d.id IN (SELECT id FROM webhook_deliveries WHERE app_id = $1 AND status = 'pull' ORDER BY seq LIMIT $2)
          RETURNING d.id, d.seq, d.page_id, d.event_id, d.created_at)
        SELECT s.*, e.messaging FROM s JOIN webhook_events e ON e.id = s.event_id ORDER BY s.seq`,

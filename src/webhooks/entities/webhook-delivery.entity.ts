@@ -70,6 +70,11 @@ export class WebhookDeliveryEntity {
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true })
   deliveredAt: Date | null;
 
+  // A pull delivery's first serving: only a served one is acknowledged by a cursor past it (a pending one turned
+  // into pull when its app dropped its subscription may lie below a cursor it was never served under).
+  @Column({ name: 'served_at', type: 'timestamptz', nullable: true })
+  servedAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

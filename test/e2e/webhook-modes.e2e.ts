@@ -1,0 +1,95 @@
+import { startBotReceiver, BotReceiver, ReceivedRequest } from '../support/bot-receiver';
+import { httpClient } from '../support/http-client';
+import { insertOutboxEvents } from '../support/outbox';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { ALL_FIELDS, conversation } from '../factories/messaging.factory';
+
+// A bot moving between push (a page subscription) and pull (GET /events): no event is stranded in the mode it
+// left. A failed attempt waits an hour here, so what failed stays pending until the test moves it.
+describe('webhook push and pull: switching modes', () => {
+  let t: TestPlatform;
+  const bots: BotReceiver[] = [];
+  beforeAll(async () => {
+    t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_RETRY_SCHEDULE: '0,3600' } });
+  });
+  afterAll(async () => {
+    await Promise.all(bots.map((b) => b.close()));
+    await t?.close();
+  });
+  const newBot = async () => {
+    const b = await startBotReceiver('verify-me');
+    bots.push(b);
+    return b;
+  };
+  const statuses = async (ids: string[]) =>
+    (await t.db.query(`SELECT status FROM webhook_deliveries WHERE id = ANY($1) ORDER BY seq`, [ids])).map((r: { status: string }) => r.status);
+  const seqOf = async (id: string) => (await t.db.query(`SELECT seq FROM webhook_deliveries WHERE id = $1`, [id]))[0].seq as string;
+  const deliveryIds = (received: ReceivedRequest[]) =>
+    received.flatMap((r) => String(r.headers['x-switchboard-delivery-ids']).split(','));
+
+  it('an app that drops its subscription pulls what waited to be pushed; a cursor acknowledges only what was served', async () => {
+    const api = httpClient(t.url);
+    const bot = await newBot();
+    bot.respond = () => 500;
+    const ctx = await conversation(api, bot);
+    const waiting = (await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['8001'], perThread: 3 })).map(
+      (r) => r.deliveryId,
+    );
+    await waitFor('the first attempt failed', async () => {
+      const rows = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE id = ANY($1) AND status = 'pending' AND attempts = 1`, [
+        waiting,
+      ]);
+      return rows[0].n === 3;
+    });
+    const posts = bot.received.length;
+
+    const tok = encodeURIComponent(ctx.app.token);
+    expect((await api.delete(`/v25.0/${ctx.app.id}/subscriptions?access_token=${tok}`)).body).toEqual({ success: true });
+    // Written after the subscription went: pull from the start.
+    const [later] = (await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['8001'], perThread: 1, status: 'pull' })).map(
+      (r) => r.deliveryId,
+    );
+
+    const first = await api.get(`/v25.0/${ctx.app.id}/events?limit=1&access_token=${tok}`);
+    expect(first.status).toBe(200);
+    expect(first.body.data.map((e: { delivery_id: string }) => e.delivery_id)).toEqual([waiting[0]]);
+    expect(first.body.data[0].entry[0].messaging[0].message.text).toBe('8001#0 äöå 👋');
+    // A cursor past deliveries never served acknowledges only the served one; the others come next, in order.
+    const past = await api.get(`/v25.0/${ctx.app.id}/events?after=${await seqOf(waiting[2])}&access_token=${tok}`);
+    expect(past.body.data.map((e: { delivery_id: string }) => e.delivery_id)).toEqual([waiting[1], waiting[2], later]);
+    expect(await statuses([...waiting, later])).toEqual(['delivered', 'pull', 'pull', 'pull']);
+    const done = await api.get(`/v25.0/${ctx.app.id}/events?after=${past.body.paging.next_cursor}&access_token=${tok}`);
+    expect(done.body.data).toEqual([]);
+    expect(await statuses([...waiting, later])).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+    // Nothing was pushed after the subscription went.
+    expect(bot.received.length).toBe(posts);
+  });
+
+  it('an app that subscribes after pulling gets everything it has not acknowledged pushed, oldest first', async () => {
+    const api = httpClient(t.url);
+    const ctx = await conversation(api);
+    const rows = (await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['8002', '8003'], perThread: 2, status: 'pull' })).map(
+      (r) => r.deliveryId,
+    );
+    const tok = encodeURIComponent(ctx.app.token);
+    // Served, never acknowledged: pushed too (at least once).
+    const served = await api.get(`/v25.0/${ctx.app.id}/events?limit=2&access_token=${tok}`);
+    expect(served.body.data).toHaveLength(2);
+
+    const bot = await newBot();
+    const sub = await api.post(`/v25.0/${ctx.app.id}/subscriptions`, {
+      access_token: ctx.app.token,
+      object: 'page',
+      callback_url: bot.url,
+      verify_token: 'verify-me',
+      fields: ALL_FIELDS,
+    });
+    expect(sub.body).toEqual({ success: true });
+    await waitFor('all pushed and acknowledged', async () => (await statuses(rows)).every((s) => s === 'delivered'));
+    expect(deliveryIds(bot.received).filter((id) => rows.includes(id))).toEqual(rows);
+    expect((await api.get(`/v25.0/${ctx.app.id}/events?access_token=${tok}`)).body.data).toEqual([]);
+    const health = await api.get(`/apps/${ctx.app.id}/webhook`, { token: ctx.owner.token });
+    expect(health.body).toMatchObject({ mode: 'push', pending_pull_count: 0, pending_update_count: 0 });
+  });
+});
