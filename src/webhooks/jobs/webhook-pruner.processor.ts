@@ -59,14 +59,14 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
     if (this.running) return total;
     this.running = true;
     try {
-      // Each app's finished deliveries whose oldest (in seq order) is past retention, the most overdue first:
+      // Each app's finished deliveries whose first (in seq order) is past retention, the most overdue first:
       // two index probes per app find them. Round robin after that, so one app's long history delays no other's.
       let due = await this.sql.query<{ app_id: string; status: string; after: string }>(
         `SELECT a.id AS app_id, s.status, '0' AS after FROM apps a CROSS JOIN unnest($1::varchar[]) AS s(status)
-           CROSS JOIN LATERAL (SELECT d.created_at FROM webhook_deliveries d
+           CROSS JOIN LATERAL (SELECT coalesce(d.delivered_at, d.created_at) AS finished FROM webhook_deliveries d
                                 WHERE d.app_id = a.id AND d.status = s.status ORDER BY d.seq LIMIT 1) head
-          WHERE head.created_at < now() - $2::int * interval '1 second'
-          ORDER BY head.created_at`,
+          WHERE head.finished < now() - $2::int * interval '1 second'
+          ORDER BY head.finished`,
         [FINISHED, this.config.env.WEBHOOK_RETENTION_SECONDS],
       );
       let batches = 0;
@@ -98,9 +98,10 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
     return total;
   }
 
-  // The next BATCH of one app's finished deliveries in seq order after `after`. The walk goes on while whole
-  // batches were created before the cutoff: one delivered late (after a pause, or pulled late) stays, and the
-  // walk steps past it. Answers where the next batch starts, or null when this one reached young history.
+  // The next BATCH of one app's finished deliveries in seq order after `after`; the walk goes on while it deletes
+  // whole batches. One still within retention (delivered late, after a pause or a late pull) ends it and holds
+  // back the batches after it until it expires: history kept longer than retention, never shorter, and no tick
+  // spends itself re-reading young rows. Answers where the next batch starts, or null when this one was the last.
   private async pruneBatch(
     q: SqlQuery,
     appId: string,
@@ -109,9 +110,9 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
   ): Promise<(Omit<PruneResult, 'more'> & { next: string | null }) | null> {
     const [{ locked }] = await q<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock($1, $2) AS locked`, PRUNE_LOCK);
     if (!locked) return null;
-    const [gone] = await q<{ scanned: number; all_old: boolean; last: string; deliveries: number; attempts: number; events: string[] }>(
+    const [gone] = await q<{ scanned: number; last: string; deliveries: number; attempts: number; events: string[] }>(
       `WITH head AS (
-         SELECT id, seq, created_at FROM webhook_deliveries WHERE app_id = $1 AND status = $2 AND seq > $5
+         SELECT id, seq FROM webhook_deliveries WHERE app_id = $1 AND status = $2 AND seq > $5
           ORDER BY seq LIMIT $3
        ), gone AS (
          DELETE FROM webhook_deliveries d USING head
@@ -121,9 +122,7 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
        ), attempts AS (
          DELETE FROM webhook_attempts a USING gone WHERE a.delivery_id = gone.id RETURNING 1
        )
-       SELECT (SELECT count(*) FROM head)::int AS scanned,
-              (SELECT bool_and(created_at < now() - $4::int * interval '1 second') FROM head) AS all_old,
-              (SELECT max(seq) FROM head) AS last,
+       SELECT (SELECT count(*) FROM head)::int AS scanned, (SELECT max(seq) FROM head) AS last,
               (SELECT count(*) FROM gone)::int AS deliveries, (SELECT count(*) FROM attempts)::int AS attempts,
               (SELECT coalesce(array_agg(DISTINCT event_id), '{}') FROM gone) AS events`,
       [appId, status, BATCH, this.config.env.WEBHOOK_RETENTION_SECONDS, after],
@@ -143,7 +142,7 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
       deliveries: gone.deliveries,
       attempts: gone.attempts,
       events,
-      next: gone.scanned === BATCH && gone.all_old ? gone.last : null,
+      next: gone.scanned === BATCH && gone.deliveries === BATCH ? gone.last : null,
     };
   }
 }
