@@ -106,4 +106,30 @@ describe('webhook history retention', () => {
     expect(pulled.body.data.map((e: { delivery_id: string }) => e.delivery_id)).toEqual([unpulled, shared]);
     expect(pulled.body.data[1].entry[0].messaging[0].message.text).toBe('7002#3 äöå 👋');
   });
+
+  it('prunes a history longer than a batch in one tick, going round the apps due', async () => {
+    const api = httpClient(t.url);
+    const ctx = await conversation(api);
+    const big = await createApp(api, ctx.owner, 'Big history');
+    const small = await createApp(api, ctx.owner, 'Small history');
+    const threads = Array.from({ length: 41 }, (_, i) => `91${String(i).padStart(2, '0')}`);
+    const bigRows = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: big.id, threads, perThread: 100, status: 'pull' });
+    const smallRows = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: small.id, threads: ['9200'], perThread: 3, status: 'pull' });
+    expect(bigRows.length).toBe(4100); // more than two batches of 2,000
+    await t.db.query(
+      `UPDATE webhook_deliveries SET status = 'delivered', created_at = now() - interval '2 hours', delivered_at = now() - interval '2 hours'
+        WHERE app_id = ANY($1)`,
+      [[big.id, small.id]],
+    );
+    const pruner = await t.spawnSibling('worker', { WEBHOOK_PRUNE_INTERVAL_MS: '200', WEBHOOK_RETENTION_SECONDS: '3600' });
+    try {
+      const line = await waitFor('a tick that removed something', () => pruner.logs.join('').match(/removed (\d+) deliveries, (\d+) attempts and (\d+) events/));
+      expect(line.slice(1).map(Number)).toEqual([4103, 0, 4103]);
+    } finally {
+      await pruner.stop();
+    }
+    const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = ANY($1)`, [[big.id, small.id]]);
+    expect(n).toBe(0);
+    expect(smallRows).toHaveLength(3);
+  });
 });
