@@ -9,6 +9,8 @@ import { EnvSchema } from '../config/env.schema';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '../database/embedded-postgres';
 import { runMigrations } from '../database/run-migrations';
 import { createHttpApp } from './http-app';
+import { serveWorkerHttp, WorkerHttp } from './worker-http';
+import { MetricsService } from '../health/metrics.service';
 
 export interface RunningPlatform {
   config: AppConfig;
@@ -57,6 +59,7 @@ export async function startPlatform(env: EnvSchema, role: ProcessRole): Promise<
 
   let app: INestApplicationContext;
   let url: string | undefined;
+  let workerHttp: WorkerHttp | undefined;
   if (config.servesHttp) {
     const http = await createHttpApp({ config, databaseUrl, logger });
     await http.listen(env.PORT, env.HOST);
@@ -71,7 +74,9 @@ export async function startPlatform(env: EnvSchema, role: ProcessRole): Promise<
       logger: new PinoNestLogger(logger),
     });
     await app.init();
-    logger.info('worker started');
+    workerHttp = await serveWorkerHttp(app.get(MetricsService), env.WORKER_HTTP_PORT, env.HOST, logger);
+    url = workerHttp.url;
+    logger.info({ url }, url ? `worker started (${url}/metrics, ${url}/health)` : 'worker started');
   }
 
   return {
@@ -80,6 +85,7 @@ export async function startPlatform(env: EnvSchema, role: ProcessRole): Promise<
     url,
     logger,
     async stop() {
+      await workerHttp?.close();
       await app.close();
       if (embedded) await embedded.stop();
     },

@@ -12,6 +12,8 @@ export class EnvSchema {
   @IsIn(['development', 'production', 'test']) NODE_ENV: 'development' | 'production' | 'test' = 'development';
   @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT = 3000;
   @IsString() HOST = '0.0.0.0';
+  // Role worker only (it has no API): /metrics and /health on this port. 0 picks a free one, -1 serves none.
+  @Transform(toInt) @IsInt() @Min(-1) @Max(65535) WORKER_HTTP_PORT = 9464;
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';
   @IsString() DATA_DIR = './.data';
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^https?:\/\/[^\s]+$/) PUBLIC_BASE_URL?: string;

@@ -34,6 +34,25 @@ describe('health, metrics, docs', () => {
     expect(res.text).toContain('switchboard_process_cpu_seconds_total');
   });
 
+  it('a worker, which has no API, answers /health and /metrics (its own counters) on a port of its own', async () => {
+    const worker = await t.spawnSibling('worker');
+    try {
+      expect(worker.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const w = httpClient(worker.url);
+      expect((await w.get('/health')).body).toEqual({ status: 'ok' });
+      const scrape = await w.get('/metrics');
+      expect(scrape.status).toBe(200);
+      expect(String(scrape.headers['content-type'])).toContain('text/plain');
+      expect(scrape.text).toContain('# TYPE switchboard_webhook_attempts_total counter');
+      expect(scrape.text).toContain('# TYPE switchboard_webhook_pruned_total counter');
+      expect(scrape.text).not.toContain('switchboard_http_request_duration_seconds_bucket');
+      expect((await w.get('/threads')).status).toBe(404);
+      expect((await w.post('/metrics', {})).status).toBe(405);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('serves Swagger UI at /docs and its document', async () => {
     const api = httpClient(t.url);
     const ui = await api.get('/docs');

@@ -125,6 +125,9 @@ describe('webhook history retention', () => {
     try {
       const line = await waitFor('a tick that removed something', () => pruner.logs.join('').match(/removed (\d+) deliveries, (\d+) attempts and (\d+) events/));
       expect(line.slice(1).map(Number)).toEqual([4103, 0, 4103]);
+      const metrics = (await httpClient(pruner.url).get('/metrics')).text;
+      expect(metrics).toMatch(/switchboard_webhook_pruned_total\{kind="deliveries"\} 4103\b/);
+      expect(metrics).toMatch(/switchboard_webhook_pruned_total\{kind="events"\} 4103\b/);
     } finally {
       await pruner.stop();
     }

@@ -27,6 +27,7 @@ export async function spawnPlatform(
   const fullEnv = {
     PATH: process.env.PATH ?? '',
     PORT: '0',
+    WORKER_HTTP_PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     // Tests make one person send far faster than a human could; the limit's own test sets it low.
@@ -53,7 +54,7 @@ export async function spawnPlatform(
         resolve(m[1]);
       } else if (role === 'worker' && text.includes('worker started')) {
         clearTimeout(timer);
-        resolve('');
+        resolve(m ? m[1] : '');
       }
     };
     child.stdout!.on('data', onData);

@@ -1,6 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Counter } from 'prom-client';
 import { AppConfig } from '../../config/app-config';
 import { SqlQuery, SqlService } from '../../database/sql.service';
+import { MetricsService } from '../../health/metrics.service';
 
 const BATCH = 2000;
 // Per tick, so one run never holds a worker (or the tables) for long; when work is left the next tick comes soon.
@@ -30,11 +32,20 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
   private timer?: NodeJS.Timeout;
   private running = false;
   private stopped = false;
+  private readonly pruned: Counter<'kind'>;
 
   constructor(
     private readonly config: AppConfig,
     private readonly sql: SqlService,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.pruned = new Counter({
+      name: 'switchboard_webhook_pruned_total',
+      help: 'Webhook history deleted past WEBHOOK_RETENTION_SECONDS, by kind (deliveries, attempts, events)',
+      labelNames: ['kind'],
+      registers: [metrics.registry],
+    });
+  }
 
   onApplicationBootstrap(): void {
     if (this.config.runsWorkers) this.schedule(this.config.env.WEBHOOK_PRUNE_INTERVAL_MS);
@@ -83,6 +94,9 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
           total.deliveries += batch.deliveries;
           total.attempts += batch.attempts;
           total.events += batch.events;
+          this.pruned.inc({ kind: 'deliveries' }, batch.deliveries);
+          this.pruned.inc({ kind: 'attempts' }, batch.attempts);
+          this.pruned.inc({ kind: 'events' }, batch.events);
           if (batch.next) left.push({ ...d, after: batch.next });
         }
         due = left;
