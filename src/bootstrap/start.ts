@@ -11,6 +11,7 @@ import { runMigrations } from '../database/run-migrations';
 import { createHttpApp } from './http-app';
 import { serveWorkerHttp, WorkerHttp } from './worker-http';
 import { MetricsService } from '../health/metrics.service';
+import { WebhookDeliveryProcessor } from '../webhooks/jobs/webhook-delivery.processor';
 
 export interface RunningPlatform {
   config: AppConfig;
@@ -85,8 +86,10 @@ export async function startPlatform(env: EnvSchema, role: ProcessRole): Promise<
     url,
     logger,
     async stop() {
-      await workerHttp?.close();
+      app.get(WebhookDeliveryProcessor, { strict: false }).stopTakingBatches();
+      // Jobs stop first (the attempts in flight finish); /metrics and /health answer until then.
       await app.close();
+      await workerHttp?.close();
       if (embedded) await embedded.stop();
     },
   };

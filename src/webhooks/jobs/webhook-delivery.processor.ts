@@ -248,14 +248,20 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   }
 
   onModuleDestroy(): void {
+    this.stopTakingBatches();
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+  }
+
+  // A sender working through a backlog finishes its POST in flight and takes no next batch. Called as shutdown
+  // begins (src/bootstrap/start.ts), before other modules' destroy hooks (the sandbox pool's take a while).
+  stopTakingBatches(): void {
+    this.closing = true;
   }
 
   // SIGTERM: stop taking jobs and let attempts in flight finish and settle while Postgres is still open
   // (TypeORM closes in onApplicationShutdown). main.ts bounds the whole shutdown.
   async beforeApplicationShutdown(): Promise<void> {
-    // A sender working through a backlog finishes its POST in flight and takes no next batch.
-    this.closing = true;
+    this.stopTakingBatches();
     if (this.config.runsWorkers) await this.queue.close();
     // Senders started by wake-up jobs outlive their job: their POST in flight settles before Postgres closes.
     await Promise.allSettled([...this.senders]);
@@ -346,6 +352,12 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // throughput, since a thread's next batch waits for its last. Bounded, so one job doesn't keep a slot forever.
   // `firstClaimed` is called once the first batch is claimed (or nothing was).
   private async send(target: Target, mode: ClaimMode, firstClaimed?: () => void): Promise<boolean> {
+    // A job taken while shutting down claims nothing: the deliveries stay pending for another worker's
+    // sender or reconciler.
+    if (this.closing) {
+      firstClaimed?.();
+      return false;
+    }
     const cap = Math.min(this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT, target.rampLimit ?? Infinity);
     const key = this.slotKey(target.callbackUrl);
     // The per-origin cap: without a slot nothing is claimed; whoever holds one wakes the backlog when done.
