@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { startBotReceiver, BotReceiver } from '../support/bot-receiver';
 import { httpClient } from '../support/http-client';
 import { insertOutboxEvents } from '../support/outbox';
@@ -134,5 +135,54 @@ describe('webhook history retention', () => {
     const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = ANY($1)`, [[big.id, small.id]]);
     expect(n).toBe(0);
     expect(smallRows).toHaveLength(3);
+  });
+
+  it('prunes one worker at a time: while another holds the pruning lock it deletes nothing, then it prunes all', async () => {
+    const api = httpClient(t.url);
+    const ctx = await conversation(api);
+    const [one, two] = [await createApp(api, ctx.owner, 'One'), await createApp(api, ctx.owner, 'Two')];
+    await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: one.id, threads: ['9301', '9302'], perThread: 50, status: 'pull' });
+    // Every event has a delivery for each app, as for two apps connected to one page: two pruners deleting one
+    // app's each at once would each see the other's and keep the event.
+    await t.db.query(
+      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, status)
+       SELECT gen_random_uuid(), event_id, $2, page_id, thread_key, 'pull' FROM webhook_deliveries WHERE app_id = $1 ORDER BY seq`,
+      [one.id, two.id],
+    );
+    const [{ events }] = await t.db.query(
+      `WITH u AS (
+         UPDATE webhook_deliveries SET status = 'delivered', created_at = now() - interval '2 hours', delivered_at = now() - interval '2 hours'
+          WHERE app_id = ANY($1) RETURNING event_id)
+       SELECT array_agg(DISTINCT event_id) AS events FROM u`,
+      [[one.id, two.id]],
+    );
+    expect(events).toHaveLength(100);
+    const count = async () =>
+      (await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = ANY($1)`, [[one.id, two.id]]))[0].n as number;
+
+    // Another pruner, as far as this one can tell: the same two-key advisory lock, held by this test's session.
+    const holder = new Client({ connectionString: t.db.url });
+    await holder.connect();
+    try {
+      await holder.query(`SELECT pg_advisory_lock(${0x5357}, ${0x6870})`);
+      const pruner = await t.spawnSibling('worker', {
+        WEBHOOK_PRUNE_INTERVAL_MS: '100',
+        WEBHOOK_RETENTION_SECONDS: '3600',
+        LOG_LEVEL: 'debug',
+      });
+      try {
+        // Tick after tick it finds work, and the lock sends it away.
+        await waitFor('three ticks turned away', () => pruner.logs.join('').split('this tick yields').length > 3);
+        expect(await count()).toBe(200);
+        await holder.query(`SELECT pg_advisory_unlock(${0x5357}, ${0x6870})`);
+        await waitFor('pruned once the lock is free', async () => (await count()) === 0);
+      } finally {
+        await pruner.stop();
+      }
+    } finally {
+      await holder.end();
+    }
+    const [{ left }] = await t.db.query(`SELECT count(*)::int AS left FROM webhook_events WHERE id = ANY($1)`, [events]);
+    expect(left).toBe(0);
   });
 });

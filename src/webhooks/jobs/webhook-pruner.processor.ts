@@ -90,7 +90,10 @@ export class WebhookPrunerProcessor implements OnApplicationBootstrap, OnModuleD
             return total;
           }
           const batch = await this.sql.transaction((q) => this.pruneBatch(q, d.app_id, d.status, d.after));
-          if (!batch) return total; // another worker is pruning
+          if (!batch) {
+            this.logger.debug('another worker holds the pruning lock: this tick yields');
+            return total;
+          }
           total.deliveries += batch.deliveries;
           total.attempts += batch.attempts;
           total.events += batch.events;
