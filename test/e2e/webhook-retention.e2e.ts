@@ -8,7 +8,7 @@ import { waitFor } from '../support/wait-for';
 import { conversation } from '../factories/messaging.factory';
 import { createApp } from '../factories/registry.factory';
 
-// Webhook history past WEBHOOK_RETENTION_SECONDS goes; what a bot has not had stays, however old.
+// Finished webhook history past WEBHOOK_RETENTION_SECONDS goes; what is unfinished stays, however old.
 describe('webhook history retention', () => {
   let t: TestPlatform;
   let bot: BotReceiver;
