@@ -143,7 +143,7 @@ export class WebhooksService {
          ORDER BY d.batch_id, d.seq LIMIT $2)
        UNION ALL
        (SELECT d.id, d.batch_id FROM webhook_deliveries d
-         WHERE d.app_id = $1 AND d.status = 'pending' AND d.batch_id IS NULL AND d.next_attempt_at <= now()
+         WHERE d.app_id = $1 AND d.status = 'pending' AND d.batch_id IS NULL
            AND d.target = 'webhook'
          ORDER BY d.seq LIMIT $2)`,
       [appId, Math.max(1, slots)],

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import { verifyMessenger, verifyStandard } from '../../libs/webhook-signature';
 import { startBotReceiver, BotReceiver, ReceivedRequest } from '../support/bot-receiver';
@@ -397,6 +398,28 @@ describe('webhook gateway', () => {
     expect(new Set(entries(bot.received).map((e) => e.deliveryId)).size).toBe(rows.length);
     assertOrderedPerThread(bot.received);
   }, 60_000);
+
+  it("an event whose writer's transaction began later than its thread-mate's still goes first (seq order, not due time)", async () => {
+    const bot = await newBot();
+    const ctx = await subscribedApp(t, bot);
+    // Two events of one thread as two concurrent person sends can leave them: the earlier (seq) one's row has the
+    // later now(), so a claim whose transaction began in between finds only the second one due.
+    const [first, second] = [0, 1].map(() => ({ event: randomUUID(), delivery: randomUUID() }));
+    await t.db.query(
+      `WITH e AS (
+         INSERT INTO webhook_events (id, page_id, field, messaging)
+         SELECT x.id, $1::varchar, 'messages', jsonb_build_object('sender', jsonb_build_object('id', '9901'), 'recipient',
+                jsonb_build_object('id', $1::varchar), 'timestamp', 1, 'message', jsonb_build_object('mid', 'm_' || x.n, 'text', '9901#' || x.n))
+           FROM unnest($3::uuid[]) WITH ORDINALITY AS x(id, n) RETURNING id)
+       INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, status, next_attempt_at)
+       SELECT x.id, x.event_id, $2, $1::varchar, '9901', 'pending', now() + CASE WHEN x.n = 1 THEN interval '3 seconds' ELSE interval '0' END
+         FROM unnest($4::uuid[], $3::uuid[]) WITH ORDINALITY AS x(id, event_id, n) ORDER BY x.n`,
+      [ctx.page.id, ctx.app.id, [first.event, second.event], [first.delivery, second.delivery]],
+    );
+    await waitFor('both delivered', async () => (await countDelivered(t, ctx.app.id)) === 2);
+    const arrivals = entries(bot.received).map((e) => e.deliveryId);
+    expect([...new Set(arrivals)]).toEqual([first.delivery, second.delivery]);
+  });
 
   it('receiver down for a while, then back on the same port: everything delivered, in order per thread', async () => {
     let bot = await newBot();

@@ -423,8 +423,10 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
         // consecutive events of one thread, in order.
         // Threads with something in flight, and each thread's first held-back delivery (a retry batch), are small
         // sets computed once from the held index, whatever the backlog (MATERIALIZED: a plan made from an
-        // empty table's statistics re-ran the grouping for every candidate). An unbatched delivery is always due
-        // (written with now(); a retry keeps its batch), so no unbatched row holds its thread back.
+        // empty table's statistics re-ran the grouping for every candidate). An unbatched delivery is due at once
+        // (a retry keeps its batch), so no unbatched row holds its thread back; and it is never filtered on
+        // next_attempt_at: that now() is its writer's transaction start, which can be later than this claim's while a
+        // thread-mate written after it (by a transaction begun earlier) is not, and the later event would go first.
         sets = `busy AS MATERIALIZED (
                   SELECT DISTINCT f.thread_key FROM webhook_deliveries f WHERE f.app_id = $3 AND f.status = 'in_flight'),
                 held AS MATERIALIZED (
@@ -438,7 +440,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
         // claim reads about the rows it takes, not the whole backlog. The endpoint check names only the app: run once.
         sets += `cand AS (
                   SELECT d.id, d.thread_key, d.seq FROM webhook_deliveries d
-                   WHERE d.app_id = $3 AND d.status = 'pending' AND d.batch_id IS NULL AND d.next_attempt_at <= now()
+                   WHERE d.app_id = $3 AND d.status = 'pending' AND d.batch_id IS NULL
                      AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.thread_key = d.thread_key)
                      AND NOT EXISTS (SELECT 1 FROM held h WHERE h.thread_key = d.thread_key AND h.seq < d.seq)
                      ${mode.kind === 'more' ? `AND ${ENDPOINT_OPEN_SQL.replaceAll('d.app_id', '$3')}` : ''}
@@ -726,8 +728,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
            SELECT f.id, f.seq FROM apps a
             CROSS JOIN LATERAL (
               SELECT d.id, d.seq FROM webhook_deliveries d
-               WHERE d.app_id = a.app_id AND d.status = 'pending' AND d.batch_id IS NULL
-                 AND d.next_attempt_at <= now() AND d.target = 'webhook'
+               WHERE d.app_id = a.app_id AND d.status = 'pending' AND d.batch_id IS NULL AND d.target = 'webhook'
                ORDER BY d.seq LIMIT 1) f
             WHERE a.app_id IS NOT NULL AND ${ENDPOINT_OPEN_SQL.replaceAll('d.app_id', 'a.app_id')}
            UNION ALL
