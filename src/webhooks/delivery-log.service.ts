@@ -27,19 +27,18 @@ export class DeliveryLogService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.apps.onPageSubscribed(async (appId) => void (await this.pushPulled(appId)));
+    this.apps.onPageSubscribed((appId) => this.pushPulled(appId));
   }
 
   // An app that subscribes after pulling: what it has not acknowledged is pushed, oldest first (served but not
   // yet acknowledged ones too: at least once).
-  async pushPulled(appId: string): Promise<number> {
+  async pushPulled(appId: string): Promise<void> {
     const rows: unknown[] = await this.db.query(
       `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now()
         WHERE app_id = $1 AND status = 'pull' AND target = 'webhook' RETURNING 1`,
       [appId],
     );
     if (rows.length) await this.webhooks.kick(appId);
-    return rows.length;
   }
 
   async health(appId: string) {

@@ -7,6 +7,7 @@ import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { conversation } from '../factories/messaging.factory';
 import { createApp } from '../factories/registry.factory';
+import { PRUNE_LOCK } from '../../src/webhooks/jobs/prune-lock';
 
 // Finished webhook history past WEBHOOK_RETENTION_SECONDS goes; what is unfinished stays, however old.
 describe('webhook history retention', () => {
@@ -164,7 +165,7 @@ describe('webhook history retention', () => {
     const holder = new Client({ connectionString: t.db.url });
     await holder.connect();
     try {
-      await holder.query(`SELECT pg_advisory_lock(${0x5357}, ${0x6870})`);
+      await holder.query('SELECT pg_advisory_lock($1, $2)', PRUNE_LOCK);
       const pruner = await t.spawnSibling('worker', {
         WEBHOOK_PRUNE_INTERVAL_MS: '100',
         WEBHOOK_RETENTION_SECONDS: '3600',
@@ -174,7 +175,7 @@ describe('webhook history retention', () => {
         // Tick after tick it finds work, and the lock sends it away.
         await waitFor('three ticks turned away', () => pruner.logs.join('').split('this tick yields').length > 3);
         expect(await count()).toBe(200);
-        await holder.query(`SELECT pg_advisory_unlock(${0x5357}, ${0x6870})`);
+        await holder.query('SELECT pg_advisory_unlock($1, $2)', PRUNE_LOCK);
         await waitFor('pruned once the lock is free', async () => (await count()) === 0);
       } finally {
         await pruner.stop();

@@ -261,7 +261,6 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // SIGTERM: stop taking jobs and let attempts in flight finish and settle while Postgres is still open
   // (TypeORM closes in onApplicationShutdown). main.ts bounds the whole shutdown.
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopTakingBatches();
     if (this.config.runsWorkers) await this.queue.close();
     // Senders started by wake-up jobs outlive their job: their POST in flight settles before Postgres closes.
     await Promise.allSettled([...this.senders]);

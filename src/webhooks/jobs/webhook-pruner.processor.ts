@@ -3,6 +3,7 @@ import { Counter } from 'prom-client';
 import { AppConfig } from '../../config/app-config';
 import { SqlQuery, SqlService } from '../../database/sql.service';
 import { MetricsService } from '../../health/metrics.service';
+import { PRUNE_LOCK } from './prune-lock';
 
 const BATCH = 2000;
 // Per tick, so one run never holds a worker (or the tables) for long; when work is left the next tick comes soon.
@@ -10,9 +11,6 @@ const MAX_BATCHES = 50;
 const CATCH_UP_DELAY_MS = 1000;
 // A delivery is finished when delivered (a pull cursor's acknowledgement included) or failed for good.
 const FINISHED = ['delivered', 'failed'];
-// One pruner at a time across workers: two deleting different deliveries of one event at once would each still
-// see the other's, and the event would outlive both. A two-key lock, apart from single-key (hashtext) ones.
-const PRUNE_LOCK = [0x5357, 0x6870]; // 'SW' 'hp'
 
 export interface PruneResult {
   deliveries: number;
