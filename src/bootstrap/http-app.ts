@@ -10,7 +10,6 @@ import type { Logger as Pino } from 'pino';
 import { AppModule } from '../app.module';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { createValidationPipe } from '../common/errors/validation';
-import { requestContext } from '../common/logging/request-context';
 import { PinoNestLogger } from '../common/logging/logger';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../health/metrics.service';
@@ -69,7 +68,7 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
   fastify.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', String(req.id));
     if (tls) void reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
-    requestContext.run({ requestId: String(req.id) }, done);
+    done();
   });
   fastify.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions?.url ?? 'unmatched';

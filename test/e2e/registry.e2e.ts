@@ -1,5 +1,6 @@
 import { startBotReceiver, BotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
+import { waitFor } from '../support/wait-for';
 import { startTestPlatform, TestPlatform, TEST_ADMIN_TOKEN } from '../support/spawn-platform';
 import { connectApp, createApp, createPage, signupPerson } from '../factories/registry.factory';
 
@@ -246,6 +247,24 @@ describe('registry: people, pages, apps, subscriptions', () => {
       expect(twoSegments.status).toBe(404);
       expect(twoSegments.body.code).toBe('NOT_FOUND');
       expect(missing.body.requestId).toBe(missing.headers['x-request-id']);
+    });
+
+    it('answers an internal failure 500 with only its request id, and logs the stack under that id', async () => {
+      const owner = await signupPerson(api);
+      // A column the page insert needs, gone for a moment: the route fails inside Postgres.
+      await t.db.query('ALTER TABLE pages RENAME COLUMN category TO category_gone');
+      try {
+        const failed = await api.post('/pages', { name: 'Broken Shoes', category: 'Retail' }, { token: owner.token });
+        expect(failed.status).toBe(500);
+        expect(failed.body).toEqual({ statusCode: 500, code: 'INTERNAL', message: 'Internal server error', requestId: failed.headers['x-request-id'] });
+        expect(failed.text).not.toContain('category');
+        const line = await waitFor('the failure logged under its request id', () =>
+          t.logs.join('').split('\n').find((l) => l.includes(`request ${failed.body.requestId}: `)),
+        );
+        expect(JSON.parse(line)).toMatchObject({ level: 50, context: 'Errors', msg: expect.stringContaining('category') });
+      } finally {
+        await t.db.query('ALTER TABLE pages RENAME COLUMN category_gone TO category');
+      }
     });
   });
 });

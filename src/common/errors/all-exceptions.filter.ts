@@ -93,8 +93,8 @@ export function sendError(exception: unknown, request: FastifyRequest, reply: Fa
   const n = normalizeError(exception);
   const requestId = String(request.id);
   if (n.status >= 500) {
-    // The client gets only the request id; the stack stays in the log.
-    logger.error(exception instanceof Error ? exception.stack : String(exception));
+    // The client gets only the request id; the stack stays in the log, under that id.
+    logger.error(`request ${requestId}: ${exception instanceof Error ? exception.stack : String(exception)}`);
   }
   if (n.headers) for (const [k, v] of Object.entries(n.headers)) reply.header(k, v);
   if (isGraphPath(request.url)) {
