@@ -17,5 +17,5 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 EXPOSE 3000
-ENTRYPOINT ["node", "--no-node-snapshot", "dist/src/main.js"]
+ENTRYPOINT ["node", "--no-node-snapshot", "--max-semi-space-size=64", "dist/src/main.js"]
 CMD ["all"]

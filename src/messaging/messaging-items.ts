@@ -1,5 +1,6 @@
 // Builds Messenger's `messaging` items (the webhook events) and the person's view of a message. Pure: no Nest.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
+import { takeRandom } from '../common/ids/random-pool';
 import type { MessageView } from './person-events';
 
 export interface MessageRow {
@@ -17,21 +18,8 @@ export interface MessageRow {
 // src/media through MessagingService; without one, stored attachments are left out.
 export type AttachmentPresenter = (stored: unknown[]) => unknown[];
 
-// Mids come from a pool of random bytes refilled 4 KB at a time: one randomBytes call per message was ~2% of a
-// send's CPU. The bytes are as random as before; only the call is amortised (as randomUUID does internally).
 const MID_BYTES = 24;
-const POOL_BYTES = MID_BYTES * 170;
-let pool = Buffer.alloc(0);
-let poolOffset = POOL_BYTES;
-export const newMid = () => {
-  if (poolOffset + MID_BYTES > pool.length) {
-    pool = randomBytes(POOL_BYTES);
-    poolOffset = 0;
-  }
-  const mid = `m_${pool.toString('base64url', poolOffset, poolOffset + MID_BYTES)}`;
-  poolOffset += MID_BYTES;
-  return mid;
-};
+export const newMid = () => `m_${takeRandom(MID_BYTES).toString('base64url')}`;
 
 // 16 digits like Messenger's. The first digit is 1–8 so the id stays below 2^53: a bot that parses it
 // as a number still has it exactly (we always send it as a string).

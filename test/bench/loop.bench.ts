@@ -33,7 +33,7 @@ interface Side {
   stop: () => Promise<void>;
 }
 
-async function platformTarget(): Promise<Side & { stats: () => Promise<string> }> {
+async function platformTarget(): Promise<Side & { stats: () => Promise<string>; stages: () => string }> {
   const db = await createTestDatabase('loopbench');
   const { child, match } = await startProcess(
     [
@@ -159,9 +159,17 @@ async function platformTarget(): Promise<Side & { stats: () => Promise<string> }
            FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id`,
       );
       const f = (x: number) => Number(x).toFixed(1);
-      const avg = (xs: number[]) => f(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
-      const breakdown = `loop stages (mean ms over ${stages.post.length}): person_post=${avg(stages.post)} to_bot=${avg(stages.toBot)} send_api=${avg(stages.sendApi)} to_socket=${avg(stages.toSocket)}`;
-      return `${breakdown}\nwebhook POSTs=${a.posts} deliveries=${a.deliveries} mean_batch=${f(a.deliveries / Math.max(1, a.posts))} event_to_post_ms=${f(a.wait_ms)} post_to_settled_ms=${f(a.post_ms)}`;
+      return `webhook POSTs=${a.posts} deliveries=${a.deliveries} mean_batch=${f(a.deliveries / Math.max(1, a.posts))} event_to_post_ms=${f(a.wait_ms)} post_to_settled_ms=${f(a.post_ms)}`;
+    },
+    // The stages since the last call, p50/p99 each: where a loop's time goes in that phase.
+    stages: () => {
+      const one = (xs: number[]) => {
+        const sorted = [...xs].sort((a, b) => a - b);
+        return `${pct(sorted, 50).toFixed(1)}/${pct(sorted, 99).toFixed(1)}`;
+      };
+      const line = `(p50/p99 ms over ${stages.post.length}) person_post=${one(stages.post)} to_bot=${one(stages.toBot)} send_api=${one(stages.sendApi)} to_socket=${one(stages.toSocket)}`;
+      for (const xs of Object.values(stages)) xs.length = 0;
+      return line;
     },
     stop: async () => {
       for (const p of people) p.ws.terminate();
@@ -215,8 +223,11 @@ async function main() {
   const loop = await platformTarget();
   await saturate(loop.target, 300, 'warm');
   await loop.analyze();
+  loop.stages();
   const lat = await fixedRate(loop.target, RATE, SECONDS, 'rate');
+  const rateStages = loop.stages();
   const loopRate = await saturate(loop.target, SATURATION_N, 'sat');
+  const saturationStages = loop.stages();
   const batching = await loop.stats();
   await loop.stop();
 
@@ -231,6 +242,8 @@ async function main() {
   const r = (x: number) => x.toFixed(1);
   console.log(`at ${RATE}/s for ${SECONDS}s (${lat.length} loops, ${PEOPLE} people): p50=${r(pct(lat, 50))} p90=${r(pct(lat, 90))} p99=${r(pct(lat, 99))} max=${r(lat[lat.length - 1])} ms`);
   console.log(`baseline at ${RATE}/s: p50=${r(pct(baseLat, 50))} p99=${r(pct(baseLat, 99))} ms`);
+  console.log(`loop stages at ${RATE}/s ${rateStages}`);
+  console.log(`loop stages at saturation ${saturationStages}`);
   console.log(batching);
   console.log(`saturation (${WINDOW} in flight, ${SATURATION_N} loops): loop ${r(loopRate)}/s, baseline ${r(baseRate)}/s`);
   console.log(

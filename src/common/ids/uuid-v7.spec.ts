@@ -1,4 +1,5 @@
 import { uuidV7 } from './uuid-v7';
+import { takeRandom } from './random-pool';
 
 describe('uuidV7', () => {
   it('is an RFC 9562 version 7, variant 10 UUID carrying the milliseconds it was made at', () => {
@@ -13,5 +14,15 @@ describe('uuidV7', () => {
     expect([...ids].sort()).toEqual(ids);
     const same = new Set(Array.from({ length: 1000 }, () => uuidV7(1_796_400_000_000)));
     expect(same.size).toBe(1000);
+  });
+});
+
+describe('takeRandom', () => {
+  it('hands out fresh bytes across pool refills, never the same view twice', () => {
+    const seen = new Set<string>();
+    // 1,000 draws of 10 bytes cross the 4 KB pool twice.
+    for (let i = 0; i < 1000; i++) seen.add(takeRandom(10).toString('hex'));
+    expect(seen.size).toBe(1000);
+    expect(takeRandom(4096)).toHaveLength(4096);
   });
 });
