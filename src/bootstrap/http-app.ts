@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import { LogController, type FastifyInstance } from 'fastify';
 import type { Logger as Pino } from 'pino';
 import { AppModule } from '../app.module';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
@@ -31,7 +31,8 @@ export function createFastifyAdapter(config: AppConfig, logger: Pino): FastifyAd
       : undefined;
   return new FastifyAdapter({
     loggerInstance: logger,
-    disableRequestLogging: env.LOG_LEVEL !== 'debug' && env.LOG_LEVEL !== 'trace',
+    // Per-request log lines only at debug and trace.
+    logController: new LogController({ disableRequestLogging: env.LOG_LEVEL !== 'debug' && env.LOG_LEVEL !== 'trace' }),
     bodyLimit: env.BODY_LIMIT_BYTES,
     // A caller's id is kept only when it is short and plain, so it cannot forge log lines.
     genReqId: (req) => {
