@@ -6,6 +6,12 @@ import { EnqueueOptions, JobHandler, QueuePort } from './queue.port';
 
 // A trigger's mark outlives a crashed job only this long (the reconciler covers its deliveries meanwhile).
 const WAKE_TTL_MS = 60_000;
+// A killed worker's active jobs keep their ids until BullMQ finds them stalled, and until then an add under the
+// same id (the reconciler's, a retry's) is ignored: with BullMQ's 30 s defaults a batch waited out its lease and
+// then up to a minute more (seen in the SIGKILL fault test). Locks are renewed every half lockDuration while a job
+// runs, so only a dead or frozen process loses them; a job re-run by mistake is a trigger, and the claim decides.
+const LOCK_DURATION_MS = 10_000;
+const STALLED_INTERVAL_MS = 5_000;
 const WAKE = 'wake-';
 
 // BullMQ behind the port. Jobs are removed when done so a job id can be enqueued again (retries, reconciler).
@@ -64,6 +70,8 @@ export class RedisQueue implements QueuePort {
         concurrency: opts.concurrency,
         // Postgres has the truth; a stalled job is found again by the reconciler, so don't double-run it here.
         maxStalledCount: 1,
+        lockDuration: LOCK_DURATION_MS,
+        stalledInterval: STALLED_INTERVAL_MS,
       },
     );
     // After the job is removed, so an add now is not ignored: a trigger that came while it ran runs it again.
