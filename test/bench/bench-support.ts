@@ -22,12 +22,12 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   return text && res.headers['content-type']?.includes('json') ? JSON.parse(text) : text || undefined;
 }
 
-// isolated-vm needs --no-node-snapshot; a 64 MB semi-space lets a request's short-lived garbage die young instead of
-// surviving a scavenge (the Send API used ~7% less CPU per call). package.json's start scripts and the Dockerfile.
-export const PLATFORM_NODE_FLAGS = ['--no-node-snapshot', '--max-semi-space-size=64'];
+// The flags package.json's start scripts and the Dockerfile run the platform with, given to the platform and the
+// baseline alike. isolated-vm needs --no-node-snapshot; a 64 MB semi-space lets a request's short-lived garbage die
+// young instead of surviving a scavenge (the Send API used ~7% less CPU per call).
+const PLATFORM_NODE_FLAGS = ['--no-node-snapshot', '--max-semi-space-size=64'];
 
 export function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  // The flags `npm start` and the Dockerfile run the platform with, for the platform and the baseline alike.
   const child = spawn(process.execPath, [...PLATFORM_NODE_FLAGS, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -497,12 +497,11 @@ describe('batched delivery under faults', () => {
       // The killed worker's batch waits out its lease (WEBHOOK_TIMEOUT_MS + 30 s) before it goes again: 14–41 s in
       // runs of this test, three at a time. Before BullMQ's stalled-job check was shortened (src/infra/queue), a killed
       // worker's active job also held its delivery's job id for up to a minute more, and a full CI run once passed 90 s.
-      const restarted = worker;
       await waitFor('every event delivered', async () => (await countDelivered(t, ctx.app.id)) === rows.length, { timeoutMs: 150_000 }).catch(
         (err: Error) => {
           // What the processes said, for a failure seen only in CI.
           const tail = (logs: string[]) => logs.join('').split('\n').slice(-40).join('\n');
-          throw new Error(`${err.message}\n--- new worker ---\n${tail(restarted.logs)}\n--- api ---\n${tail(t.logs)}`);
+          throw new Error(`${err.message}\n--- new worker ---\n${tail(worker.logs)}\n--- api ---\n${tail(t.logs)}`);
         },
       );
       const got = entries(bot.received);
