@@ -1,7 +1,7 @@
 // Shared by the bench:* scripts: HTTP helpers, process spawning, the fixed-rate and saturation drivers,
 // and the framework-free baseline server (Fastify + pg + ws) each bench compares against.
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { Pool as PgPool } from 'pg';
 import { Agent, request } from 'undici';
@@ -47,6 +47,51 @@ export function startProcess(args: string[], env: Record<string, string>, ready:
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`exited ${code}:\n${out}`)));
   });
+}
+
+// CPU time (ms) used so far by the processes on a bench's path, from /proc (Linux; undefined elsewhere): the
+// server under test, every Postgres and Redis process on the machine (a bench machine runs no other load), and
+// this process (the clients and the bot). Differences over a phase give each one's share of a loop.
+export interface CpuTotals {
+  server: number;
+  postgres: number;
+  redis: number;
+  bench: number;
+}
+
+export function cpuTotals(serverPid: number | undefined): CpuTotals | undefined {
+  const totals: CpuTotals = { server: 0, postgres: 0, redis: 0, bench: 0 };
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime + stime, in clock ticks: 100 per second on Linux (USER_HZ).
+    const ms = (Number(fields[11]) + Number(fields[12])) * 10;
+    const pid = Number(entry);
+    if (pid === serverPid) totals.server += ms;
+    else if (pid === process.pid) totals.bench += ms;
+    else if (comm === 'postgres') totals.postgres += ms;
+    else if (comm.startsWith('redis-server')) totals.redis += ms;
+  }
+  return totals;
+}
+
+// "server=0.52 postgres=0.61 …": each process group's CPU per loop (ms) between two readings.
+export function cpuPerLoop(before: CpuTotals | undefined, after: CpuTotals | undefined, loops: number): string {
+  if (!before || !after) return 'n/a (no /proc)';
+  return (Object.keys(after) as (keyof CpuTotals)[]).map((k) => `${k}=${((after[k] - before[k]) / loops).toFixed(2)}`).join(' ');
 }
 
 export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
