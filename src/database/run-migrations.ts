@@ -30,7 +30,11 @@ export async function revertLastMigration(url: string): Promise<void> {
   const ds = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), entities: [] });
   await ds.initialize();
   try {
-    await ds.undoLastMigration({ transaction: 'each' });
+    // TypeORM's undo ignores a migration's own `transaction = false` and would run its CREATE INDEX CONCURRENTLY
+    // inside a transaction, which Postgres refuses: the mode comes from the migration being reverted.
+    const [last] = await ds.query(`SELECT name FROM "${ds.options.migrationsTableName}" ORDER BY id DESC LIMIT 1`);
+    const migration = ds.migrations.find((m) => (m.name ?? m.constructor.name) === last?.name);
+    await ds.undoLastMigration({ transaction: migration?.transaction === false ? 'none' : 'each' });
   } finally {
     await ds.destroy();
   }

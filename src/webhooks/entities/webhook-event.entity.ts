@@ -1,8 +1,8 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
-// One Messenger messaging item, written in the same transaction as what caused it.
+// One Messenger messaging item, written in the same transaction as what caused it. Read only by id (its
+// deliveries point at it), so its primary key is its only index: every message writes one row here.
 @Entity('webhook_events')
-@Index('webhook_events_page_idx', ['pageId', 'createdAt'])
 export class WebhookEventEntity {
   @PrimaryColumn({ type: 'uuid' })
   id: string;
