@@ -1,6 +1,6 @@
 import type { BrowserContext, Page, Route } from 'playwright-core';
 import sharp from 'sharp';
-import { artifact, describeBrowser, launchChromium } from '../support/browser';
+import { describeBrowser, launchChromium, saveScreenshot } from '../support/browser';
 import { httpClient, HttpClient } from '../support/http-client';
 import { ReplyingBot, startReplyingBot } from '../support/replying-bot';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
@@ -167,7 +167,7 @@ describeBrowser('browser: the chat app and the console', () => {
     expect(firstStatuses.slice(firstStatuses.indexOf('Delivered'))).toEqual(['Delivered', 'Seen']);
     const chips = tab.getByRole('group', { name: 'Quick replies' });
     await chips.waitFor();
-    await tab.screenshot({ path: artifact('chat-desktop.png') });
+    await saveScreenshot(tab, 'chat-desktop.png');
 
     // A quick reply: sends its title with the payload; the chips go with the next message.
     await chips.getByRole('button', { name: 'Red' }).click();
@@ -213,7 +213,7 @@ describeBrowser('browser: the chat app and the console', () => {
     expect(await reply.locator('.reply-quote + .bubble').textContent()).toBe(
       'About your question: yes, in three colours',
     );
-    await tab.screenshot({ path: artifact('chat-reply-quote.png') });
+    await saveScreenshot(tab, 'chat-reply-quote.png');
 
     // The typing indicator follows typing_on and typing_off.
     const typing = tab.getByLabel('Acme is typing');
@@ -282,14 +282,14 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.getByRole('dialog').waitFor({ state: 'detached' });
 
     await tab.setViewportSize(PHONE);
-    await tab.screenshot({ path: artifact('chat-phone.png') });
+    await saveScreenshot(tab, 'chat-phone.png');
     await tab.getByRole('button', { name: 'Back to chats' }).click();
     const threadList = tab.getByRole('list', { name: 'Threads' });
     await threadList.waitFor();
     // Not on screen: the thread counts it as unread until it is opened.
     await pageSays(api, biz.pageToken, psid, { text: 'Anything else?' });
     await threadList.getByLabel('1 unread').waitFor();
-    await tab.screenshot({ path: artifact('chat-phone-threads.png') });
+    await saveScreenshot(tab, 'chat-phone-threads.png');
     await threadList.getByRole('button', { name: /Acme/ }).click();
     await messages.getByText('Anything else?').waitFor();
     await waitFor('the unread count cleared on the server', async () => {
@@ -350,7 +350,7 @@ describeBrowser('browser: the chat app and the console', () => {
     expect(await tab.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
     await waitFor('both uploads to be requested', () => held.length === 2);
     await tab.setViewportSize(PHONE);
-    await tab.screenshot({ path: artifact('chat-attachments-preview-phone.png') });
+    await saveScreenshot(tab, 'chat-attachments-preview-phone.png');
     await tab.setViewportSize(DESKTOP);
 
     // Removed before sending: it goes from the previews and is not sent.
@@ -403,7 +403,7 @@ describeBrowser('browser: the chat app and the console', () => {
     await mine.getByRole('button', { name: 'Open image' }).click();
     const full = tab.getByRole('dialog', { name: 'Image' }).getByRole('img', { name: 'Full size' });
     expect(await full.getAttribute('src')).toContain('/display.webp?');
-    await tab.screenshot({ path: artifact('chat-attachment-full.png') });
+    await saveScreenshot(tab, 'chat-attachment-full.png');
     await tab.keyboard.press('Escape');
 
     // From history after a reload: the same photo, once. Its thumbnail fails to load the first time (as an
@@ -445,7 +445,7 @@ describeBrowser('browser: the chat app and the console', () => {
     expect(expiryRefetches).toHaveLength(1);
     expect(Number(new URL((await againThumb.getAttribute('src'))!).searchParams.get('exp'))).toBeGreaterThan(exp);
     await waitFor('the fresh thumbnail to load', () => againThumb.evaluate((img: any) => img.complete && img.naturalWidth > 0));
-    await tab.screenshot({ path: artifact('chat-attachment-sent.png') });
+    await saveScreenshot(tab, 'chat-attachment-sent.png');
     expect(errors).toEqual([]);
     await tab.close();
   });
@@ -492,7 +492,7 @@ describeBrowser('browser: the chat app and the console', () => {
     }
     await welcome.getByText('Hello Pat, welcome to Globex').waitFor();
     await welcome.getByRole('button', { name: 'Opening hours?' }).waitFor();
-    await tab.screenshot({ path: artifact('chat-welcome.png') });
+    await saveScreenshot(tab, 'chat-welcome.png');
     await welcome.getByRole('button', { name: 'Get Started' }).click();
     const messages = tab.getByRole('list', { name: 'Messages' });
     await messages.locator('.msg.person').getByText('Get Started').waitFor();
@@ -569,9 +569,9 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.getByLabel('Verify token').fill('verify-me');
     await tab.getByRole('button', { name: 'Verify and save' }).click();
     await tab.getByText('Verified: the callback answered the challenge').waitFor();
-    await tab.screenshot({ path: artifact('console-desktop.png'), fullPage: true });
+    await saveScreenshot(tab, 'console-desktop.png', { fullPage: true });
     await tab.setViewportSize(PHONE);
-    await tab.screenshot({ path: artifact('console-phone.png') });
+    await saveScreenshot(tab, 'console-phone.png');
     await tab.close();
   });
 
@@ -601,7 +601,7 @@ describeBrowser('browser: the chat app and the console', () => {
       .filter({ hasText: /HTTP 500|500/ })
       .first();
     await row.waitFor();
-    await tab.screenshot({ path: artifact('console-deliveries-failing.png'), fullPage: true });
+    await saveScreenshot(tab, 'console-deliveries-failing.png', { fullPage: true });
     bot.healthy = true;
     await row.getByRole('button', { name: /^(Replay|Retry now) delivery/ }).click();
     await waitFor('the replayed delivery', async () => {
@@ -610,7 +610,7 @@ describeBrowser('browser: the chat app and the console', () => {
     });
     await tab.getByRole('button', { name: 'Refresh' }).click();
     await tab.locator('tr[data-status="delivered"]').first().waitFor();
-    await tab.screenshot({ path: artifact('console-deliveries-replayed.png'), fullPage: true });
+    await saveScreenshot(tab, 'console-deliveries-replayed.png', { fullPage: true });
 
     // Paging: 10 a page, "Load more" appends the next (older) ones.
     const firstTen = await api.get(`/apps/${biz.app.id}/deliveries?limit=10`, { token: biz.owner.token });
@@ -628,7 +628,7 @@ describeBrowser('browser: the chat app and the console', () => {
       token: biz.owner.token,
     });
     expect(all.slice(10, 10 + older.body.data.length)).toEqual(older.body.data.map((d: any) => d.id));
-    await tab.screenshot({ path: artifact('console-deliveries-paged.png'), fullPage: true });
+    await saveScreenshot(tab, 'console-deliveries-paged.png', { fullPage: true });
 
     // A time range: nothing from the future; cleared, the log is back.
     await tab.getByLabel('From', { exact: true }).fill('2099-01-01T00:00');
@@ -656,7 +656,7 @@ describeBrowser('browser: the chat app and the console', () => {
     await versions.getByText('active').waitFor();
     await tab.getByRole('button', { name: 'Dry run', exact: true }).click();
     await tab.getByLabel('Dry-run result').getByText('"hi"').waitFor();
-    await tab.screenshot({ path: artifact('console-scripts.png'), fullPage: true });
+    await saveScreenshot(tab, 'console-scripts.png', { fullPage: true });
 
     // A second version, then the first one's source back in the editor (GET /pages/:id/scripts/1).
     const editor = tab.getByLabel('Source (a new version)');

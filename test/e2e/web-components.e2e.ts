@@ -5,7 +5,7 @@ import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { artifact, describeBrowser, launchChromium } from '../support/browser';
+import { describeBrowser, launchChromium, saveScreenshot } from '../support/browser';
 import { waitFor } from '../support/wait-for';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -155,7 +155,7 @@ describeBrowser('browser: the chat app’s message components', () => {
     });
     expect(widths.scroll).toBeGreaterThan(widths.client);
     expect(widths.page).toBeLessThanOrEqual(widths.viewport);
-    await tab.screenshot({ path: artifact('components-generic-phone.png') });
+    await saveScreenshot(tab, 'components-generic-phone.png');
   });
 
   it('button template: the text, then its buttons in order, by keyboard too', async () => {
@@ -242,7 +242,7 @@ describeBrowser('browser: the chat app’s message components', () => {
       'button:Open image',
     ]);
     await tab.setViewportSize(PHONE);
-    await tab.screenshot({ path: artifact('components-attachments-phone.png') });
+    await saveScreenshot(tab, 'components-attachments-phone.png');
   });
 
   it('a media URL that does not load is reported once, with the message, so the app can re-fetch it', async () => {
@@ -286,7 +286,7 @@ describeBrowser('browser: the chat app’s message components', () => {
     // Quotes take no focus: only the photo's button does.
     expect(await tabStops(tab)).toEqual(['button:Open image']);
     await tab.setViewportSize(PHONE);
-    await tab.screenshot({ path: artifact('components-replies-phone.png') });
+    await saveScreenshot(tab, 'components-replies-phone.png');
   });
 
   it('an unknown template says so instead of breaking', async () => {
