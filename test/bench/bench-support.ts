@@ -88,8 +88,9 @@ export function cpuTotals(serverPid: number | undefined): CpuTotals | undefined 
   return totals;
 }
 
-// "server=0.52 postgres=0.61 …": each process group's CPU per loop (ms) between two readings.
-export function cpuPerLoop(before: CpuTotals | undefined, after: CpuTotals | undefined, loops: number): string {
+// "server=0.52 postgres=0.61 …": each process group's CPU per loop (ms) since the reading `before`.
+export function cpuPerLoop(before: CpuTotals | undefined, serverPid: number | undefined, loops: number): string {
+  const after = cpuTotals(serverPid);
   if (!before || !after) return 'n/a (no /proc)';
   return (Object.keys(after) as (keyof CpuTotals)[]).map((k) => `${k}=${((after[k] - before[k]) / loops).toFixed(2)}`).join(' ');
 }

@@ -244,11 +244,11 @@ async function main() {
   loop.stages();
   const loopRateCpu = cpuTotals(loop.pid);
   const lat = await fixedRate(loop.target, RATE, SECONDS, 'rate');
-  const loopRateCpuLine = cpuPerLoop(loopRateCpu, cpuTotals(loop.pid), lat.length);
+  const loopRateCpuLine = cpuPerLoop(loopRateCpu, loop.pid, lat.length);
   const rateStages = loop.stages();
   const loopCpu = cpuTotals(loop.pid);
   const loopRate = await saturate(loop.target, SATURATION_N, 'sat');
-  const loopCpuLine = cpuPerLoop(loopCpu, cpuTotals(loop.pid), SATURATION_N);
+  const loopCpuLine = cpuPerLoop(loopCpu, loop.pid, SATURATION_N);
   const saturationStages = loop.stages();
   const batching = await loop.stats();
   await loop.stop();
@@ -258,10 +258,10 @@ async function main() {
   await base.analyze();
   const baseRateCpu = cpuTotals(base.pid);
   const baseLat = await fixedRate(base.target, RATE, SECONDS, 'rate');
-  const baseRateCpuLine = cpuPerLoop(baseRateCpu, cpuTotals(base.pid), baseLat.length);
+  const baseRateCpuLine = cpuPerLoop(baseRateCpu, base.pid, baseLat.length);
   const baseCpu = cpuTotals(base.pid);
   const baseRate = await saturate(base.target, SATURATION_N, 'sat');
-  const baseCpuLine = cpuPerLoop(baseCpu, cpuTotals(base.pid), SATURATION_N);
+  const baseCpuLine = cpuPerLoop(baseCpu, base.pid, SATURATION_N);
   await base.stop();
   await agent.close();
 

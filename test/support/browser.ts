@@ -48,7 +48,7 @@ export async function launchChromium(
   };
 }
 
-export function artifact(name: string): string {
+function artifact(name: string): string {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, name);
 }
