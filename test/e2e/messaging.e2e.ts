@@ -5,7 +5,7 @@ import { assertGapFree, connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { clientId, conversation, openThread, pageSays, personSays } from '../factories/messaging.factory';
-import { createPage, signupPerson } from '../factories/registry.factory';
+import { connectApp, createApp, createPage, signupPerson } from '../factories/registry.factory';
 
 // The core loop over real Postgres and Redis: person → signed webhook → bot → Send API → person's socket.
 describe('messaging: the core loop', () => {
@@ -194,6 +194,100 @@ describe('messaging: the core loop', () => {
     } finally {
       bot.respond = () => 200;
       await sock.close();
+    }
+  });
+
+  it("ends the Page's typing at typing_off and at the Page's next message, not at a later timeout", async () => {
+    const c = await setup();
+    const sock = await connectPerson(t.url, c.person.token);
+    try {
+      const typing = (on: boolean) =>
+        api.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: c.psid }, sender_action: on ? 'typing_on' : 'typing_off' });
+      expect((await typing(true)).status).toBe(200);
+      await sock.waitFor('typing on', (e) => e.type === 'typing' && e.on);
+      expect((await typing(false)).status).toBe(200);
+      const off = await sock.waitFor('typing off', (e) => e.type === 'typing' && !e.on);
+      expect(off).toMatchObject({ thread_id: c.thread.id, page_id: c.page.id });
+      expect(off.reason).toBeUndefined();
+
+      expect((await typing(true)).status).toBe(200);
+      await sock.waitForCount('typing on again', 2, (e) => e.type === 'typing' && e.on);
+      const reply = await pageSays(api, c.pageToken, c.psid, { text: 'Here it is' });
+      expect(reply.status).toBe(200);
+      await sock.waitFor('the message', (e) => e.type === 'message' && e.message.mid === reply.body.message_id);
+      // The message ended it: no timeout follows (TYPING_TIMEOUT_MS is 300 here), and no typing event at all
+      // after the message; the client hides the indicator on the message itself.
+      await new Promise((r) => setTimeout(r, 900));
+      const at = sock.events.findIndex((e) => e.type === 'message' && e.message.mid === reply.body.message_id);
+      expect(sock.events.slice(at + 1).filter((e) => e.type === 'typing')).toEqual([]);
+      expect(sock.events.filter((e) => e.type === 'typing' && e.reason === 'timeout')).toEqual([]);
+    } finally {
+      await sock.close();
+    }
+  });
+
+  it('sends each event to every app connected to the Page that subscribed to its field, and to no other', async () => {
+    const c = await setup();
+    const bot2 = await startBotReceiver('verify-two');
+    try {
+      // App B: connected for messages and echoes at the Page, subscribed for messages and postbacks at the app, so
+      // only messages reach it (both levels must name a field).
+      const b = await createApp(api, c.owner, 'Second bot');
+      await connectApp(api, c.owner, c.page.id, b.id, ['messages', 'message_echoes']);
+      const sub = await api.post(`/v25.0/${b.id}/subscriptions`, {
+        access_token: b.token,
+        object: 'page',
+        callback_url: bot2.url,
+        verify_token: 'verify-two',
+        fields: 'messages,messaging_postbacks',
+      });
+      expect(sub.status).toBe(200);
+      bot2.secrets.push(b.secret);
+
+      const sent = await personSays(api, c.person, c.thread.id, 'for both bots');
+      const pb = await api.post(`/threads/${c.thread.id}/postbacks`, { title: 'Menu', payload: 'MENU' }, { token: c.person.token });
+      expect(pb.status).toBe(201);
+      const reply = await pageSays(api, c.pageToken, c.psid, { text: 'echo me' });
+      expect(reply.status).toBe(200);
+
+      // The outbox is written with its cause, so what each app will get is already decided.
+      const fieldsOf = async (appId: string) =>
+        (
+          await t.db.query(
+            `SELECT e.field FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+              WHERE d.app_id = $1 AND d.page_id = $2 ORDER BY e.field`,
+            [appId, c.page.id],
+          )
+        ).map((r: { field: string }) => r.field);
+      expect(await fieldsOf(c.app.id)).toEqual(['message_echoes', 'messages', 'messaging_postbacks']);
+      expect(await fieldsOf(b.id)).toEqual(['messages']);
+
+      // Both bots get the message, each signed with its own app's secret.
+      const [toB] = await waitFor('the message at the second bot', () => {
+        const got = bot2.received.filter((r) => r.method === 'POST' && r.body.toString().includes(sent.mid));
+        return got.length ? got : undefined;
+      });
+      expect(toB.signatureValid).toBe(true);
+      const body = JSON.parse(toB.body.toString());
+      expect(body.entry[0].messaging[0]).toEqual({
+        sender: { id: c.psid },
+        recipient: { id: c.page.id },
+        timestamp: sent.timestamp,
+        message: { mid: sent.mid, text: 'for both bots' },
+      });
+      await waitFor('the message, postback and echo at the first bot', () => {
+        const got = itemsFor(c.page.id);
+        return got.some((m) => m.message?.mid === sent.mid) && got.some((m) => m.postback?.payload === 'MENU') && got.some((m) => m.message?.is_echo)
+          ? got
+          : undefined;
+      });
+      await waitFor("every delivery settled", async () => {
+        const [r] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE page_id = $1 AND status <> 'delivered'`, [c.page.id]);
+        return r.n === 0 ? r : undefined;
+      });
+      expect(bot2.received.filter((r) => r.method === 'POST').length).toBe(1);
+    } finally {
+      await bot2.close();
     }
   });
 

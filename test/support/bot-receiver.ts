@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { verifyMessenger } from '../../libs/webhook-signature';
@@ -11,7 +12,8 @@ export interface ReceivedRequest {
   concurrent: number;
   answeredAt?: number;
   arrivedAt: number;
-  // Set when the receiver has secrets: X-Hub-Signature-256 matched one of them.
+  // Set when the receiver has secrets: X-Hub-Signature-256 and the legacy X-Hub-Signature (sha1) both matched one
+  // of them.
   signatureValid?: boolean;
 }
 
@@ -66,7 +68,9 @@ export async function startBotReceiver(verifyToken: string, port = 0): Promise<B
         arrivedAt: Date.now(),
       };
       if (receiver.secrets.length) {
-        entry.signatureValid = verifyMessenger(entry.body, req.headers['x-hub-signature-256'], receiver.secrets);
+        entry.signatureValid =
+          verifyMessenger(entry.body, req.headers['x-hub-signature-256'], receiver.secrets) &&
+          legacySignatureValid(entry.body, req.headers['x-hub-signature'], receiver.secrets);
       }
       receiver.received.push(entry);
       try {
@@ -92,4 +96,11 @@ export async function startBotReceiver(verifyToken: string, port = 0): Promise<B
       server.close(() => resolve());
     });
   return receiver;
+}
+
+// Messenger's older header, still sent for bots that only check it: sha1=<hex HMAC-SHA1 of the body>.
+function legacySignatureValid(body: Buffer, header: string | string[] | undefined, secrets: string[]): boolean {
+  if (typeof header !== 'string' || !/^sha1=[0-9a-f]{40}$/.test(header)) return false;
+  const given = Buffer.from(header.slice(5), 'hex');
+  return secrets.some((s) => timingSafeEqual(createHmac('sha1', s).update(body).digest(), given));
 }
