@@ -36,6 +36,10 @@ describe('messaging items', () => {
     });
   });
 
+  it('leaves app_id out of the echo of a send no app made, instead of app 0', () => {
+    expect(echoItem({ psid: '1', pageId: '2' }, { ...row, app_id: null }).message).toEqual({ is_echo: true, metadata: 'secret-for-bots', mid: 'm_1', text: 'hi' });
+  });
+
   it('never shows the person a bot’s metadata', () => {
     expect(toMessageView(row)).toEqual({ mid: 'm_1', seq: 3, sender: 'page', timestamp: 1700000000000, kind: 'message', text: 'hi' });
   });

@@ -94,7 +94,8 @@ export function personMessageItem(p: Parties, r: MessageRow, present?: Attachmen
 
 // message_echoes: the Page's own send, sender = page, recipient = PSID.
 export function echoItem(p: Parties, r: MessageRow, present?: AttachmentPresenter): Record<string, unknown> {
-  const message: Record<string, unknown> = { is_echo: true, app_id: appIdValue(r.app_id ?? '') };
+  // A send with no app behind it has no app_id to show (Number('') would make it 0).
+  const message: Record<string, unknown> = { is_echo: true, ...(r.app_id === null ? {} : { app_id: appIdValue(r.app_id) }) };
   if (typeof r.content.metadata === 'string') message.metadata = r.content.metadata;
   message.mid = r.mid;
   if (typeof r.content.text === 'string') message.text = r.content.text;
