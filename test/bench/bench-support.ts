@@ -59,7 +59,7 @@ export interface CpuTotals {
   bench: number;
 }
 
-export function cpuTotals(serverPid: number | undefined): CpuTotals | undefined {
+function cpuTotals(serverPid: number | undefined): CpuTotals | undefined {
   const totals: CpuTotals = { server: 0, postgres: 0, redis: 0, bench: 0 };
   let entries: string[];
   try {
@@ -88,11 +88,22 @@ export function cpuTotals(serverPid: number | undefined): CpuTotals | undefined 
   return totals;
 }
 
-// "server=0.52 postgres=0.61 …": each process group's CPU per loop (ms) since the reading `before`.
-export function cpuPerLoop(before: CpuTotals | undefined, serverPid: number | undefined, loops: number): string {
+// Runs one phase of a bench and says what each process group spent on it per loop, in ms of CPU:
+// "server=0.52 postgres=0.61 …".
+export async function withCpuPerLoop<T>(
+  serverPid: number | undefined,
+  phase: () => Promise<T>,
+  loopsOf: (result: T) => number,
+): Promise<{ result: T; cpu: string }> {
+  const before = cpuTotals(serverPid);
+  const result = await phase();
   const after = cpuTotals(serverPid);
-  if (!before || !after) return 'n/a (no /proc)';
-  return (Object.keys(after) as (keyof CpuTotals)[]).map((k) => `${k}=${((after[k] - before[k]) / loops).toFixed(2)}`).join(' ');
+  const loops = loopsOf(result);
+  const cpu =
+    !before || !after
+      ? 'n/a (no /proc)'
+      : (Object.keys(after) as (keyof CpuTotals)[]).map((k) => `${k}=${((after[k] - before[k]) / loops).toFixed(2)}`).join(' ');
+  return { result, cpu };
 }
 
 export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

@@ -17,14 +17,13 @@ import {
   agent,
   baselineServer,
   connectBaseline,
-  cpuPerLoop,
-  cpuTotals,
   fixedRate as fixedRateOf,
   pct,
   post,
   saturate as saturateOf,
   startProcess,
   Target,
+  withCpuPerLoop,
 } from './bench-support';
 import { TEST_REDIS_URL } from '../support/services';
 import { createTestDatabase } from '../support/test-database';
@@ -242,13 +241,9 @@ async function main() {
   await saturate(loop.target, WARM, 'warm');
   await loop.analyze();
   loop.stages();
-  const loopRateCpu = cpuTotals(loop.pid);
-  const lat = await fixedRate(loop.target, RATE, SECONDS, 'rate');
-  const loopRateCpuLine = cpuPerLoop(loopRateCpu, loop.pid, lat.length);
+  const { result: lat, cpu: loopRateCpuLine } = await withCpuPerLoop(loop.pid, () => fixedRate(loop.target, RATE, SECONDS, 'rate'), (l) => l.length);
   const rateStages = loop.stages();
-  const loopCpu = cpuTotals(loop.pid);
-  const loopRate = await saturate(loop.target, SATURATION_N, 'sat');
-  const loopCpuLine = cpuPerLoop(loopCpu, loop.pid, SATURATION_N);
+  const { result: loopRate, cpu: loopCpuLine } = await withCpuPerLoop(loop.pid, () => saturate(loop.target, SATURATION_N, 'sat'), () => SATURATION_N);
   const saturationStages = loop.stages();
   const batching = await loop.stats();
   await loop.stop();
@@ -256,12 +251,8 @@ async function main() {
   const base = await baselineTarget();
   await saturate(base.target, WARM, 'warm');
   await base.analyze();
-  const baseRateCpu = cpuTotals(base.pid);
-  const baseLat = await fixedRate(base.target, RATE, SECONDS, 'rate');
-  const baseRateCpuLine = cpuPerLoop(baseRateCpu, base.pid, baseLat.length);
-  const baseCpu = cpuTotals(base.pid);
-  const baseRate = await saturate(base.target, SATURATION_N, 'sat');
-  const baseCpuLine = cpuPerLoop(baseCpu, base.pid, SATURATION_N);
+  const { result: baseLat, cpu: baseRateCpuLine } = await withCpuPerLoop(base.pid, () => fixedRate(base.target, RATE, SECONDS, 'rate'), (l) => l.length);
+  const { result: baseRate, cpu: baseCpuLine } = await withCpuPerLoop(base.pid, () => saturate(base.target, SATURATION_N, 'sat'), () => SATURATION_N);
   await base.stop();
   await agent.close();
 
