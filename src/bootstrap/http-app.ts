@@ -13,6 +13,8 @@ import { createValidationPipe } from '../common/errors/validation';
 import { PinoNestLogger } from '../common/logging/logger';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../health/metrics.service';
+import { PersonSocketAdapter } from '../messaging/realtime/person-socket.adapter';
+import { WsGateway } from '../messaging/realtime/ws.gateway';
 import { setupSwagger } from './swagger';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -79,6 +81,8 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
     );
     done();
   });
+  // The person's socket (src/messaging/realtime): Nest's ws adapter with the gateway's boot-time options.
+  app.useWebSocketAdapter(new PersonSocketAdapter(app, app.get(WsGateway).serverOptions()));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   setupSwagger(app);

@@ -292,7 +292,12 @@ export class MessagingService implements OnModuleInit {
       capacity: env.PERSON_SEND_BURST,
       refillPerSecond: env.PERSON_SEND_RATE_PER_SECOND,
     });
-    if (!bucket.allowed) throw MessagingErrors.sendingTooFast(bucket.retryAfterMs);
+    if (!bucket.allowed) {
+      // A retry of a message already stored writes nothing, so it is answered with that message, limit or not.
+      const stored = clientMessageId ? await this.findByClientId(thread.id, clientMessageId) : undefined;
+      if (stored) return stored;
+      throw MessagingErrors.sendingTooFast(bucket.retryAfterMs);
+    }
     const content = typeof contentOf === 'function' ? await contentOf(thread) : contentOf;
     // The bot's webhook and the person's echo carry signed, expiring URLs (minted now, TTL MEDIA_URL_TTL_SECONDS).
     const forBot = (a: unknown[]) => this.media.forWebhook(a, origin);
@@ -359,16 +364,22 @@ export class MessagingService implements OnModuleInit {
       return { watermark: Number(thread.person_read_watermark), seq: Number(thread.person_read_seq) };
     }
     return this.run(async (m) => {
+      // Only a mark that still moves is written: of concurrent calls with one watermark, the first writes the
+      // receipt and the rest (re-checked on the row once it commits) find it done and say nothing.
       const [t] = rowsOf<ThreadRow>(
         await m.query(
           `UPDATE threads
-              SET person_read_watermark = GREATEST(person_read_watermark, $2),
+              SET person_read_watermark = $2,
                   person_read_seq = GREATEST(person_read_seq,
                     (SELECT COALESCE(max(seq), 0) FROM messages WHERE thread_id = $1 AND timestamp <= $2))
-            WHERE id = $1 RETURNING *`,
+            WHERE id = $1 AND person_read_watermark < $2 RETURNING *`,
           [thread.id, wm],
         ),
       );
+      if (!t) {
+        const [now] = await m.query(`SELECT person_read_watermark, person_read_seq FROM threads WHERE id = $1`, [thread.id]);
+        return { result: { watermark: Number(now.person_read_watermark), seq: Number(now.person_read_seq) }, events: [], deliveries: [] };
+      }
       const event = await this.appendEvent(m, userId, {
         type: 'read',
         by: 'person',
@@ -414,12 +425,17 @@ export class MessagingService implements OnModuleInit {
       return { watermark: Number(thread.person_delivered_watermark) };
     }
     return this.run(async (m) => {
+      // As for reads: concurrent calls with one watermark write one receipt.
       const [t] = rowsOf<ThreadRow>(
         await m.query(
-          `UPDATE threads SET person_delivered_watermark = GREATEST(person_delivered_watermark, $2) WHERE id = $1 RETURNING *`,
+          `UPDATE threads SET person_delivered_watermark = $2 WHERE id = $1 AND person_delivered_watermark < $2 RETURNING *`,
           [thread.id, wm],
         ),
       );
+      if (!t) {
+        const [now] = await m.query(`SELECT person_delivered_watermark FROM threads WHERE id = $1`, [thread.id]);
+        return { result: { watermark: Number(now.person_delivered_watermark) }, events: [], deliveries: [] };
+      }
       const watermarkNow = Number(t.person_delivered_watermark);
       const event = await this.appendEvent(m, userId, {
         type: 'delivery',

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
 import { httpClient, HttpClient } from '../support/http-client';
 import { assertGapFree, connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
@@ -105,6 +106,17 @@ describe('messaging: real time', () => {
         return r.status === 201 ? r : undefined;
       });
       expect(retried.body.seq).toBe(2);
+      // Over the limit again, a retry of a stored message still gets that message, not a 429.
+      let over: Awaited<ReturnType<typeof viaLimited.post>> | undefined;
+      for (let i = 0; i < 10 && !over; i++) {
+        const r = await viaLimited.post(`/threads/${second.id}/messages`, { text: `more ${i}`, client_message_id: `c-more-${i}` }, { token: c.person.token });
+        if (r.status === 429) over = r;
+      }
+      expect(over?.status).toBe(429);
+      const replayed = await viaLimited.post(`/threads/${second.id}/messages`, { text: 'four', client_message_id: 'c-four' }, { token: c.person.token });
+      expect([replayed.status, replayed.body]).toEqual([200, retried.body]);
+      sock.ws.send(JSON.stringify({ type: 'send', ref: 'r2', thread_id: second.id, text: 'four', client_message_id: 'c-four' }));
+      expect(await sock.waitFor('replayed over the socket', (e) => e.ref === 'r2')).toMatchObject({ type: 'ack', mid: retried.body.mid, created: false });
       await sock.close();
     } finally {
       await limited.stop();
@@ -207,6 +219,40 @@ describe('messaging: real time', () => {
     const bad = await poll('?after=-1');
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('REQUEST.VALIDATION_FAILED');
+  });
+
+  it('speaks its frame protocol: pong to a ping, binary ignored, non-JSON closed with 1008', async () => {
+    const c = await setup();
+    const sock = await connectPerson(t.url, c.person.token);
+    sock.ws.send(Buffer.from([1, 2, 3]));
+    sock.ws.send(JSON.stringify({ type: 'ping' }));
+    await sock.waitFor('pong', (e) => e.type === 'pong');
+    sock.ws.send(JSON.stringify(['send']));
+    expect(await sock.waitFor('array frame', (e) => e.type === 'error')).toMatchObject({ ref: null, code: 'WS.UNKNOWN_FRAME' });
+    // The binary frame got no answer: only the pong and the error arrived.
+    expect(sock.events.map((e) => e.type)).toEqual(['pong', 'error']);
+    sock.ws.send('not json');
+    expect(await sock.closed).toEqual({ code: 1008, reason: 'frames must be JSON' });
+  });
+
+  it('refuses a bad cursor before the upgrade, with a status and a JSON body', async () => {
+    const c = await setup();
+    const refusal = await new Promise<{ status: number; type: string; body: any }>((resolve, reject) => {
+      const url = `${t.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}&after=-1`;
+      const ws = new WebSocket(url);
+      ws.once('open', () => reject(new Error('upgraded')));
+      ws.once('error', () => undefined);
+      ws.once('unexpected-response', (_req, res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: JSON.parse(Buffer.concat(chunks).toString()) }));
+      });
+    });
+    expect(refusal).toEqual({
+      status: 400,
+      type: 'application/json',
+      body: { statusCode: 400, code: 'REQUEST.INVALID', message: 'after must be a cursor (a non-negative integer)' },
+    });
   });
 
   it('refuses an unauthenticated socket before the upgrade', async () => {

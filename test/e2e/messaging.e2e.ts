@@ -356,6 +356,34 @@ describe('messaging: the core loop', () => {
     await waitFor('two webhooks', () => itemsFor(c.page.id, (m) => m.message && !m.message.is_echo).length === 2);
   });
 
+  it('records one receipt for concurrent reads or deliveries of the same mark', async () => {
+    const c = await setup();
+    const reply = await pageSays(api, c.pageToken, c.psid, { text: 'read me once' });
+    expect(reply.status).toBe(200);
+    const [{ timestamp, user_id: userId }] = await t.db.query(
+      'SELECT m.timestamp, t.user_id FROM messages m JOIN threads t ON t.id = m.thread_id WHERE m.mid = $1',
+      [reply.body.message_id],
+    );
+    const watermark = Number(timestamp);
+    const marks = await Promise.all(
+      ['read', 'delivered'].flatMap((kind) =>
+        Array.from({ length: 8 }, () => api.post(`/threads/${c.thread.id}/${kind}`, { watermark }, { token: c.person.token })),
+      ),
+    );
+    expect(marks.map((r) => [r.status, r.body.watermark])).toEqual(Array.from({ length: 16 }, () => [200, watermark]));
+    const events = await t.db.query(
+      `SELECT type, count(*)::int AS n FROM user_events WHERE user_id = $1 AND payload->>'by' = 'person' GROUP BY type ORDER BY type`,
+      [userId],
+    );
+    expect(events).toEqual([{ type: 'delivery', n: 1 }, { type: 'read', n: 1 }]);
+    const outbox = await t.db.query(
+      `SELECT e.field, count(*)::int AS n FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+        WHERE d.page_id = $1 AND e.field IN ('message_reads', 'message_deliveries') GROUP BY e.field ORDER BY e.field`,
+      [c.page.id],
+    );
+    expect(outbox).toEqual([{ field: 'message_deliveries', n: 1 }, { field: 'message_reads', n: 1 }]);
+  });
+
   it("keeps people out of each other's threads and pages out of each other's conversations", async () => {
     const c = await setup();
     const stranger = await signupPerson(api, 'Stranger');

@@ -1,9 +1,16 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { Logger, OnModuleDestroy } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { IncomingMessage } from 'node:http';
 import { Gauge } from 'prom-client';
-import { WebSocket, WebSocketServer } from 'ws';
+import { ServerOptions, WebSocket } from 'ws';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { AuthService } from '../../auth/auth.service';
@@ -16,6 +23,7 @@ import { MetricsService } from '../../health/metrics.service';
 import { MessagingService } from '../messaging.service';
 import type { PersonEvent } from '../person-events';
 import { OrderedEventStream } from './ordered-stream';
+import { FRAME_NOT_JSON, FRAME_UNKNOWN } from './person-frames';
 import { RealtimeHub } from './realtime-hub';
 
 export const WS_PATH = '/ws';
@@ -35,29 +43,27 @@ interface Connection {
   typing: Map<string, NodeJS.Timeout>;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' };
-
-function reject(socket: Duplex, status: number, reason: string, message: string): void {
-  const body = JSON.stringify({ statusCode: status, code: reason, message });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+// Who an accepted upgrade request belongs to, from verifyClient to handleConnection.
+interface Opening {
+  userId: string;
+  tokenHash: string;
+  expiresAt: number | null;
+  after: number | undefined;
 }
 
-// The person's WebSocket, attached to Fastify's own HTTP server (the `ws` package directly: full control over
-// upgrade-time auth, backpressure and heartbeats). Protocol in src/messaging/README.md.
-@Injectable()
-export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
+type Accept = (ok: boolean, status?: number, body?: string, headers?: Record<string, string>) => void;
+
+// The person's WebSocket: a Nest gateway on the ws adapter (PersonSocketAdapter, set in src/bootstrap/http-app.ts),
+// on Fastify's own HTTP server. A token is checked before the upgrade (refused with an HTTP status and a JSON body);
+// backpressure, heartbeats and typing timers are the gateway's. Protocol in src/messaging/README.md.
+@WebSocketGateway({ path: WS_PATH })
+export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
   private readonly logger = new Logger('WsGateway');
-  private wss?: WebSocketServer;
   private heartbeat?: NodeJS.Timeout;
-  private readonly connections = new Set<Connection>();
-  private server?: Server;
-  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head);
+  private readonly connections = new Map<WebSocket, Connection>();
+  private readonly openings = new WeakMap<IncomingMessage, Opening>();
 
   constructor(
-    private readonly adapterHost: HttpAdapterHost,
     private readonly auth: AuthService,
     private readonly messaging: MessagingService,
     private readonly hub: RealtimeHub,
@@ -75,12 +81,9 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
-  onApplicationBootstrap(): void {
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    if (!this.config.servesHttp || !server) return;
-    this.server = server;
-    this.wss = new WebSocketServer({
-      noServer: true,
+  // Options known only at boot; the adapter merges them into the decorator's.
+  serverOptions(): ServerOptions {
+    return {
       maxPayload: 64 * 1024,
       // ws applies `threshold` only without context takeover: with it, every frame goes through zlib (measured
       // ~7% of the loop's CPU for frames of a few hundred bytes). Without it, small frames go as they are, large
@@ -91,62 +94,98 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
         serverMaxWindowBits: 15,
         concurrencyLimit: 10,
       },
-    });
-    server.on('upgrade', this.onUpgrade);
+      verifyClient: (info: { req: IncomingMessage }, accept: Accept) => void this.verify(info.req, accept),
+    };
+  }
+
+  afterInit(): void {
     this.auth.onPersonTokensRevoked((hashes) => {
       const revoked = new Set(hashes);
-      for (const c of this.connections) if (revoked.has(c.tokenHash)) c.ws.close(WS_CLOSE_TOKEN_ENDED, 'token revoked');
+      for (const c of this.connections.values()) if (revoked.has(c.tokenHash)) c.ws.close(WS_CLOSE_TOKEN_ENDED, 'token revoked');
     });
     this.heartbeat = setInterval(() => this.beat(), this.config.env.WS_HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
+  // Before Nest's adapter terminates what is left: clients get a close frame with a reason.
   onModuleDestroy(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
-    this.server?.off('upgrade', this.onUpgrade);
-    for (const c of this.connections) {
-      c.ws.close(1001, 'server shutting down');
-      setTimeout(() => c.ws.terminate(), 500).unref();
-    }
-    this.wss?.close();
+    for (const c of this.connections.values()) c.ws.close(1001, 'server shutting down');
   }
 
   get connectionCount(): number {
     return this.connections.size;
   }
 
-  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
+  // The upgrade request's token (?access_token= or Authorization: Bearer) must be a person's; refused otherwise.
+  private async verify(req: IncomingMessage, accept: Accept): Promise<void> {
+    const refuse = (status: number, code: string, message: string) =>
+      accept(false, status, JSON.stringify({ statusCode: status, code, message }), { 'Content-Type': 'application/json' });
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== WS_PATH || !this.wss) return reject(socket, 404, 'NOT_FOUND', `No WebSocket at ${url.pathname}`);
     const header = typeof req.headers.authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(req.headers.authorization)?.[1] : undefined;
     const token = url.searchParams.get('access_token') ?? header;
     const afterParam = url.searchParams.get('after');
     if (afterParam !== null && !/^\d{1,15}$/.test(afterParam)) {
-      return reject(socket, 400, 'REQUEST.INVALID', 'after must be a cursor (a non-negative integer)');
+      return refuse(400, 'REQUEST.INVALID', 'after must be a cursor (a non-negative integer)');
     }
     let caller;
     try {
       caller = token ? await this.auth.verifyGraphCaller(token) : null;
     } catch (err) {
       this.logger.error(`ws auth failed: ${(err as Error).message}`);
-      return reject(socket, 503, 'UNAVAILABLE', 'Try again');
+      return refuse(503, 'UNAVAILABLE', 'Try again');
     }
     if (!caller || caller.principal.kind !== 'person') {
-      return reject(socket, 401, 'AUTH.UNAUTHENTICATED', 'A person token is required (?access_token= or Authorization)');
+      return refuse(401, 'AUTH.UNAUTHENTICATED', 'A person token is required (?access_token= or Authorization)');
     }
-    const opened = { userId: caller.principal.userId, tokenHash: sha256Hex(token!), expiresAt: caller.expiresAt };
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.connected(ws, opened, afterParam === null ? undefined : Number(afterParam)));
+    this.openings.set(req, {
+      userId: caller.principal.userId,
+      tokenHash: sha256Hex(token!),
+      expiresAt: caller.expiresAt,
+      after: afterParam === null ? undefined : Number(afterParam),
+    });
+    accept(true);
   }
 
-  private async connected(
-    ws: WebSocket,
-    opened: { userId: string; tokenHash: string; expiresAt: number | null },
-    after: number | undefined,
-  ): Promise<void> {
+  handleConnection(ws: WebSocket, req: IncomingMessage): void {
+    const opened = this.openings.get(req);
+    this.openings.delete(req);
+    // Every upgrade passes verify first; a socket without its opening is refused rather than trusted.
+    if (!opened) return ws.close(1008, 'not authenticated');
+    void this.connected(ws, opened);
+  }
+
+  handleDisconnect(ws: WebSocket): void {
+    const c = this.connections.get(ws);
+    if (c) this.cleanup(c);
+  }
+
+  // Clients may send {"type":"ping"} where they cannot see protocol pings (browsers).
+  @SubscribeMessage('ping')
+  ping() {
+    return { type: 'pong' };
+  }
+
+  @SubscribeMessage('send')
+  async send(@ConnectedSocket() ws: WebSocket, @MessageBody() frame: Record<string, unknown>) {
+    const c = this.connections.get(ws);
+    return c ? this.sendFromSocket(c, frame) : undefined;
+  }
+
+  @SubscribeMessage(FRAME_UNKNOWN)
+  unknownFrame(@MessageBody() frame: Record<string, unknown>) {
+    return { type: 'error', ref: frame.ref ?? null, code: 'WS.UNKNOWN_FRAME', message: 'type must be ping or send' };
+  }
+
+  @SubscribeMessage(FRAME_NOT_JSON)
+  notJson(@ConnectedSocket() ws: WebSocket) {
+    ws.close(1008, 'frames must be JSON');
+  }
+
+  private async connected(ws: WebSocket, opened: Opening): Promise<void> {
     const { userId } = opened;
     const c: Connection = { ws, userId, tokenHash: opened.tokenHash, alive: true, typing: new Map() };
-    this.connections.add(c);
+    this.connections.set(ws, c);
     // A socket is not a way to outlive the token: it ends when the token does (a timer waits ~24.8 days at most).
     const expiresAt = opened.expiresAt;
     const arm = () => {
@@ -159,22 +198,8 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
     arm();
     ws.on('pong', () => (c.alive = true));
     ws.on('error', () => ws.terminate());
-    ws.on('close', () => this.cleanup(c));
-    ws.on('message', (data, isBinary) => {
-      // Clients may send {"type":"ping"} where they cannot see protocol pings (browsers).
-      if (isBinary) return;
-      let msg: { type?: unknown; ref?: unknown } & Record<string, unknown>;
-      try {
-        msg = JSON.parse(String(data));
-      } catch {
-        return ws.close(1008, 'frames must be JSON');
-      }
-      if (msg?.type === 'ping') this.sendRaw(c, { type: 'pong' });
-      else if (msg?.type === 'send') void this.sendFromSocket(c, msg);
-      else this.sendRaw(c, { type: 'error', ref: msg?.ref ?? null, code: 'WS.UNKNOWN_FRAME', message: 'type must be ping or send' });
-    });
     try {
-      const { start, reset } = await this.messaging.resumePoint(userId, after);
+      const { start, reset } = await this.messaging.resumePoint(userId, opened.after);
       const stream = new OrderedEventStream(start, {
         fetchAfter: (a, limit) => this.messaging.eventsAfter(userId, a, limit),
         send: (e) => this.deliver(c, e),
@@ -197,7 +222,7 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
 
   // {"type":"send","ref":…,"thread_id":…,"text":…,"quick_reply"?,"client_message_id":…}: the same as
   // POST /threads/{id}/messages; answered {"type":"ack",ref,mid,seq,timestamp} or {"type":"error",ref,code,message}.
-  private async sendFromSocket(c: Connection, frame: Record<string, unknown>): Promise<void> {
+  private async sendFromSocket(c: Connection, frame: Record<string, unknown>): Promise<Record<string, unknown>> {
     const { type: _t, ref, thread_id: threadId, ...body } = frame;
     const answerRef = typeof ref === 'string' || typeof ref === 'number' ? ref : null;
     try {
@@ -205,20 +230,20 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
       const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
       if (errors.length) {
         const details = flattenValidationErrors(errors);
-        this.sendRaw(c, { type: 'error', ref: answerRef, code: 'REQUEST.VALIDATION_FAILED', message: details.map((d) => d.message).join('; '), details });
-        return;
+        return { type: 'error', ref: answerRef, code: 'REQUEST.VALIDATION_FAILED', message: details.map((d) => d.message).join('; '), details };
       }
       const sent = await this.messaging.sendPersonMessage(c.userId, String(threadId ?? ''), dto);
-      this.sendRaw(c, { type: 'ack', ref: answerRef, mid: sent.mid, seq: sent.seq, timestamp: sent.timestamp, created: sent.created });
+      return { type: 'ack', ref: answerRef, mid: sent.mid, seq: sent.seq, timestamp: sent.timestamp, created: sent.created };
     } catch (err) {
       const n = normalizeError(err);
       if (n.status >= 500) this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-      this.sendRaw(c, { type: 'error', ref: answerRef, code: n.code, message: n.message });
+      return { type: 'error', ref: answerRef, code: n.code, message: n.message };
     }
   }
 
   private cleanup(c: Connection): void {
-    if (!this.connections.delete(c)) return;
+    if (this.connections.get(c.ws) !== c) return;
+    this.connections.delete(c.ws);
     if (c.expiry) clearTimeout(c.expiry);
     c.stream?.stop();
     c.stopListening?.();
@@ -271,7 +296,7 @@ export class WsGateway implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private beat(): void {
-    for (const c of this.connections) {
+    for (const c of this.connections.values()) {
       if (!c.alive) {
         c.ws.terminate();
         this.cleanup(c);
