@@ -87,8 +87,10 @@ function decode(message: string, owner: Path, here: Path): GraphValidationError 
 // nesting deeper than LIMITS.depth so hostile bodies cannot exhaust the stack.
 function sanitize(input: unknown, root: Path): ValidationResult<unknown> {
   let tooDeep: Path | undefined;
+  // class-transformer takes an object's own `constructor` for its class and throws; no schema has that field.
+  let constructorAt: Path | undefined;
   const copy = (value: unknown, depth: number, path: Path): unknown => {
-    if (tooDeep) return undefined;
+    if (tooDeep || constructorAt) return undefined;
     if (typeof value !== 'object' || value === null) return value;
     if (depth > LIMITS.depth) {
       tooDeep = path;
@@ -97,6 +99,10 @@ function sanitize(input: unknown, root: Path): ValidationResult<unknown> {
     if (Array.isArray(value)) return value.map((item, i) => copy(item, depth + 1, [...path, i]));
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
+      if (key === 'constructor') {
+        constructorAt = [...path, key];
+        return undefined;
+      }
       const v = copy((value as Record<string, unknown>)[key], depth + 1, [...path, key]);
       if (v === undefined || v === null) continue;
       Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
@@ -105,6 +111,7 @@ function sanitize(input: unknown, root: Path): ValidationResult<unknown> {
   };
   const value = copy(input, 0, root);
   if (tooDeep) return fail(tooDeep, `must not be nested more than ${LIMITS.depth} levels deep`);
+  if (constructorAt) return fail(constructorAt, 'is not a known field');
   return { ok: true, value };
 }
 

@@ -363,6 +363,14 @@ describe('validateSendRequest', () => {
         /^param message\[quick_replies\](\[0\])+ must not be nested more than 32 levels deep$/,
       );
     });
+    it('refuses a constructor key anywhere, which class-transformer would take for a class', () => {
+      expect(error({ recipient: { id: '1' }, sender_action: { title: 't', constructor: {} } }).message).toBe(
+        'param sender_action[constructor] is not a known field',
+      );
+      expect(error(request({ text: 'hi', quick_replies: [{ content_type: 'text', title: 't', payload: 'p', constructor: '1' }] })).param).toBe(
+        'message[quick_replies][0][constructor]',
+      );
+    });
     it('does not mutate its input', () => {
       const body = request({
         text: 'hi',

@@ -3,6 +3,7 @@ import { httpClient, HttpClient } from "../support/http-client";
 import { rowCounts } from "../support/row-counts";
 import { startTestPlatform, TestPlatform } from "../support/spawn-platform";
 import { conversation } from "../factories/messaging.factory";
+import { connectPerson } from "../support/person-socket";
 
 // Random bodies, queries and headers at the person API and the Send API: never a 5xx, always the route's
 // error shape, and nothing written when a request is refused.
@@ -96,6 +97,9 @@ describe("messaging routes under random input", () => {
           },
         }),
         fc.constant(c.page.id),
+        // An own `constructor` key once sent class-transformer looking for a class by that name: a 500.
+        fc.constant({ constructor: "1" }),
+        fc.constant({ title: "t", constructor: {} }),
       );
     const body = fc.oneof(
       fc.jsonValue(),
@@ -119,6 +123,7 @@ describe("messaging routes under random input", () => {
           "reply_to",
           "__proto__",
           "constructor",
+          "extra",
         ),
         value(),
       ),
@@ -213,5 +218,71 @@ describe("messaging routes under random input", () => {
       ),
       { numRuns: 400 },
     );
+  }, 240_000);
+
+  it("refuses bodies that once crashed the transformer: a constructor key, absurd nesting", async () => {
+    // Written by hand: JSON.stringify itself overflows the stack on this.
+    const deep = `${"[".repeat(20_000)}"x"${"]".repeat(20_000)}`;
+    const cases: [string, string, string][] = [
+      [`/threads/${c.thread.id}/messages`, JSON.stringify({ text: "x", client_message_id: "k1", quick_reply: { payload: "p", constructor: "1" } }), "quick_reply.constructor"],
+      [`/threads/${c.thread.id}/messages`, `{"text":"x","client_message_id":"k2","quick_reply":{"payload":${deep}}}`, "quick_reply.payload"],
+      [`/threads/${c.thread.id}/read`, JSON.stringify({ watermark: 1, constructor: {} }), "constructor"],
+    ];
+    for (const [path, raw, field] of cases) {
+      const before = await rowCounts(t.db);
+      const res = await api.call("POST", path, undefined, {
+        headers: { "content-type": "application/json", authorization: `Bearer ${c.person.token}` },
+        raw,
+      });
+      expect([res.status, res.body.code]).toEqual([400, "REQUEST.VALIDATION_FAILED"]);
+      // The deep one is named at the first level too deep: quick_reply.payload[0][0]…
+      expect(res.body.details).toEqual([expect.objectContaining({ field: expect.stringMatching(new RegExp(`^${field.replace(".", "\\.")}`)) })]);
+      expect(await rowCounts(t.db)).toEqual(before);
+    }
+    const graph = await api.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: c.psid }, message: { text: "x", metadata: { constructor: "1" } } });
+    expect([graph.status, graph.body.error?.code, graph.body.error?.message]).toEqual([400, 100, "(#100) param message[metadata][constructor] is not a known field"]);
+  });
+
+  // The socket's frames: every JSON object frame is answered (ack, pong or an error with a client-side code),
+  // the socket stays open, and a refused send writes nothing.
+  it("answers every random socket frame without an internal error, and writes nothing it refuses", async () => {
+    const sock = await connectPerson(t.url, c.person.token);
+    const { body } = arbitraries();
+    const frame = fc.record(
+      {
+        type: fc.oneof(fc.constantFrom("send", "ping", "dance", ""), fc.string(), fc.integer()),
+        thread_id: fc.oneof(fc.constant(c.thread.id), fc.string(), fc.integer(), fc.constant(null)),
+        text: fc.oneof(fc.string(), fc.constant("x".repeat(2001)), fc.integer(), fc.constant("hello")),
+        client_message_id: fc.oneof(fc.string(), fc.constant("fuzz-1"), fc.integer()),
+        quick_reply: fc.oneof(fc.constant({ payload: "P" }), body),
+        attachments: fc.oneof(fc.constant([{ media_id: "1" }]), body),
+        extra: body,
+      },
+      { requiredKeys: ["type"] },
+    );
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(frame, async (f) => {
+        const ref = `fuzz-${n++}`;
+        const before = await rowCounts(t.db);
+        const pongs = sock.events.filter((e) => e.type === "pong").length;
+        sock.ws.send(JSON.stringify({ ...f, ref }));
+        if (f.type === "ping") {
+          await sock.waitForCount("pong", pongs + 1, (e) => e.type === "pong", 5_000);
+          return;
+        }
+        const answer = await sock.waitFor(`answer to ${ref}`, (e) => e.ref === ref, 5_000);
+        if (answer.type === "ack") {
+          expect(answer).toMatchObject({ mid: expect.stringMatching(/^m_/), seq: expect.any(Number) });
+          return;
+        }
+        expect(answer).toMatchObject({ type: "error", code: expect.any(String), message: expect.any(String) });
+        expect(["INTERNAL", "UNAVAILABLE"]).not.toContain(answer.code);
+        expect(await rowCounts(t.db)).toEqual(before);
+      }),
+      { numRuns: 300 },
+    );
+    expect(sock.ws.readyState).toBe(sock.ws.OPEN);
+    await sock.close();
   }, 240_000);
 });

@@ -1,5 +1,6 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ErrorDetail } from './app.exception';
+import { findTransformHazard } from './transform-hazard';
 
 // Flattens nested class-validator errors into `path.to.field` entries, one per failed rule.
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): ErrorDetail[] {
@@ -18,8 +19,21 @@ export class RequestValidationError extends Error {
   }
 }
 
+// What class-transformer is about to turn into a DTO is checked first for what makes it throw (transform-hazard.ts).
+// Only bodies and queries with a DTO type: they are plain JSON, where custom decorators hand in request objects
+// and principals, and a plain-object type is passed through untouched.
+class RequestValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if ((metadata.type === 'body' || metadata.type === 'query') && this.toValidate(metadata)) {
+      const hazard = findTransformHazard(value);
+      if (hazard) throw new RequestValidationError([{ field: hazard.field, rule: 'transformable', message: hazard.message }]);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new RequestValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

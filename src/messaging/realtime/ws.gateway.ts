@@ -11,12 +11,10 @@ import {
 import type { IncomingMessage } from 'node:http';
 import { Gauge } from 'prom-client';
 import { ServerOptions, WebSocket } from 'ws';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import { AuthService } from '../../auth/auth.service';
 import { sha256Hex } from '../../common/crypto/tokens';
 import { normalizeError } from '../../common/errors/all-exceptions.filter';
-import { flattenValidationErrors } from '../../common/errors/validation';
+import { createValidationPipe } from '../../common/errors/validation';
 import { SendMessageDto } from '../dto/send-message.dto';
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../health/metrics.service';
@@ -62,6 +60,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
   private heartbeat?: NodeJS.Timeout;
   private readonly connections = new Map<WebSocket, Connection>();
   private readonly openings = new WeakMap<IncomingMessage, Opening>();
+  private readonly validation = createValidationPipe();
 
   constructor(
     private readonly auth: AuthService,
@@ -166,6 +165,8 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     return { type: 'pong' };
   }
 
+  // The frame is typed as a plain object on purpose: a DTO type would run the global ValidationPipe, whose
+  // refusals Nest's ws adapter never sends back. sendFromSocket validates it with the same pipe and answers.
   @SubscribeMessage('send')
   async send(@ConnectedSocket() ws: WebSocket, @MessageBody() frame: Record<string, unknown>) {
     const c = this.connections.get(ws);
@@ -226,18 +227,14 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     const { type: _t, ref, thread_id: threadId, ...body } = frame;
     const answerRef = typeof ref === 'string' || typeof ref === 'number' ? ref : null;
     try {
-      const dto = plainToInstance(SendMessageDto, body);
-      const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-      if (errors.length) {
-        const details = flattenValidationErrors(errors);
-        return { type: 'error', ref: answerRef, code: 'REQUEST.VALIDATION_FAILED', message: details.map((d) => d.message).join('; '), details };
-      }
+      // The REST route's own pipe: the same rules and the same refusals.
+      const dto = (await this.validation.transform(body, { type: 'body', metatype: SendMessageDto })) as SendMessageDto;
       const sent = await this.messaging.sendPersonMessage(c.userId, String(threadId ?? ''), dto);
       return { type: 'ack', ref: answerRef, mid: sent.mid, seq: sent.seq, timestamp: sent.timestamp, created: sent.created };
     } catch (err) {
       const n = normalizeError(err);
       if (n.status >= 500) this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-      return { type: 'error', ref: answerRef, code: n.code, message: n.message };
+      return { type: 'error', ref: answerRef, code: n.code, message: n.message, ...(n.details ? { details: n.details } : {}) };
     }
   }
 
