@@ -61,6 +61,8 @@ export class AuthService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    // A flush or revocation published while this process was cut off from the bus never arrives.
+    this.pubsub.onResubscribed(() => this.forget());
     if (this.config.env.AUTH_CACHE_TTL_MS > 0) await this.pubsub.subscribe(FLUSH_CHANNEL, () => this.forget());
     await this.pubsub.subscribe(REVOKED_CHANNEL, (m) => {
       const hashes = (m as { token_hashes?: unknown }).token_hashes;
@@ -73,6 +75,18 @@ export class AuthService implements OnModuleInit {
   // Whoever holds something opened with a person token (the WebSocket gateway) is told when it is revoked.
   onPersonTokensRevoked(listener: (tokenHashes: string[]) => void): void {
     this.revokedListeners.push(listener);
+  }
+
+  // Of these person token hashes, the ones still valid (neither revoked nor expired): for holders of sockets
+  // opened with them, after a revocation may have been missed.
+  async livePersonTokenHashes(tokenHashes: string[]): Promise<Set<string>> {
+    if (!tokenHashes.length) return new Set();
+    const rows = await this.sql.query<{ token_hash: string }>(
+      `SELECT token_hash FROM access_tokens
+        WHERE token_hash = ANY($1::bpchar[]) AND kind = 'person' AND (expires_at IS NULL OR expires_at > now())`,
+      [tokenHashes],
+    );
+    return new Set(rows.map((r) => r.token_hash));
   }
 
   // Logout: the token stops working everywhere at once; sockets opened with it are closed by every process.

@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
 import WebSocket from 'ws';
 import { httpClient, HttpClient } from '../support/http-client';
 import { assertGapFree, connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { TEST_REDIS_URL } from '../support/services';
 import { waitFor } from '../support/wait-for';
 import { conversation, openThread, pageSays, personSays } from '../factories/messaging.factory';
 import { createPage } from '../factories/registry.factory';
@@ -259,6 +261,44 @@ describe('messaging: real time', () => {
     await expect(connectPerson(t.url, 'sbu_not-a-token')).rejects.toThrow('401');
     const c = await setup();
     await expect(connectPerson(t.url, c.pageToken)).rejects.toThrow('401');
+  });
+
+  it('catches sockets up, and closes those of a token revoked meanwhile, when pub/sub comes back after a drop', async () => {
+    const c = await setup();
+    const sibling = await t.spawnSibling('api');
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const second = await api.post('/auth/login', { username: c.person.username, password: 'a-long-password' });
+      const stays = await connectPerson(sibling.url, c.person.token);
+      const revoked = await connectPerson(sibling.url, second.body.access_token);
+      // A long-poll waiting on the sibling: answered by the re-read, not at its 60 s timeout.
+      const siblingApi = httpClient(sibling.url);
+      const poll = siblingApi.get(`/events?after=${stays.hello.cursor}&timeout=60`, { token: c.person.token });
+      await waitFor('the long-poll waiting', async () => (await siblingApi.get('/metrics')).text.includes('switchboard_realtime_long_polls 1\n'));
+      // Redis drops the platform's subscriber connections (both processes'); what is published before they are back is lost to them.
+      const subs = ((await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)
+        .split('\n')
+        .filter((l) => l.includes(` name=${t.env.REDIS_PREFIX}-sub `));
+      expect(subs.length).toBeGreaterThanOrEqual(2);
+      for (const l of subs) await redis.call('CLIENT', 'KILL', 'ID', /\bid=(\d+)/.exec(l)![1]);
+      // Both through the main process, so only pub/sub could tell the sibling.
+      const sent = pageSays(api, c.pageToken, c.psid, { text: 'sent while the bus was down' });
+      const out = api.post('/auth/logout', {}, { token: second.body.access_token });
+      expect([(await sent).status, (await out).status]).toEqual([200, 204]);
+      // No later event comes to reveal a gap: the reconnect itself makes the sibling re-read.
+      expect(await stays.waitFor('the message published during the drop', (e) => e.message?.text === 'sent while the bus was down', 10_000)).toMatchObject({
+        type: 'message',
+      });
+      const within = <T>(p: Promise<T>, what: string) =>
+        Promise.race([p, new Promise<string>((r) => setTimeout(() => r(`${what}: nothing within 15 s`), 15_000).unref())]);
+      expect(await within(revoked.closed, 'the revoked socket')).toEqual({ code: 4401, reason: 'token revoked' });
+      const polled = (await within(poll, 'the long-poll')) as Awaited<typeof poll>;
+      expect(polled.body.events).toEqual([expect.objectContaining({ type: 'message', message: expect.objectContaining({ text: 'sent while the bus was down' }) })]);
+      await stays.close();
+    } finally {
+      redis.disconnect();
+      await sibling.stop();
+    }
   });
 
   it('closes every socket opened with a token when it is revoked (logout), on every api process', async () => {

@@ -86,4 +86,29 @@ describe('Redis pub/sub between processes', () => {
     });
     expect(got[0]).toBe('ping');
   });
+
+  it('tells its listeners once the channels hold again after a drop, and not at the first connect', async () => {
+    const { bus, subName } = pubsub();
+    const got: unknown[] = [];
+    await bus.subscribe('resubscribed', (m) => got.push(m));
+    let calls = 0;
+    // Published the moment the listener runs: heard only if the channel is subscribed again by then.
+    const published = new Promise<void>((resolve) =>
+      bus.onResubscribed(() => {
+        calls++;
+        void bus.publish('resubscribed', 'right away').then(resolve);
+      }),
+    );
+    await bus.publish('resubscribed', 'before');
+    await waitFor('the first message', () => got.length === 1);
+    expect(calls).toBe(0);
+    const admin = connection('pubsub-test-admin');
+    const clients = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
+    const line = clients.split('\n').find((l) => l.includes(` name=${subName} `))!;
+    await admin.call('CLIENT', 'KILL', 'ID', /\bid=(\d+)/.exec(line)![1]);
+    await published;
+    await waitFor('the message published by the listener', () => got.length === 2);
+    expect(got).toEqual(['before', 'right away']);
+    expect(calls).toBe(1);
+  });
 });

@@ -10,6 +10,9 @@ export interface PubSubPort {
   readonly kind: 'redis' | 'memory';
   publish(channel: string, message: unknown): Promise<void>;
   subscribe(channel: string, handler: (message: unknown) => void): Promise<Unsubscribe>;
+  // Called once the bus is back after its connection dropped, with every channel subscribed again: what was
+  // published meanwhile is lost to this process, so whoever follows a channel re-reads the truth (Postgres).
+  onResubscribed(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -29,6 +32,9 @@ export class MemoryPubSub implements PubSubPort {
     };
   }
 
+  // In-process: the bus never drops.
+  onResubscribed(): void {}
+
   async close(): Promise<void> {
     this.emitter.removeAllListeners();
   }
@@ -39,6 +45,7 @@ export class RedisPubSub implements PubSubPort {
   private readonly handlers = new Map<string, Set<(message: unknown) => void>>();
   private readonly subscribing = new Map<string, Promise<unknown>>();
   private ready?: Promise<void>;
+  private readonly resubscribed = new Set<() => void>();
 
   constructor(
     private readonly pub: Redis,
@@ -51,6 +58,27 @@ export class RedisPubSub implements PubSubPort {
       const message = JSON.parse(raw) as unknown;
       for (const h of set) h(message);
     });
+    let connectedBefore = false;
+    sub.on('ready', () => {
+      if (!connectedBefore) {
+        connectedBefore = true;
+        return;
+      }
+      // ioredis sends its SUBSCRIBEs again right after 'ready' (synchronously): a PING queued after them
+      // is answered once they hold, so nothing published after the listeners re-read can be missed.
+      queueMicrotask(() => {
+        this.sub.ping().then(
+          () => {
+            for (const l of this.resubscribed) l();
+          },
+          () => undefined,
+        );
+      });
+    });
+  }
+
+  onResubscribed(listener: () => void): void {
+    this.resubscribed.add(listener);
   }
 
   async publish(channel: string, message: unknown): Promise<void> {

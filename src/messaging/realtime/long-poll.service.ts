@@ -39,11 +39,16 @@ export class LongPollService implements OnModuleDestroy {
     const woken = new Promise<void>((r) => (wake = r));
     const ephemeral: PersonEvent[] = [];
     // Listen before reading, so an event committed in between still wakes us.
-    const stop = await this.hub.listen(userId, (e) => {
-      if (e.cursor === undefined) ephemeral.push(e);
-      else if (e.cursor <= start) return;
-      wake();
-    });
+    const stop = await this.hub.listen(
+      userId,
+      (e) => {
+        if (e.cursor === undefined) ephemeral.push(e);
+        else if (e.cursor <= start) return;
+        wake();
+      },
+      // The bus reconnected: what it lost is in Postgres, so the poll reads it now instead of waiting out its timeout.
+      () => wake(),
+    );
     this.waiting.add(wake);
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -37,6 +37,25 @@ const settle = async (s: OrderedEventStream) => {
 };
 
 describe('OrderedEventStream', () => {
+  it('re-reads the database on resync, when live events may have been lost, and sends each event once', async () => {
+    const { stream, sent, db } = harness([1, 2], 0, true);
+    await settle(stream);
+    expect(sent).toEqual([1, 2]);
+    // Stored while the bus was down: no live event announced them.
+    db.push(3, 4, 5, 6);
+    await settle(stream);
+    expect(sent).toEqual([1, 2]);
+    stream.resync();
+    stream.push(ev(5));
+    await settle(stream);
+    expect(sent).toEqual([1, 2, 3, 4, 5, 6]);
+    stream.stop();
+    stream.resync();
+    db.push(7);
+    await settle(stream);
+    expect(sent).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('catches up from the database in batches, then follows live events', async () => {
     const h = harness([1, 2, 3, 4, 5, 6, 7], 2, true);
     await settle(h.stream);

@@ -56,6 +56,13 @@ export class OrderedEventStream {
     this.kick();
   }
 
+  // Live events may have been lost (the bus reconnected): read Postgres from the last cursor sent.
+  resync(): void {
+    if (this.stopped) return;
+    this.needFetch = true;
+    this.kick();
+  }
+
   stop(): void {
     this.stopped = true;
     this.live.length = 0;

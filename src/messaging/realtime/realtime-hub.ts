@@ -5,7 +5,8 @@ import { PersonEvent, userChannel } from '../person-events';
 type Listener = (e: PersonEvent) => void;
 
 interface UserEntry {
-  listeners: Set<Listener>;
+  // Each listener with what it does when live events may have been lost (re-read Postgres).
+  listeners: Map<Listener, () => void>;
   // Resolves once the PUBSUB subscription is live: a consumer reads Postgres only after this.
   ready: Promise<Unsubscribe>;
 }
@@ -16,7 +17,14 @@ export class RealtimeHub {
   private readonly logger = new Logger('RealtimeHub');
   private readonly users = new Map<string, UserEntry>();
 
-  constructor(@Inject(PUBSUB) private readonly pubsub: PubSubPort) {}
+  constructor(@Inject(PUBSUB) private readonly pubsub: PubSubPort) {
+    // Events published while this process was cut off from the bus never arrive: every listener catches up.
+    pubsub.onResubscribed(() => {
+      const resyncs = [...this.users.values()].flatMap((entry) => [...entry.listeners.values()]);
+      if (resyncs.length) this.logger.warn(`pub/sub reconnected: ${resyncs.length} listener(s) re-read their events`);
+      for (const resync of resyncs) resync();
+    });
+  }
 
   async publish(userId: string, events: PersonEvent[]): Promise<void> {
     for (const e of events) {
@@ -27,21 +35,22 @@ export class RealtimeHub {
     }
   }
 
-  // Resolves when the listener will hear everything published from now on.
-  async listen(userId: string, listener: Listener): Promise<() => void> {
+  // Resolves when the listener will hear everything published from now on. `resync` runs when some of it may
+  // have been lost (the bus reconnected): the listener re-reads Postgres from its cursor.
+  async listen(userId: string, listener: Listener, resync: () => void): Promise<() => void> {
     let entry = this.users.get(userId);
     if (!entry) {
-      const listeners = new Set<Listener>();
+      const listeners = new Map<Listener, () => void>();
       const ready = this.pubsub.subscribe(userChannel(userId), (raw) => {
         const e = raw as PersonEvent;
         if (!e || typeof e !== 'object' || typeof e.type !== 'string') return;
-        for (const l of [...listeners]) l(e);
+        for (const l of [...listeners.keys()]) l(e);
       });
       entry = { listeners, ready };
       this.users.set(userId, entry);
     }
     const current = entry;
-    current.listeners.add(listener);
+    current.listeners.set(listener, resync);
     try {
       await current.ready;
     } catch (err) {

@@ -1,4 +1,4 @@
-import { Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -17,6 +17,7 @@ import { normalizeError } from '../../common/errors/all-exceptions.filter';
 import { createValidationPipe } from '../../common/errors/validation';
 import { SendMessageDto } from '../dto/send-message.dto';
 import { AppConfig } from '../../config/app-config';
+import { PUBSUB, PubSubPort } from '../../infra/pubsub/pubsub.port';
 import { MetricsService } from '../../health/metrics.service';
 import { MessagingService } from '../messaging.service';
 import type { PersonEvent } from '../person-events';
@@ -67,6 +68,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     private readonly messaging: MessagingService,
     private readonly hub: RealtimeHub,
     private readonly config: AppConfig,
+    @Inject(PUBSUB) private readonly pubsub: PubSubPort,
     metrics: MetricsService,
   ) {
     const connections = this.connections;
@@ -102,6 +104,8 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
       const revoked = new Set(hashes);
       for (const c of this.connections.values()) if (revoked.has(c.tokenHash)) c.ws.close(WS_CLOSE_TOKEN_ENDED, 'token revoked');
     });
+    // A revocation published while this process was cut off from the bus never arrived: ask Postgres.
+    this.pubsub.onResubscribed(() => void this.closeRevokedSockets());
     this.heartbeat = setInterval(() => this.beat(), this.config.env.WS_HEARTBEAT_MS);
     this.heartbeat.unref();
   }
@@ -110,6 +114,16 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
   onModuleDestroy(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const c of this.connections.values()) c.ws.close(1001, 'server shutting down');
+  }
+
+  private async closeRevokedSockets(): Promise<void> {
+    const open = [...this.connections.values()];
+    try {
+      const live = await this.auth.livePersonTokenHashes([...new Set(open.map((c) => c.tokenHash))]);
+      for (const c of open) if (!live.has(c.tokenHash)) c.ws.close(WS_CLOSE_TOKEN_ENDED, 'token revoked');
+    } catch (err) {
+      this.logger.warn(`checking sockets' tokens after a pub/sub reconnect failed: ${(err as Error).message}`);
+    }
   }
 
   get connectionCount(): number {
@@ -210,7 +224,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
         },
       });
       c.stream = stream;
-      const stop = await this.hub.listen(userId, (e) => stream.push(e));
+      const stop = await this.hub.listen(userId, (e) => stream.push(e), () => stream.resync());
       if (ws.readyState !== WebSocket.OPEN) return stop();
       c.stopListening = stop;
       this.sendRaw(c, { type: 'hello', cursor: start, heartbeat_ms: this.config.env.WS_HEARTBEAT_MS, ...(reset ? { reset: true } : {}) });
