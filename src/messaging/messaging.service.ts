@@ -130,6 +130,16 @@ export class MessagingService implements OnModuleInit {
 
   onModuleInit(): void {
     this.receipts.onReceived((received) => this.pageReceived(received));
+    this.hub.useCursorHeads((userIds) => this.cursorHeads(userIds));
+  }
+
+  // Each person's last stored cursor (absent: none yet).
+  private async cursorHeads(userIds: string[]): Promise<Map<string, number>> {
+    const rows = await this.sql.query<{ user_id: string; last_cursor: string }>(
+      `SELECT user_id, last_cursor FROM user_event_cursors WHERE user_id = ANY($1::varchar[])`,
+      [userIds],
+    );
+    return new Map(rows.map((r) => [r.user_id, Number(r.last_cursor)]));
   }
 
   // --- threads ---

@@ -1,6 +1,6 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ErrorDetail } from './app.exception';
-import { findTransformHazard } from './transform-hazard';
+import { MAX_BODY_DEPTH, tooDeeplyNested } from './nesting-depth';
 
 // Flattens nested class-validator errors into `path.to.field` entries, one per failed rule.
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): ErrorDetail[] {
@@ -19,14 +19,14 @@ export class RequestValidationError extends Error {
   }
 }
 
-// What class-transformer is about to turn into a DTO is checked first for what makes it throw (transform-hazard.ts).
-// Only bodies and queries with a DTO type: they are plain JSON, where custom decorators hand in request objects
-// and principals, and a plain-object type is passed through untouched.
+// What class-transformer is about to turn into a DTO is checked first for nesting it would overflow the stack on
+// (nesting-depth.ts). Only bodies and queries with a DTO type: they are plain JSON, where custom decorators hand in
+// request objects and principals, and a plain-object type is passed through untouched.
 class RequestValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if ((metadata.type === 'body' || metadata.type === 'query') && this.toValidate(metadata)) {
-      const hazard = findTransformHazard(value);
-      if (hazard) throw new RequestValidationError([{ field: hazard.field, rule: 'transformable', message: hazard.message }]);
+      const field = tooDeeplyNested(value);
+      if (field) throw new RequestValidationError([{ field, rule: 'maxDepth', message: `${field} must not be nested more than ${MAX_BODY_DEPTH} levels deep` }]);
     }
     return super.transform(value, metadata);
   }

@@ -64,16 +64,14 @@ export class RedisPubSub implements PubSubPort {
         connectedBefore = true;
         return;
       }
-      // ioredis sends its SUBSCRIBEs again right after 'ready' (synchronously): a PING queued after them
-      // is answered once they hold, so nothing published after the listeners re-read can be missed.
-      queueMicrotask(() => {
-        this.sub.ping().then(
-          () => {
-            for (const l of this.resubscribed) l();
-          },
-          () => undefined,
-        );
-      });
+      // ioredis has sent its SUBSCRIBEs again as it became ready: a PING queued after them is answered only
+      // once they hold, so nothing published after the listeners re-read can be missed.
+      this.sub.ping().then(
+        () => {
+          for (const l of this.resubscribed) l();
+        },
+        () => undefined,
+      );
     });
   }
 

@@ -47,7 +47,9 @@ export class LongPollService implements OnModuleDestroy {
         wake();
       },
       // The bus reconnected: what it lost is in Postgres, so the poll reads it now instead of waiting out its timeout.
-      () => wake(),
+      (head) => {
+        if (head === undefined || head > start) wake();
+      },
     );
     this.waiting.add(wake);
     let timer: NodeJS.Timeout | undefined;

@@ -51,9 +51,36 @@ describe('OrderedEventStream', () => {
     expect(sent).toEqual([1, 2, 3, 4, 5, 6]);
     stream.stop();
     stream.resync();
-    db.push(7);
+    db.push(99);
     await settle(stream);
     expect(sent).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('reads again when a resync comes while a read is running (that read may predate what was lost)', async () => {
+    const db = [1, 2];
+    const sent: (number | undefined)[] = [];
+    let release!: () => void;
+    let reads = 0;
+    const stream = new OrderedEventStream(0, {
+      fetchAfter: async (after) => {
+        const snapshot = db.filter((c) => c > after).map(ev);
+        if (++reads === 1) await new Promise<void>((r) => (release = r));
+        return snapshot;
+      },
+      send: (e) => {
+        sent.push(e.cursor);
+        return true;
+      },
+    });
+    stream.start(true);
+    await new Promise((r) => setImmediate(r));
+    // The first read's snapshot is taken; then the bus drops, 3 is stored, and the resync comes mid-read.
+    db.push(3);
+    stream.resync();
+    release();
+    await settle(stream);
+    expect(sent).toEqual([1, 2, 3]);
+    expect(reads).toBe(2);
   });
 
   it('catches up from the database in batches, then follows live events', async () => {

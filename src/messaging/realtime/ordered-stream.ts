@@ -100,14 +100,16 @@ export class OrderedEventStream {
   private async run(): Promise<void> {
     while (!this.stopped) {
       if (this.needFetch) {
+        // Cleared before the read, so a resync or gap that comes while it runs asks for another read.
+        this.needFetch = false;
         const rows = await this.io.fetchAfter(this.lastSent, this.batch);
         for (const r of rows) {
           if (r.cursor === undefined || r.cursor <= this.lastSent) continue;
           if (!(await this.emit(r))) return;
           this.lastSent = r.cursor;
         }
-        if (rows.length >= this.batch) continue;
-        this.needFetch = false;
+        if (rows.length >= this.batch) this.needFetch = true;
+        if (this.needFetch) continue;
       }
       const e = this.live.shift();
       if (!e) return;

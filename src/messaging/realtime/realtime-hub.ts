@@ -3,10 +3,12 @@ import { PUBSUB, PubSubPort, Unsubscribe } from '../../infra/pubsub/pubsub.port'
 import { PersonEvent, userChannel } from '../person-events';
 
 type Listener = (e: PersonEvent) => void;
+// Live events may have been lost: `head` is the person's last stored cursor (undefined: unknown, re-read anyway).
+type Resync = (head: number | undefined) => void;
 
 interface UserEntry {
   // Each listener with what it does when live events may have been lost (re-read Postgres).
-  listeners: Map<Listener, () => void>;
+  listeners: Map<Listener, Resync>;
   // Resolves once the PUBSUB subscription is live: a consumer reads Postgres only after this.
   ready: Promise<Unsubscribe>;
 }
@@ -17,13 +19,33 @@ export class RealtimeHub {
   private readonly logger = new Logger('RealtimeHub');
   private readonly users = new Map<string, UserEntry>();
 
+  private cursorHeads?: (userIds: string[]) => Promise<Map<string, number>>;
+
   constructor(@Inject(PUBSUB) private readonly pubsub: PubSubPort) {
     // Events published while this process was cut off from the bus never arrive: every listener catches up.
-    pubsub.onResubscribed(() => {
-      const resyncs = [...this.users.values()].flatMap((entry) => [...entry.listeners.values()]);
-      if (resyncs.length) this.logger.warn(`pub/sub reconnected: ${resyncs.length} listener(s) re-read their events`);
-      for (const resync of resyncs) resync();
-    });
+    pubsub.onResubscribed(() => void this.resyncAll());
+  }
+
+  // Where the people's last stored cursors are read (messaging's user_event_cursors), one query for all.
+  useCursorHeads(read: (userIds: string[]) => Promise<Map<string, number>>): void {
+    this.cursorHeads = read;
+  }
+
+  // One query for every person followed here, so only listeners that are behind re-read (not one query per socket).
+  private async resyncAll(): Promise<void> {
+    const userIds = [...this.users.keys()];
+    if (!userIds.length) return;
+    let heads: Map<string, number> | undefined;
+    try {
+      heads = await this.cursorHeads?.(userIds);
+    } catch (err) {
+      this.logger.warn(`reading cursor heads after a pub/sub reconnect failed, every listener re-reads: ${(err as Error).message}`);
+    }
+    this.logger.warn(`pub/sub reconnected: listeners of ${userIds.length} person(s) catch up from Postgres`);
+    for (const userId of userIds) {
+      const head = heads ? (heads.get(userId) ?? 0) : undefined;
+      for (const resync of [...(this.users.get(userId)?.listeners.values() ?? [])]) resync(head);
+    }
   }
 
   async publish(userId: string, events: PersonEvent[]): Promise<void> {
@@ -36,11 +58,11 @@ export class RealtimeHub {
   }
 
   // Resolves when the listener will hear everything published from now on. `resync` runs when some of it may
-  // have been lost (the bus reconnected): the listener re-reads Postgres from its cursor.
-  async listen(userId: string, listener: Listener, resync: () => void): Promise<() => void> {
+  // have been lost (the bus reconnected): a listener behind `head` re-reads Postgres from its cursor.
+  async listen(userId: string, listener: Listener, resync: Resync): Promise<() => void> {
     let entry = this.users.get(userId);
     if (!entry) {
-      const listeners = new Map<Listener, () => void>();
+      const listeners = new Map<Listener, Resync>();
       const ready = this.pubsub.subscribe(userChannel(userId), (raw) => {
         const e = raw as PersonEvent;
         if (!e || typeof e !== 'object' || typeof e.type !== 'string') return;

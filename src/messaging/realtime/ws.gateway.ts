@@ -30,6 +30,8 @@ export const WS_PATH = '/ws';
 export const WS_CLOSE_TOO_SLOW = 1013;
 // The token the socket was opened with was revoked (logout) or expired: log in again, then reconnect.
 export const WS_CLOSE_TOKEN_ENDED = 4401;
+// Service restart: reconnect (with the last cursor), to this or another api process.
+export const WS_CLOSE_RECONNECT = 1012;
 
 interface Connection {
   ws: WebSocket;
@@ -59,6 +61,7 @@ type Accept = (ok: boolean, status?: number, body?: string, headers?: Record<str
 export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
   private readonly logger = new Logger('WsGateway');
   private heartbeat?: NodeJS.Timeout;
+  private closing = false;
   private readonly connections = new Map<WebSocket, Connection>();
   private readonly openings = new WeakMap<IncomingMessage, Opening>();
   private readonly validation = createValidationPipe();
@@ -110,19 +113,32 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     this.heartbeat.unref();
   }
 
-  // Before Nest's adapter terminates what is left: clients get a close frame with a reason.
+  // Before Nest's adapter terminates what is left: clients get a close frame with a reason. Nest closes the
+  // server itself only after every shutdown hook (webhook senders finishing, up to seconds): until then new
+  // upgrades are refused, so clients reconnect elsewhere rather than to a socket about to be cut.
   onModuleDestroy(): void {
+    this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const c of this.connections.values()) c.ws.close(1001, 'server shutting down');
   }
 
+  // Sockets opened while a round runs (their upgrade may have used a cached verdict) are checked in the next one.
   private async closeRevokedSockets(): Promise<void> {
-    const open = [...this.connections.values()];
-    try {
-      const live = await this.auth.livePersonTokenHashes([...new Set(open.map((c) => c.tokenHash))]);
+    const checked = new WeakSet<Connection>();
+    for (let round = 0; round < 5; round++) {
+      const open = [...this.connections.values()].filter((c) => !checked.has(c));
+      if (!open.length) return;
+      for (const c of open) checked.add(c);
+      let live: Set<string>;
+      try {
+        live = await this.auth.livePersonTokenHashes([...new Set(open.map((c) => c.tokenHash))]);
+      } catch (err) {
+        // Fail closed: each client reconnects with its cursor, and its upgrade checks the token again.
+        this.logger.warn(`checking sockets' tokens after a pub/sub reconnect failed, closing them: ${(err as Error).message}`);
+        for (const c of open) c.ws.close(WS_CLOSE_RECONNECT, 'reconnect with after=<last cursor>');
+        return;
+      }
       for (const c of open) if (!live.has(c.tokenHash)) c.ws.close(WS_CLOSE_TOKEN_ENDED, 'token revoked');
-    } catch (err) {
-      this.logger.warn(`checking sockets' tokens after a pub/sub reconnect failed: ${(err as Error).message}`);
     }
   }
 
@@ -134,6 +150,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
   private async verify(req: IncomingMessage, accept: Accept): Promise<void> {
     const refuse = (status: number, code: string, message: string) =>
       accept(false, status, JSON.stringify({ statusCode: status, code, message }), { 'Content-Type': 'application/json' });
+    if (this.closing) return refuse(503, 'UNAVAILABLE', 'This process is shutting down: connect again');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const header = typeof req.headers.authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(req.headers.authorization)?.[1] : undefined;
     const token = url.searchParams.get('access_token') ?? header;
@@ -163,6 +180,8 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
   handleConnection(ws: WebSocket, req: IncomingMessage): void {
     const opened = this.openings.get(req);
     this.openings.delete(req);
+    // Upgraded while shutdown began.
+    if (this.closing) return ws.close(1001, 'server shutting down');
     // Every upgrade passes verify first; a socket without its opening is refused rather than trusted.
     if (!opened) return ws.close(1008, 'not authenticated');
     void this.connected(ws, opened);
@@ -224,7 +243,13 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
         },
       });
       c.stream = stream;
-      const stop = await this.hub.listen(userId, (e) => stream.push(e), () => stream.resync());
+      const stop = await this.hub.listen(
+        userId,
+        (e) => stream.push(e),
+        (head) => {
+          if (head === undefined || head > stream.cursor) stream.resync();
+        },
+      );
       if (ws.readyState !== WebSocket.OPEN) return stop();
       c.stopListening = stop;
       this.sendRaw(c, { type: 'hello', cursor: start, heartbeat_ms: this.config.env.WS_HEARTBEAT_MS, ...(reset ? { reset: true } : {}) });

@@ -1,0 +1,46 @@
+import * as net from 'node:net';
+
+export interface TcpProxy {
+  // host:port to connect to instead of the target.
+  address: string;
+  // Drops every connection through it and refuses new ones until `restore`: a network cut, for one client only.
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+// A TCP proxy in front of a real service (Redis, Postgres), so a test can cut one process off from it
+// deterministically while the service and its other clients carry on.
+export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+  const open = new Set<net.Socket>();
+  let refusing = false;
+  const server = net.createServer((client) => {
+    if (refusing) return client.destroy();
+    const upstream = net.connect(targetPort, targetHost);
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    cut() {
+      refusing = true;
+      for (const s of open) s.destroy();
+    },
+    restore() {
+      refusing = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
