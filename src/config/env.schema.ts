@@ -34,6 +34,9 @@ export class EnvSchema {
   // --- Redis: absent means in-process stand-ins ---
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^rediss?:\/\//) REDIS_URL?: string;
   @Matches(/^[A-Za-z0-9_.:-]{1,64}$/) REDIS_PREFIX = 'sb';
+  // How long a request waits on Redis (rate limits, publishes, triggers) before it is answered 503; 0 waits for
+  // Redis to come back, however long. Queue workers have their own connections and wait.
+  @Transform(toInt) @IsInt() @Min(0) REDIS_COMMAND_TIMEOUT_MS = 2000;
 
   // --- security ---
   @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(24) ADMIN_TOKEN?: string;

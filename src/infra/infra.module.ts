@@ -93,7 +93,16 @@ export class InfraModule {
         // write: Send API CPU per call 0.47 ms with it, 0.60-0.67 without (bench:send). The webhook drain, which
         // is bimodal between runs, had a lower median with it (~800 vs ~1,200/s): see docs/architecture.md.
         // Never used for blocking commands.
-        { provide: REDIS, useFactory: () => connectRedis(url, `${prefix}-main`, { enableAutoPipelining: true }) },
+        // While Redis is away, a command waits REDIS_COMMAND_TIMEOUT_MS, not until it is back: a request is
+        // answered 503 instead of hanging (nothing is written before the rate limit's call).
+        {
+          provide: REDIS,
+          useFactory: () =>
+            connectRedis(url, `${prefix}-main`, {
+              enableAutoPipelining: true,
+              ...(env.REDIS_COMMAND_TIMEOUT_MS > 0 ? { commandTimeout: env.REDIS_COMMAND_TIMEOUT_MS } : {}),
+            }),
+        },
         {
           provide: QUEUE,
           inject: [REDIS, ...JOB_NAMES.map((n) => getQueueToken(n))],

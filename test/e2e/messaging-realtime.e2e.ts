@@ -304,6 +304,33 @@ describe('messaging: real time', () => {
     }
   });
 
+  it('answers 503 with Retry-After while Redis is away, writing nothing, and takes the retry once it is back', async () => {
+    const c = await setup();
+    const redisUrl = new URL(TEST_REDIS_URL);
+    const proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
+    const sibling = await t.spawnSibling('api', { REDIS_URL: `redis://${proxy.address}`, REDIS_COMMAND_TIMEOUT_MS: '500' });
+    try {
+      const viaSibling = httpClient(sibling.url);
+      const body = { text: 'while Redis is away', client_message_id: 'redis-away' };
+      proxy.cut();
+      const refused = await viaSibling.post(`/threads/${c.thread.id}/messages`, body, { token: c.person.token });
+      expect([refused.status, refused.body.code, refused.headers['retry-after']]).toEqual([503, 'RATE_LIMIT.UNAVAILABLE', '1']);
+      const graph = await viaSibling.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: c.psid }, message: { text: 'reply' } });
+      expect([graph.status, graph.body.error?.code]).toEqual([503, 2]);
+      const [n] = await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]);
+      expect(n.n).toBe(0);
+      proxy.restore();
+      const taken = await waitFor('Redis back', async () => {
+        const r = await viaSibling.post(`/threads/${c.thread.id}/messages`, body, { token: c.person.token });
+        return r.status === 201 ? r : undefined;
+      });
+      expect(taken.body.seq).toBe(1);
+    } finally {
+      await sibling.stop();
+      await proxy.close();
+    }
+  });
+
   it('closes every socket opened with a token when it is revoked (logout), on every api process', async () => {
     const c = await setup();
     const sibling = await t.spawnSibling('api');

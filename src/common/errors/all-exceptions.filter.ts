@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isGraphPath } from '../http/graph-route';
+import { DependencyUnavailableError } from './dependency-unavailable';
 import { AppException, ErrorDetail } from './app.exception';
 import { GraphException } from './graph.exception';
 import { RequestValidationError } from './validation';
@@ -47,6 +48,8 @@ function graphCodeFor(status: number): number {
   if (status === 401) return 190;
   if (status === 403) return 200;
   if (status === 429) return 613;
+  // Graph's "Service temporarily unavailable": retry.
+  if (status === 503) return 2;
   if (status >= 500) return 1;
   return 100;
 }
@@ -54,6 +57,9 @@ function graphCodeFor(status: number): number {
 export function normalizeError(exception: unknown): Normalized {
   if (exception instanceof RequestValidationError) {
     return { status: 400, code: 'REQUEST.VALIDATION_FAILED', message: exception.message, details: exception.details };
+  }
+  if (exception instanceof DependencyUnavailableError) {
+    return { status: 503, code: exception.code, message: exception.message, headers: { 'retry-after': String(exception.retryAfterSeconds) } };
   }
   if (exception instanceof AppException) {
     const { status, code, message, details, headers } = exception;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
+import { DependencyUnavailableError } from '../../common/errors/dependency-unavailable';
 
 export const RATE_LIMITER = Symbol('RATE_LIMITER');
 
@@ -144,7 +145,13 @@ export class RedisRateLimiter implements RateLimiterPort {
     const keys = buckets.map((b) => `${this.prefix}:rl:${b.key}`);
     const args = buckets.flatMap((b) => [b.spec.capacity, b.spec.refillPerSecond]);
     // defineCommand without numberOfKeys takes the key count first.
-    const rows = await run.call(this.redis, keys.length, ...keys, cost, ...args);
+    let rows: [number, number, number][];
+    try {
+      rows = await run.call(this.redis, keys.length, ...keys, cost, ...args);
+    } catch (err) {
+      // Redis away (REDIS_COMMAND_TIMEOUT_MS) or failing: refused before anything is written, so a retry is safe.
+      throw new DependencyUnavailableError('RATE_LIMIT.UNAVAILABLE', `Rate limits cannot be checked now (${(err as Error).message}): try again`);
+    }
     return rows.map(([allowed, remaining, retryAfterMs]) => ({ allowed: allowed === 1, remaining, retryAfterMs }));
   }
 }
