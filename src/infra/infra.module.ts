@@ -82,10 +82,13 @@ export class InfraModule {
     }
     const url = env.REDIS_URL;
     const prefix = env.REDIS_PREFIX;
+    const commandTimeout = env.REDIS_COMMAND_TIMEOUT_MS > 0 ? { commandTimeout: env.REDIS_COMMAND_TIMEOUT_MS } : {};
     return {
       module: InfraModule,
       imports: [
-        BullModule.forRoot({ connection: redisOptions(url) as ConnectionOptions, prefix: `${prefix}:bull` }),
+        // The queues' connection (adds, counts; never blocking: workers have their own) waits no longer than
+        // the main one, so an enqueue after a commit doesn't hold its request while Redis is away.
+        BullModule.forRoot({ connection: { ...redisOptions(url), ...commandTimeout } as ConnectionOptions, prefix: `${prefix}:bull` }),
         ...JOB_NAMES.map((name) => BullModule.registerQueue({ name })),
       ],
       providers: [
@@ -100,7 +103,7 @@ export class InfraModule {
           useFactory: () =>
             connectRedis(url, `${prefix}-main`, {
               enableAutoPipelining: true,
-              ...(env.REDIS_COMMAND_TIMEOUT_MS > 0 ? { commandTimeout: env.REDIS_COMMAND_TIMEOUT_MS } : {}),
+              ...commandTimeout,
             }),
         },
         {
