@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { httpClient, HttpClient } from '../support/http-client';
+import { startBotReceiver } from '../support/bot-receiver';
 import { assertGapFree, connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { TEST_REDIS_URL } from '../support/services';
@@ -330,6 +331,43 @@ describe('messaging: real time', () => {
       await proxy.close();
     }
   });
+
+  it('refuses new sockets with 503 once shutdown has begun, while a webhook POST still holds the process open', async () => {
+    // A platform of its own: the process shutting down must be the one whose sender holds the bot's POST.
+    const own = await startTestPlatform({ env: { WEBHOOK_TIMEOUT_MS: '20000' } });
+    const bot = await startBotReceiver('verify-me');
+    let release!: () => void;
+    const held = new Promise<number>((r) => (release = () => r(200)));
+    bot.respond = () => held;
+    try {
+      const ownApi = httpClient(own.url);
+      const c = await conversation(ownApi, bot);
+      bot.secrets.push(c.app.secret);
+      const open = await connectPerson(own.url, c.person.token);
+      await personSays(ownApi, c.person, c.thread.id, 'held by the bot');
+      await waitFor('the bot holding the POST', () => bot.inFlight === 1);
+      const exited = own.stop('SIGTERM');
+      // The open socket is told the process is going away; the process itself waits for the POST in flight.
+      expect(await open.closed).toEqual({ code: 1001, reason: 'server shutting down' });
+      const refusal = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const ws = new WebSocket(`${own.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}`);
+        ws.once('open', () => reject(new Error('upgraded during shutdown')));
+        ws.once('error', () => undefined);
+        ws.once('unexpected-response', (_req, res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+        });
+      });
+      expect(refusal).toEqual({ status: 503, body: { statusCode: 503, code: 'UNAVAILABLE', message: 'This process is shutting down: connect again' } });
+      release();
+      expect(await exited).toBe(0);
+    } finally {
+      release();
+      await bot.close();
+      await own.close();
+    }
+  }, 60_000);
 
   it('closes every socket opened with a token when it is revoked (logout), on every api process', async () => {
     const c = await setup();
