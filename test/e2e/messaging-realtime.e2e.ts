@@ -258,6 +258,26 @@ describe('messaging: real time', () => {
     });
   });
 
+  it('answers an upgrade at a path with no WebSocket 404, with the API error body', async () => {
+    const c = await setup();
+    for (const path of ['/wss', '/ws/', '/threads']) {
+      const refusal = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}${path}?access_token=${c.person.token}`);
+        ws.once('open', () => reject(new Error(`upgraded at ${path}`)));
+        ws.once('error', () => undefined);
+        ws.once('unexpected-response', (_req, res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+        });
+      });
+      expect(refusal).toEqual({ status: 404, body: { statusCode: 404, code: 'NOT_FOUND', message: `No WebSocket at ${path}` } });
+    }
+    // The real path still upgrades.
+    const sock = await connectPerson(t.url, c.person.token);
+    await sock.close();
+  });
+
   it('refuses an unauthenticated socket before the upgrade', async () => {
     await expect(connectPerson(t.url, 'sbu_not-a-token')).rejects.toThrow('401');
     const c = await setup();
