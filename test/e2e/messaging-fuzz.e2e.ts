@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { httpClient, HttpClient } from "../support/http-client";
 import { rowCounts } from "../support/row-counts";
 import { startTestPlatform, TestPlatform } from "../support/spawn-platform";
-import { conversation } from "../factories/messaging.factory";
+import { conversation, psidOf } from "../factories/messaging.factory";
 import { connectPerson } from "../support/person-socket";
 
 // Random bodies, queries and headers at the person API and the Send API: never a 5xx, always the route's
@@ -17,10 +17,7 @@ describe("messaging routes under random input", () => {
     api = httpClient(t.url);
     // No webhook subscription: the worker writes nothing behind the test's back.
     const conv = await conversation(api);
-    const [row] = await t.db.query("SELECT psid FROM threads WHERE id = $1", [
-      conv.thread.id,
-    ]);
-    c = { ...conv, psid: row.psid };
+    c = { ...conv, psid: await psidOf(t.db, conv.thread.id) };
   });
   afterAll(async () => t?.close());
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { httpClient, HttpClient } from '../support/http-client';
 import { startTestPlatform, TestPlatform, TEST_ADMIN_TOKEN } from '../support/spawn-platform';
-import { conversation } from '../factories/messaging.factory';
+import { conversation, psidOf } from '../factories/messaging.factory';
 
 // Every route in the published OpenAPI document, with every kind of caller, against bodies and queries that
 // have crashed parsers before (an own `constructor` key, which class-transformer takes for a class; nesting
@@ -17,8 +17,7 @@ describe('every route against hazardous input', () => {
     t = await startTestPlatform({ redis: false });
     api = httpClient(t.url);
     const conv = await conversation(api);
-    const [row] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [conv.thread.id]);
-    c = { ...conv, psid: row.psid };
+    c = { ...conv, psid: await psidOf(t.db, conv.thread.id) };
   });
   afterAll(async () => t?.close());
 

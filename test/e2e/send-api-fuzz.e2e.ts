@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { httpClient, HttpClient } from '../support/http-client';
 import { rowCounts } from '../support/row-counts';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
-import { conversation, personSays } from '../factories/messaging.factory';
+import { conversation, personSays, psidOf } from '../factories/messaging.factory';
 
 // Random bodies, query strings and headers at the Send API, the attachment upload, Messenger Profile and
 // User Profile: never a 5xx, always Graph's envelope, and nothing stored when a request is refused.
@@ -20,8 +20,7 @@ describe('send api and profile routes under random input', () => {
     // No webhook subscription: the worker writes nothing behind the test's back.
     const conv = await conversation(api);
     await personSays(api, conv.person, conv.thread.id, 'hi');
-    const [row] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [conv.thread.id]);
-    c = { ...conv, psid: row.psid };
+    c = { ...conv, psid: await psidOf(t.db, conv.thread.id) };
   });
   afterAll(async () => t?.close());
 

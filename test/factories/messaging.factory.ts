@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BotReceiver } from '../support/bot-receiver';
 import { HttpClient } from '../support/http-client';
+import type { TestDatabase } from '../support/test-database';
 import { pageWithApp, Person, signupPerson } from './registry.factory';
 
 export const ALL_FIELDS = 'messages,messaging_postbacks,message_deliveries,message_reads,message_echoes';
@@ -21,6 +22,12 @@ export async function conversation(api: HttpClient, bot?: BotReceiver, verifyTok
   const person = await signupPerson(api, 'Customer');
   const thread = await openThread(api, person, ctx.page.id);
   return { ...ctx, person, thread };
+}
+
+// The person's page-scoped id on the thread's Page: only bots see it, so tests read it from the database.
+export async function psidOf(db: TestDatabase, threadId: string): Promise<string> {
+  const [row] = await db.query<{ psid: string }>('SELECT psid FROM threads WHERE id = $1', [threadId]);
+  return row.psid;
 }
 
 export async function openThread(api: HttpClient, person: Person, pageId: string) {
