@@ -4,17 +4,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply } from 'fastify';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
+import { withDeadline } from '../common/async/deadline';
 import { REDIS } from '../infra/redis/redis-connection';
 import { MetricsService } from './metrics.service';
 
 const CHECK_TIMEOUT_MS = 2000;
 
-function withTimeout<T>(p: Promise<T>): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS).unref()),
-  ]);
-}
+const timedOut = () => new Error('timed out');
 
 @ApiTags('health')
 @Controller()
@@ -36,11 +32,11 @@ export class HealthController {
   @ApiServiceUnavailableResponse()
   async ready(@Res() reply: FastifyReply) {
     const checks: Record<string, string> = {};
-    checks.postgres = await withTimeout(this.db.query('SELECT 1'))
+    checks.postgres = await withDeadline(this.db.query('SELECT 1'), CHECK_TIMEOUT_MS, timedOut)
       .then(() => 'up')
       .catch((e: Error) => `down: ${e.message}`);
     if (this.redis) {
-      checks.redis = await withTimeout(this.redis.ping())
+      checks.redis = await withDeadline(this.redis.ping(), CHECK_TIMEOUT_MS, timedOut)
         .then(() => 'up')
         .catch((e: Error) => `down: ${e.message}`);
     }

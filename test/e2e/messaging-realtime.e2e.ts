@@ -1,14 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
 import WebSocket from 'ws';
 import { httpClient, HttpClient } from '../support/http-client';
 import { startBotReceiver } from '../support/bot-receiver';
-import { assertGapFree, connectPerson } from '../support/person-socket';
+import { assertGapFree, connectPerson, upgradeRefusal } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { TEST_REDIS_URL } from '../support/services';
 import { startTcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/wait-for';
 import { conversation, openThread, pageSays, personSays } from '../factories/messaging.factory';
-import { createPage } from '../factories/registry.factory';
+import { createPage, signupPerson } from '../factories/registry.factory';
 
 // Sockets, cursors and processes: catch-up without gap or duplicate, fan-out across api processes,
 // long-poll, heartbeats and slow consumers.
@@ -240,18 +241,8 @@ describe('messaging: real time', () => {
 
   it('refuses a bad cursor before the upgrade, with a status and a JSON body', async () => {
     const c = await setup();
-    const refusal = await new Promise<{ status: number; type: string; body: any }>((resolve, reject) => {
-      const url = `${t.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}&after=-1`;
-      const ws = new WebSocket(url);
-      ws.once('open', () => reject(new Error('upgraded')));
-      ws.once('error', () => undefined);
-      ws.once('unexpected-response', (_req, res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: JSON.parse(Buffer.concat(chunks).toString()) }));
-      });
-    });
-    expect(refusal).toEqual({
+    const refusal = await upgradeRefusal(`${t.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}&after=-1`);
+    expect({ status: refusal.status, type: refusal.headers['content-type'], body: refusal.body }).toEqual({
       status: 400,
       type: 'application/json',
       body: { statusCode: 400, code: 'REQUEST.INVALID', message: 'after must be a cursor (a non-negative integer)' },
@@ -261,17 +252,8 @@ describe('messaging: real time', () => {
   it('answers an upgrade at a path with no WebSocket 404, with the API error body', async () => {
     const c = await setup();
     for (const path of ['/wss', '/ws/', '/threads']) {
-      const refusal = await new Promise<{ status: number; body: any }>((resolve, reject) => {
-        const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}${path}?access_token=${c.person.token}`);
-        ws.once('open', () => reject(new Error(`upgraded at ${path}`)));
-        ws.once('error', () => undefined);
-        ws.once('unexpected-response', (_req, res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (d: Buffer) => chunks.push(d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }));
-        });
-      });
-      expect(refusal).toEqual({ status: 404, body: { statusCode: 404, code: 'NOT_FOUND', message: `No WebSocket at ${path}` } });
+      const refusal = await upgradeRefusal(`${t.url.replace(/^http/, 'ws')}${path}?access_token=${c.person.token}`);
+      expect({ status: refusal.status, body: refusal.body }).toEqual({ status: 404, body: { statusCode: 404, code: 'NOT_FOUND', message: `No WebSocket at ${path}` } });
     }
     // The real path still upgrades.
     const sock = await connectPerson(t.url, c.person.token);
@@ -340,13 +322,70 @@ describe('messaging: real time', () => {
       expect([graph.status, graph.body.error?.code]).toEqual([503, 2]);
       const [n] = await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]);
       expect(n.n).toBe(0);
+
+      // Live events need the bus: a new socket is refused before the upgrade, and a long-poll with nothing stored
+      // is answered at once instead of hanging until Redis is back. Both used to wait for as long as it was away.
+      const refusal = await upgradeRefusal(`${sibling.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}`);
+      expect([refusal.status, refusal.headers['retry-after'], refusal.body.code]).toEqual([503, '1', 'REALTIME.UNAVAILABLE']);
+      const waiting = await viaSibling.get('/events?after=0&timeout=20', { token: c.person.token });
+      expect([waiting.status, waiting.body.code, waiting.headers['retry-after']]).toEqual([503, 'REALTIME.UNAVAILABLE', '1']);
+      // What needs no wait is still answered from Postgres: a poll that doesn't wait, and stored events.
+      const now = await viaSibling.get('/events?timeout=0', { token: c.person.token });
+      expect([now.status, now.body.events]).toEqual([200, []]);
+      expect((await pageSays(api, c.pageToken, c.psid, { text: 'stored while the bus is away' })).status).toBe(200);
+      const stored = await viaSibling.get('/events?after=0&timeout=20', { token: c.person.token });
+      expect([stored.status, stored.body.events.map((e: any) => e.message?.text)]).toEqual([200, ['stored while the bus is away']]);
+
       proxy.restore();
       const taken = await waitFor('Redis back', async () => {
         const r = await viaSibling.post(`/threads/${c.thread.id}/messages`, body, { token: c.person.token });
         return r.status === 201 ? r : undefined;
       });
-      expect(taken.body.seq).toBe(1);
+      expect(taken.body.seq).toBe(2);
+      // The bus is back for new sockets too (its subscriber reconnects on its own schedule).
+      const back = await waitFor('a socket upgraded again', () => connectPerson(sibling.url, c.person.token).catch(() => undefined));
+      expect(back.hello.cursor).toBe(stored.body.cursor + 1);
+      await back.close();
     } finally {
+      await sibling.stop();
+      await proxy.close();
+    }
+  });
+
+  it('gives up on a bus that hangs: a new socket closes 1013 and a long-poll gets 503, and the late subscription is dropped', async () => {
+    const c = await setup();
+    const other = await signupPerson(api, 'Other');
+    const redisUrl = new URL(TEST_REDIS_URL);
+    const proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
+    const sibling = await t.spawnSibling('api', { REDIS_URL: `redis://${proxy.address}`, REDIS_COMMAND_TIMEOUT_MS: '500' });
+    const admin = new Redis(TEST_REDIS_URL);
+    const subscribedFor = async (userId: string) => ((await admin.call('PUBSUB', 'CHANNELS', `*${userId}*`)) as string[]).length;
+    try {
+      // Connections stay up and say nothing: no client notices, so only a deadline ends the wait.
+      proxy.stall();
+      const closed = await new Promise<{ code: number; reason: string; frames: number }>((resolve) => {
+        let frames = 0;
+        const ws = new WebSocket(`${sibling.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}`);
+        ws.on('message', () => frames++);
+        ws.on('error', () => undefined);
+        ws.on('close', (code, reason) => resolve({ code, reason: reason.toString(), frames }));
+      });
+      expect(closed).toEqual({ code: 1013, reason: 'event bus unavailable, try again later', frames: 0 });
+      const poll = await httpClient(sibling.url).get('/events?after=0&timeout=20', { token: c.person.token });
+      expect([poll.status, poll.body.code, poll.headers['retry-after']]).toEqual([503, 'REALTIME.UNAVAILABLE', '1']);
+
+      proxy.flow();
+      // Written after the held SUBSCRIBEs on the same connection: once it holds, Redis has had theirs.
+      const witness = await connectPerson(sibling.url, other.token);
+      // Nobody listens for the first person on the sibling any more: the subscription that landed late is dropped.
+      await waitFor('the late subscription dropped', async () => (await subscribedFor(c.person.id)) === 0);
+      const back = await connectPerson(sibling.url, c.person.token);
+      expect(await subscribedFor(c.person.id)).toBe(1);
+      expect((await pageSays(api, c.pageToken, c.psid, { text: 'after the hang' })).status).toBe(200);
+      expect(await back.waitFor('the next message', (e) => e.message?.text === 'after the hang')).toMatchObject({ type: 'message' });
+      await Promise.all([back.close(), witness.close()]);
+    } finally {
+      admin.disconnect();
       await sibling.stop();
       await proxy.close();
     }
@@ -369,17 +408,8 @@ describe('messaging: real time', () => {
       const exited = own.stop('SIGTERM');
       // The open socket is told the process is going away; the process itself waits for the POST in flight.
       expect(await open.closed).toEqual({ code: 1001, reason: 'server shutting down' });
-      const refusal = await new Promise<{ status: number; body: any }>((resolve, reject) => {
-        const ws = new WebSocket(`${own.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}`);
-        ws.once('open', () => reject(new Error('upgraded during shutdown')));
-        ws.once('error', () => undefined);
-        ws.once('unexpected-response', (_req, res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (d: Buffer) => chunks.push(d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }));
-        });
-      });
-      expect(refusal).toEqual({ status: 503, body: { statusCode: 503, code: 'UNAVAILABLE', message: 'This process is shutting down: connect again' } });
+      const refusal = await upgradeRefusal(`${own.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}`);
+      expect({ status: refusal.status, body: refusal.body }).toEqual({ status: 503, body: { statusCode: 503, code: 'UNAVAILABLE', message: 'This process is shutting down: connect again' } });
       release();
       expect(await exited).toBe(0);
     } finally {

@@ -111,4 +111,18 @@ describe('Redis pub/sub between processes', () => {
     expect(got).toEqual(['before', 'right away']);
     expect(calls).toBe(1);
   });
+
+  it('says it is not connected from the moment its subscriber drops until it is ready again, and is at boot', async () => {
+    const { bus, subName, sub } = pubsub();
+    // Before the first ready a subscription just waits its turn (the boot), so that is not an outage.
+    expect([sub.status, bus.connected]).toEqual(['connecting', true]);
+    await bus.subscribe('connected', () => undefined);
+    const seenAtClose = new Promise<boolean>((resolve) => sub.once('close', () => resolve(bus.connected)));
+    const admin = connection('pubsub-test-admin');
+    const clients = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
+    const line = clients.split('\n').find((l) => l.includes(` name=${subName} `))!;
+    await admin.call('CLIENT', 'KILL', 'ID', /\bid=(\d+)/.exec(line)![1]);
+    expect(await seenAtClose).toBe(false);
+    await waitFor('connected again', () => bus.connected && sub.status === 'ready');
+  });
 });

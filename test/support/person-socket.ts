@@ -93,3 +93,20 @@ export function assertGapFree(events: any[], from: number): number {
   }
   return from + cursors.length;
 }
+
+// An upgrade the server refuses: its HTTP status, headers and JSON body (rejects if the socket opens instead).
+export function upgradeRefusal(url: string): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => {
+      ws.terminate();
+      reject(new Error(`upgraded: ${url}`));
+    });
+    ws.once('error', () => undefined);
+    ws.once('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+    });
+  });
+}

@@ -6,6 +6,10 @@ export interface TcpProxy {
   // Drops every connection through it and refuses new ones until `restore`: a network cut, for one client only.
   cut(): void;
   restore(): void;
+  // Holds every byte in both directions, connections left open (a network that hangs rather than drops: no
+  // client notices), until `flow`, which delivers what was held.
+  stall(): void;
+  flow(): void;
   close(): Promise<void>;
 }
 
@@ -13,7 +17,9 @@ export interface TcpProxy {
 // deterministically while the service and its other clients carry on.
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const open = new Set<net.Socket>();
+  const pairs = new Set<[net.Socket, net.Socket]>();
   let refusing = false;
+  let stalled = false;
   const server = net.createServer((client) => {
     if (refusing) return client.destroy();
     const upstream = net.connect(targetPort, targetHost);
@@ -22,8 +28,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       s.on('close', () => open.delete(s));
       s.on('error', () => undefined);
     }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
+    if (!stalled) client.pipe(upstream).pipe(client);
+    client.on('close', () => {
+      upstream.destroy();
+      pairs.delete(pair);
+    });
     upstream.on('close', () => client.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -36,6 +47,19 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     restore() {
       refusing = false;
+    },
+    stall() {
+      stalled = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    flow() {
+      stalled = false;
+      for (const [client, upstream] of pairs) client.pipe(upstream).pipe(client);
     },
     close: () =>
       new Promise<void>((resolve) => {

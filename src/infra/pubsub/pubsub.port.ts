@@ -8,6 +8,8 @@ export type Unsubscribe = () => Promise<void>;
 // Fan-out between api processes: a reply sent through one reaches sockets held by another.
 export interface PubSubPort {
   readonly kind: 'redis' | 'memory';
+  // False while the subscriber connection is down: a new subscription would wait for it to come back.
+  readonly connected: boolean;
   publish(channel: string, message: unknown): Promise<void>;
   subscribe(channel: string, handler: (message: unknown) => void): Promise<Unsubscribe>;
   // Called once the bus is back after its connection dropped, with every channel subscribed again: what was
@@ -18,6 +20,7 @@ export interface PubSubPort {
 
 export class MemoryPubSub implements PubSubPort {
   readonly kind = 'memory' as const;
+  readonly connected = true;
   private readonly emitter = new EventEmitter().setMaxListeners(0);
 
   async publish(channel: string, message: unknown): Promise<void> {
@@ -46,6 +49,9 @@ export class RedisPubSub implements PubSubPort {
   private readonly subscribing = new Map<string, Promise<unknown>>();
   private ready?: Promise<void>;
   private readonly resubscribed = new Set<() => void>();
+  // The subscriber connection dropped after it was first ready, and has not been ready since. (Before the first
+  // ready, at boot, a subscription just waits its turn.)
+  private lost = false;
 
   constructor(
     private readonly pub: Redis,
@@ -59,7 +65,11 @@ export class RedisPubSub implements PubSubPort {
       for (const h of set) h(message);
     });
     let connectedBefore = false;
+    sub.on('close', () => {
+      if (connectedBefore) this.lost = true;
+    });
     sub.on('ready', () => {
+      this.lost = false;
       if (!connectedBefore) {
         connectedBefore = true;
         return;
@@ -77,6 +87,10 @@ export class RedisPubSub implements PubSubPort {
 
   onResubscribed(listener: () => void): void {
     this.resubscribed.add(listener);
+  }
+
+  get connected(): boolean {
+    return !this.lost;
   }
 
   async publish(channel: string, message: unknown): Promise<void> {

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Gauge } from 'prom-client';
+import { DependencyUnavailableError } from '../../common/errors/dependency-unavailable';
 import { MetricsService } from '../../health/metrics.service';
 import { MessagingService } from '../messaging.service';
 import type { PersonEvent } from '../person-events';
@@ -38,20 +39,30 @@ export class LongPollService implements OnModuleDestroy {
     let wake!: () => void;
     const woken = new Promise<void>((r) => (wake = r));
     const ephemeral: PersonEvent[] = [];
-    // Listen before reading, so an event committed in between still wakes us.
-    const stop = await this.hub.listen(
-      userId,
-      (e) => {
-        if (e.cursor === undefined) ephemeral.push(e);
-        else if (e.cursor <= start) return;
-        wake();
-      },
-      // The bus reconnected: what it lost is in Postgres, so the poll reads it now instead of waiting out its timeout.
-      (head) => {
-        if (head === undefined || head > start) wake();
-      },
-    );
-    this.waiting.add(wake);
+    // Listen before reading, so an event committed in between still wakes us. A poll that won't wait needn't.
+    let stop: (() => void) | undefined;
+    let busAway: DependencyUnavailableError | undefined;
+    if (timeoutMs > 0) {
+      try {
+        stop = await this.hub.listen(
+          userId,
+          (e) => {
+            if (e.cursor === undefined) ephemeral.push(e);
+            else if (e.cursor <= start) return;
+            wake();
+          },
+          // The bus reconnected: what it lost is in Postgres, so the poll reads it now instead of waiting out its timeout.
+          (head) => {
+            if (head === undefined || head > start) wake();
+          },
+        );
+        this.waiting.add(wake);
+      } catch (err) {
+        if (!(err instanceof DependencyUnavailableError)) throw err;
+        // The bus is away: what is stored is still answered; a wait for more would hear nothing, so it is refused.
+        busAway = err;
+      }
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
       let events = await this.messaging.eventsAfter(userId, start, limit);
@@ -61,6 +72,7 @@ export class LongPollService implements OnModuleDestroy {
         if (resume.reset) return { events: [], cursor: resume.start, reset: true };
       }
       if (!events.length && timeoutMs > 0 && !ephemeral.length) {
+        if (busAway) throw busAway;
         const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
         await Promise.race([woken, timeout, aborted]);
         events = await this.messaging.eventsAfter(userId, start, limit);
@@ -70,7 +82,7 @@ export class LongPollService implements OnModuleDestroy {
     } finally {
       if (timer) clearTimeout(timer);
       this.waiting.delete(wake);
-      stop();
+      stop?.();
     }
   }
 

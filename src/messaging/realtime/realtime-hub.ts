@@ -1,8 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { withDeadline } from '../../common/async/deadline';
+import { DependencyUnavailableError } from '../../common/errors/dependency-unavailable';
+import { AppConfig } from '../../config/app-config';
 import { PUBSUB, PubSubPort, Unsubscribe } from '../../infra/pubsub/pubsub.port';
 import { PersonEvent, userChannel } from '../person-events';
 
 type Listener = (e: PersonEvent) => void;
+
+const busAway = () => new DependencyUnavailableError('REALTIME.UNAVAILABLE', 'Live events are unavailable now (the event bus is away): try again');
 // Live events may have been lost: `head` is the person's last stored cursor (undefined: unknown, re-read anyway).
 type Resync = (head: number | undefined) => void;
 
@@ -21,7 +26,10 @@ export class RealtimeHub {
 
   private cursorHeads?: (userIds: string[]) => Promise<Map<string, number>>;
 
-  constructor(@Inject(PUBSUB) private readonly pubsub: PubSubPort) {
+  constructor(
+    @Inject(PUBSUB) private readonly pubsub: PubSubPort,
+    private readonly config: AppConfig,
+  ) {
     // Events published while this process was cut off from the bus never arrive: every listener catches up.
     pubsub.onResubscribed(() => void this.resyncAll());
   }
@@ -57,11 +65,21 @@ export class RealtimeHub {
     }
   }
 
+  // Whether listen() can serve this person now: their subscription holds here already (a listener that joins it
+  // during an outage is caught up when the bus returns), or the bus is up to take a new one.
+  canListen(userId: string): boolean {
+    return this.users.has(userId) || this.pubsub.connected;
+  }
+
   // Resolves when the listener will hear everything published from now on. `resync` runs when some of it may
   // have been lost (the bus reconnected): a listener behind `head` re-reads Postgres from its cursor.
+  // Throws DependencyUnavailableError when a new subscription is needed while the bus is down, or doesn't hold
+  // within REDIS_COMMAND_TIMEOUT_MS: a socket or long-poll waiting on it would hear nothing while the outage lasts.
   async listen(userId: string, listener: Listener, resync: Resync): Promise<() => void> {
     let entry = this.users.get(userId);
     if (!entry) {
+      // A new subscription while the bus is down would only wait for it.
+      if (!this.pubsub.connected) throw busAway();
       const listeners = new Map<Listener, Resync>();
       const ready = this.pubsub.subscribe(userChannel(userId), (raw) => {
         const e = raw as PersonEvent;
@@ -74,10 +92,16 @@ export class RealtimeHub {
     const current = entry;
     current.listeners.set(listener, resync);
     try {
-      await current.ready;
+      await withDeadline(current.ready, this.config.env.REDIS_COMMAND_TIMEOUT_MS, busAway);
     } catch (err) {
       current.listeners.delete(listener);
-      if (this.users.get(userId) === current) this.users.delete(userId);
+      const timedOut = err instanceof DependencyUnavailableError;
+      // A failed SUBSCRIBE fails every listener of the entry; a late one only those that gave up, and once none
+      // is left, the subscription is dropped when it does come through.
+      if (this.users.get(userId) === current && (!timedOut || current.listeners.size === 0)) {
+        this.users.delete(userId);
+        if (timedOut) void current.ready.then((unsub) => unsub()).catch(() => undefined);
+      }
       throw err;
     }
     let done = false;

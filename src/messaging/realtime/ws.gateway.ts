@@ -14,6 +14,7 @@ import { ServerOptions, WebSocket } from 'ws';
 import { AuthService } from '../../auth/auth.service';
 import { sha256Hex } from '../../common/crypto/tokens';
 import { normalizeError } from '../../common/errors/all-exceptions.filter';
+import { DependencyUnavailableError } from '../../common/errors/dependency-unavailable';
 import { createValidationPipe } from '../../common/errors/validation';
 import { SendMessageDto } from '../dto/send-message.dto';
 import { AppConfig } from '../../config/app-config';
@@ -148,8 +149,8 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
 
   // The upgrade request's token (?access_token= or Authorization: Bearer) must be a person's; refused otherwise.
   private async verify(req: IncomingMessage, accept: Accept): Promise<void> {
-    const refuse = (status: number, code: string, message: string) =>
-      accept(false, status, JSON.stringify({ statusCode: status, code, message }), { 'Content-Type': 'application/json' });
+    const refuse = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+      accept(false, status, JSON.stringify({ statusCode: status, code, message }), { 'Content-Type': 'application/json', ...headers });
     if (this.closing) return refuse(503, 'UNAVAILABLE', 'This process is shutting down: connect again');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const header = typeof req.headers.authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(req.headers.authorization)?.[1] : undefined;
@@ -167,6 +168,12 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     }
     if (!caller || caller.principal.kind !== 'person') {
       return refuse(401, 'AUTH.UNAUTHENTICATED', 'A person token is required (?access_token= or Authorization)');
+    }
+    // The bus (Redis) is away: the socket would hear nothing live until it is back. The client retries (or long-polls).
+    if (!this.hub.canListen(caller.principal.userId)) {
+      return refuse(503, 'REALTIME.UNAVAILABLE', 'Live events are unavailable now (the event bus is away): connect again shortly', {
+        'Retry-After': '1',
+      });
     }
     this.openings.set(req, {
       userId: caller.principal.userId,
@@ -256,7 +263,9 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
       stream.start(true);
     } catch (err) {
       this.logger.warn(`ws setup for ${userId} failed: ${(err as Error).message}`);
-      ws.close(1011, 'internal error');
+      // 1013: try again later (the bus went away between the upgrade and the subscription).
+      if (err instanceof DependencyUnavailableError) ws.close(1013, 'event bus unavailable, try again later');
+      else ws.close(1011, 'internal error');
     }
   }
 
