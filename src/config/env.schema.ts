@@ -86,6 +86,9 @@ export class EnvSchema {
   @Transform(toInt) @IsInt() @Min(0) WS_SLOW_GRACE_MS = 5000;
   // Ping interval; a socket that missed the previous pong is terminated.
   @Transform(toInt) @IsInt() @Min(100) WS_HEARTBEAT_MS = 30_000;
+  // How often each process asks Postgres whether its sockets' tokens still hold: the backstop for a revocation
+  // whose message was lost (published while the revoking process was cut off from Redis).
+  @Transform(toInt) @IsInt() @Min(100) WS_TOKEN_RECHECK_MS = 60_000;
   // permessage-deflate compresses frames from this size up: below about 1 KB the CPU costs more than the bytes saved.
   @Transform(toInt) @IsInt() @Min(0) WS_DEFLATE_THRESHOLD_BYTES = 1024;
   // How long a bot's typing_on shows without typing_off or a message.

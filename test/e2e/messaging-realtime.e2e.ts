@@ -307,6 +307,30 @@ describe('messaging: real time', () => {
     }
   });
 
+  it('closes a socket whose token a process cut off from Redis revoked (its message lost) at the next token check', async () => {
+    const c = await setup();
+    const redisUrl = new URL(TEST_REDIS_URL);
+    const proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
+    const revoker = await t.spawnSibling('api', { REDIS_URL: `redis://${proxy.address}`, REDIS_COMMAND_TIMEOUT_MS: '500' });
+    const holder = await t.spawnSibling('api', { WS_TOKEN_RECHECK_MS: '300' });
+    try {
+      const second = await api.post('/auth/login', { username: c.person.username, password: 'a-long-password' });
+      const kept = await connectPerson(holder.url, c.person.token);
+      const revoked = await connectPerson(holder.url, second.body.access_token);
+      proxy.cut();
+      // Stored in Postgres; the message that would tell the holder is lost with the revoker's bus, and the
+      // holder's own bus never dropped, so no reconnect makes it look either.
+      expect((await httpClient(revoker.url).post('/auth/logout', {}, { token: second.body.access_token })).status).toBe(204);
+      const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<string>((r) => setTimeout(() => r('still open after 15 s'), 15_000).unref())]);
+      expect(await within(revoked.closed)).toEqual({ code: 4401, reason: 'token revoked' });
+      expect(kept.ws.readyState).toBe(WebSocket.OPEN);
+      await kept.close();
+    } finally {
+      await Promise.all([revoker.stop(), holder.stop()]);
+      await proxy.close();
+    }
+  });
+
   it('answers 503 with Retry-After while Redis is away, writing nothing, and takes the retry once it is back', async () => {
     const c = await setup();
     const redisUrl = new URL(TEST_REDIS_URL);

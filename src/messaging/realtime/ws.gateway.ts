@@ -62,6 +62,7 @@ type Accept = (ok: boolean, status?: number, body?: string, headers?: Record<str
 export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
   private readonly logger = new Logger('WsGateway');
   private heartbeat?: NodeJS.Timeout;
+  private tokenRecheck?: NodeJS.Timeout;
   private closing = false;
   private readonly connections = new Map<WebSocket, Connection>();
   private readonly openings = new WeakMap<IncomingMessage, Opening>();
@@ -109,7 +110,10 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
       for (const c of this.connections.values()) if (revoked.has(c.tokenHash)) c.ws.close(WS_CLOSE_TOKEN_ENDED, 'token revoked');
     });
     // A revocation published while this process was cut off from the bus never arrived: ask Postgres.
-    this.pubsub.onResubscribed(() => void this.closeRevokedSockets());
+    this.pubsub.onResubscribed(() => void this.closeRevokedSockets({ failClosed: true }));
+    // Nor does one whose publisher was cut off, and nothing here can tell: so Postgres is also asked now and then.
+    this.tokenRecheck = setInterval(() => void this.closeRevokedSockets({ failClosed: false }), this.config.env.WS_TOKEN_RECHECK_MS);
+    this.tokenRecheck.unref();
     this.heartbeat = setInterval(() => this.beat(), this.config.env.WS_HEARTBEAT_MS);
     this.heartbeat.unref();
   }
@@ -120,11 +124,14 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
   onModuleDestroy(): void {
     this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.tokenRecheck) clearInterval(this.tokenRecheck);
     for (const c of this.connections.values()) c.ws.close(1001, 'server shutting down');
   }
 
   // Sockets opened while a round runs (their upgrade may have used a cached verdict) are checked in the next one.
-  private async closeRevokedSockets(): Promise<void> {
+  // `failClosed`: when Postgres can't answer, close them all (after a bus outage, when revocations are known to
+  // have been missed); otherwise keep them until the next periodic check.
+  private async closeRevokedSockets({ failClosed }: { failClosed: boolean }): Promise<void> {
     const checked = new WeakSet<Connection>();
     for (let round = 0; round < 5; round++) {
       const open = [...this.connections.values()].filter((c) => !checked.has(c));
@@ -134,6 +141,10 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
       try {
         live = await this.auth.livePersonTokenHashes([...new Set(open.map((c) => c.tokenHash))]);
       } catch (err) {
+        if (!failClosed) {
+          this.logger.warn(`the periodic check of sockets' tokens failed, tried again in ${this.config.env.WS_TOKEN_RECHECK_MS} ms: ${(err as Error).message}`);
+          return;
+        }
         // Fail closed: each client reconnects with its cursor, and its upgrade checks the token again.
         this.logger.warn(`checking sockets' tokens after a pub/sub reconnect failed, closing them: ${(err as Error).message}`);
         for (const c of open) c.ws.close(WS_CLOSE_RECONNECT, 'reconnect with after=<last cursor>');
