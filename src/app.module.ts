@@ -31,7 +31,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         TypeOrmModule.forRoot({
-          ...dataSourceOptions({ url: databaseUrl, poolSize }),
+          ...dataSourceOptions({ url: databaseUrl, poolSize, queryTimeoutMs: config.env.DATABASE_QUERY_TIMEOUT_MS }),
           entities: [],
           autoLoadEntities: true,
           retryAttempts: 20,

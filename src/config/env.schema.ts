@@ -26,6 +26,9 @@ export class EnvSchema {
   // --- Postgres: absent means the embedded PGlite default ---
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^postgres(ql)?:\/\//) DATABASE_URL?: string;
   @Transform(toInt) @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE = 10;
+  // How long a query may wait on Postgres before the request gets 503 and the connection is dropped (a server or
+  // network that hangs); 0 waits however long. Migrations have no bound.
+  @Transform(toInt) @IsInt() @Min(0) DATABASE_QUERY_TIMEOUT_MS = 30_000;
   // Hot-path statements are prepared by name on each connection. Turn off behind a pooler in transaction mode
   // (PgBouncer < 1.21), which can't keep a prepared statement on one server connection.
   @Transform(toBool) @IsBoolean() DATABASE_PREPARED_STATEMENTS = true;

@@ -5,6 +5,8 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 export interface DatabaseSettings {
   url: string;
   poolSize: number;
+  // Client-side bound on each query (0 or absent: none, as for migrations, which may legitimately run long).
+  queryTimeoutMs?: number;
 }
 
 export const MIGRATIONS_GLOB = path.join(__dirname, 'migrations', '*.{js,ts}');
@@ -25,6 +27,9 @@ export function dataSourceOptions(db: DatabaseSettings): DataSourceOptions {
       connectionTimeoutMillis: 5000,
       // Without this a dead server leaves queries hanging; with it the pool errors fast and reconnects later.
       keepAlive: true,
+      // A server or network that hangs without dropping the connection is only noticed by a deadline; the pool
+      // then drops that connection.
+      ...(db.queryTimeoutMs ? { query_timeout: db.queryTimeoutMs } : {}),
     },
   };
 }

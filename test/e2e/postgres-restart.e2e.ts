@@ -4,10 +4,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { httpClient } from '../support/http-client';
-import { spawnPlatform, SpawnedPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { signupPerson } from '../factories/registry.factory';
 import { freePort } from '../support/free-port';
+import { spawnPlatform, SpawnedPlatform, startTestPlatform } from '../support/spawn-platform';
+import { startTcpProxy } from '../support/tcp-proxy';
+import { conversation, psidOf } from '../factories/messaging.factory';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -76,6 +78,47 @@ describe('Postgres restarted under the api', () => {
       await platform?.stop();
       pg.destroy();
       fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('answers 503 with Retry-After, not a hang or a 500, while Postgres stops answering, and takes the retry once it does', async () => {
+    const t = await startTestPlatform();
+    const db = new URL(t.db.url);
+    const proxy = await startTcpProxy(db.hostname, Number(db.port || 5432));
+    try {
+      const api = httpClient(t.url);
+      const c = await conversation(api);
+      const psid = await psidOf(t.db, c.thread.id);
+      await t.db.query('UPDATE threads SET person_last_at = $2 WHERE id = $1', [c.thread.id, Date.now()]);
+      const viaProxy = new URL(t.db.url);
+      viaProxy.host = proxy.address;
+      const sibling = await t.spawnSibling('api', { DATABASE_URL: viaProxy.toString(), DATABASE_QUERY_TIMEOUT_MS: '1000' });
+      const s = httpClient(sibling.url);
+      expect((await s.get('/threads', { token: c.person.token })).status).toBe(200);
+
+      // Connections stay open and nothing comes back: only a deadline notices.
+      proxy.stall();
+      const body = { text: 'while Postgres hangs', client_message_id: 'pg-hangs' };
+      const refused = await s.post(`/threads/${c.thread.id}/messages`, body, { token: c.person.token });
+      expect([refused.status, refused.body.code, refused.headers['retry-after']]).toEqual([503, 'DATABASE.UNAVAILABLE', '1']);
+      const graph = await s.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: psid }, message: { text: 'reply' } });
+      expect([graph.status, graph.body.error?.code]).toEqual([503, 2]);
+      expect((await s.get('/threads', { token: c.person.token })).status).toBe(503);
+
+      // The person's send reached Postgres before it hung and may commit once it answers: the retry with the same
+      // client_message_id is answered with that message, never a second one.
+      proxy.flow();
+      const taken = await waitFor('Postgres answering again', async () => {
+        const r = await s.post(`/threads/${c.thread.id}/messages`, body, { token: c.person.token });
+        return r.status === 201 ? r : undefined;
+      });
+      expect(taken.body.seq).toBe(1);
+      const rows = await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]);
+      expect(rows[0].n).toBe(1);
+      expect(sibling.child.exitCode).toBeNull();
+    } finally {
+      await t.close();
+      await proxy.close();
     }
   }, 90_000);
 });

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../../database/pg-errors';
 import { isGraphPath } from '../http/graph-route';
 import { DependencyUnavailableError } from './dependency-unavailable';
 import { AppException, ErrorDetail } from './app.exception';
@@ -91,6 +92,11 @@ export function normalizeError(exception: unknown): Normalized {
   if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     const code = (fe.code && FASTIFY_CODES[fe.code]) || HTTP_CODES[fe.statusCode] || `HTTP.${fe.statusCode}`;
     return { status: fe.statusCode, code, message: fe.message ?? 'Bad request' };
+  }
+  // Postgres away or not answering (DATABASE_QUERY_TIMEOUT_MS): the request may be retried. A write that timed out
+  // may still have committed; the send routes' idempotency keys make their retries safe.
+  if (isDatabaseUnavailable(exception)) {
+    return { status: 503, code: 'DATABASE.UNAVAILABLE', message: 'The database is unavailable now: try again', headers: { 'retry-after': '1' } };
   }
   return { status: HttpStatus.INTERNAL_SERVER_ERROR, code: 'INTERNAL', message: 'Internal server error' };
 }

@@ -1,0 +1,34 @@
+import { isDatabaseUnavailable, isUniqueViolation } from './pg-errors';
+
+describe('isDatabaseUnavailable', () => {
+  const sqlState = (code: string) => Object.assign(new Error(`sqlstate ${code}`), { code });
+  // TypeORM wraps the driver's error in QueryFailedError, keeping it as driverError.
+  const wrapped = (driverError: Error) => Object.assign(new Error(driverError.message), { driverError });
+
+  it.each([
+    ['the pool cannot connect in time', new Error('timeout exceeded when trying to connect')],
+    ['a query timed out (DATABASE_QUERY_TIMEOUT_MS)', new Error('Query read timeout')],
+    ['the connection dropped mid-query', new Error('Connection terminated unexpectedly')],
+    ['the server refuses connections', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
+    ['a connection exception (class 08)', sqlState('08006')],
+    ['the server shutting down', sqlState('57P01')],
+    ['the server starting up', sqlState('57P03')],
+    ['too many connections', sqlState('53300')],
+    ['the same, wrapped by TypeORM', wrapped(new Error('Query read timeout'))],
+    ['a wrapped connection exception', wrapped(sqlState('08003'))],
+  ])('says yes when %s', (_, err) => expect(isDatabaseUnavailable(err)).toBe(true));
+
+  it.each([
+    ['a unique violation', sqlState('23505')],
+    ['a syntax error', sqlState('42601')],
+    ['a serialization failure', sqlState('40001')],
+    ['a statement timeout (the server answered)', sqlState('57014')],
+    ['an unrelated error', new Error('boom')],
+    ['no error at all', undefined],
+  ])('says no for %s', (_, err) => expect(isDatabaseUnavailable(err)).toBe(false));
+
+  it('leaves the other checks as they were', () => {
+    expect(isUniqueViolation(sqlState('23505'))).toBe(true);
+    expect(isUniqueViolation(sqlState('08006'))).toBe(false);
+  });
+});
