@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import WebSocket from 'ws';
 import { httpClient } from '../support/http-client';
 import { waitFor } from '../support/wait-for';
 import { signupPerson } from '../factories/registry.factory';
@@ -104,6 +105,15 @@ describe('Postgres restarted under the api', () => {
       const graph = await s.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: psid }, message: { text: 'reply' } });
       expect([graph.status, graph.body.error?.code]).toEqual([503, 2]);
       expect((await s.get('/threads', { token: c.person.token })).status).toBe(503);
+      // A socket is refused before the upgrade (its token can't be checked) or, with the token's verdict cached,
+      // closed with 1013 (try again later) once its catch-up read fails: never left hanging, never 1011.
+      const socket = await new Promise<string>((resolve) => {
+        const ws = new WebSocket(`${sibling.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}`);
+        ws.once('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
+        ws.once('close', (code) => resolve(`closed ${code}`));
+        ws.once('error', () => undefined);
+      });
+      expect(['refused 503', 'closed 1013']).toContain(socket);
 
       // The person's send reached Postgres before it hung and may commit once it answers: the retry with the same
       // client_message_id is answered with that message, never a second one.

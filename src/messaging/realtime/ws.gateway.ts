@@ -15,6 +15,7 @@ import { AuthService } from '../../auth/auth.service';
 import { sha256Hex } from '../../common/crypto/tokens';
 import { normalizeError } from '../../common/errors/all-exceptions.filter';
 import { DependencyUnavailableError } from '../../common/errors/dependency-unavailable';
+import { isDatabaseUnavailable } from '../../database/pg-errors';
 import { createValidationPipe } from '../../common/errors/validation';
 import { SendMessageDto } from '../dto/send-message.dto';
 import { AppConfig } from '../../config/app-config';
@@ -54,6 +55,14 @@ interface Opening {
 }
 
 type Accept = (ok: boolean, status?: number, body?: string, headers?: Record<string, string>) => void;
+
+// 1013 (try again later) when a dependency is away, so the client reconnects with its cursor after a pause;
+// 1011 for anything else.
+function closeOnFailure(ws: WebSocket, err: unknown): void {
+  if (err instanceof DependencyUnavailableError) ws.close(1013, 'event bus unavailable, try again later');
+  else if (isDatabaseUnavailable(err)) ws.close(1013, 'database unavailable, try again later');
+  else ws.close(1011, 'internal error');
+}
 
 // The person's WebSocket: a Nest gateway on the ws adapter (PersonSocketAdapter, set in src/bootstrap/http-app.ts),
 // on Fastify's own HTTP server. A token is checked before the upgrade (refused with an HTTP status and a JSON body);
@@ -257,7 +266,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
         send: (e) => this.deliver(c, e),
         onError: (err) => {
           this.logger.warn(`stream for ${userId} failed: ${(err as Error).message}`);
-          ws.close(1011, 'internal error');
+          closeOnFailure(ws, err);
         },
       });
       c.stream = stream;
@@ -274,9 +283,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
       stream.start(true);
     } catch (err) {
       this.logger.warn(`ws setup for ${userId} failed: ${(err as Error).message}`);
-      // 1013: try again later (the bus went away between the upgrade and the subscription).
-      if (err instanceof DependencyUnavailableError) ws.close(1013, 'event bus unavailable, try again later');
-      else ws.close(1011, 'internal error');
+      closeOnFailure(ws, err);
     }
   }
 
