@@ -6,10 +6,10 @@ import { PUBSUB, PubSubPort, Unsubscribe } from '../../infra/pubsub/pubsub.port'
 import { PersonEvent, userChannel } from '../person-events';
 
 type Listener = (e: PersonEvent) => void;
-
-const busAway = () => new DependencyUnavailableError('REALTIME.UNAVAILABLE', 'Live events are unavailable now (the event bus is away): try again');
 // Live events may have been lost: `head` is the person's last stored cursor (undefined: unknown, re-read anyway).
 type Resync = (head: number | undefined) => void;
+
+const busAway = () => new DependencyUnavailableError('REALTIME.UNAVAILABLE', 'Live events are unavailable now (the event bus is away): try again');
 
 interface UserEntry {
   // Each listener with what it does when live events may have been lost (re-read Postgres).

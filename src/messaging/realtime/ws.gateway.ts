@@ -183,6 +183,10 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     try {
       caller = token ? await this.auth.verifyGraphCaller(token) : null;
     } catch (err) {
+      if (isDatabaseUnavailable(err)) {
+        this.logger.warn(`ws auth could not reach the database: ${(err as Error).message}`);
+        return refuse(503, 'DATABASE.UNAVAILABLE', 'The database is unavailable now: connect again shortly', { 'Retry-After': '1' });
+      }
       this.logger.error(`ws auth failed: ${(err as Error).message}`);
       return refuse(503, 'UNAVAILABLE', 'Try again');
     }
