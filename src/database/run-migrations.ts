@@ -9,6 +9,8 @@ const MIGRATION_LOCK_KEY = 727_001;
 export async function runMigrations(url: string, opts: { lock: boolean }): Promise<string[]> {
   const lockClient = opts.lock ? new Client({ connectionString: url }) : undefined;
   if (lockClient) {
+    // Unheard, a dropped connection's 'error' would crash the process instead of failing the migration.
+    lockClient.on('error', () => undefined);
     await lockClient.connect();
     await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   }

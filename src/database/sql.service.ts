@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AppConfig } from '../config/app-config';
+import { inTransaction } from './pg-transaction';
 
 // The hot path's statements, straight to the pool as named prepared statements: Postgres parses and plans each
 // once per connection instead of on every call (planning the message append cost as much as running it).
@@ -27,21 +28,8 @@ export class SqlService {
   }
 
   // BEGIN … COMMIT on one pooled connection (ROLLBACK if `work` throws), its statements prepared like query's.
-  async transaction<T>(work: (query: SqlQuery) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const result = await work((text, params) => this.run(client, text, params));
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw err;
-    } finally {
-      // A connection that couldn't even roll back is dropped, not reused.
-      client.release(broken);
-    }
+  transaction<T>(work: (query: SqlQuery) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, (client) => work((text, params) => this.run(client, text, params)));
   }
 
   private async run<T>(on: Pick<Pool, 'query'>, text: string, params: unknown[] = []): Promise<T[]> {
