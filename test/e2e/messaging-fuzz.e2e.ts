@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { httpClient, HttpClient } from "../support/http-client";
 import { rowCounts } from "../support/row-counts";
 import { startTestPlatform, TestPlatform } from "../support/spawn-platform";
-import { conversation, psidOf } from "../factories/messaging.factory";
+import { conversationWithPsid } from "../factories/messaging.factory";
 import { connectPerson } from "../support/person-socket";
 
 // Random bodies, queries and headers at the person API and the Send API: never a 5xx, always the route's
@@ -10,14 +10,13 @@ import { connectPerson } from "../support/person-socket";
 describe("messaging routes under random input", () => {
   let t: TestPlatform;
   let api: HttpClient;
-  let c: Awaited<ReturnType<typeof conversation>> & { psid: string };
+  let c: Awaited<ReturnType<typeof conversationWithPsid>>;
 
   beforeAll(async () => {
     t = await startTestPlatform({ redis: false });
     api = httpClient(t.url);
     // No webhook subscription: the worker writes nothing behind the test's back.
-    const conv = await conversation(api);
-    c = { ...conv, psid: await psidOf(t.db, conv.thread.id) };
+    c = await conversationWithPsid(api, t.db);
   });
   afterAll(async () => t?.close());
 

@@ -26,6 +26,18 @@ describe('messaging: real time', () => {
   const pollsWaiting = (n: number) =>
     waitFor(`${n} waiting long-poll(s)`, async () => (await api.get('/metrics')).text.includes(`switchboard_realtime_long_polls ${n}\n`));
 
+  // A sibling api that reaches Redis through a proxy, so it alone can be cut off from it.
+  async function siblingBehindRedisProxy(env: Record<string, string> = {}) {
+    const redisUrl = new URL(TEST_REDIS_URL);
+    const proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
+    const sibling = await t.spawnSibling('api', { REDIS_URL: `redis://${proxy.address}`, ...env });
+    return { proxy, sibling };
+  }
+
+  // What `p` settles to, or a sentence saying it didn't within 15 s (so the assertion names what hung).
+  const within = <T>(p: Promise<T>, what: string) =>
+    Promise.race([p, new Promise<string>((r) => setTimeout(() => r(`${what}: nothing within 15 s`), 15_000).unref())]);
+
   async function setup() {
     const c = await conversation(api);
     // The Send API's 24 h window opens at the person's last message; open it without writing one (seq and cursors stay put).
@@ -268,10 +280,8 @@ describe('messaging: real time', () => {
 
   it('catches sockets and long-polls up, and closes sockets of a token revoked meanwhile, when Redis comes back after a cut', async () => {
     const c = await setup();
-    // The sibling reaches Redis through a proxy, so it alone can be cut off while the main process publishes.
-    const redisUrl = new URL(TEST_REDIS_URL);
-    const proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-    const sibling = await t.spawnSibling('api', { REDIS_URL: `redis://${proxy.address}` });
+    // The sibling alone can be cut off from Redis while the main process publishes.
+    const { proxy, sibling } = await siblingBehindRedisProxy();
     try {
       const second = await api.post('/auth/login', { username: c.person.username, password: 'a-long-password' });
       const stays = await connectPerson(sibling.url, c.person.token);
@@ -305,8 +315,6 @@ describe('messaging: real time', () => {
       const joinedText = 'sent to a device that joined during the cut';
       expect(await joined.waitFor('the message sent after it joined', (e) => e.message?.text === joinedText, 15_000)).toMatchObject({ type: 'message' });
       await joined.close();
-      const within = <T>(p: Promise<T>, what: string) =>
-        Promise.race([p, new Promise<string>((r) => setTimeout(() => r(`${what}: nothing within 15 s`), 15_000).unref())]);
       expect(await within(revoked.closed, 'the revoked socket')).toEqual({ code: 4401, reason: 'token revoked' });
       const polled = (await within(poll, 'the long-poll')) as Awaited<typeof poll>;
       // Both were stored before the bus came back, so the re-read finds both.
@@ -323,9 +331,7 @@ describe('messaging: real time', () => {
 
   it('closes a socket whose token a process cut off from Redis revoked (its message lost) at the next token check', async () => {
     const c = await setup();
-    const redisUrl = new URL(TEST_REDIS_URL);
-    const proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-    const revoker = await t.spawnSibling('api', { REDIS_URL: `redis://${proxy.address}`, REDIS_COMMAND_TIMEOUT_MS: '500' });
+    const { proxy, sibling: revoker } = await siblingBehindRedisProxy({ REDIS_COMMAND_TIMEOUT_MS: '500' });
     const holder = await t.spawnSibling('api', { WS_TOKEN_RECHECK_MS: '300' });
     try {
       const second = await api.post('/auth/login', { username: c.person.username, password: 'a-long-password' });
@@ -335,8 +341,7 @@ describe('messaging: real time', () => {
       // Stored in Postgres; the message that would tell the holder is lost with the revoker's bus, and the
       // holder's own bus never dropped, so no reconnect makes it look either.
       expect((await httpClient(revoker.url).post('/auth/logout', {}, { token: second.body.access_token })).status).toBe(204);
-      const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<string>((r) => setTimeout(() => r('still open after 15 s'), 15_000).unref())]);
-      expect(await within(revoked.closed)).toEqual({ code: 4401, reason: 'token revoked' });
+      expect(await within(revoked.closed, 'the revoked socket')).toEqual({ code: 4401, reason: 'token revoked' });
       expect(kept.ws.readyState).toBe(WebSocket.OPEN);
       await kept.close();
     } finally {
@@ -347,9 +352,7 @@ describe('messaging: real time', () => {
 
   it('answers 503 with Retry-After while Redis is away, writing nothing, and takes the retry once it is back', async () => {
     const c = await setup();
-    const redisUrl = new URL(TEST_REDIS_URL);
-    const proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-    const sibling = await t.spawnSibling('api', { REDIS_URL: `redis://${proxy.address}`, REDIS_COMMAND_TIMEOUT_MS: '500' });
+    const { proxy, sibling } = await siblingBehindRedisProxy({ REDIS_COMMAND_TIMEOUT_MS: '500' });
     try {
       const viaSibling = httpClient(sibling.url);
       const body = { text: 'while Redis is away', client_message_id: 'redis-away' };
@@ -393,9 +396,7 @@ describe('messaging: real time', () => {
   it('gives up on a bus that hangs: a new socket closes 1013 and a long-poll gets 503, and the late subscription is dropped', async () => {
     const c = await setup();
     const other = await signupPerson(api, 'Other');
-    const redisUrl = new URL(TEST_REDIS_URL);
-    const proxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-    const sibling = await t.spawnSibling('api', { REDIS_URL: `redis://${proxy.address}`, REDIS_COMMAND_TIMEOUT_MS: '500' });
+    const { proxy, sibling } = await siblingBehindRedisProxy({ REDIS_COMMAND_TIMEOUT_MS: '500' });
     const admin = new Redis(TEST_REDIS_URL);
     const subscribedFor = async (userId: string) => ((await admin.call('PUBSUB', 'CHANNELS', `*${userId}*`)) as string[]).length;
     try {

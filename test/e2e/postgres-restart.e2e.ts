@@ -10,7 +10,7 @@ import { signupPerson } from '../factories/registry.factory';
 import { freePort } from '../support/free-port';
 import { spawnPlatform, SpawnedPlatform, startTestPlatform } from '../support/spawn-platform';
 import { startTcpProxy } from '../support/tcp-proxy';
-import { conversation, personSays, psidOf } from '../factories/messaging.factory';
+import { conversation, conversationWithPsid, personSays } from '../factories/messaging.factory';
 import { startBotReceiver } from '../support/bot-receiver';
 
 const BIN = '/usr/lib/postgresql/15/bin';
@@ -89,8 +89,7 @@ describe('Postgres restarted under the api', () => {
     const proxy = await startTcpProxy(db.hostname, Number(db.port || 5432));
     try {
       const api = httpClient(t.url);
-      const c = await conversation(api);
-      const psid = await psidOf(t.db, c.thread.id);
+      const c = await conversationWithPsid(api, t.db);
       await t.db.query('UPDATE threads SET person_last_at = $2 WHERE id = $1', [c.thread.id, Date.now()]);
       const viaProxy = new URL(t.db.url);
       viaProxy.host = proxy.address;
@@ -103,7 +102,7 @@ describe('Postgres restarted under the api', () => {
       const body = { text: 'while Postgres hangs', client_message_id: 'pg-hangs' };
       const refused = await s.post(`/threads/${c.thread.id}/messages`, body, { token: c.person.token });
       expect([refused.status, refused.body.code, refused.headers['retry-after']]).toEqual([503, 'DATABASE.UNAVAILABLE', '1']);
-      const graph = await s.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: psid }, message: { text: 'reply' } });
+      const graph = await s.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: c.psid }, message: { text: 'reply' } });
       expect([graph.status, graph.body.error?.code]).toEqual([503, 2]);
       expect((await s.get('/threads', { token: c.person.token })).status).toBe(503);
       // A socket is refused before the upgrade (its token can't be checked) or, with the token's verdict cached,

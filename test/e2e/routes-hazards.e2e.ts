@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { httpClient, HttpClient } from '../support/http-client';
 import { startTestPlatform, TestPlatform, TEST_ADMIN_TOKEN } from '../support/spawn-platform';
-import { conversation, psidOf } from '../factories/messaging.factory';
+import { conversationWithPsid } from '../factories/messaging.factory';
 
 // Every route in the published OpenAPI document, with every kind of caller, against bodies and queries that
 // have crashed parsers before (an own `constructor` key, which class-transformer takes for a class; nesting
@@ -11,13 +11,12 @@ import { conversation, psidOf } from '../factories/messaging.factory';
 describe('every route against hazardous input', () => {
   let t: TestPlatform;
   let api: HttpClient;
-  let c: Awaited<ReturnType<typeof conversation>> & { psid: string };
+  let c: Awaited<ReturnType<typeof conversationWithPsid>>;
 
   beforeAll(async () => {
     t = await startTestPlatform({ redis: false });
     api = httpClient(t.url);
-    const conv = await conversation(api);
-    c = { ...conv, psid: await psidOf(t.db, conv.thread.id) };
+    c = await conversationWithPsid(api, t.db);
   });
   afterAll(async () => t?.close());
 

@@ -3,14 +3,14 @@ import fc from 'fast-check';
 import { httpClient, HttpClient } from '../support/http-client';
 import { rowCounts } from '../support/row-counts';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
-import { conversation, personSays, psidOf } from '../factories/messaging.factory';
+import { conversationWithPsid, personSays } from '../factories/messaging.factory';
 
 // Random bodies, query strings and headers at the Send API, the attachment upload, Messenger Profile and
 // User Profile: never a 5xx, always Graph's envelope, and nothing stored when a request is refused.
 describe('send api and profile routes under random input', () => {
   let t: TestPlatform;
   let api: HttpClient;
-  let c: Awaited<ReturnType<typeof conversation>> & { psid: string };
+  let c: Awaited<ReturnType<typeof conversationWithPsid>>;
 
   beforeAll(async () => {
     // Messenger Profile's own limit (10 per 10 min) would turn most profile calls into 429s: lifted here so
@@ -18,9 +18,8 @@ describe('send api and profile routes under random input', () => {
     t = await startTestPlatform({ redis: false, env: { MESSENGER_PROFILE_RATE_CALLS: '1000000' } });
     api = httpClient(t.url);
     // No webhook subscription: the worker writes nothing behind the test's back.
-    const conv = await conversation(api);
-    await personSays(api, conv.person, conv.thread.id, 'hi');
-    c = { ...conv, psid: await psidOf(t.db, conv.thread.id) };
+    c = await conversationWithPsid(api, t.db);
+    await personSays(api, c.person, c.thread.id, 'hi');
   });
   afterAll(async () => t?.close());
 

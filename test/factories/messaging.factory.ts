@@ -30,6 +30,12 @@ export async function psidOf(db: TestDatabase, threadId: string): Promise<string
   return row.psid;
 }
 
+// A conversation (above) with the person's PSID on its Page.
+export async function conversationWithPsid(api: HttpClient, db: TestDatabase, bot?: BotReceiver) {
+  const conv = await conversation(api, bot);
+  return { ...conv, psid: await psidOf(db, conv.thread.id) };
+}
+
 export async function openThread(api: HttpClient, person: Person, pageId: string) {
   const res = await api.post('/threads', { page_id: pageId }, { token: person.token });
   if (res.status !== 201 && res.status !== 200) throw new Error(`open thread failed: ${res.status} ${res.text}`);
