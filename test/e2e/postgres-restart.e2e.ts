@@ -8,7 +8,7 @@ import { httpClient } from '../support/http-client';
 import { waitFor } from '../support/wait-for';
 import { signupPerson } from '../factories/registry.factory';
 import { freePort } from '../support/free-port';
-import { spawnPlatform, SpawnedPlatform, startTestPlatform } from '../support/spawn-platform';
+import { spawnPlatform, SpawnedPlatform, startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { startTcpProxy } from '../support/tcp-proxy';
 import { conversation, conversationWithPsid, personSays } from '../factories/messaging.factory';
 import { startBotReceiver } from '../support/bot-receiver';
@@ -42,6 +42,22 @@ function privateCluster(port: number) {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// A worker sibling of `t` whose Postgres goes through a proxy the test can cut (deliveries then go only through
+// it when `t` runs the api role alone).
+async function workerBehindPostgresProxy(t: TestPlatform, env: Record<string, string> = {}) {
+  const db = new URL(t.db.url);
+  const proxy = await startTcpProxy(db.hostname, Number(db.port || 5432));
+  const viaProxy = new URL(t.db.url);
+  viaProxy.host = proxy.address;
+  try {
+    const worker = await t.spawnSibling('worker', { DATABASE_URL: viaProxy.toString(), DATABASE_QUERY_TIMEOUT_MS: '1000', ...env });
+    return { proxy, worker };
+  } catch (err) {
+    await proxy.close();
+    throw err;
+  }
 }
 
 describe('Postgres restarted under the api', () => {
@@ -135,20 +151,16 @@ describe('Postgres restarted under the api', () => {
   it('keeps a worker running when its Postgres connections drop mid-work, and it delivers what came meanwhile once they are back', async () => {
     // Deliveries go only through the sibling worker, which reaches Postgres through the proxy.
     const t = await startTestPlatform({ role: 'api' });
-    const db = new URL(t.db.url);
-    const proxy = await startTcpProxy(db.hostname, Number(db.port || 5432));
     const bot = await startBotReceiver('verify-me');
+    const { proxy, worker } = await workerBehindPostgresProxy(t);
     try {
       const api = httpClient(t.url);
       const c = await conversation(api, bot);
       bot.secrets.push(c.app.secret);
-      const viaProxy = new URL(t.db.url);
-      viaProxy.host = proxy.address;
-      const worker = await t.spawnSibling('worker', { DATABASE_URL: viaProxy.toString(), DATABASE_QUERY_TIMEOUT_MS: '1000' });
       const got = (text: string) => bot.received.some((r) => r.body.toString().includes(`"text":"${text}"`));
       await personSays(api, c.person, c.thread.id, 'before the drop');
       await waitFor('the first delivery', () => got('before the drop'));
-      // Settled too: a batch whose settle the cut interrupts stays leased (timeout + 30 s) and holds its thread.
+      // Settled too, so the cut below meets claims, not a settle (the next tests cut into a settle).
       await waitFor('the first delivery settled', async () => {
         const [row] = await t.db.query("SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'delivered'");
         return row.n === 1;
@@ -170,6 +182,96 @@ describe('Postgres restarted under the api', () => {
     } finally {
       await t.close();
       await bot.close();
+      await proxy.close();
+    }
+  }, 90_000);
+
+  // A success and a failure have different settles (the retry is scheduled by the failure's).
+  it.each([
+    { answer: 200, posts: 1 },
+    { answer: 503, posts: 2 },
+  ])('settles a batch once Postgres is back when the cut comes between its POST (answered $answer) and its settle', async ({ answer, posts }) => {
+    const t = await startTestPlatform({ role: 'api' });
+    const bot = await startBotReceiver('verify-me');
+    const { proxy } = await workerBehindPostgresProxy(t, { WEBHOOK_RETRY_SCHEDULE: '0,1' });
+    try {
+      const api = httpClient(t.url);
+      const c = await conversation(api, bot);
+      bot.secrets.push(c.app.secret);
+      const times = (text: string) => bot.received.filter((r) => r.body.toString().includes(`"text":"${text}"`)).length;
+      // The bot has the batch; the worker loses Postgres before it hears the answer, and gets it back 1.5 s later.
+      let cutDone = false;
+      bot.respond = (req) => {
+        if (cutDone || !req.body.toString().includes('"text":"cut before the settle"')) return 200;
+        cutDone = true;
+        proxy.cut();
+        setTimeout(() => proxy.restore(), 1500);
+        return answer;
+      };
+      await personSays(api, c.person, c.thread.id, 'cut before the settle');
+      // Settled well before its lease (WEBHOOK_TIMEOUT_MS + 30 s) would lapse and return it for another send.
+      await waitFor(
+        'the delivery settled',
+        async () => {
+          const [row] = await t.db.query("SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'delivered'");
+          return row.n === 1;
+        },
+        { timeoutMs: 10_000 },
+      );
+      // The thread is free: its next message goes at once.
+      await personSays(api, c.person, c.thread.id, 'next on the thread');
+      await waitFor('the next delivery', () => times('next on the thread') === 1, { timeoutMs: 10_000 });
+      expect(times('cut before the settle')).toBe(posts);
+      const attempts = await t.db.query('SELECT status_code FROM webhook_attempts ORDER BY started_at');
+      expect(attempts.map((a: { status_code: number }) => a.status_code)).toEqual([...(answer === 200 ? [] : [answer]), 200, 200]);
+    } finally {
+      await t.close();
+      await bot.close();
+      await proxy.close();
+    }
+  }, 90_000);
+});
+
+describe('A hosted script whose run Postgres cuts short', () => {
+  it('records and settles the run once Postgres is back, and does not run it again', async () => {
+    const t = await startTestPlatform({ role: 'api' });
+    const { proxy } = await workerBehindPostgresProxy(t);
+    try {
+      const api = httpClient(t.url);
+      const c = await conversation(api);
+      // Busy for 300 ms on the marked message, so the test can cut Postgres while it runs.
+      const source = `export default {
+        onMessage(event) {
+          if (event.message.text !== 'cut during the run') return;
+          const end = Date.now() + 300;
+          while (Date.now() < end) {}
+        },
+      };`;
+      const up = await api.post(`/pages/${c.page.id}/scripts`, { source, limits: { cpuMs: 500, wallMs: 5000 } }, { token: c.owner.token });
+      expect(up.status).toBe(201);
+      expect((await api.post(`/pages/${c.page.id}/scripts/${up.body.version}/activate`, {}, { token: c.owner.token })).status).toBe(200);
+      const scriptDelivery = async (text: string) => {
+        const [row] = await t.db.query(
+          `SELECT d.status, d.attempts, (SELECT count(*)::int FROM webhook_attempts a WHERE a.delivery_id = d.id) AS runs
+             FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+            WHERE d.target = 'script' AND e.messaging->'message'->>'text' = $1`,
+          [text],
+        );
+        return row as { status: string; attempts: number; runs: number } | undefined;
+      };
+
+      await personSays(api, c.person, c.thread.id, 'cut during the run');
+      await waitFor('the run to start', async () => (await scriptDelivery('cut during the run'))?.status === 'in_flight', { intervalMs: 5 });
+      proxy.cut();
+      setTimeout(() => proxy.restore(), 1500);
+      // Settled well before its lease (60 s) would lapse and run it again.
+      await waitFor('the run settled', async () => (await scriptDelivery('cut during the run'))?.status === 'delivered', { timeoutMs: 10_000 });
+      expect(await scriptDelivery('cut during the run')).toEqual({ status: 'delivered', attempts: 1, runs: 1 });
+      // The thread is free: its next message runs at once.
+      await personSays(api, c.person, c.thread.id, 'next on the thread');
+      await waitFor('the next run', async () => (await scriptDelivery('next on the thread'))?.status === 'delivered', { timeoutMs: 10_000 });
+    } finally {
+      await t.close();
       await proxy.close();
     }
   }, 90_000);

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { MediaService } from '../../media/media.service';
 import { AppConfig } from '../../config/app-config';
 import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
+import { retryWhileDatabaseAway } from '../../database/pg-retry';
 import { parseSchedule, retryDelayMs } from '../../webhooks/retry-policy';
 import { DeliveryReceipts } from '../../webhooks/delivery-receipts';
 import { handlerFor } from '../event-handler';
@@ -33,6 +34,10 @@ interface ClaimedInvocation {
 // Failures that say nothing about the script: retried, but they do not count towards its breaker.
 const PLATFORM_FAULTS = new Set(['pool_stopped', 'overloaded', 'internal', 'invalid_request']);
 
+// How long the bookkeeping after a run is tried again while Postgres is away: a run that is never settled is run
+// again when its lease (60 s) lapses, and a script's replies would go out twice.
+const SETTLE_RETRY_MS = 30_000;
+
 // The outbox's second delivery target: deliveries with target 'script' are claimed here (the HTTP worker skips
 // them) and run in the sandbox with the Page's active version, under the webhooks' retry schedule.
 @Injectable()
@@ -41,6 +46,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
   private readonly schedule: number[];
   private pollTimer?: NodeJS.Timeout;
   private polling = false;
+  private stopping = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -64,6 +70,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
   }
 
   onModuleDestroy(): void {
+    this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
   }
 
@@ -113,18 +120,32 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
       this.pools.bridge.endEvent(c.page_id);
     }
     const error = result.outcome === 'ok' ? null : describeFailure(result);
-    await this.db.query(
-      `INSERT INTO webhook_attempts (id, delivery_id, attempt, started_at, status_code, latency_ms, error, response_body)
-       VALUES ($1, $2, $3, $4, NULL, $5, $6, NULL) ON CONFLICT (delivery_id, attempt) DO NOTHING`,
-      [randomUUID(), c.id, c.attempts, started, Math.round(result.wallMs), error],
+    const attemptId = randomUUID();
+    await this.settling(c.id, () =>
+      this.db.query(
+        `INSERT INTO webhook_attempts (id, delivery_id, attempt, started_at, status_code, latency_ms, error, response_body)
+         VALUES ($1, $2, $3, $4, NULL, $5, $6, NULL) ON CONFLICT (delivery_id, attempt) DO NOTHING`,
+        [attemptId, c.id, c.attempts, started, Math.round(result.wallMs), error],
+      ),
     );
-    await this.logs.append(c.page_id, c.version_id, c.id, result, error);
+    await this.settling(c.id, () => this.logs.append(c.page_id, c.version_id, c.id, result, error));
     if (!error) {
-      await this.settleSuccess(c);
+      await this.settling(c.id, () => this.settleSuccess(c));
       return;
     }
     const counts = !PLATFORM_FAULTS.has(result.error?.code ?? '');
     await this.settleFailure(c, error, counts);
+  }
+
+  // The run's bookkeeping, run again while Postgres is away; each step is safe to run twice (the attempt row is
+  // unique per attempt, a delivery moves only from the attempt it names), except the breaker's count and the
+  // log lines, which a blip may count or write twice.
+  private settling<T>(deliveryId: string, step: () => Promise<T>): Promise<T> {
+    return retryWhileDatabaseAway(step, {
+      forMs: SETTLE_RETRY_MS,
+      stop: () => this.stopping,
+      onFirstRetry: (err) => this.logger.warn(`script delivery ${deliveryId}: settle failed (${err.message}); trying again while Postgres is away`),
+    });
   }
 
   private async settleSuccess(c: ClaimedInvocation): Promise<void> {
@@ -143,7 +164,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
     if (countsForBreaker) {
       const threshold = this.config.env.SCRIPT_BREAKER_THRESHOLD;
       // The breaker: the increment and the trip are one statement, so one invocation trips it once.
-      const [row]: { consecutive_failures: number; tripped: boolean }[] = await this.db.query(
+      const [row]: { consecutive_failures: number; tripped: boolean }[] = await this.settling(c.id, () => this.db.query(
         `WITH u AS (
          UPDATE page_scripts
             SET consecutive_failures = consecutive_failures + 1,
@@ -153,7 +174,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
         RETURNING consecutive_failures, (paused_at IS NOT NULL AND paused_reason = $3::text AND consecutive_failures = $2::int) AS tripped)
          SELECT * FROM u`,
         [c.app_id, threshold, `${threshold} consecutive failed invocations; last: ${error}`.slice(0, 1000)],
-      );
+      ));
       paused = Boolean(row && row.consecutive_failures >= threshold);
       if (row?.tripped) {
         const message = `[sandbox] script paused after ${threshold} consecutive failed invocations; events are kept and run again when the script is resumed or a version is activated`;
@@ -164,12 +185,12 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
     const ageMs = Date.now() - new Date(c.created_at).getTime();
     const giveUp = ageMs > this.config.env.WEBHOOK_MAX_AGE_SECONDS * 1000;
     const delay = retryDelayMs(this.schedule, c.attempts);
-    await this.db.query(
+    await this.settling(c.id, () => this.db.query(
       `UPDATE webhook_deliveries
           SET status = $3, lease_until = NULL, last_error = $4, next_attempt_at = now() + ($5::int * interval '1 millisecond')
         WHERE id = $1 AND status = 'in_flight' AND attempts = $2`,
       [c.id, c.attempts, giveUp ? 'failed' : 'pending', error.slice(0, 1000), giveUp ? 0 : delay],
-    );
+    ));
     if (giveUp) {
       this.logger.warn(`script delivery ${c.id} of page ${c.page_id} failed for good: ${error}`);
       await this.releaseNextInThread(c.app_id, c.thread_key);

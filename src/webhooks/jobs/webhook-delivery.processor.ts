@@ -16,6 +16,7 @@ import { AppsService } from '../../apps/apps.service';
 import { AuthService } from '../../auth/auth.service';
 import { AppConfig } from '../../config/app-config';
 import { SqlService } from '../../database/sql.service';
+import { retryWhileDatabaseAway } from '../../database/pg-retry';
 import { MetricsService } from '../../health/metrics.service';
 import { MediaService } from '../../media/media.service';
 import { OUTBOUND_HTTP } from '../../infra/http/outbound-http';
@@ -68,6 +69,11 @@ type ClaimMode = { kind: 'batch'; batchId: string } | { kind: 'fresh' } | { kind
 const SEND_ROUNDS = 50;
 
 const CLAIM_MEMO_MS = 2000;
+
+// How long a settle that Postgres cut short is tried again. The bot has the batch: until it is settled it holds
+// its threads, and once its lease (WEBHOOK_TIMEOUT_MS + 30 s from the claim) lapses it is sent again. A settle
+// that lands after that matches nothing (it names the attempt it settles), so the bound only stops the work.
+const SETTLE_RETRY_MS = 30_000;
 
 // A POST open this long counts as a slow bot's (see send): a local bot answers in 1-3 ms.
 const SLOW_POST_MS = 10;
@@ -536,14 +542,29 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     this.attemptsTotal.inc({ outcome });
     const record: AttemptRecord = { members, batchId, started, status, latencyMs, error, responseBody };
     if (!error) {
-      await this.settleSuccess(target, record, mode);
+      await this.settling(batchId, () => this.settleSuccess(target, record, mode));
       return true;
     }
-    await this.sql.query(`WITH a AS (${ATTEMPTS_INSERT}) SELECT ${ASYNC_COMMIT}`, attemptParams(record));
-    if (status === 410) await this.settleGone(target, members);
-    else await this.settleFailure(target, members, error, retryAfter, mode);
+    await this.settling(batchId, async () => {
+      await this.sql.query(`WITH a AS (${ATTEMPTS_INSERT}) SELECT ${ASYNC_COMMIT}`, attemptParams(record));
+      if (status === 410) await this.settleGone(target, members);
+      else await this.settleFailure(target, members, error, retryAfter, mode);
+    });
     return false;
   }
+
+  // Each settle step is safe to run twice: attempt rows are unique per attempt, and a delivery is only moved
+  // from the in-flight attempt it names. So a settle that lost Postgres is run again once it answers, instead
+  // of leaving the batch leased (holding its threads, and sent again when the lease lapses). Shutting down,
+  // it is given up: the lease covers it.
+  private settling(batchId: string, settle: () => Promise<void>): Promise<void> {
+    return retryWhileDatabaseAway(settle, {
+      forMs: SETTLE_RETRY_MS,
+      stop: () => this.closing,
+      onFirstRetry: (err) => this.logger.warn(`batch ${batchId}: settle failed (${err.message}); trying again while Postgres is away`),
+    });
+  }
+
 
   // One statement: the attempt rows, the deliveries settled, and the endpoint's health. The endpoint row is
   // only rewritten when its state changes or its last success is a second old, so concurrent batches of one
