@@ -1,6 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
 import { SafeHttpError } from '../../libs/safe-http';
 import { AppException, badRequest, forbidden, notFound } from '../common/errors/app.exception';
+import { malformedMultipartReason } from './malformed-multipart';
 import { MediaError, MediaErrorCode } from './processing';
 
 // Every media refusal mapped to HTTP in one place.
@@ -9,6 +10,7 @@ export const MediaErrors = {
   forbidden: (why: 'expired' | 'bad_signature') =>
     forbidden(why === 'expired' ? 'MEDIA.URL_EXPIRED' : 'MEDIA.URL_FORGED', why === 'expired' ? 'This media URL has expired' : 'This media URL is not valid'),
   notMultipart: () => badRequest('MEDIA.NOT_MULTIPART', 'Send the file as multipart/form-data in a field named "file"'),
+  malformedMultipart: (reason: string) => badRequest('MEDIA.MALFORMED_MULTIPART', `The body is not well-formed multipart/form-data: ${reason}`),
   unknownAttachment: (ids: string[]) => badRequest('MEDIA.UNKNOWN_ATTACHMENT', `Not attachments of this thread: ${ids.slice(0, 5).join(', ')}`),
   // Graph's wording; the Send API and the Attachment Upload API answer it as code 100, subcode 2018008.
   fetchFailed: (detail: string) => badRequest('MEDIA.URL_FETCH_FAILED', `Failed to fetch the file from the url (${detail})`),
@@ -38,9 +40,14 @@ export function toHttpError(err: unknown, maxBytes?: number): unknown {
       return badRequest('MEDIA.URL_REFUSED', `The URL is not allowed: ${err.reason ?? err.code}`);
     return MediaErrors.fetchFailed(err.message);
   }
+  const malformed = malformedMultipartReason(err);
+  if (malformed) return MediaErrors.malformedMultipart(malformed);
   // @fastify/multipart's limit errors carry their own status.
   const status = (err as { statusCode?: number })?.statusCode;
-  if (status === 413) return new AppException(HttpStatus.PAYLOAD_TOO_LARGE, 'MEDIA.TOO_LARGE', `The file is larger than ${maxBytes} bytes`);
+  if (status === 413) {
+    const fileTooLarge = (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' && maxBytes;
+    return new AppException(HttpStatus.PAYLOAD_TOO_LARGE, 'MEDIA.TOO_LARGE', fileTooLarge ? `The file is larger than ${maxBytes} bytes` : (err as Error).message);
+  }
   if (status === 406 || status === 415) return MediaErrors.notMultipart();
   return err;
 }

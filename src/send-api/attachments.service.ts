@@ -7,6 +7,7 @@ import type { MessageContent } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
 import { AppException } from '../common/errors/app.exception';
 import { GraphException } from '../common/errors/graph.exception';
+import { toHttpError } from '../media/media.errors';
 import { MediaRecord, MediaService } from '../media/media.service';
 import { SendApiErrors } from './send-api.errors';
 
@@ -36,6 +37,17 @@ export class AttachmentsService {
 
   // Graph's file upload: multipart with a `message` field (JSON) before the `filedata` file, streamed.
   async uploadMultipart(pageId: string, appId: string | null, req: FastifyRequest): Promise<{ attachment_id: string }> {
+    // The body's own faults (a boundary busboy refuses, an upload cut short) surface from the parts iterator.
+    return graphErrors(async () => {
+      try {
+        return await this.readMultipart(pageId, appId, req);
+      } catch (err) {
+        throw toHttpError(err, this.media.maxBytes);
+      }
+    });
+  }
+
+  private async readMultipart(pageId: string, appId: string | null, req: FastifyRequest): Promise<{ attachment_id: string }> {
     const fields: Record<string, unknown> = {};
     for await (const part of req.parts()) {
       if (part.type === 'field') {

@@ -216,6 +216,79 @@ describe("messaging routes under random input", () => {
     );
   }, 240_000);
 
+  // Uploads cut short, boundaries missing, empty, over busboy's 256 characters or not matching the body, and
+  // garbage: the routes that read multipart, and two that don't.
+  it("never answers 5xx to malformed multipart bodies, and writes nothing when it refuses", async () => {
+    const routes = [
+      { path: `/threads/${c.thread.id}/attachments`, token: c.person.token },
+      { path: "/v25.0/me/message_attachments", token: c.pageToken },
+      { path: "/v25.0/me/messages", token: c.pageToken },
+      { path: `/threads/${c.thread.id}/messages`, token: c.person.token },
+    ];
+    const png = Buffer.from("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a0e7d3a40000000049454e44ae426082", "hex");
+    const part = fc.record({
+      name: fc.constantFrom("file", "filedata", "message", "recipient", "x"),
+      filename: fc.option(fc.constantFrom("a.png", "", '"q"', "x".repeat(300))),
+      type: fc.option(fc.constantFrom("image/png", "application/json", "text/plain", "")),
+      content: fc.oneof(
+        fc.constant(png),
+        fc.constant(Buffer.from('{"attachment":{"type":"image","payload":{"is_reusable":true}}}')),
+        fc.string().map((s) => Buffer.from(s)),
+      ),
+    });
+    const boundary = fc.oneof(fc.constant("sbfuzz"), fc.constant(""), fc.constant("b".repeat(300)), fc.stringMatching(/^[A-Za-z0-9_-]{1,70}$/));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: routes.length - 1 }),
+        boundary,
+        fc.constantFrom("header matches", "header differs", "no boundary in header", "quoted"),
+        fc.array(part, { maxLength: 3 }),
+        fc.oneof(fc.constant(Infinity), fc.nat()),
+        fc.boolean(),
+        async (i, b, header, parts, cutAt, garbage) => {
+          const route = routes[i];
+          const body = garbage
+            ? Buffer.from(`--${b}\r\nnot a header\r\n\r\n--${b}--garbage`)
+            : Buffer.concat([
+                ...parts.map((p) =>
+                  Buffer.concat([
+                    Buffer.from(
+                      `--${b}\r\ncontent-disposition: form-data; name="${p.name}"${p.filename !== null ? `; filename="${p.filename}"` : ""}\r\n` +
+                        (p.type !== null ? `content-type: ${p.type}\r\n` : "") +
+                        "\r\n",
+                    ),
+                    p.content,
+                    Buffer.from("\r\n"),
+                  ]),
+                ),
+                Buffer.from(`--${b}--\r\n`),
+              ]);
+          const contentType = {
+            "header matches": `multipart/form-data; boundary=${b}`,
+            "header differs": "multipart/form-data; boundary=other",
+            "no boundary in header": "multipart/form-data",
+            quoted: `multipart/form-data; boundary="${b}"`,
+          }[header];
+          const before = await rowCounts(t.db);
+          const res = await api.call("POST", route.path, undefined, {
+            headers: { "content-type": contentType, authorization: `Bearer ${route.token}` },
+            raw: body.subarray(0, Math.min(body.length, cutAt)),
+          });
+          expect(res.status).toBeLessThan(500);
+          if (res.status >= 400) {
+            if (route.path.startsWith("/v")) {
+              expect(res.body.error).toMatchObject({ code: expect.any(Number), message: expect.any(String), fbtrace_id: expect.any(String) });
+            } else {
+              expect(res.body).toMatchObject({ statusCode: res.status, code: expect.any(String), requestId: expect.any(String) });
+            }
+            expect(await rowCounts(t.db)).toEqual(before);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  }, 240_000);
+
   it("answers bodies that once crashed the transformer: absurd nesting refused, a constructor key dropped or refused", async () => {
     // Written by hand: JSON.stringify itself overflows the stack on this.
     const deep = `${"[".repeat(20_000)}"x"${"]".repeat(20_000)}`;

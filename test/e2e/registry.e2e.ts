@@ -249,6 +249,16 @@ describe('registry: people, pages, apps, subscriptions', () => {
       expect(missing.body.requestId).toBe(missing.headers['x-request-id']);
     });
 
+    it("answers an unknown route without echoing its query, which may carry an access token", async () => {
+      const plain = await api.get('/nowhere?access_token=sbu_secret-in-the-query&x=1');
+      expect([plain.status, plain.body.code, plain.body.message]).toEqual([404, 'NOT_FOUND', 'Cannot GET /nowhere']);
+      // A Graph path (GET on a POST-only route) answers Graph's envelope, without the page token either.
+      const graph = await api.get('/v25.0/me/messages?access_token=sbp_secret-in-the-query');
+      expect(graph.status).toBe(404);
+      expect(graph.body.error.message).toBe('Cannot GET /v25.0/me/messages');
+      expect(graph.text).not.toContain('secret-in-the-query');
+    });
+
     it('answers an internal failure 500 with only its request id, and logs the stack under that id', async () => {
       const owner = await signupPerson(api);
       // A column the page insert needs, gone for a moment: the route fails inside Postgres.
