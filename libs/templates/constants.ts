@@ -127,3 +127,6 @@ export const GRAPH_TRANSPORT_PARAMS = [
   'sdk',
   'debug',
 ] as const;
+
+/** The title of the postback a tap on the Get Started button sends (the button carries only a payload). */
+export const GET_STARTED_TITLE = 'Get Started';

@@ -11,4 +11,11 @@ export const MessagingErrors = {
       'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
     }),
   deliveryNeedsWatermark: () => badRequest('THREAD.DELIVERY_EMPTY', 'Give a watermark or mids'),
+  postbackNotOffered: () =>
+    badRequest(
+      'THREAD.POSTBACK_NOT_OFFERED',
+      "No button of this Page offers this title and payload: a postback comes from a button in the thread, the Page's menu, Get Started or an ice breaker",
+    ),
+  quickReplyNotOffered: () =>
+    badRequest('THREAD.QUICK_REPLY_NOT_OFFERED', "The Page's latest message offers no such quick reply"),
 };

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { GET_STARTED_TITLE } from '../../libs/templates';
 import type { MessageContent } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
-import { notFound } from '../common/errors/app.exception';
+import { AppException, notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/pg-errors';
 import { SqlQuery, SqlService } from '../database/sql.service';
@@ -51,6 +52,9 @@ export interface ThreadRow {
 export type ThreadFacts = Pick<ThreadRow, 'id' | 'page_id' | 'user_id' | 'psid'>;
 
 const THREAD_FACTS_MAX = 50_000;
+
+// How far back a postback button in the thread still counts as offered: the Page's latest messages.
+const OFFERING_MESSAGES = 100;
 
 // The highest person message each thread's bot now has, one "delivery by page" event per thread whose mark
 // moved. The mids are found by primary key (`= ANY`: an index scan under a generic plan too, however long the
@@ -263,7 +267,10 @@ export class MessagingService implements OnModuleInit {
     const build = async (thread: ThreadFacts) => {
       const content: Record<string, unknown> = {};
       if (input.text !== undefined) content.text = input.text;
-      if (input.quick_reply) content.quick_reply = { payload: input.quick_reply.payload };
+      if (input.quick_reply) {
+        await this.requireOfferedQuickReply(thread, input.quick_reply.payload, input.text);
+        content.quick_reply = { payload: input.quick_reply.payload };
+      }
       // Checked before the transaction: only this thread's uploads (or its page's bot uploads) may be sent.
       const ids = (input.attachments ?? []).map((a) => a.media_id);
       if (ids.length) content.attachments = await this.media.attachmentsFor(ids, { pageId: thread.page_id, threadId: thread.id });
@@ -278,8 +285,46 @@ export class MessagingService implements OnModuleInit {
     threadId: string,
     input: { title: string; payload: string; client_message_id?: string },
   ): Promise<SentMessage> {
-    const content = { postback: { title: input.title, payload: input.payload } };
-    return this.personSend(userId, threadId, 'postback', content, input.client_message_id ?? null, 'messaging_postbacks');
+    const build = async (thread: ThreadFacts) => {
+      await this.requireOfferedPostback(thread, input.title, input.payload);
+      return { postback: { title: input.title, payload: input.payload } };
+    };
+    return this.personSend(userId, threadId, 'postback', build, input.client_message_id ?? null, 'messaging_postbacks');
+  }
+
+  // Bots act on postback and quick-reply payloads as on commands they wrote themselves, so a person may send only
+  // what the Page offered them, as on Messenger: a postback button (title and payload) of one of the Page's
+  // recent messages in the thread, its persistent menu, Get Started, or an ice breaker (question and payload).
+  private async requireOfferedPostback(thread: ThreadFacts, title: string, payload: string): Promise<void> {
+    const [row] = await this.sql.query<{ offered: boolean }>(
+      `SELECT EXISTS (
+                SELECT 1 FROM (SELECT content FROM messages WHERE thread_id = $1 AND sender = 'page'
+                                ORDER BY seq DESC LIMIT ${OFFERING_MESSAGES}) m
+                 WHERE jsonb_path_exists(m.content, 'lax $.** ? (@.type == "postback" && @.payload == $p && @.title == $t)', $3))
+           OR EXISTS (
+                SELECT 1 FROM messenger_profiles mp
+                 WHERE mp.page_id = $2
+                   AND ((mp.settings->'get_started'->>'payload' = $3->>'p' AND $3->>'t' = '${GET_STARTED_TITLE}')
+                        OR jsonb_path_exists(mp.settings, 'lax $.persistent_menu.** ? (@.type == "postback" && @.payload == $p && @.title == $t)', $3)
+                        OR jsonb_path_exists(mp.settings, 'lax $.ice_breakers.** ? (@.payload == $p && @.question == $t)', $3))) AS offered`,
+      [thread.id, thread.page_id, JSON.stringify({ p: payload, t: title })],
+    );
+    if (!row?.offered) throw MessagingErrors.postbackNotOffered();
+  }
+
+  // A quick reply answers the Page's latest message, and only it: a text chip by its payload, an email or phone
+  // chip by the value the person gives (Messenger's payload and text are both that value).
+  private async requireOfferedQuickReply(thread: ThreadFacts, payload: string, text: string | undefined): Promise<void> {
+    const [row] = await this.sql.query<{ offered: boolean }>(
+      `SELECT EXISTS (
+         SELECT 1 FROM (SELECT content FROM messages WHERE thread_id = $1 AND sender = 'page' ORDER BY seq DESC LIMIT 1) m
+          CROSS JOIN LATERAL jsonb_array_elements(
+                CASE WHEN jsonb_typeof(m.content->'quick_replies') = 'array' THEN m.content->'quick_replies' ELSE '[]'::jsonb END) q
+          WHERE (q->>'content_type' = 'text' AND q->>'payload' = $2)
+             OR (q->>'content_type' IN ('user_phone_number', 'user_email') AND $2 = $3)) AS offered`,
+      [thread.id, payload, text ?? null],
+    );
+    if (!row?.offered) throw MessagingErrors.quickReplyNotOffered();
   }
 
   private async personSend(
@@ -308,7 +353,16 @@ export class MessagingService implements OnModuleInit {
       if (stored) return stored;
       throw MessagingErrors.sendingTooFast(bucket.retryAfterMs);
     }
-    const content = typeof contentOf === 'function' ? await contentOf(thread) : contentOf;
+    let content: Record<string, unknown>;
+    try {
+      content = typeof contentOf === 'function' ? await contentOf(thread) : contentOf;
+    } catch (err) {
+      // A retry of a stored message is answered with it, though what made it valid (a quick reply the Page's
+      // next message replaced) may be gone by now.
+      const stored = clientMessageId && err instanceof AppException ? await this.findByClientId(thread.id, clientMessageId) : undefined;
+      if (stored) return stored;
+      throw err;
+    }
     // The bot's webhook and the person's echo carry signed, expiring URLs (minted now, TTL MEDIA_URL_TTL_SECONDS).
     const forBot = (a: unknown[]) => this.media.forWebhook(a, origin);
     const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import {
+  GET_STARTED_TITLE,
   MESSENGER_PROFILE_FIELDS,
   MESSENGER_PROFILE_JSON_PARAMS,
   parseGraphParams,
@@ -119,7 +120,7 @@ export class MessengerProfileService {
       page_id: pageId,
       page_name: page.name,
       greeting: greeting ? fillGreeting(greeting.text, user?.name ?? '') : null,
-      get_started: s.get_started ? { title: 'Get Started', payload: s.get_started.payload } : null,
+      get_started: s.get_started ? { title: GET_STARTED_TITLE, payload: s.get_started.payload } : null,
       persistent_menu: menu ? { composer_input_disabled: Boolean(menu.composer_input_disabled), call_to_actions: menu.call_to_actions } : null,
       ice_breakers: ice?.call_to_actions ?? [],
     };

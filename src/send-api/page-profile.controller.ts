@@ -2,6 +2,7 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
 import type { PersonPrincipal } from '../auth/principal';
+import { GET_STARTED_TITLE } from '../../libs/templates';
 import { MessengerProfileService, PersonProfileView } from './messenger-profile.service';
 
 // The person's side of the Messenger Profile: what a chat client shows on a Page's thread.
@@ -21,7 +22,7 @@ export class PageProfileController {
         page_id: '101',
         page_name: 'Acme',
         greeting: 'Hi Ada!',
-        get_started: { title: 'Get Started', payload: 'GET_STARTED' },
+        get_started: { title: GET_STARTED_TITLE, payload: 'GET_STARTED' },
         persistent_menu: null,
         ice_breakers: [],
       },

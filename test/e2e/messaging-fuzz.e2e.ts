@@ -3,7 +3,7 @@ import { httpClient, HttpClient } from "../support/http-client";
 import { rowCounts } from "../support/row-counts";
 import { expectNo5xx, fuzzBody } from "../support/fuzz-request";
 import { startTestPlatform, TestPlatform } from "../support/spawn-platform";
-import { conversationWithPsid } from "../factories/messaging.factory";
+import { conversationWithPsid, pageSays, personSays } from "../factories/messaging.factory";
 import { connectPerson } from "../support/person-socket";
 
 // Random bodies, queries and headers at the person API and the Send API: never a 5xx, always the route's
@@ -260,8 +260,11 @@ describe("messaging routes under random input", () => {
       expect(res.body.details).toEqual([expect.objectContaining({ rule: "maxDepth", field: expect.stringMatching(/^(quick_reply\.payload|attachments\[0\]\.media_id)(\[0\])+$/) })]);
       expect(await rowCounts(t.db)).toEqual(before);
     }
-    // A DTO route: Nest's ValidationPipe strips own constructor keys, so the message is taken without it.
-    const taken = await post(`/threads/${c.thread.id}/messages`, JSON.stringify({ text: "x", client_message_id: "k1", quick_reply: { payload: "p", constructor: "1" } }));
+    // A DTO route: Nest's ValidationPipe strips own constructor keys, so the message is taken without it (a
+    // quick reply the Page offered).
+    await personSays(api, c.person, c.thread.id, "hello");
+    expect((await pageSays(api, c.pageToken, c.psid, { text: "Pick", quick_replies: [{ content_type: "text", title: "P", payload: "p-offered" }] })).status).toBe(200);
+    const taken = await post(`/threads/${c.thread.id}/messages`, JSON.stringify({ text: "x", client_message_id: "k1", quick_reply: { payload: "p-offered", constructor: "1" } }));
     expect([taken.status, taken.body.mid]).toEqual([201, expect.stringMatching(/^m_/)]);
     // The Send API's own schemas refuse it as an unknown field (it was a TypeError, answered 500).
     const graph = await api.post(`/v25.0/me/messages?access_token=${c.pageToken}`, { recipient: { id: c.psid }, message: { text: "x", metadata: { constructor: "1" } } });

@@ -8,7 +8,7 @@ import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { TEST_REDIS_URL } from '../support/services';
 import { startTcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/wait-for';
-import { conversation, openThread, pageSays, personSays } from '../factories/messaging.factory';
+import { conversation, offerGetStarted, openThread, pageSays, personSays } from '../factories/messaging.factory';
 import { createPage, signupPerson } from '../factories/registry.factory';
 
 // Sockets, cursors and processes: catch-up without gap or duplicate, fan-out across api processes,
@@ -105,7 +105,7 @@ describe('messaging: real time', () => {
       const second = await openThread(viaLimited, c.person, (await createPage(viaLimited, c.owner, 'Second')).id);
       await personSays(viaLimited, c.person, c.thread.id, 'one');
       await personSays(viaLimited, c.person, second.id, 'two');
-      const pb = await viaLimited.post(`/threads/${c.thread.id}/postbacks`, { title: 'Go', payload: 'GO' }, { token: c.person.token });
+      const pb = await viaLimited.post(`/threads/${c.thread.id}/postbacks`, await offerGetStarted(viaLimited, c.pageToken), { token: c.person.token });
       expect(pb.status).toBe(201);
       const refused = await viaLimited.post(`/threads/${second.id}/messages`, { text: 'four', client_message_id: 'c-four' }, { token: c.person.token });
       expect(refused.status).toBe(429);

@@ -4,7 +4,7 @@ import { httpClient, HttpClient } from '../support/http-client';
 import { assertGapFree, connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { clientId, conversation, openThread, pageSays, personSays } from '../factories/messaging.factory';
+import { clientId, conversation, offerGetStarted, openThread, pageSays, personSays } from '../factories/messaging.factory';
 import { connectApp, createApp, createPage, signupPerson } from '../factories/registry.factory';
 
 // The core loop over real Postgres and Redis: person → signed webhook → bot → Send API → person's socket.
@@ -58,7 +58,7 @@ describe('messaging: the core loop', () => {
 
     const sent = await api.post(
       `/threads/${c.thread.id}/messages`,
-      { text: 'Hi äöå 👋', quick_reply: { payload: 'QR_BLUE' }, client_message_id: 'c-1' },
+      { text: 'Hi äöå 👋', client_message_id: 'c-1' },
       { token: c.person.token },
     );
     expect(sent.status).toBe(201);
@@ -72,7 +72,7 @@ describe('messaging: the core loop', () => {
       sender: { id: c.psid },
       recipient: { id: c.page.id },
       timestamp: sent.body.timestamp,
-      message: { mid: sent.body.mid, text: 'Hi äöå 👋', quick_reply: { payload: 'QR_BLUE' } },
+      message: { mid: sent.body.mid, text: 'Hi äöå 👋' },
     });
     expect(c.psid).toMatch(/^\d{16}$/);
     expect(JSON.stringify(bot.received.map((r) => r.body.toString()))).not.toContain(c.person.id);
@@ -130,7 +130,7 @@ describe('messaging: the core loop', () => {
     const seenEvent = await sock.waitFor('seen', (e) => e.type === 'read' && e.by === 'page');
     expect(seenEvent).toMatchObject({ thread_id: c.thread.id, seq: 2, watermark: expect.any(Number) });
 
-    const pb = await api.post(`/threads/${c.thread.id}/postbacks`, { title: 'Get Started', payload: 'GET_STARTED' }, { token: c.person.token });
+    const pb = await api.post(`/threads/${c.thread.id}/postbacks`, await offerGetStarted(api, c.pageToken), { token: c.person.token });
     expect(pb.status).toBe(201);
     const [postback] = await waitFor('postback webhook', () => {
       const got = itemsFor(c.page.id, (m) => m.postback);
@@ -197,6 +197,82 @@ describe('messaging: the core loop', () => {
     }
   });
 
+  it('takes only the postbacks and quick replies the Page offered, and writes nothing for a forged one', async () => {
+    const c = await setup();
+    const post = (path: string, body: object) => api.post(`/threads/${c.thread.id}/${path}`, body, { token: c.person.token });
+    // What a send writes: the message and its outbox event (the worker writes attempts and receipts meanwhile).
+    const written = async () =>
+      (
+        await t.db.query(
+          `SELECT (SELECT count(*)::int FROM messages WHERE thread_id = $1) AS messages,
+                  (SELECT count(*)::int FROM webhook_events WHERE page_id = $2) AS events`,
+          [c.thread.id, c.page.id],
+        )
+      )[0];
+    const refusedCleanly = async (path: string, body: object, code: string) => {
+      const before = await written();
+      const res = await post(path, body);
+      expect([res.status, res.body.code]).toEqual([400, code]);
+      expect(await written()).toEqual(before);
+    };
+    // Nothing offered yet: a bot would take these for taps on its own buttons.
+    await refusedCleanly('postbacks', { title: 'Buy', payload: 'BUY_1' }, 'THREAD.POSTBACK_NOT_OFFERED');
+    await refusedCleanly('messages', { text: 'Red', quick_reply: { payload: 'QR_RED' }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
+
+    const offer = await pageSays(api, c.pageToken, c.psid, {
+      attachment: { type: 'template', payload: { template_type: 'button', text: 'Which one?', buttons: [{ type: 'postback', title: 'Buy', payload: 'BUY_1' }] } },
+      quick_replies: [{ content_type: 'text', title: 'Red', payload: 'QR_RED' }, { content_type: 'user_email' }],
+    });
+    expect(offer.status).toBe(200);
+    const tapped = await post('postbacks', { title: 'Buy', payload: 'BUY_1' });
+    expect(tapped.status).toBe(201);
+    await refusedCleanly('postbacks', { title: 'Buy now', payload: 'BUY_1' }, 'THREAD.POSTBACK_NOT_OFFERED');
+    const chip = await post('messages', { text: 'Red', quick_reply: { payload: 'QR_RED' }, client_message_id: 'qr-red' });
+    expect(chip.status).toBe(201);
+    // An email chip: Messenger's payload and text are both the address the person gives.
+    expect((await post('messages', { text: 'ada@example.com', quick_reply: { payload: 'ada@example.com' }, client_message_id: clientId() })).status).toBe(201);
+    await refusedCleanly('messages', { text: 'x', quick_reply: { payload: 'ada@example.com' }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
+    const [postback, quickReply] = await waitFor('the tap and the chip at the bot', () => {
+      const pb = itemsFor(c.page.id, (m) => m.postback?.mid === tapped.body.mid)[0];
+      const qr = itemsFor(c.page.id, (m) => m.message?.mid === chip.body.mid)[0];
+      return pb && qr ? [pb, qr] : undefined;
+    });
+    expect(postback.postback).toEqual({ mid: tapped.body.mid, title: 'Buy', payload: 'BUY_1' });
+    expect(quickReply.message).toEqual({ mid: chip.body.mid, text: 'Red', quick_reply: { payload: 'QR_RED' } });
+
+    // The Page's next message takes the chips away; its buttons stay. A retry of the chip's send is still answered.
+    expect((await pageSays(api, c.pageToken, c.psid, { text: 'Noted' })).status).toBe(200);
+    await refusedCleanly('messages', { text: 'Red', quick_reply: { payload: 'QR_RED' }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
+    const retried = await post('messages', { text: 'Red', quick_reply: { payload: 'QR_RED' }, client_message_id: 'qr-red' });
+    expect([retried.status, retried.body.mid]).toEqual([200, chip.body.mid]);
+    expect((await post('postbacks', { title: 'Buy', payload: 'BUY_1' })).status).toBe(201);
+
+    // The Messenger Profile's buttons: Get Started, the persistent menu's postbacks, ice breakers.
+    const profile = await api.post(`/v25.0/me/messenger_profile?access_token=${c.pageToken}`, {
+      get_started: { payload: 'START' },
+      persistent_menu: [
+        {
+          locale: 'default',
+          call_to_actions: [
+            { type: 'web_url', title: 'Shop', url: 'https://shop.example.com' },
+            { type: 'postback', title: 'Help', payload: 'HELP' },
+          ],
+        },
+      ],
+      ice_breakers: [{ question: 'Where are you?', payload: 'WHERE' }],
+    });
+    expect(profile.status).toBe(200);
+    for (const body of [
+      { title: 'Get Started', payload: 'START' },
+      { title: 'Help', payload: 'HELP' },
+      { title: 'Where are you?', payload: 'WHERE' },
+    ]) {
+      expect({ body, status: (await post('postbacks', body)).status }).toEqual({ body, status: 201 });
+    }
+    await refusedCleanly('postbacks', { title: 'Help', payload: 'START' }, 'THREAD.POSTBACK_NOT_OFFERED');
+    await refusedCleanly('postbacks', { title: 'Shop', payload: 'https://shop.example.com' }, 'THREAD.POSTBACK_NOT_OFFERED');
+  });
+
   it("ends the Page's typing at typing_off and at the Page's next message, not at a later timeout", async () => {
     const c = await setup();
     const sock = await connectPerson(t.url, c.person.token);
@@ -245,7 +321,7 @@ describe('messaging: the core loop', () => {
       bot2.secrets.push(b.secret);
 
       const sent = await personSays(api, c.person, c.thread.id, 'for both bots');
-      const pb = await api.post(`/threads/${c.thread.id}/postbacks`, { title: 'Menu', payload: 'MENU' }, { token: c.person.token });
+      const pb = await api.post(`/threads/${c.thread.id}/postbacks`, await offerGetStarted(api, c.pageToken), { token: c.person.token });
       expect(pb.status).toBe(201);
       const reply = await pageSays(api, c.pageToken, c.psid, { text: 'echo me' });
       expect(reply.status).toBe(200);
@@ -277,7 +353,7 @@ describe('messaging: the core loop', () => {
       });
       await waitFor('the message, postback and echo at the first bot', () => {
         const got = itemsFor(c.page.id);
-        return got.some((m) => m.message?.mid === sent.mid) && got.some((m) => m.postback?.payload === 'MENU') && got.some((m) => m.message?.is_echo)
+        return got.some((m) => m.message?.mid === sent.mid) && got.some((m) => m.postback?.payload === 'GET_STARTED') && got.some((m) => m.message?.is_echo)
           ? got
           : undefined;
       });

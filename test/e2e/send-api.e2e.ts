@@ -11,7 +11,7 @@ import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { clientId, conversation, openThread, personSays } from '../factories/messaging.factory';
+import { clientId, conversation, offerGetStarted, openThread, personSays } from '../factories/messaging.factory';
 import { connectApp, createPage, signupPerson } from '../factories/registry.factory';
 
 const HOUR = 3600_000;
@@ -404,7 +404,7 @@ describe('send api', () => {
       const [row] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
       const first = await send(c.pageToken, { recipient: { id: row.psid }, messaging_type: 'RESPONSE', message: { text: 'hi' } });
       expect(outcome(first)).toEqual(refused);
-      const pb = await api.post(`/threads/${c.thread.id}/postbacks`, { title: 'Get Started', payload: 'GS' }, { token: c.person.token });
+      const pb = await api.post(`/threads/${c.thread.id}/postbacks`, await offerGetStarted(api, c.pageToken, 'GS'), { token: c.person.token });
       expect(pb.status).toBe(201);
       const second = await send(c.pageToken, { recipient: { id: row.psid }, messaging_type: 'RESPONSE', message: { text: 'hi' } });
       expect(outcome(second)).toEqual({ status: 200 });

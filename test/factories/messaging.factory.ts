@@ -58,3 +58,11 @@ export async function pageSays(api: HttpClient, pageToken: string, psid: string,
     message,
   });
 }
+
+// The Page's Get Started button: what lets a person send its postback ({title: 'Get Started', payload}) on a
+// thread where the Page has offered no other button.
+export async function offerGetStarted(api: HttpClient, pageToken: string, payload = 'GET_STARTED') {
+  const res = await api.post(`/v25.0/me/messenger_profile?access_token=${encodeURIComponent(pageToken)}`, { get_started: { payload } });
+  if (res.status !== 200) throw new Error(`get_started failed: ${res.status} ${res.text}`);
+  return { title: 'Get Started', payload };
+}

@@ -5,7 +5,10 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsOptional, IsString, L
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export class QuickReplyAnswerDto {
-  @ApiProperty({ description: 'The payload of the quick reply the person tapped' })
+  @ApiProperty({
+    description:
+      "The payload of the quick reply the person tapped: one the Page's latest message offers (400 THREAD.QUICK_REPLY_NOT_OFFERED otherwise). For an email or phone chip, the value itself, as in `text`",
+  })
   @IsString()
   @Length(1, 1000)
   payload: string;
@@ -49,13 +52,15 @@ export class SendMessageDto {
   client_message_id: string;
 }
 
+// A tap on a button the Page offered: a postback button of one of its latest 100 messages in the thread, its
+// persistent menu, Get Started or an ice breaker (400 THREAD.POSTBACK_NOT_OFFERED otherwise).
 export class SendPostbackDto {
-  @ApiProperty({ example: 'Get Started' })
+  @ApiProperty({ example: 'Get Started', description: "The button's title (an ice breaker's question)" })
   @IsString()
   @Length(1, 80)
   title: string;
 
-  @ApiProperty({ example: 'GET_STARTED' })
+  @ApiProperty({ example: 'GET_STARTED', description: "The button's payload: one the Page offered with this title" })
   @IsString()
   @Length(1, 1000)
   payload: string;
