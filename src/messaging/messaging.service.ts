@@ -206,10 +206,13 @@ export class MessagingService implements OnModuleInit {
     this.threadByPsid.delete(`${t.page_id}:${t.psid}`);
   }
 
-  async listThreads(userId: string, limit = 50) {
-    const rows: (ThreadRow & { page_name: string; unread_count: number; last_message: MessageRow | null })[] =
+  // Newest activity first, a page at a time: `cursor` is the previous page's next_cursor (its last thread's
+  // position, so threads that move meanwhile are neither skipped nor repeated within what has not moved).
+  async listThreads(userId: string, limit = 50, cursor?: string) {
+    const after = cursor?.split('.') ?? [null, null, null];
+    const rows: (ThreadRow & { page_name: string; unread_count: number; last_message: MessageRow | null; created_us: string })[] =
       await this.db.query(
-        `SELECT t.*, p.name AS page_name,
+        `SELECT t.*, p.name AS page_name, (extract(epoch FROM t.created_at) * 1000000)::bigint AS created_us,
                 (SELECT count(*)::int FROM messages m
                   WHERE m.thread_id = t.id AND m.sender = 'page' AND m.seq > t.person_read_seq) AS unread_count,
                 (SELECT row_to_json(l) FROM (
@@ -217,16 +220,23 @@ export class MessagingService implements OnModuleInit {
                 ) AS last_message
            FROM threads t JOIN pages p ON p.id = t.page_id
           WHERE t.user_id = $1
-          ORDER BY t.last_timestamp DESC, t.created_at DESC
+            AND ($3::bigint IS NULL
+                 OR (t.last_timestamp, (extract(epoch FROM t.created_at) * 1000000)::bigint, t.id) < ($3::bigint, $4::bigint, $5::varchar))
+          ORDER BY t.last_timestamp DESC, created_us DESC, t.id DESC
           LIMIT $2`,
-        [userId, limit],
+        [userId, limit + 1, ...after],
       );
-    return rows.map((r) => ({
-      ...this.threadView(r),
-      page: { id: r.page_id, name: r.page_name },
-      unread_count: r.unread_count,
-      last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a)) : null,
-    }));
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      data: page.map((r) => ({
+        ...this.threadView(r),
+        page: { id: r.page_id, name: r.page_name },
+        unread_count: r.unread_count,
+        last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a)) : null,
+      })),
+      paging: { next_cursor: rows.length > limit ? `${last.last_timestamp}.${last.created_us}.${last.id}` : null },
+    };
   }
 
   threadView(t: ThreadRow) {

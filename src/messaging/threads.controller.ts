@@ -3,7 +3,7 @@ import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags } from
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
 import type { PersonPrincipal } from '../auth/principal';
-import { CreateThreadDto, ThreadDto, ThreadListDto } from './dto/create-thread.dto';
+import { CreateThreadDto, ListThreadsQueryDto, ThreadDto, ThreadListDto } from './dto/create-thread.dto';
 import { DeliveredDto, ListMessagesQueryDto, ReadDto, WatermarkDto } from './dto/receipts.dto';
 import { MediaService, requestOrigin } from '../media/media.service';
 import { MessageListDto, SendMessageDto, SendPostbackDto, SentMessageDto, UploadedAttachmentDto } from './dto/send-message.dto';
@@ -32,8 +32,8 @@ export class ThreadsController {
 
   @Get()
   @ApiOkResponse({ type: ThreadListDto })
-  async list(@CurrentPrincipal() who: PersonPrincipal): Promise<ThreadListDto> {
-    return { data: await this.messaging.listThreads(who.userId) };
+  async list(@CurrentPrincipal() who: PersonPrincipal, @Query() q: ListThreadsQueryDto): Promise<ThreadListDto> {
+    return this.messaging.listThreads(who.userId, q.limit ?? 50, q.cursor);
   }
 
   @Get(':threadId')

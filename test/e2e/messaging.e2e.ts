@@ -1,6 +1,6 @@
 import { verifyMessenger } from '../../libs/webhook-signature';
 import { BotReceiver, ReceivedRequest, startBotReceiver } from '../support/bot-receiver';
-import { httpClient, HttpClient } from '../support/http-client';
+import { httpClient, HttpClient, HttpResult } from '../support/http-client';
 import { assertGapFree, connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
@@ -383,6 +383,36 @@ describe('messaging: the core loop', () => {
     ]);
     const unread = await api.get('/threads', { token: c.person.token });
     expect(unread.body.data[0].unread_count).toBe(1);
+  });
+
+  it("lists a person's threads newest activity first, a page at a time, each exactly once", async () => {
+    const c = await setup();
+    // Seven threads: four with messages, three without (ordered among themselves by when they were opened).
+    const threads = [c.thread];
+    for (let i = 0; i < 6; i++) threads.push(await openThread(api, c.person, (await createPage(api, c.owner, `Shop ${i}`)).id));
+    for (const th of [threads[2], threads[0], threads[5], threads[3]]) await personSays(api, c.person, th.id, 'hello');
+    const all = await api.get('/threads?limit=100', { token: c.person.token });
+    expect(all.body.paging).toEqual({ next_cursor: null });
+    expect(all.body.data.map((th: { id: string }) => th.id)).toEqual([3, 5, 0, 2, 6, 4, 1].map((i) => threads[i].id));
+
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: HttpResult = await api.get(`/threads?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: c.person.token });
+      expect(res.status).toBe(200);
+      expect(res.body.data.length).toBeLessThanOrEqual(2);
+      paged.push(...res.body.data.map((th: { id: string }) => th.id));
+      cursor = res.body.paging.next_cursor;
+    } while (cursor);
+    expect(paged).toEqual(all.body.data.map((th: { id: string }) => th.id));
+
+    for (const bad of ['abc', '1.2', '1.2.3.4', `1.${'9'.repeat(19)}.1`, '-1.2.3']) {
+      const res = await api.get(`/threads?cursor=${encodeURIComponent(bad)}`, { token: c.person.token });
+      expect({ bad, status: res.status, code: res.body.code }).toEqual({ bad, status: 400, code: 'REQUEST.VALIDATION_FAILED' });
+    }
+    // The largest cursor the format takes sorts before every thread: the whole list, not an overflow.
+    const far = await api.get(`/threads?cursor=${'9'.repeat(15)}.${'9'.repeat(18)}.${'9'.repeat(20)}`, { token: c.person.token });
+    expect([far.status, far.body.data.length]).toEqual([200, 7]);
   });
 
   it('brings 100 rapid messages to the bot and the person in seq order, and 100 replies back in order', async () => {

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, Matches } from 'class-validator';
+import { IsOptional, IsString, Matches } from 'class-validator';
 import { MessageViewDto } from './send-message.dto';
+import { PageSize } from '../../common/http/page-size';
 
 export class CreateThreadDto {
   @ApiProperty({ example: '123456789012345' })
@@ -39,6 +40,23 @@ export class ThreadSummaryDto extends ThreadDto {
   @ApiPropertyOptional({ type: MessageViewDto, nullable: true }) last_message: MessageViewDto | null;
 }
 
+export class ListThreadsQueryDto {
+  @PageSize(50, 100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'paging.next_cursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{1,15}\.\d{1,18}\.\d{1,20}$/, { message: 'cursor must be a paging.next_cursor' })
+  cursor?: string;
+}
+
+class ThreadPagingDto {
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as cursor for the next page; null on the last' })
+  next_cursor: string | null;
+}
+
 export class ThreadListDto {
-  @ApiProperty({ type: [ThreadSummaryDto] }) data: ThreadSummaryDto[];
+  @ApiProperty({ type: [ThreadSummaryDto], description: 'Newest activity first' }) data: ThreadSummaryDto[];
+  @ApiProperty({ type: ThreadPagingDto }) paging: ThreadPagingDto;
 }

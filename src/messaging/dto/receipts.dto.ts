@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { PageSize } from '../../common/http/page-size';
 
 export class ReadDto {
   @ApiProperty({ description: 'ms: every Page message up to this time is read' })
@@ -41,12 +42,7 @@ export class ListMessagesQueryDto {
   @Max(Number.MAX_SAFE_INTEGER)
   after_seq?: number;
 
-  @ApiPropertyOptional({ default: 50, maximum: 200 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @PageSize(50, 200)
   limit?: number;
 }
 
@@ -67,12 +63,7 @@ export class EventsQueryDto {
   @Max(60)
   timeout?: number;
 
-  @ApiPropertyOptional({ default: 100, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @PageSize(100, 500)
   limit?: number;
 }
 

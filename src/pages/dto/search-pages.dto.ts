@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsOptional, IsString, Length } from 'class-validator';
+import { PageSize } from '../../common/http/page-size';
 
 export class SearchPagesDto {
   @ApiPropertyOptional({ description: 'Part of the page name' })
@@ -9,11 +9,6 @@ export class SearchPagesDto {
   @Length(0, 100)
   q?: string;
 
-  @ApiPropertyOptional({ default: 25, maximum: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @PageSize(25, 100)
   limit?: number;
 }
