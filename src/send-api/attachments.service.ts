@@ -1,5 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { MEDIA_ATTACHMENT_TYPES, parseGraphParams, validateMessageContent } from '../../libs/templates';
@@ -21,6 +22,9 @@ export interface ResolvedAttachment {
 
 // The Attachment Upload API. A URL or an uploaded file (multipart field "filedata") goes through the media
 // pipeline (type from the bytes, images re-encoded, stored once per SHA-256); the attachment id names the result.
+// Stands for a file not stored yet when a multipart send is checked before storing it.
+const PRECHECK_ATTACHMENT_ID = '1';
+
 @Injectable()
 export class AttachmentsService {
   constructor(
@@ -37,44 +41,79 @@ export class AttachmentsService {
 
   // Graph's file upload: multipart with a `message` field (JSON) before the `filedata` file, streamed.
   async uploadMultipart(pageId: string, appId: string | null, req: FastifyRequest): Promise<{ attachment_id: string }> {
-    // The body's own faults (a boundary busboy refuses, an upload cut short) surface from the parts iterator.
+    const { attachment } = await this.readMultipart(pageId, appId, req);
+    if (!attachment) throw SendApiErrors.invalid('param filedata is required');
+    return { attachment_id: attachment.id };
+  }
+
+  // The Send API called with multipart, as Graph takes it: the fields are its params, and a file in `filedata`
+  // is stored first (a reusable attachment, like an upload), the message then naming it by attachment_id.
+  // `precheck` is shown the call as it will be (the file as attachment id `PRECHECK_ATTACHMENT_ID`) before the file
+  // is stored, and refuses what the send would refuse.
+  async multipartSendParams(
+    pageId: string,
+    appId: string | null,
+    req: FastifyRequest,
+    precheck: (params: Record<string, unknown>) => Promise<void>,
+  ): Promise<Record<string, unknown>> {
+    const withFile = (fields: Record<string, unknown>, type: string, id: string) => {
+      const parsed = parseGraphParams(fields, ['message']);
+      const message = parsed.ok && parsed.value.message && typeof parsed.value.message === 'object' ? parsed.value.message : {};
+      return { ...fields, message: { ...message, attachment: { type, payload: { attachment_id: id } } } };
+    };
+    const { fields, attachment } = await this.readMultipart(pageId, appId, req, (f, type) => precheck(withFile(f, type, PRECHECK_ATTACHMENT_ID)));
+    return attachment ? withFile(fields, attachment.type, attachment.id) : fields;
+  }
+
+  // The fields of a multipart body and the file of its first `filedata` part, streamed into storage. The body's own
+  // faults (a boundary busboy refuses, an upload cut short) surface from the parts iterator, and are 400s.
+  private readMultipart(
+    pageId: string,
+    appId: string | null,
+    req: FastifyRequest,
+    beforeFile?: (fields: Record<string, unknown>, type: string) => Promise<void>,
+  ): Promise<{ fields: Record<string, unknown>; attachment?: { id: string; type: string } }> {
     return graphErrors(async () => {
       try {
-        return await this.readMultipart(pageId, appId, req);
+        const fields: Record<string, unknown> = {};
+        let attachment: { id: string; type: string } | undefined;
+        for await (const part of req.parts()) {
+          if (part.type === 'field') fields[part.fieldname] = part.value;
+          else if (part.fieldname !== 'filedata' || attachment) part.file.resume();
+          else attachment = await this.storeFile(pageId, appId, fields, part, beforeFile);
+        }
+        return { fields, attachment };
       } catch (err) {
         throw toHttpError(err, this.media.maxBytes);
       }
     });
   }
 
-  private async readMultipart(pageId: string, appId: string | null, req: FastifyRequest): Promise<{ attachment_id: string }> {
-    const fields: Record<string, unknown> = {};
-    for await (const part of req.parts()) {
-      if (part.type === 'field') {
-        fields[part.fieldname] = part.value;
-        continue;
-      }
-      if (part.fieldname !== 'filedata') {
-        part.file.resume();
-        continue;
-      }
-      let att;
-      try {
-        att = this.parse(fields, true);
-      } catch (err) {
-        part.file.resume();
-        throw err;
-      }
-      const rec = await graphErrors(async () => {
-        try {
-          return await this.media.ingestStream(part.file, { pageId }, { declaredType: part.mimetype });
-        } finally {
-          part.file.resume();
-        }
-      });
-      return this.store(pageId, appId, att.type, null, rec);
+  // The `message` field before it names the file's type; the bytes say what it is.
+  private async storeFile(
+    pageId: string,
+    appId: string | null,
+    fields: Record<string, unknown>,
+    part: MultipartFile,
+    beforeFile?: (fields: Record<string, unknown>, type: string) => Promise<void>,
+  ): Promise<{ id: string; type: string }> {
+    let att;
+    try {
+      att = this.parse(fields, true);
+      await beforeFile?.(fields, att.type);
+    } catch (err) {
+      part.file.resume();
+      throw err;
     }
-    throw SendApiErrors.invalid('param filedata is required');
+    const rec = await graphErrors(async () => {
+      try {
+        return await this.media.ingestStream(part.file, { pageId }, { declaredType: part.mimetype });
+      } finally {
+        part.file.resume();
+      }
+    });
+    const { attachment_id } = await this.store(pageId, appId, att.type, null, rec);
+    return { id: attachment_id, type: att.type };
   }
 
   private parse(params: Record<string, unknown>, file: boolean): { type: string; payload?: { url?: string } } {

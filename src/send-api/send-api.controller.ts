@@ -38,7 +38,8 @@ export class SendApiController {
   @GraphAuth('page')
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A repeat within 24 h answers the first answer and sends nothing' })
   @ApiBody({
-    description: 'recipient {id: PSID}, messaging_type, and message {text | attachment, quick_replies, metadata} or sender_action',
+    description:
+      'recipient {id: PSID}, messaging_type, and message {text | attachment, quick_replies, metadata} or sender_action; as JSON, a form, or multipart (a file in filedata after a message naming its attachment type)',
     schema: {
       type: 'object',
       required: ['recipient'],
@@ -64,10 +65,14 @@ export class SendApiController {
     @Query() query: Record<string, unknown>,
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SendResult> {
     assertOwnPage(who, pageRef);
-    const answer = await this.sendApi.deliver(who.pageId, who.appId, mergeParams(query, body), idempotencyKey);
+    const params = req.isMultipart()
+      ? await this.attachments.multipartSendParams(who.pageId, who.appId, req, (p) => this.sendApi.precheck(who.pageId, mergeParams(query, p)))
+      : body;
+    const answer = await this.sendApi.deliver(who.pageId, who.appId, mergeParams(query, params), idempotencyKey);
     void reply.status(answer.status);
     if (answer.replayed) void reply.header('idempotent-replayed', 'true');
     return answer.body;

@@ -122,6 +122,17 @@ export class SendApiService {
     return this.write(thread, appId, content, attachmentId, scope, idempotencyKey, null);
   }
 
+  // What a send of `params` would refuse before it writes anything (the params, the recipient, the messaging
+  // window): a multipart call runs this before it stores its file, so a refused call leaves nothing behind.
+  async precheck(pageId: string, params: unknown): Promise<void> {
+    const parsed = parseGraphParams(params);
+    const valid = parsed.ok ? validateSendRequest(parsed.value) : parsed;
+    if (!valid.ok) throw SendApiErrors.invalid(valid.error.message, valid.error.subcode);
+    const thread = await this.messaging.findThreadByPsid(pageId, valid.value.recipient.id);
+    if (!thread) throw SendApiErrors.noMatchingUser();
+    this.checkWindow(thread, valid.value);
+  }
+
   // Stores and pushes the message (MessagingService), with the Idempotency-Key row in its transaction when given.
   private async write(
     thread: ThreadFacts,
