@@ -12,8 +12,22 @@ describe('malformedMultipartReason', () => {
     );
   });
 
-  it('leaves every other error alone', () => {
-    for (const err of [new Error('ENOSPC: no space left on device'), new Error('boundary'), { message: 42 }, null, undefined, 'Unexpected end of multipart data']) {
+  it('names a client that hung up mid-body', () => {
+    expect(malformedMultipartReason(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))).toBe('the client closed the connection mid-upload');
+  });
+
+  it('leaves every other error alone, and one of ours that quotes the parser', () => {
+    class Ours extends Error {}
+    for (const err of [
+      new Error('ENOSPC: no space left on device'),
+      new Error('boundary'),
+      { message: 42 },
+      { message: 'Unexpected end of multipart data' },
+      new Ours('(#100) The body is not well-formed multipart/form-data: unexpected end of multipart data'),
+      null,
+      undefined,
+      'Unexpected end of multipart data',
+    ]) {
       expect(malformedMultipartReason(err)).toBeNull();
     }
   });

@@ -6,11 +6,16 @@ const MALFORMED = [
   /^Boundary required$/,
   /^The needle cannot (be an empty|have a length bigger)/,
   /unexpected end of multipart data$/i,
+  // Node's, when the client hangs up mid-body.
+  /^aborted$/,
 ];
 
 export function malformedMultipartReason(err: unknown): string | null {
-  const message = (err as { message?: unknown })?.message;
+  // Only the parser's own errors: not one of ours that quotes it.
+  if (!(err instanceof Error) || (err.constructor !== Error && err.constructor !== TypeError)) return null;
+  const message = err.message;
   if (typeof message !== 'string') return null;
   if (!MALFORMED.some((re) => re.test(message))) return null;
+  if (message === 'aborted') return 'the client closed the connection mid-upload';
   return /needle/.test(message) ? 'the boundary must be 1 to 256 characters' : message.replace(/^Multipart: /, '').toLowerCase();
 }

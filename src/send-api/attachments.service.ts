@@ -49,17 +49,21 @@ export class AttachmentsService {
   // The Send API called with multipart, as Graph takes it: the fields are its params, and a file in `filedata`
   // is stored first (a reusable attachment, like an upload), the message then naming it by attachment_id.
   // `precheck` is shown the call as it will be (the file as attachment id `PRECHECK_ATTACHMENT_ID`) before the file
-  // is stored, and refuses what the send would refuse.
+  // is stored: it refuses what the send would refuse, and answers false when the file need not be stored (a replay).
   async multipartSendParams(
     pageId: string,
     appId: string | null,
     req: FastifyRequest,
-    precheck: (params: Record<string, unknown>) => Promise<void>,
+    precheck: (params: Record<string, unknown>) => Promise<boolean>,
   ): Promise<Record<string, unknown>> {
+    // is_reusable is kept: the answer then carries the attachment_id, as Graph's does.
     const withFile = (fields: Record<string, unknown>, type: string, id: string) => {
       const parsed = parseGraphParams(fields, ['message']);
-      const message = parsed.ok && parsed.value.message && typeof parsed.value.message === 'object' ? parsed.value.message : {};
-      return { ...fields, message: { ...message, attachment: { type, payload: { attachment_id: id } } } };
+      const message = (parsed.ok && parsed.value.message && typeof parsed.value.message === 'object' ? parsed.value.message : {}) as {
+        attachment?: { payload?: { is_reusable?: unknown } };
+      };
+      const reusable = message.attachment?.payload?.is_reusable === true ? { is_reusable: true } : {};
+      return { ...fields, message: { ...message, attachment: { type, payload: { attachment_id: id, ...reusable } } } };
     };
     const { fields, attachment } = await this.readMultipart(pageId, appId, req, (f, type) => precheck(withFile(f, type, PRECHECK_ATTACHMENT_ID)));
     return attachment ? withFile(fields, attachment.type, attachment.id) : fields;
@@ -71,16 +75,20 @@ export class AttachmentsService {
     pageId: string,
     appId: string | null,
     req: FastifyRequest,
-    beforeFile?: (fields: Record<string, unknown>, type: string) => Promise<void>,
+    beforeFile?: (fields: Record<string, unknown>, type: string) => Promise<boolean>,
   ): Promise<{ fields: Record<string, unknown>; attachment?: { id: string; type: string } }> {
     return graphErrors(async () => {
       try {
         const fields: Record<string, unknown> = {};
         let attachment: { id: string; type: string } | undefined;
+        let fileSeen = false;
         for await (const part of req.parts()) {
           if (part.type === 'field') fields[part.fieldname] = part.value;
-          else if (part.fieldname !== 'filedata' || attachment) part.file.resume();
-          else attachment = await this.storeFile(pageId, appId, fields, part, beforeFile);
+          else if (part.fieldname !== 'filedata' || fileSeen) part.file.resume();
+          else {
+            fileSeen = true;
+            attachment = await this.storeFile(pageId, appId, fields, part, beforeFile);
+          }
         }
         return { fields, attachment };
       } catch (err) {
@@ -95,12 +103,15 @@ export class AttachmentsService {
     appId: string | null,
     fields: Record<string, unknown>,
     part: MultipartFile,
-    beforeFile?: (fields: Record<string, unknown>, type: string) => Promise<void>,
-  ): Promise<{ id: string; type: string }> {
+    beforeFile?: (fields: Record<string, unknown>, type: string) => Promise<boolean>,
+  ): Promise<{ id: string; type: string } | undefined> {
     let att;
     try {
       att = this.parse(fields, true);
-      await beforeFile?.(fields, att.type);
+      if (beforeFile && !(await beforeFile(fields, att.type))) {
+        part.file.resume();
+        return undefined;
+      }
     } catch (err) {
       part.file.resume();
       throw err;
@@ -168,8 +179,11 @@ export class AttachmentsService {
     if (att.type !== 'template' && typeof att.payload?.attachment_id === 'string') {
       const found = await this.resolve(pageId, att.payload.attachment_id);
       // A media-backed upload keeps its media_id: each reader gets a freshly signed URL (src/media).
-      const payload = { ...att.payload, url: found.url, ...(found.media_id ? { media_id: found.media_id } : {}) };
-      return { message: { ...message, attachment: { ...att, payload } } as MessageContent };
+      const { is_reusable: reusable, ...kept } = att.payload;
+      const payload = { ...kept, url: found.url, ...(found.media_id ? { media_id: found.media_id } : {}) };
+      // A file sent with its upload (multipart filedata, is_reusable): the answer names the attachment made for it.
+      const attachmentId = reusable === true ? att.payload.attachment_id : undefined;
+      return { message: { ...message, attachment: { ...att, payload } } as MessageContent, attachmentId };
     }
     if (att.type !== 'template' && typeof att.payload?.url === 'string') {
       const url = att.payload.url;

@@ -69,10 +69,15 @@ export class SendApiController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SendResult> {
     assertOwnPage(who, pageRef);
+    // A multipart call's file is stored only once the call is known to go through; its tokens are spent then.
+    let spent = false;
     const params = req.isMultipart()
-      ? await this.attachments.multipartSendParams(who.pageId, who.appId, req, (p) => this.sendApi.precheck(who.pageId, mergeParams(query, p)))
+      ? await this.attachments.multipartSendParams(who.pageId, who.appId, req, async (p) => {
+          spent = await this.sendApi.precheck(who.pageId, who.appId, mergeParams(query, p), idempotencyKey);
+          return spent;
+        })
       : body;
-    const answer = await this.sendApi.deliver(who.pageId, who.appId, mergeParams(query, params), idempotencyKey);
+    const answer = await this.sendApi.deliver(who.pageId, who.appId, mergeParams(query, params), idempotencyKey, { spent });
     void reply.status(answer.status);
     if (answer.replayed) void reply.header('idempotent-replayed', 'true');
     return answer.body;

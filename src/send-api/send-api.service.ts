@@ -66,7 +66,7 @@ export class SendApiService {
   }
 
   // The HTTP route's path: throws GraphException on refusal. `params` is query and body merged.
-  async deliver(pageId: string, appId: string | null, params: unknown, idempotencyKey?: string): Promise<SendAnswer> {
+  async deliver(pageId: string, appId: string | null, params: unknown, idempotencyKey?: string, opts: { spent?: boolean } = {}): Promise<SendAnswer> {
     const scope = { pageId, appId: appId ?? '' };
     if (idempotencyKey !== undefined) {
       if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw SendApiErrors.badIdempotencyKey();
@@ -74,7 +74,7 @@ export class SendApiService {
       if (first) return first;
     }
     // Every call spends its tokens, refused or not; the buckets' round trip overlaps validation and the lookup.
-    const spending = this.spend(pageId, appId);
+    const spending = opts.spent ? Promise.resolve() : this.spend(pageId, appId);
     spending.catch(() => undefined);
     const parsed = parseGraphParams(params);
     const valid = parsed.ok ? validateSendRequest(parsed.value) : parsed;
@@ -123,14 +123,26 @@ export class SendApiService {
   }
 
   // What a send of `params` would refuse before it writes anything (the params, the recipient, the messaging
-  // window): a multipart call runs this before it stores its file, so a refused call leaves nothing behind.
-  async precheck(pageId: string, params: unknown): Promise<void> {
+  // window, the rate limits): a multipart call runs this before it stores its file, so a refused call leaves
+  // nothing behind. False when the Idempotency-Key has its answer already (a replay: the file is not stored).
+  // The call's tokens are spent here: deliver is then told so (`spent`).
+  async precheck(pageId: string, appId: string | null, params: unknown, idempotencyKey?: string): Promise<boolean> {
+    if (idempotencyKey !== undefined) {
+      if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw SendApiErrors.badIdempotencyKey();
+      if (await this.findAnswer(pageId, appId ?? '', idempotencyKey)) return false;
+    }
+    const spending = this.spend(pageId, appId);
+    spending.catch(() => undefined);
     const parsed = parseGraphParams(params);
     const valid = parsed.ok ? validateSendRequest(parsed.value) : parsed;
-    if (!valid.ok) throw SendApiErrors.invalid(valid.error.message, valid.error.subcode);
-    const thread = await this.messaging.findThreadByPsid(pageId, valid.value.recipient.id);
+    if (!valid.ok) {
+      await spending;
+      throw SendApiErrors.invalid(valid.error.message, valid.error.subcode);
+    }
+    const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, valid.value.recipient.id)]);
     if (!thread) throw SendApiErrors.noMatchingUser();
     this.checkWindow(thread, valid.value);
+    return true;
   }
 
   // Stores and pushes the message (MessagingService), with the Idempotency-Key row in its transaction when given.

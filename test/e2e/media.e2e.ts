@@ -74,8 +74,8 @@ describe('media: attachments end to end', () => {
     const c = await setup();
     const hello = await api.post(`/threads/${c.thread.id}/messages`, { text: 'hi', client_message_id: clientId() }, { token: c.person.token });
     const psid = (await waitFor('the webhook', () => webhookMessages(c.page.id).find((m) => m.message?.mid === hello.body.mid))).sender.id as string;
-    const send = async (form: FormData) => {
-      const res = await fetch(`${t.url}/v25.0/me/messages?access_token=${c.pageToken}`, { method: 'POST', body: form });
+    const send = async (form: FormData, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${t.url}/v25.0/me/messages?access_token=${c.pageToken}`, { method: 'POST', body: form, headers });
       return { status: res.status, body: (await res.json()) as any };
     };
 
@@ -92,17 +92,20 @@ describe('media: attachments end to end', () => {
     file.append('messaging_type', 'RESPONSE');
     file.append('message', JSON.stringify({ attachment: { type: 'image', payload: { is_reusable: true } }, metadata: 'with a file' }));
     file.append('filedata', new Blob([new Uint8Array(dot)], { type: 'image/png' }), 'dot.png');
-    const withFile = await send(file);
-    expect(withFile).toMatchObject({ status: 200, body: { recipient_id: psid } });
+    const withFile = await send(file, { 'idempotency-key': 'file-1' });
+    // is_reusable: the answer names the attachment, as Graph's does, for the bot to send again by id.
+    expect(withFile).toEqual({ status: 200, body: { recipient_id: psid, message_id: expect.stringMatching(/^m_/), attachment_id: expect.stringMatching(/^\d+$/) } });
+    // A replay is answered as the first call, and its file is not stored again.
+    expect(await send(file, { 'idempotency-key': 'file-1' })).toEqual(withFile);
     const list = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
     const byMid = (mid: string) => list.body.data.find((m: any) => m.mid === mid);
     expect(byMid(sent.body.message_id)).toMatchObject({ sender: 'page', text: 'as multipart' });
     expect(byMid(withFile.body.message_id).attachment).toMatchObject({ type: 'image', payload: { url: expect.stringContaining('/media/') } });
     const [stored] = await t.db.query(
-      `SELECT m.width, m.height FROM message_attachments a JOIN media_objects m ON m.id = a.media_id WHERE a.page_id = $1`,
+      `SELECT a.id, m.width, m.height FROM message_attachments a JOIN media_objects m ON m.id = a.media_id WHERE a.page_id = $1`,
       [c.page.id],
     );
-    expect(stored).toEqual({ width: 32, height: 24 });
+    expect(stored).toEqual({ id: withFile.body.attachment_id, width: 32, height: 24 });
 
     // Graph's errors as for a JSON call: a missing recipient, a file without the message that types it.
     const noRecipient = new FormData();
@@ -113,6 +116,19 @@ describe('media: attachments end to end', () => {
     untyped.append('messaging_type', 'RESPONSE');
     untyped.append('filedata', new Blob([new Uint8Array(dot)], { type: 'image/png' }), 'dot.png');
     expect(await send(untyped)).toMatchObject({ status: 400, body: { error: { code: 100, message: '(#100) param message is required' } } });
+    // A body cut short inside its file: Graph's 400, said once.
+    const whole = Buffer.from(
+      '--cut\r\ncontent-disposition: form-data; name="message"\r\n\r\n{"attachment":{"type":"image","payload":{}}}\r\n' +
+        '--cut\r\ncontent-disposition: form-data; name="filedata"; filename="d.png"\r\ncontent-type: image/png\r\n\r\n',
+    );
+    const cut = await fetch(`${t.url}/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=cut' },
+      body: Buffer.concat([whole, dot.subarray(0, 20)]),
+    });
+    const cutBody = (await cut.json()) as any;
+    expect([cut.status, cutBody.error.code]).toEqual([400, 100]);
+    expect(cutBody.error.message).toMatch(/^\(#100\) The body is not well-formed multipart\/form-data: [^#]+$/);
     // A call the send would refuse is refused before its file is stored: nothing is left behind.
     const stranger = new FormData();
     stranger.append('recipient', JSON.stringify({ id: '1234567890123456' }));

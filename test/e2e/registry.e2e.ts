@@ -257,6 +257,8 @@ describe('registry: people, pages, apps, subscriptions', () => {
       expect(graph.status).toBe(404);
       expect(graph.body.error.message).toBe('Cannot GET /v25.0/me/messages');
       expect(graph.text).not.toContain('secret-in-the-query');
+      const oddMethod = await api.call('M-SEARCH', '/nowhere?access_token=sbu_secret-in-the-query');
+      expect([oddMethod.status, oddMethod.text.includes('secret-in-the-query')]).toEqual([404, false]);
     });
 
     it('answers an internal failure 500 with only its request id, and logs the stack under that id', async () => {

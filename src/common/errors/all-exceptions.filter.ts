@@ -89,7 +89,7 @@ export function normalizeError(exception: unknown): Normalized {
       typeof res === 'string' ? res : String((res as { message?: unknown }).message ?? exception.message);
     // The router's "Cannot GET /path?query" would hand back an access_token sent in the query (to logs, to
     // error trackers): the path is enough.
-    return { status, code: HTTP_CODES[status] ?? `HTTP.${status}`, message: message.replace(/^(Cannot [A-Z]+ [^?\s]*)\?[\s\S]*$/, '$1') };
+    return { status, code: HTTP_CODES[status] ?? `HTTP.${status}`, message: message.replace(/^(Cannot [A-Z-]+ [^?\s]*)\?[\s\S]*$/, '$1') };
   }
   if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     const code = (fe.code && FASTIFY_CODES[fe.code]) || HTTP_CODES[fe.statusCode] || `HTTP.${fe.statusCode}`;
