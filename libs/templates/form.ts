@@ -3,6 +3,7 @@
 // (`message={'text':'hello, world'}`), so the parser accepts both quote styles.
 import { LIMITS, MESSENGER_PROFILE_FIELDS } from './constants';
 import { fail } from './schema';
+import { UNSTORABLE_TEXT_PHRASE, unstorableTextPath } from './storable-text';
 import type { ValidationResult } from './types';
 
 /** Params of `POST /me/messages` that may arrive as JSON strings. */
@@ -31,6 +32,9 @@ export function parseGraphParams(
     }
     Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   }
+  // After JSON strings are decoded: a form's `\u0000` is only a NUL once parsed.
+  const unstorable = unstorableTextPath(out);
+  if (unstorable) return fail(unstorable, UNSTORABLE_TEXT_PHRASE);
   return { ok: true, value: out };
 }
 

@@ -56,6 +56,10 @@ const THREAD_FACTS_MAX = 50_000;
 // How far back a postback button in the thread still counts as offered: the Page's latest messages.
 const OFFERING_MESSAGES = 100;
 
+// What an email or phone chip's value must look like (the person types or picks it; the bot trusts its kind).
+const EMAIL = /^[^\s@]{1,64}@[^\s@.]+(\.[^\s@.]+)+$/;
+const isPhoneNumber = (v: string) => /^\+?[\d\s().-]{4,24}$/.test(v) && (v.match(/\d/g)?.length ?? 0) >= 5 && (v.match(/\d/g)?.length ?? 0) <= 15;
+
 // The highest person message each thread's bot now has, one "delivery by page" event per thread whose mark
 // moved. The mids are found by primary key (`= ANY`: an index scan under a generic plan too, however long the
 // Page's history). Each person's cursor is bumped once by their count of events (an ON CONFLICT row can't be
@@ -322,17 +326,19 @@ export class MessagingService implements OnModuleInit {
     if (!row?.offered) throw MessagingErrors.postbackNotOffered();
   }
 
-  // A quick reply answers the Page's latest message, and only it: a text chip by its payload, an email or phone
-  // chip by the value the person gives (Messenger's payload and text are both that value).
+  // A quick reply answers the thread's latest message, when it is the Page's and offers it (anything newer, from
+  // either side, takes the chips away, as on Messenger): a text chip by its payload; an email or phone chip by the
+  // person's value, which is both text and payload, and must be an address or a number.
   private async requireOfferedQuickReply(thread: ThreadFacts, payload: string, text: string | undefined): Promise<void> {
+    const contact = payload !== text ? null : EMAIL.test(payload) ? 'user_email' : isPhoneNumber(payload) ? 'user_phone_number' : null;
     const [row] = await this.sql.query<{ offered: boolean }>(
       `SELECT EXISTS (
-         SELECT 1 FROM (SELECT content FROM messages WHERE thread_id = $1 AND sender = 'page' ORDER BY seq DESC LIMIT 1) m
+         SELECT 1 FROM (SELECT sender, content FROM messages WHERE thread_id = $1 ORDER BY seq DESC LIMIT 1) m
           CROSS JOIN LATERAL jsonb_array_elements(
-                CASE WHEN jsonb_typeof(m.content->'quick_replies') = 'array' THEN m.content->'quick_replies' ELSE '[]'::jsonb END) q
-          WHERE (q->>'content_type' = 'text' AND q->>'payload' = $2)
-             OR (q->>'content_type' IN ('user_phone_number', 'user_email') AND $2 = $3)) AS offered`,
-      [thread.id, payload, text ?? null],
+                CASE WHEN m.sender = 'page' AND jsonb_typeof(m.content->'quick_replies') = 'array'
+                     THEN m.content->'quick_replies' ELSE '[]'::jsonb END) q
+          WHERE (q->>'content_type' = 'text' AND q->>'payload' = $2) OR q->>'content_type' = $3) AS offered`,
+      [thread.id, payload, contact],
     );
     if (!row?.offered) throw MessagingErrors.quickReplyNotOffered();
   }

@@ -7,6 +7,7 @@ import { MEDIA_ATTACHMENT_TYPES, parseGraphParams, validateMessageContent } from
 import type { MessageContent } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
 import { AppException } from '../common/errors/app.exception';
+import { assertStorableText } from '../common/errors/validation';
 import { GraphException } from '../common/errors/graph.exception';
 import { toHttpError } from '../media/media.errors';
 import { MediaRecord, MediaService } from '../media/media.service';
@@ -83,8 +84,10 @@ export class AttachmentsService {
         let attachment: { id: string; type: string } | undefined;
         let fileSeen = false;
         for await (const part of req.parts()) {
-          if (part.type === 'field') fields[part.fieldname] = part.value;
-          else if (part.fieldname !== 'filedata' || fileSeen) part.file.resume();
+          if (part.type === 'field') {
+            assertStorableText({ [part.fieldname]: part.value }, 'body');
+            fields[part.fieldname] = part.value;
+          } else if (part.fieldname !== 'filedata' || fileSeen) part.file.resume();
           else {
             fileSeen = true;
             attachment = await this.storeFile(pageId, appId, fields, part, beforeFile);

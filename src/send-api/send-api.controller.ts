@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, R
 import { ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
+import { assertStorableText } from '../common/errors/validation';
 import type { PagePrincipal } from '../auth/principal';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
 import { requestOrigin } from '../media/media.service';
@@ -13,6 +14,8 @@ import { UserProfileService } from './user-profile.service';
 
 // Body params win over query params; a body that is not an object is left for the validator to name.
 export function mergeParams(query: Record<string, unknown>, body: unknown): unknown {
+  assertStorableText(query, 'query');
+  assertStorableText(body, 'body');
   const q = query && typeof query === 'object' ? query : {};
   if (body === undefined || body === null || body === '') return { ...q };
   if (typeof body !== 'object' || Array.isArray(body)) return body;

@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { httpClient, HttpClient } from "../support/http-client";
 import { rowCounts } from "../support/row-counts";
-import { expectNo5xx, fuzzBody } from "../support/fuzz-request";
+import { anyQueryText, anyText, expectNo5xx, fuzzBody } from "../support/fuzz-request";
 import { startTestPlatform, TestPlatform } from "../support/spawn-platform";
-import { conversationWithPsid, pageSays, personSays } from "../factories/messaging.factory";
+import { clientId, conversationWithPsid, pageSays, personSays } from "../factories/messaging.factory";
 import { connectPerson } from "../support/person-socket";
 
 // Random bodies, queries and headers at the person API and the Send API: never a 5xx, always the route's
@@ -69,7 +69,7 @@ describe("messaging routes under random input", () => {
   // Built once the conversation exists: some values are its real PSID and page id.
   const arbitraries = () => {
     const scalar = fc.oneof(
-      fc.string(),
+      anyText(),
       fc.integer(),
       fc.double(),
       fc.boolean(),
@@ -79,7 +79,7 @@ describe("messaging routes under random input", () => {
     const value = () =>
       fc.oneof(
         scalar,
-        fc.array(fc.oneof(fc.string(), fc.constant("m_x"))),
+        fc.array(fc.oneof(anyText(), fc.constant("m_x"))),
         fc.jsonValue(),
         fc.constant(Date.now()),
         fc.constant(-1),
@@ -133,12 +133,10 @@ describe("messaging routes under random input", () => {
     );
     const query = fc.oneof(
       fc.constant(""),
-      fc
-        .string()
-        .map(
-          (s) =>
-            `?after=${encodeURIComponent(s)}&after_seq=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}`,
-        ),
+      anyQueryText().map(
+        (s) =>
+          `?after=${encodeURIComponent(s)}&after_seq=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}&cursor=${encodeURIComponent(s)}`,
+      ),
       fc.constant("?after_seq=-1&limit=1000"),
       fc.constant("?recipient=%7B%22id%22%3A%221%22%7D&message=%7B"),
     );
@@ -271,6 +269,51 @@ describe("messaging routes under random input", () => {
     expect([graph.status, graph.body.error?.code, graph.body.error?.message]).toEqual([400, 100, "(#100) param message[metadata][constructor] is not a known field"]);
   });
 
+  // Postgres stores neither in text or jsonb; each used to fail inside a statement, a 500.
+  it("refuses a NUL character or an unpaired surrogate anywhere with a 400 in the route's shape, on REST and the socket", async () => {
+    const person = { token: c.person.token };
+    const graph = `/v25.0/me/messages?access_token=${encodeURIComponent(c.pageToken)}`;
+    for (const bad of ["a\u0000b", "x\ud800", "\udc00y"]) {
+      const cases: [string, string, unknown, Record<string, string>?][] = [
+        ["POST", `/threads/${c.thread.id}/messages`, { text: bad, client_message_id: clientId() }],
+        ["POST", `/threads/${c.thread.id}/postbacks`, { title: bad, payload: "P" }],
+        ["POST", `/threads/${c.thread.id}/messages`, { text: "t", quick_reply: { payload: bad }, client_message_id: clientId() }],
+        // A path parameter (a lone surrogate can't be percent-encoded, so NUL only).
+        ["POST", `/threads/${encodeURIComponent(bad.replace(/[\ud800-\udfff]/g, "\u0000"))}/messages`, { text: "t", client_message_id: clientId() }],
+        ["POST", graph, { recipient: { id: c.psid }, messaging_type: "RESPONSE", message: { text: bad } }],
+        ["POST", graph, { recipient: { id: c.psid }, messaging_type: "RESPONSE", message: { text: "t", metadata: bad } }],
+      ];
+      for (const [method, path, body] of cases) {
+        const res = await expectNo5xx(t.db, api, method, path, { token: path.startsWith("/v") ? undefined : person.token, headers: { "content-type": "application/json" }, raw: JSON.stringify(body) });
+        expect({ path, body, status: res.status }).toEqual({ path, body, status: 400 });
+      }
+      // As a form, and in a query.
+      const form = await expectNo5xx(t.db, api, "POST", graph, {
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        raw: new URLSearchParams({ recipient: JSON.stringify({ id: c.psid }), messaging_type: "RESPONSE", message: JSON.stringify({ text: bad }) }).toString(),
+      });
+      expect([form.status, form.body.error.code]).toEqual([400, 100]);
+    }
+    const query = await expectNo5xx(t.db, api, "GET", `/threads/${c.thread.id}/messages?after_seq=%00`, { token: c.person.token });
+    expect(query.status).toBe(400);
+    const sock = await connectPerson(t.url, c.person.token);
+    try {
+      for (const frame of [
+        { type: "send", ref: "nul-text", thread_id: c.thread.id, text: "a\u0000b", client_message_id: clientId() },
+        { type: "send", ref: "nul-thread", thread_id: "1\u0000", text: "t", client_message_id: clientId() },
+        { type: "send", ref: "lone", thread_id: c.thread.id, text: "\ud800", client_message_id: clientId() },
+      ]) {
+        const before = await rowCounts(t.db);
+        sock.ws.send(JSON.stringify(frame));
+        const answer = await sock.waitFor(`answer to ${frame.ref}`, (e) => e.ref === frame.ref, 5_000);
+        expect(answer).toMatchObject({ type: "error", code: "REQUEST.VALIDATION_FAILED" });
+        expect(await rowCounts(t.db)).toEqual(before);
+      }
+    } finally {
+      await sock.close();
+    }
+  });
+
   // The socket's frames: every JSON object frame is answered (ack, pong or an error with a client-side code),
   // the socket stays open, and a refused send writes nothing.
   it("answers every random socket frame without an internal error, and writes nothing it refuses", async () => {
@@ -279,8 +322,8 @@ describe("messaging routes under random input", () => {
     const frame = fc.record(
       {
         type: fc.oneof(fc.constantFrom("send", "ping", "dance", ""), fc.string(), fc.integer()),
-        thread_id: fc.oneof(fc.constant(c.thread.id), fc.string(), fc.integer(), fc.constant(null)),
-        text: fc.oneof(fc.string(), fc.constant("x".repeat(2001)), fc.integer(), fc.constant("hello")),
+        thread_id: fc.oneof(fc.constant(c.thread.id), anyText(), fc.integer(), fc.constant(null)),
+        text: fc.oneof(anyText(), fc.constant("x".repeat(2001)), fc.integer(), fc.constant("hello")),
         client_message_id: fc.oneof(fc.string(), fc.constant("fuzz-1"), fc.integer()),
         quick_reply: fc.oneof(fc.constant({ payload: "P" }), body),
         attachments: fc.oneof(fc.constant([{ media_id: "1" }]), body),

@@ -224,14 +224,13 @@ describe('messaging: the core loop', () => {
       quick_replies: [{ content_type: 'text', title: 'Red', payload: 'QR_RED' }, { content_type: 'user_email' }],
     });
     expect(offer.status).toBe(200);
+    const chip = await post('messages', { text: 'Red', quick_reply: { payload: 'QR_RED' }, client_message_id: 'qr-red' });
+    expect(chip.status).toBe(201);
+    // Answered, the chips are gone (as on Messenger, where they leave with the next message); the buttons stay.
+    await refusedCleanly('messages', { text: 'Red', quick_reply: { payload: 'QR_RED' }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
     const tapped = await post('postbacks', { title: 'Buy', payload: 'BUY_1' });
     expect(tapped.status).toBe(201);
     await refusedCleanly('postbacks', { title: 'Buy now', payload: 'BUY_1' }, 'THREAD.POSTBACK_NOT_OFFERED');
-    const chip = await post('messages', { text: 'Red', quick_reply: { payload: 'QR_RED' }, client_message_id: 'qr-red' });
-    expect(chip.status).toBe(201);
-    // An email chip: Messenger's payload and text are both the address the person gives.
-    expect((await post('messages', { text: 'ada@example.com', quick_reply: { payload: 'ada@example.com' }, client_message_id: clientId() })).status).toBe(201);
-    await refusedCleanly('messages', { text: 'x', quick_reply: { payload: 'ada@example.com' }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
     const [postback, quickReply] = await waitFor('the tap and the chip at the bot', () => {
       const pb = itemsFor(c.page.id, (m) => m.postback?.mid === tapped.body.mid)[0];
       const qr = itemsFor(c.page.id, (m) => m.message?.mid === chip.body.mid)[0];
@@ -239,12 +238,25 @@ describe('messaging: the core loop', () => {
     });
     expect(postback.postback).toEqual({ mid: tapped.body.mid, title: 'Buy', payload: 'BUY_1' });
     expect(quickReply.message).toEqual({ mid: chip.body.mid, text: 'Red', quick_reply: { payload: 'QR_RED' } });
-
-    // The Page's next message takes the chips away; its buttons stay. A retry of the chip's send is still answered.
-    expect((await pageSays(api, c.pageToken, c.psid, { text: 'Noted' })).status).toBe(200);
-    await refusedCleanly('messages', { text: 'Red', quick_reply: { payload: 'QR_RED' }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
+    // A retry of the chip's send is still answered with it.
     const retried = await post('messages', { text: 'Red', quick_reply: { payload: 'QR_RED' }, client_message_id: 'qr-red' });
     expect([retried.status, retried.body.mid]).toEqual([200, chip.body.mid]);
+
+    // Email and phone chips: Messenger's payload and text are both the person's value, so it must be one.
+    expect((await pageSays(api, c.pageToken, c.psid, { text: 'How can we reach you?', quick_replies: [{ content_type: 'user_email' }, { content_type: 'user_phone_number' }] })).status).toBe(200);
+    for (const forged of ['REFUND_ALL', 'ada@', '12']) {
+      await refusedCleanly('messages', { text: forged, quick_reply: { payload: forged }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
+    }
+    await refusedCleanly('messages', { text: 'x', quick_reply: { payload: 'ada@example.com' }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
+    expect((await post('messages', { text: 'ada@example.com', quick_reply: { payload: 'ada@example.com' }, client_message_id: clientId() })).status).toBe(201);
+    expect((await pageSays(api, c.pageToken, c.psid, { text: 'Or call?', quick_replies: [{ content_type: 'user_phone_number' }] })).status).toBe(200);
+    await refusedCleanly('messages', { text: 'ada@example.com', quick_reply: { payload: 'ada@example.com' }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
+    expect((await post('messages', { text: '+1 (555) 010-0199', quick_reply: { payload: '+1 (555) 010-0199' }, client_message_id: clientId() })).status).toBe(201);
+
+    // The Page's next message takes its chips away too.
+    expect((await pageSays(api, c.pageToken, c.psid, { text: 'Pick', quick_replies: [{ content_type: 'text', title: 'Blue', payload: 'QR_BLUE' }] })).status).toBe(200);
+    expect((await pageSays(api, c.pageToken, c.psid, { text: 'Noted' })).status).toBe(200);
+    await refusedCleanly('messages', { text: 'Blue', quick_reply: { payload: 'QR_BLUE' }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
     expect((await post('postbacks', { title: 'Buy', payload: 'BUY_1' })).status).toBe(201);
 
     // The Messenger Profile's buttons: Get Started, the persistent menu's postbacks, ice breakers.

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { CallOptions, HttpClient, HttpResult } from './http-client';
 import { rowCounts } from './row-counts';
 import { TestDatabase } from './test-database';
@@ -25,3 +26,8 @@ export async function expectNo5xx(db: TestDatabase, api: HttpClient, method: str
   }
   return res;
 }
+
+// Text as a client may send it: printable, any code point, and what Postgres can't store (NUL, lone surrogates).
+export const anyText = () => fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('a\u0000b', '\ud800', 'x\udc00y'));
+// The same for a query string: encodeURIComponent refuses a lone surrogate, so those are replaced (U+FFFD).
+export const anyQueryText = () => anyText().map((s) => (s as string & { toWellFormed(): string }).toWellFormed());

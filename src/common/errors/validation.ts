@@ -1,6 +1,7 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ErrorDetail } from './app.exception';
 import { MAX_BODY_DEPTH, tooDeeplyNested } from './nesting-depth';
+import { UNSTORABLE_TEXT_PHRASE, unstorableTextPath } from '../../../libs/templates';
 
 // Flattens nested class-validator errors into `path.to.field` entries, one per failed rule.
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): ErrorDetail[] {
@@ -22,14 +23,29 @@ export class RequestValidationError extends Error {
 // What class-transformer is about to turn into a DTO is checked first for nesting it would overflow the stack on
 // (nesting-depth.ts). Only bodies and queries with a DTO type: they are plain JSON, where custom decorators hand in
 // request objects and principals, and a plain-object type is passed through untouched.
+// DTO bodies and queries, and every path parameter, are checked for text Postgres cannot store
+// (libs/templates/storable-text.ts); the Graph routes' untyped params are checked where they are merged
+// (mergeParams) and, once their JSON strings are decoded, by parseGraphParams; and a
+// gateway's frames (untyped too) where they are validated. Not here for those: a refusal in a gateway's global pipe
+// is never answered.
 class RequestValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if ((metadata.type === 'body' || metadata.type === 'query') && this.toValidate(metadata)) {
       const field = tooDeeplyNested(value);
       if (field) throw new RequestValidationError([{ field, rule: 'maxDepth', message: `${field} must not be nested more than ${MAX_BODY_DEPTH} levels deep` }]);
+      assertStorableText(value, metadata.type);
+    } else if (metadata.type === 'param') {
+      assertStorableText(value, metadata.data ?? 'param');
     }
     return super.transform(value, metadata);
   }
+}
+
+export function assertStorableText(value: unknown, root: string): void {
+  const path = unstorableTextPath(value);
+  if (!path) return;
+  const field = path.reduce<string>((at, p) => (typeof p === 'number' ? `${at}[${p}]` : at ? `${at}.${p}` : p), '') || root;
+  throw new RequestValidationError([{ field, rule: 'storableText', message: `${field} ${UNSTORABLE_TEXT_PHRASE}` }]);
 }
 
 export function createValidationPipe(): ValidationPipe {

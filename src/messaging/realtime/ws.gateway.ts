@@ -16,7 +16,7 @@ import { sha256Hex } from '../../common/crypto/tokens';
 import { normalizeError } from '../../common/errors/all-exceptions.filter';
 import { DependencyUnavailableError } from '../../common/errors/dependency-unavailable';
 import { isDatabaseUnavailable } from '../../database/pg-errors';
-import { createValidationPipe } from '../../common/errors/validation';
+import { assertStorableText, createValidationPipe } from '../../common/errors/validation';
 import { SendMessageDto } from '../dto/send-message.dto';
 import { AppConfig } from '../../config/app-config';
 import { PUBSUB, PubSubPort } from '../../infra/pubsub/pubsub.port';
@@ -297,6 +297,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     const { type: _t, ref, thread_id: threadId, ...body } = frame;
     const answerRef = typeof ref === 'string' || typeof ref === 'number' ? ref : null;
     try {
+      assertStorableText(threadId, 'thread_id');
       // The REST route's own pipe: the same rules and the same refusals.
       const dto = (await this.validation.transform(body, { type: 'body', metatype: SendMessageDto })) as SendMessageDto;
       const sent = await this.messaging.sendPersonMessage(c.userId, String(threadId ?? ''), dto);
