@@ -5,24 +5,35 @@ const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
 
 export const UNSTORABLE_TEXT_PHRASE = 'must not contain a NUL character or an unpaired surrogate';
 
+// Each visited value keeps a link to its parent's step, not a copy of its path: a deep body costs its size.
+interface Step {
+  key: string | number;
+  parent: Step | null;
+}
+
 export function unstorableTextPath(value: unknown): (string | number)[] | undefined {
-  const stack: [unknown, (string | number)[]][] = [[value, []]];
+  const pathOf = (step: Step | null) => {
+    const path: (string | number)[] = [];
+    for (let s = step; s; s = s.parent) path.push(s.key);
+    return path.reverse();
+  };
+  const stack: [unknown, Step | null][] = [[value, null]];
   while (stack.length) {
-    const [v, path] = stack.pop()!;
+    const [v, step] = stack.pop()!;
     if (typeof v === 'string') {
-      if (UNSTORABLE.test(v)) return path;
+      if (UNSTORABLE.test(v)) return pathOf(step);
       continue;
     }
     if (!v || typeof v !== 'object' || ArrayBuffer.isView(v)) continue;
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], [...path, i]]);
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], { key: i, parent: step }]);
       continue;
     }
     const entries = Object.entries(v);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i];
-      if (UNSTORABLE.test(key)) return [...path, key];
-      stack.push([child, [...path, key]]);
+      if (UNSTORABLE.test(key)) return pathOf({ key, parent: step });
+      stack.push([child, { key, parent: step }]);
     }
   }
   return undefined;
