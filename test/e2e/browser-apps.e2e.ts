@@ -5,8 +5,8 @@ import { httpClient, HttpClient } from '../support/http-client';
 import { ReplyingBot, startReplyingBot } from '../support/replying-bot';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { ALL_FIELDS, pageSays } from '../factories/messaging.factory';
-import { connectApp, createPage, pageWithApp } from '../factories/registry.factory';
+import { ALL_FIELDS, openThread, pageSays } from '../factories/messaging.factory';
+import { connectApp, createPage, pageWithApp, signupPerson } from '../factories/registry.factory';
 
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
@@ -691,5 +691,36 @@ describeBrowser('browser: the chat app and the console', () => {
     const after = await api.get(`/pages/${biz.page.id}/scripts`, { token: biz.owner.token });
     expect(after.body.active_version).toBeNull();
     await tab.close();
+  });
+
+  it('lists conversations a page at a time, the older ones on request', async () => {
+    // Another person, with 31 threads on Pages nobody else uses; the tab's own person is put back after.
+    const owner = await signupPerson(api, 'Branch Owner');
+    const person = await signupPerson(api, 'Many Threads');
+    for (let i = 0; i < 31; i++) await openThread(api, person, (await createPage(api, owner, `Branch ${String(i).padStart(2, '0')}`)).id);
+    const tab = await ctx.newPage();
+    await tab.goto(`${t.url}/`);
+    const saved = await tab.evaluate(() => (globalThis as any).localStorage.getItem('switchboard.person') as string | null);
+    try {
+      await tab.evaluate((token) => (globalThis as any).localStorage.setItem('switchboard.person', token), person.token);
+      await tab.reload();
+      const list = tab.getByRole('list', { name: 'Threads' });
+      const older = tab.getByRole('button', { name: 'Older conversations' });
+      // No messages yet: newest opened first.
+      await list.getByText('Branch 30').waitFor();
+      await older.waitFor();
+      expect(await list.locator('.thread').count()).toBe(30);
+      expect(await list.getByText('Branch 00').count()).toBe(0);
+      await older.click();
+      await list.getByText('Branch 00').waitFor();
+      expect(await list.locator('.thread').count()).toBe(31);
+      expect(await older.count()).toBe(0);
+    } finally {
+      await tab.evaluate(
+        (token) => (token === null ? (globalThis as any).localStorage.removeItem('switchboard.person') : (globalThis as any).localStorage.setItem('switchboard.person', token)),
+        saved,
+      );
+      await tab.close();
+    }
   });
 });

@@ -60,6 +60,9 @@ export interface ConnectAppResponse {
 export interface List<T> {
   data: T[];
 }
+export interface ThreadPage extends List<ThreadSummary> {
+  paging: { next_cursor: string | null };
+}
 export interface Subscription {
   object: string;
   callback_url: string;

@@ -15,6 +15,7 @@ import {
   Button,
   SentMessage,
   Thread,
+  ThreadPage,
   ThreadSummary,
   tokenStore,
   UploadedAttachment,
@@ -48,9 +49,13 @@ import {
   statusOf,
   summary,
   upsertMessage as upsert,
+  withFirstPage,
+  withOlderPage,
 } from './thread-logic';
 
 const tokens = tokenStore('switchboard.person');
+// Threads the list loads at once; older ones come a page at a time ("Older conversations").
+const THREADS_PAGE = 30;
 
 interface ThreadState {
   messages: MessageView[];
@@ -75,6 +80,8 @@ const emptyThread: ThreadState = {
 function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   const [me, setMe] = useState<Me | null>(null);
   const [threads, setThreads] = useState<ThreadSummary[]>([]);
+  const [olderCursor, setOlderCursor] = useState<string | null>(null);
+  const loadedOlder = useRef(false);
   const [state, setState] = useState<Record<string, ThreadState>>({});
   const [pending, setPending] = useState<Pending[]>([]);
   const [openId, setOpenId] = useState<string | null>(null);
@@ -88,9 +95,21 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   const patch = (id: string, f: (s: ThreadState) => ThreadState) =>
     setState((all) => ({ ...all, [id]: f(all[id] ?? emptyThread) }));
 
+  // The list loads a page of threads; older ones come a page at a time on request. Once some are loaded, a
+  // refresh renews the first page only, and the cursor stays where the older pages reached.
   async function refreshThreads() {
-    const res = await api<List<ThreadSummary>>('GET', '/threads', undefined, { token });
-    setThreads(res.data);
+    const res = await api<ThreadPage>('GET', '/threads', undefined, { token, query: { limit: THREADS_PAGE } });
+    setThreads((loaded) => withFirstPage(res.data, loaded));
+    if (!loadedOlder.current) setOlderCursor(res.paging?.next_cursor ?? null);
+    for (const t of res.data) patch(t.id, (s) => raiseMarks(s, t.seen_by_page_seq, t.delivered_to_page_seq));
+  }
+
+  async function loadOlderThreads() {
+    if (!olderCursor) return;
+    const res = await api<ThreadPage>('GET', '/threads', undefined, { token, query: { limit: THREADS_PAGE, cursor: olderCursor } });
+    loadedOlder.current = true;
+    setThreads((loaded) => withOlderPage(loaded, res.data));
+    setOlderCursor(res.paging?.next_cursor ?? null);
     for (const t of res.data) patch(t.id, (s) => raiseMarks(s, t.seen_by_page_seq, t.delivered_to_page_seq));
   }
 
@@ -294,6 +313,13 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
             </li>
           ))}
           {!threads.length && <li class="muted pad">No conversations yet: find a Page above.</li>}
+          {olderCursor && (
+            <li class="pad">
+              <button type="button" class="link" onClick={() => void loadOlderThreads().catch(() => undefined)}>
+                Older conversations
+              </button>
+            </li>
+          )}
         </ul>
       </aside>
       {current ? (

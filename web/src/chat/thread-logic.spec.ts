@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { MessageView, UploadedAttachment } from '../api';
+import type { MessageView, ThreadSummary, UploadedAttachment } from '../api';
 import {
   acceptCursor,
   briefContent,
@@ -16,6 +16,8 @@ import {
   statusOf,
   summary,
   upsertMessage,
+  withFirstPage,
+  withOlderPage,
 } from './thread-logic';
 
 const msg = (seq: number, sender: 'person' | 'page', extra: Partial<MessageView> = {}): MessageView => ({
@@ -254,5 +256,24 @@ describe('a reply’s quote', () => {
       text: 'Replying to an earlier message',
       label: 'Replying to an earlier message',
     });
+  });
+});
+
+describe('thread list pages', () => {
+  const th = (id: string, last = '') => ({ id, last_seq: 0, page: { id: `p${id}`, name: id }, summary: last }) as unknown as ThreadSummary;
+  const ids = (list: ThreadSummary[]) => list.map((t) => t.id);
+
+  it('puts a fresh first page on top of the older pages loaded before, each thread once', () => {
+    const loaded = [th('a'), th('b'), th('c'), th('d')];
+    // d moved up with a new message; b fell off the first page and stays below.
+    const fresh = [th('d', 'new'), th('a')];
+    const merged = withFirstPage(fresh, loaded);
+    expect(ids(merged)).toEqual(['d', 'a', 'b', 'c']);
+    expect(merged[0]).toBe(fresh[0]);
+    expect(withFirstPage([th('x')], [])).toEqual([th('x')]);
+  });
+
+  it('appends an older page below what is shown, skipping threads already there', () => {
+    expect(ids(withOlderPage([th('a'), th('b')], [th('b'), th('c')]))).toEqual(['a', 'b', 'c']);
   });
 });

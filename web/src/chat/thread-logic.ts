@@ -1,5 +1,5 @@
 // The conversation's pure rules, kept apart from Preact so jest can test them (thread-logic.spec.ts).
-import type { MessageView, PersonAttachment, QuickReply, TextQuickReply, UploadedAttachment } from '../api';
+import type { MessageView, PersonAttachment, QuickReply, TextQuickReply, ThreadSummary, UploadedAttachment } from '../api';
 
 // Messages keyed by mid, in seq order: the same message from history, the socket and a send's reply is kept once.
 export function upsertMessage(list: MessageView[], m: MessageView): MessageView[] {
@@ -162,4 +162,17 @@ export function replyQuote(quoted: MessageView | undefined, pageName: string): R
   const who = quoted.sender === 'person' ? 'you' : pageName;
   const text = briefContent(quoted);
   return { found: true, who, text, label: `Replying to ${who}: ${text}` };
+}
+
+// The thread list after a fresh first page: that page on top, then what was loaded below it before (older pages),
+// each thread once. A thread that moved up is taken from the fresh page; one that fell off it stays below.
+export function withFirstPage(firstPage: ThreadSummary[], loaded: ThreadSummary[]): ThreadSummary[] {
+  const fresh = new Set(firstPage.map((t) => t.id));
+  return [...firstPage, ...loaded.filter((t) => !fresh.has(t.id))];
+}
+
+// An older page appended below what is shown, each thread once.
+export function withOlderPage(loaded: ThreadSummary[], older: ThreadSummary[]): ThreadSummary[] {
+  const shown = new Set(loaded.map((t) => t.id));
+  return [...loaded, ...older.filter((t) => !shown.has(t.id))];
 }
