@@ -287,6 +287,11 @@ describe('messaging: the core loop', () => {
 
   it("ends the Page's typing at typing_off and at the Page's next message, not at a later timeout", async () => {
     const c = await setup();
+    // The same person on another Page: its typing timeout is the marker below.
+    const other = await createPage(api, c.owner, 'Other Shop');
+    const otherToken = await connectApp(api, c.owner, other.id, c.app.id);
+    const otherThread = await openThread(api, c.person, other.id);
+    const [{ psid: otherPsid }] = await t.db.query('UPDATE threads SET person_last_at = $2 WHERE id = $1 RETURNING psid', [otherThread.id, Date.now()]);
     const sock = await connectPerson(t.url, c.person.token);
     try {
       const typing = (on: boolean) =>
@@ -304,11 +309,14 @@ describe('messaging: the core loop', () => {
       expect(reply.status).toBe(200);
       await sock.waitFor('the message', (e) => e.type === 'message' && e.message.mid === reply.body.message_id);
       // The message ended it: no timeout follows (TYPING_TIMEOUT_MS is 300 here), and no typing event at all
-      // after the message; the client hides the indicator on the message itself.
-      await new Promise((r) => setTimeout(r, 900));
+      // after the message; the client hides the indicator on the message itself. Typing started on the other
+      // thread after the message times out after any timer the message should have cleared (same length, set
+      // earlier, same socket), so once its timeout is here, one for this thread would be too.
+      expect((await api.post(`/v25.0/me/messages?access_token=${otherToken}`, { recipient: { id: otherPsid }, sender_action: 'typing_on' })).status).toBe(200);
+      await sock.waitFor('the other thread\'s typing timeout', (e) => e.type === 'typing' && e.thread_id === otherThread.id && e.reason === 'timeout');
       const at = sock.events.findIndex((e) => e.type === 'message' && e.message.mid === reply.body.message_id);
-      expect(sock.events.slice(at + 1).filter((e) => e.type === 'typing')).toEqual([]);
-      expect(sock.events.filter((e) => e.type === 'typing' && e.reason === 'timeout')).toEqual([]);
+      expect(sock.events.slice(at + 1).filter((e) => e.type === 'typing' && e.thread_id === c.thread.id)).toEqual([]);
+      expect(sock.events.filter((e) => e.type === 'typing' && e.reason === 'timeout' && e.thread_id === c.thread.id)).toEqual([]);
     } finally {
       await sock.close();
     }
