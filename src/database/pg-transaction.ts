@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { markDatabaseError } from './pg-errors';
 
 // BEGIN … COMMIT on one pooled connection, ROLLBACK if `work` throws. A checked-out client has no pool listener:
 // a connection that drops while it is held (between statements too) emits 'error' on it, which unheard would
@@ -17,7 +18,7 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(onError);
-    throw err;
+    throw markDatabaseError(err);
   } finally {
     client.off('error', onError);
     client.release(broken);

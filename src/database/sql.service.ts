@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AppConfig } from '../config/app-config';
+import { markDatabaseError, markPoolErrors } from './pg-errors';
 import { inTransaction } from './pg-transaction';
 
 // The hot path's statements, straight to the pool as named prepared statements: Postgres parses and plans each
@@ -17,7 +18,9 @@ export class SqlService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    markPoolErrors(this.pool);
+  }
 
   private get pool(): Pool {
     return (this.ds.driver as PostgresDriver).master as Pool;
@@ -33,13 +36,17 @@ export class SqlService {
   }
 
   private async run<T>(on: Pick<Pool, 'query'>, text: string, params: unknown[] = []): Promise<T[]> {
-    if (!this.config.env.DATABASE_PREPARED_STATEMENTS) return (await on.query(text, params)).rows as T[];
-    let name = this.names.get(text);
-    if (!name) {
-      name = `sb_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
-      this.names.set(text, name);
+    try {
+      if (!this.config.env.DATABASE_PREPARED_STATEMENTS) return (await on.query(text, params)).rows as T[];
+      let name = this.names.get(text);
+      if (!name) {
+        name = `sb_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+        this.names.set(text, name);
+      }
+      return (await on.query({ name, text, values: params })).rows as T[];
+    } catch (err) {
+      throw markDatabaseError(err);
     }
-    return (await on.query({ name, text, values: params })).rows as T[];
   }
 }
 

@@ -76,7 +76,7 @@ describe('Postgres restarted under the api', () => {
       });
       const api = httpClient(platform.url);
       expect((await api.get('/health/ready')).status).toBe(200);
-      await signupPerson(api);
+      const c = await conversation(api);
 
       pg.stop();
       const down = await waitFor('503 while Postgres is down', async () => {
@@ -84,6 +84,12 @@ describe('Postgres restarted under the api', () => {
         return r.status === 503 ? r : null;
       });
       expect(down.body.checks.postgres).toMatch(/^down/);
+      // Connections refused (a raw ECONNREFUSED, marked as the pool's): 503, through TypeORM and the prepared path.
+      const listed = await api.get('/threads', { token: c.person.token });
+      const sent = await api.post(`/threads/${c.thread.id}/messages`, { text: 'while down', client_message_id: 'down-1' }, { token: c.person.token });
+      for (const res of [listed, sent]) {
+        expect([res.status, res.body.code, res.headers['retry-after']]).toEqual([503, 'DATABASE.UNAVAILABLE', '1']);
+      }
       // Liveness stays up: nothing restarts the process.
       expect((await api.get('/health')).status).toBe(200);
 
