@@ -224,6 +224,8 @@ describe('messaging: the core loop', () => {
       quick_replies: [{ content_type: 'text', title: 'Red', payload: 'QR_RED' }, { content_type: 'user_email' }],
     });
     expect(offer.status).toBe(200);
+    // Messenger posts the chip's title as the text.
+    await refusedCleanly('messages', { text: 'Green', quick_reply: { payload: 'QR_RED' }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
     const chip = await post('messages', { text: 'Red', quick_reply: { payload: 'QR_RED' }, client_message_id: 'qr-red' });
     expect(chip.status).toBe(201);
     // Answered, the chips are gone (as on Messenger, where they leave with the next message); the buttons stay.

@@ -7,7 +7,7 @@ const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 export class QuickReplyAnswerDto {
   @ApiProperty({
     description:
-      "The payload of the quick reply the person tapped: one the Page's latest message offers (400 THREAD.QUICK_REPLY_NOT_OFFERED otherwise). For an email or phone chip, the value itself, as in `text`",
+      "The payload of the quick reply the person tapped, `text` being its title: one the thread's latest message, the Page's, offers (400 THREAD.QUICK_REPLY_NOT_OFFERED otherwise). For an email or phone chip, the value itself, as in `text`",
   })
   @IsString()
   @Length(1, 1000)
