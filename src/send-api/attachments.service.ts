@@ -21,11 +21,11 @@ export interface ResolvedAttachment {
   media_id: string | null;
 }
 
-// The Attachment Upload API. A URL or an uploaded file (multipart field "filedata") goes through the media
-// pipeline (type from the bytes, images re-encoded, stored once per SHA-256); the attachment id names the result.
 // Stands for a file not stored yet when a multipart send is checked before storing it.
 const PRECHECK_ATTACHMENT_ID = '1';
 
+// The Attachment Upload API. A URL or an uploaded file (multipart field "filedata") goes through the media
+// pipeline (type from the bytes, images re-encoded, stored once per SHA-256); the attachment id names the result.
 @Injectable()
 export class AttachmentsService {
   constructor(
