@@ -41,4 +41,4 @@ export { formatParam } from './schema';
 export { parsePlatformMediaUrl, MEDIA_TEMPLATE_URL_SUBCODE } from './media-url';
 export type { PlatformMediaUrl } from './media-url';
 export { charCount } from './rules';
-export { unstorableTextPath, UNSTORABLE_TEXT_PHRASE } from './storable-text';
+export { toStorableText, unstorableTextPath, UNSTORABLE_TEXT_PHRASE } from './storable-text';

@@ -1,4 +1,4 @@
-import { unstorableTextPath } from './storable-text';
+import { toStorableText, unstorableTextPath } from './storable-text';
 
 describe('unstorableTextPath', () => {
   it('finds a NUL character or an unpaired surrogate, in a value or a key, and names where', () => {
@@ -19,5 +19,15 @@ describe('unstorableTextPath', () => {
     let deep: unknown = 'bad\u0000';
     for (let i = 0; i < 100_000; i++) deep = [deep];
     expect(unstorableTextPath(deep)).toHaveLength(100_000);
+  });
+});
+
+describe('toStorableText', () => {
+  it('replaces each NUL and unpaired surrogate with U+FFFD, and leaves the rest, emoji included', () => {
+    expect(toStorableText('a\u0000b\u0000')).toBe('a\ufffdb\ufffd');
+    expect(toStorableText('x\ud800 \udc00y 👋')).toBe('x\ufffd \ufffdy 👋');
+    const clean = 'EVENT_RECEIVED äöå';
+    expect(toStorableText(clean)).toBe(clean);
+    expect(unstorableTextPath(toStorableText('\u0000\ud83d'))).toBeUndefined();
   });
 });

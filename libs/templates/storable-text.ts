@@ -5,6 +5,14 @@ const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
 
 export const UNSTORABLE_TEXT_PHRASE = 'must not contain a NUL character or an unpaired surrogate';
 
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
+
+// Text from outside that is kept, not refused (a bot's response body, a script's log line), made storable: each
+// NUL and unpaired surrogate becomes U+FFFD, as a decoder does with bytes it can't read.
+export function toStorableText(text: string): string {
+  return UNSTORABLE.test(text) ? text.replace(UNSTORABLE_ALL, '\ufffd') : text;
+}
+
 // Each visited value keeps a link to its parent's step, not a copy of its path: a deep body costs its size.
 interface Step {
   key: string | number;

@@ -328,7 +328,7 @@ export class MessagingService implements OnModuleInit {
 
   // A quick reply answers the thread's latest message, when it is the Page's and offers it (anything newer, from
   // either side, takes the chips away, as on Messenger): a text chip by its payload, its title as the text (what
-  // Messenger posts); an email or phone chip by the person's value, which is both text and payload, and must be an
+  // Messenger posts; any text for an image chip without one); an email or phone chip by the person's value, which is both text and payload, and must be an
   // address or a number.
   private async requireOfferedQuickReply(thread: ThreadFacts, payload: string, text: string | undefined): Promise<void> {
     const contact = payload !== text ? null : EMAIL.test(payload) ? 'user_email' : isPhoneNumber(payload) ? 'user_phone_number' : null;
@@ -338,7 +338,8 @@ export class MessagingService implements OnModuleInit {
           CROSS JOIN LATERAL jsonb_array_elements(
                 CASE WHEN m.sender = 'page' AND jsonb_typeof(m.content->'quick_replies') = 'array'
                      THEN m.content->'quick_replies' ELSE '[]'::jsonb END) q
-          WHERE (q->>'content_type' = 'text' AND q->>'payload' = $2 AND q->>'title' = $4) OR q->>'content_type' = $3) AS offered`,
+          WHERE (q->>'content_type' = 'text' AND q->>'payload' = $2 AND (q->>'title' = $4 OR btrim(coalesce(q->>'title', '')) = ''))
+             OR q->>'content_type' = $3) AS offered`,
       [thread.id, payload, contact, text ?? null],
     );
     if (!row?.offered) throw MessagingErrors.quickReplyNotOffered();

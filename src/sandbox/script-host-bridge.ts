@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SafeHttpClient, SafeHttpError } from '../../libs/safe-http';
+import { formatParam, UNSTORABLE_TEXT_PHRASE, unstorableTextPath } from '../../libs/templates';
 import { AppConfig } from '../config/app-config';
 import { SendApiService } from '../send-api/send-api.service';
 import { refuseFetchUrl } from './event-handler';
@@ -61,6 +62,7 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
   }
 
   async storeGet(pageId: string, key: string): Promise<HostResult<unknown>> {
+    if (unstorableTextPath(key)) return { ok: true, result: null };
     const [row]: { value: unknown }[] = await this.db.query('SELECT value FROM script_store WHERE page_id = $1 AND key = $2', [
       pageId,
       key,
@@ -69,6 +71,9 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
   }
 
   async storeSet(pageId: string, key: string, value: unknown): Promise<HostResult<unknown>> {
+    // Postgres would refuse these inside the statement; the script is told which.
+    const unstorable = unstorableTextPath({ key, value });
+    if (unstorable) return fail('invalid_value', `ctx.store ${formatParam(unstorable)} ${UNSTORABLE_TEXT_PHRASE}`);
     if (value === undefined) return this.storeDelete(pageId, key);
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(key) + Buffer.byteLength(json);
@@ -87,6 +92,7 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
   }
 
   async storeDelete(pageId: string, key: string): Promise<HostResult<unknown>> {
+    if (unstorableTextPath(key)) return { ok: true, result: null };
     await this.db.query('DELETE FROM script_store WHERE page_id = $1 AND key = $2', [pageId, key]);
     return { ok: true, result: null };
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { toStorableText } from '../../libs/templates';
 import type { InvocationResult } from './runtime';
 
 // script_logs: what a script printed (already bounded per invocation by the runtime) and how each run ended.
@@ -14,10 +15,11 @@ export class ScriptLogs {
 
   async append(pageId: string, versionId: string, deliveryId: string | null, r: InvocationResult, failure: string | null) {
     const levels = r.logs.map((l) => l.level);
-    const messages = r.logs.map((l) => l.message);
+    // What a script prints may hold a NUL or an unpaired surrogate: kept, made storable.
+    const messages = r.logs.map((l) => toStorableText(l.message));
     if (failure) {
       levels.push('error');
-      messages.push(`[sandbox] ${failure}`);
+      messages.push(toStorableText(`[sandbox] ${failure}`));
     }
     if (!messages.length) return;
     // One transaction: a reader never sees more than the retention (new lines in, old ones not yet out).
@@ -34,7 +36,7 @@ export class ScriptLogs {
   async line(pageId: string, versionId: string, deliveryId: string | null, level: string, message: string) {
     await this.db.query(
       `INSERT INTO script_logs (page_id, version_id, delivery_id, level, message) VALUES ($1, $2, $3, $4, $5)`,
-      [pageId, versionId, deliveryId, level, message],
+      [pageId, versionId, deliveryId, level, toStorableText(message)],
     );
   }
 

@@ -2,20 +2,24 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, R
 import { ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
-import { assertStorableText } from '../common/errors/validation';
+import { formatParam, UNSTORABLE_TEXT_PHRASE, unstorableTextPath } from '../../libs/templates';
 import type { PagePrincipal } from '../auth/principal';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
 import { requestOrigin } from '../media/media.service';
 import { assertOwnPage } from '../pages/pages-graph.controller';
 import { AttachmentsService } from './attachments.service';
 import { MessengerProfileService } from './messenger-profile.service';
+import { SendApiErrors } from './send-api.errors';
 import { SendApiService, SendResult } from './send-api.service';
 import { UserProfileService } from './user-profile.service';
 
 // Body params win over query params; a body that is not an object is left for the validator to name.
 export function mergeParams(query: Record<string, unknown>, body: unknown): unknown {
-  assertStorableText(query, 'query');
-  assertStorableText(body, 'body');
+  // Before the merge, which a key holding a NUL would otherwise reach; named as Graph names params.
+  for (const part of [query, body]) {
+    const path = unstorableTextPath(part);
+    if (path) throw SendApiErrors.invalid(`param ${formatParam(path)} ${UNSTORABLE_TEXT_PHRASE}`);
+  }
   const q = query && typeof query === 'object' ? query : {};
   if (body === undefined || body === null || body === '') return { ...q };
   if (typeof body !== 'object' || Array.isArray(body)) return body;

@@ -243,6 +243,50 @@ describe('hosted bot scripts', () => {
     expect(rows).toEqual([{ key: 'count', value: 3 }]);
   });
 
+  it('keeps what a script prints or throws with a NUL or an unpaired surrogate, readable, and refuses storing them', async () => {
+    const c = await scriptPage();
+    const v = await upload(
+      c.page.id,
+      c.owner.token,
+      `export default {
+        async onMessage(event, ctx) {
+          console.log('nul\\u0000here', 'lone\\ud800');
+          let code = 'stored';
+          try { await ctx.store.set('k', { v: 'a\\u0000b' }); } catch (e) { code = e.code; }
+          await ctx.send({ recipient: { id: event.sender.id }, messaging_type: 'RESPONSE', message: { text: code } });
+          if (event.message.text === 'throw') throw new Error('bad\\u0000news');
+        },
+      };`,
+    );
+    await activate(c.page.id, c.owner.token, v);
+    await personSays(api, c.person, c.thread.id, 'hello');
+    await pageReply(c.sock, 'invalid_value');
+    await personSays(api, c.person, c.thread.id, 'throw');
+    await pageReply(c.sock, 'invalid_value');
+    // Each run is settled, not left leased (a write Postgres refused used to leave it in flight until its lease
+    // lapsed, then run it again, for ever): the first delivered, the throwing one scheduled for a retry with its
+    // error kept.
+    const runs = await waitFor('both runs settled', async () => {
+      const rows = await t.db.query(
+        `SELECT d.status, d.last_error FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+          WHERE d.page_id = $1 AND d.target = 'script' ORDER BY e.messaging->'message'->>'text'`,
+        [c.page.id],
+      );
+      return rows.length === 2 && rows[1].last_error ? rows : undefined;
+    });
+    expect(runs).toEqual([
+      { status: 'delivered', last_error: null },
+      { status: expect.stringMatching(/^(pending|in_flight)$/), last_error: 'script_error: Error: bad\ufffdnews' },
+    ]);
+    const logs = await logsOf(c.page.id, c.owner.token, v);
+    const printed = logs.filter((l) => l.message.startsWith('nul'));
+    expect(printed.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(printed.map((l) => `${l.level} ${l.message}`))).toEqual(new Set(['log nul\ufffdhere lone\ufffd']));
+    expect(logs.some((l) => l.level === 'error' && l.message === '[sandbox] script_error: Error: bad\ufffdnews')).toBe(true);
+    const [{ n }] = await t.db.query('SELECT count(*)::int AS n FROM script_store WHERE page_id = $1', [c.page.id]);
+    expect(n).toBe(0);
+  });
+
   it('ends a script over the CPU limit and logs the limit, while another page keeps working', async () => {
     const hog = await scriptPage();
     const bomb = await scriptPage();

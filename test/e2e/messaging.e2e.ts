@@ -255,6 +255,10 @@ describe('messaging: the core loop', () => {
     await refusedCleanly('messages', { text: 'ada@example.com', quick_reply: { payload: 'ada@example.com' }, client_message_id: clientId() }, 'THREAD.QUICK_REPLY_NOT_OFFERED');
     expect((await post('messages', { text: '+1 (555) 010-0199', quick_reply: { payload: '+1 (555) 010-0199' }, client_message_id: clientId() })).status).toBe(201);
 
+    // An image chip may have no title: any text goes with its payload.
+    expect((await pageSays(api, c.pageToken, c.psid, { text: 'Which?', quick_replies: [{ content_type: 'text', title: '', payload: 'QR_IMG', image_url: 'https://example.com/i.png' }] })).status).toBe(200);
+    expect((await post('messages', { text: 'this one', quick_reply: { payload: 'QR_IMG' }, client_message_id: clientId() })).status).toBe(201);
+
     // The Page's next message takes its chips away too.
     expect((await pageSays(api, c.pageToken, c.psid, { text: 'Pick', quick_replies: [{ content_type: 'text', title: 'Blue', payload: 'QR_BLUE' }] })).status).toBe(200);
     expect((await pageSays(api, c.pageToken, c.psid, { text: 'Noted' })).status).toBe(200);

@@ -130,6 +130,24 @@ describe('webhook delivery worker', () => {
     }
   });
 
+  it('settles a delivery whose bot answers bytes no text column holds (a NUL), once, keeping the body readable', async () => {
+    const t = await startTestPlatform({ env: FAST });
+    try {
+      const ctx = await subscribe(t, bot);
+      bot.respond = () => ({ status: 200, body: Buffer.from([0x4f, 0x4b, 0x00, 0x01, 0xff]) });
+      const rows = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['3001'], perThread: 1 });
+      await waitFor('delivered', async () => {
+        const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'delivered'`);
+        return n === rows.length;
+      });
+      const attempts = await t.db.query(`SELECT status_code, response_body FROM webhook_attempts`);
+      expect(attempts).toEqual([{ status_code: 200, response_body: 'OK\ufffd\u0001\ufffd' }]);
+      expect(bot.received).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('loses nothing when a worker is killed with SIGKILL mid-burst to a receiver failing 30% of requests', async () => {
     const t = await startTestPlatform({ role: 'api', env: FAST });
     try {

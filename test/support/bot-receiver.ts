@@ -17,7 +17,7 @@ export interface ReceivedRequest {
   signatureValid?: boolean;
 }
 
-export type Answer = number | { status: number; headers?: Record<string, string> };
+export type Answer = number | { status: number; headers?: Record<string, string>; body?: string | Buffer };
 
 export interface BotReceiver {
   url: string;
@@ -75,9 +75,9 @@ export async function startBotReceiver(verifyToken: string, port = 0): Promise<B
       receiver.received.push(entry);
       try {
         const answer = entry.signatureValid === false ? 401 : await receiver.respond(entry);
-        const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+        const { status, headers, body } = typeof answer === 'number' ? { status: answer, headers: {}, body: undefined } : answer;
         res.writeHead(status, { 'content-type': 'text/plain', ...headers });
-        res.end(status < 300 ? 'EVENT_RECEIVED' : 'nope');
+        res.end(body ?? (status < 300 ? 'EVENT_RECEIVED' : 'nope'));
       } finally {
         receiver.inFlight--;
         entry.answeredAt = Date.now();

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { toStorableText } from '../../../libs/templates';
 import { MediaService } from '../../media/media.service';
 import { AppConfig } from '../../config/app-config';
 import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
@@ -119,7 +120,8 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
     } finally {
       this.pools.bridge.endEvent(c.page_id);
     }
-    const error = result.outcome === 'ok' ? null : describeFailure(result);
+    // A script's own error message may hold a NUL or an unpaired surrogate: stored, so made storable.
+    const error = result.outcome === 'ok' ? null : toStorableText(describeFailure(result));
     const attemptId = randomUUID();
     await this.settling(c.id, () =>
       this.db.query(

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { SafeHttpClient, SafeHttpError } from '../../../libs/safe-http';
+import { toStorableText } from '../../../libs/templates';
 import { signMessenger, signStandard } from '../../../libs/webhook-signature';
 import { AppsService } from '../../apps/apps.service';
 import { AuthService } from '../../auth/auth.service';
@@ -527,7 +528,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       });
       status = res.status;
       latencyMs = Math.round(res.latencyMs);
-      responseBody = res.body.toString('utf8');
+      // Kept as text: a NUL in it (a binary answer) would fail the settle's write, and the batch be sent forever.
+      responseBody = toStorableText(res.body.toString('utf8'));
       retryAfter = retryAfterMs(res.headers['retry-after'], Date.now(), this.config.env.WEBHOOK_RETRY_AFTER_MAX_SECONDS * 1000);
       if (!isSuccess(status)) {
         error = `HTTP ${status}`;
@@ -535,7 +537,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       }
     } catch (err) {
       latencyMs = Date.now() - started.getTime();
-      error = err instanceof SafeHttpError ? `${err.code}: ${err.message}` : (err as Error).message;
+      error = toStorableText(err instanceof SafeHttpError ? `${err.code}: ${err.message}` : (err as Error).message);
       outcome = err instanceof SafeHttpError ? err.code : 'unknown';
     }
     this.latency.observe(latencyMs / 1000);
