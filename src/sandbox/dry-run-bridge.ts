@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { validateSendRequest } from '../../libs/templates';
+import { parseGraphParams, validateSendRequest } from '../../libs/templates';
 import type { FetchRequest, FetchResponse, HostBridge, HostResult } from './runtime';
+import { unstorableStoreEntry } from './script-host-bridge';
 
 export interface DrySend {
   message: unknown;
@@ -38,7 +39,9 @@ export class DryRunBridge implements HostBridge {
   async send(pageId: string, message: unknown): Promise<HostResult<unknown>> {
     const s = this.session(pageId);
     if (!s) return { ok: false, error: { code: 'send_failed', message: 'no dry run in progress' } };
-    const valid = validateSendRequest(message);
+    // As the live send reads it (parseGraphParams refuses text Postgres can't store), so a test run takes the same path.
+    const parsed = parseGraphParams(message);
+    const valid = parsed.ok ? validateSendRequest(parsed.value) : parsed;
     if (!valid.ok) {
       const error = `(#100) ${valid.error.message}`;
       s.sends.push({ message, result: null, error });
@@ -59,6 +62,8 @@ export class DryRunBridge implements HostBridge {
   }
 
   async storeSet(pageId: string, key: string, value: unknown): Promise<HostResult<unknown>> {
+    const refused = unstorableStoreEntry(key, value);
+    if (refused) return refused;
     this.session(pageId)?.overlay.set(key, value ?? null);
     return { ok: true, result: null };
   }

@@ -10,6 +10,13 @@ import { createScriptFetchHttp } from './script-fetch-http';
 import type { FetchRequest, FetchResponse, HostBridge, HostResult } from './runtime';
 
 const fail = (code: string, message: string): HostResult<never> => ({ ok: false, error: { code, message } });
+
+// Postgres would refuse a NUL or an unpaired surrogate inside the statement; the script is told which (the dry run
+// too, so a test run takes the live run's path).
+export function unstorableStoreEntry(key: string, value: unknown): HostResult<never> | undefined {
+  const unstorable = unstorableTextPath({ key, value });
+  return unstorable ? fail('invalid_value', `ctx.store ${formatParam(unstorable)} ${UNSTORABLE_TEXT_PHRASE}`) : undefined;
+}
 const DROPPED_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade']);
 
 // What the platform offers scripts: ctx.send through the Send API, ctx.store in Postgres, ctx.fetch through the
@@ -71,9 +78,8 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
   }
 
   async storeSet(pageId: string, key: string, value: unknown): Promise<HostResult<unknown>> {
-    // Postgres would refuse these inside the statement; the script is told which.
-    const unstorable = unstorableTextPath({ key, value });
-    if (unstorable) return fail('invalid_value', `ctx.store ${formatParam(unstorable)} ${UNSTORABLE_TEXT_PHRASE}`);
+    const refused = unstorableStoreEntry(key, value);
+    if (refused) return refused;
     if (value === undefined) return this.storeDelete(pageId, key);
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(key) + Buffer.byteLength(json);

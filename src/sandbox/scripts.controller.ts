@@ -78,7 +78,7 @@ export class ScriptsController {
     @Query('before') before?: string,
   ): Promise<ScriptLogListDto> {
     const n = limit && /^\d+$/.test(limit) ? Number(limit) : 100;
-    return this.scripts.listLogs(pageId, who.userId, version, n, before && /^\d{1,19}$/.test(before) ? before : undefined);
+    return this.scripts.listLogs(pageId, who.userId, version, n, before && /^\d{1,18}$/.test(before) ? before : undefined);
   }
 
   @Post(':version/test')

@@ -3,11 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
-import { MEDIA_ATTACHMENT_TYPES, parseGraphParams, validateMessageContent } from '../../libs/templates';
+import { formatParam, MEDIA_ATTACHMENT_TYPES, parseGraphParams, UNSTORABLE_TEXT_PHRASE, unstorableTextPath, validateMessageContent } from '../../libs/templates';
 import type { MessageContent } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
 import { AppException } from '../common/errors/app.exception';
-import { assertStorableText } from '../common/errors/validation';
 import { GraphException } from '../common/errors/graph.exception';
 import { toHttpError } from '../media/media.errors';
 import { MediaRecord, MediaService } from '../media/media.service';
@@ -85,7 +84,8 @@ export class AttachmentsService {
         let fileSeen = false;
         for await (const part of req.parts()) {
           if (part.type === 'field') {
-            assertStorableText({ [part.fieldname]: part.value }, 'body');
+            const unstorable = unstorableTextPath({ [part.fieldname]: part.value });
+            if (unstorable) throw SendApiErrors.invalid(`param ${formatParam(unstorable)} ${UNSTORABLE_TEXT_PHRASE}`);
             fields[part.fieldname] = part.value;
           } else if (part.fieldname !== 'filedata' || fileSeen) part.file.resume();
           else {

@@ -258,6 +258,10 @@ describe('hosted bot scripts', () => {
         },
       };`,
     );
+    // The dry run takes the live run's path: the same refusal.
+    const event = { sender: { id: '1234' }, recipient: { id: c.page.id }, timestamp: 1, message: { mid: 'm_x', text: 'hello' } };
+    const dry = await api.post(`/pages/${c.page.id}/scripts/${v}/test`, { event }, { token: c.owner.token });
+    expect(dry.body.sends.map((x: any) => x.message.message.text)).toEqual(['invalid_value']);
     await activate(c.page.id, c.owner.token, v);
     await personSays(api, c.person, c.thread.id, 'hello');
     await pageReply(c.sock, 'invalid_value');
@@ -279,6 +283,8 @@ describe('hosted bot scripts', () => {
       { status: expect.stringMatching(/^(pending|in_flight)$/), last_error: 'script_error: Error: bad\ufffdnews' },
     ]);
     const logs = await logsOf(c.page.id, c.owner.token, v);
+    // A `before` past what a bigint holds is no cursor: ignored, not failed inside Postgres.
+    expect((await api.get(`/pages/${c.page.id}/scripts/${v}/logs?before=9999999999999999999`, { token: c.owner.token })).status).toBe(200);
     const printed = logs.filter((l) => l.message.startsWith('nul'));
     expect(printed.length).toBeGreaterThanOrEqual(2);
     expect(new Set(printed.map((l) => `${l.level} ${l.message}`))).toEqual(new Set(['log nul\ufffdhere lone\ufffd']));

@@ -31,7 +31,7 @@ export class ListDeliveriesQueryDto {
 
   @ApiPropertyOptional({ description: 'paging.next_cursor of the previous page' })
   @IsOptional()
-  @Matches(/^\d{1,19}$/)
+  @Matches(/^\d{1,18}$/, { message: '$property must be a cursor this API gave' })
   cursor?: string;
 }
 
@@ -53,7 +53,7 @@ export class ReplayDto {
 export class PullEventsQueryDto {
   @ApiPropertyOptional({ description: 'Acknowledges every event up to and including this cursor' })
   @IsOptional()
-  @Matches(/^\d{1,19}$/)
+  @Matches(/^\d{1,18}$/, { message: '$property must be a cursor this API gave' })
   after?: string;
 
   @ApiPropertyOptional({ default: 100, maximum: 1000 })

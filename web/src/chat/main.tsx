@@ -554,7 +554,7 @@ function Conversation(props: ConvProps) {
           </li>
         )}
       </ol>
-      <QuickReplyChips chips={chips} onPick={(q) => onText(q.title, { payload: q.payload })} />
+      <QuickReplyChips chips={chips} onPick={(q) => onText(q.title.trim() ? q.title : q.payload, { payload: q.payload })} />
       {menuOpen && menu.length > 0 && (
         <ul class="menu" aria-label="Menu">
           {menu.map((b, i) => (
