@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
-import { formatParam, MEDIA_ATTACHMENT_TYPES, parseGraphParams, UNSTORABLE_TEXT_PHRASE, unstorableTextPath, validateMessageContent } from '../../libs/templates';
+import { MEDIA_ATTACHMENT_TYPES, parseGraphParams, validateMessageContent } from '../../libs/templates';
 import type { MessageContent } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
 import { AppException } from '../common/errors/app.exception';
@@ -83,11 +83,9 @@ export class AttachmentsService {
         let attachment: { id: string; type: string } | undefined;
         let fileSeen = false;
         for await (const part of req.parts()) {
-          if (part.type === 'field') {
-            const unstorable = unstorableTextPath({ [part.fieldname]: part.value });
-            if (unstorable) throw SendApiErrors.invalid(`param ${formatParam(unstorable)} ${UNSTORABLE_TEXT_PHRASE}`);
-            fields[part.fieldname] = part.value;
-          } else if (part.fieldname !== 'filedata' || fileSeen) part.file.resume();
+          // Fields are checked where they are parsed (parseGraphParams), before a file is stored.
+          if (part.type === 'field') fields[part.fieldname] = part.value;
+          else if (part.fieldname !== 'filedata' || fileSeen) part.file.resume();
           else {
             fileSeen = true;
             attachment = await this.storeFile(pageId, appId, fields, part, beforeFile);

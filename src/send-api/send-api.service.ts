@@ -68,21 +68,12 @@ export class SendApiService {
   // The HTTP route's path: throws GraphException on refusal. `params` is query and body merged.
   async deliver(pageId: string, appId: string | null, params: unknown, idempotencyKey?: string, opts: { spent?: boolean } = {}): Promise<SendAnswer> {
     const scope = { pageId, appId: appId ?? '' };
-    if (idempotencyKey !== undefined) {
-      if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw SendApiErrors.badIdempotencyKey();
-      const first = await this.findAnswer(pageId, scope.appId, idempotencyKey);
-      if (first) return first;
-    }
+    const first = await this.answerOf(pageId, scope.appId, idempotencyKey);
+    if (first) return first;
     // Every call spends its tokens, refused or not; the buckets' round trip overlaps validation and the lookup.
     const spending = opts.spent ? Promise.resolve() : this.spend(pageId, appId);
     spending.catch(() => undefined);
-    const parsed = parseGraphParams(params);
-    const valid = parsed.ok ? validateSendRequest(parsed.value) : parsed;
-    if (!valid.ok) {
-      await spending;
-      throw SendApiErrors.invalid(valid.error.message, valid.error.subcode);
-    }
-    const req = valid.value;
+    const { req, raw } = await this.validRequest(params, spending);
 
     // A thread this process has seen: no lookup, the statement checks the window (below). Only for content that
     // needs no lookups of its own, so every refusal is still reported in the order of the path below.
@@ -118,7 +109,7 @@ export class SendApiService {
       return { status: 200, body, replayed: false };
     }
 
-    const { content, attachmentId } = await this.contentOf(pageId, appId, thread, req, parsed.ok ? parsed.value : undefined);
+    const { content, attachmentId } = await this.contentOf(pageId, appId, thread, req, raw);
     return this.write(thread, appId, content, attachmentId, scope, idempotencyKey, null);
   }
 
@@ -127,22 +118,33 @@ export class SendApiService {
   // nothing behind. False when the Idempotency-Key has its answer already (a replay: the file is not stored).
   // The call's tokens are spent here: deliver is then told so (`spent`).
   async precheck(pageId: string, appId: string | null, params: unknown, idempotencyKey?: string): Promise<boolean> {
-    if (idempotencyKey !== undefined) {
-      if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw SendApiErrors.badIdempotencyKey();
-      if (await this.findAnswer(pageId, appId ?? '', idempotencyKey)) return false;
-    }
+    if (await this.answerOf(pageId, appId ?? '', idempotencyKey)) return false;
     const spending = this.spend(pageId, appId);
     spending.catch(() => undefined);
+    const { req } = await this.validRequest(params, spending);
+    const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
+    if (!thread) throw SendApiErrors.noMatchingUser();
+    this.checkWindow(thread, req);
+    return true;
+  }
+
+  // The first answer an Idempotency-Key has, if any (a malformed key is refused).
+  private async answerOf(pageId: string, appId: string, idempotencyKey: string | undefined): Promise<SendAnswer | undefined> {
+    if (idempotencyKey === undefined) return undefined;
+    if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw SendApiErrors.badIdempotencyKey();
+    return this.findAnswer(pageId, appId, idempotencyKey);
+  }
+
+  // The request as Graph reads it (`raw`: params with their JSON decoded), or its refusal once the call's tokens
+  // are spent.
+  private async validRequest(params: unknown, spending: Promise<void>): Promise<{ req: SendRequest; raw: Record<string, unknown> }> {
     const parsed = parseGraphParams(params);
     const valid = parsed.ok ? validateSendRequest(parsed.value) : parsed;
     if (!valid.ok) {
       await spending;
       throw SendApiErrors.invalid(valid.error.message, valid.error.subcode);
     }
-    const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, valid.value.recipient.id)]);
-    if (!thread) throw SendApiErrors.noMatchingUser();
-    this.checkWindow(thread, valid.value);
-    return true;
+    return { req: valid.value, raw: (parsed as { value: Record<string, unknown> }).value };
   }
 
   // Stores and pushes the message (MessagingService), with the Idempotency-Key row in its transaction when given.

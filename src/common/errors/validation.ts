@@ -24,10 +24,9 @@ export class RequestValidationError extends Error {
 // (nesting-depth.ts). Only bodies and queries with a DTO type: they are plain JSON, where custom decorators hand in
 // request objects and principals, and a plain-object type is passed through untouched.
 // DTO bodies and queries, and every path parameter, are checked for text Postgres cannot store
-// (libs/templates/storable-text.ts); the Graph routes' untyped params are checked where they are merged
-// (mergeParams) and, once their JSON strings are decoded, by parseGraphParams; and a
-// gateway's frames (untyped too) where they are validated. Not here for those: a refusal in a gateway's global pipe
-// is never answered.
+// (libs/templates/storable-text.ts). The Graph routes' untyped params are checked by parseGraphParams, once their
+// JSON strings are decoded; a gateway's frames (untyped too) where they are validated. Not here for those: a refusal
+// in a gateway's global pipe is never answered.
 class RequestValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if ((metadata.type === 'body' || metadata.type === 'query') && this.toValidate(metadata)) {
