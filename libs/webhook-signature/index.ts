@@ -4,6 +4,7 @@
  */
 export type { HeaderValue, SignableBody } from './body';
 export { signMessenger, verifyMessenger, type MessengerSignatureHeaders } from './messenger';
+export { escapeNonAscii, toMessengerJson } from './messenger-json';
 export {
   generateStandardSecret,
   signStandard,

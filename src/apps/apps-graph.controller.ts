@@ -1,16 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
 import type { AppPrincipal } from '../auth/principal';
 import { GraphErrors } from '../common/errors/graph.exception';
-import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
+import { GRAPH_PARAMS_PIPE, GraphParams } from '../common/http/graph-params';
+import { DEFAULT_GRAPH_VERSION, GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
 import { requireMessengerFields } from '../pages/messenger-fields';
 import { GraphTokenQueryDto } from '../pages/dto/subscribed-apps.dto';
 import { AppsService } from './apps.service';
 import { CallbackVerifier } from './callback-verifier';
 import { CreateSubscriptionDto, DeleteSubscriptionQueryDto } from './dto/subscription.dto';
-
-const GRAPH_FIELD_VERSION = 'v25.0';
 
 @ApiTags('graph: apps')
 @Controller(GRAPH_ROUTE_PREFIX)
@@ -20,15 +19,17 @@ export class AppsGraphController {
     private readonly verifier: CallbackVerifier,
   ) {}
 
+  // Params in the query string, a form or JSON, as Graph takes them.
   @Post(':appId/subscriptions')
   @HttpCode(200)
   @GraphAuth('app')
+  @ApiBody({ type: CreateSubscriptionDto, description: 'Or the same params in the query string' })
   @ApiOkResponse({ schema: { example: { success: true } } })
   async subscribe(
     @CurrentPrincipal() who: AppPrincipal,
     @Param('appId') appId: string,
     @Param('graphVersion') version: string,
-    @Body() dto: CreateSubscriptionDto,
+    @GraphParams(GRAPH_PARAMS_PIPE) dto: CreateSubscriptionDto,
   ) {
     assertOwnApp(who, appId);
     const fields = requireMessengerFields(dto.fields, 'fields');
@@ -38,14 +39,15 @@ export class AppsGraphController {
       appId,
       dto.object,
       dto.callback_url,
-      fields.map((name) => ({ name, version: version ?? GRAPH_FIELD_VERSION })),
+      fields.map((name) => ({ name, version: version ?? DEFAULT_GRAPH_VERSION })),
     );
     return { success: true };
   }
 
   @Get(':appId/subscriptions')
   @GraphAuth('app')
-  async list(@CurrentPrincipal() who: AppPrincipal, @Param('appId') appId: string, @Query() _q: GraphTokenQueryDto) {
+  @ApiQuery({ name: 'access_token', required: false })
+  async list(@CurrentPrincipal() who: AppPrincipal, @Param('appId') appId: string, @GraphParams(GRAPH_PARAMS_PIPE) _q: GraphTokenQueryDto) {
     assertOwnApp(who, appId);
     const subs = await this.apps.listSubscriptions(appId);
     return {
@@ -53,15 +55,20 @@ export class AppsGraphController {
     };
   }
 
+  // Without `fields`, the object's subscription (or every one) goes; with them, only those fields, as on Graph.
   @Delete(':appId/subscriptions')
   @GraphAuth('app')
+  @ApiQuery({ name: 'access_token', required: false })
+  @ApiQuery({ name: 'object', required: false, enum: ['page'] })
+  @ApiQuery({ name: 'fields', required: false, description: 'Remove only these fields (a comma list); the subscription goes when none is left' })
   async remove(
     @CurrentPrincipal() who: AppPrincipal,
     @Param('appId') appId: string,
-    @Query() q: DeleteSubscriptionQueryDto,
+    @GraphParams(GRAPH_PARAMS_PIPE) q: DeleteSubscriptionQueryDto,
   ) {
     assertOwnApp(who, appId);
-    await this.apps.deleteSubscription(appId, q.object);
+    if (q.fields === undefined) await this.apps.deleteSubscription(appId, q.object);
+    else await this.apps.removeSubscriptionFields(appId, q.object ?? 'page', requireMessengerFields(q.fields, 'fields'));
     return { success: true };
   }
 }

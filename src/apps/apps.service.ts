@@ -97,6 +97,18 @@ export class AppsService {
     await this.subscriptions.delete(object ? { appId, object } : { appId });
   }
 
+  // Graph's DELETE with `fields`: those fields leave the subscription, which goes once none is left. Nothing else
+  // about it changes (an endpoint switched off stays off). Under a row lock, so two removals don't undo each other.
+  async removeSubscriptionFields(appId: string, object: string, names: string[]): Promise<void> {
+    await this.subscriptions.manager.transaction(async (m) => {
+      const sub = await m.findOne(AppSubscriptionEntity, { where: { appId, object }, lock: { mode: 'pessimistic_write' } });
+      if (!sub) return;
+      const fields = sub.fields.filter((f) => !names.includes(f.name));
+      if (fields.length) await m.update(AppSubscriptionEntity, { appId, object }, { fields });
+      else await m.delete(AppSubscriptionEntity, { appId, object });
+    });
+  }
+
   async setSuspended(appId: string, suspended: boolean) {
     const app = /^\d{1,20}$/.test(appId) ? await this.apps.findOneBy({ id: appId }) : null;
     if (!app) throw notFound('APP.NOT_FOUND', `No app ${appId}`);

@@ -199,14 +199,17 @@ export class AuthService implements OnModuleInit {
     return (await this.appBySecret(appId, secret)) !== null;
   }
 
-  // appsecret_proof = hex HMAC-SHA256(key = app secret, msg = access token), checked against every live
-  // secret of the app (a rotation's old one included), in constant time, without stopping early.
-  async verifyAppsecretProof(appId: string, token: string, proof: string): Promise<boolean> {
+  // appsecret_proof = hex HMAC-SHA256(key = app secret, msg = access token), or, with `appsecret_time` (Unix
+  // seconds), of `token|time`: a proof that expires, so a captured one can't be replayed for long. Checked
+  // against every live secret of the app (a rotation's old one included), in constant time, without stopping early.
+  async verifyAppsecretProof(appId: string, token: string, proof: string, time?: string): Promise<boolean> {
     if (!/^[0-9a-fA-F]{64}$/.test(proof)) return false;
+    if (time !== undefined && !appsecretTimeIsFresh(time)) return false;
+    const message = time === undefined ? token : `${token}|${time}`;
     const secrets = await this.signingSecrets(appId);
     let ok = false;
     for (const secret of secrets) {
-      ok = safeEqual(createHmac('sha256', secret).update(token).digest('hex'), proof.toLowerCase()) || ok;
+      ok = safeEqual(createHmac('sha256', secret).update(message).digest('hex'), proof.toLowerCase()) || ok;
     }
     return ok;
   }
@@ -271,4 +274,12 @@ export class AuthService implements OnModuleInit {
     };
     return this.cache(this.callers, hash, caller, expires);
   }
+}
+
+// How far `appsecret_time` may be from this server's clock, either way (clock skew and a slow request included).
+export const APPSECRET_TIME_WINDOW_SECONDS = 300;
+
+export function appsecretTimeIsFresh(time: string, nowMs = Date.now()): boolean {
+  if (!/^\d{1,12}$/.test(time)) return false;
+  return Math.abs(nowMs / 1000 - Number(time)) <= APPSECRET_TIME_WINDOW_SECONDS;
 }

@@ -10,6 +10,7 @@ import type { Logger as Pino } from 'pino';
 import { AppModule } from '../app.module';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { createValidationPipe } from '../common/errors/validation';
+import { withGraphVersion } from '../common/http/graph-route';
 import { PinoNestLogger } from '../common/logging/logger';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../health/metrics.service';
@@ -36,6 +37,8 @@ export function createFastifyAdapter(config: AppConfig, logger: Pino): FastifyAd
     // Per-request log lines only at debug and trace.
     logController: new LogController({ disableRequestLogging: env.LOG_LEVEL !== 'debug' && env.LOG_LEVEL !== 'trace' }),
     bodyLimit: env.BODY_LIMIT_BYTES,
+    // Graph calls without a version run as the default one, as on Graph.
+    rewriteUrl: (req: { url?: string }) => withGraphVersion(req.url ?? '/'),
     // A caller's id is kept only when it is short and plain, so it cannot forge log lines.
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];

@@ -14,21 +14,53 @@ describe('MediaUrlSigner', () => {
     expect(signer.verify('123', 'display.jpg', u.searchParams.get('exp'), u.searchParams.get('sig'))).toBe('expired');
   });
 
-  it('signs its own URLs again with a fresh expiry, expired ones too, wherever they are in a payload', () => {
+  it('signs its own URLs again with a fresh expiry, expired ones too, where the platform put them', () => {
     now = 1_800_000_000_000;
     const old = `https://sb.example${signer.sign('55', 'display.jpg').path}`;
     const forged = 'https://sb.example/media/55/display.jpg?exp=1800003600&sig=AAAA';
     const foreign = 'https://cdn.example/cat.jpg';
     now += 2 * 3600 * 1000; // past the first URL's expiry
-    const payload = { message: { attachments: [{ type: 'image', payload: { url: old } }, { payload: { url: foreign } }], text: forged } };
+    const media = `https://sb.example${signer.sign('56', 'original').path}`;
+    const payload = {
+      message: {
+        attachments: [
+          { type: 'image', payload: { url: old } },
+          { payload: { url: foreign } },
+          { type: 'template', payload: { template_type: 'media', elements: [{ media_type: 'video', url: media }] } },
+        ],
+        text: forged,
+      },
+    };
     const out = signer.resignUrls(payload);
-    const fresh = new URL(out.message.attachments[0].payload.url);
+    const video = new URL(String(out.message.attachments[2].payload.elements?.[0].url));
+    expect(video.pathname).toBe('/media/56/original');
+    expect(signer.verify('56', 'original', video.searchParams.get('exp'), video.searchParams.get('sig'))).toBe('ok');
+    const fresh = new URL(String(out.message.attachments[0].payload.url));
     expect(fresh.origin + fresh.pathname).toBe('https://sb.example/media/55/display.jpg');
     expect(signer.verify('55', 'display.jpg', fresh.searchParams.get('exp'), fresh.searchParams.get('sig'))).toBe('ok');
     expect(out.message.attachments[1].payload.url).toBe(foreign);
     expect(out.message.text).toBe(forged);
     // The stored payload is not touched.
     expect(payload.message.attachments[0].payload.url).toBe(old);
+  });
+
+  it('leaves its own URLs alone anywhere a sender wrote them: text, template fields, postbacks', () => {
+    now = 1_800_000_000_000;
+    const old = `https://sb.example${signer.sign('57', 'display.jpg').path}`;
+    now += 2 * 3600 * 1000;
+    const item = {
+      message: {
+        text: `look ${old}`,
+        attachments: [
+          {
+            type: 'template',
+            payload: { template_type: 'generic', elements: [{ title: 't', image_url: old, default_action: { type: 'web_url', url: old } }] },
+          },
+        ],
+      },
+      postback: { title: 't', payload: old },
+    };
+    expect(signer.resignUrls(item)).toEqual(item);
   });
 
   it('refuses another variant, id, expiry or key', () => {

@@ -28,17 +28,30 @@ export class MediaUrlSigner {
     return Number(exp) * 1000 < this.now() ? 'expired' : 'ok';
   }
 
-  // Every media URL this signer signed, anywhere in `value`, signed again with a fresh expiry (same origin and
-  // variant), expired ones included: what was stored to be sent later (a webhook retried hours after its event)
-  // goes out with live URLs. A URL whose signature is not ours is left as it is.
-  resignUrls<T>(value: T): T {
-    const walk = (v: unknown): unknown => {
-      if (typeof v === 'string') return v.includes('/media/') ? this.resign(v) : v;
-      if (Array.isArray(v)) return v.map(walk);
-      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
-      return v;
-    };
-    return walk(value) as T;
+  // A stored webhook item's media URLs signed again with a fresh expiry (same origin and variant), expired ones
+  // included: what was stored to be sent later (a webhook retried hours after its event) goes out with live URLs.
+  // Only where the platform itself put a URL it minted from a media id: `message.attachments[].payload.url` and a
+  // media template's `elements[].url`. Text, template fields and anything else a sender wrote are left alone, or
+  // anyone could paste an expired URL of another Page's media into a message and have it renewed for a bot.
+  // A URL whose signature is not ours is left as it is. The stored item is not changed.
+  resignUrls<T>(item: T): T {
+    const message = (item as { message?: { attachments?: unknown } } | null)?.message;
+    if (!message || !Array.isArray(message.attachments)) return item;
+    const attachments = message.attachments.map((a: unknown) => {
+      const att = a as { type?: unknown; payload?: Record<string, unknown> } | null;
+      const payload = att?.payload;
+      if (!payload || typeof payload !== 'object') return a;
+      if (typeof payload.url === 'string') return { ...att, payload: { ...payload, url: this.resign(payload.url) } };
+      if (att.type === 'template' && payload.template_type === 'media' && Array.isArray(payload.elements)) {
+        const elements = payload.elements.map((el: unknown) => {
+          const e = el as Record<string, unknown> | null;
+          return e && typeof e.url === 'string' ? { ...e, url: this.resign(e.url) } : el;
+        });
+        return { ...att, payload: { ...payload, elements } };
+      }
+      return a;
+    });
+    return { ...item, message: { ...message, attachments } } as T;
   }
 
   private resign(url: string): string {

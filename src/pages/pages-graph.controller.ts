@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
 import type { PagePrincipal, PersonPrincipal } from '../auth/principal';
 import { GraphErrors } from '../common/errors/graph.exception';
+import { GRAPH_PARAMS_PIPE, GraphParams } from '../common/http/graph-params';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
 import { PageListDto } from './dto/create-page.dto';
 import { GraphTokenQueryDto, SubscribedAppsDto } from './dto/subscribed-apps.dto';
@@ -16,29 +17,31 @@ export class PagesGraphController {
 
   @Get('me/accounts')
   @GraphAuth('person')
+  @ApiQuery({ name: 'access_token', required: false })
   @ApiOkResponse({ type: PageListDto })
-  async accounts(@CurrentPrincipal() who: PersonPrincipal, @Query() _q: GraphTokenQueryDto): Promise<PageListDto> {
+  async accounts(@CurrentPrincipal() who: PersonPrincipal, @GraphParams(GRAPH_PARAMS_PIPE) _q: GraphTokenQueryDto): Promise<PageListDto> {
     return { data: await this.pages.pagesAdministeredBy(who.userId) };
   }
 
   @Post(':pageRef/subscribed_apps')
   @HttpCode(200)
   @GraphAuth('page')
+  @ApiBody({ type: SubscribedAppsDto, description: 'Or the same params in the query string' })
   async subscribe(
     @CurrentPrincipal() who: PagePrincipal,
     @Param('pageRef') pageRef: string,
-    @Query() query: GraphTokenQueryDto,
-    @Body() body: SubscribedAppsDto,
+    @GraphParams(GRAPH_PARAMS_PIPE) params: SubscribedAppsDto,
   ) {
     assertOwnPage(who, pageRef);
-    const fields = requireMessengerFields(body?.subscribed_fields ?? query.subscribed_fields, 'subscribed_fields');
+    const fields = requireMessengerFields(params.subscribed_fields, 'subscribed_fields');
     await this.pages.setSubscribedFields(who.pageId, who.appId, fields);
     return { success: true };
   }
 
   @Get(':pageRef/subscribed_apps')
   @GraphAuth('page')
-  async list(@CurrentPrincipal() who: PagePrincipal, @Param('pageRef') pageRef: string, @Query() _q: GraphTokenQueryDto) {
+  @ApiQuery({ name: 'access_token', required: false })
+  async list(@CurrentPrincipal() who: PagePrincipal, @Param('pageRef') pageRef: string, @GraphParams(GRAPH_PARAMS_PIPE) _q: GraphTokenQueryDto) {
     assertOwnPage(who, pageRef);
     const apps = await this.pages.connectedApps(who.pageId, who.appId);
     return {
@@ -50,10 +53,11 @@ export class PagesGraphController {
 
   @Delete(':pageRef/subscribed_apps')
   @GraphAuth('page')
+  @ApiQuery({ name: 'access_token', required: false })
   async unsubscribe(
     @CurrentPrincipal() who: PagePrincipal,
     @Param('pageRef') pageRef: string,
-    @Query() _q: GraphTokenQueryDto,
+    @GraphParams(GRAPH_PARAMS_PIPE) _q: GraphTokenQueryDto,
   ) {
     assertOwnPage(who, pageRef);
     await this.pages.setSubscribedFields(who.pageId, who.appId, []);

@@ -4,6 +4,7 @@ import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
 import type { PersonPrincipal } from '../auth/principal';
 import { ConnectAppDto, ConnectAppResponseDto, PageAppListDto } from './dto/connect-app.dto';
 import { CreatePageDto, PageDto, PageListDto } from './dto/create-page.dto';
+import { AddPageAdminDto, PageAdminDto, PageAdminListDto } from './dto/page-admins.dto';
 import { SearchPagesDto } from './dto/search-pages.dto';
 import { PagesService } from './pages.service';
 
@@ -38,6 +39,31 @@ export class PagesController {
     return { id: p.id, name: p.name, category: p.category };
   }
 
+  @Get(':pageId/admins')
+  @ApiOkResponse({ type: PageAdminListDto })
+  async admins(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string): Promise<PageAdminListDto> {
+    return { data: await this.pages.listAdmins(pageId, who.userId) };
+  }
+
+  // A business adds the developer of a bot it wants as an admin; the developer then connects their own app.
+  @Post(':pageId/admins')
+  @ApiCreatedResponse({ type: PageAdminDto })
+  addAdmin(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Body() dto: AddPageAdminDto): Promise<PageAdminDto> {
+    return this.pages.addAdmin(pageId, who.userId, dto.username);
+  }
+
+  @Delete(':pageId/admins/:userId')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  async removeAdmin(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('userId') userId: string,
+  ): Promise<void> {
+    await this.pages.removeAdmin(pageId, who.userId, userId);
+  }
+
+  // Only an app its caller owns: see PagesService.connectApp.
   @Post(':pageId/apps')
   @ApiCreatedResponse({ type: ConnectAppResponseDto })
   async connect(

@@ -3,7 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { AppsService } from '../apps/apps.service';
 import { AuthService } from '../auth/auth.service';
-import { forbidden, notFound } from '../common/errors/app.exception';
+import { conflict, forbidden, notFound } from '../common/errors/app.exception';
 import { numericId } from '../common/crypto/tokens';
 import { PageAdminEntity } from './entities/page-admin.entity';
 import { PageAppEntity } from './entities/page-app.entity';
@@ -13,6 +13,13 @@ export interface PageView {
   id: string;
   name: string;
   category: string | null;
+}
+
+export interface PageAdminView {
+  user_id: string;
+  username: string;
+  name: string;
+  added_at: string;
 }
 
 export const toPageView = (p: PageEntity): PageView => ({ id: p.id, name: p.name, category: p.category });
@@ -76,8 +83,11 @@ export class PagesService {
 
   async connectApp(pageId: string, userId: string, appId: string, fields: string[]): Promise<string> {
     await this.assertAdmin(pageId, userId);
-    // A hosted-script app belongs to its own page (src/sandbox connects it).
-    if ((await this.apps.findActive(appId)).hosted) throw notFound('APP.NOT_FOUND', `No app ${appId}`);
+    // Both sides consent: the Page's admin, and the app's owner (the same person: a business that wants another
+    // developer's bot makes that developer an admin, who connects their own app). Otherwise any admin could route
+    // their Page's conversations into someone else's bot and send, and spend its rate limit, under its name.
+    // A hosted-script app belongs to its own page (src/sandbox connects it): not found here.
+    await this.apps.assertOwner(appId, userId);
     const token = await this.db.transaction(async (m) => {
       await m.upsert(PageAppEntity, { pageId, appId, subscribedFields: [...new Set(fields)] }, ['pageId', 'appId']);
       return this.auth.issuePageToken(pageId, appId, m);
@@ -87,17 +97,64 @@ export class PagesService {
     return token;
   }
 
+  // The page's admins, or the app's owner: a developer may always take their bot off a page, admin or not.
   async disconnectApp(pageId: string, userId: string, appId: string): Promise<void> {
-    await this.assertAdmin(pageId, userId);
+    await this.findActive(pageId);
     // Not listed, not disconnectable here: removing it would silently stop the page's hosted script.
     const [app] = await this.apps.findManyByIds([appId]);
     if (app?.hosted) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
+    if (app?.ownerId !== userId && !(await this.isAdmin(pageId, userId))) {
+      throw forbidden('PAGE.NOT_ADMIN', "Only the page's admins or the app's owner may disconnect it");
+    }
     await this.db.transaction(async (m) => {
       const res = await m.delete(PageAppEntity, { pageId, appId });
       if (!res.affected) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
       await this.auth.revokePageTokens(pageId, appId, m);
     });
     await this.auth.credentialsChanged();
+  }
+
+  // --- admins: who may manage the page (and connect their own apps to it) ---
+
+  async listAdmins(pageId: string, userId: string): Promise<PageAdminView[]> {
+    await this.assertAdmin(pageId, userId);
+    return this.adminsOf(pageId);
+  }
+
+  private async adminsOf(pageId: string, onlyUserId?: string): Promise<PageAdminView[]> {
+    const rows: { user_id: string; username: string; name: string; created_at: Date }[] = await this.db.query(
+      `SELECT a.user_id, u.username, u.name, a.created_at FROM page_admins a JOIN users u ON u.id = a.user_id
+        WHERE a.page_id = $1 AND ($2::varchar IS NULL OR a.user_id = $2) ORDER BY a.created_at, a.user_id`,
+      [pageId, onlyUserId ?? null],
+    );
+    return rows.map((r) => ({ user_id: r.user_id, username: r.username, name: r.name, added_at: new Date(r.created_at).toISOString() }));
+  }
+
+  // Adding someone who already is an admin changes nothing and answers them as they are.
+  async addAdmin(pageId: string, userId: string, username: string): Promise<PageAdminView> {
+    await this.assertAdmin(pageId, userId);
+    const [user]: { id: string }[] = await this.db.query(`SELECT id FROM users WHERE username = $1`, [username.toLowerCase()]);
+    if (!user) throw notFound('ACCOUNT.NOT_FOUND', `No person with the username ${username.toLowerCase()}`);
+    await this.db.query(`INSERT INTO page_admins (page_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [pageId, user.id]);
+    const [view] = await this.adminsOf(pageId, user.id);
+    return view;
+  }
+
+  // An admin may remove any admin, themselves included, but never the last one: a page nobody can manage could
+  // never be fixed or have its apps disconnected. Removals are serialised on the page row, so two admins removing
+  // each other at once can't leave it with none.
+  async removeAdmin(pageId: string, userId: string, targetUserId: string): Promise<void> {
+    await this.assertAdmin(pageId, userId);
+    await this.db.transaction(async (m) => {
+      await m.query(`SELECT 1 FROM pages WHERE id = $1 FOR UPDATE`, [pageId]);
+      const admins: { user_id: string }[] = await m.query(`SELECT user_id FROM page_admins WHERE page_id = $1`, [pageId]);
+      if (!admins.some((a) => a.user_id === userId)) throw forbidden('PAGE.NOT_ADMIN', 'You are not an admin of this page');
+      if (!admins.some((a) => a.user_id === targetUserId)) {
+        throw notFound('PAGE.ADMIN_NOT_FOUND', `${targetUserId} is not an admin of this page`);
+      }
+      if (admins.length === 1) throw conflict('PAGE.LAST_ADMIN', 'A page keeps at least one admin: add another before removing this one');
+      await m.query(`DELETE FROM page_admins WHERE page_id = $1 AND user_id = $2`, [pageId, targetUserId]);
+    });
   }
 
   async listApps(pageId: string, userId: string) {

@@ -3,6 +3,7 @@ import { ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
 import type { PagePrincipal } from '../auth/principal';
+import { mergeParams } from '../common/http/graph-params';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
 import { requestOrigin } from '../media/media.service';
 import { assertOwnPage } from '../pages/pages-graph.controller';
@@ -10,15 +11,6 @@ import { AttachmentsService } from './attachments.service';
 import { MessengerProfileService } from './messenger-profile.service';
 import { SendApiService, SendResult } from './send-api.service';
 import { UserProfileService } from './user-profile.service';
-
-// Body params win over query params; a body that is not an object is left for the validator to name. Text
-// Postgres can't store is refused by parseGraphParams, which every caller's params go through.
-export function mergeParams(query: Record<string, unknown>, body: unknown): unknown {
-  const q = query && typeof query === 'object' ? query : {};
-  if (body === undefined || body === null || body === '') return { ...q };
-  if (typeof body !== 'object' || Array.isArray(body)) return body;
-  return { ...q, ...(body as Record<string, unknown>) };
-}
 
 const asObject = (v: unknown): Record<string, unknown> =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
@@ -144,7 +136,7 @@ export class SendApiController {
     return this.profiles.remove(who.pageId, mergeParams(query, body));
   }
 
-  // User Profile API: only people who have a thread with the Page.
+  // User Profile API: only people who have a thread with the Page. `me` or the Page's own id is the Page node.
   @Get(':psid')
   @GraphAuth('page')
   @ApiOkResponse({
@@ -163,6 +155,7 @@ export class SendApiController {
     @Query() query: Record<string, unknown>,
     @Req() req: FastifyRequest,
   ) {
+    if (psid === 'me' || psid === who.pageId) return this.users.page(who.pageId, query?.fields);
     return this.users.get(who.pageId, psid, query?.fields, requestOrigin(req));
   }
 }

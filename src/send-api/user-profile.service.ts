@@ -10,6 +10,23 @@ import { SendApiErrors } from './send-api.errors';
 
 export const USER_PROFILE_FIELDS = ['id', 'first_name', 'last_name', 'name', 'profile_pic'] as const;
 const DEFAULT_FIELDS = ['first_name', 'last_name', 'profile_pic'];
+// `GET /me` (or `/{page_id}`) with a page token reads the Page itself, as Graph does: bots ask it at start.
+export const PAGE_NODE_FIELDS = ['id', 'name', 'category'] as const;
+const PAGE_DEFAULT_FIELDS = ['name', 'id'];
+
+// Graph's `fields=a,b`: the named ones (each must exist on the node), or the node's defaults.
+function requestedFields(fieldsParam: unknown, defaults: string[], known: readonly string[], node: string): string[] {
+  const fields =
+    typeof fieldsParam === 'string' && fieldsParam.trim()
+      ? fieldsParam
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean)
+      : defaults;
+  const unknown = fields.find((f) => !known.includes(f));
+  if (unknown) throw SendApiErrors.nonexistingField(unknown, node);
+  return fields;
+}
 export const AVATAR_URL_SIGNER = Symbol('AVATAR_URL_SIGNER');
 
 // `GET /{psid}?fields=…` with a page token: only for people who have a thread with that Page.
@@ -24,15 +41,7 @@ export class UserProfileService {
 
   // `origin`: the request's, for an absolute profile_pic when PUBLIC_BASE_URL is unset.
   async get(pageId: string, psid: string, fieldsParam: unknown, origin: string): Promise<Record<string, unknown>> {
-    const fields =
-      typeof fieldsParam === 'string' && fieldsParam.trim()
-        ? fieldsParam
-            .split(',')
-            .map((f) => f.trim())
-            .filter(Boolean)
-        : DEFAULT_FIELDS;
-    const unknown = fields.find((f) => !(USER_PROFILE_FIELDS as readonly string[]).includes(f));
-    if (unknown) throw SendApiErrors.nonexistingField(unknown, 'User');
+    const fields = requestedFields(fieldsParam, DEFAULT_FIELDS, USER_PROFILE_FIELDS, 'User');
     const thread = await this.messaging.findThreadByPsid(pageId, psid);
     if (!thread) throw SendApiErrors.noProfile();
     const [user]: { name: string }[] = await this.db.query(`SELECT name FROM users WHERE id = $1`, [thread.user_id]);
@@ -45,6 +54,18 @@ export class UserProfileService {
     const out: Record<string, unknown> = {};
     for (const f of fields) if (f !== 'id') out[f] = all[f];
     out.id = thread.psid;
+    return out;
+  }
+
+  async page(pageId: string, fieldsParam: unknown): Promise<Record<string, unknown>> {
+    const fields = requestedFields(fieldsParam, PAGE_DEFAULT_FIELDS, PAGE_NODE_FIELDS, 'Page');
+    const [page]: { id: string; name: string; category: string | null }[] = await this.db.query(
+      `SELECT id, name, category FROM pages WHERE id = $1`,
+      [pageId],
+    );
+    // The guard let the token through, so the page exists; a category never set is left out, as Graph omits empty fields.
+    const out: Record<string, unknown> = {};
+    for (const f of fields) if (page?.[f as keyof typeof page] != null) out[f] = page[f as keyof typeof page];
     return out;
   }
 

@@ -553,6 +553,18 @@ describeBrowser('browser: the chat app and the console', () => {
     expect(pageToken).toMatch(/\S{20,}/);
     biz.pageToken = pageToken!;
 
+    // Admins: another person added by username, listed, then removed again.
+    const helper = await signupPerson(api, 'Helper Person');
+    const admins = tab.getByRole('list', { name: 'Page admins' });
+    await admins.getByText(`@${biz.owner.username}`).waitFor();
+    await tab.getByLabel('Add an admin by username').fill(helper.username);
+    await tab.getByRole('button', { name: 'Add admin' }).click();
+    await admins.getByText(`@${helper.username}`).waitFor();
+    tab.once('dialog', (d) => void d.accept());
+    await admins.getByRole('button', { name: `Remove ${helper.username}` }).click();
+    await admins.getByText(`@${helper.username}`).waitFor({ state: 'detached' });
+    expect(await admins.getByRole('listitem').count()).toBe(1);
+
     await nav.getByRole('button', { name: 'Bot' }).click();
     await tab.waitForURL(`**/console/apps/${biz.app.id}`);
     tab.once('dialog', (d) => void d.accept());

@@ -357,6 +357,31 @@ describe('media: attachments end to end', () => {
     expect((await get(`${t.url}${signer.sign(up.body.media_id, 'original').path}`)).status).toBe(200);
   });
 
+  it('an expired URL pasted into a message or a template reaches the bot as written: only media the platform attached is signed again', async () => {
+    const owner = await setup();
+    const up = await upload(owner.thread.id, owner.person.token, mp4WithDuration({ timescale: 600, duration: 600 }), 'video/mp4');
+    const signer = new MediaUrlSigner(Buffer.from(t.env.SECRETS_KEY, 'hex'), 3600);
+    const expired = `${t.url}${signer.sign(up.body.media_id, 'original', Math.floor(Date.now() / 1000) - 1).path}`;
+    // Someone else, on another Page, pastes it as text; that Page's bot then echoes it in a template.
+    const other = await setup();
+    const sent = await api.post(`/threads/${other.thread.id}/messages`, { text: expired, client_message_id: clientId() }, { token: other.person.token });
+    expect(sent.status).toBe(201);
+    const text = await waitFor('the pasted URL at the bot', () => webhookMessages(other.page.id).find((m) => m.message?.text?.startsWith(t.url)));
+    expect(text.message.text).toBe(expired);
+    const template = {
+      attachment: { type: 'template', payload: { template_type: 'generic', elements: [{ title: 'Look', image_url: expired }] } },
+    };
+    const echoed = await api.post(`/v25.0/me/messages?access_token=${other.pageToken}`, {
+      recipient: { id: text.sender.id },
+      messaging_type: 'RESPONSE',
+      message: template,
+    });
+    expect(echoed.status).toBe(200);
+    const echo = await waitFor('the echo at the bot', () => webhookMessages(other.page.id).find((m) => m.message?.is_echo && m.message.attachments));
+    expect(echo.message.attachments[0].payload.elements[0].image_url).toBe(expired);
+    expect((await get(text.message.text)).status).toBe(403);
+  });
+
   it('bots: a URL upload goes through the pipeline; private addresses are refused; a file upload; sends carry signed URLs', async () => {
     const c = await setup();
     // The person writes first (opens the messaging window), so the bot may answer.

@@ -27,11 +27,15 @@ describe('registry routes under random input', () => {
     { method: 'POST', path: '/pages', token: ctx.owner.token },
     { method: 'GET', path: '/pages', token: ctx.owner.token },
     { method: 'POST', path: `/pages/${ctx.page.id}/apps`, token: ctx.owner.token },
+    { method: 'POST', path: `/pages/${ctx.page.id}/admins`, token: ctx.owner.token },
+    { method: 'GET', path: `/pages/${ctx.page.id}/admins`, token: ctx.owner.token },
+    { method: 'DELETE', path: `/pages/${ctx.page.id}/admins/${leaving.id}`, token: ctx.owner.token },
     { method: 'POST', path: '/apps', token: ctx.owner.token },
     { method: 'PATCH', path: `/apps/${ctx.app.id}`, token: ctx.owner.token },
     { method: 'POST', path: `/v25.0/me/subscribed_apps`, token: ctx.pageToken },
     { method: 'POST', path: `/v25.0/${ctx.app.id}/subscriptions`, token: ctx.app.token },
     { method: 'GET', path: `/v25.0/${ctx.app.id}/subscriptions`, token: ctx.app.token },
+    { method: 'GET', path: `/v25.0/me`, token: ctx.pageToken },
     { method: 'GET', path: '/admin/pages', token: 'garbage' },
   ];
 

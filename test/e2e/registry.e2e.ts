@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { startBotReceiver, BotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { waitFor } from '../support/wait-for';
@@ -111,6 +112,47 @@ describe('registry: people, pages, apps, subscriptions', () => {
     expect(badToken.body.error.message).toContain('403');
   });
 
+  it("takes the subscription routes' params in the query string with Graph's transport params, and deletes single fields", async () => {
+    const owner = await signupPerson(api);
+    const page = await createPage(api, owner);
+    const app = await createApp(api, owner);
+    const pageToken = await connectApp(api, owner, page.id, app.id, ['messages']);
+    const time = Math.floor(Date.now() / 1000);
+    const proof = createHmac('sha256', app.secret).update(`${pageToken}|${time}`).digest('hex');
+    const timed = `access_token=${pageToken}&appsecret_time=${time}&appsecret_proof=${proof}&pretty=0`;
+    const fields = await api.post(`/v25.0/me/subscribed_apps?subscribed_fields=messages,message_reads&${timed}`, undefined);
+    expect(fields.status).toBe(200);
+    const listed = await api.get(`/v25.0/me/subscribed_apps?${timed}&format=json`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data[0].subscribed_fields).toEqual(['messages', 'message_reads']);
+
+    const query = new URLSearchParams({
+      object: 'page',
+      callback_url: bot.url,
+      verify_token: 'verify-me',
+      fields: 'messages,message_reads,message_deliveries',
+      access_token: app.token,
+      pretty: '0',
+    });
+    const sub = await api.post(`/v25.0/${app.id}/subscriptions?${query}`, undefined);
+    expect(sub.status).toBe(200);
+    const subs = () => api.get(`/v25.0/${app.id}/subscriptions?access_token=${encodeURIComponent(app.token)}&pretty=1`);
+    expect((await subs()).body.data[0].fields.map((f: { name: string }) => f.name)).toEqual(['messages', 'message_reads', 'message_deliveries']);
+
+    const token = encodeURIComponent(app.token);
+    const unknown = await api.delete(`/v25.0/${app.id}/subscriptions?object=page&fields=nope&access_token=${token}`);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.code).toBe(100);
+    const one = await api.delete(`/v25.0/${app.id}/subscriptions?object=page&fields=message_reads&access_token=${token}`);
+    expect(one.body).toEqual({ success: true });
+    const left = (await subs()).body.data;
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatchObject({ callback_url: bot.url, active: true });
+    expect(left[0].fields.map((f: { name: string }) => f.name)).toEqual(['messages', 'message_deliveries']);
+    expect((await api.delete(`/v25.0/${app.id}/subscriptions?object=page&fields=messages,message_deliveries&access_token=${token}`)).status).toBe(200);
+    expect((await subs()).body.data).toEqual([]);
+  });
+
   it('refuses a callback that is not https when insecure webhooks are off', async () => {
     const strict = await startTestPlatform({ env: { ALLOW_INSECURE_WEBHOOKS: 'false', OUTBOUND_ALLOWLIST: '' }, redis: false });
     try {
@@ -169,6 +211,55 @@ describe('registry: people, pages, apps, subscriptions', () => {
       expect((await api.get(`/pages/${page.id}/apps`, { token: mallory.token })).status).toBe(403);
       expect((await api.post(`/apps/${app.id}/secret/rotate`, undefined, { token: mallory.token })).status).toBe(403);
       expect((await api.get(`/apps/${app.id}`, { token: mallory.token })).status).toBe(403);
+    });
+
+    it("lets a page's admin connect only an app they own: another owner's bot gets no events from it and lends it no token", async () => {
+      const alice = await signupPerson(api);
+      const bob = await signupPerson(api);
+      const alicesApp = await createApp(api, alice);
+      const bobsPage = await createPage(api, bob);
+      const taken = await api.post(`/pages/${bobsPage.id}/apps`, { app_id: alicesApp.id, subscribed_fields: ['messages'] }, { token: bob.token });
+      expect(taken.status).toBe(403);
+      expect(taken.body.code).toBe('APP.NOT_OWNER');
+      expect(taken.body.page_access_token).toBeUndefined();
+      expect((await api.get(`/pages/${bobsPage.id}/apps`, { token: bob.token })).body.data).toEqual([]);
+      // Made an admin of Bob's page, Alice connects her own app herself.
+      const added = await api.post(`/pages/${bobsPage.id}/admins`, { username: alice.username.toUpperCase() }, { token: bob.token });
+      expect(added.status).toBe(201);
+      expect(added.body).toMatchObject({ user_id: alice.id, username: alice.username });
+      const connected = await api.post(`/pages/${bobsPage.id}/apps`, { app_id: alicesApp.id, subscribed_fields: ['messages'] }, { token: alice.token });
+      expect(connected.status).toBe(201);
+      expect((await api.get(`/v25.0/me?access_token=${connected.body.page_access_token}`)).body.id).toBe(bobsPage.id);
+      // Removed as an admin, Alice may still take her own app off Bob's page; its token then stops working.
+      expect((await api.delete(`/pages/${bobsPage.id}/admins/${alice.id}`, { token: bob.token })).status).toBe(204);
+      expect((await api.get(`/pages/${bobsPage.id}/apps`, { token: alice.token })).status).toBe(403);
+      expect((await api.delete(`/pages/${bobsPage.id}/apps/${alicesApp.id}`, { token: alice.token })).status).toBe(204);
+      expect((await api.get(`/v25.0/me?access_token=${connected.body.page_access_token}`)).status).toBe(401);
+    });
+
+    it("manages a page's admins: only admins list, add and remove them, and the last one stays", async () => {
+      const owner = await signupPerson(api);
+      const helper = await signupPerson(api);
+      const stranger = await signupPerson(api);
+      const page = await createPage(api, owner);
+      expect((await api.get(`/pages/${page.id}/admins`, { token: stranger.token })).status).toBe(403);
+      expect((await api.post(`/pages/${page.id}/admins`, { username: stranger.username }, { token: stranger.token })).status).toBe(403);
+      const missing = await api.post(`/pages/${page.id}/admins`, { username: 'no-such-person-here' }, { token: owner.token });
+      expect(missing.status).toBe(404);
+      expect(missing.body.code).toBe('ACCOUNT.NOT_FOUND');
+      expect((await api.post(`/pages/${page.id}/admins`, { username: helper.username }, { token: owner.token })).status).toBe(201);
+      // Twice is once.
+      expect((await api.post(`/pages/${page.id}/admins`, { username: helper.username }, { token: owner.token })).status).toBe(201);
+      const listed = await api.get(`/pages/${page.id}/admins`, { token: helper.token });
+      expect(listed.status).toBe(200);
+      expect(listed.body.data.map((a: { user_id: string }) => a.user_id)).toEqual([owner.id, helper.id]);
+      expect((await api.get('/pages/mine', { token: helper.token })).body.data.map((p: { id: string }) => p.id)).toContain(page.id);
+      expect((await api.delete(`/pages/${page.id}/admins/${stranger.id}`, { token: owner.token })).status).toBe(404);
+      expect((await api.delete(`/pages/${page.id}/admins/${owner.id}`, { token: helper.token })).status).toBe(204);
+      const last = await api.delete(`/pages/${page.id}/admins/${helper.id}`, { token: helper.token });
+      expect(last.status).toBe(409);
+      expect(last.body.code).toBe('PAGE.LAST_ADMIN');
+      expect((await api.get(`/pages/${page.id}/admins`, { token: owner.token })).status).toBe(403);
     });
 
     it('lets a page token act only for its page and an app token only for its app', async () => {

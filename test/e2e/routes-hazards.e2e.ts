@@ -47,6 +47,7 @@ describe('every route against hazardous input', () => {
       threadId: c.thread.id,
       psid: c.psid,
       deliveryId: '00000000-0000-4000-8000-000000000000',
+      userId: c.person.id,
       version: '1',
       id: '1',
       variant: 'original',

@@ -478,6 +478,17 @@ describe('send api', () => {
       expect(profile.body.error.message).toBe('API calls from the server require an appsecret_proof argument');
       expect((await api.post(`/v25.0/me/messages?access_token=${c.pageToken}&appsecret_proof=${right}`, body)).status).toBe(200);
 
+      // With appsecret_time the proof covers `token|time`, and a time more than five minutes off is refused.
+      const now = Math.floor(Date.now() / 1000);
+      const timed = (time: number, secret = c.app.secret) =>
+        `access_token=${c.pageToken}&appsecret_time=${time}&appsecret_proof=${proofOf(secret, `${c.pageToken}|${time}`)}`;
+      expect((await api.post(`/v25.0/me/messages?${timed(now)}`, body)).status).toBe(200);
+      expect((await api.post('/v25.0/me/messages', { ...body, access_token: c.pageToken, appsecret_time: String(now), appsecret_proof: proofOf(c.app.secret, `${c.pageToken}|${now}`) })).status).toBe(200);
+      expect((await api.post(`/v25.0/me/messages?${timed(now - 3600)}`, body)).body.error).toMatchObject(wrongProof);
+      expect((await api.post(`/v25.0/me/messages?${timed(now, 'nope')}`, body)).body.error).toMatchObject(wrongProof);
+      // The untimed proof does not stand for a timed one.
+      expect((await api.post(`/v25.0/me/messages?access_token=${c.pageToken}&appsecret_time=${now}&appsecret_proof=${right}`, body)).body.error).toMatchObject(wrongProof);
+
       // After a rotation both live secrets make a valid proof.
       const rotated = await api.post(`/apps/${c.app.id}/secret/rotate`, undefined, { token: c.owner.token });
       expect(rotated.status).toBeLessThan(300);
@@ -600,6 +611,37 @@ describe('send api', () => {
       expect(other.body.error).toMatchObject({ code: 100, error_subcode: 2018218, message: '(#100) No profile available for this user.' });
       const bogus = await api.get(`/v25.0/${c.psid}?fields=gender&access_token=${c.pageToken}`);
       expect(bogus.body.error).toMatchObject({ code: 100, message: '(#100) Tried accessing nonexisting field (gender) on node type (User)' });
+    });
+
+    it('reads the Page itself at /me or its own id, as bots do at start', async () => {
+      const c = await setup();
+      const me = await api.get(`/v25.0/me?access_token=${c.pageToken}`);
+      expect(me.status).toBe(200);
+      expect(me.body).toEqual({ name: c.page.name, id: c.page.id });
+      // The token also comes in the Authorization header, as Bearer or Graph's older OAuth scheme.
+      for (const scheme of ['Bearer', 'OAuth', 'oauth']) {
+        const viaHeader = await api.get('/v25.0/me', { headers: { authorization: `${scheme} ${c.pageToken}` } });
+        expect(viaHeader.body).toEqual({ name: c.page.name, id: c.page.id });
+      }
+      expect((await api.get('/v25.0/me', { headers: { authorization: `Basic ${c.pageToken}` } })).status).toBe(401);
+      // Unversioned, as Graph takes it: the default version answers (a bare `/me` is the person's own REST route).
+      expect((await api.get(`/${c.page.id}?access_token=${c.pageToken}`)).body).toEqual({ name: c.page.name, id: c.page.id });
+      const unversioned = await api.post(`/me/messages?access_token=${c.pageToken}`, { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'no version' } });
+      expect(unversioned.status).toBe(200);
+      expect(unversioned.body).toEqual({ recipient_id: c.psid, message_id: expect.stringMatching(/^m_/) });
+      const refused = await api.post(`/${c.page.id}/messages?access_token=${c.pageToken}`, { recipient: { id: c.psid } });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.code).toBe(100);
+      const byId = await api.get(`/v25.0/${c.page.id}?fields=id,name&access_token=${c.pageToken}`);
+      expect(byId.body).toEqual({ id: c.page.id, name: c.page.name });
+      const bogus = await api.get(`/v25.0/me?fields=name,fan_count&access_token=${c.pageToken}`);
+      expect(bogus.status).toBe(400);
+      expect(bogus.body.error).toMatchObject({ code: 100, message: '(#100) Tried accessing nonexisting field (fan_count) on node type (Page)' });
+      // Another Page's id is not this token's node.
+      const other = await createPage(api, c.owner, 'Elsewhere');
+      const elsewhere = await api.get(`/v25.0/${other.id}?access_token=${c.pageToken}`);
+      expect(elsewhere.status).toBe(400);
+      expect(elsewhere.body.error).toMatchObject({ error_subcode: 2018218 });
     });
   });
 });

@@ -76,6 +76,9 @@ describe('webhook delivery worker', () => {
       await waitFor('all deliveries', () => new Set(bot.received.map((r) => r.headers['webhook-id'])).size === rows.length);
       for (const r of bot.received) {
         expect(r.headers['content-type']).toBe('application/json');
+        // Meta's encoding: non-ASCII as lowercase \u escapes, so the signed bytes are ASCII (the text is `… äöå 👋`).
+        expect(r.body.toString('latin1')).toMatch(/ \\u00e4\\u00f6\\u00e5 \\ud83d\\udc4b"/);
+        expect(r.body.every((b) => b < 0x80)).toBe(true);
         expect(verifyMessenger(r.body, r.headers['x-hub-signature-256'] as string, ctx.app.secret)).toBe(true);
         expect(String(r.headers['x-hub-signature'])).toMatch(/^sha1=[0-9a-f]{40}$/);
         expect(verifyStandard({ headers: r.headers, body: r.body, secrets: [ctx.app.secret] }).id).toBe(r.headers['webhook-id']);

@@ -54,6 +54,12 @@ export interface PageApp {
   name: string;
   subscribed_fields: string[];
 }
+export interface PageAdmin {
+  user_id: string;
+  username: string;
+  name: string;
+  added_at: string;
+}
 export interface ConnectAppResponse {
   page_access_token: string;
 }

@@ -43,6 +43,10 @@ export class DeleteSubscriptionQueryDto {
   @IsIn(['page'])
   object?: string;
 
+  @ApiPropertyOptional({ example: 'message_reads', description: 'Remove only these fields (a comma list or JSON array)' })
+  @IsOptional()
+  fields?: string | string[];
+
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()

@@ -63,7 +63,8 @@ export class GraphGuard implements CanActivate {
     if (principal.kind !== 'person') {
       const proof = graphParam(req, 'appsecret_proof');
       if (proof !== undefined) {
-        if (!(await this.auth.verifyAppsecretProof(principal.appId, token, proof))) throw GraphErrors.invalidAppsecretProof();
+        const time = graphParam(req, 'appsecret_time');
+        if (!(await this.auth.verifyAppsecretProof(principal.appId, token, proof, time))) throw GraphErrors.invalidAppsecretProof();
       } else if (caller.requireProof) {
         throw GraphErrors.appsecretProofRequired();
       }

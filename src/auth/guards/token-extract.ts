@@ -7,7 +7,8 @@ export function bearerToken(req: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
-// Graph takes the token as `access_token` in the query or body, or as a bearer header.
+// Graph takes the token as `access_token` in the query or body, or in the Authorization header as `Bearer` or
+// Graph's older `OAuth` scheme.
 export function graphToken(req: FastifyRequest): string | undefined {
   const q = (req.query as Record<string, unknown> | undefined)?.access_token;
   if (typeof q === 'string' && q) return q;
@@ -15,7 +16,8 @@ export function graphToken(req: FastifyRequest): string | undefined {
   if (body && typeof body === 'object' && !Array.isArray(body) && typeof body.access_token === 'string') {
     return body.access_token;
   }
-  return bearerToken(req);
+  const h = req.headers.authorization;
+  return typeof h === 'string' ? /^(?:Bearer|OAuth)\s+(\S+)$/i.exec(h)?.[1] : undefined;
 }
 
 // A Graph transport param (appsecret_proof, …) from the query or the body; '' when given but not a string.

@@ -29,7 +29,7 @@ export class RequestValidationError extends Error {
 // in a gateway's global pipe is never answered.
 class RequestValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if ((metadata.type === 'body' || metadata.type === 'query') && this.toValidate(metadata)) {
+    if ((metadata.type === 'body' || metadata.type === 'query' || metadata.type === 'custom') && this.toValidate(metadata)) {
       const field = tooDeeplyNested(value);
       if (field) throw new RequestValidationError([{ field, rule: 'maxDepth', message: `${field} must not be nested more than ${MAX_BODY_DEPTH} levels deep` }]);
       assertStorableText(value, metadata.type);
@@ -47,8 +47,11 @@ export function assertStorableText(value: unknown, root: string): void {
   throw new RequestValidationError([{ field, rule: 'storableText', message: `${field} ${UNSTORABLE_TEXT_PHRASE}` }]);
 }
 
-export function createValidationPipe(): ValidationPipe {
+// `validateCustomDecorators`: for a pipe handed to a param decorator that builds a DTO's input itself
+// (GraphParams); the global pipe leaves such params alone.
+export function createValidationPipe(opts: { validateCustomDecorators?: boolean } = {}): ValidationPipe {
   return new RequestValidationPipe({
+    validateCustomDecorators: opts.validateCustomDecorators ?? false,
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -12,7 +12,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { SafeHttpClient, SafeHttpError } from '../../../libs/safe-http';
 import { toStorableText } from '../../../libs/templates';
-import { signMessenger, signStandard } from '../../../libs/webhook-signature';
+import { signMessenger, signStandard, toMessengerJson } from '../../../libs/webhook-signature';
 import { AppsService } from '../../apps/apps.service';
 import { AuthService } from '../../auth/auth.service';
 import { AppConfig } from '../../config/app-config';
@@ -488,7 +488,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // Whether the bot acknowledged the batch.
   private async post(target: Target, members: Member[], batchId: string, mode: ClaimMode): Promise<boolean> {
     const now = Date.now();
-    const body = JSON.stringify({
+    // Messenger's own encoding (non-ASCII as \u escapes), signed as sent: see libs/webhook-signature/messenger-json.ts.
+    const body = toMessengerJson({
       object: 'page',
       // Media URLs were signed when the event was recorded; a retry hours later needs live ones.
       entry: members.map((mb) => ({ id: mb.page_id, time: now, messaging: [this.media.resignUrls(mb.messaging)] })),

@@ -13,6 +13,7 @@ import {
   List,
   Me,
   Page,
+  PageAdmin,
   PageApp,
   Replayed,
   RotatedSecret,
@@ -290,10 +291,65 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
           </button>
         </form>
         {pageToken && <ShownOnce label="Page access token" value={pageToken} />}
-        <p class="muted">Connecting again issues a new page token; the previous one stops working.</p>
+        <p class="muted">
+          Connecting again issues a new page token; the previous one stops working. Only your own apps can be connected: to
+          use another developer's bot, add them as an admin below and let them connect it.
+        </p>
       </section>
+      <Admins token={token} pageId={id} />
       <Scripts token={token} pageId={id} />
     </>
+  );
+}
+
+// Who may manage the page. The last admin can't be removed (the api refuses it).
+function Admins({ token, pageId }: { token: string; pageId: string }) {
+  const admins = useAsync(() => api<List<PageAdmin>>('GET', `/pages/${pageId}/admins`, undefined, { token }), [pageId]);
+  const [error, setError] = useState<unknown>(null);
+  async function add(e: Event) {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    setError(null);
+    try {
+      await api('POST', `/pages/${pageId}/admins`, { username: new FormData(form).get('username') }, { token });
+      form.reset();
+      admins.reload();
+    } catch (err) {
+      setError(err);
+    }
+  }
+  async function remove(a: PageAdmin) {
+    if (!confirm(`Remove ${a.username} as an admin of this page?`)) return;
+    setError(null);
+    try {
+      await api('DELETE', `/pages/${pageId}/admins/${a.user_id}`, undefined, { token });
+      admins.reload();
+    } catch (err) {
+      setError(err);
+    }
+  }
+  return (
+    <section class="section" aria-labelledby="admins">
+      <h3 id="admins">Admins</h3>
+      <ErrorText error={admins.error || error} />
+      <ul class="plain" aria-label="Page admins">
+        {admins.value?.data.map((a) => (
+          <li key={a.user_id}>
+            {a.name} <span class="muted">@{a.username}</span>{' '}
+            <button type="button" class="danger" aria-label={`Remove ${a.username}`} onClick={() => remove(a)}>
+              Remove
+            </button>
+          </li>
+        ))}
+      </ul>
+      <form onSubmit={add}>
+        <label>
+          Add an admin by username
+          <input name="username" required maxLength={64} autoComplete="off" />
+        </label>
+        <button type="submit">Add admin</button>
+      </form>
+    </section>
   );
 }
 

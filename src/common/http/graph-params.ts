@@ -1,0 +1,28 @@
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { GRAPH_TRANSPORT_PARAMS } from '../../../libs/templates';
+import { createValidationPipe } from '../errors/validation';
+
+// Body params win over query params; a body that is not an object is left for the validator to name. Text
+// Postgres can't store is refused by parseGraphParams, which every Send API caller's params go through.
+export function mergeParams(query: Record<string, unknown>, body: unknown): unknown {
+  const q = query && typeof query === 'object' ? query : {};
+  if (body === undefined || body === null || body === '') return { ...q };
+  if (typeof body !== 'object' || Array.isArray(body)) return body;
+  return { ...q, ...(body as Record<string, unknown>) };
+}
+
+// A Graph route's params, wherever the caller put them (query string, form or JSON body; the body wins), without
+// Graph's transport params (access_token, appsecret_proof, appsecret_time, pretty, …): the guard reads those from
+// the request itself, and a DTO need not list them. Validate with GRAPH_PARAMS_PIPE:
+// `@GraphParams(GRAPH_PARAMS_PIPE) dto: SomeDto`.
+export const GraphParams = createParamDecorator((_: unknown, ctx: ExecutionContext): unknown => {
+  const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+  const merged = mergeParams(req.query as Record<string, unknown>, req.body);
+  if (!merged || typeof merged !== 'object' || Array.isArray(merged)) return merged;
+  const params = { ...(merged as Record<string, unknown>) };
+  for (const name of GRAPH_TRANSPORT_PARAMS) delete params[name];
+  return params;
+});
+
+export const GRAPH_PARAMS_PIPE = createValidationPipe({ validateCustomDecorators: true });

@@ -1,0 +1,18 @@
+import { isGraphPath, withGraphVersion } from './graph-route';
+
+describe('withGraphVersion', () => {
+  it.each([
+    ['/me/messages', '/v25.0/me/messages'],
+    ['/me/messages?access_token=x', '/v25.0/me/messages?access_token=x'],
+    ['/123456789012345/subscribed_apps', '/v25.0/123456789012345/subscribed_apps'],
+    ['/123456789012345', '/v25.0/123456789012345'],
+  ])('runs the unversioned Graph call %s as %s', (url, rewritten) => {
+    expect(withGraphVersion(url)).toBe(rewritten);
+    expect(isGraphPath(withGraphVersion(url))).toBe(true);
+  });
+
+  it.each(['/v25.0/me/messages', '/v2.6/me', '/me', '/me?fields=name', '/', '/threads', '/pages/123/apps', '/media/1/display.jpg', '/mess', '/me2/x', '/12a/x', '/console/apps/1', '/docs'])(
+    'leaves %s alone',
+    (url) => expect(withGraphVersion(url)).toBe(url),
+  );
+});
