@@ -5,6 +5,7 @@ import { AppsService } from '../apps/apps.service';
 import { AuthService } from '../auth/auth.service';
 import { conflict, forbidden, notFound } from '../common/errors/app.exception';
 import { numericId } from '../common/crypto/tokens';
+import { WebhooksService } from '../webhooks/webhooks.service';
 import { PageAdminEntity } from './entities/page-admin.entity';
 import { PageAppEntity } from './entities/page-app.entity';
 import { PageEntity } from './entities/page.entity';
@@ -33,6 +34,7 @@ export class PagesService {
     @InjectRepository(PageAppEntity) private readonly pageApps: Repository<PageAppEntity>,
     private readonly apps: AppsService,
     private readonly auth: AuthService,
+    private readonly webhooks: WebhooksService,
   ) {}
 
   async create(userId: string, name: string, category?: string): Promise<PageView> {
@@ -110,6 +112,7 @@ export class PagesService {
       const res = await m.delete(PageAppEntity, { pageId, appId });
       if (!res.affected) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
       await this.auth.revokePageTokens(pageId, appId, m);
+      await this.webhooks.forgetUndelivered(m, appId, pageId);
     });
     await this.auth.credentialsChanged();
   }

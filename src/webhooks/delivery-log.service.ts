@@ -197,7 +197,9 @@ export class DeliveryLogService implements OnModuleInit {
     if (!d) throw notFound('WEBHOOK.DELIVERY_NOT_FOUND', `No delivery ${deliveryId}`);
     if (d.status === 'in_flight') throw conflict('WEBHOOK.IN_FLIGHT', 'The delivery is being attempted right now');
     if (d.status === 'pull') throw conflict('WEBHOOK.PULL_MODE', 'The delivery waits to be pulled from /events');
-    await this.reset(appId, `d.id = $2`, [deliveryId]);
+    if (!(await this.reset(appId, `d.id = $2`, [deliveryId]))) {
+      throw conflict('WEBHOOK.PAGE_DISCONNECTED', "The delivery's page no longer has this app connected");
+    }
     await this.webhooks.kick(appId);
     return this.get(appId, deliveryId);
   }
@@ -222,6 +224,8 @@ export class DeliveryLogService implements OnModuleInit {
                 lease_until = NULL
           WHERE id IN (SELECT d.id FROM webhook_deliveries d
                         WHERE d.app_id = $1 AND d.status IN ('pending', 'delivered', 'failed') AND ${filter}
+                          -- Nothing goes again to an app its page has disconnected.
+                          AND EXISTS (SELECT 1 FROM page_apps pa WHERE pa.page_id = d.page_id AND pa.app_id = d.app_id)
                         ORDER BY d.seq LIMIT ${REPLAY_MAX})
          RETURNING id)
        SELECT count(*)::int AS n FROM u`,

@@ -97,6 +97,28 @@ export class WebhooksService {
     return { ctes, deliveries };
   }
 
+  // A Page disconnected the app: what was never delivered (pending, in flight, failed, or waiting to be pulled) is forgotten
+  // with its attempts and events, in the disconnect's transaction, so the app gets none of it, not even through its
+  // delivery log or a replay. Delivered history stays (the app had it). A POST already on the wire can't be
+  // recalled, but its settle then finds no claim to write to, so it is never sent again. Returns how many went.
+  async forgetUndelivered(m: EntityManager, appId: string, pageId: string): Promise<number> {
+    const [{ n }]: { n: number }[] = await m.query(
+      `WITH gone AS (
+         DELETE FROM webhook_deliveries
+          WHERE app_id = $1 AND page_id = $2 AND status IN ('pending', 'in_flight', 'failed', 'pull')
+         RETURNING id, event_id),
+       attempts AS (DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM gone)),
+       events AS (
+         DELETE FROM webhook_events e WHERE e.id IN (SELECT event_id FROM gone)
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o
+                             WHERE o.event_id = e.id
+                               AND NOT (o.app_id = $1 AND o.page_id = $2 AND o.status IN ('pending', 'in_flight', 'failed', 'pull'))))
+       SELECT count(*)::int AS n FROM gone`,
+      [appId, pageId],
+    );
+    return n;
+  }
+
   // What pageEventCtes wrote: the ids to dispatch after commit (pull deliveries wait to be fetched).
   recorded(rows: { id: string; status: string; target: string; app_id?: string }[]): string[] {
     if (rows.some((r) => r.target === 'script')) {

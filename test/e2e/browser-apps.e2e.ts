@@ -560,6 +560,7 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.getByLabel('Add an admin by username').fill(helper.username);
     await tab.getByRole('button', { name: 'Add admin' }).click();
     await admins.getByText(`@${helper.username}`).waitFor();
+    await saveScreenshot(tab, 'console-page.png', { fullPage: true });
     tab.once('dialog', (d) => void d.accept());
     await admins.getByRole('button', { name: `Remove ${helper.username}` }).click();
     await admins.getByText(`@${helper.username}`).waitFor({ state: 'detached' });

@@ -4,6 +4,7 @@ import { insertOutboxEvents } from '../support/outbox';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { ALL_FIELDS, conversation } from '../factories/messaging.factory';
+import { connectApp, createApp } from '../factories/registry.factory';
 
 // A bot moving between push (a page subscription) and pull (GET /events): no event is stranded in the mode it
 // left. A failed attempt waits an hour here, so what failed stays pending until the test moves it.
@@ -95,4 +96,61 @@ describe('webhook push and pull: switching modes', () => {
     const health = await api.get(`/apps/${ctx.app.id}/webhook`, { token: ctx.owner.token });
     expect(health.body).toMatchObject({ mode: 'push', pending_pull_count: 0, pending_update_count: 0 });
   });
+
+  it('a Page that disconnects an app takes back what the app never got: no push, no pull, no log entry, no replay', async () => {
+    const api = httpClient(t.url);
+    const bot = await newBot();
+    const ctx = await conversation(api, bot);
+    // Delivered history, then a failing bot: what follows waits for its retry (an hour here).
+    const [done] = (await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['8101'], perThread: 1 })).map((r) => r.deliveryId);
+    await waitFor('the first delivered', async () => (await statuses([done]))[0] === 'delivered');
+    bot.respond = () => 500;
+    const waiting = (await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['8101', '8102'], perThread: 2 })).map(
+      (r) => r.deliveryId,
+    );
+    await waitFor('the failed attempts', async () => (await statuses(waiting)).length === 4 && bot.received.length >= 2);
+    const pulled = (await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['8103'], perThread: 2, status: 'pull' })).map(
+      (r) => r.deliveryId,
+    );
+    // The same events also go to another app of the Page, which stays connected: its copies and their events stay.
+    const eventIds = (await t.db.query(`SELECT event_id FROM webhook_deliveries WHERE id = ANY($1)`, [[...waiting, ...pulled]])).map(
+      (r: { event_id: string }) => r.event_id,
+    );
+    const other = await createApp(api, ctx.owner, 'Other bot');
+    await connectApp(api, ctx.owner, ctx.page.id, other.id);
+    const [kept] = (await t.db.query(
+      `INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, status) VALUES (gen_random_uuid(), $1, $2, $3, '8101', 'pull') RETURNING id`,
+      [eventIds[0], other.id, ctx.page.id],
+    )) as { id: string }[];
+
+    const gone = await api.delete(`/pages/${ctx.page.id}/apps/${ctx.app.id}`, { token: ctx.owner.token });
+    expect(gone.status).toBe(204);
+    const left = await t.db.query(`SELECT id, status FROM webhook_deliveries WHERE app_id = $1`, [ctx.app.id]);
+    expect(left).toEqual([{ id: done, status: 'delivered' }]);
+    expect(await t.db.query(`SELECT id FROM webhook_attempts WHERE delivery_id = ANY($1)`, [waiting])).toEqual([]);
+    const events = (await t.db.query(`SELECT id FROM webhook_events WHERE id = ANY($1)`, [eventIds])).map((r: { id: string }) => r.id);
+    expect(events).toEqual([eventIds[0]]);
+    expect((await t.db.query(`SELECT id FROM webhook_deliveries WHERE id = $1`, [kept.id])).length).toBe(1);
+
+    const tok = encodeURIComponent(ctx.app.token);
+    const pull = await api.get(`/v25.0/${ctx.app.id}/events?access_token=${tok}`);
+    expect(pull.body.data).toEqual([]);
+    const log = await api.get(`/apps/${ctx.app.id}/deliveries`, { token: ctx.owner.token });
+    expect(log.body.data.map((d: { id: string }) => d.id)).toEqual([done]);
+    // History it had is not sent to it again while the Page is not connected to it.
+    bot.respond = () => 200;
+    const posts = bot.received.length;
+    const replay = await api.post(
+      `/apps/${ctx.app.id}/replay`,
+      { since: new Date(Date.now() - 3_600_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString() },
+      { token: ctx.owner.token },
+    );
+    expect(replay.body.replayed).toBe(0);
+    const retry = await api.post(`/apps/${ctx.app.id}/deliveries/${done}/retry`, undefined, { token: ctx.owner.token });
+    expect(retry.status).toBe(409);
+    expect(retry.body.code).toBe('WEBHOOK.PAGE_DISCONNECTED');
+    expect(await statuses([done])).toEqual(['delivered']);
+    expect(bot.received.length).toBe(posts);
+  });
 });
+

@@ -347,7 +347,9 @@ function Admins({ token, pageId }: { token: string; pageId: string }) {
           Add an admin by username
           <input name="username" required maxLength={64} autoComplete="off" />
         </label>
-        <button type="submit">Add admin</button>
+        <button type="submit" class="secondary">
+          Add admin
+        </button>
       </form>
     </section>
   );
