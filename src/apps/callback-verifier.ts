@@ -3,14 +3,14 @@ import { randomInt } from 'node:crypto';
 import { GraphErrors } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
 import { SafeHttpClient } from '../../libs/safe-http';
-import { OUTBOUND_HTTP } from '../infra/http/outbound-http';
+import { WEBHOOK_HTTP } from '../infra/http/outbound-http';
 
 // Graph's handshake: GET callback?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…, expecting the challenge back.
 @Injectable()
 export class CallbackVerifier {
   constructor(
     private readonly config: AppConfig,
-    @Inject(OUTBOUND_HTTP) private readonly http: SafeHttpClient,
+    @Inject(WEBHOOK_HTTP) private readonly http: SafeHttpClient,
   ) {}
 
   async verify(callbackUrl: string, verifyToken: string): Promise<void> {

@@ -48,7 +48,7 @@ export async function startPlatform(env: EnvSchema, role: ProcessRole): Promise<
     `mode: ${config.embeddedDatabase ? 'embedded' : 'external'} database, ${config.embeddedRedis ? 'in-process' : 'Redis'} queues`,
   );
   if (config.allowInsecureWebhooks) {
-    logger.warn('ALLOW_INSECURE_WEBHOOKS is on: plain-http callback URLs on allow-listed addresses are accepted');
+    logger.warn('ALLOW_INSECURE_WEBHOOKS is on: plain-http URLs on allow-listed addresses are accepted (webhooks may reach loopback while OUTBOUND_ALLOWLIST is empty; media URLs and scripts never)');
   }
   if (env.MIGRATIONS_RUN) {
     // The embedded server accepts one process only, so it needs no lock.

@@ -12,6 +12,7 @@ export class AppConfig {
   readonly dataDir: string;
   readonly allowInsecureWebhooks: boolean;
   readonly outboundAllowlist: string[];
+  readonly webhookAllowlist: string[];
   readonly secretBox: SecretBox;
   readonly runsWorkers: boolean;
   readonly servesHttp: boolean;
@@ -32,6 +33,10 @@ export class AppConfig {
     this.secretsKeySource = secrets.source;
     this.runsWorkers = role !== 'api';
     this.servesHttp = role !== 'worker';
-    this.outboundAllowlist = list.length || !this.allowInsecureWebhooks ? list : ['127.0.0.0/8', '::1/128'];
+    // Private addresses a call may reach: only those OUTBOUND_ALLOWLIST names. Webhooks alone (delivery and the
+    // callback's verification) may also reach loopback in insecure mode when the list is empty, so a bot on the same
+    // laptop just works; a bot's media URL or a script's fetch never gets loopback that way (a read-back SSRF).
+    this.outboundAllowlist = list;
+    this.webhookAllowlist = list.length || !this.allowInsecureWebhooks ? list : ['127.0.0.0/8', '::1/128'];
   }
 }

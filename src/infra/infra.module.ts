@@ -14,7 +14,7 @@ import { ConnectionOptions, Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { SafeHttpClient } from '../../libs/safe-http';
 import { AppConfig } from '../config/app-config';
-import { createOutboundHttp, OUTBOUND_HTTP } from './http/outbound-http';
+import { createOutboundHttp, createWebhookHttp, OUTBOUND_HTTP, WEBHOOK_HTTP } from './http/outbound-http';
 import { MemoryPubSub, PUBSUB, PubSubPort, RedisPubSub } from './pubsub/pubsub.port';
 import { JOB_NAMES, JobName } from './queue/jobs';
 import { MemoryQueue } from './queue/memory-queue';
@@ -32,6 +32,7 @@ class InfraLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(PUBSUB) private readonly pubsub: PubSubPort,
     @Optional() @Inject(REDIS) private readonly redis: Redis | null,
     @Inject(OUTBOUND_HTTP) private readonly outbound: SafeHttpClient,
+    @Inject(WEBHOOK_HTTP) private readonly webhookHttp: SafeHttpClient,
   ) {}
 
   // BullMQ's locks are keys with a TTL: any policy but noeviction may evict them (or queued jobs) under pressure.
@@ -55,6 +56,7 @@ class InfraLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     await this.queue.close();
     await this.pubsub.close();
     await this.outbound.close();
+    await this.webhookHttp.close();
     if (this.redis) await this.redis.quit().catch(() => undefined);
   }
 }
@@ -66,6 +68,7 @@ export class InfraModule {
   static forRoot(config: AppConfig): DynamicModule {
     const env = config.env;
     const outbound = { provide: OUTBOUND_HTTP, useFactory: () => createOutboundHttp(config) };
+    const webhookHttp = { provide: WEBHOOK_HTTP, useFactory: () => createWebhookHttp(config) };
     if (!env.REDIS_URL) {
       return {
         module: InfraModule,
@@ -75,9 +78,10 @@ export class InfraModule {
           { provide: PUBSUB, useValue: new MemoryPubSub() },
           { provide: RATE_LIMITER, useValue: new MemoryRateLimiter() },
           outbound,
+          webhookHttp,
           InfraLifecycle,
         ],
-        exports: [REDIS, QUEUE, PUBSUB, RATE_LIMITER, OUTBOUND_HTTP],
+        exports: [REDIS, QUEUE, PUBSUB, RATE_LIMITER, OUTBOUND_HTTP, WEBHOOK_HTTP],
       };
     }
     const url = env.REDIS_URL;
@@ -124,9 +128,10 @@ export class InfraModule {
         },
         { provide: RATE_LIMITER, inject: [REDIS], useFactory: (redis: Redis) => new RedisRateLimiter(redis, prefix) },
         outbound,
+        webhookHttp,
         InfraLifecycle,
       ],
-      exports: [REDIS, QUEUE, PUBSUB, RATE_LIMITER, OUTBOUND_HTTP],
+      exports: [REDIS, QUEUE, PUBSUB, RATE_LIMITER, OUTBOUND_HTTP, WEBHOOK_HTTP],
     };
   }
 }

@@ -27,6 +27,8 @@ export function toHttpError(err: unknown, maxBytes?: number): unknown {
         return badRequest('MEDIA.TYPE_MISMATCH', err.reason);
       case MediaErrorCode.CorruptImage:
         return badRequest('MEDIA.CORRUPT_IMAGE', err.reason);
+      case MediaErrorCode.UnsupportedImage:
+        return new AppException(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'MEDIA.UNSUPPORTED_IMAGE', err.reason);
       case MediaErrorCode.NotFound:
         return notFound('MEDIA.NOT_FOUND', 'No such media');
       default:

@@ -23,9 +23,9 @@ describe('media: attachments end to end', () => {
   let mediaRoot: string;
 
   beforeAll(async () => {
-    // OUTBOUND_ALLOWLIST empty: in this insecure test mode only loopback is reachable (the bot receiver);
-    // every other private address is refused by the SSRF-safe client.
-    t = await startTestPlatform({ env: { OUTBOUND_ALLOWLIST: '', WEBHOOK_RECONCILE_INTERVAL_MS: '500' } });
+    // Loopback allow-listed (the bot receiver, the test's image host); every other private address is refused by the
+    // SSRF-safe client.
+    t = await startTestPlatform({ env: { OUTBOUND_ALLOWLIST: '127.0.0.0/8', WEBHOOK_RECONCILE_INTERVAL_MS: '500' } });
     api = httpClient(t.url);
     bot = await startBotReceiver('verify-me');
     mediaRoot = path.join(t.dataDir, 'media');
@@ -380,6 +380,34 @@ describe('media: attachments end to end', () => {
     const echo = await waitFor('the echo at the bot', () => webhookMessages(other.page.id).find((m) => m.message?.is_echo && m.message.attachments));
     expect(echo.message.attachments[0].payload.elements[0].image_url).toBe(expired);
     expect((await get(text.message.text)).status).toBe(403);
+  });
+
+  it('insecure mode with no allowlist: webhooks reach a bot on loopback, a media URL on loopback is refused (no read-back SSRF)', async () => {
+    const own = await startTestPlatform({ env: { ALLOW_INSECURE_WEBHOOKS: 'true', OUTBOUND_ALLOWLIST: '' }, redis: false });
+    const secret = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg' });
+      res.end(photo);
+    });
+    await new Promise<void>((r) => secret.listen(0, '127.0.0.1', r));
+    try {
+      const ownApi = httpClient(own.url);
+      const c = await conversation(ownApi, bot);
+      bot.secrets.push(c.app.secret);
+      const hello = await ownApi.post(`/threads/${c.thread.id}/messages`, { text: 'hi', client_message_id: clientId() }, { token: c.person.token });
+      expect(hello.status).toBe(201);
+      await waitFor('the webhook on loopback', () => webhookMessages(c.page.id).find((m) => m.message?.mid === hello.body.mid));
+      let fetched = 0;
+      secret.on('request', () => fetched++);
+      const refused = await ownApi.post(`/v25.0/me/message_attachments?access_token=${c.pageToken}`, {
+        message: { attachment: { type: 'image', payload: { url: `http://127.0.0.1:${(secret.address() as AddressInfo).port}/p.jpg`, is_reusable: true } } },
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.message).toMatch(/not allowed/);
+      expect(fetched).toBe(0);
+    } finally {
+      await new Promise((r) => secret.close(r));
+      await own.close();
+    }
   });
 
   it('bots: a URL upload goes through the pipeline; private addresses are refused; a file upload; sends carry signed URLs', async () => {

@@ -1,12 +1,23 @@
 import { SafeHttpClient } from '../../../libs/safe-http';
 import { AppConfig } from '../../config/app-config';
 
-// The SSRF-safe client every outgoing call shares: private addresses refused at connect time unless allow-listed.
+// The SSRF-safe clients every outgoing call goes through: private addresses refused at connect time unless
+// allow-listed. OUTBOUND_HTTP (bots' media URLs) reaches only what OUTBOUND_ALLOWLIST names; WEBHOOK_HTTP
+// (webhook delivery, callback verification) also loopback in insecure mode with an empty list (AppConfig).
 export const OUTBOUND_HTTP = Symbol('OUTBOUND_HTTP');
+export const WEBHOOK_HTTP = Symbol('WEBHOOK_HTTP');
 
 export function createOutboundHttp(config: AppConfig): SafeHttpClient {
+  return safeClient(config, config.outboundAllowlist);
+}
+
+export function createWebhookHttp(config: AppConfig): SafeHttpClient {
+  return safeClient(config, config.webhookAllowlist);
+}
+
+function safeClient(config: AppConfig, allowlist: string[]): SafeHttpClient {
   return new SafeHttpClient({
-    allowlist: config.outboundAllowlist,
+    allowlist,
     allowInsecureHttp: config.allowInsecureWebhooks,
     connectTimeoutMs: 5000,
     connectionsPerOrigin: 16,

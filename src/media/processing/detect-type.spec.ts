@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import sharp from 'sharp';
-import { assertDeclaredType, classify, declaredMatches, detectType, heicDecodingSupported, UNKNOWN_TYPE } from './detect-type';
+import { assertDeclaredType, assertMetadataRemovable, classify, declaredMatches, detectType, heicDecodingSupported, UNKNOWN_TYPE } from './detect-type';
 import { isMediaError, MediaErrorCode } from './media.errors';
 import { heicHeader, mp3Cbr, mp4WithDuration } from './testing/media-fixtures';
 
@@ -27,13 +27,17 @@ describe('detectType', () => {
     expect(await detectType(Buffer.from('just some text'))).toBe(UNKNOWN_TYPE);
     // A broken EBML header makes file-type 16 throw; here it is just unrecognised bytes.
     expect(await detectType(Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86]))).toBe(UNKNOWN_TYPE);
-    expect(classify('image/tiff')).toBe('file'); // not an allowed image input: stored as a file
+    expect(classify('image/tiff')).toBe('image'); // decoded and re-encoded, metadata dropped
+    expect(classify('image/bmp')).toBe('file'); // not an allowed image input: stored as a file
   });
 
-  it('keeps HEIC as a plain file unless this libvips can decode it', async () => {
+  it('classifies HEIC as an image only when this libvips can decode it; otherwise it is refused (its EXIF and GPS would stay)', async () => {
     const t = await detectType(heicHeader());
     expect(t.mime).toBe('image/heic');
     expect(t.kind).toBe(heicDecodingSupported() ? 'image' : 'file');
+    if (heicDecodingSupported()) expect(() => assertMetadataRemovable(t)).not.toThrow();
+    else expect(() => assertMetadataRemovable(t)).toThrow(/EXIF and GPS/);
+    expect(() => assertMetadataRemovable({ mime: 'application/pdf', ext: 'pdf', kind: 'file' })).not.toThrow();
   });
 
   it('reads from a stream as well as from bytes', async () => {

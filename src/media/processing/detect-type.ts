@@ -18,13 +18,25 @@ export const DETECT_HEAD_BYTES = 4100;
 
 export const UNKNOWN_TYPE: DetectedType = { mime: 'application/octet-stream', ext: 'bin', kind: 'file' };
 
-const IMAGE_INPUTS = new Set(['image/jpeg', 'image/png', 'image/apng', 'image/webp', 'image/gif', 'image/avif']);
+// Decoded and re-encoded (metadata dropped). TIFF too: it carries EXIF and GPS like a camera JPEG does.
+const IMAGE_INPUTS = new Set(['image/jpeg', 'image/png', 'image/apng', 'image/webp', 'image/gif', 'image/avif', 'image/tiff']);
 const HEIF_INPUTS = new Set(['image/heic', 'image/heif', 'image/heic-sequence', 'image/heif-sequence']);
 
 // The prebuilt libvips in sharp decodes AVIF but not HEVC-coded HEIC (patents); a libvips built
-// with libde265 lists .heic here. Without it HEIC is kept as a plain file rather than refused.
+// with libde265 lists .heic here.
 export function heicDecodingSupported(): boolean {
   return sharp.format.heif?.input?.fileSuffix?.includes('.heic') ?? false;
+}
+
+// A photo this sharp can't re-encode would be stored and served byte for byte, EXIF and GPS included (HEIC is the
+// iPhone's default): refused instead, naming what works. With a HEIC-capable libvips it is an image like any other.
+export function assertMetadataRemovable(type: DetectedType): void {
+  if (HEIF_INPUTS.has(type.mime) && type.kind !== 'image') {
+    throw new MediaError(
+      MediaErrorCode.UnsupportedImage,
+      `${type.mime} images can't be re-encoded here, so their EXIF and GPS metadata can't be removed: send JPEG, PNG, WebP or AVIF`,
+    );
+  }
 }
 
 export function classify(mime: string): MediaKind {

@@ -192,10 +192,26 @@ describe('MediaProcessor.processUpload (fs storage)', () => {
     expect(file.durationMs).toBeUndefined();
   });
 
-  it('stores HEIC as a file when this sharp cannot decode it', async () => {
-    const r = await media.processUpload(streamOf(heicHeader()), { maxBytes: 1_000_000, declaredType: 'image/heic' });
-    expect(r.mime).toBe('image/heic');
-    expect(r.kind).toBe(heicDecodingSupported() ? 'image' : 'file');
+  it('refuses HEIC when this sharp cannot re-encode it (its EXIF and GPS would be served as uploaded)', async () => {
+    const upload = media.processUpload(streamOf(heicHeader()), { maxBytes: 1_000_000, declaredType: 'image/heic' });
+    if (heicDecodingSupported()) {
+      await expect(upload).rejects.toMatchObject({ code: 'media.corrupt_image' });
+      return;
+    }
+    await expect(upload).rejects.toMatchObject({ code: 'media.unsupported_image', reason: expect.stringContaining('EXIF and GPS') });
+  });
+
+  it('re-encodes a TIFF like any photo (TIFF carries EXIF and GPS as camera JPEGs do): no byte of it is served', async () => {
+    const tiff = await sharp({ create: { width: 320, height: 200, channels: 3, background: '#336699' } }).tiff().toBuffer();
+    const r = await media.processUpload(streamOf(tiff), { maxBytes: 10_000_000, declaredType: 'image/tiff' });
+    expect(r).toEqual(expect.objectContaining({ kind: 'image', mime: 'image/tiff', width: 320, height: 200 }));
+    expect(r.variants.map((v) => v.name)).not.toContain('original');
+    for (const v of r.variants) {
+      expect(v.mime).not.toBe('image/tiff');
+      const chunks: Buffer[] = [];
+      for await (const c of await storage.get(v.key)) chunks.push(c as Buffer);
+      expect((await sharp(Buffer.concat(chunks)).metadata()).exif).toBeUndefined();
+    }
   });
 });
 

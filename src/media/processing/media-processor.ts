@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { MediaKind } from './detect-type';
+import { assertMetadataRemovable, MediaKind } from './detect-type';
 import { DEFAULT_IMAGE_OPTIONS, ImageProcessingOptions, processImage } from './image-processor';
 import { ingest, IngestedFile } from './ingest';
 import { probeDurationMs } from './media-duration';
@@ -91,6 +91,7 @@ export class MediaProcessor {
       tempDir: this.storage.tempDir,
     });
     try {
+      assertMetadataRemovable(upload.type);
       const keepOriginal = upload.type.kind !== 'image' || !!opts.keepOriginal;
       const result = await this.store(upload, keepOriginal);
       if (!opts.commit || (await opts.commit(result))) return result;

@@ -3,6 +3,7 @@ export const MediaErrorCode = {
   TypeMismatch: 'media.type_mismatch',
   TooLarge: 'media.too_large',
   CorruptImage: 'media.corrupt_image',
+  UnsupportedImage: 'media.unsupported_image',
   NotFound: 'media.not_found',
   InvalidRange: 'media.invalid_range',
   InvalidKey: 'media.invalid_key',

@@ -20,7 +20,7 @@ import { SqlService } from '../../database/sql.service';
 import { retryWhileDatabaseAway } from '../../database/pg-retry';
 import { MetricsService } from '../../health/metrics.service';
 import { MediaService } from '../../media/media.service';
-import { OUTBOUND_HTTP } from '../../infra/http/outbound-http';
+import { WEBHOOK_HTTP } from '../../infra/http/outbound-http';
 import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
 import { RATE_LIMITER, RateLimiterPort } from '../../infra/rate-limit/rate-limiter.port';
 import { failureStage, isSuccess, nextRamp, parseSchedule, retryAfterMs, retryDelayMs } from '../retry-policy';
@@ -138,7 +138,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     @InjectDataSource() private readonly db: DataSource,
     private readonly sql: SqlService,
     @Inject(QUEUE) private readonly queue: QueuePort,
-    @Inject(OUTBOUND_HTTP) private readonly http: SafeHttpClient,
+    @Inject(WEBHOOK_HTTP) private readonly http: SafeHttpClient,
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
     private readonly auth: AuthService,
     private readonly apps: AppsService,
