@@ -142,6 +142,38 @@ describe('sandbox abuse', () => {
     expect(second).toMatchObject({ outcome: 'ok', coldStart: false, logs: [expect.objectContaining({ message: 'polluted yes' })] });
   });
 
+  it("a script's Promise constructor or species tricks are its own error: never an internal fault or a forged limit", async () => {
+    const cases = [
+      // A promise whose constructor getter throws, returned as the handler's result.
+      `const p = Promise.resolve(); Object.defineProperty(p, 'constructor', { get() { throw new Error('boom from script'); } }); return p;`,
+      // The realm's species and prototype constructor poisoned, then a plain return (and next, in the warm realm, another).
+      `Object.defineProperty(Promise, Symbol.species, { get() { throw new Error('boom from script'); } });
+       Object.defineProperty(Promise.prototype, 'constructor', { get() { throw new Error('boom from script'); } }); return 1;`,
+      // A thenable that throws the isolate's own disposal text.
+      `return { get then() { throw new Error('Isolate was disposed during execution due to memory limit'); } };`,
+    ];
+    for (const body of cases) {
+      const source = `export default { onMessage() { ${body} } }`;
+      const r = await abuse(source);
+      expect(r.outcome).not.toBe('limit');
+      expect(r.error?.code ?? 'none').not.toBe('internal');
+      if (r.outcome === 'error') expect(r.error).toMatchObject({ code: 'script_error' });
+    }
+    // Poisoned for good: every later event of that realm still ends as the script's doing, and ctx.fetch / ctx.send
+    // (our promises) still work.
+    const pageId = pageOn(1, 'species');
+    const source = `export default { async onMessage(event, ctx) {
+      Object.defineProperty(Promise.prototype, 'constructor', { get() { throw new Error('poisoned'); }, configurable: true });
+      const r = await ctx.send({ recipient: { id: event.sender.id }, message: { text: 'still sends' } });
+      console.log('sent', typeof r.message_id);
+    } }`;
+    for (let i = 0; i < 3; i++) {
+      const r = await pool.invoke({ pageId, scriptVersionId: 'species-v', source, handler: 'onMessage', event });
+      expect(r.error?.code ?? 'none').not.toBe('internal');
+      expect(r.outcome).not.toBe('limit');
+    }
+  });
+
   it('ends an infinite synchronous loop at the CPU limit', async () => {
     const r = await abuse('export default { onMessage() { for (;;) {} } }');
     expect(r).toMatchObject({ outcome: 'limit', limit: 'cpu', error: { code: 'limit_exceeded' } });

@@ -28,7 +28,6 @@ const ObjectCreate = Object.create;
 const ObjectKeys = Object.keys;
 const ObjectDefineProperty = Object.defineProperty;
 const PromiseCtor = Promise;
-const PromiseResolve = Promise.resolve;
 const PromiseThen = Promise.prototype.then;
 const ErrorCtor = Error;
 const TypeErrorCtor = TypeError;
@@ -57,8 +56,18 @@ let maxLogs = initial.maxLogEntries;
 let maxLogChars = initial.maxLogBytes;
 let logOpen = true;
 
+// then() looks up its result's constructor through p.constructor and [Symbol.species], which a script can redefine
+// on Promise.prototype or Promise (a getter that throws, a fake species). Every promise we make carries its own
+// constructor: undefined, so then() takes the intrinsic Promise and nothing of the script's runs in our bookkeeping.
+// A script's own value is never handed to Promise.resolve (which reads its constructor too): resolve() adopts it,
+// and whatever its then getter throws becomes a rejection, reported as the script's error.
+function ownPromise(executor) {
+  const p = new PromiseCtor(executor);
+  ObjectDefineProperty(p, 'constructor', { value: undefined });
+  return p;
+}
 function then(p, ok, err) { return ReflectApply(PromiseThen, p, [ok, err]); }
-function toPromise(v) { return ReflectApply(PromiseResolve, PromiseCtor, [v]); }
+function toPromise(v) { return ownPromise((resolve) => resolve(v)); }
 function str(v) { try { return StringCtor(v); } catch (e) { return '[unprintable]'; } }
 function clip(s, n) { return s.length > n ? ReflectApply(StringSlice, s, [0, n]) : s; }
 function codedError(code, message) {
@@ -112,7 +121,7 @@ G.console = ObjectFreeze({
 });
 
 function call(op, payload) {
-  return new PromiseCtor((resolve, reject) => {
+  return ownPromise((resolve, reject) => {
     let json = '';
     if (payload !== undefined) {
       try { json = JSONstringify(payload); } catch (e) { reject(new TypeErrorCtor('ctx ' + op + ': argument is not JSON-serializable')); return; }
@@ -152,7 +161,7 @@ function makeResponse(r) {
     ok: status >= 200 && status < 300,
     headers: ObjectFreeze(headers),
     text: () => toPromise(body),
-    json: () => new PromiseCtor((resolve) => resolve(JSONparse(body))),
+    json: () => ownPromise((resolve) => resolve(JSONparse(body))),
   });
 }
 
@@ -233,7 +242,8 @@ function run(id, name, eventJson, pageId, hostCalls, payloadBytes, logEntries, l
       let r;
       try { r = ReflectApply(fn, handlers, [JSONparse(eventJson), ctxFor(pageId)]); } catch (e) { out = errorJson(e); }
       if (out === undefined) {
-        // The return value is ignored (never copied out), so a huge or cyclic one costs nothing.
+        // The return value is ignored (never copied out), so a huge or cyclic one costs nothing. A script's value
+        // only ever settles our own promise (toPromise), so nothing it defined can throw out of run().
         then(toPromise(r), () => hostDone(id, HANDLED), (e) => hostDone(id, errorJson(e)));
         return;
       }
