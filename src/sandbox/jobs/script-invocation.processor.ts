@@ -32,8 +32,16 @@ interface ClaimedInvocation {
   limits: Partial<SandboxLimits>;
 }
 
-// Failures that say nothing about the script: retried, but they do not count towards its breaker.
-const PLATFORM_FAULTS = new Set(['pool_stopped', 'overloaded', 'internal', 'invalid_request']);
+// Failures that say nothing about the script: retried, but they do not count towards its breaker. A worker crash
+// fails every run the worker held, most of them queued behind the one that crashed it, often other Pages' scripts:
+// counting it paused innocent scripts. A version in flight at each crash is stopped by the pool's quarantine
+// instead, whose refusal does count.
+const PLATFORM_FAULTS = new Set(['pool_stopped', 'overloaded', 'internal', 'invalid_request', 'worker_crashed']);
+
+// A worker runs one Page's invocations one after another, so a Page's claims beyond this only wait there, each
+// holding one of this process's SCRIPT_CONCURRENCY slots: one busy or hostile Page could hold them all and stall
+// every other Page's script. Over it a delivery stays pending; each settle wakes the Page's next ones.
+const MAX_IN_FLIGHT_PER_PAGE = 2;
 
 // How long the bookkeeping after a run is tried again while Postgres is away: a run that is never settled is run
 // again when its lease (60 s) lapses, and a script's replies would go out twice.
@@ -90,12 +98,15 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
               SELECT 1 FROM webhook_deliveries o
                WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
                  AND o.status IN ('pending', 'in_flight'))
+            -- A soft cap (two claims at once may both pass it): enough to keep a Page from holding every slot.
+            AND (SELECT count(*) FROM webhook_deliveries f
+                  WHERE f.app_id = d.app_id AND f.status = 'in_flight' AND f.target = 'script') < $3
         RETURNING d.id, d.app_id, d.page_id, d.thread_key, d.attempts, d.created_at, d.event_id)
        SELECT c.*, e.messaging, v.id AS version_id, v.version, v.source, v.allowed_hosts, v.limits
          FROM c JOIN webhook_events e ON e.id = c.event_id
          JOIN page_scripts ps ON ps.app_id = c.app_id
          JOIN script_versions v ON v.id = ps.active_version_id`,
-      [deliveryId, leaseMs],
+      [deliveryId, leaseMs, MAX_IN_FLIGHT_PER_PAGE],
     );
     if (!c) return;
     const handler = handlerFor(c.messaging);
@@ -157,7 +168,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
       [c.id, c.attempts],
     );
     await this.db.query(`UPDATE page_scripts SET consecutive_failures = 0 WHERE app_id = $1 AND consecutive_failures <> 0`, [c.app_id]);
-    await this.releaseNextInThread(c.app_id, c.thread_key);
+    await this.releaseNextOfPage(c.app_id);
     await this.receipts.received([{ pageId: c.page_id, messaging: c.messaging }]);
   }
 
@@ -193,23 +204,26 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
         WHERE id = $1 AND status = 'in_flight' AND attempts = $2`,
       [c.id, c.attempts, giveUp ? 'failed' : 'pending', error.slice(0, 1000), giveUp ? 0 : delay],
     ));
-    if (giveUp) {
-      this.logger.warn(`script delivery ${c.id} of page ${c.page_id} failed for good: ${error}`);
-      await this.releaseNextInThread(c.app_id, c.thread_key);
-      return;
-    }
+    if (giveUp) this.logger.warn(`script delivery ${c.id} of page ${c.page_id} failed for good: ${error}`);
     // While paused nothing is enqueued; the poller picks the deliveries up once the script runs again.
-    if (!paused) await this.queue.add(SCRIPT_JOB, { deliveryId: c.id }, { jobId: jobId(c.id, c.attempts), delayMs: delay });
+    else if (!paused) await this.queue.add(SCRIPT_JOB, { deliveryId: c.id }, { jobId: jobId(c.id, c.attempts), delayMs: delay });
+    // The slot this run held is free: the Page's next due events (other people's, or this thread's after a give-up).
+    if (!paused) await this.releaseNextOfPage(c.app_id);
   }
 
-  private async releaseNextInThread(appId: string, threadKey: string): Promise<void> {
-    const [next]: { id: string }[] = await this.db.query(
-      `SELECT id FROM webhook_deliveries
-        WHERE app_id = $1 AND thread_key = $2 AND status = 'pending' AND next_attempt_at <= now() AND target = 'script'
-        ORDER BY seq LIMIT 1`,
-      [appId, threadKey],
+  // Each thread's first due event of the Page, oldest first, up to the per-Page cap (the claim re-checks it).
+  private async releaseNextOfPage(appId: string): Promise<void> {
+    const next: { id: string }[] = await this.db.query(
+      `SELECT d.id FROM webhook_deliveries d
+        WHERE d.app_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script'
+          AND NOT EXISTS (
+            SELECT 1 FROM webhook_deliveries o
+             WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
+               AND o.status IN ('pending', 'in_flight'))
+        ORDER BY d.seq LIMIT $2`,
+      [appId, MAX_IN_FLIGHT_PER_PAGE],
     );
-    if (next) await this.queue.add(SCRIPT_JOB, { deliveryId: next.id }, { jobId: jobId(next.id) });
+    for (const { id } of next) await this.queue.add(SCRIPT_JOB, { deliveryId: id }, { jobId: jobId(id) });
   }
 
   // New events (messaging enqueues only the HTTP job), retries lost by the queue, resumed scripts, lapsed claims.

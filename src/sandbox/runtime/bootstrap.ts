@@ -68,6 +68,18 @@ function ownPromise(executor) {
 }
 function then(p, ok, err) { return ReflectApply(PromiseThen, p, [ok, err]); }
 function toPromise(v) { return ownPromise((resolve) => resolve(v)); }
+// ok/err once the script's value settles. A native promise gets our reactions directly with the captured then, so a
+// replaced Promise.prototype.then is never called; if it is not a promise, or its constructor or species throws,
+// it is adopted by our own promise instead, where whatever the script's code throws becomes a rejection.
+function whenSettled(v, ok, err) {
+  try {
+    then(v, ok, err);
+    return;
+  } catch (e) {
+    // Not a promise, or the script broke its species: adopt it below.
+  }
+  then(toPromise(v), ok, err);
+}
 function str(v) { try { return StringCtor(v); } catch (e) { return '[unprintable]'; } }
 function clip(s, n) { return s.length > n ? ReflectApply(StringSlice, s, [0, n]) : s; }
 function codedError(code, message) {
@@ -244,7 +256,7 @@ function run(id, name, eventJson, pageId, hostCalls, payloadBytes, logEntries, l
       if (out === undefined) {
         // The return value is ignored (never copied out), so a huge or cyclic one costs nothing. A script's value
         // only ever settles our own promise (toPromise), so nothing it defined can throw out of run().
-        then(toPromise(r), () => hostDone(id, HANDLED), (e) => hostDone(id, errorJson(e)));
+        whenSettled(r, () => hostDone(id, HANDLED), (e) => hostDone(id, errorJson(e)));
         return;
       }
     }

@@ -1,0 +1,123 @@
+import { httpClient, HttpClient } from '../support/http-client';
+import { connectPerson, PersonSocket } from '../support/person-socket';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { openThread, personSays } from '../factories/messaging.factory';
+import { createPage, signupPerson, Person } from '../factories/registry.factory';
+
+// One Page's script against the others on one sandbox worker: a Page that hangs can't hold every invocation slot,
+// and a worker crashed by one Page's script doesn't count against the scripts of the Pages that were queued on it.
+describe('hosted scripts: one Page cannot take the others down', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  const sockets: PersonSocket[] = [];
+
+  beforeAll(async () => {
+    t = await startTestPlatform({
+      env: {
+        SANDBOX_WORKERS: '1',
+        SCRIPT_CONCURRENCY: '4',
+        SCRIPT_POLL_INTERVAL_MS: '100',
+        WEBHOOK_RETRY_SCHEDULE: '0,1',
+        // One counted failure pauses a script: a crash counted against a bystander would show at once.
+        SCRIPT_BREAKER_THRESHOLD: '1',
+      },
+    });
+    api = httpClient(t.url);
+  });
+  afterAll(async () => {
+    await Promise.all(sockets.map((s) => s.close()));
+    await t?.close();
+  });
+
+  async function pageWithScript(source: string, limits: Record<string, number> = {}) {
+    const owner = await signupPerson(api, 'Owner');
+    const page = await createPage(api, owner, 'Scripted');
+    const up = await api.post(`/pages/${page.id}/scripts`, { source, limits }, { token: owner.token });
+    expect(up.status).toBe(201);
+    expect((await api.post(`/pages/${page.id}/scripts/${up.body.version}/activate`, {}, { token: owner.token })).status).toBe(200);
+    return { owner, page };
+  }
+
+  async function people(pageId: string, n: number): Promise<{ person: Person; thread: string }[]> {
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const person = await signupPerson(api, `P${i}`);
+      out.push({ person, thread: (await openThread(api, person, pageId)).id });
+    }
+    return out;
+  }
+
+  const ECHO = `export default { async onMessage(event, ctx) {
+    await ctx.send({ recipient: { id: event.sender.id }, messaging_type: 'RESPONSE', message: { text: 'echo: ' + event.message.text } });
+  } };`;
+
+  const finishedRuns = async (pageId: string) =>
+    (
+      await t.db.query(
+        `SELECT count(*)::int AS n FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+          WHERE d.page_id = $1 AND d.target = 'script'`,
+        [pageId],
+      )
+    )[0].n as number;
+
+  it("a Page whose script hangs holds at most two of the process's invocation slots: another Page is answered at once", async () => {
+    const hog = await pageWithScript(`export default { onMessage() { return new Promise(() => {}); } };`, { wallMs: 4000 });
+    for (const p of await people(hog.page.id, 6)) await personSays(api, p.person, p.thread, 'hang');
+    await waitFor('the hog claimed', async () => {
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE page_id = $1 AND status = 'in_flight'`, [hog.page.id]);
+      return n >= 1;
+    });
+    const good = await pageWithScript(ECHO);
+    const [p] = await people(good.page.id, 1);
+    const sock = await connectPerson(t.url, p.person.token);
+    sockets.push(sock);
+    await personSays(api, p.person, p.thread, 'ping');
+    await sock.waitFor('the echo', (e) => e.type === 'message' && e.message?.sender === 'page' && e.message.text === 'echo: ping');
+    // Answered while every one of the hog's runs was still hanging (each takes its full 4 s wall limit): its claims
+    // never took the four slots. With no cap, the echo waited for a hog run to end.
+    expect(await finishedRuns(hog.page.id)).toBe(0);
+    const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE page_id = $1 AND status = 'in_flight'`, [hog.page.id]);
+    expect(n).toBeLessThanOrEqual(2);
+  }, 60_000);
+
+  it("a worker crashed by one Page's script does not count against the scripts queued on it", async () => {
+    // Each run holds the worker's thread 150 ms, so the victim's runs are in the worker when the crash comes.
+    const victim = await pageWithScript(
+      `export default { async onMessage(event, ctx) {
+         const t = Date.now(); while (Date.now() - t < 150) {}
+         await ctx.send({ recipient: { id: event.sender.id }, messaging_type: 'RESPONSE', message: { text: 'echo: ' + event.message.text } });
+       } };`,
+      { cpuMs: 500 },
+    );
+    const crasher = await pageWithScript(`export default { onMessage() { const m = new Map(); for (let i = 0; ; i++) m.set(i, i); } };`, { cpuMs: 500 });
+    const [boom] = await people(crasher.page.id, 1);
+    const victims = await people(victim.page.id, 4);
+    for (const v of victims) await personSays(api, v.person, v.thread, 'hello');
+    await personSays(api, boom.person, boom.thread, 'boom');
+    for (const v of victims) await personSays(api, v.person, v.thread, 'again');
+
+    await waitFor(
+      "every victim's message answered",
+      async () => {
+        const [{ n }] = await t.db.query(
+          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE page_id = $1 AND target = 'script' AND status = 'delivered'`,
+          [victim.page.id],
+        );
+        return n === 8;
+      },
+      { timeoutMs: 40_000 },
+    );
+    const crashed = await t.db.query(
+      `SELECT a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+        WHERE d.page_id = ANY($1) AND a.error LIKE 'worker_crashed%'`,
+      [[victim.page.id, crasher.page.id]],
+    );
+    // The crash happened (it is what this test is about), and the victim was never paused for it.
+    expect(crashed.length).toBeGreaterThan(0);
+    const state = await api.get(`/pages/${victim.page.id}/scripts`, { token: victim.owner.token });
+    expect(state.body).toMatchObject({ paused: false, consecutive_failures: 0 });
+    const [{ paused_at }] = await t.db.query(`SELECT paused_at FROM page_scripts WHERE page_id = $1`, [victim.page.id]);
+    expect(paused_at).toBeNull();
+  }, 90_000);
+});
