@@ -251,6 +251,76 @@ describe('messaging: real time', () => {
     expect(await sock.closed).toEqual({ code: 1008, reason: 'frames must be JSON' });
   });
 
+  it('answers frames built to crash it (a ref or a body nested 30,000 deep, a thread_id that is not a string) and stays up', async () => {
+    const c = await setup();
+    const sock = await connectPerson(t.url, c.person.token);
+    const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    sock.ws.send(`{"type":"dance","ref":${deep(30_000)}}`);
+    expect(await sock.waitFor('deep ref', (e) => e.type === 'error')).toMatchObject({ ref: null, code: 'WS.FRAME_TOO_DEEP' });
+    sock.ws.send(`{"type":"send","ref":"s1","thread_id":"${c.thread.id}","client_message_id":"x","text":${deep(30_000)}}`);
+    expect(await sock.waitFor('deep send', (e) => e.type === 'error' && e.ref === 's1')).toMatchObject({ code: 'WS.FRAME_TOO_DEEP' });
+    sock.ws.send(JSON.stringify({ type: 'send', ref: 's2', thread_id: [[['x']]], text: 'hi', client_message_id: 'c-s2' }));
+    expect(await sock.waitFor('array thread_id', (e) => e.type === 'error' && e.ref === 's2')).toMatchObject({
+      code: 'REQUEST.VALIDATION_FAILED',
+      details: [expect.objectContaining({ field: 'thread_id' })],
+    });
+    sock.ws.send(JSON.stringify({ type: 'dance', ref: { nested: true } }));
+    expect(await sock.waitFor('object ref', (e) => e.type === 'error' && e.code === 'WS.UNKNOWN_FRAME')).toMatchObject({ ref: null });
+    sock.ws.send(JSON.stringify({ type: 'ping' }));
+    await sock.waitFor('pong', (e) => e.type === 'pong');
+    expect((await api.get('/health')).status).toBe(200);
+    await sock.close();
+  });
+
+  it('closes a socket that keeps sending frames but never reads the answers, instead of buffering them', async () => {
+    const c = await setup();
+    // A plain client (no deflate, so its own sends go out at once) that reads nothing after hello.
+    const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}`, { perMessageDeflate: false });
+    const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+    await new Promise((r) => ws.once('message', r));
+    (ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    // Refs that don't compress (the server deflates its answers), each echoed in its answer.
+    const frames = Array.from({ length: 100 }, () => JSON.stringify({ type: 'dance', ref: randomBytes(180).toString('base64') }));
+    await waitFor(
+      'the platform to close the socket',
+      async () => {
+        if (t.logs.join('').includes('does not read its answers')) return true;
+        for (let i = 0; i < 2000 && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < 1_000_000; i++) ws.send(frames[i % frames.length]);
+        return false;
+      },
+      { timeoutMs: 60_000, intervalMs: 5 },
+    );
+    (ws as unknown as { _socket: import('node:net').Socket })._socket.resume();
+    expect(await closed).toEqual({ code: 1013, reason: 'too slow: answers to its frames go unread' });
+  }, 90_000);
+
+  it('sends hello before anything else, even to frames that arrive with the upgrade', async () => {
+    const c = await setup();
+    const firsts = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}`);
+        const frames: string[] = [];
+        ws.on('message', (d) => frames.push(JSON.parse(String(d)).type));
+        await new Promise((r) => ws.once('open', r));
+        ws.send(JSON.stringify({ type: 'ping' }));
+        ws.send(JSON.stringify({ type: 'dance' }));
+        await waitFor('three frames', () => frames.length >= 3);
+        ws.terminate();
+        return frames.slice(0, 3).join(',');
+      }),
+    );
+    expect(new Set(firsts)).toEqual(new Set(['hello,pong,error']));
+  });
+
+  it('reads an empty long-poll cursor as a bad one, not as the start of the log', async () => {
+    const c = await setup();
+    const res = await api.get('/events?after=&timeout=0', { token: c.person.token });
+    expect(res.status).toBe(400);
+    expect(res.body.details.length).toBeGreaterThan(0);
+    expect(res.body.details.every((d: { field: string }) => d.field === 'after')).toBe(true);
+    expect((await api.get('/events?timeout=0', { token: c.person.token })).status).toBe(200);
+  });
+
   it('refuses a bad cursor before the upgrade, with a status and a JSON body', async () => {
     const c = await setup();
     const refusal = await upgradeRefusal(`${t.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}&after=-1`);

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { PageSize } from '../../common/http/page-size';
 
@@ -49,7 +49,8 @@ export class ListMessagesQueryDto {
 export class EventsQueryDto {
   @ApiPropertyOptional({ description: 'The last cursor you have; omitted: start at the current end (no history)' })
   @IsOptional()
-  @Type(() => Number)
+  // Not @Type(Number): that reads `after=` as 0, the whole log, where an omitted one means the current end.
+  @Transform(({ value }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value))
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)

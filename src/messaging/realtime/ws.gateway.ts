@@ -16,7 +16,7 @@ import { sha256Hex } from '../../common/crypto/tokens';
 import { normalizeError } from '../../common/errors/all-exceptions.filter';
 import { DependencyUnavailableError } from '../../common/errors/dependency-unavailable';
 import { isDatabaseUnavailable } from '../../database/pg-errors';
-import { assertStorableText, createValidationPipe } from '../../common/errors/validation';
+import { assertStorableText, createValidationPipe, RequestValidationError } from '../../common/errors/validation';
 import { SendMessageDto } from '../dto/send-message.dto';
 import { AppConfig } from '../../config/app-config';
 import { PUBSUB, PubSubPort } from '../../infra/pubsub/pubsub.port';
@@ -24,7 +24,7 @@ import { MetricsService } from '../../health/metrics.service';
 import { MessagingService } from '../messaging.service';
 import type { PersonEvent } from '../person-events';
 import { OrderedEventStream } from './ordered-stream';
-import { FRAME_NOT_JSON, FRAME_UNKNOWN } from './person-frames';
+import { FRAME_NOT_JSON, FRAME_TOO_DEEP, FRAME_UNKNOWN, MAX_FRAME_DEPTH, refOf } from './person-frames';
 import { RealtimeHub } from './realtime-hub';
 
 export const WS_PATH = '/ws';
@@ -44,6 +44,8 @@ interface Connection {
   stream?: OrderedEventStream;
   stopListening?: () => void;
   typing: Map<string, NodeJS.Timeout>;
+  // Settles once `hello` is sent (or setup failed): frames that arrive first are answered after it, never before.
+  hello: Promise<void>;
 }
 
 // Who an accepted upgrade request belongs to, from verifyClient to handleConnection.
@@ -225,21 +227,42 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
 
   // Clients may send {"type":"ping"} where they cannot see protocol pings (browsers).
   @SubscribeMessage('ping')
-  ping() {
-    return { type: 'pong' };
+  ping(@ConnectedSocket() ws: WebSocket) {
+    return this.answer(ws, () => ({ type: 'pong' }));
   }
 
   // The frame is typed as a plain object on purpose: a DTO type would run the global ValidationPipe, whose
   // refusals Nest's ws adapter never sends back. sendFromSocket validates it with the same pipe and answers.
   @SubscribeMessage('send')
-  async send(@ConnectedSocket() ws: WebSocket, @MessageBody() frame: Record<string, unknown>) {
-    const c = this.connections.get(ws);
-    return c ? this.sendFromSocket(c, frame) : undefined;
+  send(@ConnectedSocket() ws: WebSocket, @MessageBody() frame: Record<string, unknown>) {
+    return this.answer(ws, (c) => this.sendFromSocket(c, frame));
   }
 
   @SubscribeMessage(FRAME_UNKNOWN)
-  unknownFrame(@MessageBody() frame: Record<string, unknown>) {
-    return { type: 'error', ref: frame.ref ?? null, code: 'WS.UNKNOWN_FRAME', message: 'type must be ping or send' };
+  unknownFrame(@ConnectedSocket() ws: WebSocket, @MessageBody() frame: { ref: string | number | null }) {
+    return this.answer(ws, () => ({ type: 'error', ref: frame.ref, code: 'WS.UNKNOWN_FRAME', message: 'type must be ping or send' }));
+  }
+
+  @SubscribeMessage(FRAME_TOO_DEEP)
+  tooDeepFrame(@ConnectedSocket() ws: WebSocket, @MessageBody() frame: { ref: string | number | null }) {
+    return this.answer(ws, () => ({ type: 'error', ref: frame.ref, code: 'WS.FRAME_TOO_DEEP', message: `a frame may nest at most ${MAX_FRAME_DEPTH} levels` }));
+  }
+
+  // Every answer to a client's frame goes after `hello` (the protocol's first frame). Answers are buffered like
+  // events: a client that keeps sending but never reads would make the server hold them without bound, so over
+  // WS_MAX_BUFFERED_BYTES it gets no answer and is closed as too slow.
+  private async answer<T>(ws: WebSocket, build: (c: Connection) => T | Promise<T>): Promise<T | undefined> {
+    const c = this.connections.get(ws);
+    if (!c) return undefined;
+    await c.hello;
+    if (ws.readyState !== WebSocket.OPEN || this.connections.get(ws) !== c) return undefined;
+    if (ws.bufferedAmount > this.config.env.WS_MAX_BUFFERED_BYTES) {
+      this.logger.warn(`closing a socket of ${c.userId} that does not read its answers: ${ws.bufferedAmount} bytes unsent`);
+      ws.close(WS_CLOSE_TOO_SLOW, 'too slow: answers to its frames go unread');
+      this.cleanup(c);
+      return undefined;
+    }
+    return build(c);
   }
 
   @SubscribeMessage(FRAME_NOT_JSON)
@@ -249,7 +272,9 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
 
   private async connected(ws: WebSocket, opened: Opening): Promise<void> {
     const { userId } = opened;
-    const c: Connection = { ws, userId, tokenHash: opened.tokenHash, alive: true, typing: new Map() };
+    let helloSent!: () => void;
+    const hello = new Promise<void>((resolve) => (helloSent = resolve));
+    const c: Connection = { ws, userId, tokenHash: opened.tokenHash, alive: true, typing: new Map(), hello };
     this.connections.set(ws, c);
     // A socket is not a way to outlive the token: it ends when the token does (a timer waits ~24.8 days at most).
     const expiresAt = opened.expiresAt;
@@ -288,6 +313,8 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     } catch (err) {
       this.logger.warn(`ws setup for ${userId} failed: ${(err as Error).message}`);
       closeOnFailure(ws, err);
+    } finally {
+      helloSent();
     }
   }
 
@@ -295,12 +322,15 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
   // POST /threads/{id}/messages; answered {"type":"ack",ref,mid,seq,timestamp} or {"type":"error",ref,code,message}.
   private async sendFromSocket(c: Connection, frame: Record<string, unknown>): Promise<Record<string, unknown>> {
     const { type: _t, ref, thread_id: threadId, ...body } = frame;
-    const answerRef = typeof ref === 'string' || typeof ref === 'number' ? ref : null;
+    const answerRef = refOf(ref);
     try {
+      if (typeof threadId !== 'string') {
+        throw new RequestValidationError([{ field: 'thread_id', rule: 'isString', message: 'thread_id must be a string' }]);
+      }
       assertStorableText(threadId, 'thread_id');
       // The REST route's own pipe: the same rules and the same refusals.
       const dto = (await this.validation.transform(body, { type: 'body', metatype: SendMessageDto })) as SendMessageDto;
-      const sent = await this.messaging.sendPersonMessage(c.userId, String(threadId ?? ''), dto);
+      const sent = await this.messaging.sendPersonMessage(c.userId, threadId, dto);
       return { type: 'ack', ref: answerRef, mid: sent.mid, seq: sent.seq, timestamp: sent.timestamp, created: sent.created };
     } catch (err) {
       const n = normalizeError(err);
