@@ -28,6 +28,7 @@ export class SandboxPools implements OnApplicationBootstrap, OnModuleDestroy {
     this.live = new SandboxPool({
       workers: this.config.env.SANDBOX_WORKERS,
       host: this.bridge,
+      maxFetchesPerInvocation: this.config.env.SCRIPT_FETCH_MAX_PER_EVENT,
       onWorkerExit: (info) =>
         this.stopping ||
         this.logger.warn(`sandbox worker ${info.index} (pid ${info.pid}) exited: ${info.reason} ${info.message ?? ''}`),
@@ -55,7 +56,11 @@ export class SandboxPools implements OnApplicationBootstrap, OnModuleDestroy {
   private dryPool(): Promise<SandboxPool> {
     if (!this.dry) {
       this.dry = (async () => {
-        const pool = new SandboxPool({ workers: this.config.env.SANDBOX_DRY_RUN_WORKERS, host: this.dryBridge });
+        const pool = new SandboxPool({
+          workers: this.config.env.SANDBOX_DRY_RUN_WORKERS,
+          host: this.dryBridge,
+          maxFetchesPerInvocation: this.config.env.SCRIPT_FETCH_MAX_PER_EVENT,
+        });
         await pool.start();
         this.logger.log('dry-run sandbox pool started');
         return pool;
@@ -74,14 +79,12 @@ export class SandboxPools implements OnApplicationBootstrap, OnModuleDestroy {
     const prev = this.dryChains.get(req.pageId) ?? Promise.resolve();
     const run = prev.then(async () => {
       const session = this.dryBridge.begin(req.pageId);
-      this.bridge.startEvent(req.pageId);
       try {
         // Dry runs get their own isolate key so they never share module state with the live one.
         const result = await pool.invoke({ ...req, scriptVersionId: `dry-${req.scriptVersionId}` });
         return { result, sends: session.sends };
       } finally {
         this.dryBridge.end(req.pageId);
-        this.bridge.endEvent(req.pageId);
       }
     });
     const tail = run.catch(() => undefined);

@@ -26,7 +26,6 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
   private readonly logger = new Logger('ScriptHostBridge');
   private readonly appIds = new Map<string, string>();
   // ctx.fetch calls per Page's current event; reset by the processor when an invocation starts.
-  private readonly fetches = new Map<string, number>();
   private readonly http: SafeHttpClient;
 
   constructor(
@@ -39,14 +38,6 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.http.close();
-  }
-
-  startEvent(pageId: string): void {
-    this.fetches.set(pageId, 0);
-  }
-
-  endEvent(pageId: string): void {
-    this.fetches.delete(pageId);
   }
 
   private async appIdOf(pageId: string): Promise<string | undefined> {
@@ -84,15 +75,19 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(key) + Buffer.byteLength(json);
     const quota = this.config.env.SCRIPT_STORE_QUOTA_BYTES;
-    // One statement: the quota check and the write see the same rows (the Page's other keys).
-    const rows: unknown[] = await this.db.query(
-      `INSERT INTO script_store (page_id, key, value, bytes, updated_at)
-       SELECT $1::varchar, $2::varchar, $3::jsonb, $4::int, now()
-        WHERE (SELECT coalesce(sum(bytes), 0) FROM script_store WHERE page_id = $1::varchar AND key <> $2::varchar) + $4::int <= $5::int
-       ON CONFLICT (page_id, key) DO UPDATE SET value = EXCLUDED.value, bytes = EXCLUDED.bytes, updated_at = now()
-       RETURNING 1`,
-      [pageId, key, json, bytes, quota],
-    );
+    // The Page's writes take turns (a transaction-scoped lock per Page), so each one's quota check sees the others'
+    // rows: checked in one statement alone, parallel writes each saw the rest missing and passed the quota together.
+    const rows: unknown[] = await this.db.transaction(async (m) => {
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext('sb-script-store:' || $1))`, [pageId]);
+      return m.query(
+        `INSERT INTO script_store (page_id, key, value, bytes, updated_at)
+         SELECT $1::varchar, $2::varchar, $3::jsonb, $4::int, now()
+          WHERE (SELECT coalesce(sum(bytes), 0) FROM script_store WHERE page_id = $1::varchar AND key <> $2::varchar) + $4::int <= $5::int
+         ON CONFLICT (page_id, key) DO UPDATE SET value = EXCLUDED.value, bytes = EXCLUDED.bytes, updated_at = now()
+         RETURNING 1`,
+        [pageId, key, json, bytes, quota],
+      );
+    });
     if (!rows.length) return fail('quota_exceeded', `ctx.store is limited to ${quota} bytes per page`);
     return { ok: true, result: null };
   }
@@ -106,10 +101,8 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
   async fetch(pageId: string, allowedHosts: readonly string[], req: FetchRequest): Promise<HostResult<FetchResponse>> {
     const refused = refuseFetchUrl(req.url, allowedHosts);
     if (refused) return fail('fetch_refused', refused);
+    // SCRIPT_FETCH_MAX_PER_EVENT is counted by the pool, per invocation.
     const env = this.config.env;
-    const count = (this.fetches.get(pageId) ?? 0) + 1;
-    this.fetches.set(pageId, count);
-    if (count > env.SCRIPT_FETCH_MAX_PER_EVENT) return fail('fetch_refused', `at most ${env.SCRIPT_FETCH_MAX_PER_EVENT} fetches per event`);
     const headers: Record<string, string> = { 'user-agent': 'Switchboard-Scripts/0.1' };
     for (const [k, v] of Object.entries(req.headers)) if (!DROPPED_HEADERS.has(k.toLowerCase())) headers[k] = v;
     try {

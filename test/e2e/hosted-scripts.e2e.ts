@@ -243,6 +243,29 @@ describe('hosted bot scripts', () => {
     expect(rows).toEqual([{ key: 'count', value: 3 }]);
   });
 
+  it('keeps parallel ctx.store writes within the quota together', async () => {
+    const c = await scriptPage();
+    const v = await upload(
+      c.page.id,
+      c.owner.token,
+      `export default {
+        async onMessage(event, ctx) {
+          const writes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => ctx.store.set('k' + i, 'q'.repeat(500))));
+          const ok = writes.filter((w) => w.status === 'fulfilled').length;
+          await ctx.send({ recipient: { id: event.sender.id }, messaging_type: 'RESPONSE', message: { text: 'stored ' + ok } });
+        },
+      };`,
+    );
+    await activate(c.page.id, c.owner.token, v);
+    await personSays(api, c.person, c.thread.id, 'fill');
+    const reply = await c.sock.waitFor('the count', (e) => e.type === 'message' && e.message?.sender === 'page' && /^stored /.test(e.message.text));
+    const [{ total, n }] = await t.db.query('SELECT coalesce(sum(bytes), 0)::int AS total, count(*)::int AS n FROM script_store WHERE page_id = $1', [c.page.id]);
+    // SCRIPT_STORE_QUOTA_BYTES is 4096 here: eight 502-byte entries fit, the ninth does not.
+    expect(total).toBeLessThanOrEqual(4096);
+    expect(n).toBe(8);
+    expect(reply.message.text).toBe('stored 8');
+  });
+
   it('keeps what a script prints or throws with a NUL or an unpaired surrogate, readable, and refuses storing them', async () => {
     const c = await scriptPage();
     const v = await upload(

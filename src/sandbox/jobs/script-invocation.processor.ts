@@ -115,22 +115,16 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
       return;
     }
     const started = new Date();
-    this.pools.bridge.startEvent(c.page_id);
-    let result: InvocationResult;
-    try {
-      result = await this.pools.livePool().invoke({
-        pageId: c.page_id,
-        scriptVersionId: c.version_id,
-        source: c.source,
-        handler,
-        // Media URLs signed now, not when the event was recorded: a retried run gets live ones.
-        event: this.media.resignUrls(c.messaging),
-        allowedHosts: c.allowed_hosts,
-        limits: c.limits ?? {},
-      });
-    } finally {
-      this.pools.bridge.endEvent(c.page_id);
-    }
+    const result: InvocationResult = await this.pools.livePool().invoke({
+      pageId: c.page_id,
+      scriptVersionId: c.version_id,
+      source: c.source,
+      handler,
+      // Media URLs signed now, not when the event was recorded: a retried run gets live ones.
+      event: this.media.resignUrls(c.messaging),
+      allowedHosts: c.allowed_hosts,
+      limits: c.limits ?? {},
+    });
     // A script's own error message may hold a NUL or an unpaired surrogate: stored, so made storable.
     const error = result.outcome === 'ok' ? null : toStorableText(describeFailure(result));
     const attemptId = randomUUID();

@@ -27,6 +27,7 @@ interface Pending {
   limits: SandboxLimits;
   sends: number;
   hostCalls: number;
+  fetches: number;
   done: boolean;
   resolve: (r: InvocationResult) => void;
 }
@@ -177,6 +178,7 @@ export class SandboxPool {
         limits,
         sends: 0,
         hostCalls: 0,
+        fetches: 0,
         done: false,
         resolve,
       });
@@ -331,6 +333,8 @@ export class SandboxPool {
     const refuse = (code: string, message: string) => reply({ ok: false, error: { code, message } });
     if (++p.hostCalls > p.limits.maxHostCalls) return refuse('host_call_limit', 'too many host calls in one event');
     if (op === 'send' && ++p.sends > p.limits.maxSends) return refuse('send_limit', 'too many sends in one event');
+    const maxFetches = this.options.maxFetchesPerInvocation ?? Infinity;
+    if (op === 'fetch' && ++p.fetches > maxFetches) return refuse('fetch_refused', `at most ${maxFetches} fetches per event`);
     if (typeof json !== 'string' || Buffer.byteLength(json) > p.limits.maxPayloadBytes) return refuse('payload_too_large', 'payload too large');
     let arg: unknown;
     try {

@@ -164,6 +164,30 @@ describe('SandboxPool', () => {
     expect(r.logs.map((l) => l.message)).toEqual(['200 true application/json {"a":1} 1 true', 'fetch_refused']);
   });
 
+  it('counts ctx.fetch per invocation: each event of a Page gets its own allowance, whatever runs beside it', async () => {
+    const bridge = new InMemoryHostBridge({ latencyMs: 5 });
+    bridge.routes.set('https://api.example.com/x', { status: 200, headers: {}, body: 'ok' });
+    const capped = new SandboxPool({ workers: 1, host: bridge, maxFetchesPerInvocation: 3 });
+    await capped.start();
+    try {
+      const source = `export default { async onMessage(e, ctx) {
+        let ok = 0, refused = 0;
+        for (let i = 0; i < 6; i++) { try { await ctx.fetch('https://api.example.com/x'); ok++; } catch (err) { if (err.code === 'fetch_refused') refused++; } }
+        console.log(ok + ' ' + refused);
+      } }`;
+      const pageId = uid('page');
+      const runs = await Promise.all(
+        [pageId, pageId, uid('page')].map((p) =>
+          capped.invoke({ pageId: p, scriptVersionId: 'fv', source, handler: 'onMessage', event: event(), allowedHosts: ['api.example.com'] }),
+        ),
+      );
+      expect(runs.map((r) => r.logs.map((l) => l.message))).toEqual([['3 3'], ['3 3'], ['3 3']]);
+      expect(bridge.fetched).toHaveLength(9);
+    } finally {
+      await capped.stop();
+    }
+  });
+
   it('reports syntax errors with line and column, from checkSyntax and from invoke', async () => {
     await expect(pool.checkSyntax(ECHO)).resolves.toEqual({ ok: true });
     const bad = 'export default {\n  async onMessage() {\n    let x = ;\n  }\n}';

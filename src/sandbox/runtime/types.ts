@@ -154,6 +154,9 @@ export interface SandboxPoolOptions {
   // Worker deaths a script version may be blamed for (shared among the versions in flight) before
   // invoke refuses it with 'quarantined', until dispose(version) or 10 minutes pass. 0 disables.
   quarantineAfterCrashes?: number;
+  // ctx.fetch calls one invocation may make (counted here, per invocation: never shared with another event of
+  // the Page, a dry run or the script's own bookkeeping). Unlimited when unset.
+  maxFetchesPerInvocation?: number;
   heartbeatMs?: number;
   heartbeatTimeoutMs?: number;
   // Extra node flags for the workers (e.g. --max-old-space-size); --no-node-snapshot is always set.
