@@ -17,17 +17,20 @@ export class ScriptLogs {
     const levels = r.logs.map((l) => l.level);
     // What a script prints may hold a NUL or an unpaired surrogate: kept, made storable.
     const messages = r.logs.map((l) => toStorableText(l.message));
+    const sources = r.logs.map(() => 'script');
     if (failure) {
       levels.push('error');
       messages.push(toStorableText(`[sandbox] ${failure}`));
+      sources.push('platform');
     }
     if (!messages.length) return;
     // One transaction: a reader never sees more than the retention (new lines in, old ones not yet out).
     await this.db.transaction(async (m) => {
       await m.query(
-        `INSERT INTO script_logs (page_id, version_id, delivery_id, level, message)
-         SELECT $1, $2, $3, l.level, l.message FROM unnest($4::varchar[], $5::text[]) WITH ORDINALITY AS l(level, message, n) ORDER BY n`,
-        [pageId, versionId, deliveryId, levels, messages],
+        `INSERT INTO script_logs (page_id, version_id, delivery_id, level, message, source)
+         SELECT $1, $2, $3, l.level, l.message, l.source
+           FROM unnest($4::varchar[], $5::text[], $6::varchar[]) WITH ORDINALITY AS l(level, message, source, n) ORDER BY n`,
+        [pageId, versionId, deliveryId, levels, messages, sources],
       );
       await this.trim(m, pageId);
     });
@@ -35,7 +38,7 @@ export class ScriptLogs {
 
   async line(pageId: string, versionId: string, deliveryId: string | null, level: string, message: string) {
     await this.db.query(
-      `INSERT INTO script_logs (page_id, version_id, delivery_id, level, message) VALUES ($1, $2, $3, $4, $5)`,
+      `INSERT INTO script_logs (page_id, version_id, delivery_id, level, message, source) VALUES ($1, $2, $3, $4, $5, 'platform')`,
       [pageId, versionId, deliveryId, level, toStorableText(message)],
     );
   }
@@ -50,9 +53,9 @@ export class ScriptLogs {
   }
 
   async list(versionId: string, limit: number, beforeId?: string) {
-    const rows: { id: string; level: string; message: string; delivery_id: string | null; created_at: Date }[] =
+    const rows: { id: string; level: string; source: string; message: string; delivery_id: string | null; created_at: Date }[] =
       await this.db.query(
-        `SELECT id, level, message, delivery_id, created_at FROM script_logs
+        `SELECT id, level, source, message, delivery_id, created_at FROM script_logs
           WHERE version_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint)
           ORDER BY id DESC LIMIT $3`,
         [versionId, beforeId ?? null, limit],
@@ -60,6 +63,7 @@ export class ScriptLogs {
     return rows.map((r) => ({
       id: String(r.id),
       level: r.level,
+      source: r.source,
       message: r.message,
       delivery_id: r.delivery_id,
       created_at: new Date(r.created_at).toISOString(),

@@ -243,6 +243,23 @@ describe('hosted bot scripts', () => {
     expect(rows).toEqual([{ key: 'count', value: 3 }]);
   });
 
+  it("marks the platform's own log lines by source, so a script that prints their wording can't pass for them", async () => {
+    const c = await scriptPage();
+    const v = await upload(
+      c.page.id,
+      c.owner.token,
+      `export default { onMessage() { console.error('[sandbox] limit exceeded: cpu (forged)'); throw new Error('real failure'); } };`,
+    );
+    await activate(c.page.id, c.owner.token, v);
+    await personSays(api, c.person, c.thread.id, 'go');
+    const logs = (await waitFor('both lines', async () => {
+      const got = (await logsOf(c.page.id, c.owner.token, v)) as { level: string; message: string; source: string }[];
+      return got.some((l) => l.message.includes('real failure')) ? got : undefined;
+    }))!;
+    expect(logs.find((l) => l.message === '[sandbox] limit exceeded: cpu (forged)')).toMatchObject({ source: 'script' });
+    expect(logs.find((l) => l.message.includes('real failure'))).toMatchObject({ source: 'platform', level: 'error' });
+  });
+
   it('keeps parallel ctx.store writes within the quota together', async () => {
     const c = await scriptPage();
     const v = await upload(

@@ -85,6 +85,8 @@ export class DeactivateScriptDto {
 export class ScriptLogDto {
   @ApiProperty() id: string;
   @ApiProperty({ enum: ['log', 'info', 'warn', 'error', 'debug'] }) level: string;
+  @ApiProperty({ enum: ['script', 'platform'], description: "'platform' for the platform's own lines (how a run ended, a pause); the script can't write those" })
+  source: string;
   @ApiProperty() message: string;
   @ApiProperty({ nullable: true, type: String }) delivery_id: string | null;
   @ApiProperty() created_at: string;

@@ -20,6 +20,11 @@ export class ScriptLogEntity {
   @Column({ type: 'varchar', length: 8 })
   level: string;
 
+  // 'script' (what it printed) or 'platform' (how a run ended, pauses, activations): a script can print any text,
+  // so a reader tells the platform's own lines by this, never by their wording.
+  @Column({ type: 'varchar', length: 8, default: 'script' })
+  source: string;
+
   @Column({ type: 'text' })
   message: string;
 

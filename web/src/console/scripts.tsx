@@ -24,7 +24,7 @@ interface ScriptList {
   consecutive_failures: number;
   data: ScriptVersion[];
 }
-interface ScriptLog { id: string; level: string; message: string; delivery_id: string | null; created_at: string }
+interface ScriptLog { id: string; level: string; source: 'script' | 'platform'; message: string; delivery_id: string | null; created_at: string }
 interface DryRun {
   outcome: 'ok' | 'error' | 'limit';
   handler: string | null;
@@ -213,7 +213,10 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
           )}
           <h3>Logs of v{shownVersion}</h3>
           <pre class="code" aria-label="Script logs">
-            {(logs.value?.data ?? []).map((x) => `${new Date(x.created_at).toLocaleTimeString()} ${x.level} ${x.message}`).join('\n') ||
+            {(logs.value?.data ?? [])
+              // The platform's own lines are marked by the api, not by their text, which a script can imitate.
+              .map((x) => `${new Date(x.created_at).toLocaleTimeString()} ${x.source === 'platform' ? 'PLATFORM ' : ''}${x.level} ${x.message}`)
+              .join('\n') ||
               'No logs.'}
           </pre>
         </>
