@@ -73,6 +73,18 @@ export class ScriptIsolate {
     return this.isolate.isDisposed;
   }
 
+  // isolated-vm's memoryLimit acts when V8 collects or nears its heap limit: one big allocation (a string of a few
+  // hundred MB) can land and stay in a warm isolate past it. Read after each run: over the limit is a memory limit.
+  overMemory(): boolean {
+    try {
+      if (this.isolate.isDisposed) return false;
+      const h = this.isolate.getHeapStatisticsSync();
+      return h.used_heap_size + (h.externally_allocated_size ?? 0) > this.memoryMb * 1024 * 1024;
+    } catch {
+      return false;
+    }
+  }
+
   // CPU time of the isolate so far; the last value read survives disposal.
   cpuNs(): bigint {
     try {

@@ -283,6 +283,11 @@ function settleFromIsolate(inv: Invocation): void {
   } catch {
     return finishError(inv, 'internal', 'unreadable result from the isolate');
   }
+  // What the run left allocated counts too: the isolate goes, and the run ends at the memory limit.
+  if (inv.iso?.overMemory()) {
+    dropIsolate(inv.slot);
+    return finishLimit(inv, 'memory');
+  }
   if (parsed.ok === true) return finish(inv, { outcome: 'ok', handled: parsed.handled === true });
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
   finishError(inv, 'script_error', `${str(parsed.name) ?? 'Error'}: ${str(parsed.message) ?? ''}`, scriptStack(str(parsed.stack)));
