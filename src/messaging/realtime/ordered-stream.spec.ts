@@ -150,4 +150,36 @@ describe('OrderedEventStream', () => {
     await settle(s);
     expect(sent).toEqual(['typing', 'read']);
   });
+
+  it('drops a typing_on that a message of its thread already ended: reordered behind a catch-up read, it would outlive the reply', async () => {
+    const sent: string[] = [];
+    const reply: PersonEvent = {
+      type: 'message',
+      thread_id: 't',
+      page_id: 'p',
+      seq: 5,
+      cursor: 1,
+      message: { mid: 'm_1', seq: 5, sender: 'page', timestamp: 1, text: 'the reply' } as never,
+    };
+    let release!: () => void;
+    const reading = new Promise<void>((r) => (release = r));
+    const s = new OrderedEventStream(0, {
+      // The catch-up read is slow: the live typing_on (sent before the reply, seq 4) queues meanwhile.
+      fetchAfter: async (after) => (await reading, after < 1 ? [reply] : []),
+      send: (e) => (sent.push(e.type === 'typing' ? `typing ${e.on} ${e.thread_id}` : `${e.type} ${e.seq}`), true),
+    });
+    s.start(true);
+    s.push({ type: 'typing', on: true, thread_id: 't', page_id: 'p', seq: 4 });
+    // Another thread's typing, and a typing_off, are not affected.
+    s.push({ type: 'typing', on: true, thread_id: 'u', page_id: 'p', seq: 9 });
+    s.push({ type: 'typing', on: false, thread_id: 't', page_id: 'p', seq: 4 });
+    release();
+    await settle(s);
+    expect(sent).toEqual(['message 5', 'typing true u', 'typing false t']);
+    // A typing_on after the reply (seq 5) shows.
+    s.push({ type: 'typing', on: true, thread_id: 't', page_id: 'p', seq: 5 });
+    await settle(s);
+    expect(sent[sent.length - 1]).toBe('typing true t');
+  });
 });
+

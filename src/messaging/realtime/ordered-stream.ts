@@ -30,6 +30,19 @@ export class OrderedEventStream {
   }
 
   private readonly maxQueued: number;
+  // Per thread, the highest seq of a message sent: a typing_on carries the thread's seq when it was sent, and one
+  // that a later message already ended (queued live while a catch-up read sent that message) is dropped, or the
+  // person would see "typing…" after the reply until the timeout.
+  private readonly messageSeq = new Map<string, number>();
+
+  private staleTyping(e: PersonEvent): boolean {
+    if (e.type === 'typing') return e.on && (this.messageSeq.get(e.thread_id) ?? -1) > e.seq;
+    if (e.type === 'message') {
+      if (this.messageSeq.size >= 10_000 && !this.messageSeq.has(e.thread_id)) this.messageSeq.clear();
+      this.messageSeq.set(e.thread_id, Math.max(e.seq, this.messageSeq.get(e.thread_id) ?? -1));
+    }
+    return false;
+  }
 
   // Live events pushed before this wait; the first run reads Postgres after the starting cursor, so a
   // consumer that subscribes first and starts second misses nothing published in between.
@@ -90,6 +103,7 @@ export class OrderedEventStream {
 
   private async emit(e: PersonEvent): Promise<boolean> {
     if (this.stopped) return false;
+    if (this.staleTyping(e)) return true;
     if (!(await this.io.send(e))) {
       this.stop();
       return false;
