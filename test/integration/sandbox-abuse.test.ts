@@ -152,6 +152,10 @@ describe('sandbox abuse', () => {
        Object.defineProperty(Promise.prototype, 'constructor', { get() { throw new Error('boom from script'); } }); return 1;`,
       // A thenable that throws the isolate's own disposal text.
       `return { get then() { throw new Error('Isolate was disposed during execution due to memory limit'); } };`,
+      // Descriptor fields on Object.prototype (defineProperty reads them from a plain descriptor), then a throw.
+      `Object.defineProperty(Object.prototype, 'get', { get() { throw new Error('Isolate was disposed during execution due to memory limit'); }, configurable: true });
+       throw new Error('plain');`,
+      `Object.prototype.get = undefined; Object.prototype.set = 7; return 1;`,
     ];
     for (const body of cases) {
       const source = `export default { onMessage() { ${body} } }`;

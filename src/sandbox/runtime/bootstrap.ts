@@ -63,7 +63,9 @@ let logOpen = true;
 // and whatever its then getter throws becomes a rejection, reported as the script's error.
 function ownPromise(executor) {
   const p = new PromiseCtor(executor);
-  ObjectDefineProperty(p, 'constructor', { value: undefined });
+  // A null-prototype descriptor: defineProperty reads get/set/value/writable through the descriptor's prototype chain,
+  // and a script can define those on Object.prototype.
+  ObjectDefineProperty(p, 'constructor', { __proto__: null, value: undefined });
   return p;
 }
 function then(p, ok, err) { return ReflectApply(PromiseThen, p, [ok, err]); }
@@ -84,7 +86,7 @@ function str(v) { try { return StringCtor(v); } catch (e) { return '[unprintable
 function clip(s, n) { return s.length > n ? ReflectApply(StringSlice, s, [0, n]) : s; }
 function codedError(code, message) {
   const e = new ErrorCtor(message);
-  ObjectDefineProperty(e, 'code', { value: code, enumerable: true, configurable: true, writable: true });
+  ObjectDefineProperty(e, 'code', { __proto__: null, value: code, enumerable: true, configurable: true, writable: true });
   return e;
 }
 function errorJson(e) {
@@ -153,12 +155,17 @@ function deliver(id, ok, json) {
   const p = pending[id];
   if (p === undefined) return;
   delete pending[id];
-  let v;
-  try { v = json === '' ? undefined : JSONparse(json); } catch (e) { p.reject(e); return; }
-  if (ok) { p.resolve(v); return; }
-  const code = v !== null && typeof v === 'object' ? str(v.code) : 'host_error';
-  const message = v !== null && typeof v === 'object' ? str(v.message) : 'host call failed';
-  p.reject(codedError(code, message));
+  // Nothing the script redefined may throw out of here: it would reach the worker as the isolate's own fault.
+  try {
+    let v;
+    try { v = json === '' ? undefined : JSONparse(json); } catch (e) { p.reject(e); return; }
+    if (ok) { p.resolve(v); return; }
+    const code = v !== null && typeof v === 'object' ? str(v.code) : 'host_error';
+    const message = v !== null && typeof v === 'object' ? str(v.message) : 'host call failed';
+    p.reject(codedError(code, message));
+  } catch (e) {
+    try { p.reject(e); } catch (x) { /* the script's promise machinery is broken: its run ends at the wall limit */ }
+  }
 }
 
 function makeResponse(r) {
@@ -254,15 +261,23 @@ function run(id, name, eventJson, pageId, hostCalls, payloadBytes, logEntries, l
       let r;
       try { r = ReflectApply(fn, handlers, [JSONparse(eventJson), ctxFor(pageId)]); } catch (e) { out = errorJson(e); }
       if (out === undefined) {
-        // The return value is ignored (never copied out), so a huge or cyclic one costs nothing. A script's value
-        // only ever settles our own promise (toPromise), so nothing it defined can throw out of run().
-        whenSettled(r, () => hostDone(id, HANDLED), (e) => hostDone(id, errorJson(e)));
+        // The return value is ignored (never copied out), so a huge or cyclic one costs nothing.
+        try {
+          whenSettled(r, () => hostDone(id, HANDLED), (e) => hostDone(id, errorJson(e)));
+        } catch (e) {
+          // Whatever the script redefined that still made this throw is its own failure, reported now.
+          hostDone(id, errorJson(e));
+        }
         return;
       }
     }
   }
   // Reported after the microtasks the handler already queued, as for a handler that returned.
-  then(toPromise(undefined), () => hostDone(id, out));
+  try {
+    then(toPromise(undefined), () => hostDone(id, out));
+  } catch (e) {
+    hostDone(id, out);
+  }
 }
 
 return { init: init, run: run, deliver: deliver };
