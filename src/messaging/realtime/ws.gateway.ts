@@ -256,13 +256,25 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     if (!c) return undefined;
     await c.hello;
     if (ws.readyState !== WebSocket.OPEN || this.connections.get(ws) !== c) return undefined;
-    if (ws.bufferedAmount > this.config.env.WS_MAX_BUFFERED_BYTES) {
+    // The same grace as events get (a catch-up burst may be draining), then the same verdict.
+    if (!(await this.drained(c))) {
+      if (ws.readyState !== WebSocket.OPEN) return undefined;
       this.logger.warn(`closing a socket of ${c.userId} that does not read its answers: ${ws.bufferedAmount} bytes unsent`);
       ws.close(WS_CLOSE_TOO_SLOW, 'too slow: answers to its frames go unread');
       this.cleanup(c);
       return undefined;
     }
     return build(c);
+  }
+
+  // True once the socket has at most WS_MAX_BUFFERED_BYTES unsent, waiting up to WS_SLOW_GRACE_MS for it to drain.
+  private async drained(c: Connection): Promise<boolean> {
+    const max = this.config.env.WS_MAX_BUFFERED_BYTES;
+    const deadline = Date.now() + this.config.env.WS_SLOW_GRACE_MS;
+    while (c.ws.readyState === WebSocket.OPEN && c.ws.bufferedAmount > max && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return c.ws.readyState === WebSocket.OPEN && c.ws.bufferedAmount <= max;
   }
 
   @SubscribeMessage(FRAME_NOT_JSON)
@@ -353,19 +365,13 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
   // the client to drain (a catch-up burst is fine), then gives up: the socket is closed, not buffered without bound.
   private async deliver(c: Connection, e: PersonEvent): Promise<boolean> {
     const max = this.config.env.WS_MAX_BUFFERED_BYTES;
-    if (c.ws.bufferedAmount > max) {
-      const deadline = Date.now() + this.config.env.WS_SLOW_GRACE_MS;
-      while (c.ws.readyState === WebSocket.OPEN && c.ws.bufferedAmount > max && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    if (c.ws.bufferedAmount > max && !(await this.drained(c))) {
       if (c.ws.readyState !== WebSocket.OPEN) return false;
-      if (c.ws.bufferedAmount > max) {
-        // The client reconnects with its last cursor and catches up from Postgres.
-        this.logger.warn(`closing a slow socket of ${c.userId}: ${c.ws.bufferedAmount} bytes unsent`);
-        c.ws.close(WS_CLOSE_TOO_SLOW, `too slow: over ${max} bytes unsent; reconnect with after=<last cursor>`);
-        this.cleanup(c);
-        return false;
-      }
+      // The client reconnects with its last cursor and catches up from Postgres.
+      this.logger.warn(`closing a slow socket of ${c.userId}: ${c.ws.bufferedAmount} bytes unsent`);
+      c.ws.close(WS_CLOSE_TOO_SLOW, `too slow: over ${max} bytes unsent; reconnect with after=<last cursor>`);
+      this.cleanup(c);
+      return false;
     }
     if (e.type === 'typing') this.trackTyping(c, e, e.on ? e.expires_at : undefined);
     else if (e.type === 'message') this.trackTyping(c, e, undefined);
