@@ -40,6 +40,20 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
     await this.http.close();
   }
 
+  // One store write per Page at a time in this process (a promise chain per Page; the chain is dropped when idle).
+  private readonly storeTurns = new Map<string, Promise<unknown>>();
+
+  private inTurn<T>(pageId: string, work: () => Promise<T>): Promise<T> {
+    const before = this.storeTurns.get(pageId) ?? Promise.resolve();
+    const mine = before.then(work, work);
+    const tail = mine.catch(() => undefined);
+    this.storeTurns.set(pageId, tail);
+    void tail.then(() => {
+      if (this.storeTurns.get(pageId) === tail) this.storeTurns.delete(pageId);
+    });
+    return mine;
+  }
+
   private async appIdOf(pageId: string): Promise<string | undefined> {
     let id = this.appIds.get(pageId);
     if (!id) {
@@ -77,7 +91,9 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
     const quota = this.config.env.SCRIPT_STORE_QUOTA_BYTES;
     // The Page's writes take turns (a transaction-scoped lock per Page), so each one's quota check sees the others'
     // rows: checked in one statement alone, parallel writes each saw the rest missing and passed the quota together.
-    const rows: unknown[] = await this.db.transaction(async (m) => {
+    // They queue in this process first, so one script's burst of writes waits here, not on pool connections that
+    // every other request needs.
+    const rows: unknown[] = await this.inTurn(pageId, () => this.db.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('sb-script-store:' || $1))`, [pageId]);
       return m.query(
         `INSERT INTO script_store (page_id, key, value, bytes, updated_at)
@@ -87,7 +103,7 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
          RETURNING 1`,
         [pageId, key, json, bytes, quota],
       );
-    });
+    }));
     if (!rows.length) return fail('quota_exceeded', `ctx.store is limited to ${quota} bytes per page`);
     return { ok: true, result: null };
   }

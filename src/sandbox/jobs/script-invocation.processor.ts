@@ -40,7 +40,7 @@ const PLATFORM_FAULTS = new Set(['pool_stopped', 'overloaded', 'internal', 'inva
 
 // A worker runs one Page's invocations one after another, so a Page's claims beyond this only wait there, each
 // holding one of this process's SCRIPT_CONCURRENCY slots: one busy or hostile Page could hold them all and stall
-// every other Page's script. Over it a delivery stays pending; each settle wakes the Page's next ones.
+// every other Page's script. Over it a delivery stays pending; the poller enqueues it once the Page is under it.
 const MAX_IN_FLIGHT_PER_PAGE = 2;
 
 // How long the bookkeeping after a run is tried again while Postgres is away: a run that is never settled is run
@@ -162,7 +162,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
       [c.id, c.attempts],
     );
     await this.db.query(`UPDATE page_scripts SET consecutive_failures = 0 WHERE app_id = $1 AND consecutive_failures <> 0`, [c.app_id]);
-    await this.releaseNextOfPage(c.app_id);
+    await this.releaseNextInThread(c.app_id, c.thread_key);
     await this.receipts.received([{ pageId: c.page_id, messaging: c.messaging }]);
   }
 
@@ -198,26 +198,25 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
         WHERE id = $1 AND status = 'in_flight' AND attempts = $2`,
       [c.id, c.attempts, giveUp ? 'failed' : 'pending', error.slice(0, 1000), giveUp ? 0 : delay],
     ));
-    if (giveUp) this.logger.warn(`script delivery ${c.id} of page ${c.page_id} failed for good: ${error}`);
+    if (giveUp) {
+      this.logger.warn(`script delivery ${c.id} of page ${c.page_id} failed for good: ${error}`);
+      await this.releaseNextInThread(c.app_id, c.thread_key);
+      return;
+    }
     // While paused nothing is enqueued; the poller picks the deliveries up once the script runs again.
-    else if (!paused) await this.queue.add(SCRIPT_JOB, { deliveryId: c.id }, { jobId: jobId(c.id, c.attempts), delayMs: delay });
-    // The slot this run held is free: the Page's next due events (other people's, or this thread's after a give-up).
-    if (!paused) await this.releaseNextOfPage(c.app_id);
+    if (!paused) await this.queue.add(SCRIPT_JOB, { deliveryId: c.id }, { jobId: jobId(c.id, c.attempts), delayMs: delay });
   }
 
-  // Each thread's first due event of the Page, oldest first, up to the per-Page cap (the claim re-checks it).
-  private async releaseNextOfPage(appId: string): Promise<void> {
-    const next: { id: string }[] = await this.db.query(
-      `SELECT d.id FROM webhook_deliveries d
-        WHERE d.app_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script'
-          AND NOT EXISTS (
-            SELECT 1 FROM webhook_deliveries o
-             WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
-               AND o.status IN ('pending', 'in_flight'))
-        ORDER BY d.seq LIMIT $2`,
-      [appId, MAX_IN_FLIGHT_PER_PAGE],
+  // The thread's next due event (one index probe). Other threads of the Page, held back by the per-Page cap, are
+  // the poller's: it enqueues the heads of Pages under the cap, so a busy Page is not re-claimed in vain.
+  private async releaseNextInThread(appId: string, threadKey: string): Promise<void> {
+    const [next]: { id: string }[] = await this.db.query(
+      `SELECT id FROM webhook_deliveries
+        WHERE app_id = $1 AND thread_key = $2 AND status = 'pending' AND next_attempt_at <= now() AND target = 'script'
+        ORDER BY seq LIMIT 1`,
+      [appId, threadKey],
     );
-    for (const { id } of next) await this.queue.add(SCRIPT_JOB, { deliveryId: id }, { jobId: jobId(id) });
+    if (next) await this.queue.add(SCRIPT_JOB, { deliveryId: next.id }, { jobId: jobId(next.id) });
   }
 
   // New events (messaging enqueues only the HTTP job), retries lost by the queue, resumed scripts, lapsed claims.
@@ -229,16 +228,24 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
         `UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL
           WHERE status = 'in_flight' AND lease_until < now() AND target = 'script'`,
       );
+      // Each Page's oldest thread heads, as many as its cap leaves room for: a busy Page's other heads are not
+      // enqueued only to be refused by the claim, and wait for the poll after one of its runs ends.
       const due: { id: string }[] = await this.db.query(
-        `SELECT d.id FROM webhook_deliveries d
-           JOIN page_scripts ps ON ps.app_id = d.app_id AND ps.page_id = d.page_id
-                                AND ps.active_version_id IS NOT NULL AND ps.paused_at IS NULL
-          WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script'
-            AND NOT EXISTS (
-              SELECT 1 FROM webhook_deliveries o
-               WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
-                 AND o.status IN ('pending', 'in_flight'))
-          ORDER BY d.seq LIMIT 500`,
+        `SELECT h.id FROM (
+           SELECT d.id, d.seq, row_number() OVER (PARTITION BY d.app_id ORDER BY d.seq) AS k,
+                  (SELECT count(*) FROM webhook_deliveries f
+                    WHERE f.app_id = d.app_id AND f.status = 'in_flight' AND f.target = 'script') AS busy
+             FROM webhook_deliveries d
+             JOIN page_scripts ps ON ps.app_id = d.app_id AND ps.page_id = d.page_id
+                                  AND ps.active_version_id IS NOT NULL AND ps.paused_at IS NULL
+            WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script'
+              AND NOT EXISTS (
+                SELECT 1 FROM webhook_deliveries o
+                 WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq
+                   AND o.status IN ('pending', 'in_flight'))) h
+          WHERE h.k + h.busy <= $1
+          ORDER BY h.seq LIMIT 500`,
+        [MAX_IN_FLIGHT_PER_PAGE],
       );
       if (!due.length) return;
       const queued = new Set([...(await this.queue.pendingIds(SCRIPT_JOB))].map((id) => id.split('_')[0]));
