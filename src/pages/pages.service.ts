@@ -143,17 +143,24 @@ export class PagesService {
     return view;
   }
 
-  // An admin may remove any admin, themselves included, but never the last one: a page nobody can manage could
-  // never be fixed or have its apps disconnected. Removals are serialised on the page row, so two admins removing
-  // each other at once can't leave it with none.
+  // An admin may remove themselves, and admins added after them, never an earlier one: a developer a business made an
+  // admin (to connect their bot) can't lock the business out. Nor the last one: a page nobody can manage could never
+  // be fixed or have its apps disconnected. Removals are serialised on the page row, so two admins removing each
+  // other at once can't leave it with none.
   async removeAdmin(pageId: string, userId: string, targetUserId: string): Promise<void> {
     await this.assertAdmin(pageId, userId);
     await this.db.transaction(async (m) => {
       await m.query(`SELECT 1 FROM pages WHERE id = $1 FOR UPDATE`, [pageId]);
-      const admins: { user_id: string }[] = await m.query(`SELECT user_id FROM page_admins WHERE page_id = $1`, [pageId]);
-      if (!admins.some((a) => a.user_id === userId)) throw forbidden('PAGE.NOT_ADMIN', 'You are not an admin of this page');
-      if (!admins.some((a) => a.user_id === targetUserId)) {
-        throw notFound('PAGE.ADMIN_NOT_FOUND', `${targetUserId} is not an admin of this page`);
+      const admins: { user_id: string; rank: string }[] = await m.query(
+        `SELECT user_id, row_number() OVER (ORDER BY created_at, user_id) AS rank FROM page_admins WHERE page_id = $1`,
+        [pageId],
+      );
+      const me = admins.find((a) => a.user_id === userId);
+      if (!me) throw forbidden('PAGE.NOT_ADMIN', 'You are not an admin of this page');
+      const target = admins.find((a) => a.user_id === targetUserId);
+      if (!target) throw notFound('PAGE.ADMIN_NOT_FOUND', `${targetUserId} is not an admin of this page`);
+      if (Number(target.rank) < Number(me.rank)) {
+        throw forbidden('PAGE.ADMIN_SENIOR', 'An admin added before you can only be removed by themselves or an earlier admin');
       }
       if (admins.length === 1) throw conflict('PAGE.LAST_ADMIN', 'A page keeps at least one admin: add another before removing this one');
       await m.query(`DELETE FROM page_admins WHERE page_id = $1 AND user_id = $2`, [pageId, targetUserId]);

@@ -198,6 +198,12 @@ export class DeliveryLogService implements OnModuleInit {
     if (d.status === 'in_flight') throw conflict('WEBHOOK.IN_FLIGHT', 'The delivery is being attempted right now');
     if (d.status === 'pull') throw conflict('WEBHOOK.PULL_MODE', 'The delivery waits to be pulled from /events');
     if (!(await this.reset(appId, `d.id = $2`, [deliveryId]))) {
+      // Nothing reset: the page disconnected the app, or the delivery was claimed since it was read.
+      const [connected] = await this.db.query(
+        `SELECT 1 FROM webhook_deliveries d JOIN page_apps pa ON pa.page_id = d.page_id AND pa.app_id = d.app_id WHERE d.id = $1`,
+        [deliveryId],
+      );
+      if (connected) throw conflict('WEBHOOK.IN_FLIGHT', 'The delivery is being attempted right now');
       throw conflict('WEBHOOK.PAGE_DISCONNECTED', "The delivery's page no longer has this app connected");
     }
     await this.webhooks.kick(appId);

@@ -100,8 +100,15 @@ export class WebhooksService {
   // A Page disconnected the app: what was never delivered (pending, in flight, failed, or waiting to be pulled) is forgotten
   // with its attempts and events, in the disconnect's transaction, so the app gets none of it, not even through its
   // delivery log or a replay. Delivered history stays (the app had it). A POST already on the wire can't be
-  // recalled, but its settle then finds no claim to write to, so it is never sent again. Returns how many went.
+  // recalled, but its settle then finds no claim to write to (nor a delivery to attach an attempt to), so it is
+  // never sent again. Returns how many went.
   async forgetUndelivered(m: EntityManager, appId: string, pageId: string): Promise<number> {
+    // The caller has deleted the connection. An event statement that read it before that (it takes no lock on it)
+    // may still be about to commit deliveries for the app: this waits for every transaction writing deliveries to
+    // end, and holds new ones back until the disconnect commits, when they no longer see the connection. Writes to
+    // the outbox pause for those few milliseconds; a disconnect is rare. Bounded, so a long pruner batch can't hang it.
+    await m.query(`SET LOCAL lock_timeout = '5s'`);
+    await m.query(`LOCK TABLE webhook_deliveries IN SHARE MODE`);
     const [{ n }]: { n: number }[] = await m.query(
       `WITH gone AS (
          DELETE FROM webhook_deliveries

@@ -95,9 +95,11 @@ interface AttemptRecord {
 }
 
 // One row per member: $1 ids, $2 attempt numbers, $3..$8 the POST's outcome.
+// Only for deliveries that still exist: one forgotten meanwhile (its page disconnected the app) keeps no attempt.
 const ATTEMPTS_INSERT = `INSERT INTO webhook_attempts (id, delivery_id, attempt, batch_id, started_at, status_code, latency_ms, error, response_body)
   SELECT gen_random_uuid(), x.id, x.attempt, $3, $4, $5, $6, $7, $8
     FROM unnest($1::uuid[], $2::int[]) AS x(id, attempt)
+   WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = x.id)
   ON CONFLICT (delivery_id, attempt) DO NOTHING`;
 
 const attemptParams = (a: AttemptRecord): unknown[] => [

@@ -215,7 +215,8 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
           <pre class="code" aria-label="Script logs">
             {(logs.value?.data ?? [])
               // The platform's own lines are marked by the api, not by their text, which a script can imitate.
-              .map((x) => `${new Date(x.created_at).toLocaleTimeString()} ${x.source === 'platform' ? 'PLATFORM ' : ''}${x.level} ${x.message}`)
+              // One line per entry: a script's own line breaks are shown as \n, so it can't fake a line of ours.
+              .map((x) => `${new Date(x.created_at).toLocaleTimeString()} ${x.source === 'platform' ? 'PLATFORM ' : ''}${x.level} ${x.message.replace(/\r?\n/g, '\\n')}`)
               .join('\n') ||
               'No logs.'}
           </pre>
