@@ -1,9 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { AppsService } from '../apps/apps.service';
 import { AuthService } from '../auth/auth.service';
-import { conflict, forbidden, notFound } from '../common/errors/app.exception';
+import { AppException, conflict, forbidden, notFound } from '../common/errors/app.exception';
 import { numericId } from '../common/crypto/tokens';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import { PageAdminEntity } from './entities/page-admin.entity';
@@ -108,12 +108,22 @@ export class PagesService {
     if (app?.ownerId !== userId && !(await this.isAdmin(pageId, userId))) {
       throw forbidden('PAGE.NOT_ADMIN', "Only the page's admins or the app's owner may disconnect it");
     }
-    await this.db.transaction(async (m) => {
-      const res = await m.delete(PageAppEntity, { pageId, appId });
-      if (!res.affected) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
-      await this.auth.revokePageTokens(pageId, appId, m);
-      await this.webhooks.forgetUndelivered(m, appId, pageId);
-    });
+    try {
+      await this.db.transaction(async (m) => {
+        const res = await m.delete(PageAppEntity, { pageId, appId });
+        if (!res.affected) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
+        await this.auth.revokePageTokens(pageId, appId, m);
+        await this.webhooks.forgetUndelivered(m, appId, pageId);
+      });
+    } catch (err) {
+      // forgetUndelivered waited 5 s for the outbox's writers (a long pruner batch): nothing changed, try again.
+      if ((err as { code?: string }).code === '55P03' || (err as { driverError?: { code?: string } }).driverError?.code === '55P03') {
+        throw new AppException(HttpStatus.SERVICE_UNAVAILABLE, 'PAGE.BUSY', 'The outbox is busy: disconnect again shortly', undefined, {
+          'retry-after': '5',
+        });
+      }
+      throw err;
+    }
     await this.auth.credentialsChanged();
   }
 

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { startBotReceiver, BotReceiver, ReceivedRequest } from '../support/bot-receiver';
 import { httpClient } from '../support/http-client';
 import { insertOutboxEvents } from '../support/outbox';
@@ -150,5 +151,26 @@ describe('webhook push and pull: switching modes', () => {
     expect(retry.body.code).toBe('WEBHOOK.PAGE_DISCONNECTED');
     expect(await statuses([done])).toEqual(['delivered']);
   });
+
+  it('answers a disconnect that waited 5 s for a long outbox writer 503 PAGE.BUSY, changing nothing', async () => {
+    const api = httpClient(t.url);
+    const ctx = await conversation(api);
+    const writer = new Client({ connectionString: t.db.url });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query('LOCK TABLE webhook_deliveries IN ROW EXCLUSIVE MODE');
+      const busy = await api.delete(`/pages/${ctx.page.id}/apps/${ctx.app.id}`, { token: ctx.owner.token });
+      expect(busy.status).toBe(503);
+      expect(busy.body.code).toBe('PAGE.BUSY');
+      expect(busy.headers['retry-after']).toBe('5');
+    } finally {
+      await writer.query('ROLLBACK');
+      await writer.end();
+    }
+    expect((await api.get(`/pages/${ctx.page.id}/apps`, { token: ctx.owner.token })).body.data.map((a: { app_id: string }) => a.app_id)).toEqual([ctx.app.id]);
+    expect((await api.get(`/v25.0/me?access_token=${ctx.pageToken}`)).status).toBe(200);
+    expect((await api.delete(`/pages/${ctx.page.id}/apps/${ctx.app.id}`, { token: ctx.owner.token })).status).toBe(204);
+  }, 30_000);
 });
 
