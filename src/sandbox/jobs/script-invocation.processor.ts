@@ -33,10 +33,10 @@ interface ClaimedInvocation {
 }
 
 // Failures that say nothing about the script: retried, but they do not count towards its breaker. A worker crash
-// fails every run the worker held, most of them queued behind the one that crashed it, often other Pages' scripts:
-// counting it paused innocent scripts. A version in flight at each crash is stopped by the pool's quarantine
-// instead, whose refusal does count.
-const PLATFORM_FAULTS = new Set(['pool_stopped', 'overloaded', 'internal', 'invalid_request', 'worker_crashed']);
+// with several versions in flight fails every run it held, most of them bystanders queued behind the one that
+// crashed it (counting it paused innocent scripts); only a crash with one version in flight (worker_crashed) is
+// that script's. The pool's quarantine also stops a version in flight at crash after crash.
+const PLATFORM_FAULTS = new Set(['pool_stopped', 'overloaded', 'internal', 'invalid_request', 'worker_crashed_shared']);
 
 // A worker runs one Page's invocations one after another, so a Page's claims beyond this only wait there, each
 // holding one of this process's SCRIPT_CONCURRENCY slots: one busy or hostile Page could hold them all and stall

@@ -453,8 +453,16 @@ export class SandboxPool {
     return b.score >= this.quarantineAfter - 1e-9;
   }
 
-  private failInflight(w: Worker, code: 'worker_crashed' | 'pool_stopped'): number {
-    const message = code === 'worker_crashed' ? 'the sandbox worker running this invocation exited' : 'the sandbox pool stopped';
+  private failInflight(w: Worker, why: 'worker_crashed' | 'pool_stopped'): number {
+    // A crash is pinned on a version only when it was the only one in flight: the others were bystanders.
+    const versions = new Set([...w.inflight.values()].map((p) => p.versionId));
+    const code = why === 'worker_crashed' && versions.size > 1 ? 'worker_crashed_shared' : why;
+    const message =
+      why === 'pool_stopped'
+        ? 'the sandbox pool stopped'
+        : code === 'worker_crashed'
+          ? 'the sandbox worker running this invocation exited'
+          : 'the sandbox worker exited while running this and other scripts';
     const n = w.inflight.size;
     for (const p of w.inflight.values()) {
       p.done = true;

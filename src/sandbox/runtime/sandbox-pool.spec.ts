@@ -388,6 +388,14 @@ describe('SandboxPool', () => {
       const again = await crashPool.invoke({ pageId: victim, scriptVersionId: 'v', source: ECHO, handler: 'onMessage', event: event() });
       expect(again).toMatchObject({ outcome: 'ok', coldStart: true });
       expect(crashPool.workerPids()[0]).not.toBe(pid);
+      // Two versions in flight when it dies: neither is named the culprit.
+      const second = crashPool.workerPids()[0]!;
+      const onZero: string[] = [];
+      for (let i = 0; onZero.length < 2; i++) if (crashPool.workerIndexFor(`pair-${i}`) === 0) onZero.push(`pair-${i}`);
+      const both = onZero.map((p, i) => crashPool.invoke({ pageId: p, scriptVersionId: `v${i}`, source: ECHO, handler: 'onMessage', event: event() }));
+      await new Promise((r) => setTimeout(r, 100));
+      process.kill(second, 'SIGKILL');
+      for (const r of await Promise.all(both)) expect(r).toMatchObject({ outcome: 'error', error: { code: 'worker_crashed_shared' } });
     } finally {
       await crashPool.stop();
     }
