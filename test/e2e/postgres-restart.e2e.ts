@@ -232,6 +232,12 @@ describe('Postgres restarted under the api', () => {
       // The thread is free: its next message goes at once.
       await personSays(api, c.person, c.thread.id, 'next on the thread');
       await waitFor('the next delivery', () => times('next on the thread') === 1, { timeoutMs: 10_000 });
+      // Its attempt row is written by its settle, after the bot has it: wait for that too.
+      await waitFor(
+        'the next delivery settled',
+        async () => (await t.db.query("SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'delivered'"))[0].n === 2,
+        { timeoutMs: 10_000 },
+      );
       expect(times('cut before the settle')).toBe(posts);
       const attempts = await t.db.query('SELECT status_code FROM webhook_attempts ORDER BY started_at');
       expect(attempts.map((a: { status_code: number }) => a.status_code)).toEqual([...(answer === 200 ? [] : [answer]), 200, 200]);
