@@ -1,15 +1,15 @@
-import { Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
 import type { AppPrincipal } from '../auth/principal';
-import { GraphErrors } from '../common/errors/graph.exception';
+import { GraphErrors, GraphException } from '../common/errors/graph.exception';
 import { GRAPH_PARAMS_PIPE, GraphParams } from '../common/http/graph-params';
 import { DEFAULT_GRAPH_VERSION, GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
 import { requireMessengerFields } from '../pages/messenger-fields';
 import { GraphTokenQueryDto } from '../pages/dto/subscribed-apps.dto';
 import { AppsService } from './apps.service';
 import { CallbackVerifier } from './callback-verifier';
-import { CreateSubscriptionDto, DeleteSubscriptionQueryDto } from './dto/subscription.dto';
+import { AppTokenQueryDto, CreateSubscriptionDto, DeleteSubscriptionQueryDto } from './dto/subscription.dto';
 
 @ApiTags('graph: apps')
 @Controller(GRAPH_ROUTE_PREFIX)
@@ -18,6 +18,20 @@ export class AppsGraphController {
     private readonly apps: AppsService,
     private readonly verifier: CallbackVerifier,
   ) {}
+
+  // The app access token (`{app_id}|{app_secret}`) for the app's id and a live secret, as Graph's client-credentials
+  // grant answers it; bots ask for it at start. The secret is compared in constant time against every live secret.
+  @Get('oauth/access_token')
+  @ApiQuery({ name: 'client_id', required: true })
+  @ApiQuery({ name: 'client_secret', required: true })
+  @ApiQuery({ name: 'grant_type', required: true, enum: ['client_credentials'] })
+  @ApiOkResponse({ schema: { example: { access_token: '123456789012345|0123456789abcdef0123456789abcdef', token_type: 'bearer' } } })
+  async appToken(@GraphParams(GRAPH_PARAMS_PIPE) q: AppTokenQueryDto) {
+    if (!(await this.apps.verifySecret(q.client_id, q.client_secret))) {
+      throw new GraphException('Error validating client secret.', 1, HttpStatus.BAD_REQUEST);
+    }
+    return { access_token: `${q.client_id}|${q.client_secret}`, token_type: 'bearer' };
+  }
 
   // Params in the query string, a form or JSON, as Graph takes them.
   @Post(':appId/subscriptions')

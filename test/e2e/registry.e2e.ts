@@ -112,6 +112,23 @@ describe('registry: people, pages, apps, subscriptions', () => {
     expect(badToken.body.error.message).toContain('403');
   });
 
+  it('hands out the app token for an app id and secret, as Graph\'s client-credentials grant does', async () => {
+    const owner = await signupPerson(api);
+    const app = await createApp(api, owner);
+    for (const path of ['/v25.0/oauth/access_token', '/oauth/access_token']) {
+      const got = await api.get(`${path}?client_id=${app.id}&client_secret=${app.secret}&grant_type=client_credentials`);
+      expect(got.status).toBe(200);
+      expect(got.body).toEqual({ access_token: app.token, token_type: 'bearer' });
+      expect((await api.get(`/v25.0/${app.id}/subscriptions?access_token=${encodeURIComponent(got.body.access_token)}`)).status).toBe(200);
+    }
+    const wrong = await api.get(`/oauth/access_token?client_id=${app.id}&client_secret=${'0'.repeat(32)}&grant_type=client_credentials`);
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error).toMatchObject({ code: 1, type: 'OAuthException', message: 'Error validating client secret.' });
+    const grant = await api.get(`/oauth/access_token?client_id=${app.id}&client_secret=${app.secret}&grant_type=password`);
+    expect(grant.status).toBe(400);
+    expect(grant.body.error.code).toBe(100);
+  });
+
   it("takes the subscription routes' params in the query string with Graph's transport params, and deletes single fields", async () => {
     const owner = await signupPerson(api);
     const page = await createPage(api, owner);

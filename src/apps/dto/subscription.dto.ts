@@ -57,3 +57,20 @@ export class DeleteSubscriptionQueryDto {
   @IsString()
   appsecret_proof?: string;
 }
+
+// Graph's GET /oauth/access_token with the client-credentials grant: the app token for an app's id and secret.
+export class AppTokenQueryDto {
+  @ApiProperty({ example: '123456789012345' })
+  @IsString()
+  @Length(1, 20)
+  client_id: string;
+
+  @ApiProperty()
+  @IsString()
+  @Length(1, 256)
+  client_secret: string;
+
+  @ApiProperty({ enum: ['client_credentials'] })
+  @IsIn(['client_credentials'])
+  grant_type: string;
+}

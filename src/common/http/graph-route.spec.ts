@@ -6,12 +6,13 @@ describe('withGraphVersion', () => {
     ['/me/messages?access_token=x', '/v25.0/me/messages?access_token=x'],
     ['/123456789012345/subscribed_apps', '/v25.0/123456789012345/subscribed_apps'],
     ['/123456789012345', '/v25.0/123456789012345'],
+    ['/oauth/access_token?client_id=1', '/v25.0/oauth/access_token?client_id=1'],
   ])('runs the unversioned Graph call %s as %s', (url, rewritten) => {
     expect(withGraphVersion(url)).toBe(rewritten);
     expect(isGraphPath(withGraphVersion(url))).toBe(true);
   });
 
-  it.each(['/v25.0/me/messages', '/v2.6/me', '/me', '/me?fields=name', '/', '/threads', '/pages/123/apps', '/media/1/display.jpg', '/mess', '/me2/x', '/12a/x', '/console/apps/1', '/docs'])(
+  it.each(['/v25.0/me/messages', '/v2.6/me', '/me', '/me?fields=name', '/', '/threads', '/pages/123/apps', '/media/1/display.jpg', '/mess', '/me2/x', '/12a/x', '/console/apps/1', '/docs', '/oauth/other'])(
     'leaves %s alone',
     (url) => expect(withGraphVersion(url)).toBe(url),
   );
