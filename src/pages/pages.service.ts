@@ -23,6 +23,9 @@ export interface PageAdminView {
   added_at: string;
 }
 
+// Tries of a disconnect whose outbox lock wait ran out before it answers 503 PAGE.BUSY.
+const DISCONNECT_TRIES = 4;
+
 export const toPageView = (p: PageEntity): PageView => ({ id: p.id, name: p.name, category: p.category });
 
 @Injectable()
@@ -108,21 +111,27 @@ export class PagesService {
     if (app?.ownerId !== userId && !(await this.isAdmin(pageId, userId))) {
       throw forbidden('PAGE.NOT_ADMIN', "Only the page's admins or the app's owner may disconnect it");
     }
-    try {
-      await this.db.transaction(async (m) => {
-        const res = await m.delete(PageAppEntity, { pageId, appId });
-        if (!res.affected) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
-        await this.auth.revokePageTokens(pageId, appId, m);
-        await this.webhooks.forgetUndelivered(m, appId, pageId);
-      });
-    } catch (err) {
-      // forgetUndelivered waited 5 s for the outbox's writers (a long pruner batch): nothing changed, try again.
-      if ((err as { code?: string }).code === '55P03' || (err as { driverError?: { code?: string } }).driverError?.code === '55P03') {
-        throw new AppException(HttpStatus.SERVICE_UNAVAILABLE, 'PAGE.BUSY', 'The outbox is busy: disconnect again shortly', undefined, {
-          'retry-after': '5',
+    // forgetUndelivered's outbox lock waits at most 200 ms at a time: a few tries, spaced out, before giving up.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.transaction(async (m) => {
+          const res = await m.delete(PageAppEntity, { pageId, appId });
+          if (!res.affected) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
+          await this.auth.revokePageTokens(pageId, appId, m);
+          await this.webhooks.forgetUndelivered(m, appId, pageId);
         });
+        break;
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? (err as { driverError?: { code?: string } }).driverError?.code;
+        // 55P03: the lock wait ran out; 40P01: a deadlock broken by Postgres. Nothing changed either way.
+        if (code !== '55P03' && code !== '40P01') throw err;
+        if (attempt >= DISCONNECT_TRIES) {
+          throw new AppException(HttpStatus.SERVICE_UNAVAILABLE, 'PAGE.BUSY', 'The outbox is busy: disconnect again shortly', undefined, {
+            'retry-after': '5',
+          });
+        }
+        await new Promise((r) => setTimeout(r, 250 * attempt));
       }
-      throw err;
     }
     await this.auth.credentialsChanged();
   }

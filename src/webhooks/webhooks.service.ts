@@ -103,12 +103,15 @@ export class WebhooksService {
   // recalled, but its settle then finds no claim to write to (nor a delivery to attach an attempt to), so it is
   // never sent again. Returns how many went.
   async forgetUndelivered(m: EntityManager, appId: string, pageId: string): Promise<number> {
-    // The caller has deleted the connection. An event statement that read it before that (it takes no lock on it)
-    // may still be about to commit deliveries for the app: this waits for every transaction writing deliveries to
-    // end, and holds new ones back until the disconnect commits, when they no longer see the connection. Writes to
-    // the outbox pause for those few milliseconds; a disconnect is rare. Bounded, so a long pruner batch can't hang it.
-    await m.query(`SET LOCAL lock_timeout = '5s'`);
-    await m.query(`LOCK TABLE webhook_deliveries IN SHARE MODE`);
+    // The caller has deleted the connection. An event statement that read it before that (it takes no lock on it:
+    // a row lock there would cost every message append) may still be about to commit deliveries for the app. This
+    // waits for every transaction writing deliveries to end and holds new ones back until the disconnect commits,
+    // when they no longer see the connection. SHARE ROW EXCLUSIVE conflicts with itself, so two disconnects take
+    // turns instead of deadlocking. Writers queue behind the request while it waits, so the wait is cut short
+    // (200 ms, e.g. behind a vacuum or a long pruner batch) and the caller tries again later: outbox writes pause
+    // for at most that long.
+    await m.query(`SET LOCAL lock_timeout = '200ms'`);
+    await m.query(`LOCK TABLE webhook_deliveries IN SHARE ROW EXCLUSIVE MODE`);
     const [{ n }]: { n: number }[] = await m.query(
       `WITH gone AS (
          DELETE FROM webhook_deliveries

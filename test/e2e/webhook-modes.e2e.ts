@@ -172,5 +172,20 @@ describe('webhook push and pull: switching modes', () => {
     expect((await api.get(`/v25.0/me?access_token=${ctx.pageToken}`)).status).toBe(200);
     expect((await api.delete(`/pages/${ctx.page.id}/apps/${ctx.app.id}`, { token: ctx.owner.token })).status).toBe(204);
   }, 30_000);
+
+  it('takes two disconnects queued behind the same outbox writer one after the other, neither failing', async () => {
+    const api = httpClient(t.url);
+    const [a, b] = [await conversation(api), await conversation(api)];
+    const writer = new Client({ connectionString: t.db.url });
+    await writer.connect();
+    await writer.query('BEGIN');
+    await writer.query('LOCK TABLE webhook_deliveries IN ROW EXCLUSIVE MODE');
+    const both = [a, b].map((c) => api.delete(`/pages/${c.page.id}/apps/${c.app.id}`, { token: c.owner.token }));
+    await new Promise((r) => setTimeout(r, 150));
+    await writer.query('COMMIT');
+    await writer.end();
+    expect((await Promise.all(both)).map((r) => r.status)).toEqual([204, 204]);
+    for (const c of [a, b]) expect((await api.get(`/pages/${c.page.id}/apps`, { token: c.owner.token })).body.data).toEqual([]);
+  }, 30_000);
 });
 

@@ -9,7 +9,28 @@ export function createRootLogger(level: string, role: string): Logger {
     level,
     base: { role, pid: process.pid },
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'], remove: true },
+    // Request lines (debug and trace) carry the URL, query string included: its secrets are masked there too.
+    // The shape is Fastify's own request serializer's, which this one replaces.
+    serializers: {
+      req: (req: { method?: unknown; url?: unknown; host?: unknown; hostname?: unknown; ip?: unknown; socket?: { remotePort?: unknown } }) =>
+        req && typeof req === 'object'
+          ? {
+              method: req.method,
+              url: typeof req.url === 'string' ? maskUrlSecrets(req.url) : undefined,
+              host: req.host ?? req.hostname,
+              remoteAddress: req.ip,
+              remotePort: req.socket?.remotePort,
+            }
+          : req,
+    },
   });
+}
+
+// Query parameters that carry a credential: a token, an app secret, a proof, a signature.
+const SECRET_PARAMS = /([?&](?:access_token|client_secret|appsecret_proof|sig|hub\.verify_token)=)[^&#]*/gi;
+
+export function maskUrlSecrets(url: string): string {
+  return url.replace(SECRET_PARAMS, '$1[redacted]');
 }
 
 export class PinoNestLogger implements LoggerService {

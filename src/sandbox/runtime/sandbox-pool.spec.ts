@@ -31,6 +31,12 @@ describe('resolveLimits', () => {
   });
 });
 
+// Polls `done` every 10 ms, for up to 10 s.
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!done()) throw new Error('timed out');
+}
+
 describe('SandboxPool', () => {
   let host: InMemoryHostBridge;
   let pool: SandboxPool;
@@ -392,8 +398,13 @@ describe('SandboxPool', () => {
       const second = crashPool.workerPids()[0]!;
       const onZero: string[] = [];
       for (let i = 0; onZero.length < 2; i++) if (crashPool.workerIndexFor(`pair-${i}`) === 0) onZero.push(`pair-${i}`);
-      const both = onZero.map((p, i) => crashPool.invoke({ pageId: p, scriptVersionId: `v${i}`, source: ECHO, handler: 'onMessage', event: event() }));
-      await new Promise((r) => setTimeout(r, 100));
+      // Runs that never end on their own (a host call that never answers), so both are in flight at the kill.
+      slow.routes.set('https://api.example.com/hang', { hang: true });
+      const HANG = `export default { async onMessage(e, ctx) { await ctx.fetch('https://api.example.com/hang'); } }`;
+      const both = onZero.map((p, i) =>
+        crashPool.invoke({ pageId: p, scriptVersionId: `v${i}`, source: HANG, handler: 'onMessage', event: event(), allowedHosts: ['api.example.com'] }),
+      );
+      await waitUntil(() => slow.fetched.filter((f) => onZero.includes(f.pageId)).length === 2);
       process.kill(second, 'SIGKILL');
       for (const r of await Promise.all(both)) expect(r).toMatchObject({ outcome: 'error', error: { code: 'worker_crashed_shared' } });
     } finally {

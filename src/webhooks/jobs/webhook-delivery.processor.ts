@@ -96,11 +96,15 @@ interface AttemptRecord {
 
 // One row per member: $1 ids, $2 attempt numbers, $3..$8 the POST's outcome.
 // Only for deliveries that still exist: one forgotten meanwhile (its page disconnected the app) keeps no attempt.
-const ATTEMPTS_INSERT = `INSERT INTO webhook_attempts (id, delivery_id, attempt, batch_id, started_at, status_code, latency_ms, error, response_body)
+// Where the same statement also updates the deliveries (a success), that update waits for a forgetting delete; alone
+// (a failure), the check locks the row (KEY SHARE), so it waits for the delete and then finds nothing.
+const attemptsInsert = (lock: boolean) => `INSERT INTO webhook_attempts (id, delivery_id, attempt, batch_id, started_at, status_code, latency_ms, error, response_body)
   SELECT gen_random_uuid(), x.id, x.attempt, $3, $4, $5, $6, $7, $8
     FROM unnest($1::uuid[], $2::int[]) AS x(id, attempt)
-   WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = x.id)
+   WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = x.id${lock ? ' FOR KEY SHARE' : ''})
   ON CONFLICT (delivery_id, attempt) DO NOTHING`;
+const ATTEMPTS_INSERT = attemptsInsert(false);
+const ATTEMPTS_INSERT_ALONE = attemptsInsert(true);
 
 const attemptParams = (a: AttemptRecord): unknown[] => [
   a.members.map((mb) => mb.id),
@@ -551,7 +555,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       return true;
     }
     await this.settling(batchId, async () => {
-      await this.sql.query(`WITH a AS (${ATTEMPTS_INSERT}) SELECT ${ASYNC_COMMIT}`, attemptParams(record));
+      await this.sql.query(`WITH a AS (${ATTEMPTS_INSERT_ALONE}) SELECT ${ASYNC_COMMIT}`, attemptParams(record));
       if (status === 410) await this.settleGone(target, members);
       else await this.settleFailure(target, members, error, retryAfter, mode);
     });
