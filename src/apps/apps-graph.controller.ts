@@ -1,5 +1,6 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { AuthService } from '../auth/auth.service';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
 import type { AppPrincipal } from '../auth/principal';
 import { GraphErrors, GraphException } from '../common/errors/graph.exception';
@@ -17,17 +18,19 @@ export class AppsGraphController {
   constructor(
     private readonly apps: AppsService,
     private readonly verifier: CallbackVerifier,
+    private readonly auth: AuthService,
   ) {}
 
   // The app access token (`{app_id}|{app_secret}`) for the app's id and a live secret, as Graph's client-credentials
-  // grant answers it; bots ask for it at start. The secret is compared in constant time against every live secret.
+  // grant answers it; bots ask for it at start. The secret is compared in constant time against every live secret;
+  // a suspended app, or a hosted one (it has no secret), gets none.
   @Get('oauth/access_token')
   @ApiQuery({ name: 'client_id', required: true })
   @ApiQuery({ name: 'client_secret', required: true })
   @ApiQuery({ name: 'grant_type', required: true, enum: ['client_credentials'] })
   @ApiOkResponse({ schema: { example: { access_token: '123456789012345|0123456789abcdef0123456789abcdef', token_type: 'bearer' } } })
   async appToken(@GraphParams(GRAPH_PARAMS_PIPE) q: AppTokenQueryDto) {
-    if (!(await this.apps.verifySecret(q.client_id, q.client_secret))) {
+    if (!(await this.auth.verifyAppSecret(q.client_id, q.client_secret))) {
       throw new GraphException('Error validating client secret.', 1, HttpStatus.BAD_REQUEST);
     }
     return { access_token: `${q.client_id}|${q.client_secret}`, token_type: 'bearer' };

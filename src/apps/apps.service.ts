@@ -109,13 +109,6 @@ export class AppsService {
     });
   }
 
-  // A live secret of an active, not hosted app (a suspended app gets no token, as its token would be refused anyway).
-  async verifySecret(appId: string, secret: string): Promise<boolean> {
-    const app = /^\d{1,20}$/.test(appId) ? await this.apps.findOneBy({ id: appId }) : null;
-    if (!app || app.hosted || app.suspendedAt) return false;
-    return this.auth.verifyAppSecret(appId, secret);
-  }
-
   async setSuspended(appId: string, suspended: boolean) {
     const app = /^\d{1,20}$/.test(appId) ? await this.apps.findOneBy({ id: appId }) : null;
     if (!app) throw notFound('APP.NOT_FOUND', `No app ${appId}`);

@@ -4,8 +4,11 @@ import { DataSource, Repository } from 'typeorm';
 import { AppsService } from '../apps/apps.service';
 import { AuthService } from '../auth/auth.service';
 import { AppException, conflict, forbidden, notFound } from '../common/errors/app.exception';
+import { retryTransient } from '../common/async/retry';
 import { numericId } from '../common/crypto/tokens';
+import { pgCode } from '../database/pg-errors';
 import { WebhooksService } from '../webhooks/webhooks.service';
+import type { PageAdminDto } from './dto/page-admins.dto';
 import { PageAdminEntity } from './entities/page-admin.entity';
 import { PageAppEntity } from './entities/page-app.entity';
 import { PageEntity } from './entities/page.entity';
@@ -16,15 +19,8 @@ export interface PageView {
   category: string | null;
 }
 
-export interface PageAdminView {
-  user_id: string;
-  username: string;
-  name: string;
-  added_at: string;
-}
-
-// Tries of a disconnect whose outbox lock wait ran out before it answers 503 PAGE.BUSY.
-const DISCONNECT_TRIES = 4;
+// How long a disconnect whose outbox lock wait runs out keeps trying before it answers 503 PAGE.BUSY.
+const DISCONNECT_RETRY_MS = 2000;
 
 export const toPageView = (p: PageEntity): PageView => ({ id: p.id, name: p.name, category: p.category });
 
@@ -111,39 +107,37 @@ export class PagesService {
     if (app?.ownerId !== userId && !(await this.isAdmin(pageId, userId))) {
       throw forbidden('PAGE.NOT_ADMIN', "Only the page's admins or the app's owner may disconnect it");
     }
-    // forgetUndelivered's outbox lock waits at most 200 ms at a time: a few tries, spaced out, before giving up.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.db.transaction(async (m) => {
-          const res = await m.delete(PageAppEntity, { pageId, appId });
-          if (!res.affected) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
-          await this.auth.revokePageTokens(pageId, appId, m);
-          await this.webhooks.forgetUndelivered(m, appId, pageId);
-        });
-        break;
-      } catch (err) {
-        const code = (err as { code?: string }).code ?? (err as { driverError?: { code?: string } }).driverError?.code;
-        // 55P03: the lock wait ran out; 40P01: a deadlock broken by Postgres. Nothing changed either way.
-        if (code !== '55P03' && code !== '40P01') throw err;
-        if (attempt >= DISCONNECT_TRIES) {
-          throw new AppException(HttpStatus.SERVICE_UNAVAILABLE, 'PAGE.BUSY', 'The outbox is busy: disconnect again shortly', undefined, {
-            'retry-after': '5',
-          });
-        }
-        await new Promise((r) => setTimeout(r, 250 * attempt));
-      }
+    // forgetUndelivered's outbox lock waits at most 200 ms at a time (55P03 when it runs out; 40P01 a deadlock broken
+    // by Postgres): nothing changed, so it is tried again, spaced out, before the caller is told to come back.
+    const outboxBusy = (err: unknown) => pgCode(err) === '55P03' || pgCode(err) === '40P01';
+    try {
+      await retryTransient(
+        () =>
+          this.db.transaction(async (m) => {
+            const res = await m.delete(PageAppEntity, { pageId, appId });
+            if (!res.affected) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to this page`);
+            await this.auth.revokePageTokens(pageId, appId, m);
+            await this.webhooks.forgetUndelivered(m, appId, pageId);
+          }),
+        { retryable: outboxBusy, deadline: Date.now() + DISCONNECT_RETRY_MS, firstDelayMs: 250 },
+      );
+    } catch (err) {
+      if (!outboxBusy(err)) throw err;
+      throw new AppException(HttpStatus.SERVICE_UNAVAILABLE, 'PAGE.BUSY', 'The outbox is busy: disconnect again shortly', undefined, {
+        'retry-after': '5',
+      });
     }
     await this.auth.credentialsChanged();
   }
 
   // --- admins: who may manage the page (and connect their own apps to it) ---
 
-  async listAdmins(pageId: string, userId: string): Promise<PageAdminView[]> {
+  async listAdmins(pageId: string, userId: string): Promise<PageAdminDto[]> {
     await this.assertAdmin(pageId, userId);
     return this.adminsOf(pageId);
   }
 
-  private async adminsOf(pageId: string, onlyUserId?: string): Promise<PageAdminView[]> {
+  private async adminsOf(pageId: string, onlyUserId?: string): Promise<PageAdminDto[]> {
     const rows: { user_id: string; username: string; name: string; created_at: Date }[] = await this.db.query(
       `SELECT a.user_id, u.username, u.name, a.created_at FROM page_admins a JOIN users u ON u.id = a.user_id
         WHERE a.page_id = $1 AND ($2::varchar IS NULL OR a.user_id = $2) ORDER BY a.created_at, a.user_id`,
@@ -153,7 +147,7 @@ export class PagesService {
   }
 
   // Adding someone who already is an admin changes nothing and answers them as they are.
-  async addAdmin(pageId: string, userId: string, username: string): Promise<PageAdminView> {
+  async addAdmin(pageId: string, userId: string, username: string): Promise<PageAdminDto> {
     await this.assertAdmin(pageId, userId);
     const [user]: { id: string }[] = await this.db.query(`SELECT id FROM users WHERE username = $1`, [username.toLowerCase()]);
     if (!user) throw notFound('ACCOUNT.NOT_FOUND', `No person with the username ${username.toLowerCase()}`);
@@ -167,7 +161,8 @@ export class PagesService {
   // be fixed or have its apps disconnected. Removals are serialised on the page row, so two admins removing each
   // other at once can't leave it with none.
   async removeAdmin(pageId: string, userId: string, targetUserId: string): Promise<void> {
-    await this.assertAdmin(pageId, userId);
+    // Whether the caller is an admin is read below, under the lock.
+    await this.findActive(pageId);
     await this.db.transaction(async (m) => {
       await m.query(`SELECT 1 FROM pages WHERE id = $1 FOR UPDATE`, [pageId]);
       const admins: { user_id: string; rank: string }[] = await m.query(

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { SerialByKey } from '../common/async/serial-by-key';
 import { DryRunBridge, DrySend } from './dry-run-bridge';
 import { SandboxPool, type InvocationRequest, type InvocationResult, type SyntaxCheckResult } from './runtime';
 import { ScriptHostBridge } from './script-host-bridge';
@@ -13,7 +14,7 @@ export class SandboxPools implements OnApplicationBootstrap, OnModuleDestroy {
   private dry?: Promise<SandboxPool>;
   readonly dryBridge: DryRunBridge;
   // Dry runs of one Page are serialised: the recording bridge knows a run by its Page.
-  private readonly dryChains = new Map<string, Promise<unknown>>();
+  private readonly dryRuns = new SerialByKey();
   private stopping = false;
 
   constructor(
@@ -76,8 +77,7 @@ export class SandboxPools implements OnApplicationBootstrap, OnModuleDestroy {
 
   async dryRun(req: InvocationRequest): Promise<{ result: InvocationResult; sends: DrySend[] }> {
     const pool = await this.dryPool();
-    const prev = this.dryChains.get(req.pageId) ?? Promise.resolve();
-    const run = prev.then(async () => {
+    return this.dryRuns.run(req.pageId, async () => {
       const session = this.dryBridge.begin(req.pageId);
       try {
         // Dry runs get their own isolate key so they never share module state with the live one.
@@ -87,11 +87,5 @@ export class SandboxPools implements OnApplicationBootstrap, OnModuleDestroy {
         this.dryBridge.end(req.pageId);
       }
     });
-    const tail = run.catch(() => undefined);
-    this.dryChains.set(req.pageId, tail);
-    void tail.then(() => {
-      if (this.dryChains.get(req.pageId) === tail) this.dryChains.delete(req.pageId);
-    });
-    return run;
   }
 }

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { SafeHttpClient, SafeHttpError } from '../../libs/safe-http';
 import { formatParam, UNSTORABLE_TEXT_PHRASE, unstorableTextPath } from '../../libs/templates';
 import { AppConfig } from '../config/app-config';
+import { SerialByKey } from '../common/async/serial-by-key';
 import { SendApiService } from '../send-api/send-api.service';
 import { refuseFetchUrl } from './event-handler';
 import { createScriptFetchHttp } from './script-fetch-http';
@@ -40,19 +41,8 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
     await this.http.close();
   }
 
-  // One store write per Page at a time in this process (a promise chain per Page; the chain is dropped when idle).
-  private readonly storeTurns = new Map<string, Promise<unknown>>();
-
-  private inTurn<T>(pageId: string, work: () => Promise<T>): Promise<T> {
-    const before = this.storeTurns.get(pageId) ?? Promise.resolve();
-    const mine = before.then(work, work);
-    const tail = mine.catch(() => undefined);
-    this.storeTurns.set(pageId, tail);
-    void tail.then(() => {
-      if (this.storeTurns.get(pageId) === tail) this.storeTurns.delete(pageId);
-    });
-    return mine;
-  }
+  // One store write per Page at a time in this process.
+  private readonly storeTurns = new SerialByKey();
 
   private async appIdOf(pageId: string): Promise<string | undefined> {
     let id = this.appIds.get(pageId);
@@ -93,7 +83,7 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
     // rows: checked in one statement alone, parallel writes each saw the rest missing and passed the quota together.
     // They queue in this process first, so one script's burst of writes waits here, not on pool connections that
     // every other request needs.
-    const rows: unknown[] = await this.inTurn(pageId, () => this.db.transaction(async (m) => {
+    const rows: unknown[] = await this.storeTurns.run(pageId, () => this.db.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('sb-script-store:' || $1))`, [pageId]);
       return m.query(
         `INSERT INTO script_store (page_id, key, value, bytes, updated_at)

@@ -64,7 +64,7 @@ describe('hosted bot scripts', () => {
   async function logsOf(pageId: string, token: string, version: number) {
     const res = await api.get(`/pages/${pageId}/scripts/${version}/logs`, { token });
     expect(res.status).toBe(200);
-    return res.body.data as { level: string; message: string }[];
+    return res.body.data as { level: string; message: string; source: 'script' | 'platform' }[];
   }
 
   // The message_echoes item for `text` on `pageId` that the webhook bot received (batched POSTs included).
@@ -253,7 +253,7 @@ describe('hosted bot scripts', () => {
     await activate(c.page.id, c.owner.token, v);
     await personSays(api, c.person, c.thread.id, 'go');
     const logs = (await waitFor('both lines', async () => {
-      const got = (await logsOf(c.page.id, c.owner.token, v)) as { level: string; message: string; source: string }[];
+      const got = await logsOf(c.page.id, c.owner.token, v);
       return got.some((l) => l.message.includes('real failure')) ? got : undefined;
     }))!;
     expect(logs.find((l) => l.message === '[sandbox] limit exceeded: cpu (forged)')).toMatchObject({ source: 'script' });

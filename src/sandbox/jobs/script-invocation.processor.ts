@@ -229,13 +229,15 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
           WHERE status = 'in_flight' AND lease_until < now() AND target = 'script'`,
       );
       // Each Page's oldest thread heads, as many as its cap leaves room for: a busy Page's other heads are not
-      // enqueued only to be refused by the claim, and wait for the poll after one of its runs ends.
+      // enqueued only to be refused by the claim, and wait for the poll after one of its runs ends. The runs in
+      // flight are counted once per Page (busy), not once per candidate row.
       const due: { id: string }[] = await this.db.query(
-        `SELECT h.id FROM (
-           SELECT d.id, d.seq, row_number() OVER (PARTITION BY d.app_id ORDER BY d.seq) AS k,
-                  (SELECT count(*) FROM webhook_deliveries f
-                    WHERE f.app_id = d.app_id AND f.status = 'in_flight' AND f.target = 'script') AS busy
+        `WITH busy AS MATERIALIZED (
+           SELECT app_id, count(*) AS n FROM webhook_deliveries WHERE status = 'in_flight' AND target = 'script' GROUP BY app_id)
+         SELECT h.id FROM (
+           SELECT d.id, d.seq, row_number() OVER (PARTITION BY d.app_id ORDER BY d.seq) AS k, coalesce(b.n, 0) AS busy
              FROM webhook_deliveries d
+             LEFT JOIN busy b ON b.app_id = d.app_id
              JOIN page_scripts ps ON ps.app_id = d.app_id AND ps.page_id = d.page_id
                                   AND ps.active_version_id IS NOT NULL AND ps.paused_at IS NULL
             WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script'
