@@ -50,7 +50,9 @@ export const MESSAGE_TAGS_DEPRECATED_SINCE = '2026-04-27';
 export const NOTIFICATION_TYPES = ['REGULAR', 'SILENT_PUSH', 'NO_PUSH'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
-export const SENDER_ACTIONS = ['typing_on', 'typing_off', 'mark_seen'] as const;
+export const SENDER_ACTIONS = ['typing_on', 'typing_off', 'mark_seen', 'react', 'unreact'] as const;
+/** Sender actions that act on one message and so take `payload: {message_id, reaction?}`. */
+export const REACTION_ACTIONS = ['react', 'unreact'] as const;
 export type SenderAction = (typeof SENDER_ACTIONS)[number];
 
 export const MEDIA_ATTACHMENT_TYPES = ['image', 'audio', 'video', 'file'] as const;

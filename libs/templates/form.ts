@@ -7,7 +7,7 @@ import { UNSTORABLE_TEXT_PHRASE, unstorableTextPath } from './storable-text';
 import type { ValidationResult } from './types';
 
 /** Params of `POST /me/messages` that may arrive as JSON strings. */
-export const SEND_API_JSON_PARAMS = ['recipient', 'message', 'reply_to'] as const;
+export const SEND_API_JSON_PARAMS = ['recipient', 'message', 'reply_to', 'payload'] as const;
 /** Params of `POST`/`DELETE /me/messenger_profile` that may arrive as JSON strings. */
 export const MESSENGER_PROFILE_JSON_PARAMS = [...MESSENGER_PROFILE_FIELDS, 'fields'] as const;
 

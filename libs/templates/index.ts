@@ -7,6 +7,8 @@ export {
   validateMessageContent,
   SendRequestDto,
   RecipientDto,
+  ReactPayloadDto,
+  UnreactPayloadDto,
   SEND_REQUEST_FIELDS,
 } from './send-request';
 export {
@@ -42,3 +44,5 @@ export { parsePlatformMediaUrl, MEDIA_TEMPLATE_URL_SUBCODE } from './media-url';
 export type { PlatformMediaUrl } from './media-url';
 export { charCount } from './rules';
 export { toStorableText, unstorableTextPath, UNSTORABLE_TEXT_PHRASE } from './storable-text';
+export { isReactionEmoji, reactionName, REACTION_NAMES } from './reactions';
+export type { ReactionName } from './reactions';

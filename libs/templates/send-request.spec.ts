@@ -114,12 +114,49 @@ describe('validateSendRequest', () => {
     });
     it('refuses an unknown sender_action', () =>
       expectError(
-        { recipient: { id: '1' }, sender_action: 'react' },
+        { recipient: { id: '1' }, sender_action: 'wave' },
         'sender_action',
-        'must be one of [typing_on, typing_off, mark_seen]',
+        'must be one of [typing_on, typing_off, mark_seen, react, unreact]',
       ));
     it('refuses a message that is not an object', () =>
       expectError(request('{"text":"hi"}'), 'message', 'must be an object'));
+  });
+
+  describe('react and unreact', () => {
+    const react = (payload: unknown, extra: Record<string, unknown> = {}) => ({ recipient: { id: '1' }, sender_action: 'react', payload, ...extra });
+    it('takes the message and one emoji', () => {
+      expect(valueOf(validateSendRequest(react({ message_id: 'm_1', reaction: '😊' })))).toEqual({
+        recipient: { id: '1' },
+        sender_action: 'react',
+        payload: { message_id: 'm_1', reaction: '😊' },
+      });
+    });
+    it('accepts emoji sequences: skin tone, ZWJ, flag, keycap, variation selector', () => {
+      for (const reaction of ['👍🏽', '👩‍👩‍👧', '🇫🇮', '1️⃣', '❤️'])
+        valueOf(validateSendRequest(react({ message_id: 'm_1', reaction })));
+    });
+    it('refuses a reaction that is not one emoji', () => {
+      for (const reaction of ['love', '😊😊', ' 😊', '😊x', '', 'A'])
+        expectError(react({ message_id: 'm_1', reaction }), 'payload[reaction]', 'must be one emoji');
+      expectError(react({ message_id: 'm_1', reaction: 7 }), 'payload[reaction]', 'must be a string');
+    });
+    it('needs the payload, its message_id, and an emoji to react', () => {
+      expectError(react(undefined), 'payload', 'is required when sender_action is react');
+      expectError(react({ reaction: '😊' }), 'payload[message_id]', 'is required');
+      expectError(react({ message_id: 'm_1' }), 'payload[reaction]', 'is required');
+    });
+    it('unreact names the message only', () => {
+      expect(valueOf(validateSendRequest({ recipient: { id: '1' }, sender_action: 'unreact', payload: { message_id: 'm_1' } })).payload).toEqual({
+        message_id: 'm_1',
+      });
+      expect(error({ recipient: { id: '1' }, sender_action: 'unreact', payload: { message_id: 'm_1', reaction: '😊' } })).toMatchObject({
+        param: 'payload[reaction]',
+      });
+    });
+    it('refuses a payload on any other request', () => {
+      expectError({ recipient: { id: '1' }, sender_action: 'typing_on', payload: { message_id: 'm_1' } }, 'payload', 'must only be set when sender_action is react or unreact');
+      expectError(request({ text: 'hi' }, { payload: { message_id: 'm_1' } }), 'payload', 'must only be set when sender_action is react or unreact');
+    });
   });
 
   describe('message content', () => {

@@ -6,8 +6,10 @@ import {
   MESSAGE_TAGS_DEPRECATED_SINCE,
   MESSAGING_TYPES,
   NOTIFICATION_TYPES,
+  REACTION_ACTIONS,
   SENDER_ACTIONS,
 } from './constants';
+import { isReactionEmoji } from './reactions';
 import { MessageDto, ReplyToDto } from './message';
 import {
   Coerce,
@@ -56,6 +58,7 @@ export const SEND_REQUEST_FIELDS = [
   'notification_type',
   'reply_to',
   'persona_id',
+  'payload',
 ] as const;
 
 const tagRule = (v: unknown, r: SendRequestDto) => {
@@ -67,6 +70,26 @@ const notDeprecated = (v: unknown) =>
   (DEPRECATED_MESSAGE_TAGS as readonly unknown[]).includes(v)
     ? `${String(v)} is deprecated since ${MESSAGE_TAGS_DEPRECATED_SINCE} (Graph refuses it with error 100); use one of [${MESSAGE_TAGS.join(', ')}]`
     : undefined;
+
+const isReactionAction = (a: unknown) => (REACTION_ACTIONS as readonly unknown[]).includes(a);
+const emoji = (v: unknown) => (isReactionEmoji(v) ? undefined : 'must be one emoji');
+
+// react sets (or changes) the Page's one reaction to the message; unreact removes it and names only the message.
+export class ReactPayloadDto {
+  @KnownFields(['message_id', 'reaction']) $fields?: string[];
+  @Coerce(toStringish) @Field(required, string, nonEmpty) message_id: string;
+  @Field(required, string, emoji) reaction: string;
+}
+
+export class UnreactPayloadDto {
+  @KnownFields(['message_id']) $fields?: string[];
+  @Coerce(toStringish) @Field(required, string, nonEmpty) message_id: string;
+}
+
+const payloadRule = (v: unknown, r: SendRequestDto) => {
+  if (isReactionAction(r.sender_action)) return v === undefined ? `is required when %sender_action% is ${String(r.sender_action)}` : undefined;
+  return v === undefined ? SKIP : 'must only be set when %sender_action% is react or unreact';
+};
 
 export class SendRequestDto {
   @KnownFields(SEND_REQUEST_FIELDS, { allowed: GRAPH_TRANSPORT_PARAMS }) $fields?: string[];
@@ -90,6 +113,8 @@ export class SendRequestDto {
   $content?: never;
   @Nested(() => MessageDto, optional) message?: MessageDto;
   @Field(optional, oneOf(SENDER_ACTIONS)) sender_action?: SendRequest['sender_action'];
+  @Nested((_, owner) => (owner.sender_action === 'unreact' ? UnreactPayloadDto : ReactPayloadDto), payloadRule)
+  payload?: SendRequest['payload'];
   @Field(optional, oneOf(NOTIFICATION_TYPES)) notification_type?: SendRequest['notification_type'];
   @Nested(() => ReplyToDto, optional, (_, r: SendRequestDto) =>
     (r.message as { reply_to?: unknown } | undefined)?.reply_to !== undefined

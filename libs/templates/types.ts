@@ -197,6 +197,12 @@ export interface ReplyTo {
   mid: string;
 }
 
+/** A Page's reaction to a message of the thread: an emoji to set it, none to remove it. */
+export interface ReactionPayload {
+  message_id: string;
+  reaction?: string;
+}
+
 /** A normalized `POST /me/messages` body: exactly one of `message` and `sender_action`. */
 export interface SendRequest {
   recipient: { id: string };
@@ -206,6 +212,8 @@ export interface SendRequest {
   notification_type?: NotificationType;
   message?: MessageContent;
   sender_action?: SenderAction;
+  /** With sender_action react (emoji required) or unreact (message_id only). */
+  payload?: ReactionPayload;
   /** Taken from the top level or from `message.reply_to`. */
   reply_to?: ReplyTo;
   persona_id?: string;

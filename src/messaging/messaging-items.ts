@@ -1,5 +1,6 @@
 // Builds Messenger's `messaging` items (the webhook events) and the person's view of a message. Pure: no Nest.
 import { randomInt } from 'node:crypto';
+import { reactionName } from '../../libs/templates';
 import { takeRandom } from '../common/ids/random-pool';
 import type { MessageView } from './person-events';
 
@@ -12,6 +13,9 @@ export interface MessageRow {
   timestamp: string | number;
   content: Record<string, unknown>;
   client_message_id: string | null;
+  // Absent on a row being written (none yet).
+  reactions?: { person?: string; page?: string };
+  num_edit?: number;
 }
 
 // Turns stored attachments ({type, payload:{media_id,…}}) into what a reader gets (signed URLs). Supplied by
@@ -49,6 +53,8 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter): Mes
   // A reply quotes an earlier message of the thread; notification_type lets the client decide to notify.
   if (isReplyTo(c.reply_to)) view.reply_to = { mid: c.reply_to.mid };
   if (typeof c.notification_type === 'string') view.notification_type = c.notification_type as MessageView['notification_type'];
+  if (r.reactions && (r.reactions.person || r.reactions.page)) view.reactions = { ...r.reactions };
+  if (r.num_edit) view.num_edit = r.num_edit;
   return view;
 }
 
@@ -83,7 +89,9 @@ export function personMessageItem(p: Parties, r: MessageRow, present?: Attachmen
   const base = { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp: Number(r.timestamp) };
   if (r.kind === 'postback') {
     const pb = r.content.postback as { title: string; payload: string };
-    return { ...base, postback: { mid: r.mid, title: pb.title, payload: pb.payload } };
+    // A new thread opened from a ref link: its Get Started postback carries the referral, as on Messenger.
+    const referral = typeof r.content.ref === 'string' ? { referral: shortlinkReferral(r.content.ref) } : {};
+    return { ...base, postback: { mid: r.mid, title: pb.title, payload: pb.payload, ...referral } };
   }
   const message: Record<string, unknown> = { mid: r.mid };
   if (typeof r.content.text === 'string') message.text = r.content.text;
@@ -116,4 +124,30 @@ export function deliveryItem(p: Parties, watermark: number, timestamp: number, m
     timestamp,
     delivery: { ...(mids?.length ? { mids } : {}), watermark },
   };
+}
+
+const shortlinkReferral = (ref: string) => ({ ref, source: 'SHORTLINK', type: 'OPEN_THREAD' });
+
+// messaging_referrals: a person came back to an existing thread through a ref link (m.me/<page>?ref=…).
+export function referralItem(p: Parties, ref: string, timestamp: number): Record<string, unknown> {
+  return { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp, referral: shortlinkReferral(ref) };
+}
+
+// message_reactions: the person set, changed (react) or removed (unreact) their reaction to a message.
+export function reactionItem(
+  p: Parties,
+  reaction: { mid: string; emoji: string; action: 'react' | 'unreact' },
+  timestamp: number,
+): Record<string, unknown> {
+  return {
+    sender: { id: p.psid },
+    recipient: { id: p.pageId },
+    timestamp,
+    reaction: { reaction: reactionName(reaction.emoji), emoji: reaction.emoji, action: reaction.action, mid: reaction.mid },
+  };
+}
+
+// message_edits: the person's message as it now reads, and how many times it was edited.
+export function editItem(p: Parties, edit: { mid: string; text: string; numEdit: number }, timestamp: number): Record<string, unknown> {
+  return { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp, message_edit: { mid: edit.mid, text: edit.text, num_edit: edit.numEdit } };
 }

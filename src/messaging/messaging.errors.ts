@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { AppException, badRequest, notFound } from '../common/errors/app.exception';
+import { AppException, badRequest, conflict, notFound } from '../common/errors/app.exception';
 
 export const MessagingErrors = {
   threadNotFound: (id: string) => notFound('THREAD.NOT_FOUND', `No thread ${id}`),
@@ -16,6 +16,12 @@ export const MessagingErrors = {
       'THREAD.POSTBACK_NOT_OFFERED',
       "No button of this Page offers this title and payload: a postback comes from a button in the thread, the Page's menu, Get Started or an ice breaker",
     ),
+  messageNotFound: (mid: string) => notFound('THREAD.MESSAGE_NOT_FOUND', `No message ${mid.slice(0, 80)} in this thread`),
+  notEditable: () =>
+    badRequest('THREAD.NOT_EDITABLE', "Only your own messages' text can be edited (not a postback or a quick reply's answer)"),
+  editLimit: (max: number) => conflict('THREAD.EDIT_LIMIT', `A message can be edited at most ${max} times`),
+  editWindowClosed: (minutes: number) =>
+    conflict('THREAD.EDIT_WINDOW_CLOSED', `A message can be edited for ${minutes} minutes after it was sent`),
   quickReplyNotOffered: () =>
     badRequest('THREAD.QUICK_REPLY_NOT_OFFERED', "The Page's latest message offers no such quick reply"),
 };

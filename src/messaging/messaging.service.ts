@@ -18,11 +18,14 @@ import { MessagingErrors } from './messaging.errors';
 import {
   deliveryItem,
   echoItem,
+  editItem,
   MessageRow,
   newMid,
   newPsid,
   personMessageItem,
+  reactionItem,
   readItem,
+  referralItem,
   toMessageView,
 } from './messaging-items';
 import type { MessageView, PersonEvent, StoredEvent, TypingEvent } from './person-events';
@@ -107,7 +110,11 @@ interface Outcome<T> {
   deliveries: string[];
 }
 
-const MESSAGE_COLUMNS = 'mid, seq, sender, app_id, kind, timestamp, content, client_message_id';
+const MESSAGE_COLUMNS = 'mid, seq, sender, app_id, kind, timestamp, content, client_message_id, reactions, num_edit';
+
+// Messenger's limits on a person's edits.
+const MAX_EDITS = 5;
+const EDIT_WINDOW_MS = 15 * 60_000;
 
 // TypeORM's query() answers UPDATE … RETURNING as [rows, count] and SELECT/INSERT as rows.
 function rowsOf<T>(res: unknown): T[] {
@@ -299,11 +306,20 @@ export class MessagingService implements OnModuleInit {
     threadId: string,
     input: { title: string; payload: string; client_message_id?: string },
   ): Promise<SentMessage> {
+    let ref: string | null = null;
     const build = async (thread: ThreadFacts) => {
       await this.requireOfferedPostback(thread, input.title, input.payload);
-      return { postback: { title: input.title, payload: input.payload } };
+      // Get Started on a thread opened from a ref link carries that referral (see openedWithRef).
+      if (input.title === GET_STARTED_TITLE) {
+        const [t] = await this.sql.query<{ pending_ref: string | null }>(`SELECT pending_ref FROM threads WHERE id = $1`, [thread.id]);
+        ref = t?.pending_ref ?? null;
+      }
+      return { postback: { title: input.title, payload: input.payload }, ...(ref === null ? {} : { ref }) };
     };
-    return this.personSend(userId, threadId, 'postback', build, input.client_message_id ?? null, 'messaging_postbacks');
+    const sent = await this.personSend(userId, threadId, 'postback', build, input.client_message_id ?? null, 'messaging_postbacks');
+    // Cleared after the postback is stored: a failed send keeps it for the next tap.
+    if (ref !== null && sent.created) await this.sql.query(`UPDATE threads SET pending_ref = NULL WHERE id = $1 AND pending_ref = $2`, [threadId, ref]);
+    return sent;
   }
 
   // Bots act on postback and quick-reply payloads as on commands they wrote themselves, so a person may send only
@@ -360,11 +376,7 @@ export class MessagingService implements OnModuleInit {
     const thread = cached?.user_id === userId ? cached : this.remember(await this.findOwnThread(userId, threadId));
     // Per person, not per thread: a flood across many Pages is still one person's flood. Refused before anything
     // is written, so a refused send can be retried with the same client_message_id.
-    const env = this.config.env;
-    const bucket = await this.limiter.consume(`person-send:${userId}`, {
-      capacity: env.PERSON_SEND_BURST,
-      refillPerSecond: env.PERSON_SEND_RATE_PER_SECOND,
-    });
+    const bucket = await this.consumePersonSend(userId);
     if (!bucket.allowed) {
       // A retry of a message already stored writes nothing, so it is answered with that message, limit or not.
       const stored = clientMessageId ? await this.findByClientId(thread.id, clientMessageId) : undefined;
@@ -411,6 +423,21 @@ export class MessagingService implements OnModuleInit {
     const fresh = await this.findOwnThread(userId, threadId);
     if (fresh.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${fresh.page_id}`);
     throw MessagingErrors.threadNotFound(threadId);
+  }
+
+  // One bucket for everything a person writes that reaches the Page's bots: messages, postbacks, reactions,
+  // edits and referrals.
+  private consumePersonSend(userId: string) {
+    const env = this.config.env;
+    return this.limiter.consume(`person-send:${userId}`, {
+      capacity: env.PERSON_SEND_BURST,
+      refillPerSecond: env.PERSON_SEND_RATE_PER_SECOND,
+    });
+  }
+
+  private async spendPersonSend(userId: string): Promise<void> {
+    const bucket = await this.consumePersonSend(userId);
+    if (!bucket.allowed) throw MessagingErrors.sendingTooFast(bucket.retryAfterMs);
   }
 
   private remember(t: ThreadRow): ThreadRow {
@@ -538,6 +565,78 @@ export class MessagingService implements OnModuleInit {
     }, userId);
   }
 
+  // The person's one reaction to a message of the thread (either side's): an emoji sets or changes it, null
+  // removes it. Setting what is already there writes nothing and tells no one.
+  async setPersonReaction(userId: string, threadId: string, mid: string, emoji: string | null): Promise<{ mid: string; reaction: string | null }> {
+    const thread = await this.writableThread(userId, threadId);
+    await this.spendPersonSend(userId);
+    const { found, reaction } = await this.run((m) => this.react(m, thread, 'person', mid, emoji), userId);
+    if (!found) throw MessagingErrors.messageNotFound(mid);
+    return { mid, reaction };
+  }
+
+  // The person changes the text of a message they sent, at most MAX_EDITS times within EDIT_WINDOW_MS (as on
+  // Messenger); the Page's bots get message_edits, the person's other devices an `edit` event.
+  async editPersonMessage(userId: string, threadId: string, mid: string, text: string, origin?: string): Promise<MessageView> {
+    const thread = await this.writableThread(userId, threadId);
+    await this.spendPersonSend(userId);
+    const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
+    return this.run(async (m) => {
+      const lastSeq = await this.lockThread(m, thread.id);
+      const [row] = await m.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND mid = $2`, [thread.id, mid]);
+      if (!row) throw MessagingErrors.messageNotFound(mid);
+      const msg = row as MessageRow;
+      if (msg.sender !== 'person' || msg.kind !== 'message' || typeof msg.content.text !== 'string' || msg.content.quick_reply) {
+        throw MessagingErrors.notEditable();
+      }
+      if (msg.content.text === text) return { result: toMessageView(msg, forPerson), events: [], deliveries: [] };
+      if (Number(msg.num_edit) >= MAX_EDITS) throw MessagingErrors.editLimit(MAX_EDITS);
+      if (Date.now() - Number(msg.timestamp) > EDIT_WINDOW_MS) throw MessagingErrors.editWindowClosed(EDIT_WINDOW_MS / 60_000);
+      const [edited] = rowsOf<MessageRow>(
+        await m.query(
+          `UPDATE messages SET content = jsonb_set(content, '{text}', to_jsonb($2::text)), num_edit = num_edit + 1
+            WHERE mid = $1 RETURNING ${MESSAGE_COLUMNS}`,
+          [mid, text],
+        ),
+      );
+      const view = toMessageView(edited, forPerson);
+      const event = await this.appendEvent(m, userId, { type: 'edit', message: view, thread_id: thread.id, page_id: thread.page_id, seq: lastSeq });
+      const deliveries = await this.webhooks.recordPageEvent(m, {
+        pageId: thread.page_id,
+        field: 'message_edits',
+        threadKey: thread.psid,
+        messaging: editItem({ psid: thread.psid, pageId: thread.page_id }, { mid, text, numEdit: Number(edited.num_edit) }, Date.now()),
+      });
+      return { result: view, events: [event], deliveries };
+    }, userId);
+  }
+
+  // The person opened the thread through a ref link (m.me/<page>?ref=…). A thread with no messages yet whose
+  // Page offers Get Started keeps the ref for that postback (Messenger's new-thread referral); otherwise the
+  // Page's bots get messaging_referrals now.
+  async openedWithRef(userId: string, thread: ThreadRow, ref: string): Promise<void> {
+    await this.spendPersonSend(userId);
+    const [held] = rowsOf<{ id: string }>(
+      await this.sql.query(
+        `UPDATE threads t SET pending_ref = $2
+          WHERE t.id = $1 AND t.last_seq = 0
+            AND EXISTS (SELECT 1 FROM messenger_profiles mp WHERE mp.page_id = t.page_id AND mp.settings ? 'get_started')
+          RETURNING t.id`,
+        [thread.id, ref],
+      ),
+    );
+    if (held) return;
+    await this.run(async (m) => {
+      const deliveries = await this.webhooks.recordPageEvent(m, {
+        pageId: thread.page_id,
+        field: 'messaging_referrals',
+        threadKey: thread.psid,
+        messaging: referralItem({ psid: thread.psid, pageId: thread.page_id }, ref, Date.now()),
+      });
+      return { result: undefined, events: [], deliveries };
+    }, userId);
+  }
+
   // --- the Page's side (Send API) ---
 
   // `within` runs in the message's transaction after the insert (the Send API stores its Idempotency-Key there);
@@ -597,6 +696,12 @@ export class MessagingService implements OnModuleInit {
       });
       return { result: undefined, events: [event], deliveries: [] };
     }, thread.user_id);
+  }
+
+  // A bot's react / unreact: the Page's one reaction to a message of the thread. False: no such message here.
+  async setPageReaction(thread: ThreadRow, mid: string, emoji: string | null): Promise<boolean> {
+    const { found } = await this.run((m) => this.react(m, thread, 'page', mid, emoji), thread.user_id);
+    return found;
   }
 
   // The Page's bot has the person's messages (webhook acknowledged, script run, or pulled past): the person sees
@@ -743,6 +848,58 @@ export class MessagingService implements OnModuleInit {
       event: { ...event, seq: view.seq, message: view, cursor: Number(rows[0].cursor) } as PersonEvent,
       deliveries: this.webhooks.recorded(rows[0].deliveries),
     };
+  }
+
+  // Locks the thread row first, as every write of the thread does (lock order: thread, cursor, outbox), so the
+  // event lands in the thread's order; returns its last seq.
+  private async lockThread(m: EntityManager, threadId: string): Promise<number> {
+    const [t] = await m.query(`SELECT last_seq FROM threads WHERE id = $1 FOR UPDATE`, [threadId]);
+    return Number(t.last_seq);
+  }
+
+  // One side's reaction to a message of the thread. The person's own reactions go to the Page's bots
+  // (message_reactions); the Page's are not echoed, as on Messenger. Both reach the person's devices.
+  private async react(
+    m: EntityManager,
+    thread: ThreadFacts,
+    by: 'person' | 'page',
+    mid: string,
+    emoji: string | null,
+  ): Promise<Outcome<{ found: boolean; reaction: string | null }>> {
+    const lastSeq = await this.lockThread(m, thread.id);
+    const [row] = await m.query(`SELECT reactions->>$3 AS current FROM messages WHERE thread_id = $1 AND mid = $2`, [thread.id, mid, by]);
+    if (!row) return { result: { found: false, reaction: null }, events: [], deliveries: [] };
+    const current: string | null = row.current ?? null;
+    if (current === emoji) return { result: { found: true, reaction: current }, events: [], deliveries: [] };
+    await m.query(
+      `UPDATE messages SET reactions = CASE WHEN $3::text IS NULL THEN reactions - $2::text
+                                            ELSE jsonb_set(reactions, ARRAY[$2::text], to_jsonb($3::text)) END
+        WHERE mid = $1`,
+      [mid, by, emoji],
+    );
+    const event = await this.appendEvent(m, thread.user_id, { type: 'reaction', by, mid, emoji, thread_id: thread.id, page_id: thread.page_id, seq: lastSeq });
+    const deliveries =
+      by === 'person'
+        ? await this.webhooks.recordPageEvent(m, {
+            pageId: thread.page_id,
+            field: 'message_reactions',
+            threadKey: thread.psid,
+            messaging: reactionItem(
+              { psid: thread.psid, pageId: thread.page_id },
+              // An unreact names the reaction it removes.
+              { mid, emoji: (emoji ?? current)!, action: emoji === null ? 'unreact' : 'react' },
+              Date.now(),
+            ),
+          })
+        : [];
+    return { result: { found: true, reaction: emoji }, events: [event], deliveries };
+  }
+
+  // A thread the person may write to: theirs, and its Page not suspended.
+  private async writableThread(userId: string, threadId: string): Promise<ThreadRow> {
+    const thread = await this.findOwnThread(userId, threadId);
+    if (thread.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);
+    return thread;
   }
 
   private async appendEvent(m: EntityManager, userId: string, event: StoredEvent): Promise<PersonEvent> {

@@ -18,6 +18,10 @@ export interface MessageView {
   reply_to?: { mid: string };
   // The Send API's notification_type: REGULAR (default when absent), SILENT_PUSH or NO_PUSH.
   notification_type?: 'REGULAR' | 'SILENT_PUSH' | 'NO_PUSH';
+  // Each side's reaction (an emoji), when there is one.
+  reactions?: { person?: string; page?: string };
+  // How many times the person edited the text; absent when never.
+  num_edit?: number;
 }
 
 interface ThreadRef {
@@ -36,7 +40,12 @@ export type StoredEvent =
   | (ThreadRef & { type: 'read'; by: 'page' | 'person'; watermark: number })
   // `by: person`: another of the person's devices acknowledged. `by: page`: the Page's bot has the person's
   // messages up to `seq` ("Delivered"): a webhook acknowledged, a hosted script run, or an event pulled past.
-  | (ThreadRef & { type: 'delivery'; by: 'person' | 'page'; watermark: number; mids?: string[] });
+  | (ThreadRef & { type: 'delivery'; by: 'person' | 'page'; watermark: number; mids?: string[] })
+  // A reaction set (`emoji`) or removed (`emoji: null`) on message `mid`: `by: page` is the bot's, `by: person`
+  // another of the person's devices.
+  | (ThreadRef & { type: 'reaction'; by: 'person' | 'page'; mid: string; emoji: string | null })
+  // The person edited one of their messages (from any of their devices): the message as it now reads.
+  | (ThreadRef & { type: 'edit'; message: MessageView });
 
 // Stored events carry the person's cursor; typing is ephemeral and has none.
 export type PersonEvent = (StoredEvent & { cursor: number }) | TypingEvent;

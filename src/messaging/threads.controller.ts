@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
@@ -7,6 +7,8 @@ import { CreateThreadDto, ListThreadsQueryDto, ThreadDto, ThreadListDto } from '
 import { DeliveredDto, ListMessagesQueryDto, ReadDto, WatermarkDto } from './dto/receipts.dto';
 import { MediaService, requestOrigin } from '../media/media.service';
 import { MessageListDto, SendMessageDto, SendPostbackDto, SentMessageDto, UploadedAttachmentDto } from './dto/send-message.dto';
+import { EditMessageDto, MessageParamsDto, ReactionDto, ReactionStateDto } from './dto/message-actions.dto';
+import { MessageViewDto } from './dto/send-message.dto';
 import { MessagingService } from './messaging.service';
 
 @ApiTags('threads')
@@ -26,6 +28,7 @@ export class ThreadsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ThreadDto> {
     const { thread, created } = await this.messaging.getOrCreateThread(who.userId, dto.page_id);
+    if (dto.ref !== undefined) await this.messaging.openedWithRef(who.userId, thread, dto.ref);
     void reply.status(created ? 201 : 200);
     return this.messaging.threadView(thread);
   }
@@ -119,5 +122,30 @@ export class ThreadsController {
     @Body() dto: DeliveredDto,
   ): Promise<WatermarkDto> {
     return this.messaging.markDelivered(who.userId, threadId, dto);
+  }
+
+  // Messenger lets a person edit a text message 5 times within 15 minutes; the Page's bots get message_edits.
+  @Patch(':threadId/messages/:mid')
+  @ApiOkResponse({ type: MessageViewDto, description: 'The message as it now reads' })
+  edit(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param() p: MessageParamsDto,
+    @Body() dto: EditMessageDto,
+    @Req() req: FastifyRequest,
+  ): Promise<MessageViewDto> {
+    return this.messaging.editPersonMessage(who.userId, p.threadId, p.mid, dto.text, requestOrigin(req));
+  }
+
+  // One reaction per person per message, on either side's messages; the Page's bots get message_reactions.
+  @Put(':threadId/messages/:mid/reaction')
+  @ApiOkResponse({ type: ReactionStateDto })
+  react(@CurrentPrincipal() who: PersonPrincipal, @Param() p: MessageParamsDto, @Body() dto: ReactionDto): Promise<ReactionStateDto> {
+    return this.messaging.setPersonReaction(who.userId, p.threadId, p.mid, dto.reaction);
+  }
+
+  @Delete(':threadId/messages/:mid/reaction')
+  @ApiOkResponse({ type: ReactionStateDto })
+  unreact(@CurrentPrincipal() who: PersonPrincipal, @Param() p: MessageParamsDto): Promise<ReactionStateDto> {
+    return this.messaging.setPersonReaction(who.userId, p.threadId, p.mid, null);
   }
 }

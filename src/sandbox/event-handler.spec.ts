@@ -7,6 +7,9 @@ describe('hosted script routing and fetch policy', () => {
     expect(handlerFor({ postback: { payload: 'X' } })).toBe('onPostback');
     expect(handlerFor({ delivery: { mids: [] } })).toBe('onDelivery');
     expect(handlerFor({ read: { watermark: 1 } })).toBe('onRead');
+    expect(handlerFor({ reaction: { mid: 'm_1', action: 'react' } })).toBe('onReaction');
+    expect(handlerFor({ message_edit: { mid: 'm_1', text: 'x', num_edit: 1 } })).toBe('onEdit');
+    expect(handlerFor({ referral: { ref: 'r', source: 'SHORTLINK' } })).toBe('onReferral');
     expect(handlerFor({ something: 1 })).toBeNull();
   });
 

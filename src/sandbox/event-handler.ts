@@ -9,6 +9,7 @@ export function handlerFor(item: Record<string, unknown> | null | undefined): Ha
   if (item.delivery) return 'onDelivery';
   if (item.read) return 'onRead';
   if (item.reaction) return 'onReaction';
+  if (item.message_edit) return 'onEdit';
   if (item.optin) return 'onOptin';
   if (item.referral) return 'onReferral';
   if (item.account_linking) return 'onAccountLinking';

@@ -11,6 +11,9 @@ export const SendApiErrors = {
   // reply_to must name a message of the same conversation (any sender), as on Messenger.
   unknownReplyTo: (param: string) =>
     new GraphException(`(#100) param ${param} must be the mid of a message in this conversation`, 100, HttpStatus.BAD_REQUEST),
+  // react / unreact name a message of the same conversation, as reply_to does.
+  unknownReactionTarget: () =>
+    new GraphException('(#100) param payload[message_id] must be the mid of a message in this conversation', 100, HttpStatus.BAD_REQUEST),
   // A media template URL that parses as ours but is forged, or another Page's media (the same answer for both).
   notOurMedia: (param: string, why: string) =>
     new GraphException(`(#100) param ${param} ${why}`, 100, HttpStatus.BAD_REQUEST, 'OAuthException', MEDIA_TEMPLATE_URL_SUBCODE),

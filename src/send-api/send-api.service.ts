@@ -96,7 +96,11 @@ export class SendApiService {
 
     if (req.sender_action) {
       if (req.sender_action === 'mark_seen') await this.messaging.pageMarkSeen(thread);
-      else await this.messaging.pageTyping(thread, req.sender_action === 'typing_on');
+      else if (req.sender_action === 'react' || req.sender_action === 'unreact') {
+        const { message_id, reaction } = req.payload!;
+        const found = await this.messaging.setPageReaction(thread, message_id, req.sender_action === 'react' ? reaction! : null);
+        if (!found) throw SendApiErrors.unknownReactionTarget();
+      } else await this.messaging.pageTyping(thread, req.sender_action === 'typing_on');
       // Graph answers a sender action with the recipient only.
       const body = { recipient_id: thread.psid };
       if (idempotencyKey !== undefined) {

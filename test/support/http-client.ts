@@ -41,6 +41,7 @@ export function httpClient(base: string) {
   return {
     get: <T = any>(path: string, opts?: CallOptions) => call<T>('GET', path, undefined, opts),
     post: <T = any>(path: string, body?: unknown, opts?: CallOptions) => call<T>('POST', path, body, opts),
+    put: <T = any>(path: string, body?: unknown, opts?: CallOptions) => call<T>('PUT', path, body, opts),
     patch: <T = any>(path: string, body?: unknown, opts?: CallOptions) => call<T>('PATCH', path, body, opts),
     delete: <T = any>(path: string, opts?: CallOptions) => call<T>('DELETE', path, undefined, opts),
     call,

@@ -8,6 +8,17 @@ export class CreateThreadDto {
   @IsString()
   @Matches(/^\d{1,20}$/, { message: 'page_id must be a numeric id' })
   page_id: string;
+
+  // What Messenger's m.me links carry (m.me/<page>?ref=…).
+  @ApiPropertyOptional({
+    example: 'summer-sale',
+    description:
+      "The ref of the link the person came from: the Page's bots get it as a messaging_referrals event, or on the Get Started postback of a new thread when the Page offers Get Started",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9+/=.:_-]{1,250}$/, { message: 'ref must be 1–250 letters, digits or +/=-.:_' })
+  ref?: string;
 }
 
 export class ThreadDto {

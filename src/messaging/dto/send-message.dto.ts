@@ -100,6 +100,10 @@ export class MessageViewDto {
   reply_to?: ReplyToDto;
   @ApiPropertyOptional({ enum: ['REGULAR', 'SILENT_PUSH', 'NO_PUSH'], description: 'How the client should notify; absent means REGULAR' })
   notification_type?: string;
+  @ApiPropertyOptional({ type: 'object', properties: { person: { type: 'string' }, page: { type: 'string' } }, description: "Each side's reaction (an emoji), when there is one" })
+  reactions?: { person?: string; page?: string };
+  @ApiPropertyOptional({ description: 'How many times you edited the text; absent when never' })
+  num_edit?: number;
 }
 
 export class MessageListDto {

@@ -33,6 +33,14 @@ export class MessageEntity {
   @Column({ type: 'jsonb' })
   content: Record<string, unknown>;
 
+  // Each side's one reaction, an emoji: {person?, page?}.
+  @Column({ type: 'jsonb', default: {} })
+  reactions: { person?: string; page?: string };
+
+  // How many times the person edited this message's text (Messenger allows 5).
+  @Column({ name: 'num_edit', type: 'smallint', default: 0 })
+  numEdit: number;
+
   @Column({ name: 'client_message_id', type: 'varchar', length: 64, nullable: true })
   clientMessageId: string | null;
 }

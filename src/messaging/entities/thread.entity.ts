@@ -56,6 +56,11 @@ export class ThreadEntity {
   @Column({ name: 'page_delivered_watermark', type: 'bigint', default: 0 })
   pageDeliveredWatermark: string;
 
+  // An m.me-style ref the person opened the thread with before its first message: the first message or postback
+  // carries it as `referral` (Messenger's new-thread referral), then it is cleared.
+  @Column({ name: 'pending_ref', type: 'varchar', length: 250, nullable: true })
+  pendingRef: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -7,6 +7,7 @@ export const HANDLER_NAMES = [
   'onDelivery',
   'onRead',
   'onReaction',
+  'onEdit',
   'onOptin',
   'onReferral',
   'onEcho',
