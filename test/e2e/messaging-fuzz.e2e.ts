@@ -12,12 +12,14 @@ describe("messaging routes under random input", () => {
   let t: TestPlatform;
   let api: HttpClient;
   let c: Awaited<ReturnType<typeof conversationWithPsid>>;
+  let mid: string;
 
   beforeAll(async () => {
     t = await startTestPlatform({ redis: false });
     api = httpClient(t.url);
     // No webhook subscription: the worker writes nothing behind the test's back.
     c = await conversationWithPsid(api, t.db);
+    mid = (await personSays(api, c.person, c.thread.id, "edit me, react to me")).mid;
   });
   afterAll(async () => t?.close());
 
@@ -55,6 +57,10 @@ describe("messaging routes under random input", () => {
       path: "/threads/not-a-thread/messages",
       token: c.person.token,
     },
+    { method: "PATCH", path: `/threads/${c.thread.id}/messages/${mid}`, token: c.person.token },
+    { method: "PUT", path: `/threads/${c.thread.id}/messages/${mid}/reaction`, token: c.person.token },
+    { method: "DELETE", path: `/threads/${c.thread.id}/messages/${mid}/reaction`, token: c.person.token },
+    { method: "PUT", path: `/threads/${c.thread.id}/messages/m_nope/reaction`, token: c.person.token },
     { method: "GET", path: "/events", token: c.person.token },
     { method: "POST", path: "/v25.0/me/messages", token: c.pageToken },
     {
@@ -97,6 +103,9 @@ describe("messaging routes under random input", () => {
         // An own `constructor` key once sent class-transformer looking for a class by that name: a 500 (Send API).
         fc.constant({ constructor: "1" }),
         fc.constant({ title: "t", constructor: {} }),
+        fc.constantFrom("❤️", "👍🏽", "react", "unreact", "summer-sale"),
+        fc.constant({ message_id: mid, reaction: "😊" }),
+        fc.constant({ message_id: mid }),
       );
     const body = fc.oneof(
       fc.jsonValue(),
@@ -118,6 +127,8 @@ describe("messaging routes under random input", () => {
           "notification_type",
           "access_token",
           "reply_to",
+          "reaction",
+          "ref",
           "__proto__",
           "constructor",
           "extra",

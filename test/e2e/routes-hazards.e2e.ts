@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { httpClient, HttpClient } from '../support/http-client';
 import { startTestPlatform, TestPlatform, TEST_ADMIN_TOKEN } from '../support/spawn-platform';
-import { conversationWithPsid } from '../factories/messaging.factory';
+import { conversationWithPsid, personSays } from '../factories/messaging.factory';
 
 // Every route in the published OpenAPI document, with every kind of caller, against bodies and queries that
 // have crashed parsers before (an own `constructor` key, which class-transformer takes for a class; nesting
@@ -12,17 +12,19 @@ describe('every route against hazardous input', () => {
   let t: TestPlatform;
   let api: HttpClient;
   let c: Awaited<ReturnType<typeof conversationWithPsid>>;
+  let mid: string;
 
   beforeAll(async () => {
     t = await startTestPlatform({ redis: false });
     api = httpClient(t.url);
     c = await conversationWithPsid(api, t.db);
+    mid = (await personSays(api, c.person, c.thread.id, 'a message to react to and edit')).mid;
   });
   afterAll(async () => t?.close());
 
   const deep = (levels: number) => `${'['.repeat(levels)}"x"${']'.repeat(levels)}`;
   const D = deep(20_000);
-  const fieldNames = ['name', 'text', 'message', 'recipient', 'fields', 'payload', 'watermark', 'page_id', 'app_id', 'source', 'callback_url', 'subscribed_fields', 'get_started'];
+  const fieldNames = ['name', 'text', 'message', 'recipient', 'fields', 'payload', 'watermark', 'page_id', 'app_id', 'source', 'callback_url', 'subscribed_fields', 'get_started', 'reaction', 'ref'];
   const json = (value: string) => `{${fieldNames.map((f) => `"${f}":${value}`).join(',')}}`;
   const bodies: { label: string; type: string; raw: string }[] = [
     { label: 'constructor at the top', type: 'application/json', raw: '{"constructor":"1","name":"n"}' },
@@ -45,6 +47,7 @@ describe('every route against hazardous input', () => {
       pageId: c.page.id,
       pageRef: c.page.id,
       threadId: c.thread.id,
+      mid,
       psid: c.psid,
       deliveryId: '00000000-0000-4000-8000-000000000000',
       userId: c.person.id,
