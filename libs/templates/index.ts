@@ -46,3 +46,5 @@ export { charCount } from './rules';
 export { toStorableText, unstorableTextPath, UNSTORABLE_TEXT_PHRASE } from './storable-text';
 export { isReactionEmoji, reactionName, REACTION_NAMES } from './reactions';
 export type { ReactionName } from './reactions';
+export { validatePersona, PersonaDto, PERSONA_NAME_MAX_CHARS } from './personas';
+export type { PersonaRequest } from './personas';

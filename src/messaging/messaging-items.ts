@@ -53,9 +53,20 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter): Mes
   // A reply quotes an earlier message of the thread; notification_type lets the client decide to notify.
   if (isReplyTo(c.reply_to)) view.reply_to = { mid: c.reply_to.mid };
   if (typeof c.notification_type === 'string') view.notification_type = c.notification_type as MessageView['notification_type'];
+  if (isPersona(c.persona)) view.persona = presentPersona(c.persona, present);
   if (r.reactions && (r.reactions.person || r.reactions.page)) view.reactions = { ...r.reactions };
   if (r.num_edit) view.num_edit = r.num_edit;
   return view;
+}
+
+const isPersona = (v: unknown): v is { id: string; name: string; media_id: string } =>
+  typeof (v as { id?: unknown } | undefined)?.id === 'string' && typeof (v as { name?: unknown }).name === 'string';
+
+// The Page sent as one of its personas: its name and picture (the picture a signed URL, minted per reader).
+function presentPersona(p: { id: string; name: string; media_id: string }, present?: AttachmentPresenter): MessageView['persona'] {
+  const [shown] = present ? (present([{ type: 'image', payload: { media_id: p.media_id } }]) as { payload?: { url?: string; thumbnail_url?: string } }[]) : [];
+  const picture = shown?.payload?.thumbnail_url ?? shown?.payload?.url;
+  return { id: p.id, name: p.name, ...(picture ? { profile_picture_url: picture } : {}) };
 }
 
 const isReplyTo = (v: unknown): v is { mid: string } => typeof (v as { mid?: unknown } | undefined)?.mid === 'string';

@@ -18,6 +18,8 @@ export interface MessageView {
   reply_to?: { mid: string };
   // The Send API's notification_type: REGULAR (default when absent), SILENT_PUSH or NO_PUSH.
   notification_type?: 'REGULAR' | 'SILENT_PUSH' | 'NO_PUSH';
+  // The Page sent this as one of its personas (Send API persona_id): show this name and picture.
+  persona?: { id: string; name: string; profile_picture_url?: string };
   // Each side's reaction (an emoji), when there is one.
   reactions?: { person?: string; page?: string };
   // How many times the person edited the text; absent when never.

@@ -236,7 +236,7 @@ export class AttachmentsService {
 const FETCH_FAILED_SUBCODE = 2018008;
 
 // Media refusals (413, 400) in Graph's envelope.
-async function graphErrors<T>(fn: () => Promise<T>): Promise<T> {
+export async function graphErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

@@ -3,12 +3,14 @@ import { ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
 import type { PagePrincipal } from '../auth/principal';
+import { SENDER_ACTIONS } from '../../libs/templates';
 import { mergeParams } from '../common/http/graph-params';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
 import { requestOrigin } from '../media/media.service';
 import { assertOwnPage } from '../pages/pages-graph.controller';
 import { AttachmentsService } from './attachments.service';
 import { MessengerProfileService } from './messenger-profile.service';
+import { PersonasService } from './personas.service';
 import { SendApiService, SendResult } from './send-api.service';
 import { UserProfileService } from './user-profile.service';
 
@@ -23,6 +25,7 @@ export class SendApiController {
     private readonly attachments: AttachmentsService,
     private readonly profiles: MessengerProfileService,
     private readonly users: UserProfileService,
+    private readonly personas: PersonasService,
   ) {}
 
   // Graph takes params in the JSON body, the form body (nested params as JSON strings) or the query string.
@@ -41,7 +44,13 @@ export class SendApiController {
         messaging_type: { type: 'string', enum: ['RESPONSE', 'UPDATE', 'MESSAGE_TAG'] },
         tag: { type: 'string', enum: ['HUMAN_AGENT', 'CUSTOMER_FEEDBACK'] },
         message: { type: 'object', additionalProperties: true },
-        sender_action: { type: 'string', enum: ['typing_on', 'typing_off', 'mark_seen'] },
+        sender_action: { type: 'string', enum: [...SENDER_ACTIONS] },
+        payload: {
+          type: 'object',
+          description: 'With sender_action react ({message_id, reaction: one emoji}) or unreact ({message_id})',
+          properties: { message_id: { type: 'string' }, reaction: { type: 'string' } },
+        },
+        persona_id: { type: 'string', description: 'Send as one of the Page\'s personas (POST /me/personas)' },
         notification_type: { type: 'string', enum: ['REGULAR', 'SILENT_PUSH', 'NO_PUSH'] },
         reply_to: {
           type: 'object',
@@ -136,7 +145,43 @@ export class SendApiController {
     return this.profiles.remove(who.pageId, mergeParams(query, body));
   }
 
-  // User Profile API: only people who have a thread with the Page. `me` or the Page's own id is the Page node.
+  // Personas API: a name and picture the Page's bot sends as (`persona_id`).
+  @Post(':pageRef/personas')
+  @HttpCode(200)
+  @GraphAuth('page')
+  @ApiBody({
+    description: 'name, and profile_picture_url: an image fetched once and served by this platform',
+    schema: { type: 'object', required: ['name', 'profile_picture_url'], properties: { name: { type: 'string' }, profile_picture_url: { type: 'string' } } },
+  })
+  @ApiOkResponse({ schema: { example: { id: '512345678901234' } } })
+  createPersona(
+    @CurrentPrincipal() who: PagePrincipal,
+    @Param('pageRef') pageRef: string,
+    @Query() query: Record<string, unknown>,
+    @Body() body: unknown,
+  ): Promise<{ id: string }> {
+    assertOwnPage(who, pageRef);
+    return this.personas.create(who.pageId, mergeParams(query, body));
+  }
+
+  @Get(':pageRef/personas')
+  @GraphAuth('page')
+  @ApiOkResponse({ schema: { example: { data: [{ name: 'Ada (agent)', profile_picture_url: 'https://…', id: '512345678901234' }], paging: { cursors: {} } } } })
+  listPersonas(@CurrentPrincipal() who: PagePrincipal, @Param('pageRef') pageRef: string, @Req() req: FastifyRequest) {
+    assertOwnPage(who, pageRef);
+    return this.personas.list(who.pageId, requestOrigin(req));
+  }
+
+  // Graph's DELETE /{id}: the only object a page token deletes by id here is one of its personas.
+  @Delete(':objectId')
+  @GraphAuth('page')
+  @ApiOkResponse({ schema: { example: { success: true } } })
+  deletePersona(@CurrentPrincipal() who: PagePrincipal, @Param('objectId') objectId: string) {
+    return this.personas.remove(who.pageId, objectId);
+  }
+
+  // User Profile API: only people who have a thread with the Page. `me` or the Page's own id is the Page node; one of
+  // its personas' ids, the persona.
   @Get(':psid')
   @GraphAuth('page')
   @ApiOkResponse({
@@ -149,13 +194,15 @@ export class SendApiController {
       },
     },
   })
-  userProfile(
+  async userProfile(
     @CurrentPrincipal() who: PagePrincipal,
     @Param('psid') psid: string,
     @Query() query: Record<string, unknown>,
     @Req() req: FastifyRequest,
   ) {
     if (psid === 'me' || psid === who.pageId) return this.users.page(who.pageId, query?.fields);
+    const persona = await this.personas.find(who.pageId, psid);
+    if (persona) return this.personas.view(persona, requestOrigin(req));
     return this.users.get(who.pageId, psid, query?.fields, requestOrigin(req));
   }
 }

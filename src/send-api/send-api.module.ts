@@ -6,12 +6,14 @@ import { MediaModule } from '../media/media.module';
 import { MessagingModule } from '../messaging/messaging.module';
 import { MessageAttachmentEntity } from './entities/message-attachment.entity';
 import { MessengerProfileEntity } from './entities/messenger-profile.entity';
+import { PersonaEntity } from './entities/persona.entity';
 import { SendIdempotencyKeyEntity } from './entities/send-idempotency-key.entity';
 import { AttachmentsService } from './attachments.service';
 import { AvatarController } from './avatar.controller';
 import { AvatarUrlSigner } from './avatar';
 import { MessengerProfileService } from './messenger-profile.service';
 import { PageProfileController } from './page-profile.controller';
+import { PersonasService } from './personas.service';
 import { SendApiController } from './send-api.controller';
 import { SendApiService } from './send-api.service';
 import { AVATAR_URL_SIGNER, UserProfileService } from './user-profile.service';
@@ -21,7 +23,7 @@ const createAvatarSigner = (config: AppConfig) =>
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([SendIdempotencyKeyEntity, MessageAttachmentEntity, MessengerProfileEntity]),
+    TypeOrmModule.forFeature([SendIdempotencyKeyEntity, MessageAttachmentEntity, MessengerProfileEntity, PersonaEntity]),
     MessagingModule,
     MediaModule,
   ],
@@ -30,6 +32,7 @@ const createAvatarSigner = (config: AppConfig) =>
     SendApiService,
     AttachmentsService,
     MessengerProfileService,
+    PersonasService,
     UserProfileService,
     { provide: AVATAR_URL_SIGNER, inject: [AppConfig], useFactory: createAvatarSigner },
   ],

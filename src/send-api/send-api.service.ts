@@ -10,6 +10,7 @@ import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.
 import { MediaService } from '../media/media.service';
 import { MessagingService, ThreadFacts, ThreadRow } from '../messaging/messaging.service';
 import { AttachmentsService } from './attachments.service';
+import { PersonasService } from './personas.service';
 import { SendApiErrors } from './send-api.errors';
 
 export type SendResult = { recipient_id: string; message_id?: string; attachment_id?: string };
@@ -31,7 +32,7 @@ class IdempotencyRace extends Error {}
 // Content whose stored form needs nothing looked up: no reply_to to find, no attachment to resolve or fetch, no
 // media template to check (contentOf below does no I/O for it).
 function needsNoLookup(req: SendRequest): boolean {
-  if (req.reply_to || !req.message) return false;
+  if (req.reply_to || req.persona_id !== undefined || !req.message) return false;
   const att = req.message.attachment as { type?: string; payload?: { template_type?: string } } | undefined;
   return !att || (att.type === 'template' && att.payload?.template_type !== 'media');
 }
@@ -47,6 +48,7 @@ export class SendApiService {
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
     @InjectDataSource() private readonly db: DataSource,
     private readonly media: MediaService,
+    private readonly personas: PersonasService,
   ) {}
 
   // For hosted scripts (ctx.send): the same rules as the HTTP route. appId null: sent as the Page itself
@@ -233,10 +235,12 @@ export class SendApiService {
         mid.length <= 64 ? await this.db.query(`SELECT 1 FROM messages WHERE mid = $1 AND thread_id = $2`, [mid, thread.id]) : [];
       if (!found.length) throw SendApiErrors.unknownReplyTo(param);
     }
+    const persona = req.persona_id === undefined ? undefined : await this.personas.forSend(pageId, req.persona_id);
     const { message: resolved, attachmentId } = await this.attachments.forSend(pageId, appId, req.message!);
     const message = await this.checkMediaTemplate(pageId, resolved);
     const content = {
       ...message,
+      ...(persona ? { persona } : {}),
       ...(req.reply_to ? { reply_to: { mid: req.reply_to.mid } } : {}),
       ...(req.notification_type ? { notification_type: req.notification_type } : {}),
     } as MessageContent;

@@ -54,6 +54,7 @@ describe('every route against hazardous input', () => {
       version: '1',
       id: '1',
       variant: 'original',
+      objectId: '1',
     };
     const out: { method: string; path: string }[] = [];
     for (const [template, ops] of Object.entries<Record<string, unknown>>(doc.paths)) {

@@ -100,6 +100,12 @@ export class MessageViewDto {
   reply_to?: ReplyToDto;
   @ApiPropertyOptional({ enum: ['REGULAR', 'SILENT_PUSH', 'NO_PUSH'], description: 'How the client should notify; absent means REGULAR' })
   notification_type?: string;
+  @ApiPropertyOptional({
+    type: 'object',
+    properties: { id: { type: 'string' }, name: { type: 'string' }, profile_picture_url: { type: 'string' } },
+    description: "The Page sent this as one of its personas (a human agent, say): show this name and picture",
+  })
+  persona?: { id: string; name: string; profile_picture_url?: string };
   @ApiPropertyOptional({ type: 'object', properties: { person: { type: 'string' }, page: { type: 'string' } }, description: "Each side's reaction (an emoji), when there is one" })
   reactions?: { person?: string; page?: string };
   @ApiPropertyOptional({ description: 'How many times you edited the text; absent when never' })
