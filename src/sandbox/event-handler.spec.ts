@@ -11,6 +11,10 @@ describe('hosted script routing and fetch policy', () => {
     expect(handlerFor({ message_edit: { mid: 'm_1', text: 'x', num_edit: 1 } })).toBe('onEdit');
     expect(handlerFor({ referral: { ref: 'r', source: 'SHORTLINK' } })).toBe('onReferral');
     expect(handlerFor({ something: 1 })).toBeNull();
+    // A thread another app controls: every kind of event goes to onStandby.
+    expect(handlerFor({ message: { text: 'hi' } }, 'standby')).toBe('onStandby');
+    expect(handlerFor({ postback: { title: 'X' } }, 'standby')).toBe('onStandby');
+    expect(handlerFor({ pass_thread_control: { new_owner_app_id: '1' } }, 'messaging_handovers')).toBe('onHandover');
   });
 
   it('accepts DNS names only as allowed hosts', () => {

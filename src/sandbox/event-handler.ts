@@ -1,8 +1,10 @@
 import type { HandlerName } from './runtime';
 
 // Which handler of the script a Messenger messaging item goes to; null: nothing to run (acknowledged).
-export function handlerFor(item: Record<string, unknown> | null | undefined): HandlerName | null {
+// `field` standby: an event of a thread another app controls (handover protocol), whatever its kind.
+export function handlerFor(item: Record<string, unknown> | null | undefined, field?: string): HandlerName | null {
   if (!item || typeof item !== 'object') return null;
+  if (field === 'standby') return 'onStandby';
   const message = item.message as { is_echo?: boolean } | undefined;
   if (message && typeof message === 'object') return message.is_echo ? 'onEcho' : 'onMessage';
   if (item.postback) return 'onPostback';
@@ -13,7 +15,7 @@ export function handlerFor(item: Record<string, unknown> | null | undefined): Ha
   if (item.optin) return 'onOptin';
   if (item.referral) return 'onReferral';
   if (item.account_linking) return 'onAccountLinking';
-  if (item.pass_thread_control || item.take_thread_control || item.request_thread_control) return 'onHandover';
+  if (item.pass_thread_control || item.take_thread_control || item.request_thread_control || item.release_thread_control) return 'onHandover';
   return null;
 }
 

@@ -6,7 +6,7 @@ import { AppsService } from '../apps/apps.service';
 import { badRequest, conflict, notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { DeliveryReceipts } from './delivery-receipts';
-import { WebhooksService } from './webhooks.service';
+import { webhookEntry, WebhooksService } from './webhooks.service';
 
 const REPLAY_MAX = 10_000;
 const ATTEMPT_BODY_MAX = 4096;
@@ -173,7 +173,7 @@ export class DeliveryLogService implements OnModuleInit {
     );
     return {
       ...this.view(d),
-      payload: { object: 'page', entry: [{ id: d.page_id, time: new Date(d.created_at).getTime(), messaging: [d.messaging] }] },
+      payload: { object: 'page', entry: [webhookEntry(d.page_id, new Date(d.created_at).getTime(), d.field, d.messaging)] },
       attempt_log: attempts.map((a: Record<string, any>) => ({
         attempt: a.attempt,
         webhook_id: a.batch_id,
@@ -251,15 +251,15 @@ export class DeliveryLogService implements OnModuleInit {
       [appId],
     );
     if (after) {
-      const acked: { page_id: string; messaging: Record<string, unknown> }[] = await this.db.query(
+      const acked: { page_id: string; field: string; messaging: Record<string, unknown> }[] = await this.db.query(
         `WITH a AS (
            UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now()
             WHERE app_id = $1 AND status = 'pull' AND seq <= $2 AND served_at IS NOT NULL
            RETURNING page_id, event_id)
-         SELECT a.page_id, e.messaging FROM a JOIN webhook_events e ON e.id = a.event_id`,
+         SELECT a.page_id, e.field, e.messaging FROM a JOIN webhook_events e ON e.id = a.event_id`,
         [appId, after],
       );
-      await this.receipts.received(acked.map((r) => ({ pageId: r.page_id, messaging: r.messaging })));
+      await this.receipts.received(acked.map((r) => ({ pageId: r.page_id, field: r.field, messaging: r.messaging })));
     }
     // Only served events can be acknowledged, so one committed late (or turned into pull late) is never skipped.
     const rows = await this.db.query(
@@ -267,7 +267,7 @@ export class DeliveryLogService implements OnModuleInit {
          UPDATE webhook_deliveries d SET attempts = d.attempts + 1, served_at = coalesce(d.served_at, now())
           WHERE d.id IN (SELECT id FROM webhook_deliveries WHERE app_id = $1 AND status = 'pull' ORDER BY seq LIMIT $2)
          RETURNING d.id, d.seq, d.page_id, d.event_id, d.created_at)
-       SELECT s.*, e.messaging FROM s JOIN webhook_events e ON e.id = s.event_id ORDER BY s.seq`,
+       SELECT s.*, e.field, e.messaging FROM s JOIN webhook_events e ON e.id = s.event_id ORDER BY s.seq`,
       [appId, limit],
     );
     return {
@@ -275,7 +275,7 @@ export class DeliveryLogService implements OnModuleInit {
         cursor: String(r.seq),
         delivery_id: r.id,
         object: 'page',
-        entry: [{ id: r.page_id, time: new Date(r.created_at).getTime(), messaging: [this.media.resignUrls(r.messaging)] }],
+        entry: [webhookEntry(r.page_id, new Date(r.created_at).getTime(), r.field, this.media.resignUrls(r.messaging))],
       })),
       paging: { next_cursor: rows.length ? String(rows[rows.length - 1].seq) : (after ?? null) },
     };

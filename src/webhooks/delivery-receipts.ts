@@ -22,10 +22,12 @@ export class DeliveryReceipts {
 
   // Called after the delivery is settled. A receipt is a courtesy to the person: a failure here is logged, and
   // never turns a delivered event back into a retry.
-  async received(items: { pageId: string; messaging: Record<string, unknown> }[]): Promise<void> {
+  // A standby copy says nothing: "Delivered" is the thread's controller having the message.
+  async received(items: { pageId: string; field: string; messaging: Record<string, unknown> }[]): Promise<void> {
     if (!this.listeners.length) return;
     const received: ReceivedMessage[] = [];
     for (const item of items) {
+      if (item.field === 'standby') continue;
       const mid = personMessageMid(item.messaging);
       if (mid !== undefined) received.push({ pageId: item.pageId, mid });
     }

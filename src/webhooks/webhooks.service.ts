@@ -13,6 +13,27 @@ export interface PageEventInput {
   threadKey: string;
   // One Messenger messaging item: {sender, recipient, timestamp, message|postback|delivery|read}.
   messaging: Record<string, unknown>;
+  // Only this app gets it, under its field whoever controls the thread (handover notices).
+  toApp?: string;
+}
+
+// Messenger's Page Inbox: passing a thread to it hands the conversation to the Page's people; every app then
+// gets the thread's events on standby until an app takes it back.
+export const PAGE_INBOX_APP_ID = '263902037430900';
+
+const isPostback = (item: Record<string, unknown>) => typeof item.postback === 'object' && item.postback !== null;
+
+// What an app that doesn't control the thread sees of a postback: Messenger strips its payload on standby.
+function standbyCopy(item: Record<string, unknown>): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { payload, ...postback } = item.postback as Record<string, unknown>;
+  return { ...item, postback };
+}
+
+// One entry of a webhook body: the item under `messaging`, or under `standby` for an app that doesn't control
+// the thread (handover protocol).
+export function webhookEntry(pageId: string, time: number, field: string, item: Record<string, unknown>) {
+  return field === 'standby' ? { id: pageId, time, standby: [item] } : { id: pageId, time, messaging: [item] };
 }
 
 export const DELIVERY_JOB = 'webhook-delivery' as const;
@@ -72,24 +93,46 @@ export class WebhooksService {
     const $ = (v: unknown) => `$${params.push(v)}`;
     const page = $(e.pageId);
     const field = `${$(e.field)}::varchar`;
-    const ctes = `ob_apps AS (
-         SELECT pa.app_id, s.app_id IS NULL AS pull, a.hosted
+    const threadKey = $(e.threadKey);
+    const item = $(JSON.stringify(e.messaging));
+    const standbyItem = isPostback(e.messaging) ? $(JSON.stringify(standbyCopy(e.messaging))) : item;
+    // Handover protocol: on a page with a primary receiver, the thread's controller (a connected app, or the Page
+    // Inbox; idle: the primary) gets the event under its field, every other app its standby copy (field
+    // `standby`). Pages without a primary skip this (one probe of page_apps) and every app gets the event.
+    // An event addressed to one app (a handover notice) goes to it alone, never as standby.
+    const standby = e.toApp
+      ? 'false'
+      : `COALESCE((SELECT c.owner_id IS DISTINCT FROM pa.app_id FROM ob_control c), false)`;
+    const ctes = `ob_control AS (
+         SELECT COALESCE(
+                  (SELECT th.owner_app_id FROM threads th
+                    WHERE th.page_id = ${page} AND th.psid = ${threadKey}
+                      AND (th.owner_app_id = '${PAGE_INBOX_APP_ID}'
+                           OR EXISTS (SELECT 1 FROM page_apps x WHERE x.page_id = th.page_id AND x.app_id = th.owner_app_id))),
+                  pr.app_id) AS owner_id
+           FROM page_apps pr WHERE pr.page_id = ${page} AND pr.handover_role = 'primary'
+       ), ob_apps AS (
+         SELECT pa.app_id, s.app_id IS NULL AS pull, a.hosted, k.standby
            FROM page_apps pa
            JOIN apps a ON a.id = pa.app_id AND a.suspended_at IS NULL
            LEFT JOIN app_subscriptions s ON s.app_id = pa.app_id AND s.object = 'page'
-          WHERE pa.page_id = ${page}
-            AND ${field} = ANY(pa.subscribed_fields)
-            AND (s.app_id IS NULL OR s.fields @> jsonb_build_array(jsonb_build_object('name', ${field}::text)))
+           CROSS JOIN LATERAL (SELECT ${standby} AS standby) k
+           CROSS JOIN LATERAL (SELECT CASE WHEN k.standby THEN 'standby' ELSE ${field} END::varchar AS name) f
+          WHERE pa.page_id = ${page}${e.toApp ? ` AND pa.app_id = ${$(e.toApp)}` : ''}
+            AND f.name = ANY(pa.subscribed_fields)
+            AND (s.app_id IS NULL OR s.fields @> jsonb_build_array(jsonb_build_object('name', f.name::text)))
        ), ob_event AS (
          INSERT INTO webhook_events (id, page_id, field, messaging)
-         SELECT ${$(uuidV7())}, ${page}, ${field}, jsonb_set(${$(JSON.stringify(e.messaging))}::jsonb, '{timestamp}', to_jsonb(src.timestamp))
-           FROM ${source} src WHERE EXISTS (SELECT 1 FROM ob_apps)
-         RETURNING id
+         SELECT CASE WHEN k.standby THEN ${$(uuidV7())}::uuid ELSE ${$(uuidV7())}::uuid END, ${page},
+                CASE WHEN k.standby THEN 'standby' ELSE ${field} END,
+                jsonb_set(CASE WHEN k.standby THEN ${standbyItem}::jsonb ELSE ${item}::jsonb END, '{timestamp}', to_jsonb(src.timestamp))
+           FROM ${source} src CROSS JOIN (SELECT DISTINCT standby FROM ob_apps) k
+         RETURNING id, field = 'standby' AS standby
        ), ob_deliveries AS (
          INSERT INTO webhook_deliveries (id, event_id, app_id, page_id, thread_key, status, target)
-         SELECT gen_random_uuid(), ev.id, a.app_id, ${page}, ${$(e.threadKey)},
+         SELECT gen_random_uuid(), ev.id, a.app_id, ${page}, ${threadKey},
                 CASE WHEN a.pull THEN 'pull' ELSE 'pending' END, CASE WHEN a.hosted THEN 'script' ELSE 'webhook' END
-           FROM ob_event ev CROSS JOIN ob_apps a
+           FROM ob_event ev JOIN ob_apps a ON a.standby = ev.standby
          RETURNING id, status, target, app_id
        )`;
     const deliveries = `(SELECT COALESCE(json_agg(json_build_object('id', d.id, 'status', d.status, 'target', d.target, 'app_id', d.app_id)), '[]'::json)

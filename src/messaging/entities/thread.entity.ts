@@ -56,6 +56,11 @@ export class ThreadEntity {
   @Column({ name: 'page_delivered_watermark', type: 'bigint', default: 0 })
   pageDeliveredWatermark: string;
 
+  // Handover protocol: the app that controls the thread, or Messenger's Page Inbox id (a human has it). Null:
+  // idle, and the page's primary receiver has it.
+  @Column({ name: 'owner_app_id', type: 'varchar', length: 20, nullable: true })
+  ownerAppId: string | null;
+
   // An m.me-style ref the person opened the thread with before its first message: the first message or postback
   // carries it as `referral` (Messenger's new-thread referral), then it is cleared.
   @Column({ name: 'pending_ref', type: 'varchar', length: 250, nullable: true })

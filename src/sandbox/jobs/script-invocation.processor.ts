@@ -25,6 +25,7 @@ interface ClaimedInvocation {
   attempts: number;
   created_at: Date;
   messaging: Record<string, unknown>;
+  field: string;
   version_id: string;
   version: number;
   source: string;
@@ -102,14 +103,14 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
             AND (SELECT count(*) FROM webhook_deliveries f
                   WHERE f.app_id = d.app_id AND f.status = 'in_flight' AND f.target = 'script') < $3
         RETURNING d.id, d.app_id, d.page_id, d.thread_key, d.attempts, d.created_at, d.event_id)
-       SELECT c.*, e.messaging, v.id AS version_id, v.version, v.source, v.allowed_hosts, v.limits
+       SELECT c.*, e.field, e.messaging, v.id AS version_id, v.version, v.source, v.allowed_hosts, v.limits
          FROM c JOIN webhook_events e ON e.id = c.event_id
          JOIN page_scripts ps ON ps.app_id = c.app_id
          JOIN script_versions v ON v.id = ps.active_version_id`,
       [deliveryId, leaseMs, MAX_IN_FLIGHT_PER_PAGE],
     );
     if (!c) return;
-    const handler = handlerFor(c.messaging);
+    const handler = handlerFor(c.messaging, c.field);
     if (!handler) {
       await this.settleSuccess(c);
       return;
@@ -163,7 +164,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
     );
     await this.db.query(`UPDATE page_scripts SET consecutive_failures = 0 WHERE app_id = $1 AND consecutive_failures <> 0`, [c.app_id]);
     await this.releaseNextInThread(c.app_id, c.thread_key);
-    await this.receipts.received([{ pageId: c.page_id, messaging: c.messaging }]);
+    await this.receipts.received([{ pageId: c.page_id, field: c.field, messaging: c.messaging }]);
   }
 
   private async settleFailure(c: ClaimedInvocation, error: string, countsForBreaker: boolean): Promise<void> {

@@ -13,6 +13,7 @@ export const HANDLER_NAMES = [
   'onEcho',
   'onAccountLinking',
   'onHandover',
+  'onStandby',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 

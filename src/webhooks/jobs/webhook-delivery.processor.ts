@@ -32,6 +32,7 @@ import {
   ENDPOINT_OPEN_SQL,
   THREAD_HEAD_SQL,
   WebhooksService,
+  webhookEntry,
 } from '../webhooks.service';
 
 interface Member {
@@ -43,6 +44,8 @@ interface Member {
   created_at: Date;
   last_error: string | null;
   messaging: Record<string, unknown>;
+  // `standby` for an app that doesn't control the thread (handover protocol).
+  field: string;
 }
 
 interface Target {
@@ -484,7 +487,9 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
                     CASE WHEN d.attempts = 0 AND (SELECT count(*) FROM pick) = 1 THEN d.id ELSE $1::uuid END)
             WHERE d.id = ANY (ARRAY(SELECT id FROM pick))
            ${RETURNING})
-         SELECT c.*, (SELECT e.messaging FROM webhook_events e WHERE e.id = c.event_id) AS messaging FROM c ORDER BY c.seq`,
+         SELECT c.*, e.messaging, e.field FROM c CROSS JOIN LATERAL (
+                  SELECT e.messaging, e.field FROM webhook_events e WHERE e.id = c.event_id) e
+          ORDER BY c.seq`,
         params,
       );
       return { members: rows, batchId: rows[0]?.batch_id ?? batchId };
@@ -498,7 +503,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     const body = toMessengerJson({
       object: 'page',
       // Media URLs were signed when the event was recorded; a retry hours later needs live ones.
-      entry: members.map((mb) => ({ id: mb.page_id, time: now, messaging: [this.media.resignUrls(mb.messaging)] })),
+      entry: members.map((mb) => webhookEntry(mb.page_id, now, mb.field, this.media.resignUrls(mb.messaging))),
     });
     const attempt = Math.max(...members.map((mb) => mb.attempts));
     const secrets = await this.auth.signingSecrets(target.appId);
@@ -611,7 +616,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     const now = Date.now();
     for (const c of done ?? []) this.deliveryLatency.observe((now - new Date(c).getTime()) / 1000);
     // The person's "Delivered": off the sender's path, since it changes nothing about this delivery.
-    void this.receipts.received(members.map((mb) => ({ pageId: mb.page_id, messaging: mb.messaging })));
+    void this.receipts.received(members.map((mb) => ({ pageId: mb.page_id, field: mb.field, messaging: mb.messaging })));
     if (mode.kind === 'probe') {
       // Retries pushed far out while it failed become due: the backlog drains now, oldest first, ramping up.
       await this.db.query(
