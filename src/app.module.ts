@@ -14,6 +14,7 @@ import { MessagingModule } from './messaging/messaging.module';
 import { PagesModule } from './pages/pages.module';
 import { SandboxModule } from './sandbox/sandbox.module';
 import { SendApiModule } from './send-api/send-api.module';
+import { HandoverModule } from './handover/handover.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface AppModuleOptions {
@@ -48,6 +49,7 @@ export class AppModule {
         WebhooksModule,
         MessagingModule,
         SendApiModule,
+        HandoverModule,
         SandboxModule,
       ],
     };

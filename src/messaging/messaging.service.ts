@@ -13,7 +13,7 @@ import { MediaService } from '../media/media.service';
 import { PagesService } from '../pages/pages.service';
 import { MessengerField } from '../pages/messenger-fields';
 import { DeliveryReceipts, ReceivedMessage } from '../webhooks/delivery-receipts';
-import { PageEventInput, WebhooksService } from '../webhooks/webhooks.service';
+import { PageEventInput, threadControllerSql, WebhooksService } from '../webhooks/webhooks.service';
 import { MessagingErrors } from './messaging.errors';
 import {
   deliveryItem,
@@ -49,6 +49,9 @@ export interface ThreadRow {
   created_at: Date;
   // Only where the query joined pages.
   page_suspended_at?: Date | null;
+  owner_app_id?: string | null;
+  // Only from findThreadByPsid: the app controlling the thread (handover protocol); null when the page has none.
+  controller?: string | null;
 }
 
 // What never changes about a thread: safe to cache.
@@ -200,7 +203,11 @@ export class MessagingService implements OnModuleInit {
 
   async findThreadByPsid(pageId: string, psid: string): Promise<ThreadRow | undefined> {
     if (!/^\d{1,20}$/.test(psid)) return undefined;
-    const rows = await this.sql.query<ThreadRow>(`SELECT * FROM threads WHERE page_id = $1 AND psid = $2`, [pageId, psid]);
+    // With the app controlling it (handover protocol), which costs a probe of the page's apps, not a round trip.
+    const rows = await this.sql.query<ThreadRow>(
+      `SELECT t.*, ${threadControllerSql('t.page_id', 't.owner_app_id')} AS controller FROM threads t WHERE t.page_id = $1 AND t.psid = $2`,
+      [pageId, psid],
+    );
     if (rows[0]) this.rememberFacts(rows[0]);
     return rows[0];
   }
@@ -808,7 +815,7 @@ export class MessagingService implements OnModuleInit {
     const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft, present) };
     const params: unknown[] = [
       thread.id, Date.now(), draft.mid, draft.sender, draft.app_id, draft.kind, JSON.stringify(draft.content), draft.client_message_id,
-      thread.user_id, eventType, JSON.stringify(event), personLastAtFrom,
+      thread.user_id, eventType, JSON.stringify(event), personLastAtFrom, draft.sender === 'page' ? draft.app_id : null,
     ];
     const ob = this.webhooks.pageEventCtes(params, outbox, 'msg');
     const rows = await q<{ seq: string; timestamp: string; cursor: string; deliveries: { id: string; status: string; target: string }[] }>(
@@ -818,6 +825,7 @@ export class MessagingService implements OnModuleInit {
             WHERE th.id = $1 AND th.user_id = $9
               AND EXISTS (SELECT 1 FROM pages p WHERE p.id = th.page_id AND p.suspended_at IS NULL)
               AND ($12::bigint IS NULL OR th.person_last_at >= $12)
+              AND ($13::varchar IS NULL OR COALESCE(${threadControllerSql('th.page_id', 'th.owner_app_id')}, $13) = $13)
               AND ($8::varchar IS NULL OR NOT EXISTS (
                 SELECT 1 FROM messages x WHERE x.thread_id = $1 AND x.sender = $4 AND x.client_message_id = $8))
             RETURNING th.last_seq, th.last_timestamp

@@ -1,8 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
 import type { PersonPrincipal } from '../auth/principal';
-import { ConnectAppDto, ConnectAppResponseDto, PageAppListDto } from './dto/connect-app.dto';
+import { ConnectAppDto, ConnectAppResponseDto, HandoverRoleDto, PageAppDto, PageAppListDto } from './dto/connect-app.dto';
 import { CreatePageDto, PageDto, PageListDto } from './dto/create-page.dto';
 import { AddPageAdminDto, PageAdminDto, PageAdminListDto } from './dto/page-admins.dto';
 import { SearchPagesDto } from './dto/search-pages.dto';
@@ -78,6 +78,18 @@ export class PagesController {
   @ApiOkResponse({ type: PageAppListDto })
   async apps(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string): Promise<PageAppListDto> {
     return { data: await this.pages.listApps(pageId, who.userId) };
+  }
+
+  // Handover protocol: which app owns idle threads (primary) and which wait on standby (secondary).
+  @Put(':pageId/apps/:appId/handover-role')
+  @ApiOkResponse({ type: PageAppDto })
+  setHandoverRole(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('appId') appId: string,
+    @Body() dto: HandoverRoleDto,
+  ): Promise<PageAppDto> {
+    return this.pages.setHandoverRole(pageId, who.userId, appId, dto.role);
   }
 
   @Delete(':pageId/apps/:appId')

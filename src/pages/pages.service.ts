@@ -8,6 +8,7 @@ import { retryTransient } from '../common/async/retry';
 import { numericId } from '../common/crypto/tokens';
 import { pgCode } from '../database/pg-errors';
 import { WebhooksService } from '../webhooks/webhooks.service';
+import type { HandoverRole, PageAppDto } from './dto/connect-app.dto';
 import type { PageAdminDto } from './dto/page-admins.dto';
 import { PageAdminEntity } from './entities/page-admin.entity';
 import { PageAppEntity } from './entities/page-app.entity';
@@ -194,7 +195,25 @@ export class PagesService {
     const hosted = new Set(apps.filter((a) => a.hosted).map((a) => a.id));
     return rows
       .filter((r) => !hosted.has(r.appId))
-      .map((r) => ({ app_id: r.appId, name: names.get(r.appId) ?? '', subscribed_fields: r.subscribedFields }));
+      .map((r) => ({ app_id: r.appId, name: names.get(r.appId) ?? '', subscribed_fields: r.subscribedFields, handover_role: r.handoverRole }));
+  }
+
+  // Handover protocol roles, set by the page's admins. One primary per page: naming a new one makes the old one
+  // secondary, in one transaction (the partial unique index holds the rule).
+  async setHandoverRole(pageId: string, userId: string, appId: string, role: HandoverRole | null): Promise<PageAppDto> {
+    await this.assertAdmin(pageId, userId);
+    await this.db.transaction(async (m) => {
+      // Every role change of the page takes the page row first, so two admins naming primaries take turns.
+      await m.query(`SELECT id FROM pages WHERE id = $1 FOR UPDATE`, [pageId]);
+      const [row] = await m.query(`SELECT app_id FROM page_apps WHERE page_id = $1 AND app_id = $2`, [pageId, appId]);
+      if (!row) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${String(appId).slice(0, 20)} is not connected to page ${pageId}`);
+      if (role === 'primary') {
+        await m.query(`UPDATE page_apps SET handover_role = 'secondary' WHERE page_id = $1 AND handover_role = 'primary' AND app_id <> $2`, [pageId, appId]);
+      }
+      await m.query(`UPDATE page_apps SET handover_role = $3, updated_at = now() WHERE page_id = $1 AND app_id = $2`, [pageId, appId, role]);
+    });
+    const [app] = await this.connectedApps(pageId, appId);
+    return app ?? { app_id: appId, name: '', subscribed_fields: [], handover_role: role };
   }
 
   async setSubscribedFields(pageId: string, appId: string, fields: string[]): Promise<void> {

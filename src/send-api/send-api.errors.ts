@@ -19,6 +19,9 @@ export const SendApiErrors = {
     new GraphException(`(#100) param ${param} ${why}`, 100, HttpStatus.BAD_REQUEST, 'OAuthException', MEDIA_TEMPLATE_URL_SUBCODE),
   outsideWindow: () =>
     new GraphException('(#10) This message is sent outside of allowed window.', 10, HttpStatus.BAD_REQUEST, 'OAuthException', 2018278),
+  // Handover protocol: another app (or the Page Inbox) controls the thread.
+  notThreadController: () =>
+    new GraphException('(#10) This app does not control this thread: another app or the Page Inbox has it', 10, HttpStatus.BAD_REQUEST, 'OAuthException', 2018300),
   pageRateLimited: (retryAfterMs: number) =>
     new GraphException('(#613) Calls to this api have exceeded the rate limit.', 613, HttpStatus.TOO_MANY_REQUESTS, 'OAuthException', undefined, {
       'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),

@@ -37,6 +37,13 @@ function needsNoLookup(req: SendRequest): boolean {
   return !att || (att.type === 'template' && att.payload?.template_type !== 'media');
 }
 
+// Handover protocol: on a page with a primary receiver only the app controlling the thread sends (messages and
+// sender actions alike); a send as the Page itself (no app) is not held to it. The append statement checks it again
+// under the thread's lock, so a pass racing this check writes nothing.
+function checkControl(thread: ThreadRow, appId: string | null): void {
+  if (appId !== null && thread.controller != null && thread.controller !== appId) throw SendApiErrors.notThreadController();
+}
+
 // The Send API: validation (libs/templates), the messaging window, rate limits, Idempotency-Key,
 // attachment ids; then MessagingService stores the message and pushes it.
 @Injectable()
@@ -95,6 +102,7 @@ export class SendApiService {
     const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
     if (!thread) throw SendApiErrors.noMatchingUser();
     this.checkWindow(thread, req);
+    checkControl(thread, appId);
 
     if (req.sender_action) {
       if (req.sender_action === 'mark_seen') await this.messaging.pageMarkSeen(thread);
@@ -131,6 +139,7 @@ export class SendApiService {
     const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
     if (!thread) throw SendApiErrors.noMatchingUser();
     this.checkWindow(thread, req);
+    checkControl(thread, appId);
     return true;
   }
 

@@ -21,6 +21,15 @@ export interface PageEventInput {
 // gets the thread's events on standby until an app takes it back.
 export const PAGE_INBOX_APP_ID = '263902037430900';
 
+// The app controlling a thread under the handover protocol, as a SQL expression: its owner when that is an app
+// still connected to the page with a role, or the Page Inbox, else (idle) the page's primary receiver; NULL when the page has no
+// primary, i.e. no handover: every app gets every event and may send. `page` and `owner` are SQL expressions.
+export const threadControllerSql = (page: string, owner: string) =>
+  `(SELECT COALESCE(CASE WHEN ${owner} = '${PAGE_INBOX_APP_ID}'
+                           OR EXISTS (SELECT 1 FROM page_apps x WHERE x.page_id = ${page} AND x.app_id = ${owner} AND x.handover_role IS NOT NULL)
+                         THEN ${owner} END, pr.app_id)
+      FROM page_apps pr WHERE pr.page_id = ${page} AND pr.handover_role = 'primary')`;
+
 const isPostback = (item: Record<string, unknown>) => typeof item.postback === 'object' && item.postback !== null;
 
 // What an app that doesn't control the thread sees of a postback: Messenger strips its payload on standby.
@@ -100,17 +109,9 @@ export class WebhooksService {
     // Inbox; idle: the primary) gets the event under its field, every other app its standby copy (field
     // `standby`). Pages without a primary skip this (one probe of page_apps) and every app gets the event.
     // An event addressed to one app (a handover notice) goes to it alone, never as standby.
-    const standby = e.toApp
-      ? 'false'
-      : `COALESCE((SELECT c.owner_id IS DISTINCT FROM pa.app_id FROM ob_control c), false)`;
+    const standby = e.toApp ? 'false' : `(SELECT c.owner_id IS NOT NULL AND c.owner_id IS DISTINCT FROM pa.app_id FROM ob_control c)`;
     const ctes = `ob_control AS (
-         SELECT COALESCE(
-                  (SELECT th.owner_app_id FROM threads th
-                    WHERE th.page_id = ${page} AND th.psid = ${threadKey}
-                      AND (th.owner_app_id = '${PAGE_INBOX_APP_ID}'
-                           OR EXISTS (SELECT 1 FROM page_apps x WHERE x.page_id = th.page_id AND x.app_id = th.owner_app_id))),
-                  pr.app_id) AS owner_id
-           FROM page_apps pr WHERE pr.page_id = ${page} AND pr.handover_role = 'primary'
+         SELECT ${threadControllerSql(page, `(SELECT th.owner_app_id FROM threads th WHERE th.page_id = ${page} AND th.psid = ${threadKey})`)} AS owner_id
        ), ob_apps AS (
          SELECT pa.app_id, s.app_id IS NULL AS pull, a.hosted, k.standby
            FROM page_apps pa

@@ -130,7 +130,7 @@ describe('hosted bot scripts', () => {
     // The page's apps list shows the apps an admin connected; the hosted one is managed under /scripts.
     const listed = await api.get(`/pages/${c.page.id}/apps`, { token: c.owner.token });
     expect(listed.status).toBe(200);
-    expect(listed.body).toEqual({ data: [{ app_id: c.app.id, name: 'Bot', subscribed_fields: expect.any(Array) }] });
+    expect(listed.body).toEqual({ data: [{ app_id: c.app.id, name: 'Bot', subscribed_fields: expect.any(Array), handover_role: null }] });
     expect(JSON.stringify(listed.body)).not.toContain(hosted.app_id);
     // Disconnecting it through /apps would silently stop the script: it is not connected as far as /apps goes.
     const unplug = await api.delete(`/pages/${c.page.id}/apps/${hosted.app_id}`, { token: c.owner.token });

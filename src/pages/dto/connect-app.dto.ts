@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { IsDefined, ValidateIf } from 'class-validator';
 import { ArrayMaxSize, IsArray, IsIn, IsString, Matches } from 'class-validator';
 import { MESSENGER_FIELDS } from '../messenger-fields';
 
@@ -20,10 +21,28 @@ export class ConnectAppResponseDto {
   page_access_token: string;
 }
 
+export const HANDOVER_ROLES = ['primary', 'secondary'] as const;
+export type HandoverRole = (typeof HANDOVER_ROLES)[number];
+
 export class PageAppDto {
   @ApiProperty() app_id: string;
   @ApiProperty() name: string;
   @ApiProperty({ type: [String] }) subscribed_fields: string[];
+  @ApiProperty({ enum: HANDOVER_ROLES, nullable: true, description: 'Handover protocol role; null: none' })
+  handover_role: HandoverRole | null;
+}
+
+export class HandoverRoleDto {
+  @ApiProperty({
+    enum: HANDOVER_ROLES,
+    nullable: true,
+    description:
+      "primary: owns idle threads and may take control (at most one per page: setting it makes the previous primary secondary); secondary: gets a thread's events on standby until control is passed to it; null: no role. A page with a primary routes each thread's events to the app controlling it",
+  })
+  @IsDefined({ message: 'role is required (null removes it)' })
+  @ValidateIf((o: HandoverRoleDto) => o.role !== null)
+  @IsIn(HANDOVER_ROLES as unknown as string[])
+  role: HandoverRole | null;
 }
 
 export class PageAppListDto {
