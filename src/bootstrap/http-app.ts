@@ -38,7 +38,7 @@ export function createFastifyAdapter(config: AppConfig, logger: Pino): FastifyAd
     logController: new LogController({ disableRequestLogging: env.LOG_LEVEL !== 'debug' && env.LOG_LEVEL !== 'trace' }),
     bodyLimit: env.BODY_LIMIT_BYTES,
     // Graph calls without a version run as the default one, as on Graph.
-    rewriteUrl: (req: { url?: string }) => withGraphVersion(req.url ?? '/'),
+    rewriteUrl: (req: { url?: string; method?: string }) => withGraphVersion(req.url ?? '/', req.method),
     // A caller's id is kept only when it is short and plain, so it cannot forge log lines.
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];

@@ -91,7 +91,7 @@ describe('every route against hazardous input', () => {
           const where = `${route.method} ${route.path} (${b.label}, ${token ? token.slice(0, 6) : 'no token'})`;
           if (res.status >= 500) failures.push(`${where}: ${res.status} ${res.text.slice(0, 200)}`);
           else if (res.status >= 400 && res.headers['content-type']?.toString().includes('json')) {
-            const shaped = route.path.startsWith('/v25.0/')
+            const shaped = /^\/v25\.0(\/|$)/.test(route.path)
               ? typeof res.body?.error?.code === 'number' && typeof res.body.error.fbtrace_id === 'string'
               : res.body?.statusCode === res.status && typeof res.body.code === 'string';
             if (!shaped) failures.push(`${where}: ${res.status} not in the route's error shape: ${res.text.slice(0, 200)}`);
