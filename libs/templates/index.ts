@@ -14,6 +14,8 @@ export {
 export {
   validateMessengerProfile,
   validateMessengerProfileDelete,
+  validateCustomUserSettings,
+  CustomUserSettingsDto,
   MessengerProfileDto,
   MessengerProfileDeleteDto,
   GetStartedDto,
@@ -22,7 +24,7 @@ export {
   LocalizedIceBreakersDto,
   PersistentMenuDto,
 } from './messenger-profile';
-export type { MessengerProfileOptions } from './messenger-profile';
+export type { MessengerProfileOptions, CustomUserSettings } from './messenger-profile';
 export { MessageDto, AttachmentDto, MediaPayloadDto, QuickReplyDto, ReplyToDto, MESSAGE_FIELDS } from './message';
 export {
   GenericTemplatePayloadDto,

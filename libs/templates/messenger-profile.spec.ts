@@ -3,6 +3,7 @@ import {
   parseGraphParams,
   MESSENGER_PROFILE_JSON_PARAMS,
   validateMessengerProfile,
+  validateCustomUserSettings,
   validateMessengerProfileDelete,
 } from './index';
 
@@ -240,4 +241,18 @@ describe('validateMessengerProfileDelete', () => {
   });
   it('refuses other params', () =>
     expect(errorOf(del({ fields: ['greeting'], greeting: [] })).message).toBe('param greeting is not a known field'));
+});
+
+describe('validateCustomUserSettings', () => {
+  const menu = [{ locale: 'default', call_to_actions: [{ type: 'postback', title: 'My orders', payload: 'ORDERS' }] }];
+  it("takes a PSID and the Page's menu rules, when the Page has get_started", () => {
+    const v = validateCustomUserSettings({ psid: 1254477777772919, persistent_menu: menu, access_token: 'x' }, { getStartedExists: true });
+    expect(v).toEqual({ ok: true, value: { psid: '1254477777772919', persistent_menu: menu } });
+  });
+  it('names the first failing param', () => {
+    expect(validateCustomUserSettings({ persistent_menu: menu }, { getStartedExists: true })).toMatchObject({ ok: false, error: { param: 'psid' } });
+    expect(validateCustomUserSettings({ psid: '1', persistent_menu: menu })).toMatchObject({ ok: false, error: { param: 'persistent_menu', message: expect.stringContaining('get_started') } });
+    expect(validateCustomUserSettings({ psid: '1', persistent_menu: [{ locale: 'fi_FI', call_to_actions: menu[0].call_to_actions }] }, { getStartedExists: true })).toMatchObject({ ok: false, error: { param: 'persistent_menu' } });
+    expect(validateCustomUserSettings({ psid: '1', persistent_menu: menu, greeting: [] }, { getStartedExists: true })).toMatchObject({ ok: false, error: { param: 'greeting' } });
+  });
 });

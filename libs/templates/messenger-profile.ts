@@ -177,3 +177,32 @@ export function validateMessengerProfileDelete(body: unknown): ValidationResult<
   if (!result.ok) return result;
   return { ok: true, value: { fields: [...new Set(result.value.fields)] } };
 }
+
+/** A normalized `POST /me/custom_user_settings` body: one person's own persistent menu. */
+export interface CustomUserSettings {
+  psid: string;
+  persistent_menu: PersistentMenu[];
+}
+
+export class CustomUserSettingsDto {
+  $context?: MessengerProfileOptions;
+  @KnownFields(['psid', 'persistent_menu'], { allowed: GRAPH_TRANSPORT_PARAMS }) $fields?: string[];
+  @Coerce(toStringish) @Field(required, string, nonEmpty) psid: string;
+  @NestedArray(
+    () => PersistentMenuDto,
+    required,
+    (_, p: CustomUserSettingsDto) =>
+      p.$context?.getStartedExists ? undefined : 'requires the Page to have get_started set (POST /me/messenger_profile)',
+    items(1, Infinity),
+  )
+  persistent_menu: PersistentMenuDto[];
+  @locales('persistent_menu') $persistentMenu?: never;
+}
+
+/**
+ * Validates a user-level persistent menu (`POST /me/custom_user_settings`) as Graph would: the Page's menu rules,
+ * and the Page must have get_started (say so with `getStartedExists`).
+ */
+export function validateCustomUserSettings(body: unknown, options: MessengerProfileOptions = {}): ValidationResult<CustomUserSettings> {
+  return runSchema<CustomUserSettings>(CustomUserSettingsDto, body, [], (dto: CustomUserSettingsDto) => (dto.$context = options));
+}

@@ -331,7 +331,7 @@ export class MessagingService implements OnModuleInit {
 
   // Bots act on postback and quick-reply payloads as on commands they wrote themselves, so a person may send only
   // what the Page offered them, as on Messenger: a postback button (title and payload) of one of the Page's
-  // recent messages in the thread, its persistent menu, Get Started, or an ice breaker (question and payload).
+  // recent messages in the thread, its persistent menu (or the person's own), Get Started, or an ice breaker.
   private async requireOfferedPostback(thread: ThreadFacts, title: string, payload: string): Promise<void> {
     const [row] = await this.sql.query<{ offered: boolean }>(
       `SELECT EXISTS (
@@ -343,8 +343,12 @@ export class MessagingService implements OnModuleInit {
                  WHERE mp.page_id = $2
                    AND ((mp.settings->'get_started'->>'payload' = $3->>'p' AND $3->>'t' = '${GET_STARTED_TITLE}')
                         OR jsonb_path_exists(mp.settings, 'lax $.persistent_menu.** ? (@.type == "postback" && @.payload == $p && @.title == $t)', $3)
-                        OR jsonb_path_exists(mp.settings, 'lax $.ice_breakers.** ? (@.payload == $p && @.question == $t)', $3))) AS offered`,
-      [thread.id, thread.page_id, JSON.stringify({ p: payload, t: title })],
+                        OR jsonb_path_exists(mp.settings, 'lax $.ice_breakers.** ? (@.payload == $p && @.question == $t)', $3)))
+           OR EXISTS (
+                SELECT 1 FROM custom_user_settings cu
+                 WHERE cu.page_id = $2 AND cu.psid = $4
+                   AND jsonb_path_exists(cu.persistent_menu, 'lax $.** ? (@.type == "postback" && @.payload == $p && @.title == $t)', $3)) AS offered`,
+      [thread.id, thread.page_id, JSON.stringify({ p: payload, t: title }), thread.psid],
     );
     if (!row?.offered) throw MessagingErrors.postbackNotOffered();
   }

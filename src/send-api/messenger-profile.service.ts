@@ -6,6 +6,7 @@ import {
   MESSENGER_PROFILE_FIELDS,
   MESSENGER_PROFILE_JSON_PARAMS,
   parseGraphParams,
+  validateCustomUserSettings,
   validateMessengerProfile,
   validateMessengerProfileDelete,
 } from '../../libs/templates';
@@ -104,6 +105,67 @@ export class MessengerProfileService {
     return { data: Object.keys(out).length ? [out] : [] };
   }
 
+  // --- custom_user_settings: one person's own persistent menu ---
+
+  // Graph counts these per person: a bucket per (Page, PSID), with the profile's size.
+  private async spendUser(pageId: string, psid: string): Promise<void> {
+    const { MESSENGER_PROFILE_RATE_CALLS: calls, MESSENGER_PROFILE_RATE_WINDOW_SECONDS: window } = this.config.env;
+    const bucket = await this.limiter.consume(`profile:user:${pageId}:${psid}`, { capacity: calls, refillPerSecond: calls / window });
+    if (!bucket.allowed) throw SendApiErrors.pageRateLimited(bucket.retryAfterMs);
+  }
+
+  // Only a person with a thread on this Page (Graph: "No matching user found").
+  private async requirePerson(pageId: string, psid: unknown): Promise<string> {
+    if (typeof psid !== 'string' || !psid) throw SendApiErrors.invalid('param psid is required');
+    const rows: unknown[] = /^\d{1,20}$/.test(psid) ? await this.db.query(`SELECT 1 FROM threads WHERE page_id = $1 AND psid = $2`, [pageId, psid]) : [];
+    if (!rows.length) throw SendApiErrors.noMatchingUser();
+    return psid;
+  }
+
+  async setUserMenu(pageId: string, params: unknown): Promise<{ result: 'success' }> {
+    const parsed = parseGraphParams(params, ['persistent_menu']);
+    if (!parsed.ok) throw SendApiErrors.invalid(parsed.error.message);
+    const current = await this.load(pageId);
+    const valid = validateCustomUserSettings(parsed.value, { getStartedExists: current.get_started !== undefined });
+    if (!valid.ok) throw SendApiErrors.invalid(valid.error.message);
+    const psid = await this.requirePerson(pageId, valid.value.psid);
+    await this.spendUser(pageId, psid);
+    await this.db.query(
+      `INSERT INTO custom_user_settings (page_id, psid, persistent_menu) VALUES ($1, $2, $3)
+       ON CONFLICT (page_id, psid) DO UPDATE SET persistent_menu = EXCLUDED.persistent_menu, updated_at = now()`,
+      [pageId, psid, JSON.stringify(valid.value.persistent_menu)],
+    );
+    return { result: 'success' };
+  }
+
+  // Graph's answer: the person's own menu and the Page's, each when set.
+  async getUserMenu(pageId: string, params: Record<string, unknown>) {
+    const psid = await this.requirePerson(pageId, params.psid);
+    await this.spendUser(pageId, psid);
+    const [row]: { persistent_menu: unknown[] }[] = await this.db.query(
+      `SELECT persistent_menu FROM custom_user_settings WHERE page_id = $1 AND psid = $2`,
+      [pageId, psid],
+    );
+    const page = (await this.load(pageId)).persistent_menu;
+    const out = { ...(row ? { user_level_persistent_menu: row.persistent_menu } : {}), ...(page ? { page_level_persistent_menu: page } : {}) };
+    return { data: Object.keys(out).length ? [out] : [] };
+  }
+
+  // DELETE ?psid=&params=["persistent_menu"] (or params=persistent_menu): back to the Page's menu.
+  async removeUserMenu(pageId: string, params: Record<string, unknown>): Promise<{ result: 'success' }> {
+    const parsed = parseGraphParams(params, ['params']);
+    if (!parsed.ok) throw SendApiErrors.invalid(parsed.error.message);
+    const list = parsed.value.params;
+    const names = typeof list === 'string' ? list.split(',').map((x) => x.trim()) : list;
+    if (!Array.isArray(names) || !names.length || names.some((n) => n !== 'persistent_menu')) {
+      throw SendApiErrors.invalid('param params must be ["persistent_menu"]');
+    }
+    const psid = await this.requirePerson(pageId, parsed.value.psid);
+    await this.spendUser(pageId, psid);
+    await this.db.query(`DELETE FROM custom_user_settings WHERE page_id = $1 AND psid = $2`, [pageId, psid]);
+    return { result: 'success' };
+  }
+
   async personView(pageId: string, userId: string, locale = 'default'): Promise<PersonProfileView> {
     const [page]: { name: string; suspended_at: Date | null }[] = /^\d{1,20}$/.test(pageId)
       ? await this.db.query(`SELECT name, suspended_at FROM pages WHERE id = $1`, [pageId])
@@ -111,6 +173,13 @@ export class MessengerProfileService {
     if (!page || page.suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${pageId}`);
     const [user]: { name: string }[] = await this.db.query(`SELECT name FROM users WHERE id = $1`, [userId]);
     const s = (await this.load(pageId)) as MessengerProfileSettings;
+    // The person's own menu (custom_user_settings), if the Page's bot gave them one, replaces the Page's.
+    const [own]: { persistent_menu: MessengerProfileSettings['persistent_menu'] }[] = await this.db.query(
+      `SELECT c.persistent_menu FROM custom_user_settings c JOIN threads t ON t.page_id = c.page_id AND t.psid = c.psid
+        WHERE t.page_id = $1 AND t.user_id = $2`,
+      [pageId, userId],
+    );
+    if (own) s.persistent_menu = own.persistent_menu;
     const pick = <T extends { locale: string }>(list?: T[]) =>
       list?.find((x) => x.locale === locale) ?? list?.find((x) => x.locale === 'default');
     const greeting = pick(s.greeting);

@@ -145,6 +145,36 @@ export class SendApiController {
     return this.profiles.remove(who.pageId, mergeParams(query, body));
   }
 
+  // A person's own persistent menu, shown to them instead of the Page's.
+  @Post(':pageRef/custom_user_settings')
+  @HttpCode(200)
+  @GraphAuth('page')
+  @ApiBody({
+    description: 'psid and persistent_menu (the Page\'s menu rules; the Page must have get_started)',
+    schema: { type: 'object', required: ['psid', 'persistent_menu'], properties: { psid: { type: 'string' }, persistent_menu: { type: 'array', items: { type: 'object' } } } },
+  })
+  @ApiOkResponse({ schema: { example: { result: 'success' } } })
+  setUserSettings(@CurrentPrincipal() who: PagePrincipal, @Param('pageRef') pageRef: string, @Query() query: Record<string, unknown>, @Body() body: unknown) {
+    assertOwnPage(who, pageRef);
+    return this.profiles.setUserMenu(who.pageId, mergeParams(query, body));
+  }
+
+  @Get(':pageRef/custom_user_settings')
+  @GraphAuth('page')
+  @ApiOkResponse({ schema: { example: { data: [{ user_level_persistent_menu: [], page_level_persistent_menu: [] }] } } })
+  getUserSettings(@CurrentPrincipal() who: PagePrincipal, @Param('pageRef') pageRef: string, @Query() query: Record<string, unknown>) {
+    assertOwnPage(who, pageRef);
+    return this.profiles.getUserMenu(who.pageId, asObject(query));
+  }
+
+  @Delete(':pageRef/custom_user_settings')
+  @GraphAuth('page')
+  @ApiOkResponse({ schema: { example: { result: 'success' } } })
+  deleteUserSettings(@CurrentPrincipal() who: PagePrincipal, @Param('pageRef') pageRef: string, @Query() query: Record<string, unknown>, @Body() body: unknown) {
+    assertOwnPage(who, pageRef);
+    return this.profiles.removeUserMenu(who.pageId, asObject(mergeParams(query, body)));
+  }
+
   // Personas API: a name and picture the Page's bot sends as (`persona_id`).
   @Post(':pageRef/personas')
   @HttpCode(200)

@@ -7,6 +7,7 @@ import { MessagingModule } from '../messaging/messaging.module';
 import { MessageAttachmentEntity } from './entities/message-attachment.entity';
 import { MessengerProfileEntity } from './entities/messenger-profile.entity';
 import { PersonaEntity } from './entities/persona.entity';
+import { CustomUserSettingsEntity } from './entities/custom-user-settings.entity';
 import { SendIdempotencyKeyEntity } from './entities/send-idempotency-key.entity';
 import { AttachmentsService } from './attachments.service';
 import { AvatarController } from './avatar.controller';
@@ -23,7 +24,7 @@ const createAvatarSigner = (config: AppConfig) =>
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([SendIdempotencyKeyEntity, MessageAttachmentEntity, MessengerProfileEntity, PersonaEntity]),
+    TypeOrmModule.forFeature([SendIdempotencyKeyEntity, MessageAttachmentEntity, MessengerProfileEntity, PersonaEntity, CustomUserSettingsEntity]),
     MessagingModule,
     MediaModule,
   ],
