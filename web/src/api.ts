@@ -115,6 +115,10 @@ export interface MessageView {
   reply_to?: { mid: string };
   // The Send API's notification_type; absent means REGULAR.
   notification_type?: 'REGULAR' | 'SILENT_PUSH' | 'NO_PUSH';
+  // Each side's reaction (one emoji each), absent when neither reacted.
+  reactions?: { person?: string; page?: string };
+  // How many times the person edited the text; absent when never.
+  num_edit?: number;
 }
 export interface Thread {
   id: string;
@@ -138,6 +142,11 @@ export interface SentMessage {
   mid: string;
   seq: number;
   timestamp: number;
+}
+// PUT / DELETE /threads/:id/messages/:mid/reaction (ReactionStateDto): the person's reaction now.
+export interface ReactionState {
+  mid: string;
+  reaction: string | null;
 }
 export interface MessageList {
   data: MessageView[];
@@ -167,7 +176,12 @@ export type StoredEvent =
   | (ThreadRef & { type: 'read'; by: 'page' | 'person'; watermark: number; cursor: number })
   // by: 'page': the Page's bot received the person's messages up to seq (Delivered); by: 'person': another of
   // the person's devices acknowledged the Page's messages (no bearing on the status).
-  | (ThreadRef & { type: 'delivery'; by: 'page' | 'person'; watermark: number; mids?: string[]; cursor: number });
+  | (ThreadRef & { type: 'delivery'; by: 'page' | 'person'; watermark: number; mids?: string[]; cursor: number })
+  // A reaction set (emoji) or removed (null) on message `mid`: by 'page' is the Page's bot, by 'person' another
+  // of the person's devices (or this one: the event confirms what the app already drew).
+  | (ThreadRef & { type: 'reaction'; by: 'page' | 'person'; mid: string; emoji: string | null; cursor: number })
+  // The person edited a message (on any of their devices): the message as it now reads.
+  | (ThreadRef & { type: 'edit'; message: MessageView; cursor: number });
 export interface TypingEvent extends ThreadRef {
   type: 'typing';
   cursor?: undefined;

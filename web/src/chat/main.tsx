@@ -13,6 +13,7 @@ import {
   PersonEvent,
   PageProfile,
   Button,
+  ReactionState,
   SentMessage,
   Thread,
   ThreadPage,
@@ -23,7 +24,10 @@ import {
 import { Auth } from '../auth';
 import { DraftList, useAttachments } from './attachments';
 import { composerState, readyAttachments } from './drafts';
+import { editable, editedMessage, undoReaction, withEdit, withReaction } from './message-actions';
+import { MessageItem } from './message-tools';
 import { Feed, Transport } from './realtime';
+import { LinkTarget, linkTarget, withoutRef } from './ref-link';
 import {
   dueForRefresh,
   markRefreshed,
@@ -67,10 +71,14 @@ interface ThreadState {
   // Bumped when a message's media failed and was re-fetched: its body is drawn anew, so the browser tries
   // again even if the fresh URLs are the same as the failed ones.
   mediaGen: Record<string, number>;
+  // The feed lost events for good (onReset): reactions and edits may have changed messages already drawn, so
+  // the next history load's copies replace them (otherwise what is drawn, kept current by events, stays).
+  stale: boolean;
 }
 const emptyThread: ThreadState = {
   messages: [],
   loaded: false,
+  stale: false,
   seenByPageSeq: 0,
   deliveredToPageSeq: 0,
   typingUntil: 0,
@@ -87,6 +95,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   const [openId, setOpenId] = useState<string | null>(null);
   const [transport, setTransport] = useState<Transport>('connecting');
   const [now, setNow] = useState(Date.now());
+  const [linkError, setLinkError] = useState<string | null>(null);
   const openRef = useRef<string | null>(null);
   openRef.current = openId;
   const feedRef = useRef<Feed | null>(null);
@@ -145,9 +154,45 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       }
       return;
     }
+    if (e.type === 'reaction') {
+      // by 'page': the Page's bot; by 'person': another device (or this one, confirming what it drew).
+      patch(id, (s) => ({ ...s, messages: withReaction(s.messages, e.mid, e.by, e.emoji) }));
+      return;
+    }
+    if (e.type === 'edit') {
+      applyEdit(id, e.message);
+      return;
+    }
     const marks = marksFromEvent(e);
     if (marks.seen !== undefined || marks.delivered !== undefined) patch(id, (s) => raiseMarks(s, marks.seen, marks.delivered));
     if (e.type === 'read' && e.by === 'person') setThreads((ts) => ts.map((t) => (t.id === id ? { ...t, unread_count: 0 } : t)));
+  }
+
+  // An edit (this device's PATCH answer or another device's event): the message and, if it is the latest, the
+  // thread list's preview.
+  function applyEdit(id: string, edited: MessageView) {
+    patch(id, (s) => ({ ...s, messages: withEdit(s.messages, edited) }));
+    setThreads((ts) =>
+      ts.map((t) => (t.id === id && t.last_message ? { ...t, last_message: editedMessage(t.last_message, edited) } : t)),
+    );
+  }
+
+  // Drawn at once; the server's event confirms it. Refused, it is undone (unless something newer replaced it).
+  async function react(id: string, mid: string, emoji: string | null, previous: string | null) {
+    patch(id, (s) => ({ ...s, messages: withReaction(s.messages, mid, 'person', emoji) }));
+    const path = `/threads/${id}/messages/${encodeURIComponent(mid)}/reaction`;
+    try {
+      if (emoji === null) await api<ReactionState>('DELETE', path, undefined, { token });
+      else await api<ReactionState>('PUT', path, { reaction: emoji }, { token });
+    } catch (err) {
+      patch(id, (s) => ({ ...s, messages: undoReaction(s.messages, mid, emoji, previous) }));
+      throw err;
+    }
+  }
+
+  async function edit(id: string, mid: string, text: string) {
+    const view = await api<MessageView>('PATCH', `/threads/${id}/messages/${encodeURIComponent(mid)}`, { text }, { token });
+    applyEdit(id, view);
   }
 
   function markRead(id: string, watermark: number) {
@@ -167,7 +212,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       onReset: () => {
         // Events were missed for good: what the REST API says is the truth. Open threads reload now, others on open.
         void refreshThreads();
-        setState((all) => Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { ...v, loaded: false }])));
+        setState((all) => Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { ...v, loaded: false, stale: true }])));
         if (openRef.current) void loadHistory(openRef.current);
       },
       forcePoll: new URLSearchParams(location.search).get('transport') === 'poll',
@@ -176,6 +221,8 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     (window as any).__switchboardFeed = feed;
     feed.start();
     void refreshThreads();
+    const link = linkTarget(location.search);
+    if (link) void openLink(link);
     const tick = setInterval(() => setNow(Date.now()), 1000);
     return () => {
       feed.stop();
@@ -195,7 +242,12 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       if (!page.has_more || !page.data.length) break;
       after = page.data[page.data.length - 1].seq;
     }
-    patch(id, (s) => ({ ...s, messages: mergeMessages(s.messages, all), loaded: true }));
+    patch(id, (s) => ({
+      ...s,
+      messages: s.stale ? mergeMessages(all, s.messages) : mergeMessages(s.messages, all),
+      loaded: true,
+      stale: false,
+    }));
     const lastPage = [...all].reverse().find((m) => m.sender === 'page');
     if (lastPage) markRead(id, lastPage.timestamp);
   }
@@ -239,10 +291,43 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   };
 
   async function startThread(page: Page) {
-    const t = await api<Thread>('POST', '/threads', { page_id: page.id }, { token });
+    await openThreadWith(await api<Thread>('POST', '/threads', { page_id: page.id }, { token }));
+  }
+
+  async function openThreadWith(t: Thread) {
     patch(t.id, (s) => raiseMarks(s, t.seen_by_page_seq, t.delivered_to_page_seq));
     await refreshThreads();
     await open(t.id);
+  }
+
+  // The app opened at ?page=<id>&ref=<ref> (ref-link.ts): the Page's thread, and its bots get the ref. Once the
+  // server has answered, the ref leaves the address, so a reload opens the thread without sending it again.
+  // Network errors, 5xx and 429 are tried again a few times; if they last, the ref stays for a reload.
+  async function openLink(link: LinkTarget) {
+    if (link.badRef !== undefined) console.warn(`ref ${JSON.stringify(link.badRef)} is not a valid ref (1–250 of A-Za-z0-9+/=.:_-): opening the Page without it`);
+    const body = link.ref === undefined ? { page_id: link.pageId } : { page_id: link.pageId, ref: link.ref };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const t = await api<Thread>('POST', '/threads', body, { token });
+        dropRef();
+        setLinkError(null);
+        await openThreadWith(t);
+        return;
+      } catch (err) {
+        const status = err instanceof ApiError ? err.status : undefined;
+        if (status === 401) return;
+        if (!retryable(status) || attempt === 3) {
+          if (!retryable(status)) dropRef();
+          setLinkError(`This link’s Page could not be opened: ${err instanceof Error ? err.message : String(err)}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 400 * 2 ** attempt));
+      }
+    }
+  }
+  function dropRef() {
+    const search = withoutRef(location.search);
+    if (search !== location.search) history.replaceState(history.state, '', location.pathname + search + location.hash);
   }
 
   // Sends with a client_message_id; retries reuse it, so the server stores the message once.
@@ -336,10 +421,17 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
           onRetry={(p) => send(p)}
           onMediaError={(m) => onMediaError(current.id, m)}
           onMediaDue={(msgs, at) => refreshDue(current.id, msgs, at)}
+          onReact={(mid, emoji, previous) => react(current.id, mid, emoji, previous)}
+          onEdit={(mid, text) => edit(current.id, mid, text)}
           token={token}
         />
       ) : (
         <main class="empty muted">
+          {linkError && (
+            <p class="error" role="alert">
+              {linkError}
+            </p>
+          )}
           <p>Pick a conversation or find a Page.</p>
         </main>
       )}
@@ -413,11 +505,14 @@ interface ConvProps {
   onMediaError(m: MessageView): void;
   // Called each tick with the thread's messages: those whose media URLs expire get fresh ones.
   onMediaDue(msgs: MessageView[], now: number): void;
+  onReact(mid: string, emoji: string | null, previous: string | null): Promise<void>;
+  onEdit(mid: string, text: string): Promise<void>;
   token: string;
 }
 
 function Conversation(props: ConvProps) {
-  const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, token } = props;
+  const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, token } =
+    props;
   const profile = usePageProfile(thread.page_id, token);
   const [menuOpen, setMenuOpen] = useState(false);
   const menu = (profile?.persistent_menu?.call_to_actions ?? []) as Button[];
@@ -513,15 +608,26 @@ function Conversation(props: ConvProps) {
           </li>
         )}
         {msgs.map((m) => (
-          <li key={m.mid} class={`msg ${m.sender}`} data-mid={m.mid} data-seq={m.seq}>
+          <MessageItem
+            key={m.mid}
+            m={m}
+            pageName={thread.page.name}
+            canEdit={editable(m, now)}
+            onReact={(emoji, previous) => onReact(m.mid, emoji, previous)}
+            onEdit={(text) => onEdit(m.mid, text)}
+            status={
+              m === lastOwn && !pending.length ? (
+                <OwnStatusLine status={statusOf(m, st?.seenByPageSeq ?? 0, st?.deliveredToPageSeq ?? 0)} />
+              ) : undefined
+            }
+          >
             <MessageBody
               key={st?.mediaGen[m.mid] ?? 0}
               m={m}
               actions={actions}
               reply={m.reply_to ? replyQuote(byMid.get(m.reply_to.mid), thread.page.name) : undefined}
             />
-            {m === lastOwn && !pending.length && <OwnStatusLine status={statusOf(m, st?.seenByPageSeq ?? 0, st?.deliveredToPageSeq ?? 0)} />}
-          </li>
+          </MessageItem>
         ))}
         {pending.map((p) => (
           <li key={p.client_message_id} class="msg person pending">
