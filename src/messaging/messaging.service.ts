@@ -162,8 +162,17 @@ export class MessagingService implements OnModuleInit {
 
   // --- threads ---
 
-  async getOrCreateThread(userId: string, pageId: string): Promise<{ thread: ThreadRow; created: boolean }> {
+  // With `ref` (a ref link), the person's send bucket is spent first, so a refusal (429) creates nothing.
+  async getOrCreateThread(userId: string, pageId: string, ref?: string): Promise<{ thread: ThreadRow; created: boolean }> {
     await this.pages.findActive(pageId);
+    if (ref === undefined) return this.threadOf(userId, pageId);
+    await this.spendPersonSend(userId);
+    const opened = await this.threadOf(userId, pageId);
+    await this.openedWithRef(opened.thread, ref);
+    return opened;
+  }
+
+  private async threadOf(userId: string, pageId: string): Promise<{ thread: ThreadRow; created: boolean }> {
     const existing = await this.findThreadOfUser(userId, pageId);
     if (existing) return { thread: existing, created: false };
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -625,8 +634,7 @@ export class MessagingService implements OnModuleInit {
   // The person opened the thread through a ref link (m.me/<page>?ref=…). A thread with no messages yet whose
   // Page offers Get Started keeps the ref for that postback (Messenger's new-thread referral); otherwise the
   // Page's bots get messaging_referrals now.
-  async openedWithRef(userId: string, thread: ThreadRow, ref: string): Promise<void> {
-    await this.spendPersonSend(userId);
+  private async openedWithRef(thread: ThreadRow, ref: string): Promise<void> {
     const [held] = rowsOf<{ id: string }>(
       await this.sql.query(
         `UPDATE threads t SET pending_ref = $2
@@ -645,7 +653,7 @@ export class MessagingService implements OnModuleInit {
         messaging: referralItem({ psid: thread.psid, pageId: thread.page_id }, ref, Date.now()),
       });
       return { result: undefined, events: [], deliveries };
-    }, userId);
+    }, thread.user_id);
   }
 
   // --- the Page's side (Send API) ---

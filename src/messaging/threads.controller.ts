@@ -27,8 +27,7 @@ export class ThreadsController {
     @Body() dto: CreateThreadDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ThreadDto> {
-    const { thread, created } = await this.messaging.getOrCreateThread(who.userId, dto.page_id);
-    if (dto.ref !== undefined) await this.messaging.openedWithRef(who.userId, thread, dto.ref);
+    const { thread, created } = await this.messaging.getOrCreateThread(who.userId, dto.page_id, dto.ref);
     void reply.status(created ? 201 : 200);
     return this.messaging.threadView(thread);
   }
