@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { MessagingModule } from '../messaging/messaging.module';
+import { SendApiModule } from '../send-api/send-api.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { HandoverGraphController } from './handover-graph.controller';
 import { HandoverService } from './handover.service';
 
 @Module({
-  imports: [MessagingModule, WebhooksModule],
+  imports: [MessagingModule, WebhooksModule, SendApiModule],
   controllers: [HandoverGraphController],
   providers: [HandoverService],
 })

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { GRAPH_TRANSPORT_PARAMS, parseGraphParams } from '../../libs/templates';
 import { MessagingService, ThreadRow } from '../messaging/messaging.service';
+import { SendApiService } from '../send-api/send-api.service';
 import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
 import { HandoverErrors } from './handover.errors';
 
@@ -30,9 +31,12 @@ export class HandoverService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly messaging: MessagingService,
     private readonly webhooks: WebhooksService,
+    private readonly sendApi: SendApiService,
   ) {}
 
   async control(pageId: string, appId: string, action: ControlAction, params: unknown): Promise<{ success: true }> {
+    // Each call spends the Send API's buckets, refused or not: a notice is a webhook, so requests can't be spammed.
+    await this.sendApi.spend(pageId, appId);
     const p = this.parse(params, action === 'pass');
     const roles = await this.roles(pageId);
     const primary = [...roles].find(([, role]) => role === 'primary')?.[0];

@@ -201,7 +201,8 @@ export class SendApiService {
   }
 
   // Both buckets are spent at once (one round trip); the app's ceiling (code 4) is reported before the Page's (613).
-  private async spend(pageId: string, appId: string | null): Promise<void> {
+  // The Page's and the app's send buckets; other Graph calls that act on a conversation (handover) spend them too.
+  async spend(pageId: string, appId: string | null): Promise<void> {
     const env = this.config.env;
     const pageRate = env.SEND_RATE_PER_PAGE_PER_SECOND;
     const appRate = env.SEND_RATE_PER_APP_PER_SECOND;
