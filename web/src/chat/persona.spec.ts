@@ -2,7 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import type { MessageView, Persona } from '../api';
 import { initial, personaByline } from './persona';
 
-const ada: Persona = { id: '11', name: 'Ada (support)', profile_picture_url: 'http://h/media/7/thumb.webp?exp=9&sig=s' };
+const ada: Persona = {
+  id: '11',
+  name: 'Ada (support)',
+  profile_picture_url: 'http://h/media/7/thumb.webp?exp=9&sig=s',
+};
 const grace: Persona = { id: '12', name: 'Grace' };
 const msg = (seq: number, sender: 'person' | 'page', persona?: Persona): MessageView => ({
   mid: `m_${seq}`,
@@ -51,7 +55,16 @@ describe('persona bylines', () => {
       msg(8, 'page', ada),
     ];
     const shown = msgs.map((_, i) => personaByline(msgs, i, 'Acme')?.name ?? null);
-    expect(shown).toEqual(['Ada (support)', null, 'Grace', 'Ada (support)', null, 'Ada (support)', null, 'Ada (support)']);
+    expect(shown).toEqual([
+      'Ada (support)',
+      null,
+      'Grace',
+      'Ada (support)',
+      null,
+      'Ada (support)',
+      null,
+      'Ada (support)',
+    ]);
   });
 });
 

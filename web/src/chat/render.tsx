@@ -24,7 +24,17 @@ export interface Actions {
 
 // `reply`: what a Page's reply_to quotes (thread-logic replyQuote), drawn above the message. `byline`: the
 // persona the Page sent it as (persona.ts personaByline), above that.
-export function MessageBody({ m, actions, reply, byline }: { m: MessageView; actions: Actions; reply?: Quote; byline?: Byline }) {
+export function MessageBody({
+  m,
+  actions,
+  reply,
+  byline,
+}: {
+  m: MessageView;
+  actions: Actions;
+  reply?: Quote;
+  byline?: Byline;
+}) {
   return (
     <>
       {byline && <PersonaByline b={byline} onError={actions.mediaError ? () => actions.mediaError!(m) : undefined} />}

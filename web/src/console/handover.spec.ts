@@ -27,7 +27,9 @@ describe('what a role change did', () => {
   });
   it('says when a role was taken away, and nothing when nothing changed', () => {
     const before = [app('1', 'Bot', 'primary'), app('2', 'Inbox', 'secondary')];
-    expect(roleChanges(before, [app('1', 'Bot', null), app('2', 'Inbox', 'secondary')], '1')).toBe('Bot has no role now.');
+    expect(roleChanges(before, [app('1', 'Bot', null), app('2', 'Inbox', 'secondary')], '1')).toBe(
+      'Bot has no role now.',
+    );
     expect(roleChanges(before, before, '1')).toBeNull();
   });
   it('leaves out apps that were not listed before (connected meanwhile)', () => {
@@ -42,7 +44,11 @@ describe('standby subscriptions', () => {
     const noStandby = ['messages'];
     expect(withoutStandby([app('1', 'Bot', 'secondary', noStandby), app('2', 'Inbox', null, noStandby)])).toEqual([]);
     expect(
-      withoutStandby([app('1', 'Bot', 'primary', noStandby), app('2', 'Inbox', 'secondary'), app('3', 'Survey', null, noStandby)]),
+      withoutStandby([
+        app('1', 'Bot', 'primary', noStandby),
+        app('2', 'Inbox', 'secondary'),
+        app('3', 'Survey', null, noStandby),
+      ]),
     ).toEqual(['Bot', 'Survey']);
     expect(withoutStandby([])).toEqual([]);
   });
