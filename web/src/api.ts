@@ -49,10 +49,13 @@ export interface RotatedSecret {
   secret: string;
   previous_secret_expires_at: string;
 }
+// handover_role: the app's role in the handover protocol on this Page (src/handover); null: none.
+export type HandoverRole = 'primary' | 'secondary';
 export interface PageApp {
   app_id: string;
   name: string;
   subscribed_fields: string[];
+  handover_role: HandoverRole | null;
 }
 export interface PageAdmin {
   user_id: string;
@@ -119,6 +122,14 @@ export interface MessageView {
   reactions?: { person?: string; page?: string };
   // How many times the person edited the text; absent when never.
   num_edit?: number;
+  // The Page sent this as one of its personas (Send API persona_id): its name and picture (a signed URL of
+  // this platform that expires like other media; absent when the picture is not available).
+  persona?: Persona;
+}
+export interface Persona {
+  id: string;
+  name: string;
+  profile_picture_url?: string;
 }
 export interface Thread {
   id: string;

@@ -26,6 +26,7 @@ import { DraftList, useAttachments } from './attachments';
 import { composerState, readyAttachments } from './drafts';
 import { editable, editedMessage, undoReaction, withEdit, withReaction } from './message-actions';
 import { MessageItem } from './message-tools';
+import { personaByline } from './persona';
 import { Feed, Transport } from './realtime';
 import { LinkTarget, linkTarget, withoutRef } from './ref-link';
 import {
@@ -607,7 +608,7 @@ function Conversation(props: ConvProps) {
             )}
           </li>
         )}
-        {msgs.map((m) => (
+        {msgs.map((m, i) => (
           <MessageItem
             key={m.mid}
             m={m}
@@ -626,6 +627,7 @@ function Conversation(props: ConvProps) {
               m={m}
               actions={actions}
               reply={m.reply_to ? replyQuote(byMid.get(m.reply_to.mid), thread.page.name) : undefined}
+              byline={personaByline(msgs, i, thread.page.name)}
             />
           </MessageItem>
         ))}

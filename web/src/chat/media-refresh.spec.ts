@@ -35,6 +35,10 @@ const photo = (seq: number, expS: number): MessageView => ({
     },
   ],
 });
+const asPersona = (m: MessageView, expS: number): MessageView => ({
+  ...m,
+  persona: { id: '5', name: 'Ada (support)', profile_picture_url: signed('77', 'thumb.webp', expS) },
+});
 const text = (seq: number): MessageView => ({
   mid: `m_${seq}`,
   seq,
@@ -77,6 +81,15 @@ describe('signed media URLs', () => {
     };
     expect(messageExpiry(generic)).toBeUndefined();
     expect(messageExpiry(text(5))).toBeUndefined();
+  });
+  it('counts the picture of the persona a message was sent as', () => {
+    const ada = asPersona(text(6), 40);
+    expect(mediaUrls(ada)).toEqual([signed('77', 'thumb.webp', 40)]);
+    expect(messageExpiry(ada)).toBe(40_000);
+    expect(messageExpiry({ ...asPersona(photo(7, 90), 40) })).toBe(40_000);
+    // A persona whose picture the server could not sign has nothing to refresh.
+    expect(messageExpiry({ ...text(8), persona: { id: '5', name: 'Ada' } })).toBeUndefined();
+    expect(mayRefreshAfterError(ada, new Map(), 0)).toBe(true);
   });
 });
 
@@ -156,5 +169,13 @@ describe('re-fetching', () => {
     expect(out[0].text).toBe('beach');
     expect(out[1]).toBe(b);
     expect(swapMedia(list, [photo(1, 10)])).toBe(list);
+  });
+  it("swaps in the persona's fresh picture", () => {
+    const old = { ...asPersona(text(3), 10), text: 'Ada here' };
+    const list = [old];
+    const fresh = asPersona(text(3), 4000);
+    const out = swapMedia(list, [{ ...fresh, text: 'changed?' }]);
+    expect(out[0]).toEqual({ ...old, persona: fresh.persona });
+    expect(swapMedia(list, [asPersona(text(3), 10)])).toBe(list);
   });
 });

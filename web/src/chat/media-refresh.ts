@@ -26,9 +26,11 @@ export function signedExpiry(url: string | undefined): number | undefined {
   return Number.isFinite(exp) && exp > 0 ? exp * 1000 : undefined;
 }
 
-// Every media URL a message draws: the person's uploads, a bot's attachment, a media template's elements.
+// Every media URL a message draws: the person's uploads, a bot's attachment, a media template's elements, the
+// picture of the persona it was sent as.
 export function mediaUrls(m: MessageView): string[] {
   const out: string[] = [];
+  if (m.persona?.profile_picture_url) out.push(m.persona.profile_picture_url);
   const add = (p: { url?: unknown; thumbnail_url?: unknown } | undefined) => {
     if (typeof p?.url === 'string') out.push(p.url);
     if (typeof p?.thumbnail_url === 'string') out.push(p.thumbnail_url);
@@ -108,7 +110,7 @@ export function planFetches(seqs: number[], max = 100): { after_seq: number; lim
   return out;
 }
 
-// Swaps the fresh media (and nothing else) into the messages listed; others keep their identity.
+// Swaps the fresh media and persona picture (and nothing else) into the messages listed; others keep their identity.
 export function swapMedia(list: MessageView[], fresh: MessageView[]): MessageView[] {
   const byMid = new Map(fresh.map((m) => [m.mid, m]));
   let changed = false;
@@ -118,6 +120,7 @@ export function swapMedia(list: MessageView[], fresh: MessageView[]): MessageVie
     const next: MessageView = { ...m };
     if (f.attachment !== undefined) next.attachment = f.attachment;
     if (f.attachments !== undefined) next.attachments = f.attachments;
+    if (f.persona !== undefined) next.persona = f.persona;
     if (JSON.stringify(mediaUrls(next)) === JSON.stringify(mediaUrls(m))) return m;
     changed = true;
     return next;

@@ -13,6 +13,7 @@ import type {
   TextQuickReply,
 } from '../api';
 import { fileLabel, mediaSources, thumbBox } from './media';
+import type { Byline } from './persona';
 import type { ReplyQuote as Quote } from './thread-logic';
 
 export interface Actions {
@@ -21,10 +22,22 @@ export interface Actions {
   mediaError?(m: MessageView): void;
 }
 
-// `reply`: what a Page's reply_to quotes (thread-logic replyQuote), drawn above the message.
-export function MessageBody({ m, actions, reply }: { m: MessageView; actions: Actions; reply?: Quote }) {
+// `reply`: what a Page's reply_to quotes (thread-logic replyQuote), drawn above the message. `byline`: the
+// persona the Page sent it as (persona.ts personaByline), above that.
+export function MessageBody({
+  m,
+  actions,
+  reply,
+  byline,
+}: {
+  m: MessageView;
+  actions: Actions;
+  reply?: Quote;
+  byline?: Byline;
+}) {
   return (
     <>
+      {byline && <PersonaByline b={byline} onError={actions.mediaError ? () => actions.mediaError!(m) : undefined} />}
       {reply && <ReplyQuote q={reply} />}
       <Content m={m} actions={actions} />
     </>
@@ -47,6 +60,41 @@ function Content({ m, actions }: { m: MessageView; actions: Actions }) {
       </>
     );
   return <div class="bubble">{m.text}</div>;
+}
+
+// Who wrote a message the Page sent as a persona: a small round picture and "Ada (support) · Acme".
+export function PersonaByline({ b, onError }: { b: Byline; onError?: () => void }) {
+  return (
+    <div class="persona-byline" data-persona={b.personaId}>
+      <PersonaAvatar picture={b.picture} initial={b.initial} onError={onError} />
+      <span class="persona-name">{b.text}</span>
+    </div>
+  );
+}
+
+// The picture is decorative (the name is beside it). A signed URL may have expired: the initial shows instead at
+// once, and onError asks main.tsx for fresh URLs, which arrive as a new `picture` and are tried again.
+function PersonaAvatar({ picture, initial, onError }: { picture?: string; initial: string; onError?: () => void }) {
+  const [failed, setFailed] = useState<string | null>(null);
+  if (!picture || failed === picture)
+    return (
+      <span class="avatar persona-avatar" aria-hidden="true">
+        {initial}
+      </span>
+    );
+  return (
+    <img
+      class="avatar persona-avatar"
+      src={picture}
+      alt=""
+      width={24}
+      height={24}
+      onError={() => {
+        setFailed(picture);
+        onError?.();
+      }}
+    />
+  );
 }
 
 // A small quote of the message replied to; its label says the whole of it for screen readers.

@@ -226,6 +226,10 @@ describe('a reply’s quote', () => {
     });
     expect(replyQuote(msg(2, 'page', { text: 'x'.repeat(200) }), 'Acme').text).toBe(`${'x'.repeat(79)}…`);
     expect(replyQuote(msg(2, 'page', { text: 'Sale!' }), 'Acme').label).toBe('Replying to Acme: Sale!');
+    // A message sent as a persona is quoted as theirs.
+    expect(replyQuote(msg(3, 'page', { text: 'Ada here', persona: { id: '1', name: 'Ada' } }), 'Acme').label).toBe(
+      'Replying to Ada: Ada here',
+    );
   });
   it('says what a message without text carries', () => {
     expect(briefContent(msg(1, 'person', { text: undefined, attachments: [photo] }))).toBe('a photo');

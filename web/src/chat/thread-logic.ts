@@ -152,14 +152,14 @@ export function briefContent(m: MessageView, max = 80): string {
 // fetched that far, or not arrived yet): then it is named neutrally rather than guessed.
 export interface ReplyQuote {
   found: boolean;
-  // Who wrote the quoted message, as the reader says it: "you" or the Page's name.
+  // Who wrote the quoted message, as the reader says it: "you", the persona it was sent as, or the Page's name.
   who?: string;
   text: string;
   label: string;
 }
 export function replyQuote(quoted: MessageView | undefined, pageName: string): ReplyQuote {
   if (!quoted) return { found: false, text: 'Replying to an earlier message', label: 'Replying to an earlier message' };
-  const who = quoted.sender === 'person' ? 'you' : pageName;
+  const who = quoted.sender === 'person' ? 'you' : (quoted.persona?.name ?? pageName);
   const text = briefContent(quoted);
   return { found: true, who, text, label: `Replying to ${who}: ${text}` };
 }

@@ -8,6 +8,7 @@ import {
   ConnectAppResponse,
   CreatedApp,
   Delivery,
+  HandoverRole,
   DeliveryDetail,
   DeliveryPage,
   List,
@@ -22,6 +23,7 @@ import {
 } from '../api';
 import { Auth } from '../auth';
 import { deliveryQuery, EMPTY_FILTER, filterError, LogFilter, LogState, PAGE_SIZES, statusPill, withPage } from './deliveries';
+import { roleChanges, roleFromSelect, ROLE_OPTIONS, withoutStandby } from './handover';
 import { Scripts } from './scripts';
 import { ErrorText, routeMissing, useAsync } from './util';
 
@@ -211,6 +213,30 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
       setError(err);
     }
   }
+  // Handover roles: the server may move another app too (a new primary demotes the old one), so the list is read
+  // again after each attempt, and what changed is said. A refusal (not an admin, the app disconnected meanwhile)
+  // shows the server's message.
+  const [roleSaving, setRoleSaving] = useState<{ appId: string; role: HandoverRole | null } | null>(null);
+  const [roleError, setRoleError] = useState<unknown>(null);
+  const [roleNote, setRoleNote] = useState<string | null>(null);
+  async function setRole(a: PageApp, role: HandoverRole | null) {
+    const before = connected.value?.data ?? [];
+    setRoleSaving({ appId: a.app_id, role });
+    setRoleError(null);
+    setRoleNote(null);
+    try {
+      await api<PageApp>('PUT', `/pages/${id}/apps/${a.app_id}/handover-role`, { role }, { token });
+      const after = await api<List<PageApp>>('GET', `/pages/${id}/apps`, undefined, { token });
+      connected.set(after);
+      setRoleNote(roleChanges(before, after.data, a.app_id));
+    } catch (err) {
+      setRoleError(err);
+      connected.reload();
+    } finally {
+      setRoleSaving(null);
+    }
+  }
+  const noStandby = withoutStandby(connected.value?.data ?? []);
   async function disconnect(appId: string) {
     if (!confirm('Disconnect this app? Its page token stops working.')) return;
     try {
@@ -235,6 +261,7 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
               <tr>
                 <th>App</th>
                 <th>Fields</th>
+                <th>Handover role</th>
                 <th>
                   <span class="sr-only">Actions</span>
                 </th>
@@ -250,6 +277,22 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
                   </td>
                   <td>{a.subscribed_fields.join(', ')}</td>
                   <td>
+                    <select
+                      class="role-select"
+                      aria-label={`Handover role of ${a.name}`}
+                      aria-describedby="handover-help"
+                      value={(roleSaving?.appId === a.app_id ? roleSaving.role : a.handover_role) ?? ''}
+                      disabled={!!roleSaving}
+                      onChange={(e) => void setRole(a, roleFromSelect((e.target as HTMLSelectElement).value))}
+                    >
+                      {ROLE_OPTIONS.map((o) => (
+                        <option key={o.value} value={o.value}>
+                          {o.label}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td>
                     <button type="button" class="danger" onClick={() => disconnect(a.app_id)}>
                       Disconnect
                     </button>
@@ -258,7 +301,7 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
               ))}
               {connected.value && !connected.value.data.length && (
                 <tr>
-                  <td colSpan={3} class="muted">
+                  <td colSpan={4} class="muted">
                     No app is connected.
                   </td>
                 </tr>
@@ -266,6 +309,18 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
             </tbody>
           </table>
         </div>
+        <p class="muted" id="handover-help">
+          Handover roles: with a primary app, each conversation's events go to the app controlling it (the primary unless
+          control was passed) and, as <code>standby</code>, to the other apps; without one, every app gets every event.
+        </p>
+        <ErrorText error={roleError} />
+        {roleNote && <p role="status">{roleNote}</p>}
+        {noStandby.length > 0 && (
+          <p class="muted" data-testid="no-standby">
+            Not subscribed to <code>standby</code> on this Page, so getting nothing of the conversations another app
+            controls: {noStandby.join(', ')}.
+          </p>
+        )}
         <form onSubmit={connect}>
           <label>
             App to connect

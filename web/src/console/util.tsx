@@ -15,7 +15,8 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]) {
       live = false;
     };
   }, [...deps, n]);
-  return { value, error, reload: () => setN((x) => x + 1) };
+  // set: a value the caller already has (fetched after a change), shown without loading again.
+  return { value, error, reload: () => setN((x) => x + 1), set: setValue };
 }
 
 export function ErrorText({ error }: { error: unknown }) {
