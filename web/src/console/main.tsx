@@ -29,7 +29,10 @@ import { ErrorText, routeMissing, useAsync } from './util';
 
 const tokens = tokenStore('switchboard.console');
 export const GRAPH = '/v25.0';
-const FIELDS = ['messages', 'messaging_postbacks', 'message_deliveries', 'message_reads', 'message_echoes'];
+// The fields the platform emits. The core five are checked by default; the rest are opt-in, as on Messenger:
+// reactions, edits and ref links, and what the handover protocol sends (standby copies, control notices).
+const CORE_FIELDS = ['messages', 'messaging_postbacks', 'message_deliveries', 'message_reads', 'message_echoes'];
+const FIELDS = [...CORE_FIELDS, 'message_reactions', 'message_edits', 'messaging_referrals', 'standby', 'messaging_handovers'];
 
 // Paths under /console: /console, /console/pages/<id>, /console/apps/<id>. The api answers console.html for all.
 type Route = { kind: 'home' } | { kind: 'page'; id: string } | { kind: 'app'; id: string };
@@ -336,7 +339,7 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
             <legend>Webhook fields</legend>
             {FIELDS.map((f) => (
               <label key={f}>
-                <input type="checkbox" name="fields" value={f} defaultChecked />
+                <input type="checkbox" name="fields" value={f} defaultChecked={CORE_FIELDS.includes(f)} />
                 {f}
               </label>
             ))}
@@ -499,7 +502,7 @@ function Subscription({ id }: { id: string }) {
           <legend>Fields</legend>
           {FIELDS.map((f) => (
             <label key={f}>
-              <input type="checkbox" name="fields" value={f} defaultChecked />
+              <input type="checkbox" name="fields" value={f} defaultChecked={CORE_FIELDS.includes(f)} />
               {f}
             </label>
           ))}
