@@ -26,7 +26,8 @@ describe('Graph batch parsing', () => {
   });
 
   it('refuses paths that leave Graph, climb, nest a batch or depend on another result', () => {
-    for (const relative_url of ['', '/', 'v25.0/', 'https://evil.example/x', '//evil.example/x', 'me/../admin', 'me\\x', 'me/messages\n', '?batch=[]']) {
+    for (const relative_url of ['', '/', 'v25.0/', 'https://evil.example/x', '//evil.example/x', 'me/../admin', 'me\\x', 'me/messages\n', '?batch=[]',
+      '%2e%2e/health', 'me/%2E%2e/%2e%2e/metrics', '.?batch=[]', 'me/./x', '%2e', 'me%2F..%2Fhealth', 'me/%5C..', 'me/%zz', 'v25.0?batch=[]', 'v2.6#x']) {
       expect(parseBatch([{ method: 'GET', relative_url }]).ok).toBe(false);
     }
     expect(parseBatch([{ method: 'GET', relative_url: 'me/{result=first:$.id}' }])).toMatchObject({ ok: false, message: expect.stringContaining('dependency') });

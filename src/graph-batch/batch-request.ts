@@ -14,7 +14,7 @@ export interface BatchOperation {
 
 export type BatchParse = { ok: true; operations: BatchOperation[] } | { ok: false; message: string };
 
-const VERSION_PREFIX = /^v\d+\.\d+(\/|$)/;
+const VERSION_PREFIX = /^v\d+\.\d+(?=[/?#]|$)\/?/;
 
 // What an operation may name: a Graph path of this platform, relative (no scheme, host, `..`, or a batch inside a
 // batch), so a batch can reach nothing a single call couldn't.
@@ -24,6 +24,17 @@ function relativePath(raw: string): string | null {
   const path = url.split(/[?#]/, 1)[0];
   if (!path || path.startsWith('/') || path.includes('..') || path.includes('//') || path.includes('\\') || /^[a-z][a-z0-9+.-]*:/i.test(url)) return null;
   if (/[\u0000-\u001f\u007f\s]/.test(url)) return null;
+  // A segment that decodes to `.` or `..` (`%2e%2e`) would be resolved away by URL parsing, and one that decodes to
+  // a slash could be read as two: either could step out of the Graph prefix.
+  for (const segment of path.split('/')) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return null;
+    }
+    if (decoded === '.' || decoded === '..' || /[/\\]/.test(decoded)) return null;
+  }
   return url.split('#', 1)[0];
 }
 

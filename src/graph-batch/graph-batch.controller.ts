@@ -5,6 +5,7 @@ import { GraphAuth } from '../auth/guards/auth.guards';
 import { graphParam, graphToken } from '../auth/guards/token-extract';
 import { mergeParams } from '../common/http/graph-params';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
+import { requestOrigin } from '../media/media.service';
 import { BatchAnswer, GraphBatchService } from './graph-batch.service';
 
 @ApiTags('graph: batch')
@@ -34,6 +35,6 @@ export class GraphBatchController {
       const value = graphParam(req, name);
       if (value) credentials[name] = value;
     }
-    return this.batches.run(version, params && typeof params === 'object' ? (params as Record<string, unknown>) : {}, credentials);
+    return this.batches.run(version, params && typeof params === 'object' ? (params as Record<string, unknown>) : {}, credentials, requestOrigin(req));
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { GraphException } from '../common/errors/graph.exception';
+import { innerRequest } from '../common/http/inner-request';
 import { BatchOperation, parseBatch, withCredentials } from './batch-request';
 
 export interface BatchAnswer {
@@ -24,21 +25,31 @@ export class GraphBatchService {
     version: string,
     params: Record<string, unknown>,
     credentials: Record<string, string>,
+    origin: string,
   ): Promise<BatchAnswer[]> {
+    if (innerRequest.getStore()) throw new GraphException('(#100) A batch operation cannot be a batch', 100);
     const parsed = parseBatch(params.batch);
     if (!parsed.ok) throw new GraphException(`(#100) ${parsed.message}`, 100);
     const includeHeaders = params.include_headers !== false && params.include_headers !== 'false';
     const answers: BatchAnswer[] = [];
-    for (const op of parsed.operations) answers.push(await this.call(version, withCredentials(op, credentials), includeHeaders));
+    for (const op of parsed.operations) {
+      answers.push(await innerRequest.run({ origin }, () => this.call(version, withCredentials(op, credentials), includeHeaders)));
+    }
     return answers;
   }
 
   private async call(version: string, op: BatchOperation, includeHeaders: boolean): Promise<BatchAnswer> {
     const fastify = this.adapter.httpAdapter.getInstance<FastifyInstance>();
     const payload = op.body === undefined ? undefined : typeof op.body === 'string' ? op.body : JSON.stringify(op.body);
+    const url = `/${version}/${op.relativeUrl}`;
+    // What the router will see, after URL parsing: still under the version, and not the batch route itself.
+    const { pathname } = new URL(url, 'http://inner');
+    if (!pathname.startsWith(`/${version}/`) || pathname.length <= version.length + 2) {
+      return { code: 400, body: JSON.stringify({ error: { message: '(#100) relative_url must be a relative Graph path', type: 'OAuthException', code: 100 } }) };
+    }
     const res = await fastify.inject({
       method: op.method,
-      url: `/${version}/${op.relativeUrl}`,
+      url,
       ...(payload === undefined
         ? {}
         : { payload, headers: { 'content-type': typeof op.body === 'string' ? 'application/x-www-form-urlencoded' : 'application/json' } }),

@@ -38,15 +38,16 @@ export class HandoverService {
     // Each call spends the Send API's buckets, refused or not: a notice is a webhook, so requests can't be spammed.
     await this.sendApi.spend(pageId, appId);
     const p = this.parse(params, action === 'pass');
-    const roles = await this.roles(pageId);
-    const primary = [...roles].find(([, role]) => role === 'primary')?.[0];
-    if (!primary) throw HandoverErrors.notSetUp();
-    if (!roles.has(appId)) throw HandoverErrors.noRole();
     const known = await this.messaging.findThreadByPsid(pageId, p.psid);
     if (!known) throw HandoverErrors.noMatchingUser();
 
     const deliveries = await this.db.transaction(async (m) => {
       const thread = await this.lockThread(m, known.id);
+      // Roles are read under the thread's lock, so a role change that committed first is seen.
+      const roles = await this.roles(m, pageId);
+      const primary = [...roles].find(([, role]) => role === 'primary')?.[0];
+      if (!primary) throw HandoverErrors.notSetUp();
+      if (!roles.has(appId)) throw HandoverErrors.noRole();
       const controller = this.controllerOf(thread.owner_app_id, roles, primary);
       const notices: { toApp: string; item: Record<string, unknown> }[] = [];
       let owner: string | null | undefined;
@@ -150,8 +151,8 @@ export class HandoverService {
   }
 
   // Every connected app's role; apps without one are left out.
-  private async roles(pageId: string): Promise<Map<string, 'primary' | 'secondary'>> {
-    const rows: { app_id: string; handover_role: 'primary' | 'secondary' }[] = await this.db.query(
+  private async roles(m: EntityManager, pageId: string): Promise<Map<string, 'primary' | 'secondary'>> {
+    const rows: { app_id: string; handover_role: 'primary' | 'secondary' }[] = await m.query(
       `SELECT app_id, handover_role FROM page_apps WHERE page_id = $1 AND handover_role IS NOT NULL`,
       [pageId],
     );

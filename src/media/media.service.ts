@@ -1,3 +1,4 @@
+import { innerRequest } from '../common/http/inner-request';
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -323,5 +324,5 @@ function toStoredAttachment(r: MediaRecord): StoredAttachment {
 
 // The origin a request came to, for absolute URLs when PUBLIC_BASE_URL is unset.
 export function requestOrigin(req: FastifyRequest): string {
-  return `${req.protocol}://${req.host}`;
+  return innerRequest.getStore()?.origin ?? `${req.protocol}://${req.host}`;
 }

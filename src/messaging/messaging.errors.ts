@@ -22,6 +22,7 @@ export const MessagingErrors = {
   editLimit: (max: number) => conflict('THREAD.EDIT_LIMIT', `A message can be edited at most ${max} times`),
   editWindowClosed: (minutes: number) =>
     conflict('THREAD.EDIT_WINDOW_CLOSED', `A message can be edited for ${minutes} minutes after it was sent`),
+  notThreadController: () => conflict('THREAD.NOT_CONTROLLER', 'Another app controls this thread (handover protocol)'),
   quickReplyNotOffered: () =>
     badRequest('THREAD.QUICK_REPLY_NOT_OFFERED', "The Page's latest message offers no such quick reply"),
 };

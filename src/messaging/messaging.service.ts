@@ -427,6 +427,11 @@ export class MessagingService implements OnModuleInit {
       if (appended) {
         const { row, event, deliveries } = appended;
         await this.announce(userId, [event], deliveries);
+        // A ref link held for Get Started, and the person wrote instead: the bots get it now. Should this fail, the
+        // ref stays held and the person's next message tries again.
+        if (appended.refPending && content.ref === undefined) {
+          await this.releasePendingRef(thread).catch((err: Error) => this.logger.warn(`held ref not sent: ${err.message}`));
+        }
         return { mid: row.mid, seq: Number(row.seq), timestamp: Number(row.timestamp), created: true };
       }
     } catch (err) {
@@ -632,28 +637,44 @@ export class MessagingService implements OnModuleInit {
   }
 
   // The person opened the thread through a ref link (m.me/<page>?ref=…). A thread with no messages yet whose
-  // Page offers Get Started keeps the ref for that postback (Messenger's new-thread referral); otherwise the
-  // Page's bots get messaging_referrals now.
+  // Page offers Get Started keeps the ref for that postback (Messenger's new-thread referral; should the person write
+  // instead, their first message releases it); otherwise the Page's bots get messaging_referrals now.
   private async openedWithRef(thread: ThreadRow, ref: string): Promise<void> {
-    const [held] = rowsOf<{ id: string }>(
-      await this.sql.query(
-        `UPDATE threads t SET pending_ref = $2
-          WHERE t.id = $1 AND t.last_seq = 0
-            AND EXISTS (SELECT 1 FROM messenger_profiles mp WHERE mp.page_id = t.page_id AND mp.settings ? 'get_started')
-          RETURNING t.id`,
-        [thread.id, ref],
-      ),
-    );
-    if (held) return;
     await this.run(async (m) => {
-      const deliveries = await this.webhooks.recordPageEvent(m, {
-        pageId: thread.page_id,
-        field: 'messaging_referrals',
-        threadKey: thread.psid,
-        messaging: referralItem({ psid: thread.psid, pageId: thread.page_id }, ref, Date.now()),
-      });
-      return { result: undefined, events: [], deliveries };
+      const lastSeq = await this.lockThread(m, thread.id);
+      const [held] = lastSeq === 0
+        ? rowsOf<{ id: string }>(
+            await m.query(
+              `UPDATE threads t SET pending_ref = $2
+                WHERE t.id = $1 AND EXISTS (SELECT 1 FROM messenger_profiles mp WHERE mp.page_id = t.page_id AND mp.settings ? 'get_started')
+                RETURNING t.id`,
+              [thread.id, ref],
+            ),
+          )
+        : [];
+      if (held) return { result: undefined, events: [], deliveries: [] };
+      return { result: undefined, events: [], deliveries: await this.recordReferral(m, thread, ref) };
     }, thread.user_id);
+  }
+
+  // The held ref (see openedWithRef), taken under the thread's lock and sent as messaging_referrals.
+  private async releasePendingRef(thread: ThreadFacts): Promise<void> {
+    await this.run(async (m) => {
+      await this.lockThread(m, thread.id);
+      const [row] = await m.query(`SELECT pending_ref FROM threads WHERE id = $1`, [thread.id]);
+      if (!row?.pending_ref) return { result: undefined, events: [], deliveries: [] };
+      await m.query(`UPDATE threads SET pending_ref = NULL WHERE id = $1`, [thread.id]);
+      return { result: undefined, events: [], deliveries: await this.recordReferral(m, thread, row.pending_ref) };
+    }, thread.user_id);
+  }
+
+  private recordReferral(m: EntityManager, thread: ThreadFacts, ref: string): Promise<string[]> {
+    return this.webhooks.recordPageEvent(m, {
+      pageId: thread.page_id,
+      field: 'messaging_referrals',
+      threadKey: thread.psid,
+      messaging: referralItem({ psid: thread.psid, pageId: thread.page_id }, ref, Date.now()),
+    });
   }
 
   // --- the Page's side (Send API) ---
@@ -695,7 +716,7 @@ export class MessagingService implements OnModuleInit {
   }
 
   // A bot's mark_seen: the person sees "Seen" on everything they sent so far.
-  async pageMarkSeen(thread: ThreadRow): Promise<void> {
+  async pageMarkSeen(thread: ThreadRow, appId: string | null): Promise<void> {
     await this.run(async (m) => {
       const now = Date.now();
       const [t] = rowsOf<ThreadRow>(
@@ -705,6 +726,7 @@ export class MessagingService implements OnModuleInit {
           [thread.id, now],
         ),
       );
+      await this.requireControl(m, thread.id, appId);
       const event = await this.appendEvent(m, thread.user_id, {
         type: 'read',
         by: 'page',
@@ -718,9 +740,21 @@ export class MessagingService implements OnModuleInit {
   }
 
   // A bot's react / unreact: the Page's one reaction to a message of the thread. False: no such message here.
-  async setPageReaction(thread: ThreadRow, mid: string, emoji: string | null): Promise<boolean> {
-    const { found } = await this.run((m) => this.react(m, thread, 'page', mid, emoji), thread.user_id);
+  async setPageReaction(thread: ThreadRow, mid: string, emoji: string | null, appId: string | null): Promise<boolean> {
+    const { found } = await this.run(async (m) => {
+      await this.lockThread(m, thread.id);
+      await this.requireControl(m, thread.id, appId);
+      return this.react(m, thread, 'page', mid, emoji);
+    }, thread.user_id);
     return found;
+  }
+
+  // Handover protocol, under the thread's lock (the caller holds it): a page-side write by an app that doesn't
+  // control the thread is refused (THREAD.NOT_CONTROLLER; the Send API answers 10/2018300). No app: the Page itself.
+  private async requireControl(m: EntityManager, threadId: string, appId: string | null): Promise<void> {
+    if (appId === null) return;
+    const [row] = await m.query(`SELECT ${threadControllerSql('t.page_id', 't.owner_app_id')} AS controller FROM threads t WHERE t.id = $1`, [threadId]);
+    if (row?.controller && row.controller !== appId) throw MessagingErrors.notThreadController();
   }
 
   // The Page's bot has the person's messages (webhook acknowledged, script run, or pulled past): the person sees
@@ -823,14 +857,14 @@ export class MessagingService implements OnModuleInit {
     present: ((a: unknown[]) => unknown[]) | undefined,
     outbox: PageEventInput,
     personLastAtFrom: number | null = null,
-  ): Promise<{ row: MessageRow; event: PersonEvent; deliveries: string[] } | null> {
+  ): Promise<{ row: MessageRow; event: PersonEvent; deliveries: string[]; refPending: boolean } | null> {
     const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft, present) };
     const params: unknown[] = [
       thread.id, Date.now(), draft.mid, draft.sender, draft.app_id, draft.kind, JSON.stringify(draft.content), draft.client_message_id,
       thread.user_id, eventType, JSON.stringify(event), personLastAtFrom, draft.sender === 'page' ? draft.app_id : null,
     ];
-    const ob = this.webhooks.pageEventCtes(params, outbox, 'msg');
-    const rows = await q<{ seq: string; timestamp: string; cursor: string; deliveries: { id: string; status: string; target: string }[] }>(
+    const ob = this.webhooks.pageEventCtes(params, outbox, 'msg', '(SELECT t.owner_app_id FROM t)');
+    const rows = await q<{ seq: string; timestamp: string; cursor: string; deliveries: { id: string; status: string; target: string }[]; ref_pending: boolean }>(
         `WITH t AS (
            UPDATE threads th SET last_seq = th.last_seq + 1, last_timestamp = GREATEST(th.last_timestamp, $2),
                   person_last_at = CASE WHEN $4 = 'person' THEN GREATEST(th.last_timestamp, $2) ELSE th.person_last_at END
@@ -840,7 +874,7 @@ export class MessagingService implements OnModuleInit {
               AND ($13::varchar IS NULL OR COALESCE(${threadControllerSql('th.page_id', 'th.owner_app_id')}, $13) = $13)
               AND ($8::varchar IS NULL OR NOT EXISTS (
                 SELECT 1 FROM messages x WHERE x.thread_id = $1 AND x.sender = $4 AND x.client_message_id = $8))
-            RETURNING th.last_seq, th.last_timestamp
+            RETURNING th.last_seq, th.last_timestamp, th.owner_app_id, th.pending_ref
          ), msg AS (
            INSERT INTO messages (mid, thread_id, seq, sender, app_id, kind, timestamp, content, client_message_id)
            SELECT $3, $1, t.last_seq, $4, $5, $6, t.last_timestamp, $7::jsonb, $8 FROM t
@@ -857,7 +891,8 @@ export class MessagingService implements OnModuleInit {
              FROM c, msg
            RETURNING cursor
          ), ${ob.ctes}
-         SELECT msg.seq, msg.timestamp, e.cursor, ${ob.deliveries} AS deliveries FROM msg, e`,
+         SELECT msg.seq, msg.timestamp, e.cursor, ${ob.deliveries} AS deliveries,
+                (SELECT t.pending_ref IS NOT NULL FROM t) AS ref_pending FROM msg, e`,
         params,
       );
     if (!rows[0]) return null;
@@ -867,6 +902,7 @@ export class MessagingService implements OnModuleInit {
       row,
       event: { ...event, seq: view.seq, message: view, cursor: Number(rows[0].cursor) } as PersonEvent,
       deliveries: this.webhooks.recorded(rows[0].deliveries),
+      refPending: rows[0].ref_pending,
     };
   }
 

@@ -129,6 +129,14 @@ export class PagesService {
       });
     }
     await this.auth.credentialsChanged();
+    await this.forgetThreadControl(pageId, appId);
+  }
+
+  // Handover protocol: an app that leaves the page (or its role) controls none of its threads any more. Routing
+  // already treats such an owner as idle; clearing it keeps a later reconnection from silently taking the threads
+  // back. After the commit, outside the outbox lock: a crash in between leaves owners that still count as idle.
+  private async forgetThreadControl(pageId: string, appId: string): Promise<void> {
+    await this.db.query(`UPDATE threads SET owner_app_id = NULL WHERE page_id = $1 AND owner_app_id = $2`, [pageId, appId]);
   }
 
   // --- admins: who may manage the page (and connect their own apps to it) ---
@@ -212,6 +220,7 @@ export class PagesService {
       }
       await m.query(`UPDATE page_apps SET handover_role = $3, updated_at = now() WHERE page_id = $1 AND app_id = $2`, [pageId, appId, role]);
     });
+    if (role === null) await this.forgetThreadControl(pageId, appId);
     const [app] = await this.connectedApps(pageId, appId);
     return app ?? { app_id: appId, name: '', subscribed_fields: [], handover_role: role };
   }

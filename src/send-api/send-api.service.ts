@@ -105,12 +105,18 @@ export class SendApiService {
     checkControl(thread, appId);
 
     if (req.sender_action) {
-      if (req.sender_action === 'mark_seen') await this.messaging.pageMarkSeen(thread);
-      else if (req.sender_action === 'react' || req.sender_action === 'unreact') {
-        const { message_id, reaction } = req.payload!;
-        const found = await this.messaging.setPageReaction(thread, message_id, req.sender_action === 'react' ? reaction! : null);
-        if (!found) throw SendApiErrors.unknownReactionTarget();
-      } else await this.messaging.pageTyping(thread, req.sender_action === 'typing_on');
+      try {
+        if (req.sender_action === 'mark_seen') await this.messaging.pageMarkSeen(thread, appId);
+        else if (req.sender_action === 'react' || req.sender_action === 'unreact') {
+          const { message_id, reaction } = req.payload!;
+          const found = await this.messaging.setPageReaction(thread, message_id, req.sender_action === 'react' ? reaction! : null, appId);
+          if (!found) throw SendApiErrors.unknownReactionTarget();
+        } else await this.messaging.pageTyping(thread, req.sender_action === 'typing_on');
+      } catch (err) {
+        // Control passed to another app between the lookup and the write (checked again under the thread's lock).
+        if (err instanceof AppException && err.code === 'THREAD.NOT_CONTROLLER') throw SendApiErrors.notThreadController();
+        throw err;
+      }
       // Graph answers a sender action with the recipient only.
       const body = { recipient_id: thread.psid };
       if (idempotencyKey !== undefined) {
@@ -124,7 +130,16 @@ export class SendApiService {
     }
 
     const { content, attachmentId } = await this.contentOf(pageId, appId, thread, req, raw);
-    return this.write(thread, appId, content, attachmentId, scope, idempotencyKey, null);
+    try {
+      return await this.write(thread, appId, content, attachmentId, scope, idempotencyKey, null);
+    } catch (err) {
+      // The append wrote nothing: control passed to another app since the lookup (the append checks it under the
+      // thread's lock), or the page or thread went. Looked up again, the refusal is named as a fresh call would be.
+      if (!(err instanceof AppException && err.code === 'PAGE.NOT_FOUND')) throw err;
+      const now = await this.messaging.findThreadByPsid(pageId, req.recipient.id);
+      if (now) checkControl(now, appId);
+      throw err;
+    }
   }
 
   // What a send of `params` would refuse before it writes anything (the params, the recipient, the messaging

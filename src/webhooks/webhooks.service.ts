@@ -32,10 +32,11 @@ export const threadControllerSql = (page: string, owner: string) =>
 
 const isPostback = (item: Record<string, unknown>) => typeof item.postback === 'object' && item.postback !== null;
 
-// What an app that doesn't control the thread sees of a postback: Messenger strips its payload on standby.
+// What an app that doesn't control the thread sees of a postback: Messenger strips its payload on standby, and the
+// ref link it may carry is the controller's too.
 function standbyCopy(item: Record<string, unknown>): Record<string, unknown> {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { payload, ...postback } = item.postback as Record<string, unknown>;
+  const { payload, referral, ...postback } = item.postback as Record<string, unknown>;
   return { ...item, postback };
 }
 
@@ -98,7 +99,10 @@ export class WebhooksService {
   // written in the one round trip that writes their cause, and only when `source` (a CTE yielding one row with a
   // `timestamp` column) yields a row. The event's top-level timestamp is taken from that row. Placeholders are
   // appended to `params`; `deliveries` is a SELECT-list expression answering the rows for `recorded`.
-  pageEventCtes(params: unknown[], e: PageEventInput, source: string): { ctes: string; deliveries: string } {
+  // `threadOwner`: a SQL expression for the thread's owner_app_id when the caller's own statement has just locked and
+  // updated the thread (its RETURNING): a lookup here would read the row as the statement began, before a pass that
+  // held the lock committed, and route to the app that no longer controls the thread.
+  pageEventCtes(params: unknown[], e: PageEventInput, source: string, threadOwner?: string): { ctes: string; deliveries: string } {
     const $ = (v: unknown) => `$${params.push(v)}`;
     const page = $(e.pageId);
     const field = `${$(e.field)}::varchar`;
@@ -111,7 +115,7 @@ export class WebhooksService {
     // An event addressed to one app (a handover notice) goes to it alone, never as standby.
     const standby = e.toApp ? 'false' : `(SELECT c.owner_id IS NOT NULL AND c.owner_id IS DISTINCT FROM pa.app_id FROM ob_control c)`;
     const ctes = `ob_control AS (
-         SELECT ${threadControllerSql(page, `(SELECT th.owner_app_id FROM threads th WHERE th.page_id = ${page} AND th.psid = ${threadKey})`)} AS owner_id
+         SELECT ${threadControllerSql(page, threadOwner ?? `(SELECT th.owner_app_id FROM threads th WHERE th.page_id = ${page} AND th.psid = ${threadKey})`)} AS owner_id
        ), ob_apps AS (
          SELECT pa.app_id, s.app_id IS NULL AS pull, a.hosted, k.standby
            FROM page_apps pa

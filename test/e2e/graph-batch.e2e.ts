@@ -68,6 +68,31 @@ describe('graph: batch requests', () => {
     expect(history.body.data.map((m: any) => m.text)).toEqual(['to d']);
   });
 
+  it('keeps every operation under the Graph prefix: no dot segments, no batch in a batch', async () => {
+    const c = await setup();
+    const inner = JSON.stringify([{ method: 'GET', relative_url: 'me' }]);
+    for (const op of [
+      { method: 'GET', relative_url: '%2e%2e/health' },
+      { method: 'GET', relative_url: 'me/%2e%2e/%2e%2e/metrics' },
+      { method: 'POST', relative_url: `.?batch=${encodeURIComponent(inner)}` },
+    ]) {
+      const res = await api.post(`/v25.0?access_token=${encodeURIComponent(c.pageToken)}`, { batch: [op] });
+      expect([res.status, res.body.error?.code]).toEqual([400, 100]);
+    }
+    // Nor the batch route itself, by version alone.
+    const nested = await api.post(`/v25.0?access_token=${encodeURIComponent(c.pageToken)}`, { batch: [{ method: 'POST', relative_url: 'v25.0?batch=[]' }] });
+    expect([nested.status, nested.body.error?.code]).toEqual([400, 100]);
+  });
+
+  it('answers with URLs where the caller reached the platform', async () => {
+    const c = await setup();
+    const direct = await api.get(`/v25.0/${c.psid}?fields=profile_pic&access_token=${encodeURIComponent(c.pageToken)}`);
+    const batched = await api.post(`/v25.0?access_token=${encodeURIComponent(c.pageToken)}`, { batch: [{ method: 'GET', relative_url: `${c.psid}?fields=profile_pic` }] });
+    const url = new URL(JSON.parse(batched.body[0].body).profile_pic);
+    expect(url.origin).toBe(new URL(direct.body.profile_pic).origin);
+    expect(url.origin).toBe(new URL(t.url).origin);
+  });
+
   it('refuses a malformed batch whole, with Graph error 100, and needs a token', async () => {
     const c = await setup();
     for (const batch of ['[', '[]', JSON.stringify([{ method: 'PUT', relative_url: 'me' }]), JSON.stringify([{ method: 'GET', relative_url: 'https://evil.example/' }]),

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
@@ -135,6 +136,37 @@ describe('handover protocol', () => {
     expect(await owner(c)).toBe(c.primary.id);
   });
 
+  // A pass commits while a person's message and a bot's reaction wait on the thread's lock: both see the new
+  // controller (the message goes to it, not on its standby; the old controller's reaction is refused).
+  it('routes and refuses by the controller as of the thread lock, not as of the statement start', async () => {
+    const c = await setup();
+    await c.role(c.primary.id, 'primary');
+    await c.role(c.secondary.id, 'secondary');
+    const earlier = await personSays(api, c.person, c.thread.id, 'react to me');
+    const pass = new Client({ connectionString: t.db.url });
+    await pass.connect();
+    try {
+      await pass.query('BEGIN');
+      await pass.query('UPDATE threads SET owner_app_id = $2 WHERE id = $1', [c.thread.id, c.secondary.id]);
+      const sending = personSays(api, c.person, c.thread.id, 'sent mid-pass');
+      const reacting = graph(c.primary.pageToken, 'messages', { recipient: { id: c.psid }, sender_action: 'react', payload: { message_id: earlier.mid, reaction: '👍' } });
+      await waitFor('both waiting on the thread lock', async () => {
+        const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [t.db.name]);
+        return n >= 2 || undefined;
+      });
+      await pass.query('COMMIT');
+      const sent = await sending;
+      await waitEntry('the message to the new controller', c.secondary.bot, (k, m) => k === 'messaging' && m.message?.mid === sent.mid);
+      await waitEntry('standby to the old one', c.primary.bot, (k, m) => k === 'standby' && m.message?.mid === sent.mid);
+      const reacted = await reacting;
+      expect(reacted.body.error).toMatchObject({ code: 10, error_subcode: 2018300 });
+      const [row] = await t.db.query('SELECT reactions FROM messages WHERE mid = $1', [earlier.mid]);
+      expect(row.reactions).toEqual({});
+    } finally {
+      await pass.end();
+    }
+  });
+
   it('strips postback payloads on standby, and counts only the controller for Delivered', async () => {
     const c = await setup();
     await c.role(c.primary.id, 'primary');
@@ -197,6 +229,8 @@ describe('handover protocol', () => {
     expect(await owner(c)).toBe(c.secondary.id);
     expect((await api.delete(`/pages/${c.page.id}/apps/${c.secondary.id}`, { token: c.owner.token })).status).toBe(204);
     expect(await owner(c)).toBe(c.primary.id);
+    // Forgotten, not just ignored: reconnected with a role, the app would not silently have its old threads back.
+    expect((await t.db.query('SELECT owner_app_id FROM threads WHERE id = $1', [c.thread.id]))[0].owner_app_id).toBeNull();
     const after = await personSays(api, c.person, c.thread.id, 'anyone?');
     await waitEntry('the message to the primary', c.primary.bot, (k, m) => k === 'messaging' && m.message?.mid === after.mid);
   });

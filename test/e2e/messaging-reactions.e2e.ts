@@ -222,6 +222,24 @@ describe('messaging: reactions, edits and referrals', () => {
     expect(postbacks[1].postback.referral).toBeUndefined();
     expect(itemsFor(g.page.id, (m) => m.referral)).toEqual([]);
 
+    // A new thread whose person writes instead of tapping Get Started: the first message releases the ref, once,
+    // and a later Get Started carries none.
+    const typist = await signupPerson(api, 'Typist');
+    const typed = await api.post('/threads', { page_id: g.page.id, ref: 'typed-first' }, { token: typist.token });
+    expect(typed.status).toBe(201);
+    const first = await personSays(api, typist, typed.body.id, 'hello?');
+    await personSays(api, typist, typed.body.id, 'anyone?');
+    const released = await waitItems('the released referral', g.page.id, 1, (m) => m.referral?.ref === 'typed-first');
+    const [{ psid: typistPsid }] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [typed.body.id]);
+    expect(released[0].sender).toEqual({ id: typistPsid });
+    const laterTap = await api.post(`/threads/${typed.body.id}/postbacks`, { title: 'Get Started', payload: 'GET_STARTED', client_message_id: clientId() }, { token: typist.token });
+    await waitItems('the later tap', g.page.id, 1, (m) => m.postback?.mid === laterTap.body.mid);
+    expect(itemsFor(g.page.id, (m) => m.postback?.mid === laterTap.body.mid)[0].postback.referral).toBeUndefined();
+    expect(itemsFor(g.page.id, (m) => m.referral?.ref === 'typed-first')).toHaveLength(1);
+    // After the message that released it, in the thread's order.
+    const order = itemsFor(g.page.id, (m) => m.sender?.id === typistPsid).map((m) => (m.referral ? 'referral' : m.message?.mid === first.mid ? 'first' : 'other'));
+    expect(order.indexOf('first')).toBeLessThan(order.indexOf('referral'));
+
     for (const bad of ['', 'has space', 'x'.repeat(251), 5]) {
       expect((await api.post('/threads', { page_id: c.page.id, ref: bad }, { token: c.person.token })).status).toBe(400);
     }
