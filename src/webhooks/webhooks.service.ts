@@ -22,13 +22,10 @@ export interface PageEventInput {
 export const PAGE_INBOX_APP_ID = '263902037430900';
 
 // The app controlling a thread under the handover protocol, as a SQL expression: its owner when that is an app
-// still connected to the page with a role, or the Page Inbox, else (idle) the page's primary receiver; NULL when the page has no
-// primary, i.e. no handover: every app gets every event and may send. `page` and `owner` are SQL expressions.
-export const threadControllerSql = (page: string, owner: string) =>
-  `(SELECT COALESCE(CASE WHEN ${owner} = '${PAGE_INBOX_APP_ID}'
-                           OR EXISTS (SELECT 1 FROM page_apps x WHERE x.page_id = ${page} AND x.app_id = ${owner} AND x.handover_role IS NOT NULL)
-                         THEN ${owner} END, pr.app_id)
-      FROM page_apps pr WHERE pr.page_id = ${page} AND pr.handover_role = 'primary')`;
+// still connected to the page with a role, or the Page Inbox, else (idle) the page's primary receiver; NULL when the
+// page has no primary, i.e. no handover: every app gets every event and may send. `page` and `owner` are SQL
+// expressions. PL/pgSQL functions (migration ThreadControllerFunctions): cheap to plan, one probe without a primary.
+export const threadControllerSql = (page: string, owner: string) => `thread_controller(${page}, ${owner})`;
 
 const isPostback = (item: Record<string, unknown>) => typeof item.postback === 'object' && item.postback !== null;
 
@@ -113,19 +110,22 @@ export class WebhooksService {
     // Inbox; idle: the primary) gets the event under its field, every other app its standby copy (field
     // `standby`). Pages without a primary skip this (one probe of page_apps) and every app gets the event.
     // An event addressed to one app (a handover notice) goes to it alone, never as standby.
-    const standby = e.toApp ? 'false' : `(SELECT c.owner_id IS NOT NULL AND c.owner_id IS DISTINCT FROM pa.app_id FROM ob_control c)`;
-    const ctes = `ob_control AS (
-         SELECT ${threadControllerSql(page, threadOwner ?? `(SELECT th.owner_app_id FROM threads th WHERE th.page_id = ${page} AND th.psid = ${threadKey})`)} AS owner_id
+    // Written so it plans cheaply (a statement outside a transaction is planned on every call) and costs a page
+    // without a primary one probe of page_apps' partial primary index. MATERIALIZED: inlined, the controller's
+    // lookup would run once per use of owner_id.
+    const standby = e.toApp ? 'false' : `(c.owner_id IS NOT NULL AND c.owner_id <> pa.app_id)`;
+    const name = `(CASE WHEN ${standby} THEN 'standby' ELSE ${field} END)`;
+    const ctes = `ob_control AS MATERIALIZED (
+         SELECT ${threadOwner ? threadControllerSql(page, threadOwner) : `thread_controller_by_psid(${page}, ${threadKey})`} AS owner_id
        ), ob_apps AS (
-         SELECT pa.app_id, s.app_id IS NULL AS pull, a.hosted, k.standby
+         SELECT pa.app_id, s.app_id IS NULL AS pull, a.hosted, ${standby} AS standby
            FROM page_apps pa
            JOIN apps a ON a.id = pa.app_id AND a.suspended_at IS NULL
            LEFT JOIN app_subscriptions s ON s.app_id = pa.app_id AND s.object = 'page'
-           CROSS JOIN LATERAL (SELECT ${standby} AS standby) k
-           CROSS JOIN LATERAL (SELECT CASE WHEN k.standby THEN 'standby' ELSE ${field} END::varchar AS name) f
+           CROSS JOIN ob_control c
           WHERE pa.page_id = ${page}${e.toApp ? ` AND pa.app_id = ${$(e.toApp)}` : ''}
-            AND f.name = ANY(pa.subscribed_fields)
-            AND (s.app_id IS NULL OR s.fields @> jsonb_build_array(jsonb_build_object('name', f.name::text)))
+            AND ${name} = ANY(pa.subscribed_fields)
+            AND (s.app_id IS NULL OR s.fields @> jsonb_build_array(jsonb_build_object('name', ${name}::text)))
        ), ob_event AS (
          INSERT INTO webhook_events (id, page_id, field, messaging)
          SELECT CASE WHEN k.standby THEN ${$(uuidV7())}::uuid ELSE ${$(uuidV7())}::uuid END, ${page},
