@@ -83,10 +83,13 @@ describe('hosted scripts: one Page cannot take the others down', () => {
   }, 60_000);
 
   it("a worker that dies with several Pages' scripts in flight counts against none of them", async () => {
-    // Each run holds the worker's thread 150 ms, so the victim's runs are in the worker when it dies.
+    // Each run says it has started (a ctx.store write, visible in Postgres at once), then holds the worker's thread
+    // 400 ms (within the 500 ms CPU ceiling): the test kills the worker once a run has said so, so a victim's run is
+    // surely in the worker when it dies.
     const victim = await pageWithScript(
       `export default { async onMessage(event, ctx) {
-         const t = Date.now(); while (Date.now() - t < 150) {}
+         await ctx.store.set('started:' + event.sender.id, Date.now());
+         const t = Date.now(); while (Date.now() - t < 400) {}
          await ctx.send({ recipient: { id: event.sender.id }, messaging_type: 'RESPONSE', message: { text: 'echo: ' + event.message.text } });
        } };`,
       { cpuMs: 500 },
@@ -103,7 +106,10 @@ describe('hosted scripts: one Page cannot take the others down', () => {
     await inFlight(other.page.id);
     const victims = await people(victim.page.id, 4);
     for (const v of victims) await personSays(api, v.person, v.thread, 'hello');
-    await inFlight(victim.page.id);
+    await waitFor('a victim run started in the worker', async () => {
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM script_store WHERE page_id = $1`, [victim.page.id]);
+      return n > 0;
+    });
     // The sandbox workers are the platform's forked children (SANDBOX_WORKERS=1, plus the dry-run pool's).
     const children = execFileSync('pgrep', ['-P', String(t.child.pid), '-f', 'worker-main'], { encoding: 'utf8' }).trim().split('\n');
     expect(children.length).toBeGreaterThan(0);
