@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { parseGraphParams, validatePersona } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
 import { GraphErrors } from '../common/errors/graph.exception';
+import { AppConfig } from '../config/app-config';
+import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
 import { MediaService } from '../media/media.service';
 import { graphErrors } from './attachments.service';
 import { SendApiErrors } from './send-api.errors';
@@ -27,11 +29,18 @@ export class PersonasService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly media: MediaService,
+    private readonly config: AppConfig,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
   ) {}
 
   // The picture is fetched once, through the SSRF-safe client, into the media pipeline (re-encoded, metadata
   // stripped): people's browsers load it from this platform with a signed URL, never from the bot's host.
   async create(pageId: string, params: unknown): Promise<{ id: string }> {
+    // Each create fetches and re-encodes an image: a bucket per Page the size of the Messenger Profile's (10 per 10
+    // minutes), spent refused or not.
+    const { MESSENGER_PROFILE_RATE_CALLS: calls, MESSENGER_PROFILE_RATE_WINDOW_SECONDS: window } = this.config.env;
+    const bucket = await this.limiter.consume(`personas:page:${pageId}`, { capacity: calls, refillPerSecond: calls / window });
+    if (!bucket.allowed) throw SendApiErrors.pageRateLimited(bucket.retryAfterMs);
     const parsed = parseGraphParams(params, []);
     if (!parsed.ok) throw SendApiErrors.invalid(parsed.error.message);
     const valid = validatePersona(parsed.value);
@@ -42,7 +51,18 @@ export class PersonasService {
     if (rec.kind !== 'image') throw SendApiErrors.invalid(`param profile_picture_url must be an image, not ${rec.kind}`);
     await this.media.markReferenced(rec.id);
     const id = numericId();
-    await this.db.query(`INSERT INTO personas (id, page_id, name, media_id) VALUES ($1, $2, $3, $4)`, [id, pageId, valid.value.name, rec.id]);
+    // The cap again, under a per-Page lock: concurrent creates that all passed the first check take turns here.
+    const inserted = await this.db.transaction(async (m) => {
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext('sb-personas:' || $1))`, [pageId]);
+      return m.query(
+        `INSERT INTO personas (id, page_id, name, media_id)
+         SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar
+          WHERE (SELECT count(*) FROM personas WHERE page_id = $2::varchar AND deleted_at IS NULL) < $5::int
+         RETURNING id`,
+        [id, pageId, valid.value.name, rec.id, MAX_PERSONAS_PER_PAGE],
+      );
+    });
+    if (!(inserted as unknown[]).length) throw SendApiErrors.invalid(`A Page can have at most ${MAX_PERSONAS_PER_PAGE} personas: delete one first`);
     return { id };
   }
 

@@ -115,4 +115,15 @@ describe('send api: personas', () => {
     }
     expect((await c.g.get('me/personas')).body.data.map((p: { name: string }) => p.name)).toEqual(['Grace']);
   });
+
+  it("limits a Page's persona creates to the Messenger Profile's rate, refused ones included", async () => {
+    const c = await setup();
+    const answers: number[] = [];
+    for (let i = 0; i < 11; i++) answers.push((await c.g.post('me/personas', { name: `Agent ${i}`, profile_picture_url: `${cdnUrl}/ada.png` })).status);
+    expect(answers.slice(0, 10)).toEqual(Array(10).fill(200));
+    const over = await c.g.post('me/personas', { name: 'One more', profile_picture_url: `${cdnUrl}/ada.png` });
+    expect([over.status, over.body.error.code]).toEqual([429, 613]);
+    expect(over.headers['retry-after']).toBeDefined();
+    expect((await c.g.get('me/personas')).body.data).toHaveLength(10);
+  });
 });
