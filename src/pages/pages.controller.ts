@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
 import type { PersonPrincipal } from '../auth/principal';
-import { ConnectAppDto, ConnectAppResponseDto, HandoverRoleDto, PageAppDto, PageAppListDto } from './dto/connect-app.dto';
+import { ConnectAppDto, ConnectAppResponseDto, HandoverRoleDto, PageAppDto, PageAppListDto, SubscribedFieldsDto } from './dto/connect-app.dto';
 import { CreatePageDto, PageDto, PageListDto } from './dto/create-page.dto';
 import { AddPageAdminDto, PageAdminDto, PageAdminListDto } from './dto/page-admins.dto';
 import { SearchPagesDto } from './dto/search-pages.dto';
@@ -78,6 +78,17 @@ export class PagesController {
   @ApiOkResponse({ type: PageAppListDto })
   async apps(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string): Promise<PageAppListDto> {
     return { data: await this.pages.listApps(pageId, who.userId) };
+  }
+
+  @Put(':pageId/apps/:appId/fields')
+  @ApiOkResponse({ type: PageAppDto, description: 'The webhook fields this page sends the app; its page token is unchanged' })
+  setFields(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('appId') appId: string,
+    @Body() dto: SubscribedFieldsDto,
+  ): Promise<PageAppDto> {
+    return this.pages.updateSubscribedFields(pageId, who.userId, appId, dto.subscribed_fields);
   }
 
   // Handover protocol: which app owns idle threads (primary) and which wait on standby (secondary).

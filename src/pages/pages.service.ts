@@ -206,6 +206,17 @@ export class PagesService {
       .map((r) => ({ app_id: r.appId, name: names.get(r.appId) ?? '', subscribed_fields: r.subscribedFields, handover_role: r.handoverRole }));
   }
 
+  // The page's admins change what a connected app gets without reconnecting it (which would mint a new page token):
+  // the REST twin of Graph's POST /{page}/subscribed_apps, which the app itself calls with its page token.
+  async updateSubscribedFields(pageId: string, userId: string, appId: string, fields: string[]): Promise<PageAppDto> {
+    await this.assertAdmin(pageId, userId);
+    const [app] = await this.connectedApps(pageId, appId);
+    // The hosted-script app is managed at /pages/{id}/scripts: not connected as far as /apps goes.
+    if (!app) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${String(appId).slice(0, 20)} is not connected to page ${pageId}`);
+    await this.setSubscribedFields(pageId, appId, fields);
+    return { ...app, subscribed_fields: [...new Set(fields)] };
+  }
+
   // Handover protocol roles, set by the page's admins. One primary per page: naming a new one makes the old one
   // secondary, in one transaction (the partial unique index holds the rule).
   async setHandoverRole(pageId: string, userId: string, appId: string, role: HandoverRole | null): Promise<PageAppDto> {

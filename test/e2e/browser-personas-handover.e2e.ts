@@ -191,6 +191,16 @@ describeBrowser('browser: personas in the chat app, handover roles in the consol
     expect(await tab.getByTestId('no-standby').textContent()).toMatch(/standby.*: Bot\.$/);
     await saveScreenshot(tab, 'console-handover-roles.png', { fullPage: true });
 
+    // Subscribing Bot to standby in place: the notice goes, and its page token is the same one.
+    await tab.locator('details.fields-edit').filter({ hasText: 'messages, messaging_postbacks' }).first().locator('summary').click();
+    const botFields = tab.getByRole('form', { name: 'Webhook fields of Bot' });
+    await botFields.getByRole('checkbox', { name: 'standby' }).check();
+    await botFields.getByRole('button', { name: 'Save fields' }).click();
+    await waitFor('the notice gone', async () => (await tab.getByTestId('no-standby').count()) === 0 || undefined);
+    const bot = ((await api.get(`/pages/${biz.page.id}/apps`, { token: biz.owner.token })).body.data as any[]).find((a) => a.name === 'Bot');
+    expect(bot.subscribed_fields).toContain('standby');
+    expect((await api.get(`/v25.0/me?access_token=${encodeURIComponent(biz.pageToken)}`)).status).toBe(200);
+
     // The second becomes primary: the server makes the first secondary, and the console says so.
     await agentRole.selectOption('primary');
     await status.getByText('Agent inbox is now primary; Bot is now secondary.', { exact: true }).waitFor();

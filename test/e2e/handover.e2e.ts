@@ -167,6 +167,22 @@ describe('handover protocol', () => {
     }
   });
 
+  it("lets the page's admins change a connected app's fields in place, and no one else", async () => {
+    const c = await setup();
+    const put = (token: string, fields: unknown, appId = c.primary.id) => api.put(`/pages/${c.page.id}/apps/${appId}/fields`, { subscribed_fields: fields }, { token });
+    const done = await put(c.owner.token, ['messages', 'standby', 'messages']);
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ app_id: c.primary.id, subscribed_fields: ['messages', 'standby'] });
+    // The app's page token still works: nothing was reconnected.
+    expect((await api.get(`/v25.0/me?access_token=${encodeURIComponent(c.primary.pageToken)}`)).status).toBe(200);
+    expect((await put(c.person.token, ['messages'])).status).toBe(403);
+    expect((await put(c.owner.token, ['messages', 'no_such_field'])).status).toBe(400);
+    expect((await put(c.owner.token, 'messages')).status).toBe(400);
+    expect((await put(c.owner.token, ['messages'], '999')).status).toBe(404);
+    const [row] = await t.db.query('SELECT subscribed_fields FROM page_apps WHERE page_id = $1 AND app_id = $2', [c.page.id, c.primary.id]);
+    expect(row.subscribed_fields).toEqual(['messages', 'standby']);
+  });
+
   it('strips postback payloads on standby, and counts only the controller for Delivered', async () => {
     const c = await setup();
     await c.role(c.primary.id, 'primary');

@@ -1,19 +1,20 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsDefined, ValidateIf } from 'class-validator';
-import { ArrayMaxSize, IsArray, IsIn, IsString, Matches } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsDefined, IsIn, IsString, Matches, ValidateIf } from 'class-validator';
 import { MESSENGER_FIELDS } from '../messenger-fields';
 
-export class ConnectAppDto {
-  @ApiProperty({ example: '123456789012345' })
-  @IsString()
-  @Matches(/^\d{1,20}$/, { message: 'app_id must be a numeric id' })
-  app_id: string;
-
+export class SubscribedFieldsDto {
   @ApiProperty({ enum: MESSENGER_FIELDS, isArray: true, example: ['messages', 'messaging_postbacks'] })
   @IsArray()
   @ArrayMaxSize(MESSENGER_FIELDS.length)
   @IsIn(MESSENGER_FIELDS as unknown as string[], { each: true })
   subscribed_fields: string[];
+}
+
+export class ConnectAppDto extends SubscribedFieldsDto {
+  @ApiProperty({ example: '123456789012345' })
+  @IsString()
+  @Matches(/^\d{1,20}$/, { message: 'app_id must be a numeric id' })
+  app_id: string;
 }
 
 export class ConnectAppResponseDto {

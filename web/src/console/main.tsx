@@ -240,6 +240,18 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
     }
   }
   const noStandby = withoutStandby(connected.value?.data ?? []);
+  // What the page sends a connected app, changed in place: its page token stays as it is.
+  async function saveFields(e: Event, a: PageApp) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget as HTMLFormElement);
+    setError(null);
+    try {
+      await api<PageApp>('PUT', `/pages/${id}/apps/${a.app_id}/fields`, { subscribed_fields: f.getAll('fields') }, { token });
+      connected.reload();
+    } catch (err) {
+      setError(err);
+    }
+  }
   async function disconnect(appId: string) {
     if (!confirm('Disconnect this app? Its page token stops working.')) return;
     try {
@@ -278,7 +290,20 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
                       {a.name}
                     </a>
                   </td>
-                  <td>{a.subscribed_fields.join(', ')}</td>
+                  <td>
+                    <details class="fields-edit">
+                      <summary>{a.subscribed_fields.join(', ') || 'none'}</summary>
+                      <form onSubmit={(e) => saveFields(e, a)} aria-label={`Webhook fields of ${a.name}`}>
+                        {FIELDS.map((f) => (
+                          <label key={f}>
+                            <input type="checkbox" name="fields" value={f} defaultChecked={a.subscribed_fields.includes(f)} />
+                            {f}
+                          </label>
+                        ))}
+                        <button type="submit">Save fields</button>
+                      </form>
+                    </details>
+                  </td>
                   <td>
                     <select
                       class="role-select"
