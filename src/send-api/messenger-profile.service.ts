@@ -52,8 +52,8 @@ export class MessengerProfileService {
     return rows[0]?.settings ?? {};
   }
 
-  private async save(pageId: string, settings: Settings): Promise<void> {
-    await this.db.query(
+  private async save(pageId: string, settings: Settings, m: Pick<DataSource, 'query'> = this.db): Promise<void> {
+    await m.query(
       `INSERT INTO messenger_profiles (page_id, settings) VALUES ($1, $2)
        ON CONFLICT (page_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()`,
       [pageId, JSON.stringify(settings)],
@@ -85,7 +85,11 @@ export class MessengerProfileService {
     if (next.persistent_menu !== undefined && next.get_started === undefined) {
       throw SendApiErrors.invalid('param fields must include persistent_menu when it includes get_started');
     }
-    await this.save(pageId, next);
+    await this.db.transaction(async (m) => {
+      await this.save(pageId, next, m);
+      // People's own menus need the Page's get_started, as the Page's menu does: they go with it.
+      if (next.get_started === undefined) await m.query(`DELETE FROM custom_user_settings WHERE page_id = $1`, [pageId]);
+    });
     return { result: 'success' };
   }
 

@@ -57,6 +57,13 @@ describe('send api: custom_user_settings', () => {
     expect((await graph('delete', undefined, `&psid=${psid}&params=${encodeURIComponent('["persistent_menu"]')}`)).body).toEqual({ result: 'success' });
     expect((await api.get(`/pages/${c.page.id}/profile`, { token: c.person.token })).body.persistent_menu.call_to_actions).toEqual(pageMenu[0].call_to_actions);
     expect((await graph('get', undefined, `&psid=${psid}`)).body).toEqual({ data: [{ page_level_persistent_menu: pageMenu }] });
+
+    // People's own menus need the Page's get_started too: removing it removes them.
+    expect((await graph('post', { psid, persistent_menu: vipMenu })).body).toEqual({ result: 'success' });
+    const removed = await api.delete(`/v25.0/me/messenger_profile?access_token=${encodeURIComponent(c.pageToken)}&fields=get_started,persistent_menu`);
+    expect(removed.body).toEqual({ result: 'success' });
+    expect((await graph('get', undefined, `&psid=${psid}`)).body).toEqual({ data: [] });
+    expect((await api.get(`/pages/${c.page.id}/profile`, { token: c.person.token })).body.persistent_menu).toBeNull();
   });
 
   it("refuses PSIDs the Page doesn't know and menus that break the Page's rules", async () => {
