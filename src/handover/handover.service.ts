@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { GRAPH_TRANSPORT_PARAMS, parseGraphParams } from '../../libs/templates';
 import { MessagingService, ThreadRow } from '../messaging/messaging.service';
 import { SendApiService } from '../send-api/send-api.service';
-import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
+import { PAGE_INBOX_APP_ID, threadControllerSql, WebhooksService } from '../webhooks/webhooks.service';
 import { HandoverErrors } from './handover.errors';
 
 export type ControlAction = 'pass' | 'take' | 'request' | 'release';
@@ -48,7 +48,8 @@ export class HandoverService {
       const primary = [...roles].find(([, role]) => role === 'primary')?.[0];
       if (!primary) throw HandoverErrors.notSetUp();
       if (!roles.has(appId)) throw HandoverErrors.noRole();
-      const controller = this.controllerOf(thread.owner_app_id, roles, primary);
+      // Null only if the primary was named after the lock's snapshot: the thread is idle, so the primary's.
+      const controller = thread.controller ?? primary;
       const notices: { toApp: string; item: Record<string, unknown> }[] = [];
       let owner: string | null | undefined;
       const base = { sender: { id: thread.psid }, recipient: { id: pageId }, timestamp: Date.now() };
@@ -159,14 +160,12 @@ export class HandoverService {
     return new Map(rows.map((r) => [r.app_id, r.handover_role]));
   }
 
+  // The thread, locked, with its controller as the outbox and the append see it (threadControllerSql).
   private async lockThread(m: EntityManager, threadId: string): Promise<ThreadRow> {
-    const [t] = await m.query(`SELECT * FROM threads WHERE id = $1 FOR UPDATE`, [threadId]);
+    const [t] = await m.query(
+      `SELECT t.*, ${threadControllerSql('t.page_id', 't.owner_app_id')} AS controller FROM threads t WHERE t.id = $1 FOR UPDATE`,
+      [threadId],
+    );
     return t;
-  }
-
-  // As threadControllerSql: an owner that is no longer connected (or lost its role) leaves the thread idle.
-  private controllerOf(owner: string | null | undefined, roles: Map<string, string>, primary: string): string {
-    if (owner === PAGE_INBOX_APP_ID) return owner;
-    return owner && roles.has(owner) ? owner : primary;
   }
 }

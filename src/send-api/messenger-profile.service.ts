@@ -41,9 +41,15 @@ export class MessengerProfileService {
 
   // Messenger limits the Messenger Profile API per Page (10 calls per 10 minutes); every Graph call spends,
   // refused or not, as on the Send API. The person's view (personView) is not a Graph call and is not counted.
-  private async spend(pageId: string): Promise<void> {
+  private spend(pageId: string): Promise<void> {
+    return this.spendProfileBucket(`profile:page:${pageId}`);
+  }
+
+  // A bucket of the Messenger Profile's size (MESSENGER_PROFILE_RATE_CALLS per window): also per person for
+  // custom_user_settings, and per Page for persona creates. Over it, 613 with Retry-After.
+  async spendProfileBucket(key: string): Promise<void> {
     const { MESSENGER_PROFILE_RATE_CALLS: calls, MESSENGER_PROFILE_RATE_WINDOW_SECONDS: window } = this.config.env;
-    const bucket = await this.limiter.consume(`profile:page:${pageId}`, { capacity: calls, refillPerSecond: calls / window });
+    const bucket = await this.limiter.consume(key, { capacity: calls, refillPerSecond: calls / window });
     if (!bucket.allowed) throw SendApiErrors.pageRateLimited(bucket.retryAfterMs);
   }
 
@@ -112,10 +118,8 @@ export class MessengerProfileService {
   // --- custom_user_settings: one person's own persistent menu ---
 
   // Graph counts these per person: a bucket per (Page, PSID), with the profile's size.
-  private async spendUser(pageId: string, psid: string): Promise<void> {
-    const { MESSENGER_PROFILE_RATE_CALLS: calls, MESSENGER_PROFILE_RATE_WINDOW_SECONDS: window } = this.config.env;
-    const bucket = await this.limiter.consume(`profile:user:${pageId}:${psid}`, { capacity: calls, refillPerSecond: calls / window });
-    if (!bucket.allowed) throw SendApiErrors.pageRateLimited(bucket.retryAfterMs);
+  private spendUser(pageId: string, psid: string): Promise<void> {
+    return this.spendProfileBucket(`profile:user:${pageId}:${psid}`);
   }
 
   // Only a person with a thread on this Page (Graph: "No matching user found").

@@ -1,13 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { parseGraphParams, validatePersona } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
 import { GraphErrors } from '../common/errors/graph.exception';
-import { AppConfig } from '../config/app-config';
-import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
 import { MediaService } from '../media/media.service';
 import { graphErrors } from './attachments.service';
+import { MessengerProfileService } from './messenger-profile.service';
 import { SendApiErrors } from './send-api.errors';
 
 // Bounds what one Page can accumulate; Messenger documents no limit.
@@ -29,8 +28,7 @@ export class PersonasService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly media: MediaService,
-    private readonly config: AppConfig,
-    @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
+    private readonly profiles: MessengerProfileService,
   ) {}
 
   // The picture is fetched once, through the SSRF-safe client, into the media pipeline (re-encoded, metadata
@@ -38,9 +36,7 @@ export class PersonasService {
   async create(pageId: string, params: unknown): Promise<{ id: string }> {
     // Each create fetches and re-encodes an image: a bucket per Page the size of the Messenger Profile's (10 per 10
     // minutes), spent refused or not.
-    const { MESSENGER_PROFILE_RATE_CALLS: calls, MESSENGER_PROFILE_RATE_WINDOW_SECONDS: window } = this.config.env;
-    const bucket = await this.limiter.consume(`personas:page:${pageId}`, { capacity: calls, refillPerSecond: calls / window });
-    if (!bucket.allowed) throw SendApiErrors.pageRateLimited(bucket.retryAfterMs);
+    await this.profiles.spendProfileBucket(`personas:page:${pageId}`);
     const parsed = parseGraphParams(params, []);
     if (!parsed.ok) throw SendApiErrors.invalid(parsed.error.message);
     const valid = validatePersona(parsed.value);
