@@ -426,17 +426,29 @@ export class MessagingService implements OnModuleInit {
     let ref: string | null = null;
     const build = async (thread: ThreadFacts) => {
       await this.requireOfferedPostback(thread, input.title, input.payload);
-      // Get Started on a thread opened from a ref link carries that referral (see openedWithRef).
+      // Get Started on a thread opened from a ref link carries that referral (see openedWithRef). Taken, not read:
+      // of two taps at once only one carries it.
       if (input.title === GET_STARTED_TITLE) {
-        const [t] = await this.sql.query<{ pending_ref: string | null }>(`SELECT pending_ref FROM threads WHERE id = $1`, [thread.id]);
+        const [t] = await this.sql.query<{ pending_ref: string }>(
+          `UPDATE threads t SET pending_ref = NULL FROM (SELECT id, pending_ref FROM threads WHERE id = $1 FOR UPDATE) o
+            WHERE t.id = o.id AND o.pending_ref IS NOT NULL RETURNING o.pending_ref`,
+          [thread.id],
+        );
         ref = t?.pending_ref ?? null;
       }
       return { postback: { title: input.title, payload: input.payload }, ...(ref === null ? {} : { ref }) };
     };
-    const sent = await this.personSend(userId, threadId, 'postback', build, input.client_message_id ?? null, 'messaging_postbacks');
-    // Cleared after the postback is stored: a failed send keeps it for the next tap.
-    if (ref !== null && sent.created) await this.sql.query(`UPDATE threads SET pending_ref = NULL WHERE id = $1 AND pending_ref = $2`, [threadId, ref]);
-    return sent;
+    // A tap that stored nothing (refused, or a retry of a stored one) puts the ref back for the next tap.
+    const putBack = () =>
+      ref === null ? undefined : this.sql.query(`UPDATE threads SET pending_ref = $2 WHERE id = $1 AND pending_ref IS NULL`, [threadId, ref]);
+    try {
+      const sent = await this.personSend(userId, threadId, 'postback', build, input.client_message_id ?? null, 'messaging_postbacks');
+      if (!sent.created) await putBack();
+      return sent;
+    } catch (err) {
+      await Promise.resolve(putBack()).catch(() => undefined);
+      throw err;
+    }
   }
 
   // Bots act on postback and quick-reply payloads as on commands they wrote themselves, so a person may send only

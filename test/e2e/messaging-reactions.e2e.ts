@@ -222,6 +222,20 @@ describe('messaging: reactions, edits and referrals', () => {
     expect(postbacks[1].postback.referral).toBeUndefined();
     expect(itemsFor(g.page.id, (m) => m.referral)).toEqual([]);
 
+    // Taps at once: one of them carries the ref.
+    const racer = await signupPerson(api, 'Racer');
+    const raced = await api.post('/threads', { page_id: g.page.id, ref: 'race:1' }, { token: racer.token });
+    const taps = await Promise.all(
+      [0, 1, 2, 3].map(() =>
+        api.post(`/threads/${raced.body.id}/postbacks`, { title: 'Get Started', payload: 'GET_STARTED', client_message_id: clientId() }, { token: racer.token }),
+      ),
+    );
+    expect(taps.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    const tapMids = taps.map((r) => r.body.mid);
+    const racedPostbacks = await waitItems('the four taps', g.page.id, 4, (m) => tapMids.includes(m.postback?.mid));
+    expect(racedPostbacks.filter((m) => m.postback.referral).map((m) => m.postback.referral.ref)).toEqual(['race:1']);
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1 AND content ? 'ref'`, [raced.body.id]))[0].n).toBe(1);
+
     // A new thread whose person writes instead of tapping Get Started: the first message releases the ref, once,
     // and a later Get Started carries none.
     const typist = await signupPerson(api, 'Typist');
