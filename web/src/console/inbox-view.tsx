@@ -120,7 +120,8 @@ export function Inbox({ token, pageId }: { token: string; pageId: string }) {
         <div class="inbox-list">
           <ul class="inbox-threads" aria-label="Conversations">
             {threads?.map((t) => {
-              const unread = unreadShown(t, marked[t.id]);
+              // The open thread is being read (its pane marks new messages read as they arrive).
+              const unread = t.id === openId ? 0 : unreadShown(t, marked[t.id]);
               return (
                 <li key={t.id}>
                   <button
