@@ -15,6 +15,7 @@ import { PagesModule } from './pages/pages.module';
 import { SandboxModule } from './sandbox/sandbox.module';
 import { SendApiModule } from './send-api/send-api.module';
 import { HandoverModule } from './handover/handover.module';
+import { InboxModule } from './inbox/inbox.module';
 import { GraphBatchModule } from './graph-batch/graph-batch.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -51,6 +52,7 @@ export class AppModule {
         MessagingModule,
         SendApiModule,
         HandoverModule,
+        InboxModule,
         GraphBatchModule,
         SandboxModule,
       ],

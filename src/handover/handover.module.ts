@@ -9,5 +9,6 @@ import { HandoverService } from './handover.service';
   imports: [MessagingModule, WebhooksModule, SendApiModule],
   controllers: [HandoverGraphController],
   providers: [HandoverService],
+  exports: [HandoverService],
 })
 export class HandoverModule {}

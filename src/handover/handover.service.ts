@@ -18,7 +18,14 @@ interface ControlParams {
 // Messenger's limit on a handover's metadata.
 const METADATA_MAX_CHARS = 1000;
 
-const appIdValue = (id: string) => (Number.isSafeInteger(Number(id)) ? Number(id) : id);
+// A messaging_handovers item for one app.
+export interface HandoverNotice {
+  toApp: string;
+  item: Record<string, unknown>;
+}
+
+// Messenger writes app ids in handover notices as numbers.
+export const appIdValue = (id: string) => (Number.isSafeInteger(Number(id)) ? Number(id) : id);
 
 // Messenger's handover protocol. A page whose admins gave one connected app the primary role routes each thread's
 // events to the app controlling it (threads.owner_app_id; idle: the primary) and a standby copy to the others
@@ -50,7 +57,7 @@ export class HandoverService {
       if (!roles.has(appId)) throw HandoverErrors.noRole();
       // Null only if the primary was named after the lock's snapshot: the thread is idle, so the primary's.
       const controller = thread.controller ?? primary;
-      const notices: { toApp: string; item: Record<string, unknown> }[] = [];
+      const notices: HandoverNotice[] = [];
       let owner: string | null | undefined;
       const base = { sender: { id: thread.psid }, recipient: { id: pageId }, timestamp: Date.now() };
       const meta = p.metadata === undefined ? {} : { metadata: p.metadata };
@@ -90,23 +97,30 @@ export class HandoverService {
           break;
         }
       }
-      if (owner !== undefined) await m.query(`UPDATE threads SET owner_app_id = $2 WHERE id = $1`, [thread.id, owner]);
-      const recorded: string[] = [];
-      for (const n of notices) {
-        recorded.push(
-          ...(await this.webhooks.recordPageEvent(m, {
-            pageId,
-            field: 'messaging_handovers',
-            threadKey: thread.psid,
-            messaging: n.item,
-            toApp: n.toApp,
-          })),
-        );
-      }
-      return recorded;
+      return this.apply(m, thread, owner, notices);
     });
     if (deliveries.length) await this.webhooks.dispatch(deliveries);
     return { success: true };
+  }
+
+  // Inside the caller's transaction, on a thread it locked (lockThread): the new owner (undefined: unchanged; null:
+  // idle, the primary's) and each notice recorded for the one app it concerns. Answers the deliveries to dispatch
+  // after commit.
+  async apply(m: EntityManager, thread: ThreadRow, owner: string | null | undefined, notices: HandoverNotice[]): Promise<string[]> {
+    if (owner !== undefined) await m.query(`UPDATE threads SET owner_app_id = $2 WHERE id = $1`, [thread.id, owner]);
+    const recorded: string[] = [];
+    for (const n of notices) {
+      recorded.push(
+        ...(await this.webhooks.recordPageEvent(m, {
+          pageId: thread.page_id,
+          field: 'messaging_handovers',
+          threadKey: thread.psid,
+          messaging: n.item,
+          toApp: n.toApp,
+        })),
+      );
+    }
+    return recorded;
   }
 
   // GET /{page}/thread_owner?recipient=<psid>: Graph's answer, `data` empty when the page has no handover.
@@ -152,7 +166,7 @@ export class HandoverService {
   }
 
   // Every connected app's role; apps without one are left out.
-  private async roles(m: EntityManager, pageId: string): Promise<Map<string, 'primary' | 'secondary'>> {
+  async roles(m: EntityManager, pageId: string): Promise<Map<string, 'primary' | 'secondary'>> {
     const rows: { app_id: string; handover_role: 'primary' | 'secondary' }[] = await m.query(
       `SELECT app_id, handover_role FROM page_apps WHERE page_id = $1 AND handover_role IS NOT NULL`,
       [pageId],
@@ -161,7 +175,7 @@ export class HandoverService {
   }
 
   // The thread, locked, with its controller as the outbox and the append see it (threadControllerSql).
-  private async lockThread(m: EntityManager, threadId: string): Promise<ThreadRow> {
+  async lockThread(m: EntityManager, threadId: string): Promise<ThreadRow> {
     const [t] = await m.query(
       `SELECT t.*, ${threadControllerSql('t.page_id', 't.owner_app_id')} AS controller FROM threads t WHERE t.id = $1 FOR UPDATE`,
       [threadId],

@@ -13,7 +13,7 @@ import { MediaService } from '../media/media.service';
 import { PagesService } from '../pages/pages.service';
 import { MessengerField } from '../pages/messenger-fields';
 import { DeliveryReceipts, ReceivedMessage } from '../webhooks/delivery-receipts';
-import { PageEventInput, threadControllerSql, WebhooksService } from '../webhooks/webhooks.service';
+import { PAGE_INBOX_APP_ID, PageEventInput, threadControllerSql, WebhooksService } from '../webhooks/webhooks.service';
 import { MessagingErrors } from './messaging.errors';
 import {
   deliveryItem,
@@ -52,6 +52,40 @@ export interface ThreadRow {
   owner_app_id?: string | null;
   // Only from findThreadByPsid: the app controlling the thread (handover protocol); null when the page has none.
   controller?: string | null;
+}
+
+// Who controls a thread (handover protocol), as the Page's own people see it: `handover` false when the Page has no
+// primary receiver (no handover: anyone may send).
+export interface ControlRow {
+  handover: boolean;
+  controller: string | null;
+  controller_name: string | null;
+}
+
+const CONTROL_COLUMNS = `EXISTS (SELECT 1 FROM page_apps pa WHERE pa.page_id = t.page_id AND pa.handover_role = 'primary') AS handover,
+                ${threadControllerSql('t.page_id', 't.owner_app_id')} AS controller,
+                (SELECT a.name FROM apps a WHERE a.id = ${threadControllerSql('t.page_id', 't.owner_app_id')}) AS controller_name`;
+
+export function controlView(r: ControlRow) {
+  const controller = r.handover ? r.controller : null;
+  return {
+    handover: r.handover,
+    controller_app_id: controller,
+    controller_name: controller === PAGE_INBOX_APP_ID ? 'Page Inbox' : controller ? r.controller_name : null,
+    // Without handover the Page's people may always send.
+    inbox_has_control: !r.handover || controller === PAGE_INBOX_APP_ID,
+  };
+}
+
+export interface PageSendOptions {
+  // Runs in the message's transaction after the insert (the Send API stores its Idempotency-Key there); if it
+  // throws, nothing is written and nothing is sent. Without it the message is one statement, no transaction.
+  within?: (m: EntityManager, sent: { mid: string; seq: number }) => Promise<void>;
+  // Write only if the person's last message is at least this recent (ms; the messaging window, checked by the
+  // statement itself, so the caller needs no thread lookup); else nothing is written (PAGE.NOT_FOUND).
+  personLastAtFrom?: number | null;
+  // A retry with the same id writes nothing (PAGE.NOT_FOUND; the caller finds the first).
+  clientMessageId?: string | null;
 }
 
 // What never changes about a thread: safe to cache.
@@ -282,7 +316,74 @@ export class MessagingService implements OnModuleInit {
   }
 
   async listMessages(userId: string, threadId: string, afterSeq: number, limit: number, origin?: string) {
-    const t = await this.findOwnThread(userId, threadId);
+    return this.messagesOf(await this.findOwnThread(userId, threadId), afterSeq, limit, origin);
+  }
+
+  // --- the Page's own people (src/inbox): a Page's threads as its admins see them ---
+
+  // Threads with at least one message, newest activity first (the same cursor as listThreads), with the person's
+  // name, what the Page has not read, and who controls each (handover protocol).
+  async listPageThreads(pageId: string, limit = 50, cursor?: string) {
+    const after = cursor?.split('.') ?? [null, null, null];
+    const rows: (ThreadRow & { person_name: string; unread_count: number; last_message: MessageRow | null; created_us: string } & ControlRow)[] =
+      await this.db.query(
+        `SELECT t.*, u.name AS person_name, (extract(epoch FROM t.created_at) * 1000000)::bigint AS created_us,
+                (SELECT count(*)::int FROM messages m
+                  WHERE m.thread_id = t.id AND m.sender = 'person' AND m.seq > t.page_read_seq) AS unread_count,
+                (SELECT row_to_json(l) FROM (
+                   SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = t.id ORDER BY m.seq DESC LIMIT 1) l
+                ) AS last_message,
+                ${CONTROL_COLUMNS}
+           FROM threads t JOIN users u ON u.id = t.user_id
+          WHERE t.page_id = $1 AND t.last_seq > 0
+            AND ($3::bigint IS NULL
+                 OR (t.last_timestamp, (extract(epoch FROM t.created_at) * 1000000)::bigint, t.id) < ($3::bigint, $4::bigint, $5::varchar))
+          ORDER BY t.last_timestamp DESC, created_us DESC, t.id DESC
+          LIMIT $2`,
+        [pageId, limit + 1, ...after],
+      );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      data: page.map((r) => ({
+        id: r.id,
+        psid: r.psid,
+        person: { name: r.person_name },
+        last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a)) : null,
+        unread_count: r.unread_count,
+        last_timestamp: Number(r.last_timestamp),
+        control: controlView(r),
+      })),
+      paging: { next_cursor: rows.length > limit ? `${last.last_timestamp}.${last.created_us}.${last.id}` : null },
+    };
+  }
+
+  // One of the Page's threads (not found: not this Page's), with who controls it.
+  async findPageThread(pageId: string, threadId: string): Promise<ThreadRow & ControlRow> {
+    const rows = /^\d{1,20}$/.test(threadId)
+      ? await this.sql.query<ThreadRow & ControlRow>(`SELECT t.*, ${CONTROL_COLUMNS} FROM threads t WHERE t.id = $1 AND t.page_id = $2`, [
+          threadId,
+          pageId,
+        ])
+      : [];
+    if (!rows[0]) throw MessagingErrors.threadNotFound(threadId);
+    return rows[0];
+  }
+
+  async listPageThreadMessages(pageId: string, threadId: string, afterSeq: number, limit: number, origin?: string) {
+    return this.messagesOf(await this.findPageThread(pageId, threadId), afterSeq, limit, origin);
+  }
+
+  // The Page's message of this thread sent with this client_message_id, if any (a retried send).
+  async findPageMessageByClientId(threadId: string, clientMessageId: string): Promise<{ mid: string; seq: number; timestamp: number } | undefined> {
+    const rows = await this.sql.query<{ mid: string; seq: string; timestamp: string }>(
+      `SELECT mid, seq, timestamp FROM messages WHERE thread_id = $1 AND sender = 'page' AND client_message_id = $2`,
+      [threadId, clientMessageId],
+    );
+    return rows[0] && { mid: rows[0].mid, seq: Number(rows[0].seq), timestamp: Number(rows[0].timestamp) };
+  }
+
+  private async messagesOf(t: ThreadRow, afterSeq: number, limit: number, origin?: string) {
     const rows: MessageRow[] = await this.db.query(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
       [t.id, afterSeq, limit + 1],
@@ -679,18 +780,15 @@ export class MessagingService implements OnModuleInit {
 
   // --- the Page's side (Send API) ---
 
-  // `within` runs in the message's transaction after the insert (the Send API stores its Idempotency-Key there);
-  // if it throws, nothing is written and nothing is sent. Without it the message is one statement, no transaction.
-  // `personLastAtFrom` (Send API): write only if the person's last message is that recent (the window, checked by
-  // the statement itself, so the caller needs no thread lookup); else nothing is written (PAGE.NOT_FOUND).
+  // See PageSendOptions for what the options do.
   async sendPageMessage(
     thread: ThreadFacts,
     appId: string | null,
     content: MessageContent,
-    within?: (m: EntityManager, sent: { mid: string; seq: number }) => Promise<void>,
-    personLastAtFrom: number | null = null,
-  ): Promise<{ mid: string; seq: number }> {
-    const draft = this.draft(thread, { sender: 'page', appId, kind: 'message', content: content as Record<string, unknown>, clientMessageId: null });
+    opts: PageSendOptions = {},
+  ): Promise<{ mid: string; seq: number; timestamp: number }> {
+    const { within, personLastAtFrom = null, clientMessageId = null } = opts;
+    const draft = this.draft(thread, { sender: 'page', appId, kind: 'message', content: content as Record<string, unknown>, clientMessageId });
     const outbox: PageEventInput = {
       pageId: thread.page_id,
       field: 'message_echoes',
@@ -712,7 +810,7 @@ export class MessagingService implements OnModuleInit {
         })
       : await append(this.sql.query.bind(this.sql));
     await this.announce(thread.user_id, [appended.event], appended.deliveries);
-    return { mid: appended.row.mid, seq: Number(appended.row.seq) };
+    return { mid: appended.row.mid, seq: Number(appended.row.seq), timestamp: Number(appended.row.timestamp) };
   }
 
   // A bot's mark_seen: the person sees "Seen" on everything they sent so far.

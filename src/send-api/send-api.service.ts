@@ -191,18 +191,16 @@ export class SendApiService {
     try {
       let answer: SendResult | undefined;
       await this.messaging
-        .sendPageMessage(
-          thread,
-          appId,
-          content,
-          idempotencyKey === undefined
-            ? undefined
-            : async (m, sent) => {
-                answer = { recipient_id: thread.psid, message_id: sent.mid, ...saved };
-                await this.storeAnswer(m, scope.pageId, scope.appId, idempotencyKey, answer);
-              },
+        .sendPageMessage(thread, appId, content, {
+          within:
+            idempotencyKey === undefined
+              ? undefined
+              : async (m, sent) => {
+                  answer = { recipient_id: thread.psid, message_id: sent.mid, ...saved };
+                  await this.storeAnswer(m, scope.pageId, scope.appId, idempotencyKey, answer);
+                },
           personLastAtFrom,
-        )
+        })
         .then((sent) => (answer ??= { recipient_id: thread.psid, message_id: sent.mid, ...saved }));
       return { status: 200, body: answer!, replayed: false };
     } catch (err) {

@@ -1,0 +1,76 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
+import type { PersonPrincipal } from '../auth/principal';
+import { requestOrigin } from '../media/media.service';
+import { ListThreadsQueryDto } from '../messaging/dto/create-thread.dto';
+import { ListMessagesQueryDto } from '../messaging/dto/receipts.dto';
+import { MessageListDto, SentMessageDto } from '../messaging/dto/send-message.dto';
+import { InboxControlDto, InboxSendDto, InboxThreadListDto } from './dto/inbox.dto';
+import { InboxService } from './inbox.service';
+
+// The Page Inbox: a Page's admins read and answer its conversations (see InboxService).
+@ApiTags('inbox')
+@Controller('pages/:pageId/inbox')
+@PersonAuth()
+export class InboxController {
+  constructor(private readonly inbox: InboxService) {}
+
+  @Get()
+  @ApiOkResponse({ type: InboxThreadListDto })
+  threads(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Query() q: ListThreadsQueryDto,
+  ): Promise<InboxThreadListDto> {
+    return this.inbox.threads(who.userId, pageId, q.limit ?? 50, q.cursor);
+  }
+
+  @Get(':threadId/messages')
+  @ApiOkResponse({ type: MessageListDto })
+  messages(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('threadId') threadId: string,
+    @Query() q: ListMessagesQueryDto,
+    @Req() req: FastifyRequest,
+  ): Promise<MessageListDto> {
+    return this.inbox.messages(who.userId, pageId, threadId, q.after_seq ?? 0, q.limit ?? 50, requestOrigin(req));
+  }
+
+  @Post(':threadId/messages')
+  @ApiCreatedResponse({ type: SentMessageDto, description: 'Sent as the Page; 200 when a retry found the first message' })
+  async send(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('threadId') threadId: string,
+    @Body() dto: InboxSendDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SentMessageDto> {
+    const sent = await this.inbox.send(who.userId, pageId, threadId, dto);
+    void reply.status(sent.created ? 201 : 200);
+    return { mid: sent.mid, seq: sent.seq, timestamp: sent.timestamp };
+  }
+
+  @Post(':threadId/take')
+  @HttpCode(200)
+  @ApiOkResponse({ type: InboxControlDto, description: 'The Page Inbox controls the thread (the bot that had it is told)' })
+  take(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Param('threadId') threadId: string): Promise<InboxControlDto> {
+    return this.inbox.take(who.userId, pageId, threadId);
+  }
+
+  @Post(':threadId/release')
+  @HttpCode(200)
+  @ApiOkResponse({ type: InboxControlDto, description: 'Handed back: the primary bot controls the thread again (and is told)' })
+  release(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Param('threadId') threadId: string): Promise<InboxControlDto> {
+    return this.inbox.release(who.userId, pageId, threadId);
+  }
+
+  @Post(':threadId/read')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The person sees "Seen" on their messages' })
+  async read(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Param('threadId') threadId: string): Promise<void> {
+    await this.inbox.read(who.userId, pageId, threadId);
+  }
+}

@@ -1,0 +1,16 @@
+import { HttpStatus } from '@nestjs/common';
+import { AppException, conflict } from '../common/errors/app.exception';
+
+export const InboxErrors = {
+  notInControl: (controller: string | null) =>
+    conflict(
+      'INBOX.NOT_IN_CONTROL',
+      `${controller ? `The bot ${controller}` : 'A bot'} controls this conversation (handover protocol): take it over first`,
+    ),
+  noHandover: () =>
+    conflict('INBOX.NO_HANDOVER', 'This Page has no primary bot (handover protocol): its people may always reply, there is nothing to take'),
+  outsideWindow: (days: number) =>
+    conflict('INBOX.OUTSIDE_WINDOW', `The person last wrote more than ${days} days ago: a human reply is allowed within ${days} days`),
+  tooFast: (headers: Record<string, string> | undefined) =>
+    new AppException(HttpStatus.TOO_MANY_REQUESTS, 'INBOX.RATE_LIMITED', "The Page's send limit is reached: try again shortly", undefined, headers),
+};

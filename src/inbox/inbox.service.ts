@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppException } from '../common/errors/app.exception';
+import { GraphException } from '../common/errors/graph.exception';
+import { isUniqueViolation } from '../database/pg-errors';
+import { AppConfig } from '../config/app-config';
+import { appIdValue, HandoverService } from '../handover/handover.service';
+import { controlView, MessagingService } from '../messaging/messaging.service';
+import { PagesService } from '../pages/pages.service';
+import { SendApiService } from '../send-api/send-api.service';
+import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
+import { InboxSendDto } from './dto/inbox.dto';
+import { InboxErrors } from './inbox.errors';
+
+const DAY_MS = 86_400_000;
+
+// Messenger's Page Inbox: the Page's own people (its admins) read its conversations and answer them as the Page.
+// Their messages are the Page's, sent under the Page Inbox's app id (263902037430900): the person sees the Page,
+// the bots get them as echoes. On a Page with a primary bot (handover protocol) they reply only while the Page
+// Inbox controls the thread: they take it over (the bot gets take_thread_control) and hand it back when done (the
+// primary gets pass_thread_control), as a bot would pass it to the inbox.
+@Injectable()
+export class InboxService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+    private readonly pages: PagesService,
+    private readonly messaging: MessagingService,
+    private readonly handover: HandoverService,
+    private readonly webhooks: WebhooksService,
+    private readonly sendApi: SendApiService,
+  ) {}
+
+  async threads(userId: string, pageId: string, limit: number, cursor?: string) {
+    await this.pages.assertAdmin(pageId, userId);
+    return this.messaging.listPageThreads(pageId, limit, cursor);
+  }
+
+  async messages(userId: string, pageId: string, threadId: string, afterSeq: number, limit: number, origin?: string) {
+    await this.pages.assertAdmin(pageId, userId);
+    return this.messaging.listPageThreadMessages(pageId, threadId, afterSeq, limit, origin);
+  }
+
+  // Answers whether it was written now (false: a retry that found the first message).
+  async send(userId: string, pageId: string, threadId: string, dto: InboxSendDto) {
+    await this.pages.assertAdmin(pageId, userId);
+    const thread = await this.messaging.findPageThread(pageId, threadId);
+    const cmid = dto.client_message_id ?? null;
+    const earlier = cmid === null ? undefined : await this.messaging.findPageMessageByClientId(thread.id, cmid);
+    if (earlier) return { ...earlier, created: false };
+    await this.spendPageBucket(pageId);
+    this.checkSendable(thread);
+    try {
+      const sent = await this.messaging.sendPageMessage(thread, PAGE_INBOX_APP_ID, { text: dto.text }, {
+        personLastAtFrom: this.windowStart(),
+        clientMessageId: cmid,
+      });
+      return { ...sent, created: true };
+    } catch (err) {
+      // Nothing written: a retry raced this one, or the thread changed since the lookup (control, window).
+      if (!(err instanceof AppException && err.code === 'PAGE.NOT_FOUND') && !isUniqueViolation(err)) throw err;
+      const raced = cmid === null ? undefined : await this.messaging.findPageMessageByClientId(thread.id, cmid);
+      if (raced) return { ...raced, created: false };
+      this.checkSendable(await this.messaging.findPageThread(pageId, threadId));
+      throw err;
+    }
+  }
+
+  async take(userId: string, pageId: string, threadId: string) {
+    return this.changeControl(userId, pageId, threadId, 'take');
+  }
+
+  async release(userId: string, pageId: string, threadId: string) {
+    return this.changeControl(userId, pageId, threadId, 'release');
+  }
+
+  // The Page has read the person's messages: they see "Seen", as after a bot's mark_seen.
+  async read(userId: string, pageId: string, threadId: string): Promise<void> {
+    await this.pages.assertAdmin(pageId, userId);
+    await this.messaging.pageMarkSeen(await this.messaging.findPageThread(pageId, threadId), null);
+  }
+
+  // One transaction on the locked thread, as every handover call (HandoverService.control): a take moves control to
+  // the Page Inbox and tells the app that had it; a release makes the thread idle again (the primary's) and tells it.
+  private async changeControl(userId: string, pageId: string, threadId: string, action: 'take' | 'release') {
+    await this.pages.assertAdmin(pageId, userId);
+    const known = await this.messaging.findPageThread(pageId, threadId);
+    const deliveries = await this.db.transaction(async (m) => {
+      const thread = await this.handover.lockThread(m, known.id);
+      const roles = await this.handover.roles(m, pageId);
+      const primary = [...roles].find(([, role]) => role === 'primary')?.[0];
+      if (!primary) throw InboxErrors.noHandover();
+      const controller = thread.controller ?? primary;
+      const base = { sender: { id: thread.psid }, recipient: { id: pageId }, timestamp: Date.now() };
+      if (action === 'take') {
+        if (controller === PAGE_INBOX_APP_ID) return [];
+        const notice = { previous_owner_app_id: appIdValue(controller), new_owner_app_id: appIdValue(PAGE_INBOX_APP_ID) };
+        return this.handover.apply(m, thread, PAGE_INBOX_APP_ID, [{ toApp: controller, item: { ...base, take_thread_control: notice } }]);
+      }
+      if (controller !== PAGE_INBOX_APP_ID) throw InboxErrors.notInControl(null);
+      const notice = { previous_owner_app_id: appIdValue(PAGE_INBOX_APP_ID), new_owner_app_id: appIdValue(primary) };
+      return this.handover.apply(m, thread, null, [{ toApp: primary, item: { ...base, pass_thread_control: notice } }]);
+    });
+    if (deliveries.length) await this.webhooks.dispatch(deliveries);
+    return { control: controlView(await this.messaging.findPageThread(pageId, threadId)) };
+  }
+
+  private checkSendable(thread: Parameters<typeof controlView>[0] & { person_last_at: string }): void {
+    const control = controlView(thread);
+    if (!control.inbox_has_control) throw InboxErrors.notInControl(control.controller_name);
+    if (Number(thread.person_last_at ?? 0) < this.windowStart()) {
+      throw InboxErrors.outsideWindow(Math.round(this.config.env.HUMAN_AGENT_WINDOW_SECONDS / (DAY_MS / 1000)));
+    }
+  }
+
+  // Human replies follow Messenger's human agent window (HUMAN_AGENT_WINDOW_SECONDS, 7 days), not the bots' 24 h.
+  private windowStart(): number {
+    return Date.now() - this.config.env.HUMAN_AGENT_WINDOW_SECONDS * 1000;
+  }
+
+  // The Page's Send API bucket (the people and the bots share the Page's rate), answered in this route's shape.
+  private async spendPageBucket(pageId: string): Promise<void> {
+    try {
+      await this.sendApi.spend(pageId, null);
+    } catch (err) {
+      if (err instanceof GraphException && err.code === 613) throw InboxErrors.tooFast(err.headers);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,268 @@
+import fc from 'fast-check';
+import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
+import { anyQueryText, anyText, expectNo5xx, fuzzBody } from '../support/fuzz-request';
+import { httpClient, HttpClient } from '../support/http-client';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { openThread, pageSays, personSays } from '../factories/messaging.factory';
+import { connectApp, createApp, createPage, signupPerson } from '../factories/registry.factory';
+
+const FIELDS = ['messages', 'message_echoes', 'standby', 'messaging_handovers'];
+const INBOX = '263902037430900';
+
+// The Page Inbox (src/inbox) over real Postgres and Redis: a Page's admins read its conversations and answer them
+// as the Page; on a Page with a primary bot they take a conversation over and hand it back (handover protocol),
+// and the bot hears of each step by signed webhook.
+describe('Page Inbox', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  const receivers: BotReceiver[] = [];
+
+  beforeAll(async () => {
+    t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500' } });
+    api = httpClient(t.url);
+  });
+  afterAll(async () => {
+    for (const r of receivers) await r.close();
+    await t?.close();
+  });
+
+  const entries = (bot: BotReceiver): ['messaging' | 'standby', any][] =>
+    bot.received.flatMap((r) => {
+      expect(r.signatureValid).toBe(true);
+      return (JSON.parse(r.body.toString('utf8')).entry ?? []).flatMap((e: any) => [
+        ...(e.messaging ?? []).map((m: any) => ['messaging', m]),
+        ...(e.standby ?? []).map((m: any) => ['standby', m]),
+      ]);
+    });
+  const waitEntry = (what: string, bot: BotReceiver, match: (key: string, item: any) => boolean) =>
+    waitFor(what, () => entries(bot).find(([k, m]) => match(k, m)));
+
+  async function business() {
+    const owner = await signupPerson(api, 'Shop Owner');
+    const page = await createPage(api, owner, 'Corner Shop');
+    const app = await createApp(api, owner, 'Shop Bot');
+    const pageToken = await connectApp(api, owner, page.id, app.id, FIELDS);
+    const bot = await startBotReceiver('verify-me');
+    receivers.push(bot);
+    bot.secrets.push(app.secret);
+    const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
+      access_token: app.token, object: 'page', callback_url: bot.url, verify_token: 'verify-me', fields: FIELDS.join(','),
+    });
+    expect(sub.status).toBe(200);
+    const inbox = (path: string) => `/pages/${page.id}/inbox${path}`;
+    return { owner, page, app, pageToken, bot, inbox };
+  }
+
+  async function customer(pageId: string, name = 'Ada Customer') {
+    const person = await signupPerson(api, name);
+    const thread = await openThread(api, person, pageId);
+    return { person, thread };
+  }
+
+  it("lets a Page's admins read and answer its conversations as the Page; bots get the echo", async () => {
+    const b = await business();
+    const c = await customer(b.page.id);
+    await personSays(api, c.person, c.thread.id, 'Do you open on Sundays?');
+    const second = await personSays(api, c.person, c.thread.id, 'And is there parking?');
+    const [{ psid }] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
+
+    const list = await api.get(b.inbox(''), { token: b.owner.token });
+    expect(list.status).toBe(200);
+    expect(list.body.paging).toEqual({ next_cursor: null });
+    expect(list.body.data).toEqual([
+      {
+        id: c.thread.id,
+        psid,
+        person: { name: 'Ada Customer' },
+        last_message: expect.objectContaining({ mid: second.mid, seq: 2, sender: 'person', text: 'And is there parking?' }),
+        unread_count: 2,
+        last_timestamp: second.timestamp,
+        control: { handover: false, controller_app_id: null, controller_name: null, inbox_has_control: true },
+      },
+    ]);
+    const messages = await api.get(b.inbox(`/${c.thread.id}/messages?after_seq=1`), { token: b.owner.token });
+    expect(messages.body).toMatchObject({ has_more: false, last_seq: 2, data: [{ mid: second.mid, seq: 2, text: 'And is there parking?' }] });
+
+    // Reading: the person sees "Seen", the inbox's unread count drops.
+    expect((await api.post(b.inbox(`/${c.thread.id}/read`), {}, { token: b.owner.token })).status).toBe(204);
+    expect((await api.get(b.inbox(''), { token: b.owner.token })).body.data[0].unread_count).toBe(0);
+    expect((await api.get(`/threads/${c.thread.id}`, { token: c.person.token })).body.seen_by_page_seq).toBe(2);
+
+    // Answering as the Page: once, whatever the retries.
+    const reply = await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'Yes, 10 to 4, and we have parking.', client_message_id: 'i-1' }, { token: b.owner.token });
+    expect(reply.status).toBe(201);
+    expect(reply.body).toEqual({ mid: expect.stringMatching(/^m_/), seq: 3, timestamp: expect.any(Number) });
+    const retry = await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'Yes, 10 to 4, and we have parking.', client_message_id: 'i-1' }, { token: b.owner.token });
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(reply.body);
+    const seen = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+    expect(seen.body.data.map((m: any) => [m.sender, m.text])).toEqual([
+      ['person', 'Do you open on Sundays?'],
+      ['person', 'And is there parking?'],
+      ['page', 'Yes, 10 to 4, and we have parking.'],
+    ]);
+    // The bot sees the human's answer as the Page's echo, under the Page Inbox's app id, as on Messenger.
+    const [key, echo] = await waitEntry('the echo', b.bot, (_, m) => m.message?.is_echo && m.message.mid === reply.body.mid);
+    expect(key).toBe('messaging');
+    expect(echo).toEqual({
+      sender: { id: b.page.id },
+      recipient: { id: psid },
+      timestamp: reply.body.timestamp,
+      message: { is_echo: true, app_id: Number(INBOX), mid: reply.body.mid, text: 'Yes, 10 to 4, and we have parking.' },
+    });
+  });
+
+  it('takes a conversation over from the primary bot and hands it back, each step told to the bot', async () => {
+    const b = await business();
+    expect((await api.put(`/pages/${b.page.id}/apps/${b.app.id}/handover-role`, { role: 'primary' }, { token: b.owner.token })).status).toBe(200);
+    const c = await customer(b.page.id);
+    await personSays(api, c.person, c.thread.id, 'I want to talk to a person');
+    const [{ psid }] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
+    const botControl = { handover: true, controller_app_id: b.app.id, controller_name: 'Shop Bot', inbox_has_control: false };
+    const inboxControl = { handover: true, controller_app_id: INBOX, controller_name: 'Page Inbox', inbox_has_control: true };
+    expect((await api.get(b.inbox(''), { token: b.owner.token })).body.data[0].control).toEqual(botControl);
+
+    // While the bot controls the thread the people can't answer, and nothing is written.
+    const early = await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'Hello, Sam here' }, { token: b.owner.token });
+    expect(early.status).toBe(409);
+    expect(early.body).toMatchObject({ code: 'INBOX.NOT_IN_CONTROL', message: expect.stringContaining('Shop Bot') });
+    expect((await api.post(b.inbox(`/${c.thread.id}/release`), {}, { token: b.owner.token })).body.code).toBe('INBOX.NOT_IN_CONTROL');
+    expect((await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]))[0].n).toBe(1);
+
+    const taken = await api.post(b.inbox(`/${c.thread.id}/take`), {}, { token: b.owner.token });
+    expect(taken.status).toBe(200);
+    expect(taken.body).toEqual({ control: inboxControl });
+    const [, notice] = await waitEntry('take_thread_control', b.bot, (_, m) => m.take_thread_control);
+    expect(notice).toEqual({
+      sender: { id: psid },
+      recipient: { id: b.page.id },
+      timestamp: expect.any(Number),
+      take_thread_control: { previous_owner_app_id: Number(b.app.id), new_owner_app_id: Number(INBOX) },
+    });
+    // Taking what the inbox has already changes nothing and tells nobody.
+    expect((await api.post(b.inbox(`/${c.thread.id}/take`), {}, { token: b.owner.token })).body).toEqual({ control: inboxControl });
+
+    // Now the person's messages reach the bot on standby, and the bot may not send.
+    const meanwhile = await personSays(api, c.person, c.thread.id, 'Thanks!');
+    await waitEntry('standby copy', b.bot, (k, m) => k === 'standby' && m.message?.mid === meanwhile.mid);
+    expect((await pageSays(api, b.pageToken, psid, { text: 'bot butts in' })).body.error).toMatchObject({ code: 10, error_subcode: 2018300 });
+    const human = await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'Hello, Sam here' }, { token: b.owner.token });
+    expect(human.status).toBe(201);
+    await waitEntry('the echo on standby', b.bot, (k, m) => k === 'standby' && m.message?.mid === human.body.mid);
+
+    // Done: the conversation goes back to the bot, which is told the Page Inbox passed it.
+    const released = await api.post(b.inbox(`/${c.thread.id}/release`), {}, { token: b.owner.token });
+    expect(released.body).toEqual({ control: botControl });
+    const [, back] = await waitEntry('pass_thread_control', b.bot, (_, m) => m.pass_thread_control);
+    expect(back.pass_thread_control).toEqual({ previous_owner_app_id: Number(INBOX), new_owner_app_id: Number(b.app.id) });
+    expect(entries(b.bot).filter(([, m]) => m.take_thread_control)).toHaveLength(1);
+    expect((await pageSays(api, b.pageToken, psid, { text: 'Anything else?' })).status).toBe(200);
+    expect((await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'late' }, { token: b.owner.token })).status).toBe(409);
+
+    // A Page without a primary bot has nothing to take.
+    expect((await api.put(`/pages/${b.page.id}/apps/${b.app.id}/handover-role`, { role: null }, { token: b.owner.token })).status).toBe(200);
+    expect((await api.post(b.inbox(`/${c.thread.id}/take`), {}, { token: b.owner.token })).body.code).toBe('INBOX.NO_HANDOVER');
+  });
+
+  it('lets only the Page admins in, keeps to the human agent window, and pages through threads', async () => {
+    const b = await business();
+    const other = await business();
+    const c = await customer(b.page.id);
+    await personSays(api, c.person, c.thread.id, 'hello');
+    const d = await customer(other.page.id);
+    await personSays(api, d.person, d.thread.id, 'hi other shop');
+    const stranger = await signupPerson(api, 'Stranger');
+
+    const routes: [string, string, unknown?][] = [
+      ['get', ''],
+      ['get', `/${c.thread.id}/messages`],
+      ['post', `/${c.thread.id}/messages`, { text: 'x' }],
+      ['post', `/${c.thread.id}/take`, {}],
+      ['post', `/${c.thread.id}/release`, {}],
+      ['post', `/${c.thread.id}/read`, {}],
+    ];
+    for (const [method, path, body] of routes) {
+      const call = (token?: string) =>
+        method === 'get' ? api.get(b.inbox(path), { token }) : api.post(b.inbox(path), body, { token });
+      expect((await call()).status).toBe(401);
+      const refused = await call(stranger.token);
+      expect([path, refused.status, refused.body.code]).toEqual([path, 403, 'PAGE.NOT_ADMIN']);
+      // The person of the conversation is not the Page's admin either.
+      expect((await call(c.person.token)).status).toBe(403);
+    }
+    // Another Page's thread is not found from this Page, whoever asks.
+    for (const path of [`/${d.thread.id}/messages`, `/${d.thread.id}/read`]) {
+      const res = path.endsWith('read') ? await api.post(b.inbox(path), {}, { token: b.owner.token }) : await api.get(b.inbox(path), { token: b.owner.token });
+      expect([res.status, res.body.code]).toEqual([404, 'THREAD.NOT_FOUND']);
+    }
+    const foreign = await api.post(b.inbox(`/${d.thread.id}/messages`), { text: 'x' }, { token: b.owner.token });
+    expect(foreign.status).toBe(404);
+
+    // Bad input is a 400 in the route's shape.
+    for (const body of [{}, { text: '' }, { text: '   ' }, { text: 'x'.repeat(2000) }, { text: 'ok', client_message_id: 'no spaces' }, { text: 7 }]) {
+      const res = await api.post(b.inbox(`/${c.thread.id}/messages`), body, { token: b.owner.token });
+      expect([JSON.stringify(body).slice(0, 40), res.status, res.body.code]).toEqual([JSON.stringify(body).slice(0, 40), 400, expect.any(String)]);
+    }
+    expect((await api.get(b.inbox('?cursor=nope'), { token: b.owner.token })).status).toBe(400);
+    expect((await api.get(b.inbox(`/${c.thread.id}/messages?after_seq=-1`), { token: b.owner.token })).status).toBe(400);
+
+    // A human answer keeps to the human agent window (7 days) after the person's last message.
+    await t.db.query('UPDATE threads SET person_last_at = $2 WHERE id = $1', [c.thread.id, Date.now() - 8 * 86_400_000]);
+    const late = await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'Sorry for the wait' }, { token: b.owner.token });
+    expect([late.status, late.body.code]).toEqual([409, 'INBOX.OUTSIDE_WINDOW']);
+    await t.db.query('UPDATE threads SET person_last_at = $2 WHERE id = $1', [c.thread.id, Date.now() - 6 * 86_400_000]);
+    expect((await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'Sorry for the wait' }, { token: b.owner.token })).status).toBe(201);
+
+    // Newest activity first, a page at a time; a thread nobody wrote in is not listed.
+    const more = [await customer(b.page.id, 'Bea'), await customer(b.page.id, 'Cy')];
+    await personSays(api, more[0].person, more[0].thread.id, 'first');
+    await personSays(api, more[1].person, more[1].thread.id, 'second');
+    await customer(b.page.id, 'Silent');
+    const first = await api.get(b.inbox('?limit=2'), { token: b.owner.token });
+    expect(first.body.data.map((x: any) => x.person.name)).toEqual(['Cy', 'Bea']);
+    const rest = await api.get(b.inbox(`?limit=2&cursor=${first.body.paging.next_cursor}`), { token: b.owner.token });
+    expect(rest.body.data.map((x: any) => x.person.name)).toEqual(['Ada Customer']);
+    expect(rest.body.paging.next_cursor).toBeNull();
+  });
+
+  it('never answers 5xx to random input, and writes nothing when it refuses', async () => {
+    // A Page with no bot: nothing is delivered in the background, so "nothing written" is this request's alone.
+    const owner = await signupPerson(api, 'Fuzz Owner');
+    const page = await createPage(api, owner);
+    const b = { owner, inbox: (path: string) => `/pages/${page.id}/inbox${path}`, page };
+    const c = await customer(page.id);
+    await personSays(api, c.person, c.thread.id, 'fuzz me');
+    const routes = [
+      { method: 'GET', path: b.inbox('') },
+      { method: 'GET', path: b.inbox(`/${c.thread.id}/messages`) },
+      { method: 'POST', path: b.inbox(`/${c.thread.id}/messages`) },
+      { method: 'POST', path: b.inbox(`/${c.thread.id}/take`) },
+      { method: 'POST', path: b.inbox(`/${c.thread.id}/release`) },
+      { method: 'POST', path: b.inbox(`/${c.thread.id}/read`) },
+      { method: 'GET', path: `/pages/${b.page.id}/inbox/%2e%2e/messages` },
+    ];
+    const body = fc.oneof(
+      fc.jsonValue(),
+      fc.dictionary(
+        fc.constantFrom('text', 'client_message_id', 'attachments', '__proto__', 'constructor'),
+        fc.oneof(anyText(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(anyText()), fc.jsonValue()),
+      ),
+    );
+    const contentType = fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', '');
+    const query = fc.oneof(
+      fc.constant(''),
+      anyQueryText().map((s) => `?cursor=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}&after_seq=${encodeURIComponent(s)}`),
+      fc.constant('?limit=0&after_seq=1e99'),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: routes.length - 1 }), body, contentType, query, async (i, raw, ct, q) => {
+        const route = routes[i];
+        const headers: Record<string, string> = { authorization: `Bearer ${b.owner.token}` };
+        if (ct) headers['content-type'] = ct;
+        await expectNo5xx(t.db, api, route.method, `${route.path}${q}`, { headers, raw: route.method === 'POST' ? fuzzBody(ct, raw) : undefined });
+      }),
+      { numRuns: 200 },
+    );
+  }, 120_000);
+});
