@@ -377,7 +377,6 @@ function Conversation({
           id="inbox-reply"
           name="text"
           rows={2}
-          maxLength={2000}
           placeholder={state.canSend ? `Reply to ${thread.person.name}…` : 'Take over to reply'}
           value={draft}
           disabled={!state.canSend}

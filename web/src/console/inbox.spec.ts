@@ -214,11 +214,13 @@ describe('the open conversation', () => {
     expect(outsideWindow([msg(1, 'person', { timestamp: now - 3600_000 })], now)).toBe(false);
     expect(outsideWindow([], now)).toBe(false);
   });
-  it('checks a reply as the API does (1..2000 characters)', () => {
-    expect(replyError('  ')).toBe('Write a message first.');
+  it('checks a reply as the API does (1..1999 code points, not blank)', () => {
+    expect(replyError('  \n')).toBe('Write a message first.');
     expect(replyError('ok')).toBeNull();
-    expect(replyError('x'.repeat(2000))).toBeNull();
-    expect(replyError('x'.repeat(2001))).toMatch(/at most 2000/);
+    expect(replyError('x'.repeat(1999))).toBeNull();
+    expect(replyError('x'.repeat(2000))).toBe('A reply is at most 1999 characters (this one has 2000).');
+    // An emoji is one character (two UTF-16 units).
+    expect(replyError('😀'.repeat(1999))).toBeNull();
   });
 });
 

@@ -11,7 +11,8 @@ export const HUMAN_AGENT_WINDOW_MS = 7 * 24 * 3600_000;
 export const POLL_MS = 3000;
 // How many messages a thread opens with; "Show earlier" loads as many again.
 export const WINDOW = 50;
-export const MAX_REPLY = 2000;
+// InboxSendDto: fewer than 2000 characters (code points, as Messenger counts them).
+export const MAX_REPLY = 1999;
 
 // The thread's control as the inbox routes give it. handover false: the Page has no primary bot, and the Inbox
 // may always reply (controller null).
@@ -233,10 +234,11 @@ export function outsideWindow(messages: MessageView[], now = Date.now()): boolea
   return false;
 }
 
-// The reply box's text as the API takes it (1..2000 characters), or why not.
+// The reply box's text as the API takes it (1..1999 code points, not blank), or why not.
 export function replyError(text: string): string | null {
   if (!text.trim()) return 'Write a message first.';
-  if (text.length > MAX_REPLY) return `A reply is at most ${MAX_REPLY} characters (this one has ${text.length}).`;
+  const n = [...text].length;
+  if (n > MAX_REPLY) return `A reply is at most ${MAX_REPLY} characters (this one has ${n}).`;
   return null;
 }
 
