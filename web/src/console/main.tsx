@@ -24,6 +24,7 @@ import {
 import { Auth } from '../auth';
 import { deliveryQuery, EMPTY_FILTER, filterError, LogFilter, LogState, PAGE_SIZES, statusPill, withPage } from './deliveries';
 import { roleChanges, roleFromSelect, ROLE_OPTIONS, withoutStandby } from './handover';
+import { Inbox } from './inbox-view';
 import { Scripts } from './scripts';
 import { ErrorText, routeMissing, useAsync } from './util';
 
@@ -268,6 +269,7 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
         Page id <code>{id}</code> {page.value?.category ? `· ${page.value.category}` : ''}
       </p>
       <ErrorText error={page.error || connected.error || error} />
+      <Inbox token={token} pageId={id} />
       <section class="section" aria-labelledby="connected">
         <h3 id="connected">Connected apps</h3>
         <div class="table-wrap">

@@ -1,0 +1,174 @@
+import type { BrowserContext, Page, Route } from 'playwright-core';
+import { describeBrowser, launchChromium, saveScreenshot } from '../support/browser';
+import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
+import { httpClient, HttpClient } from '../support/http-client';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
+import { openThread, personSays, psidOf } from '../factories/messaging.factory';
+import { connectApp, createApp, createPage, Person, signupPerson } from '../factories/registry.factory';
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const FIELDS = ['messages', 'messaging_postbacks', 'message_echoes', 'message_reads', 'standby', 'messaging_handovers'];
+
+// The console's Page Inbox (web/src/console/inbox-view.tsx, rules in inbox.ts) in Debian's chromium against a
+// spawned platform with real Postgres and Redis: a Page whose primary bot has the conversation; the Page's admin
+// reads it, takes over, replies (the person gets it), is refused once the bot took it back, and hands it back.
+describeBrowser('browser: the Page Inbox in the console', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  let chromium: { context: BrowserContext; close(): Promise<void> };
+  let bot: BotReceiver;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    [t, chromium, bot] = await Promise.all([startTestPlatform(), launchChromium(DESKTOP), startBotReceiver('verify-me')]);
+    api = httpClient(t.url);
+  });
+  afterAll(async () => {
+    await chromium?.close();
+    await bot?.close();
+    await t?.close();
+  });
+  afterEach(() => expect(errors).toEqual([]));
+
+  async function newTab(token: string): Promise<Page> {
+    const tab = await chromium.context.newPage();
+    tab.on('pageerror', (e) => errors.push(String(e)));
+    await tab.goto(`${t.url}/console`);
+    await tab.evaluate((v) => (globalThis as any).localStorage.setItem('switchboard.console', v), token);
+    return tab;
+  }
+
+  // The webhook items the bot received (messaging and standby alike).
+  const botItems = (): any[] =>
+    bot.received.flatMap((r) =>
+      (JSON.parse(r.body.toString('utf8')).entry ?? []).flatMap((e: any) => [...(e.messaging ?? []), ...(e.standby ?? [])]),
+    );
+
+  async function business(owner: Person) {
+    const page = await createPage(api, owner, 'Acme');
+    const app = await createApp(api, owner, 'Shop bot');
+    bot.secrets.push(app.secret);
+    const pageToken = await connectApp(api, owner, page.id, app.id, FIELDS);
+    const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
+      access_token: app.token,
+      object: 'page',
+      callback_url: bot.url,
+      verify_token: 'verify-me',
+      fields: FIELDS.join(','),
+    });
+    expect(sub.status).toBe(200);
+    const role = await api.put(`/pages/${page.id}/apps/${app.id}/handover-role`, { role: 'primary' }, { token: owner.token });
+    expect(role.status).toBe(200);
+    return { page, app, pageToken };
+  }
+
+  it('an admin reads a conversation the bot has, takes over, replies to the person, and hands it back', async () => {
+    const owner = await signupPerson(api, 'Olga Owner');
+    const { page, app, pageToken } = await business(owner);
+    const person = await signupPerson(api, 'Pat Person');
+    const thread = await openThread(api, person, page.id);
+    const psid = await psidOf(t.db, thread.id);
+    const first = await personSays(api, person, thread.id, 'Where is my order #1234?');
+    await waitFor('the message at the bot', () => botItems().find((m) => m.message?.mid === first.mid));
+    const personMessages = async () =>
+      (await api.get(`/threads/${thread.id}/messages?after_seq=0&limit=50`, { token: person.token })).body.data as any[];
+    const inboxRow = async () =>
+      ((await api.get(`/pages/${page.id}/inbox`, { token: owner.token })).body.data as any[]).find((r) => r.id === thread.id);
+
+    const tab = await newTab(owner.token);
+    await tab.goto(`${t.url}/console/pages/${page.id}`);
+    const inbox = tab.getByRole('region', { name: 'Inbox' });
+    const row = inbox.getByRole('list', { name: 'Conversations' }).locator(`[data-thread="${thread.id}"]`);
+    await row.getByText('Pat Person', { exact: true }).waitFor();
+    await row.getByText('Where is my order #1234?').waitFor();
+    await row.getByLabel('1 unread').waitFor();
+    await row.getByText('Bot: Shop bot').waitFor();
+
+    // Opening it shows the message and marks it read; the bot has it, so the reply box is disabled.
+    await row.click();
+    const conv = inbox.getByRole('region', { name: 'Pat Person' });
+    const messages = conv.getByRole('list', { name: 'Messages with Pat Person' });
+    await messages.locator('.from-person').getByText('Where is my order #1234?').waitFor();
+    await waitFor('the unread badge gone', async () => (await row.getByTestId('unread').count()) === 0);
+    await waitFor('the thread read on the server', async () => (await inboxRow())?.unread_count === 0);
+    const reply = conv.getByRole('textbox', { name: 'Reply to Pat Person' });
+    expect(await reply.isDisabled()).toBe(true);
+    await conv.getByText(/Shop bot is handling this conversation/).waitFor();
+    expect(await conv.getByTestId('controlled-by').textContent()).toBe('Bot: Shop bot');
+    expect(await conv.getByRole('button', { name: 'Hand back to bot' }).count()).toBe(0);
+
+    // Take over: the bot hears of it, the reply box opens.
+    await conv.getByRole('button', { name: 'Take over' }).click();
+    await conv.getByTestId('controlled-by').getByText('You (Page Inbox)').waitFor();
+    await row.getByText('You (Page Inbox)').waitFor();
+    await waitFor('take_thread_control at the bot', () => botItems().find((m) => m.take_thread_control));
+    expect(await reply.isDisabled()).toBe(false);
+
+    // The reply reaches the person, and shows on the Page's side of the pane.
+    await reply.fill('Hi Pat, Olga here. It ships tomorrow.');
+    await reply.press('Enter');
+    await messages.locator('.from-page').getByText('Hi Pat, Olga here. It ships tomorrow.').waitFor();
+    expect(await reply.inputValue()).toBe('');
+    const delivered = await waitFor('the reply in the person’s thread', async () =>
+      (await personMessages()).find((m) => m.sender === 'page' && m.text === 'Hi Pat, Olga here. It ships tomorrow.'),
+    );
+    expect(delivered.sender).toBe('page');
+
+    // The person answers: it arrives in the open pane by polling, and stays read.
+    await personSays(api, person, thread.id, 'Great, thanks!');
+    await messages.locator('.from-person').getByText('Great, thanks!').waitFor();
+    await row.getByText('Great, thanks!').waitFor();
+    await waitFor('the answer read on the server', async () => (await inboxRow())?.unread_count === 0);
+    expect(await messages.locator('.inbox-msg').count()).toBe(3);
+    await saveScreenshot(tab, 'console-inbox.png', { fullPage: true });
+
+    // The bot takes the thread back while the console still shows it as the Inbox's (its list reads are held):
+    // the send is refused, and the server's message is shown.
+    let held: Route[] = [];
+    let holding = true;
+    const listUrl = (u: URL) => u.pathname === `/pages/${page.id}/inbox`;
+    await tab.route(listUrl, (r) => (holding ? held.push(r) : r.continue()));
+    const taken = await api.post(`/v25.0/me/take_thread_control?access_token=${encodeURIComponent(pageToken)}`, { recipient: { id: psid } });
+    expect(taken.status).toBe(200);
+    await reply.fill('One more thing…');
+    await reply.press('Enter');
+    await conv
+      .getByRole('alert')
+      .getByText('The bot Shop bot controls this conversation (handover protocol): take it over first', { exact: true })
+      .waitFor();
+    expect(await reply.inputValue()).toBe('One more thing…');
+    holding = false;
+    for (const r of held) await r.continue();
+    held = [];
+    await tab.unroute(listUrl);
+    // The list read again says who has it now.
+    await conv.getByTestId('controlled-by').getByText('Bot: Shop bot').waitFor();
+    await waitFor('the reply box disabled', () => reply.isDisabled());
+    expect((await personMessages()).some((m) => m.text === 'One more thing…')).toBe(false);
+
+    // Take over again, send, and hand back: the bot controls it again.
+    await conv.getByRole('button', { name: 'Take over' }).click();
+    await waitFor('the reply box enabled', async () => !(await reply.isDisabled()));
+    await conv.getByRole('button', { name: 'Send' }).click();
+    await messages.locator('.from-page').getByText('One more thing…').waitFor();
+    await conv.getByRole('button', { name: 'Hand back to bot' }).click();
+    await conv.getByTestId('controlled-by').getByText('Bot: Shop bot').waitFor();
+    await waitFor('the reply box disabled again', () => reply.isDisabled());
+    const owns = await api.get(`/v25.0/me/thread_owner?recipient=${psid}&access_token=${encodeURIComponent(pageToken)}`);
+    expect(owns.body.data[0]?.thread_owner.app_id).toBe(app.id);
+    expect((await inboxRow()).control).toMatchObject({ handover: true, inbox_has_control: false, controller_app_id: app.id });
+    expect(await conv.getByRole('alert').count()).toBe(0);
+
+    // At phone width one pane at a time: the open conversation with a way back to the list; no sideways scroll.
+    await tab.setViewportSize(PHONE);
+    await conv.getByRole('button', { name: 'Back to conversations' }).waitFor();
+    expect(await tab.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await saveScreenshot(tab, 'console-inbox-phone.png', { fullPage: true });
+    await conv.getByRole('button', { name: 'Back to conversations' }).click();
+    await row.waitFor();
+    await tab.setViewportSize(DESKTOP);
+    await tab.close();
+  });
+});

@@ -1,0 +1,435 @@
+// The Page Inbox on a Page's console view: its conversations, and the open one with a reply box and the handover
+// actions (take over from the bot, hand back). Polled every few seconds while the section is on screen and the
+// tab is visible. The rules are in inbox.ts.
+import type { RefObject } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, MessageList, MessageView, newClientId, SentMessage } from '../api';
+import { Media } from '../chat/render';
+import {
+  composerState,
+  Conversation as Conv,
+  controlLabel,
+  earlierQuery,
+  emptyConversation,
+  errorCode,
+  InboxControl,
+  InboxPage,
+  InboxThread,
+  openingAfterSeq,
+  outsideWindow,
+  POLL_MS,
+  previewText,
+  readTarget,
+  replyError,
+  sentView,
+  shortTime,
+  startPolling,
+  templateSummary,
+  unreadShown,
+  WINDOW,
+  withControl,
+  withEarlierMessages,
+  withFirstPage,
+  withNewMessages,
+  withOlderPage,
+  withSent,
+} from './inbox';
+import { ErrorText, routeMissing } from './util';
+
+const LIST_SIZE = 25;
+// A thread far behind catches up a few pages per tick at most.
+const MAX_PAGES_PER_TICK = 5;
+
+// Polls while the tab is visible and `section` is at least partly on screen; stops on unmount.
+function usePolling(task: () => Promise<unknown>, section: RefObject<HTMLElement | null>, deps: unknown[]) {
+  const latest = useRef(task);
+  latest.current = task;
+  useEffect(() => {
+    let inView = true;
+    const poller = startPolling(() => latest.current(), POLL_MS, () => !document.hidden && inView);
+    const onVisibility = () => poller.wake();
+    document.addEventListener('visibilitychange', onVisibility);
+    const observer =
+      typeof IntersectionObserver === 'function' && section.current
+        ? new IntersectionObserver((entries) => {
+            inView = entries.some((e) => e.isIntersecting);
+            poller.wake();
+          })
+        : null;
+    if (observer && section.current) observer.observe(section.current);
+    return () => {
+      poller.stop();
+      document.removeEventListener('visibilitychange', onVisibility);
+      observer?.disconnect();
+    };
+  }, deps);
+}
+
+export function Inbox({ token, pageId }: { token: string; pageId: string }) {
+  const section = useRef<HTMLElement>(null);
+  const [threads, setThreads] = useState<InboxThread[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [listError, setListError] = useState<unknown>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [openId, setOpenId] = useState<string | null>(null);
+  // Up to which seq this console marked each thread read (the badge hides until the person writes again).
+  const [marked, setMarked] = useState<Record<string, number>>({});
+  // Once older pages are shown, a refresh of the first page keeps the cursor past them.
+  const olderLoaded = useRef(false);
+  const url = `/pages/${pageId}/inbox`;
+
+  async function refresh() {
+    try {
+      const page = await api<InboxPage>('GET', url, undefined, { token, query: { limit: LIST_SIZE } });
+      setThreads((loaded) => withFirstPage(page.data, loaded ?? []));
+      if (!olderLoaded.current) setNext(page.paging.next_cursor);
+      setListError(null);
+    } catch (err) {
+      setListError(err);
+    }
+  }
+  usePolling(refresh, section, [pageId]);
+
+  async function loadMore() {
+    if (!next) return;
+    setLoadingMore(true);
+    try {
+      const page = await api<InboxPage>('GET', url, undefined, { token, query: { limit: LIST_SIZE, cursor: next } });
+      olderLoaded.current = true;
+      setThreads((loaded) => withOlderPage(loaded ?? [], page.data));
+      setNext(page.paging.next_cursor);
+    } catch (err) {
+      setListError(err);
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  if (routeMissing(listError))
+    return (
+      <section class="section gap" aria-label="Inbox">
+        The Page Inbox needs the inbox routes (GET /pages/:id/inbox), which this server does not have yet.
+      </section>
+    );
+  const open = threads?.find((t) => t.id === openId) ?? null;
+  return (
+    <section class={`section inbox${open ? ' has-open' : ''}`} aria-labelledby="inbox-h" ref={section}>
+      <h3 id="inbox-h">Inbox</h3>
+      <ErrorText error={listError} />
+      <div class="inbox-grid">
+        <div class="inbox-list">
+          <ul class="inbox-threads" aria-label="Conversations">
+            {threads?.map((t) => {
+              // The open thread is being read (its pane marks new messages read as they arrive).
+              const unread = t.id === openId ? 0 : unreadShown(t, marked[t.id]);
+              return (
+                <li key={t.id}>
+                  <button
+                    type="button"
+                    class={`inbox-thread${t.id === openId ? ' active' : ''}`}
+                    aria-current={t.id === openId ? 'true' : undefined}
+                    data-thread={t.id}
+                    onClick={() => setOpenId(t.id)}
+                  >
+                    <span class="inbox-thread-top">
+                      <span class="thread-name">{t.person.name}</span>
+                      <span class="muted inbox-time">{shortTime(t.last_timestamp)}</span>
+                    </span>
+                    <span class="inbox-thread-mid">
+                      <span class="thread-last">{previewText(t.last_message)}</span>
+                      {unread > 0 && (
+                        <span class="badge" data-testid="unread" aria-label={`${unread} unread`}>
+                          {unread}
+                        </span>
+                      )}
+                    </span>
+                    <span class={`inbox-control${t.control.inbox_has_control ? ' yours' : ''}`}>{controlLabel(t.control)}</span>
+                  </button>
+                </li>
+              );
+            })}
+          </ul>
+          {threads && !threads.length && <p class="muted">No conversations yet: they appear here when people write to this Page.</p>}
+          {!threads && !listError && <p class="muted">Loading…</p>}
+          {next && (
+            <button type="button" class="secondary" onClick={loadMore} disabled={loadingMore}>
+              {loadingMore ? 'Loading…' : 'Load more'}
+            </button>
+          )}
+        </div>
+        {open ? (
+          <Conversation
+            key={open.id}
+            token={token}
+            pageId={pageId}
+            thread={open}
+            section={section}
+            onBack={() => setOpenId(null)}
+            onControl={(control) => setThreads((ts) => ts && withControl(ts, open.id, control))}
+            onRead={(seq) => setMarked((m) => ({ ...m, [open.id]: Math.max(seq, m[open.id] ?? 0) }))}
+            onStale={() => void refresh()}
+          />
+        ) : (
+          <p class="inbox-empty muted">Pick a conversation to read it and reply.</p>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function Conversation({
+  token,
+  pageId,
+  thread,
+  section,
+  onBack,
+  onControl,
+  onRead,
+  onStale,
+}: {
+  token: string;
+  pageId: string;
+  thread: InboxThread;
+  section: RefObject<HTMLElement | null>;
+  onBack(): void;
+  onControl(c: InboxControl): void;
+  onRead(seq: number): void;
+  onStale(): void;
+}) {
+  const base = `/pages/${pageId}/inbox/${thread.id}`;
+  const [conv, setConv] = useState<Conv | null>(null);
+  // The latest state, read and written by the poll, a send and "Show earlier", which may interleave.
+  const convRef = useRef<Conv | null>(null);
+  const update = (c: Conv) => {
+    convRef.current = c;
+    setConv(c);
+  };
+  // A thread that opened with unread messages is marked read from 0; otherwise from what it opened on.
+  const markedUpTo = useRef<number | null>(thread.unread_count > 0 ? 0 : null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [busy, setBusy] = useState<'send' | 'take' | 'release' | 'earlier' | null>(null);
+  const [draft, setDraft] = useState('');
+  const heading = useRef<HTMLHeadingElement>(null);
+  const list = useRef<HTMLOListElement>(null);
+  const stick = useRef(true);
+
+  useEffect(() => heading.current?.focus(), []);
+
+  async function markRead(c: Conv) {
+    if (markedUpTo.current === null) markedUpTo.current = c.fetchedSeq;
+    const upTo = readTarget(c.messages, markedUpTo.current);
+    if (upTo === null || document.hidden) return;
+    markedUpTo.current = upTo;
+    onRead(upTo);
+    try {
+      await api('POST', `${base}/read`, undefined, { token });
+    } catch (err) {
+      setActionError(err);
+    }
+  }
+
+  // New messages after what was fetched, a page at a time; the first call opens on the last WINDOW messages.
+  async function poll() {
+    let c = convRef.current ?? emptyConversation(openingAfterSeq(thread.last_message?.seq ?? 0));
+    try {
+      for (let i = 0; i < MAX_PAGES_PER_TICK; i++) {
+        const page = await api<MessageList>('GET', `${base}/messages`, undefined, {
+          token,
+          query: { after_seq: c.fetchedSeq, limit: WINDOW },
+        });
+        // The reply's own answer may have landed meanwhile: merge into the latest state, not the one read above.
+        c = withNewMessages(convRef.current ?? c, page.data);
+        update(c);
+        if (!page.has_more || !page.data.length) break;
+      }
+      setLoadError(null);
+      await markRead(c);
+    } catch (err) {
+      setLoadError(err);
+    }
+  }
+  usePolling(poll, section, [thread.id]);
+
+  // Scrolled to the end as messages arrive, unless the reader scrolled up to read.
+  useEffect(() => {
+    const el = list.current;
+    if (el && stick.current) el.scrollTop = el.scrollHeight;
+  }, [conv?.messages.length]);
+
+  async function earlier() {
+    const c = convRef.current;
+    const q = c && earlierQuery(c);
+    if (!q) return;
+    setBusy('earlier');
+    try {
+      const page = await api<MessageList>('GET', `${base}/messages`, undefined, { token, query: q });
+      stick.current = false;
+      update(withEarlierMessages(convRef.current ?? c, page.data, q.after_seq));
+    } catch (err) {
+      setActionError(err);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  async function control(action: 'take' | 'release') {
+    setBusy(action);
+    setActionError(null);
+    try {
+      const res = await api<{ control: InboxControl }>('POST', `${base}/${action}`, undefined, { token });
+      onControl(res.control);
+    } catch (err) {
+      setActionError(err);
+      onStale();
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  async function send(e: Event) {
+    e.preventDefault();
+    const text = draft;
+    const bad = replyError(text);
+    if (!convRef.current) return;
+    if (bad) {
+      setActionError(new Error(bad));
+      return;
+    }
+    setBusy('send');
+    setActionError(null);
+    const clientId = newClientId();
+    try {
+      const sent = await api<SentMessage>('POST', `${base}/messages`, { text, client_message_id: clientId }, { token });
+      stick.current = true;
+      update(withSent(convRef.current!, sentView(text, sent, clientId)));
+      setDraft('');
+    } catch (err) {
+      setActionError(err);
+      // Control moved (a bot took the thread back): the list says so on its next read.
+      if (errorCode(err) === 'INBOX.NOT_IN_CONTROL') onStale();
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  const state = composerState(thread.control);
+  const closed = conv ? outsideWindow(conv.messages) : false;
+  return (
+    <div class="inbox-conversation" role="region" aria-labelledby="inbox-conv-h">
+      <div class="inbox-conv-bar">
+        <button type="button" class="back" aria-label="Back to conversations" onClick={onBack}>
+          ‹
+        </button>
+        <h4 id="inbox-conv-h" tabIndex={-1} ref={heading}>
+          {thread.person.name}
+        </h4>
+        <span class="muted inbox-controlled" data-testid="controlled-by">
+          {controlLabel(thread.control)}
+        </span>
+        {state.canTake && (
+          <button type="button" class="primary" onClick={() => control('take')} disabled={!!busy}>
+            {busy === 'take' ? 'Taking over…' : 'Take over'}
+          </button>
+        )}
+        {state.canRelease && (
+          <button type="button" class="secondary" onClick={() => control('release')} disabled={!!busy}>
+            {busy === 'release' ? 'Handing back…' : 'Hand back to bot'}
+          </button>
+        )}
+      </div>
+      <ErrorText error={loadError} />
+      {conv?.hasEarlier && (
+        <button type="button" class="link inbox-earlier" onClick={earlier} disabled={!!busy}>
+          {busy === 'earlier' ? 'Loading…' : 'Show earlier messages'}
+        </button>
+      )}
+      <ol
+        class="inbox-messages"
+        aria-label={`Messages with ${thread.person.name}`}
+        ref={list}
+        tabIndex={0}
+        onScroll={(e) => {
+          const el = e.currentTarget as HTMLElement;
+          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+        }}
+      >
+        {conv?.messages.map((m) => <InboxMessage key={m.seq} m={m} person={thread.person.name} />)}
+        {conv && !conv.messages.length && <li class="muted">No messages yet.</li>}
+        {!conv && !loadError && <li class="muted">Loading…</li>}
+      </ol>
+      <ErrorText error={actionError} />
+      {state.reason && (
+        <p class="inbox-reason" id="inbox-reason">
+          {state.reason}
+        </p>
+      )}
+      {state.canSend && closed && (
+        <p class="muted" id="inbox-reason">
+          {thread.person.name} last wrote more than 7 days ago: a reply may be refused until they write again.
+        </p>
+      )}
+      <form class="inbox-composer" onSubmit={send} aria-label="Reply">
+        <label class="sr-only" for="inbox-reply">
+          Reply to {thread.person.name}
+        </label>
+        <textarea
+          id="inbox-reply"
+          name="text"
+          rows={2}
+          placeholder={state.canSend ? `Reply to ${thread.person.name}…` : 'Take over to reply'}
+          value={draft}
+          disabled={!state.canSend}
+          aria-describedby={state.reason || closed ? 'inbox-reason' : undefined}
+          onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)}
+          onKeyDown={(e) => {
+            // Enter sends, Shift+Enter is a new line.
+            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+              e.preventDefault();
+              (e.currentTarget as HTMLTextAreaElement).form?.requestSubmit();
+            }
+          }}
+        />
+        <button type="submit" class="primary" disabled={!state.canSend || !conv || busy === 'send' || !draft.trim()}>
+          {busy === 'send' ? 'Sending…' : 'Send'}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+// One message: the person's on the left, the Page's on the right; templates summarised, media as thumbnails or
+// links, the persona a Page message was sent as named above it.
+function InboxMessage({ m, person }: { m: MessageView; person: string }) {
+  const fromPage = m.sender === 'page';
+  const summary = m.attachment ? templateSummary(m.attachment) : null;
+  return (
+    <li class={`inbox-msg ${fromPage ? 'from-page' : 'from-person'}`} data-seq={m.seq} data-mid={m.mid}>
+      <span class="sr-only">{fromPage ? (m.persona ? `${m.persona.name} (Page):` : 'Page:') : `${person}:`}</span>
+      {fromPage && m.persona && (
+        <span class="inbox-persona" aria-hidden="true">
+          as {m.persona.name}
+        </span>
+      )}
+      {m.kind === 'postback' ? (
+        <div class="bubble inbox-note">Tapped “{m.postback?.title}”</div>
+      ) : (
+        <>
+          {summary !== null && <div class="bubble inbox-note">{summary}</div>}
+          {m.attachment && m.attachment.type !== 'template' && <Media type={m.attachment.type} payload={m.attachment.payload} />}
+          {m.attachments?.length ? (
+            <div class="media-group">
+              {m.attachments.map((a, i) => (
+                <Media key={a.payload.media_id ?? i} type={a.type} payload={a.payload} />
+              ))}
+            </div>
+          ) : null}
+          {m.text && <div class="bubble">{m.text}</div>}
+        </>
+      )}
+      <time class="inbox-when" dateTime={new Date(m.timestamp).toISOString()}>
+        {shortTime(m.timestamp)}
+      </time>
+    </li>
+  );
+}

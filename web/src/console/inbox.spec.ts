@@ -1,0 +1,304 @@
+import { describe, expect, it } from '@jest/globals';
+import { ApiError } from '../api';
+import type { MessageView } from '../api';
+import {
+  composerState,
+  controlLabel,
+  earlierQuery,
+  emptyConversation,
+  errorCode,
+  InboxControl,
+  InboxThread,
+  mergeMessages,
+  openingAfterSeq,
+  outsideWindow,
+  PAGE_INBOX_APP_ID,
+  previewText,
+  readTarget,
+  replyError,
+  sentView,
+  shortTime,
+  startPolling,
+  templateSummary,
+  unreadShown,
+  withControl,
+  withEarlierMessages,
+  withFirstPage,
+  withNewMessages,
+  withOlderPage,
+  withSent,
+} from './inbox';
+
+const msg = (seq: number, sender: 'person' | 'page', extra: Partial<MessageView> = {}): MessageView => ({
+  mid: `m.${seq}`,
+  seq,
+  sender,
+  timestamp: 1_700_000_000_000 + seq * 1000,
+  kind: 'message',
+  text: `message ${seq}`,
+  ...extra,
+});
+const BOT: InboxControl = { handover: true, controller_app_id: '42', controller_name: 'Shop bot', inbox_has_control: false };
+const INBOX: InboxControl = { handover: true, controller_app_id: PAGE_INBOX_APP_ID, controller_name: 'Page Inbox', inbox_has_control: true };
+const NO_HANDOVER: InboxControl = { handover: false, controller_app_id: null, controller_name: null, inbox_has_control: true };
+const thread = (id: string, extra: Partial<InboxThread> = {}): InboxThread => ({
+  id,
+  psid: `psid-${id}`,
+  person: { name: `Person ${id}` },
+  last_message: msg(3, 'person'),
+  unread_count: 1,
+  last_timestamp: 1,
+  control: BOT,
+  ...extra,
+});
+
+describe('who controls a thread', () => {
+  it('names the bot, the Page Inbox, or no one when the Page has no primary bot', () => {
+    expect(controlLabel(BOT)).toBe('Bot: Shop bot');
+    expect(controlLabel({ ...BOT, controller_name: null })).toBe('Bot: 42');
+    expect(controlLabel(INBOX)).toBe('You (Page Inbox)');
+    expect(controlLabel(NO_HANDOVER)).toBe('You (no bot in control)');
+  });
+  it('disables the reply box while a bot has it, and offers Take over; Hand back only with a bot to hand back to', () => {
+    const bot = composerState(BOT);
+    expect(bot).toMatchObject({ canSend: false, canTake: true, canRelease: false });
+    expect(bot.reason).toMatch(/^Shop bot is handling this conversation/);
+    expect(composerState(INBOX)).toEqual({ canSend: true, reason: null, canTake: false, canRelease: true });
+    expect(composerState(NO_HANDOVER)).toEqual({ canSend: true, reason: null, canTake: false, canRelease: false });
+  });
+  it("puts a take's or release's answer on its row only", () => {
+    const list = [thread('a'), thread('b')];
+    const after = withControl(list, 'b', INBOX);
+    expect(after.map((t) => t.control)).toEqual([BOT, INBOX]);
+    expect(after[0]).toBe(list[0]);
+  });
+  it("reads a refusal's code from the console routes' error shape and from Nest's own", () => {
+    expect(errorCode(new ApiError(409, { error: { code: 'INBOX.NOT_IN_CONTROL', message: 'x' } }))).toBe('INBOX.NOT_IN_CONTROL');
+    expect(errorCode(new ApiError(404, { code: 'NOT_FOUND', message: 'Cannot GET /x' }))).toBe('NOT_FOUND');
+    expect(errorCode(new Error('network'))).toBeUndefined();
+  });
+});
+
+describe('the preview of a message', () => {
+  it("says the text, the Page's own as You: or its persona's name", () => {
+    expect(previewText(msg(1, 'person', { text: 'Hi\n  there' }))).toBe('Hi there');
+    expect(previewText(msg(2, 'page', { text: 'Hello' }))).toBe('You: Hello');
+    expect(previewText(msg(2, 'page', { text: 'Hello', persona: { id: 'p', name: 'Ada' } }))).toBe('Ada: Hello');
+    expect(previewText(null)).toBe('No messages yet');
+  });
+  it('shortens long text', () => {
+    const p = previewText(msg(1, 'person', { text: 'x'.repeat(200) }), 20);
+    expect(p).toHaveLength(20);
+    expect(p.endsWith('…')).toBe(true);
+  });
+  it('says what media, postbacks and templates are', () => {
+    const img = { type: 'image' as const, payload: { url: 'http://x/a.png' } };
+    expect(previewText(msg(1, 'person', { text: undefined, attachments: [img] }))).toBe('Sent a photo');
+    expect(previewText(msg(1, 'person', { text: undefined, attachments: [img, img] }))).toBe('Sent 2 photos');
+    expect(previewText(msg(1, 'person', { text: undefined, attachments: [{ type: 'file', payload: {} }] }))).toBe('Sent a file');
+    expect(previewText(msg(1, 'page', { text: undefined, attachment: { type: 'video', payload: { url: 'v' } } }))).toBe(
+      'You: Sent a video',
+    );
+    expect(previewText(msg(1, 'person', { kind: 'postback', text: undefined, postback: { title: 'Start', payload: 'GO' } }))).toBe(
+      'Tapped “Start”',
+    );
+    const button = {
+      type: 'template' as const,
+      payload: {
+        template_type: 'button' as const,
+        text: 'Pick one',
+        buttons: [{ type: 'postback' as const, title: 'A', payload: 'a' }, { type: 'web_url' as const, title: 'B', url: 'https://b' }],
+      },
+    };
+    expect(previewText(msg(1, 'page', { text: undefined, attachment: button }))).toBe('You: Buttons: Pick one [A, B]');
+  });
+  it('summarises each template', () => {
+    expect(
+      templateSummary({ type: 'template', payload: { template_type: 'generic', elements: [{ title: 'Shoe' }, { title: 'Hat' }] } }),
+    ).toBe('Carousel: Shoe · Hat');
+    expect(templateSummary({ type: 'template', payload: { template_type: 'generic', elements: [{ title: 'Shoe' }] } })).toBe(
+      'Card: Shoe',
+    );
+    expect(
+      templateSummary({
+        type: 'template',
+        payload: {
+          template_type: 'receipt',
+          recipient_name: 'Pat',
+          merchant_name: 'Acme',
+          order_number: '12',
+          currency: 'EUR',
+          payment_method: 'Visa',
+          summary: { total_cost: 3 },
+        },
+      }),
+    ).toBe('Receipt #12 from Acme');
+    expect(
+      templateSummary({ type: 'template', payload: { template_type: 'media', elements: [{ media_type: 'video', url: 'v' }] } }),
+    ).toBe('Video with buttons');
+    expect(templateSummary({ type: 'image', payload: { url: 'x' } })).toBeNull();
+  });
+  it('shows the clock today and the date before', () => {
+    const now = new Date(2026, 4, 10, 15, 0).getTime();
+    const earlier = new Date(2026, 4, 10, 9, 5).getTime();
+    expect(shortTime(earlier, now)).toBe(new Date(earlier).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }));
+    const lastWeek = new Date(2026, 4, 3, 9, 5).getTime();
+    expect(shortTime(lastWeek, now)).toBe(new Date(lastWeek).toLocaleDateString(undefined, { month: 'short', day: 'numeric' }));
+    expect(shortTime(new Date(2025, 4, 3).getTime(), now)).toMatch(/2025/);
+  });
+});
+
+describe('the thread list', () => {
+  it('puts a fresh first page on top and keeps older pages below, each thread once', () => {
+    const loaded = [thread('a'), thread('b'), thread('c'), thread('d')];
+    const fresh = [thread('c', { unread_count: 5 }), thread('a')];
+    const out = withFirstPage(fresh, loaded);
+    expect(out.map((t) => t.id)).toEqual(['c', 'a', 'b', 'd']);
+    expect(out[0].unread_count).toBe(5);
+    expect(withOlderPage(out, [thread('d'), thread('e')]).map((t) => t.id)).toEqual(['c', 'a', 'b', 'd', 'e']);
+  });
+  it("hides the badge of a thread this console marked read, until the person writes again", () => {
+    const t = thread('a', { last_message: msg(7, 'person'), unread_count: 2 });
+    expect(unreadShown(t, undefined)).toBe(2);
+    expect(unreadShown(t, 7)).toBe(0);
+    expect(unreadShown({ ...t, last_message: msg(8, 'person'), unread_count: 1 }, 7)).toBe(1);
+    expect(unreadShown({ ...t, last_message: null, unread_count: 0 }, 7)).toBe(0);
+  });
+});
+
+describe('the open conversation', () => {
+  it('merges by seq, ascending, each seq once (a re-fetched one replaces the shown one)', () => {
+    const list = [msg(1, 'person'), msg(3, 'page')];
+    const out = mergeMessages(list, [msg(3, 'page', { text: 'edited' }), msg(2, 'person'), msg(4, 'person')]);
+    expect(out.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+    expect(out[2].text).toBe('edited');
+    expect(mergeMessages(list, [])).toBe(list);
+  });
+  it('opens on the last messages and pages up from the first one shown', () => {
+    expect(openingAfterSeq(0)).toBe(0);
+    expect(openingAfterSeq(30)).toBe(0);
+    expect(openingAfterSeq(130)).toBe(80);
+    let c = withNewMessages(emptyConversation(80), [msg(81, 'person'), msg(130, 'person')]);
+    expect(c.hasEarlier).toBe(true);
+    expect(c.fetchedSeq).toBe(130);
+    const q = earlierQuery(c)!;
+    expect(q).toEqual({ after_seq: 30, limit: 50 });
+    c = withEarlierMessages(c, [msg(31, 'person'), msg(80, 'page')], q.after_seq);
+    expect(earlierQuery(c)).toEqual({ after_seq: 0, limit: 30 });
+    c = withEarlierMessages(c, [msg(1, 'person')], 0);
+    expect(c.hasEarlier).toBe(false);
+    expect(earlierQuery(c)).toBeNull();
+    expect(c.messages.map((m) => m.seq)).toEqual([1, 31, 80, 81, 130]);
+  });
+  it("asks for new messages after what was fetched, not after a reply's seq (a message may sit below it)", () => {
+    let c = withNewMessages(emptyConversation(0), [msg(1, 'person'), msg(2, 'person')]);
+    c = withSent(c, sentView('On it', { mid: 'm.4', seq: 4, timestamp: 9 }, 'w-1'));
+    expect(c.fetchedSeq).toBe(2);
+    expect(c.messages[2]).toEqual({ mid: 'm.4', seq: 4, timestamp: 9, sender: 'page', kind: 'message', text: 'On it', client_message_id: 'w-1' });
+    c = withNewMessages(c, [msg(3, 'person'), msg(4, 'page', { text: 'On it' })]);
+    expect(c.fetchedSeq).toBe(4);
+    expect(c.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+    expect(withNewMessages(c, [])).toBe(c);
+  });
+  it('marks read when the person wrote after what was marked, up to the last message shown', () => {
+    const ms = [msg(1, 'person'), msg(2, 'person'), msg(3, 'page')];
+    expect(readTarget(ms, 0)).toBe(3);
+    expect(readTarget(ms, 3)).toBeNull();
+    expect(readTarget(ms, 2)).toBeNull();
+    expect(readTarget([...ms, msg(4, 'person')], 3)).toBe(4);
+    expect(readTarget([msg(1, 'page')], 0)).toBeNull();
+  });
+  it('hints that the human-agent window closed 7 days after the person last wrote', () => {
+    const now = 1_700_000_000_000 + 8 * 24 * 3600_000;
+    expect(outsideWindow([msg(1, 'person'), msg(2, 'page', { timestamp: now })], now)).toBe(true);
+    expect(outsideWindow([msg(1, 'person', { timestamp: now - 3600_000 })], now)).toBe(false);
+    expect(outsideWindow([], now)).toBe(false);
+  });
+  it('checks a reply as the API does (1..1999 code points, not blank)', () => {
+    expect(replyError('  \n')).toBe('Write a message first.');
+    expect(replyError('ok')).toBeNull();
+    expect(replyError('x'.repeat(1999))).toBeNull();
+    expect(replyError('x'.repeat(2000))).toBe('A reply is at most 1999 characters (this one has 2000).');
+    // An emoji is one character (two UTF-16 units).
+    expect(replyError('😀'.repeat(1999))).toBeNull();
+  });
+});
+
+describe('polling', () => {
+  // Hand-driven timers: run() fires the pending one.
+  function fakeTimers() {
+    let pending: { fn: () => void; ms: number } | null = null;
+    return {
+      timers: {
+        setTimeout: (fn: () => void, ms: number) => (pending = { fn, ms }),
+        clearTimeout: () => (pending = null),
+      },
+      get pending() {
+        return pending;
+      },
+      fire() {
+        const p = pending!;
+        pending = null;
+        p.fn();
+      },
+    };
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+
+  it('runs at once, then every interval after each run settles, never two at once', async () => {
+    const t = fakeTimers();
+    let runs = 0;
+    let release!: () => void;
+    const poller = startPolling(
+      () => (runs++, new Promise<void>((r) => (release = r))),
+      3000,
+      () => true,
+      t.timers,
+    );
+    expect(runs).toBe(1);
+    expect(t.pending).toBeNull();
+    poller.wake();
+    expect(runs).toBe(1);
+    release();
+    await settle();
+    expect(t.pending?.ms).toBe(3000);
+    t.fire();
+    expect(runs).toBe(2);
+    poller.stop();
+    release();
+    await settle();
+    expect(t.pending).toBeNull();
+  });
+  it('goes idle while inactive (tab hidden, section out of view) and resumes on wake', async () => {
+    const t = fakeTimers();
+    let runs = 0;
+    let active = true;
+    const poller = startPolling(async () => void runs++, 3000, () => active, t.timers);
+    await settle();
+    active = false;
+    t.fire();
+    expect(runs).toBe(1);
+    expect(t.pending).toBeNull();
+    poller.wake();
+    expect(runs).toBe(1);
+    active = true;
+    poller.wake();
+    expect(runs).toBe(2);
+    await settle();
+    // A wake with a tick scheduled changes nothing.
+    poller.wake();
+    expect(runs).toBe(2);
+    poller.stop();
+  });
+  it('keeps going after a failed run', async () => {
+    const t = fakeTimers();
+    let runs = 0;
+    const poller = startPolling(async () => (runs++, Promise.reject(new Error('offline'))), 3000, () => true, t.timers);
+    await settle();
+    t.fire();
+    await settle();
+    expect(runs).toBe(2);
+    expect(t.pending).not.toBeNull();
+    poller.stop();
+  });
+});
