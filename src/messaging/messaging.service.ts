@@ -370,8 +370,10 @@ export class MessagingService implements OnModuleInit {
     return rows[0];
   }
 
+  // As the person's listing, plus which app sent each of the Page's messages (the Page Inbox's id for its people's):
+  // the Page's own people may know which of their bots said what; the person sees only the Page.
   async listPageThreadMessages(pageId: string, threadId: string, afterSeq: number, limit: number, origin?: string) {
-    return this.messagesOf(await this.findPageThread(pageId, threadId), afterSeq, limit, origin);
+    return this.messagesOf(await this.findPageThread(pageId, threadId), afterSeq, limit, origin, true);
   }
 
   // The Page's message of this thread sent with this client_message_id, if any (a retried send).
@@ -383,14 +385,16 @@ export class MessagingService implements OnModuleInit {
     return rows[0] && { mid: rows[0].mid, seq: Number(rows[0].seq), timestamp: Number(rows[0].timestamp) };
   }
 
-  private async messagesOf(t: ThreadRow, afterSeq: number, limit: number, origin?: string) {
+  private async messagesOf(t: ThreadRow, afterSeq: number, limit: number, origin?: string, withApp = false) {
     const rows: MessageRow[] = await this.db.query(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
       [t.id, afterSeq, limit + 1],
     );
     // Attachment URLs are signed here, per request: a participant re-lists to get fresh ones.
     const present = (a: unknown[]) => this.media.forPerson(a, origin);
-    const data = rows.slice(0, limit).map((r) => toMessageView(r, present));
+    const data = rows
+      .slice(0, limit)
+      .map((r) => (withApp && r.sender === 'page' && r.app_id ? { ...toMessageView(r, present), app_id: r.app_id } : toMessageView(r, present)));
     return { data, has_more: rows.length > limit, last_seq: Number(t.last_seq) };
   }
 

@@ -111,6 +111,8 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     await reply.press('Enter');
     await messages.locator('.from-page').getByText('Hi Pat, Olga here. It ships tomorrow.').waitFor();
     expect(await reply.inputValue()).toBe('');
+    // Said by whom, for the Page's people: the inbox's own reply.
+    await messages.locator('.from-page', { hasText: 'Hi Pat, Olga here.' }).locator('.inbox-persona', { hasText: 'You (Page Inbox)' }).waitFor();
     const delivered = await waitFor('the reply in the person’s thread', async () =>
       (await personMessages()).find((m) => m.sender === 'page' && m.text === 'Hi Pat, Olga here. It ships tomorrow.'),
     );
@@ -158,6 +160,14 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     await waitFor('the reply box disabled again', () => reply.isDisabled());
     const owns = await api.get(`/v25.0/me/thread_owner?recipient=${psid}&access_token=${encodeURIComponent(pageToken)}`);
     expect(owns.body.data[0]?.thread_owner.app_id).toBe(app.id);
+    // The bot answers again: the pane names it on its message.
+    const botSays = await api.post(`/v25.0/me/messages?access_token=${encodeURIComponent(pageToken)}`, {
+      recipient: { id: psid },
+      messaging_type: 'RESPONSE',
+      message: { text: 'Anything else I can do?' },
+    });
+    expect(botSays.status).toBe(200);
+    await messages.locator('.from-page', { hasText: 'Anything else I can do?' }).locator('.inbox-persona', { hasText: 'Shop bot' }).waitFor();
     expect((await inboxRow()).control).toMatchObject({ handover: true, inbox_has_control: false, controller_app_id: app.id });
     expect(await conv.getByRole('alert').count()).toBe(0);
 

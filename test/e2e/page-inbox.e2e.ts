@@ -96,11 +96,21 @@ describe('Page Inbox', () => {
     const retry = await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'Yes, 10 to 4, and we have parking.', client_message_id: 'i-1' }, { token: b.owner.token });
     expect(retry.status).toBe(200);
     expect(retry.body).toEqual(reply.body);
+    // The Page's people see which app sent each of the Page's messages; the person doesn't.
+    const bot = await pageSays(api, b.pageToken, psid, { text: 'A bot note' });
+    expect(bot.status).toBe(200);
+    const asPage = await api.get(b.inbox(`/${c.thread.id}/messages?after_seq=2`), { token: b.owner.token });
+    expect(asPage.body.data.map((m: any) => [m.sender, m.app_id])).toEqual([
+      ['page', INBOX],
+      ['page', b.app.id],
+    ]);
     const seen = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+    expect(seen.body.data.some((m: any) => 'app_id' in m)).toBe(false);
     expect(seen.body.data.map((m: any) => [m.sender, m.text])).toEqual([
       ['person', 'Do you open on Sundays?'],
       ['person', 'And is there parking?'],
       ['page', 'Yes, 10 to 4, and we have parking.'],
+      ['page', 'A bot note'],
     ]);
     // The bot sees the human's answer as the Page's echo, under the Page Inbox's app id, as on Messenger.
     const [key, echo] = await waitEntry('the echo', b.bot, (_, m) => m.message?.is_echo && m.message.mid === reply.body.mid);

@@ -125,6 +125,8 @@ export interface MessageView {
   // The Page sent this as one of its personas (Send API persona_id): its name and picture (a signed URL of
   // this platform that expires like other media; absent when the picture is not available).
   persona?: Persona;
+  // Page Inbox listings only: the app that sent a Page message (the Page Inbox's id for the Page's people).
+  app_id?: string;
 }
 export interface Persona {
   id: string;

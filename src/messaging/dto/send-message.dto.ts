@@ -110,6 +110,10 @@ export class MessageViewDto {
   reactions?: { person?: string; page?: string };
   @ApiPropertyOptional({ description: 'How many times you edited the text; absent when never' })
   num_edit?: number;
+  @ApiPropertyOptional({
+    description: "Page Inbox listings only: the app that sent this Page message (263902037430900: the Page's people in the inbox)",
+  })
+  app_id?: string;
 }
 
 export class MessageListDto {

@@ -21,6 +21,7 @@ import {
   previewText,
   readTarget,
   replyError,
+  sentByLabel,
   sentView,
   shortTime,
   startPolling,
@@ -65,7 +66,8 @@ function usePolling(task: () => Promise<unknown>, section: RefObject<HTMLElement
   }, deps);
 }
 
-export function Inbox({ token, pageId }: { token: string; pageId: string }) {
+// appNames: the Page's connected apps by id, to say which of them sent each of the Page's messages.
+export function Inbox({ token, pageId, appNames }: { token: string; pageId: string; appNames: ReadonlyMap<string, string> }) {
   const section = useRef<HTMLElement>(null);
   const [threads, setThreads] = useState<InboxThread[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
@@ -163,6 +165,7 @@ export function Inbox({ token, pageId }: { token: string; pageId: string }) {
             token={token}
             pageId={pageId}
             thread={open}
+            appNames={appNames}
             section={section}
             onBack={() => setOpenId(null)}
             onControl={(control) => setThreads((ts) => ts && withControl(ts, open.id, control))}
@@ -181,6 +184,7 @@ function Conversation({
   token,
   pageId,
   thread,
+  appNames,
   section,
   onBack,
   onControl,
@@ -190,6 +194,7 @@ function Conversation({
   token: string;
   pageId: string;
   thread: InboxThread;
+  appNames: ReadonlyMap<string, string>;
   section: RefObject<HTMLElement | null>;
   onBack(): void;
   onControl(c: InboxControl): void;
@@ -354,7 +359,7 @@ function Conversation({
           stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
         }}
       >
-        {conv?.messages.map((m) => <InboxMessage key={m.seq} m={m} person={thread.person.name} />)}
+        {conv?.messages.map((m) => <InboxMessage key={m.seq} m={m} person={thread.person.name} by={sentByLabel(m, appNames)} />)}
         {conv && !conv.messages.length && <li class="muted">No messages yet.</li>}
         {!conv && !loadError && <li class="muted">Loading…</li>}
       </ol>
@@ -400,15 +405,16 @@ function Conversation({
 
 // One message: the person's on the left, the Page's on the right; templates summarised, media as thumbnails or
 // links, the persona a Page message was sent as named above it.
-function InboxMessage({ m, person }: { m: MessageView; person: string }) {
+function InboxMessage({ m, person, by }: { m: MessageView; person: string; by: string | null }) {
   const fromPage = m.sender === 'page';
+  const byline = [by, m.persona ? `as ${m.persona.name}` : null].filter(Boolean).join(' · ');
   const summary = m.attachment ? templateSummary(m.attachment) : null;
   return (
     <li class={`inbox-msg ${fromPage ? 'from-page' : 'from-person'}`} data-seq={m.seq} data-mid={m.mid}>
-      <span class="sr-only">{fromPage ? (m.persona ? `${m.persona.name} (Page):` : 'Page:') : `${person}:`}</span>
-      {fromPage && m.persona && (
+      <span class="sr-only">{fromPage ? `Page${byline ? ` (${byline})` : ''}:` : `${person}:`}</span>
+      {fromPage && byline && (
         <span class="inbox-persona" aria-hidden="true">
-          as {m.persona.name}
+          {byline}
         </span>
       )}
       {m.kind === 'postback' ? (

@@ -16,6 +16,7 @@ import {
   previewText,
   readTarget,
   replyError,
+  sentByLabel,
   sentView,
   shortTime,
   startPolling,
@@ -194,7 +195,7 @@ describe('the open conversation', () => {
     let c = withNewMessages(emptyConversation(0), [msg(1, 'person'), msg(2, 'person')]);
     c = withSent(c, sentView('On it', { mid: 'm.4', seq: 4, timestamp: 9 }, 'w-1'));
     expect(c.fetchedSeq).toBe(2);
-    expect(c.messages[2]).toEqual({ mid: 'm.4', seq: 4, timestamp: 9, sender: 'page', kind: 'message', text: 'On it', client_message_id: 'w-1' });
+    expect(c.messages[2]).toEqual({ mid: 'm.4', seq: 4, timestamp: 9, sender: 'page', kind: 'message', text: 'On it', app_id: PAGE_INBOX_APP_ID, client_message_id: 'w-1' });
     c = withNewMessages(c, [msg(3, 'person'), msg(4, 'page', { text: 'On it' })]);
     expect(c.fetchedSeq).toBe(4);
     expect(c.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
@@ -300,5 +301,17 @@ describe('polling', () => {
     expect(runs).toBe(2);
     expect(t.pending).not.toBeNull();
     poller.stop();
+  });
+});
+
+describe('sentByLabel', () => {
+  const names = new Map([['431456886456569', 'Shop bot']]);
+  const page = (app_id?: string): MessageView => ({ mid: 'm_1', seq: 1, sender: 'page', timestamp: 1, kind: 'message', text: 'hi', ...(app_id ? { app_id } : {}) });
+  it("names the Page's people, a connected app, or another app; nothing for the person or a Page message of no app", () => {
+    expect(sentByLabel(page(PAGE_INBOX_APP_ID), names)).toBe('You (Page Inbox)');
+    expect(sentByLabel(page('431456886456569'), names)).toBe('Shop bot');
+    expect(sentByLabel(page('999'), names)).toBe('Another app');
+    expect(sentByLabel(page(), names)).toBeNull();
+    expect(sentByLabel({ ...page('431456886456569'), sender: 'person' }, names)).toBeNull();
   });
 });

@@ -110,6 +110,14 @@ export function templateSummary(a: Attachment): string | null {
 const shorten = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1).trimEnd()}…` : s);
 
 // The list's one-line preview of the last message, read from the Page's side: its own messages start "You: ".
+// Who sent one of the Page's messages, for the Page's own people: "You (Page Inbox)", the app's name, or
+// "Another app" (one no longer connected); null for the person's messages and a Page message of no app.
+export function sentByLabel(m: MessageView, appNames: ReadonlyMap<string, string>): string | null {
+  if (m.sender !== 'page' || !m.app_id) return null;
+  if (m.app_id === PAGE_INBOX_APP_ID) return 'You (Page Inbox)';
+  return appNames.get(m.app_id) ?? 'Another app';
+}
+
 export function previewText(m: MessageView | null | undefined, max = 80): string {
   if (!m) return 'No messages yet';
   const who = m.sender === 'page' ? (m.persona ? `${m.persona.name}: ` : 'You: ') : '';
@@ -211,6 +219,7 @@ export function sentView(text: string, sent: { mid: string; seq: number; timesta
     sender: 'page',
     kind: 'message',
     text,
+    app_id: PAGE_INBOX_APP_ID,
     ...(clientId ? { client_message_id: clientId } : {}),
   };
 }

@@ -269,7 +269,7 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
         Page id <code>{id}</code> {page.value?.category ? `· ${page.value.category}` : ''}
       </p>
       <ErrorText error={page.error || connected.error || error} />
-      <Inbox token={token} pageId={id} />
+      <Inbox token={token} pageId={id} appNames={new Map((connected.value?.data ?? []).map((a) => [a.app_id, a.name]))} />
       <section class="section" aria-labelledby="connected">
         <h3 id="connected">Connected apps</h3>
         <div class="table-wrap">
