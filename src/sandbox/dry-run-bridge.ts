@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { parseGraphParams, validateSendRequest } from '../../libs/templates';
-import type { FetchRequest, FetchResponse, HostBridge, HostResult } from './runtime';
+import type { FetchRequest, FetchResponse, HandoverCall, HostBridge, HostResult } from './runtime';
 import { unstorableStoreEntry } from './script-host-bridge';
 
+// A send, or a handover call ({handover: {action, recipient, …}}, result {success: true}), as the script made it.
 export interface DrySend {
   message: unknown;
-  result: { recipient_id?: string; message_id?: string } | null;
+  result: { recipient_id?: string; message_id?: string } | { success: true } | null;
   error: string | null;
 }
 
@@ -20,7 +21,7 @@ interface Session {
 export class DryRunBridge implements HostBridge {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(private readonly live: Pick<HostBridge, 'storeGet' | 'fetch'>) {}
+  constructor(private readonly live: Pick<HostBridge, 'storeGet' | 'fetch' | 'handover'>) {}
 
   begin(pageId: string): Session {
     const s: Session = { sends: [], overlay: new Map() };
@@ -52,6 +53,16 @@ export class DryRunBridge implements HostBridge {
       ...(valid.value.sender_action ? {} : { message_id: `m_dryrun_${randomBytes(9).toString('base64url')}` }),
     };
     s.sends.push({ message, result, error: null });
+    return { ok: true, result };
+  }
+
+  // Control changes are recorded beside the sends, not made; reading the thread's owner is real (it changes nothing).
+  async handover(pageId: string, call: HandoverCall): Promise<HostResult<unknown>> {
+    if (call.action === 'owner') return this.live.handover(pageId, call);
+    const s = this.session(pageId);
+    if (!s) return { ok: false, error: { code: 'handover_failed', message: 'no dry run in progress' } };
+    const result = { success: true as const };
+    s.sends.push({ message: { handover: call }, result, error: null });
     return { ok: true, result };
   }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { HandoverModule } from '../handover/handover.module';
 import { MediaModule } from '../media/media.module';
 import { PagesModule } from '../pages/pages.module';
 import { SendApiModule } from '../send-api/send-api.module';
@@ -23,6 +24,7 @@ import { ScriptsService } from './scripts.service';
     SendApiModule,
     MediaModule,
     WebhooksModule,
+    HandoverModule,
   ],
   controllers: [ScriptsController],
   providers: [ScriptHostBridge, SandboxPools, ScriptLogs, ScriptsService, ScriptInvocationProcessor],

@@ -5,10 +5,12 @@ import { SafeHttpClient, SafeHttpError } from '../../libs/safe-http';
 import { formatParam, UNSTORABLE_TEXT_PHRASE, unstorableTextPath } from '../../libs/templates';
 import { AppConfig } from '../config/app-config';
 import { SerialByKey } from '../common/async/serial-by-key';
+import { GraphException } from '../common/errors/graph.exception';
+import { HandoverService } from '../handover/handover.service';
 import { SendApiService } from '../send-api/send-api.service';
 import { refuseFetchUrl } from './event-handler';
 import { createScriptFetchHttp } from './script-fetch-http';
-import type { FetchRequest, FetchResponse, HostBridge, HostResult } from './runtime';
+import type { FetchRequest, FetchResponse, HandoverCall, HostBridge, HostResult } from './runtime';
 
 const fail = (code: string, message: string): HostResult<never> => ({ ok: false, error: { code, message } });
 
@@ -33,6 +35,7 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
     private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
     private readonly sendApi: SendApiService,
+    private readonly handoverService: HandoverService,
   ) {
     this.http = createScriptFetchHttp(config);
   }
@@ -61,6 +64,28 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
     const result = await this.sendApi.send(pageId, appId, message);
     if ('error' in result) return fail('send_failed', `(#${result.error.code}) ${result.error.message}`);
     return { ok: true, result };
+  }
+
+  // Exactly the Graph routes (/me/pass_thread_control and the rest, /me/thread_owner) as the hosted app: the same
+  // roles, control checks, buckets and notices. Refusals come back as Graph's code and message.
+  async handover(pageId: string, call: HandoverCall): Promise<HostResult<unknown>> {
+    const appId = await this.appIdOf(pageId);
+    if (!appId) return fail('handover_failed', 'this page has no hosted script');
+    const params = {
+      recipient: { id: call.recipient },
+      ...(call.target_app_id === undefined ? {} : { target_app_id: call.target_app_id }),
+      ...(call.metadata === undefined ? {} : { metadata: call.metadata }),
+    };
+    try {
+      if (call.action === 'owner') {
+        const { data } = await this.handoverService.threadOwner(pageId, { recipient: call.recipient });
+        return { ok: true, result: data[0]?.thread_owner.app_id ?? null };
+      }
+      return { ok: true, result: await this.handoverService.control(pageId, appId, call.action, params) };
+    } catch (err) {
+      if (err instanceof GraphException) return fail('handover_failed', err.message);
+      throw err;
+    }
   }
 
   async storeGet(pageId: string, key: string): Promise<HostResult<unknown>> {

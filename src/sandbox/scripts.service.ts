@@ -37,8 +37,8 @@ export class ScriptsService {
 
   async list(pageId: string, userId: string) {
     await this.pages.assertAdmin(pageId, userId);
-    const [ps]: { active_version_id: string | null; paused_at: Date | null; paused_reason: string | null; consecutive_failures: number }[] =
-      await this.db.query('SELECT active_version_id, paused_at, paused_reason, consecutive_failures FROM page_scripts WHERE page_id = $1', [pageId]);
+    const [ps]: { app_id: string; active_version_id: string | null; paused_at: Date | null; paused_reason: string | null; consecutive_failures: number }[] =
+      await this.db.query('SELECT app_id, active_version_id, paused_at, paused_reason, consecutive_failures FROM page_scripts WHERE page_id = $1', [pageId]);
     const rows: VersionRow[] = await this.db.query(
       `SELECT id, version, subscribed_fields, allowed_hosts, limits, created_at FROM script_versions
         WHERE page_id = $1 ORDER BY version DESC LIMIT 200`,
@@ -46,6 +46,7 @@ export class ScriptsService {
     );
     const active = rows.find((r) => r.id === ps?.active_version_id);
     return {
+      app_id: ps?.app_id ?? null,
       active_version: active?.version ?? null,
       paused: Boolean(ps?.paused_at),
       paused_at: ps?.paused_at ? new Date(ps.paused_at).toISOString() : null,

@@ -3,7 +3,7 @@ import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson, PersonSocket } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { conversation, pageSays, personSays } from '../factories/messaging.factory';
+import { ALL_FIELDS, conversation, pageSays, personSays } from '../factories/messaging.factory';
 
 // Hosted bot scripts through the real API and a real platform process (api + worker roles in one, Redis queues).
 describe('hosted bot scripts', () => {
@@ -153,7 +153,7 @@ describe('hosted bot scripts', () => {
     const logs = await waitFor('the log line', async () => (await logsOf(c.page.id, c.owner.token, v)).find((l) => l.message === 'got hello there'));
     expect(logs.level).toBe('log');
     const list = await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token });
-    expect(list.body).toMatchObject({ active_version: 1, paused: false, data: [{ version: 1, active: true, subscribed_fields: ['messages', 'messaging_postbacks'] }] });
+    expect(list.body).toMatchObject({ app_id: hosted.app_id, active_version: 1, paused: false, data: [{ version: 1, active: true, subscribed_fields: ['messages', 'messaging_postbacks'] }] });
 
     // One version with its source (the console loads it into the editor); admins only.
     const one = await api.get(`/pages/${c.page.id}/scripts/1`, { token: c.owner.token });
@@ -164,6 +164,80 @@ describe('hosted bot scripts', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe('SCRIPT.VERSION_NOT_FOUND');
     expect((await api.get(`/pages/${c.page.id}/scripts/nope`, { token: c.owner.token })).status).toBe(404);
+  });
+
+  it('takes part in the handover protocol: a primary script passes a conversation to the agents\' app and gets it back', async () => {
+    const c = await scriptPage(true);
+    const fields = [...ALL_FIELDS.split(','), 'messaging_handovers', 'standby'];
+    expect((await api.put(`/pages/${c.page.id}/apps/${c.app.id}/fields`, { subscribed_fields: fields }, { token: c.owner.token })).status).toBe(200);
+    const sub = await api.post(`/v25.0/${c.app.id}/subscriptions`, {
+      access_token: c.app.token, object: 'page', callback_url: bot.url, verify_token: 'verify-me', fields: fields.join(','),
+    });
+    expect(sub.status).toBe(200);
+    const source = `export default {
+      async onMessage(e, ctx) {
+        const to = { id: e.sender.id };
+        if (e.message.text !== 'human') return ctx.send({ recipient: to, messaging_type: 'RESPONSE', message: { text: 'bot: ' + e.message.text } });
+        await ctx.send({ recipient: to, messaging_type: 'RESPONSE', message: { text: 'Passing you to a person' } });
+        await ctx.handover.pass(e.sender.id, { target_app_id: '${c.app.id}', metadata: 'asked for a human' });
+        console.log('owner now ' + (await ctx.handover.owner(e.sender.id)));
+        try { await ctx.send({ recipient: to, messaging_type: 'RESPONSE', message: { text: 'too late' } }); }
+        catch (err) { console.log('refused: ' + err.message); }
+      },
+      async onHandover(e, ctx) {
+        if (e.pass_thread_control) await ctx.send({ recipient: { id: e.sender.id }, messaging_type: 'RESPONSE', message: { text: 'The bot is back' } });
+      },
+    };`;
+    const v = await upload(c.page.id, c.owner.token, source, { subscribed_fields: ['messages', 'messaging_handovers'] });
+    await activate(c.page.id, c.owner.token, v);
+    const hosted = (await api.get(`/pages/${c.page.id}/scripts`, { token: c.owner.token })).body as { app_id: string };
+    expect(hosted.app_id).toMatch(/^[1-9]\d+$/);
+    const role = (appId: string, r: string) => api.put(`/pages/${c.page.id}/apps/${appId}/handover-role`, { role: r }, { token: c.owner.token });
+    expect((await role(hosted.app_id, 'primary')).status).toBe(200);
+    expect((await role(c.app.id, 'secondary')).status).toBe(200);
+
+    // A dry run records the pass beside the sends and changes nothing; reading the owner is real.
+    const [{ psid: knownPsid }] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
+    const dry = await api.post(
+      `/pages/${c.page.id}/scripts/${v}/test`,
+      { event: { sender: { id: knownPsid }, recipient: { id: c.page.id }, timestamp: 1, message: { mid: 'm_1', text: 'human' } } },
+      { token: c.owner.token },
+    );
+    expect(dry.body.sends).toEqual([
+      expect.objectContaining({ message: expect.objectContaining({ message: { text: 'Passing you to a person' } }), error: null }),
+      { message: { handover: { action: 'pass', recipient: knownPsid, target_app_id: c.app.id, metadata: 'asked for a human' } }, result: { success: true }, error: null },
+      expect.objectContaining({ message: expect.objectContaining({ message: { text: 'too late' } }), error: null }),
+    ]);
+    expect(dry.body.logs).toEqual(expect.arrayContaining([expect.objectContaining({ message: `owner now ${hosted.app_id}` })]));
+    const [{ owner_app_id: untouched }] = await t.db.query('SELECT owner_app_id FROM threads WHERE id = $1', [c.thread.id]);
+    expect(untouched).toBeNull();
+
+    await personSays(api, c.person, c.thread.id, 'human');
+    await pageReply(c.sock, 'Passing you to a person');
+    const passed = await waitFor('pass_thread_control at the agents\' app', () =>
+      bot.received.flatMap((r) => JSON.parse(r.body.toString()).entry ?? []).flatMap((e: any) => e.messaging ?? []).find((m: any) => m.pass_thread_control),
+    );
+    expect(passed.pass_thread_control).toEqual({
+      previous_owner_app_id: Number(hosted.app_id),
+      new_owner_app_id: Number(c.app.id),
+      metadata: 'asked for a human',
+    });
+    const psid = passed.sender.id;
+    const logs = await waitFor('the script\'s log', async () => {
+      const l = (await logsOf(c.page.id, c.owner.token, v)).map((x) => x.message);
+      return l.some((m) => m.startsWith('refused')) ? l : undefined;
+    });
+    expect(logs).toEqual(expect.arrayContaining([`owner now ${c.app.id}`, expect.stringMatching(/^refused: \(#10\) .*control/)]));
+
+    // The agents answer, then release: the script (the primary) hears of it and answers again.
+    expect((await pageSays(api, c.pageToken, psid, { text: 'Hi, Ada from support' })).status).toBe(200);
+    const released = await api.post(`/v25.0/me/release_thread_control?access_token=${encodeURIComponent(c.pageToken)}`, { recipient: { id: psid } });
+    expect(released.body).toEqual({ success: true });
+    await pageReply(c.sock, 'The bot is back');
+    await personSays(api, c.person, c.thread.id, 'thanks');
+    await pageReply(c.sock, 'bot: thanks');
+    const texts = (await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token })).body.data.map((m: any) => m.text);
+    expect(texts).toEqual(['human', 'Passing you to a person', 'Hi, Ada from support', 'The bot is back', 'thanks', 'bot: thanks']);
   });
 
   it("a script's run is the person's Delivered, as a webhook's 2xx is", async () => {

@@ -60,6 +60,12 @@ export class ScriptSourceDto extends ScriptVersionDto {
 }
 
 export class ScriptListDto {
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: "The Page's hosted-script app (its echoes' app_id; give it a handover role with PUT /pages/{id}/apps/{app_id}/handover-role); null before the first activation",
+  })
+  app_id: string | null;
   @ApiProperty({ nullable: true, type: Number }) active_version: number | null;
   @ApiProperty() paused: boolean;
   @ApiProperty({ nullable: true, type: String }) paused_at: string | null;
@@ -97,7 +103,8 @@ export class ScriptLogListDto {
 }
 
 export class DrySendDto {
-  @ApiProperty({ type: Object }) message: unknown;
+  @ApiProperty({ type: Object, description: 'The Send API request, or {handover: {action, recipient, target_app_id?, metadata?}} for a ctx.handover call (recorded, not made)' })
+  message: unknown;
   @ApiProperty({ type: Object, nullable: true }) result: unknown;
   @ApiProperty({ nullable: true, type: String }) error: string | null;
 }

@@ -200,10 +200,28 @@ function fetchRequest(url, init) {
   return { url: str(url), method: method, headers: headers, body: body };
 }
 
+// Plain values only cross to the host: a PSID or app id given as a number becomes its digits.
+function handoverArgs(action, psid, opts) {
+  const o = opts === undefined || opts === null ? {} : opts;
+  const args = { action: action, recipient: typeof psid === 'number' ? str(psid) : psid };
+  if (o.target_app_id !== undefined) args.target_app_id = typeof o.target_app_id === 'number' ? str(o.target_app_id) : o.target_app_id;
+  if (o.metadata !== undefined) args.metadata = o.metadata;
+  return args;
+}
+
 function makeCtx(pageId) {
   return ObjectFreeze({
     page: ObjectFreeze({ id: pageId }),
     send: (message) => call('send', message),
+    // Messenger's handover protocol as this script's app. psid: the person (event.sender.id); opts: {target_app_id,
+    // metadata} for pass, {metadata} for the others. owner resolves to the controlling app's id, or null.
+    handover: ObjectFreeze({
+      pass: (psid, opts) => call('handover', handoverArgs('pass', psid, opts)),
+      take: (psid, opts) => call('handover', handoverArgs('take', psid, opts)),
+      request: (psid, opts) => call('handover', handoverArgs('request', psid, opts)),
+      release: (psid, opts) => call('handover', handoverArgs('release', psid, opts)),
+      owner: (psid) => call('handover', handoverArgs('owner', psid, undefined)),
+    }),
     store: ObjectFreeze({
       get: (key) => call('store.get', { key: key }),
       set: (key, value) => call('store.set', { key: key, value: value }),

@@ -6,7 +6,9 @@ import { resolveLimits } from './limits';
 import { WORKER_CONFIG_ENV, type ChildMessage, type HostOp, type ParentMessage, type WorkerConfig } from './protocol';
 import {
   HANDLER_NAMES,
+  HANDOVER_ACTIONS,
   type FetchRequest,
+  type HandoverCall,
   type HostBridge,
   type HostResult,
   type InvocationErrorCode,
@@ -383,6 +385,11 @@ export class SandboxPool {
         if (typeof request === 'string') return { refused: request };
         return { result: this.host.fetch(p.pageId, p.allowedHosts, request) as Promise<HostResult<unknown>> };
       }
+      case 'handover': {
+        const call = handoverCall(o);
+        if (typeof call === 'string') return { refused: call };
+        return { result: this.host.handover(p.pageId, call) };
+      }
       default:
         return { refused: `unknown host call ${String(op)}` };
     }
@@ -510,4 +517,20 @@ function fetchRequest(o: Record<string, unknown>): FetchRequest | string {
   const request: FetchRequest = { url: o.url, method, headers };
   if (typeof o.body === 'string') request.body = o.body;
   return request;
+}
+
+// The shape of a ctx.handover call; what it may do (roles, control, the metadata's length) is the Graph route's to say.
+function handoverCall(o: Record<string, unknown>): HandoverCall | string {
+  if (!(HANDOVER_ACTIONS as readonly unknown[]).includes(o.action)) return 'ctx.handover: unknown call';
+  if (typeof o.recipient !== 'string' || !/^\d{1,20}$/.test(o.recipient)) return 'ctx.handover needs the person\'s PSID';
+  const call: HandoverCall = { action: o.action as HandoverCall['action'], recipient: o.recipient };
+  if (o.target_app_id !== undefined) {
+    if (typeof o.target_app_id !== 'string' || !/^\d{1,20}$/.test(o.target_app_id)) return 'ctx.handover: target_app_id must be an app id';
+    call.target_app_id = o.target_app_id;
+  }
+  if (o.metadata !== undefined) {
+    if (typeof o.metadata !== 'string') return 'ctx.handover: metadata must be a string';
+    call.metadata = o.metadata;
+  }
+  return call;
 }

@@ -71,6 +71,34 @@ describe('SandboxPool', () => {
     expect(r.initMs).toBeGreaterThan(0);
   });
 
+  it('passes ctx.handover calls to the bridge as plain values, for the invocation Page, and refuses malformed ones', async () => {
+    const pageId = uid('page');
+    const source = `export default { async onMessage(e, ctx) {
+      const before = await ctx.handover.owner(e.sender.id);
+      await ctx.handover.pass(e.sender.id, { target_app_id: 263902037430900, metadata: 'wants a human' });
+      await ctx.handover.request(e.sender.id);
+      const refused = [];
+      for (const bad of [() => ctx.handover.pass('not-a-psid'), () => ctx.handover.take(e.sender.id, { metadata: 7 }), () => ctx.handover.pass(e.sender.id, { target_app_id: 'x' })]) {
+        try { await bad(); } catch (err) { refused.push(err.code + ': ' + err.message); }
+      }
+      console.log(JSON.stringify({ before, refused }));
+    } }`;
+    const r = await run({ pageId, scriptVersionId: uid('v'), source, event: { ...event('hi'), sender: { id: '123456' } } as never });
+    expect(r).toMatchObject({ outcome: 'ok', handled: true });
+    expect(JSON.parse(r.logs[0].message)).toEqual({
+      before: null,
+      refused: [
+        "invalid_argument: ctx.handover needs the person's PSID",
+        'invalid_argument: ctx.handover: metadata must be a string',
+        'invalid_argument: ctx.handover: target_app_id must be an app id',
+      ],
+    });
+    expect(host.handovers.filter((h) => h.pageId === pageId).map((h) => h.call)).toEqual([
+      { action: 'pass', recipient: '123456', target_app_id: '263902037430900', metadata: 'wants a human' },
+      { action: 'request', recipient: '123456' },
+    ]);
+  });
+
   it('keeps an isolate warm per Page and script version, never shared between Pages', async () => {
     const v = uid('v');
     const [a, b] = [uid('page'), uid('page')];

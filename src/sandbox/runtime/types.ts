@@ -121,8 +121,18 @@ export interface FetchResponse {
 
 // Implemented by the platform in the parent process. Every value is a JSON copy made from the
 // script's arguments; pageId always comes from the invocation, never from the script.
+// ctx.handover's calls (Messenger's handover protocol) as the script's app: `owner` answers the thread's controller.
+export const HANDOVER_ACTIONS = ['pass', 'take', 'request', 'release', 'owner'] as const;
+export interface HandoverCall {
+  action: (typeof HANDOVER_ACTIONS)[number];
+  recipient: string;
+  target_app_id?: string;
+  metadata?: string;
+}
+
 export interface HostBridge {
   send(pageId: string, message: unknown): Promise<HostResult<unknown>>;
+  handover(pageId: string, call: HandoverCall): Promise<HostResult<unknown>>;
   storeGet(pageId: string, key: string): Promise<HostResult<unknown>>;
   storeSet(pageId: string, key: string, value: unknown): Promise<HostResult<unknown>>;
   storeDelete(pageId: string, key: string): Promise<HostResult<unknown>>;

@@ -2,7 +2,7 @@
 // quotas, a Send API that records, and a fake internet behind an allow-list that re-checks every
 // redirect. It never touches the network.
 import { isIP } from 'node:net';
-import type { FetchRequest, FetchResponse, HostBridge, HostResult } from '../types';
+import type { FetchRequest, FetchResponse, HandoverCall, HostBridge, HostResult } from '../types';
 
 export type FakeRoute = { status: number; headers?: Record<string, string>; body?: string } | { redirect: string } | { hang: true };
 
@@ -17,6 +17,7 @@ export interface InMemoryHostBridgeOptions {
 export class InMemoryHostBridge implements HostBridge {
   readonly sent: Array<{ pageId: string; message: unknown }> = [];
   readonly fetched: Array<{ pageId: string; url: string }> = [];
+  readonly handovers: Array<{ pageId: string; call: HandoverCall }> = [];
   readonly routes = new Map<string, FakeRoute>();
   private readonly stores = new Map<string, Map<string, string>>();
   private readonly maxKeys: number;
@@ -39,6 +40,14 @@ export class InMemoryHostBridge implements HostBridge {
     }
     this.sent.push({ pageId, message });
     return { ok: true, result: { recipient_id: m.recipient.id, message_id: `m_${this.sent.length}` } };
+  }
+
+  // Records control calls; no thread has an owner here.
+  async handover(pageId: string, call: HandoverCall): Promise<HostResult<unknown>> {
+    await this.delay();
+    if (call.action === 'owner') return { ok: true, result: null };
+    this.handovers.push({ pageId, call });
+    return { ok: true, result: { success: true } };
   }
 
   async storeGet(pageId: string, key: string): Promise<HostResult<unknown>> {
