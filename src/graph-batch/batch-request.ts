@@ -6,10 +6,108 @@ export type BatchMethod = (typeof METHODS)[number];
 
 export interface BatchOperation {
   method: BatchMethod;
-  // The Graph path and query, without the leading slash or a version: `me/messages?…`.
+  // The Graph path and query, without the leading slash or a version: `me/messages?…`. May hold
+  // `{result=name:$.path}` references, resolved just before the operation runs (resolveReferences).
   relativeUrl: string;
   // A form-encoded body, as Graph takes it (an object is sent as JSON).
   body?: string | Record<string, unknown>;
+  // Graph's dependencies: this operation's name, the earlier ones it waits for (named in `depends_on` or referenced
+  // by `{result=…}`), and whether its own answer is left out when a later operation references it and it succeeded.
+  name?: string;
+  dependsOn: string[];
+  omitResponseOnSuccess: boolean;
+}
+
+// `{result=name:$.path}`: a value of an earlier operation's answer, by a JSONPath of plain steps (`.key`, `[n]`,
+// `.*`, `[*]`); filters and scripts are refused, as on Graph.
+const REFERENCE = /\{result=([^:{}]*):([^{}]*)\}/g;
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+type PathStep = { key: string } | { index: number } | { all: true };
+
+export function parseJsonPath(path: string): PathStep[] | null {
+  if (!path.startsWith('$')) return null;
+  const steps: PathStep[] = [];
+  const step = /\.([A-Za-z0-9_-]+)|\.\*|\[(\d{1,6})\]|\[\*\]|\['([^'\]]{1,100})'\]/y;
+  let at = 1;
+  while (at < path.length) {
+    step.lastIndex = at;
+    const m = step.exec(path);
+    if (!m) return null;
+    if (m[1] !== undefined) steps.push({ key: m[1] });
+    else if (m[2] !== undefined) steps.push({ index: Number(m[2]) });
+    else if (m[3] !== undefined) steps.push({ key: m[3] });
+    else steps.push({ all: true });
+    at = step.lastIndex;
+  }
+  return steps;
+}
+
+/** The values a JSONPath of plain steps selects in `value` (several through a wildcard). */
+export function selectJsonPath(value: unknown, steps: PathStep[]): unknown[] {
+  let current: unknown[] = [value];
+  for (const s of steps) {
+    const next: unknown[] = [];
+    for (const v of current) {
+      if (v === null || typeof v !== 'object') continue;
+      if ('all' in s) next.push(...(Array.isArray(v) ? v : Object.values(v)));
+      else if ('index' in s) {
+        if (Array.isArray(v) && s.index < v.length) next.push(v[s.index]);
+      } else if (!Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, s.key)) next.push((v as Record<string, unknown>)[s.key]);
+    }
+    current = next;
+  }
+  return current.filter((v) => v !== undefined);
+}
+
+type OperationText = Pick<BatchOperation, 'relativeUrl' | 'body'>;
+
+// Where references may stand: the relative URL, a form body, a JSON body's string values.
+const textsOf = (op: OperationText): string[] => [
+  op.relativeUrl,
+  ...(typeof op.body === 'string' ? [op.body] : op.body ? Object.values(op.body).filter((v): v is string => typeof v === 'string') : []),
+];
+
+const referencesIn = (op: OperationText) => textsOf(op).flatMap((t) => [...t.matchAll(REFERENCE)].map((m) => ({ name: m[1], path: m[2] })));
+
+export interface EarlierAnswer {
+  code: number;
+  body: string;
+}
+
+/**
+ * The operation with each `{result=…}` replaced by what it selects in the named operation's answer (several values
+ * joined with commas, objects as JSON): URL-encoded in the relative URL and a form body, as written in a JSON body's
+ * strings. An error message when an operation it depends on failed or a reference selects nothing.
+ */
+export function resolveReferences(op: BatchOperation, answers: ReadonlyMap<string, EarlierAnswer>): BatchOperation | string {
+  for (const name of op.dependsOn) {
+    const parent = answers.get(name);
+    if (!parent || parent.code < 200 || parent.code >= 300) return `This operation depends on operation "${name}", which failed`;
+  }
+  let missing: string | null = null;
+  const replace = (text: string, encode: boolean) =>
+    text.replace(REFERENCE, (_, name: string, path: string) => {
+      const parent = answers.get(name)!;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(parent.body);
+      } catch {
+        parsed = undefined;
+      }
+      const values = selectJsonPath(parsed, parseJsonPath(path)!);
+      if (!values.length) missing ??= `{result=${name}:${path}} selects nothing in operation "${name}"'s answer`;
+      const joined = values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(',');
+      return encode ? encodeURIComponent(joined) : joined;
+    });
+  const relativeUrl = replace(op.relativeUrl, true);
+  const body =
+    typeof op.body === 'string'
+      ? replace(op.body, true)
+      : op.body && Object.fromEntries(Object.entries(op.body).map(([k, v]) => [k, typeof v === 'string' ? replace(v, false) : v]));
+  if (missing) return missing;
+  // What a value brought in must not make the path leave Graph (a `..`, say): checked again as written.
+  if (relativePath(relativeUrl) === null) return 'relative_url must be a relative Graph path once its {result=…} values are in';
+  return { ...op, relativeUrl, ...(body === undefined ? {} : { body }) };
 }
 
 export type BatchParse = { ok: true; operations: BatchOperation[] } | { ok: false; message: string };
@@ -53,26 +151,49 @@ export function parseBatch(value: unknown): BatchParse {
   const operations: BatchOperation[] = [];
   for (const [i, op] of ops.entries()) {
     if (!op || typeof op !== 'object' || Array.isArray(op)) return { ok: false, message: `param batch[${i}] must be an object` };
-    const { method, relative_url: url, body } = op as Record<string, unknown>;
+    const { method, relative_url: url, body, name, depends_on: dependsOn, omit_response_on_success: omit } = op as Record<string, unknown>;
     const m = typeof method === 'string' ? method.toUpperCase() : method;
     if (!(METHODS as readonly unknown[]).includes(m)) return { ok: false, message: `param batch[${i}][method] must be one of GET, POST, DELETE` };
     if (typeof url !== 'string') return { ok: false, message: `param batch[${i}][relative_url] is required` };
-    // Graph's JSONPath dependencies between operations ({result=name:$.id}) are not supported: refused, not guessed.
-    if (url.includes('{result=') || (typeof body === 'string' && body.includes('{result='))) {
-      return { ok: false, message: `param batch[${i}] uses a {result=…} dependency, which Switchboard does not support` };
-    }
+    // The template is checked as written (a reference's braces and JSONPath are plain characters here), and again
+    // once its values are in (resolveReferences).
     const relativeUrl = relativePath(url);
     if (relativeUrl === null) return { ok: false, message: `param batch[${i}][relative_url] must be a relative Graph path` };
     if (body !== undefined && typeof body !== 'string' && (typeof body !== 'object' || body === null || Array.isArray(body))) {
       return { ok: false, message: `param batch[${i}][body] must be a form-encoded string` };
     }
-    operations.push({ method: m as BatchMethod, relativeUrl, ...(body === undefined ? {} : { body: body as BatchOperation['body'] }) });
+    if (name !== undefined && (typeof name !== 'string' || !NAME.test(name))) {
+      return { ok: false, message: `param batch[${i}][name] must be 1 to 64 letters, digits, _ or -` };
+    }
+    if (name !== undefined && operations.some((o) => o.name === name)) return { ok: false, message: `param batch[${i}][name] ${name} is taken by an earlier operation` };
+    if (omit !== undefined && typeof omit !== 'boolean') return { ok: false, message: `param batch[${i}][omit_response_on_success] must be a boolean` };
+    const earlier = (n: string) => operations.some((o) => o.name === n);
+    const waits = new Set<string>();
+    if (dependsOn !== undefined) {
+      if (typeof dependsOn !== 'string' || !earlier(dependsOn)) return { ok: false, message: `param batch[${i}][depends_on] must name an earlier operation` };
+      waits.add(dependsOn);
+    }
+    const operation = { method: m as BatchMethod, relativeUrl, ...(body === undefined ? {} : { body: body as BatchOperation['body'] }) };
+    for (const ref of referencesIn(operation)) {
+      if (!earlier(ref.name)) return { ok: false, message: `param batch[${i}] refers to {result=${ref.name.slice(0, 64)}:…}, which is not an earlier named operation` };
+      if (!parseJsonPath(ref.path)) return { ok: false, message: `param batch[${i}] has an unsupported JSONPath in {result=${ref.name}:…}: use $ with .key, [n], .* or [*]` };
+      waits.add(ref.name);
+    }
+    if (textsOf(operation).some((t) => (t.match(/\{result=/g)?.length ?? 0) !== [...t.matchAll(REFERENCE)].length)) {
+      return { ok: false, message: `param batch[${i}] has a malformed {result=name:$.path} reference` };
+    }
+    operations.push({
+      ...operation,
+      ...(name === undefined ? {} : { name: name as string }),
+      dependsOn: [...waits],
+      omitResponseOnSuccess: omit !== false,
+    });
   }
   return { ok: true, operations };
 }
 
 /** Adds the batch's own credentials to an operation that names none. */
-export function withCredentials(op: BatchOperation, credentials: Record<string, string>): BatchOperation {
+export function withCredentials<T extends OperationText>(op: T, credentials: Record<string, string>): T {
   const [path, query = ''] = op.relativeUrl.split('?', 2) as [string, string?];
   const params = new URLSearchParams(query);
   const bodyHas = (name: string) =>

@@ -3,13 +3,19 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { GraphException } from '../common/errors/graph.exception';
 import { innerRequest } from '../common/http/inner-request';
-import { BatchOperation, parseBatch, withCredentials } from './batch-request';
+import { BatchOperation, parseBatch, resolveReferences, withCredentials } from './batch-request';
 
 export interface BatchAnswer {
   code: number;
   headers?: { name: string; value: string }[];
   body: string;
 }
+
+// An operation refused before it ran, in Graph's error shape (code 100).
+const graphError = (message: string): BatchAnswer => ({
+  code: 400,
+  body: JSON.stringify({ error: { message: `(#100) ${message}`, type: 'OAuthException', code: 100 } }),
+});
 
 // Headers an operation's answer passes on (Graph passes a handful; ours are the ones a client acts on).
 const PASSED_HEADERS = ['content-type', 'retry-after', 'idempotent-replayed'];
@@ -26,14 +32,24 @@ export class GraphBatchService {
     params: Record<string, unknown>,
     credentials: Record<string, string>,
     origin: string,
-  ): Promise<BatchAnswer[]> {
+  ): Promise<(BatchAnswer | null)[]> {
     if (innerRequest.getStore()) throw new GraphException('(#100) A batch operation cannot be a batch', 100);
     const parsed = parseBatch(params.batch);
     if (!parsed.ok) throw new GraphException(`(#100) ${parsed.message}`, 100);
     const includeHeaders = params.include_headers !== false && params.include_headers !== 'false';
-    const answers: BatchAnswer[] = [];
+    const answers: (BatchAnswer | null)[] = [];
+    const named = new Map<string, BatchAnswer>();
+    const waitedFor = new Set(parsed.operations.flatMap((op) => op.dependsOn));
     for (const op of parsed.operations) {
-      answers.push(await innerRequest.run({ origin }, () => this.call(version, withCredentials(op, credentials), includeHeaders)));
+      const resolved = resolveReferences(op, named);
+      const answer =
+        typeof resolved === 'string'
+          ? graphError(resolved)
+          : await innerRequest.run({ origin }, () => this.call(version, withCredentials(resolved, credentials), includeHeaders));
+      if (op.name !== undefined) named.set(op.name, answer);
+      // As on Graph, an operation others depend on is left out when it succeeded, unless it asks to be kept.
+      const omitted = op.name !== undefined && waitedFor.has(op.name) && op.omitResponseOnSuccess && answer.code >= 200 && answer.code < 300;
+      answers.push(omitted ? null : answer);
     }
     return answers;
   }
@@ -44,9 +60,7 @@ export class GraphBatchService {
     const url = `/${version}/${op.relativeUrl}`;
     // What the router will see, after URL parsing: still under the version, and not the batch route itself.
     const { pathname } = new URL(url, 'http://inner');
-    if (!pathname.startsWith(`/${version}/`) || pathname.length <= version.length + 2) {
-      return { code: 400, body: JSON.stringify({ error: { message: '(#100) relative_url must be a relative Graph path', type: 'OAuthException', code: 100 } }) };
-    }
+    if (!pathname.startsWith(`/${version}/`) || pathname.length <= version.length + 2) return graphError('relative_url must be a relative Graph path');
     const res = await fastify.inject({
       method: op.method,
       url,

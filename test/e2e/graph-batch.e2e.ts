@@ -93,6 +93,46 @@ describe('graph: batch requests', () => {
     expect(url.origin).toBe(new URL(t.url).origin);
   });
 
+  it('runs dependent operations with values of earlier answers ({result=name:$.path}), as Graph does', async () => {
+    const c = await setup();
+    // Greet the person by the name their profile answers, in one batch.
+    const batch = [
+      { method: 'GET', relative_url: `${c.psid}?fields=first_name`, name: 'profile' },
+      {
+        method: 'POST',
+        relative_url: 'me/messages',
+        name: 'greet',
+        omit_response_on_success: false,
+        body: 'recipient={"id":"{result=profile:$.id}"}&messaging_type=RESPONSE&message={"text":"Hi {result=profile:$.first_name}!"}',
+      },
+      { method: 'GET', relative_url: 'me', depends_on: 'greet' },
+      // A parent that fails: its dependant is not run.
+      { method: 'POST', relative_url: 'me/messages', name: 'bad', body: 'recipient={"id":"1234567890123456"}&message={"text":"x"}' },
+      { method: 'POST', relative_url: 'me/messages', body: 'recipient={"id":"{result=bad:$.recipient_id}"}&message={"text":"never"}' },
+      // A path that selects nothing.
+      { method: 'GET', relative_url: '{result=profile:$.nickname}' },
+    ];
+    const res = await api.post('/', undefined, { form: { access_token: c.pageToken, batch: JSON.stringify(batch) } });
+    expect(res.status).toBe(200);
+    const [profile, greet, me, bad, never, empty] = res.body;
+    // What others depend on is left out when it succeeded, unless it asked to stay.
+    expect(profile).toBeNull();
+    expect(greet.code).toBe(200);
+    expect(JSON.parse(greet.body)).toEqual({ recipient_id: c.psid, message_id: expect.stringMatching(/^m_/) });
+    expect(me.code).toBe(200);
+    expect(bad.code).toBe(400);
+    expect([never.code, JSON.parse(never.body).error]).toEqual([400, expect.objectContaining({ code: 100, message: expect.stringContaining('"bad", which failed') })]);
+    expect(JSON.parse(empty.body).error.message).toContain('selects nothing');
+    const history = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+    expect(history.body.data.map((m: any) => m.text)).toEqual(['Hi Customer!']);
+
+    // A reference to no earlier operation refuses the batch whole.
+    const forward = await api.post('/', undefined, {
+      form: { access_token: c.pageToken, batch: JSON.stringify([{ method: 'GET', relative_url: 'me/{result=later:$.id}' }, { method: 'GET', relative_url: 'me', name: 'later' }]) },
+    });
+    expect([forward.status, forward.body.error?.code]).toEqual([400, 100]);
+  });
+
   it('refuses a malformed batch whole, with Graph error 100, and needs a token', async () => {
     const c = await setup();
     for (const batch of ['[', '[]', JSON.stringify([{ method: 'PUT', relative_url: 'me' }]), JSON.stringify([{ method: 'GET', relative_url: 'https://evil.example/' }]),
