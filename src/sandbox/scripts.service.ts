@@ -37,8 +37,19 @@ export class ScriptsService {
 
   async list(pageId: string, userId: string) {
     await this.pages.assertAdmin(pageId, userId);
-    const [ps]: { app_id: string; active_version_id: string | null; paused_at: Date | null; paused_reason: string | null; consecutive_failures: number }[] =
-      await this.db.query('SELECT app_id, active_version_id, paused_at, paused_reason, consecutive_failures FROM page_scripts WHERE page_id = $1', [pageId]);
+    const [ps]: {
+      app_id: string;
+      handover_role: 'primary' | 'secondary' | null;
+      active_version_id: string | null;
+      paused_at: Date | null;
+      paused_reason: string | null;
+      consecutive_failures: number;
+    }[] = await this.db.query(
+      `SELECT s.app_id, pa.handover_role, s.active_version_id, s.paused_at, s.paused_reason, s.consecutive_failures
+         FROM page_scripts s LEFT JOIN page_apps pa ON pa.page_id = s.page_id AND pa.app_id = s.app_id
+        WHERE s.page_id = $1`,
+      [pageId],
+    );
     const rows: VersionRow[] = await this.db.query(
       `SELECT id, version, subscribed_fields, allowed_hosts, limits, created_at FROM script_versions
         WHERE page_id = $1 ORDER BY version DESC LIMIT 200`,
@@ -47,6 +58,7 @@ export class ScriptsService {
     const active = rows.find((r) => r.id === ps?.active_version_id);
     return {
       app_id: ps?.app_id ?? null,
+      handover_role: ps?.handover_role ?? null,
       active_version: active?.version ?? null,
       paused: Boolean(ps?.paused_at),
       paused_at: ps?.paused_at ? new Date(ps.paused_at).toISOString() : null,

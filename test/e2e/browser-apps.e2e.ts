@@ -671,6 +671,14 @@ describeBrowser('browser: the chat app and the console', () => {
     await tab.getByLabel('Dry-run result').getByText('"hi"').waitFor();
     await saveScreenshot(tab, 'console-scripts.png', { fullPage: true });
 
+    // The active script's handover role: primary here, on the server too; the Connected apps table follows.
+    const scriptRole = tab.getByLabel('Handover role of the hosted script');
+    await scriptRole.selectOption('primary');
+    await waitFor('the script primary', async () => (await api.get(`/pages/${biz.page.id}/scripts`, { token: biz.owner.token })).body.handover_role === 'primary');
+    expect(await scriptRole.inputValue()).toBe('primary');
+    await scriptRole.selectOption('');
+    await waitFor('no role again', async () => (await api.get(`/pages/${biz.page.id}/scripts`, { token: biz.owner.token })).body.handover_role === null);
+
     // A second version, then the first one's source back in the editor (GET /pages/:id/scripts/1).
     const editor = tab.getByLabel('Source (a new version)');
     const v1 = await editor.inputValue();

@@ -66,6 +66,8 @@ export class ScriptListDto {
     description: "The Page's hosted-script app (its echoes' app_id; give it a handover role with PUT /pages/{id}/apps/{app_id}/handover-role); null before the first activation",
   })
   app_id: string | null;
+  @ApiProperty({ enum: ['primary', 'secondary'], nullable: true, description: "The hosted app's handover protocol role on the Page; null: none (or not connected)" })
+  handover_role: 'primary' | 'secondary' | null;
   @ApiProperty({ nullable: true, type: Number }) active_version: number | null;
   @ApiProperty() paused: boolean;
   @ApiProperty({ nullable: true, type: String }) paused_at: string | null;

@@ -382,7 +382,7 @@ function PageView({ token, id, apps }: { token: string; id: string; apps: App[] 
         </p>
       </section>
       <Admins token={token} pageId={id} />
-      <Scripts token={token} pageId={id} />
+      <Scripts token={token} pageId={id} onRoleChange={() => connected.reload()} />
     </>
   );
 }

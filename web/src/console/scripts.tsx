@@ -2,6 +2,8 @@
 // A server without those routes gets a labelled gap instead of the editor.
 import { useState } from 'preact/hooks';
 import { api } from '../api';
+import type { HandoverRole } from '../api';
+import { roleFromSelect, ROLE_OPTIONS } from './handover';
 import { ErrorText, routeMissing, useAsync } from './util';
 
 // ScriptVersionDto, ScriptListDto, ScriptLogDto, DryRunDto (src/sandbox/dto/upload-script.dto.ts).
@@ -17,6 +19,9 @@ interface ScriptSource extends ScriptVersion {
   source: string;
 }
 interface ScriptList {
+  // The Page's hosted-script app and its handover role (null before the first activation / no role).
+  app_id: string | null;
+  handover_role: HandoverRole | null;
   active_version: number | null;
   paused: boolean;
   paused_at: string | null;
@@ -48,7 +53,8 @@ const EXAMPLE = `export default {
 `;
 const EXAMPLE_EVENT = '{"sender":{"id":"1"},"recipient":{"id":"2"},"timestamp":0,"message":{"mid":"m_1","text":"hi"}}';
 
-export function Scripts({ token, pageId }: { token: string; pageId: string }) {
+// onRoleChange: the script's handover role changed, and with it maybe another app's (one primary per Page).
+export function Scripts({ token, pageId, onRoleChange }: { token: string; pageId: string; onRoleChange?: () => void }) {
   const base = `/pages/${pageId}/scripts`;
   const list = useAsync(() => api<ScriptList>('GET', base, undefined, { token }), [pageId]);
   const [source, setSource] = useState(EXAMPLE);
@@ -127,6 +133,29 @@ export function Scripts({ token, pageId }: { token: string; pageId: string }) {
         <button type="button" class="secondary" onClick={deactivate}>
           Deactivate v{l.active_version}
         </button>
+      )}
+      {l?.active_version && l.app_id && (
+        <label>
+          Handover role{' '}
+          <select
+            class="role-select"
+            aria-label="Handover role of the hosted script"
+            value={l.handover_role ?? ''}
+            onChange={(e) =>
+              void run(async () => {
+                await api('PUT', `/pages/${pageId}/apps/${l.app_id}/handover-role`, { role: roleFromSelect((e.target as HTMLSelectElement).value) }, { token });
+                list.reload();
+                onRoleChange?.();
+              })
+            }
+          >
+            {ROLE_OPTIONS.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        </label>
       )}
       {l?.paused && (
         <p class="error" role="alert">
