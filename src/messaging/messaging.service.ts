@@ -270,34 +270,51 @@ export class MessagingService implements OnModuleInit {
   // Newest activity first, a page at a time: `cursor` is the previous page's next_cursor (its last thread's
   // position, so threads that move meanwhile are neither skipped nor repeated within what has not moved).
   async listThreads(userId: string, limit = 50, cursor?: string) {
-    const after = cursor?.split('.') ?? [null, null, null];
-    const rows: (ThreadRow & { page_name: string; unread_count: number; last_message: MessageRow | null; created_us: string })[] =
-      await this.db.query(
-        `SELECT t.*, p.name AS page_name, (extract(epoch FROM t.created_at) * 1000000)::bigint AS created_us,
-                (SELECT count(*)::int FROM messages m
-                  WHERE m.thread_id = t.id AND m.sender = 'page' AND m.seq > t.person_read_seq) AS unread_count,
-                (SELECT row_to_json(l) FROM (
-                   SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = t.id ORDER BY m.seq DESC LIMIT 1) l
-                ) AS last_message
-           FROM threads t JOIN pages p ON p.id = t.page_id
-          WHERE t.user_id = $1
-            AND ($3::bigint IS NULL
-                 OR (t.last_timestamp, (extract(epoch FROM t.created_at) * 1000000)::bigint, t.id) < ($3::bigint, $4::bigint, $5::varchar))
-          ORDER BY t.last_timestamp DESC, created_us DESC, t.id DESC
-          LIMIT $2`,
-        [userId, limit + 1, ...after],
-      );
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
+    const { rows, nextCursor } = await this.threadsByActivity<{ page_name: string }>(
+      'p.name AS page_name', 'JOIN pages p ON p.id = t.page_id', 't.user_id = $1', userId, 'page', 'person_read_seq', limit, cursor,
+    );
     return {
-      data: page.map((r) => ({
+      data: rows.map((r) => ({
         ...this.threadView(r),
         page: { id: r.page_id, name: r.page_name },
         unread_count: r.unread_count,
         last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a)) : null,
       })),
-      paging: { next_cursor: rows.length > limit ? `${last.last_timestamp}.${last.created_us}.${last.id}` : null },
+      paging: { next_cursor: nextCursor },
     };
+  }
+
+  // One page of threads by newest activity (listThreads' cursor), each with its last message and the messages of
+  // `unreadFrom` after the reader's `readSeq`; `select`, `join` and `where` ($1 = `key`) name whose threads.
+  private async threadsByActivity<R>(
+    select: string,
+    join: string,
+    where: string,
+    key: string,
+    unreadFrom: 'person' | 'page',
+    readSeq: 'person_read_seq' | 'page_read_seq',
+    limit: number,
+    cursor?: string,
+  ) {
+    const after = cursor?.split('.') ?? [null, null, null];
+    const rows: (ThreadRow & R & { unread_count: number; last_message: MessageRow | null; created_us: string })[] = await this.db.query(
+      `SELECT t.*, ${select}, (extract(epoch FROM t.created_at) * 1000000)::bigint AS created_us,
+              (SELECT count(*)::int FROM messages m
+                WHERE m.thread_id = t.id AND m.sender = '${unreadFrom}' AND m.seq > t.${readSeq}) AS unread_count,
+              (SELECT row_to_json(l) FROM (
+                 SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = t.id ORDER BY m.seq DESC LIMIT 1) l
+              ) AS last_message
+         FROM threads t ${join}
+        WHERE ${where}
+          AND ($3::bigint IS NULL
+               OR (t.last_timestamp, (extract(epoch FROM t.created_at) * 1000000)::bigint, t.id) < ($3::bigint, $4::bigint, $5::varchar))
+        ORDER BY t.last_timestamp DESC, created_us DESC, t.id DESC
+        LIMIT $2`,
+      [key, limit + 1, ...after],
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { rows: page, nextCursor: rows.length > limit ? `${last.last_timestamp}.${last.created_us}.${last.id}` : null };
   }
 
   threadView(t: ThreadRow) {
@@ -324,28 +341,11 @@ export class MessagingService implements OnModuleInit {
   // Threads with at least one message, newest activity first (the same cursor as listThreads), with the person's
   // name, what the Page has not read, and who controls each (handover protocol).
   async listPageThreads(pageId: string, limit = 50, cursor?: string) {
-    const after = cursor?.split('.') ?? [null, null, null];
-    const rows: (ThreadRow & { person_name: string; unread_count: number; last_message: MessageRow | null; created_us: string } & ControlRow)[] =
-      await this.db.query(
-        `SELECT t.*, u.name AS person_name, (extract(epoch FROM t.created_at) * 1000000)::bigint AS created_us,
-                (SELECT count(*)::int FROM messages m
-                  WHERE m.thread_id = t.id AND m.sender = 'person' AND m.seq > t.page_read_seq) AS unread_count,
-                (SELECT row_to_json(l) FROM (
-                   SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = t.id ORDER BY m.seq DESC LIMIT 1) l
-                ) AS last_message,
-                ${CONTROL_COLUMNS}
-           FROM threads t JOIN users u ON u.id = t.user_id
-          WHERE t.page_id = $1 AND t.last_seq > 0
-            AND ($3::bigint IS NULL
-                 OR (t.last_timestamp, (extract(epoch FROM t.created_at) * 1000000)::bigint, t.id) < ($3::bigint, $4::bigint, $5::varchar))
-          ORDER BY t.last_timestamp DESC, created_us DESC, t.id DESC
-          LIMIT $2`,
-        [pageId, limit + 1, ...after],
-      );
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
+    const { rows, nextCursor } = await this.threadsByActivity<{ person_name: string } & ControlRow>(
+      `u.name AS person_name, ${CONTROL_COLUMNS}`, 'JOIN users u ON u.id = t.user_id', 't.page_id = $1 AND t.last_seq > 0', pageId, 'person', 'page_read_seq', limit, cursor,
+    );
     return {
-      data: page.map((r) => ({
+      data: rows.map((r) => ({
         id: r.id,
         psid: r.psid,
         person: { name: r.person_name },
@@ -354,7 +354,7 @@ export class MessagingService implements OnModuleInit {
         last_timestamp: Number(r.last_timestamp),
         control: controlView(r),
       })),
-      paging: { next_cursor: rows.length > limit ? `${last.last_timestamp}.${last.created_us}.${last.id}` : null },
+      paging: { next_cursor: nextCursor },
     };
   }
 

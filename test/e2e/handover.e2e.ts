@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
+import { BotReceiver, receivedEntries, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
@@ -27,14 +27,7 @@ describe('handover protocol', () => {
   });
 
   // Each received entry as [key, item]: key is 'messaging' or 'standby'.
-  const entries = (bot: BotReceiver): ['messaging' | 'standby', any][] =>
-    bot.received.flatMap((r) => {
-      expect(r.signatureValid).toBe(true);
-      return (JSON.parse(r.body.toString('utf8')).entry ?? []).flatMap((e: any) => [
-        ...(e.messaging ?? []).map((m: any) => ['messaging', m]),
-        ...(e.standby ?? []).map((m: any) => ['standby', m]),
-      ]);
-    });
+  const entries = receivedEntries;
   const waitEntry = (what: string, bot: BotReceiver, match: (key: string, item: any) => boolean) =>
     waitFor(what, () => entries(bot).find(([k, m]) => match(k, m)));
 

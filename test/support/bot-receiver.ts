@@ -104,3 +104,15 @@ function legacySignatureValid(body: Buffer, header: string | string[] | undefine
   const given = Buffer.from(header.slice(5), 'hex');
   return secrets.some((s) => timingSafeEqual(createHmac('sha1', s).update(body).digest(), given));
 }
+
+// Every item the bot received, with the key it came under ('messaging', or 'standby' for a thread another app
+// controls), each POST's signature checked first.
+export function receivedEntries(bot: BotReceiver): ['messaging' | 'standby', any][] {
+  return bot.received.flatMap((r) => {
+    if (r.signatureValid !== true) throw new Error(`a webhook POST to ${bot.url} was not signed with the app secret`);
+    return (JSON.parse(r.body.toString('utf8')).entry ?? []).flatMap((e: any) => [
+      ...(e.messaging ?? []).map((m: any) => ['messaging', m]),
+      ...(e.standby ?? []).map((m: any) => ['standby', m]),
+    ]);
+  });
+}
