@@ -62,8 +62,8 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter): Mes
 const isPersona = (v: unknown): v is { id: string; name: string; media_id: string } =>
   typeof (v as { id?: unknown } | undefined)?.id === 'string' && typeof (v as { name?: unknown }).name === 'string';
 
-// The Page sent as one of its personas: its name and picture (the picture a signed URL, minted per reader).
-function presentPersona(p: { id: string; name: string; media_id: string }, present?: AttachmentPresenter): MessageView['persona'] {
+// The Page sent (or types) as one of its personas: its name and picture (the picture a signed URL, minted per reader).
+export function presentPersona(p: { id: string; name: string; media_id: string }, present?: AttachmentPresenter): MessageView['persona'] {
   const [shown] = present ? (present([{ type: 'image', payload: { media_id: p.media_id } }]) as { payload?: { url?: string; thumbnail_url?: string } }[]) : [];
   const picture = shown?.payload?.thumbnail_url ?? shown?.payload?.url;
   return { id: p.id, name: p.name, ...(picture ? { profile_picture_url: picture } : {}) };

@@ -23,6 +23,7 @@ import {
   newMid,
   newPsid,
   personMessageItem,
+  presentPersona,
   reactionItem,
   readItem,
   referralItem,
@@ -893,7 +894,7 @@ export class MessagingService implements OnModuleInit {
   }
 
   // Typing is ephemeral: pushed, never stored. Clients stop showing it at expires_at, on typing_off or a message.
-  async pageTyping(thread: ThreadRow, on: boolean): Promise<void> {
+  async pageTyping(thread: ThreadRow, on: boolean, persona?: { id: string; name: string; media_id: string }): Promise<void> {
     const event: TypingEvent = {
       type: 'typing',
       on,
@@ -901,6 +902,7 @@ export class MessagingService implements OnModuleInit {
       page_id: thread.page_id,
       seq: Number(thread.last_seq),
       ...(on ? { expires_at: Date.now() + this.config.env.TYPING_TIMEOUT_MS } : {}),
+      ...(on && persona ? { persona: presentPersona(persona, (a) => this.media.forPerson(a)) } : {}),
     };
     await this.hub.publish(thread.user_id, [event]);
   }

@@ -58,6 +58,8 @@ export interface TypingEvent extends ThreadRef {
   on: boolean;
   // When a client should stop showing it if no typing_off or message comes.
   expires_at?: number;
+  // typing_on with a persona_id: who is typing (Messenger shows the persona's name and picture).
+  persona?: MessageView['persona'];
 }
 
 export const userChannel = (userId: string) => `user:${userId}`;

@@ -111,7 +111,11 @@ export class SendApiService {
           const { message_id, reaction } = req.payload!;
           const found = await this.messaging.setPageReaction(thread, message_id, req.sender_action === 'react' ? reaction! : null, appId);
           if (!found) throw SendApiErrors.unknownReactionTarget();
-        } else await this.messaging.pageTyping(thread, req.sender_action === 'typing_on');
+        } else {
+          // Typing as a persona (a human agent, say): the person sees who is typing.
+          const persona = req.persona_id === undefined ? undefined : await this.personas.forSend(pageId, req.persona_id);
+          await this.messaging.pageTyping(thread, req.sender_action === 'typing_on', persona);
+        }
       } catch (err) {
         // Control passed to another app between the lookup and the write (checked again under the thread's lock).
         if (err instanceof AppException && err.code === 'THREAD.NOT_CONTROLLER') throw SendApiErrors.notThreadController();

@@ -111,6 +111,16 @@ describeBrowser('browser: personas in the chat app, handover roles in the consol
     await say('Back to you: found it!', personaId);
     await byText('Back to you: found it!').locator('.persona-byline').getByText('Ada (support) · Acme').waitFor();
     expect(await tab.locator('.persona-byline').count()).toBe(2);
+
+    // Typing as Ada: the indicator says who, under her byline; her message then replaces it.
+    const typed = await graph('me/messages', { recipient: { id: psid }, sender_action: 'typing_on', persona_id: personaId });
+    expect(typed.status).toBe(200);
+    const typing = tab.getByRole('listitem', { name: 'Ada (support) (Acme) is typing' });
+    await typing.locator('.persona-byline').getByText('Ada (support) · Acme').waitFor();
+    await say('One more thing.', personaId);
+    await byText('One more thing.').waitFor();
+    await typing.waitFor({ state: 'detached' });
+    expect(await tab.locator('.persona-byline').count()).toBe(2);
     await saveScreenshot(tab, 'chat-persona.png');
     expect(await tab.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
 

@@ -73,6 +73,17 @@ describe('send api: personas', () => {
     // Only the name and picture reach the person: not the stored media id.
     expect(Object.keys(history.body.data.at(-1).persona).sort()).toEqual(['id', 'name', 'profile_picture_url']);
 
+    // Typing as the persona: the person sees who is typing; typing_off names no one.
+    expect((await c.g.post('me/messages', { recipient: { id: c.psid }, sender_action: 'typing_on', persona_id: id })).body).toEqual({ recipient_id: c.psid });
+    const typing = await sock.waitFor('typing as Ada', (e) => e.type === 'typing' && e.on);
+    expect(typing.persona).toEqual({ id, name: 'Ada (support)', profile_picture_url: expect.stringContaining('/media/') });
+    expect((await fetch(typing.persona.profile_picture_url)).status).toBe(200);
+    await c.g.post('me/messages', { recipient: { id: c.psid }, sender_action: 'typing_off', persona_id: id });
+    const off = await sock.waitFor('typing off', (e) => e.type === 'typing' && !e.on);
+    expect(off.persona).toBeUndefined();
+    const unknown = await c.g.post('me/messages', { recipient: { id: c.psid }, sender_action: 'typing_on', persona_id: '999999999' });
+    expect([unknown.status, unknown.body.error?.code]).toEqual([400, 100]);
+
     // Deleted: no longer listed or usable; what was sent keeps its name.
     expect((await c.g.del(id)).body).toEqual({ success: true });
     expect((await c.g.get('me/personas')).body.data).toEqual([]);

@@ -201,6 +201,8 @@ export interface TypingEvent extends ThreadRef {
   on: boolean;
   expires_at?: number;
   reason?: string;
+  // typing_on with a persona_id: who is typing.
+  persona?: Persona;
 }
 export type PersonEvent = StoredEvent | TypingEvent;
 export interface EventsPage {

@@ -10,6 +10,7 @@ import {
   MessageView,
   newClientId,
   Page,
+  Persona,
   PersonEvent,
   PageProfile,
   Button,
@@ -26,7 +27,7 @@ import { DraftList, useAttachments } from './attachments';
 import { composerState, readyAttachments } from './drafts';
 import { editable, editedMessage, undoReaction, withEdit, withReaction } from './message-actions';
 import { MessageItem } from './message-tools';
-import { personaByline } from './persona';
+import { personaByline, typingByline } from './persona';
 import { Feed, Transport } from './realtime';
 import { LinkTarget, linkTarget, withoutRef } from './ref-link';
 import {
@@ -38,7 +39,7 @@ import {
   RefreshLedger,
   swapMedia,
 } from './media-refresh';
-import { Media, MessageBody, PaperclipIcon, QuickReplyChips, TemplateButton } from './render';
+import { Media, MessageBody, PaperclipIcon, PersonaByline, QuickReplyChips, TemplateButton } from './render';
 import {
   lastOwnMessage,
   marksFromEvent,
@@ -69,6 +70,8 @@ interface ThreadState {
   seenByPageSeq: number;
   deliveredToPageSeq: number;
   typingUntil: number;
+  // The persona typing, when the Page types as one (Send API typing_on with persona_id).
+  typingAs?: Persona;
   // Bumped when a message's media failed and was re-fetched: its body is drawn anew, so the browser tries
   // again even if the fresh URLs are the same as the failed ones.
   mediaGen: Record<string, number>;
@@ -126,7 +129,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   function onEvent(e: PersonEvent) {
     const id = e.thread_id;
     if (e.type === 'typing') {
-      patch(id, (s) => ({ ...s, typingUntil: e.on ? (e.expires_at ?? Date.now() + 20_000) : 0 }));
+      patch(id, (s) => ({ ...s, typingUntil: e.on ? (e.expires_at ?? Date.now() + 20_000) : 0, typingAs: e.on ? e.persona : undefined }));
       return;
     }
     if (e.type === 'message' || e.type === 'echo') {
@@ -653,7 +656,8 @@ function Conversation(props: ConvProps) {
           </li>
         ))}
         {typing && (
-          <li class="msg page typing" aria-label={`${thread.page.name} is typing`}>
+          <li class="msg page typing" aria-label={`${st?.typingAs ? `${st.typingAs.name} (${thread.page.name})` : thread.page.name} is typing`}>
+            {st?.typingAs && <PersonaByline b={typingByline(st.typingAs, thread.page.name)} />}
             <div class="bubble dots">
               <span />
               <span />

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { MessageView, Persona } from '../api';
-import { initial, personaByline } from './persona';
+import { initial, personaByline, typingByline } from './persona';
 
 const ada: Persona = {
   id: '11',
@@ -34,6 +34,11 @@ describe('persona bylines', () => {
       text: 'Grace · Acme',
       initial: 'G',
     });
+  });
+
+  it('stand above "typing…" when the Page types as a persona, as above its messages', () => {
+    expect(typingByline(ada, 'Acme')).toEqual(personaByline([msg(1, 'page', ada)], 0, 'Acme'));
+    expect(typingByline(grace, 'Acme')).toEqual({ personaId: '12', name: 'Grace', text: 'Grace · Acme', initial: 'G' });
   });
 
   it('are only for Page messages sent as a persona', () => {

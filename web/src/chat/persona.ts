@@ -1,7 +1,7 @@
 // A Page's bot may send as one of its personas (Messenger's Personas API: a human agent, say). Such a message is
 // drawn under a byline, the persona's picture and "Ada (support) · Acme", so the person knows who is writing
 // and that it is still the Page. Pure, no DOM: persona.spec.ts.
-import type { MessageView } from '../api';
+import type { MessageView, Persona } from '../api';
 
 export interface Byline {
   personaId: string;
@@ -29,6 +29,11 @@ export function personaByline(msgs: MessageView[], i: number, pageName: string):
   if (!p) return undefined;
   const prev = msgs[i - 1];
   if (prev?.sender === 'page' && prev.persona?.id === p.id) return undefined;
+  return typingByline(p, pageName);
+}
+
+// The byline of a persona as such: above a run of its messages, and above "typing…" when the Page types as it.
+export function typingByline(p: Persona, pageName: string): Byline {
   return {
     personaId: p.id,
     name: p.name,

@@ -145,6 +145,7 @@ describe('the thread list preview', () => {
     expect(summary(null)).toBe('New conversation');
     expect(summary(msg(1, 'page'))).toBe('t1');
     expect(summary(msg(1, 'person'))).toBe('You: t1');
+    expect(summary(msg(1, 'page', { persona: { id: '9', name: 'Ada' } }))).toBe('Ada: t1');
     expect(summary(msg(1, 'person', { text: undefined, attachments: [photo] }))).toBe('You: Sent a photo');
     expect(summary(msg(1, 'person', { text: undefined, attachments: [photo, photo] }))).toBe('You: Sent 2 photos');
     expect(summary(msg(1, 'page', { text: undefined, attachment: { type: 'file', payload: { url: 'x' } } }))).toBe(

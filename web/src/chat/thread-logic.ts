@@ -74,7 +74,8 @@ export function quickReplyChips(msgs: MessageView[], pendingCount: number): Text
 // The thread list's one-line preview.
 export function summary(m?: MessageView | null): string {
   if (!m) return 'New conversation';
-  const who = m.sender === 'person' ? 'You: ' : '';
+  // The Page's message sent as a persona (a human agent, say) is theirs: "Ada: …".
+  const who = m.sender === 'person' ? 'You: ' : m.persona ? `${m.persona.name}: ` : '';
   if (m.kind === 'postback') return who + (m.postback?.title ?? '');
   if (m.text) return who + m.text;
   if (m.attachment?.type === 'template') return who + 'Sent a message';
