@@ -1,9 +1,10 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AppsService } from '../apps/apps.service';
 import { AdminAuth } from '../auth/guards/auth.guards';
 import { PagesService } from '../pages/pages.service';
 import { ListQueryDto } from './dto/list-query.dto';
+import { PolicyActionDto, SuspendPageDto, WarnPageDto } from './dto/policy.dto';
 
 // Operators only: ADMIN_TOKEN as a bearer token (Swagger's "admin" scheme).
 @ApiTags('admin')
@@ -20,18 +21,29 @@ export class AdminController {
     return this.pages.listAll(q.limit ?? 50, q.offset ?? 0);
   }
 
+  // Each is Messenger's policy enforcement for the Page's apps (messaging_policy_enforcement: block, unblock, warning).
   @Post('pages/:pageId/suspend')
   @HttpCode(200)
-  async suspendPage(@Param('pageId') pageId: string) {
-    const p = await this.pages.setSuspended(pageId, true);
-    return { id: p.id, suspended: true };
+  @ApiOkResponse({ type: PolicyActionDto, description: 'Blocked: nobody can message the Page or act for it; its apps are told (block, with the reason)' })
+  async suspendPage(@Param('pageId') pageId: string, @Body() dto: SuspendPageDto): Promise<PolicyActionDto> {
+    const { page, changed } = await this.pages.enforcePolicy(pageId, 'block', dto?.reason);
+    return { id: page.id, suspended: true, changed };
   }
 
   @Post('pages/:pageId/restore')
   @HttpCode(200)
-  async restorePage(@Param('pageId') pageId: string) {
-    const p = await this.pages.setSuspended(pageId, false);
-    return { id: p.id, suspended: false };
+  @ApiOkResponse({ type: PolicyActionDto, description: 'Unblocked; its apps are told (unblock)' })
+  async restorePage(@Param('pageId') pageId: string): Promise<PolicyActionDto> {
+    const { page, changed } = await this.pages.enforcePolicy(pageId, 'unblock');
+    return { id: page.id, suspended: false, changed };
+  }
+
+  @Post('pages/:pageId/warn')
+  @HttpCode(200)
+  @ApiOkResponse({ type: PolicyActionDto, description: "Nothing changes but the apps' knowing: they are told (warning, with the reason)" })
+  async warnPage(@Param('pageId') pageId: string, @Body() dto: WarnPageDto): Promise<PolicyActionDto> {
+    const { page, changed } = await this.pages.enforcePolicy(pageId, 'warning', dto.reason);
+    return { id: page.id, suspended: Boolean(page.suspendedAt), changed };
   }
 
   @Get('apps')

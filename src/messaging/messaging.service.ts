@@ -7,6 +7,7 @@ import { numericId } from '../common/crypto/tokens';
 import { AppException, notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/pg-errors';
+import { rowsOf } from '../database/query-rows';
 import { SqlQuery, SqlService } from '../database/sql.service';
 import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
 import { MediaService } from '../media/media.service';
@@ -153,12 +154,6 @@ const MESSAGE_COLUMNS = 'mid, seq, sender, app_id, kind, timestamp, content, cli
 // Messenger's limits on a person's edits.
 const MAX_EDITS = 5;
 const EDIT_WINDOW_MS = 15 * 60_000;
-
-// TypeORM's query() answers UPDATE … RETURNING as [rows, count] and SELECT/INSERT as rows.
-function rowsOf<T>(res: unknown): T[] {
-  if (Array.isArray(res) && res.length === 2 && Array.isArray(res[0]) && typeof res[1] === 'number') return res[0] as T[];
-  return res as T[];
-}
 
 // Threads, PSIDs, messages and receipts. Every change is one transaction that writes the rows, the person's
 // events and the webhook outbox together; pub/sub and the queue are told after it commits.

@@ -7,6 +7,7 @@ import { AppException, conflict, forbidden, notFound } from '../common/errors/ap
 import { retryTransient } from '../common/async/retry';
 import { numericId } from '../common/crypto/tokens';
 import { pgCode } from '../database/pg-errors';
+import { rowsOf } from '../database/query-rows';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import type { HandoverRole, PageAppDto } from './dto/connect-app.dto';
 import type { PageAdminDto } from './dto/page-admins.dto';
@@ -24,6 +25,11 @@ export interface PageView {
 const DISCONNECT_RETRY_MS = 2000;
 
 export const toPageView = (p: PageEntity): PageView => ({ id: p.id, name: p.name, category: p.category });
+
+// Policy notices are about the Page, not a person: their own ordering key (never a PSID, which is all digits).
+const POLICY_THREAD_KEY = 'policy';
+// What the apps are told when the operator gives no reason.
+const POLICY_REASON = "The Page violated the platform's policies";
 
 @Injectable()
 export class PagesService {
@@ -241,13 +247,42 @@ export class PagesService {
     if (!res.affected) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${appId} is not connected to page ${pageId}`);
   }
 
-  async setSuspended(pageId: string, suspended: boolean): Promise<PageEntity> {
+  // Operators act on a Page (src/admin): a warning, a block (suspended: no one can message it or act for it) or an
+  // unblock. As on Messenger, its apps subscribed to messaging_policy_enforcement are told, the reason with a warning
+  // or a block; the notice is recorded in the transaction that makes the change. A block of a blocked Page (or an
+  // unblock of an open one) changes nothing and tells no one.
+  async enforcePolicy(pageId: string, action: 'warning' | 'block' | 'unblock', reason?: string): Promise<{ page: PageEntity; changed: boolean }> {
     const page = /^\d{1,20}$/.test(pageId) ? await this.pages.findOneBy({ id: pageId }) : null;
     if (!page) throw notFound('PAGE.NOT_FOUND', `No page ${pageId}`);
-    page.suspendedAt = suspended ? new Date() : null;
-    await this.pages.update({ id: pageId }, { suspendedAt: page.suspendedAt });
-    await this.auth.credentialsChanged();
-    return page;
+    const { changed, deliveries } = await this.db.transaction(async (m) => {
+      if (action !== 'warning') {
+        const rows = rowsOf<{ suspended_at: Date | null }>(await m.query(
+          `UPDATE pages SET suspended_at = CASE WHEN $2 THEN now() ELSE NULL END
+            WHERE id = $1 AND (suspended_at IS NULL) = $2 RETURNING suspended_at`,
+          [pageId, action === 'block'],
+        ));
+        if (!rows.length) return { changed: false, deliveries: [] as string[] };
+        page.suspendedAt = rows[0].suspended_at;
+      }
+      const notice = {
+        recipient: { id: pageId },
+        timestamp: Date.now(),
+        policy_enforcement: { action, ...(action === 'unblock' ? {} : { reason: reason ?? POLICY_REASON }) },
+      };
+      return {
+        changed: true,
+        deliveries: await this.webhooks.recordPageEvent(m, {
+          pageId,
+          field: 'messaging_policy_enforcement',
+          threadKey: POLICY_THREAD_KEY,
+          pageLevel: true,
+          messaging: notice,
+        }),
+      };
+    });
+    if (changed && action !== 'warning') await this.auth.credentialsChanged();
+    if (deliveries.length) await this.webhooks.dispatch(deliveries);
+    return { page, changed };
   }
 
   async listAll(limit: number, offset: number) {

@@ -13,6 +13,9 @@ export interface PageEventInput {
   threadKey: string;
   // One Messenger messaging item: {sender, recipient, timestamp, message|postback|delivery|read}.
   messaging: Record<string, unknown>;
+  // About the Page itself, not a thread (policy enforcement): every subscribed app gets it under its field, never
+  // on standby. threadKey is then a key of its own, not a PSID.
+  pageLevel?: boolean;
   // Only this app gets it, under its field whoever controls the thread (handover notices).
   toApp?: string;
 }
@@ -113,7 +116,7 @@ export class WebhooksService {
     // Written so it plans cheaply (a statement outside a transaction is planned on every call) and costs a page
     // without a primary one probe of page_apps' partial primary index. MATERIALIZED: inlined, the controller's
     // lookup would run once per use of owner_id.
-    const standby = e.toApp ? 'false' : `(c.owner_id IS NOT NULL AND c.owner_id <> pa.app_id)`;
+    const standby = e.toApp || e.pageLevel ? 'false' : `(c.owner_id IS NOT NULL AND c.owner_id <> pa.app_id)`;
     const name = `(CASE WHEN ${standby} THEN 'standby' ELSE ${field} END)`;
     const ctes = `ob_control AS MATERIALIZED (
          SELECT ${threadOwner ? threadControllerSql(page, threadOwner) : `thread_controller_by_psid(${page}, ${threadKey})`} AS owner_id

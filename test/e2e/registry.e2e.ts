@@ -317,6 +317,56 @@ describe('registry: people, pages, apps, subscriptions', () => {
       expect((await api.post(`/admin/apps/${app.id}/suspend`, undefined, { token: TEST_ADMIN_TOKEN })).status).toBe(200);
       expect((await api.get(`/v25.0/${app.id}/subscriptions?access_token=${encodeURIComponent(app.token)}`)).status).toBe(401);
     });
+
+    it("tells a Page's apps of the operators' warning, block and unblock (messaging_policy_enforcement), once each", async () => {
+      const a = await signupPerson(api);
+      const page = await createPage(api, a);
+      const told = await createApp(api, a, 'Told');
+      const deaf = await createApp(api, a, 'Deaf');
+      const bot = await startBotReceiver('verify-me');
+      try {
+        bot.secrets.push(told.secret, deaf.secret);
+        for (const [app, fields] of [[told, ['messages', 'messaging_policy_enforcement']], [deaf, ['messages']]] as const) {
+          await connectApp(api, a, page.id, app.id, [...fields]);
+          const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
+            access_token: app.token, object: 'page', callback_url: bot.url, verify_token: 'verify-me', fields: fields.join(','),
+          });
+          expect(sub.status).toBe(200);
+        }
+        const admin = { token: TEST_ADMIN_TOKEN };
+        const warn = await api.post(`/admin/pages/${page.id}/warn`, { reason: 'Tags used for promotions' }, admin);
+        expect(warn.body).toEqual({ id: page.id, suspended: false, changed: true });
+        expect((await api.post(`/admin/pages/${page.id}/suspend`, { reason: 'Spam' }, admin)).body).toEqual({ id: page.id, suspended: true, changed: true });
+        // Already blocked: nothing changes, nobody is told again.
+        expect((await api.post(`/admin/pages/${page.id}/suspend`, undefined, admin)).body.changed).toBe(false);
+        expect((await api.post(`/admin/pages/${page.id}/restore`, undefined, admin)).body).toEqual({ id: page.id, suspended: false, changed: true });
+        expect((await api.post(`/admin/pages/${page.id}/restore`, undefined, admin)).body.changed).toBe(false);
+
+        const notices = await waitFor('three notices', () => {
+          const items = bot.received.flatMap((r) => JSON.parse(r.body.toString()).entry.flatMap((e: any) => e.messaging ?? []));
+          return items.length >= 3 ? items : undefined;
+        });
+        expect(bot.received.every((r) => r.signatureValid)).toBe(true);
+        expect(notices).toEqual([
+          { recipient: { id: page.id }, timestamp: expect.any(Number), policy_enforcement: { action: 'warning', reason: 'Tags used for promotions' } },
+          { recipient: { id: page.id }, timestamp: expect.any(Number), policy_enforcement: { action: 'block', reason: 'Spam' } },
+          { recipient: { id: page.id }, timestamp: expect.any(Number), policy_enforcement: { action: 'unblock' } },
+        ]);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(bot.received.map((r) => r.headers['x-hub-signature-256'])).toHaveLength(bot.received.length);
+        expect(bot.received.flatMap((r) => JSON.parse(r.body.toString()).entry.flatMap((e: any) => e.messaging ?? []))).toHaveLength(3);
+        // Only the subscribed app heard: every notice was signed with its secret.
+        const signedBy = (body: Buffer) => `sha256=${createHmac('sha256', told.secret).update(body).digest('hex')}`;
+        expect(bot.received.every((r) => r.headers['x-hub-signature-256'] === signedBy(r.body))).toBe(true);
+        for (const bad of [{}, { reason: '' }, { reason: '  ' }, { reason: 'x'.repeat(1001) }, { reason: 5 }]) {
+          expect((await api.post(`/admin/pages/${page.id}/warn`, bad, admin)).status).toBe(400);
+        }
+        expect((await api.post(`/admin/pages/${page.id}/warn`, { reason: 'x' }, { token: a.token })).status).toBe(401);
+        expect((await api.post('/admin/pages/999999999/warn', { reason: 'x' }, admin)).status).toBe(404);
+      } finally {
+        await bot.close();
+      }
+    });
   });
 
   describe('bad input', () => {
