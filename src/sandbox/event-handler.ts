@@ -16,6 +16,7 @@ export function handlerFor(item: Record<string, unknown> | null | undefined, fie
   if (item.referral) return 'onReferral';
   if (item.account_linking) return 'onAccountLinking';
   if (item.pass_thread_control || item.take_thread_control || item.request_thread_control || item.release_thread_control) return 'onHandover';
+  if (item.policy_enforcement) return 'onPolicyEnforcement';
   return null;
 }
 

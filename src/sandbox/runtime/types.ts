@@ -14,6 +14,7 @@ export const HANDLER_NAMES = [
   'onAccountLinking',
   'onHandover',
   'onStandby',
+  'onPolicyEnforcement',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
