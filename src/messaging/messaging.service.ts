@@ -291,6 +291,8 @@ export class MessagingService implements OnModuleInit {
     readSeq: 'person_read_seq' | 'page_read_seq',
     limit: number,
     cursor?: string,
+    // More parameters for `where`, from $6.
+    more: unknown[] = [],
   ) {
     const after = cursor?.split('.') ?? [null, null, null];
     const rows: (ThreadRow & R & { unread_count: number; last_message: MessageRow | null; created_us: string })[] = await this.db.query(
@@ -306,7 +308,7 @@ export class MessagingService implements OnModuleInit {
                OR (t.last_timestamp, (extract(epoch FROM t.created_at) * 1000000)::bigint, t.id) < ($3::bigint, $4::bigint, $5::varchar))
         ORDER BY t.last_timestamp DESC, created_us DESC, t.id DESC
         LIMIT $2`,
-      [key, limit + 1, ...after],
+      [key, limit + 1, ...after, ...more],
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -337,9 +339,7 @@ export class MessagingService implements OnModuleInit {
   // Threads with at least one message, newest activity first (the same cursor as listThreads), with the person's
   // name, what the Page has not read, and who controls each (handover protocol).
   async listPageThreads(pageId: string, limit = 50, cursor?: string) {
-    const { rows, nextCursor } = await this.threadsByActivity<{ person_name: string } & ControlRow>(
-      `u.name AS person_name, ${CONTROL_COLUMNS}`, 'JOIN users u ON u.id = t.user_id', 't.page_id = $1 AND t.last_seq > 0', pageId, 'person', 'page_read_seq', limit, cursor,
-    );
+    const { rows, nextCursor } = await this.pageThreads(pageId, limit, cursor);
     return {
       data: rows.map((r) => ({
         id: r.id,
@@ -352,6 +352,22 @@ export class MessagingService implements OnModuleInit {
       })),
       paging: { next_cursor: nextCursor },
     };
+  }
+
+  // The rows behind listPageThreads (the Graph Conversations API reads them too); `only` narrows to one person's
+  // thread (psid) or one thread (id).
+  pageThreads(pageId: string, limit: number, cursor?: string, only: { psid?: string; threadId?: string } = {}) {
+    return this.threadsByActivity<{ person_name: string } & ControlRow>(
+      `u.name AS person_name, ${CONTROL_COLUMNS}`,
+      'JOIN users u ON u.id = t.user_id',
+      't.page_id = $1 AND t.last_seq > 0 AND ($6::varchar IS NULL OR t.psid = $6) AND ($7::varchar IS NULL OR t.id = $7)',
+      pageId,
+      'person',
+      'page_read_seq',
+      limit,
+      cursor,
+      [only.psid ?? null, only.threadId ?? null],
+    );
   }
 
   // One of the Page's threads (not found: not this Page's), with who controls it.
@@ -370,6 +386,27 @@ export class MessagingService implements OnModuleInit {
   // the Page's own people may know which of their bots said what; the person sees only the Page.
   async listPageThreadMessages(pageId: string, threadId: string, afterSeq: number, limit: number, origin?: string) {
     return this.messagesOf(await this.findPageThread(pageId, threadId), afterSeq, limit, origin, true);
+  }
+
+  // One of the Page's threads' messages, newest first, before `beforeSeq` (null: from the last): Graph's order.
+  async pageMessagesNewestFirst(threadId: string, beforeSeq: number | null, limit: number): Promise<MessageRow[]> {
+    return this.sql.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3`,
+      [threadId, beforeSeq, limit],
+    );
+  }
+
+  // A message by mid, if it is in one of this Page's threads, with what a Graph message node names: the thread's
+  // PSID, the person's and the Page's names.
+  async findPageMessage(pageId: string, mid: string): Promise<(MessageRow & { psid: string; person_name: string; page_name: string }) | undefined> {
+    if (mid.length > 64) return undefined;
+    const [row] = await this.sql.query<MessageRow & { psid: string; person_name: string; page_name: string }>(
+      `SELECT ${MESSAGE_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')}, t.psid, u.name AS person_name, p.name AS page_name
+         FROM messages m JOIN threads t ON t.id = m.thread_id JOIN users u ON u.id = t.user_id JOIN pages p ON p.id = t.page_id
+        WHERE m.mid = $1 AND t.page_id = $2`,
+      [mid, pageId],
+    );
+    return row;
   }
 
   // The Page's message of this thread sent with this client_message_id, if any (a retried send).

@@ -10,6 +10,7 @@ import { requestOrigin } from '../media/media.service';
 import { assertOwnPage } from '../pages/pages-graph.controller';
 import { AttachmentsService } from './attachments.service';
 import { MessengerProfileService } from './messenger-profile.service';
+import { ConversationsService, isConversationId } from './conversations.service';
 import { PersonasService } from './personas.service';
 import { SendApiService, SendResult } from './send-api.service';
 import { UserProfileService } from './user-profile.service';
@@ -26,6 +27,7 @@ export class SendApiController {
     private readonly profiles: MessengerProfileService,
     private readonly users: UserProfileService,
     private readonly personas: PersonasService,
+    private readonly conversations: ConversationsService,
   ) {}
 
   // Graph takes params in the JSON body, the form body (nested params as JSON strings) or the query string.
@@ -202,6 +204,15 @@ export class SendApiController {
     return this.personas.list(who.pageId, requestOrigin(req));
   }
 
+  // Conversations API: the Page's conversations, newest first (GET /t_{id} and /{mid} below read one).
+  @Get(':pageRef/conversations')
+  @GraphAuth('page')
+  @ApiOkResponse({ schema: { example: { data: [{ id: 't_512345678901234', updated_time: '2026-12-05T23:40:00+0000' }], paging: { cursors: {} } } } })
+  listConversations(@CurrentPrincipal() who: PagePrincipal, @Param('pageRef') pageRef: string, @Query() query: Record<string, unknown>) {
+    assertOwnPage(who, pageRef);
+    return this.conversations.list(who.pageId, asObject(query));
+  }
+
   // Graph's DELETE /{id}: the only object a page token deletes by id here is one of its personas.
   @Delete(':objectId')
   @GraphAuth('page')
@@ -211,7 +222,7 @@ export class SendApiController {
   }
 
   // User Profile API: only people who have a thread with the Page. `me` or the Page's own id is the Page node; one of
-  // its personas' ids, the persona.
+  // its personas' ids, the persona; `t_…` one of its conversations and `m_…` one of their messages (Conversations API).
   @Get(':psid')
   @GraphAuth('page')
   @ApiOkResponse({
@@ -231,6 +242,8 @@ export class SendApiController {
     @Req() req: FastifyRequest,
   ) {
     if (psid === 'me' || psid === who.pageId) return this.users.page(who.pageId, query?.fields);
+    if (isConversationId(psid)) return this.conversations.get(who.pageId, psid, asObject(query));
+    if (psid.startsWith('m_')) return this.conversations.message(who.pageId, psid, asObject(query));
     const persona = await this.personas.find(who.pageId, psid);
     if (persona) return this.personas.view(persona, requestOrigin(req));
     return this.users.get(who.pageId, psid, query?.fields, requestOrigin(req));

@@ -18,6 +18,7 @@ import { PersonasService } from './personas.service';
 import { SendApiController } from './send-api.controller';
 import { SendApiService } from './send-api.service';
 import { AVATAR_URL_SIGNER, UserProfileService } from './user-profile.service';
+import { ConversationsService } from './conversations.service';
 
 const createAvatarSigner = (config: AppConfig) =>
   new AvatarUrlSigner(resolveSecretsKey(config.env.SECRETS_KEY, config.dataDir).key, config.env.PROFILE_PIC_URL_TTL_SECONDS);
@@ -35,6 +36,7 @@ const createAvatarSigner = (config: AppConfig) =>
     MessengerProfileService,
     PersonasService,
     UserProfileService,
+    ConversationsService,
     { provide: AVATAR_URL_SIGNER, inject: [AppConfig], useFactory: createAvatarSigner },
   ],
   exports: [SendApiService, AttachmentsService, MessengerProfileService],

@@ -15,7 +15,7 @@ export const PAGE_NODE_FIELDS = ['id', 'name', 'category'] as const;
 const PAGE_DEFAULT_FIELDS = ['name', 'id'];
 
 // Graph's `fields=a,b`: the named ones (each must exist on the node), or the node's defaults.
-function requestedFields(fieldsParam: unknown, defaults: string[], known: readonly string[], node: string): string[] {
+export function requestedFields(fieldsParam: unknown, defaults: string[], known: readonly string[], node: string): string[] {
   const fields =
     typeof fieldsParam === 'string' && fieldsParam.trim()
       ? fieldsParam
