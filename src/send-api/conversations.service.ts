@@ -5,6 +5,7 @@ import { GraphErrors } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
 import { MessageRow } from '../messaging/messaging-items';
 import { MessagingService } from '../messaging/messaging.service';
+import { SendApiErrors } from './send-api.errors';
 import { requestedFields } from './user-profile.service';
 
 const CONVERSATION_FIELDS = ['id', 'updated_time', 'message_count', 'unread_count', 'participants', 'messages', 'snippet', 'can_reply'] as const;
@@ -42,7 +43,7 @@ export class ConversationsService {
   async list(pageId: string, query: Record<string, unknown>) {
     const platform = query.platform ?? 'messenger';
     if (platform !== 'messenger') throw GraphErrors.invalidParameter(`(#100) param platform must be messenger (${String(platform).slice(0, 20)} is not a platform of this server)`);
-    const fields = requestedFields(query.fields, CONVERSATION_DEFAULTS, CONVERSATION_FIELDS, 'Conversation');
+    const fields = conversationFields(query.fields);
     const paging = this.paging(query);
     const psid = query.user_id === undefined ? undefined : String(query.user_id);
     if (psid !== undefined && !/^\d{1,20}$/.test(psid)) throw GraphErrors.invalidParameter('(#100) param user_id must be a PSID of this Page');
@@ -56,7 +57,7 @@ export class ConversationsService {
 
   // GET /t_{id}: one conversation of the token's Page.
   async get(pageId: string, id: string, query: Record<string, unknown>) {
-    const fields = requestedFields(query.fields, CONVERSATION_DEFAULTS, CONVERSATION_FIELDS, 'Conversation');
+    const fields = conversationFields(query.fields);
     const threadId = id.slice(2);
     const { rows } = await this.messaging.pageThreads(pageId, 1, undefined, { threadId });
     const r = rows[0];
@@ -70,20 +71,10 @@ export class ConversationsService {
     const fields = requestedFields(query.fields, MESSAGE_DEFAULTS, MESSAGE_FIELDS, 'Message');
     const m = await this.messaging.findPageMessage(pageId, mid);
     if (!m) throw noSuchObject(mid);
-    const person = { name: m.person_name, email: `${m.psid}@facebook.com`, id: m.psid };
-    const page = { name: m.page_name, email: `${pageId}@facebook.com`, id: pageId };
-    const [from, to] = m.sender === 'person' ? [person, page] : [page, person];
-    const all: Record<string, unknown> = {
-      id: m.mid,
-      created_time: graphTime(Number(m.timestamp)),
-      from,
-      to: { data: [to] },
-      message: textOf(m),
-    };
-    return Object.fromEntries(fields.map((f) => [f, all[f]]));
+    return messageNode(m, fields, { psid: m.psid, personName: m.person_name, pageId, pageName: m.page_name });
   }
 
-  private async conversation(fields: string[], c: ConversationFacts, paging: Paging = { limit: PAGE_SIZE }) {
+  private async conversation({ fields, messageFields }: ConversationFields, c: ConversationFacts, paging: Paging = { limit: PAGE_SIZE }) {
     const out: Record<string, unknown> = {};
     for (const f of fields) {
       if (f === 'id') out.id = conversationId(c.threadId);
@@ -106,7 +97,7 @@ export class ConversationsService {
         const shown = rows.slice(0, paging.limit);
         const last = shown[shown.length - 1];
         out.messages = {
-          data: shown.map((m) => ({ id: m.mid, created_time: graphTime(Number(m.timestamp)) })),
+          data: shown.map((m) => messageNode(m, messageFields, c)),
           paging: rows.length > paging.limit ? { cursors: { after: encodeCursor(String(last.seq)) } } : { cursors: {} },
         };
       }
@@ -154,6 +145,45 @@ function facts(r: PageThread, pageId: string, pageName: string): ConversationFac
     personLastAt: Number(r.person_last_at ?? 0),
     last: r.last_message,
   };
+}
+
+interface Parties {
+  psid: string;
+  personName: string;
+  pageId: string;
+  pageName: string;
+}
+
+// A message node with the fields asked for: who wrote to whom (Graph gives each side an email of its id), and what.
+function messageNode(m: MessageRow, fields: string[], p: Parties): Record<string, unknown> {
+  const person = { name: p.personName, email: `${p.psid}@facebook.com`, id: p.psid };
+  const page = { name: p.pageName, email: `${p.pageId}@facebook.com`, id: p.pageId };
+  const [from, to] = m.sender === 'person' ? [person, page] : [page, person];
+  const all: Record<string, unknown> = { id: m.mid, created_time: graphTime(Number(m.timestamp)), from, to: { data: [to] }, message: textOf(m) };
+  return Object.fromEntries(fields.map((f) => [f, all[f]]));
+}
+
+interface ConversationFields {
+  fields: string[];
+  // `messages{…}`: the fields of each message (Graph's field expansion); its defaults otherwise.
+  messageFields: string[];
+}
+
+// Graph's `fields` for a conversation, with one level of expansion on messages: `id,messages{message,from}`.
+function conversationFields(param: unknown): ConversationFields {
+  if (typeof param !== 'string' || !param.trim()) return { fields: requestedFields(undefined, CONVERSATION_DEFAULTS, CONVERSATION_FIELDS, 'Conversation'), messageFields: MESSAGE_DEFAULTS };
+  const names: string[] = [];
+  let messageFields = MESSAGE_DEFAULTS;
+  for (const part of param.match(/[^,{}]+(\{[^{}]*\})?|[{}]/g) ?? []) {
+    const m = /^\s*([a-z_]+)\s*(?:\{([^{}]*)\})?\s*$/.exec(part);
+    if (!m) throw SendApiErrors.nonexistingField(part.trim().slice(0, 40), 'Conversation');
+    names.push(m[1]);
+    if (m[2] !== undefined) {
+      if (m[1] !== 'messages') throw SendApiErrors.nonexistingField(`${m[1]}{…}`, 'Conversation');
+      messageFields = requestedFields(m[2] || undefined, MESSAGE_DEFAULTS, MESSAGE_FIELDS, 'Message');
+    }
+  }
+  return { fields: requestedFields(names.join(','), CONVERSATION_DEFAULTS, CONVERSATION_FIELDS, 'Conversation'), messageFields };
 }
 
 // What a message says as text (Graph's `message` field): its text, a postback's title, or empty.

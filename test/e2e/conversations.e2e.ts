@@ -73,6 +73,19 @@ describe('graph: conversations API', () => {
     const older = await get(c.pageToken, `t_${c.thread.id}?fields=messages&limit=1&after=${conv.body.messages.paging.cursors.after}`);
     expect(older.body.messages).toEqual({ data: [{ id: hi.mid, created_time: expect.stringMatching(GRAPH_TIME) }], paging: { cursors: {} } });
 
+    // Messages expanded in place (Graph's field expansion): what each says and who wrote it.
+    const expanded = await get(c.pageToken, `t_${c.thread.id}?fields=id,messages{message,from}`);
+    expect(expanded.body).toEqual({
+      id: `t_${c.thread.id}`,
+      messages: {
+        data: [
+          { message: 'Yes, this morning.', from: { name: 'Acme', email: `${c.page.id}@facebook.com`, id: c.page.id } },
+          { message: 'Hi, is my order shipped?', from: { name: 'Customer', email: `${c.psid}@facebook.com`, id: c.psid } },
+        ],
+        paging: { cursors: {} },
+      },
+    });
+
     // One message: who wrote to whom, and what.
     const fields = 'id,created_time,from,to,message';
     expect((await get(c.pageToken, `${hi.mid}?fields=${fields}`)).body).toEqual({
@@ -98,7 +111,7 @@ describe('graph: conversations API', () => {
     }
     expect((await get(c.pageToken, `${d.page.id}/conversations`)).status).toBeGreaterThanOrEqual(400);
     expect((await get(c.pageToken, `me/conversations?user_id=${d.psid}`)).body.data).toEqual([]);
-    for (const bad of ['platform=instagram', 'fields=bogus', 'limit=0', 'limit=101', 'after=nope', 'user_id=abc']) {
+    for (const bad of ['platform=instagram', 'fields=bogus', 'limit=0', 'limit=101', 'after=nope', 'user_id=abc', 'fields=participants{name}', 'fields=messages{message', 'fields=messages{bogus}']) {
       const res = await get(c.pageToken, `me/conversations?${bad}`);
       expect([bad, res.status, res.body.error?.code]).toEqual([bad, 400, 100]);
     }
