@@ -49,9 +49,10 @@ export class ConversationsService {
     if (psid !== undefined && !/^\d{1,20}$/.test(psid)) throw GraphErrors.invalidParameter('(#100) param user_id must be a PSID of this Page');
     const cursor = paging.after === undefined ? undefined : decodeCursor(paging.after, /^\d{1,15}\.\d{1,18}\.\d{1,20}$/);
     const { rows, nextCursor } = await this.messaging.pageThreads(pageId, paging.limit, cursor, { psid });
-    const [page]: { name: string }[] = await this.db.query('SELECT name FROM pages WHERE id = $1', [pageId]);
+    const name = await this.pageName(pageId);
+    // One query per conversation only when messages are asked for (at most `limit`, 100).
     const data = [];
-    for (const r of rows) data.push(await this.conversation(fields, facts(r, pageId, page?.name ?? '')));
+    for (const r of rows) data.push(await this.conversation(fields, facts(r, pageId, name)));
     return { data, paging: nextCursor ? { cursors: { after: encodeCursor(nextCursor) } } : { cursors: {} } };
   }
 
@@ -62,8 +63,12 @@ export class ConversationsService {
     const { rows } = await this.messaging.pageThreads(pageId, 1, undefined, { threadId });
     const r = rows[0];
     if (!r) throw noSuchObject(id);
+    return this.conversation(fields, facts(r, pageId, await this.pageName(pageId)), this.paging(query));
+  }
+
+  private async pageName(pageId: string): Promise<string> {
     const [page]: { name: string }[] = await this.db.query('SELECT name FROM pages WHERE id = $1', [pageId]);
-    return this.conversation(fields, facts(r, pageId, page?.name ?? ''), this.paging(query));
+    return page?.name ?? '';
   }
 
   // GET /{mid}: one message of the token's Page's conversations.
