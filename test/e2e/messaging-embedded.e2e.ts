@@ -40,6 +40,17 @@ describe('messaging on the embedded default', () => {
       const receiptSeqs = receipts.map((e: any) => e.seq);
       expect(receiptSeqs).toEqual([...receiptSeqs].sort((a, b) => a - b));
       expect(new Set(receiptSeqs).size).toBe(receiptSeqs.length);
+
+      // The Page Inbox and the Conversations API read the same threads on PGlite (their SQL: functions,
+      // row_to_json, row comparisons), and a human reply goes out as the Page.
+      const inbox = await api.get(`/pages/${c.page.id}/inbox`, { token: c.owner.token });
+      expect(inbox.body.data).toMatchObject([{ id: c.thread.id, psid, unread_count: 20, control: { handover: false, inbox_has_control: true } }]);
+      const human = await api.post(`/pages/${c.page.id}/inbox/${c.thread.id}/messages`, { text: 'a human here' }, { token: c.owner.token });
+      expect(human.body).toMatchObject({ seq: 41 });
+      await sock.waitFor('the human reply', (e) => e.type === 'message' && e.message?.text === 'a human here');
+      const convs = await api.get(`/v25.0/me/conversations?fields=message_count,messages{message}&limit=5&access_token=${encodeURIComponent(c.pageToken)}`);
+      expect(convs.body.data).toMatchObject([{ id: `t_${c.thread.id}`, message_count: 41 }]);
+      expect(convs.body.data[0].messages.data[0]).toEqual({ message: 'a human here' });
       await sock.close();
     } finally {
       await p.stop();
