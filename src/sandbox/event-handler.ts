@@ -1,23 +1,27 @@
+import { eventKind, EventKind } from '../../libs/bot-sdk/events';
 import type { HandlerName } from './runtime';
+
+const HANDLER_OF: Record<EventKind, HandlerName> = {
+  message: 'onMessage',
+  echo: 'onEcho',
+  postback: 'onPostback',
+  delivery: 'onDelivery',
+  read: 'onRead',
+  reaction: 'onReaction',
+  edit: 'onEdit',
+  optin: 'onOptin',
+  referral: 'onReferral',
+  account_linking: 'onAccountLinking',
+  handover: 'onHandover',
+  policy_enforcement: 'onPolicyEnforcement',
+  standby: 'onStandby',
+};
 
 // Which handler of the script a Messenger messaging item goes to; null: nothing to run (acknowledged).
 // `field` standby: an event of a thread another app controls (handover protocol), whatever its kind.
 export function handlerFor(item: Record<string, unknown> | null | undefined, field?: string): HandlerName | null {
-  if (!item || typeof item !== 'object') return null;
-  if (field === 'standby') return 'onStandby';
-  const message = item.message as { is_echo?: boolean } | undefined;
-  if (message && typeof message === 'object') return message.is_echo ? 'onEcho' : 'onMessage';
-  if (item.postback) return 'onPostback';
-  if (item.delivery) return 'onDelivery';
-  if (item.read) return 'onRead';
-  if (item.reaction) return 'onReaction';
-  if (item.message_edit) return 'onEdit';
-  if (item.optin) return 'onOptin';
-  if (item.referral) return 'onReferral';
-  if (item.account_linking) return 'onAccountLinking';
-  if (item.pass_thread_control || item.take_thread_control || item.request_thread_control || item.release_thread_control) return 'onHandover';
-  if (item.policy_enforcement) return 'onPolicyEnforcement';
-  return null;
+  const kind = eventKind(item, field === 'standby');
+  return kind ? HANDLER_OF[kind] : null;
 }
 
 // Hosts a script may declare for ctx.fetch: DNS names only (no IPs, ports or wildcards).

@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { verifyMessenger } from '../webhook-signature';
+import { eventKind, EventKind } from './events';
+import { GraphClient, GraphClientOptions } from './graph-client';
+
+export interface BotOptions extends GraphClientOptions {
+  // Verifies X-Hub-Signature-256 on every webhook POST (and signs appsecret_proof on calls).
+  appSecret: string;
+  // Answers Graph's subscription handshake (GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…).
+  verifyToken?: string;
+  // How many recent events to remember, so a redelivered one (at least once, on Messenger as here) runs once; 0: off.
+  dedupe?: number;
+  // Largest webhook body accepted (bytes).
+  maxBodyBytes?: number;
+  // A handler threw, or a webhook could not be read.
+  onError?: (err: unknown, event?: BotEvent) => void;
+}
+
+/** One webhook item, named by kind; `item` is Messenger's item as it came (sender, recipient, timestamp, …). */
+export interface BotEvent {
+  kind: EventKind;
+  pageId: string;
+  // The person's page-scoped id (PSID); for an echo the person it was sent to; absent on Page-level events.
+  psid?: string;
+  timestamp: number;
+  item: Record<string, unknown>;
+}
+
+export type Handler = (event: BotEvent, bot: MessengerBot) => unknown;
+
+export interface WebhookRequest {
+  method: string;
+  // Path and query, as node:http's req.url.
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface WebhookAnswer {
+  status: number;
+  body: string;
+}
+
+export type MessagingType = 'RESPONSE' | 'UPDATE' | 'MESSAGE_TAG';
+
+export interface SendOptions {
+  messagingType?: MessagingType;
+  tag?: string;
+  personaId?: string;
+  notificationType?: 'REGULAR' | 'SILENT_PUSH' | 'NO_PUSH';
+  // Reuse the same key to send once whatever the tries (one is made per call otherwise).
+  idempotencyKey?: string;
+}
+
+export interface SendResult {
+  recipient_id: string;
+  message_id?: string;
+}
+
+const header = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h);
+
+/**
+ * A Messenger bot for one Page, for Switchboard or the Messenger Platform alike (only `graphUrl` differs):
+ * verified webhooks dispatched to handlers by kind, each person's events one at a time and in order, redeliveries
+ * dropped; and the Send API and handover calls, retried without sending twice.
+ *
+ *   const bot = new MessengerBot({ appSecret, pageAccessToken, verifyToken, graphUrl: 'https://switchboard.example' });
+ *   bot.on('message', (e, b) => b.sendText(e.psid!, `You said: ${(e.item.message as { text?: string }).text}`));
+ *   http.createServer(bot.listener()).listen(3000);
+ */
+export class MessengerBot {
+  readonly graph: GraphClient;
+  private readonly handlers = new Map<EventKind | '*', Handler[]>();
+  private readonly seen = new Set<string>();
+  // Each person's events run one after another: a slow handler can't let a later message's reply overtake.
+  private readonly lanes = new Map<string, Promise<void>>();
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly options: BotOptions) {
+    this.graph = new GraphClient(options);
+  }
+
+  /** Handle events of a kind ('*': every kind). Handlers of one event run in the order they were added. */
+  on(kind: EventKind | '*', handler: Handler): this {
+    this.handlers.set(kind, [...(this.handlers.get(kind) ?? []), handler]);
+    return this;
+  }
+
+  /**
+   * What to answer a webhook request, whatever the framework: the handshake, 401 for a body not signed with the
+   * app secret, otherwise 200 at once, the events dispatched after (`idle()` waits for them).
+   */
+  async handle(req: WebhookRequest): Promise<WebhookAnswer> {
+    const url = new URL(req.url, 'http://bot');
+    if (req.method === 'GET') {
+      const q = url.searchParams;
+      const ok = q.get('hub.mode') === 'subscribe' && this.options.verifyToken !== undefined && q.get('hub.verify_token') === this.options.verifyToken;
+      return ok ? { status: 200, body: q.get('hub.challenge') ?? '' } : { status: 403, body: 'verification failed' };
+    }
+    if (req.method !== 'POST') return { status: 405, body: 'method not allowed' };
+    // The signature covers the raw bytes: checked before anything is parsed.
+    if (!verifyMessenger(req.body, header(req.headers['x-hub-signature-256']) ?? '', this.options.appSecret)) {
+      return { status: 401, body: 'bad signature' };
+    }
+    let payload: { object?: unknown; entry?: unknown };
+    try {
+      payload = JSON.parse(req.body.toString('utf8'));
+    } catch (err) {
+      this.options.onError?.(err);
+      return { status: 400, body: 'not JSON' };
+    }
+    if (payload.object !== 'page' || !Array.isArray(payload.entry)) return { status: 200, body: 'EVENT_RECEIVED' };
+    for (const entry of payload.entry as { id?: unknown; messaging?: unknown; standby?: unknown }[]) {
+      const pageId = String(entry?.id ?? '');
+      for (const [list, standby] of [[entry?.messaging, false], [entry?.standby, true]] as const) {
+        if (!Array.isArray(list)) continue;
+        for (const item of list as Record<string, unknown>[]) this.dispatch(pageId, item, standby);
+      }
+    }
+    return { status: 200, body: 'EVENT_RECEIVED' };
+  }
+
+  /** A node:http request listener for the webhook (Express and others: pass it the raw body through handle()). */
+  listener(): (req: IncomingMessage, res: ServerResponse) => void {
+    const max = this.options.maxBodyBytes ?? 1_000_000;
+    return (req, res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let tooLarge = false;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > max) tooLarge = true;
+        else chunks.push(c);
+      });
+      req.on('end', () => {
+        const answer: Promise<WebhookAnswer> = tooLarge
+          ? Promise.resolve({ status: 413, body: 'too large' })
+          : this.handle({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) });
+        answer.then(
+          (a) => res.writeHead(a.status, { 'content-type': 'text/plain' }).end(a.body),
+          (err) => {
+            this.options.onError?.(err);
+            res.writeHead(500).end();
+          },
+        );
+      });
+    };
+  }
+
+  /** Resolves once every event dispatched so far has been handled. */
+  async idle(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+
+  // --- the Send API and friends ---
+
+  send(request: Record<string, unknown>, idempotencyKey?: string): Promise<SendResult> {
+    return this.graph.post<SendResult>('me/messages', request, idempotencyKey);
+  }
+
+  sendMessage(psid: string, message: Record<string, unknown>, opts: SendOptions = {}): Promise<SendResult> {
+    return this.send(
+      {
+        recipient: { id: psid },
+        messaging_type: opts.messagingType ?? (opts.tag ? 'MESSAGE_TAG' : 'RESPONSE'),
+        message,
+        ...(opts.tag ? { tag: opts.tag } : {}),
+        ...(opts.personaId ? { persona_id: opts.personaId } : {}),
+        ...(opts.notificationType ? { notification_type: opts.notificationType } : {}),
+      },
+      opts.idempotencyKey,
+    );
+  }
+
+  sendText(psid: string, text: string, opts: SendOptions = {}): Promise<SendResult> {
+    return this.sendMessage(psid, { text }, opts);
+  }
+
+  senderAction(psid: string, action: 'typing_on' | 'typing_off' | 'mark_seen', opts: { personaId?: string } = {}): Promise<SendResult> {
+    return this.send({ recipient: { id: psid }, sender_action: action, ...(opts.personaId ? { persona_id: opts.personaId } : {}) });
+  }
+
+  react(psid: string, mid: string, reaction: string | null): Promise<SendResult> {
+    return this.send({
+      recipient: { id: psid },
+      sender_action: reaction === null ? 'unreact' : 'react',
+      payload: reaction === null ? { message_id: mid } : { message_id: mid, reaction },
+    });
+  }
+
+  /** Handover protocol: give the thread to another app (or, from a secondary, back to the primary). */
+  passThreadControl(psid: string, targetAppId?: string, metadata?: string): Promise<{ success: boolean }> {
+    return this.graph.post('me/pass_thread_control', { recipient: { id: psid }, ...(targetAppId ? { target_app_id: targetAppId } : {}), ...(metadata ? { metadata } : {}) });
+  }
+
+  takeThreadControl(psid: string, metadata?: string): Promise<{ success: boolean }> {
+    return this.graph.post('me/take_thread_control', { recipient: { id: psid }, ...(metadata ? { metadata } : {}) });
+  }
+
+  requestThreadControl(psid: string, metadata?: string): Promise<{ success: boolean }> {
+    return this.graph.post('me/request_thread_control', { recipient: { id: psid }, ...(metadata ? { metadata } : {}) });
+  }
+
+  releaseThreadControl(psid: string, metadata?: string): Promise<{ success: boolean }> {
+    return this.graph.post('me/release_thread_control', { recipient: { id: psid }, ...(metadata ? { metadata } : {}) });
+  }
+
+  /** The User Profile API: the person's name and picture, as far as the Page may see them. */
+  profile(psid: string, fields = 'first_name,last_name,profile_pic'): Promise<Record<string, unknown>> {
+    return this.graph.get(encodeURIComponent(psid), { fields });
+  }
+
+  // --- dispatch ---
+
+  private dispatch(pageId: string, item: Record<string, unknown>, standby: boolean): void {
+    const kind = eventKind(item, standby);
+    if (!kind) return;
+    if (this.isRepeat(pageId, kind, item)) return;
+    const sender = (item.sender as { id?: unknown } | undefined)?.id;
+    const recipient = (item.recipient as { id?: unknown } | undefined)?.id;
+    // An echo goes from the Page to the person: the person is its recipient.
+    const psid = kind === 'echo' ? recipient : kind === 'policy_enforcement' ? undefined : sender;
+    const event: BotEvent = {
+      kind,
+      pageId,
+      ...(psid === undefined ? {} : { psid: String(psid) }),
+      timestamp: Number(item.timestamp ?? Date.now()),
+      item,
+    };
+    const handlers = [...(this.handlers.get(kind) ?? []), ...(this.handlers.get('*') ?? [])];
+    if (!handlers.length) return;
+    const lane = `${pageId}:${event.psid ?? ''}`;
+    const run = (this.lanes.get(lane) ?? Promise.resolve()).then(async () => {
+      for (const h of handlers) {
+        try {
+          await h(event, this);
+        } catch (err) {
+          this.options.onError?.(err, event);
+        }
+      }
+    });
+    this.lanes.set(lane, run);
+    this.running.add(run);
+    void run.finally(() => {
+      this.running.delete(run);
+      if (this.lanes.get(lane) === run) this.lanes.delete(lane);
+    });
+  }
+
+  // A redelivery carries the same item: remembered by a digest of it, the oldest forgotten first.
+  private isRepeat(pageId: string, kind: EventKind, item: Record<string, unknown>): boolean {
+    const max = this.options.dedupe ?? 10_000;
+    if (max <= 0) return false;
+    const key = createHash('sha1').update(`${pageId}\u0000${kind}\u0000${JSON.stringify(item)}`).digest('base64');
+    if (this.seen.has(key)) return true;
+    this.seen.add(key);
+    if (this.seen.size > max) this.seen.delete(this.seen.values().next().value as string);
+    return false;
+  }
+}

@@ -1,0 +1,41 @@
+// What a Messenger webhook item is, by the key that carries it: one name for each event a bot handles.
+// Shared by the SDK's dispatch and the platform's hosted scripts (src/sandbox maps each kind to a handler).
+
+export const EVENT_KINDS = [
+  'message',
+  'echo',
+  'postback',
+  'delivery',
+  'read',
+  'reaction',
+  'edit',
+  'optin',
+  'referral',
+  'account_linking',
+  'handover',
+  'policy_enforcement',
+  'standby',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/**
+ * The kind of one `entry[].messaging[]` item (or `entry[].standby[]`: `standby` whatever it holds, the handover
+ * protocol's copy of a thread another app controls); null for what no bot handles.
+ */
+export function eventKind(item: Record<string, unknown> | null | undefined, standby = false): EventKind | null {
+  if (!item || typeof item !== 'object') return null;
+  if (standby) return 'standby';
+  const message = item.message as { is_echo?: boolean } | undefined;
+  if (message && typeof message === 'object') return message.is_echo ? 'echo' : 'message';
+  if (item.postback) return 'postback';
+  if (item.delivery) return 'delivery';
+  if (item.read) return 'read';
+  if (item.reaction) return 'reaction';
+  if (item.message_edit) return 'edit';
+  if (item.optin) return 'optin';
+  if (item.referral) return 'referral';
+  if (item.account_linking) return 'account_linking';
+  if (item.pass_thread_control || item.take_thread_control || item.request_thread_control || item.release_thread_control) return 'handover';
+  if (item.policy_enforcement) return 'policy_enforcement';
+  return null;
+}

@@ -1,0 +1,119 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { fetch } from 'undici';
+
+export interface GraphClientOptions {
+  // The Page access token the Send API and the other Page calls use.
+  pageAccessToken: string;
+  // With it every call carries appsecret_proof (HMAC-SHA256 of the token), as apps that require it must.
+  appSecret?: string;
+  // https://graph.facebook.com on Messenger; your Switchboard's base URL here.
+  graphUrl?: string;
+  version?: string;
+  // Tries after the first for a call that failed transiently (network, 5xx, 429, Graph codes 1, 2, 4, 613).
+  retries?: number;
+  // First backoff; doubled each try, and never shorter than the server's Retry-After.
+  backoffMs?: number;
+  timeoutMs?: number;
+}
+
+/** Graph's error envelope as an exception: `{error: {message, type, code, error_subcode, fbtrace_id}}`. */
+export class GraphApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: number | undefined,
+    readonly subcode: number | undefined,
+    readonly type: string | undefined,
+    readonly fbtraceId: string | undefined,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+    this.name = 'GraphApiError';
+  }
+
+  // Worth another try: the platform, not the request, was the problem.
+  get transient(): boolean {
+    return this.status === 0 || this.status >= 500 || this.status === 429 || [1, 2, 4, 613].includes(this.code ?? -1);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A small Graph client for a Page: JSON in, JSON out, Graph's errors as GraphApiError. A POST carries one
+ * `Idempotency-Key` for all its tries, so a retried send is stored once on Switchboard (Graph ignores the header).
+ */
+export class GraphClient {
+  private readonly base: string;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: GraphClientOptions) {
+    this.base = `${(options.graphUrl ?? 'https://graph.facebook.com').replace(/\/+$/, '')}/${options.version ?? 'v25.0'}`;
+    this.retries = options.retries ?? 2;
+    this.backoffMs = options.backoffMs ?? 200;
+    this.timeoutMs = options.timeoutMs ?? 20_000;
+  }
+
+  get<T = Record<string, unknown>>(path: string, params: Record<string, string | number | undefined> = {}): Promise<T> {
+    return this.call<T>('GET', path, params);
+  }
+
+  post<T = Record<string, unknown>>(path: string, body: Record<string, unknown>, idempotencyKey: string = randomUUID()): Promise<T> {
+    return this.call<T>('POST', path, {}, body, idempotencyKey);
+  }
+
+  delete<T = Record<string, unknown>>(path: string): Promise<T> {
+    return this.call<T>('DELETE', path, {});
+  }
+
+  private async call<T>(
+    method: string,
+    path: string,
+    params: Record<string, string | number | undefined>,
+    body?: Record<string, unknown>,
+    idempotencyKey?: string,
+  ): Promise<T> {
+    const url = new URL(`${this.base}/${path.replace(/^\/+/, '')}`);
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, String(v));
+    if (this.options.appSecret) {
+      url.searchParams.set('appsecret_proof', createHmac('sha256', this.options.appSecret).update(this.options.pageAccessToken).digest('hex'));
+    }
+    const headers: Record<string, string> = { authorization: `Bearer ${this.options.pageAccessToken}`, accept: 'application/json' };
+    if (body) headers['content-type'] = 'application/json';
+    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+    for (let attempt = 0; ; attempt++) {
+      let error: GraphApiError;
+      try {
+        const res = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(this.timeoutMs) });
+        const text = await res.text();
+        let json: unknown;
+        try {
+          json = text ? JSON.parse(text) : {};
+        } catch {
+          json = undefined;
+        }
+        if (res.ok && json !== undefined) return json as T;
+        const e = (json as { error?: Record<string, unknown> } | undefined)?.error ?? {};
+        const retryAfter = Number(res.headers.get('retry-after'));
+        error = new GraphApiError(
+          typeof e.message === 'string' ? e.message : `HTTP ${res.status}`,
+          res.status,
+          typeof e.code === 'number' ? e.code : undefined,
+          typeof e.error_subcode === 'number' ? e.error_subcode : undefined,
+          typeof e.type === 'string' ? e.type : undefined,
+          typeof e.fbtrace_id === 'string' ? e.fbtrace_id : undefined,
+          Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+        );
+      } catch (err) {
+        // No answer at all (refused, reset, timed out): status 0.
+        error = new GraphApiError((err as Error).message, 0, undefined, undefined, undefined, undefined, undefined);
+      }
+      // Without an idempotency key only reads are safe to repeat.
+      const repeatable = method === 'GET' || idempotencyKey !== undefined;
+      if (!error.transient || !repeatable || attempt >= this.retries) throw error;
+      await sleep(Math.max(this.backoffMs * 2 ** attempt, error.retryAfterMs ?? 0));
+    }
+  }
+}
