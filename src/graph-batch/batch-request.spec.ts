@@ -1,4 +1,4 @@
-import { BatchOperation, MAX_BATCH_OPERATIONS, parseBatch, parseJsonPath, resolveReferences, selectJsonPath, withCredentials } from './batch-request';
+import { BatchOperation, MAX_BATCH_OPERATIONS, MAX_REFERENCES_PER_OPERATION, parseBatch, parseJsonPath, resolveReferences, selectJsonPath, withCredentials } from './batch-request';
 
 describe('Graph batch parsing', () => {
   it('reads operations from a JSON string or an array, methods in any case, versions and leading slashes dropped', () => {
@@ -85,8 +85,8 @@ describe('Graph batch parsing', () => {
 
     it('puts values in, URL-encoded where a URL or form body reads them, and refuses what a failed or empty parent leaves', () => {
       const answers = new Map([
-        ['profile', { code: 200, body: JSON.stringify({ id: '1234', first_name: 'Ada & co', data: [{ id: 'a' }, { id: 'b' }] }) }],
-        ['broken', { code: 400, body: '{"error":{}}' }],
+        ['profile', { code: 200, json: { id: '1234', first_name: 'Ada & co', data: [{ id: 'a' }, { id: 'b' }] } }],
+        ['broken', { code: 400, json: { error: {} } }],
       ]);
       const resolved = resolveReferences(
         op({ relativeUrl: 'me/messages?ids={result=profile:$.data.*.id}', body: 'text=Hi {result=profile:$.first_name}', dependsOn: ['profile'] }),
@@ -99,8 +99,24 @@ describe('Graph batch parsing', () => {
       expect(resolveReferences(op({ relativeUrl: 'me/{result=broken:$.id}', dependsOn: ['broken'] }), answers)).toMatch(/depends on operation "broken", which failed/);
       expect(resolveReferences(op({ relativeUrl: 'me?x={result=profile:$.nope}', dependsOn: ['profile'] }), answers)).toMatch(/selects nothing/);
       // A value can't make the path climb out of Graph.
-      const climbing = new Map([['p', { code: 200, body: JSON.stringify({ id: '..' }) }]]);
+      const climbing = new Map([['p', { code: 200, json: { id: '..' } }]]);
       expect(resolveReferences(op({ relativeUrl: 'me/{result=p:$.id}/x', dependsOn: ['p'] }), climbing)).toMatch(/relative Graph path/);
+    });
+
+    it('bounds what references cost: how many an operation holds, and how long they make it', () => {
+      const many = `me?x=${'{result=a:$.id}'.repeat(MAX_REFERENCES_PER_OPERATION + 1)}`;
+      expect(parseBatch([{ method: 'GET', relative_url: 'me', name: 'a' }, { method: 'GET', relative_url: many }])).toMatchObject({
+        ok: false,
+        message: expect.stringContaining(`more than ${MAX_REFERENCES_PER_OPERATION}`),
+      });
+      // A large answer filled in many times: refused as it grows, not built.
+      const big = new Map([['a', { code: 200, json: { v: 'x'.repeat(200_000) } }]]);
+      const refs = '{result=a:$.v}'.repeat(MAX_REFERENCES_PER_OPERATION);
+      expect(resolveReferences(op({ relativeUrl: `me?x=${refs}`, dependsOn: ['a'] }), big)).toMatch(/longer than 65536/);
+      expect(resolveReferences(op({ body: `x=${refs}`, dependsOn: ['a'] }), big)).toMatch(/longer than 1048576/);
+      expect(resolveReferences(op({ body: { a: refs, b: refs }, dependsOn: ['a'] }), big)).toMatch(/longer than/);
+      // Within the bounds it is filled in.
+      expect(resolveReferences(op({ body: { a: '{result=a:$.v}' }, dependsOn: ['a'] }), big)).toMatchObject({ body: { a: 'x'.repeat(200_000) } });
     });
   });
 });

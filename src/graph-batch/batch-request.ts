@@ -69,42 +69,74 @@ const textsOf = (op: OperationText): string[] => [
 
 const referencesIn = (op: OperationText) => textsOf(op).flatMap((t) => [...t.matchAll(REFERENCE)].map((m) => ({ name: m[1], path: m[2] })));
 
+// An earlier named operation's answer: its status, and its body read once as JSON (undefined when not JSON).
 export interface EarlierAnswer {
   code: number;
-  body: string;
+  json: unknown;
 }
+
+// Bounds on what references may do: each value is looked up in an answer already parsed, and what they fill in is
+// capped as it grows, so a batch of many references (or of large values) costs no more than a large request.
+export const MAX_REFERENCES_PER_OPERATION = 50;
+const MAX_RESOLVED_URL_CHARS = 64 * 1024;
+const MAX_RESOLVED_BODY_CHARS = 1024 * 1024;
 
 /**
  * The operation with each `{result=…}` replaced by what it selects in the named operation's answer (several values
  * joined with commas, objects as JSON): URL-encoded in the relative URL and a form body, as written in a JSON body's
- * strings. An error message when an operation it depends on failed or a reference selects nothing.
+ * strings. An error message when an operation it depends on failed, a reference selects nothing, or the values make
+ * the operation too large.
  */
 export function resolveReferences(op: BatchOperation, answers: ReadonlyMap<string, EarlierAnswer>): BatchOperation | string {
   for (const name of op.dependsOn) {
     const parent = answers.get(name);
     if (!parent || parent.code < 200 || parent.code >= 300) return `This operation depends on operation "${name}", which failed`;
   }
-  let missing: string | null = null;
-  const replace = (text: string, encode: boolean) =>
-    text.replace(REFERENCE, (_, name: string, path: string) => {
-      const parent = answers.get(name)!;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(parent.body);
-      } catch {
-        parsed = undefined;
+  let problem: string | null = null;
+  let bodyBudget = MAX_RESOLVED_BODY_CHARS;
+  // Fills in one text, within `budget` characters; null once a reference failed or the budget ran out.
+  const fill = (text: string, encode: boolean, budget: number): string | null => {
+    let out = '';
+    let at = 0;
+    for (const m of text.matchAll(REFERENCE)) {
+      const [whole, name, path] = m;
+      const values = selectJsonPath(answers.get(name)!.json, parseJsonPath(path)!);
+      if (!values.length) {
+        problem = `{result=${name}:${path}} selects nothing in operation "${name}"'s answer`;
+        return null;
       }
-      const values = selectJsonPath(parsed, parseJsonPath(path)!);
-      if (!values.length) missing ??= `{result=${name}:${path}} selects nothing in operation "${name}"'s answer`;
       const joined = values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(',');
-      return encode ? encodeURIComponent(joined) : joined;
-    });
-  const relativeUrl = replace(op.relativeUrl, true);
-  const body =
-    typeof op.body === 'string'
-      ? replace(op.body, true)
-      : op.body && Object.fromEntries(Object.entries(op.body).map(([k, v]) => [k, typeof v === 'string' ? replace(v, false) : v]));
-  if (missing) return missing;
+      out += text.slice(at, m.index) + (encode ? encodeURIComponent(joined) : joined);
+      at = m.index! + whole.length;
+      if (out.length > budget) {
+        problem = `the values of {result=…} make this operation longer than ${budget} characters`;
+        return null;
+      }
+    }
+    out += text.slice(at);
+    return out.length > budget ? ((problem = `the values of {result=…} make this operation longer than ${budget} characters`), null) : out;
+  };
+  const relativeUrl = fill(op.relativeUrl, true, MAX_RESOLVED_URL_CHARS);
+  if (relativeUrl === null) return problem!;
+  let body: BatchOperation['body'];
+  if (typeof op.body === 'string') {
+    const filled = fill(op.body, true, bodyBudget);
+    if (filled === null) return problem!;
+    body = filled;
+  } else if (op.body) {
+    const entries: [string, unknown][] = [];
+    for (const [k, v] of Object.entries(op.body)) {
+      if (typeof v !== 'string') {
+        entries.push([k, v]);
+        continue;
+      }
+      const filled = fill(v, false, bodyBudget);
+      if (filled === null) return problem!;
+      bodyBudget -= filled.length;
+      entries.push([k, filled]);
+    }
+    body = Object.fromEntries(entries);
+  }
   // What a value brought in must not make the path leave Graph (a `..`, say): checked again as written.
   if (relativePath(relativeUrl) === null) return 'relative_url must be a relative Graph path once its {result=…} values are in';
   return { ...op, relativeUrl, ...(body === undefined ? {} : { body }) };
@@ -174,7 +206,11 @@ export function parseBatch(value: unknown): BatchParse {
       waits.add(dependsOn);
     }
     const operation = { method: m as BatchMethod, relativeUrl, ...(body === undefined ? {} : { body: body as BatchOperation['body'] }) };
-    for (const ref of referencesIn(operation)) {
+    const refs = referencesIn(operation);
+    if (refs.length > MAX_REFERENCES_PER_OPERATION) {
+      return { ok: false, message: `param batch[${i}] holds more than ${MAX_REFERENCES_PER_OPERATION} {result=…} references` };
+    }
+    for (const ref of refs) {
       if (!earlier(ref.name)) return { ok: false, message: `param batch[${i}] refers to {result=${ref.name.slice(0, 64)}:…}, which is not an earlier named operation` };
       if (!parseJsonPath(ref.path)) return { ok: false, message: `param batch[${i}] has an unsupported JSONPath in {result=${ref.name}:…}: use $ with .key, [n], .* or [*]` };
       waits.add(ref.name);

@@ -3,13 +3,21 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { GraphException } from '../common/errors/graph.exception';
 import { innerRequest } from '../common/http/inner-request';
-import { BatchOperation, parseBatch, resolveReferences, withCredentials } from './batch-request';
+import { BatchOperation, EarlierAnswer, parseBatch, resolveReferences, withCredentials } from './batch-request';
 
 export interface BatchAnswer {
   code: number;
   headers?: { name: string; value: string }[];
   body: string;
 }
+
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
 
 // An operation refused before it ran, in Graph's error shape (code 100).
 const graphError = (message: string): BatchAnswer => ({
@@ -38,7 +46,8 @@ export class GraphBatchService {
     if (!parsed.ok) throw new GraphException(`(#100) ${parsed.message}`, 100);
     const includeHeaders = params.include_headers !== false && params.include_headers !== 'false';
     const answers: (BatchAnswer | null)[] = [];
-    const named = new Map<string, BatchAnswer>();
+    // Named answers, each read as JSON once however many references use it.
+    const named = new Map<string, EarlierAnswer>();
     const waitedFor = new Set(parsed.operations.flatMap((op) => op.dependsOn));
     for (const op of parsed.operations) {
       const resolved = resolveReferences(op, named);
@@ -46,7 +55,7 @@ export class GraphBatchService {
         typeof resolved === 'string'
           ? graphError(resolved)
           : await innerRequest.run({ origin }, () => this.call(version, withCredentials(resolved, credentials), includeHeaders));
-      if (op.name !== undefined) named.set(op.name, answer);
+      if (op.name !== undefined) named.set(op.name, { code: answer.code, json: parseJson(answer.body) });
       // As on Graph, an operation others depend on is left out when it succeeded, unless it asks to be kept.
       const omitted = op.name !== undefined && waitedFor.has(op.name) && op.omitResponseOnSuccess && answer.code >= 200 && answer.code < 300;
       answers.push(omitted ? null : answer);
