@@ -91,6 +91,22 @@ describe('MessengerBot webhooks', () => {
     expect(seen).toEqual(['7']);
   });
 
+  it("lets a person's next event go on when a handler never finishes", async () => {
+    const errors: unknown[] = [];
+    const b = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', handlerTimeoutMs: 30, onError: (err) => errors.push(err) });
+    const handled: string[] = [];
+    b.on('message', (e) => {
+      const text = (e.item.message as { text: string }).text;
+      handled.push(text);
+      return text === 'hang' ? new Promise(() => undefined) : undefined;
+    });
+    await post(b, body([msg('7', 'm_1', 'hang')]));
+    await post(b, body([msg('7', 'm_2', 'next')]));
+    await b.idle();
+    expect(handled).toEqual(['hang', 'next']);
+    expect(errors).toEqual([new Error('a message handler ran longer than 30 ms')]);
+  });
+
   it('serves node:http with the raw body, and refuses one too large', async () => {
     const b = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', maxBodyBytes: 2000 });
     const got: string[] = [];
@@ -142,13 +158,32 @@ describe('GraphClient', () => {
   it('retries a send that failed transiently under one Idempotency-Key, with the token and appsecret_proof', async () => {
     const g = new GraphClient({ pageAccessToken: 'PT', appSecret: 's', graphUrl: base, backoffMs: 1 });
     answers = [{ status: 500, body: { error: { message: 'oops', code: 2 } } }, { status: 200, body: { recipient_id: '7', message_id: 'm_1' } }];
-    expect(await g.post('me/messages', { recipient: { id: '7' } })).toEqual({ recipient_id: '7', message_id: 'm_1' });
+    expect(await g.post('me/messages', { recipient: { id: '7' } }, { idempotent: true })).toEqual({ recipient_id: '7', message_id: 'm_1' });
     expect(seen).toHaveLength(2);
     expect(seen[0].headers['idempotency-key']).toBeDefined();
     expect(seen[1].headers['idempotency-key']).toBe(seen[0].headers['idempotency-key']);
     expect(seen[0].headers.authorization).toBe('Bearer PT');
     expect(seen[0].url).toMatch(/^\/v25\.0\/me\/messages\?appsecret_proof=[0-9a-f]{64}$/);
     expect(JSON.parse(seen[0].body)).toEqual({ recipient: { id: '7' } });
+  });
+
+  it('repeats a write that may have been done only where the key makes that harmless', async () => {
+    // A handover call answered 500 may have happened: not repeated.
+    const g = new GraphClient({ pageAccessToken: 'PT', graphUrl: base, backoffMs: 1 });
+    answers = [{ status: 500, body: { error: { message: 'oops', code: 2 } } }];
+    expect(((await g.post('me/pass_thread_control', {}).catch((e) => e)) as GraphApiError).code).toBe(2);
+    expect(seen).toHaveLength(1);
+    // Refused unread (a rate limit): repeated.
+    seen.length = 0;
+    answers = [{ status: 429, body: { error: { message: 'slow down', code: 613 } } }, { status: 200, body: { success: true } }];
+    expect(await g.post('me/pass_thread_control', {})).toEqual({ success: true });
+    expect(seen).toHaveLength(2);
+    // A server that ignores Idempotency-Key (Messenger's own Graph): a send answered 500 is not repeated either.
+    seen.length = 0;
+    const meta = new GraphClient({ pageAccessToken: 'PT', graphUrl: base, backoffMs: 1, honoursIdempotencyKey: false });
+    answers = [{ status: 500, body: { error: { message: 'oops', code: 1 } } }];
+    await meta.post('me/messages', {}, { idempotent: true }).catch(() => undefined);
+    expect(seen).toHaveLength(1);
   });
 
   it("throws Graph's error at once when the request is at fault", async () => {

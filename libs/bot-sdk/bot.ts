@@ -13,8 +13,10 @@ export interface BotOptions extends GraphClientOptions {
   dedupe?: number;
   // Largest webhook body accepted (bytes).
   maxBodyBytes?: number;
-  // A handler threw, or a webhook could not be read.
+  // A handler threw or overran handlerTimeoutMs, or a webhook could not be read.
   onError?: (err: unknown, event?: BotEvent) => void;
+  // How long a person's next event waits for a handler that has not finished (it goes on running; default 60 s).
+  handlerTimeoutMs?: number;
 }
 
 /** One webhook item, named by kind; `item` is Messenger's item as it came (sender, recipient, timestamp, …). */
@@ -63,7 +65,7 @@ const header = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : 
 /**
  * A Messenger bot for one Page, for Switchboard or the Messenger Platform alike (only `graphUrl` differs):
  * verified webhooks dispatched to handlers by kind, each person's events one at a time and in order, redeliveries
- * dropped; and the Send API and handover calls, retried without sending twice.
+ * dropped; and the Send API and handover calls, retried only where a repeat can't act twice (GraphClient).
  *
  *   const bot = new MessengerBot({ appSecret, pageAccessToken, verifyToken, graphUrl: 'https://switchboard.example' });
  *   bot.on('message', (e, b) => b.sendText(e.psid!, `You said: ${(e.item.message as { text?: string }).text}`));
@@ -156,7 +158,7 @@ export class MessengerBot {
   // --- the Send API and friends ---
 
   send(request: Record<string, unknown>, idempotencyKey?: string): Promise<SendResult> {
-    return this.graph.post<SendResult>('me/messages', request, idempotencyKey);
+    return this.graph.post<SendResult>('me/messages', request, { idempotencyKey, idempotent: true });
   }
 
   sendMessage(psid: string, message: Record<string, unknown>, opts: SendOptions = {}): Promise<SendResult> {
@@ -233,10 +235,20 @@ export class MessengerBot {
     const lane = `${pageId}:${event.psid ?? ''}`;
     const run = (this.lanes.get(lane) ?? Promise.resolve()).then(async () => {
       for (const h of handlers) {
+        let timer: NodeJS.Timeout | undefined;
+        const limit = this.options.handlerTimeoutMs ?? 60_000;
         try {
-          await h(event, this);
+          // A handler that never settles would hold this person's events forever: after the limit the next goes on.
+          await Promise.race([
+            Promise.resolve().then(() => h(event, this)),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`a ${kind} handler ran longer than ${limit} ms`)), limit);
+            }),
+          ]);
         } catch (err) {
           this.options.onError?.(err, event);
+        } finally {
+          clearTimeout(timer);
         }
       }
     });

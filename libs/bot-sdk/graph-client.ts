@@ -9,8 +9,13 @@ export interface GraphClientOptions {
   // https://graph.facebook.com on Messenger; your Switchboard's base URL here.
   graphUrl?: string;
   version?: string;
-  // Tries after the first for a call that failed transiently (network, 5xx, 429, Graph codes 1, 2, 4, 613).
+  // Tries after the first for a call that failed transiently (network, 5xx, 429, Graph codes 1, 2, 4, 613). A read
+  // is always tried again; a write only when it was refused unread (a rate limit, a connection refused) or when it
+  // is idempotent on a server that honours Idempotency-Key (see honoursIdempotencyKey).
   retries?: number;
+  // Whether the server stores a POST once per Idempotency-Key: Switchboard does, the Messenger Platform does not.
+  // Default: true unless graphUrl is graph.facebook.com.
+  honoursIdempotencyKey?: boolean;
   // First backoff; doubled each try, and never shorter than the server's Retry-After.
   backoffMs?: number;
   timeoutMs?: number;
@@ -35,13 +40,21 @@ export class GraphApiError extends Error {
   get transient(): boolean {
     return this.status === 0 || this.status >= 500 || this.status === 429 || [1, 2, 4, 613].includes(this.code ?? -1);
   }
+
+  // Refused before anything was done: a rate limit, or a connection that was never made.
+  get refused(): boolean {
+    return this.status === 429 || [4, 613].includes(this.code ?? -1) || this.connectionRefused;
+  }
+
+  connectionRefused = false;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A small Graph client for a Page: JSON in, JSON out, Graph's errors as GraphApiError. A POST carries one
- * `Idempotency-Key` for all its tries, so a retried send is stored once on Switchboard (Graph ignores the header).
+ * `Idempotency-Key` for all its tries; an idempotent one is repeated after a failure that may have landed only on a
+ * server that honours the key (Switchboard; Graph ignores the header).
  */
 export class GraphClient {
   private readonly base: string;
@@ -54,14 +67,21 @@ export class GraphClient {
     this.retries = options.retries ?? 2;
     this.backoffMs = options.backoffMs ?? 200;
     this.timeoutMs = options.timeoutMs ?? 20_000;
+    this.honoursKey = options.honoursIdempotencyKey ?? !/^https:\/\/graph\.facebook\.com\/?$/.test(options.graphUrl ?? 'https://graph.facebook.com');
   }
+
+  private readonly honoursKey: boolean;
 
   get<T = Record<string, unknown>>(path: string, params: Record<string, string | number | undefined> = {}): Promise<T> {
     return this.call<T>('GET', path, params);
   }
 
-  post<T = Record<string, unknown>>(path: string, body: Record<string, unknown>, idempotencyKey: string = randomUUID()): Promise<T> {
-    return this.call<T>('POST', path, {}, body, idempotencyKey);
+  /**
+   * `idempotent`: the call may be repeated under its Idempotency-Key (a Send API send); other writes (handover
+   * calls, say) are repeated only when refused unread.
+   */
+  post<T = Record<string, unknown>>(path: string, body: Record<string, unknown>, opts: { idempotencyKey?: string; idempotent?: boolean } = {}): Promise<T> {
+    return this.call<T>('POST', path, {}, body, opts.idempotencyKey ?? randomUUID(), opts.idempotent ?? false);
   }
 
   delete<T = Record<string, unknown>>(path: string): Promise<T> {
@@ -74,6 +94,7 @@ export class GraphClient {
     params: Record<string, string | number | undefined>,
     body?: Record<string, unknown>,
     idempotencyKey?: string,
+    idempotent = false,
   ): Promise<T> {
     const url = new URL(`${this.base}/${path.replace(/^\/+/, '')}`);
     for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, String(v));
@@ -109,9 +130,10 @@ export class GraphClient {
       } catch (err) {
         // No answer at all (refused, reset, timed out): status 0.
         error = new GraphApiError((err as Error).message, 0, undefined, undefined, undefined, undefined, undefined);
+        error.connectionRefused = /ECONNREFUSED/.test(String((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message));
       }
-      // Without an idempotency key only reads are safe to repeat.
-      const repeatable = method === 'GET' || idempotencyKey !== undefined;
+      // A write that may have been done is repeated only where the key makes a repeat harmless.
+      const repeatable = method === 'GET' || error.refused || (idempotent && this.honoursKey);
       if (!error.transient || !repeatable || attempt >= this.retries) throw error;
       await sleep(Math.max(this.backoffMs * 2 ** attempt, error.retryAfterMs ?? 0));
     }
