@@ -6,7 +6,7 @@ import { GraphException } from '../common/errors/graph.exception';
 import { isUniqueViolation } from '../database/pg-errors';
 import { AppConfig } from '../config/app-config';
 import { appIdValue, HandoverService } from '../handover/handover.service';
-import { controlView, MessagingService } from '../messaging/messaging.service';
+import { ControlRow, controlView, MessagingService, ThreadRow } from '../messaging/messaging.service';
 import { PagesService } from '../pages/pages.service';
 import { SendApiService } from '../send-api/send-api.service';
 import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
@@ -42,7 +42,7 @@ export class InboxService {
     return this.messaging.listPageThreadMessages(pageId, threadId, afterSeq, limit, origin);
   }
 
-  // Answers whether it was written now (false: a retry that found the first message).
+  // The message sent, `created` false when a retry with its client_message_id found the first one.
   async send(userId: string, pageId: string, threadId: string, dto: InboxSendDto) {
     await this.pages.assertAdmin(pageId, userId);
     const thread = await this.messaging.findPageThread(pageId, threadId);
@@ -106,7 +106,7 @@ export class InboxService {
     return { control: controlView(await this.messaging.findPageThread(pageId, threadId)) };
   }
 
-  private checkSendable(thread: Parameters<typeof controlView>[0] & { person_last_at: string }): void {
+  private checkSendable(thread: ThreadRow & ControlRow): void {
     const control = controlView(thread);
     if (!control.inbox_has_control) throw InboxErrors.notInControl(control.controller_name);
     if (Number(thread.person_last_at ?? 0) < this.windowStart()) {
