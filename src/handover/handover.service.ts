@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { GRAPH_TRANSPORT_PARAMS, parseGraphParams } from '../../libs/templates';
 import { MessagingService, ThreadRow } from '../messaging/messaging.service';
+import { PageInboxHub } from '../messaging/realtime/page-inbox-hub';
 import { SendApiService } from '../send-api/send-api.service';
 import { PAGE_INBOX_APP_ID, threadControllerSql, WebhooksService } from '../webhooks/webhooks.service';
 import { HandoverErrors } from './handover.errors';
@@ -39,6 +40,7 @@ export class HandoverService {
     private readonly messaging: MessagingService,
     private readonly webhooks: WebhooksService,
     private readonly sendApi: SendApiService,
+    private readonly inboxHub: PageInboxHub,
   ) {}
 
   async control(pageId: string, appId: string, action: ControlAction, params: unknown): Promise<{ success: true }> {
@@ -99,6 +101,8 @@ export class HandoverService {
       }
       return this.apply(m, thread, owner, notices);
     });
+    // The Page's people see who controls each thread.
+    this.inboxHub.touch(pageId, known.id);
     if (deliveries.length) await this.webhooks.dispatch(deliveries);
     return { success: true };
   }

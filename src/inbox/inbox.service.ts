@@ -7,6 +7,7 @@ import { isUniqueViolation } from '../database/pg-errors';
 import { AppConfig } from '../config/app-config';
 import { appIdValue, HandoverService } from '../handover/handover.service';
 import { ControlRow, controlView, MessagingService, ThreadRow } from '../messaging/messaging.service';
+import { PageInboxHub } from '../messaging/realtime/page-inbox-hub';
 import { PagesService } from '../pages/pages.service';
 import { SendApiService } from '../send-api/send-api.service';
 import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
@@ -30,6 +31,7 @@ export class InboxService {
     private readonly handover: HandoverService,
     private readonly webhooks: WebhooksService,
     private readonly sendApi: SendApiService,
+    private readonly inboxHub: PageInboxHub,
   ) {}
 
   async threads(userId: string, pageId: string, limit: number, cursor?: string) {
@@ -102,6 +104,8 @@ export class InboxService {
       const notice = { previous_owner_app_id: appIdValue(PAGE_INBOX_APP_ID), new_owner_app_id: appIdValue(primary) };
       return this.handover.apply(m, thread, null, [{ toApp: primary, item: { ...base, pass_thread_control: notice } }]);
     });
+    // The Page's other admins see the new control.
+    this.inboxHub.touch(pageId, known.id);
     if (deliveries.length) await this.webhooks.dispatch(deliveries);
     return { control: controlView(await this.messaging.findPageThread(pageId, threadId)) };
   }

@@ -11,6 +11,7 @@ import { EventsController } from './events.controller';
 import { UserEventsPrunerProcessor } from './jobs/user-events-pruner.processor';
 import { MessagingService } from './messaging.service';
 import { LongPollService } from './realtime/long-poll.service';
+import { PageInboxHub } from './realtime/page-inbox-hub';
 import { RealtimeHub } from './realtime/realtime-hub';
 import { WsGateway } from './realtime/ws.gateway';
 import { ThreadsController } from './threads.controller';
@@ -23,7 +24,7 @@ import { ThreadsController } from './threads.controller';
     MediaModule,
   ],
   controllers: [ThreadsController, EventsController],
-  providers: [MessagingService, RealtimeHub, LongPollService, WsGateway, UserEventsPrunerProcessor],
-  exports: [MessagingService],
+  providers: [MessagingService, RealtimeHub, PageInboxHub, LongPollService, WsGateway, UserEventsPrunerProcessor],
+  exports: [MessagingService, PageInboxHub],
 })
 export class MessagingModule {}

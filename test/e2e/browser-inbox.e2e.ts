@@ -85,6 +85,8 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     await row.getByText('Where is my order #1234?').waitFor();
     await row.getByLabel('1 unread').waitFor();
     await row.getByText('Bot: Shop bot').waitFor();
+    // The console watches the Page's inbox over its WebSocket: changes are pushed, polling slows to a safety net.
+    await inbox.getByTestId('inbox-live').getByText('Live', { exact: true }).waitFor();
 
     // Opening it shows the message and marks it read; the bot has it, so the reply box is disabled.
     await row.click();
@@ -118,10 +120,10 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     );
     expect(delivered.sender).toBe('page');
 
-    // The person answers: it arrives in the open pane by polling, and stays read.
+    // The person answers: it is pushed to the open pane and the list (well before the 30 s safety poll), and stays read.
     await personSays(api, person, thread.id, 'Great, thanks!');
-    await messages.locator('.from-person').getByText('Great, thanks!').waitFor();
-    await row.getByText('Great, thanks!').waitFor();
+    await messages.locator('.from-person').getByText('Great, thanks!').waitFor({ timeout: 10_000 });
+    await row.getByText('Great, thanks!').waitFor({ timeout: 10_000 });
     await waitFor('the answer read on the server', async () => (await inboxRow())?.unread_count === 0);
     expect(await messages.locator('.inbox-msg').count()).toBe(3);
     await saveScreenshot(tab, 'console-inbox.png', { fullPage: true });

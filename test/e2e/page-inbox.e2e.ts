@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { BotReceiver, receivedEntries, startBotReceiver } from '../support/bot-receiver';
 import { anyQueryText, anyText, expectNo5xx, fuzzBody } from '../support/fuzz-request';
 import { httpClient, HttpClient } from '../support/http-client';
+import { connectPerson, PersonSocket } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { openThread, pageSays, personSays } from '../factories/messaging.factory';
@@ -19,7 +20,8 @@ describe('Page Inbox', () => {
   const receivers: BotReceiver[] = [];
 
   beforeAll(async () => {
-    t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500' } });
+    // A short recheck, so an admin's removal reaches their watching socket within the test.
+    t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500', WS_TOKEN_RECHECK_MS: '300' } });
     api = httpClient(t.url);
   });
   afterAll(async () => {
@@ -228,6 +230,69 @@ describe('Page Inbox', () => {
     expect(rest.body.data.map((x: any) => x.person.name)).toEqual(['Ada Customer']);
     expect(rest.body.paging.next_cursor).toBeNull();
   });
+
+  // An admin's console watches the Page's inbox over its WebSocket: a hint names the threads that changed.
+  async function watch(sock: PersonSocket, pageId: unknown, ref: string) {
+    sock.ws.send(JSON.stringify({ type: 'watch_inbox', ref, page_id: pageId }));
+    return sock.waitFor(`answer to ${ref}`, (e) => e.ref === ref);
+  }
+  const hintFor = (pageId: string, threadId: string) => (e: any) =>
+    e.type === 'inbox' && e.page_id === pageId && (e.thread_ids === null || e.thread_ids.includes(threadId));
+
+  it("pushes live hints to the sockets of the Page's admins who watch its inbox, from any api process", async () => {
+    const b = await business();
+    const c = await customer(b.page.id);
+    const sibling = await t.spawnSibling('api');
+    const viaSibling = httpClient(sibling.url);
+    const sockets: PersonSocket[] = [];
+    try {
+      const admin = await connectPerson(t.url, b.owner.token);
+      sockets.push(admin);
+      expect(await watch(admin, b.page.id, 'w1')).toEqual({ type: 'watching', ref: 'w1', page_id: b.page.id });
+      // Watching twice is one watch.
+      expect(await watch(admin, b.page.id, 'w2')).toEqual({ type: 'watching', ref: 'w2', page_id: b.page.id });
+
+      // Only the Page's admins, with the inbox routes' own refusals.
+      const stranger = await connectPerson(t.url, c.person.token);
+      sockets.push(stranger);
+      expect(await watch(stranger, b.page.id, 's1')).toMatchObject({ type: 'error', ref: 's1', code: 'PAGE.NOT_ADMIN' });
+      expect(await watch(stranger, '99999999999', 's2')).toMatchObject({ type: 'error', ref: 's2', code: 'PAGE.NOT_FOUND' });
+      expect(await watch(stranger, { id: 1 }, 's3')).toMatchObject({ type: 'error', ref: 's3', code: 'REQUEST.INVALID' });
+
+      // The person writes through the other api process; the admin's socket on this one hears of the thread.
+      await personSays(viaSibling, c.person, c.thread.id, 'Is anyone there?');
+      await admin.waitFor('the hint for the person message', hintFor(b.page.id, c.thread.id));
+      const seen = admin.events.length;
+      // The bot's reply, and a change of control, are hints too.
+      const [{ psid }] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
+      expect((await pageSays(viaSibling, b.pageToken, psid, { text: 'A bot is here' })).status).toBe(200);
+      await admin.waitFor('the hint for the reply', (e) => admin.events.indexOf(e) >= seen && hintFor(b.page.id, c.thread.id)(e));
+      expect((await api.put(`/pages/${b.page.id}/apps/${b.app.id}/handover-role`, { role: 'primary' }, { token: b.owner.token })).status).toBe(200);
+      const beforeTake = admin.events.length;
+      expect((await viaSibling.post(b.inbox(`/${c.thread.id}/take`), {}, { token: b.owner.token })).status).toBe(200);
+      await admin.waitFor('the hint for the take', (e) => admin.events.indexOf(e) >= beforeTake && hintFor(b.page.id, c.thread.id)(e));
+      // The stranger heard nothing of the Page.
+      expect(stranger.events.filter((e) => e.type === 'inbox')).toEqual([]);
+
+      // A co-admin removed from the Page stops hearing it, and is told.
+      const helper = await signupPerson(api, 'Helper');
+      expect((await api.post(`/pages/${b.page.id}/admins`, { username: helper.username }, { token: b.owner.token })).status).toBe(201);
+      const helperSock = await connectPerson(sibling.url, helper.token);
+      sockets.push(helperSock);
+      expect(await watch(helperSock, b.page.id, 'h1')).toMatchObject({ type: 'watching' });
+      expect((await api.delete(`/pages/${b.page.id}/admins/${helper.id}`, { token: b.owner.token })).status).toBe(204);
+      expect(await helperSock.waitFor('the unwatch', (e) => e.type === 'unwatched')).toEqual({
+        type: 'unwatched', ref: null, page_id: b.page.id, reason: 'PAGE.NOT_ADMIN',
+      });
+
+      // Unwatching is answered; the socket goes on.
+      admin.ws.send(JSON.stringify({ type: 'unwatch_inbox', ref: 'u1', page_id: b.page.id }));
+      expect(await admin.waitFor('the unwatch answer', (e) => e.ref === 'u1')).toEqual({ type: 'unwatched', ref: 'u1', page_id: b.page.id });
+    } finally {
+      for (const s of sockets) await s.close();
+      await sibling.stop();
+    }
+  }, 60_000);
 
   it('never answers 5xx to random input, and writes nothing when it refuses', async () => {
     // A Page with no bot: nothing is delivered in the background, so "nothing written" is this request's alone.

@@ -1,7 +1,7 @@
 import { MAX_BODY_DEPTH, tooDeeplyNested } from '../../common/errors/nesting-depth';
 
 // Frame types the gateway handles; anything else is routed to FRAME_UNKNOWN, so it is answered, not dropped.
-export const PERSON_FRAME_TYPES = new Set(['ping', 'send']);
+export const PERSON_FRAME_TYPES = new Set(['ping', 'send', 'watch_inbox', 'unwatch_inbox']);
 export const FRAME_UNKNOWN = 'frame:unknown';
 export const FRAME_NOT_JSON = 'frame:not-json';
 export const FRAME_TOO_DEEP = 'frame:too-deep';

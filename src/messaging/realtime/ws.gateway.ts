@@ -21,9 +21,11 @@ import { SendMessageDto } from '../dto/send-message.dto';
 import { AppConfig } from '../../config/app-config';
 import { PUBSUB, PubSubPort } from '../../infra/pubsub/pubsub.port';
 import { MetricsService } from '../../health/metrics.service';
+import { PagesService } from '../../pages/pages.service';
 import { MessagingService } from '../messaging.service';
 import type { PersonEvent } from '../person-events';
 import { OrderedEventStream } from './ordered-stream';
+import { InboxHint, PageInboxHub } from './page-inbox-hub';
 import { FRAME_NOT_JSON, FRAME_TOO_DEEP, FRAME_UNKNOWN, MAX_FRAME_DEPTH, refOf } from './person-frames';
 import { RealtimeHub } from './realtime-hub';
 
@@ -34,6 +36,8 @@ export const WS_CLOSE_TOO_SLOW = 1013;
 export const WS_CLOSE_TOKEN_ENDED = 4401;
 // Service restart: reconnect (with the last cursor), to this or another api process.
 export const WS_CLOSE_RECONNECT = 1012;
+// How many Pages' inboxes one socket may watch at once.
+export const MAX_INBOX_WATCHES = 20;
 
 interface Connection {
   ws: WebSocket;
@@ -44,6 +48,8 @@ interface Connection {
   stream?: OrderedEventStream;
   stopListening?: () => void;
   typing: Map<string, NodeJS.Timeout>;
+  // The Pages whose inbox hints this socket hears (an admin's console), each with how it stops.
+  watches: Map<string, () => void>;
   // Settles once `hello` is sent (or setup failed): frames that arrive first are answered after it, never before.
   hello: Promise<void>;
 }
@@ -83,6 +89,8 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     private readonly auth: AuthService,
     private readonly messaging: MessagingService,
     private readonly hub: RealtimeHub,
+    private readonly inboxHub: PageInboxHub,
+    private readonly pages: PagesService,
     private readonly config: AppConfig,
     @Inject(PUBSUB) private readonly pubsub: PubSubPort,
     metrics: MetricsService,
@@ -123,7 +131,11 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     // A revocation published while this process was cut off from the bus never arrived: ask Postgres.
     this.pubsub.onResubscribed(() => void this.closeRevokedSockets({ failClosed: true }));
     // Nor does one whose publisher was cut off, and nothing here can tell: so Postgres is also asked now and then.
-    this.tokenRecheck = setInterval(() => void this.closeRevokedSockets({ failClosed: false }), this.config.env.WS_TOKEN_RECHECK_MS);
+    // An admin removed from a Page stops hearing its inbox at the same pace.
+    this.tokenRecheck = setInterval(() => {
+      void this.closeRevokedSockets({ failClosed: false });
+      void this.recheckInboxWatches();
+    }, this.config.env.WS_TOKEN_RECHECK_MS);
     this.tokenRecheck.unref();
     this.heartbeat = setInterval(() => this.beat(), this.config.env.WS_HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -238,9 +250,32 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     return this.answer(ws, (c) => this.sendFromSocket(c, frame));
   }
 
+  // {"type":"watch_inbox","ref":…,"page_id":…}: a Page's admin hears {"type":"inbox",page_id,thread_ids} whenever
+  // its threads change, and re-reads them through the inbox routes. Answered {"type":"watching",ref,page_id}.
+  @SubscribeMessage('watch_inbox')
+  watchInbox(@ConnectedSocket() ws: WebSocket, @MessageBody() frame: Record<string, unknown>) {
+    return this.answer(ws, (c) => this.watchFromSocket(c, frame));
+  }
+
+  // {"type":"unwatch_inbox","ref":…,"page_id":…} → {"type":"unwatched",ref,page_id}.
+  @SubscribeMessage('unwatch_inbox')
+  unwatchInbox(@ConnectedSocket() ws: WebSocket, @MessageBody() frame: Record<string, unknown>) {
+    return this.answer(ws, (c) => {
+      const pageId = typeof frame.page_id === 'string' ? frame.page_id : '';
+      c.watches.get(pageId)?.();
+      c.watches.delete(pageId);
+      return { type: 'unwatched', ref: refOf(frame.ref), page_id: pageId.slice(0, 20) };
+    });
+  }
+
   @SubscribeMessage(FRAME_UNKNOWN)
   unknownFrame(@ConnectedSocket() ws: WebSocket, @MessageBody() frame: { ref: string | number | null }) {
-    return this.answer(ws, () => ({ type: 'error', ref: frame.ref, code: 'WS.UNKNOWN_FRAME', message: 'type must be ping or send' }));
+    return this.answer(ws, () => ({
+      type: 'error',
+      ref: frame.ref,
+      code: 'WS.UNKNOWN_FRAME',
+      message: 'type must be ping, send, watch_inbox or unwatch_inbox',
+    }));
   }
 
   @SubscribeMessage(FRAME_TOO_DEEP)
@@ -286,7 +321,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     const { userId } = opened;
     let helloSent!: () => void;
     const hello = new Promise<void>((resolve) => (helloSent = resolve));
-    const c: Connection = { ws, userId, tokenHash: opened.tokenHash, alive: true, typing: new Map(), hello };
+    const c: Connection = { ws, userId, tokenHash: opened.tokenHash, alive: true, typing: new Map(), watches: new Map(), hello };
     this.connections.set(ws, c);
     // A socket is not a way to outlive the token: it ends when the token does (a timer waits ~24.8 days at most).
     const expiresAt = opened.expiresAt;
@@ -351,12 +386,69 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     }
   }
 
+  private async watchFromSocket(c: Connection, frame: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const ref = refOf(frame.ref);
+    const pageId = frame.page_id;
+    const refuse = (code: string, message: string) => ({ type: 'error', ref, code, message });
+    if (typeof pageId !== 'string' || !/^\d{1,20}$/.test(pageId)) return refuse('REQUEST.INVALID', 'page_id must be a Page id');
+    if (c.watches.has(pageId)) return { type: 'watching', ref, page_id: pageId };
+    if (c.watches.size >= MAX_INBOX_WATCHES) return refuse('WS.TOO_MANY_WATCHES', `a socket may watch at most ${MAX_INBOX_WATCHES} inboxes`);
+    try {
+      // The inbox routes' own check: an unknown or suspended Page is PAGE.NOT_FOUND, someone else's PAGE.NOT_ADMIN.
+      await this.pages.assertAdmin(pageId, c.userId);
+      const stop = await this.inboxHub.watch(pageId, (hint) => void this.pushHint(c, hint));
+      // The socket closed, or a second frame for the same Page won, while this one waited.
+      if (this.connections.get(c.ws) !== c || c.watches.has(pageId)) {
+        stop();
+        return { type: 'watching', ref, page_id: pageId };
+      }
+      c.watches.set(pageId, stop);
+      return { type: 'watching', ref, page_id: pageId };
+    } catch (err) {
+      const n = normalizeError(err);
+      if (n.status >= 500) this.logger.warn(`watch_inbox for ${c.userId} failed: ${n.message}`);
+      return refuse(n.code, n.message);
+    }
+  }
+
+  // Hints wait for room like events do; a socket that never drains is closed as too slow.
+  private async pushHint(c: Connection, hint: InboxHint): Promise<void> {
+    if (c.ws.bufferedAmount > this.config.env.WS_MAX_BUFFERED_BYTES && !(await this.drained(c))) {
+      if (c.ws.readyState !== WebSocket.OPEN) return;
+      c.ws.close(WS_CLOSE_TOO_SLOW, 'too slow: inbox hints go unread');
+      this.cleanup(c);
+      return;
+    }
+    this.sendRaw(c, hint);
+  }
+
+  // Sockets watching a Page their person no longer administers stop, and are told.
+  private async recheckInboxWatches(): Promise<void> {
+    for (const c of [...this.connections.values()]) {
+      for (const pageId of [...c.watches.keys()]) {
+        let allowed: boolean;
+        try {
+          allowed = await this.pages.isAdmin(pageId, c.userId);
+        } catch (err) {
+          this.logger.warn(`rechecking inbox watches failed, tried again in ${this.config.env.WS_TOKEN_RECHECK_MS} ms: ${(err as Error).message}`);
+          return;
+        }
+        if (allowed || !c.watches.has(pageId)) continue;
+        c.watches.get(pageId)?.();
+        c.watches.delete(pageId);
+        this.sendRaw(c, { type: 'unwatched', ref: null, page_id: pageId, reason: 'PAGE.NOT_ADMIN' });
+      }
+    }
+  }
+
   private cleanup(c: Connection): void {
     if (this.connections.get(c.ws) !== c) return;
     this.connections.delete(c.ws);
     if (c.expiry) clearTimeout(c.expiry);
     c.stream?.stop();
     c.stopListening?.();
+    for (const stop of c.watches.values()) stop();
+    c.watches.clear();
     for (const t of c.typing.values()) clearTimeout(t);
     c.typing.clear();
   }

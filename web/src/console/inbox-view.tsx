@@ -1,6 +1,7 @@
 // The Page Inbox on a Page's console view: its conversations, and the open one with a reply box and the handover
-// actions (take over from the bot, hand back). Polled every few seconds while the section is on screen and the
-// tab is visible. The rules are in inbox.ts.
+// actions (take over from the bot, hand back). The server pushes hints over the console's WebSocket (InboxFeed)
+// and the view re-reads what they name; without them (no socket) it polls every few seconds, with them every half
+// minute as a safety net, in both cases only while the section is on screen and the tab visible. Rules: inbox.ts.
 import type { RefObject } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, MessageList, MessageView, newClientId, SentMessage } from '../api';
@@ -15,6 +16,7 @@ import {
   InboxControl,
   InboxPage,
   InboxThread,
+  LIVE_POLL_MS,
   openingAfterSeq,
   outsideWindow,
   POLL_MS,
@@ -24,6 +26,7 @@ import {
   sentByLabel,
   sentView,
   shortTime,
+  Poller,
   startPolling,
   templateSummary,
   unreadShown,
@@ -35,19 +38,27 @@ import {
   withOlderPage,
   withSent,
 } from './inbox';
+import { InboxFeed } from './inbox-feed';
 import { ErrorText, routeMissing } from './util';
 
 const LIST_SIZE = 25;
 // A thread far behind catches up a few pages per tick at most.
 const MAX_PAGES_PER_TICK = 5;
 
-// Polls while the tab is visible and `section` is at least partly on screen; stops on unmount.
-function usePolling(task: () => Promise<unknown>, section: RefObject<HTMLElement | null>, deps: unknown[]) {
+// Polls while the tab is visible and `section` is at least partly on screen; stops on unmount. Slowly while
+// `live` (hints are pushed); the answer's now() runs at once on a hint.
+function usePolling(task: () => Promise<unknown>, section: RefObject<HTMLElement | null>, live: RefObject<boolean>, deps: unknown[]) {
   const latest = useRef(task);
   latest.current = task;
+  const handle = useRef<Poller | null>(null);
   useEffect(() => {
     let inView = true;
-    const poller = startPolling(() => latest.current(), POLL_MS, () => !document.hidden && inView);
+    const poller = startPolling(
+      () => latest.current(),
+      () => (live.current ? LIVE_POLL_MS : POLL_MS),
+      () => !document.hidden && inView,
+    );
+    handle.current = poller;
     const onVisibility = () => poller.wake();
     document.addEventListener('visibilitychange', onVisibility);
     const observer =
@@ -60,10 +71,18 @@ function usePolling(task: () => Promise<unknown>, section: RefObject<HTMLElement
     if (observer && section.current) observer.observe(section.current);
     return () => {
       poller.stop();
+      handle.current = null;
       document.removeEventListener('visibilitychange', onVisibility);
       observer?.disconnect();
     };
   }, deps);
+  return handle;
+}
+
+// A hint as the open conversation hears it: `n` counts hints, so the same threads twice is still news.
+interface Hint {
+  n: number;
+  threadIds: string[] | null;
 }
 
 // appNames: the Page's connected apps by id, to say which of them sent each of the Page's messages.
@@ -79,6 +98,9 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
   // Once older pages are shown, a refresh of the first page keeps the cursor past them.
   const olderLoaded = useRef(false);
   const url = `/pages/${pageId}/inbox`;
+  const [live, setLive] = useState(false);
+  const liveRef = useRef(false);
+  const [hint, setHint] = useState<Hint>({ n: 0, threadIds: null });
 
   async function refresh() {
     try {
@@ -90,7 +112,24 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
       setListError(err);
     }
   }
-  usePolling(refresh, section, [pageId]);
+  const listPoller = usePolling(refresh, section, liveRef, [pageId]);
+
+  useEffect(() => {
+    const feed = new InboxFeed({
+      token,
+      pageId,
+      onLive: (l) => {
+        liveRef.current = l;
+        setLive(l);
+      },
+      onHint: (threadIds) => {
+        listPoller.current?.now();
+        setHint((h) => ({ n: h.n + 1, threadIds }));
+      },
+    });
+    feed.start();
+    return () => feed.stop();
+  }, [pageId, token]);
 
   async function loadMore() {
     if (!next) return;
@@ -116,7 +155,12 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
   const open = threads?.find((t) => t.id === openId) ?? null;
   return (
     <section class={`section inbox${open ? ' has-open' : ''}`} aria-labelledby="inbox-h" ref={section}>
-      <h3 id="inbox-h">Inbox</h3>
+      <h3 id="inbox-h">
+        Inbox{' '}
+        <span class="muted inbox-live" data-testid="inbox-live">
+          {live ? 'Live' : 'Refreshing every few seconds'}
+        </span>
+      </h3>
       <ErrorText error={listError} />
       <div class="inbox-grid">
         <div class="inbox-list">
@@ -167,6 +211,8 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
             thread={open}
             appNames={appNames}
             section={section}
+            live={liveRef}
+            hint={hint}
             onBack={() => setOpenId(null)}
             onControl={(control) => setThreads((ts) => ts && withControl(ts, open.id, control))}
             onRead={(seq) => setMarked((m) => ({ ...m, [open.id]: Math.max(seq, m[open.id] ?? 0) }))}
@@ -186,6 +232,8 @@ function Conversation({
   thread,
   appNames,
   section,
+  live,
+  hint,
   onBack,
   onControl,
   onRead,
@@ -196,6 +244,8 @@ function Conversation({
   thread: InboxThread;
   appNames: ReadonlyMap<string, string>;
   section: RefObject<HTMLElement | null>;
+  live: RefObject<boolean>;
+  hint: Hint;
   onBack(): void;
   onControl(c: InboxControl): void;
   onRead(seq: number): void;
@@ -254,7 +304,10 @@ function Conversation({
       setLoadError(err);
     }
   }
-  usePolling(poll, section, [thread.id]);
+  const poller = usePolling(poll, section, live, [thread.id]);
+  useEffect(() => {
+    if (hint.n && (hint.threadIds === null || hint.threadIds.includes(thread.id))) poller.current?.now();
+  }, [hint.n]);
 
   // Scrolled to the end as messages arrive, unless the reader scrolled up to read.
   useEffect(() => {

@@ -291,6 +291,36 @@ describe('polling', () => {
     expect(runs).toBe(2);
     poller.stop();
   });
+  it('runs at once when told something changed, or once more right after a run in progress', async () => {
+    const t = fakeTimers();
+    let runs = 0;
+    let release!: () => void;
+    let slow = 3000;
+    const poller = startPolling(() => (runs++, new Promise<void>((r) => (release = r))), () => slow, () => true, t.timers);
+    release();
+    await settle();
+    expect(t.pending?.ms).toBe(3000);
+    // A tick was scheduled: now() runs at once and the old tick is gone.
+    poller.now();
+    expect(runs).toBe(2);
+    expect(t.pending).toBeNull();
+    // During a run: one more run follows it, however many hints came.
+    poller.now();
+    poller.now();
+    expect(runs).toBe(2);
+    slow = 30_000;
+    release();
+    await settle();
+    expect(runs).toBe(3);
+    release();
+    await settle();
+    expect(runs).toBe(3);
+    // The interval is read at each scheduling.
+    expect(t.pending?.ms).toBe(30_000);
+    poller.stop();
+    poller.now();
+    expect(runs).toBe(3);
+  });
   it('keeps going after a failed run', async () => {
     const t = fakeTimers();
     let runs = 0;

@@ -9,6 +9,8 @@ export const PAGE_INBOX_APP_ID = '263902037430900';
 // The server's window for a human agent's reply after the person's last message.
 export const HUMAN_AGENT_WINDOW_MS = 7 * 24 * 3600_000;
 export const POLL_MS = 3000;
+// While the server pushes hints (InboxFeed), polling is only a safety net for a hint lost on the way.
+export const LIVE_POLL_MS = 30_000;
 // How many messages a thread opens with; "Show earlier" loads as many again.
 export const WINDOW = 50;
 // InboxSendDto: fewer than 2000 characters (code points, as Messenger counts them).
@@ -256,6 +258,8 @@ export function replyError(text: string): string | null {
 export interface Poller {
   // Something changed (the tab shown again, the section scrolled into view): run now if the loop was idle.
   wake(): void;
+  // The server said something changed: run now (or, if a run is in progress, once more right after it), if active.
+  now(): void;
   stop(): void;
 }
 export interface Timers {
@@ -265,18 +269,20 @@ export interface Timers {
 
 // Runs `task` now and every `ms` after each run settles (never two at once), but only while `active()`: a tick
 // that finds it inactive leaves the loop idle until wake(). A failing task does not stop the loop (the caller
-// shows its error; the next tick may succeed).
+// shows its error; the next tick may succeed). `ms` may change between runs (slower while hints are pushed).
 export function startPolling(
   task: () => Promise<unknown>,
-  ms: number,
+  ms: number | (() => number),
   active: () => boolean,
   timers: Timers = { setTimeout: (fn, t) => setTimeout(fn, t), clearTimeout: (h) => clearTimeout(h as number) },
 ): Poller {
   let stopped = false;
   let running = false;
+  // now() during a run: what the run read may predate the change, so one more follows it.
+  let again = false;
   let timer: unknown = null;
   const schedule = () => {
-    if (!stopped) timer = timers.setTimeout(tick, ms);
+    if (!stopped) timer = timers.setTimeout(tick, typeof ms === 'function' ? ms() : ms);
   };
   function tick() {
     timer = null;
@@ -287,7 +293,10 @@ export function startPolling(
       .catch(() => undefined)
       .finally(() => {
         running = false;
-        schedule();
+        if (again && !stopped) {
+          again = false;
+          tick();
+        } else schedule();
       });
   }
   tick();
@@ -295,6 +304,15 @@ export function startPolling(
     wake() {
       // A run in progress or a tick scheduled: the loop is not idle.
       if (stopped || running || timer !== null) return;
+      tick();
+    },
+    now() {
+      if (stopped) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      if (timer !== null) timers.clearTimeout(timer);
       tick();
     },
     stop() {
