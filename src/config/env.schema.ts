@@ -148,6 +148,13 @@ export class EnvSchema {
   // How long the User Profile API's profile_pic URL (a signed avatar) stays valid.
   @Transform(toInt) @IsInt() @Min(60) PROFILE_PIC_URL_TTL_SECONDS = 86400;
 
+  // --- handover protocol (src/handover) ---
+  // A thread an app (or the Page Inbox) controls goes idle, back to the primary receiver, after this long without a
+  // message or a change of control (Messenger: 24 h). 0 turns expiry off: control stays until passed, taken or released.
+  @Transform(toInt) @IsInt() @Min(0) @Max(365 * 86400) HANDOVER_IDLE_TIMEOUT_SECONDS = 86400;
+  // How often worker-role processes look for threads whose control has expired.
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000) HANDOVER_IDLE_SWEEP_INTERVAL_MS = 60_000;
+
   // --- media (src/media) ---
   // Per file, people and bots alike; an image fetched by URL has its own, smaller cap.
   @Transform(toInt) @IsInt() @Min(1024) MEDIA_MAX_BYTES = 25 * 1024 * 1024;

@@ -22,6 +22,13 @@ describe('config', () => {
     expect(env.DATABASE_URL).toBeUndefined();
   });
 
+  it('bounds the handover idle timeout; 0 turns it off', () => {
+    expect(loadEnv({}).HANDOVER_IDLE_TIMEOUT_SECONDS).toBe(86400);
+    expect(loadEnv({ HANDOVER_IDLE_TIMEOUT_SECONDS: '0' }).HANDOVER_IDLE_TIMEOUT_SECONDS).toBe(0);
+    expect(() => loadEnv({ HANDOVER_IDLE_TIMEOUT_SECONDS: '-1' })).toThrow(/HANDOVER_IDLE_TIMEOUT_SECONDS/);
+    expect(() => loadEnv({ HANDOVER_IDLE_SWEEP_INTERVAL_MS: '10' })).toThrow(/HANDOVER_IDLE_SWEEP_INTERVAL_MS/);
+  });
+
   it('documents every variable in .env.example', () => {
     const example = fs.readFileSync(path.join(__dirname, '..', '..', '.env.example'), 'utf8');
     const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));

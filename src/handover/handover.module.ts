@@ -3,12 +3,13 @@ import { MessagingModule } from '../messaging/messaging.module';
 import { SendApiModule } from '../send-api/send-api.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { HandoverGraphController } from './handover-graph.controller';
+import { HandoverIdleProcessor } from './handover-idle.processor';
 import { HandoverService } from './handover.service';
 
 @Module({
   imports: [MessagingModule, WebhooksModule, SendApiModule],
   controllers: [HandoverGraphController],
-  providers: [HandoverService],
+  providers: [HandoverService, HandoverIdleProcessor],
   exports: [HandoverService],
 })
 export class HandoverModule {}

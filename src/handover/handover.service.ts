@@ -109,9 +109,11 @@ export class HandoverService {
 
   // Inside the caller's transaction, on a thread it locked (lockThread): the new owner (undefined: unchanged; null:
   // idle, the primary's) and each notice recorded for the one app it concerns. Answers the deliveries to dispatch
-  // after commit.
+  // after commit. owner_since starts the new owner's idle clock (HandoverIdleProcessor).
   async apply(m: EntityManager, thread: ThreadRow, owner: string | null | undefined, notices: HandoverNotice[]): Promise<string[]> {
-    if (owner !== undefined) await m.query(`UPDATE threads SET owner_app_id = $2 WHERE id = $1`, [thread.id, owner]);
+    if (owner !== undefined) {
+      await m.query(`UPDATE threads SET owner_app_id = $2, owner_since = $3 WHERE id = $1`, [thread.id, owner, Date.now()]);
+    }
     const recorded: string[] = [];
     for (const n of notices) {
       recorded.push(

@@ -142,7 +142,8 @@ export class PagesService {
   // already treats such an owner as idle; clearing it keeps a later reconnection from silently taking the threads
   // back. After the commit, outside the outbox lock: a crash in between leaves owners that still count as idle.
   private async forgetThreadControl(pageId: string, appId: string): Promise<void> {
-    await this.db.query(`UPDATE threads SET owner_app_id = NULL WHERE page_id = $1 AND owner_app_id = $2`, [pageId, appId]);
+    const sql = `UPDATE threads SET owner_app_id = NULL, owner_since = $3 WHERE page_id = $1 AND owner_app_id = $2`;
+    await this.db.query(sql, [pageId, appId, Date.now()]);
   }
 
   // --- admins: who may manage the page (and connect their own apps to it) ---

@@ -7,6 +7,9 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, Unique } from '
 // Not on last_timestamp: every message moves it, and an indexed column there would make each message's thread
 // update a non-HOT one (a new entry in every index of threads). GET /threads sorts a person's threads instead.
 @Index('threads_user_idx', ['userId'])
+// Handover idle timeout: the sweep (HandoverIdleProcessor) finds controlled threads here. Partial, so idle threads
+// (most) are not in it, and on owner_since (only written when control changes), so a message's update stays HOT.
+@Index('threads_owner_since_idx', ['ownerSince'], { where: 'owner_app_id IS NOT NULL' })
 export class ThreadEntity {
   @PrimaryColumn({ type: 'varchar', length: 20 })
   id: string;
@@ -60,6 +63,11 @@ export class ThreadEntity {
   // idle, and the page's primary receiver has it.
   @Column({ name: 'owner_app_id', type: 'varchar', length: 20, nullable: true })
   ownerAppId: string | null;
+
+  // When control last changed (ms): with last_timestamp, how long the owner has been inactive. Null on threads
+  // whose control last changed before this column existed.
+  @Column({ name: 'owner_since', type: 'bigint', nullable: true })
+  ownerSince: string | null;
 
   // An m.me-style ref the person opened the thread with before its first message: the first message or postback
   // carries it as `referral` (Messenger's new-thread referral), then it is cleared.
