@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { ThreadRow } from '../messaging/messaging.service';
+import { PageInboxHub } from '../messaging/realtime/page-inbox-hub';
 import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
 import { appIdValue, HandoverNotice, HandoverService } from './handover.service';
 
@@ -34,6 +35,7 @@ export class HandoverIdleProcessor implements OnApplicationBootstrap, OnModuleDe
     @InjectDataSource() private readonly db: DataSource,
     private readonly handover: HandoverService,
     private readonly webhooks: WebhooksService,
+    private readonly inboxHub: PageInboxHub,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -56,7 +58,9 @@ export class HandoverIdleProcessor implements OnApplicationBootstrap, OnModuleDe
       for (let i = 0; i < MAX_BATCHES; i++) {
         const cutoff = Date.now() - timeout * 1000;
         const { locked, idle, deliveries } = await this.db.transaction((m) => this.expireBatch(m, cutoff));
-        expired += idle;
+        expired += idle.length;
+        // The Page's people see the bot has the thread again.
+        for (const t of idle) this.inboxHub.touch(t.page_id, t.id);
         // A dispatch lost here (Redis away) is found by the webhook reconciler: the notices are in the outbox.
         if (deliveries.length) {
           await this.webhooks.dispatch(deliveries).catch((err: Error) => this.logger.warn(`dispatch failed: ${err.message}`));
@@ -77,7 +81,7 @@ export class HandoverIdleProcessor implements OnApplicationBootstrap, OnModuleDe
   // decides: nothing else is known of those threads, and they'd otherwise never expire.
   // Found through threads_owner_since_idx (controlled threads only); under FOR UPDATE, Postgres re-evaluates the
   // WHERE on a row updated since the statement's snapshot, and the loop below checks it once more.
-  private async expireBatch(m: EntityManager, cutoff: number): Promise<{ locked: number; idle: number; deliveries: string[] }> {
+  private async expireBatch(m: EntityManager, cutoff: number): Promise<{ locked: number; idle: OwnedThread[]; deliveries: string[] }> {
     const rows: OwnedThread[] = await m.query(
       `SELECT t.* FROM threads t
         WHERE t.owner_app_id IS NOT NULL AND (t.owner_since IS NULL OR t.owner_since < $1) AND t.last_timestamp < $1
@@ -86,12 +90,12 @@ export class HandoverIdleProcessor implements OnApplicationBootstrap, OnModuleDe
     );
     const roles = new Map<string, Map<string, 'primary' | 'secondary'>>();
     const deliveries: string[] = [];
-    let idle = 0;
+    const idle: OwnedThread[] = [];
     for (const t of rows) {
       if (t.owner_app_id === null || Math.max(Number(t.last_timestamp), Number(t.owner_since ?? 0)) >= cutoff) continue;
       if (!roles.has(t.page_id)) roles.set(t.page_id, await this.handover.roles(m, t.page_id));
       deliveries.push(...(await this.handover.apply(m, t, null, expiryNotices(t, roles.get(t.page_id)!))));
-      idle++;
+      idle.push(t);
     }
     return { locked: rows.length, idle, deliveries };
   }

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { BotReceiver, receivedEntries, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
+import { connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { openThread, personSays } from '../factories/messaging.factory';
@@ -138,9 +139,15 @@ describe('handover idle timeout', () => {
     const take = await api.post(`/pages/${c.page.id}/inbox/${v.thread.id}/take`, {}, { token: c.owner.token });
     expect(take.body.control).toMatchObject({ controller_app_id: INBOX, inbox_has_control: true });
     await waitEntry('the take notice', c.primary.bot, (_, m) => m.sender?.id === v.psid && m.take_thread_control);
+    // The Page's admin watches the inbox live: the expiry is pushed to their console.
+    const admin = await connectPerson(t.url, c.owner.token);
+    admin.ws.send(JSON.stringify({ type: 'watch_inbox', ref: 'w', page_id: c.page.id }));
+    expect(await admin.waitFor('watching', (e) => e.ref === 'w')).toMatchObject({ type: 'watching' });
 
     await age(v, { message: true, control: true });
     await waitFor('control back with the bot', async () => (await owner(c, v)) === c.primary.id);
+    await admin.waitFor('the inbox hint', (e) => e.type === 'inbox' && e.thread_ids?.includes(v.thread.id));
+    await admin.close();
     const [, passed] = await waitEntry('the primary told', c.primary.bot, (_, m) => m.sender?.id === v.psid && m.pass_thread_control);
     expect(passed.pass_thread_control).toEqual({ previous_owner_app_id: Number(INBOX), new_owner_app_id: Number(c.primary.id), metadata: 'idle_timeout' });
     const late = await api.post(`/pages/${c.page.id}/inbox/${v.thread.id}/messages`, { text: 'Sam here' }, { token: c.owner.token });
