@@ -48,6 +48,16 @@ export interface StoredAttachment {
   payload: { media_id: string; width?: number; height?: number; duration_ms?: number; size?: number; mime?: string };
 }
 
+// One attachment of a message as Graph's Message node gives it.
+export interface GraphAttachment {
+  id: string;
+  mime_type?: string;
+  size?: number;
+  image_data?: { width?: number; height?: number; max_width?: number; max_height?: number; url: string; preview_url: string };
+  video_data?: { width?: number; height?: number; length?: number; url: string };
+  file_url?: string;
+}
+
 // The variant a bot's webhook links to, and what the person's client shows first then full size.
 const DISPLAY = 'display.jpg';
 const PERSON_FULL = 'display.webp';
@@ -288,6 +298,35 @@ export class MediaService implements OnModuleInit {
         },
       };
     });
+  }
+
+  // Graph's `attachments` edge of a message (the Conversations API): each media attachment as image_data, video_data
+  // or file_url, its URLs signed for a bot; a bot's plain URL as it gave it. Templates are not attachments there.
+  forGraph(attachments: unknown[], fallbackId: (index: number) => string, baseUrl?: string): GraphAttachment[] {
+    const out: GraphAttachment[] = [];
+    attachments.forEach((a, i) => {
+      const att = a as { type?: unknown; payload?: Record<string, unknown> };
+      const type = att?.type;
+      if (type !== 'image' && type !== 'video' && type !== 'audio' && type !== 'file') return;
+      const p = (att.payload ?? {}) as StoredAttachment['payload'] & { url?: unknown };
+      const stored = typeof p.media_id === 'string';
+      const url = stored ? this.url(p.media_id, type === 'image' ? DISPLAY : ORIGINAL, baseUrl) : typeof p.url === 'string' ? p.url : null;
+      if (url === null) return;
+      const node: GraphAttachment = { id: stored ? p.media_id : fallbackId(i) };
+      if (p.mime) node.mime_type = p.mime;
+      if (p.size !== undefined) node.size = p.size;
+      const size = p.width && p.height ? { width: p.width, height: p.height } : {};
+      if (type === 'image') {
+        const preview = stored ? this.url(p.media_id, PERSON_THUMB, baseUrl) : url;
+        node.image_data = { ...size, ...(p.width && p.height ? { max_width: p.width, max_height: p.height } : {}), url, preview_url: preview };
+      } else if (type === 'video') {
+        node.video_data = { ...size, ...(p.duration_ms !== undefined ? { length: p.duration_ms / 1000 } : {}), url };
+      } else {
+        node.file_url = url;
+      }
+      out.push(node);
+    });
+    return out;
   }
 
   url(id: string, variant: string, baseUrl?: string): string {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { GraphErrors } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
+import { MediaService } from '../media/media.service';
 import { MessageRow } from '../messaging/messaging-items';
 import { MessagingService } from '../messaging/messaging.service';
 import { SendApiErrors } from './send-api.errors';
@@ -10,7 +11,7 @@ import { requestedFields } from './user-profile.service';
 
 const CONVERSATION_FIELDS = ['id', 'updated_time', 'message_count', 'unread_count', 'participants', 'messages', 'snippet', 'can_reply'] as const;
 const CONVERSATION_DEFAULTS = ['id', 'updated_time'];
-const MESSAGE_FIELDS = ['id', 'created_time', 'from', 'to', 'message'] as const;
+const MESSAGE_FIELDS = ['id', 'created_time', 'from', 'to', 'message', 'attachments'] as const;
 const MESSAGE_DEFAULTS = ['id', 'created_time'];
 const PAGE_SIZE = 25;
 const MAX_PAGE = 100;
@@ -38,7 +39,16 @@ export class ConversationsService {
     private readonly messaging: MessagingService,
     @InjectDataSource() private readonly db: DataSource,
     private readonly config: AppConfig,
+    private readonly media: MediaService,
   ) {}
+
+  // A message's media as Graph's `attachments` edge (absent when it has none, as on Graph).
+  private readonly attachmentsOf = (m: MessageRow): { data: unknown[] } | undefined => {
+    const c = m.content as { attachment?: unknown; attachments?: unknown };
+    const all = [...(Array.isArray(c.attachments) ? c.attachments : []), ...(c.attachment ? [c.attachment] : [])];
+    const data = this.media.forGraph(all, (i) => `${m.mid}_${i}`);
+    return data.length ? { data } : undefined;
+  };
 
   async list(pageId: string, query: Record<string, unknown>) {
     const platform = query.platform ?? 'messenger';
@@ -76,7 +86,7 @@ export class ConversationsService {
     const fields = requestedFields(query.fields, MESSAGE_DEFAULTS, MESSAGE_FIELDS, 'Message');
     const m = await this.messaging.findPageMessage(pageId, mid);
     if (!m) throw noSuchObject(mid);
-    return messageNode(m, fields, { psid: m.psid, personName: m.person_name, pageId, pageName: m.page_name });
+    return messageNode(m, fields, { psid: m.psid, personName: m.person_name, pageId, pageName: m.page_name }, this.attachmentsOf);
   }
 
   private async conversation({ fields, messageFields }: ConversationFields, c: ConversationFacts, paging: Paging = { limit: PAGE_SIZE }) {
@@ -102,7 +112,7 @@ export class ConversationsService {
         const shown = rows.slice(0, paging.limit);
         const last = shown[shown.length - 1];
         out.messages = {
-          data: shown.map((m) => messageNode(m, messageFields, c)),
+          data: shown.map((m) => messageNode(m, messageFields, c, this.attachmentsOf)),
           paging: rows.length > paging.limit ? { cursors: { after: encodeCursor(String(last.seq)) } } : { cursors: {} },
         };
       }
@@ -160,12 +170,19 @@ interface Parties {
 }
 
 // A message node with the fields asked for: who wrote to whom (Graph gives each side an email of its id), and what.
-function messageNode(m: MessageRow, fields: string[], p: Parties): Record<string, unknown> {
+function messageNode(m: MessageRow, fields: string[], p: Parties, attachmentsOf: (m: MessageRow) => unknown): Record<string, unknown> {
   const person = { name: p.personName, email: `${p.psid}@facebook.com`, id: p.psid };
   const page = { name: p.pageName, email: `${p.pageId}@facebook.com`, id: p.pageId };
   const [from, to] = m.sender === 'person' ? [person, page] : [page, person];
   const all: Record<string, unknown> = { id: m.mid, created_time: graphTime(Number(m.timestamp)), from, to: { data: [to] }, message: textOf(m) };
-  return Object.fromEntries(fields.map((f) => [f, all[f]]));
+  const out = Object.fromEntries(fields.filter((f) => f !== 'attachments').map((f) => [f, all[f]]));
+  if (fields.includes('attachments')) {
+    const attachments = attachmentsOf(m);
+    if (attachments) out.attachments = attachments;
+  }
+  // Graph names every node it answers, asked or not.
+  if (!('id' in out)) out.id = m.mid;
+  return out;
 }
 
 interface ConversationFields {

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
+import sharp from 'sharp';
 import { anyQueryText, expectNo5xx } from '../support/fuzz-request';
 import { httpClient, HttpClient } from '../support/http-client';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
-import { conversationWithPsid, openThread, pageSays, personSays, psidOf } from '../factories/messaging.factory';
+import { clientId, conversationWithPsid, openThread, pageSays, personSays, psidOf } from '../factories/messaging.factory';
 import { signupPerson } from '../factories/registry.factory';
 
 // Messenger's Conversations API with a page token: the Page's conversations, their messages and one message, as
@@ -79,8 +80,8 @@ describe('graph: conversations API', () => {
       id: `t_${c.thread.id}`,
       messages: {
         data: [
-          { message: 'Yes, this morning.', from: { name: 'Acme', email: `${c.page.id}@facebook.com`, id: c.page.id } },
-          { message: 'Hi, is my order shipped?', from: { name: 'Customer', email: `${c.psid}@facebook.com`, id: c.psid } },
+          { message: 'Yes, this morning.', from: { name: 'Acme', email: `${c.page.id}@facebook.com`, id: c.page.id }, id: reply.body.message_id },
+          { message: 'Hi, is my order shipped?', from: { name: 'Customer', email: `${c.psid}@facebook.com`, id: c.psid }, id: hi.mid },
         ],
         paging: { cursors: {} },
       },
@@ -96,9 +97,59 @@ describe('graph: conversations API', () => {
       message: 'Hi, is my order shipped?',
     });
     const answer = await get(c.pageToken, `${reply.body.message_id}?fields=from,message`);
-    expect(answer.body).toEqual({ from: { name: 'Acme', email: `${c.page.id}@facebook.com`, id: c.page.id }, message: 'Yes, this morning.' });
+    // Graph names the node whether or not `id` was asked for.
+    expect(answer.body).toEqual({ from: { name: 'Acme', email: `${c.page.id}@facebook.com`, id: c.page.id }, message: 'Yes, this morning.', id: reply.body.message_id });
     expect((await get(c.pageToken, hi.mid)).body).toEqual({ id: hi.mid, created_time: expect.stringMatching(GRAPH_TIME) });
     expect(otherPsid).not.toBe(c.psid);
+  });
+
+  it("gives a message's media as Graph's attachments edge, its URLs signed for the bot", async () => {
+    const c = await conversationWithPsid(api, t.db);
+    const photo = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#39c' } }).png().toBuffer();
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(photo)], { type: 'image/png' }), 'p.png');
+    const up = await fetch(`${t.url}/threads/${c.thread.id}/attachments`, { method: 'POST', body: form, headers: { authorization: `Bearer ${c.person.token}` } });
+    expect(up.status).toBe(201);
+    const { media_id } = (await up.json()) as { media_id: string };
+    const sent = await api.post(`/threads/${c.thread.id}/messages`, { text: 'This one', attachments: [{ media_id }], client_message_id: clientId() }, { token: c.person.token });
+    expect(sent.status).toBe(201);
+    const text = await pageSays(api, c.pageToken, c.psid, { text: 'Lovely' });
+    expect(text.status).toBe(200);
+
+    const one = await get(c.pageToken, `${sent.body.mid}?fields=message,attachments`);
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual({
+      id: sent.body.mid,
+      message: 'This one',
+      attachments: {
+        data: [
+          {
+            id: media_id,
+            mime_type: expect.stringMatching(/^image\//),
+            size: expect.any(Number),
+            image_data: {
+              width: 40,
+              height: 30,
+              max_width: 40,
+              max_height: 30,
+              url: expect.stringMatching(/^http:\/\/.+\/media\//),
+              preview_url: expect.stringMatching(/^http:\/\/.+\/media\//),
+            },
+          },
+        ],
+      },
+    });
+    // The URL is the media itself, readable without the person's token.
+    const img = await fetch(one.body.attachments.data[0].image_data.url);
+    expect(img.status).toBe(200);
+    expect(img.headers.get('content-type')).toMatch(/^image\//);
+    // A message without media has no attachments field, as on Graph; expanded in a conversation the same.
+    expect((await get(c.pageToken, `${text.body.message_id}?fields=message,attachments`)).body).toEqual({ message: 'Lovely', id: text.body.message_id });
+    const conv = await get(c.pageToken, `t_${c.thread.id}?fields=messages{attachments}`);
+    expect(conv.body.messages.data.map((m: any) => [m.id, m.attachments?.data[0].id])).toEqual([
+      [text.body.message_id, undefined],
+      [sent.body.mid, media_id],
+    ]);
   });
 
   it("shows nothing of another Page's, and refuses what Graph refuses", async () => {
