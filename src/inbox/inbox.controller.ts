@@ -7,7 +7,7 @@ import { requestOrigin } from '../media/media.service';
 import { ListThreadsQueryDto } from '../messaging/dto/create-thread.dto';
 import { ListMessagesQueryDto } from '../messaging/dto/receipts.dto';
 import { MessageListDto, SentMessageDto } from '../messaging/dto/send-message.dto';
-import { InboxControlDto, InboxSendDto, InboxThreadListDto } from './dto/inbox.dto';
+import { InboxControlDto, InboxSendDto, InboxThreadListDto, InboxTypingDto } from './dto/inbox.dto';
 import { InboxService } from './inbox.service';
 
 // The Page Inbox: a Page's admins read and answer its conversations (see InboxService).
@@ -65,6 +65,18 @@ export class InboxController {
   @ApiOkResponse({ type: InboxControlDto, description: 'Handed back: the primary bot controls the thread again (and is told)' })
   release(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Param('threadId') threadId: string): Promise<InboxControlDto> {
     return this.inbox.release(who.userId, pageId, threadId);
+  }
+
+  @Post(':threadId/typing')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The person sees the Page typing (or stops seeing it); refused as a reply would be' })
+  async typing(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('threadId') threadId: string,
+    @Body() dto: InboxTypingDto,
+  ): Promise<void> {
+    await this.inbox.typing(who.userId, pageId, threadId, dto.on);
   }
 
   @Post(':threadId/read')

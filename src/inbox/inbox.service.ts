@@ -77,6 +77,17 @@ export class InboxService {
     return this.changeControl(userId, pageId, threadId, 'release');
   }
 
+  // Someone of the Page's is writing a reply: the person sees the Page typing, as after a bot's typing_on (which
+  // ends at typing_off, a message from the Page, or TYPING_TIMEOUT_MS). Only where a reply could be sent, and on the
+  // Page's send bucket like any sender action.
+  async typing(userId: string, pageId: string, threadId: string, on: boolean): Promise<void> {
+    await this.pages.assertAdmin(pageId, userId);
+    const thread = await this.messaging.findPageThread(pageId, threadId);
+    this.checkSendable(thread);
+    await this.spendPageBucket(pageId);
+    await this.messaging.pageTyping(thread, on);
+  }
+
   // The Page has read the person's messages: they see "Seen", as after a bot's mark_seen.
   async read(userId: string, pageId: string, threadId: string): Promise<void> {
     await this.pages.assertAdmin(pageId, userId);

@@ -2,6 +2,7 @@ import type { BrowserContext, Page, Route } from 'playwright-core';
 import { describeBrowser, launchChromium, saveScreenshot } from '../support/browser';
 import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
+import { connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { openThread, personSays, psidOf } from '../factories/messaging.factory';
@@ -108,8 +109,12 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     await waitFor('take_thread_control at the bot', () => botItems().find((m) => m.take_thread_control));
     expect(await reply.isDisabled()).toBe(false);
 
-    // The reply reaches the person, and shows on the Page's side of the pane.
+    // The reply reaches the person, and shows on the Page's side of the pane; while it is written, the person sees
+    // the Page typing.
+    const personSocket = await connectPerson(t.url, person.token);
     await reply.fill('Hi Pat, Olga here. It ships tomorrow.');
+    await personSocket.waitFor('the Page typing', (e) => e.type === 'typing' && e.on === true && e.thread_id === thread.id);
+    await personSocket.close();
     await reply.press('Enter');
     await messages.locator('.from-page').getByText('Hi Pat, Olga here. It ships tomorrow.').waitFor();
     expect(await reply.inputValue()).toBe('');

@@ -231,6 +231,33 @@ describe('Page Inbox', () => {
     expect(rest.body.paging.next_cursor).toBeNull();
   });
 
+  it('shows the person that the Page is typing while an admin writes, only where a reply could go', async () => {
+    const b = await business();
+    const c = await customer(b.page.id);
+    await personSays(api, c.person, c.thread.id, 'Hello?');
+    const sock = await connectPerson(t.url, c.person.token);
+    try {
+      const typing = (on: unknown, token = b.owner.token) => api.post(b.inbox(`/${c.thread.id}/typing`), { on }, { token });
+      expect((await typing(true)).status).toBe(204);
+      const shown = await sock.waitFor('typing on', (e) => e.type === 'typing' && e.on === true);
+      expect(shown).toMatchObject({ thread_id: c.thread.id, page_id: b.page.id, expires_at: expect.any(Number) });
+      expect((await typing(false)).status).toBe(204);
+      await sock.waitFor('typing off', (e) => e.type === 'typing' && e.on === false);
+
+      // Refused as a reply would be: bad input, someone not an admin, a thread the bot controls.
+      const bad = await typing('yes');
+      expect([bad.status, bad.body.code]).toEqual([400, 'REQUEST.VALIDATION_FAILED']);
+      const stranger = await typing(true, c.person.token);
+      expect([stranger.status, stranger.body.code]).toEqual([403, 'PAGE.NOT_ADMIN']);
+      expect((await api.put(`/pages/${b.page.id}/apps/${b.app.id}/handover-role`, { role: 'primary' }, { token: b.owner.token })).status).toBe(200);
+      const botHasIt = await typing(true);
+      expect([botHasIt.status, botHasIt.body.code]).toEqual([409, 'INBOX.NOT_IN_CONTROL']);
+      expect(sock.events.filter((e) => e.type === 'typing')).toHaveLength(2);
+    } finally {
+      await sock.close();
+    }
+  });
+
   // An admin's console watches the Page's inbox over its WebSocket: a hint names the threads that changed.
   async function watch(sock: PersonSocket, pageId: unknown, ref: string) {
     sock.ws.send(JSON.stringify({ type: 'watch_inbox', ref, page_id: pageId }));
@@ -308,12 +335,13 @@ describe('Page Inbox', () => {
       { method: 'POST', path: b.inbox(`/${c.thread.id}/take`) },
       { method: 'POST', path: b.inbox(`/${c.thread.id}/release`) },
       { method: 'POST', path: b.inbox(`/${c.thread.id}/read`) },
+      { method: 'POST', path: b.inbox(`/${c.thread.id}/typing`) },
       { method: 'GET', path: `/pages/${b.page.id}/inbox/%2e%2e/messages` },
     ];
     const body = fc.oneof(
       fc.jsonValue(),
       fc.dictionary(
-        fc.constantFrom('text', 'client_message_id', 'attachments', '__proto__', 'constructor'),
+        fc.constantFrom('text', 'client_message_id', 'on', 'attachments', '__proto__', 'constructor'),
         fc.oneof(anyText(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(anyText()), fc.jsonValue()),
       ),
     );

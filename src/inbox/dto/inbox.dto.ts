@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { MessageViewDto } from '../../messaging/dto/send-message.dto';
 
 export class InboxSendDto {
@@ -15,6 +15,12 @@ export class InboxSendDto {
   @IsString()
   @Matches(/^[A-Za-z0-9._:-]{1,64}$/, { message: 'client_message_id must be 1-64 letters, digits or ._:-' })
   client_message_id?: string;
+}
+
+export class InboxTypingDto {
+  @ApiProperty({ description: 'True while someone writes a reply (the person sees the Page typing until off, a reply or a timeout)' })
+  @IsBoolean()
+  on: boolean;
 }
 
 export class ControlDto {

@@ -29,6 +29,8 @@ import {
   Poller,
   startPolling,
   templateSummary,
+  TypingState,
+  typingSignal,
   unreadShown,
   WINDOW,
   withControl,
@@ -265,6 +267,25 @@ function Conversation({
   const [actionError, setActionError] = useState<unknown>(null);
   const [busy, setBusy] = useState<'send' | 'take' | 'release' | 'earlier' | null>(null);
   const [draft, setDraft] = useState('');
+  // What the person was last told of this console's typing.
+  const typing = useRef<TypingState>({ on: false, sentAt: 0 });
+  // Best effort: a lost typing signal is harmless (the indicator times out), so failures are not shown.
+  function sayTyping(on: boolean) {
+    typing.current = { on, sentAt: Date.now() };
+    void api('POST', `${base}/typing`, { on }, { token }).catch(() => undefined);
+  }
+  function onDraft(text: string) {
+    setDraft(text);
+    const signal = typingSignal(typing.current, text, Date.now());
+    if (signal) sayTyping(signal === 'on');
+  }
+  // Leaving the conversation with something half-written: the person stops seeing "typing".
+  useEffect(
+    () => () => {
+      if (typing.current.on) sayTyping(false);
+    },
+    [thread.id],
+  );
   const heading = useRef<HTMLHeadingElement>(null);
   const list = useRef<HTMLOListElement>(null);
   const stick = useRef(true);
@@ -362,6 +383,8 @@ function Conversation({
       stick.current = true;
       update(withSent(convRef.current!, sentView(text, sent, clientId)));
       setDraft('');
+      // The Page's message ends the person's typing indicator on the server.
+      typing.current = { on: false, sentAt: 0 };
     } catch (err) {
       setActionError(err);
       // Control moved (a bot took the thread back): the list says so on its next read.
@@ -439,7 +462,7 @@ function Conversation({
           value={draft}
           disabled={!state.canSend}
           aria-describedby={state.reason || closed ? 'inbox-reason' : undefined}
-          onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)}
+          onInput={(e) => onDraft((e.target as HTMLTextAreaElement).value)}
           onKeyDown={(e) => {
             // Enter sends, Shift+Enter is a new line.
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {

@@ -21,6 +21,7 @@ import {
   shortTime,
   startPolling,
   templateSummary,
+  typingSignal,
   unreadShown,
   withControl,
   withEarlierMessages,
@@ -222,6 +223,18 @@ describe('the open conversation', () => {
     expect(replyError('x'.repeat(2000))).toBe('A reply is at most 1999 characters (this one has 2000).');
     // An emoji is one character (two UTF-16 units).
     expect(replyError('😀'.repeat(1999))).toBeNull();
+  });
+});
+
+describe('typing', () => {
+  it('says on when writing starts and again every few seconds, off when the box is emptied', () => {
+    const off = { on: false, sentAt: 0 };
+    const on = { on: true, sentAt: 10_000 };
+    expect(typingSignal(off, 'H', 10_000)).toBe('on');
+    expect(typingSignal(off, '   ', 10_000)).toBeNull();
+    expect(typingSignal(on, 'Hi', 12_000)).toBeNull();
+    expect(typingSignal(on, 'Hi th', 15_000)).toBe('on');
+    expect(typingSignal(on, '', 12_000)).toBe('off');
   });
 });
 

@@ -253,6 +253,21 @@ export function replyError(text: string): string | null {
   return null;
 }
 
+// --- typing ---
+
+// How often "typing" is said again while someone keeps writing (the person's indicator lasts 20 s on the server).
+export const TYPING_REPEAT_MS = 5000;
+export interface TypingState {
+  on: boolean;
+  sentAt: number;
+}
+// What a change of the reply box tells the person: 'on' when writing starts (and again every TYPING_REPEAT_MS while
+// it goes on), 'off' when the box is emptied; null: nothing new to say.
+export function typingSignal(s: TypingState, draft: string, now: number): 'on' | 'off' | null {
+  if (draft.trim()) return !s.on || now - s.sentAt >= TYPING_REPEAT_MS ? 'on' : null;
+  return s.on ? 'off' : null;
+}
+
 // --- polling ---
 
 export interface Poller {
