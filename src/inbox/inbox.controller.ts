@@ -1,13 +1,20 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
 import type { PersonPrincipal } from '../auth/principal';
 import { requestOrigin } from '../media/media.service';
-import { ListThreadsQueryDto } from '../messaging/dto/create-thread.dto';
 import { ListMessagesQueryDto } from '../messaging/dto/receipts.dto';
 import { MessageListDto, SentMessageDto } from '../messaging/dto/send-message.dto';
-import { InboxControlDto, InboxSendDto, InboxThreadListDto, InboxTypingDto } from './dto/inbox.dto';
+import {
+  InboxControlDto,
+  InboxListQueryDto,
+  InboxSendDto,
+  InboxThreadChangeDto,
+  InboxThreadDto,
+  InboxThreadListDto,
+  InboxTypingDto,
+} from './dto/inbox.dto';
 import { InboxService } from './inbox.service';
 
 // The Page Inbox: a Page's admins read and answer its conversations (see InboxService).
@@ -22,9 +29,20 @@ export class InboxController {
   threads(
     @CurrentPrincipal() who: PersonPrincipal,
     @Param('pageId') pageId: string,
-    @Query() q: ListThreadsQueryDto,
+    @Query() q: InboxListQueryDto,
   ): Promise<InboxThreadListDto> {
-    return this.inbox.threads(who.userId, pageId, q.limit ?? 50, q.cursor);
+    return this.inbox.threads(who.userId, pageId, q);
+  }
+
+  @Patch(':threadId')
+  @ApiOkResponse({ type: InboxThreadDto, description: 'Filed: done or back in the inbox, assigned to an admin or to nobody' })
+  file(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('threadId') threadId: string,
+    @Body() dto: InboxThreadChangeDto,
+  ): Promise<Partial<InboxThreadDto>> {
+    return this.inbox.file(who.userId, pageId, threadId, dto);
   }
 
   @Get(':threadId/messages')

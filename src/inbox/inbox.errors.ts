@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { AppException, conflict } from '../common/errors/app.exception';
+import { AppException, badRequest, conflict } from '../common/errors/app.exception';
 
 export const InboxErrors = {
   notInControl: (controller: string | null) =>
@@ -11,6 +11,7 @@ export const InboxErrors = {
     conflict('INBOX.NO_HANDOVER', 'This Page has no primary bot (handover protocol): its people may always reply, there is nothing to take'),
   outsideWindow: (days: number) =>
     conflict('INBOX.OUTSIDE_WINDOW', `The person last wrote more than ${days} days ago: a human reply is allowed within ${days} days`),
+  assigneeNotAdmin: (id: string) => badRequest('INBOX.ASSIGNEE_NOT_ADMIN', `${id} is not an admin of this page: conversations go to its admins`),
   tooFast: (headers: Record<string, string> | undefined) =>
     new AppException(HttpStatus.TOO_MANY_REQUESTS, 'INBOX.RATE_LIMITED', "The Page's send limit is reached: try again shortly", undefined, headers),
 };

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppException } from '../common/errors/app.exception';
+import { RequestValidationError } from '../common/errors/validation';
 import { GraphException } from '../common/errors/graph.exception';
 import { isUniqueViolation } from '../database/pg-errors';
 import { AppConfig } from '../config/app-config';
@@ -11,7 +12,7 @@ import { PageInboxHub } from '../messaging/realtime/page-inbox-hub';
 import { PagesService } from '../pages/pages.service';
 import { SendApiService } from '../send-api/send-api.service';
 import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
-import { InboxSendDto } from './dto/inbox.dto';
+import { InboxListQueryDto, InboxSendDto, InboxThreadChangeDto } from './dto/inbox.dto';
 import { InboxErrors } from './inbox.errors';
 
 const DAY_MS = 86_400_000;
@@ -34,9 +35,27 @@ export class InboxService {
     private readonly inboxHub: PageInboxHub,
   ) {}
 
-  async threads(userId: string, pageId: string, limit: number, cursor?: string) {
+  async threads(userId: string, pageId: string, q: InboxListQueryDto) {
     await this.pages.assertAdmin(pageId, userId);
-    return this.messaging.listPageThreads(pageId, limit, cursor);
+    const folder = q.folder ?? 'inbox';
+    const assignee = q.assignee === 'me' ? userId : q.assignee === 'none' ? '' : q.assignee;
+    return this.messaging.listPageThreads(pageId, q.limit ?? 50, q.cursor, { done: folder === 'all' ? undefined : folder === 'done', assignee });
+  }
+
+  // Filing a conversation: done (back in the inbox by itself when the person writes again) and assigned to one of
+  // the Page's admins. Answers the thread as the list shows it.
+  async file(userId: string, pageId: string, threadId: string, change: InboxThreadChangeDto) {
+    await this.pages.assertAdmin(pageId, userId);
+    if (change.done === undefined && change.assignee_id === undefined) {
+      throw new RequestValidationError([{ field: 'done', rule: 'oneOf', message: 'give done, assignee_id or both' }]);
+    }
+    const thread = await this.messaging.findPageThread(pageId, threadId);
+    if (change.assignee_id && !(await this.pages.isAdmin(pageId, change.assignee_id))) throw InboxErrors.assigneeNotAdmin(change.assignee_id);
+    await this.messaging.filePageThread(thread.id, { done: change.done, assigneeUserId: change.assignee_id });
+    this.inboxHub.touch(pageId, thread.id);
+    const view = await this.messaging.pageThreadView(pageId, thread.id);
+    // A thread with no message yet is not in the inbox: it is filed all the same, and answered as the list would.
+    return view ?? { id: thread.id, done: change.done ?? false, assignee: null };
   }
 
   async messages(userId: string, pageId: string, threadId: string, afterSeq: number, limit: number, origin?: string) {

@@ -52,12 +52,32 @@ export interface ThreadRow {
   // Only where the query joined pages.
   page_suspended_at?: Date | null;
   owner_app_id?: string | null;
+  page_done_at?: string | null;
+  assignee_user_id?: string | null;
   // Only from findThreadByPsid: the app controlling the thread (handover protocol); null when the page has none.
   controller?: string | null;
 }
 
 // Who controls a thread (handover protocol), as the Page's own people see it: `handover` false when the Page has no
 // primary receiver (no handover: anyone may send).
+// A Page's conversation is done (Graph's folder page_done) once its people marked it so, until the person writes
+// again: no write on the message path brings it back.
+const PAGE_DONE_SQL = '(t.page_done_at IS NOT NULL AND t.person_last_at <= t.page_done_at)';
+
+export interface PageThreadFilter {
+  psid?: string;
+  threadId?: string;
+  done?: boolean;
+  // An admin's account id; '': nobody's.
+  assignee?: string;
+}
+interface PageThreadExtra extends ControlRow {
+  person_name: string;
+  done: boolean;
+  assignee_name: string | null;
+}
+type PageThreadRow = ThreadRow & PageThreadExtra & { unread_count: number; last_message: MessageRow | null };
+
 export interface ControlRow {
   handover: boolean;
   controller: string | null;
@@ -338,35 +358,59 @@ export class MessagingService implements OnModuleInit {
 
   // Threads with at least one message, newest activity first (the same cursor as listThreads), with the person's
   // name, what the Page has not read, and who controls each (handover protocol).
-  async listPageThreads(pageId: string, limit = 50, cursor?: string) {
-    const { rows, nextCursor } = await this.pageThreads(pageId, limit, cursor);
+  async listPageThreads(pageId: string, limit = 50, cursor?: string, only: PageThreadFilter = {}) {
+    const { rows, nextCursor } = await this.pageThreads(pageId, limit, cursor, only);
+    return { data: rows.map((r) => this.pageThreadViewOf(r)), paging: { next_cursor: nextCursor } };
+  }
+
+  // One of the Page's threads as the inbox lists it (null: not this Page's, or no message yet).
+  async pageThreadView(pageId: string, threadId: string) {
+    const { rows } = await this.pageThreads(pageId, 1, undefined, { threadId });
+    return rows[0] ? this.pageThreadViewOf(rows[0]) : null;
+  }
+
+  private pageThreadViewOf(r: PageThreadRow) {
     return {
-      data: rows.map((r) => ({
-        id: r.id,
-        psid: r.psid,
-        person: { name: r.person_name },
-        last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a)) : null,
-        unread_count: r.unread_count,
-        last_timestamp: Number(r.last_timestamp),
-        control: controlView(r),
-      })),
-      paging: { next_cursor: nextCursor },
+      id: r.id,
+      psid: r.psid,
+      person: { name: r.person_name },
+      last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a)) : null,
+      unread_count: r.unread_count,
+      last_timestamp: Number(r.last_timestamp),
+      control: controlView(r),
+      done: r.done,
+      assignee: r.assignee_user_id ? { id: r.assignee_user_id, name: r.assignee_name ?? '' } : null,
     };
   }
 
   // The rows behind listPageThreads (the Graph Conversations API reads them too); `only` narrows to one person's
-  // thread (psid) or one thread (id).
-  pageThreads(pageId: string, limit: number, cursor?: string, only: { psid?: string; threadId?: string } = {}) {
-    return this.threadsByActivity<{ person_name: string } & ControlRow>(
-      `u.name AS person_name, ${CONTROL_COLUMNS}`,
+  // thread (psid) or one thread (id), to a folder (done: marked done, and the person wrote nothing since), or to
+  // whom it is assigned ('' : nobody).
+  pageThreads(pageId: string, limit: number, cursor?: string, only: PageThreadFilter = {}) {
+    return this.threadsByActivity<PageThreadExtra>(
+      `u.name AS person_name, ${CONTROL_COLUMNS}, ${PAGE_DONE_SQL} AS done,
+       (SELECT a.name FROM users a WHERE a.id = t.assignee_user_id) AS assignee_name`,
       'JOIN users u ON u.id = t.user_id',
-      't.page_id = $1 AND t.last_seq > 0 AND ($6::varchar IS NULL OR t.psid = $6) AND ($7::varchar IS NULL OR t.id = $7)',
+      `t.page_id = $1 AND t.last_seq > 0 AND ($6::varchar IS NULL OR t.psid = $6) AND ($7::varchar IS NULL OR t.id = $7)
+       AND ($8::boolean IS NULL OR ${PAGE_DONE_SQL} = $8)
+       AND ($9::varchar IS NULL OR t.assignee_user_id = $9 OR ($9 = '' AND t.assignee_user_id IS NULL))`,
       pageId,
       'person',
       'page_read_seq',
       limit,
       cursor,
-      [only.psid ?? null, only.threadId ?? null],
+      [only.psid ?? null, only.threadId ?? null, only.done ?? null, only.assignee ?? null],
+    );
+  }
+
+  // The Page's people file a conversation: done (or back in the inbox) and assigned to one of them (null: nobody).
+  // Undefined leaves each as it is. The caller checked who may, and that an assignee is an admin.
+  async filePageThread(threadId: string, change: { done?: boolean; assigneeUserId?: string | null }): Promise<void> {
+    await this.sql.query(
+      `UPDATE threads SET page_done_at = CASE WHEN $2::boolean IS NULL THEN page_done_at WHEN $2 THEN $3::bigint END,
+                          assignee_user_id = CASE WHEN $4 THEN $5::varchar ELSE assignee_user_id END
+        WHERE id = $1`,
+      [threadId, change.done ?? null, Date.now(), change.assigneeUserId !== undefined, change.assigneeUserId ?? null],
     );
   }
 

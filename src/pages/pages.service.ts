@@ -194,6 +194,8 @@ export class PagesService {
       }
       if (admins.length === 1) throw conflict('PAGE.LAST_ADMIN', 'A page keeps at least one admin: add another before removing this one');
       await m.query(`DELETE FROM page_admins WHERE page_id = $1 AND user_id = $2`, [pageId, targetUserId]);
+      // Their conversations in the Page Inbox go back to nobody's.
+      await m.query(`UPDATE threads SET assignee_user_id = NULL WHERE page_id = $1 AND assignee_user_id = $2`, [pageId, targetUserId]);
     });
   }
 

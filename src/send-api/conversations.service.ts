@@ -14,6 +14,7 @@ const CONVERSATION_DEFAULTS = ['id', 'updated_time'];
 const MESSAGE_FIELDS = ['id', 'created_time', 'from', 'to', 'message', 'attachments'] as const;
 const MESSAGE_DEFAULTS = ['id', 'created_time'];
 const PAGE_SIZE = 25;
+const GRAPH_FOLDERS = ['inbox', 'page_done', 'other', 'pending', 'spam'];
 const MAX_PAGE = 100;
 
 // A conversation's id, as Messenger's look: `t_` and the thread's id.
@@ -58,7 +59,15 @@ export class ConversationsService {
     const psid = query.user_id === undefined ? undefined : String(query.user_id);
     if (psid !== undefined && !/^\d{1,20}$/.test(psid)) throw GraphErrors.invalidParameter('(#100) param user_id must be a PSID of this Page');
     const cursor = paging.after === undefined ? undefined : decodeCursor(paging.after, /^\d{1,15}\.\d{1,18}\.\d{1,20}$/);
-    const { rows, nextCursor } = await this.messaging.pageThreads(pageId, paging.limit, cursor, { psid });
+    // Graph's folders: the inbox, and page_done (what the Page Inbox marked done); nothing here is filed as other,
+    // pending or spam.
+    const folder = query.folder;
+    if (folder !== undefined && !GRAPH_FOLDERS.includes(folder as string)) {
+      throw GraphErrors.invalidParameter(`(#100) param folder must be one of ${GRAPH_FOLDERS.join(', ')}`);
+    }
+    if (folder === 'other' || folder === 'pending' || folder === 'spam') return { data: [], paging: { cursors: {} } };
+    const done = folder === undefined ? undefined : folder === 'page_done';
+    const { rows, nextCursor } = await this.messaging.pageThreads(pageId, paging.limit, cursor, { psid, done });
     const name = await this.pageName(pageId);
     // One query per conversation only when messages are asked for (at most `limit`, 100).
     const data = [];

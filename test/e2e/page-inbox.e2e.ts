@@ -74,6 +74,8 @@ describe('Page Inbox', () => {
         unread_count: 2,
         last_timestamp: second.timestamp,
         control: { handover: false, controller_app_id: null, controller_name: null, inbox_has_control: true },
+        done: false,
+        assignee: null,
       },
     ]);
     const messages = await api.get(b.inbox(`/${c.thread.id}/messages?after_seq=1`), { token: b.owner.token });
@@ -231,6 +233,66 @@ describe('Page Inbox', () => {
     expect(rest.body.paging.next_cursor).toBeNull();
   });
 
+  it("files conversations: done until the person writes again, and assigned to the Page's admins", async () => {
+    const b = await business();
+    const ada = await customer(b.page.id, 'Ada');
+    const bob = await customer(b.page.id, 'Bob');
+    await personSays(api, ada.person, ada.thread.id, 'Thanks, all sorted');
+    await personSays(api, bob.person, bob.thread.id, 'Where is my parcel?');
+    const ids = async (query = '', token = b.owner.token) => {
+      const res = await api.get(b.inbox(query), { token });
+      expect(res.status).toBe(200);
+      return res.body.data.map((r: any) => r.id);
+    };
+    const file = (threadId: string, change: unknown, token = b.owner.token) => api.patch(b.inbox(`/${threadId}`), change, { token });
+
+    const done = await file(ada.thread.id, { done: true });
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ id: ada.thread.id, done: true, assignee: null, person: { name: 'Ada' } });
+    expect(await ids()).toEqual([bob.thread.id]);
+    expect(await ids('?folder=done')).toEqual([ada.thread.id]);
+    expect(await ids('?folder=all')).toEqual([bob.thread.id, ada.thread.id]);
+    // Graph's conversations folders say the same.
+    const graph = (folder: string) => api.get(`/v25.0/me/conversations?folder=${folder}&access_token=${encodeURIComponent(b.pageToken)}`);
+    expect((await graph('page_done')).body.data.map((c: any) => c.id)).toEqual([`t_${ada.thread.id}`]);
+    expect((await graph('inbox')).body.data.map((c: any) => c.id)).toEqual([`t_${bob.thread.id}`]);
+    expect((await graph('spam')).body).toEqual({ data: [], paging: { cursors: {} } });
+    const badFolder = await graph('archive');
+    expect([badFolder.status, badFolder.body.error.code]).toEqual([400, 100]);
+    // The person writes again: back in the inbox by itself.
+    await personSays(api, ada.person, ada.thread.id, 'Actually, one more thing');
+    expect(await ids()).toEqual([ada.thread.id, bob.thread.id]);
+    expect(await ids('?folder=done')).toEqual([]);
+    await file(ada.thread.id, { done: true });
+    expect((await file(ada.thread.id, { done: false })).body.done).toBe(false);
+    expect(await ids('?folder=done')).toEqual([]);
+
+    // Assigned to an admin: each sees their own with assignee=me.
+    const helper = await signupPerson(api, 'Helper');
+    expect((await api.post(`/pages/${b.page.id}/admins`, { username: helper.username }, { token: b.owner.token })).status).toBe(201);
+    const assigned = await file(bob.thread.id, { assignee_id: helper.id });
+    expect(assigned.body).toMatchObject({ id: bob.thread.id, assignee: { id: helper.id, name: 'Helper' }, done: false });
+    expect(await ids('?assignee=me')).toEqual([]);
+    expect(await ids('?assignee=me', helper.token)).toEqual([bob.thread.id]);
+    expect(await ids(`?assignee=${helper.id}`)).toEqual([bob.thread.id]);
+    expect(await ids('?assignee=none')).toEqual([ada.thread.id]);
+
+    // Refusals: someone not an admin as assignee, nothing to change, bad values, someone not an admin filing.
+    const outsider = await file(bob.thread.id, { assignee_id: bob.person.id });
+    expect([outsider.status, outsider.body.code]).toEqual([400, 'INBOX.ASSIGNEE_NOT_ADMIN']);
+    expect((await file(bob.thread.id, {})).status).toBe(400);
+    expect((await file(bob.thread.id, { done: 'yes' })).status).toBe(400);
+    expect((await api.get(b.inbox('?folder=spam'), { token: b.owner.token })).status).toBe(400);
+    const stranger = await file(bob.thread.id, { done: true }, bob.person.token);
+    expect([stranger.status, stranger.body.code]).toEqual([403, 'PAGE.NOT_ADMIN']);
+    expect((await file('123', { done: true })).status).toBe(404);
+
+    // An admin who leaves the Page leaves its conversations to nobody.
+    expect((await api.delete(`/pages/${b.page.id}/admins/${helper.id}`, { token: b.owner.token })).status).toBe(204);
+    expect(await ids('?assignee=none')).toEqual([ada.thread.id, bob.thread.id]);
+    expect((await file(bob.thread.id, { assignee_id: null })).body.assignee).toBeNull();
+  });
+
   it('shows the person that the Page is typing while an admin writes, only where a reply could go', async () => {
     const b = await business();
     const c = await customer(b.page.id);
@@ -336,12 +398,13 @@ describe('Page Inbox', () => {
       { method: 'POST', path: b.inbox(`/${c.thread.id}/release`) },
       { method: 'POST', path: b.inbox(`/${c.thread.id}/read`) },
       { method: 'POST', path: b.inbox(`/${c.thread.id}/typing`) },
+      { method: 'PATCH', path: b.inbox(`/${c.thread.id}`) },
       { method: 'GET', path: `/pages/${b.page.id}/inbox/%2e%2e/messages` },
     ];
     const body = fc.oneof(
       fc.jsonValue(),
       fc.dictionary(
-        fc.constantFrom('text', 'client_message_id', 'on', 'attachments', '__proto__', 'constructor'),
+        fc.constantFrom('text', 'client_message_id', 'on', 'done', 'assignee_id', 'attachments', '__proto__', 'constructor'),
         fc.oneof(anyText(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(anyText()), fc.jsonValue()),
       ),
     );
@@ -349,6 +412,7 @@ describe('Page Inbox', () => {
     const query = fc.oneof(
       fc.constant(''),
       anyQueryText().map((s) => `?cursor=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}&after_seq=${encodeURIComponent(s)}`),
+      anyQueryText().map((s) => `?folder=${encodeURIComponent(s)}&assignee=${encodeURIComponent(s)}`),
       fc.constant('?limit=0&after_seq=1e99'),
     );
     await fc.assert(
@@ -356,7 +420,7 @@ describe('Page Inbox', () => {
         const route = routes[i];
         const headers: Record<string, string> = { authorization: `Bearer ${b.owner.token}` };
         if (ct) headers['content-type'] = ct;
-        await expectNo5xx(t.db, api, route.method, `${route.path}${q}`, { headers, raw: route.method === 'POST' ? fuzzBody(ct, raw) : undefined });
+        await expectNo5xx(t.db, api, route.method, `${route.path}${q}`, { headers, raw: route.method !== 'GET' ? fuzzBody(ct, raw) : undefined });
       }),
       { numRuns: 200 },
     );

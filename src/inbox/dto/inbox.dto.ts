@@ -1,6 +1,40 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches, ValidateIf } from 'class-validator';
+import { ListThreadsQueryDto } from '../../messaging/dto/create-thread.dto';
 import { MessageViewDto } from '../../messaging/dto/send-message.dto';
+
+export const INBOX_FOLDERS = ['inbox', 'done', 'all'] as const;
+
+export class InboxListQueryDto extends ListThreadsQueryDto {
+  @ApiPropertyOptional({
+    enum: INBOX_FOLDERS,
+    default: 'inbox',
+    description: 'inbox: not done; done: marked done and the person has written nothing since; all',
+  })
+  @IsOptional()
+  @IsIn(INBOX_FOLDERS)
+  folder?: (typeof INBOX_FOLDERS)[number];
+
+  @ApiPropertyOptional({ description: "me, none, or an admin's account id: only conversations assigned so", example: 'me' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(me|none|\d{1,20})$/, { message: "assignee must be me, none or an admin's account id" })
+  assignee?: string;
+}
+
+// PATCH /pages/{id}/inbox/{thread}: what the Page's people change of a conversation's filing.
+export class InboxThreadChangeDto {
+  @ApiPropertyOptional({ description: 'true: done (it comes back to the inbox when the person writes again); false: back in the inbox now' })
+  @IsOptional()
+  @IsBoolean()
+  done?: boolean;
+
+  @ApiPropertyOptional({ type: String, nullable: true, description: "An admin of the Page's account id; null: nobody", example: '1234' })
+  @ValidateIf((_, v) => v !== null && v !== undefined)
+  @IsString()
+  @Matches(/^\d{1,20}$/, { message: "assignee_id must be an admin's account id, or null" })
+  assignee_id?: string | null;
+}
 
 export class InboxSendDto {
   // Messenger: fewer than 2000 characters (code points), as a person's message.
@@ -46,6 +80,11 @@ class InboxPersonDto {
   @ApiProperty() name: string;
 }
 
+class InboxAssigneeDto {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+}
+
 export class InboxThreadDto {
   @ApiProperty() id: string;
   @ApiProperty({ description: "The person's id on this Page (PSID), as the Page's bots know them" }) psid: string;
@@ -54,6 +93,8 @@ export class InboxThreadDto {
   @ApiProperty({ description: "The person's messages after the Page's read mark" }) unread_count: number;
   @ApiProperty({ description: 'ms since the epoch' }) last_timestamp: number;
   @ApiProperty({ type: ControlDto }) control: ControlDto;
+  @ApiProperty({ description: 'Marked done, and the person has written nothing since' }) done: boolean;
+  @ApiProperty({ type: InboxAssigneeDto, nullable: true, description: 'The admin it is assigned to' }) assignee: InboxAssigneeDto | null;
 }
 
 class InboxPagingDto {

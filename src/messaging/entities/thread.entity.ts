@@ -69,6 +69,16 @@ export class ThreadEntity {
   @Column({ name: 'owner_since', type: 'bigint', nullable: true })
   ownerSince: string | null;
 
+  // The Page Inbox (src/inbox): when the Page's people marked the conversation done (ms). It is done while the
+  // person has written nothing since (person_last_at <= this), so their next message brings it back by itself,
+  // with no write on the message path. Graph's conversations folder `page_done`.
+  @Column({ name: 'page_done_at', type: 'bigint', nullable: true })
+  pageDoneAt: string | null;
+
+  // The Page Inbox: the Page's admin the conversation is assigned to (an account id), or null.
+  @Column({ name: 'assignee_user_id', type: 'varchar', length: 20, nullable: true })
+  assigneeUserId: string | null;
+
   // An m.me-style ref the person opened the thread with before its first message: the first message or postback
   // carries it as `referral` (Messenger's new-thread referral), then it is cleared.
   @Column({ name: 'pending_ref', type: 'varchar', length: 250, nullable: true })
