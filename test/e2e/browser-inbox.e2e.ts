@@ -186,6 +186,21 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     await conv.getByRole('button', { name: 'Back to conversations' }).click();
     await row.waitFor();
     await tab.setViewportSize(DESKTOP);
+
+    // Filing: assigned to herself, then marked done, it leaves the Inbox for Done; the person writing again brings it back.
+    await row.click();
+    await conv.getByRole('combobox', { name: 'Assign the conversation with Pat Person' }).selectOption({ label: 'Me (Olga Owner)' });
+    await row.getByText('Assigned to you').waitFor();
+    expect((await inboxRow())?.assignee).toMatchObject({ id: owner.id });
+    await conv.getByRole('button', { name: 'Mark done' }).click();
+    await row.waitFor({ state: 'detached' });
+    const filters = inbox.getByRole('group', { name: 'Show' });
+    await filters.getByRole('button', { name: 'Done' }).click();
+    await row.getByText('Pat Person', { exact: true }).waitFor();
+    await filters.getByRole('button', { name: 'Inbox' }).click();
+    await row.waitFor({ state: 'detached' });
+    await personSays(api, person, thread.id, 'Sorry, one more question');
+    await row.getByText('Sorry, one more question').waitFor({ timeout: 10_000 });
     await tab.close();
   });
 });

@@ -4,7 +4,7 @@
 // minute as a safety net, in both cases only while the section is on screen and the tab visible. Rules: inbox.ts.
 import type { RefObject } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, MessageList, MessageView, newClientId, SentMessage } from '../api';
+import { api, List, Me, MessageList, MessageView, newClientId, PageAdmin, SentMessage } from '../api';
 import { Media } from '../chat/render';
 import {
   composerState,
@@ -16,6 +16,8 @@ import {
   InboxControl,
   InboxPage,
   InboxThread,
+  ListFilter,
+  listQuery,
   LIVE_POLL_MS,
   openingAfterSeq,
   outsideWindow,
@@ -35,6 +37,7 @@ import {
   WINDOW,
   withControl,
   withEarlierMessages,
+  withFiled,
   withFirstPage,
   withNewMessages,
   withOlderPage,
@@ -103,11 +106,24 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
   const [live, setLive] = useState(false);
   const liveRef = useRef(false);
   const [hint, setHint] = useState<Hint>({ n: 0, threadIds: null });
+  const [filter, setFilter] = useState<ListFilter>({ folder: 'inbox', assignee: 'all' });
+  const filterRef = useRef(filter);
+  filterRef.current = filter;
+  // Who may be assigned a conversation (the Page's admins), and which of them this console is.
+  const [admins, setAdmins] = useState<PageAdmin[]>([]);
+  const [me, setMe] = useState<string | null>(null);
+  useEffect(() => {
+    void api<List<PageAdmin>>('GET', `/pages/${pageId}/admins`, undefined, { token }).then((r) => setAdmins(r.data), () => undefined);
+    void api<Me>('GET', '/me', undefined, { token }).then((r) => setMe(r.id), () => undefined);
+  }, [pageId, token]);
 
   async function refresh() {
+    const asked = filterRef.current;
     try {
-      const page = await api<InboxPage>('GET', url, undefined, { token, query: { limit: LIST_SIZE } });
-      setThreads((loaded) => withFirstPage(page.data, loaded ?? []));
+      const page = await api<InboxPage>('GET', url, undefined, { token, query: { limit: LIST_SIZE, ...listQuery(asked) } });
+      // The filter changed while this was read: its own read follows.
+      if (filterRef.current !== asked) return;
+      setThreads((loaded) => withFirstPage(page.data, loaded ?? [], page.paging.next_cursor !== null));
       if (!olderLoaded.current) setNext(page.paging.next_cursor);
       setListError(null);
     } catch (err) {
@@ -115,6 +131,23 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
     }
   }
   const listPoller = usePolling(refresh, section, liveRef, [pageId]);
+  // Another folder or assignee: a new list from the top.
+  const firstFilter = useRef(true);
+  useEffect(() => {
+    if (firstFilter.current) {
+      firstFilter.current = false;
+      return;
+    }
+    setThreads(null);
+    setNext(null);
+    olderLoaded.current = false;
+    listPoller.current?.now();
+  }, [filter]);
+
+  async function file(id: string, change: { done?: boolean; assignee_id?: string | null }) {
+    const filed = await api<InboxThread>('PATCH', `${url}/${id}`, change, { token });
+    setThreads((ts) => ts && (me ? withFiled(ts, filed, filterRef.current, me) : ts));
+  }
 
   useEffect(() => {
     const feed = new InboxFeed({
@@ -137,7 +170,7 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
     if (!next) return;
     setLoadingMore(true);
     try {
-      const page = await api<InboxPage>('GET', url, undefined, { token, query: { limit: LIST_SIZE, cursor: next } });
+      const page = await api<InboxPage>('GET', url, undefined, { token, query: { limit: LIST_SIZE, cursor: next, ...listQuery(filterRef.current) } });
       olderLoaded.current = true;
       setThreads((loaded) => withOlderPage(loaded ?? [], page.data));
       setNext(page.paging.next_cursor);
@@ -163,6 +196,30 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
           {live ? 'Live' : 'Refreshing every few seconds'}
         </span>
       </h3>
+      <div class="inbox-filters" role="group" aria-label="Show">
+        {(['inbox', 'done'] as const).map((folder) => (
+          <button
+            key={folder}
+            type="button"
+            class={filter.folder === folder ? 'primary' : 'secondary'}
+            aria-pressed={filter.folder === folder}
+            onClick={() => setFilter((f) => ({ ...f, folder }))}
+          >
+            {folder === 'inbox' ? 'Inbox' : 'Done'}
+          </button>
+        ))}
+        <label>
+          Assigned to{' '}
+          <select
+            value={filter.assignee}
+            onChange={(e) => setFilter((f) => ({ ...f, assignee: (e.currentTarget as HTMLSelectElement).value as ListFilter['assignee'] }))}
+          >
+            <option value="all">Anyone</option>
+            <option value="me">Me</option>
+            <option value="none">Nobody</option>
+          </select>
+        </label>
+      </div>
       <ErrorText error={listError} />
       <div class="inbox-grid">
         <div class="inbox-list">
@@ -191,13 +248,24 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
                         </span>
                       )}
                     </span>
-                    <span class={`inbox-control${t.control.inbox_has_control ? ' yours' : ''}`}>{controlLabel(t.control)}</span>
+                    <span class={`inbox-control${t.control.inbox_has_control ? ' yours' : ''}`}>
+                      {controlLabel(t.control)}
+                      {t.assignee && <span class="inbox-assignee"> · {t.assignee.id === me ? 'Assigned to you' : `Assigned to ${t.assignee.name}`}</span>}
+                    </span>
                   </button>
                 </li>
               );
             })}
           </ul>
-          {threads && !threads.length && <p class="muted">No conversations yet: they appear here when people write to this Page.</p>}
+          {threads && !threads.length && (
+            <p class="muted">
+              {filter.folder === 'done'
+                ? 'Nothing marked done here.'
+                : filter.assignee === 'all'
+                  ? 'No conversations yet: they appear here when people write to this Page.'
+                  : 'No conversations here.'}
+            </p>
+          )}
           {!threads && !listError && <p class="muted">Loading…</p>}
           {next && (
             <button type="button" class="secondary" onClick={loadMore} disabled={loadingMore}>
@@ -215,6 +283,9 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
             section={section}
             live={liveRef}
             hint={hint}
+            admins={admins}
+            me={me}
+            onFile={(change) => file(open.id, change)}
             onBack={() => setOpenId(null)}
             onControl={(control) => setThreads((ts) => ts && withControl(ts, open.id, control))}
             onRead={(seq) => setMarked((m) => ({ ...m, [open.id]: Math.max(seq, m[open.id] ?? 0) }))}
@@ -236,6 +307,9 @@ function Conversation({
   section,
   live,
   hint,
+  admins,
+  me,
+  onFile,
   onBack,
   onControl,
   onRead,
@@ -248,6 +322,9 @@ function Conversation({
   section: RefObject<HTMLElement | null>;
   live: RefObject<boolean>;
   hint: Hint;
+  admins: PageAdmin[];
+  me: string | null;
+  onFile(change: { done?: boolean; assignee_id?: string | null }): Promise<void>;
   onBack(): void;
   onControl(c: InboxControl): void;
   onRead(seq: number): void;
@@ -265,7 +342,7 @@ function Conversation({
   const markedUpTo = useRef<number | null>(thread.unread_count > 0 ? 0 : null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [actionError, setActionError] = useState<unknown>(null);
-  const [busy, setBusy] = useState<'send' | 'take' | 'release' | 'earlier' | null>(null);
+  const [busy, setBusy] = useState<'send' | 'take' | 'release' | 'earlier' | 'file' | null>(null);
   const [draft, setDraft] = useState('');
   // What the person was last told of this console's typing.
   const typing = useRef<TypingState>({ on: false, sentAt: 0 });
@@ -352,6 +429,18 @@ function Conversation({
     }
   }
 
+  async function fileAs(change: { done?: boolean; assignee_id?: string | null }) {
+    setBusy('file');
+    setActionError(null);
+    try {
+      await onFile(change);
+    } catch (err) {
+      setActionError(err);
+    } finally {
+      setBusy(null);
+    }
+  }
+
   async function control(action: 'take' | 'release') {
     setBusy(action);
     setActionError(null);
@@ -418,6 +507,27 @@ function Conversation({
             {busy === 'release' ? 'Handing back…' : 'Hand back to bot'}
           </button>
         )}
+      </div>
+      <div class="inbox-filing">
+        <label>
+          Assign to{' '}
+          <select
+            aria-label={`Assign the conversation with ${thread.person.name}`}
+            value={thread.assignee?.id ?? ''}
+            disabled={!!busy}
+            onChange={(e) => void fileAs({ assignee_id: (e.currentTarget as HTMLSelectElement).value || null })}
+          >
+            <option value="">Nobody</option>
+            {admins.map((a) => (
+              <option key={a.user_id} value={a.user_id}>
+                {a.user_id === me ? `Me (${a.name})` : a.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" class="secondary" disabled={!!busy} onClick={() => void fileAs({ done: !thread.done })}>
+          {thread.done ? 'Move to inbox' : 'Mark done'}
+        </button>
       </div>
       <ErrorText error={loadError} />
       {conv?.hasEarlier && (

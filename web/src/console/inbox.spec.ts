@@ -25,6 +25,9 @@ import {
   unreadShown,
   withControl,
   withEarlierMessages,
+  inList,
+  listQuery,
+  withFiled,
   withFirstPage,
   withNewMessages,
   withOlderPage,
@@ -51,6 +54,8 @@ const thread = (id: string, extra: Partial<InboxThread> = {}): InboxThread => ({
   unread_count: 1,
   last_timestamp: 1,
   control: BOT,
+  done: false,
+  assignee: null,
   ...extra,
 });
 
@@ -152,12 +157,30 @@ describe('the preview of a message', () => {
 
 describe('the thread list', () => {
   it('puts a fresh first page on top and keeps older pages below, each thread once', () => {
-    const loaded = [thread('a'), thread('b'), thread('c'), thread('d')];
-    const fresh = [thread('c', { unread_count: 5 }), thread('a')];
-    const out = withFirstPage(fresh, loaded);
-    expect(out.map((t) => t.id)).toEqual(['c', 'a', 'b', 'd']);
+    const at = (id: string, ts: number, extra: Partial<InboxThread> = {}) => thread(id, { last_timestamp: ts, ...extra });
+    const loaded = [at('b', 45), at('a', 40), at('c', 20), at('d', 10)];
+    // c moved up; b was filed done by someone (newer than the fresh page's oldest, yet not on it): it goes.
+    const fresh = [at('c', 50, { unread_count: 5 }), at('a', 40)];
+    const out = withFirstPage(fresh, loaded, true);
+    expect(out.map((t) => t.id)).toEqual(['c', 'a', 'd']);
     expect(out[0].unread_count).toBe(5);
-    expect(withOlderPage(out, [thread('d'), thread('e')]).map((t) => t.id)).toEqual(['c', 'a', 'b', 'd', 'e']);
+    expect(withOlderPage(out, [at('d', 10), at('e', 5)]).map((t) => t.id)).toEqual(['c', 'a', 'd', 'e']);
+    // A first page that is the whole list replaces it.
+    expect(withFirstPage([at('a', 40)], loaded, false).map((t) => t.id)).toEqual(['a']);
+  });
+  it('files a thread: updated in place while it still fits the filter, gone when it left it', () => {
+    const inbox = { folder: 'inbox' as const, assignee: 'all' as const };
+    const mine = { folder: 'inbox' as const, assignee: 'me' as const };
+    expect(listQuery(inbox)).toEqual({ folder: 'inbox' });
+    expect(listQuery({ folder: 'done', assignee: 'none' })).toEqual({ folder: 'done', assignee: 'none' });
+    const list = [thread('a'), thread('b')];
+    const toMe = thread('a', { assignee: { id: 'u1', name: 'Me' } });
+    expect(withFiled(list, toMe, inbox, 'u1')[0].assignee?.name).toBe('Me');
+    expect(withFiled(list, thread('a', { done: true }), inbox, 'u1').map((t) => t.id)).toEqual(['b']);
+    expect(inList(toMe, mine, 'u1')).toBe(true);
+    expect(inList(toMe, mine, 'u2')).toBe(false);
+    expect(inList(toMe, { folder: 'inbox', assignee: 'none' }, 'u1')).toBe(false);
+    expect(inList(thread('a', { done: true }), { folder: 'done', assignee: 'all' }, 'u1')).toBe(true);
   });
   it("hides the badge of a thread this console marked read, until the person writes again", () => {
     const t = thread('a', { last_message: msg(7, 'person'), unread_count: 2 });

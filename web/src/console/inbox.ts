@@ -32,6 +32,9 @@ export interface InboxThread {
   unread_count: number;
   last_timestamp: number;
   control: InboxControl;
+  // Marked done (it comes back by itself when the person writes again).
+  done: boolean;
+  assignee: { id: string; name: string } | null;
 }
 export interface InboxPage {
   data: InboxThread[];
@@ -145,10 +148,38 @@ export function shortTime(ts: number, now = Date.now()): string {
 // --- the thread list ---
 
 // A fresh first page on top, then what older pages had below it, each thread once: one that moved up is taken
-// from the fresh page, one that fell off it stays below (the next "Load more" re-reads it).
-export function withFirstPage(firstPage: InboxThread[], loaded: InboxThread[]): InboxThread[] {
+// from the fresh page, one older than the whole fresh page stays below (the next "Load more" re-reads it). One
+// that should be on the fresh page but isn't has left the list (filed done or assigned away by someone): it goes,
+// as does everything else when the fresh page is the whole list (`more` false).
+export function withFirstPage(firstPage: InboxThread[], loaded: InboxThread[], more: boolean): InboxThread[] {
+  if (!more) return firstPage;
   const fresh = new Set(firstPage.map((t) => t.id));
-  return [...firstPage, ...loaded.filter((t) => !fresh.has(t.id))];
+  const floor = firstPage.length ? firstPage[firstPage.length - 1].last_timestamp : Infinity;
+  return [...firstPage, ...loaded.filter((t) => !fresh.has(t.id) && t.last_timestamp < floor)];
+}
+
+// --- filing ---
+
+export type Folder = 'inbox' | 'done';
+export type AssigneeFilter = 'all' | 'me' | 'none';
+export interface ListFilter {
+  folder: Folder;
+  assignee: AssigneeFilter;
+}
+// The list route's query for a filter.
+export function listQuery(f: ListFilter): { folder: Folder; assignee?: 'me' | 'none' } {
+  return { folder: f.folder, ...(f.assignee === 'all' ? {} : { assignee: f.assignee }) };
+}
+// Whether a thread (as the server just answered it) still belongs in the list shown.
+export function inList(t: InboxThread, f: ListFilter, me: string): boolean {
+  if (t.done !== (f.folder === 'done')) return false;
+  if (f.assignee === 'me') return t.assignee?.id === me;
+  if (f.assignee === 'none') return t.assignee === null;
+  return true;
+}
+// The list after filing one of its threads: updated in place, or gone when it left the filter.
+export function withFiled(threads: InboxThread[], filed: InboxThread, f: ListFilter, me: string): InboxThread[] {
+  return inList(filed, f, me) ? threads.map((t) => (t.id === filed.id ? filed : t)) : threads.filter((t) => t.id !== filed.id);
 }
 export function withOlderPage(loaded: InboxThread[], older: InboxThread[]): InboxThread[] {
   const shown = new Set(loaded.map((t) => t.id));
