@@ -16,7 +16,7 @@ export interface BotOptions extends GraphClientOptions {
   // Where the events run are remembered: by default in this process (memoryDedupeStore(dedupe)). Give several
   // replicas, or a bot that restarts, one shared store (redisDedupeStore) so a redelivery to any of them is dropped.
   dedupeStore?: DedupeStore;
-  // How long an event is remembered (default 24 h: Switchboard's and Messenger's retries are over well within).
+  // How long an event is remembered (default 24 h: the age at which Switchboard stops retrying a delivery).
   dedupeTtlMs?: number;
   // A store that hasn't answered a claim by then counts as failed: the event runs, onError is told (default 2 s).
   dedupeTimeoutMs?: number;
