@@ -1,7 +1,8 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { signMessenger, toMessengerJson } from '../webhook-signature';
-import { BotEvent, MessengerBot } from './bot';
+import { BotEvent, BotOptions, DedupeStoreError, MessengerBot } from './bot';
+import { DedupeStore, memoryDedupeStore, redisDedupeStore, RedisSetNxClient } from './dedupe';
 import { GraphApiError, GraphClient } from './graph-client';
 
 const SECRET = 'app-secret';
@@ -127,6 +128,217 @@ describe('MessengerBot webhooks', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+// Redis's SET NX PX and DEL, in a Map: what redisDedupeStore asks of ioredis.
+function fakeRedis(): RedisSetNxClient & { keys: Map<string, number> } {
+  const keys = new Map<string, number>();
+  return {
+    keys,
+    async set(key, _value, _px, ms) {
+      if ((keys.get(key) ?? 0) > Date.now()) return null;
+      keys.set(key, Date.now() + ms);
+      return 'OK';
+    },
+    async del(key) {
+      return keys.delete(key) ? 1 : 0;
+    },
+  };
+}
+
+// Lets the microtasks and I/O callbacks queued so far run, until `cond` holds.
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  if (!cond()) throw new Error(`never: ${what}`);
+}
+
+describe('MessengerBot dedupe stores', () => {
+  const make = (opts: Partial<BotOptions> = {}) => new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', ...opts });
+
+  it('drops a redelivery to another instance sharing the store (a replica, or the bot after a restart)', async () => {
+    const redis = fakeRedis();
+    const ran: string[] = [];
+    const a = make({ dedupeStore: redisDedupeStore(redis, { prefix: 'bot:' }) });
+    const b = make({ dedupeStore: redisDedupeStore(redis, { prefix: 'bot:' }) });
+    a.on('message', (e) => void ran.push(`a ${(e.item.message as { text: string }).text}`));
+    b.on('message', (e) => void ran.push(`b ${(e.item.message as { text: string }).text}`));
+    const first = body([msg('7', 'm_1', 'hi')]);
+    await post(a, first);
+    await a.idle();
+    await post(b, first);
+    await post(b, body([msg('7', 'm_2', 'new')]));
+    await b.idle();
+    expect(ran).toEqual(['a hi', 'b new']);
+    // Remembered for the bot's dedupeTtlMs (24 h), under the prefix.
+    expect([...redis.keys.keys()].every((k) => k.startsWith('bot:'))).toBe(true);
+    const ttl = Math.max(...redis.keys.values()) - Date.now();
+    expect(ttl).toBeGreaterThan(86_000_000);
+    expect(ttl).toBeLessThanOrEqual(86_400_000);
+  });
+
+  it('runs the event when the store fails or does not answer, and reports it', async () => {
+    const errors: unknown[] = [];
+    const ran: string[] = [];
+    let mode: 'reject' | 'throw' | 'hang' = 'reject';
+    const store: DedupeStore = {
+      claim() {
+        if (mode === 'throw') throw new Error('ECONNREFUSED');
+        return mode === 'reject' ? Promise.reject(new Error('ECONNREFUSED')) : new Promise<boolean>(() => undefined);
+      },
+    };
+    const b = make({ dedupeStore: store, dedupeTimeoutMs: 20, onError: (err, e) => errors.push([err, e?.psid]) });
+    b.on('message', (e) => void ran.push((e.item.message as { text: string }).text));
+    const raw = body([msg('7', 'm_1', 'hi')]);
+    for (const m of ['reject', 'throw', 'hang'] as const) {
+      mode = m;
+      await post(b, raw);
+      await b.idle();
+    }
+    // At least once: without the store's word each delivery runs.
+    expect(ran).toEqual(['hi', 'hi', 'hi']);
+    expect(errors).toHaveLength(3);
+    for (const [err, psid] of errors as [DedupeStoreError, string][]) {
+      expect(err).toBeInstanceOf(DedupeStoreError);
+      expect(psid).toBe('7');
+    }
+    const [[first], , [third]] = errors as [DedupeStoreError][];
+    expect(first.cause).toEqual(new Error('ECONNREFUSED'));
+    expect(third.message).toMatch(/no answer in 20 ms/);
+  });
+
+  it('forgets the event when a handler throws, so a redelivery runs again, on this instance or another', async () => {
+    const redis = fakeRedis();
+    const errors: unknown[] = [];
+    let failing = true;
+    const runs: string[] = [];
+    const handler = (name: string) => () => {
+      runs.push(name);
+      if (failing) throw new Error('Graph was down');
+    };
+    const a = make({ dedupeStore: redisDedupeStore(redis), onError: (err) => errors.push(err) });
+    const b = make({ dedupeStore: redisDedupeStore(redis), onError: (err) => errors.push(err) });
+    a.on('message', handler('a'));
+    b.on('message', handler('b'));
+    const raw = body([msg('7', 'm_1', 'hi')]);
+    // Two deliveries queued at once on one instance: the second waits for the first, which fails and lets it run.
+    await post(a, raw);
+    await post(a, raw);
+    await a.idle();
+    expect(runs).toEqual(['a', 'a']);
+    expect(redis.keys.size).toBe(0);
+    failing = false;
+    await post(b, raw);
+    await b.idle();
+    await post(a, raw);
+    await a.idle();
+    expect(runs).toEqual(['a', 'a', 'b']);
+    expect(errors).toEqual([new Error('Graph was down'), new Error('Graph was down')]);
+  });
+
+  it('keeps the event when a handler only overran (it may still finish), and works with the default store', async () => {
+    const ran: string[] = [];
+    const b = make({ handlerTimeoutMs: 20, onError: () => undefined });
+    b.on('message', () => {
+      ran.push('x');
+      return new Promise(() => undefined);
+    });
+    const raw = body([msg('7', 'm_1', 'hi')]);
+    await post(b, raw);
+    await b.idle();
+    await post(b, raw);
+    await b.idle();
+    expect(ran).toEqual(['x']);
+  });
+
+  it('in memory, remembers the last `dedupe` events, and nothing with 0', async () => {
+    const store = memoryDedupeStore(2);
+    expect([store.claim('a', 1000), store.claim('b', 1000), store.claim('a', 1000), store.claim('c', 1000)]).toEqual([true, true, false, true]);
+    // 'a' was the oldest: forgotten.
+    expect([store.claim('a', 1000), store.claim('c', 1000)]).toEqual([true, false]);
+    expect([store.claim('d', 0), store.claim('d', 0)]).toEqual([true, true]);
+
+    const ran: string[] = [];
+    const shared = fakeRedis();
+    const off = make({ dedupe: 0, dedupeStore: redisDedupeStore(shared) });
+    off.on('message', () => void ran.push('x'));
+    const raw = body([msg('7', 'm_1', 'hi')]);
+    await post(off, raw);
+    await post(off, raw);
+    await off.idle();
+    expect(ran).toEqual(['x', 'x']);
+    expect(shared.keys.size).toBe(0);
+  });
+
+  it('fails a claim on a reply SET NX does not give, rather than drop the event', async () => {
+    const store = redisDedupeStore({ set: async () => 'QUEUED' });
+    await expect(Promise.resolve(store.claim('k', 10))).rejects.toThrow('unexpected reply to SET NX: "QUEUED"');
+    expect(store.release).toBeUndefined();
+  });
+});
+
+describe('MessengerBot concurrency cap', () => {
+  it('runs at most maxConcurrentHandlers events at once, each person in order, and idle() waits for all', async () => {
+    const b = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', maxConcurrentHandlers: 2 });
+    const gates = new Map<string, () => void>();
+    const started: string[] = [];
+    const finished: string[] = [];
+    let active = 0;
+    let most = 0;
+    b.on('message', async (e) => {
+      const text = (e.item.message as { text: string }).text;
+      started.push(text);
+      active++;
+      most = Math.max(most, active);
+      await new Promise<void>((r) => gates.set(text, r));
+      active--;
+      finished.push(text);
+    });
+    // Five people, two messages each, all in one burst.
+    const people = ['1', '2', '3', '4', '5'];
+    for (const n of [1, 2]) for (const p of people) await post(b, body([msg(p, `m_${p}_${n}`, `${p}#${n}`)]));
+    let idle = false;
+    const waiting = b.idle().then(() => (idle = true));
+
+    const open = async (count: number) => {
+      await until(`${count} handlers started`, () => started.length === count && gates.size === count);
+      expect(active).toBeLessThanOrEqual(2);
+    };
+    for (let i = 1; i <= 10; i++) {
+      await open(Math.min(i + 1, 10));
+      expect(idle).toBe(false);
+      // Let the oldest running one finish.
+      const next = started.find((t) => !finished.includes(t) && gates.has(t))!;
+      gates.get(next)!();
+    }
+    await waiting;
+    expect(most).toBe(2);
+    expect(finished).toHaveLength(10);
+    for (const p of people) expect(finished.filter((t) => t.startsWith(`${p}#`))).toEqual([`${p}#1`, `${p}#2`]);
+    // Turns go in the order they were asked for: every first message before any second one.
+    expect(started.slice(0, 5).sort()).toEqual(people.map((p) => `${p}#1`));
+  });
+
+  it("frees an overrunning handler's slot, and runs unbounded with 0", async () => {
+    const errors: unknown[] = [];
+    const capped = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', maxConcurrentHandlers: 1, handlerTimeoutMs: 20, onError: (err) => errors.push(err) });
+    const ran: string[] = [];
+    capped.on('message', (e) => {
+      ran.push(e.psid!);
+      return e.psid === '1' ? new Promise(() => undefined) : undefined;
+    });
+    await post(capped, body([msg('1', 'm_1', 'hang'), msg('2', 'm_2', 'next')]));
+    await capped.idle();
+    expect(ran).toEqual(['1', '2']);
+    expect(errors).toEqual([new Error('a message handler ran longer than 20 ms')]);
+
+    const free = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', maxConcurrentHandlers: 0 });
+    const release: (() => void)[] = [];
+    free.on('message', () => new Promise<void>((r) => release.push(r)));
+    await post(free, body(Array.from({ length: 100 }, (_, i) => msg(String(i), `m_${i}`, 'x'))));
+    await until('all 100 running at once', () => release.length === 100);
+    release.forEach((r) => r());
+    await free.idle();
   });
 });
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifyMessenger } from '../webhook-signature';
+import { DedupeStore, memoryDedupeStore } from './dedupe';
 import { eventKind, EventKind } from './events';
 import { GraphClient, GraphClientOptions } from './graph-client';
 
@@ -9,14 +10,60 @@ export interface BotOptions extends GraphClientOptions {
   appSecret: string;
   // Answers Graph's subscription handshake (GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…).
   verifyToken?: string;
-  // How many recent events to remember, so a redelivered one (at least once, on Messenger as here) runs once; 0: off.
+  // How many recent events to remember, so a redelivered one (at least once, on Messenger as here) runs once; 0: off
+  // (whatever dedupeStore says). The in-process store's size; a dedupeStore of your own has its own bounds.
   dedupe?: number;
+  // Where the events run are remembered: by default in this process (memoryDedupeStore(dedupe)). Give several
+  // replicas, or a bot that restarts, one shared store (redisDedupeStore) so a redelivery to any of them is dropped.
+  dedupeStore?: DedupeStore;
+  // How long an event is remembered (default 24 h: the age at which Switchboard stops retrying a delivery).
+  dedupeTtlMs?: number;
+  // A store that hasn't answered a claim by then counts as failed: the event runs, onError is told (default 2 s).
+  dedupeTimeoutMs?: number;
+  // How many events' handlers run at once, all people together (default 64); the others wait their turn, each
+  // person's still in order. 0 or Infinity: no cap.
+  maxConcurrentHandlers?: number;
   // Largest webhook body accepted (bytes).
   maxBodyBytes?: number;
-  // A handler threw or overran handlerTimeoutMs, or a webhook could not be read.
+  // A handler threw or overran handlerTimeoutMs, the dedupe store failed (DedupeStoreError), or a webhook could not
+  // be read.
   onError?: (err: unknown, event?: BotEvent) => void;
   // How long a person's next event waits for a handler that has not finished (it goes on running; default 60 s).
   handlerTimeoutMs?: number;
+}
+
+/** The dedupe store failed (threw, rejected or didn't answer in time): the event ran anyway. `cause`: its error. */
+export class DedupeStoreError extends Error {
+  constructor(
+    message: string,
+    readonly key: string,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+    this.name = 'DedupeStoreError';
+  }
+}
+
+// Turns for the events' handlers, `max` at a time, handed out in the order they were asked for.
+class Slots {
+  private used = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly max: number) {}
+
+  async take(): Promise<() => void> {
+    if (this.used < this.max) this.used++;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      // Handed straight to the next in line, so a newcomer can't slip in between.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.used--;
+    };
+  }
 }
 
 /** One webhook item, named by kind; `item` is Messenger's item as it came (sender, recipient, timestamp, …). */
@@ -74,13 +121,18 @@ const header = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : 
 export class MessengerBot {
   readonly graph: GraphClient;
   private readonly handlers = new Map<EventKind | '*', Handler[]>();
-  private readonly seen = new Set<string>();
+  private readonly dedupeStore: DedupeStore | undefined;
+  private readonly slots: Slots | undefined;
   // Each person's events run one after another: a slow handler can't let a later message's reply overtake.
   private readonly lanes = new Map<string, Promise<void>>();
   private readonly running = new Set<Promise<void>>();
 
   constructor(private readonly options: BotOptions) {
     this.graph = new GraphClient(options);
+    const dedupe = options.dedupe ?? 10_000;
+    this.dedupeStore = dedupe > 0 ? (options.dedupeStore ?? memoryDedupeStore(dedupe)) : undefined;
+    const cap = options.maxConcurrentHandlers ?? 64;
+    this.slots = cap > 0 && Number.isFinite(cap) ? new Slots(cap) : undefined;
   }
 
   /** Handle events of a kind ('*': every kind). Handlers of one event run in the order they were added. */
@@ -109,7 +161,7 @@ export class MessengerBot {
     try {
       payload = JSON.parse(req.body.toString('utf8'));
     } catch (err) {
-      this.options.onError?.(err);
+      this.report(err);
       return { status: 400, body: 'not JSON' };
     }
     if (payload.object !== 'page' || !Array.isArray(payload.entry)) return { status: 200, body: 'EVENT_RECEIVED' };
@@ -142,7 +194,7 @@ export class MessengerBot {
         answer.then(
           (a) => res.writeHead(a.status, { 'content-type': 'text/plain' }).end(a.body),
           (err) => {
-            this.options.onError?.(err);
+            this.report(err);
             res.writeHead(500).end();
           },
         );
@@ -218,7 +270,6 @@ export class MessengerBot {
   private dispatch(pageId: string, item: Record<string, unknown>, standby: boolean): void {
     const kind = eventKind(item, standby);
     if (!kind) return;
-    if (this.isRepeat(pageId, kind, item)) return;
     const sender = (item.sender as { id?: unknown } | undefined)?.id;
     const recipient = (item.recipient as { id?: unknown } | undefined)?.id;
     // An echo goes from the Page to the person: the person is its recipient.
@@ -232,24 +283,50 @@ export class MessengerBot {
     };
     const handlers = [...(this.handlers.get(kind) ?? []), ...(this.handlers.get('*') ?? [])];
     if (!handlers.length) return;
+    // A redelivery carries the same item: known by a digest of it (taken now, before a handler could change it).
+    const key = this.dedupeStore && createHash('sha1').update(`${pageId}\u0000${kind}\u0000${JSON.stringify(item)}`).digest('base64');
     const lane = `${pageId}:${event.psid ?? ''}`;
     const run = (this.lanes.get(lane) ?? Promise.resolve()).then(async () => {
-      for (const h of handlers) {
-        let timer: NodeJS.Timeout | undefined;
-        const limit = this.options.handlerTimeoutMs ?? 60_000;
-        try {
-          // A handler that never settles would hold this person's events forever: after the limit the next goes on.
-          await Promise.race([
-            Promise.resolve().then(() => h(event, this)),
-            new Promise((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`a ${kind} handler ran longer than ${limit} ms`)), limit);
-            }),
-          ]);
-        } catch (err) {
-          this.options.onError?.(err, event);
-        } finally {
-          clearTimeout(timer);
+      // The person's turn; then one of the slots all people share. Claimed only now, just before the handlers run:
+      // a redelivery queued behind the first delivery finds it done (dropped) or failed and released (runs again).
+      const done = await this.slots?.take();
+      try {
+        const claimed = key === undefined ? 'off' : await this.claim(key, event);
+        if (claimed === 'seen') return;
+        let threw = false;
+        for (const h of handlers) {
+          let timer: NodeJS.Timeout | undefined;
+          let overran = false;
+          const limit = this.options.handlerTimeoutMs ?? 60_000;
+          try {
+            // A handler that never settles would hold this person's events forever: after the limit the next goes
+            // on, and its slot is freed (the SDK no longer waits for it, though it may still be running).
+            await Promise.race([
+              Promise.resolve().then(() => h(event, this)),
+              new Promise((_, reject) => {
+                timer = setTimeout(() => {
+                  overran = true;
+                  reject(new Error(`a ${kind} handler ran longer than ${limit} ms`));
+                }, limit);
+              }),
+            ]);
+          } catch (err) {
+            // One that overran may yet finish its work: only one that threw lets a redelivery run the event again.
+            if (!overran) threw = true;
+            this.report(err, event);
+          } finally {
+            clearTimeout(timer);
+          }
         }
+        if (threw && claimed === 'claimed' && this.dedupeStore?.release) {
+          try {
+            await this.dedupeStore.release(key!);
+          } catch (err) {
+            this.report(new DedupeStoreError(`the dedupe store failed to release a key: ${String(err)}`, key!, err), event);
+          }
+        }
+      } finally {
+        done?.();
       }
     });
     this.lanes.set(lane, run);
@@ -260,14 +337,33 @@ export class MessengerBot {
     });
   }
 
-  // A redelivery carries the same item: remembered by a digest of it, the oldest forgotten first.
-  private isRepeat(pageId: string, kind: EventKind, item: Record<string, unknown>): boolean {
-    const max = this.options.dedupe ?? 10_000;
-    if (max <= 0) return false;
-    const key = createHash('sha1').update(`${pageId}\u0000${kind}\u0000${JSON.stringify(item)}`).digest('base64');
-    if (this.seen.has(key)) return true;
-    this.seen.add(key);
-    if (this.seen.size > max) this.seen.delete(this.seen.values().next().value as string);
-    return false;
+  // 'claimed': first time, run it; 'seen': a redelivery, drop it; 'unknown': the store failed, run it (at least once
+  // allows a duplicate; dropping on a guess could lose the event).
+  private async claim(key: string, event: BotEvent): Promise<'claimed' | 'seen' | 'unknown'> {
+    const limit = this.options.dedupeTimeoutMs ?? 2_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const fresh = await Promise.race([
+        Promise.resolve().then(() => this.dedupeStore!.claim(key, this.options.dedupeTtlMs ?? 86_400_000)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer in ${limit} ms`)), limit);
+        }),
+      ]);
+      return fresh ? 'claimed' : 'seen';
+    } catch (err) {
+      this.report(new DedupeStoreError(`the dedupe store failed to claim a key, so the event ran: ${String(err)}`, key, err), event);
+      return 'unknown';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // onError, which may itself throw without stopping a person's events.
+  private report(err: unknown, event?: BotEvent): void {
+    try {
+      this.options.onError?.(err, event);
+    } catch {
+      // The developer's reporter failed: nothing better to tell.
+    }
   }
 }

@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { BotEvent, GraphApiError, MessengerBot } from '../../libs/bot-sdk';
+import Redis from 'ioredis';
+import { BotEvent, GraphApiError, MessengerBot, redisDedupeStore } from '../../libs/bot-sdk';
 import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson } from '../support/person-socket';
+import { TEST_REDIS_URL } from '../support/services';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
 import { openThread, personSays } from '../factories/messaging.factory';
 import { connectApp, createApp, createPage, signupPerson } from '../factories/registry.factory';
 
@@ -13,13 +17,16 @@ describe('libs/bot-sdk against the platform', () => {
   let t: TestPlatform;
   let api: HttpClient;
   let server: Server | undefined;
+  const servers: Server[] = [];
 
   beforeAll(async () => {
-    t = await startTestPlatform();
+    // A failed delivery is tried again within a second or so (the dedupe test has one fail).
+    t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_RETRY_SCHEDULE: '0,1' } });
     api = httpClient(t.url);
   });
   afterAll(async () => {
     server?.close();
+    for (const s of servers) s.close();
     await t?.close();
   });
 
@@ -71,5 +78,65 @@ describe('libs/bot-sdk against the platform', () => {
     expect(err).toBeInstanceOf(GraphApiError);
     expect([err.status, err.code, err.subcode]).toEqual([400, 100, 2018001]);
     await sock.close();
+  });
+
+  it('runs an event the platform redelivers to another replica once, the replicas sharing a Redis dedupe store', async () => {
+    const owner = await signupPerson(api, 'Replica Owner');
+    const page = await createPage(api, owner, 'Two Replicas');
+    const app = await createApp(api, owner, 'Replicated Bot');
+    const pageAccessToken = await connectApp(api, owner, page.id, app.id, ['messages']);
+
+    // Two bot processes, each with its own Redis connection, one prefix (unique to this run, removed after).
+    const prefix = `bot-sdk-e2e:${randomUUID()}:`;
+    const clients = [new Redis(TEST_REDIS_URL), new Redis(TEST_REDIS_URL)];
+    const errors: unknown[] = [];
+    const ran: string[] = [];
+    const [a, b] = clients.map((client, i) => {
+      const bot = new MessengerBot({ appSecret: app.secret, pageAccessToken, verifyToken: 'sdk-verify', graphUrl: t.url, dedupeStore: redisDedupeStore(client, { prefix }), onError: (err) => errors.push(err) });
+      bot.on('message', (e) => void ran.push(`${i ? 'b' : 'a'}: ${(e.item.message as { text?: string }).text}`));
+      return bot;
+    });
+    // A load balancer: the first POST reaches replica a, which runs the event, but its 200 is lost (a 500 goes back
+    // instead, as when a replica dies after taking the event); the platform's retry lands on replica b.
+    const posts: Buffer[] = [];
+    const answers: number[] = [];
+    const lb = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', async () => {
+        const body = Buffer.concat(chunks);
+        const n = req.method === 'POST' ? posts.push(body) : 0;
+        const answer = await (n <= 1 ? a : b).handle({ method: req.method!, url: req.url!, headers: req.headers, body });
+        if (n) answers.push(answer.status);
+        res.writeHead(n === 1 ? 500 : answer.status).end(answer.body);
+      });
+    });
+    servers.push(lb);
+    await new Promise<void>((r) => lb.listen(0, '127.0.0.1', r));
+    const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
+      access_token: app.token, object: 'page', callback_url: `http://127.0.0.1:${(lb.address() as AddressInfo).port}/webhook`, verify_token: 'sdk-verify', fields: 'messages',
+    });
+    expect(sub.body).toEqual({ success: true });
+
+    try {
+      const person = await signupPerson(api, 'Grace Hopper');
+      const thread = await openThread(api, person, page.id);
+      await personSays(api, person, thread.id, 'just once');
+      await waitFor('the retry answered by replica b', () => answers.length >= 2);
+      await Promise.all([a.idle(), b.idle()]);
+      // The same item both times, signed by the platform; replica b recognised it through Redis.
+      const items = posts.map((p) => JSON.parse(p.toString('utf8')).entry[0].messaging[0]);
+      expect(items[1]).toEqual(items[0]);
+      expect(answers.slice(0, 2)).toEqual([200, 200]);
+      expect(ran).toEqual(['a: just once']);
+      expect(errors).toEqual([]);
+      const keys = await clients[0].keys(`${prefix}*`);
+      expect(keys).toHaveLength(1);
+      expect(await clients[0].pttl(keys[0])).toBeGreaterThan(0);
+    } finally {
+      const keys = await clients[0].keys(`${prefix}*`);
+      if (keys.length) await clients[0].del(...keys);
+      await Promise.all(clients.map((c) => c.quit()));
+    }
   });
 });
