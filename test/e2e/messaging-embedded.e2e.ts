@@ -50,7 +50,7 @@ describe('messaging on the embedded default', () => {
       await sock.waitFor('the human reply', (e) => e.type === 'message' && e.message?.text === 'a human here');
       const convs = await api.get(`/v25.0/me/conversations?fields=message_count,messages{message}&limit=5&access_token=${encodeURIComponent(c.pageToken)}`);
       expect(convs.body.data).toMatchObject([{ id: `t_${c.thread.id}`, message_count: 41 }]);
-      expect(convs.body.data[0].messages.data[0]).toEqual({ message: 'a human here' });
+      expect(convs.body.data[0].messages.data[0]).toEqual({ message: 'a human here', id: expect.stringMatching(/^m_/) });
       await sock.close();
     } finally {
       await p.stop();
