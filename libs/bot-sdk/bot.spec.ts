@@ -236,6 +236,24 @@ describe('MessengerBot dedupe stores', () => {
     expect(errors).toEqual([new Error('Graph was down'), new Error('Graph was down')]);
   });
 
+  it("does not let a release that never answers hold the person's next events", async () => {
+    const errors: unknown[] = [];
+    const ran: string[] = [];
+    const store: DedupeStore = { claim: () => true, release: () => new Promise<void>(() => undefined) };
+    const b = make({ dedupeStore: store, dedupeTimeoutMs: 20, maxConcurrentHandlers: 1, onError: (err) => errors.push(err) });
+    b.on('message', (e) => {
+      const text = (e.item.message as { text: string }).text;
+      ran.push(text);
+      if (text === 'fails') throw new Error('boom');
+    });
+    await post(b, body([msg('7', 'm_1', 'fails')]));
+    await post(b, body([msg('7', 'm_2', 'next')]));
+    await b.idle();
+    expect(ran).toEqual(['fails', 'next']);
+    expect(errors).toHaveLength(2);
+    expect((errors[1] as DedupeStoreError).message).toMatch(/failed to release a key.*no answer in 20 ms/);
+  });
+
   it('keeps the event when a handler only overran (it may still finish), and works with the default store', async () => {
     const ran: string[] = [];
     const b = make({ handlerTimeoutMs: 20, onError: () => undefined });

@@ -319,8 +319,11 @@ export class MessengerBot {
           }
         }
         if (threw && claimed === 'claimed' && this.dedupeStore?.release) {
+          const store = this.dedupeStore;
           try {
-            await this.dedupeStore.release(key!);
+            // Bounded like a claim: a store that hangs (Redis away, commands queued) must not hold the person's
+            // events and a slot for good. Awaited, so a redelivery queued behind this one finds the key gone.
+            await this.bounded(() => store.release!(key!));
           } catch (err) {
             this.report(new DedupeStoreError(`the dedupe store failed to release a key: ${String(err)}`, key!, err), event);
           }
@@ -340,19 +343,26 @@ export class MessengerBot {
   // 'claimed': first time, run it; 'seen': a redelivery, drop it; 'unknown': the store failed, run it (at least once
   // allows a duplicate; dropping on a guess could lose the event).
   private async claim(key: string, event: BotEvent): Promise<'claimed' | 'seen' | 'unknown'> {
-    const limit = this.options.dedupeTimeoutMs ?? 2_000;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const fresh = await Promise.race([
-        Promise.resolve().then(() => this.dedupeStore!.claim(key, this.options.dedupeTtlMs ?? 86_400_000)),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer in ${limit} ms`)), limit);
-        }),
-      ]);
+      const fresh = await this.bounded(() => this.dedupeStore!.claim(key, this.options.dedupeTtlMs ?? 86_400_000));
       return fresh ? 'claimed' : 'seen';
     } catch (err) {
       this.report(new DedupeStoreError(`the dedupe store failed to claim a key, so the event ran: ${String(err)}`, key, err), event);
       return 'unknown';
+    }
+  }
+
+  // A dedupe store call, failed if it hasn't answered within dedupeTimeoutMs.
+  private async bounded<T>(call: () => T | Promise<T>): Promise<T> {
+    const limit = this.options.dedupeTimeoutMs ?? 2_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        Promise.resolve().then(call),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer in ${limit} ms`)), limit);
+        }),
+      ]);
     } finally {
       clearTimeout(timer);
     }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { ThreadRow } from '../messaging/messaging.service';
-import { PageInboxHub } from '../messaging/realtime/page-inbox-hub';
+import { PageInboxHub } from '../pages/page-inbox-hub';
 import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
 import { appIdValue, HandoverNotice, HandoverService } from './handover.service';
 

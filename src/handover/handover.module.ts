@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MessagingModule } from '../messaging/messaging.module';
+import { PagesModule } from '../pages/pages.module';
 import { SendApiModule } from '../send-api/send-api.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { HandoverGraphController } from './handover-graph.controller';
@@ -7,7 +8,7 @@ import { HandoverIdleProcessor } from './handover-idle.processor';
 import { HandoverService } from './handover.service';
 
 @Module({
-  imports: [MessagingModule, WebhooksModule, SendApiModule],
+  imports: [MessagingModule, PagesModule, WebhooksModule, SendApiModule],
   controllers: [HandoverGraphController],
   providers: [HandoverService, HandoverIdleProcessor],
   exports: [HandoverService],

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { GRAPH_TRANSPORT_PARAMS, parseGraphParams } from '../../libs/templates';
 import { MessagingService, ThreadRow } from '../messaging/messaging.service';
-import { PageInboxHub } from '../messaging/realtime/page-inbox-hub';
+import { PageInboxHub } from '../pages/page-inbox-hub';
 import { SendApiService } from '../send-api/send-api.service';
 import { PAGE_INBOX_APP_ID, threadControllerSql, WebhooksService } from '../webhooks/webhooks.service';
 import { HandoverErrors } from './handover.errors';

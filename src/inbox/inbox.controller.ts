@@ -41,7 +41,7 @@ export class InboxController {
     @Param('pageId') pageId: string,
     @Param('threadId') threadId: string,
     @Body() dto: InboxThreadChangeDto,
-  ): Promise<Partial<InboxThreadDto>> {
+  ): Promise<InboxThreadDto> {
     return this.inbox.file(who.userId, pageId, threadId, dto);
   }
 

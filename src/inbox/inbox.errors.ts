@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { AppException, badRequest, conflict } from '../common/errors/app.exception';
+import { AppException, badRequest, conflict, notFound } from '../common/errors/app.exception';
 
 export const InboxErrors = {
   notInControl: (controller: string | null) =>
@@ -12,6 +12,9 @@ export const InboxErrors = {
   outsideWindow: (days: number) =>
     conflict('INBOX.OUTSIDE_WINDOW', `The person last wrote more than ${days} days ago: a human reply is allowed within ${days} days`),
   assigneeNotAdmin: (id: string) => badRequest('INBOX.ASSIGNEE_NOT_ADMIN', `${id} is not an admin of this page: conversations go to its admins`),
+  threadChanged: (lastSeq: number) =>
+    conflict('INBOX.THREAD_CHANGED', `The conversation has a newer message (seq ${lastSeq}) than the one given: read it first`),
+  threadNotFound: (id: string) => notFound('THREAD.NOT_FOUND', `No conversation ${id.slice(0, 20)} in this Page's inbox`),
   tooFast: (headers: Record<string, string> | undefined) =>
     new AppException(HttpStatus.TOO_MANY_REQUESTS, 'INBOX.RATE_LIMITED', "The Page's send limit is reached: try again shortly", undefined, headers),
 };

@@ -8,7 +8,7 @@ import { isUniqueViolation } from '../database/pg-errors';
 import { AppConfig } from '../config/app-config';
 import { appIdValue, HandoverService } from '../handover/handover.service';
 import { ControlRow, controlView, MessagingService, ThreadRow } from '../messaging/messaging.service';
-import { PageInboxHub } from '../messaging/realtime/page-inbox-hub';
+import { PageInboxHub } from '../pages/page-inbox-hub';
 import { PagesService } from '../pages/pages.service';
 import { SendApiService } from '../send-api/send-api.service';
 import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
@@ -50,12 +50,20 @@ export class InboxService {
       throw new RequestValidationError([{ field: 'done', rule: 'oneOf', message: 'give done, assignee_id or both' }]);
     }
     const thread = await this.messaging.findPageThread(pageId, threadId);
+    // Not in the inbox until its first message: nothing to file.
+    if (Number(thread.last_seq) === 0) throw InboxErrors.threadNotFound(threadId);
     if (change.assignee_id && !(await this.pages.isAdmin(pageId, change.assignee_id))) throw InboxErrors.assigneeNotAdmin(change.assignee_id);
-    await this.messaging.filePageThread(thread.id, { done: change.done, assigneeUserId: change.assignee_id });
+    const filed = await this.messaging.filePageThread(thread.id, { done: change.done, assigneeUserId: change.assignee_id, ifLastSeq: change.last_seq });
+    if (!filed) {
+      const now = await this.messaging.findPageThread(pageId, threadId);
+      if (change.last_seq !== undefined && Number(now.last_seq) !== change.last_seq) throw InboxErrors.threadChanged(Number(now.last_seq));
+      // The assignee stopped being an admin between the check and the write.
+      throw InboxErrors.assigneeNotAdmin(change.assignee_id!);
+    }
     this.inboxHub.touch(pageId, thread.id);
     const view = await this.messaging.pageThreadView(pageId, thread.id);
-    // A thread with no message yet is not in the inbox: it is filed all the same, and answered as the list would.
-    return view ?? { id: thread.id, done: change.done ?? false, assignee: null };
+    if (!view) throw InboxErrors.threadNotFound(threadId);
+    return view;
   }
 
   async messages(userId: string, pageId: string, threadId: string, afterSeq: number, limit: number, origin?: string) {

@@ -302,7 +302,8 @@ export class MediaService implements OnModuleInit {
 
   // Graph's `attachments` edge of a message (the Conversations API): each media attachment as image_data, video_data
   // or file_url, its URLs signed for a bot; a bot's plain URL as it gave it. Templates are not attachments there.
-  forGraph(attachments: unknown[], fallbackId: (index: number) => string, baseUrl?: string): GraphAttachment[] {
+  // `idOf` names each (unique per message: one stored file may be sent in many).
+  forGraph(attachments: unknown[], idOf: (index: number) => string, baseUrl?: string): GraphAttachment[] {
     const out: GraphAttachment[] = [];
     attachments.forEach((a, i) => {
       const att = a as { type?: unknown; payload?: Record<string, unknown> };
@@ -312,7 +313,7 @@ export class MediaService implements OnModuleInit {
       const stored = typeof p.media_id === 'string';
       const url = stored ? this.url(p.media_id, type === 'image' ? DISPLAY : ORIGINAL, baseUrl) : typeof p.url === 'string' ? p.url : null;
       if (url === null) return;
-      const node: GraphAttachment = { id: stored ? p.media_id : fallbackId(i) };
+      const node: GraphAttachment = { id: idOf(i) };
       if (p.mime) node.mime_type = p.mime;
       if (p.size !== undefined) node.size = p.size;
       const size = p.width && p.height ? { width: p.width, height: p.height } : {};
@@ -320,7 +321,7 @@ export class MediaService implements OnModuleInit {
         const preview = stored ? this.url(p.media_id, PERSON_THUMB, baseUrl) : url;
         node.image_data = { ...size, ...(p.width && p.height ? { max_width: p.width, max_height: p.height } : {}), url, preview_url: preview };
       } else if (type === 'video') {
-        node.video_data = { ...size, ...(p.duration_ms !== undefined ? { length: p.duration_ms / 1000 } : {}), url };
+        node.video_data = { ...size, ...(p.duration_ms !== undefined ? { length: Math.round(p.duration_ms / 1000) } : {}), url };
       } else {
         node.file_url = url;
       }

@@ -11,7 +11,6 @@ import { EventsController } from './events.controller';
 import { UserEventsPrunerProcessor } from './jobs/user-events-pruner.processor';
 import { MessagingService } from './messaging.service';
 import { LongPollService } from './realtime/long-poll.service';
-import { PageInboxHub } from './realtime/page-inbox-hub';
 import { RealtimeHub } from './realtime/realtime-hub';
 import { WsGateway } from './realtime/ws.gateway';
 import { ThreadsController } from './threads.controller';
@@ -24,7 +23,7 @@ import { ThreadsController } from './threads.controller';
     MediaModule,
   ],
   controllers: [ThreadsController, EventsController],
-  providers: [MessagingService, RealtimeHub, PageInboxHub, LongPollService, WsGateway, UserEventsPrunerProcessor],
-  exports: [MessagingService, PageInboxHub],
+  providers: [MessagingService, RealtimeHub, LongPollService, WsGateway, UserEventsPrunerProcessor],
+  exports: [MessagingService],
 })
 export class MessagingModule {}

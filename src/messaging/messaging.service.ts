@@ -52,7 +52,7 @@ export interface ThreadRow {
   // Only where the query joined pages.
   page_suspended_at?: Date | null;
   owner_app_id?: string | null;
-  page_done_at?: string | null;
+  page_done_seq?: string | null;
   assignee_user_id?: string | null;
   // Only from findThreadByPsid: the app controlling the thread (handover protocol); null when the page has none.
   controller?: string | null;
@@ -61,8 +61,9 @@ export interface ThreadRow {
 // Who controls a thread (handover protocol), as the Page's own people see it: `handover` false when the Page has no
 // primary receiver (no handover: anyone may send).
 // A Page's conversation is done (Graph's folder page_done) once its people marked it so, until the person writes
-// again: no write on the message path brings it back.
-const PAGE_DONE_SQL = '(t.page_done_at IS NOT NULL AND t.person_last_at <= t.page_done_at)';
+// again (a message of theirs after the seq it was marked at): no write on the message path brings it back.
+const PAGE_DONE_SQL = `(t.page_done_seq IS NOT NULL AND NOT EXISTS (
+   SELECT 1 FROM messages d WHERE d.thread_id = t.id AND d.seq > t.page_done_seq AND d.sender = 'person'))`;
 
 export interface PageThreadFilter {
   psid?: string;
@@ -403,15 +404,22 @@ export class MessagingService implements OnModuleInit {
     );
   }
 
-  // The Page's people file a conversation: done (or back in the inbox) and assigned to one of them (null: nobody).
-  // Undefined leaves each as it is. The caller checked who may, and that an assignee is an admin.
-  async filePageThread(threadId: string, change: { done?: boolean; assigneeUserId?: string | null }): Promise<void> {
-    await this.sql.query(
-      `UPDATE threads SET page_done_at = CASE WHEN $2::boolean IS NULL THEN page_done_at WHEN $2 THEN $3::bigint END,
-                          assignee_user_id = CASE WHEN $4 THEN $5::varchar ELSE assignee_user_id END
-        WHERE id = $1`,
-      [threadId, change.done ?? null, Date.now(), change.assigneeUserId !== undefined, change.assigneeUserId ?? null],
+  // The Page's people file a conversation: done as of its last message (or back in the inbox) and assigned to one of
+  // the Page's admins (null: nobody). Undefined leaves each as it is. `ifLastSeq`: only while the thread's last
+  // message is still that one (what the filer saw). Answers whether it was filed: false when the thread moved on,
+  // or the assignee is not (or no longer) an admin, checked in the same statement so a removal can't slip between.
+  async filePageThread(threadId: string, change: { done?: boolean; assigneeUserId?: string | null; ifLastSeq?: number }): Promise<boolean> {
+    const rows = rowsOf(
+      await this.db.query(
+        `UPDATE threads t SET page_done_seq = CASE WHEN $2::boolean IS NULL THEN t.page_done_seq WHEN $2 THEN t.last_seq END,
+                              assignee_user_id = CASE WHEN $3 THEN $4::varchar ELSE t.assignee_user_id END
+          WHERE t.id = $1 AND ($5::bigint IS NULL OR t.last_seq = $5)
+            AND ($4::varchar IS NULL OR EXISTS (SELECT 1 FROM page_admins a WHERE a.page_id = t.page_id AND a.user_id = $4))
+          RETURNING t.id`,
+        [threadId, change.done ?? null, change.assigneeUserId !== undefined, change.assigneeUserId ?? null, change.ifLastSeq ?? null],
+      ),
     );
+    return rows.length > 0;
   }
 
   // One of the Page's threads (not found: not this Page's), with who controls it.

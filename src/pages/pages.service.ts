@@ -13,6 +13,7 @@ import type { HandoverRole, PageAppDto } from './dto/connect-app.dto';
 import type { PageAdminDto } from './dto/page-admins.dto';
 import { PageAdminEntity } from './entities/page-admin.entity';
 import { PageAppEntity } from './entities/page-app.entity';
+import { PageInboxHub } from './page-inbox-hub';
 import { PageEntity } from './entities/page.entity';
 
 export interface PageView {
@@ -41,6 +42,7 @@ export class PagesService {
     private readonly apps: AppsService,
     private readonly auth: AuthService,
     private readonly webhooks: WebhooksService,
+    private readonly inboxHub: PageInboxHub,
   ) {}
 
   async create(userId: string, name: string, category?: string): Promise<PageView> {
@@ -70,6 +72,18 @@ export class PagesService {
 
   async isAdmin(pageId: string, userId: string): Promise<boolean> {
     return this.admins.existsBy({ pageId, userId });
+  }
+
+  // Which of these (page, person) pairs are an admin of a Page that is not suspended, as `${pageId}:${userId}`: one
+  // query for all of a process's inbox watches (the gateway's recheck).
+  async activeAdminships(pairs: { pageId: string; userId: string }[]): Promise<Set<string>> {
+    if (!pairs.length) return new Set();
+    const rows: { page_id: string; user_id: string }[] = await this.db.query(
+      `SELECT a.page_id, a.user_id FROM page_admins a JOIN pages p ON p.id = a.page_id AND p.suspended_at IS NULL
+        WHERE (a.page_id, a.user_id) IN (SELECT * FROM unnest($1::varchar[], $2::varchar[]))`,
+      [pairs.map((p) => p.pageId), pairs.map((p) => p.userId)],
+    );
+    return new Set(rows.map((r) => `${r.page_id}:${r.user_id}`));
   }
 
   // A page exists for everyone who may talk to it, but only its admins may manage it.
@@ -144,6 +158,8 @@ export class PagesService {
   private async forgetThreadControl(pageId: string, appId: string): Promise<void> {
     const sql = `UPDATE threads SET owner_app_id = NULL, owner_since = $3 WHERE page_id = $1 AND owner_app_id = $2`;
     await this.db.query(sql, [pageId, appId, Date.now()]);
+    // The Page's people see who controls each thread now.
+    this.inboxHub.touch(pageId, null);
   }
 
   // --- admins: who may manage the page (and connect their own apps to it) ---
@@ -197,6 +213,9 @@ export class PagesService {
       // Their conversations in the Page Inbox go back to nobody's.
       await m.query(`UPDATE threads SET assignee_user_id = NULL WHERE page_id = $1 AND assignee_user_id = $2`, [pageId, targetUserId]);
     });
+    // They stop hearing the Page's inbox at once, and its other admins see the conversations unassigned.
+    await this.inboxHub.revoke(pageId, targetUserId);
+    this.inboxHub.touch(pageId, null);
   }
 
   async listApps(pageId: string, userId: string) {

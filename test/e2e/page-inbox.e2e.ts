@@ -259,10 +259,21 @@ describe('Page Inbox', () => {
     expect((await graph('spam')).body).toEqual({ data: [], paging: { cursors: {} } });
     const badFolder = await graph('archive');
     expect([badFolder.status, badFolder.body.error.code]).toEqual([400, 100]);
-    // The person writes again: back in the inbox by itself.
-    await personSays(api, ada.person, ada.thread.id, 'Actually, one more thing');
+    // The Page's own message keeps it done; the person writing again brings it back by itself.
+    const [{ psid: adaPsid }] = await t.db.query('SELECT psid FROM threads WHERE id = $1', [ada.thread.id]);
+    expect((await pageSays(api, b.pageToken, adaPsid, { text: 'Glad to help' })).status).toBe(200);
+    expect(await ids('?folder=done')).toEqual([ada.thread.id]);
+    const again = await personSays(api, ada.person, ada.thread.id, 'Actually, one more thing');
     expect(await ids()).toEqual([ada.thread.id, bob.thread.id]);
     expect(await ids('?folder=done')).toEqual([]);
+    // Done as of what the filer saw: a message they hadn't seen refuses it.
+    const stale = await file(ada.thread.id, { done: true, last_seq: again.seq - 1 });
+    expect([stale.status, stale.body.code]).toEqual([409, 'INBOX.THREAD_CHANGED']);
+    expect(await ids('?folder=done')).toEqual([]);
+    expect((await file(ada.thread.id, { done: true, last_seq: again.seq })).body.done).toBe(true);
+    // A conversation without a message is not in the inbox: nothing to file.
+    const quiet = await customer(b.page.id, 'Quiet');
+    expect((await file(quiet.thread.id, { done: true })).status).toBe(404);
     await file(ada.thread.id, { done: true });
     expect((await file(ada.thread.id, { done: false })).body.done).toBe(false);
     expect(await ids('?folder=done')).toEqual([]);
@@ -373,6 +384,12 @@ describe('Page Inbox', () => {
       expect(await helperSock.waitFor('the unwatch', (e) => e.type === 'unwatched')).toEqual({
         type: 'unwatched', ref: null, page_id: b.page.id, reason: 'PAGE.NOT_ADMIN',
       });
+      // After that, nothing: the next hint reaches the owner only.
+      const unwatchedAt = helperSock.events.length;
+      const ownerBefore = admin.events.length;
+      await personSays(api, c.person, c.thread.id, 'Still there?');
+      await admin.waitFor('the owner hinted', (e) => admin.events.indexOf(e) >= ownerBefore && hintFor(b.page.id, c.thread.id)(e));
+      expect(helperSock.events.slice(unwatchedAt).filter((e) => e.type === 'inbox')).toEqual([]);
 
       // Unwatching is answered; the socket goes on.
       admin.ws.send(JSON.stringify({ type: 'unwatch_inbox', ref: 'u1', page_id: b.page.id }));

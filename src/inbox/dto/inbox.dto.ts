@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Min, ValidateIf } from 'class-validator';
 import { ListThreadsQueryDto } from '../../messaging/dto/create-thread.dto';
 import { MessageViewDto } from '../../messaging/dto/send-message.dto';
 
@@ -28,6 +28,15 @@ export class InboxThreadChangeDto {
   @IsOptional()
   @IsBoolean()
   done?: boolean;
+
+  @ApiPropertyOptional({
+    description: "Only if the conversation's last message is still this seq (what the filer saw): otherwise 409 INBOX.THREAD_CHANGED",
+    example: 12,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  last_seq?: number;
 
   @ApiPropertyOptional({ type: String, nullable: true, description: "An admin of the Page's account id; null: nobody", example: '1234' })
   @ValidateIf((_, v) => v !== null && v !== undefined)

@@ -69,11 +69,11 @@ export class ThreadEntity {
   @Column({ name: 'owner_since', type: 'bigint', nullable: true })
   ownerSince: string | null;
 
-  // The Page Inbox (src/inbox): when the Page's people marked the conversation done (ms). It is done while the
-  // person has written nothing since (person_last_at <= this), so their next message brings it back by itself,
-  // with no write on the message path. Graph's conversations folder `page_done`.
-  @Column({ name: 'page_done_at', type: 'bigint', nullable: true })
-  pageDoneAt: string | null;
+  // The Page Inbox (src/inbox): the thread's last seq when the Page's people marked the conversation done. It is
+  // done while the person has written nothing after it, so their next message brings it back by itself, with no
+  // write on the message path (and no clock to compare). Graph's conversations folder `page_done`.
+  @Column({ name: 'page_done_seq', type: 'bigint', nullable: true })
+  pageDoneSeq: string | null;
 
   // The Page Inbox: the Page's admin the conversation is assigned to (an account id), or null.
   @Column({ name: 'assignee_user_id', type: 'varchar', length: 20, nullable: true })

@@ -4,7 +4,7 @@ import { DependencyUnavailableError } from '../../common/errors/dependency-unava
 import { AppConfig } from '../../config/app-config';
 import { PUBSUB, PubSubPort, Unsubscribe } from '../../infra/pubsub/pubsub.port';
 import { PersonEvent, userChannel } from '../person-events';
-import { PageInboxHub } from './page-inbox-hub';
+import { PageInboxHub } from '../../pages/page-inbox-hub';
 
 type Listener = (e: PersonEvent) => void;
 // Live events may have been lost: `head` is the person's last stored cursor (undefined: unknown, re-read anyway).
@@ -58,9 +58,10 @@ export class RealtimeHub {
     }
   }
 
-  // Every change a person is told of also changes the Page's inbox (typing aside): its watching admins are hinted.
+  // What a person is told of also changes the Page's inbox, but for typing and receipts of delivery (the inbox shows
+  // neither): its watching admins are hinted.
   async publish(userId: string, events: PersonEvent[]): Promise<void> {
-    for (const e of events) if (e.type !== 'typing') this.inboxHub.touch(e.page_id, e.thread_id);
+    for (const e of events) if (e.type !== 'typing' && e.type !== 'delivery') this.inboxHub.touch(e.page_id, e.thread_id);
     for (const e of events) {
       await this.pubsub.publish(userChannel(userId), e).catch((err: Error) => {
         // The event is in Postgres: a consumer finds it on its next gap or reconnect.

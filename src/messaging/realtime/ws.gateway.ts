@@ -25,7 +25,7 @@ import { PagesService } from '../../pages/pages.service';
 import { MessagingService } from '../messaging.service';
 import type { PersonEvent } from '../person-events';
 import { OrderedEventStream } from './ordered-stream';
-import { InboxHint, PageInboxHub } from './page-inbox-hub';
+import { InboxHint, PageInboxHub } from '../../pages/page-inbox-hub';
 import { FRAME_NOT_JSON, FRAME_TOO_DEEP, FRAME_UNKNOWN, MAX_FRAME_DEPTH, refOf } from './person-frames';
 import { RealtimeHub } from './realtime-hub';
 
@@ -48,8 +48,10 @@ interface Connection {
   stream?: OrderedEventStream;
   stopListening?: () => void;
   typing: Map<string, NodeJS.Timeout>;
-  // The Pages whose inbox hints this socket hears (an admin's console), each with how it stops.
-  watches: Map<string, () => void>;
+  // The Pages whose inbox hints this socket hears (an admin's console), each with how it stops; null while its
+  // watch_inbox is being set up (counted toward the cap; an unwatch or close meanwhile removes it, and the setup
+  // then stops what it made).
+  watches: Map<string, (() => void) | null>;
   // Settles once `hello` is sent (or setup failed): frames that arrive first are answered after it, never before.
   hello: Promise<void>;
 }
@@ -81,6 +83,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
   private heartbeat?: NodeJS.Timeout;
   private tokenRecheck?: NodeJS.Timeout;
   private closing = false;
+  private recheckingWatches = false;
   private readonly connections = new Map<WebSocket, Connection>();
   private readonly openings = new WeakMap<IncomingMessage, Opening>();
   private readonly validation = createValidationPipe();
@@ -262,8 +265,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
   unwatchInbox(@ConnectedSocket() ws: WebSocket, @MessageBody() frame: Record<string, unknown>) {
     return this.answer(ws, (c) => {
       const pageId = typeof frame.page_id === 'string' ? frame.page_id : '';
-      c.watches.get(pageId)?.();
-      c.watches.delete(pageId);
+      this.unwatch(c, pageId);
       return { type: 'unwatched', ref: refOf(frame.ref), page_id: pageId.slice(0, 20) };
     });
   }
@@ -393,22 +395,41 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     if (typeof pageId !== 'string' || !/^\d{1,20}$/.test(pageId)) return refuse('REQUEST.INVALID', 'page_id must be a Page id');
     if (c.watches.has(pageId)) return { type: 'watching', ref, page_id: pageId };
     if (c.watches.size >= MAX_INBOX_WATCHES) return refuse('WS.TOO_MANY_WATCHES', `a socket may watch at most ${MAX_INBOX_WATCHES} inboxes`);
+    c.watches.set(pageId, null);
+    let stop: (() => void) | undefined;
     try {
       // The inbox routes' own check: an unknown or suspended Page is PAGE.NOT_FOUND, someone else's PAGE.NOT_ADMIN.
       await this.pages.assertAdmin(pageId, c.userId);
-      const stop = await this.inboxHub.watch(pageId, (hint) => void this.pushHint(c, hint));
-      // The socket closed, or a second frame for the same Page won, while this one waited.
-      if (this.connections.get(c.ws) !== c || c.watches.has(pageId)) {
-        stop();
-        return { type: 'watching', ref, page_id: pageId };
-      }
-      c.watches.set(pageId, stop);
-      return { type: 'watching', ref, page_id: pageId };
+      stop = await this.inboxHub.watch(pageId, {
+        hint: (hint) => void this.pushHint(c, hint),
+        revoked: (userId) => {
+          if (userId === c.userId && c.watches.has(pageId)) this.endWatch(c, pageId);
+        },
+      });
     } catch (err) {
+      if (c.watches.get(pageId) === null) c.watches.delete(pageId);
       const n = normalizeError(err);
       if (n.status >= 500) this.logger.warn(`watch_inbox for ${c.userId} failed: ${n.message}`);
       return refuse(n.code, n.message);
     }
+    // Unwatched, or the socket closed, while this was set up: nothing stays behind.
+    if (c.watches.get(pageId) !== null || this.connections.get(c.ws) !== c) {
+      stop();
+      return { type: 'unwatched', ref, page_id: pageId };
+    }
+    c.watches.set(pageId, stop);
+    return { type: 'watching', ref, page_id: pageId };
+  }
+
+  private unwatch(c: Connection, pageId: string): void {
+    c.watches.get(pageId)?.();
+    c.watches.delete(pageId);
+  }
+
+  // The person is no longer the Page's admin (or the Page is gone): the watch ends and the client is told.
+  private endWatch(c: Connection, pageId: string): void {
+    this.unwatch(c, pageId);
+    this.sendRaw(c, { type: 'unwatched', ref: null, page_id: pageId, reason: 'PAGE.NOT_ADMIN' });
   }
 
   // Hints wait for room like events do; a socket that never drains is closed as too slow.
@@ -422,22 +443,22 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     this.sendRaw(c, hint);
   }
 
-  // Sockets watching a Page their person no longer administers stop, and are told.
+  // A removal is announced on the bus (PageInboxHub.revoke); this catches what that missed (the bus away) and
+  // Pages suspended since: one query for every watch of this process, one round at a time.
   private async recheckInboxWatches(): Promise<void> {
-    for (const c of [...this.connections.values()]) {
-      for (const pageId of [...c.watches.keys()]) {
-        let allowed: boolean;
-        try {
-          allowed = await this.pages.isAdmin(pageId, c.userId);
-        } catch (err) {
-          this.logger.warn(`rechecking inbox watches failed, tried again in ${this.config.env.WS_TOKEN_RECHECK_MS} ms: ${(err as Error).message}`);
-          return;
-        }
-        if (allowed || !c.watches.has(pageId)) continue;
-        c.watches.get(pageId)?.();
-        c.watches.delete(pageId);
-        this.sendRaw(c, { type: 'unwatched', ref: null, page_id: pageId, reason: 'PAGE.NOT_ADMIN' });
+    if (this.recheckingWatches) return;
+    const watched = [...this.connections.values()].flatMap((c) => [...c.watches.keys()].map((pageId) => ({ c, pageId })));
+    if (!watched.length) return;
+    this.recheckingWatches = true;
+    try {
+      const live = await this.pages.activeAdminships(watched.map(({ c, pageId }) => ({ pageId, userId: c.userId })));
+      for (const { c, pageId } of watched) {
+        if (!live.has(`${pageId}:${c.userId}`) && c.watches.get(pageId)) this.endWatch(c, pageId);
       }
+    } catch (err) {
+      this.logger.warn(`rechecking inbox watches failed, tried again in ${this.config.env.WS_TOKEN_RECHECK_MS} ms: ${(err as Error).message}`);
+    } finally {
+      this.recheckingWatches = false;
     }
   }
 
@@ -447,7 +468,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     if (c.expiry) clearTimeout(c.expiry);
     c.stream?.stop();
     c.stopListening?.();
-    for (const stop of c.watches.values()) stop();
+    for (const stop of c.watches.values()) stop?.();
     c.watches.clear();
     for (const t of c.typing.values()) clearTimeout(t);
     c.typing.clear();

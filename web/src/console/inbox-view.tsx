@@ -19,6 +19,7 @@ import {
   ListFilter,
   listQuery,
   LIVE_POLL_MS,
+  MIN_HINT_GAP_MS,
   openingAfterSeq,
   outsideWindow,
   POLL_MS,
@@ -62,6 +63,8 @@ function usePolling(task: () => Promise<unknown>, section: RefObject<HTMLElement
       () => latest.current(),
       () => (live.current ? LIVE_POLL_MS : POLL_MS),
       () => !document.hidden && inView,
+      undefined,
+      MIN_HINT_GAP_MS,
     );
     handle.current = poller;
     const onVisibility = () => poller.wake();
@@ -144,7 +147,7 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
     listPoller.current?.now();
   }, [filter]);
 
-  async function file(id: string, change: { done?: boolean; assignee_id?: string | null }) {
+  async function file(id: string, change: { done?: boolean; assignee_id?: string | null; last_seq?: number }) {
     const filed = await api<InboxThread>('PATCH', `${url}/${id}`, change, { token });
     setThreads((ts) => ts && (me ? withFiled(ts, filed, filterRef.current, me) : ts));
   }
@@ -156,6 +159,11 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
       onLive: (l) => {
         liveRef.current = l;
         setLive(l);
+        // Hints stopped: read now, and poll every few seconds from here (the next tick was half a minute away).
+        if (!l) {
+          listPoller.current?.now();
+          setHint((h) => ({ n: h.n + 1, threadIds: null }));
+        }
       },
       onHint: (threadIds) => {
         listPoller.current?.now();
@@ -169,8 +177,11 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
   async function loadMore() {
     if (!next) return;
     setLoadingMore(true);
+    const asked = filterRef.current;
     try {
-      const page = await api<InboxPage>('GET', url, undefined, { token, query: { limit: LIST_SIZE, cursor: next, ...listQuery(filterRef.current) } });
+      const page = await api<InboxPage>('GET', url, undefined, { token, query: { limit: LIST_SIZE, cursor: next, ...listQuery(asked) } });
+      // The filter changed meanwhile: this page is of the list before.
+      if (filterRef.current !== asked) return;
       olderLoaded.current = true;
       setThreads((loaded) => withOlderPage(loaded ?? [], page.data));
       setNext(page.paging.next_cursor);
@@ -324,7 +335,7 @@ function Conversation({
   hint: Hint;
   admins: PageAdmin[];
   me: string | null;
-  onFile(change: { done?: boolean; assignee_id?: string | null }): Promise<void>;
+  onFile(change: { done?: boolean; assignee_id?: string | null; last_seq?: number }): Promise<void>;
   onBack(): void;
   onControl(c: InboxControl): void;
   onRead(seq: number): void;
@@ -429,13 +440,18 @@ function Conversation({
     }
   }
 
-  async function fileAs(change: { done?: boolean; assignee_id?: string | null }) {
+  const shownSeq = () => Math.max(convRef.current?.fetchedSeq ?? 0, thread.last_message?.seq ?? 0);
+  async function fileAs(change: { done?: boolean; assignee_id?: string | null; last_seq?: number }) {
     setBusy('file');
     setActionError(null);
     try {
       await onFile(change);
     } catch (err) {
       setActionError(err);
+      if (errorCode(err) === 'INBOX.THREAD_CHANGED') {
+        poller.current?.now();
+        onStale();
+      }
     } finally {
       setBusy(null);
     }
@@ -525,7 +541,13 @@ function Conversation({
             ))}
           </select>
         </label>
-        <button type="button" class="secondary" disabled={!!busy} onClick={() => void fileAs({ done: !thread.done })}>
+        <button
+          type="button"
+          class="secondary"
+          disabled={!!busy}
+          // Done as of what this pane shows: a message it hasn't shown yet makes the server refuse (INBOX.THREAD_CHANGED).
+          onClick={() => void fileAs(thread.done ? { done: false } : { done: true, last_seq: shownSeq() })}
+        >
           {thread.done ? 'Move to inbox' : 'Mark done'}
         </button>
       </div>

@@ -357,6 +357,35 @@ describe('polling', () => {
     poller.now();
     expect(runs).toBe(3);
   });
+  it('keeps runs that hints ask for at least the gap apart', async () => {
+    let clock = 0;
+    const pending: { fn: () => void; ms: number }[] = [];
+    const timers = {
+      setTimeout: (fn: () => void, ms: number) => (pending.push({ fn, ms }), pending.length - 1),
+      clearTimeout: (h: unknown) => void (pending[h as number] = { fn: () => undefined, ms: -1 }),
+      now: () => clock,
+    };
+    let runs = 0;
+    const poller = startPolling(async () => void runs++, 30_000, () => true, timers, 1000);
+    await settle();
+    expect(runs).toBe(1);
+    // A hint 200 ms after that run: it waits out the rest of the gap, and more hints meanwhile add nothing.
+    clock = 200;
+    poller.now();
+    poller.now();
+    expect(runs).toBe(1);
+    const due = pending.filter((p) => p.ms >= 0);
+    expect(due.map((p) => p.ms)).toEqual([800]);
+    clock = 1000;
+    due[0].fn();
+    expect(runs).toBe(2);
+    await settle();
+    // Long after: at once.
+    clock = 5000;
+    poller.now();
+    expect(runs).toBe(3);
+    poller.stop();
+  });
   it('keeps going after a failed run', async () => {
     const t = fakeTimers();
     let runs = 0;

@@ -155,7 +155,8 @@ export function withFirstPage(firstPage: InboxThread[], loaded: InboxThread[], m
   if (!more) return firstPage;
   const fresh = new Set(firstPage.map((t) => t.id));
   const floor = firstPage.length ? firstPage[firstPage.length - 1].last_timestamp : Infinity;
-  return [...firstPage, ...loaded.filter((t) => !fresh.has(t.id) && t.last_timestamp < floor)];
+  // A tie with the floor may belong on the next page (the server breaks ties by more than the client sees): kept.
+  return [...firstPage, ...loaded.filter((t) => !fresh.has(t.id) && t.last_timestamp <= floor)];
 }
 
 // --- filing ---
@@ -311,37 +312,60 @@ export interface Poller {
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  now?(): number;
 }
+// Runs that now() asks for start at least this far apart: a busy Page's hints (every 100 ms from each server
+// process) turn into about one re-read a second per console, not ten.
+export const MIN_HINT_GAP_MS = 1000;
 
 // Runs `task` now and every `ms` after each run settles (never two at once), but only while `active()`: a tick
 // that finds it inactive leaves the loop idle until wake(). A failing task does not stop the loop (the caller
 // shows its error; the next tick may succeed). `ms` may change between runs (slower while hints are pushed).
+// now() runs at once, or as soon as `minGapMs` has passed since the last run started.
 export function startPolling(
   task: () => Promise<unknown>,
   ms: number | (() => number),
   active: () => boolean,
   timers: Timers = { setTimeout: (fn, t) => setTimeout(fn, t), clearTimeout: (h) => clearTimeout(h as number) },
+  minGapMs = 0,
 ): Poller {
+  const clock = () => (timers.now ? timers.now() : Date.now());
   let stopped = false;
   let running = false;
+  let lastStart = -Infinity;
+  // The scheduled tick is now()'s (soon), not the interval's.
+  let soon = false;
   // now() during a run: what the run read may predate the change, so one more follows it.
   let again = false;
   let timer: unknown = null;
   const schedule = () => {
+    soon = false;
     if (!stopped) timer = timers.setTimeout(tick, typeof ms === 'function' ? ms() : ms);
+  };
+  // A run as soon as the gap allows.
+  const hurry = () => {
+    if (timer !== null) timers.clearTimeout(timer);
+    timer = null;
+    const wait = lastStart + minGapMs - clock();
+    if (wait <= 0) return tick();
+    soon = true;
+    timer = timers.setTimeout(tick, wait);
   };
   function tick() {
     timer = null;
+    soon = false;
     if (stopped || running) return;
     if (!active()) return; // idle until wake()
     running = true;
+    lastStart = clock();
     task()
       .catch(() => undefined)
       .finally(() => {
         running = false;
-        if (again && !stopped) {
+        if (stopped) return;
+        if (again) {
           again = false;
-          tick();
+          hurry();
         } else schedule();
       });
   }
@@ -358,8 +382,9 @@ export function startPolling(
         again = true;
         return;
       }
-      if (timer !== null) timers.clearTimeout(timer);
-      tick();
+      // Already due soon: that run will read the change too.
+      if (soon) return;
+      hurry();
     },
     stop() {
       stopped = true;

@@ -1,8 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { withDeadline } from '../../common/async/deadline';
-import { DependencyUnavailableError } from '../../common/errors/dependency-unavailable';
-import { AppConfig } from '../../config/app-config';
-import { PUBSUB, PubSubPort, Unsubscribe } from '../../infra/pubsub/pubsub.port';
+// Nest-free: the hints behind PageInboxHub (page-inbox-hub.ts), tested in page-inbox-hints.spec.ts.
+import { withDeadline } from '../common/async/deadline';
+import { DependencyUnavailableError } from '../common/errors/dependency-unavailable';
+import type { PubSubPort, Unsubscribe } from '../infra/pubsub/pubsub.port';
 
 // What a Page's admins watching its inbox are pushed: these threads changed (null: any may have, re-read the
 // list). A hint, not the change itself: the console re-reads the inbox routes, which check who may see what.
@@ -10,6 +9,19 @@ export interface InboxHint {
   type: 'inbox';
   page_id: string;
   thread_ids: string[] | null;
+}
+
+// On the same channel, for the watching processes only: this person is no longer an admin of the Page.
+interface WatcherRevoked {
+  type: 'inbox-revoked';
+  page_id: string;
+  user_id: string;
+}
+
+export interface InboxWatcher {
+  hint(hint: InboxHint): void;
+  // The Page's admins lost this person: their watches end now, not at the next periodic recheck.
+  revoked(userId: string): void;
 }
 
 export const pageInboxChannel = (pageId: string) => `page-inbox:${pageId}`;
@@ -20,8 +32,6 @@ export const INBOX_HINT_WINDOW_MS = 100;
 // More threads than this in one window: the hint says "re-read the list" instead of naming them.
 const MAX_THREADS_PER_HINT = 100;
 
-type Listener = (hint: InboxHint) => void;
-
 interface Window {
   threads: Set<string>;
   all: boolean;
@@ -29,23 +39,23 @@ interface Window {
 
 const busAway = () => new DependencyUnavailableError('REALTIME.UNAVAILABLE', 'Live events are unavailable now (the event bus is away): try again');
 
-// Live hints for the Page Inbox (src/inbox): every change to a Page's threads that its person is told of (the
-// RealtimeHub funnel), and each change of control, is announced on the Page's channel; the sockets of its admins
-// that asked (`watch_inbox`, WsGateway) hear it. One PUBSUB subscription per watched Page per process.
-@Injectable()
-export class PageInboxHub {
-  private readonly logger = new Logger('PageInboxHub');
+// Live hints for the Page Inbox (src/inbox): every change to a Page's threads that its person is told of
+// (messaging's RealtimeHub funnel), each change of control or filing, is announced on the Page's channel; the
+// sockets of its admins that asked (`watch_inbox`, messaging's WsGateway) hear it. One PUBSUB subscription per
+// watched Page per process. In pages, so that pages itself can say when an admin leaves.
+export class PageInboxHints {
   private readonly windows = new Map<string, Window>();
-  private readonly pages = new Map<string, { listeners: Set<Listener>; ready: Promise<Unsubscribe> }>();
+  private readonly pages = new Map<string, { watchers: Set<InboxWatcher>; ready: Promise<Unsubscribe> }>();
 
   constructor(
-    @Inject(PUBSUB) private readonly pubsub: PubSubPort,
-    private readonly config: AppConfig,
+    private readonly pubsub: PubSubPort,
+    private readonly commandTimeoutMs: number,
+    private readonly logger: { warn(message: string): void },
   ) {
     // Hints published while this process was cut off are lost: every watcher re-reads its list.
     pubsub.onResubscribed(() => {
       for (const [pageId, entry] of this.pages) {
-        for (const l of [...entry.listeners]) l({ type: 'inbox', page_id: pageId, thread_ids: null });
+        for (const w of [...entry.watchers]) w.hint({ type: 'inbox', page_id: pageId, thread_ids: null });
       }
     });
   }
@@ -61,6 +71,13 @@ export class PageInboxHub {
     setImmediate(() => this.flush(pageId, w));
   }
 
+  // After the admin's removal committed: every process drops that person's watches of the Page.
+  async revoke(pageId: string, userId: string): Promise<void> {
+    const notice: WatcherRevoked = { type: 'inbox-revoked', page_id: pageId, user_id: userId };
+    // Lost (the bus away): the gateway's periodic recheck still ends the watch.
+    await this.pubsub.publish(pageInboxChannel(pageId), notice).catch((err: Error) => this.logger.warn(`inbox revoke for ${pageId} failed: ${err.message}`));
+  }
+
   private flush(pageId: string, w: Window): void {
     if (!w.all && w.threads.size === 0) {
       this.windows.delete(pageId);
@@ -73,32 +90,35 @@ export class PageInboxHub {
     setTimeout(() => this.flush(pageId, w), INBOX_HINT_WINDOW_MS).unref();
   }
 
-  // Resolves once the listener will hear every hint published from now on; the answer stops listening.
+  // Resolves once the watcher will hear everything published from now on; the answer stops watching.
   // Throws DependencyUnavailableError when the bus is away (a new subscription would hear nothing).
-  async watch(pageId: string, listener: Listener): Promise<() => void> {
+  async watch(pageId: string, watcher: InboxWatcher): Promise<() => void> {
     let entry = this.pages.get(pageId);
     if (!entry) {
       if (!this.pubsub.connected) throw busAway();
-      const listeners = new Set<Listener>();
+      const watchers = new Set<InboxWatcher>();
       const ready = this.pubsub.subscribe(pageInboxChannel(pageId), (raw) => {
-        const hint = raw as InboxHint;
-        if (!hint || hint.type !== 'inbox' || hint.page_id !== pageId) return;
-        for (const l of [...listeners]) l(hint);
+        const m = raw as InboxHint | WatcherRevoked;
+        if (!m || m.page_id !== pageId) return;
+        for (const w of [...watchers]) {
+          if (m.type === 'inbox') w.hint(m);
+          else if (m.type === 'inbox-revoked' && typeof m.user_id === 'string') w.revoked(m.user_id);
+        }
       });
-      entry = { listeners, ready };
+      entry = { watchers, ready };
       this.pages.set(pageId, entry);
     }
     const current = entry;
-    current.listeners.add(listener);
+    current.watchers.add(watcher);
     const stop = () => {
-      if (!current.listeners.delete(listener) || current.listeners.size > 0) return;
+      if (!current.watchers.delete(watcher) || current.watchers.size > 0) return;
       if (this.pages.get(pageId) === current) this.pages.delete(pageId);
       void current.ready.then((unsub) => unsub()).catch(() => undefined);
     };
     try {
-      await withDeadline(current.ready, this.config.env.REDIS_COMMAND_TIMEOUT_MS, busAway);
+      await withDeadline(current.ready, this.commandTimeoutMs, busAway);
     } catch (err) {
-      // A failed or late SUBSCRIBE: this listener gives up; the entry goes once nobody waits on it.
+      // A failed or late SUBSCRIBE: this watcher gives up; the entry goes once nobody waits on it.
       if (!(err instanceof DependencyUnavailableError) && this.pages.get(pageId) === current) this.pages.delete(pageId);
       stop();
       throw err;
@@ -106,6 +126,7 @@ export class PageInboxHub {
     return stop;
   }
 
+  // Pages with a subscription in this process (tests: a socket's watches are released when it goes).
   get watchedPageCount(): number {
     return this.pages.size;
   }
