@@ -28,6 +28,7 @@ import { composerState, readyAttachments } from './drafts';
 import { editable, editedMessage, undoReaction, withEdit, withReaction } from './message-actions';
 import { MessageItem } from './message-tools';
 import { personaByline, typingByline } from './persona';
+import { noticeFor, titleWithUnread } from './notify';
 import { Feed, Transport } from './realtime';
 import { LinkTarget, linkTarget, withoutRef } from './ref-link';
 import {
@@ -104,6 +105,35 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   openRef.current = openId;
   const feedRef = useRef<Feed | null>(null);
   const refreshLedger = useRef<RefreshLedger>(new Map()).current;
+  const threadsRef = useRef<ThreadSummary[]>([]);
+  threadsRef.current = threads;
+  // A notification's click opens its thread with the component as it is then, not as it was when it was shown.
+  const openLatest = useRef<(id: string) => void>(() => undefined);
+  const [notifyPermission, setNotifyPermission] = useState(() => (typeof Notification === 'undefined' ? 'unsupported' : Notification.permission));
+
+  // The tab's title counts what is unread, so a person in another tab sees it.
+  useEffect(() => {
+    document.title = titleWithUnread(threads);
+  }, [threads]);
+
+  // A system notification for the Page's message when the person is not reading that thread (notification_type
+  // decides: with sound, silent, or none).
+  function notify(id: string, m: MessageView) {
+    if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+    const pageName = threadsRef.current.find((t) => t.id === id)?.page.name ?? 'New message';
+    const notice = noticeFor(m, { id, pageName }, { visible: document.visibilityState === 'visible', openThreadId: openRef.current });
+    if (!notice) return;
+    try {
+      const n = new Notification(notice.title, { body: notice.body, silent: notice.silent, tag: notice.tag });
+      n.onclick = () => {
+        window.focus();
+        openLatest.current(id);
+        n.close();
+      };
+    } catch {
+      // Some browsers allow notifications only from a service worker: the title's count still says it.
+    }
+  }
 
   const patch = (id: string, f: (s: ThreadState) => ThreadState) =>
     setState((all) => ({ ...all, [id]: f(all[id] ?? emptyThread) }));
@@ -152,6 +182,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
         return [next, ...ts.filter((x) => x.id !== id)];
       });
       if (m.sender === 'page') {
+        notify(id, m);
         // The device has the message: tell the page (Delivered), and, when it is on screen, that it was read.
         void api('POST', `/threads/${id}/delivered`, { mids: [m.mid] }, { token }).catch(() => undefined);
         if (openRef.current === id && document.visibilityState === 'visible') markRead(id, m.timestamp);
@@ -256,6 +287,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     if (lastPage) markRead(id, lastPage.timestamp);
   }
 
+  openLatest.current = (id) => void open(id);
   async function open(id: string) {
     setOpenId(id);
     if (!state[id]?.loaded) await loadHistory(id);
@@ -368,10 +400,19 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   const current = threads.find((t) => t.id === openId);
   return (
     <div class={`chat ${openId ? 'has-open' : ''}`}>
-      <aside class="sidebar" aria-label="Conversations">
+      <aside class="sidebar" aria-label="Conversations" data-feed={transport}>
         <header class="bar">
           <h1>Chats</h1>
           <span class="who">{me?.name}</span>
+          {notifyPermission === 'default' && (
+            <button
+              type="button"
+              class="link"
+              onClick={() => void Notification.requestPermission().then(setNotifyPermission, () => undefined)}
+            >
+              Turn on notifications
+            </button>
+          )}
           <button type="button" class="link" onClick={onLogout}>
             Log out
           </button>
