@@ -39,7 +39,11 @@ export class InboxService {
     await this.pages.assertAdmin(pageId, userId);
     const folder = q.folder ?? 'inbox';
     const assignee = q.assignee === 'me' ? userId : q.assignee === 'none' ? '' : q.assignee;
-    return this.messaging.listPageThreads(pageId, q.limit ?? 50, q.cursor, { done: folder === 'all' ? undefined : folder === 'done', assignee });
+    return this.messaging.listPageThreads(pageId, q.limit ?? 50, q.cursor, {
+      done: folder === 'all' ? undefined : folder === 'done',
+      assignee,
+      nameContains: q.q,
+    });
   }
 
   // Filing a conversation: done (back in the inbox by itself when the person writes again) and assigned to one of

@@ -7,6 +7,7 @@ import { numericId } from '../common/crypto/tokens';
 import { AppException, notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/pg-errors';
+import { containsPattern } from '../database/like-pattern';
 import { rowsOf } from '../database/query-rows';
 import { SqlQuery, SqlService } from '../database/sql.service';
 import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
@@ -71,6 +72,8 @@ export interface PageThreadFilter {
   done?: boolean;
   // An admin's account id; '': nobody's.
   assignee?: string;
+  // Part of the person's name, any case.
+  nameContains?: string;
 }
 interface PageThreadExtra extends ControlRow {
   person_name: string;
@@ -394,13 +397,14 @@ export class MessagingService implements OnModuleInit {
       'JOIN users u ON u.id = t.user_id',
       `t.page_id = $1 AND t.last_seq > 0 AND ($6::varchar IS NULL OR t.psid = $6) AND ($7::varchar IS NULL OR t.id = $7)
        AND ($8::boolean IS NULL OR ${PAGE_DONE_SQL} = $8)
-       AND ($9::varchar IS NULL OR t.assignee_user_id = $9 OR ($9 = '' AND t.assignee_user_id IS NULL))`,
+       AND ($9::varchar IS NULL OR t.assignee_user_id = $9 OR ($9 = '' AND t.assignee_user_id IS NULL))
+       AND ($10::text IS NULL OR lower(u.name) LIKE $10)`,
       pageId,
       'person',
       'page_read_seq',
       limit,
       cursor,
-      [only.psid ?? null, only.threadId ?? null, only.done ?? null, only.assignee ?? null],
+      [only.psid ?? null, only.threadId ?? null, only.done ?? null, only.assignee ?? null, only.nameContains ? containsPattern(only.nameContains) : null],
     );
   }
 

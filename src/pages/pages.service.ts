@@ -13,6 +13,7 @@ import type { HandoverRole, PageAppDto } from './dto/connect-app.dto';
 import type { PageAdminDto } from './dto/page-admins.dto';
 import { PageAdminEntity } from './entities/page-admin.entity';
 import { PageAppEntity } from './entities/page-app.entity';
+import { containsPattern } from '../database/like-pattern';
 import { PageInboxHub } from './page-inbox-hub';
 import { PageEntity } from './entities/page.entity';
 
@@ -58,8 +59,7 @@ export class PagesService {
   async search(q: string | undefined, limit = 25): Promise<PageView[]> {
     const qb = this.pages.createQueryBuilder('p').where('p.suspended_at IS NULL').orderBy('p.name').limit(limit);
     if (q) {
-      const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      qb.andWhere('lower(p.name) LIKE :pattern', { pattern });
+      qb.andWhere('lower(p.name) LIKE :pattern', { pattern: containsPattern(q) });
     }
     return (await qb.getMany()).map(toPageView);
   }

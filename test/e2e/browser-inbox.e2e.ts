@@ -197,6 +197,13 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     const filters = inbox.getByRole('group', { name: 'Show' });
     await filters.getByRole('button', { name: 'Done' }).click();
     await row.getByText('Pat Person', { exact: true }).waitFor();
+    // Found by name; someone else's name finds nothing.
+    const search = filters.getByRole('searchbox', { name: 'Find a conversation by name' });
+    await search.fill('nobody here');
+    await row.waitFor({ state: 'detached' });
+    await search.fill('pat');
+    await row.getByText('Pat Person', { exact: true }).waitFor();
+    await search.fill('');
     await filters.getByRole('button', { name: 'Inbox' }).click();
     await row.waitFor({ state: 'detached' });
     await personSays(api, person, thread.id, 'Sorry, one more question');

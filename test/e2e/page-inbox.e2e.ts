@@ -252,6 +252,10 @@ describe('Page Inbox', () => {
     expect(await ids()).toEqual([bob.thread.id]);
     expect(await ids('?folder=done')).toEqual([ada.thread.id]);
     expect(await ids('?folder=all')).toEqual([bob.thread.id, ada.thread.id]);
+    // Found by name, any case; % and _ are just characters.
+    expect(await ids('?folder=all&q=AD')).toEqual([ada.thread.id]);
+    expect(await ids('?folder=all&q=%25')).toEqual([]);
+    expect((await api.get(b.inbox(`?q=${'x'.repeat(101)}`), { token: b.owner.token })).status).toBe(400);
     // Graph's conversations folders say the same.
     const graph = (folder: string) => api.get(`/v25.0/me/conversations?folder=${folder}&access_token=${encodeURIComponent(b.pageToken)}`);
     expect((await graph('page_done')).body.data.map((c: any) => c.id)).toEqual([`t_${ada.thread.id}`]);
@@ -429,7 +433,7 @@ describe('Page Inbox', () => {
     const query = fc.oneof(
       fc.constant(''),
       anyQueryText().map((s) => `?cursor=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}&after_seq=${encodeURIComponent(s)}`),
-      anyQueryText().map((s) => `?folder=${encodeURIComponent(s)}&assignee=${encodeURIComponent(s)}`),
+      anyQueryText().map((s) => `?folder=${encodeURIComponent(s)}&assignee=${encodeURIComponent(s)}&q=${encodeURIComponent(s)}`),
       fc.constant('?limit=0&after_seq=1e99'),
     );
     await fc.assert(

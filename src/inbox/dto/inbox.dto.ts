@@ -20,6 +20,12 @@ export class InboxListQueryDto extends ListThreadsQueryDto {
   @IsString()
   @Matches(/^(me|none|\d{1,20})$/, { message: "assignee must be me, none or an admin's account id" })
   assignee?: string;
+
+  @ApiPropertyOptional({ description: "Only people whose name contains this (any case)", example: 'ada', maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  q?: string;
 }
 
 // PATCH /pages/{id}/inbox/{thread}: what the Page's people change of a conversation's filing.

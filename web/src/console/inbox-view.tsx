@@ -112,6 +112,12 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
   const [filter, setFilter] = useState<ListFilter>({ folder: 'inbox', assignee: 'all' });
   const filterRef = useRef(filter);
   filterRef.current = filter;
+  // The name search as typed; the list follows it once typing pauses.
+  const [nameInput, setNameInput] = useState('');
+  useEffect(() => {
+    const timer = setTimeout(() => setFilter((f) => (f.name === nameInput ? f : { ...f, name: nameInput })), 300);
+    return () => clearTimeout(timer);
+  }, [nameInput]);
   // Who may be assigned a conversation (the Page's admins), and which of them this console is.
   const [admins, setAdmins] = useState<PageAdmin[]>([]);
   const [me, setMe] = useState<string | null>(null);
@@ -230,6 +236,15 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
             <option value="none">Nobody</option>
           </select>
         </label>
+        <input
+          type="search"
+          class="inbox-search"
+          aria-label="Find a conversation by name"
+          placeholder="Find by name"
+          maxLength={100}
+          value={nameInput}
+          onInput={(e) => setNameInput((e.currentTarget as HTMLInputElement).value)}
+        />
       </div>
       <ErrorText error={listError} />
       <div class="inbox-grid">
@@ -272,7 +287,7 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
             <p class="muted">
               {filter.folder === 'done'
                 ? 'Nothing marked done here.'
-                : filter.assignee === 'all'
+                : filter.assignee === 'all' && !filter.name?.trim()
                   ? 'No conversations yet: they appear here when people write to this Page.'
                   : 'No conversations here.'}
             </p>

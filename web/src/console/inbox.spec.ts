@@ -173,6 +173,10 @@ describe('the thread list', () => {
     const mine = { folder: 'inbox' as const, assignee: 'me' as const };
     expect(listQuery(inbox)).toEqual({ folder: 'inbox' });
     expect(listQuery({ folder: 'done', assignee: 'none' })).toEqual({ folder: 'done', assignee: 'none' });
+    expect(listQuery({ folder: 'inbox', assignee: 'all', name: '  Ada ' })).toEqual({ folder: 'inbox', q: 'Ada' });
+    expect(listQuery({ folder: 'inbox', assignee: 'all', name: '   ' })).toEqual({ folder: 'inbox' });
+    expect(inList(thread('a', { person: { name: 'Ada Lovelace' } }), { folder: 'inbox', assignee: 'all', name: 'love' }, 'u1')).toBe(true);
+    expect(inList(thread('a', { person: { name: 'Bob' } }), { folder: 'inbox', assignee: 'all', name: 'love' }, 'u1')).toBe(false);
     const list = [thread('a'), thread('b')];
     const toMe = thread('a', { assignee: { id: 'u1', name: 'Me' } });
     expect(withFiled(list, toMe, inbox, 'u1')[0].assignee?.name).toBe('Me');

@@ -166,14 +166,19 @@ export type AssigneeFilter = 'all' | 'me' | 'none';
 export interface ListFilter {
   folder: Folder;
   assignee: AssigneeFilter;
+  // Part of the person's name ('' : anyone).
+  name?: string;
 }
 // The list route's query for a filter.
-export function listQuery(f: ListFilter): { folder: Folder; assignee?: 'me' | 'none' } {
-  return { folder: f.folder, ...(f.assignee === 'all' ? {} : { assignee: f.assignee }) };
+export function listQuery(f: ListFilter): { folder: Folder; assignee?: 'me' | 'none'; q?: string } {
+  const q = f.name?.trim().slice(0, 100);
+  return { folder: f.folder, ...(f.assignee === 'all' ? {} : { assignee: f.assignee }), ...(q ? { q } : {}) };
 }
 // Whether a thread (as the server just answered it) still belongs in the list shown.
 export function inList(t: InboxThread, f: ListFilter, me: string): boolean {
   if (t.done !== (f.folder === 'done')) return false;
+  const q = f.name?.trim().toLowerCase();
+  if (q && !t.person.name.toLowerCase().includes(q)) return false;
   if (f.assignee === 'me') return t.assignee?.id === me;
   if (f.assignee === 'none') return t.assignee === null;
   return true;
