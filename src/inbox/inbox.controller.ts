@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
@@ -9,6 +9,9 @@ import { MessageListDto, SentMessageDto } from '../messaging/dto/send-message.dt
 import {
   InboxControlDto,
   InboxListQueryDto,
+  InboxPersonaCreateDto,
+  InboxPersonaCreatedDto,
+  InboxPersonaListDto,
   InboxSendDto,
   InboxThreadChangeDto,
   InboxThreadDto,
@@ -32,6 +35,25 @@ export class InboxController {
     @Query() q: InboxListQueryDto,
   ): Promise<InboxThreadListDto> {
     return this.inbox.threads(who.userId, pageId, q);
+  }
+
+  @Get('personas')
+  @ApiOkResponse({ type: InboxPersonaListDto, description: "The Page's personas (its people and its bots share them)" })
+  personas(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Req() req: FastifyRequest): Promise<InboxPersonaListDto> {
+    return this.inbox.listPersonas(who.userId, pageId, requestOrigin(req));
+  }
+
+  @Post('personas')
+  @ApiCreatedResponse({ type: InboxPersonaCreatedDto, description: 'The picture is fetched once (an image) and stored here' })
+  createPersona(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Body() dto: InboxPersonaCreateDto): Promise<InboxPersonaCreatedDto> {
+    return this.inbox.createPersona(who.userId, pageId, dto);
+  }
+
+  @Delete('personas/:personaId')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Messages already sent as it keep its name and picture' })
+  async deletePersona(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Param('personaId') personaId: string): Promise<void> {
+    await this.inbox.deletePersona(who.userId, pageId, personaId);
   }
 
   @Patch(':threadId')
@@ -94,7 +116,7 @@ export class InboxController {
     @Param('threadId') threadId: string,
     @Body() dto: InboxTypingDto,
   ): Promise<void> {
-    await this.inbox.typing(who.userId, pageId, threadId, dto.on);
+    await this.inbox.typing(who.userId, pageId, threadId, dto.on, dto.persona_id);
   }
 
   @Post(':threadId/read')

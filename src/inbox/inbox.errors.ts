@@ -15,6 +15,8 @@ export const InboxErrors = {
   threadChanged: (lastSeq: number) =>
     conflict('INBOX.THREAD_CHANGED', `The conversation has a newer message (seq ${lastSeq}) than the one given: read it first`),
   threadNotFound: (id: string) => notFound('THREAD.NOT_FOUND', `No conversation ${id.slice(0, 20)} in this Page's inbox`),
+  personaNotFound: (id: string) => notFound('INBOX.PERSONA_NOT_FOUND', `No persona ${id.slice(0, 20)} on this Page`),
+  personaRefused: (message: string) => badRequest('INBOX.PERSONA_INVALID', message),
   tooFast: (headers: Record<string, string> | undefined) =>
     new AppException(HttpStatus.TOO_MANY_REQUESTS, 'INBOX.RATE_LIMITED', "The Page's send limit is reached: try again shortly", undefined, headers),
 };

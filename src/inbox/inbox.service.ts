@@ -10,9 +10,10 @@ import { appIdValue, HandoverService } from '../handover/handover.service';
 import { ControlRow, controlView, MessagingService, ThreadRow } from '../messaging/messaging.service';
 import { PageInboxHub } from '../pages/page-inbox-hub';
 import { PagesService } from '../pages/pages.service';
+import { PersonasService, StoredPersona } from '../send-api/personas.service';
 import { SendApiService } from '../send-api/send-api.service';
 import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
-import { InboxListQueryDto, InboxSendDto, InboxThreadChangeDto } from './dto/inbox.dto';
+import { InboxListQueryDto, InboxPersonaCreateDto, InboxSendDto, InboxThreadChangeDto } from './dto/inbox.dto';
 import { InboxErrors } from './inbox.errors';
 
 const DAY_MS = 86_400_000;
@@ -33,7 +34,44 @@ export class InboxService {
     private readonly webhooks: WebhooksService,
     private readonly sendApi: SendApiService,
     private readonly inboxHub: PageInboxHub,
+    private readonly personas: PersonasService,
   ) {}
+
+  // --- personas: the Page's people answer as a named agent (Messenger's Personas API, the same personas a bot uses) ---
+
+  async listPersonas(userId: string, pageId: string, origin?: string) {
+    await this.pages.assertAdmin(pageId, userId);
+    return { data: (await this.personas.list(pageId, origin)).data };
+  }
+
+  async createPersona(userId: string, pageId: string, dto: InboxPersonaCreateDto): Promise<{ id: string }> {
+    await this.pages.assertAdmin(pageId, userId);
+    try {
+      return await this.personas.create(pageId, { name: dto.name, profile_picture_url: dto.profile_picture_url });
+    } catch (err) {
+      // The Personas API answers in Graph's shape; this route in the person API's.
+      if (!(err instanceof GraphException)) throw err;
+      if (err.code === 613 || err.code === 4) throw InboxErrors.tooFast(err.headers);
+      throw InboxErrors.personaRefused(err.message);
+    }
+  }
+
+  async deletePersona(userId: string, pageId: string, personaId: string): Promise<void> {
+    await this.pages.assertAdmin(pageId, userId);
+    try {
+      await this.personas.remove(pageId, personaId);
+    } catch (err) {
+      if (err instanceof GraphException) throw InboxErrors.personaNotFound(personaId);
+      throw err;
+    }
+  }
+
+  private async persona(pageId: string, personaId: string | undefined): Promise<StoredPersona | undefined> {
+    if (personaId === undefined) return undefined;
+    const found = await this.personas.find(pageId, personaId);
+    if (!found) throw InboxErrors.personaNotFound(personaId);
+    return found;
+  }
 
   async threads(userId: string, pageId: string, q: InboxListQueryDto) {
     await this.pages.assertAdmin(pageId, userId);
@@ -82,10 +120,12 @@ export class InboxService {
     const cmid = dto.client_message_id ?? null;
     const earlier = cmid === null ? undefined : await this.messaging.findPageMessageByClientId(thread.id, cmid);
     if (earlier) return { ...earlier, created: false };
+    const persona = await this.persona(pageId, dto.persona_id);
     await this.spendPageBucket(pageId);
     this.checkSendable(thread);
     try {
-      const sent = await this.messaging.sendPageMessage(thread, PAGE_INBOX_APP_ID, { text: dto.text }, {
+      const content = { text: dto.text, ...(persona ? { persona } : {}) };
+      const sent = await this.messaging.sendPageMessage(thread, PAGE_INBOX_APP_ID, content, {
         personLastAtFrom: this.windowStart(),
         clientMessageId: cmid,
       });
@@ -111,12 +151,13 @@ export class InboxService {
   // Someone of the Page's is writing a reply: the person sees the Page typing, as after a bot's typing_on (which
   // ends at typing_off, a message from the Page, or TYPING_TIMEOUT_MS). Only where a reply could be sent, and on the
   // Page's send bucket like any sender action.
-  async typing(userId: string, pageId: string, threadId: string, on: boolean): Promise<void> {
+  async typing(userId: string, pageId: string, threadId: string, on: boolean, personaId?: string): Promise<void> {
     await this.pages.assertAdmin(pageId, userId);
     const thread = await this.messaging.findPageThread(pageId, threadId);
     this.checkSendable(thread);
+    const persona = await this.persona(pageId, personaId);
     await this.spendPageBucket(pageId);
-    await this.messaging.pageTyping(thread, on);
+    await this.messaging.pageTyping(thread, on, persona);
   }
 
   // The Page has read the person's messages: they see "Seen", as after a bot's mark_seen.

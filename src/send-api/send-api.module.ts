@@ -39,6 +39,6 @@ const createAvatarSigner = (config: AppConfig) =>
     ConversationsService,
     { provide: AVATAR_URL_SIGNER, inject: [AppConfig], useFactory: createAvatarSigner },
   ],
-  exports: [SendApiService, AttachmentsService, MessengerProfileService],
+  exports: [SendApiService, AttachmentsService, MessengerProfileService, PersonasService],
 })
 export class SendApiModule {}

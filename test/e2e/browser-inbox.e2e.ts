@@ -1,4 +1,7 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { BrowserContext, Page, Route } from 'playwright-core';
+import sharp from 'sharp';
 import { describeBrowser, launchChromium, saveScreenshot } from '../support/browser';
 import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
@@ -20,13 +23,26 @@ describeBrowser('browser: the Page Inbox in the console', () => {
   let api: HttpClient;
   let chromium: { context: BrowserContext; close(): Promise<void> };
   let bot: BotReceiver;
+  // A local "CDN" for a persona's picture (the platform fetches it once).
+  let cdn: http.Server;
+  let cdnUrl: string;
   const errors: string[] = [];
 
   beforeAll(async () => {
-    [t, chromium, bot] = await Promise.all([startTestPlatform(), launchChromium(DESKTOP), startBotReceiver('verify-me')]);
+    [t, chromium, bot] = await Promise.all([
+      startTestPlatform({ env: { OUTBOUND_ALLOWLIST: '127.0.0.0/8' } }),
+      launchChromium(DESKTOP),
+      startBotReceiver('verify-me'),
+    ]);
     api = httpClient(t.url);
+    const face = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#4a8' } }).png().toBuffer();
+    cdn = http.createServer((req, res) => (req.url === '/olga.png' ? res.writeHead(200, { 'content-type': 'image/png' }).end(face) : res.writeHead(404).end()));
+    await new Promise<void>((r) => cdn.listen(0, '127.0.0.1', r));
+    cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
+    cdn?.closeAllConnections();
+    await new Promise((r) => cdn?.close(r));
     await chromium?.close();
     await bot?.close();
     await t?.close();
@@ -157,11 +173,26 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     await waitFor('the reply box disabled', () => reply.isDisabled());
     expect((await personMessages()).some((m) => m.text === 'One more thing…')).toBe(false);
 
-    // Take over again, send, and hand back: the bot controls it again.
+    // A persona for the Page's people: added in the console, then replied as (the person sees the name).
+    const personasBox = inbox.locator('details.inbox-personas');
+    await personasBox.locator('summary').click();
+    const personaForm = personasBox.getByRole('form', { name: 'New persona' });
+    await personaForm.getByLabel('Name').fill('Olga (support)');
+    await personaForm.getByLabel('Picture URL').fill(`${cdnUrl}/olga.png`);
+    await personaForm.getByRole('button', { name: 'Add persona' }).click();
+    await personasBox.getByRole('list', { name: 'Personas' }).getByText('Olga (support)').waitFor();
+
+    // Take over again, send as the persona, and hand back: the bot controls it again.
     await conv.getByRole('button', { name: 'Take over' }).click();
     await waitFor('the reply box enabled', async () => !(await reply.isDisabled()));
+    await conv.getByRole('combobox', { name: 'Reply as' }).selectOption({ label: 'Olga (support)' });
     await conv.getByRole('button', { name: 'Send' }).click();
     await messages.locator('.from-page').getByText('One more thing…').waitFor();
+    await messages.locator('.from-page', { hasText: 'One more thing…' }).locator('.inbox-persona', { hasText: 'as Olga (support)' }).waitFor();
+    const asPersona = await waitFor('the persona reply at the person', async () =>
+      (await personMessages()).find((m) => m.text === 'One more thing…'),
+    );
+    expect(asPersona.persona).toMatchObject({ name: 'Olga (support)' });
     await conv.getByRole('button', { name: 'Hand back to bot' }).click();
     await conv.getByTestId('controlled-by').getByText('Bot: Shop bot').waitFor();
     await waitFor('the reply box disabled again', () => reply.isDisabled());

@@ -1,4 +1,7 @@
 import fc from 'fast-check';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
 import { BotReceiver, receivedEntries, startBotReceiver } from '../support/bot-receiver';
 import { anyQueryText, anyText, expectNo5xx, fuzzBody } from '../support/fuzz-request';
 import { httpClient, HttpClient } from '../support/http-client';
@@ -18,13 +21,25 @@ describe('Page Inbox', () => {
   let t: TestPlatform;
   let api: HttpClient;
   const receivers: BotReceiver[] = [];
+  let cdn: http.Server;
+  let cdnUrl: string;
 
   beforeAll(async () => {
     // A short recheck, so an admin's removal reaches their watching socket within the test.
-    t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500', WS_TOKEN_RECHECK_MS: '300' } });
+    // Loopback allowed for the personas' pictures (a local "CDN").
+    t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500', WS_TOKEN_RECHECK_MS: '300', OUTBOUND_ALLOWLIST: '127.0.0.0/8' } });
     api = httpClient(t.url);
+    const face = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#4a8' } }).png().toBuffer();
+    cdn = http.createServer((req, res) => {
+      if (req.url === '/sam.png') return res.writeHead(200, { 'content-type': 'image/png' }).end(face);
+      res.writeHead(404).end('no');
+    });
+    await new Promise<void>((r) => cdn.listen(0, '127.0.0.1', r));
+    cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
+    cdn?.closeAllConnections();
+    await new Promise((r) => cdn?.close(r));
     for (const r of receivers) await r.close();
     await t?.close();
   });
@@ -308,6 +323,48 @@ describe('Page Inbox', () => {
     expect((await file(bob.thread.id, { assignee_id: null })).body.assignee).toBeNull();
   });
 
+  it("lets the Page's people answer as a persona: the person sees the agent's name and picture", async () => {
+    const b = await business();
+    const c = await customer(b.page.id);
+    await personSays(api, c.person, c.thread.id, 'Can a human help?');
+    const personas = (token = b.owner.token) => api.get(b.inbox('/personas'), { token });
+    const created = await api.post(b.inbox('/personas'), { name: 'Sam (support)', profile_picture_url: `${cdnUrl}/sam.png` }, { token: b.owner.token });
+    expect(created.status).toBe(201);
+    const personaId: string = created.body.id;
+    const list = await personas();
+    expect(list.body).toEqual({ data: [{ id: personaId, name: 'Sam (support)', profile_picture_url: expect.stringMatching(/\/media\/\d+\//) }] });
+    // The Page's bots see the same persona on Graph.
+    expect((await api.get(`/v25.0/me/personas?access_token=${encodeURIComponent(b.pageToken)}`)).body.data.map((p: any) => p.id)).toEqual([personaId]);
+
+    const sock = await connectPerson(t.url, c.person.token);
+    try {
+      expect((await api.post(b.inbox(`/${c.thread.id}/typing`), { on: true, persona_id: personaId }, { token: b.owner.token })).status).toBe(204);
+      const typing = await sock.waitFor('typing as Sam', (e) => e.type === 'typing' && e.on);
+      expect(typing.persona).toMatchObject({ id: personaId, name: 'Sam (support)' });
+      const sent = await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'Sam here, happy to help.', persona_id: personaId }, { token: b.owner.token });
+      expect(sent.status).toBe(201);
+      const pushed = await sock.waitFor('the reply', (e) => e.type === 'message' && e.message.mid === sent.body.mid);
+      expect(pushed.message.persona).toMatchObject({ id: personaId, name: 'Sam (support)', profile_picture_url: expect.stringMatching(/\/media\//) });
+    } finally {
+      await sock.close();
+    }
+    const shown = await api.get(b.inbox(`/${c.thread.id}/messages?after_seq=1`), { token: b.owner.token });
+    expect(shown.body.data[0]).toMatchObject({ text: 'Sam here, happy to help.', app_id: INBOX, persona: { name: 'Sam (support)' } });
+
+    // Refusals: an unknown persona, a picture that isn't there, someone not an admin.
+    const unknown = await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'x', persona_id: '123' }, { token: b.owner.token });
+    expect([unknown.status, unknown.body.code]).toEqual([404, 'INBOX.PERSONA_NOT_FOUND']);
+    const noPicture = await api.post(b.inbox('/personas'), { name: 'Ghost', profile_picture_url: `${cdnUrl}/missing.png` }, { token: b.owner.token });
+    expect([noPicture.status, noPicture.body.code]).toEqual([400, 'INBOX.PERSONA_INVALID']);
+    expect((await personas(c.person.token)).status).toBe(403);
+    // Deleted: gone from the list; what was sent as it keeps its name.
+    expect((await api.delete(b.inbox(`/personas/${personaId}`), { token: b.owner.token })).status).toBe(204);
+    expect((await api.delete(b.inbox(`/personas/${personaId}`), { token: b.owner.token })).status).toBe(404);
+    expect((await personas()).body.data).toEqual([]);
+    const after = await api.get(`/threads/${c.thread.id}/messages?after_seq=1`, { token: c.person.token });
+    expect(after.body.data[0].persona).toMatchObject({ name: 'Sam (support)' });
+  });
+
   it('shows the person that the Page is typing while an admin writes, only where a reply could go', async () => {
     const b = await business();
     const c = await customer(b.page.id);
@@ -420,12 +477,15 @@ describe('Page Inbox', () => {
       { method: 'POST', path: b.inbox(`/${c.thread.id}/read`) },
       { method: 'POST', path: b.inbox(`/${c.thread.id}/typing`) },
       { method: 'PATCH', path: b.inbox(`/${c.thread.id}`) },
+      { method: 'GET', path: b.inbox('/personas') },
+      { method: 'POST', path: b.inbox('/personas') },
+      { method: 'DELETE', path: b.inbox('/personas/1') },
       { method: 'GET', path: `/pages/${b.page.id}/inbox/%2e%2e/messages` },
     ];
     const body = fc.oneof(
       fc.jsonValue(),
       fc.dictionary(
-        fc.constantFrom('text', 'client_message_id', 'on', 'done', 'assignee_id', 'attachments', '__proto__', 'constructor'),
+        fc.constantFrom('text', 'client_message_id', 'on', 'done', 'assignee_id', 'persona_id', 'name', 'profile_picture_url', '__proto__', 'constructor'),
         fc.oneof(anyText(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(anyText()), fc.jsonValue()),
       ),
     );

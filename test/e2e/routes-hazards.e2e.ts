@@ -55,6 +55,7 @@ describe('every route against hazardous input', () => {
       id: '1',
       variant: 'original',
       objectId: '1',
+      personaId: '1',
     };
     const out: { method: string; path: string }[] = [];
     for (const [template, ops] of Object.entries<Record<string, unknown>>(doc.paths)) {

@@ -64,12 +64,51 @@ export class InboxSendDto {
   @IsString()
   @Matches(/^[A-Za-z0-9._:-]{1,64}$/, { message: 'client_message_id must be 1-64 letters, digits or ._:-' })
   client_message_id?: string;
+
+  @ApiPropertyOptional({ description: "Sent as one of the Page's personas (GET …/inbox/personas): the person sees its name and picture", example: '1234' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{1,20}$/, { message: 'persona_id must be a persona id' })
+  persona_id?: string;
+}
+
+export class InboxPersonaCreateDto {
+  @ApiProperty({ example: 'Sam (support)', maxLength: 100 })
+  @IsString()
+  @Length(1, 100)
+  @Matches(/\S/, { message: 'name must not be blank' })
+  name: string;
+
+  @ApiProperty({ description: 'Fetched once and stored here (an image); people load it from this platform', example: 'https://example.com/sam.png' })
+  @IsString()
+  @Length(1, 2048)
+  profile_picture_url: string;
+}
+
+export class InboxPersonaDto {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ description: 'Signed, expiring' }) profile_picture_url: string;
+}
+
+export class InboxPersonaListDto {
+  @ApiProperty({ type: [InboxPersonaDto] }) data: InboxPersonaDto[];
+}
+
+export class InboxPersonaCreatedDto {
+  @ApiProperty() id: string;
 }
 
 export class InboxTypingDto {
   @ApiProperty({ description: 'True while someone writes a reply (the person sees the Page typing until off, a reply or a timeout)' })
   @IsBoolean()
   on: boolean;
+
+  @ApiPropertyOptional({ description: 'Typing as this persona: the person sees who is typing', example: '1234' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{1,20}$/, { message: 'persona_id must be a persona id' })
+  persona_id?: string;
 }
 
 export class ControlDto {

@@ -15,6 +15,7 @@ import {
   errorCode,
   InboxControl,
   InboxPage,
+  InboxPersona,
   InboxThread,
   ListFilter,
   listQuery,
@@ -121,9 +122,21 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
   // Who may be assigned a conversation (the Page's admins), and which of them this console is.
   const [admins, setAdmins] = useState<PageAdmin[]>([]);
   const [me, setMe] = useState<string | null>(null);
+  // The Page's personas, and which one this console replies as ('' : the Page itself).
+  const [personas, setPersonas] = useState<InboxPersona[]>([]);
+  const [replyAs, setReplyAs] = useState('');
+  const loadPersonas = () =>
+    void api<{ data: InboxPersona[] }>('GET', `${url}/personas`, undefined, { token }).then(
+      (r) => {
+        setPersonas(r.data);
+        setReplyAs((id) => (r.data.some((p) => p.id === id) ? id : ''));
+      },
+      () => undefined,
+    );
   useEffect(() => {
     void api<List<PageAdmin>>('GET', `/pages/${pageId}/admins`, undefined, { token }).then((r) => setAdmins(r.data), () => undefined);
     void api<Me>('GET', '/me', undefined, { token }).then((r) => setMe(r.id), () => undefined);
+    loadPersonas();
   }, [pageId, token]);
 
   async function refresh() {
@@ -246,6 +259,7 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
           onInput={(e) => setNameInput((e.currentTarget as HTMLInputElement).value)}
         />
       </div>
+      <Personas token={token} url={`${url}/personas`} personas={personas} onChange={loadPersonas} />
       <ErrorText error={listError} />
       <div class="inbox-grid">
         <div class="inbox-list">
@@ -311,6 +325,9 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
             hint={hint}
             admins={admins}
             me={me}
+            personas={personas}
+            replyAs={replyAs}
+            onReplyAs={setReplyAs}
             onFile={(change) => file(open.id, change)}
             onBack={() => setOpenId(null)}
             onControl={(control) => setThreads((ts) => ts && withControl(ts, open.id, control))}
@@ -335,6 +352,9 @@ function Conversation({
   hint,
   admins,
   me,
+  personas,
+  replyAs,
+  onReplyAs,
   onFile,
   onBack,
   onControl,
@@ -350,6 +370,9 @@ function Conversation({
   hint: Hint;
   admins: PageAdmin[];
   me: string | null;
+  personas: InboxPersona[];
+  replyAs: string;
+  onReplyAs(id: string): void;
   onFile(change: { done?: boolean; assignee_id?: string | null; last_seq?: number }): Promise<void>;
   onBack(): void;
   onControl(c: InboxControl): void;
@@ -375,7 +398,7 @@ function Conversation({
   // Best effort: a lost typing signal is harmless (the indicator times out), so failures are not shown.
   function sayTyping(on: boolean) {
     typing.current = { on, sentAt: Date.now() };
-    void api('POST', `${base}/typing`, { on }, { token }).catch(() => undefined);
+    void api('POST', `${base}/typing`, { on, ...(replyAs ? { persona_id: replyAs } : {}) }, { token }).catch(() => undefined);
   }
   function onDraft(text: string) {
     setDraft(text);
@@ -499,9 +522,11 @@ function Conversation({
     setActionError(null);
     const clientId = newClientId();
     try {
-      const sent = await api<SentMessage>('POST', `${base}/messages`, { text, client_message_id: clientId }, { token });
+      const persona = personas.find((p) => p.id === replyAs);
+      const body = { text, client_message_id: clientId, ...(persona ? { persona_id: persona.id } : {}) };
+      const sent = await api<SentMessage>('POST', `${base}/messages`, body, { token });
       stick.current = true;
-      update(withSent(convRef.current!, sentView(text, sent, clientId)));
+      update(withSent(convRef.current!, sentView(text, sent, clientId, persona)));
       setDraft('');
       // The Page's message ends the person's typing indicator on the server.
       typing.current = { on: false, sentAt: 0 };
@@ -597,6 +622,19 @@ function Conversation({
           {thread.person.name} last wrote more than 7 days ago: a reply may be refused until they write again.
         </p>
       )}
+      {personas.length > 0 && state.canSend && (
+        <label class="inbox-reply-as">
+          Reply as{' '}
+          <select value={replyAs} onChange={(e) => onReplyAs((e.currentTarget as HTMLSelectElement).value)}>
+            <option value="">The Page</option>
+            {personas.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <form class="inbox-composer" onSubmit={send} aria-label="Reply">
         <label class="sr-only" for="inbox-reply">
           Reply to {thread.person.name}
@@ -660,5 +698,66 @@ function InboxMessage({ m, person, by }: { m: MessageView; person: string; by: s
         {shortTime(m.timestamp)}
       </time>
     </li>
+  );
+}
+
+// The Page's personas: named agents its people (and its bots) reply as; the person sees the name and picture.
+function Personas({ token, url, personas, onChange }: { token: string; url: string; personas: InboxPersona[]; onChange(): void }) {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  async function add(e: Event) {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    const data = new FormData(form);
+    setBusy(true);
+    setError(null);
+    try {
+      await api('POST', url, { name: data.get('name'), profile_picture_url: data.get('picture') }, { token });
+      form.reset();
+      onChange();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  async function remove(p: InboxPersona) {
+    if (!confirm(`Delete the persona ${p.name}? Messages already sent as it keep its name.`)) return;
+    setError(null);
+    try {
+      await api('DELETE', `${url}/${p.id}`, undefined, { token });
+      onChange();
+    } catch (err) {
+      setError(err);
+    }
+  }
+  return (
+    <details class="inbox-personas">
+      <summary>Personas ({personas.length})</summary>
+      <ul class="plain" aria-label="Personas">
+        {personas.map((p) => (
+          <li key={p.id}>
+            <img class="persona-avatar" src={p.profile_picture_url} alt="" width={24} height={24} /> {p.name}{' '}
+            <button type="button" class="danger" aria-label={`Delete ${p.name}`} onClick={() => remove(p)}>
+              Delete
+            </button>
+          </li>
+        ))}
+      </ul>
+      <form onSubmit={add} aria-label="New persona">
+        <label>
+          Name
+          <input name="name" required maxLength={100} autoComplete="off" />
+        </label>
+        <label>
+          Picture URL
+          <input name="picture" type="url" required maxLength={2048} autoComplete="off" />
+        </label>
+        <button type="submit" class="secondary" disabled={busy}>
+          {busy ? 'Adding…' : 'Add persona'}
+        </button>
+      </form>
+      <ErrorText error={error} />
+    </details>
   );
 }

@@ -36,6 +36,12 @@ export interface InboxThread {
   done: boolean;
   assignee: { id: string; name: string } | null;
 }
+// One of the Page's personas (GET /pages/:id/inbox/personas): a name and picture to reply as.
+export interface InboxPersona {
+  id: string;
+  name: string;
+  profile_picture_url: string;
+}
 export interface InboxPage {
   data: InboxThread[];
   paging: { next_cursor: string | null };
@@ -250,8 +256,14 @@ export function withEarlierMessages(c: Conversation, page: MessageView[], afterS
 }
 
 // The Page's reply as the list will show it, drawn from the send's answer.
-export function sentView(text: string, sent: { mid: string; seq: number; timestamp: number }, clientId?: string): MessageView {
+export function sentView(
+  text: string,
+  sent: { mid: string; seq: number; timestamp: number },
+  clientId?: string,
+  persona?: InboxPersona,
+): MessageView {
   return {
+    ...(persona ? { persona: { id: persona.id, name: persona.name, profile_picture_url: persona.profile_picture_url } } : {}),
     mid: sent.mid,
     seq: sent.seq,
     timestamp: sent.timestamp,
