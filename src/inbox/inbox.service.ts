@@ -95,10 +95,9 @@ export class InboxService {
     // Not in the inbox until its first message: nothing to file.
     if (Number(thread.last_seq) === 0) throw InboxErrors.threadNotFound(threadId);
     if (change.assignee_id && !(await this.pages.isAdmin(pageId, change.assignee_id))) throw InboxErrors.assigneeNotAdmin(change.assignee_id);
-    const filed = await this.messaging.filePageThread(thread.id, { done: change.done, assigneeUserId: change.assignee_id, ifLastSeq: change.last_seq });
+    const filed = await this.messaging.filePageThread(thread.id, { done: change.done, assigneeUserId: change.assignee_id, ifSeenUpTo: change.last_seq });
     if (!filed) {
-      const now = await this.messaging.findPageThread(pageId, threadId);
-      if (change.last_seq !== undefined && Number(now.last_seq) !== change.last_seq) throw InboxErrors.threadChanged(Number(now.last_seq));
+      if (change.last_seq !== undefined && (await this.messaging.personWroteAfter(thread.id, change.last_seq))) throw InboxErrors.threadChanged();
       // The assignee stopped being an admin between the check and the write.
       throw InboxErrors.assigneeNotAdmin(change.assignee_id!);
     }
@@ -155,7 +154,8 @@ export class InboxService {
     await this.pages.assertAdmin(pageId, userId);
     const thread = await this.messaging.findPageThread(pageId, threadId);
     this.checkSendable(thread);
-    const persona = await this.persona(pageId, personaId);
+    // Off needs no persona: one deleted while someone typed as it must not keep the person seeing "typing".
+    const persona = on ? await this.persona(pageId, personaId) : undefined;
     await this.spendPageBucket(pageId);
     await this.messaging.pageTyping(thread, on, persona);
   }

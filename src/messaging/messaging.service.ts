@@ -398,7 +398,7 @@ export class MessagingService implements OnModuleInit {
       `t.page_id = $1 AND t.last_seq > 0 AND ($6::varchar IS NULL OR t.psid = $6) AND ($7::varchar IS NULL OR t.id = $7)
        AND ($8::boolean IS NULL OR ${PAGE_DONE_SQL} = $8)
        AND ($9::varchar IS NULL OR t.assignee_user_id = $9 OR ($9 = '' AND t.assignee_user_id IS NULL))
-       AND ($10::text IS NULL OR lower(u.name) LIKE $10)`,
+       AND ($10::text IS NULL OR lower(u.name) LIKE lower($10))`,
       pageId,
       'person',
       'page_read_seq',
@@ -408,19 +408,28 @@ export class MessagingService implements OnModuleInit {
     );
   }
 
+  // Whether the person wrote in the thread after `seq`.
+  async personWroteAfter(threadId: string, seq: number): Promise<boolean> {
+    const rows = await this.sql.query(`SELECT 1 FROM messages WHERE thread_id = $1 AND seq > $2 AND sender = 'person' LIMIT 1`, [threadId, seq]);
+    return rows.length > 0;
+  }
+
   // The Page's people file a conversation: done as of its last message (or back in the inbox) and assigned to one of
-  // the Page's admins (null: nobody). Undefined leaves each as it is. `ifLastSeq`: only while the thread's last
-  // message is still that one (what the filer saw). Answers whether it was filed: false when the thread moved on,
-  // or the assignee is not (or no longer) an admin, checked in the same statement so a removal can't slip between.
-  async filePageThread(threadId: string, change: { done?: boolean; assigneeUserId?: string | null; ifLastSeq?: number }): Promise<boolean> {
+  // the Page's admins (null: nobody). Undefined leaves each as it is. `ifSeenUpTo`: only if the person has written
+  // nothing after that seq (what the filer saw; the Page's own messages don't count). Answers whether it was filed:
+  // false when the person wrote since, or the assignee is not (or no longer) an admin, both checked in the same
+  // statement, under the thread's row lock, so neither can slip between the check and the write.
+  async filePageThread(threadId: string, change: { done?: boolean; assigneeUserId?: string | null; ifSeenUpTo?: number }): Promise<boolean> {
     const rows = rowsOf(
       await this.db.query(
         `UPDATE threads t SET page_done_seq = CASE WHEN $2::boolean IS NULL THEN t.page_done_seq WHEN $2 THEN t.last_seq END,
                               assignee_user_id = CASE WHEN $3 THEN $4::varchar ELSE t.assignee_user_id END
-          WHERE t.id = $1 AND ($5::bigint IS NULL OR t.last_seq = $5)
+          WHERE t.id = $1
+            AND ($5::bigint IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM messages n WHERE n.thread_id = t.id AND n.seq > $5 AND n.sender = 'person'))
             AND ($4::varchar IS NULL OR EXISTS (SELECT 1 FROM page_admins a WHERE a.page_id = t.page_id AND a.user_id = $4))
           RETURNING t.id`,
-        [threadId, change.done ?? null, change.assigneeUserId !== undefined, change.assigneeUserId ?? null, change.ifLastSeq ?? null],
+        [threadId, change.done ?? null, change.assigneeUserId !== undefined, change.assigneeUserId ?? null, change.ifSeenUpTo ?? null],
       ),
     );
     return rows.length > 0;

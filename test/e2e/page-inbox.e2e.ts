@@ -270,6 +270,7 @@ describe('Page Inbox', () => {
     // Found by name, any case; % and _ are just characters.
     expect(await ids('?folder=all&q=AD')).toEqual([ada.thread.id]);
     expect(await ids('?folder=all&q=%25')).toEqual([]);
+    expect(await ids('?folder=all&q=_')).toEqual([]);
     expect((await api.get(b.inbox(`?q=${'x'.repeat(101)}`), { token: b.owner.token })).status).toBe(400);
     // Graph's conversations folders say the same.
     const graph = (folder: string) => api.get(`/v25.0/me/conversations?folder=${folder}&access_token=${encodeURIComponent(b.pageToken)}`);
@@ -289,6 +290,8 @@ describe('Page Inbox', () => {
     const stale = await file(ada.thread.id, { done: true, last_seq: again.seq - 1 });
     expect([stale.status, stale.body.code]).toEqual([409, 'INBOX.THREAD_CHANGED']);
     expect(await ids('?folder=done')).toEqual([]);
+    // The Page's own messages after what the filer saw don't count.
+    expect((await pageSays(api, b.pageToken, adaPsid, { text: 'Noted' })).status).toBe(200);
     expect((await file(ada.thread.id, { done: true, last_seq: again.seq })).body.done).toBe(true);
     // A conversation without a message is not in the inbox: nothing to file.
     const quiet = await customer(b.page.id, 'Quiet');
@@ -354,6 +357,14 @@ describe('Page Inbox', () => {
     // Refusals: an unknown persona, a picture that isn't there, someone not an admin.
     const unknown = await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'x', persona_id: '123' }, { token: b.owner.token });
     expect([unknown.status, unknown.body.code]).toEqual([404, 'INBOX.PERSONA_NOT_FOUND']);
+    // Another Page's admins can neither reply as it nor delete it.
+    const other = await business();
+    const otherCustomer = await customer(other.page.id);
+    await personSays(api, otherCustomer.person, otherCustomer.thread.id, 'Hi');
+    const borrowed = await api.post(other.inbox(`/${otherCustomer.thread.id}/messages`), { text: 'x', persona_id: personaId }, { token: other.owner.token });
+    expect([borrowed.status, borrowed.body.code]).toEqual([404, 'INBOX.PERSONA_NOT_FOUND']);
+    expect((await api.delete(other.inbox(`/personas/${personaId}`), { token: other.owner.token })).status).toBe(404);
+    expect((await api.delete(b.inbox(`/personas/${personaId}`), { token: other.owner.token })).status).toBe(403);
     const noPicture = await api.post(b.inbox('/personas'), { name: 'Ghost', profile_picture_url: `${cdnUrl}/missing.png` }, { token: b.owner.token });
     expect([noPicture.status, noPicture.body.code]).toEqual([400, 'INBOX.PERSONA_INVALID']);
     expect((await personas(c.person.token)).status).toBe(403);
@@ -403,7 +414,8 @@ describe('Page Inbox', () => {
   it("pushes live hints to the sockets of the Page's admins who watch its inbox, from any api process", async () => {
     const b = await business();
     const c = await customer(b.page.id);
-    const sibling = await t.spawnSibling('api');
+    // The sibling rechecks its watches only every 10 minutes: a removal reaches it by the revoke on the bus alone.
+    const sibling = await t.spawnSibling('api', { WS_TOKEN_RECHECK_MS: '600000' });
     const viaSibling = httpClient(sibling.url);
     const sockets: PersonSocket[] = [];
     try {

@@ -36,7 +36,7 @@ export class InboxThreadChangeDto {
   done?: boolean;
 
   @ApiPropertyOptional({
-    description: "Only if the conversation's last message is still this seq (what the filer saw): otherwise 409 INBOX.THREAD_CHANGED",
+    description: 'The last seq the filer saw: refused (409 INBOX.THREAD_CHANGED) if the person wrote after it',
     example: 12,
   })
   @IsOptional()

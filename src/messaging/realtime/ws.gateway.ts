@@ -48,12 +48,16 @@ interface Connection {
   stream?: OrderedEventStream;
   stopListening?: () => void;
   typing: Map<string, NodeJS.Timeout>;
-  // The Pages whose inbox hints this socket hears (an admin's console), each with how it stops; null while its
-  // watch_inbox is being set up (counted toward the cap; an unwatch or close meanwhile removes it, and the setup
-  // then stops what it made).
-  watches: Map<string, (() => void) | null>;
+  // The Pages whose inbox hints this socket hears (an admin's console). A watch_inbox's entry is its own object, in
+  // place while it is set up (counted toward the cap): an unwatch or close meanwhile removes it, and the setup,
+  // finding its entry gone or replaced, stops what it made. `stop` is set once the watch holds.
+  watches: Map<string, WatchEntry>;
   // Settles once `hello` is sent (or setup failed): frames that arrive first are answered after it, never before.
   hello: Promise<void>;
+}
+
+interface WatchEntry {
+  stop?: () => void;
 }
 
 // Who an accepted upgrade request belongs to, from verifyClient to handleConnection.
@@ -395,7 +399,8 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     if (typeof pageId !== 'string' || !/^\d{1,20}$/.test(pageId)) return refuse('REQUEST.INVALID', 'page_id must be a Page id');
     if (c.watches.has(pageId)) return { type: 'watching', ref, page_id: pageId };
     if (c.watches.size >= MAX_INBOX_WATCHES) return refuse('WS.TOO_MANY_WATCHES', `a socket may watch at most ${MAX_INBOX_WATCHES} inboxes`);
-    c.watches.set(pageId, null);
+    const entry: WatchEntry = {};
+    c.watches.set(pageId, entry);
     let stop: (() => void) | undefined;
     try {
       // The inbox routes' own check: an unknown or suspended Page is PAGE.NOT_FOUND, someone else's PAGE.NOT_ADMIN.
@@ -403,26 +408,27 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
       stop = await this.inboxHub.watch(pageId, {
         hint: (hint) => void this.pushHint(c, hint),
         revoked: (userId) => {
-          if (userId === c.userId && c.watches.has(pageId)) this.endWatch(c, pageId);
+          if (userId === c.userId && c.watches.get(pageId) === entry) this.endWatch(c, pageId);
         },
       });
     } catch (err) {
-      if (c.watches.get(pageId) === null) c.watches.delete(pageId);
+      if (c.watches.get(pageId) === entry) c.watches.delete(pageId);
       const n = normalizeError(err);
       if (n.status >= 500) this.logger.warn(`watch_inbox for ${c.userId} failed: ${n.message}`);
       return refuse(n.code, n.message);
     }
-    // Unwatched, or the socket closed, while this was set up: nothing stays behind.
-    if (c.watches.get(pageId) !== null || this.connections.get(c.ws) !== c) {
+    // Unwatched (perhaps watched again by a later frame), or the socket closed, while this was set up: nothing of
+    // this one stays behind.
+    if (c.watches.get(pageId) !== entry || this.connections.get(c.ws) !== c) {
       stop();
       return { type: 'unwatched', ref, page_id: pageId };
     }
-    c.watches.set(pageId, stop);
+    entry.stop = stop;
     return { type: 'watching', ref, page_id: pageId };
   }
 
   private unwatch(c: Connection, pageId: string): void {
-    c.watches.get(pageId)?.();
+    c.watches.get(pageId)?.stop?.();
     c.watches.delete(pageId);
   }
 
@@ -453,7 +459,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     try {
       const live = await this.pages.activeAdminships(watched.map(({ c, pageId }) => ({ pageId, userId: c.userId })));
       for (const { c, pageId } of watched) {
-        if (!live.has(`${pageId}:${c.userId}`) && c.watches.get(pageId)) this.endWatch(c, pageId);
+        if (!live.has(`${pageId}:${c.userId}`) && c.watches.get(pageId)?.stop) this.endWatch(c, pageId);
       }
     } catch (err) {
       this.logger.warn(`rechecking inbox watches failed, tried again in ${this.config.env.WS_TOKEN_RECHECK_MS} ms: ${(err as Error).message}`);
@@ -468,7 +474,7 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     if (c.expiry) clearTimeout(c.expiry);
     c.stream?.stop();
     c.stopListening?.();
-    for (const stop of c.watches.values()) stop?.();
+    for (const w of c.watches.values()) w.stop?.();
     c.watches.clear();
     for (const t of c.typing.values()) clearTimeout(t);
     c.typing.clear();

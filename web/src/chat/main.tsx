@@ -28,7 +28,7 @@ import { composerState, readyAttachments } from './drafts';
 import { editable, editedMessage, undoReaction, withEdit, withReaction } from './message-actions';
 import { MessageItem } from './message-tools';
 import { personaByline, typingByline } from './persona';
-import { noticeFor, titleWithUnread } from './notify';
+import { APP_TITLE, noticeFor, titleWithUnread } from './notify';
 import { Feed, Transport } from './realtime';
 import { LinkTarget, linkTarget, withoutRef } from './ref-link';
 import {
@@ -115,6 +115,8 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   useEffect(() => {
     document.title = titleWithUnread(threads);
   }, [threads]);
+  // Logged out: no count left in the title.
+  useEffect(() => () => void (document.title = APP_TITLE), []);
 
   // A system notification for the Page's message when the person is not reading that thread (notification_type
   // decides: with sound, silent, or none).

@@ -110,13 +110,13 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
   const [live, setLive] = useState(false);
   const liveRef = useRef(false);
   const [hint, setHint] = useState<Hint>({ n: 0, threadIds: null });
-  const [filter, setFilter] = useState<ListFilter>({ folder: 'inbox', assignee: 'all' });
+  const [filter, setFilter] = useState<ListFilter>({ folder: 'inbox', assignee: 'all', name: '' });
   const filterRef = useRef(filter);
   filterRef.current = filter;
   // The name search as typed; the list follows it once typing pauses.
   const [nameInput, setNameInput] = useState('');
   useEffect(() => {
-    const timer = setTimeout(() => setFilter((f) => (f.name === nameInput ? f : { ...f, name: nameInput })), 300);
+    const timer = setTimeout(() => setFilter((f) => ((f.name ?? '') === nameInput ? f : { ...f, name: nameInput })), 300);
     return () => clearTimeout(timer);
   }, [nameInput]);
   // Who may be assigned a conversation (the Page's admins), and which of them this console is.
@@ -478,7 +478,8 @@ function Conversation({
     }
   }
 
-  const shownSeq = () => Math.max(convRef.current?.fetchedSeq ?? 0, thread.last_message?.seq ?? 0);
+  // What this pane has shown of the conversation (before it loaded: what the list showed).
+  const shownSeq = () => convRef.current?.fetchedSeq ?? thread.last_message?.seq ?? 0;
   async function fileAs(change: { done?: boolean; assignee_id?: string | null; last_seq?: number }) {
     setBusy('file');
     setActionError(null);

@@ -346,7 +346,8 @@ export function startPolling(
   timers: Timers = { setTimeout: (fn, t) => setTimeout(fn, t), clearTimeout: (h) => clearTimeout(h as number) },
   minGapMs = 0,
 ): Poller {
-  const clock = () => (timers.now ? timers.now() : Date.now());
+  // A monotonic clock: a wall clock stepped back would stretch the gap (and hold hints) by as much.
+  const clock = () => (timers.now ? timers.now() : performance.now());
   let stopped = false;
   let running = false;
   let lastStart = -Infinity;
