@@ -9,6 +9,9 @@ import { MessageListDto, SentMessageDto } from '../messaging/dto/send-message.dt
 import {
   InboxControlDto,
   InboxListQueryDto,
+  InboxNoteCreateDto,
+  InboxNoteDto,
+  InboxNoteListDto,
   InboxPersonaCreateDto,
   InboxPersonaCreatedDto,
   InboxPersonaListDto,
@@ -54,6 +57,35 @@ export class InboxController {
   @ApiNoContentResponse({ description: 'Messages already sent as it keep its name and picture' })
   async deletePersona(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Param('personaId') personaId: string): Promise<void> {
     await this.inbox.deletePersona(who.userId, pageId, personaId);
+  }
+
+  @Get(':threadId/notes')
+  @ApiOkResponse({ type: InboxNoteListDto, description: "The Page's people's notes on the conversation (never shown to the person or a bot)" })
+  notes(@CurrentPrincipal() who: PersonPrincipal, @Param('pageId') pageId: string, @Param('threadId') threadId: string): Promise<InboxNoteListDto> {
+    return this.inbox.notes(who.userId, pageId, threadId);
+  }
+
+  @Post(':threadId/notes')
+  @ApiCreatedResponse({ type: InboxNoteDto })
+  addNote(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('threadId') threadId: string,
+    @Body() dto: InboxNoteCreateDto,
+  ): Promise<InboxNoteDto> {
+    return this.inbox.addNote(who.userId, pageId, threadId, dto);
+  }
+
+  @Delete(':threadId/notes/:noteId')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Only by the admin who wrote it' })
+  async deleteNote(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param('pageId') pageId: string,
+    @Param('threadId') threadId: string,
+    @Param('noteId') noteId: string,
+  ): Promise<void> {
+    await this.inbox.deleteNote(who.userId, pageId, threadId, noteId);
   }
 
   @Patch(':threadId')

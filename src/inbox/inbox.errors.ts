@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { AppException, badRequest, conflict, notFound } from '../common/errors/app.exception';
+import { AppException, badRequest, conflict, forbidden, notFound } from '../common/errors/app.exception';
 
 export const InboxErrors = {
   notInControl: (controller: string | null) =>
@@ -16,6 +16,9 @@ export const InboxErrors = {
   threadNotFound: (id: string) => notFound('THREAD.NOT_FOUND', `No conversation ${id.slice(0, 20)} in this Page's inbox`),
   personaNotFound: (id: string) => notFound('INBOX.PERSONA_NOT_FOUND', `No persona ${id.slice(0, 20)} on this Page`),
   personaRefused: (message: string) => badRequest('INBOX.PERSONA_INVALID', message),
+  noteNotFound: (id: string) => notFound('INBOX.NOTE_NOT_FOUND', `No note ${id.slice(0, 20)} on this conversation`),
+  notNoteAuthor: () => forbidden('INBOX.NOT_NOTE_AUTHOR', 'Only the admin who wrote a note deletes it'),
+  tooManyNotes: (max: number) => conflict('INBOX.TOO_MANY_NOTES', `A conversation keeps at most ${max} notes: delete one first`),
   tooFast: (headers: Record<string, string> | undefined) =>
     new AppException(HttpStatus.TOO_MANY_REQUESTS, 'INBOX.RATE_LIMITED', "The Page's send limit is reached: try again shortly", undefined, headers),
 };

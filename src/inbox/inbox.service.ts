@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { numericId } from '../common/crypto/tokens';
 import { AppException } from '../common/errors/app.exception';
 import { RequestValidationError } from '../common/errors/validation';
 import { GraphException } from '../common/errors/graph.exception';
@@ -13,10 +14,26 @@ import { PagesService } from '../pages/pages.service';
 import { PersonasService, StoredPersona } from '../send-api/personas.service';
 import { SendApiService } from '../send-api/send-api.service';
 import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
-import { InboxListQueryDto, InboxPersonaCreateDto, InboxSendDto, InboxThreadChangeDto } from './dto/inbox.dto';
+import { InboxListQueryDto, InboxNoteCreateDto, InboxPersonaCreateDto, InboxSendDto, InboxThreadChangeDto } from './dto/inbox.dto';
 import { InboxErrors } from './inbox.errors';
 
 const DAY_MS = 86_400_000;
+// Bounds what one conversation accumulates (and what its list returns at once).
+export const MAX_NOTES_PER_THREAD = 200;
+
+interface NoteRow {
+  id: string;
+  author_user_id: string;
+  author_name: string | null;
+  text: string;
+  created_at: Date;
+}
+const noteView = (n: NoteRow) => ({
+  id: n.id,
+  author: { id: n.author_user_id, name: n.author_name ?? '' },
+  text: n.text,
+  created_at: new Date(n.created_at).toISOString(),
+});
 
 // Messenger's Page Inbox: the Page's own people (its admins) read its conversations and answer them as the Page.
 // Their messages are the Page's, sent under the Page Inbox's app id (263902037430900): the person sees the Page,
@@ -36,6 +53,51 @@ export class InboxService {
     private readonly inboxHub: PageInboxHub,
     private readonly personas: PersonasService,
   ) {}
+
+  // --- notes: the Page's people leave them on a conversation for each other (never the person's, never a bot's) ---
+
+  async notes(userId: string, pageId: string, threadId: string) {
+    await this.pages.assertAdmin(pageId, userId);
+    const thread = await this.messaging.findPageThread(pageId, threadId);
+    const rows: NoteRow[] = await this.db.query(
+      `SELECT n.id, n.author_user_id, u.name AS author_name, n.text, n.created_at
+         FROM inbox_notes n LEFT JOIN users u ON u.id = n.author_user_id
+        WHERE n.thread_id = $1 ORDER BY n.created_at, n.id LIMIT $2`,
+      [thread.id, MAX_NOTES_PER_THREAD],
+    );
+    return { data: rows.map(noteView) };
+  }
+
+  async addNote(userId: string, pageId: string, threadId: string, dto: InboxNoteCreateDto) {
+    await this.pages.assertAdmin(pageId, userId);
+    const thread = await this.messaging.findPageThread(pageId, threadId);
+    // The cap under the thread's row lock, so notes added at once take turns.
+    const [row] = await this.db.transaction(async (m) => {
+      await m.query(`SELECT 1 FROM threads WHERE id = $1 FOR UPDATE`, [thread.id]);
+      return m.query(
+        `INSERT INTO inbox_notes (id, thread_id, page_id, author_user_id, text)
+         SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, $5::varchar
+          WHERE (SELECT count(*) FROM inbox_notes WHERE thread_id = $2::varchar) < $6::int
+         RETURNING id, author_user_id, (SELECT name FROM users WHERE id = $4::varchar) AS author_name, text, created_at`,
+        [numericId(), thread.id, pageId, userId, dto.text, MAX_NOTES_PER_THREAD],
+      ) as Promise<NoteRow[]>;
+    });
+    if (!row) throw InboxErrors.tooManyNotes(MAX_NOTES_PER_THREAD);
+    this.inboxHub.touch(pageId, thread.id);
+    return noteView(row);
+  }
+
+  async deleteNote(userId: string, pageId: string, threadId: string, noteId: string): Promise<void> {
+    await this.pages.assertAdmin(pageId, userId);
+    const thread = await this.messaging.findPageThread(pageId, threadId);
+    const [note]: { author_user_id: string }[] = /^\d{1,20}$/.test(noteId)
+      ? await this.db.query(`SELECT author_user_id FROM inbox_notes WHERE id = $1 AND thread_id = $2`, [noteId, thread.id])
+      : [];
+    if (!note) throw InboxErrors.noteNotFound(noteId);
+    if (note.author_user_id !== userId) throw InboxErrors.notNoteAuthor();
+    await this.db.query(`DELETE FROM inbox_notes WHERE id = $1 AND author_user_id = $2`, [noteId, userId]);
+    this.inboxHub.touch(pageId, thread.id);
+  }
 
   // --- personas: the Page's people answer as a named agent (Messenger's Personas API, the same personas a bot uses) ---
 

@@ -239,6 +239,15 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     await row.waitFor({ state: 'detached' });
     await personSays(api, person, thread.id, 'Sorry, one more question');
     await row.getByText('Sorry, one more question').waitFor({ timeout: 10_000 });
+
+    // A note for the Page's people: shown to them, never to the person.
+    await row.click();
+    const notes = conv.locator('details.inbox-notes');
+    await notes.locator('summary').click();
+    await notes.getByRole('textbox', { name: "A note for the Page's people" }).fill('Asked twice about the order: call them.');
+    await notes.getByRole('button', { name: 'Add note' }).click();
+    await notes.getByRole('list', { name: 'Notes' }).getByText('Asked twice about the order: call them.').waitFor();
+    expect((await personMessages()).some((m) => m.text?.includes('call them'))).toBe(false);
     await tab.close();
   });
 });

@@ -376,6 +376,44 @@ describe('Page Inbox', () => {
     expect(after.body.data[0].persona).toMatchObject({ name: 'Sam (support)' });
   });
 
+  it("keeps the Page's people's notes on a conversation among them: never the person's, never a bot's", async () => {
+    const b = await business();
+    const c = await customer(b.page.id);
+    await personSays(api, c.person, c.thread.id, 'My parcel is damaged');
+    const helper = await signupPerson(api, 'Helper');
+    expect((await api.post(`/pages/${b.page.id}/admins`, { username: helper.username }, { token: b.owner.token })).status).toBe(201);
+    const notes = (token = b.owner.token) => api.get(b.inbox(`/${c.thread.id}/notes`), { token });
+    const add = (text: unknown, token = b.owner.token) => api.post(b.inbox(`/${c.thread.id}/notes`), { text }, { token });
+
+    const first = await add('Refund approved.');
+    expect(first.status).toBe(201);
+    expect(first.body).toEqual({ id: expect.stringMatching(/^\d+$/), author: { id: b.owner.id, name: 'Shop Owner' }, text: 'Refund approved.', created_at: expect.any(String) });
+    const second = await add('Courier booked for Monday.', helper.token);
+    expect((await notes(helper.token)).body.data.map((n: any) => [n.author.name, n.text])).toEqual([
+      ['Shop Owner', 'Refund approved.'],
+      ['Helper', 'Courier booked for Monday.'],
+    ]);
+
+    // Only their author deletes a note; strangers see nothing; bad input is refused.
+    const notMine = await api.delete(b.inbox(`/${c.thread.id}/notes/${second.body.id}`), { token: b.owner.token });
+    expect([notMine.status, notMine.body.code]).toEqual([403, 'INBOX.NOT_NOTE_AUTHOR']);
+    expect((await api.delete(b.inbox(`/${c.thread.id}/notes/${second.body.id}`), { token: helper.token })).status).toBe(204);
+    expect((await api.delete(b.inbox(`/${c.thread.id}/notes/${second.body.id}`), { token: helper.token })).status).toBe(404);
+    expect((await notes(c.person.token)).status).toBe(403);
+    expect((await add('   ')).status).toBe(400);
+    expect((await add('x'.repeat(2001))).status).toBe(400);
+    const other = await business();
+    expect((await api.get(other.inbox(`/${c.thread.id}/notes`), { token: other.owner.token })).status).toBe(404);
+    expect((await notes()).body.data.map((n: any) => n.text)).toEqual(['Refund approved.']);
+
+    // Nothing of them reaches the person or the bot.
+    const seen = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+    expect(JSON.stringify(seen.body)).not.toContain('Refund approved');
+    await personSays(api, c.person, c.thread.id, 'Any news?');
+    await waitEntry('the next message at the bot', b.bot, (_, m) => m.message?.text === 'Any news?');
+    expect(b.bot.received.some((r) => r.body.toString('utf8').includes('Refund approved'))).toBe(false);
+  });
+
   it('shows the person that the Page is typing while an admin writes, only where a reply could go', async () => {
     const b = await business();
     const c = await customer(b.page.id);
@@ -492,6 +530,9 @@ describe('Page Inbox', () => {
       { method: 'GET', path: b.inbox('/personas') },
       { method: 'POST', path: b.inbox('/personas') },
       { method: 'DELETE', path: b.inbox('/personas/1') },
+      { method: 'GET', path: b.inbox(`/${c.thread.id}/notes`) },
+      { method: 'POST', path: b.inbox(`/${c.thread.id}/notes`) },
+      { method: 'DELETE', path: b.inbox(`/${c.thread.id}/notes/1`) },
       { method: 'GET', path: `/pages/${b.page.id}/inbox/%2e%2e/messages` },
     ];
     const body = fc.oneof(

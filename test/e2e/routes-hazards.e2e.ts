@@ -56,6 +56,7 @@ describe('every route against hazardous input', () => {
       variant: 'original',
       objectId: '1',
       personaId: '1',
+      noteId: '1',
     };
     const out: { method: string; path: string }[] = [];
     for (const [template, ops] of Object.entries<Record<string, unknown>>(doc.paths)) {

@@ -160,3 +160,27 @@ export class InboxThreadListDto {
   @ApiProperty({ type: [InboxThreadDto], description: 'Newest activity first; threads with at least one message' }) data: InboxThreadDto[];
   @ApiProperty({ type: InboxPagingDto }) paging: InboxPagingDto;
 }
+
+export class InboxNoteCreateDto {
+  @ApiProperty({ example: 'Refund approved by Sam; waiting for the courier.', maxLength: 2000 })
+  @IsString()
+  @Length(1, 2000)
+  @Matches(/\S/, { message: 'text must not be blank' })
+  text: string;
+}
+
+class InboxNoteAuthorDto {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+}
+
+export class InboxNoteDto {
+  @ApiProperty() id: string;
+  @ApiProperty({ type: InboxNoteAuthorDto }) author: InboxNoteAuthorDto;
+  @ApiProperty() text: string;
+  @ApiProperty({ description: 'ISO 8601' }) created_at: string;
+}
+
+export class InboxNoteListDto {
+  @ApiProperty({ type: [InboxNoteDto], description: 'Oldest first; the last 200' }) data: InboxNoteDto[];
+}

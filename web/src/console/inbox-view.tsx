@@ -14,6 +14,7 @@ import {
   emptyConversation,
   errorCode,
   InboxControl,
+  InboxNote,
   InboxPage,
   InboxPersona,
   InboxThread,
@@ -452,8 +453,12 @@ function Conversation({
     }
   }
   const poller = usePolling(poll, section, live, [thread.id]);
+  const [notesReload, setNotesReload] = useState(0);
   useEffect(() => {
-    if (hint.n && (hint.threadIds === null || hint.threadIds.includes(thread.id))) poller.current?.now();
+    if (hint.n && (hint.threadIds === null || hint.threadIds.includes(thread.id))) {
+      poller.current?.now();
+      setNotesReload((n) => n + 1);
+    }
   }, [hint.n]);
 
   // Scrolled to the end as messages arrive, unless the reader scrolled up to read.
@@ -592,6 +597,7 @@ function Conversation({
           {thread.done ? 'Move to inbox' : 'Mark done'}
         </button>
       </div>
+      <Notes token={token} url={`${base}/notes`} me={me} reload={notesReload} />
       <ErrorText error={loadError} />
       {conv?.hasEarlier && (
         <button type="button" class="link inbox-earlier" onClick={earlier} disabled={!!busy}>
@@ -756,6 +762,83 @@ function Personas({ token, url, personas, onChange }: { token: string; url: stri
         </label>
         <button type="submit" class="secondary" disabled={busy}>
           {busy ? 'Adding…' : 'Add persona'}
+        </button>
+      </form>
+      <ErrorText error={error} />
+    </details>
+  );
+}
+
+// The notes the Page's people leave on a conversation for each other: the person never sees them, nor a bot.
+function Notes({ token, url, me, reload }: { token: string; url: string; me: string | null; reload: number }) {
+  const [notes, setNotes] = useState<InboxNote[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [draft, setDraft] = useState('');
+  const [busy, setBusy] = useState(false);
+  async function load() {
+    try {
+      setNotes((await api<{ data: InboxNote[] }>('GET', url, undefined, { token })).data);
+    } catch (err) {
+      setError(err);
+    }
+  }
+  useEffect(() => void load(), [url, reload]);
+  async function add(e: Event) {
+    e.preventDefault();
+    if (!draft.trim()) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const note = await api<InboxNote>('POST', url, { text: draft }, { token });
+      setNotes((ns) => [...(ns ?? []).filter((n) => n.id !== note.id), note]);
+      setDraft('');
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  async function remove(n: InboxNote) {
+    setError(null);
+    try {
+      await api('DELETE', `${url}/${n.id}`, undefined, { token });
+      setNotes((ns) => ns && ns.filter((x) => x.id !== n.id));
+    } catch (err) {
+      setError(err);
+    }
+  }
+  return (
+    <details class="inbox-notes">
+      <summary>Notes{notes ? ` (${notes.length})` : ''}</summary>
+      <ul class="plain" aria-label="Notes">
+        {notes?.map((n) => (
+          <li key={n.id}>
+            <span class="muted">
+              {n.author.id === me ? 'You' : n.author.name} · {shortTime(Date.parse(n.created_at))}
+            </span>{' '}
+            {n.text}{' '}
+            {n.author.id === me && (
+              <button type="button" class="link" aria-label={`Delete the note ${n.text.slice(0, 40)}`} onClick={() => remove(n)}>
+                Delete
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      <form onSubmit={add} aria-label="New note">
+        <label class="sr-only" for="inbox-note">
+          A note for the Page's people
+        </label>
+        <textarea
+          id="inbox-note"
+          rows={2}
+          maxLength={2000}
+          placeholder="A note for the Page's people (the person never sees it)"
+          value={draft}
+          onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)}
+        />
+        <button type="submit" class="secondary" disabled={busy || !draft.trim()}>
+          {busy ? 'Adding…' : 'Add note'}
         </button>
       </form>
       <ErrorText error={error} />

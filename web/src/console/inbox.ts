@@ -36,6 +36,14 @@ export interface InboxThread {
   done: boolean;
   assignee: { id: string; name: string } | null;
 }
+// A note the Page's people left on a conversation (GET /pages/:id/inbox/:thread/notes), oldest first.
+export interface InboxNote {
+  id: string;
+  author: { id: string; name: string };
+  text: string;
+  created_at: string;
+}
+
 // One of the Page's personas (GET /pages/:id/inbox/personas): a name and picture to reply as.
 export interface InboxPersona {
   id: string;
