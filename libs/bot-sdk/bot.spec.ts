@@ -337,6 +337,32 @@ describe('MessengerBot concurrency cap', () => {
     expect(started.slice(0, 5).sort()).toEqual(people.map((p) => `${p}#1`));
   });
 
+  it('answers 503 and runs nothing of a delivery while too many events wait, so the sender retries it', async () => {
+    const b = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', maxPendingEvents: 2, maxConcurrentHandlers: 1 });
+    const release: (() => void)[] = [];
+    const ran: string[] = [];
+    b.on('message', (e) => {
+      ran.push((e.item.message as { text: string }).text);
+      return new Promise<void>((r) => release.push(r));
+    });
+    expect((await post(b, body([msg('1', 'm_1', 'one'), msg('2', 'm_2', 'two')]))).status).toBe(200);
+    const refused = await post(b, body([msg('3', 'm_3', 'three')]));
+    expect(refused).toEqual({ status: 503, body: 'busy: deliver again later' });
+    // Lets each handler finish as it starts, until `n` have run.
+    const finish = async (n: number) => {
+      while (ran.length < n || release.length) {
+        release.shift()?.();
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await b.idle();
+    };
+    await finish(2);
+    // Room again: the retry is taken.
+    expect((await post(b, body([msg('3', 'm_3', 'three')]))).status).toBe(200);
+    await finish(3);
+    expect(ran).toEqual(['one', 'two', 'three']);
+  });
+
   it("frees an overrunning handler's slot, and runs unbounded with 0", async () => {
     const errors: unknown[] = [];
     const capped = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', maxConcurrentHandlers: 1, handlerTimeoutMs: 20, onError: (err) => errors.push(err) });

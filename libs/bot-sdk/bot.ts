@@ -25,6 +25,9 @@ export interface BotOptions extends GraphClientOptions {
   maxConcurrentHandlers?: number;
   // Largest webhook body accepted (bytes).
   maxBodyBytes?: number;
+  // How many events may wait or run at once (default 10,000): past it a webhook is answered 503 with nothing of it
+  // run, so the sender (Switchboard, Messenger) delivers it again later instead of this process holding it in memory.
+  maxPendingEvents?: number;
   // A handler threw or overran handlerTimeoutMs, the dedupe store failed (DedupeStoreError), or a webhook could not
   // be read.
   onError?: (err: unknown, event?: BotEvent) => void;
@@ -165,6 +168,8 @@ export class MessengerBot {
       return { status: 400, body: 'not JSON' };
     }
     if (payload.object !== 'page' || !Array.isArray(payload.entry)) return { status: 200, body: 'EVENT_RECEIVED' };
+    // Overloaded: all of this delivery is refused, so its retry carries it whole (at least once, in order).
+    if (this.running.size >= (this.options.maxPendingEvents ?? 10_000)) return { status: 503, body: 'busy: deliver again later' };
     for (const entry of payload.entry as { id?: unknown; messaging?: unknown; standby?: unknown }[]) {
       const pageId = String(entry?.id ?? '');
       for (const [list, standby] of [[entry?.messaging, false], [entry?.standby, true]] as const) {
