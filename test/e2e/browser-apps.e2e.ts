@@ -675,7 +675,7 @@ describeBrowser('browser: the chat app and the console', () => {
     const scriptRole = tab.getByLabel('Handover role of the hosted script');
     await scriptRole.selectOption('primary');
     await waitFor('the script primary', async () => (await api.get(`/pages/${biz.page.id}/scripts`, { token: biz.owner.token })).body.handover_role === 'primary');
-    expect(await scriptRole.inputValue()).toBe('primary');
+    await waitFor('the select showing primary', async () => (await scriptRole.inputValue()) === 'primary');
     await scriptRole.selectOption('');
     await waitFor('no role again', async () => (await api.get(`/pages/${biz.page.id}/scripts`, { token: biz.owner.token })).body.handover_role === null);
 

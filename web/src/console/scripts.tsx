@@ -141,13 +141,20 @@ export function Scripts({ token, pageId, onRoleChange }: { token: string; pageId
             class="role-select"
             aria-label="Handover role of the hosted script"
             value={l.handover_role ?? ''}
-            onChange={(e) =>
+            onChange={(e) => {
+              const role = roleFromSelect((e.target as HTMLSelectElement).value);
+              // Shown at once: a render before the server answers would otherwise put the old role back in the select.
+              list.set({ ...l, handover_role: role });
               void run(async () => {
-                await api('PUT', `/pages/${pageId}/apps/${l.app_id}/handover-role`, { role: roleFromSelect((e.target as HTMLSelectElement).value) }, { token });
-                list.reload();
+                try {
+                  await api('PUT', `/pages/${pageId}/apps/${l.app_id}/handover-role`, { role }, { token });
+                } finally {
+                  // The server's word either way (a refusal puts the old role back).
+                  list.reload();
+                }
                 onRoleChange?.();
-              })
-            }
+              });
+            }}
           >
             {ROLE_OPTIONS.map((o) => (
               <option key={o.value} value={o.value}>
