@@ -347,7 +347,7 @@ describe('MessengerBot concurrency cap', () => {
     });
     expect((await post(b, body([msg('1', 'm_1', 'one'), msg('2', 'm_2', 'two')]))).status).toBe(200);
     const refused = await post(b, body([msg('3', 'm_3', 'three')]));
-    expect(refused).toEqual({ status: 503, body: 'busy: deliver again later' });
+    expect(refused).toEqual({ status: 503, body: 'busy: deliver again later', headers: { 'retry-after': '5' } });
     // Lets each handler finish as it starts, until `n` have run.
     const finish = async (n: number) => {
       while (ran.length < n || release.length) {

@@ -92,6 +92,7 @@ export interface WebhookRequest {
 export interface WebhookAnswer {
   status: number;
   body: string;
+  headers?: Record<string, string>;
 }
 
 export type MessagingType = 'RESPONSE' | 'UPDATE' | 'MESSAGE_TAG';
@@ -169,7 +170,9 @@ export class MessengerBot {
     }
     if (payload.object !== 'page' || !Array.isArray(payload.entry)) return { status: 200, body: 'EVENT_RECEIVED' };
     // Overloaded: all of this delivery is refused, so its retry carries it whole (at least once, in order).
-    if (this.running.size >= (this.options.maxPendingEvents ?? 10_000)) return { status: 503, body: 'busy: deliver again later' };
+    if (this.running.size >= (this.options.maxPendingEvents ?? 10_000)) {
+      return { status: 503, body: 'busy: deliver again later', headers: { 'retry-after': '5' } };
+    }
     for (const entry of payload.entry as { id?: unknown; messaging?: unknown; standby?: unknown }[]) {
       const pageId = String(entry?.id ?? '');
       for (const [list, standby] of [[entry?.messaging, false], [entry?.standby, true]] as const) {
@@ -197,7 +200,7 @@ export class MessengerBot {
           ? Promise.resolve({ status: 413, body: 'too large' })
           : this.handle({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) });
         answer.then(
-          (a) => res.writeHead(a.status, { 'content-type': 'text/plain' }).end(a.body),
+          (a) => res.writeHead(a.status, { 'content-type': 'text/plain', ...a.headers }).end(a.body),
           (err) => {
             this.report(err);
             res.writeHead(500).end();

@@ -77,8 +77,9 @@ export class HandoverIdleProcessor implements OnApplicationBootstrap, OnModuleDe
   }
 
   // Threads last active before `cutoff` (ms): neither a message (last_timestamp) nor a change of control (owner_since)
-  // since. A null owner_since (control changed before the column existed) counts as 0, so the last message alone
-  // decides: nothing else is known of those threads, and they'd otherwise never expire.
+  // since. The migration that added owner_since started every controlled thread's clock; a null one (written by
+  // a process that predates it, during a rolling deploy) counts as 0, so the last message alone decides rather than
+  // the thread never expiring.
   // Found through threads_owner_since_idx (controlled threads only); under FOR UPDATE, Postgres re-evaluates the
   // WHERE on a row updated since the statement's snapshot, and the loop below checks it once more.
   private async expireBatch(m: EntityManager, cutoff: number): Promise<{ locked: number; idle: OwnedThread[]; deliveries: string[] }> {

@@ -10,6 +10,12 @@ export class HandoverIdleTimeout1796518429250 implements MigrationInterface {
             ALTER TABLE "threads"
             ADD "owner_since" bigint
         `);
+        // Threads controlled before this: their clock starts now, so none expires at the first sweep after the
+        // deploy because its control changed at a time nobody recorded.
+        await queryRunner.query(`
+            UPDATE "threads" SET "owner_since" = (extract(epoch FROM now()) * 1000)::bigint
+            WHERE owner_app_id IS NOT NULL
+        `);
         await queryRunner.query(`
             CREATE INDEX "threads_owner_since_idx" ON "threads" ("owner_since")
             WHERE owner_app_id IS NOT NULL
