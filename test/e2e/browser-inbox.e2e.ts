@@ -1,5 +1,3 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { BrowserContext, Page, Route } from 'playwright-core';
 import sharp from 'sharp';
 import { describeBrowser, launchChromium, saveScreenshot } from '../support/browser';
@@ -7,6 +5,7 @@ import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { startStaticServer, StaticServer } from '../support/static-server';
 import { waitFor } from '../support/wait-for';
 import { openThread, personSays, psidOf } from '../factories/messaging.factory';
 import { connectApp, createApp, createPage, Person, signupPerson } from '../factories/registry.factory';
@@ -24,7 +23,7 @@ describeBrowser('browser: the Page Inbox in the console', () => {
   let chromium: { context: BrowserContext; close(): Promise<void> };
   let bot: BotReceiver;
   // A local "CDN" for a persona's picture (the platform fetches it once).
-  let cdn: http.Server;
+  let cdn: StaticServer;
   let cdnUrl: string;
   const errors: string[] = [];
 
@@ -36,13 +35,11 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     ]);
     api = httpClient(t.url);
     const face = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#4a8' } }).png().toBuffer();
-    cdn = http.createServer((req, res) => (req.url === '/olga.png' ? res.writeHead(200, { 'content-type': 'image/png' }).end(face) : res.writeHead(404).end()));
-    await new Promise<void>((r) => cdn.listen(0, '127.0.0.1', r));
-    cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
+    cdn = await startStaticServer({ '/olga.png': { type: 'image/png', body: face } });
+    cdnUrl = cdn.url;
   });
   afterAll(async () => {
-    cdn?.closeAllConnections();
-    await new Promise((r) => cdn?.close(r));
+    await cdn?.close();
     await chromium?.close();
     await bot?.close();
     await t?.close();

@@ -1,11 +1,11 @@
 import { Client } from 'pg';
-import { BotReceiver, receivedEntries, startBotReceiver } from '../support/bot-receiver';
+import { BotReceiver, receivedEntries, waitForEntry } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { openThread, personSays } from '../factories/messaging.factory';
-import { connectApp, createApp, createPage, signupPerson } from '../factories/registry.factory';
+import { createPage, signupPerson, subscribedApp } from '../factories/registry.factory';
 
 const FIELDS = ['messages', 'message_echoes', 'standby', 'messaging_handovers'];
 const INBOX = '263902037430900';
@@ -34,8 +34,6 @@ describe('handover idle timeout', () => {
   });
 
   const entries = receivedEntries;
-  const waitEntry = (what: string, bot: BotReceiver, match: (key: string, item: any) => boolean) =>
-    waitFor(what, () => entries(bot).find(([k, m]) => match(k, m)));
 
   // A Page with a primary bot and a secondary (the agents' tool), each with a verifying receiver.
   async function setup() {
@@ -43,16 +41,9 @@ describe('handover idle timeout', () => {
     const page = await createPage(api, owner);
     const apps: { id: string; secret: string; token: string; pageToken: string; bot: BotReceiver }[] = [];
     for (const name of ['Bot', 'Agents']) {
-      const app = await createApp(api, owner, name);
-      const pageToken = await connectApp(api, owner, page.id, app.id, FIELDS);
-      const bot = await startBotReceiver('verify-me');
-      receivers.push(bot);
-      bot.secrets.push(app.secret);
-      const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
-        access_token: app.token, object: 'page', callback_url: bot.url, verify_token: 'verify-me', fields: FIELDS.join(','),
-      });
-      expect(sub.status).toBe(200);
-      apps.push({ ...app, pageToken, bot });
+      const app = await subscribedApp(api, owner, page.id, name, FIELDS);
+      receivers.push(app.bot);
+      apps.push(app);
     }
     const [primary, secondary] = apps;
     for (const [app, role] of [[primary, 'primary'], [secondary, 'secondary']] as const) {
@@ -106,13 +97,13 @@ describe('handover idle timeout', () => {
     expect((await send(c.primary.pageToken, v, 'The bot again')).status).toBe(200);
 
     const expiry = { previous_owner_app_id: Number(c.secondary.id), new_owner_app_id: Number(c.primary.id), metadata: 'idle_timeout' };
-    const [key, passed] = await waitEntry('the primary told', c.primary.bot, (_, m) => m.pass_thread_control?.metadata === 'idle_timeout');
+    const [key, passed] = await waitForEntry('the primary told', c.primary.bot, (_, m) => m.pass_thread_control?.metadata === 'idle_timeout');
     expect([key, passed]).toEqual(['messaging', { sender: { id: v.psid }, recipient: { id: c.page.id }, timestamp: expect.any(Number), pass_thread_control: expiry }]);
-    const [, taken] = await waitEntry('the secondary told', c.secondary.bot, (_, m) => m.take_thread_control);
+    const [, taken] = await waitForEntry('the secondary told', c.secondary.bot, (_, m) => m.take_thread_control);
     expect(taken).toEqual({ sender: { id: v.psid }, recipient: { id: c.page.id }, timestamp: expect.any(Number), take_thread_control: expiry });
     // The person's next message goes to the primary.
     const next = await personSays(api, v.person, v.thread.id, 'anyone?');
-    await waitEntry('the message to the primary', c.primary.bot, (k, m) => k === 'messaging' && m.message?.mid === next.mid);
+    await waitForEntry('the message to the primary', c.primary.bot, (k, m) => k === 'messaging' && m.message?.mid === next.mid);
   });
 
   it('keeps control where a message or the change of control is recent', async () => {
@@ -138,7 +129,7 @@ describe('handover idle timeout', () => {
     const v = await conversation(c);
     const take = await api.post(`/pages/${c.page.id}/inbox/${v.thread.id}/take`, {}, { token: c.owner.token });
     expect(take.body.control).toMatchObject({ controller_app_id: INBOX, inbox_has_control: true });
-    await waitEntry('the take notice', c.primary.bot, (_, m) => m.sender?.id === v.psid && m.take_thread_control);
+    await waitForEntry('the take notice', c.primary.bot, (_, m) => m.sender?.id === v.psid && m.take_thread_control);
     // The Page's admin watches the inbox live: the expiry is pushed to their console.
     const admin = await connectPerson(t.url, c.owner.token);
     admin.ws.send(JSON.stringify({ type: 'watch_inbox', ref: 'w', page_id: c.page.id }));
@@ -148,7 +139,7 @@ describe('handover idle timeout', () => {
     await waitFor('control back with the bot', async () => (await owner(c, v)) === c.primary.id);
     await admin.waitFor('the inbox hint', (e) => e.type === 'inbox' && e.thread_ids?.includes(v.thread.id));
     await admin.close();
-    const [, passed] = await waitEntry('the primary told', c.primary.bot, (_, m) => m.sender?.id === v.psid && m.pass_thread_control);
+    const [, passed] = await waitForEntry('the primary told', c.primary.bot, (_, m) => m.sender?.id === v.psid && m.pass_thread_control);
     expect(passed.pass_thread_control).toEqual({ previous_owner_app_id: Number(INBOX), new_owner_app_id: Number(c.primary.id), metadata: 'idle_timeout' });
     const late = await api.post(`/pages/${c.page.id}/inbox/${v.thread.id}/messages`, { text: 'Sam here' }, { token: c.owner.token });
     expect([late.status, late.body.code]).toEqual([409, 'INBOX.NOT_IN_CONTROL']);

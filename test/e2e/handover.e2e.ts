@@ -1,10 +1,10 @@
 import { Client } from 'pg';
-import { BotReceiver, receivedEntries, startBotReceiver } from '../support/bot-receiver';
+import { BotReceiver, receivedEntries, waitForEntry } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { clientId, offerGetStarted, openThread, personSays } from '../factories/messaging.factory';
-import { connectApp, createApp, createPage, signupPerson } from '../factories/registry.factory';
+import { createPage, signupPerson, subscribedApp } from '../factories/registry.factory';
 
 const FIELDS = ['messages', 'messaging_postbacks', 'message_echoes', 'standby', 'messaging_handovers'];
 const INBOX = '263902037430900';
@@ -28,24 +28,15 @@ describe('handover protocol', () => {
 
   // Each received entry as [key, item]: key is 'messaging' or 'standby'.
   const entries = receivedEntries;
-  const waitEntry = (what: string, bot: BotReceiver, match: (key: string, item: any) => boolean) =>
-    waitFor(what, () => entries(bot).find(([k, m]) => match(k, m)));
 
   async function setup() {
     const owner = await signupPerson(api, 'Business');
     const page = await createPage(api, owner);
     const apps: { id: string; secret: string; token: string; pageToken: string; bot: BotReceiver }[] = [];
     for (const name of ['Bot', 'Agents']) {
-      const app = await createApp(api, owner, name);
-      const pageToken = await connectApp(api, owner, page.id, app.id, FIELDS);
-      const bot = await startBotReceiver('verify-me');
-      receivers.push(bot);
-      bot.secrets.push(app.secret);
-      const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
-        access_token: app.token, object: 'page', callback_url: bot.url, verify_token: 'verify-me', fields: FIELDS.join(','),
-      });
-      expect(sub.status).toBe(200);
-      apps.push({ ...app, pageToken, bot });
+      const app = await subscribedApp(api, owner, page.id, name, FIELDS);
+      receivers.push(app.bot);
+      apps.push(app);
     }
     const person = await signupPerson(api, 'Customer');
     const thread = await openThread(api, person, page.id);
@@ -65,15 +56,15 @@ describe('handover protocol', () => {
     const c = await setup();
     // No roles yet: both apps get every message, as before.
     const first = await personSays(api, c.person, c.thread.id, 'before roles');
-    for (const app of [c.primary, c.secondary]) await waitEntry('the message to both', app.bot, (k, m) => k === 'messaging' && m.message?.mid === first.mid);
+    for (const app of [c.primary, c.secondary]) await waitForEntry('the message to both', app.bot, (k, m) => k === 'messaging' && m.message?.mid === first.mid);
 
     expect((await c.role(c.primary.id, 'primary')).body).toMatchObject({ app_id: c.primary.id, handover_role: 'primary' });
     expect((await c.role(c.secondary.id, 'secondary')).status).toBe(200);
     expect(await owner(c)).toBe(c.primary.id);
 
     const idle = await personSays(api, c.person, c.thread.id, 'who answers?');
-    await waitEntry('the message to the primary', c.primary.bot, (k, m) => k === 'messaging' && m.message?.mid === idle.mid);
-    const [, onStandby] = await waitEntry('the standby copy', c.secondary.bot, (k, m) => m.message?.mid === idle.mid);
+    await waitForEntry('the message to the primary', c.primary.bot, (k, m) => k === 'messaging' && m.message?.mid === idle.mid);
+    const [, onStandby] = await waitForEntry('the standby copy', c.secondary.bot, (k, m) => m.message?.mid === idle.mid);
     expect(onStandby).toMatchObject({ sender: { id: c.psid }, recipient: { id: c.page.id }, message: { text: 'who answers?' } });
     expect(entries(c.secondary.bot).filter(([, m]) => m.message?.mid === idle.mid).map(([k]) => k)).toEqual(['standby']);
 
@@ -85,11 +76,11 @@ describe('handover protocol', () => {
     expect(typing.body.error).toMatchObject({ code: 10, error_subcode: 2018300 });
     const reply = await send(c, c.primary.pageToken, 'The bot answers');
     expect(reply.status).toBe(200);
-    await waitEntry('the echo on standby', c.secondary.bot, (k, m) => k === 'standby' && m.message?.is_echo && m.message.mid === reply.body.message_id);
+    await waitForEntry('the echo on standby', c.secondary.bot, (k, m) => k === 'standby' && m.message?.is_echo && m.message.mid === reply.body.message_id);
 
     // The primary hands the thread to the agents' app.
     expect((await control(c, c.primary.pageToken, 'pass', { target_app_id: c.secondary.id, metadata: 'wants a human' })).body).toEqual({ success: true });
-    const [, passed] = await waitEntry('pass_thread_control', c.secondary.bot, (k, m) => k === 'messaging' && m.pass_thread_control);
+    const [, passed] = await waitForEntry('pass_thread_control', c.secondary.bot, (k, m) => k === 'messaging' && m.pass_thread_control);
     expect(passed).toEqual({
       sender: { id: c.psid },
       recipient: { id: c.page.id },
@@ -98,32 +89,32 @@ describe('handover protocol', () => {
     });
     expect(await owner(c)).toBe(c.secondary.id);
     const toAgent = await personSays(api, c.person, c.thread.id, 'hello human');
-    await waitEntry('the message to the agents', c.secondary.bot, (k, m) => k === 'messaging' && m.message?.mid === toAgent.mid);
-    await waitEntry('standby to the bot', c.primary.bot, (k, m) => k === 'standby' && m.message?.mid === toAgent.mid);
+    await waitForEntry('the message to the agents', c.secondary.bot, (k, m) => k === 'messaging' && m.message?.mid === toAgent.mid);
+    await waitForEntry('standby to the bot', c.primary.bot, (k, m) => k === 'standby' && m.message?.mid === toAgent.mid);
     expect((await send(c, c.primary.pageToken, 'bot butts in')).body.error).toMatchObject({ code: 10, error_subcode: 2018300 });
     expect((await send(c, c.secondary.pageToken, 'Hi, Ada from support')).status).toBe(200);
 
     // The primary asks, then takes it back; the agents' app hears of both.
     expect((await control(c, c.primary.pageToken, 'request', { metadata: 'may I?' })).status).toBe(200);
-    const [, requested] = await waitEntry('request_thread_control', c.secondary.bot, (_, m) => m.request_thread_control);
+    const [, requested] = await waitForEntry('request_thread_control', c.secondary.bot, (_, m) => m.request_thread_control);
     expect(requested.request_thread_control).toEqual({ requested_owner_app_id: Number(c.primary.id), metadata: 'may I?' });
     expect(await owner(c)).toBe(c.secondary.id);
     expect((await control(c, c.primary.pageToken, 'take')).status).toBe(200);
-    const [, taken] = await waitEntry('take_thread_control', c.secondary.bot, (_, m) => m.take_thread_control);
+    const [, taken] = await waitForEntry('take_thread_control', c.secondary.bot, (_, m) => m.take_thread_control);
     expect(taken.take_thread_control).toEqual({ previous_owner_app_id: Number(c.secondary.id), new_owner_app_id: Number(c.primary.id) });
     expect(await owner(c)).toBe(c.primary.id);
 
     // Passed again and released: idle, the primary has it and hears so.
     await control(c, c.primary.pageToken, 'pass', { target_app_id: c.secondary.id });
     expect((await control(c, c.secondary.pageToken, 'release')).status).toBe(200);
-    await waitEntry('the release notice', c.primary.bot, (_, m) => m.pass_thread_control?.previous_owner_app_id === Number(c.secondary.id));
+    await waitForEntry('the release notice', c.primary.bot, (_, m) => m.pass_thread_control?.previous_owner_app_id === Number(c.secondary.id));
     expect(await owner(c)).toBe(c.primary.id);
 
     // The Page Inbox: people have it, every app gets standby and none sends, until the primary takes it.
     await control(c, c.primary.pageToken, 'pass', { target_app_id: INBOX });
     expect(await owner(c)).toBe(INBOX);
     const toPeople = await personSays(api, c.person, c.thread.id, 'for the people');
-    for (const app of [c.primary, c.secondary]) await waitEntry('standby for all', app.bot, (k, m) => k === 'standby' && m.message?.mid === toPeople.mid);
+    for (const app of [c.primary, c.secondary]) await waitForEntry('standby for all', app.bot, (k, m) => k === 'standby' && m.message?.mid === toPeople.mid);
     expect((await send(c, c.primary.pageToken, 'no')).body.error.code).toBe(10);
     expect((await control(c, c.primary.pageToken, 'take')).status).toBe(200);
     expect(await owner(c)).toBe(c.primary.id);
@@ -149,8 +140,8 @@ describe('handover protocol', () => {
       });
       await pass.query('COMMIT');
       const sent = await sending;
-      await waitEntry('the message to the new controller', c.secondary.bot, (k, m) => k === 'messaging' && m.message?.mid === sent.mid);
-      await waitEntry('standby to the old one', c.primary.bot, (k, m) => k === 'standby' && m.message?.mid === sent.mid);
+      await waitForEntry('the message to the new controller', c.secondary.bot, (k, m) => k === 'messaging' && m.message?.mid === sent.mid);
+      await waitForEntry('standby to the old one', c.primary.bot, (k, m) => k === 'standby' && m.message?.mid === sent.mid);
       const reacted = await reacting;
       expect(reacted.body.error).toMatchObject({ code: 10, error_subcode: 2018300 });
       const [row] = await t.db.query('SELECT reactions FROM messages WHERE mid = $1', [earlier.mid]);
@@ -185,9 +176,9 @@ describe('handover protocol', () => {
     c.primary.bot.respond = () => 503;
     const tap = await api.post(`/threads/${c.thread.id}/postbacks`, { ...offered, client_message_id: clientId() }, { token: c.person.token });
     expect(tap.status).toBe(201);
-    const [, full] = await waitEntry('the postback', c.primary.bot, (k, m) => k === 'messaging' && m.postback?.mid === tap.body.mid);
+    const [, full] = await waitForEntry('the postback', c.primary.bot, (k, m) => k === 'messaging' && m.postback?.mid === tap.body.mid);
     expect(full.postback).toEqual({ mid: tap.body.mid, title: 'Get Started', payload: 'GET_STARTED' });
-    const [, stripped] = await waitEntry('the standby postback', c.secondary.bot, (k, m) => k === 'standby' && m.postback?.mid === tap.body.mid);
+    const [, stripped] = await waitForEntry('the standby postback', c.secondary.bot, (k, m) => k === 'standby' && m.postback?.mid === tap.body.mid);
     expect(stripped.postback).toEqual({ mid: tap.body.mid, title: 'Get Started' });
     await waitFor('the failed attempt', () => entries(c.primary.bot).some(([, m]) => m.postback?.mid === tap.body.mid) || undefined);
     const seen = await api.get(`/threads/${c.thread.id}`, { token: c.person.token });
@@ -241,6 +232,6 @@ describe('handover protocol', () => {
     // Forgotten, not just ignored: reconnected with a role, the app would not silently have its old threads back.
     expect((await t.db.query('SELECT owner_app_id FROM threads WHERE id = $1', [c.thread.id]))[0].owner_app_id).toBeNull();
     const after = await personSays(api, c.person, c.thread.id, 'anyone?');
-    await waitEntry('the message to the primary', c.primary.bot, (k, m) => k === 'messaging' && m.message?.mid === after.mid);
+    await waitForEntry('the message to the primary', c.primary.bot, (k, m) => k === 'messaging' && m.message?.mid === after.mid);
   });
 });

@@ -1,15 +1,14 @@
 import fc from 'fast-check';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
-import { BotReceiver, receivedEntries, startBotReceiver } from '../support/bot-receiver';
+import { BotReceiver, receivedEntries, waitForEntry } from '../support/bot-receiver';
 import { anyQueryText, anyText, expectNo5xx, fuzzBody } from '../support/fuzz-request';
 import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson, PersonSocket } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { startStaticServer, StaticServer } from '../support/static-server';
 import { waitFor } from '../support/wait-for';
 import { openThread, pageSays, personSays } from '../factories/messaging.factory';
-import { connectApp, createApp, createPage, signupPerson } from '../factories/registry.factory';
+import { createPage, signupPerson, subscribedApp } from '../factories/registry.factory';
 
 const FIELDS = ['messages', 'message_echoes', 'standby', 'messaging_handovers'];
 const INBOX = '263902037430900';
@@ -21,7 +20,7 @@ describe('Page Inbox', () => {
   let t: TestPlatform;
   let api: HttpClient;
   const receivers: BotReceiver[] = [];
-  let cdn: http.Server;
+  let cdn: StaticServer;
   let cdnUrl: string;
 
   beforeAll(async () => {
@@ -30,36 +29,22 @@ describe('Page Inbox', () => {
     t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500', WS_TOKEN_RECHECK_MS: '300', OUTBOUND_ALLOWLIST: '127.0.0.0/8' } });
     api = httpClient(t.url);
     const face = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#4a8' } }).png().toBuffer();
-    cdn = http.createServer((req, res) => {
-      if (req.url === '/sam.png') return res.writeHead(200, { 'content-type': 'image/png' }).end(face);
-      res.writeHead(404).end('no');
-    });
-    await new Promise<void>((r) => cdn.listen(0, '127.0.0.1', r));
-    cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
+    cdn = await startStaticServer({ '/sam.png': { type: 'image/png', body: face } });
+    cdnUrl = cdn.url;
   });
   afterAll(async () => {
-    cdn?.closeAllConnections();
-    await new Promise((r) => cdn?.close(r));
+    await cdn?.close();
     for (const r of receivers) await r.close();
     await t?.close();
   });
 
   const entries = receivedEntries;
-  const waitEntry = (what: string, bot: BotReceiver, match: (key: string, item: any) => boolean) =>
-    waitFor(what, () => entries(bot).find(([k, m]) => match(k, m)));
 
   async function business() {
     const owner = await signupPerson(api, 'Shop Owner');
     const page = await createPage(api, owner, 'Corner Shop');
-    const app = await createApp(api, owner, 'Shop Bot');
-    const pageToken = await connectApp(api, owner, page.id, app.id, FIELDS);
-    const bot = await startBotReceiver('verify-me');
+    const { bot, pageToken, ...app } = await subscribedApp(api, owner, page.id, 'Shop Bot', FIELDS);
     receivers.push(bot);
-    bot.secrets.push(app.secret);
-    const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
-      access_token: app.token, object: 'page', callback_url: bot.url, verify_token: 'verify-me', fields: FIELDS.join(','),
-    });
-    expect(sub.status).toBe(200);
     const inbox = (path: string) => `/pages/${page.id}/inbox${path}`;
     return { owner, page, app, pageToken, bot, inbox };
   }
@@ -125,7 +110,7 @@ describe('Page Inbox', () => {
       ['page', 'A bot note'],
     ]);
     // The bot sees the human's answer as the Page's echo, under the Page Inbox's app id, as on Messenger.
-    const [key, echo] = await waitEntry('the echo', b.bot, (_, m) => m.message?.is_echo && m.message.mid === reply.body.mid);
+    const [key, echo] = await waitForEntry('the echo', b.bot, (_, m) => m.message?.is_echo && m.message.mid === reply.body.mid);
     expect(key).toBe('messaging');
     expect(echo).toEqual({
       sender: { id: b.page.id },
@@ -155,7 +140,7 @@ describe('Page Inbox', () => {
     const taken = await api.post(b.inbox(`/${c.thread.id}/take`), {}, { token: b.owner.token });
     expect(taken.status).toBe(200);
     expect(taken.body).toEqual({ control: inboxControl });
-    const [, notice] = await waitEntry('take_thread_control', b.bot, (_, m) => m.take_thread_control);
+    const [, notice] = await waitForEntry('take_thread_control', b.bot, (_, m) => m.take_thread_control);
     expect(notice).toEqual({
       sender: { id: psid },
       recipient: { id: b.page.id },
@@ -167,16 +152,16 @@ describe('Page Inbox', () => {
 
     // Now the person's messages reach the bot on standby, and the bot may not send.
     const meanwhile = await personSays(api, c.person, c.thread.id, 'Thanks!');
-    await waitEntry('standby copy', b.bot, (k, m) => k === 'standby' && m.message?.mid === meanwhile.mid);
+    await waitForEntry('standby copy', b.bot, (k, m) => k === 'standby' && m.message?.mid === meanwhile.mid);
     expect((await pageSays(api, b.pageToken, psid, { text: 'bot butts in' })).body.error).toMatchObject({ code: 10, error_subcode: 2018300 });
     const human = await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'Hello, Sam here' }, { token: b.owner.token });
     expect(human.status).toBe(201);
-    await waitEntry('the echo on standby', b.bot, (k, m) => k === 'standby' && m.message?.mid === human.body.mid);
+    await waitForEntry('the echo on standby', b.bot, (k, m) => k === 'standby' && m.message?.mid === human.body.mid);
 
     // Done: the conversation goes back to the bot, which is told the Page Inbox passed it.
     const released = await api.post(b.inbox(`/${c.thread.id}/release`), {}, { token: b.owner.token });
     expect(released.body).toEqual({ control: botControl });
-    const [, back] = await waitEntry('pass_thread_control', b.bot, (_, m) => m.pass_thread_control);
+    const [, back] = await waitForEntry('pass_thread_control', b.bot, (_, m) => m.pass_thread_control);
     expect(back.pass_thread_control).toEqual({ previous_owner_app_id: Number(INBOX), new_owner_app_id: Number(b.app.id) });
     expect(entries(b.bot).filter(([, m]) => m.take_thread_control)).toHaveLength(1);
     expect((await pageSays(api, b.pageToken, psid, { text: 'Anything else?' })).status).toBe(200);
@@ -410,7 +395,7 @@ describe('Page Inbox', () => {
     const seen = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
     expect(JSON.stringify(seen.body)).not.toContain('Refund approved');
     await personSays(api, c.person, c.thread.id, 'Any news?');
-    await waitEntry('the next message at the bot', b.bot, (_, m) => m.message?.text === 'Any news?');
+    await waitForEntry('the next message at the bot', b.bot, (_, m) => m.message?.text === 'Any news?');
     expect(b.bot.received.some((r) => r.body.toString('utf8').includes('Refund approved'))).toBe(false);
   });
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
 import { HttpClient } from '../support/http-client';
 
 export interface Person {
@@ -45,4 +46,21 @@ export async function pageWithApp(api: HttpClient) {
   const app = await createApp(api, owner);
   const pageToken = await connectApp(api, owner, page.id, app.id);
   return { owner, page, app, pageToken };
+}
+
+// An app of the owner's connected to the Page, its webhook subscribed to `fields` at a receiver of its own that
+// verifies every signature (the caller closes it).
+export async function subscribedApp(api: HttpClient, owner: Person, pageId: string, name: string, fields: string[]) {
+  const app = await createApp(api, owner, name);
+  const pageToken = await connectApp(api, owner, pageId, app.id, fields);
+  const bot: BotReceiver = await startBotReceiver('verify-me');
+  bot.secrets.push(app.secret);
+  const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
+    access_token: app.token, object: 'page', callback_url: bot.url, verify_token: 'verify-me', fields: fields.join(','),
+  });
+  if (sub.status !== 200) {
+    await bot.close();
+    throw new Error(`subscription failed: ${sub.status} ${sub.text}`);
+  }
+  return { ...app, pageToken, bot };
 }

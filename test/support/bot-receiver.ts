@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { verifyMessenger } from '../../libs/webhook-signature';
+import { waitFor } from './wait-for';
 
 export interface ReceivedRequest {
   method: string;
@@ -115,4 +116,9 @@ export function receivedEntries(bot: BotReceiver): ['messaging' | 'standby', any
       ...(e.standby ?? []).map((m: any) => ['standby', m]),
     ]);
   });
+}
+
+// The first received item (as [key, item], receivedEntries) that matches, waited for.
+export function waitForEntry(what: string, bot: BotReceiver, match: (key: 'messaging' | 'standby', item: any) => boolean) {
+  return waitFor(what, () => receivedEntries(bot).find(([k, m]) => match(k, m)));
 }
