@@ -13,7 +13,6 @@ export const InboxErrors = {
     conflict('INBOX.OUTSIDE_WINDOW', `The person last wrote more than ${days} days ago: a human reply is allowed within ${days} days`),
   assigneeNotAdmin: (id: string) => badRequest('INBOX.ASSIGNEE_NOT_ADMIN', `${id} is not an admin of this page: conversations go to its admins`),
   threadChanged: () => conflict('INBOX.THREAD_CHANGED', 'The person wrote after the message given (last_seq): read it first'),
-  threadNotFound: (id: string) => notFound('THREAD.NOT_FOUND', `No conversation ${id.slice(0, 20)} in this Page's inbox`),
   personaNotFound: (id: string) => notFound('INBOX.PERSONA_NOT_FOUND', `No persona ${id.slice(0, 20)} on this Page`),
   personaRefused: (message: string) => badRequest('INBOX.PERSONA_INVALID', message),
   noteNotFound: (id: string) => notFound('INBOX.NOTE_NOT_FOUND', `No note ${id.slice(0, 20)} on this conversation`),

@@ -8,6 +8,7 @@ import { GraphException } from '../common/errors/graph.exception';
 import { isUniqueViolation } from '../database/pg-errors';
 import { AppConfig } from '../config/app-config';
 import { appIdValue, HandoverService } from '../handover/handover.service';
+import { MessagingErrors } from '../messaging/messaging.errors';
 import { ControlRow, controlView, MessagingService, ThreadRow } from '../messaging/messaging.service';
 import { PageInboxHub } from '../pages/page-inbox-hub';
 import { PagesService } from '../pages/pages.service';
@@ -71,9 +72,10 @@ export class InboxService {
   async addNote(userId: string, pageId: string, threadId: string, dto: InboxNoteCreateDto) {
     await this.pages.assertAdmin(pageId, userId);
     const thread = await this.messaging.findPageThread(pageId, threadId);
-    // The cap under the thread's row lock, so notes added at once take turns.
+    // The cap under a lock of the thread's notes (not its row, which every message of the thread takes), so notes
+    // added at once take turns.
     const [row] = await this.db.transaction(async (m) => {
-      await m.query(`SELECT 1 FROM threads WHERE id = $1 FOR UPDATE`, [thread.id]);
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext('sb-inbox-notes:' || $1))`, [thread.id]);
       return m.query(
         `INSERT INTO inbox_notes (id, thread_id, page_id, author_user_id, text)
          SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, $5::varchar
@@ -155,7 +157,7 @@ export class InboxService {
     }
     const thread = await this.messaging.findPageThread(pageId, threadId);
     // Not in the inbox until its first message: nothing to file.
-    if (Number(thread.last_seq) === 0) throw InboxErrors.threadNotFound(threadId);
+    if (Number(thread.last_seq) === 0) throw MessagingErrors.threadNotFound(threadId);
     if (change.assignee_id && !(await this.pages.isAdmin(pageId, change.assignee_id))) throw InboxErrors.assigneeNotAdmin(change.assignee_id);
     const filed = await this.messaging.filePageThread(thread.id, { done: change.done, assigneeUserId: change.assignee_id, ifSeenUpTo: change.last_seq });
     if (!filed) {
@@ -165,7 +167,7 @@ export class InboxService {
     }
     this.inboxHub.touch(pageId, thread.id);
     const view = await this.messaging.pageThreadView(pageId, thread.id);
-    if (!view) throw InboxErrors.threadNotFound(threadId);
+    if (!view) throw MessagingErrors.threadNotFound(threadId);
     return view;
   }
 
