@@ -62,9 +62,8 @@ export interface ThreadRow {
 // Who controls a thread (handover protocol), as the Page's own people see it: `handover` false when the Page has no
 // primary receiver (no handover: anyone may send).
 // A Page's conversation is done (Graph's folder page_done) once its people marked it so, until the person writes
-// again (a message of theirs after the seq it was marked at): no write on the message path brings it back.
-const PAGE_DONE_SQL = `(t.page_done_seq IS NOT NULL AND NOT EXISTS (
-   SELECT 1 FROM messages d WHERE d.thread_id = t.id AND d.seq > t.page_done_seq AND d.sender = 'person'))`;
+// again: their message clears page_done_seq (appendMessage).
+const PAGE_DONE_SQL = '(t.page_done_seq IS NOT NULL)';
 
 export interface PageThreadFilter {
   psid?: string;
@@ -414,11 +413,12 @@ export class MessagingService implements OnModuleInit {
     return rows.length > 0;
   }
 
-  // The Page's people file a conversation: done as of its last message (or back in the inbox) and assigned to one of
-  // the Page's admins (null: nobody). Undefined leaves each as it is. `ifSeenUpTo`: only if the person has written
-  // nothing after that seq (what the filer saw; the Page's own messages don't count). Answers whether it was filed:
-  // false when the person wrote since, or the assignee is not (or no longer) an admin, both checked in the same
-  // statement, under the thread's row lock, so neither can slip between the check and the write.
+  // The Page's people file a conversation: done as of its last message (or back in the inbox; the person's next
+  // message brings it back by itself, see appendMessage) and assigned to one of the Page's admins (null: nobody).
+  // Undefined leaves each as it is. `ifSeenUpTo`: only if the person has written nothing after that seq (what the
+  // filer saw; the Page's own messages don't count). Answers whether it was filed: false when the person wrote since,
+  // or the assignee is not (or no longer) an admin, both checked in the same statement, under the thread's row lock,
+  // so neither can slip between the check and the write.
   async filePageThread(threadId: string, change: { done?: boolean; assigneeUserId?: string | null; ifSeenUpTo?: number }): Promise<boolean> {
     const rows = rowsOf(
       await this.db.query(
@@ -1060,6 +1060,8 @@ export class MessagingService implements OnModuleInit {
   // One statement, atomic on its own: take the thread's next seq (its row lock, held to commit, orders the
   // thread), insert the message, take the person's next cursor and store their event, and write the webhook
   // outbox for every subscribed app. Round trips are what this path costs.
+  // A person's message also ends their conversation's done (page_done_seq) in the same row update: the Page Inbox's
+  // folders are a column of the thread, which its list can index, not a look at the thread's messages.
   // Null when nothing was written: the thread is not the person's, its page is suspended, or the
   // (thread, sender, client_message_id) exists already. A concurrent duplicate fails on the unique index instead.
   private async appendMessage(
@@ -1080,7 +1082,8 @@ export class MessagingService implements OnModuleInit {
     const rows = await q<{ seq: string; timestamp: string; cursor: string; deliveries: { id: string; status: string; target: string }[]; ref_pending: boolean }>(
         `WITH t AS (
            UPDATE threads th SET last_seq = th.last_seq + 1, last_timestamp = GREATEST(th.last_timestamp, $2),
-                  person_last_at = CASE WHEN $4 = 'person' THEN GREATEST(th.last_timestamp, $2) ELSE th.person_last_at END
+                  person_last_at = CASE WHEN $4 = 'person' THEN GREATEST(th.last_timestamp, $2) ELSE th.person_last_at END,
+                  page_done_seq = CASE WHEN $4 = 'person' THEN NULL ELSE th.page_done_seq END
             WHERE th.id = $1 AND th.user_id = $9
               AND EXISTS (SELECT 1 FROM pages p WHERE p.id = th.page_id AND p.suspended_at IS NULL)
               AND ($12::bigint IS NULL OR th.person_last_at >= $12)

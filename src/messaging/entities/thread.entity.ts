@@ -69,9 +69,9 @@ export class ThreadEntity {
   @Column({ name: 'owner_since', type: 'bigint', nullable: true })
   ownerSince: string | null;
 
-  // The Page Inbox (src/inbox): the thread's last seq when the Page's people marked the conversation done. It is
-  // done while the person has written nothing after it, so their next message brings it back by itself, with no
-  // write on the message path (and no clock to compare). Graph's conversations folder `page_done`.
+  // The Page Inbox (src/inbox): the thread's last seq when the Page's people marked the conversation done; null
+  // when it is not. The person's next message clears it in the message's own thread update, so it comes back by
+  // itself (no clock to compare). Graph's conversations folder `page_done`.
   @Column({ name: 'page_done_seq', type: 'bigint', nullable: true })
   pageDoneSeq: string | null;
 
