@@ -59,11 +59,32 @@ export interface ThreadRow {
   controller?: string | null;
 }
 
-// Who controls a thread (handover protocol), as the Page's own people see it: `handover` false when the Page has no
-// primary receiver (no handover: anyone may send).
-// A Page's conversation is done (Graph's folder page_done) once its people marked it so, until the person writes
-// again: their message clears page_done_seq (appendMessage).
-const PAGE_DONE_SQL = '(t.page_done_seq IS NOT NULL)';
+// Newest activity first; equal times by creation, then id. The list's indexes (ThreadEntity) hold these columns in
+// this order, so a scan of one reads a page in order; `leading` columns go first (one value each in the scan).
+const activityOrder = (t = 't.', leading: string[] = []) =>
+  [...leading, 'last_timestamp', 'created_at', 'id'].map((c) => `${t}${c} DESC`).join(', ');
+
+// One list statement's parameters, numbered as they are added.
+class ListQuery {
+  constructor(readonly params: unknown[]) {}
+
+  param(value: unknown): string {
+    return `$${this.params.push(value)}`;
+  }
+
+  // One row more than the page: whether another page follows.
+  limit(n: number): string {
+    return `${this.param(n + 1)}::int`;
+  }
+
+  // The rows after a cursor: a page's last row as `last_timestamp.created_at in µs.id` (next_cursor; callers check
+  // its shape). created_at is compared as the timestamp itself, so the index's column serves it; µs are exact both ways.
+  after(cursor: string): string {
+    const [ts, us, id] = cursor.split('.');
+    return `(t.last_timestamp, t.created_at, t.id) < (${this.param(ts)}::bigint,
+      'epoch'::timestamptz + ${this.param(us)}::bigint * interval '1 microsecond', ${this.param(id)}::varchar)`;
+  }
+}
 
 export interface PageThreadFilter {
   psid?: string;
@@ -81,6 +102,8 @@ interface PageThreadExtra extends ControlRow {
 }
 type PageThreadRow = ThreadRow & PageThreadExtra & { unread_count: number; last_message: MessageRow | null };
 
+// Who controls a thread (handover protocol), as the Page's own people see it: `handover` false when the Page has no
+// primary receiver (no handover: anyone may send).
 export interface ControlRow {
   handover: boolean;
   controller: string | null;
@@ -289,8 +312,12 @@ export class MessagingService implements OnModuleInit {
   // Newest activity first, a page at a time: `cursor` is the previous page's next_cursor (its last thread's
   // position, so threads that move meanwhile are neither skipped nor repeated within what has not moved).
   async listThreads(userId: string, limit = 50, cursor?: string) {
+    const q = new ListQuery([userId]);
+    const where = ['t.user_id = $1', ...(cursor ? [q.after(cursor)] : [])];
     const { rows, nextCursor } = await this.threadsByActivity<{ page_name: string }>(
-      'p.name AS page_name', 'JOIN pages p ON p.id = t.page_id', 't.user_id = $1', userId, 'page', 'person_read_seq', limit, cursor,
+      '(SELECT p.name FROM pages p WHERE p.id = t.page_id) AS page_name',
+      `SELECT t.* FROM threads t WHERE ${where.join(' AND ')} ORDER BY ${activityOrder()} LIMIT ${q.limit(limit)}`,
+      q.params, 'page', 'person_read_seq', limit,
     );
     return {
       data: rows.map((r) => ({
@@ -304,20 +331,18 @@ export class MessagingService implements OnModuleInit {
   }
 
   // One page of threads by newest activity (listThreads' cursor), each with its last message and the messages of
-  // `unreadFrom` after the reader's `readSeq`; `select`, `join` and `where` ($1 = `key`) name whose threads.
+  // `unreadFrom` after the reader's `readSeq`. `threads` selects the page's rows (at most limit + 1, in
+  // activityOrder, as `t`); what each row adds is a scalar subquery, so it runs for those rows only. Planned with
+  // each call's values (not a named statement): a generic plan, not knowing the limit, costs a tenth of the Page's
+  // threads, which is past JIT's threshold (half a second of compiling on every read).
   private async threadsByActivity<R>(
     select: string,
-    join: string,
-    where: string,
-    key: string,
+    threads: string,
+    params: unknown[],
     unreadFrom: 'person' | 'page',
     readSeq: 'person_read_seq' | 'page_read_seq',
     limit: number,
-    cursor?: string,
-    // More parameters for `where`, from $6.
-    more: unknown[] = [],
   ) {
-    const after = cursor?.split('.') ?? [null, null, null];
     const rows: (ThreadRow & R & { unread_count: number; last_message: MessageRow | null; created_us: string })[] = await this.db.query(
       `SELECT t.*, ${select}, (extract(epoch FROM t.created_at) * 1000000)::bigint AS created_us,
               (SELECT count(*)::int FROM messages m
@@ -325,13 +350,9 @@ export class MessagingService implements OnModuleInit {
               (SELECT row_to_json(l) FROM (
                  SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.thread_id = t.id ORDER BY m.seq DESC LIMIT 1) l
               ) AS last_message
-         FROM threads t ${join}
-        WHERE ${where}
-          AND ($3::bigint IS NULL
-               OR (t.last_timestamp, (extract(epoch FROM t.created_at) * 1000000)::bigint, t.id) < ($3::bigint, $4::bigint, $5::varchar))
-        ORDER BY t.last_timestamp DESC, created_us DESC, t.id DESC
-        LIMIT $2`,
-      [key, limit + 1, ...after, ...more],
+         FROM (${threads}) t
+        ORDER BY ${activityOrder()}`,
+      params,
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -388,22 +409,38 @@ export class MessagingService implements OnModuleInit {
 
   // The rows behind listPageThreads (the Graph Conversations API reads them too); `only` narrows to one person's
   // thread (psid) or one thread (id), to a folder (done: marked done, and the person wrote nothing since), or to
-  // whom it is assigned ('' : nobody).
+  // whom it is assigned ('' : nobody). One statement per combination of filters, each read off the index that
+  // holds its threads in order (see ThreadEntity), so a page costs its own rows, not the Page's threads:
+  // `$n IS NULL OR …` filters would leave the planner a sort of every thread of the Page.
   pageThreads(pageId: string, limit: number, cursor?: string, only: PageThreadFilter = {}) {
+    const q = new ListQuery([pageId]);
+    const where = ['t.page_id = $1', 't.last_seq > 0'];
+    if (only.threadId !== undefined) where.push(`t.id = ${q.param(only.threadId)}`);
+    if (only.psid !== undefined) where.push(`t.psid = ${q.param(only.psid)}`);
+    if (only.assignee !== undefined) where.push(only.assignee === '' ? 't.assignee_user_id IS NULL' : `t.assignee_user_id = ${q.param(only.assignee)}`);
+    // A filter on each row the scan passes, never a join the planner could start from: the scan stops at `limit`
+    // matches, and a pattern that matches nobody costs the folder's threads, not every person of every Page.
+    if (only.nameContains) where.push(`(SELECT lower(n.name) FROM users n WHERE n.id = t.user_id) LIKE lower(${q.param(containsPattern(only.nameContains))})`);
+    if (cursor) where.push(q.after(cursor));
+    // With an assignee the index leads with it: ordering by it too (one value) lets its scan give the order.
+    const leading = only.assignee === undefined ? [] : ['assignee_user_id'];
+    const n = q.limit(limit);
+    const folder = (done: boolean) => (done ? 't.page_done_seq IS NOT NULL' : 't.page_done_seq IS NULL');
+    const select = (cond: string[]) => `SELECT t.* FROM threads t WHERE ${cond.join(' AND ')} ORDER BY ${activityOrder('t.', leading)} LIMIT ${n}`;
+    let threads: string;
+    if (only.done !== undefined) threads = select([...where, folder(only.done)]);
+    // One thread at most: its key finds it.
+    else if (only.threadId !== undefined || only.psid !== undefined) threads = select(where);
+    // Both folders: each index's first rows, merged.
+    else threads = `(${select([...where, folder(false)])}) UNION ALL (${select([...where, folder(true)])}) ORDER BY ${activityOrder('', leading)} LIMIT ${n}`;
     return this.threadsByActivity<PageThreadExtra>(
-      `u.name AS person_name, ${CONTROL_COLUMNS}, ${PAGE_DONE_SQL} AS done,
+      `(SELECT u.name FROM users u WHERE u.id = t.user_id) AS person_name, ${CONTROL_COLUMNS}, t.page_done_seq IS NOT NULL AS done,
        (SELECT a.name FROM users a WHERE a.id = t.assignee_user_id) AS assignee_name`,
-      'JOIN users u ON u.id = t.user_id',
-      `t.page_id = $1 AND t.last_seq > 0 AND ($6::varchar IS NULL OR t.psid = $6) AND ($7::varchar IS NULL OR t.id = $7)
-       AND ($8::boolean IS NULL OR ${PAGE_DONE_SQL} = $8)
-       AND ($9::varchar IS NULL OR t.assignee_user_id = $9 OR ($9 = '' AND t.assignee_user_id IS NULL))
-       AND ($10::text IS NULL OR lower(u.name) LIKE lower($10))`,
-      pageId,
+      threads,
+      q.params,
       'person',
       'page_read_seq',
       limit,
-      cursor,
-      [only.psid ?? null, only.threadId ?? null, only.done ?? null, only.assignee ?? null, only.nameContains ? containsPattern(only.nameContains) : null],
     );
   }
 
@@ -1060,8 +1097,8 @@ export class MessagingService implements OnModuleInit {
   // One statement, atomic on its own: take the thread's next seq (its row lock, held to commit, orders the
   // thread), insert the message, take the person's next cursor and store their event, and write the webhook
   // outbox for every subscribed app. Round trips are what this path costs.
-  // A person's message also ends their conversation's done (page_done_seq) in the same row update: the Page Inbox's
-  // folders are a column of the thread, which its list can index, not a look at the thread's messages.
+  // A person's message also takes their conversation out of the Page Inbox's done folder (page_done_seq), in the
+  // same row update: the folders are read off indexes on that column.
   // Null when nothing was written: the thread is not the person's, its page is suspended, or the
   // (thread, sender, client_message_id) exists already. A concurrent duplicate fails on the unique index instead.
   private async appendMessage(

@@ -4,9 +4,21 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, Unique } from '
 @Entity('threads')
 @Unique('threads_page_user_uq', ['pageId', 'userId'])
 @Unique('threads_page_psid_uq', ['pageId', 'psid'])
-// Not on last_timestamp: every message moves it, and an indexed column there would make each message's thread
-// update a non-HOT one (a new entry in every index of threads). GET /threads sorts a person's threads instead.
+// GET /threads sorts a person's few threads.
 @Index('threads_user_idx', ['userId'])
+// A Page's threads newest activity first (the Page Inbox, Graph's conversations), one index per folder and one per
+// folder by assignee, each holding its threads in the list's order, so a page of the list reads its own rows (an
+// assignee filter also orders by that column: one value in the scan). The price is on the message path: every
+// message moves last_timestamp, so its thread update is no longer HOT and adds an entry to every index of threads
+// (docs/performance.md has the figures).
+@Index('threads_page_inbox_idx', ['pageId', 'lastTimestamp', 'createdAt', 'id'], { where: 'last_seq > 0 AND page_done_seq IS NULL' })
+@Index('threads_page_done_idx', ['pageId', 'lastTimestamp', 'createdAt', 'id'], { where: 'last_seq > 0 AND page_done_seq IS NOT NULL' })
+@Index('threads_page_inbox_assignee_idx', ['pageId', 'assigneeUserId', 'lastTimestamp', 'createdAt', 'id'], {
+  where: 'last_seq > 0 AND page_done_seq IS NULL',
+})
+@Index('threads_page_done_assignee_idx', ['pageId', 'assigneeUserId', 'lastTimestamp', 'createdAt', 'id'], {
+  where: 'last_seq > 0 AND page_done_seq IS NOT NULL',
+})
 // Handover idle timeout: the sweep (HandoverIdleProcessor) finds controlled threads here. Partial, so idle threads
 // (most) are not in it, and on owner_since (only written when control changes), so a message's update stays HOT.
 @Index('threads_owner_since_idx', ['ownerSince'], { where: 'owner_app_id IS NOT NULL' })
