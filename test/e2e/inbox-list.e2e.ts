@@ -1,0 +1,212 @@
+import { httpClient, HttpClient } from '../support/http-client';
+import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { openThread, pageSays, personSays, psidOf } from '../factories/messaging.factory';
+import { connectApp, createApp, createPage, Person, signupPerson } from '../factories/registry.factory';
+
+// The order and paging of a Page's thread list (GET /pages/{id}/inbox, Graph's GET /me/conversations) over real
+// Postgres: every filter combination walked a page at a time against a model of the threads, equal activity times,
+// old cursors, and threads that move while someone pages.
+describe('Page Inbox: the thread list', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+
+  beforeAll(async () => {
+    t = await startTestPlatform({ redis: false });
+    api = httpClient(t.url);
+  });
+  afterAll(async () => t?.close());
+
+  interface Conv {
+    person: Person;
+    name: string;
+    thread: string;
+    done: boolean;
+    assignee: string | null;
+  }
+
+  // A Page with `names.length` conversations (each person wrote once) and a second admin, its Graph token.
+  async function business(names: string[]) {
+    const owner = await signupPerson(api, 'Owner');
+    const helper = await signupPerson(api, 'Helper');
+    const page = await createPage(api, owner, 'Shop');
+    expect((await api.post(`/pages/${page.id}/admins`, { username: helper.username }, { token: owner.token })).status).toBe(201);
+    const app = await createApp(api, owner, 'Agents tool');
+    const pageToken = await connectApp(api, owner, page.id, app.id, ['messages']);
+    const convs: Conv[] = [];
+    for (const name of names) {
+      const person = await signupPerson(api, name);
+      const thread = (await openThread(api, person, page.id)).id;
+      await personSays(api, person, thread, `hello from ${name}`);
+      convs.push({ person, name, thread, done: false, assignee: null });
+    }
+    // Opened, never written in: never listed.
+    await openThread(api, await signupPerson(api, 'Silent Ada'), page.id);
+    const inbox = (query: string) => `/pages/${page.id}/inbox${query}`;
+    const file = async (c: Conv, change: { done?: boolean; assignee_id?: string | null }) => {
+      const res = await api.patch(inbox(`/${c.thread}`), change, { token: owner.token });
+      expect(res.status).toBe(200);
+      if (change.done !== undefined) c.done = change.done;
+      if (change.assignee_id !== undefined) c.assignee = change.assignee_id;
+    };
+    return { owner, helper, page, pageToken, convs, inbox, file };
+  }
+
+  // A thread's place in the list as the platform promises it: last activity, then creation (µs), then id, each
+  // newest (greatest) first.
+  type Key = readonly [bigint, bigint, string];
+  const after = (x: Key, y: Key) => {
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] < y[i];
+    return false;
+  };
+  async function keys(convs: Conv[]): Promise<Map<string, Key>> {
+    const rows = await t.db.query<{ id: string; ts: string; us: string }>(
+      `SELECT id, last_timestamp::text AS ts, (extract(epoch FROM created_at) * 1000000)::bigint::text AS us FROM threads WHERE id = ANY($1)`,
+      [convs.map((c) => c.thread)],
+    );
+    return new Map(rows.map((r) => [r.id, [BigInt(r.ts), BigInt(r.us), r.id] as const]));
+  }
+  async function ordered(convs: Conv[]): Promise<Conv[]> {
+    const key = await keys(convs);
+    return [...convs].sort((a, b) => (after(key.get(a.thread)!, key.get(b.thread)!) ? 1 : after(key.get(b.thread)!, key.get(a.thread)!) ? -1 : 0));
+  }
+
+  // Every thread of a read, a page at a time, each page no longer than asked.
+  async function walk(path: (cursor: string | null) => string, token: string, limit: number): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 100; pages++) {
+      const res: { status: number; text: string; body: any } = await api.get(path(cursor), { token });
+      expect([res.status, res.text.slice(0, 200)]).toEqual([200, expect.any(String)]);
+      expect(res.body.data.length).toBeLessThanOrEqual(limit);
+      ids.push(...res.body.data.map((r: { id: string }) => r.id));
+      cursor = res.body.paging.next_cursor;
+      if (!cursor) return ids;
+      expect(res.body.data.length).toBe(limit);
+    }
+    throw new Error('more than 100 pages');
+  }
+
+  it('walks every filter combination a page at a time: each thread once, in order, equal times by creation then id', async () => {
+    const b = await business(['Ada Lovelace', 'Brad Pitt', 'Cy Young', 'Dee Dee', 'Eve Adams', 'Fay Wray', 'Gus Grissom', 'Hal Adler', 'Ivy Lane']);
+    const [ada, brad, cy, dee, eve, fay, gus, hal, ivy] = b.convs;
+    await b.file(ada, { done: true });
+    await b.file(cy, { done: true, assignee_id: b.helper.id });
+    await b.file(dee, { assignee_id: b.helper.id });
+    await b.file(eve, { assignee_id: b.owner.id });
+    await b.file(fay, { done: true, assignee_id: b.owner.id });
+    await b.file(hal, { done: true });
+    // Ties: four conversations last active at the same ms, two of them created in the same µs (then by id).
+    const tie = Date.now() - 60_000;
+    await t.db.query('UPDATE threads SET last_timestamp = $2 WHERE id = ANY($1)', [[brad.thread, cy.thread, dee.thread, gus.thread], tie]);
+    await t.db.query('UPDATE threads SET created_at = (SELECT created_at FROM threads WHERE id = $2) WHERE id = $1', [dee.thread, gus.thread]);
+    await t.db.query('UPDATE threads SET last_timestamp = $2 WHERE id = ANY($1)', [[eve.thread, ivy.thread], tie - 1]);
+
+    const all = await ordered(b.convs);
+    // The ties come out in the model's order, not just any.
+    const tied = all.filter((c) => [brad, cy, dee, gus].includes(c)).map((c) => c.thread);
+    expect(tied.slice(0, 2).sort()).toEqual([dee.thread, gus.thread].sort());
+    const folders = { inbox: (c: Conv) => !c.done, done: (c: Conv) => c.done, all: () => true };
+    const assignees: Record<string, (c: Conv) => boolean> = {
+      '': () => true,
+      me: (c) => c.assignee === b.owner.id,
+      none: (c) => c.assignee === null,
+      [b.helper.id]: (c) => c.assignee === b.helper.id,
+    };
+    const names: Record<string, (c: Conv) => boolean> = { '': () => true, ad: (c) => c.name.toLowerCase().includes('ad'), zz: () => false };
+    for (const [folder, inFolder] of Object.entries(folders)) {
+      for (const [assignee, isAssigned] of Object.entries(assignees)) {
+        for (const [q, named] of Object.entries(names)) {
+          const query = `&folder=${folder}${assignee ? `&assignee=${assignee}` : ''}${q ? `&q=${q}` : ''}`;
+          const expected = all.filter((c) => inFolder(c) && isAssigned(c) && named(c)).map((c) => c.thread);
+          for (const limit of [1, 2, 50]) {
+            const got = await walk((cursor) => b.inbox(`?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`), b.owner.token, limit);
+            expect([query, limit, got]).toEqual([query, limit, expected]);
+          }
+        }
+      }
+    }
+    // assignee=me is whoever asks.
+    const helperWalk = await walk((cursor) => b.inbox(`?limit=2&folder=all&assignee=me${cursor ? `&cursor=${cursor}` : ''}`), b.helper.token, 2);
+    expect(helperWalk).toEqual(all.filter((c) => c.assignee === b.helper.id).map((c) => c.thread));
+
+    // Graph's conversations: its folders, one person's (user_id), a page at a time with its own cursors.
+    const graph = (query: string, limit: number) => async () => {
+      const ids: string[] = [];
+      let after: string | undefined;
+      do {
+        const res = await api.get(
+          `/v25.0/me/conversations?limit=${limit}${query}${after ? `&after=${after}` : ''}&access_token=${encodeURIComponent(b.pageToken)}`,
+        );
+        expect(res.status).toBe(200);
+        ids.push(...res.body.data.map((c: { id: string }) => c.id.slice(2)));
+        after = res.body.paging.cursors.after;
+      } while (after);
+      return ids;
+    };
+    expect(await graph('', 2)()).toEqual(all.map((c) => c.thread));
+    expect(await graph('&folder=inbox', 2)()).toEqual(all.filter((c) => !c.done).map((c) => c.thread));
+    expect(await graph('&folder=page_done', 1)()).toEqual(all.filter((c) => c.done).map((c) => c.thread));
+    const cyPsid = await psidOf(t.db, cy.thread);
+    expect(await graph(`&user_id=${cyPsid}`, 1)()).toEqual([cy.thread]);
+    expect(await graph(`&user_id=${cyPsid}&folder=page_done`, 1)()).toEqual([cy.thread]);
+    expect(await graph(`&user_id=${cyPsid}&folder=inbox`, 1)()).toEqual([]);
+    const one = await api.get(`/v25.0/t_${cy.thread}?access_token=${encodeURIComponent(b.pageToken)}`);
+    expect(one.body.id).toBe(`t_${cy.thread}`);
+
+    // A cursor as every release has written it (`last_timestamp.created_at in µs.id`): the rest, from there.
+    const [mid] = await t.db.query<{ cursor: string }>(
+      `SELECT last_timestamp || '.' || (extract(epoch FROM created_at) * 1000000)::bigint || '.' || id AS cursor FROM threads WHERE id = $1`,
+      [all[3].thread],
+    );
+    const rest = await api.get(b.inbox(`?folder=all&cursor=${mid.cursor}`), { token: b.owner.token });
+    expect(rest.body.data.map((r: { id: string }) => r.id)).toEqual(all.slice(4).map((c) => c.thread));
+    // One that names no thread still says where to go on from: what sorts after it.
+    const key = await keys(all);
+    for (const c of all) {
+      const [ts, us] = key.get(c.thread)!;
+      const gap = await api.get(b.inbox(`?folder=all&cursor=${ts}.${us}.0`), { token: b.owner.token });
+      expect(gap.body.data.map((r: { id: string }) => r.id)).toEqual(all.filter((x) => after(key.get(x.thread)!, [ts, us, '0'])).map((x) => x.thread));
+    }
+    // A malformed one is refused.
+    for (const bad of ['1.2', '1.2.3.4', 'a.b.c', `${'9'.repeat(16)}.1.1`]) {
+      expect((await api.get(b.inbox(`?cursor=${bad}`), { token: b.owner.token })).status).toBe(400);
+    }
+    const graphBad = await api.get(`/v25.0/me/conversations?after=${Buffer.from('1.2').toString('base64url')}&access_token=${encodeURIComponent(b.pageToken)}`);
+    expect([graphBad.status, graphBad.body.error.code]).toEqual([400, 100]);
+  });
+
+  it('pages on from where it was when threads move meanwhile: what has not moved comes once, in order', async () => {
+    const b = await business(['Ann', 'Ben', 'Cat', 'Dan', 'Eli', 'Flo', 'Gil', 'Hap']);
+    const before = (await ordered(b.convs)).map((c) => c.thread);
+    const byId = new Map(b.convs.map((c) => [c.thread, c]));
+    const page = async (cursor: string | null) => {
+      const res = await api.get(b.inbox(`?limit=3${cursor ? `&cursor=${cursor}` : ''}`), { token: b.owner.token });
+      return { ids: res.body.data.map((r: { id: string }) => r.id) as string[], next: res.body.paging.next_cursor as string | null };
+    };
+    const first = await page(null);
+    expect(first.ids).toEqual(before.slice(0, 3));
+    // Meanwhile: a thread already read gets a message (it moves to the top, behind the reader), one not read yet
+    // too (it moves from ahead of the reader to behind it), a Page's reply lands on another one ahead, and one ahead
+    // is filed done (it leaves the inbox folder).
+    const [seen, unseen, answered, filed] = [before[1], before[5], before[4], before[6]];
+    await personSays(api, byId.get(seen)!.person, seen, 'me again');
+    await personSays(api, byId.get(unseen)!.person, unseen, 'still there?');
+    expect((await pageSays(api, b.pageToken, await psidOf(t.db, answered), { text: 'On it' })).status).toBe(200);
+    await b.file(byId.get(filed)!, { done: true });
+
+    const rest: string[] = [];
+    for (let cursor = first.next; cursor; ) {
+      const next = await page(cursor);
+      rest.push(...next.ids);
+      cursor = next.next;
+    }
+    // The rest of the walk: what stayed where it was, once each, in order. The threads that moved above the cursor
+    // (a new message either way) are not met again, those that left the folder are gone: the next read from the top
+    // has them.
+    expect(rest).toEqual(before.slice(3).filter((id) => ![unseen, answered, filed].includes(id)));
+    expect([...first.ids, ...rest]).toEqual([...new Set([...first.ids, ...rest])]);
+    const top = await page(null);
+    expect(top.ids).toEqual((await ordered([seen, unseen, answered].map((id) => byId.get(id)!))).map((c) => c.thread));
+    expect(top.ids.sort()).toEqual([seen, unseen, answered].sort());
+  });
+});
