@@ -64,7 +64,7 @@ export const TEMPLATE_TYPES = ['generic', 'button', 'media', 'receipt'] as const
 export type TemplateType = (typeof TEMPLATE_TYPES)[number];
 
 /** Buttons allowed in templates. */
-export const BUTTON_TYPES = ['web_url', 'postback', 'phone_number'] as const;
+export const BUTTON_TYPES = ['web_url', 'postback', 'phone_number', 'account_link', 'account_unlink'] as const;
 export type ButtonType = (typeof BUTTON_TYPES)[number];
 /** Buttons allowed in the persistent menu. */
 export const MENU_BUTTON_TYPES = ['web_url', 'postback'] as const;

@@ -38,7 +38,8 @@ export {
   ReceiptSummaryDto,
   ReceiptAdjustmentDto,
 } from './templates';
-export { WebUrlButtonDto, PostbackButtonDto, PhoneNumberButtonDto, DefaultActionDto } from './buttons';
+export { buttonLabel } from './button-label';
+export { WebUrlButtonDto, PostbackButtonDto, PhoneNumberButtonDto, AccountLinkButtonDto, AccountUnlinkButtonDto, DefaultActionDto } from './buttons';
 export { parseGraphParams, parseGraphJson, SEND_API_JSON_PARAMS, MESSENGER_PROFILE_JSON_PARAMS } from './form';
 export type { JsonParseResult } from './form';
 export { formatParam } from './schema';

@@ -337,8 +337,19 @@ const buttonCases: Case[] = [
   ],
   [
     'unknown button type',
-    buttonTemplate({ buttons: [{ type: 'account_link', url: 'https://example.com' }] }),
-    [`${B0}[type]`, 'must be one of [web_url, postback, phone_number]'],
+    buttonTemplate({ buttons: [{ type: 'element_share' }] }),
+    [`${B0}[type]`, 'must be one of [web_url, postback, phone_number, account_link, account_unlink]'],
+  ],
+  ['account_link without url', buttonTemplate({ buttons: [{ type: 'account_link' }] }), [`${B0}[url]`, 'is required']],
+  [
+    'account_link over plain http to another machine',
+    buttonTemplate({ buttons: [{ type: 'account_link', url: 'http://example.com/login' }] }),
+    [`${B0}[url]`, 'must be an https URL'],
+  ],
+  [
+    'account_link url not a URL',
+    buttonTemplate({ buttons: [{ type: 'account_link', url: 'javascript:alert(1)' }] }),
+    [`${B0}[url]`, 'must be a valid URL'],
   ],
   ['button type missing', buttonTemplate({ buttons: [{ title: 't', payload: 'p' }] }), [`${B0}[type]`, 'is required']],
   ['button not an object', buttonTemplate({ buttons: [postback(), null] }), [`${P}[buttons][1]`, 'must be an object']],
@@ -374,6 +385,28 @@ describe('template normalization', () => {
     const value = valueOf(validateSendRequest(request(template(payload))));
     return (value.message!.attachment as { payload: unknown }).payload;
   };
+
+  it('takes Log In and Log Out buttons, dropping a title Messenger would not draw', () => {
+    expect(
+      payloadOf(
+        buttonTemplate({
+          buttons: [
+            { type: 'account_link', url: 'https://shop.example/login?x=1', title: 'ignored' },
+            { type: 'account_unlink', title: 'ignored' },
+            { type: 'account_link', url: 'http://127.0.0.1:8080/login' },
+          ],
+        }),
+      ),
+    ).toEqual({
+      template_type: 'button',
+      text: expect.any(String),
+      buttons: [
+        { type: 'account_link', url: 'https://shop.example/login?x=1' },
+        { type: 'account_unlink' },
+        { type: 'account_link', url: 'http://127.0.0.1:8080/login' },
+      ],
+    });
+  });
 
   it('drops unknown fields inside templates silently (Graph ignores them)', () => {
     expect(

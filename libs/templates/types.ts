@@ -48,7 +48,18 @@ export interface PhoneNumberButton {
   payload: string;
 }
 
-export type Button = WebUrlButton | PostbackButton | PhoneNumberButton;
+/** Log In: starts account linking at `url` (Messenger draws its own title). */
+export interface AccountLinkButton {
+  type: 'account_link';
+  url: string;
+}
+
+/** Log Out: unlinks the person's account. */
+export interface AccountUnlinkButton {
+  type: 'account_unlink';
+}
+
+export type Button = WebUrlButton | PostbackButton | PhoneNumberButton | AccountLinkButton | AccountUnlinkButton;
 export type MenuButton = WebUrlButton | PostbackButton;
 
 /** A URL button without its title: what a generic element opens when tapped. */

@@ -144,6 +144,13 @@ export function referralItem(p: Parties, ref: string, timestamp: number): Record
   return { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp, referral: shortlinkReferral(ref) };
 }
 
+// messaging_account_linking: the person linked their account at the business's login page (with the code that page
+// passed back) or unlinked it.
+export function accountLinkingItem(p: Parties, status: 'linked' | 'unlinked', authorizationCode: string | null, timestamp: number): Record<string, unknown> {
+  const account_linking = status === 'linked' && authorizationCode !== null ? { status, authorization_code: authorizationCode } : { status };
+  return { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp, account_linking };
+}
+
 // message_reactions: the person set, changed (react) or removed (unreact) their reaction to a message.
 export function reactionItem(
   p: Parties,

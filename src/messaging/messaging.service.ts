@@ -18,6 +18,7 @@ import { DeliveryReceipts, ReceivedMessage } from '../webhooks/delivery-receipts
 import { PAGE_INBOX_APP_ID, PageEventInput, threadControllerSql, WebhooksService } from '../webhooks/webhooks.service';
 import { MessagingErrors } from './messaging.errors';
 import {
+  accountLinkingItem,
   deliveryItem,
   echoItem,
   editItem,
@@ -892,6 +893,35 @@ export class MessagingService implements OnModuleInit {
     });
   }
 
+  // Account linking (src/account-linking) changes a thread's link: `apply` writes the change under the thread's row
+  // lock and says whether anything changed; if it did, the same transaction tells the person's devices
+  // (`account_linking`) and the Page's apps (messaging_account_linking). Answers whether it changed.
+  async recordAccountLinking(
+    thread: ThreadFacts,
+    change: { status: 'linked' | 'unlinked'; authorizationCode: string | null; by: 'person' | 'page' },
+    apply: (m: EntityManager) => Promise<boolean>,
+  ): Promise<boolean> {
+    return this.run(async (m) => {
+      const lastSeq = await this.lockThread(m, thread.id);
+      if (!(await apply(m))) return { result: false, events: [], deliveries: [] };
+      const event = await this.appendEvent(m, thread.user_id, {
+        type: 'account_linking',
+        status: change.status,
+        by: change.by,
+        thread_id: thread.id,
+        page_id: thread.page_id,
+        seq: lastSeq,
+      });
+      const deliveries = await this.webhooks.recordPageEvent(m, {
+        pageId: thread.page_id,
+        field: 'messaging_account_linking',
+        threadKey: thread.psid,
+        messaging: accountLinkingItem({ psid: thread.psid, pageId: thread.page_id }, change.status, change.authorizationCode, Date.now()),
+      });
+      return { result: true, events: [event], deliveries };
+    }, thread.user_id);
+  }
+
   // --- the Page's side (Send API) ---
 
   // See PageSendOptions for what the options do.
@@ -1165,7 +1195,7 @@ export class MessagingService implements OnModuleInit {
   }
 
   // A thread the person may write to: theirs, and its Page not suspended.
-  private async writableThread(userId: string, threadId: string): Promise<ThreadRow> {
+  async writableThread(userId: string, threadId: string): Promise<ThreadRow> {
     const thread = await this.findOwnThread(userId, threadId);
     if (thread.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);
     return thread;

@@ -47,7 +47,10 @@ export type StoredEvent =
   // another of the person's devices.
   | (ThreadRef & { type: 'reaction'; by: 'person' | 'page'; mid: string; emoji: string | null })
   // The person edited one of their messages (from any of their devices): the message as it now reads.
-  | (ThreadRef & { type: 'edit'; message: MessageView });
+  | (ThreadRef & { type: 'edit'; message: MessageView })
+  // The person linked (at the business's login page) or unlinked their account with the Page's business; `by:
+  // page` when the Page's bot unlinked it.
+  | (ThreadRef & { type: 'account_linking'; status: 'linked' | 'unlinked'; by: 'person' | 'page' });
 
 // Stored events carry the person's cursor; typing is ephemeral and has none.
 export type PersonEvent = (StoredEvent & { cursor: number }) | TypingEvent;

@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { parseGraphParams, parsePlatformMediaUrl, validateSendRequest } from '../../libs/templates';
 import type { MediaElement, MessageContent, SendRequest } from '../../libs/templates';
 import { AppException } from '../common/errors/app.exception';
-import { GraphException } from '../common/errors/graph.exception';
+import { GraphException, GraphErrors } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
 import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
 import { MediaService } from '../media/media.service';
@@ -100,7 +100,7 @@ export class SendApiService {
     }
 
     const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
-    if (!thread) throw SendApiErrors.noMatchingUser();
+    if (!thread) throw GraphErrors.noMatchingUser();
     this.checkWindow(thread, req);
     checkControl(thread, appId);
 
@@ -156,7 +156,7 @@ export class SendApiService {
     spending.catch(() => undefined);
     const { req } = await this.validRequest(params, spending);
     const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
-    if (!thread) throw SendApiErrors.noMatchingUser();
+    if (!thread) throw GraphErrors.noMatchingUser();
     this.checkWindow(thread, req);
     checkControl(thread, appId);
     return true;

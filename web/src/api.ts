@@ -194,7 +194,9 @@ export type StoredEvent =
   // of the person's devices (or this one: the event confirms what the app already drew).
   | (ThreadRef & { type: 'reaction'; by: 'page' | 'person'; mid: string; emoji: string | null; cursor: number })
   // The person edited a message (on any of their devices): the message as it now reads.
-  | (ThreadRef & { type: 'edit'; message: MessageView; cursor: number });
+  | (ThreadRef & { type: 'edit'; message: MessageView; cursor: number })
+  // The person linked (at the business's login page) or unlinked their account; by 'page': the Page's bot unlinked it.
+  | (ThreadRef & { type: 'account_linking'; status: 'linked' | 'unlinked'; by: 'person' | 'page'; cursor: number });
 export interface TypingEvent extends ThreadRef {
   type: 'typing';
   cursor?: undefined;
@@ -327,3 +329,13 @@ export const newClientId = () =>
   `w-${Date.now().toString(36)}-${Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
 
 export type { Button as TemplateButton };
+
+// GET /threads/{id}/account-linking; POST answers the login page to open.
+export interface AccountLinkState {
+  linked: boolean;
+  linked_at?: number;
+}
+export interface AccountLinkingStarted {
+  authorize_url: string;
+  expires_at: number;
+}

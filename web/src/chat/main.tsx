@@ -2,6 +2,8 @@ import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import '../styles.css';
 import {
+  AccountLinkingStarted,
+  AccountLinkState,
   api,
   ApiError,
   List,
@@ -30,7 +32,7 @@ import { MessageItem } from './message-tools';
 import { personaByline, typingByline } from './persona';
 import { APP_TITLE, noticeFor, titleWithUnread } from './notify';
 import { Feed, Transport } from './realtime';
-import { LinkTarget, linkTarget, withoutRef } from './ref-link';
+import { linkingOutcome, LinkTarget, linkTarget, withoutRef } from './ref-link';
 import {
   dueForRefresh,
   markRefreshed,
@@ -79,6 +81,8 @@ interface ThreadState {
   // The feed lost events for good (onReset): reactions and edits may have changed messages already drawn, so
   // the next history load's copies replace them (otherwise what is drawn, kept current by events, stays).
   stale: boolean;
+  // Whether the person's account is linked with the Page's business (account linking); undefined until read.
+  linked?: boolean;
 }
 const emptyThread: ThreadState = {
   messages: [],
@@ -101,6 +105,13 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   const [transport, setTransport] = useState<Transport>('connecting');
   const [now, setNow] = useState(Date.now());
   const [linkError, setLinkError] = useState<string | null>(null);
+  // What the conversation says about its account link: the login page's outcome, or a Log In / Log Out that failed.
+  const [linkingNotice, setLinkingNotice] = useState<{ threadId?: string; pageId?: string; text: string } | null>(() => {
+    const outcome = linkingOutcome(location.search);
+    const pageId = linkTarget(location.search)?.pageId;
+    if (!outcome || !pageId) return null;
+    return { pageId, text: outcome === 'linked' ? 'You are logged in: your account is linked.' : 'Login cancelled: your account is not linked.' };
+  });
   const openRef = useRef<string | null>(null);
   openRef.current = openId;
   const feedRef = useRef<Feed | null>(null);
@@ -200,6 +211,10 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       applyEdit(id, e.message);
       return;
     }
+    if (e.type === 'account_linking') {
+      patch(id, (s) => ({ ...s, linked: e.status === 'linked' }));
+      return;
+    }
     const marks = marksFromEvent(e);
     if (marks.seen !== undefined || marks.delivered !== undefined) patch(id, (s) => raiseMarks(s, marks.seen, marks.delivered));
     if (e.type === 'read' && e.by === 'person') setThreads((ts) => ts.map((t) => (t.id === id ? { ...t, unread_count: 0 } : t)));
@@ -292,6 +307,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   openLatest.current = (id) => void open(id);
   async function open(id: string) {
     setOpenId(id);
+    if (state[id]?.linked === undefined) void loadLinkState(id);
     if (!state[id]?.loaded) await loadHistory(id);
     else {
       const lastPage = [...(state[id]?.messages ?? [])].reverse().find((m) => m.sender === 'page');
@@ -366,6 +382,33 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   function dropRef() {
     const search = withoutRef(location.search);
     if (search !== location.search) history.replaceState(history.state, '', location.pathname + search + location.hash);
+  }
+
+  async function loadLinkState(id: string) {
+    const st = await api<AccountLinkState>('GET', `/threads/${id}/account-linking`, undefined, { token }).catch(() => null);
+    if (st) patch(id, (s) => (s.linked === undefined ? { ...s, linked: st.linked } : s));
+  }
+
+  // Log In: the server names the login page (with the token and where to come back); the person goes there, as
+  // Messenger opens it, and comes back to this conversation.
+  async function logIn(id: string, mid: string, url: string) {
+    try {
+      const started = await api<AccountLinkingStarted>('POST', `/threads/${id}/account-linking`, { mid, url }, { token });
+      location.assign(started.authorize_url);
+    } catch (err) {
+      setLinkingNotice({ threadId: id, text: `Could not start the login: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+
+  async function logOut(id: string) {
+    try {
+      await api('DELETE', `/threads/${id}/account-linking`, undefined, { token });
+      patch(id, (s) => ({ ...s, linked: false }));
+      setLinkingNotice({ threadId: id, text: 'You are logged out: your account is no longer linked.' });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) patch(id, (s) => ({ ...s, linked: false }));
+      setLinkingNotice({ threadId: id, text: err instanceof ApiError && err.status === 409 ? 'Your account is not linked.' : `Could not log out: ${err instanceof Error ? err.message : String(err)}` });
+    }
   }
 
   // Sends with a client_message_id; retries reuse it, so the server stores the message once.
@@ -470,6 +513,12 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
           onMediaDue={(msgs, at) => refreshDue(current.id, msgs, at)}
           onReact={(mid, emoji, previous) => react(current.id, mid, emoji, previous)}
           onEdit={(mid, text) => edit(current.id, mid, text)}
+          onLogIn={(mid, url) => void logIn(current.id, mid, url)}
+          onLogOut={() => void logOut(current.id)}
+          linkingNotice={
+            linkingNotice && (linkingNotice.threadId === current.id || linkingNotice.pageId === current.page_id) ? linkingNotice.text : null
+          }
+          onDismissNotice={() => setLinkingNotice(null)}
           token={token}
         />
       ) : (
@@ -554,12 +603,17 @@ interface ConvProps {
   onMediaDue(msgs: MessageView[], now: number): void;
   onReact(mid: string, emoji: string | null, previous: string | null): Promise<void>;
   onEdit(mid: string, text: string): Promise<void>;
+  onLogIn(mid: string, url: string): void;
+  onLogOut(): void;
+  linkingNotice: string | null;
+  onDismissNotice(): void;
   token: string;
 }
 
 function Conversation(props: ConvProps) {
   const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, token } =
     props;
+  const { onLogIn, onLogOut, linkingNotice, onDismissNotice } = props;
   const profile = usePageProfile(thread.page_id, token);
   const [menuOpen, setMenuOpen] = useState(false);
   const menu = (profile?.persistent_menu?.call_to_actions ?? []) as Button[];
@@ -599,7 +653,7 @@ function Conversation(props: ConvProps) {
       att.add(files);
     }
   }
-  const actions = { postback: onPostback, mediaError: onMediaError };
+  const actions = { postback: onPostback, mediaError: onMediaError, logIn: onLogIn, logOut: onLogOut };
   return (
     <main
       class="conversation"
@@ -619,6 +673,14 @@ function Conversation(props: ConvProps) {
           {thread.page.name.slice(0, 1).toUpperCase()}
         </span>
         <h2 class="grow">{thread.page.name}</h2>
+        {st?.linked && (
+          <span class="linked" data-linked="true">
+            Logged in ·{' '}
+            <button type="button" class="link" onClick={onLogOut}>
+              Log out
+            </button>
+          </span>
+        )}
         <span class={`transport ${transport}`} role="status" aria-label={`Connection: ${transport}`} data-transport={transport}>
           {transport === 'websocket'
             ? 'Live'
@@ -629,6 +691,14 @@ function Conversation(props: ConvProps) {
                 : 'Connecting…'}
         </span>
       </header>
+      {linkingNotice && (
+        <p class="linking-notice" role="status">
+          {linkingNotice}{' '}
+          <button type="button" class="link" aria-label="Dismiss" onClick={onDismissNotice}>
+            ×
+          </button>
+        </p>
+      )}
       <ol class="messages" ref={listRef} aria-label="Messages" aria-live="polite">
         {!msgs.length && !pending.length && st?.loaded && (
           // A new thread: the Page's greeting, Get Started and ice breakers (GET /pages/:id/profile).

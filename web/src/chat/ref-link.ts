@@ -39,7 +39,17 @@ export function linkTarget(search: string): LinkTarget | null {
   return REF.test(ref) ? { pageId, ref } : { pageId, badRef: ref };
 }
 
-// The query without its ref (the other parameters as they were written), so that a reload opens the thread
+// How an account linking ended, when the login page sent the person back here (`account_linking=linked|cancelled`,
+// added by the server's redirect_uri handler).
+export function linkingOutcome(search: string): 'linked' | 'cancelled' | null {
+  const v = params(search).find(([k]) => k === 'account_linking')?.[1];
+  return v === 'linked' || v === 'cancelled' ? v : null;
+}
+
+// Parameters said once: a reload must not send the ref again or repeat the linking notice.
+const ONE_SHOT = new Set(['ref', 'account_linking']);
+
+// The query without its one-shot parameters (the others as they were written), so that a reload opens the thread
 // again without sending the ref a second time. '' when nothing is left.
 export function withoutRef(search: string): string {
   const kept = search
@@ -49,7 +59,7 @@ export function withoutRef(search: string): string {
       if (!part) return false;
       const k = part.split('=')[0];
       try {
-        return decodeURIComponent(k) !== 'ref';
+        return !ONE_SHOT.has(decodeURIComponent(k));
       } catch {
         return true;
       }

@@ -1,5 +1,6 @@
 // What bots send, drawn as Messenger draws it: text, templates (generic carousel, button, receipt, media), media.
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { createContext } from 'preact';
+import { useContext, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type {
   Attachment,
   Button,
@@ -12,12 +13,17 @@ import type {
   ReceiptTemplatePayload,
   TextQuickReply,
 } from '../api';
+import { buttonLabel } from '../../../libs/templates/button-label';
 import { fileLabel, mediaSources, thumbBox } from './media';
 import type { Byline } from './persona';
 import type { ReplyQuote as Quote } from './thread-logic';
 
 export interface Actions {
   postback(title: string, payload: string): void;
+  // Log In (account_link) on message `mid`: main.tsx asks the server for the login page and goes there.
+  logIn?(mid: string, url: string): void;
+  // Log Out (account_unlink).
+  logOut?(): void;
   // A message's media failed to load (its signed URLs may have expired): main.tsx re-fetches it.
   mediaError?(m: MessageView): void;
 }
@@ -39,7 +45,9 @@ export function MessageBody({
     <>
       {byline && <PersonaByline b={byline} onError={actions.mediaError ? () => actions.mediaError!(m) : undefined} />}
       {reply && <ReplyQuote q={reply} />}
-      <Content m={m} actions={actions} />
+      <MessageMid.Provider value={m.mid}>
+        <Content m={m} actions={actions} />
+      </MessageMid.Provider>
     </>
   );
 }
@@ -151,7 +159,23 @@ function AttachmentView({ a, actions, onError }: { a: Attachment; actions: Actio
   }
 }
 
+// The message a template's buttons belong to (a Log In button names it to the server).
+const MessageMid = createContext('');
+
 export function TemplateButton({ b, actions }: { b: Button; actions: Actions }) {
+  const mid = useContext(MessageMid);
+  if (b.type === 'account_link')
+    return (
+      <button type="button" class="tbutton" disabled={!actions.logIn || !mid} onClick={() => actions.logIn?.(mid, b.url)}>
+        {buttonLabel(b)}
+      </button>
+    );
+  if (b.type === 'account_unlink')
+    return (
+      <button type="button" class="tbutton" disabled={!actions.logOut} onClick={() => actions.logOut?.()}>
+        {buttonLabel(b)}
+      </button>
+    );
   if (b.type === 'web_url')
     return (
       <a class="tbutton" href={b.url} target="_blank" rel="noopener noreferrer">

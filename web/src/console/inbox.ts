@@ -1,6 +1,7 @@
 // The Page Inbox: a Page's own people read and answer its conversations (GET /pages/:id/inbox, .../messages,
 // take, release, read). What the list and the conversation show, how polled pages merge, when to mark read, and
 // the polling loop itself. Pure, no DOM: inbox.spec.ts.
+import { buttonLabel } from '../../../libs/templates/button-label';
 import { ApiError } from '../api';
 import type { Attachment, MessageView, PersonAttachment } from '../api';
 
@@ -116,7 +117,7 @@ export function templateSummary(a: Attachment): string | null {
       return titles.length > 1 ? `Carousel: ${titles.join(' · ')}` : `Card: ${titles[0] ?? ''}`;
     }
     case 'button':
-      return `Buttons: ${p.text} [${p.buttons.map((b) => b.title).join(', ')}]`;
+      return `Buttons: ${p.text} [${p.buttons.map(buttonLabel).join(', ')}]`;
     case 'receipt':
       return `Receipt #${p.order_number}${p.merchant_name ? ` from ${p.merchant_name}` : ''}`;
     case 'media':
