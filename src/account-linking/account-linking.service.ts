@@ -48,6 +48,7 @@ export class AccountLinkingService {
       [thread.id, input.mid, input.url],
     );
     if (!offered) throw AccountLinkingErrors.notOffered();
+    await this.messaging.spendPersonSend(userId);
     const token = randomToken(ACCOUNT_LINKING_TOKEN_PREFIX);
     const now = Date.now();
     const expiresAt = now + ACCOUNT_LINKING_TOKEN_TTL_MS;

@@ -676,7 +676,8 @@ export class MessagingService implements OnModuleInit {
     });
   }
 
-  private async spendPersonSend(userId: string): Promise<void> {
+  // A token of the person's send bucket (shared by their sends, reactions, edits, refs and Log In taps), or 429.
+  async spendPersonSend(userId: string): Promise<void> {
     const bucket = await this.consumePersonSend(userId);
     if (!bucket.allowed) throw MessagingErrors.sendingTooFast(bucket.retryAfterMs);
   }
@@ -1195,6 +1196,7 @@ export class MessagingService implements OnModuleInit {
   }
 
   // A thread the person may write to: theirs, and its Page not suspended.
+  // The person's own thread, on a Page that is not suspended: where they may act.
   async writableThread(userId: string, threadId: string): Promise<ThreadRow> {
     const thread = await this.findOwnThread(userId, threadId);
     if (thread.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);

@@ -62,6 +62,12 @@ describe("messaging routes under random input", () => {
     { method: "DELETE", path: `/threads/${c.thread.id}/messages/${mid}/reaction`, token: c.person.token },
     { method: "PUT", path: `/threads/${c.thread.id}/messages/m_nope/reaction`, token: c.person.token },
     { method: "GET", path: "/events", token: c.person.token },
+    { method: "GET", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
+    { method: "POST", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
+    { method: "DELETE", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
+    { method: "GET", path: "/account-linking/complete", token: c.person.token },
+    { method: "POST", path: "/v25.0/me/unlink_accounts", token: c.pageToken },
+    { method: "GET", path: "/v25.0/me", token: c.pageToken },
     { method: "POST", path: "/v25.0/me/messages", token: c.pageToken },
     {
       method: "POST",
@@ -100,6 +106,7 @@ describe("messaging routes under random input", () => {
           },
         }),
         fc.constant(c.page.id),
+        fc.constantFrom(c.psid, mid, "https://shop.example/login"),
         // An own `constructor` key once sent class-transformer looking for a class by that name: a 500 (Send API).
         fc.constant({ constructor: "1" }),
         fc.constant({ title: "t", constructor: {} }),
@@ -129,6 +136,9 @@ describe("messaging routes under random input", () => {
           "reply_to",
           "reaction",
           "ref",
+          "mid",
+          "url",
+          "psid",
           "__proto__",
           "constructor",
           "extra",
@@ -149,6 +159,10 @@ describe("messaging routes under random input", () => {
           `?after=${encodeURIComponent(s)}&after_seq=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}&cursor=${encodeURIComponent(s)}`,
       ),
       fc.constant("?after_seq=-1&limit=1000"),
+      anyQueryText().map(
+        (s) => `?account_linking_token=${encodeURIComponent(s)}&authorization_code=${encodeURIComponent(s)}&fields=recipient`,
+      ),
+      fc.constant(`?account_linking_token=alt_${"A".repeat(43)}&authorization_code=x&fields=recipient`),
       fc.constant("?recipient=%7B%22id%22%3A%221%22%7D&message=%7B"),
     );
     const auth = fc.oneof(

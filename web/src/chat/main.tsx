@@ -676,7 +676,7 @@ function Conversation(props: ConvProps) {
         {st?.linked && (
           <span class="linked" data-linked="true">
             Logged in ·{' '}
-            <button type="button" class="link" onClick={onLogOut}>
+            <button type="button" class="link" aria-label={`Log out of ${thread.page.name}`} onClick={onLogOut}>
               Log out
             </button>
           </span>
