@@ -37,6 +37,7 @@ export {
   ReceiptAddressDto,
   ReceiptSummaryDto,
   ReceiptAdjustmentDto,
+  CouponTemplatePayloadDto,
 } from './templates';
 export { buttonLabel } from './button-label';
 export { WebUrlButtonDto, PostbackButtonDto, PhoneNumberButtonDto, AccountLinkButtonDto, AccountUnlinkButtonDto, DefaultActionDto } from './buttons';

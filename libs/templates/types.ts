@@ -158,8 +158,32 @@ export interface ReceiptTemplatePayload {
   adjustments?: ReceiptAdjustment[];
 }
 
+/**
+ * A coupon: the person taps "Reveal code" to see `coupon_code`, and the Page's bots get a `messages` webhook
+ * `{template: {type: 'coupon', payload?, coupon_code}}`. At least one of `coupon_code` and `coupon_url`.
+ */
+export interface CouponTemplatePayload {
+  template_type: 'coupon';
+  title: string;
+  subtitle?: string;
+  /** No whitespace. */
+  coupon_code?: string;
+  coupon_url?: string;
+  /** The title of the `coupon_url` button ("Shop now" when absent). */
+  coupon_url_button_title?: string;
+  /** A text shown before the coupon. */
+  coupon_pre_message?: string;
+  image_url?: string;
+  /** Given back in the webhook when the person reveals the code. */
+  payload?: string;
+}
+
 export type TemplatePayload =
-  GenericTemplatePayload | ButtonTemplatePayload | MediaTemplatePayload | ReceiptTemplatePayload;
+  | GenericTemplatePayload
+  | ButtonTemplatePayload
+  | MediaTemplatePayload
+  | ReceiptTemplatePayload
+  | CouponTemplatePayload;
 
 // --- attachments and messages ---
 
