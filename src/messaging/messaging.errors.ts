@@ -23,6 +23,7 @@ export const MessagingErrors = {
   editWindowClosed: (minutes: number) =>
     conflict('THREAD.EDIT_WINDOW_CLOSED', `A message can be edited for ${minutes} minutes after it was sent`),
   notThreadController: () => conflict('THREAD.NOT_CONTROLLER', 'Another app controls this thread (handover protocol)'),
+  notACoupon: () => badRequest('THREAD.NOT_A_COUPON', 'Only a coupon the Page sent with a coupon_code has a code to reveal'),
   quickReplyNotOffered: () =>
     badRequest('THREAD.QUICK_REPLY_NOT_OFFERED', "The Page's latest message offers no such quick reply"),
 };

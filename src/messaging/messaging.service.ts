@@ -19,6 +19,8 @@ import { PAGE_INBOX_APP_ID, PageEventInput, threadControllerSql, WebhooksService
 import { MessagingErrors } from './messaging.errors';
 import {
   accountLinkingItem,
+  couponOf,
+  couponRevealItem,
   deliveryItem,
   echoItem,
   editItem,
@@ -174,7 +176,7 @@ interface Outcome<T> {
   deliveries: string[];
 }
 
-const MESSAGE_COLUMNS = 'mid, seq, sender, app_id, kind, timestamp, content, client_message_id, reactions, num_edit';
+const MESSAGE_COLUMNS = 'mid, seq, sender, app_id, kind, timestamp, content, client_message_id, reactions, num_edit, coupon_revealed_at';
 
 // Messenger's limits on a person's edits.
 const MAX_EDITS = 5;
@@ -379,7 +381,7 @@ export class MessagingService implements OnModuleInit {
       id: r.id,
       psid: r.psid,
       person: { name: r.person_name },
-      last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a)) : null,
+      last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a), { forPage: true }) : null,
       unread_count: r.unread_count,
       last_timestamp: Number(r.last_timestamp),
       control: controlView(r),
@@ -449,7 +451,8 @@ export class MessagingService implements OnModuleInit {
   }
 
   // As the person's listing, plus which app sent each of the Page's messages (the Page Inbox's id for its people's):
-  // the Page's own people may know which of their bots said what; the person sees only the Page.
+  // the Page's own people may know which of their bots said what; the person sees only the Page. The Page's people
+  // see its coupons' codes, revealed or not.
   async listPageThreadMessages(pageId: string, threadId: string, afterSeq: number, limit: number, origin?: string) {
     return this.messagesOf(await this.findPageThread(pageId, threadId), afterSeq, limit, origin, true);
   }
@@ -491,9 +494,8 @@ export class MessagingService implements OnModuleInit {
     );
     // Attachment URLs are signed here, per request: a participant re-lists to get fresh ones.
     const present = (a: unknown[]) => this.media.forPerson(a, origin);
-    const data = rows
-      .slice(0, limit)
-      .map((r) => (withApp && r.sender === 'page' && r.app_id ? { ...toMessageView(r, present), app_id: r.app_id } : toMessageView(r, present)));
+    const view = (r: MessageRow) => toMessageView(r, present, { forPage: withApp });
+    const data = rows.slice(0, limit).map((r) => (withApp && r.sender === 'page' && r.app_id ? { ...view(r), app_id: r.app_id } : view(r)));
     return { data, has_more: rows.length > limit, last_seq: Number(t.last_seq) };
   }
 
@@ -850,6 +852,42 @@ export class MessagingService implements OnModuleInit {
         messaging: editItem({ psid: thread.psid, pageId: thread.page_id }, { mid, text, numEdit: Number(edited.num_edit) }, Date.now()),
       });
       return { result: view, events: [event], deliveries };
+    }, userId);
+  }
+
+  // The person taps "Reveal code" on a coupon the Page sent: the code shows on every device of theirs, and the Page's
+  // bots get Messenger's `messages` item {template: {type: coupon, payload, coupon_code}}. Once: a second tap (from
+  // any device, or two at once: the thread's lock orders them) answers the same and tells no one.
+  async revealCoupon(userId: string, threadId: string, mid: string, origin?: string): Promise<MessageView> {
+    const thread = await this.writableThread(userId, threadId);
+    await this.spendPersonSend(userId);
+    const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
+    return this.run(async (m) => {
+      const lastSeq = await this.lockThread(m, thread.id);
+      const [row] = (await m.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND mid = $2`, [thread.id, mid])) as MessageRow[];
+      if (!row) throw MessagingErrors.messageNotFound(mid);
+      const coupon = row.sender === 'page' ? couponOf(row.content) : undefined;
+      if (coupon?.coupon_code === undefined) throw MessagingErrors.notACoupon();
+      if (row.coupon_revealed_at != null) return { result: toMessageView(row, forPerson), events: [], deliveries: [] };
+      const now = Date.now();
+      await m.query(`UPDATE messages SET coupon_revealed_at = $2 WHERE mid = $1`, [mid, now]);
+      const code = coupon.coupon_code;
+      const event = await this.appendEvent(m, userId, {
+        type: 'coupon_reveal',
+        mid,
+        coupon_code: code,
+        revealed_at: now,
+        thread_id: thread.id,
+        page_id: thread.page_id,
+        seq: lastSeq,
+      });
+      const deliveries = await this.webhooks.recordPageEvent(m, {
+        pageId: thread.page_id,
+        field: 'messages',
+        threadKey: thread.psid,
+        messaging: couponRevealItem({ psid: thread.psid, pageId: thread.page_id }, { coupon_code: code, payload: coupon.payload }, now),
+      });
+      return { result: toMessageView({ ...row, coupon_revealed_at: now }, forPerson), events: [event], deliveries };
     }, userId);
   }
 

@@ -111,6 +111,13 @@ export class MessageViewDto {
   @ApiPropertyOptional({ description: 'How many times you edited the text; absent when never' })
   num_edit?: number;
   @ApiPropertyOptional({
+    type: 'object',
+    properties: { revealed: { type: 'boolean' }, revealed_at: { type: 'number', description: 'ms since the epoch' } },
+    description:
+      "A coupon with a code: whether the person revealed it (POST …/messages/{mid}/reveal). Until then the person's view of attachment.payload has no coupon_code; the Page Inbox's has it",
+  })
+  coupon?: { revealed: boolean; revealed_at?: number };
+  @ApiPropertyOptional({
     description: "Page Inbox listings only: the app that sent this Page message (263902037430900: the Page's people in the inbox)",
   })
   app_id?: string;
