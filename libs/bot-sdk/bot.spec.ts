@@ -32,6 +32,7 @@ describe('MessengerBot webhooks', () => {
         msg('7', 'm_1', 'hi'),
         { sender: { id: PAGE }, recipient: { id: '7' }, timestamp: 6, message: { mid: 'm_2', is_echo: true, text: 'hello' } },
         { sender: { id: '7' }, recipient: { id: PAGE }, timestamp: 7, postback: { title: 'Go', payload: 'GO' } },
+        { sender: { id: '7' }, recipient: { id: PAGE }, timestamp: 7.5, template: { type: 'coupon', payload: 'SUMMER', coupon_code: '10OFF' } },
         { recipient: { id: PAGE }, timestamp: 8, policy_enforcement: { action: 'warning', reason: 'r' } },
         { sender: { id: '7' }, recipient: { id: PAGE }, timestamp: 9, unknown_thing: {} },
       ],
@@ -47,6 +48,7 @@ describe('MessengerBot webhooks', () => {
       ['message', 5],
       ['echo', 6],
       ['postback', 7],
+      ['template', 7.5],
     ]);
     expect(got.filter((e) => e.psid !== '7').map((e) => [e.kind, e.psid])).toEqual(
       expect.arrayContaining([
@@ -54,7 +56,7 @@ describe('MessengerBot webhooks', () => {
         ['standby', '8'],
       ]),
     );
-    expect(got).toHaveLength(5);
+    expect(got).toHaveLength(6);
     expect(got[0].pageId).toBe(PAGE);
   });
 
