@@ -27,7 +27,7 @@ import {
 import { Auth } from '../auth';
 import { DraftList, useAttachments } from './attachments';
 import { composerState, readyAttachments } from './drafts';
-import { editable, editedMessage, undoReaction, withEdit, withReaction } from './message-actions';
+import { editable, editedMessage, undoReaction, withCouponRevealed, withEdit, withReaction } from './message-actions';
 import { MessageItem } from './message-tools';
 import { personaByline, typingByline } from './persona';
 import { APP_TITLE, noticeFor, titleWithUnread } from './notify';
@@ -215,6 +215,11 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       patch(id, (s) => ({ ...s, linked: e.status === 'linked' }));
       return;
     }
+    if (e.type === 'coupon_reveal') {
+      // Any of the person's devices, this one included (its answer drew it already: then nothing changes).
+      patch(id, (s) => ({ ...s, messages: withCouponRevealed(s.messages, e.mid, e.coupon_code, e.revealed_at) }));
+      return;
+    }
     const marks = marksFromEvent(e);
     if (marks.seen !== undefined || marks.delivered !== undefined) patch(id, (s) => raiseMarks(s, marks.seen, marks.delivered));
     if (e.type === 'read' && e.by === 'person') setThreads((ts) => ts.map((t) => (t.id === id ? { ...t, unread_count: 0 } : t)));
@@ -240,6 +245,13 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       patch(id, (s) => ({ ...s, messages: undoReaction(s.messages, mid, emoji, previous) }));
       throw err;
     }
+  }
+
+  // The code comes from the server: the person's copy of a coupon has none until it is revealed.
+  async function revealCoupon(id: string, mid: string) {
+    const view = await api<MessageView>('POST', `/threads/${id}/messages/${encodeURIComponent(mid)}/reveal`, undefined, { token });
+    const code = view.attachment?.type === 'template' && view.attachment.payload.template_type === 'coupon' ? view.attachment.payload.coupon_code : undefined;
+    if (code !== undefined) patch(id, (s) => ({ ...s, messages: withCouponRevealed(s.messages, mid, code, view.coupon?.revealed_at ?? Date.now()) }));
   }
 
   async function edit(id: string, mid: string, text: string) {
@@ -519,6 +531,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
             linkingNotice && (linkingNotice.threadId === current.id || linkingNotice.pageId === current.page_id) ? linkingNotice.text : null
           }
           onDismissNotice={() => setLinkingNotice(null)}
+          onRevealCoupon={(mid) => revealCoupon(current.id, mid)}
           token={token}
         />
       ) : (
@@ -607,11 +620,12 @@ interface ConvProps {
   onLogOut(): void;
   linkingNotice: string | null;
   onDismissNotice(): void;
+  onRevealCoupon(mid: string): Promise<void>;
   token: string;
 }
 
 function Conversation(props: ConvProps) {
-  const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, token } =
+  const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, onRevealCoupon, token } =
     props;
   const { onLogIn, onLogOut, linkingNotice, onDismissNotice } = props;
   const profile = usePageProfile(thread.page_id, token);
@@ -653,7 +667,13 @@ function Conversation(props: ConvProps) {
       att.add(files);
     }
   }
-  const actions = { postback: onPostback, mediaError: onMediaError, logIn: onLogIn, logOut: onLogOut };
+  const actions = {
+    postback: onPostback,
+    mediaError: onMediaError,
+    logIn: onLogIn,
+    logOut: onLogOut,
+    revealCoupon: (m: MessageView) => onRevealCoupon(m.mid),
+  };
   return (
     <main
       class="conversation"

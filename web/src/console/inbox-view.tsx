@@ -676,7 +676,9 @@ function Conversation({
 function InboxMessage({ m, person, by }: { m: MessageView; person: string; by: string | null }) {
   const fromPage = m.sender === 'page';
   const byline = [by, m.persona ? `as ${m.persona.name}` : null].filter(Boolean).join(' · ');
-  const summary = m.attachment ? templateSummary(m.attachment) : null;
+  const template = m.attachment ? templateSummary(m.attachment) : null;
+  // Whether the person has revealed a coupon's code (the bots were told, in a messages webhook).
+  const summary = template !== null && m.coupon ? `${template} · ${m.coupon.revealed ? 'revealed' : 'not revealed yet'}` : template;
   return (
     <li class={`inbox-msg ${fromPage ? 'from-page' : 'from-person'}`} data-seq={m.seq} data-mid={m.mid}>
       <span class="sr-only">{fromPage ? `Page${byline ? ` (${byline})` : ''}:` : `${person}:`}</span>

@@ -107,7 +107,7 @@ function attachmentWords(first: Attachment | PersonAttachment, n: number): strin
   return n > 1 ? `${n} files` : 'a file';
 }
 
-// A template (generic carousel, button, receipt, media) in one line, as the pane summarises it.
+// A template (generic carousel, button, receipt, media, coupon) in one line, as the pane summarises it.
 export function templateSummary(a: Attachment): string | null {
   if (a.type !== 'template') return null;
   const p = a.payload;
@@ -122,6 +122,9 @@ export function templateSummary(a: Attachment): string | null {
       return `Receipt #${p.order_number}${p.merchant_name ? ` from ${p.merchant_name}` : ''}`;
     case 'media':
       return `${p.elements[0]?.media_type === 'video' ? 'Video' : 'Image'} with buttons`;
+    // The Page's people see the code, revealed or not (the person sees it once they tap Reveal).
+    case 'coupon':
+      return `Coupon: ${p.title}${p.coupon_code !== undefined ? ` · code ${p.coupon_code}` : ''}`;
     default:
       return 'Template message';
   }
