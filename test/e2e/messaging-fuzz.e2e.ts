@@ -13,6 +13,14 @@ describe("messaging routes under random input", () => {
   let api: HttpClient;
   let c: Awaited<ReturnType<typeof conversationWithPsid>>;
   let mid: string;
+  let couponMid: string;
+
+  const coupon = {
+    attachment: {
+      type: "template",
+      payload: { template_type: "coupon", title: "10% off", coupon_code: "10PERCENT", payload: "SUMMER" },
+    },
+  };
 
   beforeAll(async () => {
     t = await startTestPlatform({ redis: false });
@@ -20,6 +28,8 @@ describe("messaging routes under random input", () => {
     // No webhook subscription: the worker writes nothing behind the test's back.
     c = await conversationWithPsid(api, t.db);
     mid = (await personSays(api, c.person, c.thread.id, "edit me, react to me")).mid;
+    // A coupon to reveal (its first reveal writes; every later one, and every refusal, nothing).
+    couponMid = (await pageSays(api, c.pageToken, c.psid, coupon)).body.message_id;
   });
   afterAll(async () => t?.close());
 
@@ -61,6 +71,10 @@ describe("messaging routes under random input", () => {
     { method: "PUT", path: `/threads/${c.thread.id}/messages/${mid}/reaction`, token: c.person.token },
     { method: "DELETE", path: `/threads/${c.thread.id}/messages/${mid}/reaction`, token: c.person.token },
     { method: "PUT", path: `/threads/${c.thread.id}/messages/m_nope/reaction`, token: c.person.token },
+    { method: "POST", path: `/threads/${c.thread.id}/messages/${couponMid}/reveal`, token: c.person.token },
+    // Not a coupon, and not a message of the thread.
+    { method: "POST", path: `/threads/${c.thread.id}/messages/${mid}/reveal`, token: c.person.token },
+    { method: "POST", path: `/threads/${c.thread.id}/messages/m_nope/reveal`, token: c.person.token },
     { method: "GET", path: "/events", token: c.person.token },
     { method: "GET", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
     { method: "POST", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
@@ -88,6 +102,22 @@ describe("messaging routes under random input", () => {
       fc.constant(null),
       fc.constant(""),
     );
+    // A coupon whose fields are anything (spaces in the code, NUL, numbers, objects…).
+    const randomCoupon = fc
+      .record(
+        {
+          title: fc.oneof(fc.constant("10% off"), anyText(), fc.constant("x".repeat(81)), fc.integer()),
+          subtitle: anyText(),
+          coupon_code: fc.oneof(fc.constant("10OFF"), anyText(), fc.constant("10 OFF"), fc.integer(), fc.constant({ code: 1 })),
+          coupon_url: fc.oneof(anyText(), fc.constant("https://shop.example/")),
+          coupon_url_button_title: anyText(),
+          coupon_pre_message: anyText(),
+          image_url: fc.oneof(anyText(), fc.constant("https://shop.example/a.png")),
+          payload: fc.oneof(anyText(), fc.integer(), fc.jsonValue()),
+        },
+        { requiredKeys: [] },
+      )
+      .map((p) => ({ attachment: { type: "template", payload: { template_type: "coupon", ...p } } }));
     const value = () =>
       fc.oneof(
         scalar,
@@ -113,9 +143,13 @@ describe("messaging routes under random input", () => {
         fc.constantFrom("❤️", "👍🏽", "react", "unreact", "summer-sale"),
         fc.constant({ message_id: mid, reaction: "😊" }),
         fc.constant({ message_id: mid }),
+        fc.constant(coupon),
+        randomCoupon,
       );
     const body = fc.oneof(
       fc.jsonValue(),
+      // A well-formed Send API body around a random coupon (the Send API routes), refused as a whole elsewhere.
+      randomCoupon.map((message) => ({ recipient: { id: c.psid }, messaging_type: "RESPONSE", message })),
       fc.dictionary(
         fc.constantFrom(
           "text",
