@@ -177,6 +177,23 @@ describe('MessengerBot dedupe stores', () => {
     expect(ttl).toBeLessThanOrEqual(86_400_000);
   });
 
+  it('knows a redelivered message by its mid, though its attachment URLs were signed again', async () => {
+    const ran: string[] = [];
+    const b = make();
+    b.on('message', (e) => void ran.push((e.item.message as { mid: string }).mid));
+    const image = (exp: number) => ({
+      sender: { id: '7' },
+      recipient: { id: PAGE },
+      timestamp: 5,
+      message: { mid: 'm_1', attachments: [{ type: 'image', payload: { url: `https://sb.example/media/1/display.jpg?exp=${exp}&sig=s${exp}` } }] },
+    });
+    await post(b, body([image(100)]));
+    await post(b, body([image(160)]));
+    await post(b, body([{ ...image(160), message: { mid: 'm_2', text: 'another' } }]));
+    await b.idle();
+    expect(ran).toEqual(['m_1', 'm_2']);
+  });
+
   it('runs the event when the store fails or does not answer, and reports it', async () => {
     const errors: unknown[] = [];
     const ran: string[] = [];

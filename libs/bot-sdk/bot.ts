@@ -358,8 +358,11 @@ export class MessengerBot {
     };
     const handlers = [...(this.handlers.get(kind) ?? []), ...(this.handlers.get('*') ?? [])];
     if (!handlers.length) return undefined;
-    // A redelivery carries the same item: known by a digest of it (taken now, before a handler could change it).
-    const key = this.dedupeStore && createHash('sha1').update(`${pageId}\u0000${kind}\u0000${JSON.stringify(item)}`).digest('base64');
+    // A redelivery carries the same item, known by a digest of it (taken now, before a handler could change it); a
+    // message by its mid, since its attachment URLs change between tries (Switchboard signs them afresh for each).
+    const mid = (item.message as { mid?: unknown } | undefined)?.mid;
+    const id = typeof mid === 'string' ? `mid\u0000${mid}` : JSON.stringify(item);
+    const key = this.dedupeStore && createHash('sha1').update(`${pageId}\u0000${kind}\u0000${id}`).digest('base64');
     const lane = `${pageId}:${event.psid ?? ''}`;
     let settle!: (o: Outcome) => void;
     const outcome = new Promise<Outcome>((r) => (settle = r));
