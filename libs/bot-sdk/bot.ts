@@ -28,8 +28,8 @@ export interface BotOptions extends GraphClientOptions {
   // How many events may wait or run at once (default 10,000): past it a webhook is answered 503 with nothing of it
   // run, so the sender (Switchboard, Messenger) delivers it again later instead of this process holding it in memory.
   maxPendingEvents?: number;
-  // A handler threw or overran handlerTimeoutMs, the dedupe store failed (DedupeStoreError), or a webhook could not
-  // be read.
+  // A handler threw or overran handlerTimeoutMs, the dedupe store failed or an event's lease lapsed before its
+  // handlers finished (DedupeStoreError), or a webhook could not be read.
   onError?: (err: unknown, event?: BotEvent) => void;
   // How long a person's next event waits for a handler that has not finished (it goes on running; default 60 s).
   handlerTimeoutMs?: number;
