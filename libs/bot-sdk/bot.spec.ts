@@ -147,6 +147,18 @@ function fakeRedis(): RedisSetNxClient & { keys: Map<string, number> } {
   };
 }
 
+// Date.now (the in-memory store's clock) moved forward by the test: a lease lapses without waiting for it.
+async function withClock(test: (advance: (ms: number) => void) => Promise<void>): Promise<void> {
+  let skew = 0;
+  const now = Date.now.bind(Date);
+  const clock = jest.spyOn(Date, 'now').mockImplementation(() => now() + skew);
+  try {
+    await test((ms) => (skew += ms));
+  } finally {
+    clock.mockRestore();
+  }
+}
+
 // Lets the microtasks and I/O callbacks queued so far run, until `cond` holds.
 async function until(what: string, cond: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setImmediate(r));
@@ -408,12 +420,8 @@ describe("MessengerBot ack: 'after-handlers'", () => {
     expect(ran).toEqual(['1a', '2a', '1a', '1b']);
   });
 
-  it('loses nothing when a replica dies mid-handler: its lease lapses and the redelivery runs, once', async () => {
-    // The store's clock, moved by the test: a lease lapses without waiting for it.
-    let skew = 0;
-    const now = Date.now.bind(Date);
-    const clock = jest.spyOn(Date, 'now').mockImplementation(() => now() + skew);
-    try {
+  it('loses nothing when a replica dies mid-handler: its lease lapses and the redelivery runs, once', () =>
+    withClock(async (advance) => {
       const store = memoryDedupeStore();
       const ran: string[] = [];
       // Replica a "dies" in its handler: the handler never settles, so a never marks it done nor releases it (what
@@ -430,15 +438,12 @@ describe("MessengerBot ack: 'after-handlers'", () => {
       await until('a runs it', () => ran.length === 1);
       // The sender's retries while a's lease holds: refused, not run, not dropped as done.
       expect((await post(b, raw)).status).toBe(503);
-      skew += 61_000;
+      advance(61_000);
       expect(await post(b, raw)).toEqual({ status: 200, body: 'EVENT_RECEIVED' });
       // Done now: any later redelivery is dropped.
       expect((await post(b, raw)).status).toBe(200);
       expect(ran).toEqual(['a', 'b']);
-    } finally {
-      clock.mockRestore();
-    }
-  });
+    }));
 
   it('keeps the concurrency cap, and answers one batch once for all its events', async () => {
     const g = gates();
@@ -491,11 +496,8 @@ describe('two-phase dedupe', () => {
     expect(s.start('l', 1000, 't3')).toBe('done');
   });
 
-  it('default mode: a redelivery after a dead delivery\'s lease lapsed runs, one within it is dropped', async () => {
-    let skew = 0;
-    const now = Date.now.bind(Date);
-    const clock = jest.spyOn(Date, 'now').mockImplementation(() => now() + skew);
-    try {
+  it("default mode: a redelivery after a dead delivery's lease lapsed runs, one within it is dropped", () =>
+    withClock(async (advance) => {
       const store = memoryDedupeStore();
       const ran: string[] = [];
       const make = (opts: Partial<BotOptions>) => new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', dedupeStore: store, ...opts });
@@ -512,14 +514,11 @@ describe('two-phase dedupe', () => {
       await post(b, raw);
       await b.idle();
       expect(ran).toEqual(['a']);
-      skew += 61_000;
+      advance(61_000);
       await post(b, raw);
       await b.idle();
       expect(ran).toEqual(['a', 'b']);
-    } finally {
-      clock.mockRestore();
-    }
-  });
+    }));
 });
 
 describe('MessengerBot concurrency cap', () => {

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, request, Server } from 'node:http';
+import { createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
@@ -49,6 +49,23 @@ describe('libs/bot-sdk against the platform', () => {
     for (const s of servers) s.close();
     await t?.close();
   });
+
+  // A load balancer in front of a bot's replicas: `route` answers each request, told which POST it is (1 the first;
+  // 0 a GET). `posts`: the bodies POSTed, in order.
+  async function balancer(route: (n: number, req: IncomingMessage, body: Buffer, res: ServerResponse) => unknown) {
+    const posts: Buffer[] = [];
+    const lb = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        void route(req.method === 'POST' ? posts.push(body) : 0, req, body, res);
+      });
+    });
+    servers.push(lb);
+    await new Promise<void>((r) => lb.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(lb.address() as AddressInfo).port}/webhook`, posts };
+  }
 
   it('verifies the subscription, receives the messages and answers them, typing and by name', async () => {
     const owner = await signupPerson(api, 'Shop Owner');
@@ -118,23 +135,14 @@ describe('libs/bot-sdk against the platform', () => {
     });
     // A load balancer: the first POST reaches replica a, which runs the event, but its 200 is lost (a 500 goes back
     // instead, as when a replica dies after taking the event); the platform's retry lands on replica b.
-    const posts: Buffer[] = [];
     const answers: number[] = [];
-    const lb = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', async () => {
-        const body = Buffer.concat(chunks);
-        const n = req.method === 'POST' ? posts.push(body) : 0;
-        const answer = await (n <= 1 ? a : b).handle({ method: req.method!, url: req.url!, headers: req.headers, body });
-        if (n) answers.push(answer.status);
-        res.writeHead(n === 1 ? 500 : answer.status).end(answer.body);
-      });
+    const { url, posts } = await balancer(async (n, req, body, res) => {
+      const answer = await (n <= 1 ? a : b).handle({ method: req.method!, url: req.url!, headers: req.headers, body });
+      if (n) answers.push(answer.status);
+      res.writeHead(n === 1 ? 500 : answer.status).end(answer.body);
     });
-    servers.push(lb);
-    await new Promise<void>((r) => lb.listen(0, '127.0.0.1', r));
     const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
-      access_token: app.token, object: 'page', callback_url: `http://127.0.0.1:${(lb.address() as AddressInfo).port}/webhook`, verify_token: 'sdk-verify', fields: 'messages',
+      access_token: app.token, object: 'page', callback_url: url, verify_token: 'sdk-verify', fields: 'messages',
     });
     expect(sub.body).toEqual({ success: true });
 
@@ -193,32 +201,23 @@ describe('libs/bot-sdk against the platform', () => {
       });
       const port = Number(listening.split(' ')[1]);
       // The balancer: the first POST to replica a (a 502 if a dies with it open), the platform's retries to b.
-      const posts: Buffer[] = [];
       const answers: number[] = [];
-      const lb = createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', async () => {
-          const body = Buffer.concat(chunks);
-          const n = req.method === 'POST' ? posts.push(body) : 0;
-          if (n === 1) {
-            const upstream = request({ host: '127.0.0.1', port, method: 'POST', path: req.url, headers: req.headers }, (r) => {
-              res.writeHead(r.statusCode ?? 502);
-              r.pipe(res);
-            });
-            upstream.on('error', () => res.writeHead(502).end('replica a is gone'));
-            upstream.end(body);
-            return;
-          }
-          const answer = await b.handle({ method: req.method!, url: req.url!, headers: req.headers, body });
-          if (n) answers.push(answer.status);
-          res.writeHead(answer.status, answer.headers).end(answer.body);
-        });
+      const { url, posts } = await balancer(async (n, req, body, res) => {
+        if (n === 1) {
+          const upstream = request({ host: '127.0.0.1', port, method: 'POST', path: req.url, headers: req.headers }, (r) => {
+            res.writeHead(r.statusCode ?? 502);
+            r.pipe(res);
+          });
+          upstream.on('error', () => res.writeHead(502).end('replica a is gone'));
+          upstream.end(body);
+          return;
+        }
+        const answer = await b.handle({ method: req.method!, url: req.url!, headers: req.headers, body });
+        if (n) answers.push(answer.status);
+        res.writeHead(answer.status, answer.headers).end(answer.body);
       });
-      servers.push(lb);
-      await new Promise<void>((r) => lb.listen(0, '127.0.0.1', r));
       const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
-        access_token: app.token, object: 'page', callback_url: `http://127.0.0.1:${(lb.address() as AddressInfo).port}/webhook`, verify_token: 'sdk-verify', fields: 'messages',
+        access_token: app.token, object: 'page', callback_url: url, verify_token: 'sdk-verify', fields: 'messages',
       });
       expect(sub.body).toEqual({ success: true });
 
