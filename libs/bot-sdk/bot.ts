@@ -475,7 +475,7 @@ export class MessengerBot {
       if (threw) {
         if (store.release) await this.bounded(() => store.release!(key, token));
       } else if (this.twoPhase && (await this.bounded(() => store.finish!(key, this.ttlMs, token))) === false) {
-        const lapsed = 'the lease on an event lapsed before its handlers finished, so it may have run twice: raise dedupeLeaseMs';
+        const lapsed = 'the lease on an event lapsed before its handlers finished (they ran past dedupeLeaseMs), so it may have run twice';
         this.report(new DedupeStoreError(lapsed, key), event);
       }
     } catch (err) {
