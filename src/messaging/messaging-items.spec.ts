@@ -71,6 +71,16 @@ describe('messaging items', () => {
     expect(toMessageView(page, sign('person')).attachment).toEqual({ type: 'image', payload: { url: 'person/42' } });
   });
 
+  it("tells the bots what a person's message replies to, and whether it was their own", () => {
+    const person = { ...row, sender: 'person' as const, app_id: null };
+    const toPage = { ...person, content: { text: 'that one', reply_to: { mid: 'm_0' } } };
+    const toSelf = { ...person, content: { text: 'I meant', reply_to: { mid: 'm_0', is_self_reply: true } } };
+    expect(personMessageItem({ psid: '1', pageId: '2' }, toPage).message).toEqual({ mid: 'm_1', text: 'that one', reply_to: { mid: 'm_0' } });
+    expect(personMessageItem({ psid: '1', pageId: '2' }, toSelf).message).toEqual({ mid: 'm_1', text: 'I meant', reply_to: { mid: 'm_0', is_self_reply: true } });
+    // The person's devices get the quoted mid only.
+    expect(toMessageView(toSelf).reply_to).toEqual({ mid: 'm_0' });
+  });
+
   it('carries reply_to to the person and the echo, and notification_type to the person only', () => {
     const reply = { ...row, content: { text: 'yes', reply_to: { mid: 'm_0' }, notification_type: 'SILENT_PUSH' } };
     expect(toMessageView(reply)).toMatchObject({ text: 'yes', reply_to: { mid: 'm_0' }, notification_type: 'SILENT_PUSH' });

@@ -130,6 +130,10 @@ export function personMessageItem(p: Parties, r: MessageRow, present?: Attachmen
   if (typeof r.content.text === 'string') message.text = r.content.text;
   if (r.content.quick_reply) message.quick_reply = r.content.quick_reply;
   if (Array.isArray(r.content.attachments) && present) message.attachments = present(r.content.attachments);
+  // A person's reply to a message of the thread (swiped on it): Messenger's reply_to, is_self_reply when it was theirs.
+  if (isReplyTo(r.content.reply_to)) {
+    message.reply_to = { mid: r.content.reply_to.mid, ...((r.content.reply_to as { is_self_reply?: unknown }).is_self_reply === true ? { is_self_reply: true } : {}) };
+  }
   return { ...base, message };
 }
 

@@ -16,6 +16,7 @@ export const MessagingErrors = {
       'THREAD.POSTBACK_NOT_OFFERED',
       "No button of this Page offers this title and payload: a postback comes from a button in the thread, the Page's menu, Get Started or an ice breaker",
     ),
+  replyToNotFound: (mid: string) => badRequest('THREAD.REPLY_TO_NOT_FOUND', `reply_to: no message ${mid.slice(0, 80)} in this thread`),
   messageNotFound: (mid: string) => notFound('THREAD.MESSAGE_NOT_FOUND', `No message ${mid.slice(0, 80)} in this thread`),
   notEditable: () =>
     badRequest('THREAD.NOT_EDITABLE', "Only your own messages' text can be edited (not a postback or a quick reply's answer)"),

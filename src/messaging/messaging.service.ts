@@ -504,12 +504,27 @@ export class MessagingService implements OnModuleInit {
   async sendPersonMessage(
     userId: string,
     threadId: string,
-    input: { text?: string; quick_reply?: { payload: string }; attachments?: { media_id: string }[]; client_message_id: string },
+    input: {
+      text?: string;
+      quick_reply?: { payload: string };
+      attachments?: { media_id: string }[];
+      reply_to?: { mid: string };
+      client_message_id: string;
+    },
     origin?: string,
   ): Promise<SentMessage> {
     const build = async (thread: ThreadFacts) => {
       const content: Record<string, unknown> = {};
       if (input.text !== undefined) content.text = input.text;
+      if (input.reply_to) {
+        // Either side's message of this thread; whether it was their own is what the bots are told (is_self_reply).
+        const [quoted] = await this.sql.query<{ sender: string }>(`SELECT sender FROM messages WHERE thread_id = $1 AND mid = $2`, [
+          thread.id,
+          input.reply_to.mid,
+        ]);
+        if (!quoted) throw MessagingErrors.replyToNotFound(input.reply_to.mid);
+        content.reply_to = { mid: input.reply_to.mid, ...(quoted.sender === 'person' ? { is_self_reply: true } : {}) };
+      }
       if (input.quick_reply) {
         await this.requireOfferedQuickReply(thread, input.quick_reply.payload, input.text);
         content.quick_reply = { payload: input.quick_reply.payload };

@@ -372,4 +372,34 @@ describeBrowser('browser: reactions, edits, ref links and coupons in the chat ap
     await settled('Thanks for the coupons');
     expect(bot.items.filter((i) => i.template).map((i) => i.template.coupon_code)).toEqual(['10PERCENT', 'SHIPFREE']);
   });
+
+  it('replies to a message: Reply, the bar above the composer, Escape cancels; the bot gets reply_to and the quote shows', async () => {
+    await tab.goto(`${t.url}/?page=${biz.page.id}`);
+    await tab.locator('[data-transport="websocket"]').waitFor();
+    const question = await sendApi(biz.pageToken, { recipient: { id: psid }, messaging_type: 'RESPONSE', message: { text: 'Which colour?' } });
+    const asked = byMid(question.body.message_id);
+    await asked.waitFor();
+    const box = tab.getByRole('textbox', { name: 'Message' });
+
+    // Escape takes the reply back; nothing is sent.
+    await tap(asked, 'Reply');
+    const bar = tab.getByRole('status', { name: 'Replying to Acme: Which colour?' });
+    await bar.waitFor();
+    await hasFocus('the message box', box);
+    await tab.keyboard.press('Escape');
+    await bar.waitFor({ state: 'detached' });
+
+    await tap(asked, 'Reply');
+    await box.fill('Green, please');
+    await tab.keyboard.press('Enter');
+    await bar.waitFor({ state: 'detached' });
+    const item = await waitFor('the reply webhook', () => bot.items.find((i) => i.message?.text === 'Green, please' && !i.message.is_echo));
+    expect(item.message.reply_to).toEqual({ mid: question.body.message_id });
+    const sent = byMid(item.message.mid);
+    await sent.locator('blockquote').waitFor();
+    expect(await sent.locator('blockquote').getAttribute('aria-label')).toBe('You replied to Acme: Which colour?');
+    // Still quoted once the thread is read again from the server.
+    await tab.reload();
+    await byMid(item.message.mid).locator('blockquote[aria-label="You replied to Acme: Which colour?"]').waitFor();
+  });
 });

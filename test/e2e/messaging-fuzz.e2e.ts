@@ -137,6 +137,7 @@ describe("messaging routes under random input", () => {
         }),
         fc.constant(c.page.id),
         fc.constantFrom(c.psid, mid, "https://shop.example/login"),
+        fc.constant({ mid }),
         // An own `constructor` key once sent class-transformer looking for a class by that name: a 500 (Send API).
         fc.constant({ constructor: "1" }),
         fc.constant({ title: "t", constructor: {} }),

@@ -52,6 +52,7 @@ import {
   quickReplyChips,
   raiseMarks,
   replyQuote,
+  ReplyQuote,
   retryable,
   sendRequest,
   sentView,
@@ -441,7 +442,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     setPending((all) => all.map((x) => (x.client_message_id === p.client_message_id ? { ...x, failed: true } : x)));
   }
 
-  const sendText = (text: string | undefined, quick_reply?: { payload: string }, attachments?: UploadedAttachment[]) =>
+  const sendText = (text: string | undefined, quick_reply?: { payload: string }, attachments?: UploadedAttachment[], reply_to?: { mid: string }) =>
     openId &&
     send({
       client_message_id: newClientId(),
@@ -449,6 +450,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       text,
       quick_reply,
       ...(attachments?.length ? { attachments } : {}),
+      ...(reply_to ? { reply_to } : {}),
       timestamp: Date.now(),
     });
   const sendPostback = (title: string, payload: string) =>
@@ -608,7 +610,7 @@ interface ConvProps {
   now: number;
   transport: Transport;
   onBack(): void;
-  onText(text: string | undefined, qr?: { payload: string }, attachments?: UploadedAttachment[]): void;
+  onText(text: string | undefined, qr?: { payload: string }, attachments?: UploadedAttachment[], replyTo?: { mid: string }): void;
   onPostback(title: string, payload: string): void;
   onRetry(p: Pending): void;
   onMediaError(m: MessageView): void;
@@ -635,6 +637,8 @@ function Conversation(props: ConvProps) {
   const msgs = st?.messages ?? [];
   const listRef = useRef<HTMLOListElement>(null);
   const [text, setText] = useState('');
+  // The message the next one answers (Reply on a message): shown above the composer until sent or cancelled.
+  const [replyingTo, setReplyingTo] = useState<MessageView | null>(null);
   const lastOwn = useMemo(() => lastOwnMessage(msgs), [msgs]);
   const chips = quickReplyChips(msgs, pending.length);
   const att = useAttachments(thread.id, token);
@@ -655,7 +659,8 @@ function Conversation(props: ConvProps) {
     e.preventDefault();
     if (!composer.canSend) return;
     const t = text.trim();
-    onText(t || undefined, undefined, readyAttachments(att.drafts));
+    onText(t || undefined, undefined, readyAttachments(att.drafts), replyingTo ? { mid: replyingTo.mid } : undefined);
+    setReplyingTo(null);
     setText('');
     att.clear();
   }
@@ -752,6 +757,14 @@ function Conversation(props: ConvProps) {
             canEdit={editable(m, now)}
             onReact={(emoji, previous) => onReact(m.mid, emoji, previous)}
             onEdit={(text) => onEdit(m.mid, text)}
+            onReply={
+              inputDisabled
+                ? undefined
+                : () => {
+                    setReplyingTo(m);
+                    textInput.current?.focus();
+                  }
+            }
             status={
               m === lastOwn && !pending.length ? (
                 <OwnStatusLine status={statusOf(m, st?.seenByPageSeq ?? 0, st?.deliveredToPageSeq ?? 0)} />
@@ -762,7 +775,7 @@ function Conversation(props: ConvProps) {
               key={st?.mediaGen[m.mid] ?? 0}
               m={m}
               actions={actions}
-              reply={m.reply_to ? replyQuote(byMid.get(m.reply_to.mid), thread.page.name) : undefined}
+              reply={m.reply_to ? replyQuote(byMid.get(m.reply_to.mid), thread.page.name, m.sender) : undefined}
               byline={personaByline(msgs, i, thread.page.name)}
             />
           </MessageItem>
@@ -815,6 +828,15 @@ function Conversation(props: ConvProps) {
           {att.notice ?? composer.hint}
         </p>
       )}
+      {replyingTo && (
+        <ReplyingBar
+          quote={replyQuote(replyingTo, thread.page.name, 'person')}
+          onCancel={() => {
+            setReplyingTo(null);
+            textInput.current?.focus();
+          }}
+        />
+      )}
       <form class="composer" onSubmit={submit}>
         {menu.length > 0 && (
           <button type="button" class="secondary" aria-expanded={menuOpen} aria-label="Menu" onClick={() => setMenuOpen(!menuOpen)}>
@@ -850,6 +872,7 @@ function Conversation(props: ConvProps) {
           maxLength={1999}
           disabled={inputDisabled}
           onInput={(e) => setText((e.target as HTMLInputElement).value)}
+          onKeyDown={(e) => e.key === 'Escape' && replyingTo && setReplyingTo(null)}
           onPaste={onPaste}
         />
         <button type="submit" class="primary" aria-label="Send" disabled={!composer.canSend}>
@@ -857,6 +880,21 @@ function Conversation(props: ConvProps) {
         </button>
       </form>
     </main>
+  );
+}
+
+// Above the composer while a reply is being written: what it answers, and a way out (the × or Escape in the box).
+function ReplyingBar({ quote, onCancel }: { quote: ReplyQuote; onCancel(): void }) {
+  return (
+    <div class="replying" role="status" aria-label={`Replying to ${quote.who ?? 'an earlier message'}: ${quote.text}`}>
+      <span class="grow" aria-hidden="true">
+        <span class="reply-who">Replying to {quote.who}</span>
+        <span class="reply-text">{quote.text}</span>
+      </span>
+      <button type="button" class="link" aria-label="Cancel reply" onClick={onCancel}>
+        ×
+      </button>
+    </div>
   );
 }
 

@@ -118,7 +118,7 @@ export function ReplyQuote({ q }: { q: Quote }) {
       {q.found ? (
         <>
           <span class="reply-who" aria-hidden="true">
-            Replying to {q.who}
+            {q.lead ?? 'Replying to'} {q.who}
           </span>
           <span class="reply-text" aria-hidden="true">
             {q.text}
