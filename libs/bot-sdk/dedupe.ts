@@ -91,7 +91,8 @@ export interface RedisDedupeOptions {
 }
 
 // A key in progress holds `run:<token>`; a done key holds '1', as one-phase claims (and earlier versions) write it,
-// so replicas of both kinds read each other's keys during a rolling deploy. Each script is one atomic step.
+// so one-phase and two-phase stores on the same keys read each other's. (Replicas of SDK versions that key messages
+// differently, by digest before and by mid now, don't: see the README.) Each script is one atomic step.
 const START = `local v = redis.call('GET', KEYS[1])
 if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 'started' end
 if string.sub(v, 1, 4) == 'run:' then return 'running' end

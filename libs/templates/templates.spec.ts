@@ -282,6 +282,7 @@ const couponCases: Case[] = [
   ['neither, and a bad image_url after', { template_type: 'coupon', title: 't', image_url: 'x' }, [P, 'must set one of coupon_code or coupon_url']],
   ['code with a space', coupon({ coupon_code: '10 PERCENT' }), [`${P}[coupon_code]`, 'must not contain spaces']],
   ['code with a tab', coupon({ coupon_code: '10\tOFF' }), [`${P}[coupon_code]`, 'must not contain spaces']],
+  ['code with a zero-width space', coupon({ coupon_code: 'TEN\u200bOFF' }), [`${P}[coupon_code]`, 'must not contain spaces']],
   ['code empty', coupon({ coupon_code: '' }), [`${P}[coupon_code]`, 'must not be empty']],
   ['code of 1000', coupon({ coupon_code: str(1000) }), 'ok'],
   ['code of 1001', coupon({ coupon_code: str(1001) }), [`${P}[coupon_code]`, 'must be at most 1000 characters']],

@@ -175,7 +175,8 @@ export class ReceiptTemplatePayloadDto implements ReceiptTemplatePayload {
 // "Required unless coupon_url is set" (and the other way round): a code to reveal, a link to follow, or both.
 const codeOrUrl = (p: { coupon_code?: string; coupon_url?: string }) =>
   p.coupon_code === undefined && p.coupon_url === undefined ? 'must set one of coupon_code or coupon_url' : undefined;
-const noSpaces = (v: unknown) => (typeof v === 'string' && /\s/.test(v) ? 'must not contain spaces' : undefined);
+// Zero-width and other invisible format characters (\p{Cf}) count too: a code the person can't see to type is no code.
+const noSpaces = (v: unknown) => (typeof v === 'string' && /[\s\p{Cf}]/u.test(v) ? 'must not contain spaces' : undefined);
 
 // Fields in the order of Meta's reference table.
 export class CouponTemplatePayloadDto implements CouponTemplatePayload {

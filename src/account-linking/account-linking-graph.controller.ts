@@ -24,6 +24,6 @@ export class AccountLinkingGraphController {
   unlink(@CurrentPrincipal() who: PagePrincipal, @Param('pageRef') pageRef: string, @Query() q: Record<string, unknown>, @Body() body: unknown) {
     assertOwnPage(who, pageRef);
     const params = mergeParams(q, body);
-    return this.linking.unlinkByPage(who.pageId, (params as Record<string, unknown> | undefined)?.psid);
+    return this.linking.unlinkByPage(who.pageId, who.appId, (params as Record<string, unknown> | undefined)?.psid);
   }
 }

@@ -7,8 +7,10 @@ import { createValidationPipe } from '../common/errors/validation';
 import { requestOrigin } from '../media/media.service';
 import { ACCOUNT_LINKING_COMPLETE_PATH, AccountLinkingService } from './account-linking.service';
 import {
+  AccountLinkingCompletedDto,
   AccountLinkingStartedDto,
   AccountLinkStateDto,
+  CompleteAccountLinkingDto,
   CompleteAccountLinkingQueryDto,
   StartAccountLinkingDto,
 } from './dto/account-linking.dto';
@@ -50,25 +52,44 @@ export class AccountLinkingController {
 // A login page adds params of its own to the redirect at times: they are dropped, not refused.
 const RETURN_QUERY_PIPE = createValidationPipe({ dropUnknown: true });
 
-// Where the business's login page sends the person back (the redirect_uri it was given). No session: the token in
-// the URL is the credential, spent here.
+// Where the business's login page sends the person back (the redirect_uri it was given), and where the person's
+// chat app then completes it.
 @ApiTags('threads')
 @Controller(ACCOUNT_LINKING_COMPLETE_PATH.replace(/^\//, ''))
 export class AccountLinkingReturnController {
   constructor(private readonly linking: AccountLinkingService) {}
 
+  // A plain navigation carries no one's identity, so nothing is completed here (nor by a link prefetcher): the
+  // browser goes on to the chat app with the token and code in the URL's fragment (never sent to a server), and the
+  // app, as the person, POSTs them below.
   @Get()
   @HttpCode(303)
-  @ApiOperation({ summary: "The login page's return: links (with authorization_code) or cancels, then back to the conversation" })
+  @ApiOperation({ summary: "The login page's return: on to the chat app, which completes it as the person" })
   @ApiQuery({ name: 'account_linking_token', type: String })
   @ApiQuery({ name: 'authorization_code', type: String, required: false })
-  @ApiResponse({ status: 303, description: 'To the chat app: /?page=<page_id>&account_linking=linked|cancelled' })
-  @ApiResponse({ status: 400, description: 'Unknown or expired token' })
-  @ApiResponse({ status: 409, description: 'Token already used' })
-  async complete(@Query() raw: Record<string, unknown>, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+  @ApiResponse({ status: 303, description: 'To /?page=<page_id>#account_linking_token=…&authorization_code=… (or #account_linking_error=expired)' })
+  async back(@Query() raw: Record<string, unknown>, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     const q = (await RETURN_QUERY_PIPE.transform(raw, { type: 'query', metatype: CompleteAccountLinkingQueryDto })) as CompleteAccountLinkingQueryDto;
-    const done = await this.linking.complete(q.account_linking_token, q.authorization_code);
+    const target = await this.linking.returnTarget(q.account_linking_token);
+    const parts: Record<string, string> = target
+      ? { account_linking_token: q.account_linking_token, ...(q.authorization_code === undefined ? {} : { authorization_code: q.authorization_code }) }
+      : { account_linking_error: 'expired' };
+    // %-encoded, spaces as %20: the app reads a `+` as itself (web/src/chat/ref-link.ts).
+    const fragment = Object.entries(parts)
+      .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+      .join('&');
     void reply.header('cache-control', 'no-store');
-    void reply.header('location', `/?page=${done.pageId}&account_linking=${done.linked ? 'linked' : 'cancelled'}`);
+    void reply.header('referrer-policy', 'no-referrer');
+    void reply.header('location', `/${target ? `?page=${target.pageId}` : ''}#${fragment}`);
+  }
+
+  @Post()
+  @HttpCode(200)
+  @PersonAuth()
+  @ApiOperation({ summary: 'Completes a login as the person who tapped Log In: linked with a code, cancelled without' })
+  @ApiOkResponse({ type: AccountLinkingCompletedDto })
+  @ApiResponse({ status: 403, description: 'ACCOUNT_LINKING.NOT_YOURS: another account tapped this Log In' })
+  complete(@CurrentPrincipal() who: PersonPrincipal, @Body() dto: CompleteAccountLinkingDto): Promise<AccountLinkingCompletedDto> {
+    return this.linking.complete(who.userId, dto.account_linking_token, dto.authorization_code);
   }
 }

@@ -1,4 +1,4 @@
-import { badRequest, conflict } from '../common/errors/app.exception';
+import { badRequest, conflict, forbidden } from '../common/errors/app.exception';
 import { GraphErrors } from '../common/errors/graph.exception';
 
 export const AccountLinkingErrors = {
@@ -7,6 +7,8 @@ export const AccountLinkingErrors = {
   // Unknown and expired read alike: a guess learns nothing.
   invalidToken: () =>
     badRequest('ACCOUNT_LINKING.INVALID_TOKEN', 'This login link is unknown or has expired: tap Log In in the conversation again'),
+  notYours: () =>
+    forbidden('ACCOUNT_LINKING.NOT_YOURS', 'This login was started from another account: log in here as the person who tapped Log In'),
   tokenUsed: () => conflict('ACCOUNT_LINKING.TOKEN_USED', 'This login link was already used: tap Log In in the conversation again'),
   notLinked: () => conflict('ACCOUNT_LINKING.NOT_LINKED', 'Your account is not linked with this Page'),
   // Graph (page token).

@@ -1,10 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomToken, sha256Hex } from '../common/crypto/tokens';
 import { GraphErrors } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
 import { rowsOf } from '../database/query-rows';
 import { SqlService } from '../database/sql.service';
+import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
 import { MessagingService, ThreadFacts } from '../messaging/messaging.service';
+import { spendSendBudget } from '../send-api/send-budget';
 import { AccountLinkingErrors } from './account-linking.errors';
 
 // How long a Log In tap's token names the person: long enough to log in, short enough that a leaked link is stale.
@@ -35,6 +37,7 @@ export class AccountLinkingService {
     private readonly messaging: MessagingService,
     private readonly sql: SqlService,
     private readonly config: AppConfig,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
   ) {}
 
   // The person tapped Log In on message `mid`: a token for the login page at `url`, which must be one of that
@@ -75,12 +78,21 @@ export class AccountLinkingService {
     return { authorize_url: authorize.toString(), expires_at: expiresAt };
   }
 
-  // The login page sent the person back. With a code they are linked (again, if they were: a new login may be
-  // another account) and the Page's apps get it; without one they gave up, and nobody is told. Either way the
-  // token is spent. Answers the thread's Page, to send the person back to the conversation.
-  async complete(token: string, authorizationCode: string | undefined): Promise<{ pageId: string; linked: boolean }> {
+  // Where the login page sent the browser back (the public redirect_uri): the Page whose conversation it returns to.
+  // Nothing is completed here: a plain navigation carries no one's identity, and anyone may hold this URL (a person
+  // could hand their Log In link to someone else to log in with). The chat app completes it as the person.
+  async returnTarget(token: string): Promise<{ pageId: string } | null> {
+    const row = await this.liveToken(token);
+    return row && row.completed_at === null ? { pageId: row.page_id } : null;
+  }
+
+  // The person's chat app completes the return: only the person who tapped Log In may. With a code they are linked
+  // (again, if they were: a new login may be another account) and the Page's apps get it; without one they gave up,
+  // and nobody is told. Either way the token is spent. Answers whether the account is linked now.
+  async complete(userId: string, token: string, authorizationCode: string | undefined): Promise<{ status: 'linked' | 'cancelled'; linked: boolean }> {
     const row = await this.liveToken(token);
     if (!row) throw AccountLinkingErrors.invalidToken();
+    if (row.user_id !== userId) throw AccountLinkingErrors.notYours();
     if (row.completed_at !== null) throw AccountLinkingErrors.tokenUsed();
     const hash = sha256Hex(token);
     const spend = async (query: (text: string, params: unknown[]) => Promise<unknown>) =>
@@ -92,7 +104,8 @@ export class AccountLinkingService {
       ).length > 0;
     if (authorizationCode === undefined) {
       if (!(await spend((text, params) => this.sql.query(text, params)))) throw AccountLinkingErrors.tokenUsed();
-      return { pageId: row.page_id, linked: false };
+      const [link] = await this.sql.query(`SELECT 1 FROM account_links WHERE thread_id = $1`, [row.thread_id]);
+      return { status: 'cancelled', linked: link !== undefined };
     }
     const changed = await this.messaging.recordAccountLinking(
       threadFacts(row),
@@ -109,7 +122,7 @@ export class AccountLinkingService {
       },
     );
     if (!changed) throw AccountLinkingErrors.tokenUsed();
-    return { pageId: row.page_id, linked: true };
+    return { status: 'linked', linked: true };
   }
 
   // Log Out, by the person.
@@ -120,9 +133,13 @@ export class AccountLinkingService {
 
   // POST /me/unlink_accounts {psid}, by the Page's bot. Unlinking what is not linked changes nothing and tells no
   // one, and answers as Graph does all the same.
-  async unlinkByPage(pageId: string, psid: unknown): Promise<{ result: string }> {
-    if (typeof psid !== 'string' || !/^\d{1,20}$/.test(psid)) throw AccountLinkingErrors.graphPsid();
-    const thread = await this.messaging.findThreadByPsid(pageId, psid);
+  async unlinkByPage(pageId: string, appId: string, psid: unknown): Promise<{ result: string }> {
+    // Spent refused or not, as the handover calls do: an unlink is a webhook, so it can't be spammed.
+    await spendSendBudget(this.limiter, this.config.env, pageId, appId);
+    // Graph takes ids as numbers too; ours are at most 20 digits (a JS number holds such an id exactly up to 15).
+    const id = typeof psid === 'number' && Number.isSafeInteger(psid) && psid > 0 ? String(psid) : psid;
+    if (typeof id !== 'string' || !/^\d{1,20}$/.test(id)) throw AccountLinkingErrors.graphPsid();
+    const thread = await this.messaging.findThreadByPsid(pageId, id);
     if (!thread) throw GraphErrors.noMatchingUser();
     await this.unlink(thread, 'page');
     return { result: 'unlink account success' };
@@ -136,7 +153,8 @@ export class AccountLinkingService {
 
   // GET /me?fields=recipient&account_linking_token=… with the Page's token: whose Log In tap it is, while it lives.
   async recipient(pageId: string, token: unknown, fields: unknown): Promise<{ id: string; recipient: string }> {
-    const asked = typeof fields === 'string' && fields.trim() ? fields.split(',').map((f) => f.trim()) : ['recipient'];
+    if (fields !== undefined && typeof fields !== 'string') throw AccountLinkingErrors.graphFields();
+    const asked = fields?.trim() ? fields.split(',').map((f) => f.trim()) : ['recipient'];
     if (asked.some((f) => f !== 'id' && f !== 'recipient')) throw AccountLinkingErrors.graphFields();
     const row = typeof token === 'string' ? await this.liveToken(token) : undefined;
     // Another Page's token reads as unknown: it says nothing about that Page's people.

@@ -56,15 +56,20 @@ describe('account linking', () => {
   const start = (c: Ctx, body: unknown = { mid: c.mid, url: c.loginUrl }) =>
     api.post(`/threads/${c.thread.id}/account-linking`, body, { token: c.person.token });
   const linkingItems = (c: Ctx) => receivedEntries(c.app.bot).filter(([, m]) => m.account_linking).map(([, m]) => m);
-  // What a browser does: opens the login page and follows its redirect back to the platform.
+  // What a browser does: opens the login page and follows its redirect back to the platform, which sends it on to
+  // the chat app with the token and code in the fragment.
   async function browse(authorizeUrl: string) {
     const atLogin = await request(authorizeUrl, { method: 'GET' });
     await atLogin.body.text();
     expect(atLogin.statusCode).toBe(302);
     const back = await request(String(atLogin.headers.location), { method: 'GET' });
-    const text = await back.body.text();
-    return { status: back.statusCode, location: back.headers.location, text };
+    await back.body.text();
+    const location = String(back.headers.location);
+    return { status: back.statusCode, location, fragment: Object.fromEntries(new URLSearchParams(location.split('#')[1] ?? '')) };
   }
+  // What the chat app then does, as the person (the fragment's token and code).
+  const complete = (who: { token: string }, fragment: Record<string, unknown>) =>
+    api.post('/account-linking/complete', fragment, { token: who.token });
 
   it('links an account through the business login page, then unlinks it from either side', async () => {
     const c = await setup();
@@ -86,7 +91,12 @@ describe('account linking', () => {
 
     const back = await browse(started.body.authorize_url);
     expect(back.status).toBe(303);
-    expect(back.location).toBe(`/?page=${c.page.id}&account_linking=linked`);
+    expect(back.location).toBe(`/?page=${c.page.id}#account_linking_token=${token}&authorization_code=code-for-${c.psid}`);
+    // Nothing is linked by the navigation alone (a prefetcher, or someone else's browser, completes nothing).
+    expect((await browse(started.body.authorize_url)).status).toBe(303);
+    expect((await api.get(`/threads/${c.thread.id}/account-linking`, { token: c.person.token })).body).toEqual({ linked: false });
+    const done = await complete(c.person, back.fragment);
+    expect([done.status, done.body]).toEqual([200, { status: 'linked', linked: true }]);
     // The login page learned whose tap it was from the Graph API, with the Page's token.
     expect(login.lookups.at(-1)).toEqual({ status: 200, body: { id: c.page.id, recipient: c.psid } });
 
@@ -105,10 +115,10 @@ describe('account linking', () => {
       linked_at: expect.any(Number),
     });
 
-    // A token completes once.
-    const again = await browse(started.body.authorize_url);
-    expect(again.status).toBe(409);
-    expect(JSON.parse(again.text).code).toBe('ACCOUNT_LINKING.TOKEN_USED');
+    // A token completes once; its return then leads nowhere.
+    const again = await complete(c.person, back.fragment);
+    expect([again.status, again.body.code]).toEqual([409, 'ACCOUNT_LINKING.TOKEN_USED']);
+    expect((await browse(started.body.authorize_url)).location).toBe('/#account_linking_error=expired');
 
     // Log Out: the bot hears `unlinked`; a second Log Out has nothing to unlink.
     const out = await api.delete(`/threads/${c.thread.id}/account-linking`, { token: c.person.token });
@@ -119,7 +129,7 @@ describe('account linking', () => {
     expect([outAgain.status, outAgain.body.code]).toEqual([409, 'ACCOUNT_LINKING.NOT_LINKED']);
 
     // Linked again, then unlinked by the bot (Account Unlink API, form-encoded as Graph takes it).
-    expect((await browse((await start(c)).body.authorize_url)).status).toBe(303);
+    expect((await complete(c.person, (await browse((await start(c)).body.authorize_url)).fragment)).status).toBe(200);
     await waitForEntry('linked again', c.app.bot, () => linkingItems(c).length === 3);
     const unlink = await api.post(`/v25.0/me/unlink_accounts?access_token=${encodeURIComponent(c.app.pageToken)}`, undefined, { form: { psid: c.psid } });
     expect([unlink.status, unlink.body]).toEqual([200, { result: 'unlink account success' }]);
@@ -139,24 +149,30 @@ describe('account linking', () => {
     const c = await setup();
     const started = await start(c);
     const token = new URL(started.body.authorize_url).searchParams.get('account_linking_token')!;
-    const cancelled = await request(`${t.url}/account-linking/complete?account_linking_token=${token}`);
-    await cancelled.body.text();
-    expect([cancelled.statusCode, cancelled.headers.location]).toEqual([303, `/?page=${c.page.id}&account_linking=cancelled`]);
-    const late = await api.get(`/account-linking/complete?account_linking_token=${token}&authorization_code=x`);
+    const back = await request(`${t.url}/account-linking/complete?account_linking_token=${token}`);
+    await back.body.text();
+    expect([back.statusCode, back.headers.location]).toEqual([303, `/?page=${c.page.id}#account_linking_token=${token}`]);
+    const cancelled = await complete(c.person, { account_linking_token: token });
+    expect([cancelled.status, cancelled.body]).toEqual([200, { status: 'cancelled', linked: false }]);
+    const late = await complete(c.person, { account_linking_token: token, authorization_code: 'x' });
     expect([late.status, late.body.code]).toEqual([409, 'ACCOUNT_LINKING.TOKEN_USED']);
+    // A person already linked who gives up at a second login stays linked.
+    const again = new URL((await start(c)).body.authorize_url).searchParams.get('account_linking_token')!;
+    expect((await complete(c.person, { account_linking_token: again, authorization_code: 'first' })).body).toEqual({ status: 'linked', linked: true });
+    const third = new URL((await start(c)).body.authorize_url).searchParams.get('account_linking_token')!;
+    expect((await complete(c.person, { account_linking_token: third })).body).toEqual({ status: 'cancelled', linked: true });
     const marker = await personSays(api, c.person, c.thread.id, 'never mind');
     await waitForEntry('the marker', c.app.bot, (_, m) => m.message?.mid === marker.mid);
-    expect(linkingItems(c)).toEqual([]);
-    expect((await api.get(`/threads/${c.thread.id}/account-linking`, { token: c.person.token })).body).toEqual({ linked: false });
+    expect(linkingItems(c).map((m) => m.account_linking)).toEqual([{ status: 'linked', authorization_code: 'first' }]);
   });
 
   it('links once when the login page sends the person back twice at the same moment', async () => {
     const c = await setup();
     const token = new URL((await start(c)).body.authorize_url).searchParams.get('account_linking_token')!;
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => api.get(`/account-linking/complete?account_linking_token=${token}&authorization_code=code-${i}`)),
+      Array.from({ length: 6 }, (_, i) => complete(c.person, { account_linking_token: token, authorization_code: `code-${i}` })),
     );
-    expect(results.map((r) => r.status).sort()).toEqual([303, 409, 409, 409, 409, 409]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409, 409, 409, 409]);
     const marker = await personSays(api, c.person, c.thread.id, 'done');
     await waitForEntry('the marker', c.app.bot, (_, m) => m.message?.mid === marker.mid);
     expect(linkingItems(c)).toHaveLength(1);
@@ -186,6 +202,18 @@ describe('account linking', () => {
     expect((await api.delete(`/threads/${d.thread.id}/account-linking`, { token: c.person.token })).status).toBe(404);
     expect((await api.post(`/threads/${c.thread.id}/account-linking`, { mid: c.mid, url: c.loginUrl })).status).toBe(401);
 
+    // A Log In link handed to someone else links nobody: only the person who tapped it completes it.
+    const handed = await browse((await start(c)).body.authorize_url);
+    const stranger = await signupPerson(api, 'Someone else');
+    const notYours = await complete(stranger, handed.fragment);
+    expect([notYours.status, notYours.body.code]).toEqual([403, 'ACCOUNT_LINKING.NOT_YOURS']);
+    expect((await complete(d.person, handed.fragment)).status).toBe(403);
+    expect((await api.post('/account-linking/complete', handed.fragment)).status).toBe(401);
+    for (const body of [{}, { account_linking_token: 'nope' }, { ...handed.fragment, authorization_code: '' }, { ...handed.fragment, extra: 1 }]) {
+      const res = await complete(c.person, body);
+      expect([res.status, res.body.code]).toEqual([400, 'REQUEST.VALIDATION_FAILED']);
+    }
+
     // The Graph lookup: this Page's live tokens only; only id and recipient.
     const token = new URL((await start(c)).body.authorize_url).searchParams.get('account_linking_token')!;
     const lookup = (pageToken: string, q: string) => api.get(`/v25.0/me?access_token=${encodeURIComponent(pageToken)}&${q}`);
@@ -196,6 +224,7 @@ describe('account linking', () => {
       [c.app.pageToken, `fields=recipient,name&account_linking_token=${token}`],
       [c.app.pageToken, 'fields=recipient&account_linking_token=alt_nope'],
       [c.app.pageToken, 'fields=recipient&account_linking_token='],
+      [c.app.pageToken, `fields=recipient&fields=name&account_linking_token=${token}`],
     ]) {
       const res = await lookup(pageToken, q);
       expect([res.status, res.body.error?.code]).toEqual([400, 100]);
@@ -203,8 +232,11 @@ describe('account linking', () => {
     // Expired: neither the lookup nor the return takes it.
     await t.db.query('UPDATE account_linking_tokens SET expires_at = $2 WHERE thread_id = $1', [c.thread.id, Date.now() - 1]);
     expect((await lookup(c.app.pageToken, `fields=recipient&account_linking_token=${token}`)).status).toBe(400);
-    const expired = await api.get(`/account-linking/complete?account_linking_token=${token}&authorization_code=x`);
-    expect([expired.status, expired.body.code]).toEqual([400, 'ACCOUNT_LINKING.INVALID_TOKEN']);
+    const expired = await request(`${t.url}/account-linking/complete?account_linking_token=${token}&authorization_code=x`);
+    await expired.body.text();
+    expect([expired.statusCode, expired.headers.location]).toEqual([303, '/#account_linking_error=expired']);
+    const late = await complete(c.person, { account_linking_token: token, authorization_code: 'x' });
+    expect([late.status, late.body.code]).toEqual([400, 'ACCOUNT_LINKING.INVALID_TOKEN']);
     for (const q of ['', '?account_linking_token=nope', `?account_linking_token=${token}&authorization_code=`]) {
       const res = await api.get(`/account-linking/complete${q}`);
       expect([res.status, res.body.code]).toEqual([400, 'REQUEST.VALIDATION_FAILED']);
@@ -213,7 +245,9 @@ describe('account linking', () => {
     // The Account Unlink API: a person of this Page, by PSID.
     const unlink = (body: unknown) => api.post(`/v25.0/me/unlink_accounts?access_token=${encodeURIComponent(c.app.pageToken)}`, body);
     expect((await unlink({ psid: d.psid })).body.error).toMatchObject({ code: 100, error_subcode: 2018001 });
-    for (const body of [{}, { psid: 'x' }, { psid: 7 }]) {
+    // Graph takes an id as a number too.
+    expect((await unlink({ psid: Number(c.psid) })).body).toEqual({ result: 'unlink account success' });
+    for (const body of [{}, { psid: 'x' }, { psid: -7 }, { psid: 1.5 }]) {
       const res = await unlink(body);
       expect([res.status, res.body.error?.code]).toEqual([400, 100]);
     }

@@ -106,6 +106,7 @@ describeBrowser('browser: account linking in the chat app', () => {
     await tab.getByRole('status').filter({ hasText: 'You are logged in' }).waitFor();
     await tab.locator('[data-linked="true"]').waitFor();
     expect(new URL(tab.url()).search).toBe(`?page=${biz.page.id}`);
+    expect(new URL(tab.url()).hash).toBe('');
     const linked = await waitFor('the linked webhook', () => bot.items.find((i) => i.account_linking));
     expect(linked.account_linking).toEqual({ status: 'linked', authorization_code: `shop-user-for-${linked.sender.id}` });
     await saveScreenshot(tab, 'account-linking-linked.png');

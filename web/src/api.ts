@@ -345,3 +345,8 @@ export interface AccountLinkingStarted {
   authorize_url: string;
   expires_at: number;
 }
+// POST /account-linking/complete.
+export interface AccountLinkingCompleted {
+  status: 'linked' | 'cancelled';
+  linked: boolean;
+}

@@ -39,3 +39,14 @@ export class CompleteAccountLinkingQueryDto {
   @Length(1, 2048)
   authorization_code?: string;
 }
+
+// What the chat app sends once the login page returned (the fragment the return put in its URL).
+export class CompleteAccountLinkingDto extends CompleteAccountLinkingQueryDto {}
+
+export class AccountLinkingCompletedDto {
+  @ApiProperty({ enum: ['linked', 'cancelled'], description: 'linked: with a code; cancelled: the person did not log in' })
+  status: 'linked' | 'cancelled';
+
+  @ApiProperty({ description: 'Whether the account is linked now (a cancelled login leaves an earlier link as it was)' })
+  linked: boolean;
+}

@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import '../styles.css';
 import {
+  AccountLinkingCompleted,
   AccountLinkingStarted,
   AccountLinkState,
   api,
@@ -32,7 +33,7 @@ import { MessageItem } from './message-tools';
 import { personaByline, typingByline } from './persona';
 import { APP_TITLE, noticeFor, titleWithUnread } from './notify';
 import { Feed, Transport } from './realtime';
-import { linkingOutcome, LinkTarget, linkTarget, withoutRef } from './ref-link';
+import { linkingReturn, LinkTarget, linkTarget, withoutRef } from './ref-link';
 import {
   dueForRefresh,
   markRefreshed,
@@ -107,12 +108,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   const [now, setNow] = useState(Date.now());
   const [linkError, setLinkError] = useState<string | null>(null);
   // What the conversation says about its account link: the login page's outcome, or a Log In / Log Out that failed.
-  const [linkingNotice, setLinkingNotice] = useState<{ threadId?: string; pageId?: string; text: string } | null>(() => {
-    const outcome = linkingOutcome(location.search);
-    const pageId = linkTarget(location.search)?.pageId;
-    if (!outcome || !pageId) return null;
-    return { pageId, text: outcome === 'linked' ? 'You are logged in: your account is linked.' : 'Login cancelled: your account is not linked.' };
-  });
+  const [linkingNotice, setLinkingNotice] = useState<{ threadId?: string; pageId?: string; text: string } | null>(null);
   const openRef = useRef<string | null>(null);
   openRef.current = openId;
   const feedRef = useRef<Feed | null>(null);
@@ -277,7 +273,9 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       onReset: () => {
         // Events were missed for good: what the REST API says is the truth. Open threads reload now, others on open.
         void refreshThreads();
-        setState((all) => Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { ...v, loaded: false, stale: true }])));
+        // The account link may have changed in what was missed too: read again when shown.
+        setState((all) => Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { ...v, loaded: false, stale: true, linked: undefined }])));
+        if (openRef.current) void loadLinkState(openRef.current);
         if (openRef.current) void loadHistory(openRef.current);
       },
       forcePoll: new URLSearchParams(location.search).get('transport') === 'poll',
@@ -288,6 +286,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     void refreshThreads();
     const link = linkTarget(location.search);
     if (link) void openLink(link);
+    void completeLinking(link?.pageId);
     const tick = setInterval(() => setNow(Date.now()), 1000);
     return () => {
       feed.stop();
@@ -395,6 +394,27 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   function dropRef() {
     const search = withoutRef(location.search);
     if (search !== location.search) history.replaceState(history.state, '', location.pathname + search + location.hash);
+  }
+
+  // Back from a business's login page (the server's return put the token in the fragment): completed here, as this
+  // person, so a Log In link handed to someone else links nobody. What the notice says comes from the server.
+  async function completeLinking(pageId: string | undefined) {
+    const ret = linkingReturn(location.hash);
+    if (!ret) return;
+    history.replaceState(history.state, '', location.pathname + location.search);
+    if ('error' in ret) {
+      setLinkingNotice({ pageId, text: 'That login link has expired or was used already: tap Log In again.' });
+      return;
+    }
+    try {
+      const done = await api<AccountLinkingCompleted>('POST', '/account-linking/complete', ret.code === undefined
+        ? { account_linking_token: ret.token }
+        : { account_linking_token: ret.token, authorization_code: ret.code }, { token });
+      // The header follows the account_linking event the server sends every device of the person.
+      setLinkingNotice({ pageId, text: done.status === 'linked' ? 'You are logged in: your account is linked.' : 'Login cancelled.' });
+    } catch (err) {
+      setLinkingNotice({ pageId, text: `Login not completed: ${err instanceof Error ? err.message : String(err)}` });
+    }
   }
 
   async function loadLinkState(id: string) {

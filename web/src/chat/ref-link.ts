@@ -39,15 +39,19 @@ export function linkTarget(search: string): LinkTarget | null {
   return REF.test(ref) ? { pageId, ref } : { pageId, badRef: ref };
 }
 
-// How an account linking ended, when the login page sent the person back here (`account_linking=linked|cancelled`,
-// added by the server's redirect_uri handler).
-export function linkingOutcome(search: string): 'linked' | 'cancelled' | null {
-  const v = params(search).find(([k]) => k === 'account_linking')?.[1];
-  return v === 'linked' || v === 'cancelled' ? v : null;
+// What the server's account-linking return put in the URL's fragment: the token (and the login page's code) for the
+// app to complete as the person, or why there is nothing to complete. Null: not a return.
+export type LinkingReturn = { token: string; code?: string } | { error: string };
+export function linkingReturn(hash: string): LinkingReturn | null {
+  const q = params(hash.replace(/^#/, ''));
+  const token = q.find(([k]) => k === 'account_linking_token')?.[1];
+  if (token) {
+    const code = q.find(([k]) => k === 'authorization_code')?.[1];
+    return code === undefined ? { token } : { token, code };
+  }
+  const error = q.find(([k]) => k === 'account_linking_error')?.[1];
+  return error ? { error } : null;
 }
-
-// Parameters said once: a reload must not send the ref again or repeat the linking notice.
-const ONE_SHOT = new Set(['ref', 'account_linking']);
 
 // The query without its one-shot parameters (the others as they were written), so that a reload opens the thread
 // again without sending the ref a second time. '' when nothing is left.
@@ -59,7 +63,7 @@ export function withoutRef(search: string): string {
       if (!part) return false;
       const k = part.split('=')[0];
       try {
-        return !ONE_SHOT.has(decodeURIComponent(k));
+        return decodeURIComponent(k) !== 'ref';
       } catch {
         return true;
       }
