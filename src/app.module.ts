@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountLinkingModule } from './account-linking/account-linking.module';
 import { AccountsModule } from './accounts/accounts.module';
 import { AdminModule } from './admin/admin.module';
 import { AppsModule } from './apps/apps.module';
@@ -53,6 +54,7 @@ export class AppModule {
         SendApiModule,
         HandoverModule,
         InboxModule,
+        AccountLinkingModule,
         GraphBatchModule,
         SandboxModule,
       ],

@@ -32,6 +32,7 @@ describe('MessengerBot webhooks', () => {
         msg('7', 'm_1', 'hi'),
         { sender: { id: PAGE }, recipient: { id: '7' }, timestamp: 6, message: { mid: 'm_2', is_echo: true, text: 'hello' } },
         { sender: { id: '7' }, recipient: { id: PAGE }, timestamp: 7, postback: { title: 'Go', payload: 'GO' } },
+        { sender: { id: '7' }, recipient: { id: PAGE }, timestamp: 7.5, template: { type: 'coupon', payload: 'SUMMER', coupon_code: '10OFF' } },
         { recipient: { id: PAGE }, timestamp: 8, policy_enforcement: { action: 'warning', reason: 'r' } },
         { sender: { id: '7' }, recipient: { id: PAGE }, timestamp: 9, unknown_thing: {} },
       ],
@@ -47,6 +48,7 @@ describe('MessengerBot webhooks', () => {
       ['message', 5],
       ['echo', 6],
       ['postback', 7],
+      ['template', 7.5],
     ]);
     expect(got.filter((e) => e.psid !== '7').map((e) => [e.kind, e.psid])).toEqual(
       expect.arrayContaining([
@@ -54,7 +56,7 @@ describe('MessengerBot webhooks', () => {
         ['standby', '8'],
       ]),
     );
-    expect(got).toHaveLength(5);
+    expect(got).toHaveLength(6);
     expect(got[0].pageId).toBe(PAGE);
   });
 
@@ -147,6 +149,18 @@ function fakeRedis(): RedisSetNxClient & { keys: Map<string, number> } {
   };
 }
 
+// Date.now (the in-memory store's clock) moved forward by the test: a lease lapses without waiting for it.
+async function withClock(test: (advance: (ms: number) => void) => Promise<void>): Promise<void> {
+  let skew = 0;
+  const now = Date.now.bind(Date);
+  const clock = jest.spyOn(Date, 'now').mockImplementation(() => now() + skew);
+  try {
+    await test((ms) => (skew += ms));
+  } finally {
+    clock.mockRestore();
+  }
+}
+
 // Lets the microtasks and I/O callbacks queued so far run, until `cond` holds.
 async function until(what: string, cond: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setImmediate(r));
@@ -175,6 +189,23 @@ describe('MessengerBot dedupe stores', () => {
     const ttl = Math.max(...redis.keys.values()) - Date.now();
     expect(ttl).toBeGreaterThan(86_000_000);
     expect(ttl).toBeLessThanOrEqual(86_400_000);
+  });
+
+  it('knows a redelivered message by its mid, though its attachment URLs were signed again', async () => {
+    const ran: string[] = [];
+    const b = make();
+    b.on('message', (e) => void ran.push((e.item.message as { mid: string }).mid));
+    const image = (exp: number) => ({
+      sender: { id: '7' },
+      recipient: { id: PAGE },
+      timestamp: 5,
+      message: { mid: 'm_1', attachments: [{ type: 'image', payload: { url: `https://sb.example/media/1/display.jpg?exp=${exp}&sig=s${exp}` } }] },
+    });
+    await post(b, body([image(100)]));
+    await post(b, body([image(160)]));
+    await post(b, body([{ ...image(160), message: { mid: 'm_2', text: 'another' } }]));
+    await b.idle();
+    expect(ran).toEqual(['m_1', 'm_2']);
   });
 
   it('runs the event when the store fails or does not answer, and reports it', async () => {
@@ -293,6 +324,203 @@ describe('MessengerBot dedupe stores', () => {
     await expect(Promise.resolve(store.claim('k', 10))).rejects.toThrow('unexpected reply to SET NX: "QUEUED"');
     expect(store.release).toBeUndefined();
   });
+});
+
+describe("MessengerBot ack: 'after-handlers'", () => {
+  const make = (opts: Partial<BotOptions> = {}) =>
+    new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', ack: 'after-handlers', onError: () => undefined, ...opts });
+  const refused = (why: string) => ({ status: 503, body: `not handled, deliver again: ${why}`, headers: { 'retry-after': '5' } });
+  const text = (e: BotEvent) => (e.item.message as { text: string }).text;
+  // A handler's promise to finish, opened by the test: no timing involved.
+  const gates = () => {
+    const open = new Map<string, () => void>();
+    return { wait: (name: string) => new Promise<void>((r) => open.set(name, r)), open, pass: (name: string) => open.get(name)!() };
+  };
+
+  it('answers once the handlers succeeded, and 503 with Retry-After when one threw; the retry runs only what failed', async () => {
+    const g = gates();
+    const ran: string[] = [];
+    let failing = true;
+    const b = make();
+    b.on('message', async (e) => {
+      ran.push(text(e));
+      if (text(e) === 'slow') await g.wait('slow');
+      if (text(e) === 'fails' && failing) throw new Error('Graph was down');
+    });
+    let answered = false;
+    const answer = post(b, body([msg('1', 'm_1', 'slow')])).then((a) => ((answered = true), a));
+    await until('the handler started', () => g.open.has('slow'));
+    await new Promise((r) => setImmediate(r));
+    expect(answered).toBe(false);
+    g.pass('slow');
+    expect(await answer).toEqual({ status: 200, body: 'EVENT_RECEIVED' });
+
+    // A batch of two people: one's handler throws, so the whole request is refused and comes again.
+    const batch = body([msg('2', 'm_2', 'works'), msg('3', 'm_3', 'fails')]);
+    expect(await post(b, batch)).toEqual(refused('1 failed'));
+    failing = false;
+    // The retry: the event that succeeded is done (dropped), the one that threw was released (runs again).
+    expect(await post(b, batch)).toEqual({ status: 200, body: 'EVENT_RECEIVED' });
+    expect(ran).toEqual(['slow', 'works', 'fails', 'fails']);
+  });
+
+  it("answers 503 past ackTimeoutMs, lets the handler finish, and drops the retry once it is done, not while it runs", async () => {
+    const g = gates();
+    const ran: string[] = [];
+    const b = make({ ackTimeoutMs: 20 });
+    b.on('message', async (e) => {
+      ran.push(text(e));
+      await g.wait(text(e));
+    });
+    const raw = body([msg('1', 'm_1', 'slow')]);
+    expect(await post(b, raw)).toEqual(refused('1 not finished in 20 ms'));
+    // The sender's retry while the first still runs: queued behind it in the person's lane, not answered 200 either.
+    expect(await post(b, raw)).toEqual(refused('1 not finished in 20 ms'));
+    g.pass('slow');
+    await b.idle();
+    // Its turn came once the first was done: dropped.
+    expect(ran).toEqual(['slow']);
+    expect(await post(b, raw)).toEqual({ status: 200, body: 'EVENT_RECEIVED' });
+    expect(ran).toEqual(['slow']);
+  });
+
+  it('tells a redelivery to another replica to come back while the event is in progress, and drops it once done', async () => {
+    const g = gates();
+    const store = memoryDedupeStore();
+    const ran: string[] = [];
+    const [a, b] = ['a', 'b'].map((name) => {
+      const bot = make({ dedupeStore: store });
+      bot.on('message', async (e) => {
+        ran.push(`${name} ${text(e)}`);
+        await g.wait(name);
+      });
+      return bot;
+    });
+    const raw = body([msg('1', 'm_1', 'hi')]);
+    const first = post(a, raw);
+    await until('a runs it', () => g.open.has('a'));
+    expect(await post(b, raw)).toEqual(refused('1 in progress in another delivery'));
+    g.pass('a');
+    expect((await first).status).toBe(200);
+    expect(await post(b, raw)).toEqual({ status: 200, body: 'EVENT_RECEIVED' });
+    expect(ran).toEqual(['a hi']);
+  });
+
+  it("holds a person's later events of a batch behind one that failed, so the retry runs them in order", async () => {
+    const ran: string[] = [];
+    let failing = true;
+    const b = make();
+    b.on('message', (e) => {
+      ran.push(text(e));
+      if (text(e) === '1a' && failing) throw new Error('boom');
+    });
+    const batch = body([msg('1', 'm_1', '1a'), msg('1', 'm_2', '1b'), msg('2', 'm_3', '2a')]);
+    expect(await post(b, batch)).toEqual(refused('1 failed, 1 held behind an earlier event of the same person'));
+    expect(ran).toEqual(['1a', '2a']);
+    failing = false;
+    expect((await post(b, batch)).status).toBe(200);
+    expect(ran).toEqual(['1a', '2a', '1a', '1b']);
+  });
+
+  it('loses nothing when a replica dies mid-handler: its lease lapses and the redelivery runs, once', () =>
+    withClock(async (advance) => {
+      const store = memoryDedupeStore();
+      const ran: string[] = [];
+      // Replica a "dies" in its handler: the handler never settles, so a never marks it done nor releases it (what
+      // a answers is lost with it).
+      const a = make({ dedupeStore: store, dedupeLeaseMs: 60_000, ackTimeoutMs: 10, handlerTimeoutMs: 10 });
+      a.on('message', () => {
+        ran.push('a');
+        return new Promise(() => undefined);
+      });
+      const b = make({ dedupeStore: store, dedupeLeaseMs: 60_000 });
+      b.on('message', () => void ran.push('b'));
+      const raw = body([msg('1', 'm_1', 'hi')]);
+      void post(a, raw);
+      await until('a runs it', () => ran.length === 1);
+      // The sender's retries while a's lease holds: refused, not run, not dropped as done.
+      expect((await post(b, raw)).status).toBe(503);
+      advance(61_000);
+      expect(await post(b, raw)).toEqual({ status: 200, body: 'EVENT_RECEIVED' });
+      // Done now: any later redelivery is dropped.
+      expect((await post(b, raw)).status).toBe(200);
+      expect(ran).toEqual(['a', 'b']);
+    }));
+
+  it('keeps the concurrency cap, and answers one batch once for all its events', async () => {
+    const g = gates();
+    const b = make({ maxConcurrentHandlers: 1 });
+    let active = 0;
+    let most = 0;
+    b.on('message', async (e) => {
+      most = Math.max(most, ++active);
+      await g.wait(text(e));
+      active--;
+    });
+    let answered = false;
+    const answer = post(b, body([msg('1', 'm_1', 'x'), msg('2', 'm_2', 'y'), msg('3', 'm_3', 'z')])).then((a) => ((answered = true), a));
+    for (const t of ['x', 'y', 'z']) {
+      await until(`${t} started`, () => g.open.has(t));
+      expect(answered).toBe(false);
+      g.pass(t);
+    }
+    expect((await answer).status).toBe(200);
+    expect(most).toBe(1);
+  });
+
+  it('needs a two-phase store: refuses a one-phase one (a redis client without eval)', () => {
+    expect(() => make({ dedupeStore: redisDedupeStore(fakeRedis()) })).toThrow("ack: 'after-handlers' needs a two-phase dedupeStore");
+    expect(() => make({ dedupeStore: {} })).toThrow('a dedupeStore needs claim, or start and finish');
+    // Without dedupe at all it runs, each delivery in full.
+    expect(() => make({ dedupe: 0 })).not.toThrow();
+  });
+});
+
+describe('two-phase dedupe', () => {
+  it('in memory: in progress under a token, done only when finished, released only by its holder, a lapsed lease free', () => {
+    const s = memoryDedupeStore();
+    expect(s.start('k', 1000, 't1')).toBe('started');
+    expect(s.start('k', 1000, 't2')).toBe('running');
+    // Not t2's to release.
+    s.release('k', 't2');
+    expect(s.start('k', 1000, 't2')).toBe('running');
+    expect(s.finish('k', 1000, 't1')).toBe(true);
+    expect(s.start('k', 1000, 't3')).toBe('done');
+    // A handler that threw: released, the redelivery runs.
+    expect(s.start('r', 1000, 't1')).toBe('started');
+    s.release('r', 't1');
+    expect(s.start('r', 1000, 't2')).toBe('started');
+    // A lease that lapsed (its process died): taken by the next delivery; the late finisher still marks it done,
+    // and is told the lease was not its own any more.
+    expect(s.start('l', 0, 't1')).toBe('started');
+    expect(s.start('l', 1000, 't2')).toBe('started');
+    expect(s.finish('l', 1000, 't1')).toBe(false);
+    expect(s.start('l', 1000, 't3')).toBe('done');
+  });
+
+  it("default mode: a redelivery after a dead delivery's lease lapsed runs, one within it is dropped", () =>
+    withClock(async (advance) => {
+      const store = memoryDedupeStore();
+      const ran: string[] = [];
+      const make = (opts: Partial<BotOptions>) => new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', dedupeStore: store, ...opts });
+      const a = make({ dedupeLeaseMs: 60_000, handlerTimeoutMs: 10, onError: () => undefined });
+      a.on('message', () => {
+        ran.push('a');
+        return new Promise(() => undefined);
+      });
+      const b = make({});
+      b.on('message', () => void ran.push('b'));
+      const raw = body([msg('1', 'm_1', 'hi')]);
+      await post(a, raw);
+      await until('a runs it', () => ran.length === 1);
+      await post(b, raw);
+      await b.idle();
+      expect(ran).toEqual(['a']);
+      advance(61_000);
+      await post(b, raw);
+      await b.idle();
+      expect(ran).toEqual(['a', 'b']);
+    }));
 });
 
 describe('MessengerBot concurrency cap', () => {

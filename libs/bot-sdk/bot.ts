@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifyMessenger } from '../webhook-signature';
-import { DedupeStore, memoryDedupeStore } from './dedupe';
+import { DedupeStart, DedupeStore, memoryDedupeStore } from './dedupe';
 import { eventKind, EventKind } from './events';
 import { GraphClient, GraphClientOptions } from './graph-client';
 
@@ -28,11 +28,23 @@ export interface BotOptions extends GraphClientOptions {
   // How many events may wait or run at once (default 10,000): past it a webhook is answered 503 with nothing of it
   // run, so the sender (Switchboard, Messenger) delivers it again later instead of this process holding it in memory.
   maxPendingEvents?: number;
-  // A handler threw or overran handlerTimeoutMs, the dedupe store failed (DedupeStoreError), or a webhook could not
-  // be read.
+  // A handler threw or overran handlerTimeoutMs, the dedupe store failed or an event's lease lapsed before its
+  // handlers finished (DedupeStoreError), or a webhook could not be read.
   onError?: (err: unknown, event?: BotEvent) => void;
   // How long a person's next event waits for a handler that has not finished (it goes on running; default 60 s).
   handlerTimeoutMs?: number;
+  // When a webhook is answered. 'on-receipt' (the default): 200 at once, handlers after; a process that dies loses
+  // the events it had not finished. 'after-handlers': the answer waits for that request's events: 200 when all
+  // succeeded (or were already done), otherwise 503 so the sender delivers them again; nothing is lost when the
+  // process dies. Needs a two-phase dedupeStore (the default, redisDedupeStore on a client with eval).
+  ack?: 'on-receipt' | 'after-handlers';
+  // Under ack: 'after-handlers', how long an answer waits for its events (default 3 s): past it, 503 (the handlers
+  // go on, and mark the event done if they succeed). Keep it well under the sender's request timeout: Switchboard's
+  // WEBHOOK_TIMEOUT_MS (5 s by default), Messenger's 5 s.
+  ackTimeoutMs?: number;
+  // How long an event is held in progress before a redelivery may run it again (default: handlerTimeoutMs for each
+  // of its handlers, plus 5 s): what a crash costs in delay. Shorter than a handler runs, and it may run twice.
+  dedupeLeaseMs?: number;
 }
 
 /** The dedupe store failed (threw, rejected or didn't answer in time): the event ran anyway. `cause`: its error. */
@@ -113,6 +125,22 @@ export interface SendResult {
 
 const header = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h);
 
+// Switchboard retries no sooner than its own schedule (5 s after a first failure by default), Messenger as it will.
+const BUSY = { 'retry-after': '5' };
+
+// Added to the default lease: time for the store's own calls around the handlers.
+const LEASE_MARGIN_MS = 5_000;
+
+// What became of one event of a webhook answered after its handlers: 'ok' (ran, or was already done, or had no
+// handler), 'failed' (a handler threw), 'busy' (another delivery holds it in progress), 'skipped' (an earlier event
+// of the same person in the same request did not succeed: it waits for the retry, so the order holds).
+type Outcome = 'ok' | 'failed' | 'busy' | 'skipped';
+
+// One webhook request under ack: 'after-handlers': the people whose later events of it must wait for its retry.
+interface Delivery {
+  stopped: Set<string>;
+}
+
 /**
  * A Messenger bot for one Page, for Switchboard or the Messenger Platform alike (only `graphUrl` differs):
  * verified webhooks dispatched to handlers by kind, each person's events one at a time and in order, redeliveries
@@ -126,6 +154,8 @@ export class MessengerBot {
   readonly graph: GraphClient;
   private readonly handlers = new Map<EventKind | '*', Handler[]>();
   private readonly dedupeStore: DedupeStore | undefined;
+  // The store marks events in progress, then done (start, finish); otherwise one claim for the whole TTL.
+  private readonly twoPhase: boolean;
   private readonly slots: Slots | undefined;
   // Each person's events run one after another: a slow handler can't let a later message's reply overtake.
   private readonly lanes = new Map<string, Promise<void>>();
@@ -135,6 +165,14 @@ export class MessengerBot {
     this.graph = new GraphClient(options);
     const dedupe = options.dedupe ?? 10_000;
     this.dedupeStore = dedupe > 0 ? (options.dedupeStore ?? memoryDedupeStore(dedupe)) : undefined;
+    const store = this.dedupeStore;
+    this.twoPhase = Boolean(store?.start && store.finish);
+    if (store && !store.claim && !(store.start && store.finish)) throw new Error('a dedupeStore needs claim, or start and finish');
+    // A one-phase claim holds the key for the whole TTL from before the handlers: a process dying mid-handler would
+    // leave it claimed, and the sender's redelivery be dropped.
+    if (options.ack === 'after-handlers' && store && !this.twoPhase) {
+      throw new Error("ack: 'after-handlers' needs a two-phase dedupeStore (start and finish; redisDedupeStore on a client with eval)");
+    }
     const cap = options.maxConcurrentHandlers ?? 64;
     this.slots = cap > 0 && Number.isFinite(cap) ? new Slots(cap) : undefined;
   }
@@ -147,9 +185,11 @@ export class MessengerBot {
 
   /**
    * What to answer a webhook request, whatever the framework: the handshake, 401 for a body not signed with the
-   * app secret, otherwise 200 at once, the events dispatched after (`idle()` waits for them).
+   * app secret, otherwise 200 at once, the events dispatched after (`idle()` waits for them); under
+   * `ack: 'after-handlers'`, 200 once its events' handlers succeeded, 503 if one failed or overran `ackTimeoutMs`.
    */
   async handle(req: WebhookRequest): Promise<WebhookAnswer> {
+    const received = Date.now();
     const url = new URL(req.url, 'http://bot');
     if (req.method === 'GET') {
       const q = url.searchParams;
@@ -171,16 +211,41 @@ export class MessengerBot {
     if (payload.object !== 'page' || !Array.isArray(payload.entry)) return { status: 200, body: 'EVENT_RECEIVED' };
     // Overloaded: all of this delivery is refused, so its retry carries it whole (at least once, in order).
     if (this.running.size >= (this.options.maxPendingEvents ?? 10_000)) {
-      return { status: 503, body: 'busy: deliver again later', headers: { 'retry-after': '5' } };
+      return { status: 503, body: 'busy: deliver again later', headers: BUSY };
     }
+    const delivery: Delivery | undefined = this.options.ack === 'after-handlers' ? { stopped: new Set() } : undefined;
+    const outcomes: Promise<Outcome>[] = [];
     for (const entry of payload.entry as { id?: unknown; messaging?: unknown; standby?: unknown }[]) {
       const pageId = String(entry?.id ?? '');
       for (const [list, standby] of [[entry?.messaging, false], [entry?.standby, true]] as const) {
         if (!Array.isArray(list)) continue;
-        for (const item of list as Record<string, unknown>[]) this.dispatch(pageId, item, standby);
+        for (const item of list as Record<string, unknown>[]) {
+          const outcome = this.dispatch(pageId, item, standby, delivery);
+          if (outcome) outcomes.push(outcome);
+        }
       }
     }
-    return { status: 200, body: 'EVENT_RECEIVED' };
+    return delivery ? this.acknowledge(outcomes, received) : { status: 200, body: 'EVENT_RECEIVED' };
+  }
+
+  // The answer to a request under ack: 'after-handlers', once all its events have an outcome or the deadline
+  // passed. One answer for the whole batch: a retry carries every event again, and those already done are dropped.
+  private async acknowledge(outcomes: Promise<Outcome>[], received: number): Promise<WebhookAnswer> {
+    const got: (Outcome | undefined)[] = outcomes.map(() => undefined);
+    const all = Promise.all(outcomes.map((o, i) => o.then((x) => (got[i] = x))));
+    let timer: NodeJS.Timeout | undefined;
+    const limit = this.options.ackTimeoutMs ?? 3_000;
+    await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, received + limit - Date.now()))))]);
+    clearTimeout(timer);
+    if (got.every((o) => o === 'ok')) return { status: 200, body: 'EVENT_RECEIVED' };
+    const count = (o: Outcome | undefined) => got.filter((x) => x === o).length;
+    const parts = [
+      [count('failed'), 'failed'],
+      [count(undefined), `not finished in ${limit} ms`],
+      [count('busy'), 'in progress in another delivery'],
+      [count('skipped'), 'held behind an earlier event of the same person'],
+    ].filter(([n]) => n);
+    return { status: 503, body: `not handled, deliver again: ${parts.map(([n, what]) => `${n} ${what}`).join(', ')}`, headers: BUSY };
   }
 
   /** A node:http request listener for the webhook (Express and others: pass it the raw body through handle()). */
@@ -275,9 +340,11 @@ export class MessengerBot {
 
   // --- dispatch ---
 
-  private dispatch(pageId: string, item: Record<string, unknown>, standby: boolean): void {
+  // Queues an event on its person's lane. Resolves, for an event with handlers, with what became of it once its
+  // key is settled in the store. `delivery`: the request it came in, when that is answered after its handlers.
+  private dispatch(pageId: string, item: Record<string, unknown>, standby: boolean, delivery?: Delivery): Promise<Outcome> | undefined {
     const kind = eventKind(item, standby);
-    if (!kind) return;
+    if (!kind) return undefined;
     const sender = (item.sender as { id?: unknown } | undefined)?.id;
     const recipient = (item.recipient as { id?: unknown } | undefined)?.id;
     // An echo goes from the Page to the person: the person is its recipient.
@@ -290,52 +357,37 @@ export class MessengerBot {
       item,
     };
     const handlers = [...(this.handlers.get(kind) ?? []), ...(this.handlers.get('*') ?? [])];
-    if (!handlers.length) return;
-    // A redelivery carries the same item: known by a digest of it (taken now, before a handler could change it).
-    const key = this.dedupeStore && createHash('sha1').update(`${pageId}\u0000${kind}\u0000${JSON.stringify(item)}`).digest('base64');
+    if (!handlers.length) return undefined;
+    // A redelivery carries the same item, known by a digest of it (taken now, before a handler could change it); a
+    // message by its mid, since its attachment URLs change between tries (Switchboard signs them afresh for each).
+    const mid = (item.message as { mid?: unknown } | undefined)?.mid;
+    const id = typeof mid === 'string' ? `mid\u0000${mid}` : JSON.stringify(item);
+    const key = this.dedupeStore && createHash('sha1').update(`${pageId}\u0000${kind}\u0000${id}`).digest('base64');
     const lane = `${pageId}:${event.psid ?? ''}`;
+    let settle!: (o: Outcome) => void;
+    const outcome = new Promise<Outcome>((r) => (settle = r));
     const run = (this.lanes.get(lane) ?? Promise.resolve()).then(async () => {
       // The person's turn; then one of the slots all people share. Claimed only now, just before the handlers run:
       // a redelivery queued behind the first delivery finds it done (dropped) or failed and released (runs again).
       const done = await this.slots?.take();
       try {
-        const claimed = key === undefined ? 'off' : await this.claim(key, event);
-        if (claimed === 'seen') return;
-        let threw = false;
-        for (const h of handlers) {
-          let timer: NodeJS.Timeout | undefined;
-          let overran = false;
-          const limit = this.options.handlerTimeoutMs ?? 60_000;
-          try {
-            // A handler that never settles would hold this person's events forever: after the limit the next goes
-            // on, and its slot is freed (the SDK no longer waits for it, though it may still be running).
-            await Promise.race([
-              Promise.resolve().then(() => h(event, this)),
-              new Promise((_, reject) => {
-                timer = setTimeout(() => {
-                  overran = true;
-                  reject(new Error(`a ${kind} handler ran longer than ${limit} ms`));
-                }, limit);
-              }),
-            ]);
-          } catch (err) {
-            // One that overran may yet finish its work: only one that threw lets a redelivery run the event again.
-            if (!overran) threw = true;
-            this.report(err, event);
-          } finally {
-            clearTimeout(timer);
-          }
+        // Their earlier event of this request did not succeed: this one waits for the retry, so it can't overtake.
+        if (delivery?.stopped.has(lane)) return settle('skipped');
+        const token = randomUUID();
+        const state = key === undefined ? 'off' : await this.begin(key, event, handlers.length, token);
+        if (state === 'done') return settle('ok');
+        if (state === 'running') {
+          // On receipt the redelivery is dropped (answered already). After handlers the sender is told to come
+          // back: the delivery holding the key may yet fail, or have died with it (its lease then lapses).
+          delivery?.stopped.add(lane);
+          return settle(delivery ? 'busy' : 'ok');
         }
-        if (threw && claimed === 'claimed' && this.dedupeStore?.release) {
-          const store = this.dedupeStore;
-          try {
-            // Bounded like a claim: a store that hangs (Redis away, commands queued) must not hold the person's
-            // events and a slot for good. Awaited, so a redelivery queued behind this one finds the key gone.
-            await this.bounded(() => store.release!(key!));
-          } catch (err) {
-            this.report(new DedupeStoreError(`the dedupe store failed to release a key: ${String(err)}`, key!, err), event);
-          }
-        }
+        const ran = await this.runHandlers(event, handlers);
+        if (delivery && (ran.threw || ran.overran.length)) delivery.stopped.add(lane);
+        const settled = this.conclude(key, token, state, event, ran).then((failed) => settle(failed ? 'failed' : 'ok'));
+        // Awaited, so a redelivery queued behind this one finds the key done or released; not for a handler that
+        // overran, which the person's next event no longer waits for.
+        if (!ran.overran.length) await settled;
       } finally {
         done?.();
       }
@@ -346,18 +398,94 @@ export class MessengerBot {
       this.running.delete(run);
       if (this.lanes.get(lane) === run) this.lanes.delete(lane);
     });
+    return outcome;
   }
 
-  // 'claimed': first time, run it; 'seen': a redelivery, drop it; 'unknown': the store failed, run it (at least once
-  // allows a duplicate; dropping on a guess could lose the event).
-  private async claim(key: string, event: BotEvent): Promise<'claimed' | 'seen' | 'unknown'> {
+  // Runs an event's handlers in order. One not settled after handlerTimeoutMs is reported and left running, its
+  // promise in `overran`: the person's next event goes on, and its slot is freed.
+  private async runHandlers(event: BotEvent, handlers: Handler[]): Promise<{ threw: boolean; overran: Promise<unknown>[] }> {
+    let threw = false;
+    const overran: Promise<unknown>[] = [];
+    const limit = this.options.handlerTimeoutMs ?? 60_000;
+    for (const h of handlers) {
+      let timer: NodeJS.Timeout | undefined;
+      let late = false;
+      const running = Promise.resolve().then(() => h(event, this));
+      try {
+        await Promise.race([
+          running,
+          new Promise((_, reject) => {
+            timer = setTimeout(() => {
+              late = true;
+              reject(new Error(`a ${event.kind} handler ran longer than ${limit} ms`));
+            }, limit);
+          }),
+        ]);
+      } catch (err) {
+        if (late) overran.push(running);
+        else threw = true;
+        this.report(err, event);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return { threw, overran };
+  }
+
+  // What the store says of the event's key: 'started' (this delivery's: run it), 'running' or 'done' (a
+  // redelivery); 'unknown' when the store failed: run it (at least once allows a duplicate; dropping on a guess
+  // could lose the event).
+  private async begin(key: string, event: BotEvent, handlerCount: number, token: string): Promise<DedupeStart | 'unknown'> {
+    const store = this.dedupeStore!;
     try {
-      const fresh = await this.bounded(() => this.dedupeStore!.claim(key, this.options.dedupeTtlMs ?? 86_400_000));
-      return fresh ? 'claimed' : 'seen';
+      if (!this.twoPhase) return (await this.bounded(() => store.claim!(key, this.ttlMs))) ? 'started' : 'done';
+      // Long enough for the handlers this process still waits for: shorter, a redelivery could run it meanwhile.
+      const lease = this.options.dedupeLeaseMs ?? handlerCount * (this.options.handlerTimeoutMs ?? 60_000) + LEASE_MARGIN_MS;
+      const state = await this.bounded(() => store.start!(key, lease, token));
+      if (state !== 'started' && state !== 'running' && state !== 'done') throw new Error(`start answered ${JSON.stringify(state)}`);
+      return state;
     } catch (err) {
       this.report(new DedupeStoreError(`the dedupe store failed to claim a key, so the event ran: ${String(err)}`, key, err), event);
       return 'unknown';
     }
+  }
+
+  // Settles the event's key once its handlers have: done if all succeeded, released if one threw (a redelivery
+  // runs it again). Handlers that overran are waited for first, however long: one that never settles leaves its
+  // lease to lapse. Resolves true if a handler failed; the store's own failures are only reported (a lease that
+  // outlives a failed release only delays the redelivery; a missed finish at worst lets one run again).
+  private async conclude(
+    key: string | undefined,
+    token: string,
+    state: DedupeStart | 'unknown' | 'off',
+    event: BotEvent,
+    { threw, overran }: { threw: boolean; overran: Promise<unknown>[] },
+  ): Promise<boolean> {
+    for (const r of await Promise.allSettled(overran)) {
+      if (r.status === 'rejected') {
+        threw = true;
+        this.report(r.reason, event);
+      }
+    }
+    if (state !== 'started' || key === undefined) return threw;
+    const store = this.dedupeStore!;
+    try {
+      // Bounded like a claim: a store that hangs (Redis away, commands queued) must not hold the person's events
+      // and a slot for good.
+      if (threw) {
+        if (store.release) await this.bounded(() => store.release!(key, token));
+      } else if (this.twoPhase && (await this.bounded(() => store.finish!(key, this.ttlMs, token))) === false) {
+        const lapsed = 'the lease on an event lapsed before its handlers finished (they ran past dedupeLeaseMs), so it may have run twice';
+        this.report(new DedupeStoreError(lapsed, key), event);
+      }
+    } catch (err) {
+      this.report(new DedupeStoreError(`the dedupe store failed to ${threw ? 'release' : 'finish'} a key: ${String(err)}`, key, err), event);
+    }
+    return threw;
+  }
+
+  private get ttlMs(): number {
+    return this.options.dedupeTtlMs ?? 86_400_000;
   }
 
   // A dedupe store call, failed if it hasn't answered within dedupeTimeoutMs.

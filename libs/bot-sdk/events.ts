@@ -9,6 +9,7 @@ export const EVENT_KINDS = [
   'read',
   'reaction',
   'edit',
+  'template',
   'optin',
   'referral',
   'account_linking',
@@ -32,6 +33,8 @@ export function eventKind(item: Record<string, unknown> | null | undefined, stan
   if (item.read) return 'read';
   if (item.reaction) return 'reaction';
   if (item.message_edit) return 'edit';
+  // A coupon's "Reveal code" tapped: {template: {type: 'coupon', payload?, coupon_code}}.
+  if (item.template) return 'template';
   if (item.optin) return 'optin';
   if (item.referral) return 'referral';
   if (item.account_linking) return 'account_linking';

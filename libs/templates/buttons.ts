@@ -7,6 +7,7 @@ import {
   e164,
   Field,
   httpUrl,
+  httpsOrLoopbackUrl,
   maxChars,
   nonEmpty,
   oneOf,
@@ -17,7 +18,7 @@ import {
   toLowerCase,
   toStringish,
 } from './rules';
-import type { DefaultAction, PhoneNumberButton, PostbackButton, WebUrlButton } from './types';
+import type { AccountLinkButton, AccountUnlinkButton, DefaultAction, PhoneNumberButton, PostbackButton, WebUrlButton } from './types';
 
 const title = [required, string, nonEmpty, maxChars(LIMITS.buttonTitle)];
 
@@ -45,6 +46,16 @@ export class PhoneNumberButtonDto implements PhoneNumberButton {
   @Field(required, string, e164) payload: string;
 }
 
+// Messenger draws these two with its own titles ("Log In", "Log Out"); a title sent along is ignored.
+export class AccountLinkButtonDto implements AccountLinkButton {
+  @Field(required, oneOf(['account_link'])) type: 'account_link';
+  @Field(required, string, httpsOrLoopbackUrl) url: string;
+}
+
+export class AccountUnlinkButtonDto implements AccountUnlinkButton {
+  @Field(required, oneOf(['account_unlink'])) type: 'account_unlink';
+}
+
 /** `default_action` of a generic element: a URL button without title. */
 export class DefaultActionDto implements DefaultAction {
   @Field(required, oneOf(['web_url'])) type: 'web_url';
@@ -69,6 +80,8 @@ const BUTTONS: Record<string, Ctor> = {
   web_url: WebUrlButtonDto,
   postback: PostbackButtonDto,
   phone_number: PhoneNumberButtonDto,
+  account_link: AccountLinkButtonDto,
+  account_unlink: AccountUnlinkButtonDto,
 };
 
 /** Picks the button class for a template button. */

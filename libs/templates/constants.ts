@@ -14,7 +14,7 @@ export const LIMITS = {
   metadata: 1000,
   quickReplies: 13,
   quickReplyTitle: 20,
-  /** Postback, quick reply, get_started and ice breaker payloads. */
+  /** Postback, quick reply, get_started, ice breaker and coupon payloads. */
   payload: 1000,
   buttonTitle: 20,
   genericElements: 10,
@@ -26,6 +26,12 @@ export const LIMITS = {
   mediaElements: 1,
   mediaButtons: 3,
   receiptElements: 100,
+  couponTitle: 80,
+  couponSubtitle: 80,
+  /** Meta documents no bound: Switchboard takes the payloads' (1000); the code must have no spaces. */
+  couponCode: 1000,
+  /** As every button title (Meta documents no bound of its own). */
+  couponUrlButtonTitle: 20,
   greetingText: 160,
   iceBreakers: 4,
   iceBreakerQuestion: 80,
@@ -60,11 +66,11 @@ export type MediaAttachmentType = (typeof MEDIA_ATTACHMENT_TYPES)[number];
 export const ATTACHMENT_TYPES = [...MEDIA_ATTACHMENT_TYPES, 'template'] as const;
 export type AttachmentType = (typeof ATTACHMENT_TYPES)[number];
 
-export const TEMPLATE_TYPES = ['generic', 'button', 'media', 'receipt'] as const;
+export const TEMPLATE_TYPES = ['generic', 'button', 'media', 'receipt', 'coupon'] as const;
 export type TemplateType = (typeof TEMPLATE_TYPES)[number];
 
 /** Buttons allowed in templates. */
-export const BUTTON_TYPES = ['web_url', 'postback', 'phone_number'] as const;
+export const BUTTON_TYPES = ['web_url', 'postback', 'phone_number', 'account_link', 'account_unlink'] as const;
 export type ButtonType = (typeof BUTTON_TYPES)[number];
 /** Buttons allowed in the persistent menu. */
 export const MENU_BUTTON_TYPES = ['web_url', 'postback'] as const;

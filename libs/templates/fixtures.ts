@@ -42,6 +42,24 @@ export const receipt = (over: object = {}) => ({
   ...over,
 });
 
+export const coupon = (over: object = {}) => ({
+  template_type: 'coupon',
+  title: '10% off everything',
+  coupon_code: '10PERCENT',
+  ...over,
+});
+
+/** Meta's complex coupon example (send-messages/template/coupon): every property. */
+export const metaCoupon = () =>
+  coupon({
+    subtitle: '10% off. Limit 1 per customer. Expires on October 1st, 2022',
+    coupon_url: 'https://www.myshop.com/',
+    coupon_url_button_title: 'Shop now',
+    coupon_pre_message: "Here's a deal just for you!",
+    image_url: 'https://www.myshop.com/sale-image.png',
+    payload: 'The coupon for 10% off everything that expires 2022-10-1',
+  });
+
 /** Meta's own receipt example (reference/templates/receipt). */
 export const metaReceipt = () => ({
   template_type: 'receipt',
@@ -104,6 +122,7 @@ export const validRequests = (): object[] => [
   request(template(buttonTemplate({ buttons: [webUrl(), postback(), phone()] }))),
   request(template(media({ elements: [mediaElement({ buttons: [webUrl()] })] }))),
   request(template(metaReceipt())),
+  request(template(metaCoupon())),
   { recipient: { id: '1254477777772919' }, sender_action: 'typing_on' },
   request(
     { text: 'ticket update' },

@@ -37,8 +37,10 @@ export {
   ReceiptAddressDto,
   ReceiptSummaryDto,
   ReceiptAdjustmentDto,
+  CouponTemplatePayloadDto,
 } from './templates';
-export { WebUrlButtonDto, PostbackButtonDto, PhoneNumberButtonDto, DefaultActionDto } from './buttons';
+export { buttonLabel } from './button-label';
+export { WebUrlButtonDto, PostbackButtonDto, PhoneNumberButtonDto, AccountLinkButtonDto, AccountUnlinkButtonDto, DefaultActionDto } from './buttons';
 export { parseGraphParams, parseGraphJson, SEND_API_JSON_PARAMS, MESSENGER_PROFILE_JSON_PARAMS } from './form';
 export type { JsonParseResult } from './form';
 export { formatParam } from './schema';

@@ -223,6 +223,17 @@ export function isHttpUrl(v: unknown): boolean {
 
 export const httpUrl: Check = (v) => (isHttpUrl(v) ? undefined : 'must be a valid URL');
 
+/**
+ * An https URL, or plain http to this machine (a bot developed locally): what a login link opens carries a
+ * token that names the person to the bot, which must not cross a network in clear text.
+ */
+export const httpsOrLoopbackUrl: Check = (v) => {
+  if (!isHttpUrl(v)) return 'must be a valid URL';
+  const { protocol, hostname } = new URL(v);
+  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+  return protocol === 'https:' || loopback ? undefined : 'must be an https URL';
+};
+
 /** An https URL naming a domain: no IP address, no localhost (Messenger's whitelisted_domains rule). */
 export const httpsDomainUrl: Check = (v) => {
   const bad = 'must be an https URL with a fully qualified domain name';

@@ -1,11 +1,13 @@
 import {
   address,
   buttonTemplate,
+  coupon,
   errorOf,
   generic,
   genericElement,
   media,
   mediaElement,
+  metaCoupon,
   metaReceipt,
   phone,
   postback,
@@ -265,6 +267,48 @@ const receiptCases: Case[] = [
   ['order_url bad', receipt({ order_url: 'order 123' }), [`${P}[order_url]`, 'must be a valid URL']],
 ];
 
+const couponCases: Case[] = [
+  ['a code', coupon(), 'ok'],
+  ["Meta's complex example", metaCoupon(), 'ok'],
+  ['a URL and no code', coupon({ coupon_code: undefined, coupon_url: 'https://shop.example/sale' }), 'ok'],
+  ['title of 80 emoji (code points)', coupon({ title: str(80, '🎁') }), 'ok'],
+  ['title missing', coupon({ title: undefined }), [`${P}[title]`, 'is required']],
+  ['title empty', coupon({ title: '' }), [`${P}[title]`, 'must not be empty']],
+  ['title of 81', coupon({ title: str(81) }), [`${P}[title]`, 'must be at most 80 characters']],
+  ['subtitle of 80', coupon({ subtitle: str(80) }), 'ok'],
+  ['subtitle of 81', coupon({ subtitle: str(81) }), [`${P}[subtitle]`, 'must be at most 80 characters']],
+  ['neither code nor URL', coupon({ coupon_code: undefined }), [P, 'must set one of coupon_code or coupon_url']],
+  // Reported before the code's own rules, where the code stands in Meta's table.
+  ['neither, and a bad image_url after', { template_type: 'coupon', title: 't', image_url: 'x' }, [P, 'must set one of coupon_code or coupon_url']],
+  ['code with a space', coupon({ coupon_code: '10 PERCENT' }), [`${P}[coupon_code]`, 'must not contain spaces']],
+  ['code with a tab', coupon({ coupon_code: '10\tOFF' }), [`${P}[coupon_code]`, 'must not contain spaces']],
+  ['code with a zero-width space', coupon({ coupon_code: 'TEN\u200bOFF' }), [`${P}[coupon_code]`, 'must not contain spaces']],
+  ['code empty', coupon({ coupon_code: '' }), [`${P}[coupon_code]`, 'must not be empty']],
+  ['code of 1000', coupon({ coupon_code: str(1000) }), 'ok'],
+  ['code of 1001', coupon({ coupon_code: str(1001) }), [`${P}[coupon_code]`, 'must be at most 1000 characters']],
+  ['code an object', coupon({ coupon_code: { code: 'X' } }), [`${P}[coupon_code]`, 'must be a string']],
+  ['coupon_url not a URL', coupon({ coupon_url: 'myshop' }), [`${P}[coupon_url]`, 'must be a valid URL']],
+  ['coupon_url javascript:', coupon({ coupon_url: 'javascript:alert(1)' }), [`${P}[coupon_url]`, 'must be a valid URL']],
+  ['button title of 20', coupon({ coupon_url: 'https://x.y', coupon_url_button_title: str(20) }), 'ok'],
+  [
+    'button title of 21',
+    coupon({ coupon_url: 'https://x.y', coupon_url_button_title: str(21) }),
+    [`${P}[coupon_url_button_title]`, 'must be at most 20 characters'],
+  ],
+  ['pre-message of 1999', coupon({ coupon_pre_message: str(1999) }), 'ok'],
+  [
+    'pre-message of 2000',
+    coupon({ coupon_pre_message: str(2000) }),
+    [`${P}[coupon_pre_message]`, 'must be fewer than 2000 characters'],
+  ],
+  ['image_url not a URL', coupon({ image_url: 'sale.png' }), [`${P}[image_url]`, 'must be a valid URL']],
+  ['payload of 1000', coupon({ payload: str(1000) }), 'ok'],
+  ['payload of 1001', coupon({ payload: str(1001) }), [`${P}[payload]`, 'must be at most 1000 characters']],
+  ['payload an array', coupon({ payload: ['a'] }), [`${P}[payload]`, 'must be a string']],
+  // In the order of Meta's table: title before subtitle before the code.
+  ['several faults: the first in schema order', coupon({ coupon_code: 'a b', subtitle: str(81), title: '' }), [`${P}[title]`, 'must not be empty']],
+];
+
 const B0 = `${P}[buttons][0]`;
 const buttonCases: Case[] = [
   [
@@ -337,8 +381,19 @@ const buttonCases: Case[] = [
   ],
   [
     'unknown button type',
-    buttonTemplate({ buttons: [{ type: 'account_link', url: 'https://example.com' }] }),
-    [`${B0}[type]`, 'must be one of [web_url, postback, phone_number]'],
+    buttonTemplate({ buttons: [{ type: 'element_share' }] }),
+    [`${B0}[type]`, 'must be one of [web_url, postback, phone_number, account_link, account_unlink]'],
+  ],
+  ['account_link without url', buttonTemplate({ buttons: [{ type: 'account_link' }] }), [`${B0}[url]`, 'is required']],
+  [
+    'account_link over plain http to another machine',
+    buttonTemplate({ buttons: [{ type: 'account_link', url: 'http://example.com/login' }] }),
+    [`${B0}[url]`, 'must be an https URL'],
+  ],
+  [
+    'account_link url not a URL',
+    buttonTemplate({ buttons: [{ type: 'account_link', url: 'javascript:alert(1)' }] }),
+    [`${B0}[url]`, 'must be a valid URL'],
   ],
   ['button type missing', buttonTemplate({ buttons: [{ title: 't', payload: 'p' }] }), [`${B0}[type]`, 'is required']],
   ['button not an object', buttonTemplate({ buttons: [postback(), null] }), [`${P}[buttons][1]`, 'must be an object']],
@@ -348,14 +403,9 @@ const dispatchCases: Case[] = [
   [
     'unknown template_type',
     { template_type: 'list', elements: [] },
-    [`${P}[template_type]`, 'must be one of [generic, button, media, receipt]'],
+    [`${P}[template_type]`, 'must be one of [generic, button, media, receipt, coupon]'],
   ],
   ['template_type missing', { elements: [genericElement()] }, [`${P}[template_type]`, 'is required']],
-  [
-    'coupon is not supported',
-    { template_type: 'coupon', title: 't' },
-    [`${P}[template_type]`, 'must be one of [generic, button, media, receipt]'],
-  ],
 ];
 
 describe.each([
@@ -363,6 +413,7 @@ describe.each([
   ['button template', buttonTemplateCases],
   ['media template', mediaCases],
   ['receipt template', receiptCases],
+  ['coupon template', couponCases],
   ['buttons', buttonCases],
   ['template_type', dispatchCases],
 ])('%s', (_, cases) => {
@@ -374,6 +425,28 @@ describe('template normalization', () => {
     const value = valueOf(validateSendRequest(request(template(payload))));
     return (value.message!.attachment as { payload: unknown }).payload;
   };
+
+  it('takes Log In and Log Out buttons, dropping a title Messenger would not draw', () => {
+    expect(
+      payloadOf(
+        buttonTemplate({
+          buttons: [
+            { type: 'account_link', url: 'https://shop.example/login?x=1', title: 'ignored' },
+            { type: 'account_unlink', title: 'ignored' },
+            { type: 'account_link', url: 'http://127.0.0.1:8080/login' },
+          ],
+        }),
+      ),
+    ).toEqual({
+      template_type: 'button',
+      text: expect.any(String),
+      buttons: [
+        { type: 'account_link', url: 'https://shop.example/login?x=1' },
+        { type: 'account_unlink' },
+        { type: 'account_link', url: 'http://127.0.0.1:8080/login' },
+      ],
+    });
+  });
 
   it('drops unknown fields inside templates silently (Graph ignores them)', () => {
     expect(
@@ -431,6 +504,31 @@ describe('template normalization', () => {
     });
   });
 
+  it('keeps a coupon in the order of Meta\'s table, coerces numbers to strings, drops what it does not know', () => {
+    expect(
+      payloadOf({
+        payload: 20221001,
+        image_url: 'https://www.myshop.com/sale-image.png',
+        coupon_code: 42,
+        expire_time: '2025-10-25 16:00:00',
+        title: 'Summer',
+        template_type: 'coupon',
+        subtitle: null,
+      }),
+    ).toEqual({ template_type: 'coupon', title: 'Summer', coupon_code: '42', image_url: 'https://www.myshop.com/sale-image.png', payload: '20221001' });
+    expect(Object.keys(payloadOf(metaCoupon()) as object)).toEqual([
+      'template_type',
+      'title',
+      'subtitle',
+      'coupon_code',
+      'coupon_pre_message',
+      'coupon_url',
+      'coupon_url_button_title',
+      'image_url',
+      'payload',
+    ]);
+  });
+
   it('keeps the limits it tests in LIMITS', () => {
     expect(LIMITS).toMatchObject({
       genericElements: 10,
@@ -439,6 +537,10 @@ describe('template normalization', () => {
       receiptElements: 100,
       buttonTitle: 20,
       payload: 1000,
+      couponTitle: 80,
+      couponSubtitle: 80,
+      couponCode: 1000,
+      couponUrlButtonTitle: 20,
     });
   });
 });

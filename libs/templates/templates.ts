@@ -1,4 +1,4 @@
-// Template payloads (reference §3): generic, button, media, receipt.
+// Template payloads (reference §3): generic, button, media, receipt, coupon.
 import { DefaultActionDto, templateButton } from './buttons';
 import { IMAGE_ASPECT_RATIOS, LIMITS, MEDIA_TYPES, TEMPLATE_TYPES } from './constants';
 import { MEDIA_TEMPLATE_URL_SUBCODE, parsePlatformMediaUrl } from './media-url';
@@ -7,6 +7,7 @@ import {
   Coerce,
   Ctor,
   currency,
+  fewerThan,
   Field,
   httpUrl,
   items,
@@ -28,6 +29,7 @@ import {
 import type {
   Button,
   ButtonTemplatePayload,
+  CouponTemplatePayload,
   DefaultAction,
   GenericElement,
   GenericTemplatePayload,
@@ -168,6 +170,32 @@ export class ReceiptTemplatePayloadDto implements ReceiptTemplatePayload {
   @NestedArray(() => ReceiptAdjustmentDto, optional) adjustments?: ReceiptAdjustment[];
 }
 
+// --- coupon ---
+
+// "Required unless coupon_url is set" (and the other way round): a code to reveal, a link to follow, or both.
+const codeOrUrl = (p: { coupon_code?: string; coupon_url?: string }) =>
+  p.coupon_code === undefined && p.coupon_url === undefined ? 'must set one of coupon_code or coupon_url' : undefined;
+// Zero-width and other invisible format characters (\p{Cf}) count too: a code the person can't see to type is no code.
+const noSpaces = (v: unknown) => (typeof v === 'string' && /[\s\p{Cf}]/u.test(v) ? 'must not contain spaces' : undefined);
+
+// Fields in the order of Meta's reference table.
+export class CouponTemplatePayloadDto implements CouponTemplatePayload {
+  @Field(required, oneOf(['coupon'])) template_type: 'coupon';
+  @Field(...text(LIMITS.couponTitle)) title: string;
+  @Field(optional, string, maxChars(LIMITS.couponSubtitle)) subtitle?: string;
+  @Shape(codeOrUrl)
+  $code?: never;
+  @Coerce(toStringish)
+  @Field(optional, string, nonEmpty, noSpaces, maxChars(LIMITS.couponCode))
+  coupon_code?: string;
+  // Sent as a message of its own before the coupon: a message text's bound.
+  @Field(optional, string, fewerThan(LIMITS.text)) coupon_pre_message?: string;
+  @Field(optional, string, httpUrl) coupon_url?: string;
+  @Field(optional, string, maxChars(LIMITS.couponUrlButtonTitle)) coupon_url_button_title?: string;
+  @Field(optional, string, httpUrl) image_url?: string;
+  @Coerce(toStringish) @Field(optional, string, maxChars(LIMITS.payload)) payload?: string;
+}
+
 // --- dispatch on template_type ---
 
 class UnknownTemplate {
@@ -179,6 +207,7 @@ const TEMPLATES: Record<string, Ctor> = {
   button: ButtonTemplatePayloadDto,
   media: MediaTemplatePayloadDto,
   receipt: ReceiptTemplatePayloadDto,
+  coupon: CouponTemplatePayloadDto,
 };
 
 /** Picks the payload class for `attachment.payload` of a template attachment. */

@@ -48,7 +48,18 @@ export interface PhoneNumberButton {
   payload: string;
 }
 
-export type Button = WebUrlButton | PostbackButton | PhoneNumberButton;
+/** Log In: starts account linking at `url` (Messenger draws its own title). */
+export interface AccountLinkButton {
+  type: 'account_link';
+  url: string;
+}
+
+/** Log Out: unlinks the person's account. */
+export interface AccountUnlinkButton {
+  type: 'account_unlink';
+}
+
+export type Button = WebUrlButton | PostbackButton | PhoneNumberButton | AccountLinkButton | AccountUnlinkButton;
 export type MenuButton = WebUrlButton | PostbackButton;
 
 /** A URL button without its title: what a generic element opens when tapped. */
@@ -147,8 +158,32 @@ export interface ReceiptTemplatePayload {
   adjustments?: ReceiptAdjustment[];
 }
 
+/**
+ * A coupon: the person taps "Reveal code" to see `coupon_code`, and the Page's bots get a `messages` webhook
+ * `{template: {type: 'coupon', payload?, coupon_code}}`. At least one of `coupon_code` and `coupon_url`.
+ */
+export interface CouponTemplatePayload {
+  template_type: 'coupon';
+  title: string;
+  subtitle?: string;
+  /** No whitespace. */
+  coupon_code?: string;
+  coupon_url?: string;
+  /** The title of the `coupon_url` button ("Shop now" when absent). */
+  coupon_url_button_title?: string;
+  /** A text shown before the coupon. */
+  coupon_pre_message?: string;
+  image_url?: string;
+  /** Given back in the webhook when the person reveals the code. */
+  payload?: string;
+}
+
 export type TemplatePayload =
-  GenericTemplatePayload | ButtonTemplatePayload | MediaTemplatePayload | ReceiptTemplatePayload;
+  | GenericTemplatePayload
+  | ButtonTemplatePayload
+  | MediaTemplatePayload
+  | ReceiptTemplatePayload
+  | CouponTemplatePayload;
 
 // --- attachments and messages ---
 

@@ -21,5 +21,4 @@ export const HandoverErrors = {
       100,
       HttpStatus.BAD_REQUEST,
     ),
-  noMatchingUser: () => new GraphException('(#100) No matching user found', 100, HttpStatus.BAD_REQUEST, 'OAuthException', 2018001),
 };

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { GraphErrors } from '../common/errors/graph.exception';
 import { GRAPH_TRANSPORT_PARAMS, parseGraphParams } from '../../libs/templates';
 import { MessagingService, ThreadRow } from '../messaging/messaging.service';
 import { PageInboxHub } from '../pages/page-inbox-hub';
@@ -48,7 +49,7 @@ export class HandoverService {
     await this.sendApi.spend(pageId, appId);
     const p = this.parse(params, action === 'pass');
     const known = await this.messaging.findThreadByPsid(pageId, p.psid);
-    if (!known) throw HandoverErrors.noMatchingUser();
+    if (!known) throw GraphErrors.noMatchingUser();
 
     const deliveries = await this.db.transaction(async (m) => {
       const thread = await this.lockThread(m, known.id);
@@ -135,7 +136,7 @@ export class HandoverService {
     const recipient = parsed.ok ? parsed.value.recipient : undefined;
     if (typeof recipient !== 'string' || !recipient) throw HandoverErrors.invalid('param recipient is required');
     const thread = await this.messaging.findThreadByPsid(pageId, recipient);
-    if (!thread) throw HandoverErrors.noMatchingUser();
+    if (!thread) throw GraphErrors.noMatchingUser();
     return { data: thread.controller ? [{ thread_owner: { app_id: thread.controller } }] : [] };
   }
 

@@ -1,4 +1,4 @@
-import { echoItem, newMid, newPsid, personMessageItem, toMessageView } from './messaging-items';
+import { couponRevealItem, echoItem, newMid, newPsid, personMessageItem, toMessageView } from './messaging-items';
 
 const row = {
   mid: 'm_1',
@@ -71,6 +71,16 @@ describe('messaging items', () => {
     expect(toMessageView(page, sign('person')).attachment).toEqual({ type: 'image', payload: { url: 'person/42' } });
   });
 
+  it("tells the bots what a person's message replies to, and whether it was their own", () => {
+    const person = { ...row, sender: 'person' as const, app_id: null };
+    const toPage = { ...person, content: { text: 'that one', reply_to: { mid: 'm_0' } } };
+    const toSelf = { ...person, content: { text: 'I meant', reply_to: { mid: 'm_0', is_self_reply: true } } };
+    expect(personMessageItem({ psid: '1', pageId: '2' }, toPage).message).toEqual({ mid: 'm_1', text: 'that one', reply_to: { mid: 'm_0' } });
+    expect(personMessageItem({ psid: '1', pageId: '2' }, toSelf).message).toEqual({ mid: 'm_1', text: 'I meant', reply_to: { mid: 'm_0', is_self_reply: true } });
+    // The person's devices get the quoted mid only.
+    expect(toMessageView(toSelf).reply_to).toEqual({ mid: 'm_0' });
+  });
+
   it('carries reply_to to the person and the echo, and notification_type to the person only', () => {
     const reply = { ...row, content: { text: 'yes', reply_to: { mid: 'm_0' }, notification_type: 'SILENT_PUSH' } };
     expect(toMessageView(reply)).toMatchObject({ text: 'yes', reply_to: { mid: 'm_0' }, notification_type: 'SILENT_PUSH' });
@@ -93,5 +103,34 @@ describe('messaging items', () => {
     });
     const plain = { ...row, content: { attachment: template([{ media_type: 'image', url: 'https://kept' }]) } };
     expect(toMessageView(plain, sign('person')).attachment).toEqual(template([{ media_type: 'image', url: 'https://kept' }]));
+  });
+
+  it("keeps a coupon's code from the person until they reveal it, never from the Page's people or the echo", () => {
+    const payload = { template_type: 'coupon', title: '10% off', coupon_code: '10PERCENT', payload: 'SUMMER' };
+    const coupon = { ...row, content: { attachment: { type: 'template', payload } } };
+    const hidden = toMessageView(coupon);
+    expect(hidden.attachment).toEqual({ type: 'template', payload: { template_type: 'coupon', title: '10% off', payload: 'SUMMER' } });
+    expect(hidden.coupon).toEqual({ revealed: false });
+    // The stored content is not changed by the person's view.
+    expect(coupon.content.attachment.payload.coupon_code).toBe('10PERCENT');
+    expect(toMessageView(coupon, undefined, { forPage: true })).toMatchObject({ attachment: { payload }, coupon: { revealed: false } });
+    expect(echoItem({ psid: '1', pageId: '2' }, coupon).message).toMatchObject({ attachments: [{ type: 'template', payload }] });
+    const revealed = toMessageView({ ...coupon, coupon_revealed_at: '1700000001000' });
+    expect(revealed).toMatchObject({ attachment: { payload }, coupon: { revealed: true, revealed_at: 1700000001000 } });
+    // A coupon that only links (no code) has nothing to hide or reveal.
+    const link = { template_type: 'coupon', title: 'Sale', coupon_url: 'https://shop.example' };
+    const linkOnly = toMessageView({ ...row, content: { attachment: { type: 'template', payload: link } } });
+    expect(linkOnly.attachment).toEqual({ type: 'template', payload: link });
+    expect(linkOnly).not.toHaveProperty('coupon');
+  });
+
+  it("tells the bots of a revealed code in the shape Meta's coupon page shows", () => {
+    expect(couponRevealItem({ psid: '1', pageId: '2' }, { coupon_code: 'C', payload: 'P' }, 5)).toEqual({
+      sender: { id: '1' },
+      recipient: { id: '2' },
+      timestamp: 5,
+      template: { type: 'coupon', payload: 'P', coupon_code: 'C' },
+    });
+    expect(couponRevealItem({ psid: '1', pageId: '2' }, { coupon_code: 'C' }, 5).template).toEqual({ type: 'coupon', coupon_code: 'C' });
   });
 });

@@ -16,6 +16,8 @@ export interface MessageRow {
   // Absent on a row being written (none yet).
   reactions?: { person?: string; page?: string };
   num_edit?: number;
+  // A coupon's: when the person revealed its code (ms); null or absent until then.
+  coupon_revealed_at?: string | number | null;
 }
 
 // Turns stored attachments ({type, payload:{media_id,…}}) into what a reader gets (signed URLs). Supplied by
@@ -33,8 +35,15 @@ export function newPsid(): string {
   return id;
 }
 
-// What the person's client shows. `metadata` is for bots only and never reaches the person.
-export function toMessageView(r: MessageRow, present?: AttachmentPresenter): MessageView {
+// The coupon template of a message's content, if it is one.
+export function couponOf(content: Record<string, unknown>): { coupon_code?: string; payload?: string } | undefined {
+  const att = content.attachment as { type?: unknown; payload?: { template_type?: unknown } } | undefined;
+  return att?.type === 'template' && att.payload?.template_type === 'coupon' ? (att.payload as { coupon_code?: string; payload?: string }) : undefined;
+}
+
+// What the person's client shows (`forPage`: the Page's own people, in its inbox). `metadata` is for bots only and
+// never reaches the person; nor does a coupon's code before they tap "Reveal code", as on Messenger.
+export function toMessageView(r: MessageRow, present?: AttachmentPresenter, opts: { forPage?: boolean } = {}): MessageView {
   const c = r.content;
   const view: MessageView = {
     mid: r.mid,
@@ -47,6 +56,12 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter): Mes
   if (c.quick_reply) view.quick_reply = c.quick_reply as { payload: string };
   if (c.quick_replies) view.quick_replies = c.quick_replies as unknown[];
   if (c.attachment) view.attachment = presentOne(c.attachment, present);
+  const coupon = couponOf(c);
+  if (coupon?.coupon_code !== undefined) {
+    const revealedAt = r.coupon_revealed_at == null ? null : Number(r.coupon_revealed_at);
+    view.coupon = revealedAt === null ? { revealed: false } : { revealed: true, revealed_at: revealedAt };
+    if (revealedAt === null && !opts.forPage) view.attachment = withoutCode(view.attachment);
+  }
   if (Array.isArray(c.attachments) && present) view.attachments = present(c.attachments);
   if (c.postback) view.postback = c.postback as { title: string; payload: string };
   if (r.client_message_id) view.client_message_id = r.client_message_id;
@@ -57,6 +72,13 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter): Mes
   if (r.reactions && (r.reactions.person || r.reactions.page)) view.reactions = { ...r.reactions };
   if (r.num_edit) view.num_edit = r.num_edit;
   return view;
+}
+
+function withoutCode(attachment: unknown): unknown {
+  const att = attachment as { payload: Record<string, unknown> };
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { coupon_code, ...payload } = att.payload;
+  return { ...att, payload };
 }
 
 const isPersona = (v: unknown): v is { id: string; name: string; media_id: string } =>
@@ -108,6 +130,10 @@ export function personMessageItem(p: Parties, r: MessageRow, present?: Attachmen
   if (typeof r.content.text === 'string') message.text = r.content.text;
   if (r.content.quick_reply) message.quick_reply = r.content.quick_reply;
   if (Array.isArray(r.content.attachments) && present) message.attachments = present(r.content.attachments);
+  // A person's reply to a message of the thread (swiped on it): Messenger's reply_to, is_self_reply when it was theirs.
+  if (isReplyTo(r.content.reply_to)) {
+    message.reply_to = { mid: r.content.reply_to.mid, ...((r.content.reply_to as { is_self_reply?: unknown }).is_self_reply === true ? { is_self_reply: true } : {}) };
+  }
   return { ...base, message };
 }
 
@@ -144,6 +170,13 @@ export function referralItem(p: Parties, ref: string, timestamp: number): Record
   return { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp, referral: shortlinkReferral(ref) };
 }
 
+// messaging_account_linking: the person linked their account at the business's login page (with the code that page
+// passed back) or unlinked it.
+export function accountLinkingItem(p: Parties, status: 'linked' | 'unlinked', authorizationCode: string | null, timestamp: number): Record<string, unknown> {
+  const account_linking = status === 'linked' && authorizationCode !== null ? { status, authorization_code: authorizationCode } : { status };
+  return { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp, account_linking };
+}
+
 // message_reactions: the person set, changed (react) or removed (unreact) their reaction to a message.
 export function reactionItem(
   p: Parties,
@@ -155,6 +188,17 @@ export function reactionItem(
     recipient: { id: p.pageId },
     timestamp,
     reaction: { reaction: reactionName(reaction.emoji), emoji: reaction.emoji, action: reaction.action, mid: reaction.mid },
+  };
+}
+
+// messages: the person tapped "Reveal code" on a coupon. Meta's coupon page shows this item: `template` beside sender,
+// recipient and timestamp, no mid (the coupon's `payload` says which it was).
+export function couponRevealItem(p: Parties, coupon: { coupon_code: string; payload?: string }, timestamp: number): Record<string, unknown> {
+  return {
+    sender: { id: p.psid },
+    recipient: { id: p.pageId },
+    timestamp,
+    template: { type: 'coupon', ...(coupon.payload === undefined ? {} : { payload: coupon.payload }), coupon_code: coupon.coupon_code },
   };
 }
 

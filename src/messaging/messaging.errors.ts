@@ -16,6 +16,7 @@ export const MessagingErrors = {
       'THREAD.POSTBACK_NOT_OFFERED',
       "No button of this Page offers this title and payload: a postback comes from a button in the thread, the Page's menu, Get Started or an ice breaker",
     ),
+  replyToNotFound: (mid: string) => badRequest('THREAD.REPLY_TO_NOT_FOUND', `reply_to: no message ${mid.slice(0, 80)} in this thread`),
   messageNotFound: (mid: string) => notFound('THREAD.MESSAGE_NOT_FOUND', `No message ${mid.slice(0, 80)} in this thread`),
   notEditable: () =>
     badRequest('THREAD.NOT_EDITABLE', "Only your own messages' text can be edited (not a postback or a quick reply's answer)"),
@@ -23,6 +24,7 @@ export const MessagingErrors = {
   editWindowClosed: (minutes: number) =>
     conflict('THREAD.EDIT_WINDOW_CLOSED', `A message can be edited for ${minutes} minutes after it was sent`),
   notThreadController: () => conflict('THREAD.NOT_CONTROLLER', 'Another app controls this thread (handover protocol)'),
+  notACoupon: () => badRequest('THREAD.NOT_A_COUPON', 'Only a coupon the Page sent with a coupon_code has a code to reveal'),
   quickReplyNotOffered: () =>
     badRequest('THREAD.QUICK_REPLY_NOT_OFFERED', "The Page's latest message offers no such quick reply"),
 };

@@ -18,6 +18,9 @@ import { DeliveryReceipts, ReceivedMessage } from '../webhooks/delivery-receipts
 import { PAGE_INBOX_APP_ID, PageEventInput, threadControllerSql, WebhooksService } from '../webhooks/webhooks.service';
 import { MessagingErrors } from './messaging.errors';
 import {
+  accountLinkingItem,
+  couponOf,
+  couponRevealItem,
   deliveryItem,
   echoItem,
   editItem,
@@ -195,7 +198,7 @@ interface Outcome<T> {
   deliveries: string[];
 }
 
-const MESSAGE_COLUMNS = 'mid, seq, sender, app_id, kind, timestamp, content, client_message_id, reactions, num_edit';
+const MESSAGE_COLUMNS = 'mid, seq, sender, app_id, kind, timestamp, content, client_message_id, reactions, num_edit, coupon_revealed_at';
 
 // Messenger's limits on a person's edits.
 const MAX_EDITS = 5;
@@ -398,7 +401,7 @@ export class MessagingService implements OnModuleInit {
       id: r.id,
       psid: r.psid,
       person: { name: r.person_name },
-      last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a)) : null,
+      last_message: r.last_message ? toMessageView(r.last_message, (a) => this.media.forPerson(a), { forPage: true }) : null,
       unread_count: r.unread_count,
       last_timestamp: Number(r.last_timestamp),
       control: controlView(r),
@@ -485,7 +488,8 @@ export class MessagingService implements OnModuleInit {
   }
 
   // As the person's listing, plus which app sent each of the Page's messages (the Page Inbox's id for its people's):
-  // the Page's own people may know which of their bots said what; the person sees only the Page.
+  // the Page's own people may know which of their bots said what; the person sees only the Page. The Page's people
+  // see its coupons' codes, revealed or not.
   async listPageThreadMessages(pageId: string, threadId: string, afterSeq: number, limit: number, origin?: string) {
     return this.messagesOf(await this.findPageThread(pageId, threadId), afterSeq, limit, origin, true);
   }
@@ -527,9 +531,8 @@ export class MessagingService implements OnModuleInit {
     );
     // Attachment URLs are signed here, per request: a participant re-lists to get fresh ones.
     const present = (a: unknown[]) => this.media.forPerson(a, origin);
-    const data = rows
-      .slice(0, limit)
-      .map((r) => (withApp && r.sender === 'page' && r.app_id ? { ...toMessageView(r, present), app_id: r.app_id } : toMessageView(r, present)));
+    const view = (r: MessageRow) => toMessageView(r, present, { forPage: withApp });
+    const data = rows.slice(0, limit).map((r) => (withApp && r.sender === 'page' && r.app_id ? { ...view(r), app_id: r.app_id } : view(r)));
     return { data, has_more: rows.length > limit, last_seq: Number(t.last_seq) };
   }
 
@@ -538,12 +541,27 @@ export class MessagingService implements OnModuleInit {
   async sendPersonMessage(
     userId: string,
     threadId: string,
-    input: { text?: string; quick_reply?: { payload: string }; attachments?: { media_id: string }[]; client_message_id: string },
+    input: {
+      text?: string;
+      quick_reply?: { payload: string };
+      attachments?: { media_id: string }[];
+      reply_to?: { mid: string };
+      client_message_id: string;
+    },
     origin?: string,
   ): Promise<SentMessage> {
     const build = async (thread: ThreadFacts) => {
       const content: Record<string, unknown> = {};
       if (input.text !== undefined) content.text = input.text;
+      if (input.reply_to) {
+        // Either side's message of this thread; whether it was their own is what the bots are told (is_self_reply).
+        const [quoted] = await this.sql.query<{ sender: string }>(`SELECT sender FROM messages WHERE thread_id = $1 AND mid = $2`, [
+          thread.id,
+          input.reply_to.mid,
+        ]);
+        if (!quoted) throw MessagingErrors.replyToNotFound(input.reply_to.mid);
+        content.reply_to = { mid: input.reply_to.mid, ...(quoted.sender === 'person' ? { is_self_reply: true } : {}) };
+      }
       if (input.quick_reply) {
         await this.requireOfferedQuickReply(thread, input.quick_reply.payload, input.text);
         content.quick_reply = { payload: input.quick_reply.payload };
@@ -712,7 +730,8 @@ export class MessagingService implements OnModuleInit {
     });
   }
 
-  private async spendPersonSend(userId: string): Promise<void> {
+  // A token of the person's send bucket (shared by their sends, reactions, edits, refs and Log In taps), or 429.
+  async spendPersonSend(userId: string): Promise<void> {
     const bucket = await this.consumePersonSend(userId);
     if (!bucket.allowed) throw MessagingErrors.sendingTooFast(bucket.retryAfterMs);
   }
@@ -888,6 +907,42 @@ export class MessagingService implements OnModuleInit {
     }, userId);
   }
 
+  // The person taps "Reveal code" on a coupon the Page sent: the code shows on every device of theirs, and the Page's
+  // bots get Messenger's `messages` item {template: {type: coupon, payload, coupon_code}}. Once: a second tap (from
+  // any device, or two at once: the thread's lock orders them) answers the same and tells no one.
+  async revealCoupon(userId: string, threadId: string, mid: string, origin?: string): Promise<MessageView> {
+    const thread = await this.writableThread(userId, threadId);
+    await this.spendPersonSend(userId);
+    const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
+    return this.run(async (m) => {
+      const lastSeq = await this.lockThread(m, thread.id);
+      const [row] = (await m.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND mid = $2`, [thread.id, mid])) as MessageRow[];
+      if (!row) throw MessagingErrors.messageNotFound(mid);
+      const coupon = row.sender === 'page' ? couponOf(row.content) : undefined;
+      if (coupon?.coupon_code === undefined) throw MessagingErrors.notACoupon();
+      if (row.coupon_revealed_at != null) return { result: toMessageView(row, forPerson), events: [], deliveries: [] };
+      const now = Date.now();
+      await m.query(`UPDATE messages SET coupon_revealed_at = $2 WHERE mid = $1`, [mid, now]);
+      const code = coupon.coupon_code;
+      const event = await this.appendEvent(m, userId, {
+        type: 'coupon_reveal',
+        mid,
+        coupon_code: code,
+        revealed_at: now,
+        thread_id: thread.id,
+        page_id: thread.page_id,
+        seq: lastSeq,
+      });
+      const deliveries = await this.webhooks.recordPageEvent(m, {
+        pageId: thread.page_id,
+        field: 'messages',
+        threadKey: thread.psid,
+        messaging: couponRevealItem({ psid: thread.psid, pageId: thread.page_id }, { coupon_code: code, payload: coupon.payload }, now),
+      });
+      return { result: toMessageView({ ...row, coupon_revealed_at: now }, forPerson), events: [event], deliveries };
+    }, userId);
+  }
+
   // The person opened the thread through a ref link (m.me/<page>?ref=…). A thread with no messages yet whose
   // Page offers Get Started keeps the ref for that postback (Messenger's new-thread referral; should the person write
   // instead, their first message releases it); otherwise the Page's bots get messaging_referrals now.
@@ -927,6 +982,35 @@ export class MessagingService implements OnModuleInit {
       threadKey: thread.psid,
       messaging: referralItem({ psid: thread.psid, pageId: thread.page_id }, ref, Date.now()),
     });
+  }
+
+  // Account linking (src/account-linking) changes a thread's link: `apply` writes the change under the thread's row
+  // lock and says whether anything changed; if it did, the same transaction tells the person's devices
+  // (`account_linking`) and the Page's apps (messaging_account_linking). Answers whether it changed.
+  async recordAccountLinking(
+    thread: ThreadFacts,
+    change: { status: 'linked' | 'unlinked'; authorizationCode: string | null; by: 'person' | 'page' },
+    apply: (m: EntityManager) => Promise<boolean>,
+  ): Promise<boolean> {
+    return this.run(async (m) => {
+      const lastSeq = await this.lockThread(m, thread.id);
+      if (!(await apply(m))) return { result: false, events: [], deliveries: [] };
+      const event = await this.appendEvent(m, thread.user_id, {
+        type: 'account_linking',
+        status: change.status,
+        by: change.by,
+        thread_id: thread.id,
+        page_id: thread.page_id,
+        seq: lastSeq,
+      });
+      const deliveries = await this.webhooks.recordPageEvent(m, {
+        pageId: thread.page_id,
+        field: 'messaging_account_linking',
+        threadKey: thread.psid,
+        messaging: accountLinkingItem({ psid: thread.psid, pageId: thread.page_id }, change.status, change.authorizationCode, Date.now()),
+      });
+      return { result: true, events: [event], deliveries };
+    }, thread.user_id);
   }
 
   // --- the Page's side (Send API) ---
@@ -1205,7 +1289,8 @@ export class MessagingService implements OnModuleInit {
   }
 
   // A thread the person may write to: theirs, and its Page not suspended.
-  private async writableThread(userId: string, threadId: string): Promise<ThreadRow> {
+  // The person's own thread, on a Page that is not suspended: where they may act.
+  async writableThread(userId: string, threadId: string): Promise<ThreadRow> {
     const thread = await this.findOwnThread(userId, threadId);
     if (thread.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);
     return thread;

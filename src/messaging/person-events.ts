@@ -24,6 +24,9 @@ export interface MessageView {
   reactions?: { person?: string; page?: string };
   // How many times the person edited the text; absent when never.
   num_edit?: number;
+  // A coupon with a code: whether the person revealed it. Until then their view of the attachment has no
+  // `coupon_code` (the Page's own people see it).
+  coupon?: { revealed: boolean; revealed_at?: number };
 }
 
 interface ThreadRef {
@@ -47,7 +50,12 @@ export type StoredEvent =
   // another of the person's devices.
   | (ThreadRef & { type: 'reaction'; by: 'person' | 'page'; mid: string; emoji: string | null })
   // The person edited one of their messages (from any of their devices): the message as it now reads.
-  | (ThreadRef & { type: 'edit'; message: MessageView });
+  | (ThreadRef & { type: 'edit'; message: MessageView })
+  // The person linked (at the business's login page) or unlinked their account with the Page's business; `by:
+  // page` when the Page's bot unlinked it.
+  | (ThreadRef & { type: 'account_linking'; status: 'linked' | 'unlinked'; by: 'person' | 'page' })
+  // The person revealed the code of the Page's coupon `mid` (from any of their devices).
+  | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number });
 
 // Stored events carry the person's cursor; typing is ephemeral and has none.
 export type PersonEvent = (StoredEvent & { cursor: number }) | TypingEvent;

@@ -147,4 +147,13 @@ export class ThreadsController {
   unreact(@CurrentPrincipal() who: PersonPrincipal, @Param() p: MessageParamsDto): Promise<ReactionStateDto> {
     return this.messaging.setPersonReaction(who.userId, p.threadId, p.mid, null);
   }
+
+  // "Reveal code" on the Page's coupon: the person's view carries coupon_code from then on; the Page's bots get
+  // Messenger's messages webhook {template: {type: coupon, …}}, once however many taps.
+  @Post(':threadId/messages/:mid/reveal')
+  @HttpCode(200)
+  @ApiOkResponse({ type: MessageViewDto, description: 'The coupon with its code; the same on every later call' })
+  reveal(@CurrentPrincipal() who: PersonPrincipal, @Param() p: MessageParamsDto, @Req() req: FastifyRequest): Promise<MessageViewDto> {
+    return this.messaging.revealCoupon(who.userId, p.threadId, p.mid, requestOrigin(req));
+  }
 }

@@ -10,6 +10,9 @@ describe('hosted script routing and fetch policy', () => {
     expect(handlerFor({ reaction: { mid: 'm_1', action: 'react' } })).toBe('onReaction');
     expect(handlerFor({ message_edit: { mid: 'm_1', text: 'x', num_edit: 1 } })).toBe('onEdit');
     expect(handlerFor({ referral: { ref: 'r', source: 'SHORTLINK' } })).toBe('onReferral');
+    // A coupon's code revealed (Messenger's messages item, no `message` in it).
+    expect(handlerFor({ sender: { id: '1' }, template: { type: 'coupon', payload: 'P', coupon_code: 'C' } }, 'messages')).toBe('onTemplate');
+    expect(handlerFor({ template: { type: 'coupon', coupon_code: 'C' } }, 'standby')).toBe('onStandby');
     expect(handlerFor({ something: 1 })).toBeNull();
     // A thread another app controls: every kind of event goes to onStandby.
     expect(handlerFor({ message: { text: 'hi' } }, 'standby')).toBe('onStandby');

@@ -9,6 +9,7 @@ const HANDLER_OF: Record<EventKind, HandlerName> = {
   read: 'onRead',
   reaction: 'onReaction',
   edit: 'onEdit',
+  template: 'onTemplate',
   optin: 'onOptin',
   referral: 'onReferral',
   account_linking: 'onAccountLinking',

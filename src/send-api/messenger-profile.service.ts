@@ -10,6 +10,7 @@ import {
   validateMessengerProfile,
   validateMessengerProfileDelete,
 } from '../../libs/templates';
+import { GraphErrors } from '../common/errors/graph.exception';
 import type { MessengerProfileSettings } from '../../libs/templates';
 import { notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
@@ -126,7 +127,7 @@ export class MessengerProfileService {
   private async requirePerson(pageId: string, psid: unknown): Promise<string> {
     if (typeof psid !== 'string' || !psid) throw SendApiErrors.invalid('param psid is required');
     const rows: unknown[] = /^\d{1,20}$/.test(psid) ? await this.db.query(`SELECT 1 FROM threads WHERE page_id = $1 AND psid = $2`, [pageId, psid]) : [];
-    if (!rows.length) throw SendApiErrors.noMatchingUser();
+    if (!rows.length) throw GraphErrors.noMatchingUser();
     return psid;
   }
 

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
 import type { PagePrincipal } from '../auth/principal';
 import { SENDER_ACTIONS } from '../../libs/templates';
+import { AccountLinkingService } from '../account-linking/account-linking.service';
 import { mergeParams } from '../common/http/graph-params';
 import { GRAPH_ROUTE_PREFIX } from '../common/http/graph-route';
 import { requestOrigin } from '../media/media.service';
@@ -28,6 +29,7 @@ export class SendApiController {
     private readonly users: UserProfileService,
     private readonly personas: PersonasService,
     private readonly conversations: ConversationsService,
+    private readonly linking: AccountLinkingService,
   ) {}
 
   // Graph takes params in the JSON body, the form body (nested params as JSON strings) or the query string.
@@ -241,7 +243,11 @@ export class SendApiController {
     @Query() query: Record<string, unknown>,
     @Req() req: FastifyRequest,
   ) {
-    if (psid === 'me' || psid === who.pageId) return this.users.page(who.pageId, query?.fields);
+    if (psid === 'me' || psid === who.pageId) {
+      // Account linking: whose Log In tap this token is (the login page asks before it sends the person back).
+      if (query?.account_linking_token !== undefined) return this.linking.recipient(who.pageId, query.account_linking_token, query.fields);
+      return this.users.page(who.pageId, query?.fields);
+    }
     if (isConversationId(psid)) return this.conversations.get(who.pageId, psid, asObject(query));
     if (psid.startsWith('m_')) return this.conversations.message(who.pageId, psid, asObject(query));
     const persona = await this.personas.find(who.pageId, psid);

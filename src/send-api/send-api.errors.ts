@@ -3,9 +3,6 @@ import { MEDIA_TEMPLATE_URL_SUBCODE } from '../../libs/templates';
 import { GraphException } from '../common/errors/graph.exception';
 
 export const SendApiErrors = {
-  // Graph's answer for a PSID the Page does not know.
-  noMatchingUser: () =>
-    new GraphException('(#100) No matching user found', 100, HttpStatus.BAD_REQUEST, 'OAuthException', 2018001),
   invalid: (message: string, subcode?: number) =>
     new GraphException(`(#100) ${message}`, 100, HttpStatus.BAD_REQUEST, 'OAuthException', subcode),
   // reply_to must name a message of the same conversation (any sender), as on Messenger.

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountLinkingModule } from '../account-linking/account-linking.module';
 import { AppConfig } from '../config/app-config';
 import { resolveSecretsKey } from '../config/secrets-key';
 import { MediaModule } from '../media/media.module';
@@ -28,6 +29,7 @@ const createAvatarSigner = (config: AppConfig) =>
     TypeOrmModule.forFeature([SendIdempotencyKeyEntity, MessageAttachmentEntity, MessengerProfileEntity, PersonaEntity, CustomUserSettingsEntity]),
     MessagingModule,
     MediaModule,
+    AccountLinkingModule,
   ],
   controllers: [SendApiController, PageProfileController, AvatarController],
   providers: [

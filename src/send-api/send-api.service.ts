@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { parseGraphParams, parsePlatformMediaUrl, validateSendRequest } from '../../libs/templates';
 import type { MediaElement, MessageContent, SendRequest } from '../../libs/templates';
 import { AppException } from '../common/errors/app.exception';
-import { GraphException } from '../common/errors/graph.exception';
+import { GraphException, GraphErrors } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
 import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
 import { MediaService } from '../media/media.service';
@@ -12,6 +12,7 @@ import { MessagingService, ThreadFacts, ThreadRow } from '../messaging/messaging
 import { AttachmentsService } from './attachments.service';
 import { PersonasService } from './personas.service';
 import { SendApiErrors } from './send-api.errors';
+import { spendSendBudget } from './send-budget';
 
 export type SendResult = { recipient_id: string; message_id?: string; attachment_id?: string };
 
@@ -100,7 +101,7 @@ export class SendApiService {
     }
 
     const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
-    if (!thread) throw SendApiErrors.noMatchingUser();
+    if (!thread) throw GraphErrors.noMatchingUser();
     this.checkWindow(thread, req);
     checkControl(thread, appId);
 
@@ -156,7 +157,7 @@ export class SendApiService {
     spending.catch(() => undefined);
     const { req } = await this.validRequest(params, spending);
     const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
-    if (!thread) throw SendApiErrors.noMatchingUser();
+    if (!thread) throw GraphErrors.noMatchingUser();
     this.checkWindow(thread, req);
     checkControl(thread, appId);
     return true;
@@ -219,15 +220,8 @@ export class SendApiService {
 
   // Both buckets are spent at once (one round trip); the app's ceiling (code 4) is reported before the Page's (613).
   // The Page's and the app's send buckets; other Graph calls that act on a conversation (handover) spend them too.
-  async spend(pageId: string, appId: string | null): Promise<void> {
-    const env = this.config.env;
-    const pageRate = env.SEND_RATE_PER_PAGE_PER_SECOND;
-    const appRate = env.SEND_RATE_PER_APP_PER_SECOND;
-    const page = { key: `send:page:${pageId}`, spec: { capacity: pageRate, refillPerSecond: pageRate } };
-    const buckets = appId ? [page, { key: `send:app:${appId}`, spec: { capacity: appRate, refillPerSecond: appRate } }] : [page];
-    const [pageResult, app] = await this.limiter.consumeEach(buckets);
-    if (app && !app.allowed) throw SendApiErrors.appRateLimited(app.retryAfterMs);
-    if (!pageResult.allowed) throw SendApiErrors.pageRateLimited(pageResult.retryAfterMs);
+  spend(pageId: string, appId: string | null): Promise<void> {
+    return spendSendBudget(this.limiter, this.config.env, pageId, appId);
   }
 
   // RESPONSE and UPDATE (and sender actions) within the standard window of the person's last message;

@@ -1,6 +1,8 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, Server } from 'node:http';
+import { createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import Redis from 'ioredis';
 import { BotEvent, GraphApiError, MessengerBot, redisDedupeStore } from '../../libs/bot-sdk';
 import { httpClient, HttpClient } from '../support/http-client';
@@ -10,6 +12,24 @@ import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { openThread, personSays } from '../factories/messaging.factory';
 import { connectApp, createApp, createPage, signupPerson } from '../factories/registry.factory';
+
+// A bot replica in a process of its own, so the test can kill it: the compiled SDK (dist, from tsc -p
+// tsconfig.build.json) as a bot would run it, answering after its handlers with the Redis store. Its handler says
+// it started, then never ends. Plain JS: Jest's transform doesn't reach a child process.
+const REPLICA = `
+const http = require('node:http');
+const Redis = require('ioredis').default;
+const { MessengerBot, redisDedupeStore } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'libs', 'bot-sdk', 'index.js'))});
+const env = JSON.parse(process.env.REPLICA);
+const dedupeStore = redisDedupeStore(new Redis(env.redisUrl), { prefix: env.prefix });
+if (!dedupeStore.start) throw new Error('dist/libs/bot-sdk predates two-phase dedupe: run npx tsc -p tsconfig.build.json');
+const bot = new MessengerBot({ ...env.options, dedupeStore });
+bot.on('message', (e) => {
+  console.log('started ' + e.item.message.text);
+  return new Promise(() => undefined);
+});
+const server = http.createServer(bot.listener()).listen(0, '127.0.0.1', () => console.log('listening ' + server.address().port));
+`;
 
 // libs/bot-sdk against the real platform: a bot written with it gets a person's messages by signed webhook and
 // answers through the Send API, as it would on Messenger with only the base URL changed.
@@ -29,6 +49,23 @@ describe('libs/bot-sdk against the platform', () => {
     for (const s of servers) s.close();
     await t?.close();
   });
+
+  // A load balancer in front of a bot's replicas: `route` answers each request, told which POST it is (1 the first;
+  // 0 a GET). `posts`: the bodies POSTed, in order.
+  async function balancer(route: (n: number, req: IncomingMessage, body: Buffer, res: ServerResponse) => unknown) {
+    const posts: Buffer[] = [];
+    const lb = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        void route(req.method === 'POST' ? posts.push(body) : 0, req, body, res);
+      });
+    });
+    servers.push(lb);
+    await new Promise<void>((r) => lb.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(lb.address() as AddressInfo).port}/webhook`, posts };
+  }
 
   it('verifies the subscription, receives the messages and answers them, typing and by name', async () => {
     const owner = await signupPerson(api, 'Shop Owner');
@@ -98,23 +135,14 @@ describe('libs/bot-sdk against the platform', () => {
     });
     // A load balancer: the first POST reaches replica a, which runs the event, but its 200 is lost (a 500 goes back
     // instead, as when a replica dies after taking the event); the platform's retry lands on replica b.
-    const posts: Buffer[] = [];
     const answers: number[] = [];
-    const lb = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', async () => {
-        const body = Buffer.concat(chunks);
-        const n = req.method === 'POST' ? posts.push(body) : 0;
-        const answer = await (n <= 1 ? a : b).handle({ method: req.method!, url: req.url!, headers: req.headers, body });
-        if (n) answers.push(answer.status);
-        res.writeHead(n === 1 ? 500 : answer.status).end(answer.body);
-      });
+    const { url, posts } = await balancer(async (n, req, body, res) => {
+      const answer = await (n <= 1 ? a : b).handle({ method: req.method!, url: req.url!, headers: req.headers, body });
+      if (n) answers.push(answer.status);
+      res.writeHead(n === 1 ? 500 : answer.status).end(answer.body);
     });
-    servers.push(lb);
-    await new Promise<void>((r) => lb.listen(0, '127.0.0.1', r));
     const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
-      access_token: app.token, object: 'page', callback_url: `http://127.0.0.1:${(lb.address() as AddressInfo).port}/webhook`, verify_token: 'sdk-verify', fields: 'messages',
+      access_token: app.token, object: 'page', callback_url: url, verify_token: 'sdk-verify', fields: 'messages',
     });
     expect(sub.body).toEqual({ success: true });
 
@@ -137,6 +165,95 @@ describe('libs/bot-sdk against the platform', () => {
       const keys = await clients[0].keys(`${prefix}*`);
       if (keys.length) await clients[0].del(...keys);
       await Promise.all(clients.map((c) => c.quit()));
+    }
+  });
+
+  it("loses nothing when a replica is killed mid-handler under ack: 'after-handlers': the other runs the event once, after the platform's retry", async () => {
+    const owner = await signupPerson(api, 'Crash Owner');
+    const page = await createPage(api, owner, 'Crashing Replica');
+    const app = await createApp(api, owner, 'Crash-safe Bot');
+    const pageAccessToken = await connectApp(api, owner, page.id, app.id, ['messages']);
+    const prefix = `bot-sdk-e2e:${randomUUID()}:`;
+    // One configuration for both replicas; a lease short enough for the test to outlast it.
+    const options = { appSecret: app.secret, pageAccessToken, verifyToken: 'sdk-verify', graphUrl: t.url, ack: 'after-handlers' as const, dedupeLeaseMs: 2000 };
+
+    // Replica a: its own process, killed with SIGKILL once its handler has started.
+    let out = '';
+    const child: ChildProcess = spawn(process.execPath, ['--no-node-snapshot', '-e', REPLICA], {
+      env: { PATH: process.env.PATH ?? '', REPLICA: JSON.stringify({ options, redisUrl: TEST_REDIS_URL, prefix }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (c: Buffer) => (out += c));
+    child.stderr!.on('data', (c: Buffer) => (out += c));
+    const said = (line: string) => out.split('\n').find((l) => l.startsWith(line));
+    const killed = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
+    // Replica b: in this process, same store.
+    const redis = new Redis(TEST_REDIS_URL);
+    const errors: unknown[] = [];
+    const ran: string[] = [];
+    const b = new MessengerBot({ ...options, dedupeStore: redisDedupeStore(redis, { prefix }), onError: (err) => errors.push(err) });
+    b.on('message', (e) => void ran.push((e.item.message as { text: string }).text));
+
+    try {
+      const listening = await waitFor('replica a listening', () => {
+        if (child.exitCode !== null) throw new Error(`replica a exited: ${out}`);
+        return said('listening ');
+      });
+      const port = Number(listening.split(' ')[1]);
+      // The balancer: the first POST to replica a (a 502 if a dies with it open), the platform's retries to b.
+      const answers: number[] = [];
+      const { url, posts } = await balancer(async (n, req, body, res) => {
+        if (n === 1) {
+          const upstream = request({ host: '127.0.0.1', port, method: 'POST', path: req.url, headers: req.headers }, (r) => {
+            res.writeHead(r.statusCode ?? 502);
+            r.pipe(res);
+          });
+          upstream.on('error', () => res.writeHead(502).end('replica a is gone'));
+          upstream.end(body);
+          return;
+        }
+        const answer = await b.handle({ method: req.method!, url: req.url!, headers: req.headers, body });
+        if (n) answers.push(answer.status);
+        res.writeHead(answer.status, answer.headers).end(answer.body);
+      });
+      const sub = await api.post(`/v25.0/${app.id}/subscriptions`, {
+        access_token: app.token, object: 'page', callback_url: url, verify_token: 'sdk-verify', fields: 'messages',
+      });
+      expect(sub.body).toEqual({ success: true });
+
+      const person = await signupPerson(api, 'Margaret Hamilton');
+      const thread = await openThread(api, person, page.id);
+      await personSays(api, person, thread.id, 'do not lose me');
+      await waitFor('replica a in its handler', () => said('started do not lose me'));
+      child.kill('SIGKILL');
+      expect(await killed).toBe('SIGKILL');
+
+      // The platform retries (its schedule, then b's Retry-After) until b has run the event and answered 200.
+      await waitFor('replica b handled the retry', () => answers.includes(200));
+      // A next message is sent only once the first was acknowledged (one thread, in order): when b has handled it,
+      // nothing of the first is still to come.
+      await personSays(api, person, thread.id, 'and me');
+      await waitFor('the next message', () => ran.includes('and me'));
+      await b.idle();
+      expect(ran).toEqual(['do not lose me', 'and me']);
+      // The same item each time; b told the platform to come back (503) until a's lease lapsed, then ran it (200).
+      const items = posts.map((p) => JSON.parse(p.toString('utf8')).entry[0].messaging[0]);
+      const retries = items.filter((i) => i.message.text === 'do not lose me').length - 1;
+      expect(items.slice(1, retries + 1)).toEqual(Array(retries).fill(items[0]));
+      expect(answers.slice(0, retries)).toEqual([...Array(retries - 1).fill(503), 200]);
+      expect(errors).toEqual([]);
+      // Both events done in Redis, for the TTL.
+      const keys = await redis.keys(`${prefix}*`);
+      expect(keys).toHaveLength(2);
+      for (const k of keys) {
+        expect(await redis.get(k)).toBe('1');
+        expect(await redis.pttl(k)).toBeGreaterThan(60_000);
+      }
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
     }
   });
 });

@@ -7,7 +7,7 @@ import { connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { startStaticServer, StaticServer } from '../support/static-server';
 import { waitFor } from '../support/wait-for';
-import { openThread, personSays, psidOf } from '../factories/messaging.factory';
+import { openThread, pageSays, personSays, psidOf } from '../factories/messaging.factory';
 import { connectApp, createApp, createPage, Person, signupPerson } from '../factories/registry.factory';
 
 const DESKTOP = { width: 1280, height: 800 };
@@ -115,6 +115,18 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     expect(await conv.getByTestId('controlled-by').textContent()).toBe('Bot: Shop bot');
     expect(await conv.getByRole('button', { name: 'Hand back to bot' }).count()).toBe(0);
 
+    // The bot's coupon shows its code to the Page's people at once; the person's reveal changes no seq, and still
+    // shows in the open pane without reopening it (the pushed hint re-reads the latest messages).
+    const coupon = await pageSays(api, pageToken, psid, {
+      attachment: { type: 'template', payload: { template_type: 'coupon', title: 'Ten off', coupon_code: 'TENOFF' } },
+    });
+    expect(coupon.status).toBe(200);
+    const couponItem = messages.locator(`[data-mid="${coupon.body.message_id}"]`);
+    await couponItem.getByText(/TENOFF.*not revealed yet/).waitFor();
+    const revealed = await api.post(`/threads/${thread.id}/messages/${coupon.body.message_id}/reveal`, undefined, { token: person.token });
+    expect(revealed.status).toBe(200);
+    await couponItem.getByText(/TENOFF.*· revealed/).waitFor({ timeout: 10_000 });
+
     // Take over: the bot hears of it, the reply box opens.
     await conv.getByRole('button', { name: 'Take over' }).click();
     await conv.getByTestId('controlled-by').getByText('You (Page Inbox)').waitFor();
@@ -143,7 +155,8 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     await messages.locator('.from-person').getByText('Great, thanks!').waitFor({ timeout: 10_000 });
     await row.getByText('Great, thanks!').waitFor({ timeout: 10_000 });
     await waitFor('the answer read on the server', async () => (await inboxRow())?.unread_count === 0);
-    expect(await messages.locator('.inbox-msg').count()).toBe(3);
+    // The question, the coupon, the reply and the answer: each once, however many times the latest were re-read.
+    expect(await messages.locator('.inbox-msg').count()).toBe(4);
     await saveScreenshot(tab, 'console-inbox.png', { fullPage: true });
 
     // The bot takes the thread back while the console still shows it as the Inbox's (its list reads are held):

@@ -12,9 +12,9 @@ const PHONE = { width: 390, height: 844 };
 // The app and the Page subscribe to the fields of reactions, edits and ref links besides the core ones.
 const FIELDS = `${ALL_FIELDS},message_reactions,message_edits,messaging_referrals`;
 
-// The chat app's reactions, edits and ref links (web/src/chat/message-tools.tsx, ref-link.ts), in Debian's
-// chromium, against a spawned platform with real Postgres and Redis and a bot behind a real webhook.
-describeBrowser('browser: reactions, edits and ref links in the chat app', () => {
+// The chat app's reactions, edits, ref links and coupons (web/src/chat/message-tools.tsx, ref-link.ts, render.tsx),
+// in Debian's chromium, against a spawned platform with real Postgres and Redis and a bot behind a real webhook.
+describeBrowser('browser: reactions, edits, ref links and coupons in the chat app', () => {
   let t: TestPlatform;
   let api: HttpClient;
   let chromium: { context: BrowserContext; close(): Promise<void> };
@@ -302,5 +302,104 @@ describeBrowser('browser: reactions, edits and ref links in the chat app', () =>
     await waitFor('five message_edits webhooks', () => bot.items.filter((i) => i.message_edit).length === 5);
     await settled('That is all');
     expect(bot.items.filter((i) => i.message_edit).map((i) => i.message_edit.num_edit)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('shows a coupon without its code, reveals it (Messenger’s webhook, once), copies it, and shows another device’s reveal live', async () => {
+    await tab.goto(`${t.url}/?page=${biz.page.id}`);
+    await tab.locator('[data-transport="websocket"]').waitFor();
+    await tab.evaluate(() => ((globalThis as any).__sameDocument = true));
+    await chromium.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.url });
+    const coupon = {
+      template_type: 'coupon',
+      title: '10% off everything',
+      subtitle: 'Limit 1 per customer',
+      coupon_code: '10PERCENT',
+      coupon_url: 'https://www.myshop.com/',
+      coupon_url_button_title: 'Shop the sale',
+      coupon_pre_message: "Here's a deal just for you!",
+      image_url: `${bot.imageBase}/orange.svg`,
+      payload: 'SUMMER-10',
+    };
+    const sent = await sendApi(biz.pageToken, { recipient: { id: psid }, messaging_type: 'RESPONSE', message: { attachment: { type: 'template', payload: coupon } } });
+    expect(sent.status).toBe(200);
+    const msg = byMid(sent.body.message_id);
+    const card = msg.getByRole('group', { name: 'Coupon: 10% off everything' });
+    await card.waitFor();
+    await msg.getByText("Here's a deal just for you!").waitFor();
+    await card.getByText('Limit 1 per customer').waitFor();
+    const shop = card.getByRole('link', { name: 'Shop the sale' });
+    expect(await shop.getAttribute('href')).toBe('https://www.myshop.com/');
+    // Not on the page before the tap: the person's copy has no code.
+    expect(await tab.content()).not.toContain('10PERCENT');
+    await saveScreenshot(tab, 'chat-coupon.png');
+
+    // Keyboard: Enter on Reveal code; the code shows, focus moves to Copy code; the bot gets the reveal.
+    await card.getByRole('button', { name: 'Reveal code' }).focus();
+    await tab.keyboard.press('Enter');
+    await card.locator('code').getByText('10PERCENT', { exact: true }).waitFor();
+    const copy = card.getByRole('button', { name: 'Copy code' });
+    await hasFocus('Copy code', copy);
+    expect(await card.getByRole('button', { name: 'Reveal code' }).count()).toBe(0);
+    const revealed = await waitFor('the reveal webhook', () => bot.items.find((i) => i.template));
+    expect(revealed).toEqual({
+      sender: { id: psid },
+      recipient: { id: biz.page.id },
+      timestamp: expect.any(Number),
+      template: { type: 'coupon', payload: 'SUMMER-10', coupon_code: '10PERCENT' },
+    });
+    await tab.keyboard.press('Enter');
+    await card.getByRole('status').getByText('Code copied').waitFor();
+    expect(await tab.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe('10PERCENT');
+    await saveScreenshot(tab, 'chat-coupon-revealed.png');
+
+    // Another device reveals a second coupon: the code appears here without a reload, and the bot hears it once.
+    const second = await sendApi(biz.pageToken, {
+      recipient: { id: psid },
+      messaging_type: 'RESPONSE',
+      message: { attachment: { type: 'template', payload: { template_type: 'coupon', title: 'Free shipping', coupon_code: 'SHIPFREE' } } },
+    });
+    const secondCard = byMid(second.body.message_id).getByRole('group', { name: 'Coupon: Free shipping' });
+    await secondCard.getByText('Terms may apply.').waitFor();
+    await secondCard.getByRole('button', { name: 'Reveal code' }).waitFor();
+    const elsewhere = await api.post(`/threads/${threadId}/messages/${second.body.message_id}/reveal`, undefined, { token: person.token });
+    expect(elsewhere.status).toBe(200);
+    await secondCard.locator('code').getByText('SHIPFREE', { exact: true }).waitFor();
+    // Both codes stay after a reload, from history.
+    expect(await tab.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
+    await tab.reload();
+    await card.locator('code').getByText('10PERCENT', { exact: true }).waitFor();
+    await secondCard.locator('code').getByText('SHIPFREE', { exact: true }).waitFor();
+    await settled('Thanks for the coupons');
+    expect(bot.items.filter((i) => i.template).map((i) => i.template.coupon_code)).toEqual(['10PERCENT', 'SHIPFREE']);
+  });
+
+  it('replies to a message: Reply, the bar above the composer, Escape cancels; the bot gets reply_to and the quote shows', async () => {
+    await tab.goto(`${t.url}/?page=${biz.page.id}`);
+    await tab.locator('[data-transport="websocket"]').waitFor();
+    const question = await sendApi(biz.pageToken, { recipient: { id: psid }, messaging_type: 'RESPONSE', message: { text: 'Which colour?' } });
+    const asked = byMid(question.body.message_id);
+    await asked.waitFor();
+    const box = tab.getByRole('textbox', { name: 'Message' });
+
+    // Escape takes the reply back; nothing is sent.
+    await tap(asked, 'Reply');
+    const bar = tab.getByRole('status', { name: 'Replying to Acme: Which colour?' });
+    await bar.waitFor();
+    await hasFocus('the message box', box);
+    await tab.keyboard.press('Escape');
+    await bar.waitFor({ state: 'detached' });
+
+    await tap(asked, 'Reply');
+    await box.fill('Green, please');
+    await tab.keyboard.press('Enter');
+    await bar.waitFor({ state: 'detached' });
+    const item = await waitFor('the reply webhook', () => bot.items.find((i) => i.message?.text === 'Green, please' && !i.message.is_echo));
+    expect(item.message.reply_to).toEqual({ mid: question.body.message_id });
+    const sent = byMid(item.message.mid);
+    await sent.locator('blockquote').waitFor();
+    expect(await sent.locator('blockquote').getAttribute('aria-label')).toBe('You replied to Acme: Which colour?');
+    // Still quoted once the thread is read again from the server.
+    await tab.reload();
+    await byMid(item.message.mid).locator('blockquote[aria-label="You replied to Acme: Which colour?"]').waitFor();
   });
 });

@@ -13,6 +13,14 @@ describe("messaging routes under random input", () => {
   let api: HttpClient;
   let c: Awaited<ReturnType<typeof conversationWithPsid>>;
   let mid: string;
+  let couponMid: string;
+
+  const coupon = {
+    attachment: {
+      type: "template",
+      payload: { template_type: "coupon", title: "10% off", coupon_code: "10PERCENT", payload: "SUMMER" },
+    },
+  };
 
   beforeAll(async () => {
     t = await startTestPlatform({ redis: false });
@@ -20,6 +28,8 @@ describe("messaging routes under random input", () => {
     // No webhook subscription: the worker writes nothing behind the test's back.
     c = await conversationWithPsid(api, t.db);
     mid = (await personSays(api, c.person, c.thread.id, "edit me, react to me")).mid;
+    // A coupon to reveal (its first reveal writes; every later one, and every refusal, nothing).
+    couponMid = (await pageSays(api, c.pageToken, c.psid, coupon)).body.message_id;
   });
   afterAll(async () => t?.close());
 
@@ -61,7 +71,18 @@ describe("messaging routes under random input", () => {
     { method: "PUT", path: `/threads/${c.thread.id}/messages/${mid}/reaction`, token: c.person.token },
     { method: "DELETE", path: `/threads/${c.thread.id}/messages/${mid}/reaction`, token: c.person.token },
     { method: "PUT", path: `/threads/${c.thread.id}/messages/m_nope/reaction`, token: c.person.token },
+    { method: "POST", path: `/threads/${c.thread.id}/messages/${couponMid}/reveal`, token: c.person.token },
+    // Not a coupon, and not a message of the thread.
+    { method: "POST", path: `/threads/${c.thread.id}/messages/${mid}/reveal`, token: c.person.token },
+    { method: "POST", path: `/threads/${c.thread.id}/messages/m_nope/reveal`, token: c.person.token },
     { method: "GET", path: "/events", token: c.person.token },
+    { method: "GET", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
+    { method: "POST", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
+    { method: "DELETE", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
+    { method: "GET", path: "/account-linking/complete", token: c.person.token },
+    { method: "POST", path: "/account-linking/complete", token: c.person.token },
+    { method: "POST", path: "/v25.0/me/unlink_accounts", token: c.pageToken },
+    { method: "GET", path: "/v25.0/me", token: c.pageToken },
     { method: "POST", path: "/v25.0/me/messages", token: c.pageToken },
     {
       method: "POST",
@@ -82,6 +103,22 @@ describe("messaging routes under random input", () => {
       fc.constant(null),
       fc.constant(""),
     );
+    // A coupon whose fields are anything (spaces in the code, NUL, numbers, objects…).
+    const randomCoupon = fc
+      .record(
+        {
+          title: fc.oneof(fc.constant("10% off"), anyText(), fc.constant("x".repeat(81)), fc.integer()),
+          subtitle: anyText(),
+          coupon_code: fc.oneof(fc.constant("10OFF"), anyText(), fc.constant("10 OFF"), fc.integer(), fc.constant({ code: 1 })),
+          coupon_url: fc.oneof(anyText(), fc.constant("https://shop.example/")),
+          coupon_url_button_title: anyText(),
+          coupon_pre_message: anyText(),
+          image_url: fc.oneof(anyText(), fc.constant("https://shop.example/a.png")),
+          payload: fc.oneof(anyText(), fc.integer(), fc.jsonValue()),
+        },
+        { requiredKeys: [] },
+      )
+      .map((p) => ({ attachment: { type: "template", payload: { template_type: "coupon", ...p } } }));
     const value = () =>
       fc.oneof(
         scalar,
@@ -100,15 +137,21 @@ describe("messaging routes under random input", () => {
           },
         }),
         fc.constant(c.page.id),
+        fc.constantFrom(c.psid, mid, "https://shop.example/login"),
+        fc.constant({ mid }),
         // An own `constructor` key once sent class-transformer looking for a class by that name: a 500 (Send API).
         fc.constant({ constructor: "1" }),
         fc.constant({ title: "t", constructor: {} }),
         fc.constantFrom("❤️", "👍🏽", "react", "unreact", "summer-sale"),
         fc.constant({ message_id: mid, reaction: "😊" }),
         fc.constant({ message_id: mid }),
+        fc.constant(coupon),
+        randomCoupon,
       );
     const body = fc.oneof(
       fc.jsonValue(),
+      // A well-formed Send API body around a random coupon (the Send API routes), refused as a whole elsewhere.
+      randomCoupon.map((message) => ({ recipient: { id: c.psid }, messaging_type: "RESPONSE", message })),
       fc.dictionary(
         fc.constantFrom(
           "text",
@@ -129,6 +172,11 @@ describe("messaging routes under random input", () => {
           "reply_to",
           "reaction",
           "ref",
+          "mid",
+          "url",
+          "psid",
+          "account_linking_token",
+          "authorization_code",
           "__proto__",
           "constructor",
           "extra",
@@ -149,6 +197,10 @@ describe("messaging routes under random input", () => {
           `?after=${encodeURIComponent(s)}&after_seq=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}&cursor=${encodeURIComponent(s)}`,
       ),
       fc.constant("?after_seq=-1&limit=1000"),
+      anyQueryText().map(
+        (s) => `?account_linking_token=${encodeURIComponent(s)}&authorization_code=${encodeURIComponent(s)}&fields=recipient`,
+      ),
+      fc.constant(`?account_linking_token=alt_${"A".repeat(43)}&authorization_code=x&fields=recipient`),
       fc.constant("?recipient=%7B%22id%22%3A%221%22%7D&message=%7B"),
     );
     const auth = fc.oneof(

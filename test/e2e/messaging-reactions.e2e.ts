@@ -194,6 +194,41 @@ describe('messaging: reactions, edits and referrals', () => {
     await otherDevice.close();
   });
 
+  it("sends the person's replies to a message with Messenger's reply_to, is_self_reply on their own", async () => {
+    const c = await setup();
+    const d = await setup();
+    const otherDevice = await connectPerson(t.url, c.person.token);
+    const question = await sendApi(c.pageToken, { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'Which size?' } });
+    const pageMid = question.body.message_id as string;
+    const say = (body: Record<string, unknown>) =>
+      api.post(`/threads/${c.thread.id}/messages`, { client_message_id: clientId(), ...body }, { token: c.person.token });
+
+    const toPage = await say({ text: 'Medium', reply_to: { mid: pageMid } });
+    expect(toPage.status).toBe(201);
+    const mine = await personSays(api, c.person, c.thread.id, 'And in blue');
+    const toSelf = await say({ text: 'I meant navy', reply_to: { mid: mine.mid } });
+    expect(toSelf.status).toBe(201);
+    const [first] = await waitItems('the reply', c.page.id, 1, (m) => m.message?.mid === toPage.body.mid);
+    expect(first.message).toEqual({ mid: toPage.body.mid, text: 'Medium', reply_to: { mid: pageMid } });
+    const [second] = await waitItems('the self-reply', c.page.id, 1, (m) => m.message?.mid === toSelf.body.mid);
+    expect(second.message).toEqual({ mid: toSelf.body.mid, text: 'I meant navy', reply_to: { mid: mine.mid, is_self_reply: true } });
+    // The person's other devices and history quote it too.
+    const echoed = await otherDevice.waitFor('the reply on another device', (e) => e.type === 'echo' && e.message.mid === toSelf.body.mid);
+    expect(echoed.message.reply_to).toEqual({ mid: mine.mid });
+    const history = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+    expect(history.body.data.find((m: any) => m.mid === toPage.body.mid).reply_to).toEqual({ mid: pageMid });
+
+    // Only a message of this thread; nothing is written when refused.
+    const theirs = await personSays(api, d.person, d.thread.id, 'elsewhere');
+    const [{ n: before }] = await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]);
+    const foreign = await say({ text: 'x', reply_to: { mid: theirs.mid } });
+    expect([foreign.status, foreign.body.code]).toEqual([400, 'THREAD.REPLY_TO_NOT_FOUND']);
+    for (const reply_to of [{ mid: 'nope' }, {}, 'm_x', { mid: 7 }]) expect((await say({ text: 'x', reply_to })).status).toBe(400);
+    const [{ n: after }] = await t.db.query('SELECT count(*)::int AS n FROM messages WHERE thread_id = $1', [c.thread.id]);
+    expect(after).toBe(before);
+    await otherDevice.close();
+  });
+
   it('sends a ref link as messaging_referrals, or on the Get Started postback of a new thread', async () => {
     // A returning person: the referral arrives at once.
     const c = await setup();

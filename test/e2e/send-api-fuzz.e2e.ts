@@ -34,6 +34,25 @@ describe('send api and profile routes under random input', () => {
     { method: 'GET', path: '/v25.0/1234567890123456' },
   ];
 
+  // A coupon template message with any of its fields, each anything: valid, over a bound, spaces in the code, NUL…
+  const coupon = () =>
+    fc
+      .record(
+        {
+          title: fc.oneof(fc.constant('10% off'), anyText(), fc.constant('x'.repeat(81)), fc.integer()),
+          subtitle: fc.oneof(anyText(), fc.constant('x'.repeat(81))),
+          coupon_code: fc.oneof(fc.constant('10PERCENT'), fc.constant('10 PERCENT'), anyText(), fc.integer(), fc.constant('x'.repeat(1001)), fc.jsonValue()),
+          coupon_url: fc.oneof(fc.constant('https://www.myshop.com/'), anyText(), fc.constant('javascript:alert(1)')),
+          coupon_url_button_title: fc.oneof(fc.constant('Shop now'), anyText(), fc.constant('x'.repeat(21))),
+          coupon_pre_message: fc.oneof(anyText(), fc.constant('x'.repeat(2000))),
+          image_url: fc.oneof(fc.constant('https://www.myshop.com/sale.png'), anyText()),
+          payload: fc.oneof(anyText(), fc.integer(), fc.constant('x'.repeat(1001)), fc.jsonValue()),
+          expire_time: anyText(),
+        },
+        { requiredKeys: [] },
+      )
+      .map((p) => ({ attachment: { type: 'template', payload: { template_type: 'coupon', ...p } } }));
+
   const arbitraries = () => {
     const scalar = fc.oneof(anyText(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(''));
     const value = () =>
@@ -50,13 +69,19 @@ describe('send api and profile routes under random input', () => {
         fc.constant({ attachment: { type: 'image', payload: { attachment_id: '123' } } }),
         fc.constant({ attachment: { type: 'template', payload: { template_type: 'generic', elements: [{ title: 'x'.repeat(81), subtitle: 's' }] } } }),
         fc.constant('x'.repeat(2000)),
+        coupon(),
       );
     const keys = fc.constantFrom(
       'recipient', 'message', 'messaging_type', 'tag', 'sender_action', 'notification_type', 'reply_to', 'persona_id',
       'get_started', 'greeting', 'ice_breakers', 'persistent_menu', 'whitelisted_domains', 'fields', 'commands',
       'access_token', 'appsecret_proof', 'attachment', '__proto__', 'constructor',
     );
-    const body = fc.oneof(fc.jsonValue(), fc.dictionary(keys, value()));
+    const body = fc.oneof(
+      fc.jsonValue(),
+      fc.dictionary(keys, value()),
+      // A well-formed send around a random coupon, so the coupon's own rules are what answers.
+      coupon().map((message) => ({ recipient: { id: c.psid }, messaging_type: 'RESPONSE', message })),
+    );
     const contentType = fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', '');
     const query = fc.oneof(
       fc.constant(''),

@@ -7,6 +7,7 @@ export type {
   ButtonTemplatePayload,
   ReceiptTemplatePayload,
   MediaTemplatePayload,
+  CouponTemplatePayload,
   MediaAttachment,
   TemplateAttachment,
   TextQuickReply,
@@ -122,6 +123,9 @@ export interface MessageView {
   reactions?: { person?: string; page?: string };
   // How many times the person edited the text; absent when never.
   num_edit?: number;
+  // A coupon with a code: whether the person revealed it. Until then the person's attachment.payload has no
+  // coupon_code (POST /threads/:id/messages/:mid/reveal answers the message with it).
+  coupon?: { revealed: boolean; revealed_at?: number };
   // The Page sent this as one of its personas (Send API persona_id): its name and picture (a signed URL of
   // this platform that expires like other media; absent when the picture is not available).
   persona?: Persona;
@@ -194,7 +198,11 @@ export type StoredEvent =
   // of the person's devices (or this one: the event confirms what the app already drew).
   | (ThreadRef & { type: 'reaction'; by: 'page' | 'person'; mid: string; emoji: string | null; cursor: number })
   // The person edited a message (on any of their devices): the message as it now reads.
-  | (ThreadRef & { type: 'edit'; message: MessageView; cursor: number });
+  | (ThreadRef & { type: 'edit'; message: MessageView; cursor: number })
+  // The person linked (at the business's login page) or unlinked their account; by 'page': the Page's bot unlinked it.
+  | (ThreadRef & { type: 'account_linking'; status: 'linked' | 'unlinked'; by: 'person' | 'page'; cursor: number })
+  // The person revealed the code of the Page's coupon `mid` (on any of their devices, this one included).
+  | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number; cursor: number });
 export interface TypingEvent extends ThreadRef {
   type: 'typing';
   cursor?: undefined;
@@ -327,3 +335,18 @@ export const newClientId = () =>
   `w-${Date.now().toString(36)}-${Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
 
 export type { Button as TemplateButton };
+
+// GET /threads/{id}/account-linking; POST answers the login page to open.
+export interface AccountLinkState {
+  linked: boolean;
+  linked_at?: number;
+}
+export interface AccountLinkingStarted {
+  authorize_url: string;
+  expires_at: number;
+}
+// POST /account-linking/complete.
+export interface AccountLinkingCompleted {
+  status: 'linked' | 'cancelled';
+  linked: boolean;
+}

@@ -23,6 +23,8 @@ export const GraphErrors = {
     new GraphException(message, 100, HttpStatus.BAD_REQUEST, 'GraphMethodException', 33),
   invalidToken: (message = 'Invalid OAuth access token - Cannot parse access token') =>
     new GraphException(message, 190, HttpStatus.UNAUTHORIZED),
+  // A PSID the Page does not know (Messenger's subcode).
+  noMatchingUser: () => new GraphException('(#100) No matching user found', 100, HttpStatus.BAD_REQUEST, 'OAuthException', 2018001),
   permission: (message = '(#200) Permissions error') => new GraphException(message, 200, HttpStatus.FORBIDDEN),
   webhookVerification: (message: string) => new GraphException(message, 2200, HttpStatus.BAD_REQUEST),
   invalidAppsecretProof: () =>

@@ -48,12 +48,13 @@ export function assertStorableText(value: unknown, root: string): void {
 }
 
 // `validateCustomDecorators`: for a pipe handed to a param decorator that builds a DTO's input itself
-// (GraphParams); the global pipe leaves such params alone.
-export function createValidationPipe(opts: { validateCustomDecorators?: boolean } = {}): ValidationPipe {
+// (GraphParams); the global pipe leaves such params alone. `dropUnknown`: unknown fields are dropped, not refused,
+// for input a third party writes (a login page's redirect may carry its own params).
+export function createValidationPipe(opts: { validateCustomDecorators?: boolean; dropUnknown?: boolean } = {}): ValidationPipe {
   return new RequestValidationPipe({
     validateCustomDecorators: opts.validateCustomDecorators ?? false,
     whitelist: true,
-    forbidNonWhitelisted: true,
+    forbidNonWhitelisted: !opts.dropUnknown,
     transform: true,
     // A non-object body (e.g. `[]` or `"x"`) must be a 400, not a crash inside a handler.
     forbidUnknownValues: true,

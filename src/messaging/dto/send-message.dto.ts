@@ -21,6 +21,12 @@ export class AttachmentRefDto {
   media_id: string;
 }
 
+export class ReplyToInputDto {
+  @ApiProperty({ example: 'm_Zm9vYmFy' })
+  @Matches(/^m_[A-Za-z0-9_-]{1,86}$/, { message: 'reply_to.mid must be a message id (m_…)' })
+  mid: string;
+}
+
 export class SendMessageDto {
   // Messenger: fewer than 2000 characters (code points). Optional when the message carries attachments.
   @ApiPropertyOptional({ example: 'Hi! Do you have these in blue?', maxLength: 1999 })
@@ -45,12 +51,19 @@ export class SendMessageDto {
   @Type(() => QuickReplyAnswerDto)
   quick_reply?: QuickReplyAnswerDto;
 
+  @ApiPropertyOptional({ type: () => ReplyToInputDto, description: 'A message of this thread (either side\'s) this one answers' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ReplyToInputDto)
+  reply_to?: ReplyToInputDto;
+
   @ApiProperty({ description: 'Chosen by the client; a retry with the same id returns the first message', example: 'c-1' })
   @IsDefined()
   @IsString()
   @Matches(CLIENT_ID, { message: 'client_message_id must be 1–64 letters, digits or ._:-' })
   client_message_id: string;
 }
+
 
 // A tap on a button the Page offered: a postback button of one of its latest 100 messages in the thread, its
 // persistent menu, Get Started or an ice breaker (400 THREAD.POSTBACK_NOT_OFFERED otherwise).
@@ -110,6 +123,13 @@ export class MessageViewDto {
   reactions?: { person?: string; page?: string };
   @ApiPropertyOptional({ description: 'How many times you edited the text; absent when never' })
   num_edit?: number;
+  @ApiPropertyOptional({
+    type: 'object',
+    properties: { revealed: { type: 'boolean' }, revealed_at: { type: 'number', description: 'ms since the epoch' } },
+    description:
+      "A coupon with a code: whether the person revealed it (POST …/messages/{mid}/reveal). Until then the person's view of attachment.payload has no coupon_code; the Page Inbox's has it",
+  })
+  coupon?: { revealed: boolean; revealed_at?: number };
   @ApiPropertyOptional({
     description: "Page Inbox listings only: the app that sent this Page message (263902037430900: the Page's people in the inbox)",
   })

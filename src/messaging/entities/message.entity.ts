@@ -41,6 +41,10 @@ export class MessageEntity {
   @Column({ name: 'num_edit', type: 'smallint', default: 0 })
   numEdit: number;
 
+  // When the person tapped "Reveal code" on this coupon (ms); null until then. Set once: the bots hear it once.
+  @Column({ name: 'coupon_revealed_at', type: 'bigint', nullable: true })
+  couponRevealedAt: string | null;
+
   @Column({ name: 'client_message_id', type: 'varchar', length: 64, nullable: true })
   clientMessageId: string | null;
 }

@@ -8,6 +8,7 @@ export const HANDLER_NAMES = [
   'onRead',
   'onReaction',
   'onEdit',
+  'onTemplate',
   'onOptin',
   'onReferral',
   'onEcho',

@@ -2,6 +2,9 @@ import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import '../styles.css';
 import {
+  AccountLinkingCompleted,
+  AccountLinkingStarted,
+  AccountLinkState,
   api,
   ApiError,
   List,
@@ -25,12 +28,12 @@ import {
 import { Auth } from '../auth';
 import { DraftList, useAttachments } from './attachments';
 import { composerState, readyAttachments } from './drafts';
-import { editable, editedMessage, undoReaction, withEdit, withReaction } from './message-actions';
+import { editable, editedMessage, undoReaction, withCouponRevealed, withEdit, withReaction } from './message-actions';
 import { MessageItem } from './message-tools';
 import { personaByline, typingByline } from './persona';
 import { APP_TITLE, noticeFor, titleWithUnread } from './notify';
 import { Feed, Transport } from './realtime';
-import { LinkTarget, linkTarget, withoutRef } from './ref-link';
+import { linkingReturn, LinkTarget, linkTarget, withoutRef } from './ref-link';
 import {
   dueForRefresh,
   markRefreshed,
@@ -50,6 +53,7 @@ import {
   quickReplyChips,
   raiseMarks,
   replyQuote,
+  ReplyQuote,
   retryable,
   sendRequest,
   sentView,
@@ -79,6 +83,8 @@ interface ThreadState {
   // The feed lost events for good (onReset): reactions and edits may have changed messages already drawn, so
   // the next history load's copies replace them (otherwise what is drawn, kept current by events, stays).
   stale: boolean;
+  // Whether the person's account is linked with the Page's business (account linking); undefined until read.
+  linked?: boolean;
 }
 const emptyThread: ThreadState = {
   messages: [],
@@ -101,6 +107,8 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   const [transport, setTransport] = useState<Transport>('connecting');
   const [now, setNow] = useState(Date.now());
   const [linkError, setLinkError] = useState<string | null>(null);
+  // What the conversation says about its account link: the login page's outcome, or a Log In / Log Out that failed.
+  const [linkingNotice, setLinkingNotice] = useState<{ threadId?: string; pageId?: string; text: string } | null>(null);
   const openRef = useRef<string | null>(null);
   openRef.current = openId;
   const feedRef = useRef<Feed | null>(null);
@@ -200,6 +208,15 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       applyEdit(id, e.message);
       return;
     }
+    if (e.type === 'account_linking') {
+      patch(id, (s) => ({ ...s, linked: e.status === 'linked' }));
+      return;
+    }
+    if (e.type === 'coupon_reveal') {
+      // Any of the person's devices, this one included (its answer drew it already: then nothing changes).
+      patch(id, (s) => ({ ...s, messages: withCouponRevealed(s.messages, e.mid, e.coupon_code, e.revealed_at) }));
+      return;
+    }
     const marks = marksFromEvent(e);
     if (marks.seen !== undefined || marks.delivered !== undefined) patch(id, (s) => raiseMarks(s, marks.seen, marks.delivered));
     if (e.type === 'read' && e.by === 'person') setThreads((ts) => ts.map((t) => (t.id === id ? { ...t, unread_count: 0 } : t)));
@@ -227,6 +244,13 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     }
   }
 
+  // The code comes from the server: the person's copy of a coupon has none until it is revealed.
+  async function revealCoupon(id: string, mid: string) {
+    const view = await api<MessageView>('POST', `/threads/${id}/messages/${encodeURIComponent(mid)}/reveal`, undefined, { token });
+    const code = view.attachment?.type === 'template' && view.attachment.payload.template_type === 'coupon' ? view.attachment.payload.coupon_code : undefined;
+    if (code !== undefined) patch(id, (s) => ({ ...s, messages: withCouponRevealed(s.messages, mid, code, view.coupon?.revealed_at ?? Date.now()) }));
+  }
+
   async function edit(id: string, mid: string, text: string) {
     const view = await api<MessageView>('PATCH', `/threads/${id}/messages/${encodeURIComponent(mid)}`, { text }, { token });
     applyEdit(id, view);
@@ -249,7 +273,9 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       onReset: () => {
         // Events were missed for good: what the REST API says is the truth. Open threads reload now, others on open.
         void refreshThreads();
-        setState((all) => Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { ...v, loaded: false, stale: true }])));
+        // The account link may have changed in what was missed too: read again when shown.
+        setState((all) => Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { ...v, loaded: false, stale: true, linked: undefined }])));
+        if (openRef.current) void loadLinkState(openRef.current);
         if (openRef.current) void loadHistory(openRef.current);
       },
       forcePoll: new URLSearchParams(location.search).get('transport') === 'poll',
@@ -260,6 +286,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     void refreshThreads();
     const link = linkTarget(location.search);
     if (link) void openLink(link);
+    void completeLinking(link?.pageId);
     const tick = setInterval(() => setNow(Date.now()), 1000);
     return () => {
       feed.stop();
@@ -292,6 +319,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   openLatest.current = (id) => void open(id);
   async function open(id: string) {
     setOpenId(id);
+    if (state[id]?.linked === undefined) void loadLinkState(id);
     if (!state[id]?.loaded) await loadHistory(id);
     else {
       const lastPage = [...(state[id]?.messages ?? [])].reverse().find((m) => m.sender === 'page');
@@ -368,6 +396,54 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     if (search !== location.search) history.replaceState(history.state, '', location.pathname + search + location.hash);
   }
 
+  // Back from a business's login page (the server's return put the token in the fragment): completed here, as this
+  // person, so a Log In link handed to someone else links nobody. What the notice says comes from the server.
+  async function completeLinking(pageId: string | undefined) {
+    const ret = linkingReturn(location.hash);
+    if (!ret) return;
+    history.replaceState(history.state, '', location.pathname + location.search);
+    if ('error' in ret) {
+      setLinkingNotice({ pageId, text: 'That login link has expired or was used already: tap Log In again.' });
+      return;
+    }
+    try {
+      const done = await api<AccountLinkingCompleted>('POST', '/account-linking/complete', ret.code === undefined
+        ? { account_linking_token: ret.token }
+        : { account_linking_token: ret.token, authorization_code: ret.code }, { token });
+      // The header follows the account_linking event the server sends every device of the person.
+      setLinkingNotice({ pageId, text: done.status === 'linked' ? 'You are logged in: your account is linked.' : 'Login cancelled.' });
+    } catch (err) {
+      setLinkingNotice({ pageId, text: `Login not completed: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+
+  async function loadLinkState(id: string) {
+    const st = await api<AccountLinkState>('GET', `/threads/${id}/account-linking`, undefined, { token }).catch(() => null);
+    if (st) patch(id, (s) => (s.linked === undefined ? { ...s, linked: st.linked } : s));
+  }
+
+  // Log In: the server names the login page (with the token and where to come back); the person goes there, as
+  // Messenger opens it, and comes back to this conversation.
+  async function logIn(id: string, mid: string, url: string) {
+    try {
+      const started = await api<AccountLinkingStarted>('POST', `/threads/${id}/account-linking`, { mid, url }, { token });
+      location.assign(started.authorize_url);
+    } catch (err) {
+      setLinkingNotice({ threadId: id, text: `Could not start the login: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+
+  async function logOut(id: string) {
+    try {
+      await api('DELETE', `/threads/${id}/account-linking`, undefined, { token });
+      patch(id, (s) => ({ ...s, linked: false }));
+      setLinkingNotice({ threadId: id, text: 'You are logged out: your account is no longer linked.' });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) patch(id, (s) => ({ ...s, linked: false }));
+      setLinkingNotice({ threadId: id, text: err instanceof ApiError && err.status === 409 ? 'Your account is not linked.' : `Could not log out: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+
   // Sends with a client_message_id; retries reuse it, so the server stores the message once.
   async function send(p: Pending) {
     setPending((all) => [...all.filter((x) => x.client_message_id !== p.client_message_id), { ...p, failed: false }]);
@@ -386,7 +462,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     setPending((all) => all.map((x) => (x.client_message_id === p.client_message_id ? { ...x, failed: true } : x)));
   }
 
-  const sendText = (text: string | undefined, quick_reply?: { payload: string }, attachments?: UploadedAttachment[]) =>
+  const sendText = (text: string | undefined, quick_reply?: { payload: string }, attachments?: UploadedAttachment[], reply_to?: { mid: string }) =>
     openId &&
     send({
       client_message_id: newClientId(),
@@ -394,6 +470,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       text,
       quick_reply,
       ...(attachments?.length ? { attachments } : {}),
+      ...(reply_to ? { reply_to } : {}),
       timestamp: Date.now(),
     });
   const sendPostback = (title: string, payload: string) =>
@@ -470,6 +547,13 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
           onMediaDue={(msgs, at) => refreshDue(current.id, msgs, at)}
           onReact={(mid, emoji, previous) => react(current.id, mid, emoji, previous)}
           onEdit={(mid, text) => edit(current.id, mid, text)}
+          onLogIn={(mid, url) => void logIn(current.id, mid, url)}
+          onLogOut={() => void logOut(current.id)}
+          linkingNotice={
+            linkingNotice && (linkingNotice.threadId === current.id || linkingNotice.pageId === current.page_id) ? linkingNotice.text : null
+          }
+          onDismissNotice={() => setLinkingNotice(null)}
+          onRevealCoupon={(mid) => revealCoupon(current.id, mid)}
           token={token}
         />
       ) : (
@@ -546,7 +630,7 @@ interface ConvProps {
   now: number;
   transport: Transport;
   onBack(): void;
-  onText(text: string | undefined, qr?: { payload: string }, attachments?: UploadedAttachment[]): void;
+  onText(text: string | undefined, qr?: { payload: string }, attachments?: UploadedAttachment[], replyTo?: { mid: string }): void;
   onPostback(title: string, payload: string): void;
   onRetry(p: Pending): void;
   onMediaError(m: MessageView): void;
@@ -554,12 +638,18 @@ interface ConvProps {
   onMediaDue(msgs: MessageView[], now: number): void;
   onReact(mid: string, emoji: string | null, previous: string | null): Promise<void>;
   onEdit(mid: string, text: string): Promise<void>;
+  onLogIn(mid: string, url: string): void;
+  onLogOut(): void;
+  linkingNotice: string | null;
+  onDismissNotice(): void;
+  onRevealCoupon(mid: string): Promise<void>;
   token: string;
 }
 
 function Conversation(props: ConvProps) {
-  const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, token } =
+  const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, onRevealCoupon, token } =
     props;
+  const { onLogIn, onLogOut, linkingNotice, onDismissNotice } = props;
   const profile = usePageProfile(thread.page_id, token);
   const [menuOpen, setMenuOpen] = useState(false);
   const menu = (profile?.persistent_menu?.call_to_actions ?? []) as Button[];
@@ -567,6 +657,8 @@ function Conversation(props: ConvProps) {
   const msgs = st?.messages ?? [];
   const listRef = useRef<HTMLOListElement>(null);
   const [text, setText] = useState('');
+  // The message the next one answers (Reply on a message): shown above the composer until sent or cancelled.
+  const [replyingTo, setReplyingTo] = useState<MessageView | null>(null);
   const lastOwn = useMemo(() => lastOwnMessage(msgs), [msgs]);
   const chips = quickReplyChips(msgs, pending.length);
   const att = useAttachments(thread.id, token);
@@ -587,7 +679,8 @@ function Conversation(props: ConvProps) {
     e.preventDefault();
     if (!composer.canSend) return;
     const t = text.trim();
-    onText(t || undefined, undefined, readyAttachments(att.drafts));
+    onText(t || undefined, undefined, readyAttachments(att.drafts), replyingTo ? { mid: replyingTo.mid } : undefined);
+    setReplyingTo(null);
     setText('');
     att.clear();
   }
@@ -599,7 +692,13 @@ function Conversation(props: ConvProps) {
       att.add(files);
     }
   }
-  const actions = { postback: onPostback, mediaError: onMediaError };
+  const actions = {
+    postback: onPostback,
+    mediaError: onMediaError,
+    logIn: onLogIn,
+    logOut: onLogOut,
+    revealCoupon: (m: MessageView) => onRevealCoupon(m.mid),
+  };
   return (
     <main
       class="conversation"
@@ -619,6 +718,14 @@ function Conversation(props: ConvProps) {
           {thread.page.name.slice(0, 1).toUpperCase()}
         </span>
         <h2 class="grow">{thread.page.name}</h2>
+        {st?.linked && (
+          <span class="linked" data-linked="true">
+            Logged in ·{' '}
+            <button type="button" class="link" aria-label={`Log out of ${thread.page.name}`} onClick={onLogOut}>
+              Log out
+            </button>
+          </span>
+        )}
         <span class={`transport ${transport}`} role="status" aria-label={`Connection: ${transport}`} data-transport={transport}>
           {transport === 'websocket'
             ? 'Live'
@@ -629,6 +736,14 @@ function Conversation(props: ConvProps) {
                 : 'Connecting…'}
         </span>
       </header>
+      {linkingNotice && (
+        <p class="linking-notice" role="status">
+          {linkingNotice}{' '}
+          <button type="button" class="link" aria-label="Dismiss" onClick={onDismissNotice}>
+            ×
+          </button>
+        </p>
+      )}
       <ol class="messages" ref={listRef} aria-label="Messages" aria-live="polite">
         {!msgs.length && !pending.length && st?.loaded && (
           // A new thread: the Page's greeting, Get Started and ice breakers (GET /pages/:id/profile).
@@ -662,6 +777,14 @@ function Conversation(props: ConvProps) {
             canEdit={editable(m, now)}
             onReact={(emoji, previous) => onReact(m.mid, emoji, previous)}
             onEdit={(text) => onEdit(m.mid, text)}
+            onReply={
+              inputDisabled
+                ? undefined
+                : () => {
+                    setReplyingTo(m);
+                    textInput.current?.focus();
+                  }
+            }
             status={
               m === lastOwn && !pending.length ? (
                 <OwnStatusLine status={statusOf(m, st?.seenByPageSeq ?? 0, st?.deliveredToPageSeq ?? 0)} />
@@ -672,7 +795,7 @@ function Conversation(props: ConvProps) {
               key={st?.mediaGen[m.mid] ?? 0}
               m={m}
               actions={actions}
-              reply={m.reply_to ? replyQuote(byMid.get(m.reply_to.mid), thread.page.name) : undefined}
+              reply={m.reply_to ? replyQuote(byMid.get(m.reply_to.mid), thread.page.name, m.sender) : undefined}
               byline={personaByline(msgs, i, thread.page.name)}
             />
           </MessageItem>
@@ -725,6 +848,15 @@ function Conversation(props: ConvProps) {
           {att.notice ?? composer.hint}
         </p>
       )}
+      {replyingTo && (
+        <ReplyingBar
+          quote={replyQuote(replyingTo, thread.page.name, 'person')}
+          onCancel={() => {
+            setReplyingTo(null);
+            textInput.current?.focus();
+          }}
+        />
+      )}
       <form class="composer" onSubmit={submit}>
         {menu.length > 0 && (
           <button type="button" class="secondary" aria-expanded={menuOpen} aria-label="Menu" onClick={() => setMenuOpen(!menuOpen)}>
@@ -760,6 +892,7 @@ function Conversation(props: ConvProps) {
           maxLength={1999}
           disabled={inputDisabled}
           onInput={(e) => setText((e.target as HTMLInputElement).value)}
+          onKeyDown={(e) => e.key === 'Escape' && replyingTo && setReplyingTo(null)}
           onPaste={onPaste}
         />
         <button type="submit" class="primary" aria-label="Send" disabled={!composer.canSend}>
@@ -767,6 +900,21 @@ function Conversation(props: ConvProps) {
         </button>
       </form>
     </main>
+  );
+}
+
+// Above the composer while a reply is being written: what it answers, and a way out (the × or Escape in the box).
+function ReplyingBar({ quote, onCancel }: { quote: ReplyQuote; onCancel(): void }) {
+  return (
+    <div class="replying" role="status" aria-label={`Replying to ${quote.who ?? 'an earlier message'}: ${quote.text}`}>
+      <span class="grow" aria-hidden="true">
+        <span class="reply-who">Replying to {quote.who}</span>
+        <span class="reply-text">{quote.text}</span>
+      </span>
+      <button type="button" class="link" aria-label="Cancel reply" onClick={onCancel}>
+        ×
+      </button>
+    </div>
   );
 }
 

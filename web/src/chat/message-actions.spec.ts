@@ -11,6 +11,7 @@ import {
   refusalText,
   sameReaction,
   undoReaction,
+  withCouponRevealed,
   withEdit,
   withReaction,
 } from './message-actions';
@@ -160,5 +161,34 @@ describe('refusals', () => {
     expect(refusalText({ status: 502, message: '' })).toBe('HTTP 502');
     expect(refusalText(new TypeError('Failed to fetch'))).toBe('The network failed: try again.');
     expect(refusalText(undefined)).toBe('The network failed: try again.');
+  });
+});
+
+describe('coupons', () => {
+  const coupon = (extra: Partial<MessageView> = {}) =>
+    msg(2, 'page', {
+      text: undefined,
+      attachment: { type: 'template', payload: { template_type: 'coupon', title: '10% off', payload: 'SUMMER' } },
+      coupon: { revealed: false },
+      ...extra,
+    });
+
+  it('shows the code once revealed, from the answer or an event, and leaves the rest as it is', () => {
+    const list = [msg(1, 'person'), coupon()];
+    const after = withCouponRevealed(list, 'm_2', '10PERCENT', 5);
+    expect(after[1]).toEqual({
+      ...list[1],
+      attachment: { type: 'template', payload: { template_type: 'coupon', title: '10% off', payload: 'SUMMER', coupon_code: '10PERCENT' } },
+      coupon: { revealed: true, revealed_at: 5 },
+    });
+    expect(after[0]).toBe(list[0]);
+    // The second of the answer and the event changes nothing.
+    expect(withCouponRevealed(after, 'm_2', '10PERCENT', 6)).toBe(after);
+  });
+
+  it('ignores what is not a coupon here', () => {
+    const list = [msg(1, 'person'), coupon()];
+    expect(withCouponRevealed(list, 'm_9', 'X', 1)).toBe(list);
+    expect(withCouponRevealed(list, 'm_1', 'X', 1)).toBe(list);
   });
 });

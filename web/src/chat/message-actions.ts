@@ -77,6 +77,22 @@ export function withEdit(list: MessageView[], edited: MessageView): MessageView[
   return out;
 }
 
+// A coupon's code revealed (the reveal's answer, or a `coupon_reveal` event from any of the person's devices): the
+// code joins the coupon, which shows it from then on. A message not loaded here is left to history; one already
+// revealed stays as it is (the same list comes back).
+export function withCouponRevealed(list: MessageView[], mid: string, code: string, revealedAt: number): MessageView[] {
+  const i = list.findIndex((m) => m.mid === mid);
+  const m = list[i];
+  if (i < 0 || m.coupon?.revealed || m.attachment?.type !== 'template' || m.attachment.payload.template_type !== 'coupon') return list;
+  const out = [...list];
+  out[i] = {
+    ...m,
+    attachment: { ...m.attachment, payload: { ...m.attachment.payload, coupon_code: code } },
+    coupon: { revealed: true, revealed_at: revealedAt },
+  };
+  return out;
+}
+
 // Whether the Edit action shows: the person's own text messages (not postbacks, not a quick reply's answer,
 // not media without text), fewer than 5 edits, within 15 minutes of sending. The clock is the device's: the
 // server checks again, and its refusal is shown.

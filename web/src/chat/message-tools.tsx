@@ -19,9 +19,11 @@ export interface MessageItemProps {
   onReact(emoji: string | null, previous: string | null): Promise<void>;
   // Rejects with the server's refusal, shown in the form.
   onEdit(text: string): Promise<void>;
+  // Reply to this message (the composer takes it); absent when the person can't write (composer disabled).
+  onReply?(): void;
 }
 
-export function MessageItem({ m, pageName, canEdit, children, status, onReact, onEdit }: MessageItemProps) {
+export function MessageItem({ m, pageName, canEdit, children, status, onReact, onEdit, onReply }: MessageItemProps) {
   const [picking, setPicking] = useState(false);
   const [editing, setEditing] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
@@ -89,6 +91,19 @@ export function MessageItem({ m, pageName, canEdit, children, status, onReact, o
         >
           <SmileIcon />
         </button>
+        {onReply && !editing && (
+          <button
+            type="button"
+            class="msg-action"
+            aria-label="Reply"
+            onClick={() => {
+              setPicking(false);
+              onReply();
+            }}
+          >
+            Reply
+          </button>
+        )}
         {canEdit && !editing && (
           <button
             ref={editButton}

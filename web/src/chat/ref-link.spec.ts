@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { linkTarget, withoutRef } from './ref-link';
+import { linkingReturn, linkTarget, withoutRef } from './ref-link';
 
 describe('ref links', () => {
   it('name a Page, with or without a ref', () => {
@@ -36,5 +36,13 @@ describe('ref links', () => {
     expect(withoutRef('?ref=a')).toBe('');
     expect(withoutRef('')).toBe('');
     expect(withoutRef('?page=1&r%65f=a&x=%2B')).toBe('?page=1&x=%2B');
+  });
+
+  it("read the account-linking return from the fragment, code or not", () => {
+    expect(linkingReturn('#account_linking_token=alt_x&authorization_code=a%2Bb%20c')).toEqual({ token: 'alt_x', code: 'a+b c' });
+    expect(linkingReturn('#account_linking_token=alt_x')).toEqual({ token: 'alt_x' });
+    expect(linkingReturn('#account_linking_error=expired')).toEqual({ error: 'expired' });
+    expect(linkingReturn('#account_linking_token=')).toBeNull();
+    expect(linkingReturn('')).toBeNull();
   });
 });

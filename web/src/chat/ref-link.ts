@@ -39,7 +39,21 @@ export function linkTarget(search: string): LinkTarget | null {
   return REF.test(ref) ? { pageId, ref } : { pageId, badRef: ref };
 }
 
-// The query without its ref (the other parameters as they were written), so that a reload opens the thread
+// What the server's account-linking return put in the URL's fragment: the token (and the login page's code) for the
+// app to complete as the person, or why there is nothing to complete. Null: not a return.
+export type LinkingReturn = { token: string; code?: string } | { error: string };
+export function linkingReturn(hash: string): LinkingReturn | null {
+  const q = params(hash.replace(/^#/, ''));
+  const token = q.find(([k]) => k === 'account_linking_token')?.[1];
+  if (token) {
+    const code = q.find(([k]) => k === 'authorization_code')?.[1];
+    return code === undefined ? { token } : { token, code };
+  }
+  const error = q.find(([k]) => k === 'account_linking_error')?.[1];
+  return error ? { error } : null;
+}
+
+// The query without its one-shot parameters (the others as they were written), so that a reload opens the thread
 // again without sending the ref a second time. '' when nothing is left.
 export function withoutRef(search: string): string {
   const kept = search

@@ -1,9 +1,11 @@
-// What bots send, drawn as Messenger draws it: text, templates (generic carousel, button, receipt, media), media.
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+// What bots send, drawn as Messenger draws it: text, templates (generic carousel, button, receipt, media, coupon), media.
+import { createContext } from 'preact';
+import { useContext, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type {
   Attachment,
   Button,
   ButtonTemplatePayload,
+  CouponTemplatePayload,
   GenericTemplatePayload,
   MediaAttachment,
   MediaTemplatePayload,
@@ -12,14 +14,22 @@ import type {
   ReceiptTemplatePayload,
   TextQuickReply,
 } from '../api';
+import { buttonLabel } from '../../../libs/templates/button-label';
 import { fileLabel, mediaSources, thumbBox } from './media';
+import { refusalText } from './message-actions';
 import type { Byline } from './persona';
 import type { ReplyQuote as Quote } from './thread-logic';
 
 export interface Actions {
   postback(title: string, payload: string): void;
+  // Log In (account_link) on message `mid`: main.tsx asks the server for the login page and goes there.
+  logIn?(mid: string, url: string): void;
+  // Log Out (account_unlink).
+  logOut?(): void;
   // A message's media failed to load (its signed URLs may have expired): main.tsx re-fetches it.
   mediaError?(m: MessageView): void;
+  // "Reveal code" on a coupon: resolves once the code is drawn; rejects with the server's refusal.
+  revealCoupon?(m: MessageView): Promise<void>;
 }
 
 // `reply`: what a Page's reply_to quotes (thread-logic replyQuote), drawn above the message. `byline`: the
@@ -39,7 +49,9 @@ export function MessageBody({
     <>
       {byline && <PersonaByline b={byline} onError={actions.mediaError ? () => actions.mediaError!(m) : undefined} />}
       {reply && <ReplyQuote q={reply} />}
-      <Content m={m} actions={actions} />
+      <MessageMid.Provider value={m.mid}>
+        <Content m={m} actions={actions} />
+      </MessageMid.Provider>
     </>
   );
 }
@@ -47,6 +59,8 @@ export function MessageBody({
 function Content({ m, actions }: { m: MessageView; actions: Actions }) {
   const onError = actions.mediaError ? () => actions.mediaError!(m) : undefined;
   if (m.kind === 'postback') return <div class="bubble">{m.postback?.title}</div>;
+  if (m.attachment?.type === 'template' && m.attachment.payload.template_type === 'coupon')
+    return <Coupon m={m} p={m.attachment.payload} actions={actions} />;
   if (m.attachment) return <AttachmentView a={m.attachment} actions={actions} onError={onError} />;
   if (m.attachments?.length)
     return (
@@ -104,7 +118,7 @@ export function ReplyQuote({ q }: { q: Quote }) {
       {q.found ? (
         <>
           <span class="reply-who" aria-hidden="true">
-            Replying to {q.who}
+            {q.lead ?? 'Replying to'} {q.who}
           </span>
           <span class="reply-text" aria-hidden="true">
             {q.text}
@@ -151,7 +165,23 @@ function AttachmentView({ a, actions, onError }: { a: Attachment; actions: Actio
   }
 }
 
+// The message a template's buttons belong to (a Log In button names it to the server).
+const MessageMid = createContext('');
+
 export function TemplateButton({ b, actions }: { b: Button; actions: Actions }) {
+  const mid = useContext(MessageMid);
+  if (b.type === 'account_link')
+    return (
+      <button type="button" class="tbutton" disabled={!actions.logIn || !mid} onClick={() => actions.logIn?.(mid, b.url)}>
+        {buttonLabel(b)}
+      </button>
+    );
+  if (b.type === 'account_unlink')
+    return (
+      <button type="button" class="tbutton" disabled={!actions.logOut} onClick={() => actions.logOut?.()}>
+        {buttonLabel(b)}
+      </button>
+    );
   if (b.type === 'web_url')
     return (
       <a class="tbutton" href={b.url} target="_blank" rel="noopener noreferrer">
@@ -215,6 +245,100 @@ function ButtonTemplate({ p, actions }: { p: ButtonTemplatePayload; actions: Act
         {p.buttons.map((b, j) => (
           <TemplateButton key={j} b={b} actions={actions} />
         ))}
+      </div>
+    </div>
+  );
+}
+
+// Messenger's coupon: the pre-message as a bubble, then a card with the image, title and subtitle ("Terms may
+// apply." by default). "Reveal code" asks the server for the code (the person's view has none before), which then
+// shows with a copy button; coupon_url is a link button ("Shop now" by default). Focus goes from Reveal to Copy.
+function Coupon({ m, p, actions }: { m: MessageView; p: CouponTemplatePayload; actions: Actions }) {
+  const [revealing, setRevealing] = useState(false);
+  const [status, setStatus] = useState('');
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const code = useRef<HTMLElement>(null);
+  const copyButton = useRef<HTMLButtonElement>(null);
+  // Set by this device's tap: Copy then takes the place (and the focus) of Reveal; another device's reveal moves nothing.
+  const tapped = useRef(false);
+  const revealed = !!m.coupon?.revealed && p.coupon_code !== undefined;
+  useEffect(() => {
+    if (revealed && tapped.current) copyButton.current?.focus();
+    if (revealed) tapped.current = false;
+  }, [revealed]);
+
+  async function reveal() {
+    if (!actions.revealCoupon || revealing) return;
+    setRevealing(true);
+    setRefusal(null);
+    tapped.current = true;
+    try {
+      await actions.revealCoupon(m);
+    } catch (err) {
+      tapped.current = false;
+      setRefusal(`Code not revealed: ${refusalText(err)}`);
+    } finally {
+      setRevealing(false);
+    }
+  }
+  async function copy() {
+    setRefusal(null);
+    try {
+      await navigator.clipboard.writeText(p.coupon_code!);
+      setStatus('Code copied');
+    } catch {
+      // No clipboard here (an insecure origin, a refused permission): the code is selected for the person to copy.
+      const range = document.createRange();
+      if (code.current) range.selectNodeContents(code.current);
+      getSelection()?.removeAllRanges();
+      getSelection()?.addRange(range);
+      setStatus('');
+      setRefusal('Could not copy: the code is selected, copy it yourself');
+    }
+  }
+  return (
+    <div class="coupon-message">
+      {p.coupon_pre_message && <div class="bubble">{p.coupon_pre_message}</div>}
+      <div class="card coupon" role="group" aria-label={`Coupon: ${p.title}`}>
+        {p.image_url && <img class="card-img" src={p.image_url} alt="" loading="lazy" />}
+        <div class="card-text">
+          <div class="card-title">{p.title}</div>
+          <div class="card-subtitle">{p.subtitle || 'Terms may apply.'}</div>
+        </div>
+        {m.coupon &&
+          (revealed ? (
+            <div class="coupon-code">
+              <span class="sr-only">Code: </span>
+              <code ref={code}>{p.coupon_code}</code>
+              <button type="button" class="tbutton" ref={copyButton} onClick={() => void copy()}>
+                Copy code
+              </button>
+            </div>
+          ) : (
+            // aria-disabled, not disabled, while the server answers: the button keeps the focus.
+            <button
+              type="button"
+              class="tbutton coupon-reveal"
+              aria-disabled={revealing}
+              disabled={!actions.revealCoupon}
+              onClick={() => void reveal()}
+            >
+              {revealing ? 'Revealing…' : 'Reveal code'}
+            </button>
+          ))}
+        {p.coupon_url && (
+          <a class="tbutton" href={p.coupon_url} target="_blank" rel="noopener noreferrer">
+            {p.coupon_url_button_title || 'Shop now'}
+          </a>
+        )}
+        <div class="coupon-status" role="status">
+          {status}
+        </div>
+        {refusal && (
+          <div class="coupon-status error" role="alert">
+            {refusal}
+          </div>
+        )}
       </div>
     </div>
   );

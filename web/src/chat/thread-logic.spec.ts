@@ -185,6 +185,12 @@ describe('sending', () => {
       text: 'Red',
       quick_reply: { payload: 'QR' },
     });
+    expect(sendRequest({ ...base, text: 'That one', reply_to: { mid: 'm_9' } }).body).toEqual({
+      client_message_id: base.client_message_id,
+      text: 'That one',
+      reply_to: { mid: 'm_9' },
+    });
+    expect(sentView({ ...base, text: 'That one', reply_to: { mid: 'm_9' } }, { mid: 'm_10', seq: 10, timestamp: 1 }).reply_to).toEqual({ mid: 'm_9' });
     expect(sendRequest({ ...base, postback: { title: 'Buy', payload: 'BUY' } })).toEqual({
       path: '/threads/9/postbacks',
       body: { title: 'Buy', payload: 'BUY', client_message_id: 'c-1' },
@@ -223,8 +229,13 @@ describe('a reply’s quote', () => {
       found: true,
       who: 'you',
       text: 'Hi, shirts?',
+      lead: 'Replying to',
       label: 'Replying to you: Hi, shirts?',
     });
+    // The person's own replies: to themselves, or to the Page.
+    expect(replyQuote(msg(1, 'person', { text: 'Blue ones' }), 'Acme', 'person').label).toBe('You replied to yourself: Blue ones');
+    expect(replyQuote(msg(2, 'page', { text: 'Which size?' }), 'Acme', 'person')).toMatchObject({ who: 'Acme', lead: 'You replied to' });
+    expect(replyQuote(undefined, 'Acme', 'person').label).toBe('You replied to an earlier message');
     expect(replyQuote(msg(2, 'page', { text: 'x'.repeat(200) }), 'Acme').text).toBe(`${'x'.repeat(79)}…`);
     expect(replyQuote(msg(2, 'page', { text: 'Sale!' }), 'Acme').label).toBe('Replying to Acme: Sale!');
     // A message sent as a persona is quoted as theirs.

@@ -97,6 +97,8 @@ export interface Pending {
   postback?: { title: string; payload: string };
   // Already uploaded: a retry sends the same media ids.
   attachments?: UploadedAttachment[];
+  // The message of the thread this one answers (the person picked Reply on it).
+  reply_to?: { mid: string };
   failed?: boolean;
   timestamp: number;
 }
@@ -112,6 +114,7 @@ export function sendRequest(p: Pending): { path: string; body: Record<string, un
   if (p.text !== undefined && p.text.trim()) body.text = p.text;
   if (p.quick_reply) body.quick_reply = p.quick_reply;
   if (p.attachments?.length) body.attachments = p.attachments.map((a) => ({ media_id: a.media_id }));
+  if (p.reply_to) body.reply_to = p.reply_to;
   return { path: `/threads/${p.thread_id}/messages`, body };
 }
 
@@ -128,6 +131,7 @@ export function sentView(p: Pending, sent: { mid: string; seq: number; timestamp
   if (p.text !== undefined && p.text.trim()) m.text = p.text;
   if (p.quick_reply) m.quick_reply = p.quick_reply;
   if (p.postback) m.postback = p.postback;
+  if (p.reply_to) m.reply_to = p.reply_to;
   if (p.attachments?.length)
     m.attachments = p.attachments.map(({ type, payload }): PersonAttachment => ({ type, payload }));
   return m;
@@ -155,14 +159,19 @@ export interface ReplyQuote {
   found: boolean;
   // Who wrote the quoted message, as the reader says it: "you", the persona it was sent as, or the Page's name.
   who?: string;
+  // "Replying to" (the Page's reply) or "You replied to" (the person's own).
+  lead?: string;
   text: string;
   label: string;
 }
-export function replyQuote(quoted: MessageView | undefined, pageName: string): ReplyQuote {
-  if (!quoted) return { found: false, text: 'Replying to an earlier message', label: 'Replying to an earlier message' };
-  const who = quoted.sender === 'person' ? 'you' : (quoted.persona?.name ?? pageName);
+// `by`: who wrote the reply. The person's own replies read "You replied to …", as Messenger says them.
+export function replyQuote(quoted: MessageView | undefined, pageName: string, by: 'person' | 'page' = 'page'): ReplyQuote {
+  const lead = by === 'person' ? 'You replied to' : 'Replying to';
+  if (!quoted) return { found: false, text: `${lead} an earlier message`, label: `${lead} an earlier message` };
+  const author = quoted.persona?.name ?? pageName;
+  const who = by === 'person' ? (quoted.sender === 'person' ? 'yourself' : author) : quoted.sender === 'person' ? 'you' : author;
   const text = briefContent(quoted);
-  return { found: true, who, text, label: `Replying to ${who}: ${text}` };
+  return { found: true, who, lead, text, label: `${lead} ${who}: ${text}` };
 }
 
 // The thread list after a fresh first page: that page on top, then what was loaded below it before (older pages),

@@ -52,6 +52,8 @@ import { ErrorText, routeMissing } from './util';
 const LIST_SIZE = 25;
 // A thread far behind catches up a few pages per tick at most.
 const MAX_PAGES_PER_TICK = 5;
+// How many of the latest shown messages each poll reads again (in-place changes: reactions, edits, coupon reveals).
+const REFRESH_SHOWN = 20;
 
 // Polls while the tab is visible and `section` is at least partly on screen; stops on unmount. Slowly while
 // `live` (hints are pushed); the answer's now() runs at once on a hint.
@@ -432,14 +434,18 @@ function Conversation({
     }
   }
 
-  // New messages after what was fetched, a page at a time; the first call opens on the last WINDOW messages.
+  // New messages after what was fetched, a page at a time; the first call opens on the last WINDOW messages. The
+  // latest REFRESH_SHOWN of those shown are read again too: a reaction, an edit or a revealed coupon changes a
+  // message in place, with no new seq to fetch after.
   async function poll() {
-    let c = convRef.current ?? emptyConversation(openingAfterSeq(thread.last_message?.seq ?? 0));
+    const shown = convRef.current;
+    let c = shown ?? emptyConversation(openingAfterSeq(thread.last_message?.seq ?? 0));
     try {
       for (let i = 0; i < MAX_PAGES_PER_TICK; i++) {
+        const afterSeq = i === 0 && shown ? Math.max(0, c.fetchedSeq - REFRESH_SHOWN) : c.fetchedSeq;
         const page = await api<MessageList>('GET', `${base}/messages`, undefined, {
           token,
-          query: { after_seq: c.fetchedSeq, limit: WINDOW },
+          query: { after_seq: afterSeq, limit: WINDOW },
         });
         // The reply's own answer may have landed meanwhile: merge into the latest state, not the one read above.
         c = withNewMessages(convRef.current ?? c, page.data);
@@ -676,7 +682,9 @@ function Conversation({
 function InboxMessage({ m, person, by }: { m: MessageView; person: string; by: string | null }) {
   const fromPage = m.sender === 'page';
   const byline = [by, m.persona ? `as ${m.persona.name}` : null].filter(Boolean).join(' · ');
-  const summary = m.attachment ? templateSummary(m.attachment) : null;
+  const template = m.attachment ? templateSummary(m.attachment) : null;
+  // Whether the person has revealed a coupon's code (the bots were told, in a messages webhook).
+  const summary = template !== null && m.coupon ? `${template} · ${m.coupon.revealed ? 'revealed' : 'not revealed yet'}` : template;
   return (
     <li class={`inbox-msg ${fromPage ? 'from-page' : 'from-person'}`} data-seq={m.seq} data-mid={m.mid}>
       <span class="sr-only">{fromPage ? `Page${byline ? ` (${byline})` : ''}:` : `${person}:`}</span>

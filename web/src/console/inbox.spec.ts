@@ -143,6 +143,10 @@ describe('the preview of a message', () => {
     expect(
       templateSummary({ type: 'template', payload: { template_type: 'media', elements: [{ media_type: 'video', url: 'v' }] } }),
     ).toBe('Video with buttons');
+    expect(templateSummary({ type: 'template', payload: { template_type: 'coupon', title: '10% off', coupon_code: '10PERCENT' } })).toBe(
+      'Coupon: 10% off · code 10PERCENT',
+    );
+    expect(templateSummary({ type: 'template', payload: { template_type: 'coupon', title: 'Sale', coupon_url: 'https://x.y' } })).toBe('Coupon: Sale');
     expect(templateSummary({ type: 'image', payload: { url: 'x' } })).toBeNull();
   });
   it('shows the clock today and the date before', () => {

@@ -1,6 +1,7 @@
 // The Page Inbox: a Page's own people read and answer its conversations (GET /pages/:id/inbox, .../messages,
 // take, release, read). What the list and the conversation show, how polled pages merge, when to mark read, and
 // the polling loop itself. Pure, no DOM: inbox.spec.ts.
+import { buttonLabel } from '../../../libs/templates/button-label';
 import { ApiError } from '../api';
 import type { Attachment, MessageView, PersonAttachment } from '../api';
 
@@ -106,7 +107,7 @@ function attachmentWords(first: Attachment | PersonAttachment, n: number): strin
   return n > 1 ? `${n} files` : 'a file';
 }
 
-// A template (generic carousel, button, receipt, media) in one line, as the pane summarises it.
+// A template (generic carousel, button, receipt, media, coupon) in one line, as the pane summarises it.
 export function templateSummary(a: Attachment): string | null {
   if (a.type !== 'template') return null;
   const p = a.payload;
@@ -116,11 +117,14 @@ export function templateSummary(a: Attachment): string | null {
       return titles.length > 1 ? `Carousel: ${titles.join(' · ')}` : `Card: ${titles[0] ?? ''}`;
     }
     case 'button':
-      return `Buttons: ${p.text} [${p.buttons.map((b) => b.title).join(', ')}]`;
+      return `Buttons: ${p.text} [${p.buttons.map(buttonLabel).join(', ')}]`;
     case 'receipt':
       return `Receipt #${p.order_number}${p.merchant_name ? ` from ${p.merchant_name}` : ''}`;
     case 'media':
       return `${p.elements[0]?.media_type === 'video' ? 'Video' : 'Image'} with buttons`;
+    // The Page's people see the code, revealed or not (the person sees it once they tap Reveal).
+    case 'coupon':
+      return `Coupon: ${p.title}${p.coupon_code !== undefined ? ` · code ${p.coupon_code}` : ''}`;
     default:
       return 'Template message';
   }
