@@ -62,10 +62,13 @@ export interface ThreadRow {
   controller?: string | null;
 }
 
-// Newest activity first; equal times by creation, then id. The list's indexes (ThreadEntity) hold these columns in
-// this order, so a scan of one reads a page in order; `leading` columns go first (one value each in the scan).
+// Newest activity first; equal times by creation, then id. `leading` columns go first: for the Page's list, its
+// index's columns (ThreadEntity: an assignee, one value in the scan, and activity_minute, which orders as
+// last_timestamp does), so a scan of the index gives the order up to each minute's few threads, which Postgres sorts
+// as it goes (Incremental Sort) and stops at the page.
 const activityOrder = (t = 't.', leading: string[] = []) =>
   [...leading, 'last_timestamp', 'created_at', 'id'].map((c) => `${t}${c} DESC`).join(', ');
+const ACTIVITY_MINUTE_MS = 60_000;
 
 // One list statement's parameters, numbered as they are added.
 class ListQuery {
@@ -81,10 +84,12 @@ class ListQuery {
   }
 
   // The rows after a cursor: a page's last row as `last_timestamp.created_at in µs.id` (next_cursor; callers check
-  // its shape). created_at is compared as the timestamp itself, so the index's column serves it; µs are exact both ways.
-  after(cursor: string): string {
+  // its shape). created_at is compared as the timestamp itself; µs are exact both ways. `byMinute`: also bound
+  // activity_minute by the cursor's minute, the condition the Page list's index scan starts from.
+  after(cursor: string, byMinute = false): string {
     const [ts, us, id] = cursor.split('.');
-    return `(t.last_timestamp, t.created_at, t.id) < (${this.param(ts)}::bigint,
+    const n = this.param(ts);
+    return `${byMinute ? `t.activity_minute <= ${n}::bigint / ${ACTIVITY_MINUTE_MS} AND ` : ''}(t.last_timestamp, t.created_at, t.id) < (${n}::bigint,
       'epoch'::timestamptz + ${this.param(us)}::bigint * interval '1 microsecond', ${this.param(id)}::varchar)`;
   }
 }
@@ -417,16 +422,17 @@ export class MessagingService implements OnModuleInit {
   // `$n IS NULL OR …` filters would leave the planner a sort of every thread of the Page.
   pageThreads(pageId: string, limit: number, cursor?: string, only: PageThreadFilter = {}) {
     const q = new ListQuery([pageId]);
-    const where = ['t.page_id = $1', 't.last_seq > 0'];
+    // activity_minute is set with the first message (last_seq > 0), and it is what the indexes are partial on.
+    const where = ['t.page_id = $1', 't.activity_minute IS NOT NULL'];
     if (only.threadId !== undefined) where.push(`t.id = ${q.param(only.threadId)}`);
     if (only.psid !== undefined) where.push(`t.psid = ${q.param(only.psid)}`);
     if (only.assignee !== undefined) where.push(only.assignee === '' ? 't.assignee_user_id IS NULL' : `t.assignee_user_id = ${q.param(only.assignee)}`);
     // A filter on each row the scan passes, never a join the planner could start from: the scan stops at `limit`
     // matches, and a pattern that matches nobody costs the folder's threads, not every person of every Page.
     if (only.nameContains) where.push(`(SELECT lower(n.name) FROM users n WHERE n.id = t.user_id) LIKE lower(${q.param(containsPattern(only.nameContains))})`);
-    if (cursor) where.push(q.after(cursor));
+    if (cursor) where.push(q.after(cursor, true));
     // With an assignee the index leads with it: ordering by it too (one value) lets its scan give the order.
-    const leading = only.assignee === undefined ? [] : ['assignee_user_id'];
+    const leading = [...(only.assignee === undefined ? [] : ['assignee_user_id']), 'activity_minute'];
     const n = q.limit(limit);
     const folder = (done: boolean) => (done ? 't.page_done_seq IS NOT NULL' : 't.page_done_seq IS NULL');
     const select = (cond: string[]) => `SELECT t.* FROM threads t WHERE ${cond.join(' AND ')} ORDER BY ${activityOrder('t.', leading)} LIMIT ${n}`;
@@ -1182,7 +1188,9 @@ export class MessagingService implements OnModuleInit {
   // thread), insert the message, take the person's next cursor and store their event, and write the webhook
   // outbox for every subscribed app. Round trips are what this path costs.
   // A person's message also takes their conversation out of the Page Inbox's done folder (page_done_seq), in the
-  // same row update: the folders are read off indexes on that column.
+  // same row update: the folders are read off indexes on that column. Those indexes hold activity_minute, not
+  // last_timestamp, so the update is HOT (no index entry) unless the minute turns or the thread leaves done: an
+  // unchanged value, NULL included, does not count as a change.
   // Null when nothing was written: the thread is not the person's, its page is suspended, or the
   // (thread, sender, client_message_id) exists already. A concurrent duplicate fails on the unique index instead.
   private async appendMessage(
@@ -1203,6 +1211,7 @@ export class MessagingService implements OnModuleInit {
     const rows = await q<{ seq: string; timestamp: string; cursor: string; deliveries: { id: string; status: string; target: string }[]; ref_pending: boolean }>(
         `WITH t AS (
            UPDATE threads th SET last_seq = th.last_seq + 1, last_timestamp = GREATEST(th.last_timestamp, $2),
+                  activity_minute = GREATEST(th.last_timestamp, $2) / ${ACTIVITY_MINUTE_MS},
                   person_last_at = CASE WHEN $4 = 'person' THEN GREATEST(th.last_timestamp, $2) ELSE th.person_last_at END,
                   page_done_seq = CASE WHEN $4 = 'person' THEN NULL ELSE th.page_done_seq END
             WHERE th.id = $1 AND th.user_id = $9

@@ -70,6 +70,10 @@ describe('Page Inbox: the thread list', () => {
     return [...convs].sort((a, b) => (after(key.get(a.thread)!, key.get(b.thread)!) ? 1 : after(key.get(b.thread)!, key.get(a.thread)!) ? -1 : 0));
   }
 
+  // Moves threads' last activity as a message would (the list's indexes hold its minute).
+  const activeAt = (convs: Conv[], ts: number) =>
+    t.db.query('UPDATE threads SET last_timestamp = $2, activity_minute = $2::bigint / 60000 WHERE id = ANY($1)', [convs.map((c) => c.thread), ts]);
+
   // Every thread of a read, a page at a time, each page no longer than asked.
   async function walk(path: (cursor: string | null) => string, token: string, limit: number): Promise<string[]> {
     const ids: string[] = [];
@@ -97,9 +101,9 @@ describe('Page Inbox: the thread list', () => {
     await b.file(hal, { done: true });
     // Ties: four conversations last active at the same ms, two of them created in the same µs (then by id).
     const tie = Date.now() - 60_000;
-    await t.db.query('UPDATE threads SET last_timestamp = $2 WHERE id = ANY($1)', [[brad.thread, cy.thread, dee.thread, gus.thread], tie]);
+    await activeAt([brad, cy, dee, gus], tie);
     await t.db.query('UPDATE threads SET created_at = (SELECT created_at FROM threads WHERE id = $2) WHERE id = $1', [dee.thread, gus.thread]);
-    await t.db.query('UPDATE threads SET last_timestamp = $2 WHERE id = ANY($1)', [[eve.thread, ivy.thread], tie - 1]);
+    await activeAt([eve, ivy], tie - 1);
 
     const all = await ordered(b.convs);
     // The ties come out in the model's order, not just any.
@@ -173,6 +177,49 @@ describe('Page Inbox: the thread list', () => {
     }
     const graphBad = await api.get(`/v25.0/me/conversations?after=${Buffer.from('1.2').toString('base64url')}&access_token=${encodeURIComponent(b.pageToken)}`);
     expect([graphBad.status, graphBad.body.error.code]).toEqual([400, 100]);
+  });
+
+  it('pages across minutes: many threads in one minute, ties, and the ms either side of its edges', async () => {
+    const b = await business(['A0', 'A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7', 'A8', 'A9', 'B0', 'B1', 'B2', 'B3']);
+    const c = b.convs;
+    const m = Math.floor(Date.now() / 60_000) - 5;
+    // Minute m holds ten threads: its first and last ms, ties among them, the rest spread; the minutes either side
+    // hold a thread each at the ms next to m's edges, and two more further out.
+    const at: [number, number[]][] = [
+      [m * 60_000 - 1, [10]],
+      [m * 60_000, [0, 1]],
+      [m * 60_000 + 7, [2]],
+      [m * 60_000 + 30_000, [3, 4, 5]],
+      [m * 60_000 + 45_123, [6, 7]],
+      [m * 60_000 + 59_999, [8, 9]],
+      [(m + 1) * 60_000, [11]],
+      [(m - 3) * 60_000 + 5, [12]],
+      [(m + 2) * 60_000 + 59_999, [13]],
+    ];
+    for (const [ts, ix] of at) await activeAt(ix.map((i) => c[i]), ts);
+    await b.file(c[1], { done: true });
+    await b.file(c[4], { done: true, assignee_id: b.helper.id });
+    await b.file(c[8], { assignee_id: b.helper.id });
+    await b.file(c[10], { assignee_id: b.helper.id });
+    await b.file(c[11], { done: true });
+    const all = await ordered(c);
+    const folders = { inbox: (x: Conv) => !x.done, done: (x: Conv) => x.done, all: () => true };
+    for (const [folder, inFolder] of Object.entries(folders)) {
+      for (const assignee of ['', b.helper.id, 'none']) {
+        const query = `&folder=${folder}${assignee ? `&assignee=${assignee}` : ''}`;
+        const assigned = (x: Conv) => (assignee === '' ? true : assignee === 'none' ? x.assignee === null : x.assignee === assignee);
+        const expected = all.filter((x) => inFolder(x) && assigned(x)).map((x) => x.thread);
+        for (const limit of [1, 2, 3, 5]) {
+          const got = await walk((cursor) => b.inbox(`?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`), b.owner.token, limit);
+          expect([query, limit, got]).toEqual([query, limit, expected]);
+        }
+      }
+    }
+    // A message moves a thread out of the crowded minute to the top, and the walk still meets the rest once.
+    await personSays(api, c[5].person, c[5].thread, 'again');
+    const inbox = (await ordered(c)).filter((x) => !x.done).map((x) => x.thread);
+    expect(inbox[0]).toBe(c[5].thread);
+    expect(await walk((cursor) => b.inbox(`?limit=2${cursor ? `&cursor=${cursor}` : ''}`), b.owner.token, 2)).toEqual(inbox);
   });
 
   it('pages on from where it was when threads move meanwhile: what has not moved comes once, in order', async () => {

@@ -7,17 +7,18 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, Unique } from '
 // GET /threads sorts a person's few threads.
 @Index('threads_user_idx', ['userId'])
 // A Page's threads newest activity first (the Page Inbox, Graph's conversations), one index per folder and one per
-// folder by assignee, each holding its threads in the list's order, so a page of the list reads its own rows (an
-// assignee filter also orders by that column: one value in the scan). The price is on the message path: every
-// message moves last_timestamp, so its thread update is no longer HOT and adds an entry to every index of threads
-// (docs/performance.md has the figures).
-@Index('threads_page_inbox_idx', ['pageId', 'lastTimestamp', 'createdAt', 'id'], { where: 'last_seq > 0 AND page_done_seq IS NULL' })
-@Index('threads_page_done_idx', ['pageId', 'lastTimestamp', 'createdAt', 'id'], { where: 'last_seq > 0 AND page_done_seq IS NOT NULL' })
-@Index('threads_page_inbox_assignee_idx', ['pageId', 'assigneeUserId', 'lastTimestamp', 'createdAt', 'id'], {
-  where: 'last_seq > 0 AND page_done_seq IS NULL',
+// folder by assignee, on the minute of the last activity (activity_minute), not its ms: a message rewrites that
+// only when the minute turns, so its thread update stays HOT (no index entry) in the common case. A page of the list
+// reads the index in minute order and sorts each minute's few threads (Incremental Sort). Partial on
+// activity_minute IS NOT NULL (a message exists) rather than last_seq > 0, which every message changes. An assignee
+// filter also orders by that column (one value in the scan).
+@Index('threads_page_inbox_idx', ['pageId', 'activityMinute'], { where: 'activity_minute IS NOT NULL AND page_done_seq IS NULL' })
+@Index('threads_page_done_idx', ['pageId', 'activityMinute'], { where: 'activity_minute IS NOT NULL AND page_done_seq IS NOT NULL' })
+@Index('threads_page_inbox_assignee_idx', ['pageId', 'assigneeUserId', 'activityMinute'], {
+  where: 'activity_minute IS NOT NULL AND page_done_seq IS NULL',
 })
-@Index('threads_page_done_assignee_idx', ['pageId', 'assigneeUserId', 'lastTimestamp', 'createdAt', 'id'], {
-  where: 'last_seq > 0 AND page_done_seq IS NOT NULL',
+@Index('threads_page_done_assignee_idx', ['pageId', 'assigneeUserId', 'activityMinute'], {
+  where: 'activity_minute IS NOT NULL AND page_done_seq IS NOT NULL',
 })
 // Handover idle timeout: the sweep (HandoverIdleProcessor) finds controlled threads here. Partial, so idle threads
 // (most) are not in it, and on owner_since (only written when control changes), so a message's update stays HOT.
@@ -42,6 +43,11 @@ export class ThreadEntity {
   // Timestamp (ms) of the last message; each new one takes max(now, this) so timestamps never go back in a thread.
   @Column({ name: 'last_timestamp', type: 'bigint', default: 0 })
   lastTimestamp: string;
+
+  // last_timestamp / 60000 (whole minutes), set by the same update; null until the first message. What the list's
+  // indexes hold in place of last_timestamp (see above).
+  @Column({ name: 'activity_minute', type: 'bigint', nullable: true })
+  activityMinute: string | null;
 
   // Timestamp (ms) of the person's last message or postback: the Send API's messaging window starts here.
   @Column({ name: 'person_last_at', type: 'bigint', default: 0 })
