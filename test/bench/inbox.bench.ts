@@ -11,6 +11,8 @@
 //   read cases      each list read over HTTP, one at a time, for its first page and a deep one (a cursor half-way
 //                   through the case's threads): p50/p99 and reads/s, over INBOX_BENCH_READS reads or
 //                   INBOX_BENCH_SECONDS, whichever ends first (at least 5 reads)
+//   burst           then INBOX_BENCH_BURST inbox threads (default 5,000) move into one minute, the newest: the inbox's
+//                   first page, a page half-way through that minute and one that crosses out of it
 //   baseline        the inbox folder's same two pages as ids by a hand-written index-only keyset query, straight to pg
 // Last line: inbox reads_per_s=… p50_ms=… p99_ms=… deep_p50_ms=… deep_p99_ms=… baseline_reads_per_s=… ratio=…
 //   (the inbox folder's first page, limit 50; ratio = reads_per_s / baseline_reads_per_s)
@@ -36,6 +38,7 @@ const APPENDS = Number(process.env.INBOX_BENCH_APPENDS ?? 2000);
 const EXPLAIN = process.env.INBOX_BENCH_EXPLAIN === '1';
 const LIMIT = 50;
 const ADMINS = 5;
+const BURST = Number(process.env.INBOX_BENCH_BURST ?? 5000);
 
 const CLK_TCK = 100;
 // CPU ms (user + system) the database's backends have used so far, by pid (Linux /proc; empty elsewhere).
@@ -64,10 +67,11 @@ function seedSql(pageId: string, admins: string[]) {
      SELECT (100000000000000 + i)::text, 'bench' || i, 'x', (${names})[1 + (i % 20)::int] || ' ' || i FROM generate_series(1::bigint, ${THREADS}) i`,
     // 60 % done, 25 % assigned (to one of the admins), 20 % unread, 2.5 % with no message yet; last activity over
     // 90 days at whole seconds (ties), created in order over 100 days.
-    `INSERT INTO threads (id, page_id, user_id, psid, last_seq, last_timestamp, person_last_at, page_read_seq, page_done_seq,
-                          assignee_user_id, created_at)
+    `INSERT INTO threads (id, page_id, user_id, psid, last_seq, last_timestamp, activity_minute, person_last_at, page_read_seq,
+                          page_done_seq, assignee_user_id, created_at)
      SELECT (200000000000000 + i)::text, '${pageId}', (100000000000000 + i)::text, (300000000000000 + i)::text,
-            CASE WHEN silent THEN 0 ELSE 2 END, CASE WHEN silent THEN 0 ELSE ts END, CASE WHEN silent THEN 0 ELSE ts END,
+            CASE WHEN silent THEN 0 ELSE 2 END, CASE WHEN silent THEN 0 ELSE ts END, CASE WHEN NOT silent THEN ts / 60000 END,
+            CASE WHEN silent THEN 0 ELSE ts END,
             CASE WHEN (i * 7) % 100 < 20 THEN 0 ELSE 2 END,
             CASE WHEN NOT silent AND (i * 7919) % 100 < 60 THEN 2 END,
             CASE WHEN (i * 104729) % 100 < 25 THEN (${assignees})[1 + ((i * 31) % ${admins.length})::int] END,
@@ -234,6 +238,7 @@ async function main() {
       { label: 'graph t_<id>', url: () => `/v25.0/t_${someThread}?fields=id,updated_time,snippet&access_token=${encodeURIComponent(pageToken)}` },
     ];
     const results = new Map<string, { first: Timing; deep?: Timing }>();
+    const runCases = async (cases: { label: string; url: (cursor?: string) => string; where?: string; token?: string; deepAt?: string }[]) => {
     for (const c of cases) {
       let deepCursor: string | undefined;
       let rows = '';
@@ -244,7 +249,7 @@ async function main() {
                     row_number() OVER (ORDER BY t.last_timestamp DESC, t.created_at DESC, t.id DESC) AS k, count(*) OVER () AS n
                FROM threads t JOIN users u ON u.id = t.user_id
               WHERE t.page_id = $1 AND t.last_seq > 0 AND ${c.where})
-           SELECT n, cursor FROM s WHERE k = greatest(1, n / 2)`,
+           SELECT n, cursor FROM s WHERE k = ${c.deepAt ?? 'greatest(1, n / 2)'}`,
           [page.id],
         );
         deepCursor = found[0]?.cursor ?? undefined;
@@ -259,6 +264,26 @@ async function main() {
       results.set(c.label, { first, deep });
       console.log(`${c.label.padEnd(22)}${rows.padEnd(10)} first: ${show(first)}${deep ? `; deep: ${show(deep)}` : ''}`);
     }
+    };
+    await runCases(cases);
+
+    // A burst: BURST inbox threads active within one minute, the newest (a broadcast answered at once). The list
+    // sorts a minute's threads as its scan crosses them, so a page inside that minute sorts all of them.
+    await pg.query(
+      `UPDATE threads t SET last_timestamp = b.ts, activity_minute = b.ts / 60000
+         FROM (SELECT id, ((extract(epoch FROM now()) * 1000)::bigint / 60000 + 1) * 60000 + row_number() OVER (ORDER BY id) * 59000 / ${BURST} AS ts
+                 FROM threads WHERE page_id = $1 AND last_seq > 0 AND page_done_seq IS NULL ORDER BY (id::bigint * 11) % 1013, id LIMIT ${BURST}) b
+        WHERE t.id = b.id`,
+      [page.id],
+    );
+    await pg.query('VACUUM ANALYZE threads');
+    await runCases([
+      // Deep: half-way through the burst; across: 20 threads before its end, so the page crosses into older minutes.
+      { label: `burst inbox mid`, url: inbox(''), where: `NOT ${dynamicDone}`, deepAt: `${BURST / 2}` },
+      { label: `burst inbox across`, url: inbox(''), where: `NOT ${dynamicDone}`, deepAt: `${BURST - 20}` },
+      { label: `burst all across`, url: inbox('&folder=all'), where: 'true', deepAt: `${BURST - 20}` },
+      { label: `burst none across`, url: inbox('&assignee=none'), where: `NOT ${dynamicDone} AND t.assignee_user_id IS NULL`, deepAt: `${Math.round(BURST * 0.75) - 20}` },
+    ]);
 
     // --- the baseline: the inbox folder's ids by an index-only keyset scan, no framework ---
     await pg.query(
