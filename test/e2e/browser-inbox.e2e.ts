@@ -151,8 +151,18 @@ describeBrowser('browser: the Page Inbox in the console', () => {
     expect(delivered.sender).toBe('page');
 
     // The person answers: it is pushed to the open pane and the list (well before the 30 s safety poll), and stays read.
-    await personSays(api, person, thread.id, 'Great, thanks!');
+    // It replies to the Page's message (reply_to): the pane says so above it.
+    const answer = await api.post(
+      `/threads/${thread.id}/messages`,
+      { text: 'Great, thanks!', client_message_id: 'answer-1', reply_to: { mid: delivered.mid } },
+      { token: person.token },
+    );
+    expect(answer.status).toBe(201);
     await messages.locator('.from-person').getByText('Great, thanks!').waitFor({ timeout: 10_000 });
+    await messages
+      .locator(`[data-mid="${answer.body.mid}"] .inbox-reply`)
+      .getByText('Replying to the Page: Hi Pat, Olga here. It ships tomorrow.')
+      .waitFor();
     await row.getByText('Great, thanks!').waitFor({ timeout: 10_000 });
     await waitFor('the answer read on the server', async () => (await inboxRow())?.unread_count === 0);
     // The question, the coupon, the reply and the answer: each once, however many times the latest were re-read.

@@ -26,6 +26,7 @@ import {
   outsideWindow,
   POLL_MS,
   previewText,
+  replyLine,
   readTarget,
   replyError,
   sentByLabel,
@@ -620,7 +621,15 @@ function Conversation({
           stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
         }}
       >
-        {conv?.messages.map((m) => <InboxMessage key={m.seq} m={m} person={thread.person.name} by={sentByLabel(m, appNames)} />)}
+        {conv?.messages.map((m) => (
+          <InboxMessage
+            key={m.seq}
+            m={m}
+            person={thread.person.name}
+            by={sentByLabel(m, appNames)}
+            reply={replyLine(m, m.reply_to ? conv.messages.find((x) => x.mid === m.reply_to!.mid) : undefined, thread.person.name)}
+          />
+        ))}
         {conv && !conv.messages.length && <li class="muted">No messages yet.</li>}
         {!conv && !loadError && <li class="muted">Loading…</li>}
       </ol>
@@ -679,7 +688,7 @@ function Conversation({
 
 // One message: the person's on the left, the Page's on the right; templates summarised, media as thumbnails or
 // links, the persona a Page message was sent as named above it.
-function InboxMessage({ m, person, by }: { m: MessageView; person: string; by: string | null }) {
+function InboxMessage({ m, person, by, reply }: { m: MessageView; person: string; by: string | null; reply: string | null }) {
   const fromPage = m.sender === 'page';
   const byline = [by, m.persona ? `as ${m.persona.name}` : null].filter(Boolean).join(' · ');
   const template = m.attachment ? templateSummary(m.attachment) : null;
@@ -693,6 +702,7 @@ function InboxMessage({ m, person, by }: { m: MessageView; person: string; by: s
           {byline}
         </span>
       )}
+      {reply && <blockquote class="inbox-reply">{reply}</blockquote>}
       {m.kind === 'postback' ? (
         <div class="bubble inbox-note">Tapped “{m.postback?.title}”</div>
       ) : (

@@ -14,6 +14,7 @@ import {
   outsideWindow,
   PAGE_INBOX_APP_ID,
   previewText,
+  replyLine,
   readTarget,
   replyError,
   sentByLabel,
@@ -90,6 +91,7 @@ describe('the preview of a message', () => {
   it("says the text, the Page's own as You: or its persona's name", () => {
     expect(previewText(msg(1, 'person', { text: 'Hi\n  there' }))).toBe('Hi there');
     expect(previewText(msg(2, 'page', { text: 'Hello' }))).toBe('You: Hello');
+    expect(previewText(msg(2, 'page', { text: 'Hello' }), 80, false)).toBe('Hello');
     expect(previewText(msg(2, 'page', { text: 'Hello', persona: { id: 'p', name: 'Ada' } }))).toBe('Ada: Hello');
     expect(previewText(null)).toBe('No messages yet');
   });
@@ -416,5 +418,20 @@ describe('sentByLabel', () => {
     expect(sentByLabel(page('999'), names)).toBe('Another app');
     expect(sentByLabel(page(), names)).toBeNull();
     expect(sentByLabel({ ...page('431456886456569'), sender: 'person' }, names)).toBeNull();
+  });
+});
+
+describe('reply lines', () => {
+  it('say what a message answers: whose, and how it began', () => {
+    const question = msg(1, 'page', { mid: 'm_q', text: 'Which size?' });
+    const asAgent = msg(2, 'page', { mid: 'm_a', text: 'Ada here', persona: { id: '1', name: 'Ada' } });
+    const own = msg(3, 'person', { mid: 'm_o', text: 'Blue ones' });
+    const reply = (to: string, sender: 'person' | 'page' = 'person') => msg(9, sender, { text: 'x', reply_to: { mid: to } });
+    expect(replyLine(reply('m_q'), question, 'Pat')).toBe('Replying to the Page: Which size?');
+    expect(replyLine(reply('m_a'), asAgent, 'Pat')).toBe('Replying to Ada: Ada here');
+    expect(replyLine(reply('m_o'), own, 'Pat')).toBe('Replying to their own message: Blue ones');
+    expect(replyLine(reply('m_o', 'page'), own, 'Pat')).toBe('Replying to Pat: Blue ones');
+    expect(replyLine(reply('m_gone'), undefined, 'Pat')).toBe('Replying to an earlier message');
+    expect(replyLine(question, undefined, 'Pat')).toBeNull();
   });
 });

@@ -141,9 +141,10 @@ export function sentByLabel(m: MessageView, appNames: ReadonlyMap<string, string
   return appNames.get(m.app_id) ?? 'Another app';
 }
 
-export function previewText(m: MessageView | null | undefined, max = 80): string {
+// `withWho`: "You: " or the persona before the Page's messages, as the list shows them.
+export function previewText(m: MessageView | null | undefined, max = 80, withWho = true): string {
   if (!m) return 'No messages yet';
-  const who = m.sender === 'page' ? (m.persona ? `${m.persona.name}: ` : 'You: ') : '';
+  const who = withWho && m.sender === 'page' ? (m.persona ? `${m.persona.name}: ` : 'You: ') : '';
   let what: string;
   if (m.kind === 'postback') what = `Tapped “${m.postback?.title ?? ''}”`;
   else if (m.text) what = m.text.replace(/\s+/g, ' ').trim();
@@ -153,6 +154,15 @@ export function previewText(m: MessageView | null | undefined, max = 80): string
     what = `Sent ${attachmentWords(first, m.attachments?.length ?? 1)}`;
   } else what = 'Message';
   return shorten(who + what, max);
+}
+
+// What a message answers (its reply_to), said above it in the pane: whose message and how it began. `quoted`:
+// undefined when it is not among the messages loaded.
+export function replyLine(m: MessageView, quoted: MessageView | undefined, person: string): string | null {
+  if (!m.reply_to) return null;
+  if (!quoted) return 'Replying to an earlier message';
+  const who = quoted.sender === 'person' ? (m.sender === 'person' ? 'their own message' : person) : (quoted.persona?.name ?? 'the Page');
+  return `Replying to ${who}: ${previewText(quoted, 60, false)}`;
 }
 
 // A time in the list: the clock today, the date before.
