@@ -32,6 +32,19 @@ export const LIMITS = {
   couponCode: 1000,
   /** As every button title (Meta documents no bound of its own). */
   couponUrlButtonTitle: 20,
+  /** The customer feedback template: Meta's page gives no bounds but one screen of one question; these are ours. */
+  feedbackTitle: 80,
+  feedbackSubtitle: 80,
+  feedbackButtonTitle: 20,
+  feedbackScreens: 1,
+  feedbackQuestions: 1,
+  feedbackQuestionId: 80,
+  feedbackQuestionTitle: 80,
+  feedbackPlaceholder: 80,
+  /** The person's free-form answer to a question's follow_up. */
+  feedbackFreeForm: 400,
+  /** `expires_in_days`: the person may answer for 1 to 7 days (1 when absent). */
+  feedbackExpiresInDaysMax: 7,
   greetingText: 160,
   iceBreakers: 4,
   iceBreakerQuestion: 80,
@@ -66,7 +79,7 @@ export type MediaAttachmentType = (typeof MEDIA_ATTACHMENT_TYPES)[number];
 export const ATTACHMENT_TYPES = [...MEDIA_ATTACHMENT_TYPES, 'template'] as const;
 export type AttachmentType = (typeof ATTACHMENT_TYPES)[number];
 
-export const TEMPLATE_TYPES = ['generic', 'button', 'media', 'receipt', 'coupon'] as const;
+export const TEMPLATE_TYPES = ['generic', 'button', 'media', 'receipt', 'coupon', 'customer_feedback'] as const;
 export type TemplateType = (typeof TEMPLATE_TYPES)[number];
 
 /** Buttons allowed in templates. */
@@ -85,6 +98,23 @@ export type ImageAspectRatio = (typeof IMAGE_ASPECT_RATIOS)[number];
 
 export const MEDIA_TYPES = ['image', 'video'] as const;
 export type MediaType = (typeof MEDIA_TYPES)[number];
+
+/** Question types of the customer feedback template, and the scales (`score_option`) each takes, its default first. */
+export const FEEDBACK_SCORE_OPTIONS = {
+  csat: ['five_stars', 'one_to_five', 'five_emojis'],
+  nps: ['zero_to_ten'],
+  ces: ['one_to_seven'],
+} as const;
+export type FeedbackQuestionType = keyof typeof FEEDBACK_SCORE_OPTIONS;
+export const FEEDBACK_QUESTION_TYPES = Object.keys(FEEDBACK_SCORE_OPTIONS) as FeedbackQuestionType[];
+/** The scores a person may give to each question type (the webhook's `payload`, as a string). */
+export const FEEDBACK_SCORE_RANGE: Record<FeedbackQuestionType, { min: number; max: number }> = {
+  csat: { min: 1, max: 5 },
+  nps: { min: 0, max: 10 },
+  ces: { min: 1, max: 7 },
+};
+/** Which end of the scale is labelled negative: `neg_pos` (default) puts the lowest score first. */
+export const FEEDBACK_SCORE_LABELS = ['neg_pos', 'pos_neg'] as const;
 
 export const QUICK_REPLY_CONTENT_TYPES = ['text', 'user_phone_number', 'user_email'] as const;
 export type QuickReplyContentType = (typeof QUICK_REPLY_CONTENT_TYPES)[number];

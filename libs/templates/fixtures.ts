@@ -60,6 +60,35 @@ export const metaCoupon = () =>
     payload: 'The coupon for 10% off everything that expires 2022-10-1',
   });
 
+export const feedbackQuestion = (over: object = {}) => ({ id: 'hauydmns8', type: 'csat', ...over });
+export const customerFeedback = (over: object = {}) => ({
+  template_type: 'customer_feedback',
+  title: 'Rate your experience with Original Coast Clothing.',
+  button_title: 'Rate Experience',
+  feedback_screens: [{ questions: [feedbackQuestion()] }],
+  business_privacy: { url: 'https://www.example.com' },
+  ...over,
+});
+
+/** Meta's customer feedback example (send-messages/templates/customer-feedback-template): every property. */
+export const metaCustomerFeedback = () =>
+  customerFeedback({
+    subtitle: 'Let Original Coast Clothing know how they are doing by answering two questions',
+    feedback_screens: [
+      {
+        questions: [
+          feedbackQuestion({
+            title: 'How would you rate your experience with Original Coast Clothing?',
+            score_label: 'neg_pos',
+            score_option: 'five_stars',
+            follow_up: { type: 'free_form', placeholder: 'Give additional feedback' },
+          }),
+        ],
+      },
+    ],
+    expires_in_days: 3,
+  });
+
 /** Meta's own receipt example (reference/templates/receipt). */
 export const metaReceipt = () => ({
   template_type: 'receipt',

@@ -38,7 +38,14 @@ export {
   ReceiptSummaryDto,
   ReceiptAdjustmentDto,
   CouponTemplatePayloadDto,
+  CustomerFeedbackTemplatePayloadDto,
+  FeedbackQuestionDto,
+  FeedbackScreenDto,
+  FeedbackFollowUpDto,
+  BusinessPrivacyDto,
 } from './templates';
+export { checkFeedbackAnswers, feedbackExpiresAt, feedbackScale } from './customer-feedback';
+export type { FeedbackAnswer, FeedbackScreensItem } from './customer-feedback';
 export { buttonLabel } from './button-label';
 export { WebUrlButtonDto, PostbackButtonDto, PhoneNumberButtonDto, AccountLinkButtonDto, AccountUnlinkButtonDto, DefaultActionDto } from './buttons';
 export { parseGraphParams, parseGraphJson, SEND_API_JSON_PARAMS, MESSENGER_PROFILE_JSON_PARAMS } from './form';

@@ -2,12 +2,15 @@ import {
   address,
   buttonTemplate,
   coupon,
+  customerFeedback,
   errorOf,
+  feedbackQuestion,
   generic,
   genericElement,
   media,
   mediaElement,
   metaCoupon,
+  metaCustomerFeedback,
   metaReceipt,
   phone,
   postback,
@@ -309,6 +312,49 @@ const couponCases: Case[] = [
   ['several faults: the first in schema order', coupon({ coupon_code: 'a b', subtitle: str(81), title: '' }), [`${P}[title]`, 'must not be empty']],
 ];
 
+const Q0 = `${P}[feedback_screens][0][questions][0]`;
+const withQuestion = (over: object) => customerFeedback({ feedback_screens: [{ questions: [feedbackQuestion(over)] }] });
+const feedbackCases: Case[] = [
+  ['one CSAT question', customerFeedback(), 'ok'],
+  ["Meta's example", metaCustomerFeedback(), 'ok'],
+  ['NPS', withQuestion({ type: 'nps', score_option: 'zero_to_ten' }), 'ok'],
+  ['CES', withQuestion({ type: 'ces' }), 'ok'],
+  ['CSAT as emojis', withQuestion({ score_option: 'five_emojis', score_label: 'pos_neg' }), 'ok'],
+  ['title missing', customerFeedback({ title: undefined }), [`${P}[title]`, 'is required']],
+  ['title of 81', customerFeedback({ title: str(81) }), [`${P}[title]`, 'must be at most 80 characters']],
+  ['subtitle of 81', customerFeedback({ subtitle: str(81) }), [`${P}[subtitle]`, 'must be at most 80 characters']],
+  ['button_title missing', customerFeedback({ button_title: undefined }), [`${P}[button_title]`, 'is required']],
+  ['button_title of 21', customerFeedback({ button_title: str(21) }), [`${P}[button_title]`, 'must be at most 20 characters']],
+  ['no screens', customerFeedback({ feedback_screens: [] }), [`${P}[feedback_screens]`, 'must have exactly 1 item']],
+  [
+    'two screens',
+    customerFeedback({ feedback_screens: [{ questions: [feedbackQuestion()] }, { questions: [feedbackQuestion({ id: 'b' })] }] }),
+    [`${P}[feedback_screens]`, 'must have exactly 1 item'],
+  ],
+  [
+    'two questions',
+    customerFeedback({ feedback_screens: [{ questions: [feedbackQuestion(), feedbackQuestion({ id: 'b' })] }] }),
+    [`${P}[feedback_screens][0][questions]`, 'must have exactly 1 item'],
+  ],
+  ['question id missing', withQuestion({ id: undefined }), [`${Q0}[id]`, 'is required']],
+  ['question id with a space', withQuestion({ id: 'my question' }), [`${Q0}[id]`, 'must be letters, digits, "_" or "-"']],
+  ['question id of 81', withQuestion({ id: str(81) }), [`${Q0}[id]`, 'must be at most 80 characters']],
+  ['question id a number', withQuestion({ id: 7 }), 'ok'],
+  ['unknown type', withQuestion({ type: 'stars' }), [`${Q0}[type]`, 'must be one of [csat, nps, ces]']],
+  ['NPS on five stars', withQuestion({ type: 'nps', score_option: 'five_stars' }), [`${Q0}[score_option]`, 'must be one of [zero_to_ten]']],
+  ['CES on zero to ten', withQuestion({ type: 'ces', score_option: 'zero_to_ten' }), [`${Q0}[score_option]`, 'must be one of [one_to_seven]']],
+  ['unknown score_label', withQuestion({ score_label: 'up' }), [`${Q0}[score_label]`, 'must be one of [neg_pos, pos_neg]']],
+  ['question title of 81', withQuestion({ title: str(81) }), [`${Q0}[title]`, 'must be at most 80 characters']],
+  ['follow_up of another type', withQuestion({ follow_up: { type: 'stars' } }), [`${Q0}[follow_up][type]`, 'must be one of [free_form]']],
+  ['placeholder of 81', withQuestion({ follow_up: { type: 'free_form', placeholder: str(81) } }), [`${Q0}[follow_up][placeholder]`, 'must be at most 80 characters']],
+  ['business_privacy missing', customerFeedback({ business_privacy: undefined }), [`${P}[business_privacy]`, 'is required']],
+  ['privacy url not a URL', customerFeedback({ business_privacy: { url: 'privacy' } }), [`${P}[business_privacy][url]`, 'must be a valid URL']],
+  ['expires in 7 days', customerFeedback({ expires_in_days: 7 }), 'ok'],
+  ['expires in 8 days', customerFeedback({ expires_in_days: 8 }), [`${P}[expires_in_days]`, 'must be a whole number of days from 1 to 7']],
+  ['expires in 0 days', customerFeedback({ expires_in_days: 0 }), [`${P}[expires_in_days]`, 'must be a whole number of days from 1 to 7']],
+  ['expires in 1.5 days', customerFeedback({ expires_in_days: 1.5 }), [`${P}[expires_in_days]`, 'must be a whole number of days from 1 to 7']],
+];
+
 const B0 = `${P}[buttons][0]`;
 const buttonCases: Case[] = [
   [
@@ -403,7 +449,7 @@ const dispatchCases: Case[] = [
   [
     'unknown template_type',
     { template_type: 'list', elements: [] },
-    [`${P}[template_type]`, 'must be one of [generic, button, media, receipt, coupon]'],
+    [`${P}[template_type]`, 'must be one of [generic, button, media, receipt, coupon, customer_feedback]'],
   ],
   ['template_type missing', { elements: [genericElement()] }, [`${P}[template_type]`, 'is required']],
 ];
@@ -414,6 +460,7 @@ describe.each([
   ['media template', mediaCases],
   ['receipt template', receiptCases],
   ['coupon template', couponCases],
+  ['customer feedback template', feedbackCases],
   ['buttons', buttonCases],
   ['template_type', dispatchCases],
 ])('%s', (_, cases) => {
@@ -527,6 +574,26 @@ describe('template normalization', () => {
       'image_url',
       'payload',
     ]);
+  });
+
+  it('keeps a customer feedback request whole, coerces form-style scalars, drops what it does not know', () => {
+    expect(payloadOf(metaCustomerFeedback())).toEqual(metaCustomerFeedback());
+    expect(
+      payloadOf(
+        customerFeedback({
+          expires_in_days: '2',
+          feedback_screens: [{ questions: [feedbackQuestion({ id: 42, type: 'NPS', score_option: 'Zero_To_Ten', weight: 3 })], next: 1 }],
+          tracking: 'x',
+        }),
+      ),
+    ).toEqual({
+      template_type: 'customer_feedback',
+      title: 'Rate your experience with Original Coast Clothing.',
+      button_title: 'Rate Experience',
+      feedback_screens: [{ questions: [{ id: '42', type: 'nps', score_option: 'zero_to_ten' }] }],
+      business_privacy: { url: 'https://www.example.com' },
+      expires_in_days: 2,
+    });
   });
 
   it('keeps the limits it tests in LIMITS', () => {

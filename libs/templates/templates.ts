@@ -1,6 +1,15 @@
-// Template payloads (reference §3): generic, button, media, receipt, coupon.
+// Template payloads (reference §3): generic, button, media, receipt, coupon, customer feedback.
 import { DefaultActionDto, templateButton } from './buttons';
-import { IMAGE_ASPECT_RATIOS, LIMITS, MEDIA_TYPES, TEMPLATE_TYPES } from './constants';
+import {
+  FEEDBACK_QUESTION_TYPES,
+  FEEDBACK_SCORE_LABELS,
+  FEEDBACK_SCORE_OPTIONS,
+  FeedbackQuestionType,
+  IMAGE_ASPECT_RATIOS,
+  LIMITS,
+  MEDIA_TYPES,
+  TEMPLATE_TYPES,
+} from './constants';
 import { MEDIA_TEMPLATE_URL_SUBCODE, parsePlatformMediaUrl } from './media-url';
 import {
   boolean,
@@ -20,8 +29,10 @@ import {
   optional,
   required,
   Shape,
+  SKIP,
   string,
   toBooleanish,
+  toLowerCase,
   toNumberish,
   toStringish,
   toUpperCase,
@@ -30,7 +41,9 @@ import type {
   Button,
   ButtonTemplatePayload,
   CouponTemplatePayload,
+  CustomerFeedbackTemplatePayload,
   DefaultAction,
+  FeedbackQuestion,
   GenericElement,
   GenericTemplatePayload,
   MediaElement,
@@ -196,6 +209,54 @@ export class CouponTemplatePayloadDto implements CouponTemplatePayload {
   @Coerce(toStringish) @Field(optional, string, maxChars(LIMITS.payload)) payload?: string;
 }
 
+// --- customer feedback ---
+
+// The question's id keys its answer in the webhook (`questions: {<id>: …}`): a plain word, so a bot can use it as one.
+const questionId = (v: unknown) =>
+  typeof v === 'string' && !/^[A-Za-z0-9_-]+$/.test(v) ? 'must be letters, digits, "_" or "-"' : undefined;
+// The scale depends on the question's type; an unknown type is reported on `type` itself.
+const scoreOptionOfType = (v: unknown, q: { type?: unknown }) => {
+  const options = FEEDBACK_SCORE_OPTIONS[q.type as FeedbackQuestionType] as readonly string[] | undefined;
+  return options ? oneOf(options)(v, q) : SKIP;
+};
+const wholeDays = (v: unknown) =>
+  Number.isInteger(v) && (v as number) >= 1 && (v as number) <= LIMITS.feedbackExpiresInDaysMax
+    ? undefined
+    : `must be a whole number of days from 1 to ${LIMITS.feedbackExpiresInDaysMax}`;
+
+export class FeedbackFollowUpDto {
+  @Field(required, oneOf(['free_form'])) type: 'free_form';
+  @Field(optional, string, maxChars(LIMITS.feedbackPlaceholder)) placeholder?: string;
+}
+
+export class FeedbackQuestionDto implements FeedbackQuestion {
+  @Coerce(toStringish) @Field(required, string, nonEmpty, maxChars(LIMITS.feedbackQuestionId), questionId) id: string;
+  @Coerce(toLowerCase) @Field(required, oneOf(FEEDBACK_QUESTION_TYPES)) type: FeedbackQuestionType;
+  @Field(optional, string, nonEmpty, maxChars(LIMITS.feedbackQuestionTitle)) title?: string;
+  @Coerce(toLowerCase) @Field(optional, oneOf(FEEDBACK_SCORE_LABELS)) score_label?: FeedbackQuestion['score_label'];
+  @Coerce(toLowerCase) @Field(optional, string, scoreOptionOfType) score_option?: string;
+  @Nested(() => FeedbackFollowUpDto, optional) follow_up?: FeedbackQuestion['follow_up'];
+}
+
+export class FeedbackScreenDto {
+  @NestedArray(() => FeedbackQuestionDto, required, items(1, LIMITS.feedbackQuestions)) questions: FeedbackQuestion[];
+}
+
+export class BusinessPrivacyDto {
+  @Field(required, string, httpUrl) url: string;
+}
+
+export class CustomerFeedbackTemplatePayloadDto implements CustomerFeedbackTemplatePayload {
+  @Field(required, oneOf(['customer_feedback'])) template_type: 'customer_feedback';
+  @Field(...text(LIMITS.feedbackTitle)) title: string;
+  @Field(optional, string, maxChars(LIMITS.feedbackSubtitle)) subtitle?: string;
+  @Field(...text(LIMITS.feedbackButtonTitle)) button_title: string;
+  @NestedArray(() => FeedbackScreenDto, required, items(1, LIMITS.feedbackScreens))
+  feedback_screens: { questions: FeedbackQuestion[] }[];
+  @Nested(() => BusinessPrivacyDto, required) business_privacy: { url: string };
+  @Coerce(toNumberish) @Field(optional, wholeDays) expires_in_days?: number;
+}
+
 // --- dispatch on template_type ---
 
 class UnknownTemplate {
@@ -208,6 +269,7 @@ const TEMPLATES: Record<string, Ctor> = {
   media: MediaTemplatePayloadDto,
   receipt: ReceiptTemplatePayloadDto,
   coupon: CouponTemplatePayloadDto,
+  customer_feedback: CustomerFeedbackTemplatePayloadDto,
 };
 
 /** Picks the payload class for `attachment.payload` of a template attachment. */

@@ -1,5 +1,7 @@
 // Types of the normalized values the validators return: what the platform stores and renders.
 import type {
+  FEEDBACK_SCORE_LABELS,
+  FeedbackQuestionType,
   ImageAspectRatio,
   MediaAttachmentType,
   MediaType,
@@ -178,12 +180,41 @@ export interface CouponTemplatePayload {
   payload?: string;
 }
 
+/** One question of a customer feedback screen: a score on its type's scale, then optionally free-form text. */
+export interface FeedbackQuestion {
+  /** The key of this question's answer in the `messaging_feedback` webhook. */
+  id: string;
+  type: FeedbackQuestionType;
+  /** Shown above the scale (Messenger writes a default per type when absent). */
+  title?: string;
+  score_label?: (typeof FEEDBACK_SCORE_LABELS)[number];
+  /** One of FEEDBACK_SCORE_OPTIONS[type]; its first when absent. */
+  score_option?: string;
+  follow_up?: { type: 'free_form'; placeholder?: string };
+}
+
+/**
+ * Customer feedback: the person taps `button_title`, scores the questions, and the Page's bots get
+ * `messaging_feedback {feedback_screens: [{screen_id, questions: {<id>: {type, payload, follow_up?}}}]}` once.
+ */
+export interface CustomerFeedbackTemplatePayload {
+  template_type: 'customer_feedback';
+  title: string;
+  subtitle?: string;
+  button_title: string;
+  feedback_screens: { questions: FeedbackQuestion[] }[];
+  business_privacy: { url: string };
+  /** How long the person may answer: 1 to 7 days, 1 when absent. */
+  expires_in_days?: number;
+}
+
 export type TemplatePayload =
   | GenericTemplatePayload
   | ButtonTemplatePayload
   | MediaTemplatePayload
   | ReceiptTemplatePayload
-  | CouponTemplatePayload;
+  | CouponTemplatePayload
+  | CustomerFeedbackTemplatePayload;
 
 // --- attachments and messages ---
 
