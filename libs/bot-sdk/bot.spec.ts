@@ -33,6 +33,12 @@ describe('MessengerBot webhooks', () => {
         { sender: { id: PAGE }, recipient: { id: '7' }, timestamp: 6, message: { mid: 'm_2', is_echo: true, text: 'hello' } },
         { sender: { id: '7' }, recipient: { id: PAGE }, timestamp: 7, postback: { title: 'Go', payload: 'GO' } },
         { sender: { id: '7' }, recipient: { id: PAGE }, timestamp: 7.5, template: { type: 'coupon', payload: 'SUMMER', coupon_code: '10OFF' } },
+        {
+          sender: { id: '7' },
+          recipient: { id: PAGE },
+          timestamp: 7.7,
+          messaging_feedback: { feedback_screens: [{ screen_id: 0, questions: { q1: { type: 'nps', payload: '9' } } }] },
+        },
         { recipient: { id: PAGE }, timestamp: 8, policy_enforcement: { action: 'warning', reason: 'r' } },
         { sender: { id: '7' }, recipient: { id: PAGE }, timestamp: 9, unknown_thing: {} },
       ],
@@ -49,6 +55,7 @@ describe('MessengerBot webhooks', () => {
       ['echo', 6],
       ['postback', 7],
       ['template', 7.5],
+      ['feedback', 7.7],
     ]);
     expect(got.filter((e) => e.psid !== '7').map((e) => [e.kind, e.psid])).toEqual(
       expect.arrayContaining([
@@ -56,7 +63,7 @@ describe('MessengerBot webhooks', () => {
         ['standby', '8'],
       ]),
     );
-    expect(got).toHaveLength(6);
+    expect(got).toHaveLength(7);
     expect(got[0].pageId).toBe(PAGE);
   });
 

@@ -10,6 +10,7 @@ export const EVENT_KINDS = [
   'reaction',
   'edit',
   'template',
+  'feedback',
   'optin',
   'referral',
   'account_linking',
@@ -35,6 +36,8 @@ export function eventKind(item: Record<string, unknown> | null | undefined, stan
   if (item.message_edit) return 'edit';
   // A coupon's "Reveal code" tapped: {template: {type: 'coupon', payload?, coupon_code}}.
   if (item.template) return 'template';
+  // A customer feedback template answered: {messaging_feedback: {feedback_screens}}.
+  if (item.messaging_feedback) return 'feedback';
   if (item.optin) return 'optin';
   if (item.referral) return 'referral';
   if (item.account_linking) return 'account_linking';

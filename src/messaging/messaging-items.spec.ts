@@ -1,4 +1,4 @@
-import { couponRevealItem, echoItem, newMid, newPsid, personMessageItem, toMessageView } from './messaging-items';
+import { couponRevealItem, echoItem, feedbackItem, newMid, newPsid, personMessageItem, toMessageView } from './messaging-items';
 
 const row = {
   mid: 'm_1',
@@ -132,5 +132,28 @@ describe('messaging items', () => {
       template: { type: 'coupon', payload: 'P', coupon_code: 'C' },
     });
     expect(couponRevealItem({ psid: '1', pageId: '2' }, { coupon_code: 'C' }, 5).template).toEqual({ type: 'coupon', coupon_code: 'C' });
+  });
+
+  it('shows a feedback request open until expires_in_days after it was sent, then with the answer in Meta\'s key order', () => {
+    const payload = { template_type: 'customer_feedback', title: 'Rate us', button_title: 'Rate', expires_in_days: 2, feedback_screens: [{ questions: [{ id: 'q', type: 'nps' }] }] };
+    const request = { ...row, timestamp: '1700000000000', content: { attachment: { type: 'template', payload } } };
+    expect(toMessageView(request).feedback).toEqual({ expires_at: 1700000000000 + 2 * 86_400_000 });
+    // As jsonb gives it back: keys of equal length in byte order.
+    const stored = { submitted_at: 1700000005000, feedback_screens: [{ questions: { q: { type: 'nps', payload: '9' } }, screen_id: 0 }] };
+    const answered = toMessageView({ ...request, feedback: stored });
+    expect(answered.feedback).toEqual({ expires_at: 1700000000000 + 2 * 86_400_000, submitted_at: 1700000005000, feedback_screens: [{ screen_id: 0, questions: { q: { type: 'nps', payload: '9' } } }] });
+    expect(Object.keys(answered.feedback!.feedback_screens![0])).toEqual(['screen_id', 'questions']);
+    // Other templates carry none.
+    expect(toMessageView({ ...row, content: { attachment: { type: 'template', payload: { template_type: 'button', text: 'x', buttons: [] } } } })).not.toHaveProperty('feedback');
+  });
+
+  it('tells the bots of an answer as messaging_feedback', () => {
+    const feedback_screens = [{ screen_id: 0, questions: { q: { type: 'csat', payload: '4', follow_up: { type: 'free_form' as const, payload: 'ok' } } } }];
+    expect(feedbackItem({ psid: '1', pageId: '2' }, { feedback_screens }, 5)).toEqual({
+      sender: { id: '1' },
+      recipient: { id: '2' },
+      timestamp: 5,
+      messaging_feedback: { feedback_screens },
+    });
   });
 });

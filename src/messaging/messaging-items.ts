@@ -1,8 +1,13 @@
 // Builds Messenger's `messaging` items (the webhook events) and the person's view of a message. Pure: no Nest.
 import { randomInt } from 'node:crypto';
-import { reactionName } from '../../libs/templates';
+import {
+  feedbackExpiresAt,
+  reactionName,
+  type CustomerFeedbackTemplatePayload,
+  type FeedbackScreensItem,
+} from '../../libs/templates';
 import { takeRandom } from '../common/ids/random-pool';
-import type { MessageView } from './person-events';
+import type { FeedbackView, MessageView } from './person-events';
 
 export interface MessageRow {
   mid: string;
@@ -18,6 +23,13 @@ export interface MessageRow {
   num_edit?: number;
   // A coupon's: when the person revealed its code (ms); null or absent until then.
   coupon_revealed_at?: string | number | null;
+  // A customer feedback request's: the person's answer; null or absent until then.
+  feedback?: StoredFeedback | null;
+}
+
+// What messages.feedback holds: when the person answered, and the answer as the webhook carries it.
+export interface StoredFeedback extends FeedbackScreensItem {
+  submitted_at: number;
 }
 
 // Turns stored attachments ({type, payload:{media_id,…}}) into what a reader gets (signed URLs). Supplied by
@@ -41,6 +53,25 @@ export function couponOf(content: Record<string, unknown>): { coupon_code?: stri
   return att?.type === 'template' && att.payload?.template_type === 'coupon' ? (att.payload as { coupon_code?: string; payload?: string }) : undefined;
 }
 
+// The customer feedback template of a message's content, if it is one.
+export function feedbackRequestOf(content: Record<string, unknown>): CustomerFeedbackTemplatePayload | undefined {
+  const att = content.attachment as { type?: unknown; payload?: { template_type?: unknown } } | undefined;
+  return att?.type === 'template' && att.payload?.template_type === 'customer_feedback'
+    ? (att.payload as CustomerFeedbackTemplatePayload)
+    : undefined;
+}
+
+// A feedback request's state as both sides read it: open until expires_at, then the answer once given.
+export function feedbackView(template: CustomerFeedbackTemplatePayload, sentAt: number, stored: StoredFeedback | null | undefined): FeedbackView {
+  const view: FeedbackView = { expires_at: feedbackExpiresAt(template, sentAt) };
+  // jsonb keeps keys in its own order: written back in Meta's.
+  if (stored) {
+    view.submitted_at = Number(stored.submitted_at);
+    view.feedback_screens = stored.feedback_screens.map((s) => ({ screen_id: s.screen_id, questions: s.questions }));
+  }
+  return view;
+}
+
 // What the person's client shows (`forPage`: the Page's own people, in its inbox). `metadata` is for bots only and
 // never reaches the person; nor does a coupon's code before they tap "Reveal code", as on Messenger.
 export function toMessageView(r: MessageRow, present?: AttachmentPresenter, opts: { forPage?: boolean } = {}): MessageView {
@@ -62,6 +93,8 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter, opts
     view.coupon = revealedAt === null ? { revealed: false } : { revealed: true, revealed_at: revealedAt };
     if (revealedAt === null && !opts.forPage) view.attachment = withoutCode(view.attachment);
   }
+  const feedbackRequest = feedbackRequestOf(c);
+  if (feedbackRequest) view.feedback = feedbackView(feedbackRequest, Number(r.timestamp), r.feedback);
   if (Array.isArray(c.attachments) && present) view.attachments = present(c.attachments);
   if (c.postback) view.postback = c.postback as { title: string; payload: string };
   if (r.client_message_id) view.client_message_id = r.client_message_id;
@@ -200,6 +233,12 @@ export function couponRevealItem(p: Parties, coupon: { coupon_code: string; payl
     timestamp,
     template: { type: 'coupon', ...(coupon.payload === undefined ? {} : { payload: coupon.payload }), coupon_code: coupon.coupon_code },
   };
+}
+
+// messaging_feedback: the person answered a customer feedback request. Meta's item carries the answers keyed by the
+// question ids the bot chose (no mid).
+export function feedbackItem(p: Parties, answer: FeedbackScreensItem, timestamp: number): Record<string, unknown> {
+  return { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp, messaging_feedback: { feedback_screens: answer.feedback_screens } };
 }
 
 // message_edits: the person's message as it now reads, and how many times it was edited.

@@ -25,6 +25,12 @@ export const MessagingErrors = {
     conflict('THREAD.EDIT_WINDOW_CLOSED', `A message can be edited for ${minutes} minutes after it was sent`),
   notThreadController: () => conflict('THREAD.NOT_CONTROLLER', 'Another app controls this thread (handover protocol)'),
   notACoupon: () => badRequest('THREAD.NOT_A_COUPON', 'Only a coupon the Page sent with a coupon_code has a code to reveal'),
+  notAFeedbackRequest: () =>
+    badRequest('THREAD.NOT_A_FEEDBACK_REQUEST', 'Only a customer feedback template the Page sent takes an answer'),
+  feedbackExpired: () => conflict('THREAD.FEEDBACK_EXPIRED', 'This feedback request has expired (its expires_in_days have passed)'),
+  feedbackGiven: () => conflict('THREAD.FEEDBACK_ALREADY_GIVEN', 'This feedback request was already answered, with other answers'),
+  feedbackInvalid: (message: string, index?: number) =>
+    badRequest('THREAD.FEEDBACK_INVALID', message, index === undefined ? undefined : [{ field: `answers[${index}]`, rule: 'feedback', message }]),
   quickReplyNotOffered: () =>
     badRequest('THREAD.QUICK_REPLY_NOT_OFFERED', "The Page's latest message offers no such quick reply"),
 };

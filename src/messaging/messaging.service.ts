@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { GET_STARTED_TITLE } from '../../libs/templates';
-import type { MessageContent } from '../../libs/templates';
+import { isDeepStrictEqual } from 'node:util';
+import { checkFeedbackAnswers, GET_STARTED_TITLE } from '../../libs/templates';
+import type { FeedbackAnswer, MessageContent } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
 import { AppException, notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
@@ -24,7 +25,11 @@ import {
   deliveryItem,
   echoItem,
   editItem,
+  feedbackItem,
+  feedbackRequestOf,
+  feedbackView,
   MessageRow,
+  StoredFeedback,
   newMid,
   newPsid,
   personMessageItem,
@@ -203,7 +208,7 @@ interface Outcome<T> {
   deliveries: string[];
 }
 
-const MESSAGE_COLUMNS = 'mid, seq, sender, app_id, kind, timestamp, content, client_message_id, reactions, num_edit, coupon_revealed_at';
+const MESSAGE_COLUMNS = 'mid, seq, sender, app_id, kind, timestamp, content, client_message_id, reactions, num_edit, coupon_revealed_at, feedback';
 
 // Messenger's limits on a person's edits.
 const MAX_EDITS = 5;
@@ -946,6 +951,48 @@ export class MessagingService implements OnModuleInit {
         messaging: couponRevealItem({ psid: thread.psid, pageId: thread.page_id }, { coupon_code: code, payload: coupon.payload }, now),
       });
       return { result: toMessageView({ ...row, coupon_revealed_at: now }, forPerson), events: [event], deliveries };
+    }, userId);
+  }
+
+  // The person answers the Page's customer feedback request: once, before it expires. The Page's bots get Messenger's
+  // messaging_feedback; the person's other devices a `feedback` event. A retry with the same answers (a lost
+  // response, a double tap) answers the same and tells no one; other answers after the first are refused.
+  async submitFeedback(userId: string, threadId: string, mid: string, answers: FeedbackAnswer[], origin?: string): Promise<MessageView> {
+    const thread = await this.writableThread(userId, threadId);
+    await this.spendPersonSend(userId);
+    const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
+    return this.run(async (m) => {
+      const lastSeq = await this.lockThread(m, thread.id);
+      const [row] = (await m.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND mid = $2`, [thread.id, mid])) as MessageRow[];
+      if (!row) throw MessagingErrors.messageNotFound(mid);
+      const request = row.sender === 'page' ? feedbackRequestOf(row.content) : undefined;
+      if (!request) throw MessagingErrors.notAFeedbackRequest();
+      const checked = checkFeedbackAnswers(request, answers);
+      if ('error' in checked) throw MessagingErrors.feedbackInvalid(checked.error, checked.index);
+      if (row.feedback) {
+        if (!isDeepStrictEqual(row.feedback.feedback_screens, checked.item.feedback_screens)) throw MessagingErrors.feedbackGiven();
+        return { result: toMessageView(row, forPerson), events: [], deliveries: [] };
+      }
+      const now = Date.now();
+      if (now > feedbackView(request, Number(row.timestamp), null).expires_at) throw MessagingErrors.feedbackExpired();
+      const stored: StoredFeedback = { submitted_at: now, feedback_screens: checked.item.feedback_screens };
+      await m.query(`UPDATE messages SET feedback = $2 WHERE mid = $1`, [mid, JSON.stringify(stored)]);
+      const view = toMessageView({ ...row, feedback: stored }, forPerson);
+      const event = await this.appendEvent(m, userId, {
+        type: 'feedback',
+        mid,
+        feedback: view.feedback!,
+        thread_id: thread.id,
+        page_id: thread.page_id,
+        seq: lastSeq,
+      });
+      const deliveries = await this.webhooks.recordPageEvent(m, {
+        pageId: thread.page_id,
+        field: 'messaging_feedback',
+        threadKey: thread.psid,
+        messaging: feedbackItem({ psid: thread.psid, pageId: thread.page_id }, checked.item, now),
+      });
+      return { result: view, events: [event], deliveries };
     }, userId);
   }
 

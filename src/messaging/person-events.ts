@@ -1,4 +1,5 @@
 // What a person's devices receive, over the WebSocket and the long-poll alike. Plain types: no Nest here.
+import type { FeedbackScreensItem } from '../../libs/templates';
 
 export interface MessageView {
   mid: string;
@@ -27,6 +28,14 @@ export interface MessageView {
   // A coupon with a code: whether the person revealed it. Until then their view of the attachment has no
   // `coupon_code` (the Page's own people see it).
   coupon?: { revealed: boolean; revealed_at?: number };
+  // A customer feedback request of the Page: until when the person may answer, and their answer once given.
+  feedback?: FeedbackView;
+}
+
+export interface FeedbackView {
+  expires_at: number;
+  submitted_at?: number;
+  feedback_screens?: FeedbackScreensItem['feedback_screens'];
 }
 
 interface ThreadRef {
@@ -55,7 +64,9 @@ export type StoredEvent =
   // page` when the Page's bot unlinked it.
   | (ThreadRef & { type: 'account_linking'; status: 'linked' | 'unlinked'; by: 'person' | 'page' })
   // The person revealed the code of the Page's coupon `mid` (from any of their devices).
-  | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number });
+  | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number })
+  // The person answered the Page's customer feedback request `mid` (from any of their devices).
+  | (ThreadRef & { type: 'feedback'; mid: string; feedback: FeedbackView });
 
 // Stored events carry the person's cursor; typing is ephemeral and has none.
 export type PersonEvent = (StoredEvent & { cursor: number }) | TypingEvent;

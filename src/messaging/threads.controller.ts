@@ -7,7 +7,7 @@ import { CreateThreadDto, ListThreadsQueryDto, ThreadDto, ThreadListDto } from '
 import { DeliveredDto, ListMessagesQueryDto, ReadDto, WatermarkDto } from './dto/receipts.dto';
 import { MediaService, requestOrigin } from '../media/media.service';
 import { MessageListDto, SendMessageDto, SendPostbackDto, SentMessageDto, UploadedAttachmentDto } from './dto/send-message.dto';
-import { EditMessageDto, MessageParamsDto, ReactionDto, ReactionStateDto } from './dto/message-actions.dto';
+import { EditMessageDto, MessageParamsDto, ReactionDto, ReactionStateDto, SubmitFeedbackDto } from './dto/message-actions.dto';
 import { MessageViewDto } from './dto/send-message.dto';
 import { MessagingService } from './messaging.service';
 
@@ -155,5 +155,18 @@ export class ThreadsController {
   @ApiOkResponse({ type: MessageViewDto, description: 'The coupon with its code; the same on every later call' })
   reveal(@CurrentPrincipal() who: PersonPrincipal, @Param() p: MessageParamsDto, @Req() req: FastifyRequest): Promise<MessageViewDto> {
     return this.messaging.revealCoupon(who.userId, p.threadId, p.mid, requestOrigin(req));
+  }
+
+  // The person's answer to the Page's customer feedback template: the Page's bots get messaging_feedback, once.
+  @Post(':threadId/messages/:mid/feedback')
+  @HttpCode(200)
+  @ApiOkResponse({ type: MessageViewDto, description: 'The feedback request with the answer; the same on a retry with the same answers' })
+  submitFeedback(
+    @CurrentPrincipal() who: PersonPrincipal,
+    @Param() p: MessageParamsDto,
+    @Body() dto: SubmitFeedbackDto,
+    @Req() req: FastifyRequest,
+  ): Promise<MessageViewDto> {
+    return this.messaging.submitFeedback(who.userId, p.threadId, p.mid, dto.answers, requestOrigin(req));
   }
 }

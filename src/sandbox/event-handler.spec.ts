@@ -13,6 +13,8 @@ describe('hosted script routing and fetch policy', () => {
     // A coupon's code revealed (Messenger's messages item, no `message` in it).
     expect(handlerFor({ sender: { id: '1' }, template: { type: 'coupon', payload: 'P', coupon_code: 'C' } }, 'messages')).toBe('onTemplate');
     expect(handlerFor({ template: { type: 'coupon', coupon_code: 'C' } }, 'standby')).toBe('onStandby');
+    // A customer feedback template answered.
+    expect(handlerFor({ messaging_feedback: { feedback_screens: [{ screen_id: 0, questions: {} }] } }, 'messaging_feedback')).toBe('onFeedback');
     expect(handlerFor({ something: 1 })).toBeNull();
     // A thread another app controls: every kind of event goes to onStandby.
     expect(handlerFor({ message: { text: 'hi' } }, 'standby')).toBe('onStandby');

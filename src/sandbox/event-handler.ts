@@ -10,6 +10,7 @@ const HANDLER_OF: Record<EventKind, HandlerName> = {
   reaction: 'onReaction',
   edit: 'onEdit',
   template: 'onTemplate',
+  feedback: 'onFeedback',
   optin: 'onOptin',
   referral: 'onReferral',
   account_linking: 'onAccountLinking',

@@ -1,5 +1,21 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsDefined, IsString, Length, Matches, Validate, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsDefined,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  Validate,
+  ValidateNested,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
 import { isReactionEmoji } from '../../../libs/templates';
 
 export class MessageParamsDto {
@@ -42,4 +58,31 @@ export class EditMessageDto {
   @Length(1, 1999)
   @Matches(/\S/, { message: 'text must not be blank' })
   text: string;
+}
+
+export class FeedbackAnswerDto {
+  @ApiProperty({ example: 'hauydmns8', description: "The question's id in the template" })
+  @IsString()
+  @Length(1, 80)
+  question_id: string;
+
+  @ApiProperty({ example: 4, description: 'A whole number on the question\'s scale: CSAT 1–5, NPS 0–10, CES 1–7' })
+  @IsInt()
+  score: number;
+
+  @ApiPropertyOptional({ example: 'Quick and friendly', maxLength: 400, description: 'Only for a question with a free-form follow_up' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(400)
+  follow_up?: string;
+}
+
+export class SubmitFeedbackDto {
+  @ApiProperty({ type: [FeedbackAnswerDto], description: 'One answer to each question of the template' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(10)
+  @ValidateNested({ each: true })
+  @Type(() => FeedbackAnswerDto)
+  answers: FeedbackAnswerDto[];
 }

@@ -131,6 +131,20 @@ export class MessageViewDto {
   })
   coupon?: { revealed: boolean; revealed_at?: number };
   @ApiPropertyOptional({
+    type: 'object',
+    properties: {
+      expires_at: { type: 'number', description: 'ms since the epoch: no answer is taken after it' },
+      submitted_at: { type: 'number', description: 'ms since the epoch; absent until the person answered' },
+      feedback_screens: {
+        type: 'array',
+        items: { type: 'object', additionalProperties: true },
+        description: "The person's answers as the messaging_feedback webhook carries them: [{screen_id, questions: {<id>: {type, payload, follow_up?}}}]",
+      },
+    },
+    description: 'A customer feedback request of the Page: until when it takes an answer, and the answer once given (POST …/messages/{mid}/feedback)',
+  })
+  feedback?: { expires_at: number; submitted_at?: number; feedback_screens?: unknown[] };
+  @ApiPropertyOptional({
     description: "Page Inbox listings only: the app that sent this Page message (263902037430900: the Page's people in the inbox)",
   })
   app_id?: string;

@@ -45,6 +45,11 @@ export class MessageEntity {
   @Column({ name: 'coupon_revealed_at', type: 'bigint', nullable: true })
   couponRevealedAt: string | null;
 
+  // The person's answer to this customer feedback request ({submitted_at, feedback_screens}); null until then. Set
+  // once: the bots hear it once.
+  @Column({ type: 'jsonb', nullable: true })
+  feedback: Record<string, unknown> | null;
+
   @Column({ name: 'client_message_id', type: 'varchar', length: 64, nullable: true })
   clientMessageId: string | null;
 }

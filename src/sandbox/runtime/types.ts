@@ -9,6 +9,7 @@ export const HANDLER_NAMES = [
   'onReaction',
   'onEdit',
   'onTemplate',
+  'onFeedback',
   'onOptin',
   'onReferral',
   'onEcho',
