@@ -1,7 +1,7 @@
 // A person's answers to a customer feedback template, checked against it and written as Messenger's
-// `messaging_feedback` webhook item. Plain TypeScript: the platform's route and any chat client share it.
+// `messaging_feedback` webhook item. Plain TypeScript: the platform's route and any chat client share it (so it
+// imports no validator library: the browser bundle takes it whole).
 import { FEEDBACK_SCORE_OPTIONS, FEEDBACK_SCORE_RANGE, LIMITS } from './constants';
-import { charCount } from './rules';
 import type { CustomerFeedbackTemplatePayload, FeedbackQuestion } from './types';
 
 const DAY_MS = 86_400_000;
@@ -52,7 +52,8 @@ export function checkFeedbackAnswers(
     }
     if (a.follow_up !== undefined && a.follow_up !== '') {
       if (!at.question.follow_up) return { error: `question ${a.question_id} asks for no follow-up text`, index };
-      if (charCount(a.follow_up) > LIMITS.feedbackFreeForm) {
+      // Code points, as every limit of libs/templates counts.
+      if ([...a.follow_up].length > LIMITS.feedbackFreeForm) {
         return { error: `follow_up of question ${a.question_id} must be at most ${LIMITS.feedbackFreeForm} characters`, index };
       }
     }

@@ -9,12 +9,12 @@ import { connectApp, createPage, pageWithApp, Person, signupPerson } from '../fa
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-// The app and the Page subscribe to the fields of reactions, edits and ref links besides the core ones.
-const FIELDS = `${ALL_FIELDS},message_reactions,message_edits,messaging_referrals`;
+// The app and the Page subscribe to the fields of reactions, edits, ref links and feedback besides the core ones.
+const FIELDS = `${ALL_FIELDS},message_reactions,message_edits,messaging_referrals,messaging_feedback`;
 
-// The chat app's reactions, edits, ref links and coupons (web/src/chat/message-tools.tsx, ref-link.ts, render.tsx),
+// The chat app's reactions, edits, ref links, coupons and feedback requests (web/src/chat/message-tools.tsx, ref-link.ts, render.tsx),
 // in Debian's chromium, against a spawned platform with real Postgres and Redis and a bot behind a real webhook.
-describeBrowser('browser: reactions, edits, ref links and coupons in the chat app', () => {
+describeBrowser('browser: reactions, edits, ref links, coupons and feedback requests in the chat app', () => {
   let t: TestPlatform;
   let api: HttpClient;
   let chromium: { context: BrowserContext; close(): Promise<void> };
@@ -371,6 +371,49 @@ describeBrowser('browser: reactions, edits, ref links and coupons in the chat ap
     await secondCard.locator('code').getByText('SHIPFREE', { exact: true }).waitFor();
     await settled('Thanks for the coupons');
     expect(bot.items.filter((i) => i.template).map((i) => i.template.coupon_code)).toEqual(['10PERCENT', 'SHIPFREE']);
+  });
+
+  it('answers a feedback request: the button opens the question, stars and words, Submit; the bot gets messaging_feedback once; another device’s answer shows live', async () => {
+    await tab.goto(`${t.url}/?page=${biz.page.id}`);
+    await tab.locator('[data-transport="websocket"]').waitFor();
+    const survey = (id: string, question: object) => ({
+      template_type: 'customer_feedback',
+      title: 'Rate your experience',
+      subtitle: 'Two taps, we promise',
+      button_title: 'Rate Experience',
+      feedback_screens: [{ questions: [{ id, ...question }] }],
+      business_privacy: { url: 'https://www.myshop.com/privacy' },
+    });
+    const send = (payload: object) => sendApi(biz.pageToken, { recipient: { id: psid }, messaging_type: 'RESPONSE', message: { attachment: { type: 'template', payload } } });
+    const sent = await send(survey('service', { type: 'csat', follow_up: { type: 'free_form', placeholder: 'What went well?' } }));
+    expect(sent.status).toBe(200);
+    const card = byMid(sent.body.message_id).getByRole('group', { name: 'Feedback request: Rate your experience' });
+    await card.getByText('Two taps, we promise').waitFor();
+    await card.getByRole('button', { name: 'Rate Experience' }).click();
+    const stars = card.getByRole('group', { name: 'How would you rate your experience?' });
+    await stars.getByRole('button', { name: '4 stars' }).click();
+    expect(await stars.getByRole('button', { name: '4 stars' }).getAttribute('aria-pressed')).toBe('true');
+    await card.getByPlaceholder('What went well?').fill('Quick and friendly');
+    expect(await card.getByRole('link', { name: 'Privacy policy' }).getAttribute('href')).toBe('https://www.myshop.com/privacy');
+    await saveScreenshot(tab, 'chat-feedback.png');
+    await card.getByRole('button', { name: 'Submit' }).click();
+    await card.getByText('Thanks for your feedback').waitFor();
+    await card.getByText('You gave 4 of 5').waitFor();
+    const answered = await waitFor('the feedback webhook', () => bot.items.find((i) => i.messaging_feedback));
+    expect(answered.messaging_feedback).toEqual({
+      feedback_screens: [{ screen_id: 0, questions: { service: { type: 'csat', payload: '4', follow_up: { type: 'free_form', payload: 'Quick and friendly' } } } }],
+    });
+    await saveScreenshot(tab, 'chat-feedback-answered.png');
+
+    // Another device answers an NPS request: the answer shows here without a reload.
+    const second = await send(survey('recommend', { type: 'nps' }));
+    const secondCard = byMid(second.body.message_id).getByRole('group', { name: 'Feedback request: Rate your experience' });
+    await secondCard.getByRole('button', { name: 'Rate Experience' }).waitFor();
+    const elsewhere = await api.post(`/threads/${threadId}/messages/${second.body.message_id}/feedback`, { answers: [{ question_id: 'recommend', score: 9 }] }, { token: person.token });
+    expect(elsewhere.status).toBe(200);
+    await secondCard.getByText('You gave 9 of 10').waitFor();
+    await settled('Thanks for asking');
+    expect(bot.items.filter((i) => i.messaging_feedback)).toHaveLength(2);
   });
 
   it('replies to a message: Reply, the bar above the composer, Escape cancels; the bot gets reply_to and the quote shows', async () => {

@@ -14,11 +14,25 @@ describe("messaging routes under random input", () => {
   let c: Awaited<ReturnType<typeof conversationWithPsid>>;
   let mid: string;
   let couponMid: string;
+  let surveyMid: string;
 
   const coupon = {
     attachment: {
       type: "template",
       payload: { template_type: "coupon", title: "10% off", coupon_code: "10PERCENT", payload: "SUMMER" },
+    },
+  };
+
+  const survey = {
+    attachment: {
+      type: "template",
+      payload: {
+        template_type: "customer_feedback",
+        title: "Rate us",
+        button_title: "Rate",
+        feedback_screens: [{ questions: [{ id: "q", type: "nps", follow_up: { type: "free_form" } }] }],
+        business_privacy: { url: "https://shop.example/privacy" },
+      },
     },
   };
 
@@ -30,6 +44,8 @@ describe("messaging routes under random input", () => {
     mid = (await personSays(api, c.person, c.thread.id, "edit me, react to me")).mid;
     // A coupon to reveal (its first reveal writes; every later one, and every refusal, nothing).
     couponMid = (await pageSays(api, c.pageToken, c.psid, coupon)).body.message_id;
+    // A survey to answer (likewise: the first good answer writes).
+    surveyMid = (await pageSays(api, c.pageToken, c.psid, survey)).body.message_id;
   });
   afterAll(async () => t?.close());
 
@@ -75,6 +91,8 @@ describe("messaging routes under random input", () => {
     // Not a coupon, and not a message of the thread.
     { method: "POST", path: `/threads/${c.thread.id}/messages/${mid}/reveal`, token: c.person.token },
     { method: "POST", path: `/threads/${c.thread.id}/messages/m_nope/reveal`, token: c.person.token },
+    { method: "POST", path: `/threads/${c.thread.id}/messages/${surveyMid}/feedback`, token: c.person.token },
+    { method: "POST", path: `/threads/${c.thread.id}/messages/${couponMid}/feedback`, token: c.person.token },
     { method: "GET", path: "/events", token: c.person.token },
     { method: "GET", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
     { method: "POST", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
@@ -147,6 +165,19 @@ describe("messaging routes under random input", () => {
         fc.constant({ message_id: mid }),
         fc.constant(coupon),
         randomCoupon,
+        fc.constant(survey),
+        // Answers to the survey: the right question or not, scores on and off its scale, text of any length.
+        fc.array(
+          fc.record(
+            {
+              question_id: fc.oneof(fc.constant("q"), anyText(), fc.integer()),
+              score: fc.oneof(fc.integer({ min: -2, max: 12 }), fc.double(), anyText()),
+              follow_up: fc.oneof(anyText(), fc.constant("x".repeat(401)), fc.integer()),
+            },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 3 },
+        ),
       );
     const body = fc.oneof(
       fc.jsonValue(),
@@ -177,6 +208,7 @@ describe("messaging routes under random input", () => {
           "psid",
           "account_linking_token",
           "authorization_code",
+          "answers",
           "__proto__",
           "constructor",
           "extra",

@@ -24,7 +24,7 @@ describe('every route against hazardous input', () => {
 
   const deep = (levels: number) => `${'['.repeat(levels)}"x"${']'.repeat(levels)}`;
   const D = deep(20_000);
-  const fieldNames = ['name', 'text', 'message', 'recipient', 'fields', 'payload', 'watermark', 'page_id', 'app_id', 'source', 'callback_url', 'subscribed_fields', 'get_started', 'reaction', 'ref'];
+  const fieldNames = ['name', 'text', 'message', 'recipient', 'fields', 'payload', 'watermark', 'page_id', 'app_id', 'source', 'callback_url', 'subscribed_fields', 'get_started', 'reaction', 'ref', 'answers'];
   const json = (value: string) => `{${fieldNames.map((f) => `"${f}":${value}`).join(',')}}`;
   const bodies: { label: string; type: string; raw: string }[] = [
     { label: 'constructor at the top', type: 'application/json', raw: '{"constructor":"1","name":"n"}' },

@@ -8,6 +8,8 @@ export type {
   ReceiptTemplatePayload,
   MediaTemplatePayload,
   CouponTemplatePayload,
+  CustomerFeedbackTemplatePayload,
+  FeedbackQuestion,
   MediaAttachment,
   TemplateAttachment,
   TextQuickReply,
@@ -126,11 +128,24 @@ export interface MessageView {
   // A coupon with a code: whether the person revealed it. Until then the person's attachment.payload has no
   // coupon_code (POST /threads/:id/messages/:mid/reveal answers the message with it).
   coupon?: { revealed: boolean; revealed_at?: number };
+  // A customer feedback request of the Page: answers are taken until expires_at; once given, the answer as the
+  // Page's bots got it (POST /threads/:id/messages/:mid/feedback).
+  feedback?: FeedbackState;
   // The Page sent this as one of its personas (Send API persona_id): its name and picture (a signed URL of
   // this platform that expires like other media; absent when the picture is not available).
   persona?: Persona;
   // Page Inbox listings only: the app that sent a Page message (the Page Inbox's id for the Page's people).
   app_id?: string;
+}
+export interface FeedbackState {
+  expires_at: number;
+  submitted_at?: number;
+  feedback_screens?: { screen_id: number; questions: Record<string, { type: string; payload: string; follow_up?: { type: 'free_form'; payload: string } }> }[];
+}
+export interface FeedbackAnswer {
+  question_id: string;
+  score: number;
+  follow_up?: string;
 }
 export interface Persona {
   id: string;
@@ -202,7 +217,9 @@ export type StoredEvent =
   // The person linked (at the business's login page) or unlinked their account; by 'page': the Page's bot unlinked it.
   | (ThreadRef & { type: 'account_linking'; status: 'linked' | 'unlinked'; by: 'person' | 'page'; cursor: number })
   // The person revealed the code of the Page's coupon `mid` (on any of their devices, this one included).
-  | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number; cursor: number });
+  | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number; cursor: number })
+  // The person answered the Page's customer feedback request `mid` (on any of their devices, this one included).
+  | (ThreadRef & { type: 'feedback'; mid: string; feedback: FeedbackState; cursor: number });
 export interface TypingEvent extends ThreadRef {
   type: 'typing';
   cursor?: undefined;

@@ -7,6 +7,7 @@ import {
   AccountLinkState,
   api,
   ApiError,
+  FeedbackAnswer,
   List,
   Me,
   MessageList,
@@ -28,7 +29,7 @@ import {
 import { Auth } from '../auth';
 import { DraftList, useAttachments } from './attachments';
 import { composerState, readyAttachments } from './drafts';
-import { editable, editedMessage, undoReaction, withCouponRevealed, withEdit, withReaction } from './message-actions';
+import { editable, editedMessage, undoReaction, withCouponRevealed, withEdit, withFeedback, withReaction } from './message-actions';
 import { MessageItem } from './message-tools';
 import { personaByline, typingByline } from './persona';
 import { APP_TITLE, noticeFor, titleWithUnread } from './notify';
@@ -212,6 +213,10 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       patch(id, (s) => ({ ...s, linked: e.status === 'linked' }));
       return;
     }
+    if (e.type === 'feedback') {
+      patch(id, (s) => ({ ...s, messages: withFeedback(s.messages, e.mid, e.feedback) }));
+      return;
+    }
     if (e.type === 'coupon_reveal') {
       // Any of the person's devices, this one included (its answer drew it already: then nothing changes).
       patch(id, (s) => ({ ...s, messages: withCouponRevealed(s.messages, e.mid, e.coupon_code, e.revealed_at) }));
@@ -249,6 +254,11 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     const view = await api<MessageView>('POST', `/threads/${id}/messages/${encodeURIComponent(mid)}/reveal`, undefined, { token });
     const code = view.attachment?.type === 'template' && view.attachment.payload.template_type === 'coupon' ? view.attachment.payload.coupon_code : undefined;
     if (code !== undefined) patch(id, (s) => ({ ...s, messages: withCouponRevealed(s.messages, mid, code, view.coupon?.revealed_at ?? Date.now()) }));
+  }
+
+  async function submitFeedback(id: string, mid: string, answers: FeedbackAnswer[]) {
+    const view = await api<MessageView>('POST', `/threads/${id}/messages/${encodeURIComponent(mid)}/feedback`, { answers }, { token });
+    if (view.feedback) patch(id, (s) => ({ ...s, messages: withFeedback(s.messages, mid, view.feedback!) }));
   }
 
   async function edit(id: string, mid: string, text: string) {
@@ -554,6 +564,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
           }
           onDismissNotice={() => setLinkingNotice(null)}
           onRevealCoupon={(mid) => revealCoupon(current.id, mid)}
+          onSubmitFeedback={(mid, answers) => submitFeedback(current.id, mid, answers)}
           token={token}
         />
       ) : (
@@ -643,13 +654,14 @@ interface ConvProps {
   linkingNotice: string | null;
   onDismissNotice(): void;
   onRevealCoupon(mid: string): Promise<void>;
+  onSubmitFeedback(mid: string, answers: FeedbackAnswer[]): Promise<void>;
   token: string;
 }
 
 function Conversation(props: ConvProps) {
   const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, onRevealCoupon, token } =
     props;
-  const { onLogIn, onLogOut, linkingNotice, onDismissNotice } = props;
+  const { onLogIn, onLogOut, linkingNotice, onDismissNotice, onSubmitFeedback } = props;
   const profile = usePageProfile(thread.page_id, token);
   const [menuOpen, setMenuOpen] = useState(false);
   const menu = (profile?.persistent_menu?.call_to_actions ?? []) as Button[];
@@ -698,6 +710,7 @@ function Conversation(props: ConvProps) {
     logIn: onLogIn,
     logOut: onLogOut,
     revealCoupon: (m: MessageView) => onRevealCoupon(m.mid),
+    submitFeedback: (m: MessageView, answers: FeedbackAnswer[]) => onSubmitFeedback(m.mid, answers),
   };
   return (
     <main

@@ -13,6 +13,7 @@ import {
   undoReaction,
   withCouponRevealed,
   withEdit,
+  withFeedback,
   withReaction,
 } from './message-actions';
 
@@ -190,5 +191,25 @@ describe('coupons', () => {
     const list = [msg(1, 'person'), coupon()];
     expect(withCouponRevealed(list, 'm_9', 'X', 1)).toBe(list);
     expect(withCouponRevealed(list, 'm_1', 'X', 1)).toBe(list);
+  });
+});
+
+describe('feedback answered', () => {
+  const survey = (extra: Partial<MessageView> = {}) => msg(2, 'page', { text: undefined, feedback: { expires_at: 9 }, ...extra });
+  const answer = { expires_at: 9, submitted_at: 5, feedback_screens: [{ screen_id: 0, questions: { q: { type: 'nps', payload: '9' } } }] };
+
+  it('shows the answer on the request, once', () => {
+    const list = [msg(1, 'person'), survey()];
+    const after = withFeedback(list, 'm_2', answer);
+    expect(after[1]).toEqual({ ...list[1], feedback: answer });
+    expect(after[0]).toBe(list[0]);
+    // The answer and its event both arrive: the second changes nothing.
+    expect(withFeedback(after, 'm_2', { ...answer, submitted_at: 6 })).toBe(after);
+  });
+
+  it('ignores what is not a request loaded here', () => {
+    const list = [msg(1, 'person'), survey()];
+    expect(withFeedback(list, 'm_9', answer)).toBe(list);
+    expect(withFeedback(list, 'm_1', answer)).toBe(list);
   });
 });

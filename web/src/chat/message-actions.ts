@@ -1,5 +1,5 @@
 // Reactions and edits: the pure rules, kept apart from Preact so jest can test them (message-actions.spec.ts).
-import type { MessageView } from '../api';
+import type { FeedbackState, MessageView } from '../api';
 
 // The picker's reactions, as Messenger offers them; the label names each for screen readers.
 export const REACTIONS: ReadonlyArray<{ emoji: string; label: string }> = [
@@ -90,6 +90,16 @@ export function withCouponRevealed(list: MessageView[], mid: string, code: strin
     attachment: { ...m.attachment, payload: { ...m.attachment.payload, coupon_code: code } },
     coupon: { revealed: true, revealed_at: revealedAt },
   };
+  return out;
+}
+
+// A feedback request answered (this device's answer, or a `feedback` event from any of the person's devices): the
+// request shows the answer from then on. A message not loaded here is left to history.
+export function withFeedback(list: MessageView[], mid: string, feedback: FeedbackState): MessageView[] {
+  const i = list.findIndex((m) => m.mid === mid);
+  if (i < 0 || !list[i].feedback || list[i].feedback!.submitted_at !== undefined) return list;
+  const out = [...list];
+  out[i] = { ...list[i], feedback };
   return out;
 }
 

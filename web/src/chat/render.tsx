@@ -1,4 +1,5 @@
-// What bots send, drawn as Messenger draws it: text, templates (generic carousel, button, receipt, media, coupon), media.
+// What bots send, drawn as Messenger draws it: text, templates (generic carousel, button, receipt, media, coupon,
+// customer feedback), media.
 import { createContext } from 'preact';
 import { useContext, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type {
@@ -6,6 +7,9 @@ import type {
   Button,
   ButtonTemplatePayload,
   CouponTemplatePayload,
+  CustomerFeedbackTemplatePayload,
+  FeedbackAnswer,
+  FeedbackQuestion,
   GenericTemplatePayload,
   MediaAttachment,
   MediaTemplatePayload,
@@ -15,6 +19,7 @@ import type {
   TextQuickReply,
 } from '../api';
 import { buttonLabel } from '../../../libs/templates/button-label';
+import { feedbackScale } from '../../../libs/templates/customer-feedback';
 import { fileLabel, mediaSources, thumbBox } from './media';
 import { refusalText } from './message-actions';
 import type { Byline } from './persona';
@@ -30,6 +35,8 @@ export interface Actions {
   mediaError?(m: MessageView): void;
   // "Reveal code" on a coupon: resolves once the code is drawn; rejects with the server's refusal.
   revealCoupon?(m: MessageView): Promise<void>;
+  // Submit on a customer feedback request: resolves once the answer is drawn; rejects with the server's refusal.
+  submitFeedback?(m: MessageView, answers: FeedbackAnswer[]): Promise<void>;
 }
 
 // `reply`: what a Page's reply_to quotes (thread-logic replyQuote), drawn above the message. `byline`: the
@@ -61,6 +68,8 @@ function Content({ m, actions }: { m: MessageView; actions: Actions }) {
   if (m.kind === 'postback') return <div class="bubble">{m.postback?.title}</div>;
   if (m.attachment?.type === 'template' && m.attachment.payload.template_type === 'coupon')
     return <Coupon m={m} p={m.attachment.payload} actions={actions} />;
+  if (m.attachment?.type === 'template' && m.attachment.payload.template_type === 'customer_feedback')
+    return <CustomerFeedback m={m} p={m.attachment.payload} actions={actions} />;
   if (m.attachment) return <AttachmentView a={m.attachment} actions={actions} onError={onError} />;
   if (m.attachments?.length)
     return (
@@ -340,6 +349,125 @@ function Coupon({ m, p, actions }: { m: MessageView; p: CouponTemplatePayload; a
           </div>
         )}
       </div>
+    </div>
+  );
+}
+
+// Messenger's defaults when a question has no title of its own.
+const DEFAULT_QUESTION_TITLES: Record<string, string> = {
+  csat: 'How would you rate your experience?',
+  nps: 'How likely are you to recommend us to a friend?',
+  ces: 'Overall, how easy was it to solve your problem today?',
+};
+const FIVE_EMOJIS = ['😠', '🙁', '😐', '🙂', '😍'];
+
+// A question's scale as buttons: stars, emojis or numbers; `pos_neg` draws the best score first.
+function Scale({ q, value, onPick }: { q: FeedbackQuestion; value: number | undefined; onPick(score: number): void }) {
+  const { option, min, max } = feedbackScale(q);
+  const scores = Array.from({ length: max - min + 1 }, (_, i) => min + i);
+  if (q.score_label === 'pos_neg') scores.reverse();
+  const face = (s: number) => (option === 'five_stars' ? (value !== undefined && s <= value ? '★' : '☆') : option === 'five_emojis' ? FIVE_EMOJIS[s - 1] : String(s));
+  const name = (s: number) => (option === 'five_stars' ? `${s} star${s === 1 ? '' : 's'}` : `${s} of ${max}`);
+  return (
+    <div class={`feedback-scale ${option}`} role="group" aria-label={q.title || DEFAULT_QUESTION_TITLES[q.type]}>
+      {scores.map((s) => (
+        <button key={s} type="button" class="feedback-score" aria-pressed={value === s} aria-label={name(s)} onClick={() => onPick(s)}>
+          {face(s)}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+// Messenger's customer feedback template: a card with the title, subtitle and button_title. The button opens the
+// questions, each on its scale with its free-form follow-up, and the business's privacy link; Submit sends the
+// answer once. Answered, the card says what was given (on every device); past expires_at, that it expired.
+function CustomerFeedback({ m, p, actions }: { m: MessageView; p: CustomerFeedbackTemplatePayload; actions: Actions }) {
+  const questions = p.feedback_screens.flatMap((s) => s.questions);
+  const [open, setOpen] = useState(false);
+  const [scores, setScores] = useState<Record<string, number>>({});
+  const [texts, setTexts] = useState<Record<string, string>>({});
+  const [sending, setSending] = useState(false);
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const state = m.feedback;
+  const answered = state?.submitted_at !== undefined;
+  const expired = !answered && state !== undefined && Date.now() > state.expires_at;
+  const given = state?.feedback_screens?.flatMap((s) => Object.entries(s.questions)) ?? [];
+  const complete = questions.every((q) => scores[q.id] !== undefined);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (!actions.submitFeedback || sending || !complete) return;
+    setSending(true);
+    setRefusal(null);
+    try {
+      await actions.submitFeedback(
+        m,
+        questions.map((q) => ({ question_id: q.id, score: scores[q.id], ...(texts[q.id]?.trim() ? { follow_up: texts[q.id].trim() } : {}) })),
+      );
+    } catch (err) {
+      setRefusal(`Feedback not sent: ${refusalText(err)}`);
+    } finally {
+      setSending(false);
+    }
+  }
+  return (
+    <div class="card feedback" role="group" aria-label={`Feedback request: ${p.title}`}>
+      <div class="card-text">
+        <div class="card-title">{p.title}</div>
+        {p.subtitle && <div class="card-subtitle">{p.subtitle}</div>}
+      </div>
+      {answered ? (
+        <div class="feedback-done" role="status">
+          Thanks for your feedback
+          {given.map(([id, a]) => {
+            const q = questions.find((x) => x.id === id);
+            const max = q ? feedbackScale(q).max : undefined;
+            return (
+              <div key={id} class="feedback-given">
+                You gave {a.payload}
+                {max !== undefined ? ` of ${max}` : ''}
+                {a.follow_up && <q>{a.follow_up.payload}</q>}
+              </div>
+            );
+          })}
+        </div>
+      ) : expired ? (
+        <div class="feedback-done">This feedback request has expired</div>
+      ) : !open ? (
+        <button type="button" class="tbutton" disabled={!actions.submitFeedback} onClick={() => setOpen(true)}>
+          {p.button_title}
+        </button>
+      ) : (
+        <form class="feedback-form" onSubmit={(e) => void submit(e)}>
+          {questions.map((q) => (
+            <fieldset key={q.id}>
+              <legend>{q.title || DEFAULT_QUESTION_TITLES[q.type]}</legend>
+              <Scale q={q} value={scores[q.id]} onPick={(s) => setScores((x) => ({ ...x, [q.id]: s }))} />
+              {q.follow_up && (
+                <textarea
+                  maxLength={400}
+                  aria-label="Tell us more (optional)"
+                  placeholder={q.follow_up.placeholder || 'Tell us more (optional)'}
+                  value={texts[q.id] ?? ''}
+                  onInput={(e) => setTexts((x) => ({ ...x, [q.id]: (e.target as HTMLTextAreaElement).value }))}
+                />
+              )}
+            </fieldset>
+          ))}
+          <a class="feedback-privacy" href={p.business_privacy.url} target="_blank" rel="noopener noreferrer">
+            Privacy policy
+          </a>
+          <button type="submit" class="tbutton" aria-disabled={sending || !complete}>
+            {sending ? 'Sending…' : 'Submit'}
+          </button>
+        </form>
+      )}
+      {refusal && (
+        <div class="coupon-status error" role="alert">
+          {refusal}
+        </div>
+      )}
     </div>
   );
 }

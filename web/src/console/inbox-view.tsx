@@ -35,6 +35,7 @@ import {
   Poller,
   startPolling,
   templateSummary,
+  feedbackStatus,
   TypingState,
   typingSignal,
   unreadShown,
@@ -692,8 +693,10 @@ function InboxMessage({ m, person, by, reply }: { m: MessageView; person: string
   const fromPage = m.sender === 'page';
   const byline = [by, m.persona ? `as ${m.persona.name}` : null].filter(Boolean).join(' · ');
   const template = m.attachment ? templateSummary(m.attachment) : null;
-  // Whether the person has revealed a coupon's code (the bots were told, in a messages webhook).
-  const summary = template !== null && m.coupon ? `${template} · ${m.coupon.revealed ? 'revealed' : 'not revealed yet'}` : template;
+  // Whether the person has revealed a coupon's code (the bots were told, in a messages webhook), or answered a
+  // feedback request (messaging_feedback).
+  const status = m.coupon ? (m.coupon.revealed ? 'revealed' : 'not revealed yet') : m.feedback ? feedbackStatus(m.feedback, Date.now()) : null;
+  const summary = template !== null && status ? `${template} · ${status}` : template;
   return (
     <li class={`inbox-msg ${fromPage ? 'from-page' : 'from-person'}`} data-seq={m.seq} data-mid={m.mid}>
       <span class="sr-only">{fromPage ? `Page${byline ? ` (${byline})` : ''}:` : `${person}:`}</span>

@@ -22,6 +22,7 @@ import {
   shortTime,
   startPolling,
   templateSummary,
+  feedbackStatus,
   typingSignal,
   unreadShown,
   withControl,
@@ -433,5 +434,21 @@ describe('reply lines', () => {
     expect(replyLine(reply('m_o', 'page'), own, 'Pat')).toBe('Replying to Pat: Blue ones');
     expect(replyLine(reply('m_gone'), undefined, 'Pat')).toBe('Replying to an earlier message');
     expect(replyLine(question, undefined, 'Pat')).toBeNull();
+  });
+});
+
+describe('feedbackStatus', () => {
+  it('says whether the person answered, what, and whether it is too late', () => {
+    expect(feedbackStatus({ expires_at: 10 }, 5)).toBe('not answered yet');
+    expect(feedbackStatus({ expires_at: 10 }, 11)).toBe('expired unanswered');
+    expect(
+      feedbackStatus(
+        { expires_at: 10, submitted_at: 6, feedback_screens: [{ screen_id: 0, questions: { q: { type: 'csat', payload: '4', follow_up: { type: 'free_form', payload: 'Nice' } } } }] },
+        99,
+      ),
+    ).toBe('answered CSAT 4 "Nice"');
+    expect(templateSummary({ type: 'template', payload: { template_type: 'customer_feedback', title: 'Rate us', button_title: 'Rate', feedback_screens: [], business_privacy: { url: 'https://x.y' } } })).toBe(
+      'Feedback request: Rate us',
+    );
   });
 });

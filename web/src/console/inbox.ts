@@ -3,7 +3,7 @@
 // the polling loop itself. Pure, no DOM: inbox.spec.ts.
 import { buttonLabel } from '../../../libs/templates/button-label';
 import { ApiError } from '../api';
-import type { Attachment, MessageView, PersonAttachment } from '../api';
+import type { Attachment, FeedbackState, MessageView, PersonAttachment } from '../api';
 
 // Messenger's app id of the Page Inbox, as thread control names it (src/handover).
 export const PAGE_INBOX_APP_ID = '263902037430900';
@@ -107,7 +107,7 @@ function attachmentWords(first: Attachment | PersonAttachment, n: number): strin
   return n > 1 ? `${n} files` : 'a file';
 }
 
-// A template (generic carousel, button, receipt, media, coupon) in one line, as the pane summarises it.
+// A template (generic carousel, button, receipt, media, coupon, customer feedback) in one line, as the pane summarises it.
 export function templateSummary(a: Attachment): string | null {
   if (a.type !== 'template') return null;
   const p = a.payload;
@@ -125,9 +125,18 @@ export function templateSummary(a: Attachment): string | null {
     // The Page's people see the code, revealed or not (the person sees it once they tap Reveal).
     case 'coupon':
       return `Coupon: ${p.title}${p.coupon_code !== undefined ? ` · code ${p.coupon_code}` : ''}`;
+    case 'customer_feedback':
+      return `Feedback request: ${p.title}`;
     default:
       return 'Template message';
   }
+}
+
+// Where a feedback request stands, for the Page's people: the person's scores (and words) once they answered.
+export function feedbackStatus(f: FeedbackState, now: number): string {
+  if (f.submitted_at === undefined) return now > f.expires_at ? 'expired unanswered' : 'not answered yet';
+  const answers = (f.feedback_screens ?? []).flatMap((s) => Object.values(s.questions));
+  return `answered ${answers.map((a) => `${a.type.toUpperCase()} ${a.payload}${a.follow_up ? ` "${a.follow_up.payload}"` : ''}`).join(', ')}`;
 }
 
 const shorten = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1).trimEnd()}…` : s);
