@@ -20,6 +20,7 @@ import { PAGE_INBOX_APP_ID, PageEventInput, threadControllerSql, WebhooksService
 import { MessagingErrors } from './messaging.errors';
 import {
   accountLinkingItem,
+  AttachmentPresenter,
   couponOf,
   couponRevealItem,
   deliveryItem,
@@ -885,14 +886,7 @@ export class MessagingService implements OnModuleInit {
   // The person changes the text of a message they sent, at most MAX_EDITS times within EDIT_WINDOW_MS (as on
   // Messenger); the Page's bots get message_edits, the person's other devices an `edit` event.
   async editPersonMessage(userId: string, threadId: string, mid: string, text: string, origin?: string): Promise<MessageView> {
-    const thread = await this.writableThread(userId, threadId);
-    await this.spendPersonSend(userId);
-    const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
-    return this.run(async (m) => {
-      const lastSeq = await this.lockThread(m, thread.id);
-      const [row] = await m.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND mid = $2`, [thread.id, mid]);
-      if (!row) throw MessagingErrors.messageNotFound(mid);
-      const msg = row as MessageRow;
+    return this.actOnMessage(userId, threadId, mid, origin, async (m, msg, { thread, lastSeq, forPerson }) => {
       if (msg.sender !== 'person' || msg.kind !== 'message' || typeof msg.content.text !== 'string' || msg.content.quick_reply) {
         throw MessagingErrors.notEditable();
       }
@@ -915,20 +909,14 @@ export class MessagingService implements OnModuleInit {
         messaging: editItem({ psid: thread.psid, pageId: thread.page_id }, { mid, text, numEdit: Number(edited.num_edit) }, Date.now()),
       });
       return { result: view, events: [event], deliveries };
-    }, userId);
+    });
   }
 
   // The person taps "Reveal code" on a coupon the Page sent: the code shows on every device of theirs, and the Page's
   // bots get Messenger's `messages` item {template: {type: coupon, payload, coupon_code}}. Once: a second tap (from
   // any device, or two at once: the thread's lock orders them) answers the same and tells no one.
   async revealCoupon(userId: string, threadId: string, mid: string, origin?: string): Promise<MessageView> {
-    const thread = await this.writableThread(userId, threadId);
-    await this.spendPersonSend(userId);
-    const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
-    return this.run(async (m) => {
-      const lastSeq = await this.lockThread(m, thread.id);
-      const [row] = (await m.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND mid = $2`, [thread.id, mid])) as MessageRow[];
-      if (!row) throw MessagingErrors.messageNotFound(mid);
+    return this.actOnMessage(userId, threadId, mid, origin, async (m, row, { thread, lastSeq, forPerson }) => {
       const coupon = row.sender === 'page' ? couponOf(row.content) : undefined;
       if (coupon?.coupon_code === undefined) throw MessagingErrors.notACoupon();
       if (row.coupon_revealed_at != null) return { result: toMessageView(row, forPerson), events: [], deliveries: [] };
@@ -951,20 +939,14 @@ export class MessagingService implements OnModuleInit {
         messaging: couponRevealItem({ psid: thread.psid, pageId: thread.page_id }, { coupon_code: code, payload: coupon.payload }, now),
       });
       return { result: toMessageView({ ...row, coupon_revealed_at: now }, forPerson), events: [event], deliveries };
-    }, userId);
+    });
   }
 
   // The person answers the Page's customer feedback request: once, before it expires. The Page's bots get Messenger's
   // messaging_feedback; the person's other devices a `feedback` event. A retry with the same answers (a lost
   // response, a double tap) answers the same and tells no one; other answers after the first are refused.
   async submitFeedback(userId: string, threadId: string, mid: string, answers: FeedbackAnswer[], origin?: string): Promise<MessageView> {
-    const thread = await this.writableThread(userId, threadId);
-    await this.spendPersonSend(userId);
-    const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
-    return this.run(async (m) => {
-      const lastSeq = await this.lockThread(m, thread.id);
-      const [row] = (await m.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND mid = $2`, [thread.id, mid])) as MessageRow[];
-      if (!row) throw MessagingErrors.messageNotFound(mid);
+    return this.actOnMessage(userId, threadId, mid, origin, async (m, row, { thread, lastSeq, forPerson }) => {
       const request = row.sender === 'page' ? feedbackRequestOf(row.content) : undefined;
       if (!request) throw MessagingErrors.notAFeedbackRequest();
       const checked = checkFeedbackAnswers(request, answers);
@@ -993,6 +975,27 @@ export class MessagingService implements OnModuleInit {
         messaging: feedbackItem({ psid: thread.psid, pageId: thread.page_id }, checked.item, now),
       });
       return { result: view, events: [event], deliveries };
+    });
+  }
+
+  // What the person does to one message of their thread (edit, reveal, answer): the thread writable, the person's
+  // send bucket spent, then `act` in one transaction under the thread's row lock with the message's row (404 when the
+  // thread has no such mid).
+  private async actOnMessage<T>(
+    userId: string,
+    threadId: string,
+    mid: string,
+    origin: string | undefined,
+    act: (m: EntityManager, row: MessageRow, ctx: { thread: ThreadFacts; lastSeq: number; forPerson: AttachmentPresenter }) => Promise<Outcome<T>>,
+  ): Promise<T> {
+    const thread = await this.writableThread(userId, threadId);
+    await this.spendPersonSend(userId);
+    const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
+    return this.run(async (m) => {
+      const lastSeq = await this.lockThread(m, thread.id);
+      const [row] = (await m.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND mid = $2`, [thread.id, mid])) as MessageRow[];
+      if (!row) throw MessagingErrors.messageNotFound(mid);
+      return act(m, row, { thread, lastSeq, forPerson });
     }, userId);
   }
 
