@@ -11,6 +11,7 @@ export const EVENT_KINDS = [
   'edit',
   'template',
   'feedback',
+  'response_feedback',
   'optin',
   'referral',
   'account_linking',
@@ -38,6 +39,8 @@ export function eventKind(item: Record<string, unknown> | null | undefined, stan
   if (item.template) return 'template';
   // A customer feedback template answered: {messaging_feedback: {feedback_screens}}.
   if (item.messaging_feedback) return 'feedback';
+  // A thumbs up or down on one of the app's messages: {response_feedback: {feedback, mid}}.
+  if (item.response_feedback) return 'response_feedback';
   if (item.optin) return 'optin';
   if (item.referral) return 'referral';
   if (item.account_linking) return 'account_linking';

@@ -25,7 +25,11 @@ export interface MessageRow {
   coupon_revealed_at?: string | number | null;
   // A customer feedback request's: the person's answer; null or absent until then.
   feedback?: StoredFeedback | null;
+  // A bot's message: the person's thumbs up (good) or down (bad); null or absent until then.
+  response_feedback?: ResponseFeedback | null;
 }
+
+export type ResponseFeedback = 'good' | 'bad';
 
 // What messages.feedback holds: when the person answered, and the answer as the webhook carries it.
 export interface StoredFeedback extends FeedbackScreensItem {
@@ -83,6 +87,9 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter, opts
     timestamp: Number(r.timestamp),
     kind: r.kind,
   };
+  // Which app sent a Page message (the Page Inbox's id for the Page's people): a client offers thumbs on the
+  // messages of apps that asked for response_feedback.
+  if (r.sender === 'page' && r.app_id) view.app_id = r.app_id;
   if (typeof c.text === 'string') view.text = c.text;
   if (c.quick_reply) view.quick_reply = c.quick_reply as { payload: string };
   if (c.quick_replies) view.quick_replies = c.quick_replies as unknown[];
@@ -104,6 +111,7 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter, opts
   if (isPersona(c.persona)) view.persona = presentPersona(c.persona, present);
   if (r.reactions && (r.reactions.person || r.reactions.page)) view.reactions = { ...r.reactions };
   if (r.num_edit) view.num_edit = r.num_edit;
+  if (r.response_feedback) view.response_feedback = r.response_feedback;
   return view;
 }
 
@@ -239,6 +247,16 @@ export function couponRevealItem(p: Parties, coupon: { coupon_code: string; payl
 // question ids the bot chose (no mid).
 export function feedbackItem(p: Parties, answer: FeedbackScreensItem, timestamp: number): Record<string, unknown> {
   return { sender: { id: p.psid }, recipient: { id: p.pageId }, timestamp, messaging_feedback: { feedback_screens: answer.feedback_screens } };
+}
+
+// response_feedback: the person's thumbs on a bot's message, in Meta's words.
+export function responseFeedbackItem(p: Parties, feedback: { mid: string; value: ResponseFeedback }, timestamp: number): Record<string, unknown> {
+  return {
+    sender: { id: p.psid },
+    recipient: { id: p.pageId },
+    timestamp,
+    response_feedback: { feedback: feedback.value === 'good' ? 'Good response' : 'Bad response', mid: feedback.mid },
+  };
 }
 
 // message_edits: the person's message as it now reads, and how many times it was edited.

@@ -31,6 +31,11 @@ export const MessagingErrors = {
   feedbackGiven: () => conflict('THREAD.FEEDBACK_ALREADY_GIVEN', 'This feedback request was already answered, with other answers'),
   feedbackInvalid: (message: string, index?: number) =>
     badRequest('THREAD.FEEDBACK_INVALID', message, index === undefined ? undefined : [{ field: `answers[${index}]`, rule: 'feedback', message }]),
+  responseFeedbackNotOffered: () =>
+    badRequest(
+      'THREAD.RESPONSE_FEEDBACK_NOT_OFFERED',
+      "Only a message of an app the Page subscribes to response_feedback takes a thumbs up or down (not the person's own, nor the Page's people's)",
+    ),
   quickReplyNotOffered: () =>
     badRequest('THREAD.QUICK_REPLY_NOT_OFFERED', "The Page's latest message offers no such quick reply"),
 };

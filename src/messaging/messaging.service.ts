@@ -38,6 +38,8 @@ import {
   reactionItem,
   readItem,
   referralItem,
+  ResponseFeedback,
+  responseFeedbackItem,
   toMessageView,
 } from './messaging-items';
 import type { MessageView, PersonEvent, StoredEvent, TypingEvent } from './person-events';
@@ -209,7 +211,8 @@ interface Outcome<T> {
   deliveries: string[];
 }
 
-const MESSAGE_COLUMNS = 'mid, seq, sender, app_id, kind, timestamp, content, client_message_id, reactions, num_edit, coupon_revealed_at, feedback';
+const MESSAGE_COLUMNS =
+  'mid, seq, sender, app_id, kind, timestamp, content, client_message_id, reactions, num_edit, coupon_revealed_at, feedback, response_feedback';
 
 // Messenger's limits on a person's edits.
 const MAX_EDITS = 5;
@@ -544,7 +547,7 @@ export class MessagingService implements OnModuleInit {
     // Attachment URLs are signed here, per request: a participant re-lists to get fresh ones.
     const present = (a: unknown[]) => this.media.forPerson(a, origin);
     const view = (r: MessageRow) => toMessageView(r, present, { forPage: withApp });
-    const data = rows.slice(0, limit).map((r) => (withApp && r.sender === 'page' && r.app_id ? { ...view(r), app_id: r.app_id } : view(r)));
+    const data = rows.slice(0, limit).map(view);
     return { data, has_more: rows.length > limit, last_seq: Number(t.last_seq) };
   }
 
@@ -978,7 +981,32 @@ export class MessagingService implements OnModuleInit {
     });
   }
 
-  // What the person does to one message of their thread (edit, reveal, answer): the thread writable, the person's
+  // The person's thumbs up or down on a bot's message (Messenger's response_feedback): offered on the messages of
+  // an app the Page subscribes to response_feedback, and told to that app alone. A change of mind is told again; the
+  // same thumb again tells no one.
+  async setResponseFeedback(userId: string, threadId: string, mid: string, value: ResponseFeedback): Promise<{ mid: string; feedback: ResponseFeedback }> {
+    return this.actOnMessage(userId, threadId, mid, undefined, async (m, row, { thread, lastSeq }) => {
+      const app = row.sender === 'page' && row.app_id !== PAGE_INBOX_APP_ID ? row.app_id : null;
+      const [offered] = app
+        ? await m.query(`SELECT 1 FROM page_apps WHERE page_id = $1 AND app_id = $2 AND 'response_feedback' = ANY(subscribed_fields)`, [thread.page_id, app])
+        : [];
+      if (!app || !offered) throw MessagingErrors.responseFeedbackNotOffered();
+      const result = { mid, feedback: value };
+      if (row.response_feedback === value) return { result, events: [], deliveries: [] };
+      await m.query(`UPDATE messages SET response_feedback = $2 WHERE mid = $1`, [mid, value]);
+      const event = await this.appendEvent(m, userId, { type: 'thumbs', mid, feedback: value, thread_id: thread.id, page_id: thread.page_id, seq: lastSeq });
+      const deliveries = await this.webhooks.recordPageEvent(m, {
+        pageId: thread.page_id,
+        field: 'response_feedback',
+        threadKey: thread.psid,
+        toApp: app,
+        messaging: responseFeedbackItem({ psid: thread.psid, pageId: thread.page_id }, { mid, value }, Date.now()),
+      });
+      return { result, events: [event], deliveries };
+    });
+  }
+
+  // What the person does to one message of their thread (edit, reveal, answer, thumbs): the thread writable, the person's
   // send bucket spent, then `act` in one transaction under the thread's row lock with the message's row (404 when the
   // thread has no such mid).
   private async actOnMessage<T>(

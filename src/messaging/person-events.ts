@@ -30,6 +30,10 @@ export interface MessageView {
   coupon?: { revealed: boolean; revealed_at?: number };
   // A customer feedback request of the Page: until when the person may answer, and their answer once given.
   feedback?: FeedbackView;
+  // The app that sent a Page message (263902037430900: the Page's people in the Page Inbox).
+  app_id?: string;
+  // The person's thumbs on a bot's message (response_feedback).
+  response_feedback?: 'good' | 'bad';
 }
 
 export interface FeedbackView {
@@ -66,7 +70,10 @@ export type StoredEvent =
   // The person revealed the code of the Page's coupon `mid` (from any of their devices).
   | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number })
   // The person answered the Page's customer feedback request `mid` (from any of their devices).
-  | (ThreadRef & { type: 'feedback'; mid: string; feedback: FeedbackView });
+  | (ThreadRef & { type: 'feedback'; mid: string; feedback: FeedbackView })
+  // The person gave a bot's message a thumbs up (good) or down (bad) (from any of their devices). (user_events.type
+  // holds 16 characters: `thumbs`, not response_feedback.)
+  | (ThreadRef & { type: 'thumbs'; mid: string; feedback: 'good' | 'bad' });
 
 // Stored events carry the person's cursor; typing is ephemeral and has none.
 export type PersonEvent = (StoredEvent & { cursor: number }) | TypingEvent;

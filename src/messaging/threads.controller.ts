@@ -7,7 +7,15 @@ import { CreateThreadDto, ListThreadsQueryDto, ThreadDto, ThreadListDto } from '
 import { DeliveredDto, ListMessagesQueryDto, ReadDto, WatermarkDto } from './dto/receipts.dto';
 import { MediaService, requestOrigin } from '../media/media.service';
 import { MessageListDto, SendMessageDto, SendPostbackDto, SentMessageDto, UploadedAttachmentDto } from './dto/send-message.dto';
-import { EditMessageDto, MessageParamsDto, ReactionDto, ReactionStateDto, SubmitFeedbackDto } from './dto/message-actions.dto';
+import {
+  EditMessageDto,
+  MessageParamsDto,
+  ReactionDto,
+  ReactionStateDto,
+  ResponseFeedbackDto,
+  ResponseFeedbackStateDto,
+  SubmitFeedbackDto,
+} from './dto/message-actions.dto';
 import { MessageViewDto } from './dto/send-message.dto';
 import { MessagingService } from './messaging.service';
 
@@ -168,5 +176,12 @@ export class ThreadsController {
     @Req() req: FastifyRequest,
   ): Promise<MessageViewDto> {
     return this.messaging.submitFeedback(who.userId, p.threadId, p.mid, dto.answers, requestOrigin(req));
+  }
+
+  // Thumbs up or down on a bot's message (Messenger's response_feedback): the app that sent it gets the webhook.
+  @Put(':threadId/messages/:mid/response-feedback')
+  @ApiOkResponse({ type: ResponseFeedbackStateDto })
+  responseFeedback(@CurrentPrincipal() who: PersonPrincipal, @Param() p: MessageParamsDto, @Body() dto: ResponseFeedbackDto): Promise<ResponseFeedbackStateDto> {
+    return this.messaging.setResponseFeedback(who.userId, p.threadId, p.mid, dto.feedback);
   }
 }

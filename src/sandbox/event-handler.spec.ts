@@ -15,6 +15,7 @@ describe('hosted script routing and fetch policy', () => {
     expect(handlerFor({ template: { type: 'coupon', coupon_code: 'C' } }, 'standby')).toBe('onStandby');
     // A customer feedback template answered.
     expect(handlerFor({ messaging_feedback: { feedback_screens: [{ screen_id: 0, questions: {} }] } }, 'messaging_feedback')).toBe('onFeedback');
+    expect(handlerFor({ response_feedback: { feedback: 'Good response', mid: 'm_1' } }, 'response_feedback')).toBe('onResponseFeedback');
     expect(handlerFor({ something: 1 })).toBeNull();
     // A thread another app controls: every kind of event goes to onStandby.
     expect(handlerFor({ message: { text: 'hi' } }, 'standby')).toBe('onStandby');

@@ -11,6 +11,7 @@ const HANDLER_OF: Record<EventKind, HandlerName> = {
   edit: 'onEdit',
   template: 'onTemplate',
   feedback: 'onFeedback',
+  response_feedback: 'onResponseFeedback',
   optin: 'onOptin',
   referral: 'onReferral',
   account_linking: 'onAccountLinking',

@@ -246,4 +246,84 @@ describe('messaging: customer feedback', () => {
     expect((await answer(thread.id, sent.message.mid, [{ question_id: 'effort', score: 6 }], person.token)).status).toBe(200);
     await device.waitFor('the script’s answer', (e) => e.type === 'message' && e.message.text === 'Thanks for the 6 (ces)', 20_000);
   });
+
+  describe('response feedback (thumbs on a bot’s messages)', () => {
+    // A Page with two bots subscribed to response_feedback and one that is not.
+    async function thumbsSetup() {
+      const c = await setup();
+      const fields = [...ALL_FIELDS.split(','), 'response_feedback'];
+      const other = await subscribedApp(api, c.owner, c.page.id, 'Other bot', fields);
+      const plain = await subscribedApp(api, c.owner, c.page.id, 'Plain bot', ALL_FIELDS.split(','));
+      bots.push(other.bot, plain.bot);
+      // The first bot subscribes to response_feedback too (the Page's admins, Graph's subscribed_apps).
+      const sub = await api.post(`/v25.0/${c.page.id}/subscribed_apps`, { access_token: c.app.pageToken, subscribed_fields: fields.join(',') });
+      expect(sub.status).toBe(200);
+      const appSub = await api.post(`/v25.0/${c.app.id}/subscriptions`, {
+        access_token: c.app.token, object: 'page', callback_url: c.bot.url, verify_token: 'verify-me', fields: fields.join(','),
+      });
+      expect(appSub.status).toBe(200);
+      return { ...c, other, plain };
+    }
+    const thumbs = (threadId: string, mid: string, feedback: unknown, token?: string) =>
+      api.put(`/threads/${threadId}/messages/${mid}/response-feedback`, { feedback }, { token });
+    const thumbItems = (bot: BotReceiver) => receivedEntries(bot).filter(([, m]) => m.response_feedback).map(([, m]) => m);
+
+    it('takes a thumbs up, then a change of mind, each told once to the app that sent the message', async () => {
+      const c = await thumbsSetup();
+      const profile = await api.get(`/pages/${c.page.id}/profile`, { token: c.person.token });
+      expect(profile.body.response_feedback_app_ids).toEqual([c.app.id, c.other.id].sort());
+      const device = await socket(c.person.token);
+      const sent = await pageSays(api, c.app.pageToken, c.psid, { text: 'Your order ships tomorrow' });
+      const mid = sent.body.message_id as string;
+      const live = await device.waitFor('the message', (e) => e.type === 'message' && e.message.mid === mid);
+      expect(live.message.app_id).toBe(c.app.id);
+
+      const up = await thumbs(c.thread.id, mid, 'good', c.person.token);
+      expect([up.status, up.body]).toEqual([200, { mid, feedback: 'good' }]);
+      const item = (await waitForEntry('the thumbs up', c.bot, (_, m) => m.response_feedback))[1];
+      expect(item).toEqual({ sender: { id: c.psid }, recipient: { id: c.page.id }, timestamp: expect.any(Number), response_feedback: { feedback: 'Good response', mid } });
+      const event = await device.waitFor('the thumbs event', (e) => e.type === 'thumbs');
+      expect(event).toMatchObject({ mid, feedback: 'good', thread_id: c.thread.id });
+      // The same thumb again, three times at once: nothing more. Then down: told again.
+      for (const r of await Promise.all([0, 1, 2].map(() => thumbs(c.thread.id, mid, 'good', c.person.token)))) expect(r.status).toBe(200);
+      expect((await thumbs(c.thread.id, mid, 'bad', c.person.token)).body).toEqual({ mid, feedback: 'bad' });
+      await waitFor('the thumbs down', () => thumbItems(c.bot).length >= 2);
+      await settled(c);
+      expect(thumbItems(c.bot).map((m) => m.response_feedback.feedback)).toEqual(['Good response', 'Bad response']);
+      // Only the app that sent the message hears of it, though the other subscribes too.
+      await waitForEntry('the other bot’s copy of the marker', c.other.bot, (_, m) => m.message?.text?.startsWith('marker'));
+      expect(thumbItems(c.other.bot)).toEqual([]);
+      const history = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+      expect(history.body.data.find((m: any) => m.mid === mid)).toMatchObject({ app_id: c.app.id, response_feedback: 'bad' });
+    });
+
+    it("refuses what takes no thumbs: the person's own message, the Page's people's, an app that did not ask; and bad input", async () => {
+      const c = await thumbsSetup();
+      const own = await personSays(api, c.person, c.thread.id, 'Where is my order?');
+      const human = await api.post(`/pages/${c.page.id}/inbox/${c.thread.id}/messages`, { text: 'Sam here' }, { token: c.owner.token });
+      expect(human.status).toBe(201);
+      const plain = (await pageSays(api, c.plain.pageToken, c.psid, { text: 'from a bot that did not ask' })).body.message_id as string;
+      const asked = (await pageSays(api, c.app.pageToken, c.psid, { text: 'from a bot that asked' })).body.message_id as string;
+      const written = async () =>
+        (await t.db.query(`SELECT (SELECT count(*)::int FROM webhook_events WHERE field = 'response_feedback') AS webhooks, (SELECT count(response_feedback)::int FROM messages) AS given`))[0];
+      const before = await written();
+      const cases: [string, Promise<any>, number, string?][] = [
+        ["the person's own message", thumbs(c.thread.id, own.mid, 'good', c.person.token), 400, 'THREAD.RESPONSE_FEEDBACK_NOT_OFFERED'],
+        ["the Page's people's message", thumbs(c.thread.id, human.body.mid, 'good', c.person.token), 400, 'THREAD.RESPONSE_FEEDBACK_NOT_OFFERED'],
+        ['an app that did not ask', thumbs(c.thread.id, plain, 'bad', c.person.token), 400, 'THREAD.RESPONSE_FEEDBACK_NOT_OFFERED'],
+        ['a thumb that is neither', thumbs(c.thread.id, asked, 'meh', c.person.token), 400, 'REQUEST.VALIDATION_FAILED'],
+        ["Meta's words instead", thumbs(c.thread.id, asked, 'Good response', c.person.token), 400, 'REQUEST.VALIDATION_FAILED'],
+        ['an unknown mid', thumbs(c.thread.id, 'm_nothinghere', 'good', c.person.token), 404, 'THREAD.MESSAGE_NOT_FOUND'],
+        ['no token', thumbs(c.thread.id, asked, 'good'), 401],
+      ];
+      for (const [what, call, status, code] of cases) {
+        const res = await call;
+        expect({ what, status: res.status }).toEqual({ what, status });
+        expect(res.body).toMatchObject({ statusCode: status, code: code ?? expect.any(String) });
+      }
+      expect(await written()).toEqual(before);
+      expect((await thumbs(c.thread.id, asked, 'good', c.person.token)).status).toBe(200);
+      expect(await written()).toEqual({ webhooks: before.webhooks + 1, given: before.given + 1 });
+    });
+  });
 });

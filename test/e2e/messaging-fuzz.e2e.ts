@@ -93,6 +93,8 @@ describe("messaging routes under random input", () => {
     { method: "POST", path: `/threads/${c.thread.id}/messages/m_nope/reveal`, token: c.person.token },
     { method: "POST", path: `/threads/${c.thread.id}/messages/${surveyMid}/feedback`, token: c.person.token },
     { method: "POST", path: `/threads/${c.thread.id}/messages/${couponMid}/feedback`, token: c.person.token },
+    // No app of the Page asks for response_feedback here: every thumb is refused (and writes nothing).
+    { method: "PUT", path: `/threads/${c.thread.id}/messages/${couponMid}/response-feedback`, token: c.person.token },
     { method: "GET", path: "/events", token: c.person.token },
     { method: "GET", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
     { method: "POST", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
@@ -166,6 +168,7 @@ describe("messaging routes under random input", () => {
         fc.constant(coupon),
         randomCoupon,
         fc.constant(survey),
+        fc.constantFrom("good", "bad", "Good response"),
         // Answers to the survey: the right question or not, scores on and off its scale, text of any length.
         fc.array(
           fc.record(
@@ -209,6 +212,7 @@ describe("messaging routes under random input", () => {
           "account_linking_token",
           "authorization_code",
           "answers",
+          "feedback",
           "__proto__",
           "constructor",
           "extra",

@@ -5,6 +5,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsDefined,
+  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -85,4 +86,15 @@ export class SubmitFeedbackDto {
   @ValidateNested({ each: true })
   @Type(() => FeedbackAnswerDto)
   answers: FeedbackAnswerDto[];
+}
+
+export class ResponseFeedbackDto {
+  @ApiProperty({ enum: ['good', 'bad'], description: 'Thumbs up (good) or down (bad); the app gets "Good response" or "Bad response"' })
+  @IsIn(['good', 'bad'])
+  feedback: 'good' | 'bad';
+}
+
+export class ResponseFeedbackStateDto {
+  @ApiProperty() mid: string;
+  @ApiProperty({ enum: ['good', 'bad'] }) feedback: 'good' | 'bad';
 }

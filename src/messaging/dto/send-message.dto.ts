@@ -145,9 +145,11 @@ export class MessageViewDto {
   })
   feedback?: { expires_at: number; submitted_at?: number; feedback_screens?: unknown[] };
   @ApiPropertyOptional({
-    description: "Page Inbox listings only: the app that sent this Page message (263902037430900: the Page's people in the inbox)",
+    description: "The app that sent this Page message (263902037430900: the Page's people in the inbox); a client offers thumbs (PUT …/response-feedback) on the messages of the apps in the Page profile's response_feedback_app_ids",
   })
   app_id?: string;
+  @ApiPropertyOptional({ enum: ['good', 'bad'], description: "The person's thumbs on this bot message, once given" })
+  response_feedback?: 'good' | 'bad';
 }
 
 export class MessageListDto {

@@ -50,6 +50,10 @@ export class MessageEntity {
   @Column({ type: 'jsonb', nullable: true })
   feedback: Record<string, unknown> | null;
 
+  // The person's thumbs on a bot's message: 'good' or 'bad'; null until then (response_feedback).
+  @Column({ name: 'response_feedback', type: 'varchar', length: 4, nullable: true })
+  responseFeedback: string | null;
+
   @Column({ name: 'client_message_id', type: 'varchar', length: 64, nullable: true })
   clientMessageId: string | null;
 }

@@ -10,6 +10,7 @@ export const HANDLER_NAMES = [
   'onEdit',
   'onTemplate',
   'onFeedback',
+  'onResponseFeedback',
   'onOptin',
   'onReferral',
   'onEcho',
