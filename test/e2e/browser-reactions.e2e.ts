@@ -9,8 +9,8 @@ import { connectApp, createPage, pageWithApp, Person, signupPerson } from '../fa
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-// The app and the Page subscribe to the fields of reactions, edits, ref links and feedback besides the core ones.
-const FIELDS = `${ALL_FIELDS},message_reactions,message_edits,messaging_referrals,messaging_feedback`;
+// The app and the Page subscribe to the fields of reactions, edits, ref links, feedback and thumbs besides the core ones.
+const FIELDS = `${ALL_FIELDS},message_reactions,message_edits,messaging_referrals,messaging_feedback,response_feedback`;
 
 // The chat app's reactions, edits, ref links, coupons and feedback requests (web/src/chat/message-tools.tsx, ref-link.ts, render.tsx),
 // in Debian's chromium, against a spawned platform with real Postgres and Redis and a bot behind a real webhook.
@@ -414,6 +414,30 @@ describeBrowser('browser: reactions, edits, ref links, coupons and feedback requ
     await secondCard.getByText('You gave 9 of 10').waitFor();
     await settled('Thanks for asking');
     expect(bot.items.filter((i) => i.messaging_feedback)).toHaveLength(2);
+  });
+
+  it('rates a bot’s answer with a thumb (response_feedback to its app), changes it, and shows another device’s thumb live', async () => {
+    await tab.goto(`${t.url}/?page=${biz.page.id}`);
+    await tab.locator('[data-transport="websocket"]').waitFor();
+    const sent = await sendApi(biz.pageToken, { recipient: { id: psid }, messaging_type: 'RESPONSE', message: { text: 'Your parcel left the warehouse' } });
+    const thumbs = byMid(sent.body.message_id).getByRole('group', { name: 'Rate this response' });
+    await thumbs.getByRole('button', { name: 'Good response' }).click();
+    await waitFor('the thumbs up', () => bot.items.find((i) => i.response_feedback?.mid === sent.body.message_id));
+    expect(await thumbs.getByRole('button', { name: 'Good response' }).getAttribute('aria-pressed')).toBe('true');
+    await thumbs.getByRole('button', { name: 'Bad response' }).click();
+    await waitFor('the thumbs down', () => bot.items.filter((i) => i.response_feedback?.mid === sent.body.message_id).length === 2);
+    expect(bot.items.filter((i) => i.response_feedback).map((i) => i.response_feedback.feedback)).toEqual(['Good response', 'Bad response']);
+    expect(await thumbs.getByRole('button', { name: 'Good response' }).getAttribute('aria-pressed')).toBe('false');
+    await saveScreenshot(tab, 'chat-thumbs.png');
+    // Another device gives the next answer a thumb: it shows here without a reload.
+    const next = await sendApi(biz.pageToken, { recipient: { id: psid }, messaging_type: 'RESPONSE', message: { text: 'It arrives Tuesday' } });
+    const nextThumbs = byMid(next.body.message_id).getByRole('group', { name: 'Rate this response' });
+    await nextThumbs.waitFor();
+    expect((await api.put(`/threads/${threadId}/messages/${next.body.message_id}/response-feedback`, { feedback: 'good' }, { token: person.token })).status).toBe(200);
+    await waitFor('the other device’s thumb', async () => (await nextThumbs.getByRole('button', { name: 'Good response' }).getAttribute('aria-pressed')) === 'true');
+    // The person's own messages take none.
+    await settled('Thanks!');
+    expect(await tab.locator('.msg.person').getByRole('group', { name: 'Rate this response' }).count()).toBe(0);
   });
 
   it('replies to a message: Reply, the bar above the composer, Escape cancels; the bot gets reply_to and the quote shows', async () => {

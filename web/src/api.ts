@@ -134,8 +134,10 @@ export interface MessageView {
   // The Page sent this as one of its personas (Send API persona_id): its name and picture (a signed URL of
   // this platform that expires like other media; absent when the picture is not available).
   persona?: Persona;
-  // Page Inbox listings only: the app that sent a Page message (the Page Inbox's id for the Page's people).
+  // The app that sent a Page message (the Page Inbox's id for the Page's people).
   app_id?: string;
+  // The person's thumbs on a bot's message (PUT /threads/:id/messages/:mid/response-feedback).
+  response_feedback?: 'good' | 'bad';
 }
 export interface FeedbackState {
   expires_at: number;
@@ -194,6 +196,8 @@ export interface PageProfile {
   get_started: { title: string; payload: string } | null;
   persistent_menu: { composer_input_disabled: boolean; call_to_actions: Button[] } | null;
   ice_breakers: { question: string; payload: string }[];
+  // Apps whose messages take a thumbs up or down (they subscribe to response_feedback).
+  response_feedback_app_ids: string[];
 }
 
 // src/messaging/person-events.ts
@@ -219,7 +223,9 @@ export type StoredEvent =
   // The person revealed the code of the Page's coupon `mid` (on any of their devices, this one included).
   | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number; cursor: number })
   // The person answered the Page's customer feedback request `mid` (on any of their devices, this one included).
-  | (ThreadRef & { type: 'feedback'; mid: string; feedback: FeedbackState; cursor: number });
+  | (ThreadRef & { type: 'feedback'; mid: string; feedback: FeedbackState; cursor: number })
+  // The person's thumbs on a bot's message (on any of their devices, this one included).
+  | (ThreadRef & { type: 'thumbs'; mid: string; feedback: 'good' | 'bad'; cursor: number });
 export interface TypingEvent extends ThreadRef {
   type: 'typing';
   cursor?: undefined;

@@ -29,8 +29,8 @@ import {
 import { Auth } from '../auth';
 import { DraftList, useAttachments } from './attachments';
 import { composerState, readyAttachments } from './drafts';
-import { editable, editedMessage, undoReaction, withCouponRevealed, withEdit, withFeedback, withReaction } from './message-actions';
-import { MessageItem } from './message-tools';
+import { editable, editedMessage, undoReaction, withCouponRevealed, withEdit, withFeedback, withReaction, withThumbs } from './message-actions';
+import { MessageItem, Thumbs } from './message-tools';
 import { personaByline, typingByline } from './persona';
 import { APP_TITLE, noticeFor, titleWithUnread } from './notify';
 import { Feed, Transport } from './realtime';
@@ -213,6 +213,10 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       patch(id, (s) => ({ ...s, linked: e.status === 'linked' }));
       return;
     }
+    if (e.type === 'thumbs') {
+      patch(id, (s) => ({ ...s, messages: withThumbs(s.messages, e.mid, e.feedback) }));
+      return;
+    }
     if (e.type === 'feedback') {
       patch(id, (s) => ({ ...s, messages: withFeedback(s.messages, e.mid, e.feedback) }));
       return;
@@ -254,6 +258,17 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     const view = await api<MessageView>('POST', `/threads/${id}/messages/${encodeURIComponent(mid)}/reveal`, undefined, { token });
     const code = view.attachment?.type === 'template' && view.attachment.payload.template_type === 'coupon' ? view.attachment.payload.coupon_code : undefined;
     if (code !== undefined) patch(id, (s) => ({ ...s, messages: withCouponRevealed(s.messages, mid, code, view.coupon?.revealed_at ?? Date.now()) }));
+  }
+
+  // Drawn at once; refused, the earlier thumb comes back.
+  async function thumbs(id: string, mid: string, feedback: 'good' | 'bad', previous: 'good' | 'bad' | undefined) {
+    patch(id, (s) => ({ ...s, messages: withThumbs(s.messages, mid, feedback) }));
+    try {
+      await api('PUT', `/threads/${id}/messages/${encodeURIComponent(mid)}/response-feedback`, { feedback }, { token });
+    } catch (err) {
+      patch(id, (s) => ({ ...s, messages: withThumbs(s.messages, mid, previous) }));
+      throw err;
+    }
   }
 
   async function submitFeedback(id: string, mid: string, answers: FeedbackAnswer[]) {
@@ -565,6 +580,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
           onDismissNotice={() => setLinkingNotice(null)}
           onRevealCoupon={(mid) => revealCoupon(current.id, mid)}
           onSubmitFeedback={(mid, answers) => submitFeedback(current.id, mid, answers)}
+          onThumbs={(mid, feedback, previous) => thumbs(current.id, mid, feedback, previous)}
           token={token}
         />
       ) : (
@@ -655,18 +671,21 @@ interface ConvProps {
   onDismissNotice(): void;
   onRevealCoupon(mid: string): Promise<void>;
   onSubmitFeedback(mid: string, answers: FeedbackAnswer[]): Promise<void>;
+  onThumbs(mid: string, feedback: 'good' | 'bad', previous: 'good' | 'bad' | undefined): Promise<void>;
   token: string;
 }
 
 function Conversation(props: ConvProps) {
   const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, onRevealCoupon, token } =
     props;
-  const { onLogIn, onLogOut, linkingNotice, onDismissNotice, onSubmitFeedback } = props;
+  const { onLogIn, onLogOut, linkingNotice, onDismissNotice, onSubmitFeedback, onThumbs } = props;
   const profile = usePageProfile(thread.page_id, token);
   const [menuOpen, setMenuOpen] = useState(false);
   const menu = (profile?.persistent_menu?.call_to_actions ?? []) as Button[];
   const inputDisabled = profile?.persistent_menu?.composer_input_disabled ?? false;
   const msgs = st?.messages ?? [];
+  // The apps whose messages take a thumbs up or down (response_feedback).
+  const thumbsApps = useMemo(() => new Set(profile?.response_feedback_app_ids ?? []), [profile]);
   const listRef = useRef<HTMLOListElement>(null);
   const [text, setText] = useState('');
   // The message the next one answers (Reply on a message): shown above the composer until sent or cancelled.
@@ -801,6 +820,8 @@ function Conversation(props: ConvProps) {
             status={
               m === lastOwn && !pending.length ? (
                 <OwnStatusLine status={statusOf(m, st?.seenByPageSeq ?? 0, st?.deliveredToPageSeq ?? 0)} />
+              ) : m.sender === 'page' && m.app_id && thumbsApps.has(m.app_id) ? (
+                <Thumbs value={m.response_feedback} onPick={(v) => void onThumbs(m.mid, v, m.response_feedback).catch(() => undefined)} />
               ) : undefined
             }
           >

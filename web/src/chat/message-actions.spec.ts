@@ -15,6 +15,7 @@ import {
   withEdit,
   withFeedback,
   withReaction,
+  withThumbs,
 } from './message-actions';
 
 const msg = (seq: number, sender: 'person' | 'page', extra: Partial<MessageView> = {}): MessageView => ({
@@ -211,5 +212,18 @@ describe('feedback answered', () => {
     const list = [msg(1, 'person'), survey()];
     expect(withFeedback(list, 'm_9', answer)).toBe(list);
     expect(withFeedback(list, 'm_1', answer)).toBe(list);
+  });
+});
+
+describe('thumbs on a bot message', () => {
+  it('sets, changes and undoes a thumb; the same thumb again changes nothing', () => {
+    const list = [msg(1, 'person'), msg(2, 'page', { app_id: '7' })];
+    const up = withThumbs(list, 'm_2', 'good');
+    expect(up[1]).toEqual({ ...list[1], response_feedback: 'good' });
+    expect(withThumbs(up, 'm_2', 'good')).toBe(up);
+    expect(withThumbs(up, 'm_2', 'bad')[1].response_feedback).toBe('bad');
+    // A refused first thumb is put back to none.
+    expect(withThumbs(up, 'm_2', undefined)[1]).toEqual(list[1]);
+    expect(withThumbs(list, 'm_9', 'good')).toBe(list);
   });
 });

@@ -103,6 +103,17 @@ export function withFeedback(list: MessageView[], mid: string, feedback: Feedbac
   return out;
 }
 
+// A thumbs up or down on a bot's message (drawn at once; the server's answer or event confirms it, a refusal puts
+// back `previous`). The same thumb again changes nothing (the same list comes back).
+export function withThumbs(list: MessageView[], mid: string, feedback: 'good' | 'bad' | undefined): MessageView[] {
+  const i = list.findIndex((m) => m.mid === mid);
+  if (i < 0 || list[i].response_feedback === feedback) return list;
+  const out = [...list];
+  const { response_feedback: _, ...rest } = list[i];
+  out[i] = feedback ? { ...rest, response_feedback: feedback } : rest;
+  return out;
+}
+
 // Whether the Edit action shows: the person's own text messages (not postbacks, not a quick reply's answer,
 // not media without text), fewer than 5 edits, within 15 minutes of sending. The clock is the device's: the
 // server checks again, and its refusal is shown.

@@ -293,3 +293,18 @@ function SmileIcon() {
     </svg>
   );
 }
+
+// Thumbs up and down under a bot's message (Messenger's response_feedback): shown on the messages of the apps that
+// ask for it; the pressed one is the person's answer, which they may change.
+export function Thumbs({ value, onPick }: { value: 'good' | 'bad' | undefined; onPick(v: 'good' | 'bad'): void }) {
+  return (
+    <span class="thumbs" role="group" aria-label="Rate this response">
+      <button type="button" class="thumb" aria-label="Good response" aria-pressed={value === 'good'} onClick={() => onPick('good')}>
+        👍
+      </button>
+      <button type="button" class="thumb" aria-label="Bad response" aria-pressed={value === 'bad'} onClick={() => onPick('bad')}>
+        👎
+      </button>
+    </span>
+  );
+}

@@ -697,6 +697,8 @@ function InboxMessage({ m, person, by, reply }: { m: MessageView; person: string
   // feedback request (messaging_feedback).
   const status = m.coupon ? (m.coupon.revealed ? 'revealed' : 'not revealed yet') : m.feedback ? feedbackStatus(m.feedback, Date.now()) : null;
   const summary = template !== null && status ? `${template} · ${status}` : template;
+  // The person's thumbs on a bot's message (response_feedback), as its app heard it.
+  const thumbs = m.response_feedback ? (m.response_feedback === 'good' ? '👍 Good response' : '👎 Bad response') : null;
   return (
     <li class={`inbox-msg ${fromPage ? 'from-page' : 'from-person'}`} data-seq={m.seq} data-mid={m.mid}>
       <span class="sr-only">{fromPage ? `Page${byline ? ` (${byline})` : ''}:` : `${person}:`}</span>
@@ -720,6 +722,7 @@ function InboxMessage({ m, person, by, reply }: { m: MessageView; person: string
             </div>
           ) : null}
           {m.text && <div class="bubble">{m.text}</div>}
+          {thumbs && <div class="inbox-thumbs">{thumbs}</div>}
         </>
       )}
       <time class="inbox-when" dateTime={new Date(m.timestamp).toISOString()}>
