@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { signMessenger, toMessengerJson } from '../webhook-signature';
-import { BotEvent, BotOptions, DedupeStoreError, MessengerBot } from './bot';
+import { BotEvent, BotOptions, DedupeLeaseLostError, DedupeStoreError, MessengerBot } from './bot';
 import { DedupeStore, memoryDedupeStore, redisDedupeStore, RedisSetNxClient } from './dedupe';
 import { GraphApiError, GraphClient } from './graph-client';
 
@@ -103,7 +103,8 @@ describe('MessengerBot webhooks', () => {
 
   it("lets a person's next event go on when a handler never finishes", async () => {
     const errors: unknown[] = [];
-    const b = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', handlerTimeoutMs: 30, onError: (err) => errors.push(err) });
+    // Renewals off: the hung handler outlives the test file, and its lease with it.
+    const b = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', handlerTimeoutMs: 30, dedupeLeaseRenewMs: 0, onError: (err) => errors.push(err) });
     const handled: string[] = [];
     b.on('message', (e) => {
       const text = (e.item.message as { text: string }).text;
@@ -294,7 +295,7 @@ describe('MessengerBot dedupe stores', () => {
 
   it('keeps the event when a handler only overran (it may still finish), and works with the default store', async () => {
     const ran: string[] = [];
-    const b = make({ handlerTimeoutMs: 20, onError: () => undefined });
+    const b = make({ handlerTimeoutMs: 20, dedupeLeaseRenewMs: 0, onError: () => undefined });
     b.on('message', () => {
       ran.push('x');
       return new Promise(() => undefined);
@@ -435,7 +436,7 @@ describe("MessengerBot ack: 'after-handlers'", () => {
       const ran: string[] = [];
       // Replica a "dies" in its handler: the handler never settles, so a never marks it done nor releases it (what
       // a answers is lost with it).
-      const a = make({ dedupeStore: store, dedupeLeaseMs: 60_000, ackTimeoutMs: 10, handlerTimeoutMs: 10 });
+      const a = make({ dedupeStore: store, dedupeLeaseMs: 60_000, dedupeLeaseRenewMs: 0, ackTimeoutMs: 10, handlerTimeoutMs: 10 });
       a.on('message', () => {
         ran.push('a');
         return new Promise(() => undefined);
@@ -510,7 +511,7 @@ describe('two-phase dedupe', () => {
       const store = memoryDedupeStore();
       const ran: string[] = [];
       const make = (opts: Partial<BotOptions>) => new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', dedupeStore: store, ...opts });
-      const a = make({ dedupeLeaseMs: 60_000, handlerTimeoutMs: 10, onError: () => undefined });
+      const a = make({ dedupeLeaseMs: 60_000, dedupeLeaseRenewMs: 0, handlerTimeoutMs: 10, onError: () => undefined });
       a.on('message', () => {
         ran.push('a');
         return new Promise(() => undefined);
@@ -528,6 +529,131 @@ describe('two-phase dedupe', () => {
       await b.idle();
       expect(ran).toEqual(['a', 'b']);
     }));
+});
+
+describe('lease renewal', () => {
+  // A fake clock: timers (renewals, ackTimeoutMs) and Date.now (the in-memory store's clock) move only when the test
+  // says. setImmediate stays real for until().
+  beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }));
+  afterEach(() => jest.useRealTimers());
+
+  const make = (opts: Partial<BotOptions>) =>
+    new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', ack: 'after-handlers', ackTimeoutMs: 100, ...opts });
+  const raw = body([msg('1', 'm_1', 'hi')]);
+  // Replica a's handler waits for the test; replica b's runs at once.
+  const replicas = (store: DedupeStore, a: Partial<BotOptions>) => {
+    const ran: string[] = [];
+    const errors: unknown[] = [];
+    let pass!: () => void;
+    const bots = {
+      a: make({ dedupeStore: store, dedupeLeaseMs: 3_000, onError: (err) => errors.push(err), ...a }),
+      b: make({ dedupeStore: store, dedupeLeaseMs: 3_000, onError: (err) => errors.push(err) }),
+    };
+    bots.a.on('message', () => {
+      ran.push('a');
+      return new Promise<void>((r) => (pass = r));
+    });
+    bots.b.on('message', () => void ran.push('b'));
+    return { ...bots, ran, errors, pass: () => pass() };
+  };
+
+  it('in memory: extends only the lease its token holds, not a done key or a lapsed one', () => {
+    const s = memoryDedupeStore();
+    expect(s.start('k', 1_000, 't1')).toBe('started');
+    expect(s.extend('k', 1_000, 't2')).toBe(false);
+    jest.advanceTimersByTime(900);
+    expect(s.extend('k', 1_000, 't1')).toBe(true);
+    jest.advanceTimersByTime(900);
+    // 1.8 s after its start, held for a second from the renewal.
+    expect(s.start('k', 1_000, 't2')).toBe('running');
+    expect(s.finish('k', 60_000, 't1')).toBe(true);
+    expect(s.extend('k', 1_000, 't1')).toBe(false);
+    expect(s.start('l', 1_000, 't1')).toBe('started');
+    jest.advanceTimersByTime(1_000);
+    expect(s.extend('l', 1_000, 't1')).toBe(false);
+  });
+
+  it('keeps the event of a handler running far past its lease: a redelivery to another replica is told to come back, not run', async () => {
+    const store = memoryDedupeStore();
+    const extend = jest.spyOn(store, 'extend');
+    const r = replicas(store, {});
+    const first = post(r.a, raw);
+    await until('a runs it', () => r.ran.length === 1);
+    // Ten leases long; renewed every second (a third of it).
+    await jest.advanceTimersByTimeAsync(30_000);
+    expect(extend.mock.calls.length).toBeGreaterThanOrEqual(29);
+    expect((await post(r.b, raw)).status).toBe(503);
+    r.pass();
+    expect((await first).status).toBe(503); // past its ackTimeoutMs
+    await r.a.idle();
+    const renewals = extend.mock.calls.length;
+    await jest.advanceTimersByTimeAsync(30_000);
+    // Done now: the retry is dropped, and nothing renews any more.
+    expect(await post(r.b, raw)).toEqual({ status: 200, body: 'EVENT_RECEIVED' });
+    expect(r.ran).toEqual(['a']);
+    expect(extend.mock.calls.length).toBe(renewals);
+    expect(r.errors).toEqual([]);
+  });
+
+  it('without renewals (dedupeLeaseRenewMs: 0) the lease lapses under a long handler and the event runs twice, reported', async () => {
+    const store = memoryDedupeStore();
+    const r = replicas(store, { dedupeLeaseRenewMs: 0 });
+    const first = post(r.a, raw);
+    await until('a runs it', () => r.ran.length === 1);
+    await jest.advanceTimersByTimeAsync(30_000);
+    expect((await post(r.b, raw)).status).toBe(200);
+    r.pass();
+    await first;
+    await r.a.idle();
+    expect(r.ran).toEqual(['a', 'b']);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toBeInstanceOf(DedupeLeaseLostError);
+    expect(r.errors[0]).toBeInstanceOf(DedupeStoreError);
+  });
+
+  it('reports a lease lost between renewals (the process stalled past it, another replica took it) once', async () => {
+    const store = memoryDedupeStore();
+    const r = replicas(store, {});
+    const first = post(r.a, raw);
+    await until('a runs it', () => r.ran.length === 1);
+    // The clock jumps past the lease with no renewal run meanwhile, as when the event loop is blocked.
+    jest.setSystemTime(Date.now() + 10_000);
+    expect((await post(r.b, raw)).status).toBe(200);
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(r.errors).toHaveLength(1);
+    expect((r.errors[0] as Error).message).toMatch(/lease on an event was lost while its handlers ran/);
+    r.pass();
+    await first;
+    await r.a.idle();
+    // The late finish is not reported a second time.
+    expect(r.errors).toHaveLength(1);
+    expect(r.ran).toEqual(['a', 'b']);
+  });
+
+  it('stops renewing a handler that never settles after dedupeLeaseMaxMs, so its lease lapses and a redelivery runs', async () => {
+    const store = memoryDedupeStore();
+    const r = replicas(store, { dedupeLeaseMaxMs: 20_000 });
+    void post(r.a, raw);
+    await until('a runs it', () => r.ran.length === 1);
+    await jest.advanceTimersByTimeAsync(19_000);
+    expect((await post(r.b, raw)).status).toBe(503);
+    await jest.advanceTimersByTimeAsync(6_000);
+    expect(r.errors).toHaveLength(1);
+    expect((r.errors[0] as Error).message).toMatch(/ran longer than 20000 ms: its lease is no longer renewed/);
+    expect((await post(r.b, raw)).status).toBe(200);
+    expect(r.ran).toEqual(['a', 'b']);
+  });
+
+  it('leaves a store without extend (written before renewal) as it was: the lease is never renewed', async () => {
+    const { extend: _, ...store } = memoryDedupeStore();
+    const r = replicas(store, {});
+    void post(r.a, raw);
+    await until('a runs it', () => r.ran.length === 1);
+    await jest.advanceTimersByTimeAsync(3_000);
+    expect((await post(r.b, raw)).status).toBe(200);
+    expect(r.ran).toEqual(['a', 'b']);
+    expect(r.errors).toEqual([]);
+  });
 });
 
 describe('MessengerBot concurrency cap', () => {
@@ -600,7 +726,7 @@ describe('MessengerBot concurrency cap', () => {
 
   it("frees an overrunning handler's slot, and runs unbounded with 0", async () => {
     const errors: unknown[] = [];
-    const capped = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', maxConcurrentHandlers: 1, handlerTimeoutMs: 20, onError: (err) => errors.push(err) });
+    const capped = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'T', graphUrl: 'http://127.0.0.1:1', maxConcurrentHandlers: 1, handlerTimeoutMs: 20, dedupeLeaseRenewMs: 0, onError: (err) => errors.push(err) });
     const ran: string[] = [];
     capped.on('message', (e) => {
       ran.push(e.psid!);

@@ -4,6 +4,7 @@ import { verifyMessenger } from '../webhook-signature';
 import { DedupeStart, DedupeStore, memoryDedupeStore } from './dedupe';
 import { eventKind, EventKind } from './events';
 import { GraphClient, GraphClientOptions } from './graph-client';
+import { keepLease, LeaseKeeper } from './lease';
 
 export interface BotOptions extends GraphClientOptions {
   // Verifies X-Hub-Signature-256 on every webhook POST (and signs appsecret_proof on calls).
@@ -28,8 +29,8 @@ export interface BotOptions extends GraphClientOptions {
   // How many events may wait or run at once (default 10,000): past it a webhook is answered 503 with nothing of it
   // run, so the sender (Switchboard, Messenger) delivers it again later instead of this process holding it in memory.
   maxPendingEvents?: number;
-  // A handler threw or overran handlerTimeoutMs, the dedupe store failed or an event's lease lapsed before its
-  // handlers finished (DedupeStoreError), or a webhook could not be read.
+  // A handler threw or overran handlerTimeoutMs, the dedupe store failed (DedupeStoreError), an event's lease was
+  // lost before its handlers finished (DedupeLeaseLostError), or a webhook could not be read.
   onError?: (err: unknown, event?: BotEvent) => void;
   // How long a person's next event waits for a handler that has not finished (it goes on running; default 60 s).
   handlerTimeoutMs?: number;
@@ -43,8 +44,15 @@ export interface BotOptions extends GraphClientOptions {
   // WEBHOOK_TIMEOUT_MS (5 s by default), Messenger's 5 s.
   ackTimeoutMs?: number;
   // How long an event is held in progress before a redelivery may run it again (default: handlerTimeoutMs for each
-  // of its handlers, plus 5 s): what a crash costs in delay. Shorter than a handler runs, and it may run twice.
+  // of its handlers, plus 5 s): what a crash costs in delay. Renewed while the handlers run (dedupeLeaseRenewMs).
   dedupeLeaseMs?: number;
+  // How often the lease is renewed while the event's handlers run, on a store with extend (the default store,
+  // redisDedupeStore on a client with eval): default a third of the lease; 0: never (a handler that outruns its
+  // lease may then run twice).
+  dedupeLeaseRenewMs?: number;
+  // How long renewals hold an event whose handlers haven't settled (default 15 min): past it they are presumed
+  // stuck, renewals stop (reported to onError) and the lease lapses, so a redelivery may run the event again.
+  dedupeLeaseMaxMs?: number;
 }
 
 /** The dedupe store failed (threw, rejected or didn't answer in time): the event ran anyway. `cause`: its error. */
@@ -56,6 +64,18 @@ export class DedupeStoreError extends Error {
   ) {
     super(message, { cause });
     this.name = 'DedupeStoreError';
+  }
+}
+
+/**
+ * An event's lease was lost while its handlers ran, or was no longer renewed: a renewal or the final mark found
+ * another delivery holding the key or the lease lapsed, so a redelivery may have run (or may run) the event beside
+ * this one. A DedupeStoreError, so handlers of that still see it.
+ */
+export class DedupeLeaseLostError extends DedupeStoreError {
+  constructor(message: string, key: string) {
+    super(message, key);
+    this.name = 'DedupeLeaseLostError';
   }
 }
 
@@ -382,9 +402,10 @@ export class MessengerBot {
           delivery?.stopped.add(lane);
           return settle(delivery ? 'busy' : 'ok');
         }
+        const lease = state === 'started' && key !== undefined ? this.renew(key, token, event, handlers.length) : undefined;
         const ran = await this.runHandlers(event, handlers);
         if (delivery && (ran.threw || ran.overran.length)) delivery.stopped.add(lane);
-        const settled = this.conclude(key, token, state, event, ran).then((failed) => settle(failed ? 'failed' : 'ok'));
+        const settled = this.conclude(key, token, state, event, ran, lease).then((failed) => settle(failed ? 'failed' : 'ok'));
         // Awaited, so a redelivery queued behind this one finds the key done or released; not for a handler that
         // overran, which the person's next event no longer waits for.
         if (!ran.overran.length) await settled;
@@ -439,15 +460,39 @@ export class MessengerBot {
     const store = this.dedupeStore!;
     try {
       if (!this.twoPhase) return (await this.bounded(() => store.claim!(key, this.ttlMs))) ? 'started' : 'done';
-      // Long enough for the handlers this process still waits for: shorter, a redelivery could run it meanwhile.
-      const lease = this.options.dedupeLeaseMs ?? handlerCount * (this.options.handlerTimeoutMs ?? 60_000) + LEASE_MARGIN_MS;
-      const state = await this.bounded(() => store.start!(key, lease, token));
+      const state = await this.bounded(() => store.start!(key, this.leaseMs(handlerCount), token));
       if (state !== 'started' && state !== 'running' && state !== 'done') throw new Error(`start answered ${JSON.stringify(state)}`);
       return state;
     } catch (err) {
       this.report(new DedupeStoreError(`the dedupe store failed to claim a key, so the event ran: ${String(err)}`, key, err), event);
       return 'unknown';
     }
+  }
+
+  // Long enough for the handlers this process still waits for, so a redelivery can't run the event meanwhile even if
+  // a renewal or two fails (or the event loop is blocked).
+  private leaseMs(handlerCount: number): number {
+    return this.options.dedupeLeaseMs ?? handlerCount * (this.options.handlerTimeoutMs ?? 60_000) + LEASE_MARGIN_MS;
+  }
+
+  // Renews the lease of an event this delivery started, until conclude() stops it: on a store with extend, unless
+  // turned off. A lost lease is reported once (the handlers can't be stopped; a redelivery may be running it).
+  private renew(key: string, token: string, event: BotEvent, handlerCount: number): LeaseKeeper | undefined {
+    const store = this.dedupeStore!;
+    const leaseMs = this.leaseMs(handlerCount);
+    const everyMs = this.options.dedupeLeaseRenewMs ?? Math.max(1, Math.floor(leaseMs / 3));
+    if (!this.twoPhase || !store.extend || !(everyMs > 0)) return undefined;
+    const forMs = this.options.dedupeLeaseMaxMs ?? 900_000;
+    return keepLease({
+      everyMs,
+      forMs,
+      extend: () => this.bounded(() => store.extend!(key, leaseMs, token)),
+      onLost: () =>
+        this.report(new DedupeLeaseLostError('the lease on an event was lost while its handlers ran (it lapsed or another delivery took it), so it may run twice', key), event),
+      onFailed: (err) => this.report(new DedupeStoreError(`the dedupe store failed to renew a lease: ${String(err)}`, key, err), event),
+      onGaveUp: () =>
+        this.report(new DedupeLeaseLostError(`an event's handlers ran longer than ${forMs} ms: its lease is no longer renewed, and a redelivery may run it once it lapses`, key), event),
+    });
   }
 
   // Settles the event's key once its handlers have: done if all succeeded, released if one threw (a redelivery
@@ -460,6 +505,7 @@ export class MessengerBot {
     state: DedupeStart | 'unknown' | 'off',
     event: BotEvent,
     { threw, overran }: { threw: boolean; overran: Promise<unknown>[] },
+    lease?: LeaseKeeper,
   ): Promise<boolean> {
     for (const r of await Promise.allSettled(overran)) {
       if (r.status === 'rejected') {
@@ -467,6 +513,7 @@ export class MessengerBot {
         this.report(r.reason, event);
       }
     }
+    await lease?.stop();
     if (state !== 'started' || key === undefined) return threw;
     const store = this.dedupeStore!;
     try {
@@ -474,9 +521,9 @@ export class MessengerBot {
       // and a slot for good.
       if (threw) {
         if (store.release) await this.bounded(() => store.release!(key, token));
-      } else if (this.twoPhase && (await this.bounded(() => store.finish!(key, this.ttlMs, token))) === false) {
+      } else if (this.twoPhase && (await this.bounded(() => store.finish!(key, this.ttlMs, token))) === false && !lease?.lost) {
         const lapsed = 'the lease on an event lapsed before its handlers finished (they ran past dedupeLeaseMs), so it may have run twice';
-        this.report(new DedupeStoreError(lapsed, key), event);
+        this.report(new DedupeLeaseLostError(lapsed, key), event);
       }
     } catch (err) {
       this.report(new DedupeStoreError(`the dedupe store failed to ${threw ? 'release' : 'finish'} a key: ${String(err)}`, key, err), event);

@@ -9,10 +9,11 @@ export type DedupeStart = 'started' | 'running' | 'done';
 
 /**
  * Remembers event keys for MessengerBot's dedupe. Either of two kinds:
- * - **two-phase** (`start`, `finish`, `release`): `start` takes the key as *in progress* for `leaseMs` under a
- *   token, `finish` marks it *done* for `ttlMs` once the event's handlers succeeded, `release` (a handler threw)
- *   forgets it if the token still holds it. A process that dies mid-handler leaves only a lease that lapses, so the
- *   redelivery after it runs. `ack: 'after-handlers'` needs this kind.
+ * - **two-phase** (`start`, `finish`, `release`, and `extend` optionally): `start` takes the key as *in progress*
+ *   for `leaseMs` under a token (one per attempt), `extend` renews that lease while the handlers run, `finish` marks
+ *   it *done* for `ttlMs` once the event's handlers succeeded, `release` (a handler threw) forgets it if the token
+ *   still holds it. A process that dies mid-handler stops renewing and leaves only a lease that lapses, so the
+ *   redelivery after it runs. `ack: 'after-handlers'` needs this kind; without `extend` the lease is never renewed.
  * - **one-phase** (`claim`, and `release` optionally): `claim` answers true the first time it sees a key (the
  *   event runs) and false while the key is remembered (a redelivery: dropped). Stores written before two-phase
  *   existed; the bot uses `start`/`finish` whenever a store has them.
@@ -28,6 +29,9 @@ export interface DedupeStore {
   finish?(key: string, ttlMs: number, token: string): boolean | Promise<boolean>;
   // Forgets the key so a redelivery runs again; with a token, only while that token's lease holds it.
   release?(key: string, token?: string): void | Promise<void>;
+  // Sets the lease to leaseMs from now, only while token holds it; true if it did, false if the lease was lost
+  // (lapsed, taken by another delivery, or done).
+  extend?(key: string, leaseMs: number, token: string): boolean | Promise<boolean>;
 }
 
 /** The store the bot uses by default: the last `max` keys in this process, each for its lease or `ttlMs` at most. */
@@ -62,6 +66,11 @@ export function memoryDedupeStore(max = 10_000): Required<DedupeStore> {
     },
     release(key, token) {
       if (token === undefined || keys.get(key)?.token === token) keys.delete(key);
+    },
+    extend(key, leaseMs, token) {
+      if (token === undefined || live(key)?.token !== token) return false;
+      put(key, leaseMs, token);
+      return true;
     },
   };
 }
@@ -105,6 +114,9 @@ if v == ARGV[1] then return 1 end
 return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0`;
+// Only the holder's token renews: a replica whose lease lapsed and was taken can't extend the new holder's.
+const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0`;
 
 /** A DedupeStore in Redis, on a client you pass in: replicas and restarts of a bot share what ran. */
 export function redisDedupeStore(
@@ -136,6 +148,9 @@ export function redisDedupeStore(
       async release(key, token) {
         if (token === undefined) await run(`redis.call('DEL', KEYS[1]) return 0`, 1, prefix + key);
         else await run(RELEASE, 1, prefix + key, `run:${token}`);
+      },
+      async extend(key, leaseMs, token) {
+        return (await run(EXTEND, 1, prefix + key, `run:${token}`, ms(leaseMs))) === 1;
       },
     };
   }

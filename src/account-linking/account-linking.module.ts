@@ -6,11 +6,12 @@ import { AccountLinkingController, AccountLinkingReturnController } from './acco
 import { AccountLinkingService } from './account-linking.service';
 import { AccountLinkEntity } from './entities/account-link.entity';
 import { AccountLinkingTokenEntity } from './entities/account-linking-token.entity';
+import { AccountLinkingTokenSweeperProcessor } from './jobs/account-linking-token-sweeper.processor';
 
 @Module({
   imports: [TypeOrmModule.forFeature([AccountLinkingTokenEntity, AccountLinkEntity]), MessagingModule],
   controllers: [AccountLinkingController, AccountLinkingReturnController, AccountLinkingGraphController],
-  providers: [AccountLinkingService],
+  providers: [AccountLinkingService, AccountLinkingTokenSweeperProcessor],
   exports: [AccountLinkingService],
 })
 export class AccountLinkingModule {}

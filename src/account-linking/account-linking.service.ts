@@ -170,6 +170,21 @@ export class AccountLinkingService {
     );
   }
 
+  // Up to `limit` tokens expired by `now` (used or not: liveToken reads none of them), oldest first, off the
+  // expires_at index; rows another sweeper holds are skipped. Answers how many went.
+  async deleteExpiredTokens(now: number, limit: number): Promise<number> {
+    const [{ n }] = await this.sql.query<{ n: number }>(
+      `WITH gone AS (
+         DELETE FROM account_linking_tokens WHERE token_hash IN (
+           SELECT token_hash FROM account_linking_tokens WHERE expires_at <= $1
+            ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [now, limit],
+    );
+    return n;
+  }
+
   // An unexpired token this server issued, found by its hash (never stored itself; the hash is the lookup key,
   // so no comparison of secrets runs here to time).
   private async liveToken(token: string): Promise<TokenRow | undefined> {

@@ -125,6 +125,8 @@ export class EnvSchema {
   // worker every USER_EVENTS_PRUNE_INTERVAL_MS. A client back with an older cursor is told to reset.
   @Transform(toInt) @IsInt() @Min(1) USER_EVENTS_RETENTION_SECONDS = 7 * 86400;
   @Transform(toInt) @IsInt() @Min(100) USER_EVENTS_PRUNE_INTERVAL_MS = 10 * 60 * 1000;
+  // How often worker processes delete expired account linking tokens (Log In taps live 15 minutes).
+  @Transform(toInt) @IsInt() @Min(100) ACCOUNT_LINKING_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
   // What one person may send (messages and postbacks, all threads and devices together): a token bucket of
   // PERSON_SEND_BURST refilled at PERSON_SEND_RATE_PER_SECOND; over it, 429 THREAD.RATE_LIMITED with Retry-After.

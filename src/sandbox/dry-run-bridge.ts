@@ -3,10 +3,11 @@ import { parseGraphParams, validateSendRequest } from '../../libs/templates';
 import type { FetchRequest, FetchResponse, HandoverCall, HostBridge, HostResult } from './runtime';
 import { unstorableStoreEntry } from './script-host-bridge';
 
-// A send, or a handover call ({handover: {action, recipient, …}}, result {success: true}), as the script made it.
+// A send, a handover call ({handover: {action, recipient, …}}, result {success: true}) or an unlink
+// ({unlink_account: {psid}}, result {result: 'unlink account success'}), as the script made it.
 export interface DrySend {
   message: unknown;
-  result: { recipient_id?: string; message_id?: string } | { success: true } | null;
+  result: { recipient_id?: string; message_id?: string } | { success: true } | { result: string } | null;
   error: string | null;
 }
 
@@ -63,6 +64,15 @@ export class DryRunBridge implements HostBridge {
     if (!s) return { ok: false, error: { code: 'handover_failed', message: 'no dry run in progress' } };
     const result = { success: true as const };
     s.sends.push({ message: { handover: call }, result, error: null });
+    return { ok: true, result };
+  }
+
+  // Recorded beside the sends, not made: nobody is unlinked, no bot told.
+  async unlinkAccount(pageId: string, psid: string): Promise<HostResult<unknown>> {
+    const s = this.session(pageId);
+    if (!s) return { ok: false, error: { code: 'unlink_failed', message: 'no dry run in progress' } };
+    const result = { result: 'unlink account success' };
+    s.sends.push({ message: { unlink_account: { psid } }, result, error: null });
     return { ok: true, result };
   }
 

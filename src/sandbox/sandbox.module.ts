@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountLinkingModule } from '../account-linking/account-linking.module';
 import { HandoverModule } from '../handover/handover.module';
 import { MediaModule } from '../media/media.module';
 import { PagesModule } from '../pages/pages.module';
@@ -25,6 +26,7 @@ import { ScriptsService } from './scripts.service';
     MediaModule,
     WebhooksModule,
     HandoverModule,
+    AccountLinkingModule,
   ],
   controllers: [ScriptsController],
   providers: [ScriptHostBridge, SandboxPools, ScriptLogs, ScriptsService, ScriptInvocationProcessor],

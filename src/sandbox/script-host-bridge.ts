@@ -6,6 +6,7 @@ import { formatParam, UNSTORABLE_TEXT_PHRASE, unstorableTextPath } from '../../l
 import { AppConfig } from '../config/app-config';
 import { SerialByKey } from '../common/async/serial-by-key';
 import { GraphException } from '../common/errors/graph.exception';
+import { AccountLinkingService } from '../account-linking/account-linking.service';
 import { HandoverService } from '../handover/handover.service';
 import { SendApiService } from '../send-api/send-api.service';
 import { refuseFetchUrl } from './event-handler';
@@ -36,6 +37,7 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
     @InjectDataSource() private readonly db: DataSource,
     private readonly sendApi: SendApiService,
     private readonly handoverService: HandoverService,
+    private readonly accountLinking: AccountLinkingService,
   ) {
     this.http = createScriptFetchHttp(config);
   }
@@ -84,6 +86,19 @@ export class ScriptHostBridge implements HostBridge, OnModuleDestroy {
       return { ok: true, result: await this.handoverService.control(pageId, appId, call.action, params) };
     } catch (err) {
       if (err instanceof GraphException) return fail('handover_failed', err.message);
+      throw err;
+    }
+  }
+
+  // Exactly POST /me/unlink_accounts as the hosted app: the Page's and the app's Send API buckets, the unlinked
+  // webhook and the person's event. Refusals come back as Graph's message.
+  async unlinkAccount(pageId: string, psid: string): Promise<HostResult<unknown>> {
+    const appId = await this.appIdOf(pageId);
+    if (!appId) return fail('unlink_failed', 'this page has no hosted script');
+    try {
+      return { ok: true, result: await this.accountLinking.unlinkByPage(pageId, appId, psid) };
+    } catch (err) {
+      if (err instanceof GraphException) return fail('unlink_failed', err.message);
       throw err;
     }
   }

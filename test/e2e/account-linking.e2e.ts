@@ -5,6 +5,7 @@ import { receivedEntries, waitForEntry } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
 import { ALL_FIELDS, openThread, pageSays, personSays } from '../factories/messaging.factory';
 import { createPage, signupPerson, subscribedApp } from '../factories/registry.factory';
 
@@ -256,6 +257,44 @@ describe('account linking', () => {
     expect(otherPage.status).toBeLessThan(500);
     expect(linkingItems(c)).toEqual([]);
     expect(linkingItems(d)).toEqual([]);
+  });
+
+  it('sweeps expired tokens, used or not, in a worker process, and keeps the live ones working', async () => {
+    const c = await setup();
+    const tokenOf = async () => new URL((await start(c)).body.authorize_url).searchParams.get('account_linking_token')!;
+    const live = await tokenOf();
+    const usedLive = await tokenOf();
+    expect((await complete(c.person, { account_linking_token: usedLive })).body).toEqual({ status: 'cancelled', linked: false });
+    // Taps nobody tapped after (so the thread's own cleanup never ran): more than a batch of expired ones, some
+    // used, as if left over from long ago.
+    await t.db.query(
+      `INSERT INTO account_linking_tokens (token_hash, thread_id, page_id, expires_at, completed_at)
+       SELECT md5('expired-' || i) || md5('pad-' || i), $1, $2, $3::bigint - i, CASE WHEN i % 3 = 0 THEN $3::bigint - i - 60000 END
+         FROM generate_series(1, 2500) AS i`,
+      [c.thread.id, c.page.id, Date.now() - 1000],
+    );
+    const count = async (expired: boolean) => {
+      const [{ n }] = await t.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM account_linking_tokens WHERE thread_id = $1 AND (expires_at <= $2) = $3`,
+        [c.thread.id, Date.now(), expired],
+      );
+      return n;
+    };
+    expect([await count(true), await count(false)]).toEqual([2500, 2]);
+
+    const sweeper = await t.spawnSibling('worker', { ACCOUNT_LINKING_SWEEP_INTERVAL_MS: '200' });
+    try {
+      await waitFor('the expired tokens swept', async () => (await count(true)) === 0);
+    } finally {
+      await sweeper.stop();
+    }
+    expect(await count(false)).toBe(2);
+    // The live one still names the person, and the used one is still known as used.
+    const lookup = await api.get(`/v25.0/me?access_token=${encodeURIComponent(c.app.pageToken)}&fields=recipient&account_linking_token=${live}`);
+    expect(lookup.body).toEqual({ id: c.page.id, recipient: c.psid });
+    const reused = await complete(c.person, { account_linking_token: usedLive, authorization_code: 'x' });
+    expect([reused.status, reused.body.code]).toEqual([409, 'ACCOUNT_LINKING.TOKEN_USED']);
+    expect((await complete(c.person, { account_linking_token: live, authorization_code: 'code' })).body).toEqual({ status: 'linked', linked: true });
   });
 
   it('sends Log In and Log Out buttons as Messenger takes them, and refuses a login page in clear text', async () => {

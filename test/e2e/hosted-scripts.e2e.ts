@@ -240,6 +240,71 @@ describe('hosted bot scripts', () => {
     expect(texts).toEqual(['human', 'Passing you to a person', 'Hi, Ada from support', 'The bot is back', 'thanks', 'bot: thanks']);
   });
 
+  it('unlinks an account as POST /me/unlink_accounts does: the bots get unlinked, the person is told; a dry run only records it', async () => {
+    const c = await scriptPage(true);
+    const fields = [...ALL_FIELDS.split(','), 'messaging_account_linking'];
+    expect((await api.put(`/pages/${c.page.id}/apps/${c.app.id}/fields`, { subscribed_fields: fields }, { token: c.owner.token })).status).toBe(200);
+    const sub = await api.post(`/v25.0/${c.app.id}/subscriptions`, {
+      access_token: c.app.token, object: 'page', callback_url: bot.url, verify_token: 'verify-me', fields: fields.join(','),
+    });
+    expect(sub.status).toBe(200);
+    const source = `export default {
+      async onMessage(e, ctx) {
+        if (e.message.text !== 'log me out') return;
+        try { await ctx.unlinkAccount('99999999'); } catch (err) { console.log('refused: ' + err.code + ' ' + err.message); }
+        const r = await ctx.unlinkAccount(e.sender.id);
+        await ctx.send({ recipient: { id: e.sender.id }, messaging_type: 'RESPONSE', message: { text: 'Logged out: ' + r.result } });
+      },
+    };`;
+    const v = await upload(c.page.id, c.owner.token, source);
+    await activate(c.page.id, c.owner.token, v);
+
+    // The person links their account (Log In from the webhook bot, back from the login page with a code).
+    const [{ psid }] = await t.db.query<{ psid: string }>('SELECT psid FROM threads WHERE id = $1', [c.thread.id]);
+    const loginUrl = 'http://127.0.0.1:9/login';
+    await personSays(api, c.person, c.thread.id, 'show my orders');
+    const offer = await pageSays(api, c.pageToken, psid, {
+      attachment: { type: 'template', payload: { template_type: 'button', text: 'Log in', buttons: [{ type: 'account_link', url: loginUrl }] } },
+    });
+    expect(offer.status).toBe(200);
+    const tapped = await api.post(`/threads/${c.thread.id}/account-linking`, { mid: offer.body.message_id, url: loginUrl }, { token: c.person.token });
+    const token = new URL(tapped.body.authorize_url).searchParams.get('account_linking_token');
+    const linked = await api.post('/account-linking/complete', { account_linking_token: token, authorization_code: 'acct-1' }, { token: c.person.token });
+    expect(linked.body).toEqual({ status: 'linked', linked: true });
+    const state = async () => (await api.get(`/threads/${c.thread.id}/account-linking`, { token: c.person.token })).body.linked;
+
+    // A dry run records the unlinks beside the sends and unlinks nobody.
+    const dry = await api.post(
+      `/pages/${c.page.id}/scripts/${v}/test`,
+      { event: { sender: { id: psid }, recipient: { id: c.page.id }, timestamp: 1, message: { mid: 'm_1', text: 'log me out' } } },
+      { token: c.owner.token },
+    );
+    expect(dry.body.sends.slice(0, 2)).toEqual([
+      { message: { unlink_account: { psid: '99999999' } }, result: { result: 'unlink account success' }, error: null },
+      { message: { unlink_account: { psid } }, result: { result: 'unlink account success' }, error: null },
+    ]);
+    expect(await state()).toBe(true);
+
+    await personSays(api, c.person, c.thread.id, 'log me out');
+    await pageReply(c.sock, 'Logged out: unlink account success');
+    expect(await state()).toBe(false);
+    const unlinked = await waitFor('messaging_account_linking unlinked at the webhook bot', () =>
+      bot.received
+        .flatMap((r) => JSON.parse(r.body.toString()).entry ?? [])
+        .filter((e: any) => e.id === c.page.id)
+        .flatMap((e: any) => e.messaging ?? [])
+        .find((m: any) => m.account_linking?.status === 'unlinked'),
+    );
+    expect(unlinked).toMatchObject({ sender: { id: psid }, account_linking: { status: 'unlinked' } });
+    await c.sock.waitFor('the unlinked event', (e: any) => e.type === 'account_linking' && e.status === 'unlinked' && e.by === 'page');
+    // A PSID of nobody on this Page: Graph's refusal, as the route answers it.
+    const logs = await waitFor("the script's log", async () => {
+      const l = (await logsOf(c.page.id, c.owner.token, v)).map((x) => x.message);
+      return l.some((m) => m.startsWith('refused')) ? l : undefined;
+    });
+    expect(logs).toEqual(expect.arrayContaining([expect.stringMatching(/^refused: unlink_failed \(#100\) /)]));
+  });
+
   it("a script's run is the person's Delivered, as a webhook's 2xx is", async () => {
     const c = await scriptPage(false);
     await activate(c.page.id, c.owner.token, await upload(c.page.id, c.owner.token, `export default { onMessage() {} };`));

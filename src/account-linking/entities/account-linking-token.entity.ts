@@ -4,6 +4,8 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 // (so the Page's bot can ask whose it is) until it expires, and completes the link once.
 @Entity('account_linking_tokens')
 @Index('account_linking_tokens_thread_idx', ['threadId'])
+// The worker's sweep of expired tokens (AccountLinkingService.deleteExpiredTokens).
+@Index('account_linking_tokens_expires_idx', ['expiresAt'])
 export class AccountLinkingTokenEntity {
   @PrimaryColumn({ name: 'token_hash', type: 'varchar', length: 64 })
   tokenHash: string;

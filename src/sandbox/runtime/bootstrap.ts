@@ -222,6 +222,8 @@ function makeCtx(pageId) {
       release: (psid, opts) => call('handover', handoverArgs('release', psid, opts)),
       owner: (psid) => call('handover', handoverArgs('owner', psid, undefined)),
     }),
+    // Messenger's Account Unlink API as this script's app: the person's linked account is unlinked.
+    unlinkAccount: (psid) => call('account.unlink', { psid: typeof psid === 'number' ? str(psid) : psid }),
     store: ObjectFreeze({
       get: (key) => call('store.get', { key: key }),
       set: (key, value) => call('store.set', { key: key, value: value }),

@@ -390,6 +390,9 @@ export class SandboxPool {
         if (typeof call === 'string') return { refused: call };
         return { result: this.host.handover(p.pageId, call) };
       }
+      case 'account.unlink':
+        if (typeof o.psid !== 'string' || !/^\d{1,20}$/.test(o.psid)) return { refused: "ctx.unlinkAccount needs the person's PSID" };
+        return { result: this.host.unlinkAccount(p.pageId, o.psid) };
       default:
         return { refused: `unknown host call ${String(op)}` };
     }

@@ -11,7 +11,7 @@ export interface WorkerConfig {
 }
 
 // Host-call operations a script can ask for.
-export const HOST_OPS = ['send', 'store.get', 'store.set', 'store.delete', 'fetch', 'handover'] as const;
+export const HOST_OPS = ['send', 'store.get', 'store.set', 'store.delete', 'fetch', 'handover', 'account.unlink'] as const;
 export type HostOp = (typeof HOST_OPS)[number];
 
 export type ParentMessage =

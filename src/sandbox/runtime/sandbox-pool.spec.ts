@@ -99,6 +99,25 @@ describe('SandboxPool', () => {
     ]);
   });
 
+  it('passes ctx.unlinkAccount to the bridge for the invocation Page, a numeric PSID as its digits, and refuses anything else', async () => {
+    const pageId = uid('page');
+    const source = `export default { async onMessage(e, ctx) {
+      const answers = [await ctx.unlinkAccount(e.sender.id), await ctx.unlinkAccount(1234567)];
+      const refused = [];
+      for (const bad of ['not-a-psid', undefined, { id: e.sender.id }, '1'.repeat(21)]) {
+        try { await ctx.unlinkAccount(bad); } catch (err) { refused.push(err.code + ': ' + err.message); }
+      }
+      console.log(JSON.stringify({ answers, refused }));
+    } }`;
+    const r = await run({ pageId, scriptVersionId: uid('v'), source, event: { ...event('hi'), sender: { id: '123456' } } as never });
+    expect(r).toMatchObject({ outcome: 'ok', handled: true });
+    expect(JSON.parse(r.logs[0].message)).toEqual({
+      answers: [{ result: 'unlink account success' }, { result: 'unlink account success' }],
+      refused: Array(4).fill("invalid_argument: ctx.unlinkAccount needs the person's PSID"),
+    });
+    expect(host.unlinked.filter((u) => u.pageId === pageId).map((u) => u.psid)).toEqual(['123456', '1234567']);
+  });
+
   it('keeps an isolate warm per Page and script version, never shared between Pages', async () => {
     const v = uid('v');
     const [a, b] = [uid('page'), uid('page')];

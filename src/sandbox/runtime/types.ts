@@ -137,6 +137,8 @@ export interface HandoverCall {
 export interface HostBridge {
   send(pageId: string, message: unknown): Promise<HostResult<unknown>>;
   handover(pageId: string, call: HandoverCall): Promise<HostResult<unknown>>;
+  // ctx.unlinkAccount(psid): Messenger's Account Unlink API (POST /me/unlink_accounts) as the script's app.
+  unlinkAccount(pageId: string, psid: string): Promise<HostResult<unknown>>;
   storeGet(pageId: string, key: string): Promise<HostResult<unknown>>;
   storeSet(pageId: string, key: string, value: unknown): Promise<HostResult<unknown>>;
   storeDelete(pageId: string, key: string): Promise<HostResult<unknown>>;

@@ -18,6 +18,7 @@ export class InMemoryHostBridge implements HostBridge {
   readonly sent: Array<{ pageId: string; message: unknown }> = [];
   readonly fetched: Array<{ pageId: string; url: string }> = [];
   readonly handovers: Array<{ pageId: string; call: HandoverCall }> = [];
+  readonly unlinked: Array<{ pageId: string; psid: string }> = [];
   readonly routes = new Map<string, FakeRoute>();
   private readonly stores = new Map<string, Map<string, string>>();
   private readonly maxKeys: number;
@@ -48,6 +49,12 @@ export class InMemoryHostBridge implements HostBridge {
     if (call.action === 'owner') return { ok: true, result: null };
     this.handovers.push({ pageId, call });
     return { ok: true, result: { success: true } };
+  }
+
+  async unlinkAccount(pageId: string, psid: string): Promise<HostResult<unknown>> {
+    await this.delay();
+    this.unlinked.push({ pageId, psid });
+    return { ok: true, result: { result: 'unlink account success' } };
   }
 
   async storeGet(pageId: string, key: string): Promise<HostResult<unknown>> {
