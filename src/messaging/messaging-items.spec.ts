@@ -40,8 +40,8 @@ describe('messaging items', () => {
     expect(echoItem({ psid: '1', pageId: '2' }, { ...row, app_id: null }).message).toEqual({ is_echo: true, metadata: 'secret-for-bots', mid: 'm_1', text: 'hi' });
   });
 
-  it('never shows the person a bot’s metadata (only which app sent it)', () => {
-    expect(toMessageView(row)).toEqual({ mid: 'm_1', seq: 3, sender: 'page', timestamp: 1700000000000, kind: 'message', text: 'hi', app_id: '123456789012345' });
+  it('never shows the person a bot’s metadata', () => {
+    expect(toMessageView(row)).toEqual({ mid: 'm_1', seq: 3, sender: 'page', timestamp: 1700000000000, kind: 'message', text: 'hi' });
   });
 
   it('renders a postback with its mid, title and payload', () => {
@@ -157,7 +157,7 @@ describe('messaging items', () => {
     });
   });
 
-  it("tells the app of a thumbs up or down in Meta's words, and shows who sent a Page message and the person's thumbs", () => {
+  it("tells the app of a thumbs up or down in Meta's words, and offers thumbs on the messages of the apps that ask, naming none", () => {
     expect(responseFeedbackItem({ psid: '1', pageId: '2' }, { mid: 'm_1', value: 'good' }, 5)).toEqual({
       sender: { id: '1' },
       recipient: { id: '2' },
@@ -166,8 +166,10 @@ describe('messaging items', () => {
     });
     expect(responseFeedbackItem({ psid: '1', pageId: '2' }, { mid: 'm_1', value: 'bad' }, 5).response_feedback).toEqual({ feedback: 'Bad response', mid: 'm_1' });
     const bot = { ...row, sender: 'page' as const, app_id: '77', response_feedback: 'bad' as const };
-    expect(toMessageView(bot)).toMatchObject({ app_id: '77', response_feedback: 'bad' });
-    // The person's own messages name no app.
-    expect(toMessageView({ ...row, sender: 'person', app_id: null })).not.toHaveProperty('app_id');
+    expect(toMessageView(bot, undefined, { thumbsFrom: new Set(['77']) })).toMatchObject({ thumbs: true, response_feedback: 'bad' });
+    expect(toMessageView(bot, undefined, { thumbsFrom: new Set(['78']) })).not.toHaveProperty('thumbs');
+    expect(toMessageView(bot, undefined, { thumbsFrom: new Set(['77']) })).not.toHaveProperty('app_id');
+    // The person's own messages take none.
+    expect(toMessageView({ ...row, sender: 'person', app_id: null }, undefined, { thumbsFrom: new Set(['77']) })).not.toHaveProperty('thumbs');
   });
 });

@@ -78,7 +78,13 @@ export function feedbackView(template: CustomerFeedbackTemplatePayload, sentAt: 
 
 // What the person's client shows (`forPage`: the Page's own people, in its inbox). `metadata` is for bots only and
 // never reaches the person; nor does a coupon's code before they tap "Reveal code", as on Messenger.
-export function toMessageView(r: MessageRow, present?: AttachmentPresenter, opts: { forPage?: boolean } = {}): MessageView {
+// `thumbsFrom`: the Page's apps subscribed to response_feedback; their messages carry `thumbs: true` (the person may
+// rate them) without saying which app sent them.
+export function toMessageView(
+  r: MessageRow,
+  present?: AttachmentPresenter,
+  opts: { forPage?: boolean; thumbsFrom?: ReadonlySet<string> } = {},
+): MessageView {
   const c = r.content;
   const view: MessageView = {
     mid: r.mid,
@@ -87,9 +93,7 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter, opts
     timestamp: Number(r.timestamp),
     kind: r.kind,
   };
-  // Which app sent a Page message (the Page Inbox's id for the Page's people): a client offers thumbs on the
-  // messages of apps that asked for response_feedback.
-  if (r.sender === 'page' && r.app_id) view.app_id = r.app_id;
+
   if (typeof c.text === 'string') view.text = c.text;
   if (c.quick_reply) view.quick_reply = c.quick_reply as { payload: string };
   if (c.quick_replies) view.quick_replies = c.quick_replies as unknown[];
@@ -111,6 +115,7 @@ export function toMessageView(r: MessageRow, present?: AttachmentPresenter, opts
   if (isPersona(c.persona)) view.persona = presentPersona(c.persona, present);
   if (r.reactions && (r.reactions.person || r.reactions.page)) view.reactions = { ...r.reactions };
   if (r.num_edit) view.num_edit = r.num_edit;
+  if (r.sender === 'page' && r.app_id && opts.thumbsFrom?.has(r.app_id)) view.thumbs = true;
   if (r.response_feedback) view.response_feedback = r.response_feedback;
   return view;
 }

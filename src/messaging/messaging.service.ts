@@ -211,6 +211,8 @@ interface Outcome<T> {
   deliveries: string[];
 }
 
+const THUMBS_APPS_TTL_MS = 5_000;
+const THUMBS_APPS_CACHE_MAX = 10_000;
 const MESSAGE_COLUMNS =
   'mid, seq, sender, app_id, kind, timestamp, content, client_message_id, reactions, num_edit, coupon_revealed_at, feedback, response_feedback';
 
@@ -224,6 +226,7 @@ const EDIT_WINDOW_MS = 15 * 60_000;
 export class MessagingService implements OnModuleInit {
   private readonly logger = new Logger('Messaging');
   private readonly threadFacts = new Map<string, ThreadFacts>();
+  private readonly thumbsAppsCache = new Map<string, { apps: ReadonlySet<string>; until: number }>();
   // `${page_id}:${psid}` → thread id, for the threads in threadFacts.
   private readonly threadByPsid = new Map<string, string>();
 
@@ -546,8 +549,9 @@ export class MessagingService implements OnModuleInit {
     );
     // Attachment URLs are signed here, per request: a participant re-lists to get fresh ones.
     const present = (a: unknown[]) => this.media.forPerson(a, origin);
-    const view = (r: MessageRow) => toMessageView(r, present, { forPage: withApp });
-    const data = rows.slice(0, limit).map(view);
+    const thumbsFrom = await this.thumbsApps(t.page_id);
+    const view = (r: MessageRow) => toMessageView(r, present, { forPage: withApp, thumbsFrom });
+    const data = rows.slice(0, limit).map((r) => (withApp && r.sender === 'page' && r.app_id ? { ...view(r), app_id: r.app_id } : view(r)));
     return { data, has_more: rows.length > limit, last_seq: Number(t.last_seq) };
   }
 
@@ -1006,6 +1010,22 @@ export class MessagingService implements OnModuleInit {
     });
   }
 
+  // The Page's apps subscribed to response_feedback, whose messages the person may rate. Cached per process for
+  // THUMBS_APPS_TTL_MS: a Page message's view asks on every send, and a change of subscription may take that long to
+  // show on new messages (the route itself checks the subscription as it stands).
+  private async thumbsApps(pageId: string): Promise<ReadonlySet<string>> {
+    const hit = this.thumbsAppsCache.get(pageId);
+    if (hit && hit.until > Date.now()) return hit.apps;
+    const rows: { app_id: string }[] = await this.sql.query(
+      `SELECT app_id FROM page_apps WHERE page_id = $1 AND 'response_feedback' = ANY(subscribed_fields)`,
+      [pageId],
+    );
+    if (this.thumbsAppsCache.size >= THUMBS_APPS_CACHE_MAX) this.thumbsAppsCache.clear();
+    const apps = new Set(rows.map((r) => r.app_id));
+    this.thumbsAppsCache.set(pageId, { apps, until: Date.now() + THUMBS_APPS_TTL_MS });
+    return apps;
+  }
+
   // What the person does to one message of their thread (edit, reveal, answer, thumbs): the thread writable, the person's
   // send bucket spent, then `act` in one transaction under the thread's row lock with the message's row (404 when the
   // thread has no such mid).
@@ -1280,7 +1300,8 @@ export class MessagingService implements OnModuleInit {
     outbox: PageEventInput,
     personLastAtFrom: number | null = null,
   ): Promise<{ row: MessageRow; event: PersonEvent; deliveries: string[]; refPending: boolean } | null> {
-    const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft, present) };
+    const thumbsFrom = draft.sender === 'page' && draft.app_id && draft.app_id !== PAGE_INBOX_APP_ID ? await this.thumbsApps(thread.page_id) : undefined;
+    const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft, present, { thumbsFrom }) };
     const params: unknown[] = [
       thread.id, Date.now(), draft.mid, draft.sender, draft.app_id, draft.kind, JSON.stringify(draft.content), draft.client_message_id,
       thread.user_id, eventType, JSON.stringify(event), personLastAtFrom, draft.sender === 'page' ? draft.app_id : null,
@@ -1321,7 +1342,7 @@ export class MessagingService implements OnModuleInit {
       );
     if (!rows[0]) return null;
     const row: MessageRow = { ...draft, seq: rows[0].seq, timestamp: rows[0].timestamp };
-    const view = toMessageView(row, present);
+    const view = toMessageView(row, present, { thumbsFrom });
     return {
       row,
       event: { ...event, seq: view.seq, message: view, cursor: Number(rows[0].cursor) } as PersonEvent,

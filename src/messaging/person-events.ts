@@ -30,9 +30,8 @@ export interface MessageView {
   coupon?: { revealed: boolean; revealed_at?: number };
   // A customer feedback request of the Page: until when the person may answer, and their answer once given.
   feedback?: FeedbackView;
-  // The app that sent a Page message (263902037430900: the Page's people in the Page Inbox).
-  app_id?: string;
-  // The person's thumbs on a bot's message (response_feedback).
+  // A bot's message the person may rate (its app subscribes to response_feedback), and their thumb once given.
+  thumbs?: true;
   response_feedback?: 'good' | 'bad';
 }
 

@@ -29,8 +29,6 @@ export interface PersonProfileView {
   get_started: { title: string; payload: string } | null;
   persistent_menu: { composer_input_disabled: boolean; call_to_actions: unknown[] } | null;
   ice_breakers: { question: string; payload: string }[];
-  // Apps of the Page subscribed to response_feedback: their messages take a thumbs up or down.
-  response_feedback_app_ids: string[];
 }
 
 // Messenger Profile per Page (`/me/messenger_profile`): stored as libs/templates normalizes it.
@@ -191,10 +189,6 @@ export class MessengerProfileService {
       [pageId, userId],
     );
     if (own) s.persistent_menu = own.persistent_menu;
-    const thumbs: { app_id: string }[] = await this.db.query(
-      `SELECT app_id FROM page_apps WHERE page_id = $1 AND 'response_feedback' = ANY(subscribed_fields) ORDER BY app_id`,
-      [pageId],
-    );
     const pick = <T extends { locale: string }>(list?: T[]) =>
       list?.find((x) => x.locale === locale) ?? list?.find((x) => x.locale === 'default');
     const greeting = pick(s.greeting);
@@ -207,7 +201,6 @@ export class MessengerProfileService {
       get_started: s.get_started ? { title: GET_STARTED_TITLE, payload: s.get_started.payload } : null,
       persistent_menu: menu ? { composer_input_disabled: Boolean(menu.composer_input_disabled), call_to_actions: menu.call_to_actions } : null,
       ice_breakers: ice?.call_to_actions ?? [],
-      response_feedback_app_ids: thumbs.map((r) => r.app_id),
     };
   }
 }

@@ -16,7 +16,7 @@ export class PageProfileController {
   @ApiQuery({ name: 'locale', required: false, example: 'en_US' })
   @ApiOkResponse({
     description:
-      'greeting with {{user_first_name}} filled, get_started (tap: POST /threads/{id}/postbacks with its title and payload), persistent_menu, ice_breakers, and the apps whose messages take thumbs (response_feedback_app_ids: PUT /threads/{id}/messages/{mid}/response-feedback)',
+      'greeting with {{user_first_name}} filled, get_started (tap: POST /threads/{id}/postbacks with its title and payload), persistent_menu, ice_breakers',
     schema: {
       example: {
         page_id: '101',
@@ -25,7 +25,6 @@ export class PageProfileController {
         get_started: { title: GET_STARTED_TITLE, payload: 'GET_STARTED' },
         persistent_menu: null,
         ice_breakers: [],
-        response_feedback_app_ids: ['1234567890'],
       },
     },
   })

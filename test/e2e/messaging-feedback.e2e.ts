@@ -270,13 +270,13 @@ describe('messaging: customer feedback', () => {
 
     it('takes a thumbs up, then a change of mind, each told once to the app that sent the message', async () => {
       const c = await thumbsSetup();
-      const profile = await api.get(`/pages/${c.page.id}/profile`, { token: c.person.token });
-      expect(profile.body.response_feedback_app_ids).toEqual([c.app.id, c.other.id].sort());
       const device = await socket(c.person.token);
       const sent = await pageSays(api, c.app.pageToken, c.psid, { text: 'Your order ships tomorrow' });
       const mid = sent.body.message_id as string;
       const live = await device.waitFor('the message', (e) => e.type === 'message' && e.message.mid === mid);
-      expect(live.message.app_id).toBe(c.app.id);
+      // Offered without saying which app sent it.
+      expect(live.message.thumbs).toBe(true);
+      expect(live.message).not.toHaveProperty('app_id');
 
       const up = await thumbs(c.thread.id, mid, 'good', c.person.token);
       expect([up.status, up.body]).toEqual([200, { mid, feedback: 'good' }]);
@@ -294,7 +294,12 @@ describe('messaging: customer feedback', () => {
       await waitForEntry('the other bot’s copy of the marker', c.other.bot, (_, m) => m.message?.text?.startsWith('marker'));
       expect(thumbItems(c.other.bot)).toEqual([]);
       const history = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
-      expect(history.body.data.find((m: any) => m.mid === mid)).toMatchObject({ app_id: c.app.id, response_feedback: 'bad' });
+      expect(history.body.data.find((m: any) => m.mid === mid)).toMatchObject({ thumbs: true, response_feedback: 'bad' });
+      // A bot that did not ask, and the person's own messages, take none.
+      const plain = (await pageSays(api, c.plain.pageToken, c.psid, { text: 'no thumbs here' })).body.message_id;
+      const again = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+      expect(again.body.data.filter((m: any) => m.thumbs).map((m: any) => m.mid)).toEqual([mid]);
+      expect(again.body.data.some((m: any) => m.mid === plain)).toBe(true);
     });
 
     it("refuses what takes no thumbs: the person's own message, the Page's people's, an app that did not ask; and bad input", async () => {

@@ -134,9 +134,11 @@ export interface MessageView {
   // The Page sent this as one of its personas (Send API persona_id): its name and picture (a signed URL of
   // this platform that expires like other media; absent when the picture is not available).
   persona?: Persona;
-  // The app that sent a Page message (the Page Inbox's id for the Page's people).
+  // Page Inbox listings only: the app that sent a Page message (the Page Inbox's id for the Page's people).
   app_id?: string;
-  // The person's thumbs on a bot's message (PUT /threads/:id/messages/:mid/response-feedback).
+  // A bot's message the person may rate (its app subscribes to response_feedback), and their thumb once given
+  // (PUT /threads/:id/messages/:mid/response-feedback).
+  thumbs?: true;
   response_feedback?: 'good' | 'bad';
 }
 export interface FeedbackState {
@@ -196,8 +198,6 @@ export interface PageProfile {
   get_started: { title: string; payload: string } | null;
   persistent_menu: { composer_input_disabled: boolean; call_to_actions: Button[] } | null;
   ice_breakers: { question: string; payload: string }[];
-  // Apps whose messages take a thumbs up or down (they subscribe to response_feedback).
-  response_feedback_app_ids: string[];
 }
 
 // src/messaging/person-events.ts

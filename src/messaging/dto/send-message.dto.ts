@@ -145,10 +145,12 @@ export class MessageViewDto {
   })
   feedback?: { expires_at: number; submitted_at?: number; feedback_screens?: unknown[] };
   @ApiPropertyOptional({
-    description: "The app that sent this Page message (263902037430900: the Page's people in the inbox); a client offers thumbs (PUT …/response-feedback) on the messages of the apps in the Page profile's response_feedback_app_ids",
+    description: "Page Inbox listings only: the app that sent this Page message (263902037430900: the Page's people in the inbox)",
   })
   app_id?: string;
-  @ApiPropertyOptional({ enum: ['good', 'bad'], description: "The person's thumbs on this bot message, once given" })
+  @ApiPropertyOptional({ enum: [true], description: 'A bot message the person may rate with a thumb (its app subscribes to response_feedback): PUT …/messages/{mid}/response-feedback' })
+  thumbs?: true;
+  @ApiPropertyOptional({ enum: ['good', 'bad'], description: "The person's thumb on this bot message, once given" })
   response_feedback?: 'good' | 'bad';
 }
 

@@ -684,8 +684,6 @@ function Conversation(props: ConvProps) {
   const menu = (profile?.persistent_menu?.call_to_actions ?? []) as Button[];
   const inputDisabled = profile?.persistent_menu?.composer_input_disabled ?? false;
   const msgs = st?.messages ?? [];
-  // The apps whose messages take a thumbs up or down (response_feedback).
-  const thumbsApps = useMemo(() => new Set(profile?.response_feedback_app_ids ?? []), [profile]);
   const listRef = useRef<HTMLOListElement>(null);
   const [text, setText] = useState('');
   // The message the next one answers (Reply on a message): shown above the composer until sent or cancelled.
@@ -820,7 +818,7 @@ function Conversation(props: ConvProps) {
             status={
               m === lastOwn && !pending.length ? (
                 <OwnStatusLine status={statusOf(m, st?.seenByPageSeq ?? 0, st?.deliveredToPageSeq ?? 0)} />
-              ) : m.sender === 'page' && m.app_id && thumbsApps.has(m.app_id) ? (
+              ) : m.thumbs ? (
                 <Thumbs value={m.response_feedback} onPick={(v) => void onThumbs(m.mid, v, m.response_feedback).catch(() => undefined)} />
               ) : undefined
             }

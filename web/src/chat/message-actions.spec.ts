@@ -217,7 +217,7 @@ describe('feedback answered', () => {
 
 describe('thumbs on a bot message', () => {
   it('sets, changes and undoes a thumb; the same thumb again changes nothing', () => {
-    const list = [msg(1, 'person'), msg(2, 'page', { app_id: '7' })];
+    const list = [msg(1, 'person'), msg(2, 'page', { thumbs: true })];
     const up = withThumbs(list, 'm_2', 'good');
     expect(up[1]).toEqual({ ...list[1], response_feedback: 'good' });
     expect(withThumbs(up, 'm_2', 'good')).toBe(up);
