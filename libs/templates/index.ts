@@ -38,6 +38,8 @@ export {
   ReceiptSummaryDto,
   ReceiptAdjustmentDto,
   CouponTemplatePayloadDto,
+  NotificationMessagesTemplatePayloadDto,
+  isTimeZone,
 } from './templates';
 export { buttonLabel } from './button-label';
 export { WebUrlButtonDto, PostbackButtonDto, PhoneNumberButtonDto, AccountLinkButtonDto, AccountUnlinkButtonDto, DefaultActionDto } from './buttons';

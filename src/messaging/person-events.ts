@@ -55,7 +55,17 @@ export type StoredEvent =
   // page` when the Page's bot unlinked it.
   | (ThreadRef & { type: 'account_linking'; status: 'linked' | 'unlinked'; by: 'person' | 'page' })
   // The person revealed the code of the Page's coupon `mid` (from any of their devices).
-  | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number });
+  | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number })
+  // The person opted in to a topic of the Page's marketing messages (`mid`: the opt-in request they tapped), or
+  // stopped or resumed them (from any of their devices). `expires_at`: when the Page can no longer send on it.
+  | (ThreadRef & {
+      type: 'notification_messages';
+      mid: string;
+      title: string;
+      status: 'active' | 'stopped';
+      opted_in_at: number;
+      expires_at: number;
+    });
 
 // Stored events carry the person's cursor; typing is ephemeral and has none.
 export type PersonEvent = (StoredEvent & { cursor: number }) | TypingEvent;
