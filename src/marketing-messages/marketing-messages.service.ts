@@ -219,11 +219,11 @@ export class MarketingMessagesService {
     return row;
   }
 
-  // What a change tells: the person's devices (notification_messages) and the Page's apps (messaging_optins).
+  // What a change tells: the person's devices (an `optin` event) and the Page's apps (messaging_optins).
   private told(thread: ThreadFacts, row: TopicRow, change: Parameters<typeof optinItem>[3], lastSeq: number, now: number) {
     const view = topicView(row, now);
     const event: StoredEvent = {
-      type: 'notification_messages',
+      type: 'optin',
       mid: row.mid,
       title: row.title,
       status: row.status,

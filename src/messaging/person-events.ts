@@ -59,7 +59,7 @@ export type StoredEvent =
   // The person opted in to a topic of the Page's marketing messages (`mid`: the opt-in request they tapped), or
   // stopped or resumed them (from any of their devices). `expires_at`: when the Page can no longer send on it.
   | (ThreadRef & {
-      type: 'notification_messages';
+      type: 'optin';
       mid: string;
       title: string;
       status: 'active' | 'stopped';
