@@ -13,6 +13,8 @@ describe('hosted script routing and fetch policy', () => {
     // A coupon's code revealed (Messenger's messages item, no `message` in it).
     expect(handlerFor({ sender: { id: '1' }, template: { type: 'coupon', payload: 'P', coupon_code: 'C' } }, 'messages')).toBe('onTemplate');
     expect(handlerFor({ template: { type: 'coupon', coupon_code: 'C' } }, 'standby')).toBe('onStandby');
+    // Marketing messages: the opt-in, a stop or a resume (messaging_optins).
+    expect(handlerFor({ sender: { id: '1' }, optin: { type: 'notification_messages', notification_messages_token: 't' } }, 'messaging_optins')).toBe('onOptin');
     expect(handlerFor({ something: 1 })).toBeNull();
     // A thread another app controls: every kind of event goes to onStandby.
     expect(handlerFor({ message: { text: 'hi' } }, 'standby')).toBe('onStandby');
