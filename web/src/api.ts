@@ -8,6 +8,7 @@ export type {
   ReceiptTemplatePayload,
   MediaTemplatePayload,
   CouponTemplatePayload,
+  NotificationMessagesTemplatePayload,
   MediaAttachment,
   TemplateAttachment,
   TextQuickReply,
@@ -202,7 +203,20 @@ export type StoredEvent =
   // The person linked (at the business's login page) or unlinked their account; by 'page': the Page's bot unlinked it.
   | (ThreadRef & { type: 'account_linking'; status: 'linked' | 'unlinked'; by: 'person' | 'page'; cursor: number })
   // The person revealed the code of the Page's coupon `mid` (on any of their devices, this one included).
-  | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number; cursor: number });
+  | (ThreadRef & { type: 'coupon_reveal'; mid: string; coupon_code: string; revealed_at: number; cursor: number })
+  // The person opted in to, stopped or resumed a topic of the Page's marketing messages (on any of their devices).
+  | (ThreadRef & { type: 'optin'; mid: string; title: string; status: 'active' | 'stopped'; opted_in_at: number; expires_at: number; cursor: number });
+
+// --- marketing messages (src/marketing-messages TopicViewDto): one per opt-in request's title ---
+export interface TopicView {
+  mid: string;
+  title: string;
+  payload: string;
+  status: 'active' | 'stopped' | 'expired';
+  opted_in_at: number;
+  expires_at: number;
+  frequency?: string;
+}
 export interface TypingEvent extends ThreadRef {
   type: 'typing';
   cursor?: undefined;
