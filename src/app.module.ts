@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountLinkingModule } from './account-linking/account-linking.module';
+import { MarketingMessagesModule } from './marketing-messages/marketing-messages.module';
 import { AccountsModule } from './accounts/accounts.module';
 import { AdminModule } from './admin/admin.module';
 import { AppsModule } from './apps/apps.module';
@@ -55,6 +56,7 @@ export class AppModule {
         HandoverModule,
         InboxModule,
         AccountLinkingModule,
+        MarketingMessagesModule,
         GraphBatchModule,
         SandboxModule,
       ],

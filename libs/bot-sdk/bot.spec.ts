@@ -39,6 +39,8 @@ describe('MessengerBot webhooks', () => {
           timestamp: 7.7,
           messaging_feedback: { feedback_screens: [{ screen_id: 0, questions: { q1: { type: 'nps', payload: '9' } } }] },
         },
+        // Marketing messages' opt-in (messaging_optins).
+        { sender: { id: '7' }, recipient: { id: PAGE }, timestamp: 7.8, optin: { type: 'notification_messages', payload: 'DEALS', notification_messages_token: 't' } },
         { recipient: { id: PAGE }, timestamp: 8, policy_enforcement: { action: 'warning', reason: 'r' } },
         { sender: { id: '7' }, recipient: { id: PAGE }, timestamp: 9, unknown_thing: {} },
       ],
@@ -56,6 +58,7 @@ describe('MessengerBot webhooks', () => {
       ['postback', 7],
       ['template', 7.5],
       ['feedback', 7.7],
+      ['optin', 7.8],
     ]);
     expect(got.filter((e) => e.psid !== '7').map((e) => [e.kind, e.psid])).toEqual(
       expect.arrayContaining([
@@ -63,7 +66,7 @@ describe('MessengerBot webhooks', () => {
         ['standby', '8'],
       ]),
     );
-    expect(got).toHaveLength(7);
+    expect(got).toHaveLength(8);
     expect(got[0].pageId).toBe(PAGE);
   });
 
@@ -770,6 +773,25 @@ describe('GraphClient', () => {
   beforeEach(() => {
     seen.length = 0;
     answers = [];
+  });
+
+  it("sends to a PSID or to a marketing messages token, the token's without a messaging_type unless given", async () => {
+    const b = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'PT', verifyToken: 'v', graphUrl: base, backoffMs: 1 });
+    await b.sendText('7', 'hi');
+    await b.sendText({ notification_messages_token: 'TOKEN' }, 'Deals this week');
+    await b.sendText({ notification_messages_token: 'TOKEN' }, 'Again', { messagingType: 'UPDATE' });
+    const sent = seen.map((r) => JSON.parse(r.body));
+    expect(sent[0]).toMatchObject({ recipient: { id: '7' }, messaging_type: 'RESPONSE', message: { text: 'hi' } });
+    expect(sent[1]).toMatchObject({ recipient: { notification_messages_token: 'TOKEN' }, message: { text: 'Deals this week' } });
+    expect(sent[1]).not.toHaveProperty('messaging_type');
+    expect(sent[2]).toMatchObject({ recipient: { notification_messages_token: 'TOKEN' }, messaging_type: 'UPDATE' });
+  });
+
+  it('does not retry a marketing message refused for its cooldown (4 / 2018354)', async () => {
+    const g = new GraphClient({ pageAccessToken: 'PT', graphUrl: base, backoffMs: 1 });
+    answers = [{ status: 400, body: { error: { message: '(#4) Marketing Messages - too soon', code: 4, error_subcode: 2018354 } } }];
+    await expect(g.post('me/messages', { recipient: { notification_messages_token: 'T' } }, { idempotent: true })).rejects.toMatchObject({ code: 4, subcode: 2018354 });
+    expect(seen).toHaveLength(1);
   });
 
   it('retries a send that failed transiently under one Idempotency-Key, with the token and appsecret_proof', async () => {

@@ -143,6 +143,12 @@ export interface SendResult {
   message_id?: string;
 }
 
+/**
+ * Whom a send goes to: a PSID, or the `notification_messages_token` a `messaging_optins` webhook gave (marketing
+ * messages: outside the 24-hour window, at the token's pace).
+ */
+export type Recipient = string | { id: string } | { notification_messages_token: string };
+
 const header = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h);
 
 // Switchboard retries no sooner than its own schedule (5 s after a first failure by default), Messenger as it will.
@@ -306,11 +312,15 @@ export class MessengerBot {
     return this.graph.post<SendResult>('me/messages', request, { idempotencyKey, idempotent: true });
   }
 
-  sendMessage(psid: string, message: Record<string, unknown>, opts: SendOptions = {}): Promise<SendResult> {
+  sendMessage(to: Recipient, message: Record<string, unknown>, opts: SendOptions = {}): Promise<SendResult> {
+    const recipient = typeof to === 'string' ? { id: to } : to;
+    // A marketing message needs no messaging_type (Meta's example sends none); a PSID's defaults to RESPONSE.
+    const byToken = 'notification_messages_token' in recipient;
+    const messagingType = opts.messagingType ?? (opts.tag ? 'MESSAGE_TAG' : byToken ? undefined : 'RESPONSE');
     return this.send(
       {
-        recipient: { id: psid },
-        messaging_type: opts.messagingType ?? (opts.tag ? 'MESSAGE_TAG' : 'RESPONSE'),
+        recipient,
+        ...(messagingType ? { messaging_type: messagingType } : {}),
         message,
         ...(opts.tag ? { tag: opts.tag } : {}),
         ...(opts.personaId ? { persona_id: opts.personaId } : {}),
@@ -320,8 +330,8 @@ export class MessengerBot {
     );
   }
 
-  sendText(psid: string, text: string, opts: SendOptions = {}): Promise<SendResult> {
-    return this.sendMessage(psid, { text }, opts);
+  sendText(to: Recipient, text: string, opts: SendOptions = {}): Promise<SendResult> {
+    return this.sendMessage(to, { text }, opts);
   }
 
   senderAction(psid: string, action: 'typing_on' | 'typing_off' | 'mark_seen', opts: { personaId?: string } = {}): Promise<SendResult> {

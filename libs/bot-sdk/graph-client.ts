@@ -22,6 +22,9 @@ export interface GraphClientOptions {
 }
 
 /** Graph's error envelope as an exception: `{error: {message, type, code, error_subcode, fbtrace_id}}`. */
+/** Graph's subcode (with code 4) for a marketing message sent on a token before its cooldown ended. */
+export const MARKETING_COOLDOWN_SUBCODE = 2018354;
+
 export class GraphApiError extends Error {
   constructor(
     message: string,
@@ -36,8 +39,10 @@ export class GraphApiError extends Error {
     this.name = 'GraphApiError';
   }
 
-  // Worth another try: the platform, not the request, was the problem.
+  // Worth another try: the platform, not the request, was the problem. Not a marketing message sent too soon on its
+  // token (4 / 2018354): the token's cooldown is hours, not a backoff's worth.
   get transient(): boolean {
+    if (this.code === 4 && this.subcode === MARKETING_COOLDOWN_SUBCODE) return false;
     return this.status === 0 || this.status >= 500 || this.status === 429 || [1, 2, 4, 613].includes(this.code ?? -1);
   }
 

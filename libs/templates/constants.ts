@@ -45,6 +45,10 @@ export const LIMITS = {
   feedbackFreeForm: 400,
   /** `expires_in_days`: the person may answer for 1 to 7 days (1 when absent). */
   feedbackExpiresInDaysMax: 7,
+  /** The marketing messages opt-in request's title (Meta: 65 characters). */
+  notificationMessagesTitle: 65,
+  /** A notification_messages_token as a recipient: ours are 43 characters; anything this long is nobody's. */
+  notificationMessagesToken: 256,
   greetingText: 160,
   iceBreakers: 4,
   iceBreakerQuestion: 80,
@@ -79,7 +83,7 @@ export type MediaAttachmentType = (typeof MEDIA_ATTACHMENT_TYPES)[number];
 export const ATTACHMENT_TYPES = [...MEDIA_ATTACHMENT_TYPES, 'template'] as const;
 export type AttachmentType = (typeof ATTACHMENT_TYPES)[number];
 
-export const TEMPLATE_TYPES = ['generic', 'button', 'media', 'receipt', 'coupon', 'customer_feedback'] as const;
+export const TEMPLATE_TYPES = ['generic', 'button', 'media', 'receipt', 'coupon', 'customer_feedback', 'notification_messages'] as const;
 export type TemplateType = (typeof TEMPLATE_TYPES)[number];
 
 /** Buttons allowed in templates. */
@@ -146,9 +150,30 @@ export const UNSUPPORTED_RECIPIENT_FIELDS = [
   'user_ref',
   'comment_id',
   'post_id',
-  'notification_messages_token',
   'phone_number',
 ] as const;
+
+/**
+ * Marketing messages' opt-in request (template_type `notification_messages`): the button's text, one of Meta's
+ * values, and what the chat app shows for it (Meta's own wording is not documented; "Get messages" when absent).
+ */
+export const NOTIFICATION_MESSAGES_CTA_TEXTS = ['ALLOW', 'GET', 'GET_UPDATES', 'OPT_IN', 'SIGN_UP'] as const;
+export type NotificationMessagesCtaText = (typeof NOTIFICATION_MESSAGES_CTA_TEXTS)[number];
+export const NOTIFICATION_MESSAGES_CTA_LABELS: Record<NotificationMessagesCtaText | 'DEFAULT', string> = {
+  DEFAULT: 'Get messages',
+  ALLOW: 'Allow messages',
+  GET: 'Get messages',
+  GET_UPDATES: 'Get updates',
+  OPT_IN: 'Opt in to messages',
+  SIGN_UP: 'Sign up for messages',
+};
+/** Deprecated by Meta since 31 January 2023 (no longer required; removed from the webhook in v16); still accepted. */
+export const NOTIFICATION_MESSAGES_FREQUENCIES = ['DAILY', 'WEEKLY', 'MONTHLY'] as const;
+export type NotificationMessagesFrequency = (typeof NOTIFICATION_MESSAGES_FREQUENCIES)[number];
+export const NOTIFICATION_MESSAGES_REOPTIN = ['ENABLED', 'DISABLED'] as const;
+/** The person's stop or resume, as the messaging_optins webhook says it. */
+export const NOTIFICATION_MESSAGES_STATUSES = ['STOP_NOTIFICATIONS', 'RESUME_NOTIFICATIONS'] as const;
+
 
 /**
  * Graph request parameters that may sit in a body beside the real ones (form-encoded posts,

@@ -89,6 +89,24 @@ export const metaCustomerFeedback = () =>
     expires_in_days: 3,
   });
 
+/** Marketing messages' opt-in request, as Meta's guide sends it. */
+export const notificationMessages = (over: object = {}) => ({
+  template_type: 'notification_messages',
+  title: 'Get our weekly deals',
+  payload: 'DEALS',
+  ...over,
+});
+
+/** Every property of the opt-in request (Meta's guide, frequency included: deprecated, still accepted). */
+export const metaNotificationMessages = () =>
+  notificationMessages({
+    image_url: 'https://www.myshop.com/deals.png',
+    notification_messages_frequency: 'WEEKLY',
+    notification_messages_cta_text: 'GET_UPDATES',
+    notification_messages_timezone: 'Europe/Paris',
+    notification_messages_reoptin: 'ENABLED',
+  });
+
 /** Meta's own receipt example (reference/templates/receipt). */
 export const metaReceipt = () => ({
   template_type: 'receipt',

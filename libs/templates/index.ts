@@ -43,6 +43,8 @@ export {
   FeedbackScreenDto,
   FeedbackFollowUpDto,
   BusinessPrivacyDto,
+  NotificationMessagesTemplatePayloadDto,
+  isTimeZone,
 } from './templates';
 export { checkFeedbackAnswers, feedbackExpiresAt, feedbackScale } from './customer-feedback';
 export type { FeedbackAnswer, FeedbackScreensItem } from './customer-feedback';

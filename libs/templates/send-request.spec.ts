@@ -41,15 +41,51 @@ describe('validateSendRequest', () => {
         'recipient[id]',
         'must be a string (this number is too large to be exact)',
       ));
-    it.each(['user_ref', 'comment_id', 'post_id', 'notification_messages_token', 'phone_number'])(
-      'refuses %s with a clear message',
-      (field) =>
-        expectError(
-          request({ text: 'hi' }, { recipient: { [field]: 'x' } }),
-          `recipient[${field}]`,
-          'is not supported: Switchboard only accepts recipient[id] (a PSID)',
-        ),
+    it.each(['user_ref', 'comment_id', 'post_id', 'phone_number'])('refuses %s with a clear message', (field) =>
+      expectError(
+        request({ text: 'hi' }, { recipient: { [field]: 'x' } }),
+        `recipient[${field}]`,
+        'is not supported: Switchboard accepts recipient[id] (a PSID) or recipient[notification_messages_token]',
+      ),
     );
+  });
+
+  describe('recipient notification_messages_token (marketing messages)', () => {
+    const token = 'n'.repeat(43);
+    it('takes a token instead of an id, with or without messaging_type', () => {
+      expect(valueOf(validateSendRequest(request({ text: 'hi' }, { recipient: { notification_messages_token: token } }))).recipient).toEqual({
+        notification_messages_token: token,
+      });
+      const bare = valueOf(validateSendRequest(request({ text: 'hi' }, { recipient: { notification_messages_token: token }, messaging_type: undefined })));
+      expect(bare.messaging_type).toBeUndefined();
+    });
+    it('refuses a token with an id', () =>
+      expectError(
+        request({ text: 'hi' }, { recipient: { id: '1', notification_messages_token: token } }),
+        'recipient[id]',
+        'must not be combined with recipient[notification_messages_token]',
+      ));
+    it('refuses an empty, a non-string or an overlong token', () => {
+      expectError(request({ text: 'hi' }, { recipient: { notification_messages_token: '' } }), 'recipient[notification_messages_token]', 'must not be empty');
+      expectError(request({ text: 'hi' }, { recipient: { notification_messages_token: 5 } }), 'recipient[notification_messages_token]', 'must be a string');
+      expectError(
+        request({ text: 'hi' }, { recipient: { notification_messages_token: 'x'.repeat(257) } }),
+        'recipient[notification_messages_token]',
+        'must be at most 256 characters',
+      );
+    });
+    it('refuses a sender action to a token', () =>
+      expectError(
+        { recipient: { notification_messages_token: token }, sender_action: 'typing_on' },
+        'sender_action',
+        'must not be sent to a recipient[notification_messages_token]',
+      ));
+    it('still refuses a bad messaging_type when one is given', () =>
+      expectError(
+        request({ text: 'hi' }, { recipient: { notification_messages_token: token }, messaging_type: 'PROMO' }),
+        'messaging_type',
+        'must be one of [RESPONSE, UPDATE, MESSAGE_TAG]',
+      ));
   });
 
   describe('messaging_type and tag', () => {

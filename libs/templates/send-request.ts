@@ -2,6 +2,7 @@
 import {
   DEPRECATED_MESSAGE_TAGS,
   GRAPH_TRANSPORT_PARAMS,
+  LIMITS,
   MESSAGE_TAGS,
   MESSAGE_TAGS_DEPRECATED_SINCE,
   MESSAGING_TYPES,
@@ -15,6 +16,7 @@ import {
   Coerce,
   Field,
   KnownFields,
+  maxChars,
   Nested,
   nonEmpty,
   oneOf,
@@ -29,7 +31,13 @@ import { runSchema } from './schema';
 import type { MessageContent, ReplyTo, SendRequest, ValidationResult } from './types';
 
 const unsupportedRecipient = (v: unknown) =>
-  v === undefined ? undefined : 'is not supported: Switchboard only accepts recipient[id] (a PSID)';
+  v === undefined ? undefined : 'is not supported: Switchboard accepts recipient[id] (a PSID) or recipient[notification_messages_token]';
+
+// A PSID or a marketing messages token, not both.
+const idUnlessToken = (v: unknown, r: RecipientDto) => {
+  if (r.notification_messages_token === undefined) return v === undefined ? 'is required' : undefined;
+  return v === undefined ? SKIP : 'must not be combined with %notification_messages_token%';
+};
 
 export class RecipientDto {
   // The other Graph recipient forms (constants.UNSUPPORTED_RECIPIENT_FIELDS) come first,
@@ -37,16 +45,16 @@ export class RecipientDto {
   @Field(unsupportedRecipient) user_ref?: never;
   @Field(unsupportedRecipient) comment_id?: never;
   @Field(unsupportedRecipient) post_id?: never;
-  @Field(unsupportedRecipient) notification_messages_token?: never;
   @Field(unsupportedRecipient) phone_number?: never;
+  @Field(optional, string, nonEmpty, maxChars(LIMITS.notificationMessagesToken)) notification_messages_token?: string;
   @Coerce((v) => (typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v))
   @Field(
     (v) => (typeof v === 'number' ? 'must be a string (this number is too large to be exact)' : undefined),
-    required,
+    idUnlessToken,
     string,
     nonEmpty,
   )
-  id: string;
+  id?: string;
 }
 
 export const SEND_REQUEST_FIELDS = [
@@ -94,10 +102,14 @@ const payloadRule = (v: unknown, r: SendRequestDto) => {
 export class SendRequestDto {
   @KnownFields(SEND_REQUEST_FIELDS, { allowed: GRAPH_TRANSPORT_PARAMS }) $fields?: string[];
   @Nested(() => RecipientDto, required) recipient: RecipientDto;
-  // A bare sender_action request may leave messaging_type out (Meta's own examples do).
+  // A bare sender_action request may leave messaging_type out (Meta's own examples do), and so may a marketing
+  // message (a token recipient: Meta's example sends none; the window does not apply to it).
   @Field(
     (v, r: SendRequestDto) =>
-      v === undefined && r.sender_action !== undefined && r.message === undefined ? SKIP : undefined,
+      v === undefined &&
+      ((r.sender_action !== undefined && r.message === undefined) || r.recipient?.notification_messages_token !== undefined)
+        ? SKIP
+        : undefined,
     required,
     oneOf(MESSAGING_TYPES),
   )
@@ -112,7 +124,13 @@ export class SendRequestDto {
   )
   $content?: never;
   @Nested(() => MessageDto, optional) message?: MessageDto;
-  @Field(optional, oneOf(SENDER_ACTIONS)) sender_action?: SendRequest['sender_action'];
+  @Field(
+    optional,
+    oneOf(SENDER_ACTIONS),
+    (_, r: SendRequestDto) =>
+      r.recipient?.notification_messages_token !== undefined ? 'must not be sent to a %recipient%[notification_messages_token]' : undefined,
+  )
+  sender_action?: SendRequest['sender_action'];
   @Nested((_, owner) => (owner.sender_action === 'unreact' ? UnreactPayloadDto : ReactPayloadDto), payloadRule)
   payload?: SendRequest['payload'];
   @Field(optional, oneOf(NOTIFICATION_TYPES)) notification_type?: SendRequest['notification_type'];

@@ -11,7 +11,9 @@ import {
   mediaElement,
   metaCoupon,
   metaCustomerFeedback,
+  metaNotificationMessages,
   metaReceipt,
+  notificationMessages,
   phone,
   postback,
   receipt,
@@ -449,9 +451,38 @@ const dispatchCases: Case[] = [
   [
     'unknown template_type',
     { template_type: 'list', elements: [] },
-    [`${P}[template_type]`, 'must be one of [generic, button, media, receipt, coupon, customer_feedback]'],
+    [`${P}[template_type]`, 'must be one of [generic, button, media, receipt, coupon, customer_feedback, notification_messages]'],
   ],
   ['template_type missing', { elements: [genericElement()] }, [`${P}[template_type]`, 'is required']],
+];
+
+const nm = notificationMessages;
+const notificationMessagesCases: Case[] = [
+  ['title and payload', nm(), 'ok'],
+  ['every property', metaNotificationMessages(), 'ok'],
+  ['title of 65 emoji (code points)', nm({ title: str(65, '📣') }), 'ok'],
+  ['title missing', nm({ title: undefined }), [`${P}[title]`, 'is required']],
+  ['title empty', nm({ title: '' }), [`${P}[title]`, 'must not be empty']],
+  ['title of 66', nm({ title: str(66) }), [`${P}[title]`, 'must be at most 65 characters']],
+  ['payload missing', nm({ payload: undefined }), [`${P}[payload]`, 'is required']],
+  ['payload empty', nm({ payload: '' }), [`${P}[payload]`, 'must not be empty']],
+  ['payload of 1000', nm({ payload: str(1000) }), 'ok'],
+  ['payload of 1001', nm({ payload: str(1001) }), [`${P}[payload]`, 'must be at most 1000 characters']],
+  ['payload a number', nm({ payload: 7 }), 'ok'],
+  ['image_url not a URL', nm({ image_url: 'deals.png' }), [`${P}[image_url]`, 'must be a valid URL']],
+  ['frequency lower-case', nm({ notification_messages_frequency: 'daily' }), 'ok'],
+  ['frequency unknown', nm({ notification_messages_frequency: 'HOURLY' }), [`${P}[notification_messages_frequency]`, 'must be one of [DAILY, WEEKLY, MONTHLY]']],
+  ...(['ALLOW', 'GET', 'GET_UPDATES', 'OPT_IN', 'SIGN_UP'].map((cta) => [`cta ${cta}`, nm({ notification_messages_cta_text: cta }), 'ok']) as Case[]),
+  [
+    'cta unknown',
+    nm({ notification_messages_cta_text: 'SUBSCRIBE' }),
+    [`${P}[notification_messages_cta_text]`, 'must be one of [ALLOW, GET, GET_UPDATES, OPT_IN, SIGN_UP]'],
+  ],
+  ['timezone UTC', nm({ notification_messages_timezone: 'UTC' }), 'ok'],
+  ['timezone unknown', nm({ notification_messages_timezone: 'Mars/Olympus' }), [`${P}[notification_messages_timezone]`, 'must be a time zone name such as UTC or Europe/Paris']],
+  ['timezone a number', nm({ notification_messages_timezone: 2 }), [`${P}[notification_messages_timezone]`, 'must be a string']],
+  ['reoptin DISABLED', nm({ notification_messages_reoptin: 'DISABLED' }), 'ok'],
+  ['reoptin unknown', nm({ notification_messages_reoptin: 'YES' }), [`${P}[notification_messages_reoptin]`, 'must be one of [ENABLED, DISABLED]']],
 ];
 
 describe.each([
@@ -461,6 +492,7 @@ describe.each([
   ['receipt template', receiptCases],
   ['coupon template', couponCases],
   ['customer feedback template', feedbackCases],
+  ['notification_messages template', notificationMessagesCases],
   ['buttons', buttonCases],
   ['template_type', dispatchCases],
 ])('%s', (_, cases) => {

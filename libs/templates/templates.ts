@@ -1,4 +1,4 @@
-// Template payloads (reference §3): generic, button, media, receipt, coupon, customer feedback.
+// Template payloads (reference §3): generic, button, media, receipt, coupon, customer feedback, notification_messages.
 import { DefaultActionDto, templateButton } from './buttons';
 import {
   FEEDBACK_QUESTION_TYPES,
@@ -8,6 +8,9 @@ import {
   IMAGE_ASPECT_RATIOS,
   LIMITS,
   MEDIA_TYPES,
+  NOTIFICATION_MESSAGES_CTA_TEXTS,
+  NOTIFICATION_MESSAGES_FREQUENCIES,
+  NOTIFICATION_MESSAGES_REOPTIN,
   TEMPLATE_TYPES,
 } from './constants';
 import { MEDIA_TEMPLATE_URL_SUBCODE, parsePlatformMediaUrl } from './media-url';
@@ -48,6 +51,7 @@ import type {
   GenericTemplatePayload,
   MediaElement,
   MediaTemplatePayload,
+  NotificationMessagesTemplatePayload,
   ReceiptAddress,
   ReceiptAdjustment,
   ReceiptElement,
@@ -257,6 +261,38 @@ export class CustomerFeedbackTemplatePayloadDto implements CustomerFeedbackTempl
   @Coerce(toNumberish) @Field(optional, wholeDays) expires_in_days?: number;
 }
 
+// --- notification_messages (marketing messages' opt-in request) ---
+
+/** True for a time zone name the runtime's ICU knows (IANA names: `UTC`, `Europe/Paris`, …). */
+export function isTimeZone(v: unknown): boolean {
+  if (typeof v !== 'string' || v === '' || v.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: v });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const timeZone = (v: unknown) => (isTimeZone(v) ? undefined : 'must be a time zone name such as UTC or Europe/Paris');
+
+// Fields in the order of Meta's marketing messages guide.
+export class NotificationMessagesTemplatePayloadDto implements NotificationMessagesTemplatePayload {
+  @Field(required, oneOf(['notification_messages'])) template_type: 'notification_messages';
+  @Field(optional, string, httpUrl) image_url?: string;
+  @Field(...text(LIMITS.notificationMessagesTitle)) title: string;
+  @Coerce(toStringish) @Field(required, string, nonEmpty, maxChars(LIMITS.payload)) payload: string;
+  @Coerce(toUpperCase)
+  @Field(optional, oneOf(NOTIFICATION_MESSAGES_FREQUENCIES))
+  notification_messages_frequency?: NotificationMessagesTemplatePayload['notification_messages_frequency'];
+  @Coerce(toUpperCase)
+  @Field(optional, oneOf(NOTIFICATION_MESSAGES_CTA_TEXTS))
+  notification_messages_cta_text?: NotificationMessagesTemplatePayload['notification_messages_cta_text'];
+  @Field(optional, string, timeZone) notification_messages_timezone?: string;
+  @Coerce(toUpperCase)
+  @Field(optional, oneOf(NOTIFICATION_MESSAGES_REOPTIN))
+  notification_messages_reoptin?: NotificationMessagesTemplatePayload['notification_messages_reoptin'];
+}
+
 // --- dispatch on template_type ---
 
 class UnknownTemplate {
@@ -270,6 +306,7 @@ const TEMPLATES: Record<string, Ctor> = {
   receipt: ReceiptTemplatePayloadDto,
   coupon: CouponTemplatePayloadDto,
   customer_feedback: CustomerFeedbackTemplatePayloadDto,
+  notification_messages: NotificationMessagesTemplatePayloadDto,
 };
 
 /** Picks the payload class for `attachment.payload` of a template attachment. */

@@ -208,13 +208,34 @@ export interface CustomerFeedbackTemplatePayload {
   expires_in_days?: number;
 }
 
+/**
+ * Marketing messages' opt-in request: the person taps its button (`notification_messages_cta_text`) and the Page's
+ * apps get a `messaging_optins` webhook carrying a `notification_messages_token` to send to outside the 24-hour
+ * window. Send it within the standard window.
+ */
+export interface NotificationMessagesTemplatePayload {
+  template_type: 'notification_messages';
+  /** At most 65 characters; the topic the person opts in to (one token per person, Page and title). */
+  title: string;
+  image_url?: string;
+  /** Given back in the opt-in webhook. */
+  payload: string;
+  /** Deprecated by Meta (31 January 2023); accepted, and it sets the token's frequency cap and lifetime. */
+  notification_messages_frequency?: 'DAILY' | 'WEEKLY' | 'MONTHLY';
+  notification_messages_cta_text?: 'ALLOW' | 'GET' | 'GET_UPDATES' | 'OPT_IN' | 'SIGN_UP';
+  /** An IANA time zone (default UTC), given back in the webhook. */
+  notification_messages_timezone?: string;
+  notification_messages_reoptin?: 'ENABLED' | 'DISABLED';
+}
+
 export type TemplatePayload =
   | GenericTemplatePayload
   | ButtonTemplatePayload
   | MediaTemplatePayload
   | ReceiptTemplatePayload
   | CouponTemplatePayload
-  | CustomerFeedbackTemplatePayload;
+  | CustomerFeedbackTemplatePayload
+  | NotificationMessagesTemplatePayload;
 
 // --- attachments and messages ---
 
@@ -271,7 +292,8 @@ export interface ReactionPayload {
 
 /** A normalized `POST /me/messages` body: exactly one of `message` and `sender_action`. */
 export interface SendRequest {
-  recipient: { id: string };
+  /** A PSID, or a marketing messages token (then the 24-hour window does not apply, the token's cap does). */
+  recipient: { id: string; notification_messages_token?: undefined } | { id?: undefined; notification_messages_token: string };
   /** Absent only on a sender_action request that did not set it. */
   messaging_type?: MessagingType;
   tag?: MessageTag;

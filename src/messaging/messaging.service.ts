@@ -1117,6 +1117,28 @@ export class MessagingService implements OnModuleInit {
     }, thread.user_id);
   }
 
+  // A change another module makes on the person's side of a thread (marketing messages' opt-in, stop, resume): under
+  // the thread's row lock (so two taps at once take turns), `apply` writes it and says what to tell: the person's
+  // devices an event, the Page's apps a webhook item, both in the change's transaction (the outbox). Nothing to
+  // tell, nothing is appended.
+  async recordThreadChange<T>(
+    thread: ThreadFacts,
+    apply: (
+      m: EntityManager,
+      lastSeq: number,
+    ) => Promise<{ result: T; event?: StoredEvent; webhook?: { field: PageEventInput['field']; messaging: Record<string, unknown> } }>,
+  ): Promise<T> {
+    return this.run(async (m) => {
+      const lastSeq = await this.lockThread(m, thread.id);
+      const change = await apply(m, lastSeq);
+      const events = change.event ? [await this.appendEvent(m, thread.user_id, change.event)] : [];
+      const deliveries = change.webhook
+        ? await this.webhooks.recordPageEvent(m, { pageId: thread.page_id, field: change.webhook.field, threadKey: thread.psid, messaging: change.webhook.messaging })
+        : [];
+      return { result: change.result, events, deliveries };
+    }, thread.user_id);
+  }
+
   // --- the Page's side (Send API) ---
 
   // See PageSendOptions for what the options do.

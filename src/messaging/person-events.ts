@@ -72,7 +72,17 @@ export type StoredEvent =
   | (ThreadRef & { type: 'feedback'; mid: string; feedback: FeedbackView })
   // The person gave a bot's message a thumbs up (good) or down (bad) (from any of their devices). (user_events.type
   // holds 16 characters: `thumbs`, not response_feedback.)
-  | (ThreadRef & { type: 'thumbs'; mid: string; feedback: 'good' | 'bad' });
+  | (ThreadRef & { type: 'thumbs'; mid: string; feedback: 'good' | 'bad' })
+  // The person opted in to a topic of the Page's marketing messages (`mid`: the opt-in request they tapped), or
+  // stopped or resumed them (from any of their devices). `expires_at`: when the Page can no longer send on it.
+  | (ThreadRef & {
+      type: 'optin';
+      mid: string;
+      title: string;
+      status: 'active' | 'stopped';
+      opted_in_at: number;
+      expires_at: number;
+    });
 
 // Stored events carry the person's cursor; typing is ephemeral and has none.
 export type PersonEvent = (StoredEvent & { cursor: number }) | TypingEvent;

@@ -16,6 +16,8 @@ describe('hosted script routing and fetch policy', () => {
     // A customer feedback template answered.
     expect(handlerFor({ messaging_feedback: { feedback_screens: [{ screen_id: 0, questions: {} }] } }, 'messaging_feedback')).toBe('onFeedback');
     expect(handlerFor({ response_feedback: { feedback: 'Good response', mid: 'm_1' } }, 'response_feedback')).toBe('onResponseFeedback');
+    // Marketing messages: the opt-in, a stop or a resume (messaging_optins).
+    expect(handlerFor({ sender: { id: '1' }, optin: { type: 'notification_messages', notification_messages_token: 't' } }, 'messaging_optins')).toBe('onOptin');
     expect(handlerFor({ something: 1 })).toBeNull();
     // A thread another app controls: every kind of event goes to onStandby.
     expect(handlerFor({ message: { text: 'hi' } }, 'standby')).toBe('onStandby');

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountLinkingModule } from '../account-linking/account-linking.module';
 import { AppConfig } from '../config/app-config';
 import { resolveSecretsKey } from '../config/secrets-key';
+import { MarketingMessagesModule } from '../marketing-messages/marketing-messages.module';
 import { MediaModule } from '../media/media.module';
 import { MessagingModule } from '../messaging/messaging.module';
 import { MessageAttachmentEntity } from './entities/message-attachment.entity';
@@ -30,6 +31,7 @@ const createAvatarSigner = (config: AppConfig) =>
     MessagingModule,
     MediaModule,
     AccountLinkingModule,
+    MarketingMessagesModule,
   ],
   controllers: [SendApiController, PageProfileController, AvatarController],
   providers: [

@@ -7,6 +7,7 @@ import { AppException } from '../common/errors/app.exception';
 import { GraphException, GraphErrors } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
 import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
+import { MarketingMessagesService, TokenTarget } from '../marketing-messages/marketing-messages.service';
 import { MediaService } from '../media/media.service';
 import { MessagingService, ThreadFacts, ThreadRow } from '../messaging/messaging.service';
 import { AttachmentsService } from './attachments.service';
@@ -38,6 +39,10 @@ function needsNoLookup(req: SendRequest): boolean {
   return !att || (att.type === 'template' && att.payload?.template_type !== 'media');
 }
 
+// Marketing messages' opt-in request (template notification_messages).
+const isOptinRequest = (req: SendRequest) =>
+  (req.message?.attachment as { payload?: { template_type?: string } } | undefined)?.payload?.template_type === 'notification_messages';
+
 // Handover protocol: on a page with a primary receiver only the app controlling the thread sends (messages and
 // sender actions alike); a send as the Page itself (no app) is not held to it. The append statement checks it again
 // under the thread's lock, so a pass racing this check writes nothing.
@@ -57,6 +62,7 @@ export class SendApiService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly media: MediaService,
     private readonly personas: PersonasService,
+    private readonly marketing: MarketingMessagesService,
   ) {}
 
   // For hosted scripts (ctx.send): the same rules as the HTTP route. appId null: sent as the Page itself
@@ -87,7 +93,9 @@ export class SendApiService {
 
     // A thread this process has seen: no lookup, the statement checks the window (below). Only for content that
     // needs no lookups of its own, so every refusal is still reported in the order of the path below.
-    const facts = req.message && !req.sender_action && needsNoLookup(req) ? this.messaging.knownThreadByPsid(pageId, req.recipient.id) : undefined;
+    const psid = req.recipient.id;
+    const facts =
+      psid !== undefined && req.message && !req.sender_action && needsNoLookup(req) ? this.messaging.knownThreadByPsid(pageId, psid) : undefined;
     if (facts) {
       await spending;
       const { content } = await this.contentOf(pageId, appId, facts, req, undefined);
@@ -100,9 +108,7 @@ export class SendApiService {
       }
     }
 
-    const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
-    if (!thread) throw GraphErrors.noMatchingUser();
-    this.checkWindow(thread, req);
+    const { thread, target } = await this.recipientThread(pageId, req, spending);
     checkControl(thread, appId);
 
     if (req.sender_action) {
@@ -136,12 +142,12 @@ export class SendApiService {
 
     const { content, attachmentId } = await this.contentOf(pageId, appId, thread, req, raw);
     try {
-      return await this.write(thread, appId, content, attachmentId, scope, idempotencyKey, null);
+      return await this.write(thread, appId, content, attachmentId, scope, idempotencyKey, null, target);
     } catch (err) {
       // The append wrote nothing: control passed to another app since the lookup (the append checks it under the
       // thread's lock), or the page or thread went. Looked up again, the refusal is named as a fresh call would be.
       if (!(err instanceof AppException && err.code === 'PAGE.NOT_FOUND')) throw err;
-      const now = await this.messaging.findThreadByPsid(pageId, req.recipient.id);
+      const now = await this.messaging.findThreadByPsid(pageId, thread.psid);
       if (now) checkControl(now, appId);
       throw err;
     }
@@ -156,11 +162,29 @@ export class SendApiService {
     const spending = this.spend(pageId, appId);
     spending.catch(() => undefined);
     const { req } = await this.validRequest(params, spending);
+    const { thread } = await this.recipientThread(pageId, req, spending);
+    checkControl(thread, appId);
+    return true;
+  }
+
+  // The thread a request goes to, once the call's tokens are spent. A PSID's thread must be within the messaging
+  // window; a marketing messages token's (recipient.notification_messages_token) needs no window but a live token
+  // of this Page that may send now (src/marketing-messages), spent again in the message's transaction (`target`).
+  private async recipientThread(pageId: string, req: SendRequest, spending: Promise<void>): Promise<{ thread: ThreadRow; target?: TokenTarget }> {
+    const token = req.recipient.notification_messages_token;
+    if (token !== undefined) {
+      await spending;
+      const target = await this.marketing.target(pageId, token);
+      const thread = await this.messaging.findThreadByPsid(pageId, target.psid);
+      if (!thread) throw GraphErrors.noMatchingUser();
+      // An opt-in request goes only within the standard window, whoever it is addressed by.
+      if (isOptinRequest(req)) this.checkWindow(thread, req);
+      return { thread, target };
+    }
     const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
     if (!thread) throw GraphErrors.noMatchingUser();
     this.checkWindow(thread, req);
-    checkControl(thread, appId);
-    return true;
+    return { thread };
   }
 
   // The first answer an Idempotency-Key has, if any (a malformed key is refused).
@@ -191,6 +215,7 @@ export class SendApiService {
     scope: { pageId: string; appId: string },
     idempotencyKey: string | undefined,
     personLastAtFrom: number | null,
+    target?: TokenTarget,
   ): Promise<SendAnswer> {
     const saved = attachmentId ? { attachment_id: attachmentId } : {};
     try {
@@ -198,9 +223,12 @@ export class SendApiService {
       await this.messaging
         .sendPageMessage(thread, appId, content, {
           within:
-            idempotencyKey === undefined
+            idempotencyKey === undefined && target === undefined
               ? undefined
               : async (m, sent) => {
+                  // A marketing message spends its token's cap with the message: refused, nothing is written.
+                  if (target) await this.marketing.spend(m, target);
+                  if (idempotencyKey === undefined) return;
                   answer = { recipient_id: thread.psid, message_id: sent.mid, ...saved };
                   await this.storeAnswer(m, scope.pageId, scope.appId, idempotencyKey, answer);
                 },
@@ -234,7 +262,9 @@ export class SendApiService {
   // The oldest person_last_at (ms) that still lets this request through.
   private windowStart(req: SendRequest): number {
     const env = this.config.env;
-    const windowSeconds = req.messaging_type === 'MESSAGE_TAG' ? env.HUMAN_AGENT_WINDOW_SECONDS : env.MESSAGING_WINDOW_SECONDS;
+    // Marketing messages' opt-in request: "only within the standard messaging window" (Meta), whatever the tag.
+    const windowSeconds =
+      req.messaging_type === 'MESSAGE_TAG' && !isOptinRequest(req) ? env.HUMAN_AGENT_WINDOW_SECONDS : env.MESSAGING_WINDOW_SECONDS;
     return Date.now() - windowSeconds * 1000;
   }
 

@@ -5,6 +5,7 @@ import { MediaService } from '../media/media.service';
 import { AppsService } from '../apps/apps.service';
 import { badRequest, conflict, notFound } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
+import { openSealedItem } from './sealed-items';
 import { DeliveryReceipts } from './delivery-receipts';
 import { webhookEntry, WebhooksService } from './webhooks.service';
 
@@ -173,7 +174,7 @@ export class DeliveryLogService implements OnModuleInit {
     );
     return {
       ...this.view(d),
-      payload: { object: 'page', entry: [webhookEntry(d.page_id, new Date(d.created_at).getTime(), d.field, d.messaging)] },
+      payload: { object: 'page', entry: [webhookEntry(d.page_id, new Date(d.created_at).getTime(), d.field, openSealedItem(d.messaging, this.config.secretBox))] },
       attempt_log: attempts.map((a: Record<string, any>) => ({
         attempt: a.attempt,
         webhook_id: a.batch_id,
@@ -275,7 +276,7 @@ export class DeliveryLogService implements OnModuleInit {
         cursor: String(r.seq),
         delivery_id: r.id,
         object: 'page',
-        entry: [webhookEntry(r.page_id, new Date(r.created_at).getTime(), r.field, this.media.resignUrls(r.messaging))],
+        entry: [webhookEntry(r.page_id, new Date(r.created_at).getTime(), r.field, openSealedItem(this.media.resignUrls(r.messaging), this.config.secretBox))],
       })),
       paging: { next_cursor: rows.length ? String(rows[rows.length - 1].seq) : (after ?? null) },
     };

@@ -15,6 +15,7 @@ describe("messaging routes under random input", () => {
   let mid: string;
   let couponMid: string;
   let surveyMid: string;
+  let optinMid: string;
 
   const coupon = {
     attachment: {
@@ -36,6 +37,10 @@ describe("messaging routes under random input", () => {
     },
   };
 
+  const optinRequest = {
+    attachment: { type: "template", payload: { template_type: "notification_messages", title: "Weekly deals", payload: "DEALS" } },
+  };
+
   beforeAll(async () => {
     t = await startTestPlatform({ redis: false });
     api = httpClient(t.url);
@@ -46,6 +51,8 @@ describe("messaging routes under random input", () => {
     couponMid = (await pageSays(api, c.pageToken, c.psid, coupon)).body.message_id;
     // A survey to answer (likewise: the first good answer writes).
     surveyMid = (await pageSays(api, c.pageToken, c.psid, survey)).body.message_id;
+    // A marketing messages opt-in request (its first tap writes, a stop and a resume too; refusals nothing).
+    optinMid = (await pageSays(api, c.pageToken, c.psid, optinRequest)).body.message_id;
   });
   afterAll(async () => t?.close());
 
@@ -95,6 +102,13 @@ describe("messaging routes under random input", () => {
     { method: "POST", path: `/threads/${c.thread.id}/messages/${couponMid}/feedback`, token: c.person.token },
     // No app of the Page asks for response_feedback here: every thumb is refused (and writes nothing).
     { method: "PUT", path: `/threads/${c.thread.id}/messages/${couponMid}/response-feedback`, token: c.person.token },
+    { method: "POST", path: `/threads/${c.thread.id}/messages/${optinMid}/optin`, token: c.person.token },
+    { method: "DELETE", path: `/threads/${c.thread.id}/messages/${optinMid}/optin`, token: c.person.token },
+    // Not an opt-in request, and not a message of the thread.
+    { method: "POST", path: `/threads/${c.thread.id}/messages/${couponMid}/optin`, token: c.person.token },
+    { method: "DELETE", path: `/threads/${c.thread.id}/messages/m_nope/optin`, token: c.person.token },
+    { method: "GET", path: `/threads/${c.thread.id}/notification-messages`, token: c.person.token },
+    { method: "GET", path: "/v25.0/me/notification_message_tokens", token: c.pageToken },
     { method: "GET", path: "/events", token: c.person.token },
     { method: "GET", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
     { method: "POST", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
@@ -139,6 +153,21 @@ describe("messaging routes under random input", () => {
         { requiredKeys: [] },
       )
       .map((p) => ({ attachment: { type: "template", payload: { template_type: "coupon", ...p } } }));
+    // An opt-in request whose fields are anything.
+    const randomOptinRequest = fc
+      .record(
+        {
+          title: fc.oneof(fc.constant("Deals"), anyText(), fc.constant("x".repeat(66)), fc.integer()),
+          payload: fc.oneof(anyText(), fc.integer(), fc.jsonValue()),
+          image_url: fc.oneof(anyText(), fc.constant("https://shop.example/a.png")),
+          notification_messages_frequency: fc.oneof(anyText(), fc.constantFrom("DAILY", "weekly", "HOURLY")),
+          notification_messages_cta_text: fc.oneof(anyText(), fc.constantFrom("ALLOW", "get_updates", "SUBSCRIBE")),
+          notification_messages_timezone: fc.oneof(anyText(), fc.constantFrom("UTC", "Europe/Paris", "Mars/Olympus", "")),
+          notification_messages_reoptin: fc.oneof(anyText(), fc.constantFrom("ENABLED", "yes")),
+        },
+        { requiredKeys: [] },
+      )
+      .map((p) => ({ attachment: { type: "template", payload: { template_type: "notification_messages", ...p } } }));
     const value = () =>
       fc.oneof(
         scalar,
@@ -181,11 +210,20 @@ describe("messaging routes under random input", () => {
           ),
           { maxLength: 3 },
         ),
+        fc.constant(optinRequest),
+        randomOptinRequest,
+        fc.constant({ notification_messages_token: "A".repeat(43) }),
+        fc.record({ notification_messages_token: anyText() }),
       );
     const body = fc.oneof(
       fc.jsonValue(),
       // A well-formed Send API body around a random coupon (the Send API routes), refused as a whole elsewhere.
       randomCoupon.map((message) => ({ recipient: { id: c.psid }, messaging_type: "RESPONSE", message })),
+      randomOptinRequest.map((message) => ({ recipient: { id: c.psid }, messaging_type: "RESPONSE", message })),
+      // A marketing message to a token that is nobody's, or not a token at all.
+      fc
+        .oneof(anyText(), fc.constant("A".repeat(43)), fc.integer())
+        .map((token) => ({ recipient: { notification_messages_token: token }, message: { text: "hi" } })),
       fc.dictionary(
         fc.constantFrom(
           "text",

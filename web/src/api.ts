@@ -10,6 +10,7 @@ export type {
   CouponTemplatePayload,
   CustomerFeedbackTemplatePayload,
   FeedbackQuestion,
+  NotificationMessagesTemplatePayload,
   MediaAttachment,
   TemplateAttachment,
   TextQuickReply,
@@ -225,7 +226,20 @@ export type StoredEvent =
   // The person answered the Page's customer feedback request `mid` (on any of their devices, this one included).
   | (ThreadRef & { type: 'feedback'; mid: string; feedback: FeedbackState; cursor: number })
   // The person's thumbs on a bot's message (on any of their devices, this one included).
-  | (ThreadRef & { type: 'thumbs'; mid: string; feedback: 'good' | 'bad'; cursor: number });
+  | (ThreadRef & { type: 'thumbs'; mid: string; feedback: 'good' | 'bad'; cursor: number })
+  // The person opted in to, stopped or resumed a topic of the Page's marketing messages (on any of their devices).
+  | (ThreadRef & { type: 'optin'; mid: string; title: string; status: 'active' | 'stopped'; opted_in_at: number; expires_at: number; cursor: number });
+
+// --- marketing messages (src/marketing-messages TopicViewDto): one per opt-in request's title ---
+export interface TopicView {
+  mid: string;
+  title: string;
+  payload: string;
+  status: 'active' | 'stopped' | 'expired';
+  opted_in_at: number;
+  expires_at: number;
+  frequency?: string;
+}
 export interface TypingEvent extends ThreadRef {
   type: 'typing';
   cursor?: undefined;

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { toStorableText } from '../../../libs/templates';
 import { MediaService } from '../../media/media.service';
 import { AppConfig } from '../../config/app-config';
+import { openSealedItem } from '../../webhooks/sealed-items';
 import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
 import { retryWhileDatabaseAway } from '../../database/pg-retry';
 import { parseSchedule, retryDelayMs } from '../../webhooks/retry-policy';
@@ -122,7 +123,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
       source: c.source,
       handler,
       // Media URLs signed now, not when the event was recorded: a retried run gets live ones.
-      event: this.media.resignUrls(c.messaging),
+      event: openSealedItem(this.media.resignUrls(c.messaging), this.config.secretBox),
       allowedHosts: c.allowed_hosts,
       limits: c.limits ?? {},
     });

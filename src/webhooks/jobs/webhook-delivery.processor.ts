@@ -16,6 +16,7 @@ import { signMessenger, signStandard, toMessengerJson } from '../../../libs/webh
 import { AppsService } from '../../apps/apps.service';
 import { AuthService } from '../../auth/auth.service';
 import { AppConfig } from '../../config/app-config';
+import { openSealedItem } from '../sealed-items';
 import { SqlService } from '../../database/sql.service';
 import { retryWhileDatabaseAway } from '../../database/pg-retry';
 import { MetricsService } from '../../health/metrics.service';
@@ -503,7 +504,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     const body = toMessengerJson({
       object: 'page',
       // Media URLs were signed when the event was recorded; a retry hours later needs live ones.
-      entry: members.map((mb) => webhookEntry(mb.page_id, now, mb.field, this.media.resignUrls(mb.messaging))),
+      entry: members.map((mb) => webhookEntry(mb.page_id, now, mb.field, openSealedItem(this.media.resignUrls(mb.messaging), this.config.secretBox))),
     });
     const attempt = Math.max(...members.map((mb) => mb.attempts));
     const secrets = await this.auth.signingSecrets(target.appId);

@@ -5,6 +5,7 @@ import {
   AccountLinkingCompleted,
   AccountLinkingStarted,
   AccountLinkState,
+  TopicView,
   api,
   ApiError,
   FeedbackAnswer,
@@ -86,6 +87,8 @@ interface ThreadState {
   stale: boolean;
   // Whether the person's account is linked with the Page's business (account linking); undefined until read.
   linked?: boolean;
+  // Marketing messages: the person's topics by title (an opt-in request shows its own); undefined until read.
+  topics?: Record<string, TopicView>;
 }
 const emptyThread: ThreadState = {
   messages: [],
@@ -221,6 +224,12 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       patch(id, (s) => ({ ...s, messages: withFeedback(s.messages, e.mid, e.feedback) }));
       return;
     }
+    if (e.type === 'optin') {
+      // Any device's opt-in, stop or resume (this one's answer drew it already).
+      const topic: TopicView = { mid: e.mid, title: e.title, payload: '', status: e.status, opted_in_at: e.opted_in_at, expires_at: e.expires_at };
+      patch(id, (s) => ({ ...s, topics: { ...s.topics, [e.title]: { ...s.topics?.[e.title], ...topic } } }));
+      return;
+    }
     if (e.type === 'coupon_reveal') {
       // Any of the person's devices, this one included (its answer drew it already: then nothing changes).
       patch(id, (s) => ({ ...s, messages: withCouponRevealed(s.messages, e.mid, e.coupon_code, e.revealed_at) }));
@@ -299,8 +308,9 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
         // Events were missed for good: what the REST API says is the truth. Open threads reload now, others on open.
         void refreshThreads();
         // The account link may have changed in what was missed too: read again when shown.
-        setState((all) => Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { ...v, loaded: false, stale: true, linked: undefined }])));
+        setState((all) => Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { ...v, loaded: false, stale: true, linked: undefined, topics: undefined }])));
         if (openRef.current) void loadLinkState(openRef.current);
+        if (openRef.current) void loadTopics(openRef.current);
         if (openRef.current) void loadHistory(openRef.current);
       },
       forcePoll: new URLSearchParams(location.search).get('transport') === 'poll',
@@ -345,6 +355,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   async function open(id: string) {
     setOpenId(id);
     if (state[id]?.linked === undefined) void loadLinkState(id);
+    if (state[id]?.topics === undefined) void loadTopics(id);
     if (!state[id]?.loaded) await loadHistory(id);
     else {
       const lastPage = [...(state[id]?.messages ?? [])].reverse().find((m) => m.sender === 'page');
@@ -445,6 +456,17 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
   async function loadLinkState(id: string) {
     const st = await api<AccountLinkState>('GET', `/threads/${id}/account-linking`, undefined, { token }).catch(() => null);
     if (st) patch(id, (s) => (s.linked === undefined ? { ...s, linked: st.linked } : s));
+  }
+
+  async function loadTopics(id: string) {
+    const list = await api<{ data: TopicView[] }>('GET', `/threads/${id}/notification-messages`, undefined, { token }).catch(() => null);
+    if (list) patch(id, (s) => ({ ...s, topics: { ...Object.fromEntries(list.data.map((t) => [t.title, t])), ...s.topics } }));
+  }
+
+  // The opt-in request's button (opt in, or resume a stopped topic) and Stop: the answer is the topic's state.
+  async function setOptin(id: string, mid: string, on: boolean) {
+    const topic = await api<TopicView>(on ? 'POST' : 'DELETE', `/threads/${id}/messages/${encodeURIComponent(mid)}/optin`, undefined, { token });
+    patch(id, (s) => ({ ...s, topics: { ...s.topics, [topic.title]: topic } }));
   }
 
   // Log In: the server names the login page (with the token and where to come back); the person goes there, as
@@ -581,6 +603,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
           onRevealCoupon={(mid) => revealCoupon(current.id, mid)}
           onSubmitFeedback={(mid, answers) => submitFeedback(current.id, mid, answers)}
           onThumbs={(mid, feedback, previous) => thumbs(current.id, mid, feedback, previous)}
+          onOptin={(mid, on) => setOptin(current.id, mid, on)}
           token={token}
         />
       ) : (
@@ -672,11 +695,12 @@ interface ConvProps {
   onRevealCoupon(mid: string): Promise<void>;
   onSubmitFeedback(mid: string, answers: FeedbackAnswer[]): Promise<void>;
   onThumbs(mid: string, feedback: 'good' | 'bad', previous: 'good' | 'bad' | undefined): Promise<void>;
+  onOptin(mid: string, on: boolean): Promise<void>;
   token: string;
 }
 
 function Conversation(props: ConvProps) {
-  const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, onRevealCoupon, token } =
+  const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, onRevealCoupon, onOptin, token } =
     props;
   const { onLogIn, onLogOut, linkingNotice, onDismissNotice, onSubmitFeedback, onThumbs } = props;
   const profile = usePageProfile(thread.page_id, token);
@@ -728,6 +752,8 @@ function Conversation(props: ConvProps) {
     logOut: onLogOut,
     revealCoupon: (m: MessageView) => onRevealCoupon(m.mid),
     submitFeedback: (m: MessageView, answers: FeedbackAnswer[]) => onSubmitFeedback(m.mid, answers),
+    optin: (m: MessageView, on: boolean) => onOptin(m.mid, on),
+    topicOf: (title: string) => st?.topics?.[title],
   };
   return (
     <main

@@ -1,5 +1,5 @@
 // What bots send, drawn as Messenger draws it: text, templates (generic carousel, button, receipt, media, coupon,
-// customer feedback), media.
+// customer feedback, marketing messages' opt-in request), media.
 import { createContext } from 'preact';
 import { useContext, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type {
@@ -11,6 +11,8 @@ import type {
   FeedbackAnswer,
   FeedbackQuestion,
   GenericTemplatePayload,
+  NotificationMessagesTemplatePayload,
+  TopicView,
   MediaAttachment,
   MediaTemplatePayload,
   MessageView,
@@ -20,6 +22,7 @@ import type {
 } from '../api';
 import { buttonLabel } from '../../../libs/templates/button-label';
 import { feedbackScale } from '../../../libs/templates/customer-feedback';
+import { NOTIFICATION_MESSAGES_CTA_LABELS } from '../../../libs/templates/constants';
 import { fileLabel, mediaSources, thumbBox } from './media';
 import { refusalText } from './message-actions';
 import type { Byline } from './persona';
@@ -37,6 +40,10 @@ export interface Actions {
   revealCoupon?(m: MessageView): Promise<void>;
   // Submit on a customer feedback request: resolves once the answer is drawn; rejects with the server's refusal.
   submitFeedback?(m: MessageView, answers: FeedbackAnswer[]): Promise<void>;
+  // The opt-in request's button (`on`: opt in or resume) and Stop; rejects with the server's refusal.
+  optin?(m: MessageView, on: boolean): Promise<void>;
+  // The person's topic of that title (marketing messages), if they ever opted in.
+  topicOf?(title: string): TopicView | undefined;
 }
 
 // `reply`: what a Page's reply_to quotes (thread-logic replyQuote), drawn above the message. `byline`: the
@@ -70,6 +77,8 @@ function Content({ m, actions }: { m: MessageView; actions: Actions }) {
     return <Coupon m={m} p={m.attachment.payload} actions={actions} />;
   if (m.attachment?.type === 'template' && m.attachment.payload.template_type === 'customer_feedback')
     return <CustomerFeedback m={m} p={m.attachment.payload} actions={actions} />;
+  if (m.attachment?.type === 'template' && m.attachment.payload.template_type === 'notification_messages')
+    return <OptinRequest m={m} p={m.attachment.payload} actions={actions} />;
   if (m.attachment) return <AttachmentView a={m.attachment} actions={actions} onError={onError} />;
   if (m.attachments?.length)
     return (
@@ -462,6 +471,58 @@ function CustomerFeedback({ m, p, actions }: { m: MessageView; p: CustomerFeedba
             {sending ? 'Sending…' : 'Submit'}
           </button>
         </form>
+      )}
+      {refusal && (
+        <div class="coupon-status error" role="alert">
+          {refusal}
+        </div>
+      )}
+    </div>
+  );
+}
+
+// Marketing messages' opt-in request: image, title, and the button (notification_messages_cta_text, "Get messages"
+// by default). Once the person opted in to its topic (its title) it says so, with Stop; stopped, with Resume;
+// expired, the button again (a new token).
+function OptinRequest({ m, p, actions }: { m: MessageView; p: NotificationMessagesTemplatePayload; actions: Actions }) {
+  const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const topic = actions.topicOf?.(p.title);
+  const status = topic?.status === 'active' || topic?.status === 'stopped' ? topic.status : null;
+  async function tap(on: boolean) {
+    if (!actions.optin || busy) return;
+    setBusy(true);
+    setRefusal(null);
+    try {
+      await actions.optin(m, on);
+    } catch (err) {
+      setRefusal(`Not changed: ${refusalText(err)}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const cta = NOTIFICATION_MESSAGES_CTA_LABELS[p.notification_messages_cta_text ?? 'DEFAULT'];
+  return (
+    <div class="card optin-request" role="group" aria-label={`Messages from this Page: ${p.title}`}>
+      {p.image_url && <img class="card-img" src={p.image_url} alt="" loading="lazy" />}
+      <div class="card-text">
+        <div class="card-title">{p.title}</div>
+        <div class="card-subtitle optin-state" role="status">
+          {status === 'active'
+            ? "You'll get messages on this topic. You can stop them any time."
+            : status === 'stopped'
+              ? 'You stopped these messages.'
+              : 'Get occasional messages from this Page on this topic.'}
+        </div>
+      </div>
+      {status === 'active' ? (
+        <button type="button" class="tbutton optin-stop" aria-disabled={busy} disabled={!actions.optin} onClick={() => void tap(false)}>
+          {busy ? 'Stopping…' : 'Stop messages'}
+        </button>
+      ) : (
+        <button type="button" class="tbutton optin-cta" aria-disabled={busy} disabled={!actions.optin} onClick={() => void tap(true)}>
+          {busy ? 'One moment…' : status === 'stopped' ? 'Resume messages' : cta}
+        </button>
       )}
       {refusal && (
         <div class="coupon-status error" role="alert">

@@ -149,6 +149,9 @@ describe('the preview of a message', () => {
     expect(templateSummary({ type: 'template', payload: { template_type: 'coupon', title: '10% off', coupon_code: '10PERCENT' } })).toBe(
       'Coupon: 10% off · code 10PERCENT',
     );
+    expect(templateSummary({ type: 'template', payload: { template_type: 'notification_messages', title: 'Weekly deals', payload: 'D' } })).toBe(
+      'Opt-in request: Weekly deals',
+    );
     expect(templateSummary({ type: 'template', payload: { template_type: 'coupon', title: 'Sale', coupon_url: 'https://x.y' } })).toBe('Coupon: Sale');
     expect(templateSummary({ type: 'image', payload: { url: 'x' } })).toBeNull();
   });

@@ -107,7 +107,7 @@ function attachmentWords(first: Attachment | PersonAttachment, n: number): strin
   return n > 1 ? `${n} files` : 'a file';
 }
 
-// A template (generic carousel, button, receipt, media, coupon, customer feedback) in one line, as the pane summarises it.
+// A template (generic carousel, button, receipt, media, coupon, customer feedback, opt-in request) in one line, as the pane summarises it.
 export function templateSummary(a: Attachment): string | null {
   if (a.type !== 'template') return null;
   const p = a.payload;
@@ -127,6 +127,8 @@ export function templateSummary(a: Attachment): string | null {
       return `Coupon: ${p.title}${p.coupon_code !== undefined ? ` · code ${p.coupon_code}` : ''}`;
     case 'customer_feedback':
       return `Feedback request: ${p.title}`;
+    case 'notification_messages':
+      return `Opt-in request: ${p.title}`;
     default:
       return 'Template message';
   }
