@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from "typeorm";
 
 // The Page Inbox's name search (`q`, lower(name) LIKE '%…%') off a trigram index on people's names (pg_trgm, a
-// trusted extension: a database owner without superuser may create it; Debian's and the official images ship it,
+// trusted extension: a role with CREATE on the database may create it without superuser; Debian's and the official images ship it,
 // PGlite loads it in src/database/embedded-postgres.ts). TypeORM cannot describe this index (an expression, GIN, an
 // operator class): UserEntity names it with synchronize false, and this migration is written by hand.
 // Not in a transaction, as InboxListByMinute: a plain CREATE INDEX would hold every signup and name change for the
