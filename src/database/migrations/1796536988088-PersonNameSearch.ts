@@ -1,14 +1,14 @@
 import { MigrationInterface, QueryRunner } from "typeorm";
 
-// The Page Inbox's name search (`q`, lower(name) LIKE '%…%') off a trigram index on people's names (pg_trgm, a
-// trusted extension: a role with CREATE on the database may create it without superuser; Debian's and the official images ship it,
-// PGlite loads it in src/database/embedded-postgres.ts). TypeORM cannot describe this index (an expression, GIN, an
-// operator class): UserEntity names it with synchronize false, and this migration is written by hand.
-// Not in a transaction, as InboxListByMinute: a plain CREATE INDEX would hold every signup and name change for the
+// The Page Inbox's name search (`q`, lower(name) LIKE '%…%') off a trigram index on people's names. pg_trgm is a
+// trusted extension (a role with CREATE on the database may create it without superuser); Debian's packages and the
+// official image ship it, and PGlite loads it (src/database/embedded-postgres.ts). TypeORM cannot describe this
+// index (an expression, GIN, an operator class): UserEntity names it with synchronize false, and this migration is
+// written by hand. Not in a transaction, as InboxListByMinute: a plain CREATE INDEX would hold every signup for the
 // whole build: CONCURRENTLY. A build that fails leaves an invalid index of its name, which IF NOT EXISTS would keep:
-// that one is dropped and built again. Every step can run again. Without GIN's pending list (fastupdate off): a
-// signup or a name change writes its trigrams at once (names change rarely), where new names would wait in a list
-// that every search reads through and the planner costs, until a vacuum, turning it off the index.
+// that one is dropped and built again. Every step can run again. No GIN pending list (fastupdate off): a signup
+// writes its name's trigrams at once, where new names would wait in a list that every search reads through, and
+// that the planner costs, until a vacuum: enough of them and it stops choosing the index.
 export class PersonNameSearch1796536988088 implements MigrationInterface {
     name = 'PersonNameSearch1796536988088'
     transaction = false
