@@ -17,9 +17,12 @@ const IDLE_WAIT_MS = 5000;
 export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedPostgres> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  // PGlite has only the extensions it is given here: pg_trgm for the Page Inbox's name search (the PersonNameSearch
+  // migration creates it, and its index).
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   const dir = path.join(dataDir, 'pg');
   fs.mkdirSync(dir, { recursive: true });
-  const db = await PGlite.create({ dataDir: dir });
+  const db = await PGlite.create({ dataDir: dir, extensions: { pg_trgm } });
   const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' });
   await server.start();
   const address = (server as unknown as { server: { address(): { port: number } } }).server.address();

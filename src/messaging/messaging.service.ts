@@ -439,9 +439,13 @@ export class MessagingService implements OnModuleInit {
     if (only.threadId !== undefined) where.push(`t.id = ${q.param(only.threadId)}`);
     if (only.psid !== undefined) where.push(`t.psid = ${q.param(only.psid)}`);
     if (only.assignee !== undefined) where.push(only.assignee === '' ? 't.assignee_user_id IS NULL' : `t.assignee_user_id = ${q.param(only.assignee)}`);
-    // A filter on each row the scan passes, never a join the planner could start from: the scan stops at `limit`
-    // matches, and a pattern that matches nobody costs the folder's threads, not every person of every Page.
-    if (only.nameContains) where.push(`(SELECT lower(n.name) FROM users n WHERE n.id = t.user_id) LIKE lower(${q.param(containsPattern(only.nameContains))})`);
+    // The people whose name has it, as a semi-join the planner may start from either side, by its estimate of how
+    // many names match (statistics of lower(name), the trigram index's expression; each call is planned with its
+    // pattern): few, and it finds them off users_name_trgm_idx (a pattern of 3+ letters or digits) and looks up
+    // their threads of this Page, then sorts those; many, and it reads the folder's index in order, checking each
+    // thread's person by key, and stops at the page. A pattern too short for trigrams (1–2 letters) leaves it a
+    // scan of people's names or the folder's walk, whichever it costs less.
+    if (only.nameContains) where.push(`t.user_id IN (SELECT n.id FROM users n WHERE lower(n.name) LIKE lower(${q.param(containsPattern(only.nameContains))}))`);
     if (cursor) where.push(q.after(cursor, true));
     // With an assignee the index leads with it: ordering by it too (one value) lets its scan give the order.
     const leading = [...(only.assignee === undefined ? [] : ['assignee_user_id']), 'activity_minute'];

@@ -231,6 +231,13 @@ async function main() {
       { label: 'all q=ada', url: inbox('&folder=all&q=ada'), where: `lower(u.name) LIKE '%ada%'` },
       { label: 'inbox q=ada', url: inbox('&q=ada'), where: `NOT ${dynamicDone} AND lower(u.name) LIKE '%ada%'` },
       { label: 'all q=<no match>', url: inbox('&folder=all&q=nobody-is-called-this') },
+      { label: 'inbox q=<no match>', url: inbox('&q=nobody-is-called-this') },
+      // "Oz 1234" and the few whose number starts with 1234 (6 people at 200,000).
+      { label: 'all q=<few>', url: inbox('&folder=all&q=oz%201234'), where: `lower(u.name) LIKE '%oz 1234%'` },
+      { label: 'inbox q=<few>', url: inbox('&q=oz%201234'), where: `NOT ${dynamicDone} AND lower(u.name) LIKE '%oz 1234%'` },
+      // Too short for trigrams: one that most names have, one that nobody has.
+      { label: 'inbox q=a', url: inbox('&q=a'), where: `NOT ${dynamicDone} AND lower(u.name) LIKE '%a%'` },
+      { label: 'inbox q=<2, no match>', url: inbox('&q=zq') },
       { label: 'graph all', url: graph(''), where: 'true' },
       { label: 'graph inbox', url: graph('&folder=inbox'), where: `NOT ${dynamicDone}` },
       { label: 'graph page_done', url: graph('&folder=page_done'), where: dynamicDone },

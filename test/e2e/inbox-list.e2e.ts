@@ -222,6 +222,102 @@ describe('Page Inbox: the thread list', () => {
     expect(await walk((cursor) => b.inbox(`?limit=2${cursor ? `&cursor=${cursor}` : ''}`), b.owner.token, 2)).toEqual(inbox);
   });
 
+  it('finds people by part of their name, any ASCII case: nobody, a few, many, 1–2 letters, a page at a time', async () => {
+    const b = await business(['Ada Lovelace', 'Brad Pitt', 'Zoë Ådler', 'Hal ADLER', 'Rare Orchid', 'Eve ORCHIDEA', 'Ivy Lane', 'Max_Power 100%', 'Max Power 1000']);
+    const [ada, , zoe, hal, orchid, eve] = b.convs;
+    await b.file(ada, { done: true });
+    await b.file(zoe, { assignee_id: b.helper.id });
+    await b.file(hal, { done: true, assignee_id: b.helper.id });
+    await b.file(orchid, { done: true });
+    await b.file(eve, { assignee_id: b.helper.id });
+    // Many more of the Page's people, written straight to the tables: 1,200 "Common Person n" (a name the planner
+    // sees is everywhere: it reads the list's own index and checks each one) and 8 "Quixote n" (rare: it finds
+    // them off the name's trigram index first), both with ties in activity and creation, some done or assigned;
+    // and 20,000 people of the platform who are not (30 "Quixote Elsewhere n" write to another Page), so that
+    // starting from the names is a choice, not a scan of a small table. On this data the planner takes each way in
+    // (EXPLAIN when this was written): the trigram index then the threads by person (quixote, orchid, zoë, nobody),
+    // the index's matches hashed against the Page's threads (common, person 11), a scan of the names (a, zq), the
+    // folder's index in order (on). Whichever it takes, the pages must be the model's.
+    const elsewhere = await createPage(api, b.owner, 'Elsewhere');
+    await t.db.query(
+      `WITH u AS (INSERT INTO users (id, username, password_hash, name)
+                  SELECT '6' || lpad(i::text, 17, '0'), 'else_' || i || '_' || $1::text, 'x',
+                         CASE WHEN i <= 30 THEN 'Quixote Elsewhere ' || i ELSE 'Someone Else ' || i END
+                    FROM generate_series(1, 20000) i)
+       INSERT INTO threads (id, page_id, user_id, psid, last_seq, last_timestamp, activity_minute, person_last_at)
+       SELECT '5' || lpad(i::text, 17, '0'), $1, '6' || lpad(i::text, 17, '0'), '4' || lpad(i::text, 17, '0'), 1, 1e12, 1e12 / 60000, 1e12
+         FROM generate_series(1, 30) i`,
+      [elsewhere.id],
+    );
+    await t.db.query(
+      `WITH p AS (
+         SELECT i, CASE WHEN i <= 1200 THEN 'Common Person ' || i ELSE 'Quixote ' || (i - 1200) END AS name,
+                (extract(epoch FROM now()) * 1000)::bigint - 3600000 - (i % 300) * 1000 AS ts
+           FROM generate_series(1, 1208) i),
+       u AS (INSERT INTO users (id, username, password_hash, name)
+             SELECT '8' || lpad(i::text, 17, '0'), 'search_' || i || '_' || $2::text, 'x', name FROM p)
+       INSERT INTO threads (id, page_id, user_id, psid, last_seq, last_timestamp, activity_minute, person_last_at,
+                            page_done_seq, assignee_user_id, created_at)
+       SELECT '9' || lpad(i::text, 17, '0'), $1, '8' || lpad(i::text, 17, '0'), '7' || lpad(i::text, 17, '0'), 1, ts, ts / 60000, ts,
+              CASE WHEN i % 3 = 0 THEN 1 END, CASE WHEN i % 4 = 0 THEN $3 END,
+              now() - interval '1 day' + (i / 2) * interval '1 ms'
+         FROM p`,
+      [b.page.id, b.page.id, b.helper.id],
+    );
+    await t.db.query('ANALYZE users, threads');
+
+    // The model: the Page's threads with a message, by name, in the list's order (keys from the database).
+    const rows = await t.db.query<{ id: string; name: string; done: boolean; assignee: string | null; ts: string; us: string }>(
+      `SELECT t.id, u.name, t.page_done_seq IS NOT NULL AS done, t.assignee_user_id AS assignee, t.last_timestamp::text AS ts,
+              (extract(epoch FROM t.created_at) * 1000000)::bigint::text AS us
+         FROM threads t JOIN users u ON u.id = t.user_id WHERE t.page_id = $1 AND t.last_seq > 0`,
+      [b.page.id],
+    );
+    const key = (r: (typeof rows)[number]): Key => [BigInt(r.ts), BigInt(r.us), r.id];
+    const all = rows.sort((x, y) => (after(key(x), key(y)) ? 1 : after(key(y), key(x)) ? -1 : 0));
+    expect(all.length).toBe(9 + 1208);
+    const folders = { inbox: (r: (typeof rows)[number]) => !r.done, done: (r: (typeof rows)[number]) => r.done, all: () => true };
+    // [q, pages to walk it in]: many walk 50 at a time; few, 1, 3 and 50 at a time (the cursor through the trigram
+    // index's matches).
+    const queries: [string, number[]][] = [
+      ['nobody-is-called-this', [50]],
+      ['quixote', [1, 3, 50]],
+      ['qUiXoTe 7', [1, 50]],
+      ['ORCHID', [1, 50]],
+      ['zoë', [1, 50]],
+      // % and _ are plain characters, not LIKE's.
+      ['100%', [1, 50]],
+      ['X_p', [1, 50]],
+      ['common', [50]],
+      ['PERSON 11', [7, 50]],
+      // Too short for trigrams: 1–2 characters, a few, many, nobody.
+      ['a', [2, 50]],
+      ['dL', [1, 50]],
+      ['on', [50]],
+      ['zq', [50]],
+      ['ë', [1]],
+    ];
+    for (const [q, limits] of queries) {
+      for (const [folder, inFolder] of Object.entries(folders)) {
+        for (const assignee of ['', b.helper.id]) {
+          const query = `&folder=${folder}${assignee ? `&assignee=${assignee}` : ''}&q=${encodeURIComponent(q)}`;
+          const expected = all
+            .filter((r) => inFolder(r) && (!assignee || r.assignee === assignee) && r.name.toLowerCase().includes(q.toLowerCase()))
+            .map((r) => r.id);
+          for (const limit of limits) {
+            const got = await walk((cursor) => b.inbox(`?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`), b.owner.token, limit);
+            expect([query, limit, got]).toEqual([query, limit, expected]);
+          }
+        }
+      }
+    }
+    // The cases above are what they say: nobody, few and many.
+    const count = (q: string) => all.filter((r) => r.name.toLowerCase().includes(q)).length;
+    expect([count('nobody-is-called-this'), count('quixote'), count('orchid'), count('common'), count('zq'), count('dl'), count('x_p')]).toEqual([
+      0, 8, 2, 1200, 0, 2, 1,
+    ]);
+  }, 120_000);
+
   it('pages on from where it was when threads move meanwhile: what has not moved comes once, in order', async () => {
     const b = await business(['Ann', 'Ben', 'Cat', 'Dan', 'Eli', 'Flo', 'Gil', 'Hap']);
     const before = (await ordered(b.convs)).map((c) => c.thread);

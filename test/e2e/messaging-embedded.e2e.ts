@@ -6,7 +6,8 @@ import { httpClient } from '../support/http-client';
 import { assertGapFree, connectPerson } from '../support/person-socket';
 import { spawnPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { conversation, pageSays, personSays } from '../factories/messaging.factory';
+import { conversation, openThread, pageSays, personSays } from '../factories/messaging.factory';
+import { signupPerson } from '../factories/registry.factory';
 import { verifyMessenger } from '../../libs/webhook-signature';
 
 // The loop on the embedded default: PGlite behind a pool of one connection, in-process pub/sub and queue.
@@ -51,6 +52,23 @@ describe('messaging on the embedded default', () => {
       const convs = await api.get(`/v25.0/me/conversations?fields=message_count,messages{message}&limit=5&access_token=${encodeURIComponent(c.pageToken)}`);
       expect(convs.body.data).toMatchObject([{ id: `t_${c.thread.id}`, message_count: 41 }]);
       expect(convs.body.data[0].messages.data[0]).toEqual({ message: 'a human here', id: expect.stringMatching(/^m_/) });
+      // The name search, off PGlite's pg_trgm (the migration created the extension and its index): 3+ letters, any
+      // case; a name nobody has; 1 letter; a page at a time.
+      const zoe = await signupPerson(api, 'Zoë Quixote');
+      const zoeThread = await openThread(api, zoe, c.page.id);
+      await personSays(api, zoe, zoeThread.id, 'hello');
+      const search = async (q: string, more = '') => {
+        const res = await api.get(`/pages/${c.page.id}/inbox?q=${encodeURIComponent(q)}${more}`, { token: c.owner.token });
+        expect(res.status).toBe(200);
+        return { ids: res.body.data.map((x: { id: string }) => x.id), next: res.body.paging.next_cursor };
+      };
+      expect((await search('QUIX')).ids).toEqual([zoeThread.id]);
+      expect((await search('ustom')).ids).toEqual([c.thread.id]);
+      expect((await search('nobody-is-called-this')).ids).toEqual([]);
+      expect((await search('u')).ids).toEqual([zoeThread.id, c.thread.id]);
+      const firstOfU = await search('u', '&limit=1');
+      expect(firstOfU.ids).toEqual([zoeThread.id]);
+      expect(await search('u', `&limit=1&cursor=${firstOfU.next}`)).toEqual({ ids: [c.thread.id], next: null });
       await sock.close();
     } finally {
       await p.stop();

@@ -1,6 +1,9 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 @Entity('users')
+// The Page Inbox's name search (lower(name) LIKE '%…%', src/messaging pageThreads): a pg_trgm GIN index on
+// lower(name), which TypeORM cannot describe; the PersonNameSearch migration builds it, synchronize false keeps it.
+@Index('users_name_trgm_idx', { synchronize: false })
 export class UserEntity {
   @PrimaryColumn({ type: 'varchar', length: 20 })
   id: string;
