@@ -13,6 +13,8 @@ const VICTIM = `export default { async onMessage(event, ctx) {
   console.log('victim ok', typeof r.message_id, ({}).polluted === undefined);
 } }`;
 
+const VICTIM_LIMITS = { cpuMs: 1000, initCpuMs: 1000, wallMs: 20_000 };
+
 let host: InMemoryHostBridge;
 let pool: SandboxPool;
 let seq = 0;
@@ -42,7 +44,9 @@ async function abuse(source: string, over: Partial<InvocationRequest> = {}): Pro
     hostile.disable();
   }
   expect(hostile.max / 1e6).toBeLessThan(MAX_LOOP_DELAY_MS);
-  const v = await pool.invoke({ pageId: victim, scriptVersionId: `victim-v${id}`, source: VICTIM, handler: 'onMessage', event });
+  // The victim proves isolation, not speed: generous time limits, so a host loaded by other work can't fail it (with
+  // two full test runs on two cores, one victim once ended 'limit' under the default 50 ms of CPU and 2 s of wall).
+  const v = await pool.invoke({ pageId: victim, scriptVersionId: `victim-v${id}`, source: VICTIM, handler: 'onMessage', event, limits: VICTIM_LIMITS });
   expect(v).toMatchObject({ outcome: 'ok', sends: 1, logs: [expect.objectContaining({ message: 'victim ok string true' })] });
   expect(host.sent.some((s) => s.pageId === victim)).toBe(true);
   // The host realm itself.
