@@ -127,7 +127,8 @@ export class AccountLinkingService {
 
   // Log Out, by the person.
   async unlinkByPerson(userId: string, threadId: string): Promise<void> {
-    const thread = await this.messaging.writableThread(userId, threadId);
+    // Taking the link back stays open while the person blocks the Page.
+    const thread = await this.messaging.writableThread(userId, threadId, { whileBlocked: true });
     if (!(await this.unlink(thread, 'person'))) throw AccountLinkingErrors.notLinked();
   }
 

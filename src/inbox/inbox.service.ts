@@ -194,7 +194,7 @@ export class InboxService {
       });
       return { ...sent, created: true };
     } catch (err) {
-      // Nothing written: a retry raced this one, or the thread changed since the lookup (control, window).
+      // Nothing written: a retry raced this one, or the thread changed since the lookup (blocked, control, window).
       if (!(err instanceof AppException && err.code === 'PAGE.NOT_FOUND') && !isUniqueViolation(err)) throw err;
       const raced = cmid === null ? undefined : await this.messaging.findPageMessageByClientId(thread.id, cmid);
       if (raced) return { ...raced, created: false };
@@ -258,6 +258,8 @@ export class InboxService {
   }
 
   private checkSendable(thread: ThreadRow & ControlRow): void {
+    // The person blocked messages from the Page: nothing of its people's reaches them either.
+    if (thread.blocked_at != null) throw MessagingErrors.pageBlocked();
     const control = controlView(thread);
     if (!control.inbox_has_control) throw InboxErrors.notInControl(control.controller_name);
     if (Number(thread.person_last_at ?? 0) < this.windowStart()) {

@@ -96,7 +96,8 @@ export class MarketingMessagesService {
   // The person stops the topic of opt-in request `mid`: the Page's apps get STOP_NOTIFICATIONS and sends on its
   // token are refused until they resume. Stopping a stopped topic answers its state and tells no one.
   async stop(userId: string, threadId: string, mid: string): Promise<TopicView> {
-    const thread = await this.messaging.writableThread(userId, threadId);
+    // Stopping stays open while the person blocks the Page (opting in does not).
+    const thread = await this.messaging.writableThread(userId, threadId, { whileBlocked: true });
     await this.messaging.spendPersonSend(userId);
     return this.messaging.recordThreadChange(thread, async (m, lastSeq) => {
       const request = await this.requestOf(m, thread, mid);

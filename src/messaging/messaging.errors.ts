@@ -36,6 +36,11 @@ export const MessagingErrors = {
       'THREAD.RESPONSE_FEEDBACK_NOT_OFFERED',
       "Only a message of an app the Page subscribes to response_feedback takes a thumbs up or down (not the person's own, nor the Page's people's)",
     ),
+  // The person blocked messages from the Page: their own writes wait until they unblock (as Messenger's composer does).
+  threadBlocked: () => conflict('THREAD.BLOCKED', 'You blocked messages from this Page: unblock to write'),
+  // The Page's side, refused because the person blocked it: the Send API answers Graph's 551 / 1545041, the Page
+  // Inbox this.
+  pageBlocked: () => conflict('THREAD.BLOCKED', "This person isn't available right now: they are not receiving messages from this Page"),
   quickReplyNotOffered: () =>
     badRequest('THREAD.QUICK_REPLY_NOT_OFFERED', "The Page's latest message offers no such quick reply"),
 };

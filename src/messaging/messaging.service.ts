@@ -61,6 +61,8 @@ export interface ThreadRow {
   page_delivered_seq: string;
   page_delivered_watermark: string;
   created_at: Date;
+  // ms; null: the person has not blocked messages from the Page.
+  blocked_at: string | null;
   // Only where the query joined pages.
   page_suspended_at?: Date | null;
   owner_app_id?: string | null;
@@ -264,7 +266,8 @@ export class MessagingService implements OnModuleInit {
     if (ref === undefined) return this.threadOf(userId, pageId);
     await this.spendPersonSend(userId);
     const opened = await this.threadOf(userId, pageId);
-    await this.openedWithRef(opened.thread, ref);
+    // A thread whose Page the person blocked opens for reading; the Page is not told where they came from.
+    if (opened.thread.blocked_at == null) await this.openedWithRef(opened.thread, ref);
     return opened;
   }
 
@@ -390,6 +393,8 @@ export class MessagingService implements OnModuleInit {
       seen_by_page_seq: Number(t.page_read_seq),
       delivered_to_page_watermark: Number(t.page_delivered_watermark),
       delivered_to_page_seq: Number(t.page_delivered_seq),
+      blocked: t.blocked_at != null,
+      blocked_at: t.blocked_at == null ? null : Number(t.blocked_at),
       created_at: new Date(t.created_at).toISOString(),
     };
   }
@@ -423,6 +428,8 @@ export class MessagingService implements OnModuleInit {
       last_timestamp: Number(r.last_timestamp),
       control: controlView(r),
       done: r.done,
+      // The person blocked messages from the Page: its people can read the conversation, not answer it.
+      blocked: r.blocked_at != null,
       assignee: r.assignee_user_id ? { id: r.assignee_user_id, name: r.assignee_name ?? '' } : null,
     };
   }
@@ -731,8 +738,8 @@ export class MessagingService implements OnModuleInit {
       // A concurrent retry won the unique (thread, sender, client_message_id): the statement wrote nothing.
       if (!(clientMessageId && isUniqueViolation(err))) throw err;
     }
-    // Nothing was written: a retry of a stored message, a page suspended meanwhile, or a thread not (or no
-    // longer) this person's.
+    // Nothing was written: a retry of a stored message, a page suspended meanwhile, the person blocked messages
+    // from the Page, or a thread not (or no longer) this person's.
     if (clientMessageId) {
       const first = await this.findByClientId(thread.id, clientMessageId);
       if (first) return first;
@@ -740,7 +747,40 @@ export class MessagingService implements OnModuleInit {
     this.forgetThread(thread);
     const fresh = await this.findOwnThread(userId, threadId);
     if (fresh.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${fresh.page_id}`);
+    if (fresh.blocked_at != null) throw MessagingErrors.threadBlocked();
     throw MessagingErrors.threadNotFound(threadId);
+  }
+
+  // The person blocks (or unblocks) messages from the thread's Page, as on Messenger: while blocked nothing the Page
+  // sends reaches them (the Send API answers 551, the Page Inbox THREAD.BLOCKED) and they write nothing to it. Their
+  // other devices get a `block` event; the Page's bots get nothing (Meta sends no webhook for a block). Setting what
+  // is already set writes nothing and tells no one, and answers the thread as it is.
+  async setBlocked(userId: string, threadId: string, blocked: boolean): Promise<ThreadRow> {
+    const thread = await this.findOwnThread(userId, threadId);
+    // A toggle is written and pushed to the Page's inbox watchers: the person's bucket bounds how often.
+    if ((thread.blocked_at != null) !== blocked) await this.spendPersonSend(userId);
+    return this.run(async (m) => {
+      const [t] = rowsOf<ThreadRow>(
+        await m.query(
+          `UPDATE threads SET blocked_at = CASE WHEN $2 THEN $3::bigint END
+            WHERE id = $1 AND (blocked_at IS NULL) = $2 RETURNING *`,
+          [thread.id, blocked, Date.now()],
+        ),
+      );
+      if (!t) {
+        const [now] = rowsOf<ThreadRow>(await m.query(`SELECT * FROM threads WHERE id = $1`, [thread.id]));
+        return { result: now, events: [], deliveries: [] };
+      }
+      const event = await this.appendEvent(m, userId, {
+        type: 'block',
+        blocked,
+        blocked_at: t.blocked_at == null ? null : Number(t.blocked_at),
+        thread_id: t.id,
+        page_id: t.page_id,
+        seq: Number(t.last_seq),
+      });
+      return { result: t, events: [event], deliveries: [] };
+    }, userId);
   }
 
   // One bucket for everything a person writes that reaches the Page's bots: messages, postbacks, reactions,
@@ -816,7 +856,8 @@ export class MessagingService implements OnModuleInit {
         page_id: t.page_id,
         seq: Number(t.last_seq),
       });
-      const deliveries = await this.webhooks.recordPageEvent(m, {
+      // While the person blocks the Page, it learns nothing of them (their own devices still sync).
+      const deliveries = t.blocked_at != null ? [] : await this.webhooks.recordPageEvent(m, {
         pageId: t.page_id,
         field: 'message_reads',
         threadKey: t.psid,
@@ -874,7 +915,7 @@ export class MessagingService implements OnModuleInit {
         page_id: t.page_id,
         seq: Number(t.last_seq),
       });
-      const deliveries = await this.webhooks.recordPageEvent(m, {
+      const deliveries = t.blocked_at != null ? [] : await this.webhooks.recordPageEvent(m, {
         pageId: t.page_id,
         field: 'message_deliveries',
         threadKey: t.psid,
@@ -1185,10 +1226,12 @@ export class MessagingService implements OnModuleInit {
       const [t] = rowsOf<ThreadRow>(
         await m.query(
           `UPDATE threads SET page_read_watermark = GREATEST(page_read_watermark, $2), page_read_seq = last_seq
-            WHERE id = $1 RETURNING *`,
+            WHERE id = $1 AND blocked_at IS NULL RETURNING *`,
           [thread.id, now],
         ),
       );
+      // The caller found the thread: no row means the person blocked the Page (the person sees no "Seen").
+      if (!t) throw MessagingErrors.pageBlocked();
       await this.requireControl(m, thread.id, appId);
       const event = await this.appendEvent(m, thread.user_id, {
         type: 'read',
@@ -1205,7 +1248,9 @@ export class MessagingService implements OnModuleInit {
   // A bot's react / unreact: the Page's one reaction to a message of the thread. False: no such message here.
   async setPageReaction(thread: ThreadRow, mid: string, emoji: string | null, appId: string | null): Promise<boolean> {
     const { found } = await this.run(async (m) => {
-      await this.lockThread(m, thread.id);
+      // The thread's lock, and whether the person blocked the Page, in one read.
+      const [t] = await m.query(`SELECT blocked_at FROM threads WHERE id = $1 FOR UPDATE`, [thread.id]);
+      if (t?.blocked_at != null) throw MessagingErrors.pageBlocked();
       await this.requireControl(m, thread.id, appId);
       return this.react(m, thread, 'page', mid, emoji);
     }, thread.user_id);
@@ -1315,8 +1360,10 @@ export class MessagingService implements OnModuleInit {
   // same row update: the folders are read off indexes on that column. Those indexes hold activity_minute, not
   // last_timestamp, so the update is HOT (no index entry) unless the minute turns or the thread leaves done: an
   // unchanged value, NULL included, does not count as a change.
-  // Null when nothing was written: the thread is not the person's, its page is suspended, or the
+  // Null when nothing was written: the thread is not the person's, the person blocked messages from the Page (either
+  // side's message: checked here, in the statement, so no send pays a lookup for it), its page is suspended, or the
   // (thread, sender, client_message_id) exists already. A concurrent duplicate fails on the unique index instead.
+  // Callers work out which on that failure path.
   private async appendMessage(
     q: SqlQuery,
     thread: ThreadFacts,
@@ -1339,7 +1386,7 @@ export class MessagingService implements OnModuleInit {
                   activity_minute = GREATEST(th.last_timestamp, $2) / ${ACTIVITY_MINUTE_MS},
                   person_last_at = CASE WHEN $4 = 'person' THEN GREATEST(th.last_timestamp, $2) ELSE th.person_last_at END,
                   page_done_seq = CASE WHEN $4 = 'person' THEN NULL ELSE th.page_done_seq END
-            WHERE th.id = $1 AND th.user_id = $9
+            WHERE th.id = $1 AND th.user_id = $9 AND th.blocked_at IS NULL
               AND EXISTS (SELECT 1 FROM pages p WHERE p.id = th.page_id AND p.suspended_at IS NULL)
               AND ($12::bigint IS NULL OR th.person_last_at >= $12)
               AND ($13::varchar IS NULL OR COALESCE(${threadControllerSql('th.page_id', 'th.owner_app_id')}, $13) = $13)
@@ -1422,11 +1469,13 @@ export class MessagingService implements OnModuleInit {
     return { result: { found: true, reaction: emoji }, events: [event], deliveries };
   }
 
-  // A thread the person may write to: theirs, and its Page not suspended.
-  // The person's own thread, on a Page that is not suspended: where they may act.
-  async writableThread(userId: string, threadId: string): Promise<ThreadRow> {
+  // The person's own thread, on a Page that is not suspended and whose messages they have not blocked: where they
+  // may act. `whileBlocked`: what only takes something back from the Page (Log Out, stopping marketing messages)
+  // stays open while blocked.
+  async writableThread(userId: string, threadId: string, opts: { whileBlocked?: boolean } = {}): Promise<ThreadRow> {
     const thread = await this.findOwnThread(userId, threadId);
     if (thread.page_suspended_at) throw notFound('PAGE.NOT_FOUND', `No page ${thread.page_id}`);
+    if (thread.blocked_at != null && !opts.whileBlocked) throw MessagingErrors.threadBlocked();
     return thread;
   }
 

@@ -73,6 +73,8 @@ export type StoredEvent =
   // The person gave a bot's message a thumbs up (good) or down (bad) (from any of their devices). (user_events.type
   // holds 16 characters: `thumbs`, not response_feedback.)
   | (ThreadRef & { type: 'thumbs'; mid: string; feedback: 'good' | 'bad' })
+  // The person blocked (or unblocked) messages from the Page, from any of their devices. Never told to the Page.
+  | (ThreadRef & { type: 'block'; blocked: boolean; blocked_at: number | null })
   // The person opted in to a topic of the Page's marketing messages (`mid`: the opt-in request they tapped), or
   // stopped or resumed them (from any of their devices). `expires_at`: when the Page can no longer send on it.
   | (ThreadRef & {

@@ -52,6 +52,20 @@ export class ThreadsController {
     return this.messaging.threadView(await this.messaging.findOwnThread(who.userId, threadId));
   }
 
+  // Messenger's "Block messages" from a Page: answered with the thread as it now is; again changes nothing.
+  @Post(':threadId/block')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ThreadDto, description: "Blocked: the Page's sends are refused (Graph 551 / 1545041) and yours wait until you unblock; idempotent" })
+  async block(@CurrentPrincipal() who: PersonPrincipal, @Param('threadId') threadId: string): Promise<ThreadDto> {
+    return this.messaging.threadView(await this.messaging.setBlocked(who.userId, threadId, true));
+  }
+
+  @Delete(':threadId/block')
+  @ApiOkResponse({ type: ThreadDto, description: 'Unblocked: the Page may message you again (within its messaging window); idempotent' })
+  async unblock(@CurrentPrincipal() who: PersonPrincipal, @Param('threadId') threadId: string): Promise<ThreadDto> {
+    return this.messaging.threadView(await this.messaging.setBlocked(who.userId, threadId, false));
+  }
+
   @Post(':threadId/messages')
   @ApiCreatedResponse({ type: SentMessageDto, description: 'Stored; 200 when a retry found the first message' })
   async send(

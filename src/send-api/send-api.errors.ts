@@ -19,6 +19,10 @@ export const SendApiErrors = {
   // Handover protocol: another app (or the Page Inbox) controls the thread.
   notThreadController: () =>
     new GraphException('(#10) This app does not control this thread: another app or the Page Inbox has it', 10, HttpStatus.BAD_REQUEST, 'OAuthException', 2018300),
+  // The person blocked messages from the Page (Meta's code, subcode and wording: the Page Messages reference's 551).
+  // Nothing is sent or stored, sender actions included.
+  personUnavailable: () =>
+    new GraphException("(#551) This person isn't available right now.", 551, HttpStatus.BAD_REQUEST, 'OAuthException', 1545041),
   pageRateLimited: (retryAfterMs: number) =>
     new GraphException('(#613) Calls to this api have exceeded the rate limit.', 613, HttpStatus.TOO_MANY_REQUESTS, 'OAuthException', undefined, {
       'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),

@@ -50,6 +50,13 @@ function checkControl(thread: ThreadRow, appId: string | null): void {
   if (appId !== null && thread.controller != null && thread.controller !== appId) throw SendApiErrors.notThreadController();
 }
 
+// The person blocked messages from the Page: every send to them is refused, sender actions included, before the
+// window or handover is considered (Messenger's 551 / 1545041). Read off the row the lookup fetched anyway; the
+// lookup-free path leaves it to the message statement (see deliver).
+function checkReachable(thread: ThreadRow): void {
+  if (thread.blocked_at != null) throw SendApiErrors.personUnavailable();
+}
+
 // The Send API: validation (libs/templates), the messaging window, rate limits, Idempotency-Key,
 // attachment ids; then MessagingService stores the message and pushes it.
 @Injectable()
@@ -102,7 +109,8 @@ export class SendApiService {
       try {
         return await this.write(facts, appId, content, undefined, scope, idempotencyKey, this.windowStart(req));
       } catch (err) {
-        // Nothing written: outside the window, or the thread or its page gone. The full path says which.
+        // Nothing written: the person blocked the Page, outside the window, or the thread or its page gone. The full
+        // path says which.
         if (!(err instanceof AppException && err.code === 'PAGE.NOT_FOUND')) throw err;
         this.messaging.forgetThread(facts);
       }
@@ -124,8 +132,10 @@ export class SendApiService {
           await this.messaging.pageTyping(thread, req.sender_action === 'typing_on', persona);
         }
       } catch (err) {
-        // Control passed to another app between the lookup and the write (checked again under the thread's lock).
+        // Control passed to another app, or the person blocked the Page, between the lookup and the write (both
+        // checked again under the thread's lock).
         if (err instanceof AppException && err.code === 'THREAD.NOT_CONTROLLER') throw SendApiErrors.notThreadController();
+        if (err instanceof AppException && err.code === 'THREAD.BLOCKED') throw SendApiErrors.personUnavailable();
         throw err;
       }
       // Graph answers a sender action with the recipient only.
@@ -144,10 +154,12 @@ export class SendApiService {
     try {
       return await this.write(thread, appId, content, attachmentId, scope, idempotencyKey, null, target);
     } catch (err) {
-      // The append wrote nothing: control passed to another app since the lookup (the append checks it under the
-      // thread's lock), or the page or thread went. Looked up again, the refusal is named as a fresh call would be.
+      // The append wrote nothing: the person blocked the Page or control passed to another app since the lookup
+      // (the append checks both under the thread's lock), or the page or thread went. Looked up again, the refusal
+      // is named as a fresh call would be.
       if (!(err instanceof AppException && err.code === 'PAGE.NOT_FOUND')) throw err;
       const now = await this.messaging.findThreadByPsid(pageId, thread.psid);
+      if (now) checkReachable(now);
       if (now) checkControl(now, appId);
       throw err;
     }
@@ -177,12 +189,14 @@ export class SendApiService {
       const target = await this.marketing.target(pageId, token);
       const thread = await this.messaging.findThreadByPsid(pageId, target.psid);
       if (!thread) throw GraphErrors.noMatchingUser();
+      checkReachable(thread);
       // An opt-in request goes only within the standard window, whoever it is addressed by.
       if (isOptinRequest(req)) this.checkWindow(thread, req);
       return { thread, target };
     }
     const [, thread] = await Promise.all([spending, this.messaging.findThreadByPsid(pageId, req.recipient.id)]);
     if (!thread) throw GraphErrors.noMatchingUser();
+    checkReachable(thread);
     this.checkWindow(thread, req);
     return { thread };
   }

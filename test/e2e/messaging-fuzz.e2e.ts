@@ -3,7 +3,8 @@ import { httpClient, HttpClient } from "../support/http-client";
 import { rowCounts } from "../support/row-counts";
 import { anyQueryText, anyText, expectNo5xx, fuzzBody } from "../support/fuzz-request";
 import { startTestPlatform, TestPlatform } from "../support/spawn-platform";
-import { clientId, conversationWithPsid, pageSays, personSays } from "../factories/messaging.factory";
+import { clientId, conversationWithPsid, openThread, pageSays, personSays } from "../factories/messaging.factory";
+import { Person, signupPerson } from "../factories/registry.factory";
 import { connectPerson } from "../support/person-socket";
 
 // Random bodies, queries and headers at the person API and the Send API: never a 5xx, always the route's
@@ -16,6 +17,7 @@ describe("messaging routes under random input", () => {
   let couponMid: string;
   let surveyMid: string;
   let optinMid: string;
+  let blocker: { person: Person; thread: { id: string } };
 
   const coupon = {
     attachment: {
@@ -53,6 +55,8 @@ describe("messaging routes under random input", () => {
     surveyMid = (await pageSays(api, c.pageToken, c.psid, survey)).body.message_id;
     // A marketing messages opt-in request (its first tap writes, a stop and a resume too; refusals nothing).
     optinMid = (await pageSays(api, c.pageToken, c.psid, optinRequest)).body.message_id;
+    const person = await signupPerson(api, "Blocker");
+    blocker = { person, thread: await openThread(api, person, c.page.id) };
   });
   afterAll(async () => t?.close());
 
@@ -108,6 +112,11 @@ describe("messaging routes under random input", () => {
     { method: "POST", path: `/threads/${c.thread.id}/messages/${couponMid}/optin`, token: c.person.token },
     { method: "DELETE", path: `/threads/${c.thread.id}/messages/m_nope/optin`, token: c.person.token },
     { method: "GET", path: `/threads/${c.thread.id}/notification-messages`, token: c.person.token },
+    // On a thread of its own: a block left set would refuse the sends later tests make on c.thread.
+    { method: "POST", path: `/threads/${blocker.thread.id}/block`, token: blocker.person.token },
+    { method: "DELETE", path: `/threads/${blocker.thread.id}/block`, token: blocker.person.token },
+    { method: "POST", path: `/threads/${c.thread.id}/block`, token: blocker.person.token },
+    { method: "POST", path: "/threads/not-a-thread/block", token: c.person.token },
     { method: "GET", path: "/v25.0/me/notification_message_tokens", token: c.pageToken },
     { method: "GET", path: "/events", token: c.person.token },
     { method: "GET", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },

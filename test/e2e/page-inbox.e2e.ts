@@ -75,6 +75,7 @@ describe('Page Inbox', () => {
         last_timestamp: second.timestamp,
         control: { handover: false, controller_app_id: null, controller_name: null, inbox_has_control: true },
         done: false,
+        blocked: false,
         assignee: null,
       },
     ]);

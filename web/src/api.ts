@@ -168,6 +168,10 @@ export interface Thread {
   // The Page's bot has received the person's messages up to this seq (it acknowledged the webhook); 0 if none.
   delivered_to_page_watermark: number;
   delivered_to_page_seq: number;
+  // The person blocked messages from the Page (POST /threads/:id/block): nothing of the Page's reaches them, and
+  // they write nothing to it until they unblock.
+  blocked: boolean;
+  blocked_at: number | null;
   created_at: string;
 }
 export interface ThreadSummary extends Thread {
@@ -228,7 +232,9 @@ export type StoredEvent =
   // The person's thumbs on a bot's message (on any of their devices, this one included).
   | (ThreadRef & { type: 'thumbs'; mid: string; feedback: 'good' | 'bad'; cursor: number })
   // The person opted in to, stopped or resumed a topic of the Page's marketing messages (on any of their devices).
-  | (ThreadRef & { type: 'optin'; mid: string; title: string; status: 'active' | 'stopped'; opted_in_at: number; expires_at: number; cursor: number });
+  | (ThreadRef & { type: 'optin'; mid: string; title: string; status: 'active' | 'stopped'; opted_in_at: number; expires_at: number; cursor: number })
+  // The person blocked or unblocked messages from the Page (on any of their devices).
+  | (ThreadRef & { type: 'block'; blocked: boolean; blocked_at: number | null; cursor: number });
 
 // --- marketing messages (src/marketing-messages TopicViewDto): one per opt-in request's title ---
 export interface TopicView {

@@ -148,6 +148,8 @@ export class InboxThreadDto {
   @ApiProperty({ description: 'ms since the epoch' }) last_timestamp: number;
   @ApiProperty({ type: ControlDto }) control: ControlDto;
   @ApiProperty({ description: 'Marked done, and the person has written nothing since' }) done: boolean;
+  @ApiProperty({ description: 'The person blocked messages from the Page: readable, not answerable (replies get 409 THREAD.BLOCKED)' })
+  blocked: boolean;
   @ApiProperty({ type: InboxAssigneeDto, nullable: true, description: 'The admin it is assigned to' }) assignee: InboxAssigneeDto | null;
 }
 

@@ -37,6 +37,13 @@ export class ThreadDto {
   delivered_to_page_watermark: number;
   @ApiProperty({ description: 'Your messages up to this seq are delivered to the Page ("Delivered")' })
   delivered_to_page_seq: number;
+  @ApiProperty({
+    description:
+      "You blocked messages from this Page: nothing it sends reaches you (its bots get Graph's 551), and you write nothing to it until you unblock",
+  })
+  blocked: boolean;
+  @ApiProperty({ type: Number, nullable: true, description: 'When you blocked it (ms); null when not blocked' })
+  blocked_at: number | null;
   @ApiProperty() created_at: string;
 }
 

@@ -102,6 +102,11 @@ export class ThreadEntity {
   @Column({ name: 'pending_ref', type: 'varchar', length: 250, nullable: true })
   pendingRef: string | null;
 
+  // When the person blocked messages from the Page (ms); null: not blocked. While set, nothing the Page sends reaches
+  // them: the message statement itself refuses (appendMessage), so checking it costs the Send API no round trip.
+  @Column({ name: 'blocked_at', type: 'bigint', nullable: true })
+  blockedAt: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -220,6 +220,11 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
       patch(id, (s) => ({ ...s, messages: withThumbs(s.messages, e.mid, e.feedback) }));
       return;
     }
+    if (e.type === 'block') {
+      // Any device's block or unblock (this one's answer drew it already).
+      applyBlocked(id, e.blocked, e.blocked_at);
+      return;
+    }
     if (e.type === 'feedback') {
       patch(id, (s) => ({ ...s, messages: withFeedback(s.messages, e.mid, e.feedback) }));
       return;
@@ -480,6 +485,17 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     }
   }
 
+  function applyBlocked(id: string, blocked: boolean, blockedAt: number | null) {
+    setThreads((ts) => ts.map((t) => (t.id === id ? { ...t, blocked, blocked_at: blockedAt } : t)));
+  }
+
+  // Block messages from the Page (Messenger's "Block messages") or unblock them: the answer is the thread's state.
+  async function setBlocked(id: string, on: boolean) {
+    const t = await api<Thread>(on ? 'POST' : 'DELETE', `/threads/${id}/block`, undefined, { token });
+    applyBlocked(id, t.blocked, t.blocked_at);
+    if (on) patch(id, (s) => ({ ...s, typingUntil: 0 }));
+  }
+
   async function logOut(id: string) {
     try {
       await api('DELETE', `/threads/${id}/account-linking`, undefined, { token });
@@ -604,6 +620,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
           onSubmitFeedback={(mid, answers) => submitFeedback(current.id, mid, answers)}
           onThumbs={(mid, feedback, previous) => thumbs(current.id, mid, feedback, previous)}
           onOptin={(mid, on) => setOptin(current.id, mid, on)}
+          onBlock={(on) => setBlocked(current.id, on)}
           token={token}
         />
       ) : (
@@ -696,24 +713,31 @@ interface ConvProps {
   onSubmitFeedback(mid: string, answers: FeedbackAnswer[]): Promise<void>;
   onThumbs(mid: string, feedback: 'good' | 'bad', previous: 'good' | 'bad' | undefined): Promise<void>;
   onOptin(mid: string, on: boolean): Promise<void>;
+  onBlock(on: boolean): Promise<void>;
   token: string;
 }
 
 function Conversation(props: ConvProps) {
   const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, onRevealCoupon, onOptin, token } =
     props;
-  const { onLogIn, onLogOut, linkingNotice, onDismissNotice, onSubmitFeedback, onThumbs } = props;
+  const { onLogIn, onLogOut, linkingNotice, onDismissNotice, onSubmitFeedback, onThumbs, onBlock } = props;
   const profile = usePageProfile(thread.page_id, token);
   const [menuOpen, setMenuOpen] = useState(false);
-  const menu = (profile?.persistent_menu?.call_to_actions ?? []) as Button[];
-  const inputDisabled = profile?.persistent_menu?.composer_input_disabled ?? false;
+  // The header's options (Block messages), and the confirmation a block asks for first.
+  const [optionsOpen, setOptionsOpen] = useState(false);
+  const [confirmBlock, setConfirmBlock] = useState(false);
+  const [blockError, setBlockError] = useState<string | null>(null);
+  const blocked = thread.blocked === true;
+  const menu = blocked ? [] : ((profile?.persistent_menu?.call_to_actions ?? []) as Button[]);
+  // While the person blocks the Page they write nothing to it (the server refuses with THREAD.BLOCKED).
+  const inputDisabled = blocked || (profile?.persistent_menu?.composer_input_disabled ?? false);
   const msgs = st?.messages ?? [];
   const listRef = useRef<HTMLOListElement>(null);
   const [text, setText] = useState('');
   // The message the next one answers (Reply on a message): shown above the composer until sent or cancelled.
   const [replyingTo, setReplyingTo] = useState<MessageView | null>(null);
   const lastOwn = useMemo(() => lastOwnMessage(msgs), [msgs]);
-  const chips = quickReplyChips(msgs, pending.length);
+  const chips = blocked ? [] : quickReplyChips(msgs, pending.length);
   const att = useAttachments(thread.id, token);
   const composer = composerState(text, att.drafts);
   const textInput = useRef<HTMLInputElement>(null);
@@ -728,9 +752,19 @@ function Conversation(props: ConvProps) {
   }, [now, msgs]);
   const byMid = useMemo(() => new Map(msgs.map((m) => [m.mid, m])), [msgs]);
 
+  async function changeBlock(on: boolean) {
+    setBlockError(null);
+    try {
+      await onBlock(on);
+      setConfirmBlock(false);
+    } catch (err) {
+      setBlockError(`Could not ${on ? 'block' : 'unblock'}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   function submit(e: Event) {
     e.preventDefault();
-    if (!composer.canSend) return;
+    if (!composer.canSend || inputDisabled) return;
     const t = text.trim();
     onText(t || undefined, undefined, readyAttachments(att.drafts), replyingTo ? { mid: replyingTo.mid } : undefined);
     setReplyingTo(null);
@@ -791,7 +825,57 @@ function Conversation(props: ConvProps) {
                 ? 'Reconnecting…'
                 : 'Connecting…'}
         </span>
+        <span class="conv-options">
+          <button
+            type="button"
+            class="link"
+            aria-label="Conversation options"
+            aria-haspopup="menu"
+            aria-expanded={optionsOpen}
+            onClick={() => setOptionsOpen(!optionsOpen)}
+          >
+            ⋯
+          </button>
+          {optionsOpen && (
+            <ul class="options-menu" role="menu" aria-label="Conversation options">
+              <li role="none">
+                <button
+                  type="button"
+                  role="menuitem"
+                  onClick={() => {
+                    setOptionsOpen(false);
+                    if (blocked) void changeBlock(false);
+                    else setConfirmBlock(true);
+                  }}
+                >
+                  {blocked ? 'Unblock messages' : 'Block messages'}
+                </button>
+              </li>
+            </ul>
+          )}
+        </span>
       </header>
+      {confirmBlock && !blocked && (
+        <div class="confirm" role="alertdialog" aria-label={`Block messages from ${thread.page.name}?`}>
+          <p>
+            <strong>Block messages from {thread.page.name}?</strong> {thread.page.name} won’t be able to message you here, and you won’t be
+            able to write to it until you unblock. You keep the conversation.
+          </p>
+          <div class="confirm-actions">
+            <button type="button" class="secondary" onClick={() => setConfirmBlock(false)}>
+              Cancel
+            </button>
+            <button type="button" class="danger" onClick={() => void changeBlock(true)}>
+              Block
+            </button>
+          </div>
+        </div>
+      )}
+      {blockError && (
+        <p class="error" role="alert">
+          {blockError}
+        </p>
+      )}
       {linkingNotice && (
         <p class="linking-notice" role="status">
           {linkingNotice}{' '}
@@ -915,7 +999,15 @@ function Conversation(props: ConvProps) {
           }}
         />
       )}
-      <form class="composer" onSubmit={submit}>
+      {blocked && (
+        <div class="blocked-banner" role="status" aria-label="Blocked">
+          <span class="grow">You blocked messages from {thread.page.name}</span>
+          <button type="button" class="link" onClick={() => void changeBlock(false)}>
+            Unblock
+          </button>
+        </div>
+      )}
+      <form class="composer" onSubmit={submit} data-blocked={blocked ? 'true' : undefined}>
         {menu.length > 0 && (
           <button type="button" class="secondary" aria-expanded={menuOpen} aria-label="Menu" onClick={() => setMenuOpen(!menuOpen)}>
             ☰
@@ -944,7 +1036,7 @@ function Conversation(props: ConvProps) {
         <input
           id="composer-text"
           ref={textInput}
-          placeholder="Aa"
+          placeholder={blocked ? 'Unblock to write' : 'Aa'}
           autoComplete="off"
           value={text}
           maxLength={1999}
@@ -953,7 +1045,7 @@ function Conversation(props: ConvProps) {
           onKeyDown={(e) => e.key === 'Escape' && replyingTo && setReplyingTo(null)}
           onPaste={onPaste}
         />
-        <button type="submit" class="primary" aria-label="Send" disabled={!composer.canSend}>
+        <button type="submit" class="primary" aria-label="Send" disabled={!composer.canSend || inputDisabled}>
           Send
         </button>
       </form>

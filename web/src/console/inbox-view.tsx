@@ -296,6 +296,7 @@ export function Inbox({ token, pageId, appNames }: { token: string; pageId: stri
                     <span class={`inbox-control${t.control.inbox_has_control ? ' yours' : ''}`}>
                       {controlLabel(t.control)}
                       {t.assignee && <span class="inbox-assignee"> · {t.assignee.id === me ? 'Assigned to you' : `Assigned to ${t.assignee.name}`}</span>}
+                      {t.blocked && <span class="inbox-blocked-tag" data-testid="blocked"> · Blocked</span>}
                     </span>
                   </button>
                 </li>
@@ -424,6 +425,8 @@ function Conversation({
   useEffect(() => heading.current?.focus(), []);
 
   async function markRead(c: Conv) {
+    // The person blocked the Page: it can't mark anything seen (the server refuses with THREAD.BLOCKED).
+    if (thread.blocked) return;
     if (markedUpTo.current === null) markedUpTo.current = c.fetchedSeq;
     const upTo = readTarget(c.messages, markedUpTo.current);
     if (upTo === null || document.hidden) return;
@@ -635,54 +638,62 @@ function Conversation({
         {!conv && !loadError && <li class="muted">Loading…</li>}
       </ol>
       <ErrorText error={actionError} />
-      {state.reason && (
-        <p class="inbox-reason" id="inbox-reason">
-          {state.reason}
+      {thread.blocked ? (
+        <p class="inbox-blocked" role="status" data-testid="inbox-blocked">
+          {thread.person.name} isn’t receiving messages from this Page right now: they blocked it. You can read the conversation, not reply.
         </p>
+      ) : (
+        <>
+          {state.reason && (
+            <p class="inbox-reason" id="inbox-reason">
+              {state.reason}
+            </p>
+          )}
+          {state.canSend && closed && (
+            <p class="muted" id="inbox-reason">
+              {thread.person.name} last wrote more than 7 days ago: a reply may be refused until they write again.
+            </p>
+          )}
+          {personas.length > 0 && state.canSend && (
+            <label class="inbox-reply-as">
+              Reply as{' '}
+              <select value={replyAs} onChange={(e) => onReplyAs((e.currentTarget as HTMLSelectElement).value)}>
+                <option value="">The Page</option>
+                {personas.map((p) => (
+                  <option key={p.id} value={p.id}>
+                    {p.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          <form class="inbox-composer" onSubmit={send} aria-label="Reply">
+            <label class="sr-only" for="inbox-reply">
+              Reply to {thread.person.name}
+            </label>
+            <textarea
+              id="inbox-reply"
+              name="text"
+              rows={2}
+              placeholder={state.canSend ? `Reply to ${thread.person.name}…` : 'Take over to reply'}
+              value={draft}
+              disabled={!state.canSend}
+              aria-describedby={state.reason || closed ? 'inbox-reason' : undefined}
+              onInput={(e) => onDraft((e.target as HTMLTextAreaElement).value)}
+              onKeyDown={(e) => {
+                // Enter sends, Shift+Enter is a new line.
+                if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+                  e.preventDefault();
+                  (e.currentTarget as HTMLTextAreaElement).form?.requestSubmit();
+                }
+              }}
+            />
+            <button type="submit" class="primary" disabled={!state.canSend || !conv || busy === 'send' || !draft.trim()}>
+              {busy === 'send' ? 'Sending…' : 'Send'}
+            </button>
+          </form>
+        </>
       )}
-      {state.canSend && closed && (
-        <p class="muted" id="inbox-reason">
-          {thread.person.name} last wrote more than 7 days ago: a reply may be refused until they write again.
-        </p>
-      )}
-      {personas.length > 0 && state.canSend && (
-        <label class="inbox-reply-as">
-          Reply as{' '}
-          <select value={replyAs} onChange={(e) => onReplyAs((e.currentTarget as HTMLSelectElement).value)}>
-            <option value="">The Page</option>
-            {personas.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
-      <form class="inbox-composer" onSubmit={send} aria-label="Reply">
-        <label class="sr-only" for="inbox-reply">
-          Reply to {thread.person.name}
-        </label>
-        <textarea
-          id="inbox-reply"
-          name="text"
-          rows={2}
-          placeholder={state.canSend ? `Reply to ${thread.person.name}…` : 'Take over to reply'}
-          value={draft}
-          disabled={!state.canSend}
-          aria-describedby={state.reason || closed ? 'inbox-reason' : undefined}
-          onInput={(e) => onDraft((e.target as HTMLTextAreaElement).value)}
-          onKeyDown={(e) => {
-            // Enter sends, Shift+Enter is a new line.
-            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-              e.preventDefault();
-              (e.currentTarget as HTMLTextAreaElement).form?.requestSubmit();
-            }
-          }}
-        />
-        <button type="submit" class="primary" disabled={!state.canSend || !conv || busy === 'send' || !draft.trim()}>
-          {busy === 'send' ? 'Sending…' : 'Send'}
-        </button>
-      </form>
     </div>
   );
 }

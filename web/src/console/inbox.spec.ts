@@ -54,6 +54,7 @@ const thread = (id: string, extra: Partial<InboxThread> = {}): InboxThread => ({
   person: { name: `Person ${id}` },
   last_message: msg(3, 'person'),
   unread_count: 1,
+  blocked: false,
   last_timestamp: 1,
   control: BOT,
   done: false,

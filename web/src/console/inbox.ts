@@ -35,6 +35,8 @@ export interface InboxThread {
   control: InboxControl;
   // Marked done (it comes back by itself when the person writes again).
   done: boolean;
+  // The person blocked messages from the Page: the conversation can be read, not answered.
+  blocked: boolean;
   assignee: { id: string; name: string } | null;
 }
 // A note the Page's people left on a conversation (GET /pages/:id/inbox/:thread/notes), oldest first.
