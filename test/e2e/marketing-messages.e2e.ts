@@ -4,8 +4,8 @@ import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson, PersonSocket } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { ALL_FIELDS, clientId, openThread, pageSays, personSays, psidOf } from '../factories/messaging.factory';
-import { createPage, signupPerson, subscribedApp } from '../factories/registry.factory';
+import { botConversation, openThread, pageSays, personSays, settled } from '../factories/messaging.factory';
+import { createPage, signupPerson } from '../factories/registry.factory';
 
 // Meta's opt-in request (marketing messages guide), every property set; frequency is deprecated but still taken.
 const REQUEST = {
@@ -39,15 +39,11 @@ describe('marketing messages (notification_messages)', () => {
     await t?.close();
   });
 
+  // A Page with a bot subscribed to the core fields and messaging_optins, and a person who has written to it (the window is open).
   async function setup() {
-    const owner = await signupPerson(api, 'Page Owner');
-    const page = await createPage(api, owner);
-    const app = await subscribedApp(api, owner, page.id, 'Deals bot', [...ALL_FIELDS.split(','), 'messaging_optins']);
-    bots.push(app.bot);
-    const person = await signupPerson(api, 'Customer');
-    const thread = await openThread(api, person, page.id);
-    await personSays(api, person, thread.id, 'Any deals?');
-    return { owner, page, app, bot: app.bot, person, thread, psid: await psidOf(t.db, thread.id) };
+    const c = await botConversation(api, t.db, { extraFields: ['messaging_optins'], appName: 'Deals bot', firstText: 'Any deals?' });
+    bots.push(c.bot);
+    return c;
   }
   type Ctx = Awaited<ReturnType<typeof setup>>;
   const optIn = (threadId: string, mid: string, token?: string) => api.post(`/threads/${threadId}/messages/${mid}/optin`, undefined, { token });
@@ -55,11 +51,6 @@ describe('marketing messages (notification_messages)', () => {
   const optins = (bot: BotReceiver) => receivedEntries(bot).filter(([, m]) => m.optin);
   const sendWithToken = (pageToken: string, token: unknown, message: unknown = { text: 'This week: 20% off' }, extra: object = {}) =>
     api.post(`/v25.0/me/messages?access_token=${encodeURIComponent(pageToken)}`, { recipient: { notification_messages_token: token }, message, ...extra });
-  // Events of one thread reach the bot in order: once a later message is there, nothing earlier is still coming.
-  async function settled(c: Ctx) {
-    const marker = await personSays(api, c.person, c.thread.id, `marker ${clientId()}`);
-    await waitForEntry('the marker', c.bot, (_, m) => m.message?.mid === marker.mid);
-  }
   const socket = async (token: string) => {
     const s = await connectPerson(t.url, token);
     sockets.push(s);
@@ -274,7 +265,7 @@ describe('marketing messages (notification_messages)', () => {
     expect(refreshed.optin.notification_messages_token).not.toBe(token);
     expect(await refusal(c.app.pageToken, token)).toEqual(noUser);
     expect((await sendWithToken(c.app.pageToken, refreshed.optin.notification_messages_token)).status).toBe(200);
-    await settled(d);
+    await settled(api, d);
     expect(optins(d.bot)).toEqual([]);
   });
 
@@ -288,7 +279,7 @@ describe('marketing messages (notification_messages)', () => {
     // Later taps answer the same state.
     const later = await optIn(c.thread.id, mid, c.person.token);
     expect(later.body).toEqual(taps[0].body);
-    await settled(c);
+    await settled(api, c);
     expect(optins(c.bot)).toHaveLength(1);
     const [{ tokens, events }] = await t.db.query(
       `SELECT (SELECT count(*)::int FROM notification_message_tokens WHERE thread_id = $1) AS tokens,

@@ -3,8 +3,8 @@ import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson, PersonSocket } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { ALL_FIELDS, clientId, openThread, pageSays, personSays, psidOf } from '../factories/messaging.factory';
-import { createPage, signupPerson, subscribedApp } from '../factories/registry.factory';
+import { botConversation, openThread, pageSays, personSays, settled } from '../factories/messaging.factory';
+import { createPage, signupPerson } from '../factories/registry.factory';
 
 // Meta's complex coupon example (send-messages/template/coupon), every property set.
 const COUPON = {
@@ -41,22 +41,12 @@ describe('messaging: coupons', () => {
 
   // A Page with a bot subscribed to the core fields, and a person who has written to it (the window is open).
   async function setup() {
-    const owner = await signupPerson(api, 'Page Owner');
-    const page = await createPage(api, owner);
-    const app = await subscribedApp(api, owner, page.id, 'Shop bot', ALL_FIELDS.split(','));
-    bots.push(app.bot);
-    const person = await signupPerson(api, 'Customer');
-    const thread = await openThread(api, person, page.id);
-    await personSays(api, person, thread.id, 'Any deals?');
-    return { owner, page, app, bot: app.bot, person, thread, psid: await psidOf(t.db, thread.id) };
+    const c = await botConversation(api, t.db, { appName: 'Shop bot', firstText: 'Any deals?' });
+    bots.push(c.bot);
+    return c;
   }
   const reveal = (threadId: string, mid: string, token?: string) => api.post(`/threads/${threadId}/messages/${mid}/reveal`, undefined, { token });
   const reveals = (bot: BotReceiver) => receivedEntries(bot).filter(([, m]) => m.template);
-  // Events of one thread reach the bot in order: once a later message is there, nothing earlier is still coming.
-  async function settled(c: Awaited<ReturnType<typeof setup>>) {
-    const marker = await personSays(api, c.person, c.thread.id, `marker ${clientId()}`);
-    await waitForEntry('the marker', c.bot, (_, m) => m.message?.mid === marker.mid);
-  }
   const socket = async (token: string) => {
     const s = await connectPerson(t.url, token);
     sockets.push(s);
@@ -114,7 +104,7 @@ describe('messaging: coupons', () => {
     // Again, from any device, or several at once: the same answer, and the bot and the devices hear nothing more.
     const again = await Promise.all([0, 1, 2].map(() => reveal(c.thread.id, mid, c.person.token)));
     for (const r of again) expect([r.status, r.body]).toEqual([200, first.body]);
-    await settled(c);
+    await settled(api, c);
     expect(reveals(c.bot)).toHaveLength(1);
     const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM user_events WHERE user_id = $1 AND type = 'coupon_reveal'`, [c.person.id]);
     expect(n).toBe(1);
@@ -133,7 +123,7 @@ describe('messaging: coupons', () => {
     const taps = await Promise.all([...mids, ...mids, ...mids].map((mid) => reveal(c.thread.id, mid, c.person.token)));
     expect(taps.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     await waitFor('two reveal webhooks', () => reveals(c.bot).length >= 2);
-    await settled(c);
+    await settled(api, c);
     expect(reveals(c.bot).map(([, m]) => m.template)).toEqual(
       expect.arrayContaining([
         { type: 'coupon', coupon_code: 'SPRING' },
@@ -184,8 +174,8 @@ describe('messaging: coupons', () => {
     // The refusals were not for want of a coupon to reveal.
     expect((await reveal(c.thread.id, mine, c.person.token)).status).toBe(200);
     expect(await written()).toEqual({ events: before.events + 1, webhooks: before.webhooks + 1, revealed: before.revealed + 1 });
-    await settled(c);
-    await settled(d);
+    await settled(api, c);
+    await settled(api, d);
     expect(reveals(c.bot).map(([, m]) => m.template.coupon_code)).toEqual([COUPON.coupon_code]);
     expect(reveals(d.bot)).toEqual([]);
   });

@@ -3,7 +3,7 @@ import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson, PersonSocket } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { ALL_FIELDS, clientId, openThread, pageSays, personSays, psidOf } from '../factories/messaging.factory';
+import { ALL_FIELDS, botConversation, openThread, pageSays, personSays, settled } from '../factories/messaging.factory';
 import { createPage, signupPerson, subscribedApp } from '../factories/registry.factory';
 
 const DAY = 86_400_000;
@@ -51,23 +51,15 @@ describe('messaging: customer feedback', () => {
     await t?.close();
   });
 
+  // A Page with a bot subscribed to the core fields and messaging_feedback, and a person who has written to it (the window is open).
   async function setup() {
-    const owner = await signupPerson(api, 'Page Owner');
-    const page = await createPage(api, owner);
-    const app = await subscribedApp(api, owner, page.id, 'Survey bot', [...ALL_FIELDS.split(','), 'messaging_feedback']);
-    bots.push(app.bot);
-    const person = await signupPerson(api, 'Customer');
-    const thread = await openThread(api, person, page.id);
-    await personSays(api, person, thread.id, 'Thanks for the help');
-    return { owner, page, app, bot: app.bot, person, thread, psid: await psidOf(t.db, thread.id) };
+    const c = await botConversation(api, t.db, { extraFields: ['messaging_feedback'], appName: 'Survey bot', firstText: 'Thanks for the help' });
+    bots.push(c.bot);
+    return c;
   }
   const answer = (threadId: string, mid: string, answers: unknown, token?: string) =>
     api.post(`/threads/${threadId}/messages/${mid}/feedback`, { answers }, { token });
   const feedbacks = (bot: BotReceiver) => receivedEntries(bot).filter(([, m]) => m.messaging_feedback);
-  async function settled(c: Awaited<ReturnType<typeof setup>>) {
-    const marker = await personSays(api, c.person, c.thread.id, `marker ${clientId()}`);
-    await waitForEntry('the marker', c.bot, (_, m) => m.message?.mid === marker.mid);
-  }
   const socket = async (token: string) => {
     const s = await connectPerson(t.url, token);
     sockets.push(s);
@@ -112,7 +104,7 @@ describe('messaging: customer feedback', () => {
     // Another answer after the first is refused.
     const changed = await answer(c.thread.id, mid, [{ question_id: 'hauydmns8', score: 1 }], c.person.token);
     expect([changed.status, changed.body.code]).toEqual([409, 'THREAD.FEEDBACK_ALREADY_GIVEN']);
-    await settled(c);
+    await settled(api, c);
     expect(feedbacks(c.bot)).toHaveLength(1);
     const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM user_events WHERE user_id = $1 AND type = 'feedback'`, [c.person.id]);
     expect(n).toBe(1);
@@ -132,7 +124,7 @@ describe('messaging: customer feedback', () => {
     );
     expect(taps.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     await waitFor('two feedback webhooks', () => feedbacks(c.bot).length >= 2);
-    await settled(c);
+    await settled(api, c);
     expect(feedbacks(c.bot).map(([, m]) => m.messaging_feedback.feedback_screens[0].questions)).toEqual(
       expect.arrayContaining([{ q1: { type: 'nps', payload: '10' } }, { q2: { type: 'nps', payload: '9' } }]),
     );
@@ -185,8 +177,8 @@ describe('messaging: customer feedback', () => {
     expect(await written()).toEqual(before);
     expect((await answer(c.thread.id, mine, ok, c.person.token)).status).toBe(200);
     expect(await written()).toEqual({ events: before.events + 1, webhooks: before.webhooks + 1, answered: before.answered + 1 });
-    await settled(c);
-    await settled(d);
+    await settled(api, c);
+    await settled(api, d);
     expect(feedbacks(c.bot).map(([, m]) => m.messaging_feedback.feedback_screens[0].questions)).toEqual([{ hauydmns8: { type: 'csat', payload: '5' } }]);
     expect(feedbacks(d.bot)).toEqual([]);
   });
@@ -288,7 +280,7 @@ describe('messaging: customer feedback', () => {
       for (const r of await Promise.all([0, 1, 2].map(() => thumbs(c.thread.id, mid, 'good', c.person.token)))) expect(r.status).toBe(200);
       expect((await thumbs(c.thread.id, mid, 'bad', c.person.token)).body).toEqual({ mid, feedback: 'bad' });
       await waitFor('the thumbs down', () => thumbItems(c.bot).length >= 2);
-      await settled(c);
+      await settled(api, c);
       expect(thumbItems(c.bot).map((m) => m.response_feedback.feedback)).toEqual(['Good response', 'Bad response']);
       // Only the app that sent the message hears of it, though the other subscribes too.
       await waitForEntry('the other bot’s copy of the marker', c.other.bot, (_, m) => m.message?.text?.startsWith('marker'));

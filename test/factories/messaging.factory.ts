@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { BotReceiver } from '../support/bot-receiver';
+import { BotReceiver, waitForEntry } from '../support/bot-receiver';
 import { HttpClient } from '../support/http-client';
 import type { TestDatabase } from '../support/test-database';
-import { pageWithApp, Person, signupPerson } from './registry.factory';
+import { createPage, pageWithApp, Person, signupPerson, subscribedApp } from './registry.factory';
 
 export const ALL_FIELDS = 'messages,messaging_postbacks,message_deliveries,message_reads,message_echoes';
 
@@ -65,4 +65,27 @@ export async function offerGetStarted(api: HttpClient, pageToken: string, payloa
   const res = await api.post(`/v25.0/me/messenger_profile?access_token=${encodeURIComponent(pageToken)}`, { get_started: { payload } });
   if (res.status !== 200) throw new Error(`get_started failed: ${res.status} ${res.text}`);
   return { title: 'Get Started', payload };
+}
+
+// A Page with one bot subscribed to the core fields and `extraFields` (its own webhook receiver, which verifies
+// signatures; the caller closes it), and a person who has written to it, so the messaging window is open.
+export async function botConversation(
+  api: HttpClient,
+  db: TestDatabase,
+  opts: { extraFields?: string[]; pageName?: string; appName?: string; firstText?: string } = {},
+) {
+  const owner = await signupPerson(api, 'Page Owner');
+  const page = await createPage(api, owner, opts.pageName);
+  const app = await subscribedApp(api, owner, page.id, opts.appName ?? 'Bot', [...ALL_FIELDS.split(','), ...(opts.extraFields ?? [])]);
+  const person = await signupPerson(api, 'Customer');
+  const thread = await openThread(api, person, page.id);
+  await personSays(api, person, thread.id, opts.firstText ?? 'Hello');
+  return { owner, page, app, bot: app.bot, person, thread, psid: await psidOf(db, thread.id) };
+}
+
+// Events of one thread reach its bot in order: once a marker the person sends has arrived, nothing earlier is still
+// on its way (so a test can assert what the bot did NOT get).
+export async function settled(api: HttpClient, c: { person: Person; thread: { id: string }; bot: BotReceiver }): Promise<void> {
+  const marker = await personSays(api, c.person, c.thread.id, `marker ${clientId()}`);
+  await waitForEntry('the marker', c.bot, (_, m) => m.message?.mid === marker.mid);
 }
