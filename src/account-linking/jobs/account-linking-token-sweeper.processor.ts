@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { batchedSweep } from '../../common/async/batched-sweep';
 import { AppConfig } from '../../config/app-config';
 import { AccountLinkingService } from '../account-linking.service';
 
 const BATCH = 1000;
-// Per tick, so one run never holds a worker (or the table) for long; the rest waits for the next tick.
 const MAX_BATCHES = 20;
 
 // Worker-role processes only: every ACCOUNT_LINKING_SWEEP_INTERVAL_MS, deletes Log In tokens past their expiry (used
@@ -13,8 +13,13 @@ const MAX_BATCHES = 20;
 @Injectable()
 export class AccountLinkingTokenSweeperProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('AccountLinkingTokenSweeper');
-  private timer?: NodeJS.Timeout;
-  private running = false;
+  private readonly sweep = batchedSweep({
+    batch: () => this.accountLinking.deleteExpiredTokens(Date.now(), BATCH),
+    size: BATCH,
+    maxBatches: MAX_BATCHES,
+    onDone: (n) => this.logger.log(`removed ${n} expired account linking tokens`),
+    onError: (err) => this.logger.warn(`sweeping account linking tokens failed: ${err.message}`),
+  });
 
   constructor(
     private readonly config: AppConfig,
@@ -22,31 +27,14 @@ export class AccountLinkingTokenSweeperProcessor implements OnApplicationBootstr
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.config.runsWorkers) return;
-    this.timer = setInterval(() => void this.tick(), this.config.env.ACCOUNT_LINKING_SWEEP_INTERVAL_MS);
-    this.timer.unref();
+    if (this.config.runsWorkers) this.sweep.start(this.config.env.ACCOUNT_LINKING_SWEEP_INTERVAL_MS);
   }
 
   onModuleDestroy(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.sweep.stop();
   }
 
-  async tick(): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
-    let removed = 0;
-    try {
-      for (let i = 0; i < MAX_BATCHES; i++) {
-        const n = await this.accountLinking.deleteExpiredTokens(Date.now(), BATCH);
-        removed += n;
-        if (n < BATCH) break;
-      }
-      if (removed) this.logger.log(`removed ${removed} expired account linking tokens`);
-    } catch (err) {
-      this.logger.warn(`sweeping account linking tokens failed: ${(err as Error).message}`);
-    } finally {
-      this.running = false;
-    }
-    return removed;
+  tick(): Promise<number> {
+    return this.sweep.run();
   }
 }
