@@ -14,6 +14,7 @@ import { HealthModule } from './health/health.module';
 import { InfraModule } from './infra/infra.module';
 import { MessagingModule } from './messaging/messaging.module';
 import { PagesModule } from './pages/pages.module';
+import { ReportsModule } from './reports/reports.module';
 import { SandboxModule } from './sandbox/sandbox.module';
 import { SendApiModule } from './send-api/send-api.module';
 import { HandoverModule } from './handover/handover.module';
@@ -55,6 +56,7 @@ export class AppModule {
         SendApiModule,
         HandoverModule,
         InboxModule,
+        ReportsModule,
         AccountLinkingModule,
         MarketingMessagesModule,
         GraphBatchModule,

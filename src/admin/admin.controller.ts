@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AppsService } from '../apps/apps.service';
 import { AdminAuth } from '../auth/guards/auth.guards';
 import { PagesService } from '../pages/pages.service';
+import { ReportsService } from '../reports/reports.service';
 import { ListQueryDto } from './dto/list-query.dto';
 import { PolicyActionDto, SuspendPageDto, WarnPageDto } from './dto/policy.dto';
 
@@ -14,11 +15,15 @@ export class AdminController {
   constructor(
     private readonly pages: PagesService,
     private readonly apps: AppsService,
+    private readonly reports: ReportsService,
   ) {}
 
+  // Each with its open reports (GET /admin/reports?page_id=).
   @Get('pages')
-  listPages(@Query() q: ListQueryDto) {
-    return this.pages.listAll(q.limit ?? 50, q.offset ?? 0);
+  async listPages(@Query() q: ListQueryDto) {
+    const { total, data } = await this.pages.listAll(q.limit ?? 50, q.offset ?? 0);
+    const open = await this.reports.openCounts(data.map((p) => p.id));
+    return { total, data: data.map((p) => ({ ...p, open_reports: open.get(p.id) ?? 0 })) };
   }
 
   // Each is Messenger's policy enforcement for the Page's apps (messaging_policy_enforcement: block, unblock, warning).

@@ -759,6 +759,18 @@ export class MessagingService implements OnModuleInit {
     const thread = await this.findOwnThread(userId, threadId);
     // A toggle is written and pushed to the Page's inbox watchers: the person's bucket bounds how often.
     if ((thread.blocked_at != null) !== blocked) await this.spendPersonSend(userId);
+    return (await this.blockWith(thread, blocked, async () => undefined)).thread;
+  }
+
+  // The block's transaction (as setBlocked: the caller checked the thread is the person's and spent their bucket),
+  // with `alongside` written in it under the thread's row lock, after the block: another module's change that must
+  // stand or fall with it (a report that also blocks). `lastSeq`: the thread's last seq under that lock.
+  async blockWith<T>(
+    thread: ThreadFacts,
+    blocked: boolean,
+    alongside: (m: EntityManager, lastSeq: number) => Promise<T>,
+  ): Promise<{ thread: ThreadRow; result: T }> {
+    const userId = thread.user_id;
     return this.run(async (m) => {
       const [t] = rowsOf<ThreadRow>(
         await m.query(
@@ -768,8 +780,8 @@ export class MessagingService implements OnModuleInit {
         ),
       );
       if (!t) {
-        const [now] = rowsOf<ThreadRow>(await m.query(`SELECT * FROM threads WHERE id = $1`, [thread.id]));
-        return { result: now, events: [], deliveries: [] };
+        const [now] = rowsOf<ThreadRow>(await m.query(`SELECT * FROM threads WHERE id = $1 FOR UPDATE`, [thread.id]));
+        return { result: { thread: now, result: await alongside(m, Number(now.last_seq)) }, events: [], deliveries: [] };
       }
       const event = await this.appendEvent(m, userId, {
         type: 'block',
@@ -779,7 +791,7 @@ export class MessagingService implements OnModuleInit {
         page_id: t.page_id,
         seq: Number(t.last_seq),
       });
-      return { result: t, events: [event], deliveries: [] };
+      return { result: { thread: t, result: await alongside(m, Number(t.last_seq)) }, events: [event], deliveries: [] };
     }, userId);
   }
 

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 import { AppsService } from '../apps/apps.service';
 import { AuthService } from '../auth/auth.service';
 import { AppException, conflict, forbidden, notFound } from '../common/errors/app.exception';
@@ -273,10 +273,18 @@ export class PagesService {
   // unblock. As on Messenger, its apps subscribed to messaging_policy_enforcement are told, the reason with a warning
   // or a block; the notice is recorded in the transaction that makes the change. A block of a blocked Page (or an
   // unblock of an open one) changes nothing and tells no one.
-  async enforcePolicy(pageId: string, action: 'warning' | 'block' | 'unblock', reason?: string): Promise<{ page: PageEntity; changed: boolean }> {
+  // `within`: another module's write that stands or falls with the enforcement (a report closed by it), run first
+  // in its transaction; it runs also when the Page is so already.
+  async enforcePolicy(
+    pageId: string,
+    action: 'warning' | 'block' | 'unblock',
+    reason?: string,
+    within?: (m: EntityManager) => Promise<void>,
+  ): Promise<{ page: PageEntity; changed: boolean }> {
     const page = /^\d{1,20}$/.test(pageId) ? await this.pages.findOneBy({ id: pageId }) : null;
     if (!page) throw notFound('PAGE.NOT_FOUND', `No page ${pageId}`);
     const { changed, deliveries } = await this.db.transaction(async (m) => {
+      if (within) await within(m);
       if (action !== 'warning') {
         const rows = rowsOf<{ suspended_at: Date | null }>(await m.query(
           `UPDATE pages SET suspended_at = CASE WHEN $2 THEN now() ELSE NULL END

@@ -117,6 +117,10 @@ describe("messaging routes under random input", () => {
     { method: "DELETE", path: `/threads/${blocker.thread.id}/block`, token: blocker.person.token },
     { method: "POST", path: `/threads/${c.thread.id}/block`, token: blocker.person.token },
     { method: "POST", path: "/threads/not-a-thread/block", token: c.person.token },
+    // Reports on the blocker's thread too (one may block it); someone else's thread and no thread are refused.
+    { method: "POST", path: `/threads/${blocker.thread.id}/report`, token: blocker.person.token },
+    { method: "POST", path: `/threads/${c.thread.id}/report`, token: blocker.person.token },
+    { method: "POST", path: "/threads/not-a-thread/report", token: c.person.token },
     { method: "GET", path: "/v25.0/me/notification_message_tokens", token: c.pageToken },
     { method: "GET", path: "/events", token: c.person.token },
     { method: "GET", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token },
@@ -207,6 +211,8 @@ describe("messaging routes under random input", () => {
         randomCoupon,
         fc.constant(survey),
         fc.constantFrom("good", "bad", "Good response"),
+        // A report's reasons, and one that is not.
+        fc.constantFrom("spam", "scam", "inappropriate", "harassment", "other", "SPAM", "abuse"),
         // Answers to the survey: the right question or not, scores on and off its scale, text of any length.
         fc.array(
           fc.record(
@@ -260,6 +266,9 @@ describe("messaging routes under random input", () => {
           "authorization_code",
           "answers",
           "feedback",
+          "reason",
+          "details",
+          "block",
           "__proto__",
           "constructor",
           "extra",

@@ -57,6 +57,7 @@ describe('every route against hazardous input', () => {
       objectId: '1',
       personaId: '1',
       noteId: '1',
+      reportId: '1',
     };
     const out: { method: string; path: string }[] = [];
     for (const [template, ops] of Object.entries<Record<string, unknown>>(doc.paths)) {

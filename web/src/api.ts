@@ -184,6 +184,24 @@ export interface SentMessage {
   seq: number;
   timestamp: number;
 }
+// POST /threads/:id/report (ReportDto in src/reports): the person reports the conversation to the operators.
+export type ReportReason = 'spam' | 'scam' | 'inappropriate' | 'harassment' | 'other';
+export interface ReportInput {
+  reason: ReportReason;
+  details?: string;
+  // Also block messages from the Page, in the same step.
+  block?: boolean;
+}
+export interface ReportView {
+  id: string;
+  reason: ReportReason;
+  details: string | null;
+  status: 'open' | 'resolved' | 'dismissed';
+  created_at: string;
+  updated_at: string;
+  // Whether the person now blocks messages from the Page.
+  blocked: boolean;
+}
 // PUT / DELETE /threads/:id/messages/:mid/reaction (ReactionStateDto): the person's reaction now.
 export interface ReactionState {
   mid: string;

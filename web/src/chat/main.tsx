@@ -20,6 +20,8 @@ import {
   PageProfile,
   Button,
   ReactionState,
+  ReportInput,
+  ReportView,
   SentMessage,
   Thread,
   ThreadPage,
@@ -32,6 +34,7 @@ import { DraftList, useAttachments } from './attachments';
 import { composerState, readyAttachments } from './drafts';
 import { editable, editedMessage, undoReaction, withCouponRevealed, withEdit, withFeedback, withReaction, withThumbs } from './message-actions';
 import { MessageItem, Thumbs } from './message-tools';
+import { ReportDialog } from './report-dialog';
 import { personaByline, typingByline } from './persona';
 import { APP_TITLE, noticeFor, titleWithUnread } from './notify';
 import { Feed, Transport } from './realtime';
@@ -496,6 +499,18 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     if (on) patch(id, (s) => ({ ...s, typingUntil: 0 }));
   }
 
+  // Report the conversation (Messenger's "Report"), blocking the Page in the same step when asked: the thread's
+  // state is read back then, as the block's own answer would give it (the socket's block event says the same).
+  async function report(id: string, input: ReportInput): Promise<ReportView> {
+    const r = await api<ReportView>('POST', `/threads/${id}/report`, input, { token });
+    if (r.blocked) {
+      const t = await api<Thread>('GET', `/threads/${id}`, undefined, { token });
+      applyBlocked(id, t.blocked, t.blocked_at);
+      patch(id, (s) => ({ ...s, typingUntil: 0 }));
+    }
+    return r;
+  }
+
   async function logOut(id: string) {
     try {
       await api('DELETE', `/threads/${id}/account-linking`, undefined, { token });
@@ -621,6 +636,7 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
           onThumbs={(mid, feedback, previous) => thumbs(current.id, mid, feedback, previous)}
           onOptin={(mid, on) => setOptin(current.id, mid, on)}
           onBlock={(on) => setBlocked(current.id, on)}
+          onReport={(input) => report(current.id, input)}
           token={token}
         />
       ) : (
@@ -714,19 +730,24 @@ interface ConvProps {
   onThumbs(mid: string, feedback: 'good' | 'bad', previous: 'good' | 'bad' | undefined): Promise<void>;
   onOptin(mid: string, on: boolean): Promise<void>;
   onBlock(on: boolean): Promise<void>;
+  onReport(input: ReportInput): Promise<ReportView>;
   token: string;
 }
 
 function Conversation(props: ConvProps) {
   const { thread, st, pending, now, transport, onBack, onText, onPostback, onRetry, onMediaError, onMediaDue, onReact, onEdit, onRevealCoupon, onOptin, token } =
     props;
-  const { onLogIn, onLogOut, linkingNotice, onDismissNotice, onSubmitFeedback, onThumbs, onBlock } = props;
+  const { onLogIn, onLogOut, linkingNotice, onDismissNotice, onSubmitFeedback, onThumbs, onBlock, onReport } = props;
   const profile = usePageProfile(thread.page_id, token);
   const [menuOpen, setMenuOpen] = useState(false);
   // The header's options (Block messages), and the confirmation a block asks for first.
   const [optionsOpen, setOptionsOpen] = useState(false);
   const [confirmBlock, setConfirmBlock] = useState(false);
   const [blockError, setBlockError] = useState<string | null>(null);
+  // Report…: the dialog, then the notice that it was sent; the focus goes back to the options button after.
+  const [reporting, setReporting] = useState(false);
+  const [reportNotice, setReportNotice] = useState<string | null>(null);
+  const optionsButton = useRef<HTMLButtonElement>(null);
   const blocked = thread.blocked === true;
   const menu = blocked ? [] : ((profile?.persistent_menu?.call_to_actions ?? []) as Button[]);
   // While the person blocks the Page they write nothing to it (the server refuses with THREAD.BLOCKED).
@@ -760,6 +781,16 @@ function Conversation(props: ConvProps) {
     } catch (err) {
       setBlockError(`Could not ${on ? 'block' : 'unblock'}: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  async function sendReport(input: ReportInput) {
+    const r = await onReport(input);
+    setReporting(false);
+    setReportNotice(
+      `Thanks for letting us know. We’ll review this conversation; ${thread.page.name} won’t know you reported it.` +
+        (input.block && r.blocked ? ` You blocked messages from ${thread.page.name}.` : ''),
+    );
+    optionsButton.current?.focus();
   }
 
   function submit(e: Event) {
@@ -829,6 +860,7 @@ function Conversation(props: ConvProps) {
           <button
             type="button"
             class="link"
+            ref={optionsButton}
             aria-label="Conversation options"
             aria-haspopup="menu"
             aria-expanded={optionsOpen}
@@ -849,6 +881,20 @@ function Conversation(props: ConvProps) {
                   }}
                 >
                   {blocked ? 'Unblock messages' : 'Block messages'}
+                </button>
+              </li>
+              <li role="none">
+                <button
+                  type="button"
+                  role="menuitem"
+                  onClick={() => {
+                    setOptionsOpen(false);
+                    setConfirmBlock(false);
+                    setReportNotice(null);
+                    setReporting(true);
+                  }}
+                >
+                  Report…
                 </button>
               </li>
             </ul>
@@ -874,6 +920,25 @@ function Conversation(props: ConvProps) {
       {blockError && (
         <p class="error" role="alert">
           {blockError}
+        </p>
+      )}
+      {reporting && (
+        <ReportDialog
+          pageName={thread.page.name}
+          blocked={blocked}
+          onSubmit={sendReport}
+          onCancel={() => {
+            setReporting(false);
+            optionsButton.current?.focus();
+          }}
+        />
+      )}
+      {reportNotice && (
+        <p class="linking-notice" role="status" aria-label="Report sent">
+          {reportNotice}{' '}
+          <button type="button" class="link" aria-label="Dismiss" onClick={() => setReportNotice(null)}>
+            ×
+          </button>
         </p>
       )}
       {linkingNotice && (
