@@ -88,6 +88,9 @@ describeBrowser('browser: blocking messages from a Page', () => {
     await banner.getByText('You blocked messages from Acme').waitFor();
     expect(await text.isDisabled()).toBe(true);
     expect(await conv.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+    // Nothing on the messages offers to write to the Page either: no React, Edit or Reply.
+    const messages = conv.getByRole('list', { name: 'Messages' });
+    for (const name of ['React', 'Edit message', 'Reply']) expect(await messages.getByRole('button', { name }).count()).toBe(0);
     expect((await api.get(`/threads/${threadId}`, { token: person.token })).body).toMatchObject({ blocked: true, blocked_at: expect.any(Number) });
     // The other device shows it live.
     await other.getByRole('main', { name: 'Conversation with Acme' }).getByRole('status', { name: 'Blocked' }).waitFor();
@@ -120,6 +123,7 @@ describeBrowser('browser: blocking messages from a Page', () => {
     await text.fill('Back again');
     await tab.keyboard.press('Enter');
     await conv.getByText('Got it: Back again').waitFor();
+    expect(await messages.getByRole('button', { name: 'React' }).count()).toBeGreaterThan(0);
     expect(await conv.getByText('Come back!').count()).toBe(0);
     // The console follows: blocked no more, the reply box is back.
     await waitFor('the Blocked tag gone', async () => (await row.getByTestId('blocked').count()) === 0);

@@ -979,8 +979,9 @@ function Conversation(props: ConvProps) {
             key={m.mid}
             m={m}
             pageName={thread.page.name}
-            canEdit={editable(m, now)}
-            onReact={(emoji, previous) => onReact(m.mid, emoji, previous)}
+            // Blocked: the person writes nothing to the Page (the server refuses it), so nothing offers to.
+            canEdit={!blocked && editable(m, now)}
+            onReact={blocked ? undefined : (emoji, previous) => onReact(m.mid, emoji, previous)}
             onEdit={(text) => onEdit(m.mid, text)}
             onReply={
               inputDisabled
@@ -993,7 +994,7 @@ function Conversation(props: ConvProps) {
             status={
               m === lastOwn && !pending.length ? (
                 <OwnStatusLine status={statusOf(m, st?.seenByPageSeq ?? 0, st?.deliveredToPageSeq ?? 0)} />
-              ) : m.thumbs ? (
+              ) : m.thumbs && !blocked ? (
                 <Thumbs value={m.response_feedback} onPick={(v) => void onThumbs(m.mid, v, m.response_feedback).catch(() => undefined)} />
               ) : undefined
             }

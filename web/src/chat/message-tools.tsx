@@ -15,8 +15,9 @@ export interface MessageItemProps {
   children: ComponentChildren;
   // Last, under everything: the status line of the person's latest message.
   status?: ComponentChildren;
-  // Set (an emoji) or remove (null) the person's reaction; `previous` is what to put back if refused.
-  onReact(emoji: string | null, previous: string | null): Promise<void>;
+  // Set (an emoji) or remove (null) the person's reaction; `previous` is what to put back if refused. Absent when
+  // the person can't react (they blocked messages from the Page).
+  onReact?(emoji: string | null, previous: string | null): Promise<void>;
   // Rejects with the server's refusal, shown in the form.
   onEdit(text: string): Promise<void>;
   // Reply to this message (the composer takes it); absent when the person can't write (composer disabled).
@@ -55,7 +56,7 @@ export function MessageItem({ m, pageName, canEdit, children, status, onReact, o
     setPicking(false);
     setNotice(null);
     reactButton.current?.focus();
-    onReact(reactionAfterPick(current, emoji), current ?? null).catch((err) =>
+    onReact?.(reactionAfterPick(current, emoji), current ?? null).catch((err) =>
       setNotice(`Reaction not saved: ${refusalText(err)}`),
     );
   }
@@ -79,18 +80,20 @@ export function MessageItem({ m, pageName, canEdit, children, status, onReact, o
       )}
       {/* Not announced by the message list's live region: only what the person opened. */}
       <div class={`msg-actions ${picking ? 'open' : ''}`} aria-live="off">
-        <button
-          ref={reactButton}
-          type="button"
-          class="msg-action"
-          aria-label="React"
-          title="React"
-          aria-expanded={picking}
-          aria-controls={picking ? pickerId : undefined}
-          onClick={() => setPicking(!picking)}
-        >
-          <SmileIcon />
-        </button>
+        {onReact && (
+          <button
+            ref={reactButton}
+            type="button"
+            class="msg-action"
+            aria-label="React"
+            title="React"
+            aria-expanded={picking}
+            aria-controls={picking ? pickerId : undefined}
+            onClick={() => setPicking(!picking)}
+          >
+            <SmileIcon />
+          </button>
+        )}
         {onReply && !editing && (
           <button
             type="button"
