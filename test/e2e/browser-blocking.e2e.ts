@@ -1,11 +1,11 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { describeBrowser, launchChromium, saveScreenshot } from '../support/browser';
 import { httpClient, HttpClient } from '../support/http-client';
-import { ReplyingBot, startReplyingBot } from '../support/replying-bot';
+import type { ReplyingBot } from '../support/replying-bot';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { ALL_FIELDS, psidOf } from '../factories/messaging.factory';
-import { pageWithApp, Person, signupPerson } from '../factories/registry.factory';
+import { echoBotPage, psidOf } from '../factories/messaging.factory';
+import { Person, signupPerson } from '../factories/registry.factory';
 
 const DESKTOP = { width: 1280, height: 800 };
 
@@ -16,7 +16,7 @@ describeBrowser('browser: blocking messages from a Page', () => {
   let t: TestPlatform;
   let api: HttpClient;
   let chromium: { context: BrowserContext; close(): Promise<void> };
-  let biz: Awaited<ReturnType<typeof pageWithApp>>;
+  let biz: Awaited<ReturnType<typeof echoBotPage>>['biz'];
   let bot: ReplyingBot;
   let person: Person;
   const errors: string[] = [];
@@ -24,22 +24,7 @@ describeBrowser('browser: blocking messages from a Page', () => {
   beforeAll(async () => {
     [t, chromium] = await Promise.all([startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500' } }), launchChromium(DESKTOP)]);
     api = httpClient(t.url);
-    biz = await pageWithApp(api);
-    bot = await startReplyingBot(
-      t.url,
-      () => biz.pageToken,
-      async (item, b) => {
-        if (item.message?.text) await b.send({ text: `Got it: ${item.message.text}` });
-      },
-    );
-    const sub = await api.post(`/v25.0/${biz.app.id}/subscriptions`, {
-      access_token: biz.app.token,
-      object: 'page',
-      callback_url: bot.receiver.url,
-      verify_token: 'verify-me',
-      fields: ALL_FIELDS,
-    });
-    expect(sub.status).toBe(200);
+    ({ biz, bot } = await echoBotPage(api, t.url));
     person = await signupPerson(api, 'Pat Person');
   });
   afterAll(async () => {

@@ -1,11 +1,11 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { describeBrowser, launchChromium, saveScreenshot } from '../support/browser';
 import { httpClient, HttpClient } from '../support/http-client';
-import { ReplyingBot, startReplyingBot } from '../support/replying-bot';
+import type { ReplyingBot } from '../support/replying-bot';
 import { startTestPlatform, TestPlatform, TEST_ADMIN_TOKEN } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { ALL_FIELDS, psidOf } from '../factories/messaging.factory';
-import { pageWithApp, Person, signupPerson } from '../factories/registry.factory';
+import { echoBotPage, psidOf } from '../factories/messaging.factory';
+import { Person, signupPerson } from '../factories/registry.factory';
 
 const DESKTOP = { width: 1280, height: 800 };
 
@@ -15,7 +15,7 @@ describeBrowser('browser: reporting a conversation', () => {
   let t: TestPlatform;
   let api: HttpClient;
   let chromium: { context: BrowserContext; close(): Promise<void> };
-  let biz: Awaited<ReturnType<typeof pageWithApp>>;
+  let biz: Awaited<ReturnType<typeof echoBotPage>>['biz'];
   let bot: ReplyingBot;
   let person: Person;
   const errors: string[] = [];
@@ -23,22 +23,7 @@ describeBrowser('browser: reporting a conversation', () => {
   beforeAll(async () => {
     [t, chromium] = await Promise.all([startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '500' } }), launchChromium(DESKTOP)]);
     api = httpClient(t.url);
-    biz = await pageWithApp(api);
-    bot = await startReplyingBot(
-      t.url,
-      () => biz.pageToken,
-      async (item, b) => {
-        if (item.message?.text) await b.send({ text: `Got it: ${item.message.text}` });
-      },
-    );
-    const sub = await api.post(`/v25.0/${biz.app.id}/subscriptions`, {
-      access_token: biz.app.token,
-      object: 'page',
-      callback_url: bot.receiver.url,
-      verify_token: 'verify-me',
-      fields: ALL_FIELDS,
-    });
-    expect(sub.status).toBe(200);
+    ({ biz, bot } = await echoBotPage(api, t.url));
     person = await signupPerson(api, 'Pat Person');
   });
   afterAll(async () => {
@@ -87,7 +72,8 @@ describeBrowser('browser: reporting a conversation', () => {
     await openReport();
     const dialog = conv.getByRole('dialog', { name: 'Report Acme' });
     await dialog.waitFor();
-    // The first reason has the focus; nothing picked yet, so Submit waits.
+    // The first reason has the focus (once the dialog has drawn); nothing picked yet, so Submit waits.
+    await waitFor('the focus on the first reason', async () => (await focused(tab)).value === 'spam');
     expect(await focused(tab)).toMatchObject({ tag: 'INPUT', type: 'radio', value: 'spam' });
     expect(await dialog.getByRole('button', { name: 'Submit' }).isDisabled()).toBe(true);
     expect(await dialog.getByRole('checkbox', { name: 'Also block messages from Acme' }).isChecked()).toBe(true);
@@ -99,6 +85,8 @@ describeBrowser('browser: reporting a conversation', () => {
 
     await openReport();
     await dialog.waitFor();
+    // The first reason takes the focus once the dialog has drawn (keys pressed before that go nowhere).
+    await waitFor('the focus on the first reason', async () => (await focused(tab)).value === 'spam');
     // Arrow keys move through the reasons and pick one, as a radio group does.
     await tab.keyboard.press('ArrowDown');
     expect(await dialog.getByRole('radio', { name: 'Scam or fraud' }).isChecked()).toBe(true);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BotReceiver, waitForEntry } from '../support/bot-receiver';
+import { startReplyingBot } from '../support/replying-bot';
 import { HttpClient } from '../support/http-client';
 import type { TestDatabase } from '../support/test-database';
 import { createPage, pageWithApp, Person, signupPerson, subscribedApp } from './registry.factory';
@@ -88,4 +89,29 @@ export async function botConversation(
 export async function settled(api: HttpClient, c: { person: Person; thread: { id: string }; bot: BotReceiver }): Promise<void> {
   const marker = await personSays(api, c.person, c.thread.id, `marker ${clientId()}`);
   await waitForEntry('the marker', c.bot, (_, m) => m.message?.mid === marker.mid);
+}
+
+// A Page whose app is a bot behind a real webhook (subscribed to the core fields) that answers each text with
+// "Got it: <text>": the browser tests' usual other side of a conversation. The caller closes the bot.
+export async function echoBotPage(api: HttpClient, platformUrl: string) {
+  const biz = await pageWithApp(api);
+  const bot = await startReplyingBot(
+    platformUrl,
+    () => biz.pageToken,
+    async (item, b) => {
+      if (item.message?.text) await b.send({ text: `Got it: ${item.message.text}` });
+    },
+  );
+  const sub = await api.post(`/v25.0/${biz.app.id}/subscriptions`, {
+    access_token: biz.app.token,
+    object: 'page',
+    callback_url: bot.receiver.url,
+    verify_token: 'verify-me',
+    fields: ALL_FIELDS,
+  });
+  if (sub.status !== 200) {
+    await bot.close();
+    throw new Error(`subscription failed: ${sub.status} ${sub.text}`);
+  }
+  return { biz, bot };
 }
