@@ -560,7 +560,7 @@ export class MessagingService implements OnModuleInit {
     );
     // Attachment URLs are signed here, per request: a participant re-lists to get fresh ones.
     const present = (a: unknown[]) => this.media.forPerson(a, origin);
-    const thumbsFrom = await this.thumbsApps(t.page_id);
+    const thumbsFrom = await this.thumbsApps(t.page_id, this.sql.query.bind(this.sql));
     const view = (r: MessageRow) => toMessageView(r, present, { forPage: withApp, thumbsFrom });
     const data = rows.slice(0, limit).map((r) => (withApp && r.sender === 'page' && r.app_id ? { ...view(r), app_id: r.app_id } : view(r)));
     return { data, has_more: rows.length > limit, last_seq: Number(t.last_seq) };
@@ -1070,10 +1070,12 @@ export class MessagingService implements OnModuleInit {
   // The Page's apps subscribed to response_feedback, whose messages the person may rate. Cached per process for
   // THUMBS_APPS_TTL_MS: a Page message's view asks on every send, and a change of subscription may take that long to
   // show on new messages (the route itself checks the subscription as it stands).
-  private async thumbsApps(pageId: string): Promise<ReadonlySet<string>> {
+  // Inside a transaction a miss must be asked on that transaction's connection (`q`): asked on the pool, every
+  // concurrent send holding a connection would wait for another, and a full pool waits until its connect timeout.
+  private async thumbsApps(pageId: string, q: SqlQuery): Promise<ReadonlySet<string>> {
     const hit = this.thumbsAppsCache.get(pageId);
     if (hit && hit.until > Date.now()) return hit.apps;
-    const rows: { app_id: string }[] = await this.sql.query(
+    const rows = await q<{ app_id: string }>(
       `SELECT app_id FROM page_apps WHERE page_id = $1 AND 'response_feedback' = ANY(subscribed_fields)`,
       [pageId],
     );
@@ -1385,7 +1387,7 @@ export class MessagingService implements OnModuleInit {
     outbox: PageEventInput,
     personLastAtFrom: number | null = null,
   ): Promise<{ row: MessageRow; event: PersonEvent; deliveries: string[]; refPending: boolean } | null> {
-    const thumbsFrom = draft.sender === 'page' && draft.app_id && draft.app_id !== PAGE_INBOX_APP_ID ? await this.thumbsApps(thread.page_id) : undefined;
+    const thumbsFrom = draft.sender === 'page' && draft.app_id && draft.app_id !== PAGE_INBOX_APP_ID ? await this.thumbsApps(thread.page_id, q) : undefined;
     const event: StoredEvent = { type: eventType, thread_id: thread.id, page_id: thread.page_id, seq: 0, message: toMessageView(draft, present, { thumbsFrom }) };
     const params: unknown[] = [
       thread.id, Date.now(), draft.mid, draft.sender, draft.app_id, draft.kind, JSON.stringify(draft.content), draft.client_message_id,

@@ -448,6 +448,30 @@ describe('send api', () => {
       const [{ e }] = await t.db.query(`SELECT count(*)::int AS e FROM webhook_events WHERE page_id = $1 AND field = 'message_echoes'`, [c.page.id]);
       expect(e).toBe(1);
     });
+
+    // A send with a key is one transaction; anything it asks the pool for while holding its connection (once: a
+    // cache miss) waits for a connection the other sends hold, and a full pool answered 503 after its connect
+    // timeout. A process with a 2-connection pool and a burst on a Page it has never seen makes that certain.
+    it('answers a burst larger than the pool on a Page the process has not seen yet', async () => {
+      const narrow = await t.spawnSibling('api', { DATABASE_POOL_SIZE: '2' });
+      const c = await setup();
+      const burst = (key: (i: number) => string) =>
+        Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            httpClient(narrow.url).post(
+              `/v25.0/me/messages?access_token=${encodeURIComponent(c.pageToken)}`,
+              { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: `burst ${i}` } },
+              { headers: { 'idempotency-key': key(i) } },
+            ),
+          ),
+        );
+      const distinct = await burst((i) => `burst-${i}`);
+      expect(distinct.map((r) => r.status)).toEqual(Array(8).fill(200));
+      expect(new Set(distinct.map((r) => r.body.message_id)).size).toBe(8);
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE thread_id = $1 AND sender = 'page'`, [c.thread.id]);
+      expect(n).toBe(8);
+      await narrow.stop();
+    });
   });
 
   describe('appsecret_proof', () => {
