@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { markDatabaseError } from './pg-errors';
+import { asTransactionBody } from './pool-guard';
 
 // BEGIN … COMMIT on one pooled connection, ROLLBACK if `work` throws. A checked-out client has no pool listener:
 // a connection that drops while it is held (between statements too) emits 'error' on it, which unheard would
@@ -13,7 +14,7 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
   client.on('error', onError);
   try {
     await client.query('BEGIN');
-    const result = await work(client);
+    const result = await asTransactionBody(() => work(client));
     await client.query('COMMIT');
     return result;
   } catch (err) {

@@ -7,6 +7,7 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AppConfig } from '../config/app-config';
 import { markDatabaseError, markPoolErrors } from './pg-errors';
 import { inTransaction } from './pg-transaction';
+import { enablePoolGuard } from './pool-guard';
 
 // The hot path's statements, straight to the pool as named prepared statements: Postgres parses and plans each
 // once per connection instead of on every call (planning the message append cost as much as running it).
@@ -20,6 +21,7 @@ export class SqlService {
     private readonly config: AppConfig,
   ) {
     markPoolErrors(this.pool);
+    if (config.env.NODE_ENV === 'test') enablePoolGuard(this.pool, ds);
   }
 
   private get pool(): Pool {
