@@ -181,6 +181,8 @@ export class EnvSchema {
   @Transform(emptyToUndefined) @IsOptional() @IsString() S3_ACCESS_KEY_ID?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() S3_SECRET_ACCESS_KEY?: string;
   @IsString() S3_PREFIX = 'media/';
+  // Connecting to S3, then its response's headers: a stat under a media hash's lock holds a database connection.
+  @Transform(toInt) @IsInt() @Min(100) S3_TIMEOUT_MS = 30_000;
 }
 
 export type Env = EnvSchema;

@@ -23,6 +23,7 @@ export function createMediaStorage(config: AppConfig): MediaStorage {
       accessKeyId: env.S3_ACCESS_KEY_ID!,
       secretAccessKey: env.S3_SECRET_ACCESS_KEY!,
       prefix: env.S3_PREFIX,
+      timeoutMs: env.S3_TIMEOUT_MS,
       tempDir: path.join(config.dataDir, 'media-tmp'),
     });
   }

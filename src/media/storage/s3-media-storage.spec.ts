@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -60,5 +61,22 @@ describe('S3MediaStorage against the in-test S3 server', () => {
     const err = await s3.stat(key).catch((e: unknown) => e);
     expect(isMediaError(err, MediaErrorCode.Storage)).toBe(true);
     server = await startFakeS3(); // for afterEach
+  });
+
+  // A service that takes the connection and never answers: without a deadline a stat under a media hash's lock would
+  // hold its database connection for undici's default 300 s.
+  it('gives up on a service that never answers after timeoutMs, as a storage error', async () => {
+    const held: net.Socket[] = [];
+    const silent = net.createServer((socket) => void held.push(socket.on('error', () => undefined)));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const s3 = new S3MediaStorage(options({ endpoint: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, timeoutMs: 200 }));
+    try {
+      const err = await s3.stat(key).catch((e: unknown) => e);
+      expect(isMediaError(err, MediaErrorCode.Storage)).toBe(true);
+      expect((err as MediaError).reason).toMatch(/timeout/i);
+    } finally {
+      held.forEach((socket) => socket.destroy());
+      silent.close();
+    }
   });
 });

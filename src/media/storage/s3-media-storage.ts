@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Dispatcher, request } from 'undici';
+import { Agent, Dispatcher, request } from 'undici';
 import { MediaError, MediaErrorCode } from '../processing/media.errors';
 import { assertMediaKey, MediaStorage, PutBody, PutOptions, RangeOptions, resolveRange, StoredObjectStat } from './media-storage';
 import { amzDate, EMPTY_SHA256, signV4, uriEncode } from './sigv4';
@@ -22,6 +22,10 @@ export interface S3MediaStorageOptions {
   prefix?: string;
   // Streams of unknown length are spooled here first: S3 wants a Content-Length and we sign the payload hash.
   tempDir?: string;
+  // How long connecting, and then waiting for a response's headers once the request is sent, may take (not a
+  // download's body, which a slow reader paces). A stat or delete may run under a media hash's lock, holding a
+  // database connection: undici's own default is 300 s. Ignored when `dispatcher` is given.
+  timeoutMs?: number;
   dispatcher?: Dispatcher;
   now?: () => Date;
 }
@@ -36,6 +40,7 @@ export class S3MediaStorage implements MediaStorage {
   readonly tempDir: string;
   private readonly endpoint: URL;
   private readonly prefix: string;
+  private readonly dispatcher: Dispatcher | undefined;
 
   constructor(private readonly opts: S3MediaStorageOptions) {
     this.endpoint = new URL(opts.endpoint);
@@ -43,6 +48,8 @@ export class S3MediaStorage implements MediaStorage {
       throw new Error(`S3 endpoint must be scheme://host[:port] only, got ${opts.endpoint}`);
     }
     this.prefix = opts.prefix ?? '';
+    this.dispatcher =
+      opts.dispatcher ?? (opts.timeoutMs ? new Agent({ headersTimeout: opts.timeoutMs, connect: { timeout: opts.timeoutMs } }) : undefined);
     this.tempDir = opts.tempDir ?? path.join(os.tmpdir(), 'switchboard-media');
   }
 
@@ -162,7 +169,7 @@ export class S3MediaStorage implements MediaStorage {
       method: method as Dispatcher.HttpMethod,
       headers: { ...headers, authorization: signed.authorization },
       body: opts.body,
-      dispatcher: this.opts.dispatcher,
+      dispatcher: this.dispatcher,
     });
   }
 
