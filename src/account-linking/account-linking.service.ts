@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomToken, sha256Hex } from '../common/crypto/tokens';
+import { AppException } from '../common/errors/app.exception';
 import { GraphErrors } from '../common/errors/graph.exception';
 import { AppConfig } from '../config/app-config';
 import { rowsOf } from '../database/query-rows';
@@ -142,7 +143,10 @@ export class AccountLinkingService {
     if (typeof id !== 'string' || !/^\d{1,20}$/.test(id)) throw AccountLinkingErrors.graphPsid();
     const thread = await this.messaging.findThreadByPsid(pageId, id);
     if (!thread) throw GraphErrors.noMatchingUser();
-    await this.unlink(thread, 'page');
+    // A person who blocked the Page gets nothing from it, an unlink included: Graph's 551, as a send.
+    await this.unlink(thread, 'page').catch((err: unknown) => {
+      throw err instanceof AppException && err.code === 'THREAD.BLOCKED' ? GraphErrors.personUnavailable() : err;
+    });
     return { result: 'unlink account success' };
   }
 

@@ -1099,7 +1099,7 @@ export class MessagingService implements OnModuleInit {
     await this.spendPersonSend(userId);
     const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
     return this.run(async (m) => {
-      const lastSeq = await this.lockThread(m, thread.id);
+      const lastSeq = await this.lockThread(m, thread.id, MessagingErrors.threadBlocked);
       const [row] = (await m.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND mid = $2`, [thread.id, mid])) as MessageRow[];
       if (!row) throw MessagingErrors.messageNotFound(mid);
       return act(m, row, { thread, lastSeq, forPerson });
@@ -1155,8 +1155,11 @@ export class MessagingService implements OnModuleInit {
     change: { status: 'linked' | 'unlinked'; authorizationCode: string | null; by: 'person' | 'page' },
     apply: (m: EntityManager) => Promise<boolean>,
   ): Promise<boolean> {
+    // While the person blocks the Page: they may Log Out, not Log In, and the Page reaches them with nothing, an
+    // unlink included (Graph's 551, as for a send).
+    const refuseBlocked = change.by === 'page' ? MessagingErrors.pageBlocked : change.status === 'linked' ? MessagingErrors.threadBlocked : undefined;
     return this.run(async (m) => {
-      const lastSeq = await this.lockThread(m, thread.id);
+      const lastSeq = await this.lockThread(m, thread.id, refuseBlocked);
       if (!(await apply(m))) return { result: false, events: [], deliveries: [] };
       const event = await this.appendEvent(m, thread.user_id, {
         type: 'account_linking',
@@ -1180,15 +1183,18 @@ export class MessagingService implements OnModuleInit {
   // the thread's row lock (so two taps at once take turns), `apply` writes it and says what to tell: the person's
   // devices an event, the Page's apps a webhook item, both in the change's transaction (the outbox). Nothing to
   // tell, nothing is appended.
+  // Refused (409 THREAD.BLOCKED, read under the lock) while the person blocks the Page, unless `whileBlocked`: what
+  // only takes something back (stopping marketing messages) or is about the Page (a report).
   async recordThreadChange<T>(
     thread: ThreadFacts,
     apply: (
       m: EntityManager,
       lastSeq: number,
     ) => Promise<{ result: T; event?: StoredEvent; webhook?: { field: PageEventInput['field']; messaging: Record<string, unknown> } }>,
+    opts: { whileBlocked?: boolean } = {},
   ): Promise<T> {
     return this.run(async (m) => {
-      const lastSeq = await this.lockThread(m, thread.id);
+      const lastSeq = await this.lockThread(m, thread.id, opts.whileBlocked ? undefined : MessagingErrors.threadBlocked);
       const change = await apply(m, lastSeq);
       const events = change.event ? [await this.appendEvent(m, thread.user_id, change.event)] : [];
       const deliveries = change.webhook
@@ -1440,8 +1446,12 @@ export class MessagingService implements OnModuleInit {
 
   // Locks the thread row first, as every write of the thread does (lock order: thread, cursor, outbox), so the
   // event lands in the thread's order; returns its last seq.
-  private async lockThread(m: EntityManager, threadId: string): Promise<number> {
-    const [t] = await m.query(`SELECT last_seq FROM threads WHERE id = $1 FOR UPDATE`, [threadId]);
+  // The thread's row lock and its last seq. `refuseBlocked`: what to throw if the person blocked the Page, read under
+  // the lock, since a block that committed after the caller's own check (writableThread, another device's tap) must
+  // still stop a write the block forbids; left out for what stays open while blocked.
+  private async lockThread(m: EntityManager, threadId: string, refuseBlocked?: () => Error): Promise<number> {
+    const [t] = await m.query(`SELECT last_seq, blocked_at FROM threads WHERE id = $1 FOR UPDATE`, [threadId]);
+    if (refuseBlocked && t.blocked_at != null) throw refuseBlocked();
     return Number(t.last_seq);
   }
 
@@ -1454,7 +1464,8 @@ export class MessagingService implements OnModuleInit {
     mid: string,
     emoji: string | null,
   ): Promise<Outcome<{ found: boolean; reaction: string | null }>> {
-    const lastSeq = await this.lockThread(m, thread.id);
+    // The Page's side read the block with its own lock already (setPageReaction).
+    const lastSeq = await this.lockThread(m, thread.id, by === 'person' ? MessagingErrors.threadBlocked : undefined);
     const [row] = await m.query(`SELECT reactions->>$3 AS current FROM messages WHERE thread_id = $1 AND mid = $2`, [thread.id, mid, by]);
     if (!row) return { result: { found: false, reaction: null }, events: [], deliveries: [] };
     const current: string | null = row.current ?? null;

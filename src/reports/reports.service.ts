@@ -106,7 +106,7 @@ export class ReportsService {
     const write = (m: EntityManager, lastSeq: number) => this.writeOpen(m, thread, input.reason, details, lastSeq);
     const out = input.block
       ? (await this.messaging.blockWith(thread, true, write)).result
-      : await this.messaging.recordThreadChange(thread, async (m, lastSeq) => ({ result: await write(m, lastSeq) }));
+      : await this.messaging.recordThreadChange(thread, async (m, lastSeq) => ({ result: await write(m, lastSeq) }), { whileBlocked: true });
     return { report: personView(out.row), created: out.created, blocked: out.blocked };
   }
 

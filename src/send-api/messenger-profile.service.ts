@@ -123,11 +123,15 @@ export class MessengerProfileService {
     return this.spendProfileBucket(`profile:user:${pageId}:${psid}`);
   }
 
-  // Only a person with a thread on this Page (Graph: "No matching user found").
-  private async requirePerson(pageId: string, psid: unknown): Promise<string> {
+  // Only a person with a thread on this Page (Graph: "No matching user found"). `reaching`: the call puts something
+  // before the person, which a person who blocked the Page doesn't get (551, as a send).
+  private async requirePerson(pageId: string, psid: unknown, opts: { reaching?: boolean } = {}): Promise<string> {
     if (typeof psid !== 'string' || !psid) throw SendApiErrors.invalid('param psid is required');
-    const rows: unknown[] = /^\d{1,20}$/.test(psid) ? await this.db.query(`SELECT 1 FROM threads WHERE page_id = $1 AND psid = $2`, [pageId, psid]) : [];
+    const rows: { blocked_at: unknown }[] = /^\d{1,20}$/.test(psid)
+      ? await this.db.query(`SELECT blocked_at FROM threads WHERE page_id = $1 AND psid = $2`, [pageId, psid])
+      : [];
     if (!rows.length) throw GraphErrors.noMatchingUser();
+    if (opts.reaching && rows[0].blocked_at != null) throw GraphErrors.personUnavailable();
     return psid;
   }
 
@@ -137,7 +141,7 @@ export class MessengerProfileService {
     const current = await this.load(pageId);
     const valid = validateCustomUserSettings(parsed.value, { getStartedExists: current.get_started !== undefined });
     if (!valid.ok) throw SendApiErrors.invalid(valid.error.message);
-    const psid = await this.requirePerson(pageId, valid.value.psid);
+    const psid = await this.requirePerson(pageId, valid.value.psid, { reaching: true });
     await this.spendUser(pageId, psid);
     await this.db.query(
       `INSERT INTO custom_user_settings (page_id, psid, persistent_menu) VALUES ($1, $2, $3)

@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 import { MEDIA_TEMPLATE_URL_SUBCODE } from '../../libs/templates';
-import { GraphException } from '../common/errors/graph.exception';
+import { GraphErrors, GraphException } from '../common/errors/graph.exception';
 
 export const SendApiErrors = {
   invalid: (message: string, subcode?: number) =>
@@ -21,8 +21,7 @@ export const SendApiErrors = {
     new GraphException('(#10) This app does not control this thread: another app or the Page Inbox has it', 10, HttpStatus.BAD_REQUEST, 'OAuthException', 2018300),
   // The person blocked messages from the Page (Meta's code, subcode and wording: the Page Messages reference's 551).
   // Nothing is sent or stored, sender actions included.
-  personUnavailable: () =>
-    new GraphException("(#551) This person isn't available right now.", 551, HttpStatus.BAD_REQUEST, 'OAuthException', 1545041),
+  personUnavailable: GraphErrors.personUnavailable,
   pageRateLimited: (retryAfterMs: number) =>
     new GraphException('(#613) Calls to this api have exceeded the rate limit.', 613, HttpStatus.TOO_MANY_REQUESTS, 'OAuthException', undefined, {
       'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),

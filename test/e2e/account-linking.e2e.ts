@@ -146,6 +146,43 @@ describe('account linking', () => {
     await device.close();
   });
 
+  // As on the rest of a blocked conversation: the person may take back (Log Out), not give (Log In), and the Page
+  // reaches them with nothing, an unlink included.
+  it('while the person blocks the Page: the Log In return is refused and spends nothing, Log Out stays open, the bot\'s unlink is 551', async () => {
+    const c = await setup();
+    const block = (on: boolean) =>
+      on ? api.post(`/threads/${c.thread.id}/block`, undefined, { token: c.person.token }) : api.delete(`/threads/${c.thread.id}/block`, { token: c.person.token });
+    const unlinkByBot = () => api.post(`/v25.0/me/unlink_accounts?access_token=${encodeURIComponent(c.app.pageToken)}`, { psid: c.psid });
+    const linkEvents = async () =>
+      (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM user_events WHERE user_id = $1 AND type = 'account_linking'`, [c.person.id]))[0].n;
+
+    const back = await browse((await start(c)).body.authorize_url);
+    expect((await block(true)).status).toBe(200);
+    const refused = await complete(c.person, back.fragment);
+    expect([refused.status, refused.body.code]).toEqual([409, 'THREAD.BLOCKED']);
+    expect((await api.get(`/threads/${c.thread.id}/account-linking`, { token: c.person.token })).body).toEqual({ linked: false });
+
+    // The token was not spent: unblocked within its lifetime, the same return links.
+    expect((await block(false)).status).toBe(200);
+    expect((await complete(c.person, back.fragment)).body).toEqual({ status: 'linked', linked: true });
+    await waitForEntry('linked', c.app.bot, (_, m) => m.account_linking?.status === 'linked');
+
+    expect((await block(true)).status).toBe(200);
+    const before = await linkEvents();
+    const unlink = await unlinkByBot();
+    expect([unlink.status, unlink.body.error]).toEqual([
+      400,
+      expect.objectContaining({ message: "(#551) This person isn't available right now.", code: 551, error_subcode: 1545041 }),
+    ]);
+    expect((await api.get(`/threads/${c.thread.id}/account-linking`, { token: c.person.token })).body.linked).toBe(true);
+    expect(await linkEvents()).toBe(before);
+
+    const out = await api.delete(`/threads/${c.thread.id}/account-linking`, { token: c.person.token });
+    expect([out.status, out.body]).toEqual([200, { linked: false }]);
+    await waitForEntry('unlinked by the person', c.app.bot, (_, m) => m.account_linking?.status === 'unlinked');
+    expect(linkingItems(c).map((m) => m.account_linking.status)).toEqual(['linked', 'unlinked']);
+  });
+
   it('tells no one when the person gives up at the login page, and spends the token all the same', async () => {
     const c = await setup();
     const started = await start(c);

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { BotReceiver, receivedEntries, waitForEntry } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson, PersonSocket } from '../support/person-socket';
@@ -210,6 +211,56 @@ describe('blocking messages from a Page', () => {
     const items = receivedEntries(c.bot).map(([, m]) => m);
     expect(items.filter((m) => m.read)).toEqual([]);
     expect(items.every((m) => m.message || m.delivery)).toBe(true);
+  });
+
+  it("refuses a persistent menu set for a person who blocked the Page (551); reading and removing it stay open", async () => {
+    const c = await setup();
+    const menu = { psid: c.psid, persistent_menu: [{ locale: 'default', call_to_actions: [{ type: 'postback', title: 'Claim your prize', payload: 'PRIZE' }] }] };
+    const profile = await api.post(`/v25.0/me/messenger_profile?access_token=${encodeURIComponent(c.app.pageToken)}`, { get_started: { payload: 'START' } });
+    expect(profile.status).toBe(200);
+    expect((await block(c)).status).toBe(200);
+    const set = await api.post(`/v25.0/me/custom_user_settings?access_token=${encodeURIComponent(c.app.pageToken)}`, menu);
+    expect([set.status, set.body.error]).toEqual([400, expect.objectContaining(UNAVAILABLE)]);
+    const [{ n }] = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM custom_user_settings WHERE page_id = $1`, [c.page.id]);
+    expect(n).toBe(0);
+    const read = await api.get(`/v25.0/me/custom_user_settings?psid=${c.psid}&access_token=${encodeURIComponent(c.app.pageToken)}`);
+    expect([read.status, read.body]).toEqual([200, { data: [] }]);
+
+    expect((await unblock(c)).status).toBe(200);
+    const again = await api.post(`/v25.0/me/custom_user_settings?access_token=${encodeURIComponent(c.app.pageToken)}`, menu);
+    expect([again.status, again.body]).toEqual([200, { result: 'success' }]);
+  });
+
+  // A person's write checks the block before its transaction; a block from another device can commit after that
+  // check and before the write takes the thread's lock. Held here: the test holds the row lock, the writes pass their
+  // first check and queue behind it, then the block commits and the lock is let go.
+  it('refuses a write that was already waiting on the thread when a block committed', async () => {
+    const c = await setup();
+    const welcome = await pageSays(api, c.app.pageToken, c.psid, { text: 'Welcome!' });
+    const holder = new Client({ connectionString: t.db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM threads WHERE id = $1 FOR UPDATE', [c.thread.id]);
+      const before = await counts(c);
+      const writes = [
+        api.put(`/threads/${c.thread.id}/messages/${welcome.body.message_id}/reaction`, { reaction: '😍' }, { token: c.person.token }),
+        api.patch(`/threads/${c.thread.id}/messages/${c.hello.mid}`, { text: 'Hello!' }, { token: c.person.token }),
+      ];
+      await waitFor('both writes waiting on the row lock', async () => {
+        const [{ n }] = await t.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return n >= 2;
+      });
+      await holder.query('UPDATE threads SET blocked_at = $2 WHERE id = $1', [c.thread.id, Date.now()]);
+      await holder.query('COMMIT');
+      for (const res of await Promise.all(writes)) expect([res.status, res.body.code]).toEqual([409, 'THREAD.BLOCKED']);
+      const after = await counts(c);
+      expect([after.messages, after.events, after.outbox]).toEqual([before.messages, before.events, before.outbox]);
+    } finally {
+      await holder.end();
+    }
   });
 
   it("refuses the Page Inbox's replies and typing with 409 THREAD.BLOCKED and shows the conversation as blocked", async () => {

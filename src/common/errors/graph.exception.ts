@@ -25,6 +25,9 @@ export const GraphErrors = {
     new GraphException(message, 190, HttpStatus.UNAUTHORIZED),
   // A PSID the Page does not know (Messenger's subcode).
   noMatchingUser: () => new GraphException('(#100) No matching user found', 100, HttpStatus.BAD_REQUEST, 'OAuthException', 2018001),
+  // The person blocked messages from the Page (Meta's code, subcode and wording: the Page Messages reference's 551).
+  personUnavailable: () =>
+    new GraphException("(#551) This person isn't available right now.", 551, HttpStatus.BAD_REQUEST, 'OAuthException', 1545041),
   permission: (message = '(#200) Permissions error') => new GraphException(message, 200, HttpStatus.FORBIDDEN),
   webhookVerification: (message: string) => new GraphException(message, 2200, HttpStatus.BAD_REQUEST),
   invalidAppsecretProof: () =>
