@@ -1,8 +1,12 @@
 import fc from 'fast-check';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
+import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
-import { anyQueryText, anyText, expectNo5xx, fuzzBody } from '../support/fuzz-request';
+import { anyQueryText, anyText, expectNo5xx, fuzzBody, nullsAndRemovals, oneChangeTo } from '../support/fuzz-request';
 import { startTestPlatform, TestPlatform, TEST_ADMIN_TOKEN } from '../support/spawn-platform';
-import { openThread } from '../factories/messaging.factory';
+import { openThread, personSays } from '../factories/messaging.factory';
 import { createPage, pageWithApp, Person, signupPerson } from '../factories/registry.factory';
 
 // Random bodies and headers at every registry route: never a 5xx, always the route's error shape, nothing written on refusal.
@@ -14,6 +18,12 @@ describe('registry routes under random input', () => {
   let leaving: Person;
   // A report on a Page of its own: resolving it may suspend that Page, and ctx's must stay open.
   let reportId: string;
+  // A conversation on ctx's Page, for the Page Inbox's routes.
+  let inboxThreadId: string;
+  // A webhook endpoint that answers Graph's verification, and a picture for personas (both fetched by the platform).
+  let bot: BotReceiver;
+  let images: http.Server;
+  let pictureUrl: string;
 
   beforeAll(async () => {
     t = await startTestPlatform({ redis: false });
@@ -23,8 +33,20 @@ describe('registry routes under random input', () => {
     const reporter = await signupPerson(api, 'Reporter');
     const thread = await openThread(api, reporter, (await createPage(api, reporter, 'Reported')).id);
     reportId = (await api.post(`/threads/${thread.id}/report`, { reason: 'spam' }, { token: reporter.token })).body.id;
+    const customer = await signupPerson(api, 'Customer');
+    inboxThreadId = (await openThread(api, customer, ctx.page.id)).id;
+    await personSays(api, customer, inboxThreadId, 'hello?');
+    bot = await startBotReceiver('v');
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#c84' } }).png().toBuffer();
+    images = http.createServer((_, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(png));
+    await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
+    pictureUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}/sam.png`;
   });
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    await bot?.close();
+    await new Promise((resolve) => images?.close(resolve));
+    await t?.close();
+  });
 
   const routes = () => [
     { method: 'POST', path: '/auth/signup', token: undefined },
@@ -63,6 +85,54 @@ describe('registry routes under random input', () => {
     anyQueryText().map((s) => `?status=${encodeURIComponent(s)}&page_id=${encodeURIComponent(s)}&cursor=${encodeURIComponent(s)}&messages=${encodeURIComponent(s)}`),
     fc.constantFrom('?status=dismissed&cursor=1.2', '?status=open&page_id=1&limit=200', '?messages=100'));
   const auth = fc.oneof(fc.constant(undefined), fc.string(), fc.constant('Bearer '), fc.constant('Bearer sbu_'), fc.string().map((s) => `Bearer ${s}`));
+
+  // Bodies each route takes, with one place changed: every null and removal in turn, then random hostile values.
+  it('never answers 5xx to a body the route takes with one thing changed, and writes nothing when it refuses', async () => {
+    const owner = ctx.owner.token;
+    const inbox = `/pages/${ctx.page.id}/inbox/${inboxThreadId}`;
+    const examples: { method: string; path: string; token?: string; body: unknown; refused?: true }[] = [
+      { method: 'POST', path: '/auth/signup', body: { username: 'fuzzed', password: 'a-long-password', name: 'Fuzzed' } },
+      { method: 'POST', path: '/auth/login', body: { username: ctx.owner.username, password: 'a-long-password' } },
+      { method: 'POST', path: '/pages', token: owner, body: { name: 'Fuzz shop', category: 'Shopping' } },
+      { method: 'POST', path: '/apps', token: owner, body: { name: 'Fuzz bot' } },
+      { method: 'PATCH', path: `/apps/${ctx.app.id}`, token: owner, body: { name: 'Renamed', require_appsecret_proof: false } },
+      { method: 'POST', path: `/pages/${ctx.page.id}/admins`, token: owner, body: { username: leaving.username } },
+      { method: 'PUT', path: `/pages/${ctx.page.id}/apps/${ctx.app.id}/fields`, token: owner, body: { subscribed_fields: ['messages', 'messaging_postbacks'] } },
+      { method: 'POST', path: `/v25.0/me/subscribed_apps?access_token=${encodeURIComponent(ctx.pageToken)}`, body: { subscribed_fields: 'messages,message_reads' } },
+      {
+        method: 'POST',
+        path: `/v25.0/${ctx.app.id}/subscriptions?access_token=${encodeURIComponent(ctx.app.token)}`,
+        body: { object: 'page', callback_url: bot.url, verify_token: 'v', fields: 'messages' },
+      },
+      { method: 'PATCH', path: inbox, token: owner, body: { done: true, last_seq: 1, assignee_id: ctx.owner.id } },
+      { method: 'POST', path: `${inbox}/messages`, token: owner, body: { text: 'On it', client_message_id: 'inbox-1' } },
+      { method: 'POST', path: `${inbox}/notes`, token: owner, body: { text: 'VIP' } },
+      { method: 'POST', path: `${inbox}/typing`, token: owner, body: { on: true } },
+      { method: 'POST', path: `${inbox}/read`, token: owner, body: {} },
+      { method: 'POST', path: `/pages/${ctx.page.id}/inbox/personas`, token: owner, body: { name: 'Sam', profile_picture_url: pictureUrl } },
+      { method: 'POST', path: `/pages/${ctx.page.id}/scripts`, token: owner, body: { source: 'export default { onMessage() {} }' } },
+      { method: 'POST', path: `/admin/reports/${reportId}/resolve`, token: TEST_ADMIN_TOKEN, body: { action: 'dismiss', note: 'fine', operator: 'ops' } },
+      { method: 'POST', path: `/admin/pages/${ctx.page.id}/warn`, token: TEST_ADMIN_TOKEN, body: { reason: 'Tags used for promotions' } },
+      // Last: a primary receiver takes the Page Inbox's control of its threads away.
+      { method: 'PUT', path: `/pages/${ctx.page.id}/apps/${ctx.app.id}/handover-role`, token: owner, body: { role: 'primary' } },
+    ];
+    const call = (route: (typeof examples)[number], body: unknown) =>
+      expectNo5xx(t.db, api, route.method, route.path, { token: route.token, headers: { 'content-type': 'application/json' }, raw: JSON.stringify(body) });
+    // Each example as it is, first: one the route refuses (unless marked so) would test only its refusal.
+    for (const route of examples) {
+      const name = `${route.method} ${route.path.split('?')[0]}`;
+      const res = await call(route, route.body);
+      expect({ name, taken: res.status < 400 }).toEqual({ name, taken: !route.refused });
+    }
+    for (const route of examples) for (const body of nullsAndRemovals(route.body)) await call(route, body);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(examples.length - 1).chain((i) => fc.tuple(fc.constant(examples[i]), oneChangeTo(examples[i].body))),
+        ([route, body]) => call(route, body).then(() => undefined),
+      ),
+      { numRuns: 300 },
+    );
+  }, 240_000);
 
   it('never answers 5xx and writes nothing when it refuses', async () => {
     const all = routes();
