@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { httpClient, HttpClient } from "../support/http-client";
 import { rowCounts } from "../support/row-counts";
-import { anyQueryText, anyText, expectNo5xx, fuzzBody, nullsAndRemovals, oneChangeTo } from "../support/fuzz-request";
+import { anyQueryText, anyText, expectNo5xx, fuzzBody, fuzzExamples, RouteExample } from "../support/fuzz-request";
 import { startTestPlatform, TestPlatform } from "../support/spawn-platform";
 import { clientId, conversationWithPsid, openThread, pageSays, personSays } from "../factories/messaging.factory";
 import { Person, signupPerson } from "../factories/registry.factory";
@@ -345,7 +345,7 @@ describe("messaging routes under random input", () => {
     await pageSays(api, c.pageToken, c.psid, { attachment: { type: "template", payload: { template_type: "button", text: "Pick", buttons: [{ type: "postback", title: "Buy", payload: "BUY" }] } } });
     // `refused`: no app here takes thumbs, no Log In button was sent, the token is nobody's: their refusals past
     // the first checks are what is tested.
-    const examples: { method: string; path: string; token?: string; body: unknown; refused?: true }[] = [
+    const examples: RouteExample[] = [
       { method: "POST", path: "/threads", token: c.person.token, body: { page_id: c.page.id, ref: "summer-sale" } },
       { method: "POST", path: `/threads/${c.thread.id}/messages`, token: c.person.token, body: { text: "hi", client_message_id: "k", reply_to: { mid } } },
       { method: "POST", path: `/threads/${c.thread.id}/postbacks`, token: c.person.token, body: { title: "Buy", payload: "BUY" } },
@@ -384,23 +384,21 @@ describe("messaging routes under random input", () => {
         body: { get_started: { payload: "START" }, greeting: [{ locale: "default", text: "Hi {{user_first_name}}" }], ice_breakers: [{ question: "Hours?", payload: "HOURS" }] },
       },
       { method: "POST", path: graph("me/custom_user_settings"), body: { psid: c.psid, persistent_menu: menu } },
+      // The Page has no primary receiver here: handing control around is refused past its checks.
+      { method: "POST", path: graph("me/pass_thread_control"), body: { recipient: { id: c.psid }, target_app_id: "263902037430900", metadata: "to a human" }, refused: true },
+      { method: "POST", path: graph("me/request_thread_control"), body: { recipient: { id: c.psid }, metadata: "mine" }, refused: true },
+      {
+        method: "POST",
+        path: graph(""),
+        body: {
+          batch: [
+            { method: "POST", relative_url: "me/messages", name: "first", body: `recipient=${encodeURIComponent(JSON.stringify({ id: c.psid }))}&messaging_type=RESPONSE&message=${encodeURIComponent(JSON.stringify({ text: "one" }))}` },
+            { method: "GET", relative_url: "me?fields=id,name", depends_on: "first" },
+          ],
+        },
+      },
     ];
-    const call = (route: (typeof examples)[number], body: unknown) =>
-      expectNo5xx(t.db, api, route.method, route.path, { token: route.token, headers: { "content-type": "application/json" }, raw: JSON.stringify(body) });
-    // Each example as it is, first: one the route refuses (unless marked so) would test only its refusal.
-    for (const route of examples) {
-      const name = `${route.method} ${route.path.split("?")[0]}`;
-      const res = await call(route, route.body);
-      expect({ name, taken: res.status < 400 }).toEqual({ name, taken: !route.refused });
-    }
-    for (const route of examples) for (const body of nullsAndRemovals(route.body)) await call(route, body);
-    await fc.assert(
-      fc.asyncProperty(
-        fc.nat(examples.length - 1).chain((i) => fc.tuple(fc.constant(examples[i]), oneChangeTo(examples[i].body))),
-        ([route, body]) => call(route, body).then(() => undefined),
-      ),
-      { numRuns: 400 },
-    );
+    await fuzzExamples(t.db, api, examples, 400);
   }, 240_000);
 
   // Cursors as the routes hand them out (base64url of "<ms>|<id>"), with what is inside changed.

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
-import { anyQueryText, anyText, expectNo5xx, fuzzBody, nullsAndRemovals, oneChangeTo } from '../support/fuzz-request';
+import { anyQueryText, anyText, expectNo5xx, fuzzBody, fuzzExamples, RouteExample } from '../support/fuzz-request';
 import { startTestPlatform, TestPlatform, TEST_ADMIN_TOKEN } from '../support/spawn-platform';
 import { openThread, personSays } from '../factories/messaging.factory';
 import { createPage, pageWithApp, Person, signupPerson } from '../factories/registry.factory';
@@ -90,7 +90,7 @@ describe('registry routes under random input', () => {
   it('never answers 5xx to a body the route takes with one thing changed, and writes nothing when it refuses', async () => {
     const owner = ctx.owner.token;
     const inbox = `/pages/${ctx.page.id}/inbox/${inboxThreadId}`;
-    const examples: { method: string; path: string; token?: string; body: unknown; refused?: true }[] = [
+    const examples: RouteExample[] = [
       { method: 'POST', path: '/auth/signup', body: { username: 'fuzzed', password: 'a-long-password', name: 'Fuzzed' } },
       { method: 'POST', path: '/auth/login', body: { username: ctx.owner.username, password: 'a-long-password' } },
       { method: 'POST', path: '/pages', token: owner, body: { name: 'Fuzz shop', category: 'Shopping' } },
@@ -116,22 +116,7 @@ describe('registry routes under random input', () => {
       // Last: a primary receiver takes the Page Inbox's control of its threads away.
       { method: 'PUT', path: `/pages/${ctx.page.id}/apps/${ctx.app.id}/handover-role`, token: owner, body: { role: 'primary' } },
     ];
-    const call = (route: (typeof examples)[number], body: unknown) =>
-      expectNo5xx(t.db, api, route.method, route.path, { token: route.token, headers: { 'content-type': 'application/json' }, raw: JSON.stringify(body) });
-    // Each example as it is, first: one the route refuses (unless marked so) would test only its refusal.
-    for (const route of examples) {
-      const name = `${route.method} ${route.path.split('?')[0]}`;
-      const res = await call(route, route.body);
-      expect({ name, taken: res.status < 400 }).toEqual({ name, taken: !route.refused });
-    }
-    for (const route of examples) for (const body of nullsAndRemovals(route.body)) await call(route, body);
-    await fc.assert(
-      fc.asyncProperty(
-        fc.nat(examples.length - 1).chain((i) => fc.tuple(fc.constant(examples[i]), oneChangeTo(examples[i].body))),
-        ([route, body]) => call(route, body).then(() => undefined),
-      ),
-      { numRuns: 300 },
-    );
+    await fuzzExamples(t.db, api, examples, 300);
   }, 240_000);
 
   it('never answers 5xx and writes nothing when it refuses', async () => {

@@ -89,3 +89,33 @@ export function nullsAndRemovals(example: unknown): unknown[] {
     .filter((path) => path.length > 0)
     .flatMap((path) => [withChange(example, path, null), withChange(example, path, REMOVED)]);
 }
+
+// A body a route takes, as a fuzz example. `refused`: taken apart from its first checks, refused by design (the
+// refusal past them is what is tested).
+export interface RouteExample {
+  method: string;
+  path: string;
+  token?: string;
+  body: unknown;
+  refused?: true;
+}
+
+// Each example as it is (taken, unless marked refused: otherwise only its refusal would be tested), then every null
+// and removal in turn, then `numRuns` random single changes: never a 5xx, nothing written on a refusal.
+export async function fuzzExamples(db: TestDatabase, api: HttpClient, examples: RouteExample[], numRuns: number): Promise<void> {
+  const call = (route: RouteExample, body: unknown) =>
+    expectNo5xx(db, api, route.method, route.path, { token: route.token, headers: { 'content-type': 'application/json' }, raw: JSON.stringify(body) });
+  for (const route of examples) {
+    const name = `${route.method} ${route.path.split('?')[0]}`;
+    const res = await call(route, route.body);
+    expect({ name, taken: res.status < 400 }).toEqual({ name, taken: !route.refused });
+  }
+  for (const route of examples) for (const body of nullsAndRemovals(route.body)) await call(route, body);
+  await fc.assert(
+    fc.asyncProperty(
+      fc.nat(examples.length - 1).chain((i) => fc.tuple(fc.constant(examples[i]), oneChangeTo(examples[i].body))),
+      ([route, body]) => call(route, body).then(() => undefined),
+    ),
+    { numRuns },
+  );
+}
