@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { sha256Hex } from '../common/crypto/tokens';
+import { isUuid } from '../common/ids/uuid';
 import { uuidV7 } from '../common/ids/uuid-v7';
 import { AppConfig } from '../config/app-config';
 import { rowsOf } from '../database/query-rows';
@@ -169,7 +170,8 @@ export class MarketingMessagesService {
     let cursor: { at: number; id: string } | undefined;
     if (after !== undefined) {
       const [at, id] = Buffer.from(after, 'base64url').toString('utf8').split('|');
-      if (!/^\d{1,15}$/.test(at ?? '') || !/^[0-9a-f-]{36}$/.test(id ?? '')) throw MarketingMessagesErrors.tokenListCursor();
+      // The id strictly a UUID: a near one would reach Postgres's cast below and fail there (a 500).
+      if (!/^\d{1,15}$/.test(at ?? '') || !isUuid(id ?? '')) throw MarketingMessagesErrors.tokenListCursor();
       cursor = { at: Number(at), id };
     }
     const now = Date.now();

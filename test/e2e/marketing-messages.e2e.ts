@@ -312,6 +312,26 @@ describe('marketing messages (notification_messages)', () => {
     expect([bad.status, bad.body.error?.code]).toEqual([400, 100]);
   });
 
+  it("refuses a token list cursor it never returned with Graph's 400, even one shaped like its own", async () => {
+    const c = await setup();
+    await optedIn(c);
+    const list = (query = '') => api.get(`/v25.0/me/notification_message_tokens?access_token=${encodeURIComponent(c.app.pageToken)}${query}`);
+    // Shaped to pass a loose check (36 characters of hex and dashes): Graph's 400, never Postgres's cast error.
+    const cursor = (s: string) => Buffer.from(s).toString('base64url');
+    for (const after of [cursor(`1|${'-'.repeat(36)}`), cursor(`1|${'a'.repeat(36)}`), cursor(`1|${'a'.repeat(8)}-${'a'.repeat(4)}-${'a'.repeat(4)}-${'a'.repeat(4)}-${'a'.repeat(11)}g`), cursor('x|y'), 'garbage']) {
+      const bad = await list(`&after=${after}`);
+      expect({ after, status: bad.status, code: bad.body.error?.code, message: bad.body.error?.message }).toEqual({
+        after,
+        status: 400,
+        code: 100,
+        message: '(#100) param after must be a cursor this endpoint returned',
+      });
+    }
+    // A well-formed cursor past every row: an empty page.
+    const past = await list(`&after=${cursor(`${Date.now() + HOUR}|ffffffff-ffff-7fff-bfff-ffffffffffff`)}`);
+    expect([past.status, past.body]).toEqual([200, { data: [], paging: { cursors: {} } }]);
+  });
+
   it("refuses another person's thread, what is not the Page's opt-in request, and bad ids, writing nothing", async () => {
     const c = await setup();
     const d = await setup();
