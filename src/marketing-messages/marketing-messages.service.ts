@@ -9,7 +9,7 @@ import { SqlService } from '../database/sql.service';
 import { MessagingErrors } from '../messaging/messaging.errors';
 import { MessagingService, ThreadFacts } from '../messaging/messaging.service';
 import type { StoredEvent } from '../messaging/person-events';
-import { SEALED_PREFIX, sealValue } from '../webhooks/sealed-items';
+import { openSealed, sealValue } from '../webhooks/sealed-items';
 import { MarketingMessagesErrors } from './marketing-messages.errors';
 import {
   looksLikeToken,
@@ -185,16 +185,22 @@ export class MarketingMessagesService {
     );
     const page = rows.slice(0, limit);
     const box = this.config.secretBox;
-    const data = page.map((r) => ({
-      notification_messages_token: box.open(r.token_sealed.slice(SEALED_PREFIX.length)),
-      recipient_id: r.psid,
-      topic_title: r.title,
-      payload: r.payload,
-      notification_messages_timezone: r.timezone,
-      ...(r.frequency ? { notification_messages_frequency: r.frequency } : {}),
-      creation_timestamp: Number(r.created_at),
-      token_expiry_timestamp: Number(r.expires_at),
-    }));
+    const data = page.map((r) => {
+      // A token sealed under another SECRETS_KEY (rotated) can't be given back: its row is listed without it, as
+      // a webhook carrying it goes out without it (openSealedItem). The row stays: the person is still subscribed
+      // and the token still sends (it is found by its hash), and one unreadable row must not fail the whole list.
+      const token = openSealed(box, r.token_sealed);
+      return {
+        ...(token !== undefined ? { notification_messages_token: token } : {}),
+        recipient_id: r.psid,
+        topic_title: r.title,
+        payload: r.payload,
+        notification_messages_timezone: r.timezone,
+        ...(r.frequency ? { notification_messages_frequency: r.frequency } : {}),
+        creation_timestamp: Number(r.created_at),
+        token_expiry_timestamp: Number(r.expires_at),
+      };
+    });
     // As the Conversations API pages: `after` only while there is more.
     const last = page[page.length - 1];
     const more = rows.length > limit && last !== undefined;

@@ -312,6 +312,28 @@ describe('marketing messages (notification_messages)', () => {
     expect([bad.status, bad.body.error?.code]).toEqual([400, 100]);
   });
 
+  it("lists the Page's tokens past a token sealed under another SECRETS_KEY (a rotated key): that row without its token", async () => {
+    const c = await setup();
+    const first = await optedIn(c);
+    const second = await optedIn(c, { title: 'Restock alerts', payload: 'RESTOCK' });
+    const list = (query = '') => api.get(`/v25.0/me/notification_message_tokens?access_token=${encodeURIComponent(c.app.pageToken)}${query}`);
+    // The first token as sealed under another key (a rotated SECRETS_KEY): its tag no longer checks out.
+    const [row] = await t.db.query('SELECT id, token_sealed FROM notification_message_tokens WHERE token_hash = $1', [sha256(first.token)]);
+    const [v, iv, , ct] = row.token_sealed.split('.');
+    await t.db.query('UPDATE notification_message_tokens SET token_sealed = $2 WHERE id = $1', [row.id, [v, iv, randomBytes(16).toString('base64url'), ct].join('.')]);
+    const res = await list();
+    expect(res.status).toBe(200);
+    // The row stays (the person is still subscribed, and the token still sends); only the token it can't give goes.
+    expect(res.body.data.map((r: any) => [r.topic_title, r.recipient_id, r.notification_messages_token])).toEqual([
+      [REQUEST.title, c.psid, undefined],
+      ['Restock alerts', c.psid, second.token],
+    ]);
+    expect(res.body.data[0]).not.toHaveProperty('notification_messages_token');
+    // The bot that kept it from the webhook still sends with it.
+    await age(c, 72);
+    expect((await sendWithToken(c.app.pageToken, first.token)).status).toBe(200);
+  });
+
   it("refuses a token list cursor it never returned with Graph's 400, even one shaped like its own", async () => {
     const c = await setup();
     await optedIn(c);
