@@ -175,13 +175,17 @@ export class MarketingMessagesService {
       cursor = { at: Number(at), id };
     }
     const now = Date.now();
+    // Two statements, without a cursor and with one, so each starts its walk of notification_message_tokens_page_idx
+    // at its first row and stops at the limit. With `$n IS NULL OR (…) > (…)` a generic plan (the statement is
+    // prepared, and may go generic after five runs) can't make the cursor an index condition: it filtered every row
+    // of the Page before the cursor instead (a page near the end of 300 k tokens: 74 ms and 290 k rows, against 0.3 ms).
     const rows = await this.sql.query<TopicRow & { psid: string }>(
       `SELECT ${TOPIC_COLUMNS.split(', ').map((c) => `k.${c}`).join(', ')}, t.psid
          FROM notification_message_tokens k JOIN threads t ON t.id = k.thread_id
         WHERE k.page_id = $1 AND k.status = 'active' AND k.expires_at > $2
-          AND ($3::bigint IS NULL OR (k.created_at, k.id) > ($3::bigint, $4::uuid))
-        ORDER BY k.created_at, k.id LIMIT $5`,
-      [pageId, now, cursor?.at ?? null, cursor?.id ?? null, limit + 1],
+          ${cursor ? 'AND (k.created_at, k.id) > ($4::bigint, $5::uuid)' : ''}
+        ORDER BY k.created_at, k.id LIMIT $3`,
+      cursor ? [pageId, now, limit + 1, cursor.at, cursor.id] : [pageId, now, limit + 1],
     );
     const page = rows.slice(0, limit);
     const box = this.config.secretBox;

@@ -354,6 +354,47 @@ describe('marketing messages (notification_messages)', () => {
     expect([past.status, past.body]).toEqual([200, { data: [], paging: { cursors: {} } }]);
   });
 
+  // A process whose every statement runs on a generic plan (as a prepared one does after five runs): the cursor
+  // must still be where the token list's index scan starts, not a filter on every row of the Page before it.
+  it('pages the token list from the cursor under a generic plan: it reads the page, not the Page', async () => {
+    const c = await setup();
+    const N = 20_000;
+    await t.db.query(
+      `WITH th AS (INSERT INTO threads (id, page_id, user_id, psid)
+                   SELECT '9' || lpad(i::text, 17, '0'), $1, '8' || lpad(i::text, 17, '0'), '7' || lpad(i::text, 17, '0')
+                     FROM generate_series(1, $2::int) i)
+       INSERT INTO notification_message_tokens (id, thread_id, page_id, mid, title, payload, timezone, token_hash, token_sealed, status, created_at, expires_at)
+       SELECT gen_random_uuid(), '9' || lpad(i::text, 17, '0'), $1, 'm_' || i, 'Weekly deals', 'P' || i, 'UTC', md5($1 || i) || md5(i::text), 'sealed:x',
+              'active', $3::bigint + i, $4::bigint
+         FROM generate_series(1, $2::int) i`,
+      [c.page.id, N, Date.now() - HOUR, Date.now() + 1000 * HOUR],
+    );
+    await t.db.query('ANALYZE notification_message_tokens');
+    const url = new URL(t.db.url);
+    url.searchParams.set('options', '-c plan_cache_mode=force_generic_plan');
+    const sibling = await t.spawnSibling('api', { DATABASE_URL: url.toString() });
+    const generic = httpClient(sibling.url);
+    const model: { id: string; at: string; payload: string }[] = await t.db.query(
+      `SELECT id, created_at::text AS at, payload FROM notification_message_tokens WHERE page_id = $1 ORDER BY created_at, id`,
+      [c.page.id],
+    );
+    const from = model[N - 150];
+    const after = Buffer.from(`${from.at}|${from.id}`).toString('base64url');
+    const reads = async () =>
+      Number((await t.db.query(`SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'notification_message_tokens_page_idx'`))[0].idx_tup_read);
+    const before = await reads();
+    const res = await generic.get(`/v25.0/me/notification_message_tokens?limit=100&after=${after}&access_token=${encodeURIComponent(c.app.pageToken)}`);
+    expect(res.status).toBe(200);
+    expect(res.body.data.map((r: any) => r.payload)).toEqual(model.slice(N - 149, N - 49).map((r) => r.payload));
+    // A backend reports its counters as it exits (otherwise up to 10 s after going idle).
+    await sibling.stop();
+    const read = await waitFor('the scan in the statistics', async () => {
+      const n = (await reads()) - before;
+      return n >= 100 ? n : undefined;
+    });
+    expect(read).toBeLessThan(1_000);
+  });
+
   it("refuses another person's thread, what is not the Page's opt-in request, and bad ids, writing nothing", async () => {
     const c = await setup();
     const d = await setup();
