@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { BotReceiver, receivedEntries, waitForEntry } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson, PersonSocket } from '../support/person-socket';
@@ -204,6 +205,51 @@ describe('marketing messages (notification_messages)', () => {
       sender_action: 'typing_on',
     });
     expect([typing.status, typing.body.error?.code]).toEqual([400, 100]);
+  });
+
+  // A retry of a token send (a lost response, a redelivered job) that races the first must get the first's answer,
+  // not the cooldown the first has just started.
+  it('answers token sends at once with the same Idempotency-Key as the first, one message stored', async () => {
+    const c = await setup();
+    const { token } = await optedIn(c);
+    await age(c, 72);
+    const before = await messagesOf(c);
+    const send = (key: string) =>
+      api.post(
+        `/v25.0/me/messages?access_token=${encodeURIComponent(c.app.pageToken)}`,
+        { recipient: { notification_messages_token: token }, message: { text: 'Flash sale' } },
+        { headers: { 'idempotency-key': key } },
+      );
+    // Both pass the token's check, then wait on the thread's lock (held here): the first to take it spends the token.
+    const holder = new Client({ connectionString: t.db.url });
+    await holder.connect();
+    let both: Awaited<ReturnType<typeof send>>[];
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM threads WHERE id = $1 FOR UPDATE', [c.thread.id]);
+      const racing = [send('flash-1'), send('flash-1')];
+      await waitFor('both sends waiting on the thread lock', async () => {
+        const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [t.db.name]);
+        return n >= 2 || undefined;
+      });
+      await holder.query('COMMIT');
+      both = await Promise.all(racing);
+    } finally {
+      await holder.end();
+    }
+    expect(both.map((r) => [r.status, r.body])).toEqual([
+      [200, { recipient_id: c.psid, message_id: expect.stringMatching(/^m_/) }],
+      [200, both[0].body],
+    ]);
+    expect(both.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(1);
+    expect(await messagesOf(c)).toBe(before + 1);
+
+    // Unsynchronised, after the cooldown: a duplicate may also find the token spent before it writes anything.
+    await t.db.query('UPDATE notification_message_tokens SET last_sent_at = $2 WHERE token_hash = $1', [sha256(token), Date.now() - 49 * HOUR]);
+    const burst = await Promise.all([0, 1, 2, 3, 4, 5].map(() => send('flash-2')));
+    expect(burst.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(new Set(burst.map((r) => r.body.message_id)).size).toBe(1);
+    expect(await messagesOf(c)).toBe(before + 2);
   });
 
   it("refuses unknown, another Page's, expired and stopped tokens, writing nothing; the person stops and resumes", async () => {
