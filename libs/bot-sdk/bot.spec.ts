@@ -647,6 +647,24 @@ describe('lease renewal', () => {
     expect(r.ran).toEqual(['a', 'b']);
   });
 
+  it('renews a lease longer than a timer can wait (a third past 2^31-1 ms) at that longest wait, not every millisecond', async () => {
+    const store = memoryDedupeStore();
+    const extend = jest.spyOn(store, 'extend');
+    const r = replicas(store, { dedupeLeaseMs: 7e9 });
+    const first = post(r.a, raw);
+    await until('a runs it', () => r.ran.length === 1);
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(extend).not.toHaveBeenCalled();
+    r.pass();
+    await first;
+    await r.a.idle();
+    expect(r.errors).toEqual([]);
+  });
+
+  it.each([Infinity, -Infinity, NaN, 0, -1])('refuses dedupeLeaseMs %p when the bot is made', (dedupeLeaseMs) => {
+    expect(() => make({ dedupeLeaseMs })).toThrow(`dedupeLeaseMs must be a positive, finite number of milliseconds (got ${dedupeLeaseMs})`);
+  });
+
   it('leaves a store without extend (written before renewal) as it was: the lease is never renewed', async () => {
     const { extend: _, ...store } = memoryDedupeStore();
     const r = replicas(store, {});

@@ -199,6 +199,12 @@ export class MessengerBot {
     if (options.ack === 'after-handlers' && store && !this.twoPhase) {
       throw new Error("ack: 'after-handlers' needs a two-phase dedupeStore (start and finish; redisDedupeStore on a client with eval)");
     }
+    // A lease is what a crash costs: Infinity would hold a dead process's event forever (and its renewal timer
+    // overflowed to every millisecond), 0 or less has lapsed before the handlers start.
+    const lease = options.dedupeLeaseMs;
+    if (lease !== undefined && !(Number.isFinite(lease) && lease > 0)) {
+      throw new Error(`dedupeLeaseMs must be a positive, finite number of milliseconds (got ${lease})`);
+    }
     const cap = options.maxConcurrentHandlers ?? 64;
     this.slots = cap > 0 && Number.isFinite(cap) ? new Slots(cap) : undefined;
   }

@@ -54,6 +54,19 @@ describe('keepLease', () => {
     expect(k.lost).toBe(false);
   });
 
+  // setTimeout takes at most 2^31-1 ms: past it Node waits 1 ms instead, which renewed a long lease in a loop.
+  it.each([2 ** 31, 7e9 / 3, Infinity])('waits at most 2^31-1 ms between renewals of everyMs %p, not 1 ms', async (everyMs) => {
+    const extend = jest.fn(async () => true);
+    const { r, said } = renewal(extend, { everyMs, forMs: Infinity });
+    const k = keepLease(r);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(extend).toHaveBeenCalledTimes(0);
+    await jest.advanceTimersByTimeAsync(2 ** 31 - 1 - 1_000);
+    expect(extend).toHaveBeenCalledTimes(1);
+    await k.stop();
+    expect(said).toEqual([]);
+  });
+
   it('reports a lost lease once and stops renewing', async () => {
     let calls = 0;
     const extend = jest.fn(async () => ++calls < 2);

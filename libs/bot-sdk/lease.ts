@@ -22,6 +22,10 @@ export interface LeaseKeeper {
   stop(): Promise<void>;
 }
 
+// The longest wait setTimeout takes: past it Node waits 1 ms instead (a long lease would be renewed in a loop).
+// Renewing sooner than asked only keeps the lease safer.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function keepLease(r: LeaseRenewal): LeaseKeeper {
   const since = Date.now();
   let timer: NodeJS.Timeout | undefined;
@@ -29,7 +33,7 @@ export function keepLease(r: LeaseRenewal): LeaseKeeper {
   let lost = false;
   let inFlight: Promise<void> = Promise.resolve();
   const schedule = () => {
-    timer = setTimeout(tick, r.everyMs);
+    timer = setTimeout(tick, Math.min(r.everyMs, MAX_TIMER_MS));
     // A handler that never settles must not keep the process alive through its renewals.
     timer.unref?.();
   };

@@ -35,8 +35,8 @@ describe('checkFeedbackAnswers', () => {
     });
   });
 
-  it('leaves follow_up out when the person wrote nothing', () => {
-    for (const follow_up of [undefined, '']) {
+  it('leaves follow_up out when the person wrote nothing (absent, empty or null)', () => {
+    for (const follow_up of [undefined, '', null]) {
       expect(checkFeedbackAnswers(meta, [{ question_id: 'hauydmns8', score: 1, follow_up }])).toEqual({
         item: { feedback_screens: [{ screen_id: 0, questions: { hauydmns8: { type: 'csat', payload: '1' } } }] },
       });
@@ -73,6 +73,12 @@ describe('checkFeedbackAnswers', () => {
       ]),
     ).toEqual({ error: 'question hauydmns8 is answered twice', index: 1 });
     expect(checkFeedbackAnswers(meta, [])).toEqual({ error: 'question hauydmns8 must be answered' });
+  });
+
+  it('takes a null follow_up as none, on a question that asks for none too', () => {
+    expect(checkFeedbackAnswers(template(), [{ question_id: 'hauydmns8', score: 3, follow_up: null }])).toEqual({
+      item: { feedback_screens: [{ screen_id: 0, questions: { hauydmns8: { type: 'csat', payload: '3' } } }] },
+    });
   });
 
   it('takes follow-up text only where the question asks for it, at most 400 characters', () => {

@@ -6,11 +6,14 @@ import type { CustomerFeedbackTemplatePayload, FeedbackQuestion } from './types'
 
 const DAY_MS = 86_400_000;
 
-/** One answer: the question's `id`, a score on its scale, and text when the question has a free-form follow-up. */
+/**
+ * One answer: the question's `id`, a score on its scale, and text when the question has a free-form follow-up
+ * (null, as empty, is no text: a client may write null for a box left blank).
+ */
 export interface FeedbackAnswer {
   question_id: string;
   score: number;
-  follow_up?: string;
+  follow_up?: string | null;
 }
 
 /** The body of Messenger's `messaging_feedback` item. */
@@ -50,7 +53,7 @@ export function checkFeedbackAnswers(
     if (!Number.isInteger(a.score) || a.score < min || a.score > max) {
       return { error: `score of question ${a.question_id} must be a whole number from ${min} to ${max}`, index };
     }
-    if (a.follow_up !== undefined && a.follow_up !== '') {
+    if (a.follow_up != null && a.follow_up !== '') {
       if (!at.question.follow_up) return { error: `question ${a.question_id} asks for no follow-up text`, index };
       // Code points, as every limit of libs/templates counts.
       if ([...a.follow_up].length > LIMITS.feedbackFreeForm) {

@@ -19,9 +19,9 @@ export function tokenExpiry(createdAt: number, frequency: Frequency | null): num
   return d.getTime();
 }
 
-// The least time between two marketing messages on one token (Graph's 4 / 2018354 below it). Meta's cooldown is
-// one message per 48 hours per subscriber since 1 September 2025 (24 hours before); a WEEKLY or MONTHLY opt-in (the
-// deprecated frequency) keeps its own, longer period. Rolling windows, not calendar ones.
+// The least time between two marketing messages on one token, so per person, Page and topic (Graph's 4 / 2018354
+// below it: "…for the given notification"). Meta's cooldown is 48 hours since 1 September 2025 (24 hours before); a
+// WEEKLY or MONTHLY opt-in (the deprecated frequency) keeps its own, longer period. Rolling windows, not calendar ones.
 const COOLDOWN_MS: Record<Frequency | 'NONE', number> = { DAILY: 48 * HOUR, WEEKLY: 7 * DAY, MONTHLY: 30 * DAY, NONE: 48 * HOUR };
 
 export function sendCooldownMs(frequency: string | null): number {

@@ -93,8 +93,26 @@ export class SendApiService {
     const scope = { pageId, appId: appId ?? '' };
     const first = await this.answerOf(pageId, scope.appId, idempotencyKey);
     if (first) return first;
+    try {
+      return await this.deliverFresh(pageId, appId, params, idempotencyKey, opts.spent ?? false, scope);
+    } catch (err) {
+      const answered = await this.answeredMeanwhile(err, scope, idempotencyKey);
+      if (answered) return answered;
+      throw err;
+    }
+  }
+
+  // deliver, for a call whose Idempotency-Key (if any) had no answer yet.
+  private async deliverFresh(
+    pageId: string,
+    appId: string | null,
+    params: unknown,
+    idempotencyKey: string | undefined,
+    spent: boolean,
+    scope: { pageId: string; appId: string },
+  ): Promise<SendAnswer> {
     // Every call spends its tokens, refused or not; the buckets' round trip overlaps validation and the lookup.
-    const spending = opts.spent ? Promise.resolve() : this.spend(pageId, appId);
+    const spending = spent ? Promise.resolve() : this.spend(pageId, appId);
     spending.catch(() => undefined);
     const { req, raw } = await this.validRequest(params, spending);
 
@@ -170,13 +188,27 @@ export class SendApiService {
   // nothing behind. False when the Idempotency-Key has its answer already (a replay: the file is not stored).
   // The call's tokens are spent here: deliver is then told so (`spent`).
   async precheck(pageId: string, appId: string | null, params: unknown, idempotencyKey?: string): Promise<boolean> {
-    if (await this.answerOf(pageId, appId ?? '', idempotencyKey)) return false;
-    const spending = this.spend(pageId, appId);
-    spending.catch(() => undefined);
-    const { req } = await this.validRequest(params, spending);
-    const { thread } = await this.recipientThread(pageId, req, spending);
-    checkControl(thread, appId);
-    return true;
+    const scope = { pageId, appId: appId ?? '' };
+    if (await this.answerOf(pageId, scope.appId, idempotencyKey)) return false;
+    try {
+      const spending = this.spend(pageId, appId);
+      spending.catch(() => undefined);
+      const { req } = await this.validRequest(params, spending);
+      const { thread } = await this.recipientThread(pageId, req, spending);
+      checkControl(thread, appId);
+      return true;
+    } catch (err) {
+      if (await this.answeredMeanwhile(err, scope, idempotencyKey)) return false;
+      throw err;
+    }
+  }
+
+  // The first answer of a refused call's Idempotency-Key, if a duplicate committed one since this call looked: that
+  // send may be why this one was refused (the marketing token it spent is in its cooldown now), and a retry is
+  // owed the first call's answer, not a refusal of its own.
+  private async answeredMeanwhile(err: unknown, scope: { pageId: string; appId: string }, idempotencyKey: string | undefined): Promise<SendAnswer | undefined> {
+    if (!(err instanceof GraphException) || idempotencyKey === undefined) return undefined;
+    return this.findAnswer(scope.pageId, scope.appId, idempotencyKey);
   }
 
   // The thread a request goes to, once the call's tokens are spent. A PSID's thread must be within the messaging
@@ -240,11 +272,15 @@ export class SendApiService {
             idempotencyKey === undefined && target === undefined
               ? undefined
               : async (m, sent) => {
-                  // A marketing message spends its token's cap with the message: refused, nothing is written.
+                  // The key first: a duplicate that committed while this one waited for the thread's lock is answered
+                  // as it was (IdempotencyRace, below), not refused by the cooldown its token send has just started.
+                  if (idempotencyKey !== undefined) {
+                    answer = { recipient_id: thread.psid, message_id: sent.mid, ...saved };
+                    await this.storeAnswer(m, scope.pageId, scope.appId, idempotencyKey, answer);
+                  }
+                  // A marketing message spends its token's cap with the message: refused, nothing is written (the
+                  // key's row included).
                   if (target) await this.marketing.spend(m, target);
-                  if (idempotencyKey === undefined) return;
-                  answer = { recipient_id: thread.psid, message_id: sent.mid, ...saved };
-                  await this.storeAnswer(m, scope.pageId, scope.appId, idempotencyKey, answer);
                 },
           personLastAtFrom,
         })

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { MediaService } from '../media/media.service';
 import { AppsService } from '../apps/apps.service';
 import { badRequest, conflict, notFound } from '../common/errors/app.exception';
+import { isUuid } from '../common/ids/uuid';
 import { AppConfig } from '../config/app-config';
 import { openSealedItem } from './sealed-items';
 import { DeliveryReceipts } from './delivery-receipts';
@@ -11,7 +12,6 @@ import { webhookEntry, WebhooksService } from './webhooks.service';
 
 const REPLAY_MAX = 10_000;
 const ATTEMPT_BODY_MAX = 4096;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
@@ -160,7 +160,7 @@ export class DeliveryLogService implements OnModuleInit {
   }
 
   async get(appId: string, deliveryId: string) {
-    if (!UUID.test(deliveryId)) throw notFound('WEBHOOK.DELIVERY_NOT_FOUND', `No delivery ${deliveryId}`);
+    if (!isUuid(deliveryId)) throw notFound('WEBHOOK.DELIVERY_NOT_FOUND', `No delivery ${deliveryId}`);
     const [d] = await this.db.query(
       `SELECT d.*, e.field, e.messaging FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
         WHERE d.id = $1 AND d.app_id = $2`,
@@ -190,7 +190,7 @@ export class DeliveryLogService implements OnModuleInit {
   // A manual retry or a replay resets the delivery row: same id, attempts keep counting, and it is sent again in
   // a new batch (a new webhook-id, so a receiver that deduplicates on webhook-id does not drop what was asked for).
   async retry(appId: string, deliveryId: string) {
-    if (!UUID.test(deliveryId)) throw notFound('WEBHOOK.DELIVERY_NOT_FOUND', `No delivery ${deliveryId}`);
+    if (!isUuid(deliveryId)) throw notFound('WEBHOOK.DELIVERY_NOT_FOUND', `No delivery ${deliveryId}`);
     const [d] = await this.db.query(`SELECT status FROM webhook_deliveries WHERE id = $1 AND app_id = $2`, [
       deliveryId,
       appId,

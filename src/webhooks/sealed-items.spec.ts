@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../common/crypto/secret-box';
-import { openSealedItem, sealValue } from './sealed-items';
+import { openSealed, openSealedItem, sealValue } from './sealed-items';
 
 describe('sealed outbox fields', () => {
   const box = new SecretBox(randomBytes(32));
@@ -26,5 +26,12 @@ describe('sealed outbox fields', () => {
     const other = new SecretBox(randomBytes(32));
     const out = openSealedItem({ optin: { type: 'notification_messages', notification_messages_token: sealValue(other, 'tok') } }, box);
     expect(out.optin).toEqual({ type: 'notification_messages' });
+  });
+
+  it('opens a sealed value, or answers undefined for one it cannot open', () => {
+    expect(openSealed(box, sealValue(box, 'tok'))).toBe('tok');
+    expect(openSealed(box, sealValue(new SecretBox(randomBytes(32)), 'tok'))).toBeUndefined();
+    expect(openSealed(box, 'sealed:v1.garbage')).toBeUndefined();
+    expect(openSealed(box, 'tok')).toBeUndefined();
   });
 });

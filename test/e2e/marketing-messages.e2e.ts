@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { BotReceiver, receivedEntries, waitForEntry } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson, PersonSocket } from '../support/person-socket';
@@ -206,6 +207,51 @@ describe('marketing messages (notification_messages)', () => {
     expect([typing.status, typing.body.error?.code]).toEqual([400, 100]);
   });
 
+  // A retry of a token send (a lost response, a redelivered job) that races the first must get the first's answer,
+  // not the cooldown the first has just started.
+  it('answers token sends at once with the same Idempotency-Key as the first, one message stored', async () => {
+    const c = await setup();
+    const { token } = await optedIn(c);
+    await age(c, 72);
+    const before = await messagesOf(c);
+    const send = (key: string) =>
+      api.post(
+        `/v25.0/me/messages?access_token=${encodeURIComponent(c.app.pageToken)}`,
+        { recipient: { notification_messages_token: token }, message: { text: 'Flash sale' } },
+        { headers: { 'idempotency-key': key } },
+      );
+    // Both pass the token's check, then wait on the thread's lock (held here): the first to take it spends the token.
+    const holder = new Client({ connectionString: t.db.url });
+    await holder.connect();
+    let both: Awaited<ReturnType<typeof send>>[];
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM threads WHERE id = $1 FOR UPDATE', [c.thread.id]);
+      const racing = [send('flash-1'), send('flash-1')];
+      await waitFor('both sends waiting on the thread lock', async () => {
+        const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [t.db.name]);
+        return n >= 2 || undefined;
+      });
+      await holder.query('COMMIT');
+      both = await Promise.all(racing);
+    } finally {
+      await holder.end();
+    }
+    expect(both.map((r) => [r.status, r.body])).toEqual([
+      [200, { recipient_id: c.psid, message_id: expect.stringMatching(/^m_/) }],
+      [200, both[0].body],
+    ]);
+    expect(both.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(1);
+    expect(await messagesOf(c)).toBe(before + 1);
+
+    // Unsynchronised, after the cooldown: a duplicate may also find the token spent before it writes anything.
+    await t.db.query('UPDATE notification_message_tokens SET last_sent_at = $2 WHERE token_hash = $1', [sha256(token), Date.now() - 49 * HOUR]);
+    const burst = await Promise.all([0, 1, 2, 3, 4, 5].map(() => send('flash-2')));
+    expect(burst.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(new Set(burst.map((r) => r.body.message_id)).size).toBe(1);
+    expect(await messagesOf(c)).toBe(before + 2);
+  });
+
   it("refuses unknown, another Page's, expired and stopped tokens, writing nothing; the person stops and resumes", async () => {
     const c = await setup();
     const d = await setup();
@@ -310,6 +356,89 @@ describe('marketing messages (notification_messages)', () => {
     expect(next.body.paging.cursors).toEqual({});
     const bad = await api.get(`/v25.0/me/notification_message_tokens?limit=0&access_token=${encodeURIComponent(c.app.pageToken)}`);
     expect([bad.status, bad.body.error?.code]).toEqual([400, 100]);
+  });
+
+  it("lists the Page's tokens past a token sealed under another SECRETS_KEY (a rotated key): that row without its token", async () => {
+    const c = await setup();
+    const first = await optedIn(c);
+    const second = await optedIn(c, { title: 'Restock alerts', payload: 'RESTOCK' });
+    const list = (query = '') => api.get(`/v25.0/me/notification_message_tokens?access_token=${encodeURIComponent(c.app.pageToken)}${query}`);
+    // The first token as sealed under another key (a rotated SECRETS_KEY): its tag no longer checks out.
+    const [row] = await t.db.query('SELECT id, token_sealed FROM notification_message_tokens WHERE token_hash = $1', [sha256(first.token)]);
+    const [v, iv, , ct] = row.token_sealed.split('.');
+    await t.db.query('UPDATE notification_message_tokens SET token_sealed = $2 WHERE id = $1', [row.id, [v, iv, randomBytes(16).toString('base64url'), ct].join('.')]);
+    const res = await list();
+    expect(res.status).toBe(200);
+    // The row stays (the person is still subscribed, and the token still sends); only the token it can't give goes.
+    expect(res.body.data.map((r: any) => [r.topic_title, r.recipient_id, r.notification_messages_token])).toEqual([
+      [REQUEST.title, c.psid, undefined],
+      ['Restock alerts', c.psid, second.token],
+    ]);
+    expect(res.body.data[0]).not.toHaveProperty('notification_messages_token');
+    // The bot that kept it from the webhook still sends with it.
+    await age(c, 72);
+    expect((await sendWithToken(c.app.pageToken, first.token)).status).toBe(200);
+  });
+
+  it("refuses a token list cursor it never returned with Graph's 400, even one shaped like its own", async () => {
+    const c = await setup();
+    await optedIn(c);
+    const list = (query = '') => api.get(`/v25.0/me/notification_message_tokens?access_token=${encodeURIComponent(c.app.pageToken)}${query}`);
+    // Shaped to pass a loose check (36 characters of hex and dashes): Graph's 400, never Postgres's cast error.
+    const cursor = (s: string) => Buffer.from(s).toString('base64url');
+    for (const after of [cursor(`1|${'-'.repeat(36)}`), cursor(`1|${'a'.repeat(36)}`), cursor(`1|${'a'.repeat(8)}-${'a'.repeat(4)}-${'a'.repeat(4)}-${'a'.repeat(4)}-${'a'.repeat(11)}g`), cursor('x|y'), 'garbage']) {
+      const bad = await list(`&after=${after}`);
+      expect({ after, status: bad.status, code: bad.body.error?.code, message: bad.body.error?.message }).toEqual({
+        after,
+        status: 400,
+        code: 100,
+        message: '(#100) param after must be a cursor this endpoint returned',
+      });
+    }
+    // A well-formed cursor past every row: an empty page.
+    const past = await list(`&after=${cursor(`${Date.now() + HOUR}|ffffffff-ffff-7fff-bfff-ffffffffffff`)}`);
+    expect([past.status, past.body]).toEqual([200, { data: [], paging: { cursors: {} } }]);
+  });
+
+  // A process whose every statement runs on a generic plan (as a prepared one does after five runs): the cursor
+  // must still be where the token list's index scan starts, not a filter on every row of the Page before it.
+  it('pages the token list from the cursor under a generic plan: it reads the page, not the Page', async () => {
+    const c = await setup();
+    const N = 20_000;
+    await t.db.query(
+      `WITH th AS (INSERT INTO threads (id, page_id, user_id, psid)
+                   SELECT '9' || lpad(i::text, 17, '0'), $1, '8' || lpad(i::text, 17, '0'), '7' || lpad(i::text, 17, '0')
+                     FROM generate_series(1, $2::int) i)
+       INSERT INTO notification_message_tokens (id, thread_id, page_id, mid, title, payload, timezone, token_hash, token_sealed, status, created_at, expires_at)
+       SELECT gen_random_uuid(), '9' || lpad(i::text, 17, '0'), $1, 'm_' || i, 'Weekly deals', 'P' || i, 'UTC', md5($1 || i) || md5(i::text), 'sealed:x',
+              'active', $3::bigint + i, $4::bigint
+         FROM generate_series(1, $2::int) i`,
+      [c.page.id, N, Date.now() - HOUR, Date.now() + 1000 * HOUR],
+    );
+    await t.db.query('ANALYZE notification_message_tokens');
+    const url = new URL(t.db.url);
+    url.searchParams.set('options', '-c plan_cache_mode=force_generic_plan');
+    const sibling = await t.spawnSibling('api', { DATABASE_URL: url.toString() });
+    const generic = httpClient(sibling.url);
+    const model: { id: string; at: string; payload: string }[] = await t.db.query(
+      `SELECT id, created_at::text AS at, payload FROM notification_message_tokens WHERE page_id = $1 ORDER BY created_at, id`,
+      [c.page.id],
+    );
+    const from = model[N - 150];
+    const after = Buffer.from(`${from.at}|${from.id}`).toString('base64url');
+    const reads = async () =>
+      Number((await t.db.query(`SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'notification_message_tokens_page_idx'`))[0].idx_tup_read);
+    const before = await reads();
+    const res = await generic.get(`/v25.0/me/notification_message_tokens?limit=100&after=${after}&access_token=${encodeURIComponent(c.app.pageToken)}`);
+    expect(res.status).toBe(200);
+    expect(res.body.data.map((r: any) => r.payload)).toEqual(model.slice(N - 149, N - 49).map((r) => r.payload));
+    // A backend reports its counters as it exits (otherwise up to 10 s after going idle).
+    await sibling.stop();
+    const read = await waitFor('the scan in the statistics', async () => {
+      const n = (await reads()) - before;
+      return n >= 100 ? n : undefined;
+    });
+    expect(read).toBeLessThan(1_000);
   });
 
   it("refuses another person's thread, what is not the Page's opt-in request, and bad ids, writing nothing", async () => {

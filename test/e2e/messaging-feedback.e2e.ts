@@ -131,6 +131,21 @@ describe('messaging: customer feedback', () => {
     expect(feedbacks(c.bot)).toHaveLength(2);
   });
 
+  // A client that writes `follow_up: null` for "nothing typed" is answered as if it left the field out (it once
+  // reached the template check as null: 500).
+  it('takes a null follow_up as none, whether or not the question asks for text', async () => {
+    const c = await setup();
+    const withText = (await pageSays(api, c.app.pageToken, c.psid, survey())).body.message_id as string;
+    const without = (await pageSays(api, c.app.pageToken, c.psid, nps('q1'))).body.message_id as string;
+    const a = await answer(c.thread.id, withText, [{ question_id: 'hauydmns8', score: 3, follow_up: null }], c.person.token);
+    expect([a.status, a.body.feedback?.feedback_screens]).toEqual([200, [{ screen_id: 0, questions: { hauydmns8: { type: 'csat', payload: '3' } } }]]);
+    const b = await answer(c.thread.id, without, [{ question_id: 'q1', score: 7, follow_up: null }], c.person.token);
+    expect([b.status, b.body.feedback?.feedback_screens]).toEqual([200, [{ screen_id: 0, questions: { q1: { type: 'nps', payload: '7' } } }]]);
+    // Any other non-text is still refused.
+    const c3 = await answer(c.thread.id, withText, [{ question_id: 'hauydmns8', score: 3, follow_up: 5 }], c.person.token);
+    expect([c3.status, c3.body.code]).toEqual([400, 'REQUEST.VALIDATION_FAILED']);
+  });
+
   it("refuses bad answers, late answers, other people's threads and what is no survey, writing nothing", async () => {
     const c = await setup();
     const d = await setup();

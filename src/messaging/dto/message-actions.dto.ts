@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -71,7 +71,14 @@ export class FeedbackAnswerDto {
   @IsInt()
   score: number;
 
-  @ApiPropertyOptional({ example: 'Quick and friendly', maxLength: 400, description: 'Only for a question with a free-form follow_up' })
+  @ApiPropertyOptional({
+    example: 'Quick and friendly',
+    maxLength: 400,
+    nullable: true,
+    description: 'Only for a question with a free-form follow_up; null or empty: none',
+  })
+  // null is no text, as if left out: the handler then never sees a follow_up that is neither absent nor a string.
+  @Transform(({ value }) => (value === null ? undefined : value))
   @IsOptional()
   @IsString()
   @MaxLength(400)
