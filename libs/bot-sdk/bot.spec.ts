@@ -665,6 +665,10 @@ describe('lease renewal', () => {
     expect(() => make({ dedupeLeaseMs })).toThrow(`dedupeLeaseMs must be a positive, finite number of milliseconds (got ${dedupeLeaseMs})`);
   });
 
+  it.each([Infinity, 2 ** 31, NaN, 0, -1])('refuses handlerTimeoutMs %p when the bot is made (a timer would fire at once)', (handlerTimeoutMs) => {
+    expect(() => make({ handlerTimeoutMs })).toThrow(`handlerTimeoutMs must be a positive number of milliseconds up to 2^31-1 (got ${handlerTimeoutMs})`);
+  });
+
   it('leaves a store without extend (written before renewal) as it was: the lease is never renewed', async () => {
     const { extend: _, ...store } = memoryDedupeStore();
     const r = replicas(store, {});

@@ -205,6 +205,12 @@ export class MessengerBot {
     if (lease !== undefined && !(Number.isFinite(lease) && lease > 0)) {
       throw new Error(`dedupeLeaseMs must be a positive, finite number of milliseconds (got ${lease})`);
     }
+    // A timer's delay: past 2^31-1 ms (Infinity included) Node fires it after 1 ms, so every handler would overrun at
+    // once (and the default lease, made from it, would be endless).
+    const timeout = options.handlerTimeoutMs;
+    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0 && timeout <= 2 ** 31 - 1)) {
+      throw new Error(`handlerTimeoutMs must be a positive number of milliseconds up to 2^31-1 (got ${timeout})`);
+    }
     const cap = options.maxConcurrentHandlers ?? 64;
     this.slots = cap > 0 && Number.isFinite(cap) ? new Slots(cap) : undefined;
   }
