@@ -338,7 +338,12 @@ describe("messaging routes under random input", () => {
   // Bodies each route takes, with one place changed (a value made hostile, or removed): unlike random bodies they get
   // past a route's first checks to the code behind them.
   it("never answers 5xx to a body the route takes with one thing changed, and writes nothing when it refuses", async () => {
-    const graph = (path: string) => `/v25.0/${path}?access_token=${encodeURIComponent(c.pageToken)}`;
+    const graph = (path: string, token = c.pageToken) => `/v25.0/${path}?access_token=${encodeURIComponent(token)}`;
+    // Someone with no right to each call: another person, and another Page's token (the PSID means nothing there;
+    // calls about the Page itself, its profile or a batch, have no stranger: another Page's token acts on its own).
+    const other = await conversationWithPsid(api, t.db);
+    const strangerPerson = { token: other.person.token };
+    const otherPage = (path: string) => ({ path: graph(path, other.pageToken) });
     const send = (message: unknown) => ({ recipient: { id: c.psid }, messaging_type: "RESPONSE", message });
     const menu = [{ locale: "default", call_to_actions: [{ type: "postback", title: "Help", payload: "HELP" }] }];
     // A button to tap (a postback must be one the Page offered).
@@ -347,24 +352,24 @@ describe("messaging routes under random input", () => {
     // the first checks are what is tested.
     const examples: RouteExample[] = [
       { method: "POST", path: "/threads", token: c.person.token, body: { page_id: c.page.id, ref: "summer-sale" } },
-      { method: "POST", path: `/threads/${c.thread.id}/messages`, token: c.person.token, body: { text: "hi", client_message_id: "k", reply_to: { mid } } },
-      { method: "POST", path: `/threads/${c.thread.id}/postbacks`, token: c.person.token, body: { title: "Buy", payload: "BUY" } },
-      { method: "POST", path: `/threads/${c.thread.id}/read`, token: c.person.token, body: { watermark: Date.now() } },
-      { method: "POST", path: `/threads/${c.thread.id}/delivered`, token: c.person.token, body: { watermark: Date.now(), mids: [couponMid] } },
-      { method: "PATCH", path: `/threads/${c.thread.id}/messages/${mid}`, token: c.person.token, body: { text: "edited" } },
-      { method: "PUT", path: `/threads/${c.thread.id}/messages/${mid}/reaction`, token: c.person.token, body: { reaction: "😍" } },
-      { method: "POST", path: `/threads/${c.thread.id}/messages/${surveyMid}/feedback`, token: c.person.token, body: { answers: [{ question_id: "q", score: 9, follow_up: "great" }] } },
-      { method: "PUT", path: `/threads/${c.thread.id}/messages/${couponMid}/response-feedback`, token: c.person.token, body: { feedback: "good" }, refused: true },
-      { method: "POST", path: `/threads/${blocker.thread.id}/report`, token: blocker.person.token, body: { reason: "spam", details: "they sell fakes", block: false } },
-      { method: "POST", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token, body: { mid, url: "https://shop.example/login" }, refused: true },
+      { method: "POST", path: `/threads/${c.thread.id}/messages`, token: c.person.token, stranger: strangerPerson, body: { text: "hi", client_message_id: "k", reply_to: { mid } } },
+      { method: "POST", path: `/threads/${c.thread.id}/postbacks`, token: c.person.token, stranger: strangerPerson, body: { title: "Buy", payload: "BUY" } },
+      { method: "POST", path: `/threads/${c.thread.id}/read`, token: c.person.token, stranger: strangerPerson, body: { watermark: Date.now() } },
+      { method: "POST", path: `/threads/${c.thread.id}/delivered`, token: c.person.token, stranger: strangerPerson, body: { watermark: Date.now(), mids: [couponMid] } },
+      { method: "PATCH", path: `/threads/${c.thread.id}/messages/${mid}`, token: c.person.token, stranger: strangerPerson, body: { text: "edited" } },
+      { method: "PUT", path: `/threads/${c.thread.id}/messages/${mid}/reaction`, token: c.person.token, stranger: strangerPerson, body: { reaction: "😍" } },
+      { method: "POST", path: `/threads/${c.thread.id}/messages/${surveyMid}/feedback`, token: c.person.token, stranger: strangerPerson, body: { answers: [{ question_id: "q", score: 9, follow_up: "great" }] } },
+      { method: "PUT", path: `/threads/${c.thread.id}/messages/${couponMid}/response-feedback`, token: c.person.token, stranger: strangerPerson, body: { feedback: "good" }, refused: true },
+      { method: "POST", path: `/threads/${blocker.thread.id}/report`, token: blocker.person.token, stranger: strangerPerson, body: { reason: "spam", details: "they sell fakes", block: false } },
+      { method: "POST", path: `/threads/${c.thread.id}/account-linking`, token: c.person.token, stranger: strangerPerson, body: { mid, url: "https://shop.example/login" }, refused: true },
       { method: "POST", path: "/account-linking/complete", token: c.person.token, body: { account_linking_token: `alt_${"A".repeat(43)}`, authorization_code: "code" }, refused: true },
-      { method: "POST", path: graph("me/messages"), body: send({ text: "hi", quick_replies: [{ content_type: "text", title: "A", payload: "A" }], metadata: "m" }) },
-      { method: "POST", path: graph("me/messages"), body: send(coupon) },
-      { method: "POST", path: graph("me/messages"), body: send(survey) },
-      { method: "POST", path: graph("me/messages"), body: send(optinRequest) },
+      { method: "POST", path: graph("me/messages"), stranger: otherPage("me/messages"), body: send({ text: "hi", quick_replies: [{ content_type: "text", title: "A", payload: "A" }], metadata: "m" }) },
+      { method: "POST", path: graph("me/messages"), stranger: otherPage("me/messages"), body: send(coupon) },
+      { method: "POST", path: graph("me/messages"), stranger: otherPage("me/messages"), body: send(survey) },
+      { method: "POST", path: graph("me/messages"), stranger: otherPage("me/messages"), body: send(optinRequest) },
       {
         method: "POST",
-        path: graph("me/messages"),
+        path: graph("me/messages"), stranger: otherPage("me/messages"),
         body: send({
           attachment: {
             type: "template",
@@ -375,18 +380,18 @@ describe("messaging routes under random input", () => {
           },
         }),
       },
-      { method: "POST", path: graph("me/messages"), body: { recipient: { id: c.psid }, sender_action: "react", payload: { message_id: mid, reaction: "😊" } } },
-      { method: "POST", path: graph("me/messages"), body: { recipient: { notification_messages_token: "A".repeat(43) }, message: { text: "hi" } }, refused: true },
-      { method: "POST", path: graph("me/unlink_accounts"), body: { psid: c.psid } },
+      { method: "POST", path: graph("me/messages"), stranger: otherPage("me/messages"), body: { recipient: { id: c.psid }, sender_action: "react", payload: { message_id: mid, reaction: "😊" } } },
+      { method: "POST", path: graph("me/messages"), stranger: otherPage("me/messages"), body: { recipient: { notification_messages_token: "A".repeat(43) }, message: { text: "hi" } }, refused: true },
+      { method: "POST", path: graph("me/unlink_accounts"), stranger: otherPage("me/unlink_accounts"), body: { psid: c.psid } },
       {
         method: "POST",
         path: graph("me/messenger_profile"),
         body: { get_started: { payload: "START" }, greeting: [{ locale: "default", text: "Hi {{user_first_name}}" }], ice_breakers: [{ question: "Hours?", payload: "HOURS" }] },
       },
-      { method: "POST", path: graph("me/custom_user_settings"), body: { psid: c.psid, persistent_menu: menu } },
+      { method: "POST", path: graph("me/custom_user_settings"), stranger: otherPage("me/custom_user_settings"), body: { psid: c.psid, persistent_menu: menu } },
       // The Page has no primary receiver here: handing control around is refused past its checks.
-      { method: "POST", path: graph("me/pass_thread_control"), body: { recipient: { id: c.psid }, target_app_id: "263902037430900", metadata: "to a human" }, refused: true },
-      { method: "POST", path: graph("me/request_thread_control"), body: { recipient: { id: c.psid }, metadata: "mine" }, refused: true },
+      { method: "POST", path: graph("me/pass_thread_control"), stranger: otherPage("me/pass_thread_control"), body: { recipient: { id: c.psid }, target_app_id: "263902037430900", metadata: "to a human" }, refused: true },
+      { method: "POST", path: graph("me/request_thread_control"), stranger: otherPage("me/request_thread_control"), body: { recipient: { id: c.psid }, metadata: "mine" }, refused: true },
       {
         method: "POST",
         path: graph(""),

@@ -7,7 +7,7 @@ import { httpClient, HttpClient } from '../support/http-client';
 import { anyQueryText, anyText, expectNo5xx, fuzzBody, fuzzExamples, RouteExample } from '../support/fuzz-request';
 import { startTestPlatform, TestPlatform, TEST_ADMIN_TOKEN } from '../support/spawn-platform';
 import { openThread, personSays } from '../factories/messaging.factory';
-import { createPage, pageWithApp, Person, signupPerson } from '../factories/registry.factory';
+import { createApp, createPage, pageWithApp, Person, signupPerson } from '../factories/registry.factory';
 
 // Random bodies and headers at every registry route: never a 5xx, always the route's error shape, nothing written on refusal.
 describe('registry routes under random input', () => {
@@ -90,31 +90,38 @@ describe('registry routes under random input', () => {
   it('never answers 5xx to a body the route takes with one thing changed, and writes nothing when it refuses', async () => {
     const owner = ctx.owner.token;
     const inbox = `/pages/${ctx.page.id}/inbox/${inboxThreadId}`;
+    // Someone with no right to each call: a person who is no admin of the Page and owns no app of it, another app,
+    // and, on the operators' routes, a person's token.
+    const outsider = await signupPerson(api, 'Outsider');
+    const otherApp = await createApp(api, outsider, 'Outsider bot');
+    const stranger = { token: outsider.token };
     const examples: RouteExample[] = [
       { method: 'POST', path: '/auth/signup', body: { username: 'fuzzed', password: 'a-long-password', name: 'Fuzzed' } },
       { method: 'POST', path: '/auth/login', body: { username: ctx.owner.username, password: 'a-long-password' } },
       { method: 'POST', path: '/pages', token: owner, body: { name: 'Fuzz shop', category: 'Shopping' } },
       { method: 'POST', path: '/apps', token: owner, body: { name: 'Fuzz bot' } },
-      { method: 'PATCH', path: `/apps/${ctx.app.id}`, token: owner, body: { name: 'Renamed', require_appsecret_proof: false } },
-      { method: 'POST', path: `/pages/${ctx.page.id}/admins`, token: owner, body: { username: leaving.username } },
-      { method: 'PUT', path: `/pages/${ctx.page.id}/apps/${ctx.app.id}/fields`, token: owner, body: { subscribed_fields: ['messages', 'messaging_postbacks'] } },
+      { method: 'PATCH', path: `/apps/${ctx.app.id}`, token: owner, stranger, body: { name: 'Renamed', require_appsecret_proof: false } },
+      { method: 'POST', path: `/pages/${ctx.page.id}/admins`, token: owner, stranger, body: { username: leaving.username } },
+      { method: 'PUT', path: `/pages/${ctx.page.id}/apps/${ctx.app.id}/fields`, token: owner, stranger, body: { subscribed_fields: ['messages', 'messaging_postbacks'] } },
       { method: 'POST', path: `/v25.0/me/subscribed_apps?access_token=${encodeURIComponent(ctx.pageToken)}`, body: { subscribed_fields: 'messages,message_reads' } },
       {
         method: 'POST',
-        path: `/v25.0/${ctx.app.id}/subscriptions?access_token=${encodeURIComponent(ctx.app.token)}`,
+        // An app on no Page: a subscription of ctx's app would start deliveries that write behind the test's counts.
+        path: `/v25.0/${otherApp.id}/subscriptions?access_token=${encodeURIComponent(otherApp.token)}`,
+        stranger: { path: `/v25.0/${otherApp.id}/subscriptions?access_token=${encodeURIComponent(ctx.app.token)}` },
         body: { object: 'page', callback_url: bot.url, verify_token: 'v', fields: 'messages' },
       },
-      { method: 'PATCH', path: inbox, token: owner, body: { done: true, last_seq: 1, assignee_id: ctx.owner.id } },
-      { method: 'POST', path: `${inbox}/messages`, token: owner, body: { text: 'On it', client_message_id: 'inbox-1' } },
-      { method: 'POST', path: `${inbox}/notes`, token: owner, body: { text: 'VIP' } },
-      { method: 'POST', path: `${inbox}/typing`, token: owner, body: { on: true } },
-      { method: 'POST', path: `${inbox}/read`, token: owner, body: {} },
-      { method: 'POST', path: `/pages/${ctx.page.id}/inbox/personas`, token: owner, body: { name: 'Sam', profile_picture_url: pictureUrl } },
-      { method: 'POST', path: `/pages/${ctx.page.id}/scripts`, token: owner, body: { source: 'export default { onMessage() {} }' } },
-      { method: 'POST', path: `/admin/reports/${reportId}/resolve`, token: TEST_ADMIN_TOKEN, body: { action: 'dismiss', note: 'fine', operator: 'ops' } },
-      { method: 'POST', path: `/admin/pages/${ctx.page.id}/warn`, token: TEST_ADMIN_TOKEN, body: { reason: 'Tags used for promotions' } },
+      { method: 'PATCH', path: inbox, token: owner, stranger, body: { done: true, last_seq: 1, assignee_id: ctx.owner.id } },
+      { method: 'POST', path: `${inbox}/messages`, token: owner, stranger, body: { text: 'On it', client_message_id: 'inbox-1' } },
+      { method: 'POST', path: `${inbox}/notes`, token: owner, stranger, body: { text: 'VIP' } },
+      { method: 'POST', path: `${inbox}/typing`, token: owner, stranger, body: { on: true } },
+      { method: 'POST', path: `${inbox}/read`, token: owner, stranger, body: {} },
+      { method: 'POST', path: `/pages/${ctx.page.id}/inbox/personas`, token: owner, stranger, body: { name: 'Sam', profile_picture_url: pictureUrl } },
+      { method: 'POST', path: `/pages/${ctx.page.id}/scripts`, token: owner, stranger, body: { source: 'export default { onMessage() {} }' } },
+      { method: 'POST', path: `/admin/reports/${reportId}/resolve`, token: TEST_ADMIN_TOKEN, stranger: { token: owner }, body: { action: 'dismiss', note: 'fine', operator: 'ops' } },
+      { method: 'POST', path: `/admin/pages/${ctx.page.id}/warn`, token: TEST_ADMIN_TOKEN, stranger: { token: owner }, body: { reason: 'Tags used for promotions' } },
       // Last: a primary receiver takes the Page Inbox's control of its threads away.
-      { method: 'PUT', path: `/pages/${ctx.page.id}/apps/${ctx.app.id}/handover-role`, token: owner, body: { role: 'primary' } },
+      { method: 'PUT', path: `/pages/${ctx.page.id}/apps/${ctx.app.id}/handover-role`, token: owner, stranger, body: { role: 'primary' } },
     ];
     await fuzzExamples(t.db, api, examples, 300);
   }, 240_000);

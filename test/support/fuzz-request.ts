@@ -98,15 +98,23 @@ export interface RouteExample {
   token?: string;
   body: unknown;
   refused?: true;
+  // The same call by someone with no right to it (another person, another Page's token, a non-admin): refused,
+  // nothing written. Made before the example itself, so its refusal can't be a conflict with what that wrote.
+  stranger?: { token?: string; path?: string };
 }
 
-// Each example as it is (taken, unless marked refused: otherwise only its refusal would be tested), then every null
-// and removal in turn, then `numRuns` random single changes: never a 5xx, nothing written on a refusal.
+// Each example by a stranger (refused) and as it is (taken, unless marked refused: otherwise only its refusal would be
+// tested), then every null and removal in turn, then `numRuns` random single changes: never a 5xx, nothing written
+// on a refusal.
 export async function fuzzExamples(db: TestDatabase, api: HttpClient, examples: RouteExample[], numRuns: number): Promise<void> {
   const call = (route: RouteExample, body: unknown) =>
     expectNo5xx(db, api, route.method, route.path, { token: route.token, headers: { 'content-type': 'application/json' }, raw: JSON.stringify(body) });
   for (const route of examples) {
     const name = `${route.method} ${route.path.split('?')[0]}`;
+    if (route.stranger) {
+      const res = await call({ ...route, ...route.stranger }, route.body);
+      expect({ name, by: 'a stranger', refused: res.status >= 400 }).toEqual({ name, by: 'a stranger', refused: true });
+    }
     const res = await call(route, route.body);
     expect({ name, taken: res.status < 400 }).toEqual({ name, taken: !route.refused });
   }
