@@ -344,6 +344,42 @@ describe('reports', () => {
     expect(pages.body.data.find((p: any) => p.id === c.page.id)).toMatchObject({ suspended: true, open_reports: 0 });
   });
 
+  // "Both or neither", forced: a trigger in this test's database fails the report's own write after the block (or
+  // the suspension) in the same transaction was written. The request fails (a fault, so a 500) and leaves nothing.
+  it('writes the report with its block, and the resolution with its suspension, or neither: a failed report write undoes them', async () => {
+    const c = await setup();
+    await t.db.query(`
+      CREATE FUNCTION fail_marked_report() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.details = 'FAIL' OR NEW.resolution_note = 'FAIL' THEN RAISE EXCEPTION 'injected fault'; END IF;
+        RETURN NEW;
+      END $$`);
+    await t.db.query(`CREATE TRIGGER fail_marked_report BEFORE INSERT OR UPDATE ON page_reports FOR EACH ROW EXECUTE FUNCTION fail_marked_report()`);
+    try {
+      const eventsOf = async () =>
+        (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM user_events WHERE user_id = $1`, [c.person.id]))[0].n;
+      const before = await eventsOf();
+      const failed = await report(c, { reason: 'scam', details: 'FAIL', block: true }, c.person.token);
+      expect(failed.status).toBe(500);
+      const [thread] = await t.db.query<{ blocked_at: string | null }>(`SELECT blocked_at FROM threads WHERE id = $1`, [c.thread.id]);
+      expect(thread.blocked_at).toBeNull();
+      expect(await reportsOf(c.thread.id)).toEqual([]);
+      expect(await eventsOf()).toBe(before);
+      expect((await pageSays(api, c.app.pageToken, c.psid, { text: 'Still here' })).status).toBe(200);
+
+      const { body: r } = await report(c, { reason: 'scam' }, c.person.token);
+      const resolve = await api.post(`/admin/reports/${r.id}/resolve`, { action: 'suspend', note: 'FAIL' }, admin);
+      expect(resolve.status).toBe(500);
+      const [page] = await t.db.query<{ suspended_at: string | null }>(`SELECT suspended_at FROM pages WHERE id = $1`, [c.page.id]);
+      expect(page.suspended_at).toBeNull();
+      expect((await reportsOf(c.thread.id)).map((x) => x.status)).toEqual(['open']);
+      expect(await policyNotices(c)).toEqual([]);
+    } finally {
+      await t.db.query(`DROP TRIGGER fail_marked_report ON page_reports`);
+      await t.db.query(`DROP FUNCTION fail_marked_report()`);
+    }
+  });
+
   it('refuses the operator routes without ADMIN_TOKEN and bad resolutions with 400', async () => {
     const c = await setup();
     const { body: r } = await report(c, { reason: 'spam' }, c.person.token);
