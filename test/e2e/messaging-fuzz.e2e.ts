@@ -392,6 +392,8 @@ describe("messaging routes under random input", () => {
       // The Page has no primary receiver here: handing control around is refused past its checks.
       { method: "POST", path: graph("me/pass_thread_control"), stranger: otherPage("me/pass_thread_control"), body: { recipient: { id: c.psid }, target_app_id: "263902037430900", metadata: "to a human" }, refused: true },
       { method: "POST", path: graph("me/request_thread_control"), stranger: otherPage("me/request_thread_control"), body: { recipient: { id: c.psid }, metadata: "mine" }, refused: true },
+      { method: "POST", path: graph("me/take_thread_control"), stranger: otherPage("me/take_thread_control"), body: { recipient: { id: c.psid }, metadata: "mine" }, refused: true },
+      { method: "POST", path: graph("me/release_thread_control"), stranger: otherPage("me/release_thread_control"), body: { recipient: { id: c.psid } }, refused: true },
       {
         method: "POST",
         path: graph(""),

@@ -95,6 +95,10 @@ describe('registry routes under random input', () => {
     const outsider = await signupPerson(api, 'Outsider');
     const otherApp = await createApp(api, outsider, 'Outsider bot');
     const stranger = { token: outsider.token };
+    // A Page an operator may suspend, and an app of the owner's to connect, without touching ctx's.
+    const spare = await createPage(api, ctx.owner, 'Spare');
+    const spareApp = await createApp(api, ctx.owner, 'Spare bot');
+    const since = new Date(Date.now() - 3_600_000).toISOString();
     const examples: RouteExample[] = [
       { method: 'POST', path: '/auth/signup', body: { username: 'fuzzed', password: 'a-long-password', name: 'Fuzzed' } },
       { method: 'POST', path: '/auth/login', body: { username: ctx.owner.username, password: 'a-long-password' } },
@@ -103,6 +107,8 @@ describe('registry routes under random input', () => {
       { method: 'PATCH', path: `/apps/${ctx.app.id}`, token: owner, stranger, body: { name: 'Renamed', require_appsecret_proof: false } },
       { method: 'POST', path: `/pages/${ctx.page.id}/admins`, token: owner, stranger, body: { username: leaving.username } },
       { method: 'PUT', path: `/pages/${ctx.page.id}/apps/${ctx.app.id}/fields`, token: owner, stranger, body: { subscribed_fields: ['messages', 'messaging_postbacks'] } },
+      { method: 'POST', path: `/pages/${spare.id}/apps`, token: owner, stranger, body: { app_id: spareApp.id, subscribed_fields: ['messages'] } },
+      { method: 'POST', path: `/apps/${ctx.app.id}/replay`, token: owner, stranger, body: { since, until: new Date().toISOString(), status: 'failed' } },
       { method: 'POST', path: `/v25.0/me/subscribed_apps?access_token=${encodeURIComponent(ctx.pageToken)}`, body: { subscribed_fields: 'messages,message_reads' } },
       {
         method: 'POST',
@@ -117,9 +123,23 @@ describe('registry routes under random input', () => {
       { method: 'POST', path: `${inbox}/typing`, token: owner, stranger, body: { on: true } },
       { method: 'POST', path: `${inbox}/read`, token: owner, stranger, body: {} },
       { method: 'POST', path: `/pages/${ctx.page.id}/inbox/personas`, token: owner, stranger, body: { name: 'Sam', profile_picture_url: pictureUrl } },
-      { method: 'POST', path: `/pages/${ctx.page.id}/scripts`, token: owner, stranger, body: { source: 'export default { onMessage() {} }' } },
+      {
+        method: 'POST',
+        path: `/pages/${ctx.page.id}/scripts`,
+        token: owner,
+        stranger,
+        body: { source: 'export default { onMessage() {} }', subscribed_fields: ['messages'], allowed_hosts: ['api.example.com'], limits: { cpuMs: 50, maxSends: 2 } },
+      },
+      {
+        method: 'POST',
+        path: `/pages/${ctx.page.id}/scripts/1/test`,
+        token: owner,
+        stranger,
+        body: { event: { sender: { id: '1' }, recipient: { id: ctx.page.id }, timestamp: 1, message: { mid: 'm_1', text: 'hi' } } },
+      },
       { method: 'POST', path: `/admin/reports/${reportId}/resolve`, token: TEST_ADMIN_TOKEN, stranger: { token: owner }, body: { action: 'dismiss', note: 'fine', operator: 'ops' } },
       { method: 'POST', path: `/admin/pages/${ctx.page.id}/warn`, token: TEST_ADMIN_TOKEN, stranger: { token: owner }, body: { reason: 'Tags used for promotions' } },
+      { method: 'POST', path: `/admin/pages/${spare.id}/suspend`, token: TEST_ADMIN_TOKEN, stranger: { token: owner }, body: { reason: 'Spam' } },
       // Last: a primary receiver takes the Page Inbox's control of its threads away.
       { method: 'PUT', path: `/pages/${ctx.page.id}/apps/${ctx.app.id}/handover-role`, token: owner, stranger, body: { role: 'primary' } },
     ];
