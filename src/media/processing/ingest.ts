@@ -1,9 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable, Transform, TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { pipeToNewFile } from '../../common/fs/pipe-to-new-file';
 import { assertDeclaredType, DETECT_HEAD_BYTES, DetectedType, detectType } from './detect-type';
 import { MediaError, MediaErrorCode } from './media.errors';
 
@@ -86,15 +85,7 @@ export async function ingest(source: Readable, opts: IngestOptions): Promise<Ing
     },
   });
 
-  const sink = createWriteStream(tmp, { flags: 'wx' });
-  try {
-    await pipeline(source, meter, sink);
-  } catch (err) {
-    // A sink destroyed while still opening creates the file afterwards: wait for it to close first.
-    if (!sink.closed) await new Promise<void>((resolve) => sink.once('close', () => resolve()));
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+  await pipeToNewFile(source, tmp, meter);
   return {
     path: tmp,
     sha256: hash.digest('hex'),

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { pipeToNewFile } from '../../common/fs/pipe-to-new-file';
 import { MediaError, MediaErrorCode } from '../processing/media.errors';
 import { assertMediaKey, MediaStorage, PutBody, PutOptions, RangeOptions, resolveRange, StoredObjectStat } from './media-storage';
 
@@ -39,7 +39,7 @@ export class FsMediaStorage implements MediaStorage {
       if (body instanceof Uint8Array) {
         await fs.writeFile(tmp, body, { flag: 'wx' });
       } else if (body instanceof Readable) {
-        await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
+        await pipeToNewFile(body, tmp);
       } else {
         await fs.copyFile(body.file, tmp, fs.constants.COPYFILE_EXCL);
       }

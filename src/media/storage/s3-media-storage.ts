@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Agent, Dispatcher, request } from 'undici';
+import { pipeToNewFile } from '../../common/fs/pipe-to-new-file';
 import { MediaError, MediaErrorCode } from '../processing/media.errors';
 import { assertMediaKey, MediaStorage, PutBody, PutOptions, RangeOptions, resolveRange, StoredObjectStat } from './media-storage';
 import { amzDate, EMPTY_SHA256, signV4, uriEncode } from './sigv4';
@@ -66,7 +66,7 @@ export class S3MediaStorage implements MediaStorage {
         if (body instanceof Readable) {
           await fs.mkdir(this.tempDir, { recursive: true });
           spooled = path.join(this.tempDir, `s3put-${randomUUID()}`);
-          await pipeline(body, createWriteStream(spooled, { flags: 'wx' }));
+          await pipeToNewFile(body, spooled);
           file = spooled;
         } else {
           file = body.file;
