@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Min } from 'class-validator';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { PageSize } from '../../common/http/page-size';
 
 export class ListQueryDto {
@@ -12,5 +12,7 @@ export class ListQueryDto {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  // OFFSET is a bigint: a whole number past this (1e308) failed in Postgres, a 500.
+  @Max(Number.MAX_SAFE_INTEGER)
   offset?: number;
 }

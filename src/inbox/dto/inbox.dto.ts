@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Min, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { ListThreadsQueryDto } from '../../messaging/dto/create-thread.dto';
 import { MessageViewDto } from '../../messaging/dto/send-message.dto';
 
@@ -42,6 +42,8 @@ export class InboxThreadChangeDto {
   @IsOptional()
   @IsInt()
   @Min(1)
+  // A whole number past this (1e308 is one to IsInt) reached Postgres's bigint and failed there: a 500.
+  @Max(Number.MAX_SAFE_INTEGER)
   last_seq?: number;
 
   @ApiPropertyOptional({ type: String, nullable: true, description: "An admin of the Page's account id; null: nobody", example: '1234' })

@@ -7,6 +7,7 @@ import {
   IsDefined,
   IsIn,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   Length,
@@ -90,6 +91,8 @@ export class SubmitFeedbackDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(10)
+  // ValidateNested passes an array where an object belongs: each answer must be one.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => FeedbackAnswerDto)
   answers: FeedbackAnswerDto[];

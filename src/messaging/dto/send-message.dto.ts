@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsOptional, IsString, Length, Matches, ValidateIf, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsObject, IsOptional, IsString, Length, Matches, ValidateIf, ValidateNested } from 'class-validator';
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -41,18 +41,22 @@ export class SendMessageDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(10)
+  // ValidateNested passes an array where an object belongs (it checks the array's items): `[]` reached the handler.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => AttachmentRefDto)
   attachments?: AttachmentRefDto[];
 
   @ApiPropertyOptional({ type: QuickReplyAnswerDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => QuickReplyAnswerDto)
   quick_reply?: QuickReplyAnswerDto;
 
   @ApiPropertyOptional({ type: () => ReplyToInputDto, description: 'A message of this thread (either side\'s) this one answers' })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => ReplyToInputDto)
   reply_to?: ReplyToInputDto;
