@@ -4,8 +4,8 @@ import { httpClient, HttpClient } from '../support/http-client';
 import { connectPerson, PersonSocket } from '../support/person-socket';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { ALL_FIELDS, clientId, openThread, pageSays, personSays, psidOf } from '../factories/messaging.factory';
-import { createPage, signupPerson, subscribedApp } from '../factories/registry.factory';
+import { botConversation, clientId, pageSays, personSays, settled } from '../factories/messaging.factory';
+import { signupPerson } from '../factories/registry.factory';
 
 const UNAVAILABLE = { message: "(#551) This person isn't available right now.", type: 'OAuthException', code: 551, error_subcode: 1545041 };
 
@@ -29,14 +29,14 @@ describe('blocking messages from a Page', () => {
   });
 
   async function setup() {
-    const owner = await signupPerson(api, 'Page Owner');
-    const page = await createPage(api, owner, 'Acme Deals');
-    const app = await subscribedApp(api, owner, page.id, 'Deals bot', [...ALL_FIELDS.split(','), 'messaging_optins', 'message_reactions']);
-    bots.push(app.bot);
-    const person = await signupPerson(api, 'Customer');
-    const thread = await openThread(api, person, page.id);
-    const hello = await personSays(api, person, thread.id, 'Hello?');
-    return { owner, page, app, bot: app.bot, person, thread, hello, psid: await psidOf(t.db, thread.id) };
+    const c = await botConversation(api, t.db, {
+      pageName: 'Acme Deals',
+      appName: 'Deals bot',
+      extraFields: ['messaging_optins', 'message_reactions'],
+      firstText: 'Hello?',
+    });
+    bots.push(c.bot);
+    return c;
   }
   type Ctx = Awaited<ReturnType<typeof setup>>;
 
@@ -58,11 +58,6 @@ describe('blocking messages from a Page', () => {
     sockets.push(s);
     return s;
   };
-  // Events of one thread reach the bot in order: once a later message is there, nothing earlier is still coming.
-  async function settled(c: Ctx) {
-    const marker = await personSays(api, c.person, c.thread.id, `marker ${clientId()}`);
-    await waitForEntry('the marker', c.bot, (_, m) => m.message?.mid === marker.mid);
-  }
 
   it('blocks and unblocks idempotently, only on the thread of its own person; the views and other devices carry it', async () => {
     const c = await setup();
@@ -206,7 +201,7 @@ describe('blocking messages from a Page', () => {
     expect((await unblock(c)).status).toBe(200);
     const sent = await personSays(api, c.person, c.thread.id, 'I am back');
     await waitForEntry('the message after unblocking', c.bot, (_, m) => m.message?.mid === sent.mid);
-    await settled(c);
+    await settled(api, c);
     // Meta sends no webhook for a block or an unblock, and the read while blocked was not told either.
     const items = receivedEntries(c.bot).map(([, m]) => m);
     expect(items.filter((m) => m.read)).toEqual([]);

@@ -80,8 +80,8 @@ export async function botConversation(
   const app = await subscribedApp(api, owner, page.id, opts.appName ?? 'Bot', [...ALL_FIELDS.split(','), ...(opts.extraFields ?? [])]);
   const person = await signupPerson(api, 'Customer');
   const thread = await openThread(api, person, page.id);
-  await personSays(api, person, thread.id, opts.firstText ?? 'Hello');
-  return { owner, page, app, bot: app.bot, person, thread, psid: await psidOf(db, thread.id) };
+  const hello = await personSays(api, person, thread.id, opts.firstText ?? 'Hello');
+  return { owner, page, app, bot: app.bot, person, thread, hello, psid: await psidOf(db, thread.id) };
 }
 
 // Events of one thread reach its bot in order: once a marker the person sends has arrived, nothing earlier is still
