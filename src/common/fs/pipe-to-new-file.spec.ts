@@ -19,9 +19,8 @@ describe('pipeToNewFile', () => {
     expect(await fs.readFile(file, 'utf8')).toBe('abc');
   });
 
-  // The race this guards against (the file's open still in flight when the source fails, so a removal at once runs
-  // before the file exists) needs the open to be slow: the media storage contract test met it once under load. Not
-  // forced here (the stream's open can't be held back from outside); this checks the failure path itself.
+  // The race behind the wait for close (the open still in flight when the source fails) is forced in
+  // pipe-to-new-file.slow-open.spec.ts; this checks the failure path itself.
   it('leaves no file when the source fails at once', async () => {
     const failing = new Readable({
       read() {
