@@ -528,6 +528,39 @@ describe('messaging: real time', () => {
     }
   }, 60_000);
 
+  it('answers a long-poll that comes once shutdown has begun at once (503, Retry-After), so it does not hold the process open', async () => {
+    // As above: a held webhook POST keeps the process in its shutdown while the poll comes.
+    const own = await startTestPlatform({ env: { WEBHOOK_TIMEOUT_MS: '20000' } });
+    const bot = await startBotReceiver('verify-me');
+    let release!: () => void;
+    const held = new Promise<number>((r) => (release = () => r(200)));
+    bot.respond = () => held;
+    try {
+      const ownApi = httpClient(own.url);
+      const c = await conversation(ownApi, bot);
+      bot.secrets.push(c.app.secret);
+      const sent = await personSays(ownApi, c.person, c.thread.id, 'held by the bot');
+      await waitFor('the bot holding the POST', () => bot.inFlight === 1);
+      const exited = own.stop('SIGTERM');
+      // The gateway's refusal says the realtime module's destroy hooks have run.
+      await waitFor('shutdown begun', async () => (await upgradeRefusal(`${own.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}`)).status === 503);
+      const started = Date.now();
+      // Stored events need no wait: still answered.
+      const stored = await ownApi.get('/events?after=0&timeout=30', { token: c.person.token });
+      expect([stored.status, stored.body.events.map((e: any) => e.message?.mid)]).toEqual([200, [sent.mid]]);
+      // One that would wait used to wait its whole timeout, holding the HTTP server's close until the shutdown deadline.
+      const waiting = await ownApi.get(`/events?after=${stored.body.cursor}&timeout=30`, { token: c.person.token });
+      expect([waiting.status, waiting.body.code, waiting.headers['retry-after']]).toEqual([503, 'UNAVAILABLE', '1']);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      release();
+      expect(await exited).toBe(0);
+    } finally {
+      release();
+      await bot.close();
+      await own.close();
+    }
+  }, 60_000);
+
   it('closes every socket opened with a token when it is revoked (logout), on every api process', async () => {
     const c = await setup();
     const sibling = await t.spawnSibling('api');

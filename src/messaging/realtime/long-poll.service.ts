@@ -13,10 +13,13 @@ export interface PollResult {
   reset?: true;
 }
 
+const shuttingDown = () => new DependencyUnavailableError('UNAVAILABLE', 'This process is shutting down: poll again');
+
 // GET /events: answers at once when events after the cursor are stored, else waits for the next one.
 @Injectable()
 export class LongPollService implements OnModuleDestroy {
   private readonly waiting = new Set<() => void>();
+  private closing = false;
 
   constructor(
     private readonly messaging: MessagingService,
@@ -73,6 +76,8 @@ export class LongPollService implements OnModuleDestroy {
       }
       if (!events.length && timeoutMs > 0 && !ephemeral.length) {
         if (busAway) throw busAway;
+        // The HTTP server closes only once every request is answered: a wait begun now would hold the shutdown.
+        if (this.closing) throw shuttingDown();
         const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
         await Promise.race([woken, timeout, aborted]);
         events = await this.messaging.eventsAfter(userId, start, limit);
@@ -88,6 +93,7 @@ export class LongPollService implements OnModuleDestroy {
 
   // Shutdown answers every waiting poll with what it has, so the HTTP server can close.
   onModuleDestroy(): void {
+    this.closing = true;
     for (const wake of this.waiting) wake();
   }
 }
