@@ -587,6 +587,51 @@ describe('messaging: real time', () => {
     }
   });
 
+  it('refuses a socket whose token is revoked while its upgrade reads it, and caches no verdict read before the revocation', async () => {
+    const c = await setup();
+    const dbUrl = new URL(t.db.url);
+    const pgProxy = await startTcpProxy(dbUrl.hostname, Number(dbUrl.port || 5432));
+    const viaProxy = new URL(t.db.url);
+    viaProxy.host = pgProxy.address;
+    // A long cache, so a verdict cached from a stale read would outlive the test.
+    const sibling = await t.spawnSibling('api', { DATABASE_URL: viaProxy.toString(), AUTH_CACHE_TTL_MS: '60000' });
+    try {
+      const login = async () => (await api.post('/auth/login', { username: c.person.username, password: 'a-long-password' })).body.access_token as string;
+      const [racing, witness] = [await login(), await login()];
+      const witnessSocket = await connectPerson(sibling.url, witness);
+      const [{ now }] = await t.db.query('SELECT now()');
+      pgProxy.holdReplies();
+      // The sibling's upgrade reads the token (still there) from Postgres; the answer is held on its way back.
+      const upgrade = (token: string) =>
+        connectPerson(sibling.url, token).then(
+          async (s) => (await s.close(), 'upgraded'),
+          (err: Error) => err.message,
+        );
+      const first = upgrade(racing);
+      await waitFor('the token read done in Postgres', async () => {
+        const rows = await t.db.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND state = 'idle' AND query_start > $2 AND query LIKE '%FROM access_tokens t%'`,
+          [t.db.name, now],
+        );
+        return rows.length > 0;
+      });
+      // Revoked through the main process meanwhile; the sibling hears it (its Redis is direct) before the answer.
+      expect((await api.post('/auth/logout', {}, { token: racing })).status).toBe(204);
+      expect((await api.post('/auth/logout', {}, { token: witness })).status).toBe(204);
+      expect(await within(witnessSocket.closed, 'the witness socket')).toEqual({ code: 4401, reason: 'token revoked' });
+      pgProxy.flow();
+      // It used to open, and stay open until the next token check (WS_TOKEN_RECHECK_MS, a minute), and the stale
+      // verdict was cached for the next upgrade and request.
+      expect(await first).toBe('upgrade refused: 401');
+      expect(await upgrade(racing)).toBe('upgrade refused: 401');
+      expect((await httpClient(sibling.url).get('/me', { token: racing })).status).toBe(401);
+    } finally {
+      pgProxy.flow();
+      await sibling.stop();
+      await pgProxy.close();
+    }
+  });
+
   it('closes a socket when its token expires', async () => {
     const c = await setup();
     // A fresh login, never verified yet, so no process holds its expiry cached (a real expiry never changes).
