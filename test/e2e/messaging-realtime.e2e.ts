@@ -632,6 +632,31 @@ describe('messaging: real time', () => {
     }
   });
 
+  it('ends a waiting long-poll 401 when its token is revoked, on every api process, instead of answering it what comes next', async () => {
+    const c = await setup();
+    const sibling = await t.spawnSibling('api');
+    try {
+      const login = async () => (await api.post('/auth/login', { username: c.person.username, password: 'a-long-password' })).body.access_token as string;
+      const [revoked, kept] = [await login(), await login()];
+      const siblingApi = httpClient(sibling.url);
+      const here = api.get('/events?timeout=30', { token: revoked });
+      const there = siblingApi.get('/events?timeout=30', { token: revoked });
+      const other = api.get('/events?timeout=30', { token: kept });
+      await pollsWaiting(2);
+      await waitFor('the sibling poll waiting', async () => (await siblingApi.get('/metrics')).text.includes('switchboard_realtime_long_polls 1\n'));
+      expect((await api.post('/auth/logout', {}, { token: revoked })).status).toBe(204);
+      // Both used to go on waiting, and to hand the logged-out session the next event.
+      for (const res of [await within(here, 'the poll here'), await within(there, 'the poll on the sibling')]) {
+        expect([(res as any).status, (res as any).body?.code]).toEqual([401, 'AUTH.UNAUTHENTICATED']);
+      }
+      await pollsWaiting(1);
+      const sent = await pageSays(api, c.pageToken, c.psid, { text: 'after the logout' });
+      expect((await other).body.events.map((e: any) => e.message?.mid)).toEqual([sent.body.message_id]);
+    } finally {
+      await sibling.stop();
+    }
+  });
+
   it('closes a socket when its token expires', async () => {
     const c = await setup();
     // A fresh login, never verified yet, so no process holds its expiry cached (a real expiry never changes).
