@@ -51,6 +51,8 @@ export class AuthService implements OnModuleInit {
   private readonly callers = new Map<string, Cached<GraphCaller>>();
   private readonly secretsOf = new Map<string, Cached<{ secretHash: string; secretSealed: string }[]>>();
   private readonly revokedListeners: ((tokenHashes: string[]) => void)[] = [];
+  // Bumped whenever the caches are emptied: a token read that one overlapped may hold what it removed.
+  private generation = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -106,6 +108,7 @@ export class AuthService implements OnModuleInit {
   }
 
   private forget(): void {
+    this.generation++;
     this.callers.clear();
     this.secretsOf.clear();
   }
@@ -247,16 +250,25 @@ export class AuthService implements OnModuleInit {
     const hash = sha256Hex(token);
     const hit = this.cached(this.callers, hash);
     if (hit) return hit;
-    const rows = await this.sql.query<TokenRow>(
-      `SELECT t.kind, t.user_id, t.page_id, t.app_id, t.expires_at,
-              p.suspended_at AS page_suspended, a.suspended_at AS app_suspended,
-              a.require_appsecret_proof AS require_proof
-         FROM access_tokens t
-         LEFT JOIN pages p ON p.id = t.page_id
-         LEFT JOIN apps a ON a.id = t.app_id
-        WHERE t.token_hash = $1`,
-      [hash],
-    );
+    // A revocation or flush heard while the row was read may have deleted or changed it after the read: read again
+    // (a few times at most), so neither this caller (a WebSocket lives on its upgrade's verdict) nor the cache keeps
+    // a revoked token. A read still overlapped after that is answered but not cached.
+    let rows: TokenRow[] = [];
+    let settled = false;
+    for (let attempt = 0; attempt < 3 && !settled; attempt++) {
+      const generation = this.generation;
+      rows = await this.sql.query<TokenRow>(
+        `SELECT t.kind, t.user_id, t.page_id, t.app_id, t.expires_at,
+                p.suspended_at AS page_suspended, a.suspended_at AS app_suspended,
+                a.require_appsecret_proof AS require_proof
+           FROM access_tokens t
+           LEFT JOIN pages p ON p.id = t.page_id
+           LEFT JOIN apps a ON a.id = t.app_id
+          WHERE t.token_hash = $1`,
+        [hash],
+      );
+      settled = generation === this.generation;
+    }
     const row = rows[0];
     if (!row) return null;
     const expires = row.expires_at ? new Date(row.expires_at).getTime() : Infinity;
@@ -264,7 +276,7 @@ export class AuthService implements OnModuleInit {
     const expiresAt = row.expires_at ? expires : null;
     if (row.kind === 'person') {
       const person: GraphCaller = { principal: { kind: 'person', userId: row.user_id! }, requireProof: false, expiresAt };
-      return this.cache(this.callers, hash, person, expires);
+      return settled ? this.cache(this.callers, hash, person, expires) : person;
     }
     if (row.page_suspended || row.app_suspended) return null;
     const caller: GraphCaller = {
@@ -272,7 +284,7 @@ export class AuthService implements OnModuleInit {
       requireProof: Boolean(row.require_proof),
       expiresAt,
     };
-    return this.cache(this.callers, hash, caller, expires);
+    return settled ? this.cache(this.callers, hash, caller, expires) : caller;
   }
 }
 

@@ -124,7 +124,7 @@ export class InfraModule {
         {
           provide: PUBSUB,
           inject: [REDIS],
-          useFactory: (redis: Redis) => new RedisPubSub(redis, connectRedis(url, `${prefix}-sub`), prefix),
+          useFactory: (redis: Redis) => new RedisPubSub(redis, connectRedis(url, `${prefix}-sub`), prefix, new Logger('PubSub')),
         },
         { provide: RATE_LIMITER, inject: [REDIS], useFactory: (redis: Redis) => new RedisRateLimiter(redis, prefix) },
         outbound,

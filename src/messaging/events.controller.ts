@@ -1,8 +1,10 @@
-import { Controller, Get, Query, Res } from '@nestjs/common';
+import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, PersonAuth } from '../auth/guards/auth.guards';
+import { bearerToken } from '../auth/guards/token-extract';
 import type { PersonPrincipal } from '../auth/principal';
+import { sha256Hex } from '../common/crypto/tokens';
 import { EventsPageDto, EventsQueryDto } from './dto/receipts.dto';
 import { LongPollService } from './realtime/long-poll.service';
 
@@ -18,10 +20,13 @@ export class EventsController {
   async poll(
     @CurrentPrincipal() who: PersonPrincipal,
     @Query() q: EventsQueryDto,
+    @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<EventsPageDto> {
     // The client hanging up ends the wait (the response closes before we answer).
     const aborted = new Promise<void>((resolve) => reply.raw.once('close', () => resolve()));
-    return this.longPoll.poll(who.userId, q.after, (q.timeout ?? 25) * 1000, q.limit ?? 100, aborted);
+    // PersonGuard took the token from the bearer header; its revocation ends the wait.
+    const tokenHash = sha256Hex(bearerToken(req)!);
+    return this.longPoll.poll(who.userId, tokenHash, q.after, (q.timeout ?? 25) * 1000, q.limit ?? 100, aborted);
   }
 }

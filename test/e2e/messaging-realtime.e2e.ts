@@ -528,6 +528,39 @@ describe('messaging: real time', () => {
     }
   }, 60_000);
 
+  it('answers a long-poll that comes once shutdown has begun at once (503, Retry-After), so it does not hold the process open', async () => {
+    // As above: a held webhook POST keeps the process in its shutdown while the poll comes.
+    const own = await startTestPlatform({ env: { WEBHOOK_TIMEOUT_MS: '20000' } });
+    const bot = await startBotReceiver('verify-me');
+    let release!: () => void;
+    const held = new Promise<number>((r) => (release = () => r(200)));
+    bot.respond = () => held;
+    try {
+      const ownApi = httpClient(own.url);
+      const c = await conversation(ownApi, bot);
+      bot.secrets.push(c.app.secret);
+      const sent = await personSays(ownApi, c.person, c.thread.id, 'held by the bot');
+      await waitFor('the bot holding the POST', () => bot.inFlight === 1);
+      const exited = own.stop('SIGTERM');
+      // The gateway's refusal says the realtime module's destroy hooks have run.
+      await waitFor('shutdown begun', async () => (await upgradeRefusal(`${own.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}`)).status === 503);
+      const started = Date.now();
+      // Stored events need no wait: still answered.
+      const stored = await ownApi.get('/events?after=0&timeout=30', { token: c.person.token });
+      expect([stored.status, stored.body.events.map((e: any) => e.message?.mid)]).toEqual([200, [sent.mid]]);
+      // One that would wait used to wait its whole timeout, holding the HTTP server's close until the shutdown deadline.
+      const waiting = await ownApi.get(`/events?after=${stored.body.cursor}&timeout=30`, { token: c.person.token });
+      expect([waiting.status, waiting.body.code, waiting.headers['retry-after']]).toEqual([503, 'UNAVAILABLE', '1']);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      release();
+      expect(await exited).toBe(0);
+    } finally {
+      release();
+      await bot.close();
+      await own.close();
+    }
+  }, 60_000);
+
   it('closes every socket opened with a token when it is revoked (logout), on every api process', async () => {
     const c = await setup();
     const sibling = await t.spawnSibling('api');
@@ -549,6 +582,76 @@ describe('messaging: real time', () => {
       await otherDevice.waitFor('event on the other device', (e) => e.type === 'message');
       expect((await api.post('/auth/logout', {}, { token: c.person.token })).status).toBe(401);
       await otherDevice.close();
+    } finally {
+      await sibling.stop();
+    }
+  });
+
+  it('refuses a socket whose token is revoked while its upgrade reads it, and caches no verdict read before the revocation', async () => {
+    const c = await setup();
+    const dbUrl = new URL(t.db.url);
+    const pgProxy = await startTcpProxy(dbUrl.hostname, Number(dbUrl.port || 5432));
+    const viaProxy = new URL(t.db.url);
+    viaProxy.host = pgProxy.address;
+    // A long cache, so a verdict cached from a stale read would outlive the test.
+    const sibling = await t.spawnSibling('api', { DATABASE_URL: viaProxy.toString(), AUTH_CACHE_TTL_MS: '60000' });
+    try {
+      const login = async () => (await api.post('/auth/login', { username: c.person.username, password: 'a-long-password' })).body.access_token as string;
+      const [racing, witness] = [await login(), await login()];
+      const witnessSocket = await connectPerson(sibling.url, witness);
+      const [{ now }] = await t.db.query('SELECT now()');
+      pgProxy.holdReplies();
+      // The sibling's upgrade reads the token (still there) from Postgres; the answer is held on its way back.
+      const upgrade = (token: string) =>
+        connectPerson(sibling.url, token).then(
+          async (s) => (await s.close(), 'upgraded'),
+          (err: Error) => err.message,
+        );
+      const first = upgrade(racing);
+      await waitFor('the token read done in Postgres', async () => {
+        const rows = await t.db.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND state = 'idle' AND query_start > $2 AND query LIKE '%FROM access_tokens t%'`,
+          [t.db.name, now],
+        );
+        return rows.length > 0;
+      });
+      // Revoked through the main process meanwhile; the sibling hears it (its Redis is direct) before the answer.
+      expect((await api.post('/auth/logout', {}, { token: racing })).status).toBe(204);
+      expect((await api.post('/auth/logout', {}, { token: witness })).status).toBe(204);
+      expect(await within(witnessSocket.closed, 'the witness socket')).toEqual({ code: 4401, reason: 'token revoked' });
+      pgProxy.flow();
+      // It used to open, and stay open until the next token check (WS_TOKEN_RECHECK_MS, a minute), and the stale
+      // verdict was cached for the next upgrade and request.
+      expect(await first).toBe('upgrade refused: 401');
+      expect(await upgrade(racing)).toBe('upgrade refused: 401');
+      expect((await httpClient(sibling.url).get('/me', { token: racing })).status).toBe(401);
+    } finally {
+      pgProxy.flow();
+      await sibling.stop();
+      await pgProxy.close();
+    }
+  });
+
+  it('ends a waiting long-poll 401 when its token is revoked, on every api process, instead of answering it what comes next', async () => {
+    const c = await setup();
+    const sibling = await t.spawnSibling('api');
+    try {
+      const login = async () => (await api.post('/auth/login', { username: c.person.username, password: 'a-long-password' })).body.access_token as string;
+      const [revoked, kept] = [await login(), await login()];
+      const siblingApi = httpClient(sibling.url);
+      const here = api.get('/events?timeout=30', { token: revoked });
+      const there = siblingApi.get('/events?timeout=30', { token: revoked });
+      const other = api.get('/events?timeout=30', { token: kept });
+      await pollsWaiting(2);
+      await waitFor('the sibling poll waiting', async () => (await siblingApi.get('/metrics')).text.includes('switchboard_realtime_long_polls 1\n'));
+      expect((await api.post('/auth/logout', {}, { token: revoked })).status).toBe(204);
+      // Both used to go on waiting, and to hand the logged-out session the next event.
+      for (const res of [await within(here, 'the poll here'), await within(there, 'the poll on the sibling')]) {
+        expect([(res as any).status, (res as any).body?.code]).toEqual([401, 'AUTH.UNAUTHENTICATED']);
+      }
+      await pollsWaiting(1);
+      const sent = await pageSays(api, c.pageToken, c.psid, { text: 'after the logout' });
+      expect((await other).body.events.map((e: any) => e.message?.mid)).toEqual([sent.body.message_id]);
     } finally {
       await sibling.stop();
     }

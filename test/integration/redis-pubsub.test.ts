@@ -17,15 +17,38 @@ describe('Redis pub/sub between processes', () => {
     return redis;
   }
 
-  function pubsub(): { bus: RedisPubSub; subName: string; sub: Redis } {
+  const warnings: string[] = [];
+
+  function pubsub(): { bus: RedisPubSub; subName: string; sub: Redis; prefix: string } {
     const subName = `pubsub-test-sub-${randomUUID()}`;
     const sub = connection(subName);
-    return { bus: new RedisPubSub(connection('pubsub-test-pub'), sub, `pubsub-test-${randomUUID()}`), subName, sub };
+    const prefix = `pubsub-test-${randomUUID()}`;
+    return { bus: new RedisPubSub(connection('pubsub-test-pub'), sub, prefix, { warn: (m) => warnings.push(m) }), subName, sub, prefix };
   }
 
   afterEach(() => {
     for (const redis of opened.splice(0)) redis.disconnect();
     errors.length = 0;
+    warnings.length = 0;
+  });
+
+  it('drops a message that is not JSON, and a handler that throws, with a warning: the process and the other handlers carry on', async () => {
+    const { bus, prefix } = pubsub();
+    const got: unknown[] = [];
+    await bus.subscribe('hostile', () => {
+      throw new TypeError('a handler bug');
+    });
+    await bus.subscribe('hostile', (m) => got.push(m));
+    // Anyone who can write to Redis (an operator's redis-cli, say) reaches every api process's subscriber: this
+    // used to throw out of ioredis's socket handler and kill the process.
+    await connection('pubsub-test-admin').publish(`${prefix}:hostile`, 'not json');
+    await bus.publish('hostile', { n: 1 });
+    await waitFor('the next message', () => got.length === 1);
+    expect(got).toEqual([{ n: 1 }]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^a message on .*:hostile that is not JSON was dropped/),
+      expect.stringMatching(/^a handler of .*:hostile failed: a handler bug/),
+    ]);
   });
 
   it('subscribes made while the connection is still in its handshake work, with no error (ioredis #2037)', async () => {

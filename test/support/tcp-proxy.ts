@@ -9,6 +9,9 @@ export interface TcpProxy {
   // Holds every byte in both directions, connections left open (a network that hangs rather than drops: no
   // client notices), until `flow`, which delivers what was held.
   stall(): void;
+  // Holds only what the service answers: what a client sends is carried out (a query runs and commits), but
+  // its answer waits, until `flow`. Pins a client between its request and the answer.
+  holdReplies(): void;
   flow(): void;
   close(): Promise<void>;
 }
@@ -20,6 +23,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   const pairs = new Set<[net.Socket, net.Socket]>();
   let refusing = false;
   let stalled = false;
+  let repliesHeld = false;
   const server = net.createServer((client) => {
     if (refusing) return client.destroy();
     const upstream = net.connect(targetPort, targetHost);
@@ -30,7 +34,8 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     }
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
-    if (!stalled) client.pipe(upstream).pipe(client);
+    if (!stalled) client.pipe(upstream);
+    if (!stalled && !repliesHeld) upstream.pipe(client);
     client.on('close', () => {
       upstream.destroy();
       pairs.delete(pair);
@@ -57,9 +62,23 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
         upstream.pause();
       }
     },
+    holdReplies() {
+      repliesHeld = true;
+      for (const [client, upstream] of pairs) {
+        upstream.unpipe(client);
+        upstream.pause();
+      }
+    },
     flow() {
       stalled = false;
-      for (const [client, upstream] of pairs) client.pipe(upstream).pipe(client);
+      repliesHeld = false;
+      for (const [client, upstream] of pairs) {
+        // Whatever was held, each direction is piped once again.
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pipe(upstream);
+        upstream.pipe(client);
+      }
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -57,12 +57,26 @@ export class RedisPubSub implements PubSubPort {
     private readonly pub: Redis,
     private readonly sub: Redis,
     private readonly prefix: string,
+    private readonly logger: { warn(message: string): void },
   ) {
+    // This runs inside ioredis's socket handler, where a throw is uncaught and ends the process: a message anyone
+    // with access to Redis published, or a handler's bug, is dropped with a warning, and the other handlers still run.
     sub.on('message', (channel: string, raw: string) => {
       const set = this.handlers.get(channel);
       if (!set) return;
-      const message = JSON.parse(raw) as unknown;
-      for (const h of set) h(message);
+      let message: unknown;
+      try {
+        message = JSON.parse(raw);
+      } catch {
+        return this.logger.warn(`a message on ${channel} that is not JSON was dropped`);
+      }
+      for (const h of set) {
+        try {
+          h(message);
+        } catch (err) {
+          this.logger.warn(`a handler of ${channel} failed: ${(err as Error)?.message ?? String(err)}`);
+        }
+      }
     });
     let connectedBefore = false;
     sub.on('close', () => {

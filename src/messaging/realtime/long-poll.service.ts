@@ -1,5 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Gauge } from 'prom-client';
+import { AuthService } from '../../auth/auth.service';
+import { unauthorized } from '../../common/errors/app.exception';
 import { DependencyUnavailableError } from '../../common/errors/dependency-unavailable';
 import { MetricsService } from '../../health/metrics.service';
 import { MessagingService } from '../messaging.service';
@@ -13,16 +15,36 @@ export interface PollResult {
   reset?: true;
 }
 
+const shuttingDown = () => new DependencyUnavailableError('UNAVAILABLE', 'This process is shutting down: poll again');
+
+interface Waiter {
+  wake(): void;
+  // The person token the poll came with: its revocation ends the wait.
+  tokenHash: string;
+  revoked: boolean;
+}
+
 // GET /events: answers at once when events after the cursor are stored, else waits for the next one.
 @Injectable()
 export class LongPollService implements OnModuleDestroy {
-  private readonly waiting = new Set<() => void>();
+  private readonly waiting = new Set<Waiter>();
+  private closing = false;
 
   constructor(
     private readonly messaging: MessagingService,
     private readonly hub: RealtimeHub,
+    auth: AuthService,
     metrics: MetricsService,
   ) {
+    // As a socket is closed (WsGateway), a wait does not outlive its token: a logged-out session hears nothing more.
+    auth.onPersonTokensRevoked((hashes) => {
+      const revoked = new Set(hashes);
+      for (const w of this.waiting) {
+        if (!revoked.has(w.tokenHash)) continue;
+        w.revoked = true;
+        w.wake();
+      }
+    });
     const waiting = this.waiting;
     new Gauge({
       name: 'switchboard_realtime_long_polls',
@@ -34,10 +56,18 @@ export class LongPollService implements OnModuleDestroy {
     });
   }
 
-  async poll(userId: string, after: number | undefined, timeoutMs: number, limit: number, aborted: Promise<void>): Promise<PollResult> {
+  async poll(
+    userId: string,
+    tokenHash: string,
+    after: number | undefined,
+    timeoutMs: number,
+    limit: number,
+    aborted: Promise<void>,
+  ): Promise<PollResult> {
     const start = after ?? (await this.messaging.resumePoint(userId, undefined)).start;
     let wake!: () => void;
     const woken = new Promise<void>((r) => (wake = r));
+    const waiter: Waiter = { wake, tokenHash, revoked: false };
     const ephemeral: PersonEvent[] = [];
     // Listen before reading, so an event committed in between still wakes us. A poll that won't wait needn't.
     let stop: (() => void) | undefined;
@@ -56,7 +86,7 @@ export class LongPollService implements OnModuleDestroy {
             if (head === undefined || head > start) wake();
           },
         );
-        this.waiting.add(wake);
+        this.waiting.add(waiter);
       } catch (err) {
         if (!(err instanceof DependencyUnavailableError)) throw err;
         // The bus is away: what is stored is still answered; a wait for more would hear nothing, so it is refused.
@@ -73,21 +103,25 @@ export class LongPollService implements OnModuleDestroy {
       }
       if (!events.length && timeoutMs > 0 && !ephemeral.length) {
         if (busAway) throw busAway;
+        // The HTTP server closes only once every request is answered: a wait begun now would hold the shutdown.
+        if (this.closing) throw shuttingDown();
         const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
         await Promise.race([woken, timeout, aborted]);
         events = await this.messaging.eventsAfter(userId, start, limit);
+        if (waiter.revoked) throw unauthorized('The token was revoked');
       }
       const last = events.length ? events[events.length - 1].cursor! : start;
       return { events: [...events, ...ephemeral], cursor: last };
     } finally {
       if (timer) clearTimeout(timer);
-      this.waiting.delete(wake);
+      this.waiting.delete(waiter);
       stop?.();
     }
   }
 
   // Shutdown answers every waiting poll with what it has, so the HTTP server can close.
   onModuleDestroy(): void {
-    for (const wake of this.waiting) wake();
+    this.closing = true;
+    for (const w of this.waiting) w.wake();
   }
 }
