@@ -174,6 +174,30 @@ describe('messaging: real time', () => {
     expect(future.body).toEqual({ events: [], cursor: 3, reset: true });
   });
 
+  it('prunes only a prefix of a person’s events, so a client resuming inside the pruned part is told to reset, never handed a gap', async () => {
+    const c = await setup();
+    for (const text of ['one', 'two', 'three', 'four']) await personSays(api, c.person, c.thread.id, text);
+    // created_at is each transaction's start: a cursor taken later can be older (here 3 is past retention, 2 not).
+    await t.db.query(
+      `UPDATE user_events SET created_at = now() - CASE WHEN cursor = 2 THEN interval '0' ELSE interval '8 days' END
+        WHERE user_id = $1 AND cursor <= 3`,
+      [c.person.id],
+    );
+    const pruner = await t.spawnSibling('worker', { USER_EVENTS_PRUNE_INTERVAL_MS: '200' });
+    try {
+      await waitFor('a pruning pass', async () => !(await t.db.query(`SELECT 1 FROM user_events WHERE user_id = $1 AND cursor = 1`, [c.person.id])).length);
+      // Pruning the expired rows themselves left 2 and 4: a client after 1 was handed 2 and 4, and never 3.
+      const left = await t.db.query(`SELECT cursor::int AS cursor FROM user_events WHERE user_id = $1 ORDER BY cursor`, [c.person.id]);
+      expect(left.map((r: any) => r.cursor)).toEqual([4]);
+    } finally {
+      await pruner.stop();
+    }
+    const polled = await api.get('/events?after=1&timeout=0', { token: c.person.token });
+    expect(polled.body).toEqual({ events: [], cursor: 4, reset: true });
+    const fine = await api.get('/events?after=3&timeout=0', { token: c.person.token });
+    expect(fine.body.events.map((e: any) => e.cursor)).toEqual([4]);
+  });
+
   it('gives each of a person’s sockets every event', async () => {
     const c = await setup();
     const socks = await Promise.all([1, 2, 3].map(() => connectPerson(t.url, c.person.token)));

@@ -15,11 +15,19 @@ export class UserEventsPrunerProcessor implements OnApplicationBootstrap, OnModu
   private readonly logger = new Logger('UserEventsPruner');
   private readonly sweep = batchedSweep({
     batch: async () => {
+      // Only ever a prefix of each person's log goes, so what is left runs gap-free from its oldest cursor, which
+      // is all resumePoint checks: everything up to the newest expired cursor a batch saw (created_at is its
+      // transaction's start, so a slightly older cursor can be younger; it goes a little early). Taking the
+      // expired rows themselves left holes (an unordered batch, or that skew) that a client resuming from
+      // before one read past silently.
       const [{ n }] = await this.sql.query<{ n: number }>(
-        `WITH gone AS (
-           DELETE FROM user_events WHERE (user_id, cursor) IN (
+        `WITH expired AS (
+           SELECT s.user_id, max(s.cursor) AS upto FROM (
              SELECT user_id, cursor FROM user_events
-              WHERE created_at < now() - ($1::int * interval '1 second') LIMIT $2)
+              WHERE created_at < now() - ($1::int * interval '1 second') LIMIT $2) s
+            GROUP BY s.user_id),
+         gone AS (
+           DELETE FROM user_events e USING expired x WHERE e.user_id = x.user_id AND e.cursor <= x.upto
            RETURNING 1)
          SELECT count(*)::int AS n FROM gone`,
         [this.config.env.USER_EVENTS_RETENTION_SECONDS, BATCH],
