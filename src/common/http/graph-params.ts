@@ -1,15 +1,16 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { GRAPH_TRANSPORT_PARAMS } from '../../../libs/templates';
+import { GRAPH_TRANSPORT_PARAMS, nestBracketParams } from '../../../libs/templates';
 import { createValidationPipe } from '../errors/validation';
 
 // Body params win over query params; a body that is not an object is left for the validator to name. Text
 // Postgres can't store is refused by parseGraphParams, which every Send API caller's params go through.
+// Bracketed names (`recipient[id]=…`, as PHP and qs clients write nested params) are nested first, as Graph does.
 export function mergeParams(query: Record<string, unknown>, body: unknown): unknown {
-  const q = query && typeof query === 'object' ? query : {};
+  const q = query && typeof query === 'object' ? nestBracketParams(query) : {};
   if (body === undefined || body === null || body === '') return { ...q };
   if (typeof body !== 'object' || Array.isArray(body)) return body;
-  return { ...q, ...(body as Record<string, unknown>) };
+  return { ...q, ...nestBracketParams(body as Record<string, unknown>) };
 }
 
 // A Graph route's params, wherever the caller put them (query string, form or JSON body; the body wins), without
@@ -26,3 +27,4 @@ export const GraphParams = createParamDecorator((_: unknown, ctx: ExecutionConte
 });
 
 export const GRAPH_PARAMS_PIPE = createValidationPipe({ validateCustomDecorators: true });
+
