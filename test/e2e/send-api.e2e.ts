@@ -344,11 +344,11 @@ describe('send api', () => {
   });
 
   // PHP's http_build_query (Facebook's PHP SDK, pimax/fb-messenger-php) and qs-based clients send nested params as
-  // `recipient[id]=…&message[quick_replies][0][title]=…`.
+  // `recipient[id]=…&message[quick_replies][0][title]=…`; pimax posts that under Content-Type: application/json.
   describe('form bodies with bracketed params', () => {
     const form = (params: Record<string, string>) => new URLSearchParams(params).toString();
 
-    it('reads recipient[id], message[…] and list indexes as nested params', async () => {
+    it('reads recipient[id], message[…] and list indexes as nested params, whatever the declared type', async () => {
       const c = await setup();
       const body = form({
         'recipient[id]': c.psid,
@@ -362,7 +362,7 @@ describe('send api', () => {
         access_token: c.pageToken,
       });
       const sent: string[] = [];
-      for (const contentType of ['application/x-www-form-urlencoded']) {
+      for (const contentType of ['application/x-www-form-urlencoded', 'application/json']) {
         const res = await api.post('/v25.0/me/messages', undefined, { raw: body, headers: { 'content-type': contentType } });
         expect({ contentType, status: res.status, body: res.body }).toEqual({
           contentType,
@@ -387,13 +387,13 @@ describe('send api', () => {
       const profile = `/v25.0/me/messenger_profile`;
       const set = await api.post(profile, undefined, {
         raw: form({ 'get_started[payload]': 'GO', access_token: c.pageToken }),
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { 'content-type': 'application/json' },
       });
       expect({ status: set.status, body: set.body }).toEqual({ status: 200, body: { result: 'success' } });
       expect((await api.get(`${profile}?fields=get_started&access_token=${c.pageToken}`)).body).toEqual({ data: [{ get_started: { payload: 'GO' } }] });
       const removed = await api.call('DELETE', profile, undefined, {
         raw: form({ 'fields[0]': 'get_started', access_token: c.pageToken }),
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { 'content-type': 'application/json' },
       });
       expect({ status: removed.status, body: removed.body }).toEqual({ status: 200, body: { result: 'success' } });
       expect((await api.get(`${profile}?fields=get_started&access_token=${c.pageToken}`)).body).toEqual({ data: [] });

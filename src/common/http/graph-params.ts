@@ -2,6 +2,7 @@ import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { GRAPH_TRANSPORT_PARAMS, nestBracketParams } from '../../../libs/templates';
 import { createValidationPipe } from '../errors/validation';
+import { isGraphPath } from './graph-route';
 
 // Body params win over query params; a body that is not an object is left for the validator to name. Text
 // Postgres can't store is refused by parseGraphParams, which every Send API caller's params go through.
@@ -28,3 +29,19 @@ export const GraphParams = createParamDecorator((_: unknown, ctx: ExecutionConte
 
 export const GRAPH_PARAMS_PIPE = createValidationPipe({ validateCustomDecorators: true });
 
+// The first name of a form body (`recipient%5Bid%5D=`, `message[text]=`, `access_token=`): no JSON text opens so.
+const FORM_START = /^[\w.~%+[\]-]+=/;
+
+// A body declared JSON that is a form, on a Graph path, read as the form it is: Graph reads either whatever the
+// Content-Type says, and pimax/fb-messenger-php posts http_build_query's output as application/json. Anything
+// else (broken JSON included) gets the JSON parser's answer. Repeated names make a list, as the form parser does.
+export function formDeclaredAsJson(url: string, body: Buffer): Record<string, unknown> | undefined {
+  if (!isGraphPath(url) || !FORM_START.test(body.toString('latin1', 0, 512))) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
+    const had = Object.hasOwn(out, name) ? out[name] : undefined;
+    const next = had === undefined ? value : Array.isArray(had) ? [...(had as string[]), value] : [had, value];
+    Object.defineProperty(out, name, { value: next, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
