@@ -142,6 +142,7 @@ describe('nestBracketParams', () => {
     const plain = { recipient: '{"id":"1"}', message: { text: 'hi' } };
     expect(nestBracketParams(plain)).toBe(plain);
     expect(nestBracketParams({ 'a[b': '1', '[x]': '2', 'c[d]e': '3' })).toEqual({ 'a[b': '1', '[x]': '2', 'c[d]e': '3' });
+    expect(nestBracketParams({ 'appsecret_proof[]': 'x', 'access_token[a]': 'y' })).toEqual({ 'appsecret_proof[]': 'x', 'access_token[a]': 'y' });
     const deep = `a${'[x]'.repeat(40)}`;
     expect(nestBracketParams({ [deep]: '1' })).toEqual({ [deep]: '1' });
   });

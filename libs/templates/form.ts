@@ -1,7 +1,7 @@
 // Graph takes nested params as JSON strings in form-encoded bodies and query strings:
 // `recipient={"id":"123"}&message={"text":"hi"}`. Meta's own examples quote with single quotes
 // (`message={'text':'hello, world'}`), so the parser accepts both quote styles.
-import { LIMITS, MESSENGER_PROFILE_FIELDS } from './constants';
+import { GRAPH_TRANSPORT_PARAMS, LIMITS, MESSENGER_PROFILE_FIELDS } from './constants';
 import { fail } from './schema';
 import { UNSTORABLE_TEXT_PHRASE, unstorableTextPath } from './storable-text';
 import type { ValidationResult } from './types';
@@ -46,8 +46,8 @@ const INDEX = /^(?:0|[1-9]\d{0,8})$/;
  * Nested params written the way PHP's `http_build_query` and `qs` write them (`recipient[id]=…`,
  * `message[quick_replies][0][title]=…`, `fields[]=…`), as Graph reads them: nested objects, and lists where
  * a level's keys are the indexes 0…n-1. Other names are kept as they are. A later name wins over an
- * earlier one at the same place, as in PHP; keys are own properties (`__proto__` is a plain key), and
- * nesting deeper than `LIMITS.depth` is left as the flat name.
+ * earlier one at the same place, as in PHP; keys are own properties (`__proto__` is a plain key). Nesting
+ * deeper than `LIMITS.depth`, and Graph's transport params (`access_token[x]`), are left as the flat name.
  */
 export function nestBracketParams(params: Record<string, unknown>): Record<string, unknown> {
   const keys = Object.keys(params);
@@ -63,7 +63,9 @@ export function nestBracketParams(params: Record<string, unknown>): Record<strin
     const value = params[key];
     const m = BRACKETED.exec(key);
     const path = m ? [m[1], ...m[2].slice(1, -1).split('][')] : [];
-    if (!m || path.length > LIMITS.depth) {
+    // Transport params are read flat (the token, appsecret_proof): a bracketed one stays a name validation refuses,
+    // never a proof nobody checks.
+    if (!m || path.length > LIMITS.depth || (GRAPH_TRANSPORT_PARAMS as readonly string[]).includes(path[0])) {
       define(out, key, value);
       continue;
     }

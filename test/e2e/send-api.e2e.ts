@@ -409,6 +409,9 @@ describe('send api', () => {
       for (const [key, message] of [
         ['recipient[id][__proto__][x]', '(#100) param recipient[id] must be a string'],
         ['message[nope]', '(#100) param message[nope] is not a known field'],
+        // The guard reads transport params flat: a bracketed one is refused, never a proof nobody checked.
+        ['appsecret_proof[]', '(#100) param appsecret_proof[] is not a known field'],
+        ['access_token[x]', '(#100) param access_token[x] is not a known field'],
       ]) {
         const res = await api.post(`/v25.0/me/messages?access_token=${c.pageToken}`, undefined, {
           form: { 'recipient[id]': c.psid, messaging_type: 'RESPONSE', 'message[text]': 'x', [key]: 'y' },
