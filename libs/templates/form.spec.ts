@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { errorOf, valueOf } from './fixtures';
-import { parseGraphJson, parseGraphParams, validateSendRequest } from './index';
+import { nestBracketParams, parseGraphJson, parseGraphParams, validateSendRequest } from './index';
 
 // Integers beyond 2^53 are kept as digits on purpose (tested below); leave them out here.
 const exact = (v: unknown): unknown =>
@@ -110,5 +110,48 @@ describe('parseGraphParams', () => {
     const body = valueOf(parseGraphParams(JSON.parse('{"__proto__":{"x":1},"recipient":"{\\"id\\":\\"1\\"}"}')));
     expect(Object.getPrototypeOf(body)).toBe(Object.prototype);
     expect(errorOf(validateSendRequest(body)).message).toBe('param __proto__ is not a known field');
+  });
+});
+
+describe('nestBracketParams', () => {
+  it('nests what http_build_query and qs write, lists where the indexes are 0…n-1', () => {
+    expect(
+      nestBracketParams({
+        'recipient[id]': '1254477777772919',
+        messaging_type: 'RESPONSE',
+        'message[quick_replies][1][content_type]': 'user_email',
+        'message[quick_replies][0][content_type]': 'text',
+        'message[quick_replies][0][title]': 'Red',
+        'message[text]': 'hi',
+        'fields[]': ['greeting', 'get_started'],
+        'ids[]': 'a',
+        'sparse[0]': 'a',
+        'sparse[2]': 'c',
+      }),
+    ).toEqual({
+      recipient: { id: '1254477777772919' },
+      messaging_type: 'RESPONSE',
+      message: { quick_replies: [{ content_type: 'text', title: 'Red' }, { content_type: 'user_email' }], text: 'hi' },
+      fields: ['greeting', 'get_started'],
+      ids: ['a'],
+      sparse: { 0: 'a', 2: 'c' },
+    });
+  });
+
+  it('leaves params without brackets as they are, and names that are not bracketed paths', () => {
+    const plain = { recipient: '{"id":"1"}', message: { text: 'hi' } };
+    expect(nestBracketParams(plain)).toBe(plain);
+    expect(nestBracketParams({ 'a[b': '1', '[x]': '2', 'c[d]e': '3' })).toEqual({ 'a[b': '1', '[x]': '2', 'c[d]e': '3' });
+    expect(nestBracketParams({ 'appsecret_proof[]': 'x', 'access_token[a]': 'y' })).toEqual({ 'appsecret_proof[]': 'x', 'access_token[a]': 'y' });
+    const deep = `a${'[x]'.repeat(40)}`;
+    expect(nestBracketParams({ [deep]: '1' })).toEqual({ [deep]: '1' });
+  });
+
+  it('lets a later name win at the same place, as PHP does, and keeps __proto__ a plain key', () => {
+    expect(nestBracketParams({ message: '{"text":"hi"}', 'message[text]': 'yo' })).toEqual({ message: { text: 'yo' } });
+    const out = nestBracketParams({ 'recipient[id]': '1', 'recipient[__proto__][polluted]': 'yes' }) as { recipient: Record<string, unknown> };
+    expect(Object.getPrototypeOf(out.recipient)).toBe(Object.prototype);
+    expect(Object.keys(out.recipient)).toEqual(['id', '__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

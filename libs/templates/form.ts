@@ -1,7 +1,7 @@
 // Graph takes nested params as JSON strings in form-encoded bodies and query strings:
 // `recipient={"id":"123"}&message={"text":"hi"}`. Meta's own examples quote with single quotes
 // (`message={'text':'hello, world'}`), so the parser accepts both quote styles.
-import { LIMITS, MESSENGER_PROFILE_FIELDS } from './constants';
+import { GRAPH_TRANSPORT_PARAMS, LIMITS, MESSENGER_PROFILE_FIELDS } from './constants';
 import { fail } from './schema';
 import { UNSTORABLE_TEXT_PHRASE, unstorableTextPath } from './storable-text';
 import type { ValidationResult } from './types';
@@ -36,6 +36,66 @@ export function parseGraphParams(
   const unstorable = unstorableTextPath(out);
   if (unstorable) return fail(unstorable, UNSTORABLE_TEXT_PHRASE);
   return { ok: true, value: out };
+}
+
+// `name[a][0][b]`: a name and its bracketed keys (`[]` appends to a list).
+const BRACKETED = /^([^[\]]+)((?:\[[^[\]]*\])+)$/;
+const INDEX = /^(?:0|[1-9]\d{0,8})$/;
+
+/**
+ * Nested params written the way PHP's `http_build_query` and `qs` write them (`recipient[id]=…`,
+ * `message[quick_replies][0][title]=…`, `fields[]=…`), as Graph reads them: nested objects, and lists where
+ * a level's keys are the indexes 0…n-1. Other names are kept as they are. A later name wins over an
+ * earlier one at the same place, as in PHP; keys are own properties (`__proto__` is a plain key). Nesting
+ * deeper than `LIMITS.depth`, and Graph's transport params (`access_token[x]`), are left as the flat name.
+ */
+export function nestBracketParams(params: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(params);
+  if (!keys.some((k) => k.includes('['))) return params;
+  const built = new WeakSet<object>();
+  const container = (): Record<string, unknown> => {
+    const c = {};
+    built.add(c);
+    return c;
+  };
+  const out = container();
+  for (const key of keys) {
+    const value = params[key];
+    const m = BRACKETED.exec(key);
+    const path = m ? [m[1], ...m[2].slice(1, -1).split('][')] : [];
+    // Transport params are read flat (the token, appsecret_proof): a bracketed one stays a name validation refuses,
+    // never a proof nobody checks.
+    if (!m || path.length > LIMITS.depth || (GRAPH_TRANSPORT_PARAMS as readonly string[]).includes(path[0])) {
+      define(out, key, value);
+      continue;
+    }
+    let node = out;
+    for (const step of path.slice(0, -1)) {
+      const name = step === '' ? String(Object.keys(node).length) : step;
+      const child = Object.hasOwn(node, name) ? node[name] : undefined;
+      if (child && typeof child === 'object' && built.has(child)) node = child as Record<string, unknown>;
+      else define(node, name, (node = container()));
+    }
+    const last = path[path.length - 1];
+    // `fields[]=a&fields[]=b` may arrive as one name with a list of values.
+    for (const v of last === '' && Array.isArray(value) ? value : [value]) {
+      define(node, last === '' ? String(Object.keys(node).length) : last, v);
+    }
+  }
+  return asLists(out, built) as Record<string, unknown>;
+}
+
+function asLists(node: unknown, built: WeakSet<object>): unknown {
+  if (!node || typeof node !== 'object' || !built.has(node)) return node;
+  const obj = node as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  for (const k of keys) define(obj, k, asLists(obj[k], built));
+  const isList = keys.length > 0 && keys.every((k) => INDEX.test(k) && Number(k) < keys.length);
+  return isList ? keys.map((_, i) => obj[String(i)]) : obj;
+}
+
+function define(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 export type JsonParseResult = { ok: true; value: unknown } | { ok: false; reason: string };

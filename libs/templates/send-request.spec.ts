@@ -148,6 +148,20 @@ describe('validateSendRequest', () => {
         sender_action: action,
       });
     });
+    // Graph's Page Messages reference lists the values in capitals (TYPING_ON, MARK_SEEN, REACT, …); the Messenger
+    // guides in lower case.
+    it.each([
+      ['TYPING_ON', 'typing_on'],
+      ['Mark_Seen', 'mark_seen'],
+    ])('takes sender_action %s in any case, as %s', (given, action) => {
+      expect(valueOf(validateSendRequest({ recipient: { id: '1' }, sender_action: given }))).toEqual({ recipient: { id: '1' }, sender_action: action });
+    });
+    it('takes UNREACT with its payload', () =>
+      expect(valueOf(validateSendRequest({ recipient: { id: '1' }, sender_action: 'UNREACT', payload: { message_id: 'm_1' } }))).toEqual({
+        recipient: { id: '1' },
+        sender_action: 'unreact',
+        payload: { message_id: 'm_1' },
+      }));
     it('refuses an unknown sender_action', () =>
       expectError(
         { recipient: { id: '1' }, sender_action: 'wave' },

@@ -25,6 +25,7 @@ import {
   Shape,
   SKIP,
   string,
+  toLowerCase,
   toStringish,
 } from './rules';
 import { runSchema } from './schema';
@@ -124,6 +125,9 @@ export class SendRequestDto {
   )
   $content?: never;
   @Nested(() => MessageDto, optional) message?: MessageDto;
+  // Graph's Page Messages reference lists the values in capitals (TYPING_ON, MARK_SEEN…), the Messenger guides in
+  // lower case: both are taken.
+  @Coerce(toLowerCase)
   @Field(
     optional,
     oneOf(SENDER_ACTIONS),
@@ -131,7 +135,8 @@ export class SendRequestDto {
       r.recipient?.notification_messages_token !== undefined ? 'must not be sent to a %recipient%[notification_messages_token]' : undefined,
   )
   sender_action?: SendRequest['sender_action'];
-  @Nested((_, owner) => (owner.sender_action === 'unreact' ? UnreactPayloadDto : ReactPayloadDto), payloadRule)
+  // `owner` is the raw request here: its sender_action not yet lower-cased.
+  @Nested((_, owner) => (toLowerCase(owner.sender_action) === 'unreact' ? UnreactPayloadDto : ReactPayloadDto), payloadRule)
   payload?: SendRequest['payload'];
   @Field(optional, oneOf(NOTIFICATION_TYPES)) notification_type?: SendRequest['notification_type'];
   @Nested(() => ReplyToDto, optional, (_, r: SendRequestDto) =>

@@ -5,11 +5,12 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import { LogController, type FastifyInstance } from 'fastify';
+import { LogController, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { Logger as Pino } from 'pino';
 import { AppModule } from '../app.module';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { createValidationPipe } from '../common/errors/validation';
+import { formDeclaredAsJson } from '../common/http/graph-params';
 import { withGraphVersion } from '../common/http/graph-route';
 import { PinoNestLogger } from '../common/logging/logger';
 import { AppConfig } from '../config/app-config';
@@ -83,6 +84,14 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
       reply.elapsedTime / 1000,
     );
     done();
+  });
+  // JSON as Fastify parses it, but a Graph call's form body declared as JSON is read as a form (graph-params.ts).
+  const json = fastify.getDefaultJsonParser(fastify.initialConfig.onProtoPoisoning ?? 'error', fastify.initialConfig.onConstructorPoisoning ?? 'error');
+  app.useBodyParser<RawServerDefault>('application/json', { bodyLimit: config.env.BODY_LIMIT_BYTES }, (req, body, done) => {
+    const form = formDeclaredAsJson(req.url, body);
+    if (form) done(null, form);
+    // Fastify's parser takes the bytes (as Nest's default hands them over) though typed for a string.
+    else json(req, body as unknown as string, done);
   });
   // The person's socket (src/messaging/realtime): Nest's ws adapter with the gateway's boot-time options.
   app.useWebSocketAdapter(new PersonSocketAdapter(app, app.get(WsGateway).serverOptions()));

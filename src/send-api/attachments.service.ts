@@ -1,3 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { MultipartFile } from '@fastify/multipart';
@@ -7,6 +12,7 @@ import { MEDIA_ATTACHMENT_TYPES, parseGraphParams, validateMessageContent } from
 import type { MessageContent } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
 import { AppException } from '../common/errors/app.exception';
+import { pipeToNewFile } from '../common/fs/pipe-to-new-file';
 import { GraphException } from '../common/errors/graph.exception';
 import { toHttpError } from '../media/media.errors';
 import { MediaRecord, MediaService } from '../media/media.service';
@@ -39,7 +45,7 @@ export class AttachmentsService {
     return this.store(pageId, appId, att.type, att.payload!.url!, rec);
   }
 
-  // Graph's file upload: multipart with a `message` field (JSON) before the `filedata` file, streamed.
+  // Graph's file upload: multipart with a `message` field (JSON) and the `filedata` file, streamed.
   async uploadMultipart(pageId: string, appId: string | null, req: FastifyRequest): Promise<{ attachment_id: string }> {
     const { attachment } = await this.readMultipart(pageId, appId, req);
     if (!attachment) throw SendApiErrors.invalid('param filedata is required');
@@ -69,8 +75,10 @@ export class AttachmentsService {
     return attachment ? withFile(fields, attachment.type, attachment.id) : fields;
   }
 
-  // The fields of a multipart body and the file of its first `filedata` part, streamed into storage. The body's own
-  // faults (a boundary busboy refuses, an upload cut short) surface from the parts iterator, and are 400s.
+  // The fields of a multipart body and the file of its first `filedata` part, streamed into storage. Graph reads the
+  // whole form, so a file that comes before the fields it is checked by (`message`, and a send's `recipient`:
+  // Bottender appends recipient and messaging_type after filedata) waits in a spool file until they are read. The
+  // body's own faults (a boundary busboy refuses, an upload cut short) surface from the parts iterator, and are 400s.
   private readMultipart(
     pageId: string,
     appId: string | null,
@@ -78,6 +86,7 @@ export class AttachmentsService {
     beforeFile?: (fields: Record<string, unknown>, type: string) => Promise<boolean>,
   ): Promise<{ fields: Record<string, unknown>; attachment?: { id: string; type: string } }> {
     return graphErrors(async () => {
+      let spool: { path: string; mimetype: string; stream?: Readable } | undefined;
       try {
         const fields: Record<string, unknown> = {};
         let attachment: { id: string; type: string } | undefined;
@@ -88,22 +97,37 @@ export class AttachmentsService {
           else if (part.fieldname !== 'filedata' || fileSeen) part.file.resume();
           else {
             fileSeen = true;
-            attachment = await this.storeFile(pageId, appId, fields, part, beforeFile);
+            if (!('message' in fields) || (beforeFile && !('recipient' in fields))) {
+              spool = { path: path.join(this.media.storage.tempDir, `multipart-${randomUUID()}.part`), mimetype: part.mimetype };
+              await fs.mkdir(this.media.storage.tempDir, { recursive: true });
+              await pipeToNewFile(part.file, spool.path);
+            } else {
+              attachment = await this.storeFile(pageId, appId, fields, part, beforeFile);
+            }
           }
+        }
+        if (spool) {
+          spool.stream = createReadStream(spool.path);
+          attachment = await this.storeFile(pageId, appId, fields, { file: spool.stream, mimetype: spool.mimetype }, beforeFile);
         }
         return { fields, attachment };
       } catch (err) {
         throw toHttpError(err, this.media.maxBytes);
+      } finally {
+        if (spool) {
+          spool.stream?.destroy();
+          await fs.rm(spool.path, { force: true });
+        }
       }
     });
   }
 
-  // The `message` field before it names the file's type; the bytes say what it is.
+  // The `message` field names the file's type; the bytes say what it is.
   private async storeFile(
     pageId: string,
     appId: string | null,
     fields: Record<string, unknown>,
-    part: MultipartFile,
+    part: Pick<MultipartFile, 'mimetype'> & { file: Readable },
     beforeFile?: (fields: Record<string, unknown>, type: string) => Promise<boolean>,
   ): Promise<{ id: string; type: string } | undefined> {
     let att;

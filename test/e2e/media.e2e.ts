@@ -140,6 +140,47 @@ describe('media: attachments end to end', () => {
     expect(n).toBe(1);
   });
 
+  // Graph reads the whole form, in any order. Bottender's sendImage(buffer) (messaging-api-messenger) appends
+  // messaging_type and recipient after the file; the upload API may name its message after the file too.
+  it('takes a multipart send whose recipient (or message) comes after the file, and still stores nothing for a refused one', async () => {
+    const c = await setup();
+    const hello = await api.post(`/threads/${c.thread.id}/messages`, { text: 'hi', client_message_id: clientId() }, { token: c.person.token });
+    const psid = (await waitFor('the webhook', () => webhookMessages(c.page.id).find((m) => m.message?.mid === hello.body.mid))).sender.id as string;
+    const post = async (edge: string, form: FormData) => {
+      const res = await fetch(`${t.url}/v25.0/me/${edge}?access_token=${c.pageToken}`, { method: 'POST', body: form });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const dot = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#a80' } }).png().toBuffer();
+    const image = (bytes: Buffer) => new Blob([new Uint8Array(bytes)], { type: 'image/png' });
+    const attachments = async () => (await t.db.query('SELECT count(*)::int AS n FROM message_attachments WHERE page_id = $1', [c.page.id]))[0].n;
+
+    const bottender = new FormData();
+    bottender.append('message', JSON.stringify({ attachment: { type: 'image', payload: {} } }));
+    bottender.append('filedata', image(dot), 'dot.png');
+    bottender.append('messaging_type', 'UPDATE');
+    bottender.append('recipient', JSON.stringify({ id: psid }));
+    const sent = await post('messages', bottender);
+    expect(sent).toEqual({ status: 200, body: { recipient_id: psid, message_id: expect.stringMatching(/^m_/) } });
+    const list = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+    expect(list.body.data.find((m: any) => m.mid === sent.body.message_id).attachment).toMatchObject({ type: 'image', payload: { url: expect.stringContaining('/media/') } });
+
+    const messageLast = new FormData();
+    messageLast.append('filedata', image(dot), 'dot.png');
+    messageLast.append('message', JSON.stringify({ attachment: { type: 'image', payload: { is_reusable: true } } }));
+    expect(await post('message_attachments', messageLast)).toEqual({ status: 200, body: { attachment_id: expect.stringMatching(/^\d+$/) } });
+    const before = await attachments();
+
+    // Refused once the recipient is read: its file was only spooled, and the spool is gone.
+    const stranger = new FormData();
+    stranger.append('message', JSON.stringify({ attachment: { type: 'image', payload: {} } }));
+    stranger.append('filedata', image(await sharp(dot).flop().png().toBuffer()), 'other.png');
+    stranger.append('messaging_type', 'UPDATE');
+    stranger.append('recipient', JSON.stringify({ id: '1234567890123456' }));
+    expect(await post('messages', stranger)).toMatchObject({ status: 400, body: { error: { code: 100, error_subcode: 2018001 } } });
+    expect(await attachments()).toBe(before);
+    expect(tempFiles()).toEqual([]);
+  });
+
   it('a webhook retried later carries media URLs signed when it is sent, not when the event was recorded', async () => {
     const c = await setup();
     const dot = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#0088ff' } }).png().toBuffer();

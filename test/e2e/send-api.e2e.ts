@@ -343,6 +343,84 @@ describe('send api', () => {
     });
   });
 
+  // PHP's http_build_query (Facebook's PHP SDK, pimax/fb-messenger-php) and qs-based clients send nested params as
+  // `recipient[id]=…&message[quick_replies][0][title]=…`; pimax posts that under Content-Type: application/json.
+  describe('form bodies with bracketed params', () => {
+    const form = (params: Record<string, string>) => new URLSearchParams(params).toString();
+
+    it('reads recipient[id], message[…] and list indexes as nested params, whatever the declared type', async () => {
+      const c = await setup();
+      const body = form({
+        'recipient[id]': c.psid,
+        messaging_type: 'RESPONSE',
+        'message[text]': 'Pick a colour',
+        'message[quick_replies][0][content_type]': 'text',
+        'message[quick_replies][0][title]': 'Red',
+        'message[quick_replies][0][payload]': 'RED',
+        'message[quick_replies][1][content_type]': 'user_email',
+        'message[metadata]': 'php',
+        access_token: c.pageToken,
+      });
+      const sent: string[] = [];
+      for (const contentType of ['application/x-www-form-urlencoded', 'application/json']) {
+        const res = await api.post('/v25.0/me/messages', undefined, { raw: body, headers: { 'content-type': contentType } });
+        expect({ contentType, status: res.status, body: res.body }).toEqual({
+          contentType,
+          status: 200,
+          body: { recipient_id: c.psid, message_id: expect.stringMatching(/^m_/) },
+        });
+        sent.push(res.body.message_id);
+      }
+      const echoes = await waitFor('the echoes', () => {
+        const e = echoesFor(c.page.id).filter((m: any) => sent.includes(m.message.mid));
+        return e.length === sent.length ? e : undefined;
+      });
+      for (const echo of echoes) {
+        expect(echo.message).toMatchObject({
+          text: 'Pick a colour',
+          metadata: 'php',
+          quick_replies: [{ content_type: 'text', title: 'Red', payload: 'RED' }, { content_type: 'user_email' }],
+        });
+      }
+
+      // The Messenger Profile as pimax sets and deletes it: get_started[payload], fields[0].
+      const profile = `/v25.0/me/messenger_profile`;
+      const set = await api.post(profile, undefined, {
+        raw: form({ 'get_started[payload]': 'GO', access_token: c.pageToken }),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect({ status: set.status, body: set.body }).toEqual({ status: 200, body: { result: 'success' } });
+      expect((await api.get(`${profile}?fields=get_started&access_token=${c.pageToken}`)).body).toEqual({ data: [{ get_started: { payload: 'GO' } }] });
+      const removed = await api.call('DELETE', profile, undefined, {
+        raw: form({ 'fields[0]': 'get_started', access_token: c.pageToken }),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect({ status: removed.status, body: removed.body }).toEqual({ status: 200, body: { result: 'success' } });
+      expect((await api.get(`${profile}?fields=get_started&access_token=${c.pageToken}`)).body).toEqual({ data: [] });
+    });
+
+    it('still refuses malformed JSON, and bracketed names that are not params', async () => {
+      const c = await setup();
+      const broken = await api.post(`/v25.0/me/messages?access_token=${c.pageToken}`, undefined, {
+        raw: '{"recipient":',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect({ status: broken.status, code: broken.body.error?.code }).toEqual({ status: 400, code: 100 });
+      for (const [key, message] of [
+        ['recipient[id][__proto__][x]', '(#100) param recipient[id] must be a string'],
+        ['message[nope]', '(#100) param message[nope] is not a known field'],
+        // The guard reads transport params flat: a bracketed one is refused, never a proof nobody checked.
+        ['appsecret_proof[]', '(#100) param appsecret_proof[] is not a known field'],
+        ['access_token[x]', '(#100) param access_token[x] is not a known field'],
+      ]) {
+        const res = await api.post(`/v25.0/me/messages?access_token=${c.pageToken}`, undefined, {
+          form: { 'recipient[id]': c.psid, messaging_type: 'RESPONSE', 'message[text]': 'x', [key]: 'y' },
+        });
+        expect({ key, status: res.status, message: res.body.error?.message }).toEqual({ key, status: 400, message });
+      }
+    });
+  });
+
   describe('messaging window', () => {
     const refused = { status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' };
     const outcome = (res: any) =>

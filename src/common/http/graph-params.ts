@@ -1,15 +1,17 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { GRAPH_TRANSPORT_PARAMS } from '../../../libs/templates';
+import { GRAPH_TRANSPORT_PARAMS, nestBracketParams } from '../../../libs/templates';
 import { createValidationPipe } from '../errors/validation';
+import { isGraphPath } from './graph-route';
 
 // Body params win over query params; a body that is not an object is left for the validator to name. Text
 // Postgres can't store is refused by parseGraphParams, which every Send API caller's params go through.
+// Bracketed names (`recipient[id]=…`, as PHP and qs clients write nested params) are nested first, as Graph does.
 export function mergeParams(query: Record<string, unknown>, body: unknown): unknown {
-  const q = query && typeof query === 'object' ? query : {};
+  const q = query && typeof query === 'object' ? nestBracketParams(query) : {};
   if (body === undefined || body === null || body === '') return { ...q };
   if (typeof body !== 'object' || Array.isArray(body)) return body;
-  return { ...q, ...(body as Record<string, unknown>) };
+  return { ...q, ...nestBracketParams(body as Record<string, unknown>) };
 }
 
 // A Graph route's params, wherever the caller put them (query string, form or JSON body; the body wins), without
@@ -26,3 +28,20 @@ export const GraphParams = createParamDecorator((_: unknown, ctx: ExecutionConte
 });
 
 export const GRAPH_PARAMS_PIPE = createValidationPipe({ validateCustomDecorators: true });
+
+// The first name of a form body (`recipient%5Bid%5D=`, `message[text]=`, `access_token=`): no JSON text opens so.
+const FORM_START = /^[\w.~%+[\]-]+=/;
+
+// A body declared JSON that is a form, on a Graph path, read as the form it is: Graph reads either whatever the
+// Content-Type says, and pimax/fb-messenger-php posts http_build_query's output as application/json. Anything
+// else (broken JSON included) gets the JSON parser's answer. Repeated names make a list, as the form parser does.
+export function formDeclaredAsJson(url: string, body: Buffer): Record<string, unknown> | undefined {
+  if (!isGraphPath(url) || !FORM_START.test(body.toString('latin1', 0, 512))) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
+    const had = Object.hasOwn(out, name) ? out[name] : undefined;
+    const next = had === undefined ? value : Array.isArray(had) ? [...(had as string[]), value] : [had, value];
+    Object.defineProperty(out, name, { value: next, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
