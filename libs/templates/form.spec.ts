@@ -141,15 +141,52 @@ describe('nestBracketParams', () => {
   it('leaves params without brackets as they are, and names that are not bracketed paths', () => {
     const plain = { recipient: '{"id":"1"}', message: { text: 'hi' } };
     expect(nestBracketParams(plain)).toBe(plain);
-    expect(nestBracketParams({ 'a[b': '1', '[x]': '2', 'c[d]e': '3' })).toEqual({ 'a[b': '1', '[x]': '2', 'c[d]e': '3' });
-    expect(nestBracketParams({ 'appsecret_proof[]': 'x', 'access_token[a]': 'y' })).toEqual({ 'appsecret_proof[]': 'x', 'access_token[a]': 'y' });
+    expect(nestBracketParams({ 'a[b': '1', '[x]': '2', 'c[d]e': '3' })).toEqual({
+      'a[b': '1',
+      '[x]': '2',
+      'c[d]e': '3',
+    });
+    expect(nestBracketParams({ 'appsecret_proof[]': 'x', 'access_token[a]': 'y' })).toEqual({
+      'appsecret_proof[]': 'x',
+      'access_token[a]': 'y',
+    });
     const deep = `a${'[x]'.repeat(40)}`;
     expect(nestBracketParams({ [deep]: '1' })).toEqual({ [deep]: '1' });
   });
 
+  // A body limit's worth of `fields[]=1&…` is ~100,000 values under one name: each append used to count the list's
+  // keys again (minutes of one thread's CPU). Bounded by what it does, not by time: every key is looked at a few times.
+  it('appends a name with many values, or many `[]` names, in one pass over the list', () => {
+    const values = Array.from({ length: 20_000 }, (_, i) => String(i));
+    const hasOwn = jest.spyOn(Object, 'hasOwn');
+    const keys = jest.spyOn(Object, 'keys');
+    try {
+      const out = nestBracketParams({
+        'fields[]': values,
+        'ids[]': 'a',
+        'm[x][]': 'b',
+        'm[x][1]': 'c',
+        'm[x][]': 'd',
+      } as Record<string, unknown>);
+      expect((out.fields as string[]).length).toBe(20_000);
+      expect((out.fields as string[])[19_999]).toBe('19999');
+      expect(out.ids).toEqual(['a']);
+      expect(hasOwn.mock.calls.length).toBeLessThan(3 * 20_000);
+      expect(keys.mock.calls.length).toBeLessThan(100);
+    } finally {
+      hasOwn.mockRestore();
+      keys.mockRestore();
+    }
+    // An explicit index and `[]` on one list: `[]` takes the next free place.
+    expect(nestBracketParams({ 'a[]': 'x', 'a[1]': 'y', 'a[2]': 'z' })).toEqual({ a: ['x', 'y', 'z'] });
+    expect(nestBracketParams({ 'a[1]': 'y', 'a[]': ['x', 'z'] })).toEqual({ a: ['x', 'y', 'z'] });
+  });
+
   it('lets a later name win at the same place, as PHP does, and keeps __proto__ a plain key', () => {
     expect(nestBracketParams({ message: '{"text":"hi"}', 'message[text]': 'yo' })).toEqual({ message: { text: 'yo' } });
-    const out = nestBracketParams({ 'recipient[id]': '1', 'recipient[__proto__][polluted]': 'yes' }) as { recipient: Record<string, unknown> };
+    const out = nestBracketParams({ 'recipient[id]': '1', 'recipient[__proto__][polluted]': 'yes' }) as {
+      recipient: Record<string, unknown>;
+    };
     expect(Object.getPrototypeOf(out.recipient)).toBe(Object.prototype);
     expect(Object.keys(out.recipient)).toEqual(['id', '__proto__']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -59,6 +59,14 @@ export function nestBracketParams(params: Record<string, unknown>): Record<strin
     return c;
   };
   const out = container();
+  // Where each list's next `[]` goes: counted, not re-read from its keys (one name with 100,000 values took minutes).
+  const nextIndex = new WeakMap<object, number>();
+  const append = (node: Record<string, unknown>): string => {
+    let i = nextIndex.get(node) ?? 0;
+    while (Object.hasOwn(node, String(i))) i++;
+    nextIndex.set(node, i + 1);
+    return String(i);
+  };
   for (const key of keys) {
     const value = params[key];
     const m = BRACKETED.exec(key);
@@ -71,7 +79,7 @@ export function nestBracketParams(params: Record<string, unknown>): Record<strin
     }
     let node = out;
     for (const step of path.slice(0, -1)) {
-      const name = step === '' ? String(Object.keys(node).length) : step;
+      const name = step === '' ? append(node) : step;
       const child = Object.hasOwn(node, name) ? node[name] : undefined;
       if (child && typeof child === 'object' && built.has(child)) node = child as Record<string, unknown>;
       else define(node, name, (node = container()));
@@ -79,7 +87,7 @@ export function nestBracketParams(params: Record<string, unknown>): Record<strin
     const last = path[path.length - 1];
     // `fields[]=a&fields[]=b` may arrive as one name with a list of values.
     for (const v of last === '' && Array.isArray(value) ? value : [value]) {
-      define(node, last === '' ? String(Object.keys(node).length) : last, v);
+      define(node, last === '' ? append(node) : last, v);
     }
   }
   return asLists(out, built) as Record<string, unknown>;
