@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { errorOf, valueOf } from './fixtures';
-import { nestBracketParams, parseGraphJson, parseGraphParams, validateSendRequest } from './index';
+import { nestBracketParams, parseFormBody, parseGraphJson, parseGraphParams, validateSendRequest } from './index';
 
 // Integers beyond 2^53 are kept as digits on purpose (tested below); leave them out here.
 const exact = (v: unknown): unknown =>
@@ -190,5 +190,27 @@ describe('nestBracketParams', () => {
     expect(Object.getPrototypeOf(out.recipient)).toBe(Object.prototype);
     expect(Object.keys(out.recipient)).toEqual(['id', '__proto__']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('parseFormBody', () => {
+  it('reads names and values, a repeated name as the list of its values, __proto__ as a plain key', () => {
+    const out = parseFormBody('recipient%5Bid%5D=1&message[text]=hi+there&f=a&f=b&f=c&__proto__=x&empty=');
+    expect(out).toEqual({
+      'recipient[id]': '1',
+      'message[text]': 'hi there',
+      f: ['a', 'b', 'c'],
+      ['__proto__']: 'x',
+      empty: '',
+    });
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+  });
+
+  // It runs before the caller is known (the body parser): a 1 MB body of one repeated name (~250,000 values) used to
+  // copy the list at every value (40,000 values took 9 s). The cost is measured by hand, not here; this checks the list.
+  it('keeps every value of a much-repeated name, in order', () => {
+    const out = parseFormBody(Array.from({ length: 20_000 }, (_, i) => `a=${i}`).join('&'));
+    expect((out.a as string[]).length).toBe(20_000);
+    expect((out.a as string[]).every((v, i) => v === String(i))).toBe(true);
   });
 });

@@ -106,6 +106,20 @@ function define(obj: Record<string, unknown>, key: string, value: unknown): void
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
+/**
+ * A form-encoded body's params, a repeated name as the list of its values (as Fastify's form parser gives them), every
+ * name an own property (`__proto__` is a plain key). Linear in the body: this runs before the caller is known.
+ */
+export function parseFormBody(text: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    const had = Object.hasOwn(out, name) ? out[name] : undefined;
+    if (Array.isArray(had)) had.push(value);
+    else define(out, name, had === undefined ? value : [had, value]);
+  }
+  return out;
+}
+
 export type JsonParseResult = { ok: true; value: unknown } | { ok: false; reason: string };
 
 /**

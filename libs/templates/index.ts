@@ -50,7 +50,7 @@ export { checkFeedbackAnswers, feedbackExpiresAt, feedbackScale } from './custom
 export type { FeedbackAnswer, FeedbackScreensItem } from './customer-feedback';
 export { buttonLabel } from './button-label';
 export { WebUrlButtonDto, PostbackButtonDto, PhoneNumberButtonDto, AccountLinkButtonDto, AccountUnlinkButtonDto, DefaultActionDto } from './buttons';
-export { parseGraphParams, parseGraphJson, nestBracketParams, SEND_API_JSON_PARAMS, MESSENGER_PROFILE_JSON_PARAMS } from './form';
+export { parseGraphParams, parseGraphJson, nestBracketParams, parseFormBody, SEND_API_JSON_PARAMS, MESSENGER_PROFILE_JSON_PARAMS } from './form';
 export type { JsonParseResult } from './form';
 export { formatParam } from './schema';
 export { parsePlatformMediaUrl, MEDIA_TEMPLATE_URL_SUBCODE } from './media-url';

@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { GRAPH_TRANSPORT_PARAMS, nestBracketParams } from '../../../libs/templates';
+import { GRAPH_TRANSPORT_PARAMS, nestBracketParams, parseFormBody } from '../../../libs/templates';
 import { createValidationPipe } from '../errors/validation';
 import { isGraphPath } from './graph-route';
 
@@ -37,11 +37,5 @@ const FORM_START = /^[\w.~%+[\]-]+=/;
 // else (broken JSON included) gets the JSON parser's answer. Repeated names make a list, as the form parser does.
 export function formDeclaredAsJson(url: string, body: Buffer): Record<string, unknown> | undefined {
   if (!isGraphPath(url) || !FORM_START.test(body.toString('latin1', 0, 512))) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
-    const had = Object.hasOwn(out, name) ? out[name] : undefined;
-    const next = had === undefined ? value : Array.isArray(had) ? [...(had as string[]), value] : [had, value];
-    Object.defineProperty(out, name, { value: next, enumerable: true, writable: true, configurable: true });
-  }
-  return out;
+  return parseFormBody(body.toString('utf8'));
 }
