@@ -92,6 +92,9 @@ export class EnvSchema {
   // How often each process asks Postgres whether its sockets' tokens still hold: the backstop for a revocation
   // whose message was lost (published while the revoking process was cut off from Redis).
   @Transform(toInt) @IsInt() @Min(100) WS_TOKEN_RECHECK_MS = 60_000;
+  // How often each process compares its sockets' and long-polls' cursors with Postgres (one query): the backstop for
+  // an event whose writer died between its commit and its publish.
+  @Transform(toInt) @IsInt() @Min(100) REALTIME_RESYNC_MS = 30_000;
   // permessage-deflate compresses frames from this size up: below about 1 KB the CPU costs more than the bytes saved.
   @Transform(toInt) @IsInt() @Min(0) WS_DEFLATE_THRESHOLD_BYTES = 1024;
   // How long a bot's typing_on shows without typing_off or a message.

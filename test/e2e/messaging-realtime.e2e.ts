@@ -198,6 +198,38 @@ describe('messaging: real time', () => {
     expect(fine.body.events.map((e: any) => e.cursor)).toEqual([4]);
   });
 
+  it('brings an event whose writer died before announcing it to sockets and waiting long-polls on other processes (REALTIME_RESYNC_MS)', async () => {
+    const c = await setup();
+    const watcher = await t.spawnSibling('api', { REALTIME_RESYNC_MS: '300' });
+    const { proxy, sibling: writer } = await siblingBehindRedisProxy();
+    try {
+      const sock = await connectPerson(watcher.url, c.person.token);
+      const watcherApi = httpClient(watcher.url);
+      const poll = watcherApi.get('/events?timeout=30', { token: c.person.token });
+      await waitFor('the poll waiting', async () => (await watcherApi.get('/metrics')).text.includes('switchboard_realtime_long_polls 1\n'));
+      // The writer commits the person's read mark, then its publish goes nowhere, and it dies.
+      proxy.stall();
+      void httpClient(writer.url)
+        .post(`/threads/${c.thread.id}/read`, { watermark: Date.now() }, { token: c.person.token })
+        .catch(() => undefined);
+      const [{ cursor }] = await waitFor('the read mark committed', async () => {
+        const rows = await t.db.query(`SELECT cursor::int AS cursor FROM user_events WHERE user_id = $1 AND payload->>'type' = 'read'`, [c.person.id]);
+        return rows.length ? rows : undefined;
+      });
+      await writer.stop('SIGKILL');
+      // Nothing else happens in this conversation: only the sweep can tell them.
+      expect(await within(sock.waitFor('the untold read', (e) => e.type === 'read'), 'the socket')).toMatchObject({ cursor, by: 'person' });
+      const polled: any = await within(poll, 'the long-poll');
+      expect(polled.body.events.map((e: any) => [e.type, e.cursor])).toEqual([['read', cursor]]);
+      await sock.close();
+    } finally {
+      proxy.flow();
+      await writer.stop();
+      await watcher.stop();
+      await proxy.close();
+    }
+  });
+
   it('gives each of a person’s sockets every event', async () => {
     const c = await setup();
     const socks = await Promise.all([1, 2, 3].map(() => connectPerson(t.url, c.person.token)));

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { withDeadline } from '../../common/async/deadline';
 import { DependencyUnavailableError } from '../../common/errors/dependency-unavailable';
 import { AppConfig } from '../../config/app-config';
@@ -10,7 +10,11 @@ type Listener = (e: PersonEvent) => void;
 // Live events may have been lost: `head` is the person's last stored cursor (undefined: unknown, re-read anyway).
 type Resync = (head: number | undefined) => void;
 
-const busAway = () => new DependencyUnavailableError('REALTIME.UNAVAILABLE', 'Live events are unavailable now (the event bus is away): try again');
+const busAway = () =>
+  new DependencyUnavailableError(
+    'REALTIME.UNAVAILABLE',
+    'Live events are unavailable now (the event bus is away): try again',
+  );
 
 interface UserEntry {
   // Each listener with what it does when live events may have been lost (re-read Postgres).
@@ -21,9 +25,10 @@ interface UserEntry {
 
 // One PUBSUB subscription per person with a socket or a long-poll in this process, shared by all of them.
 @Injectable()
-export class RealtimeHub {
+export class RealtimeHub implements OnModuleDestroy {
   private readonly logger = new Logger('RealtimeHub');
   private readonly users = new Map<string, UserEntry>();
+  private readonly sweep: NodeJS.Timeout;
 
   private cursorHeads?: (userIds: string[]) => Promise<Map<string, number>>;
 
@@ -33,7 +38,15 @@ export class RealtimeHub {
     private readonly inboxHub: PageInboxHub,
   ) {
     // Events published while this process was cut off from the bus never arrive: every listener catches up.
-    pubsub.onResubscribed(() => void this.resyncAll());
+    pubsub.onResubscribed(() => void this.resyncAll('reconnected'));
+    // An event whose writer died between its commit and its publish was never announced: now and then the heads are
+    // compared, and listeners that are behind re-read.
+    this.sweep = setInterval(() => void this.resyncAll('sweep'), config.env.REALTIME_RESYNC_MS);
+    this.sweep.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweep);
   }
 
   // Where the people's last stored cursors are read (messaging's user_event_cursors), one query for all.
@@ -42,16 +55,22 @@ export class RealtimeHub {
   }
 
   // One query for every person followed here, so only listeners that are behind re-read (not one query per socket).
-  private async resyncAll(): Promise<void> {
+  private async resyncAll(why: 'reconnected' | 'sweep'): Promise<void> {
     const userIds = [...this.users.keys()];
     if (!userIds.length) return;
     let heads: Map<string, number> | undefined;
     try {
       heads = await this.cursorHeads?.(userIds);
     } catch (err) {
-      this.logger.warn(`reading cursor heads after a pub/sub reconnect failed, every listener re-reads: ${(err as Error).message}`);
+      // A sweep tries again at its next turn; after a reconnect, something was surely missed.
+      if (why === 'sweep') return;
+      this.logger.warn(
+        `reading cursor heads after a pub/sub reconnect failed, every listener re-reads: ${(err as Error).message}`,
+      );
     }
-    this.logger.warn(`pub/sub reconnected: listeners of ${userIds.length} person(s) catch up from Postgres`);
+    if (why === 'sweep' && !heads) return;
+    if (why === 'reconnected')
+      this.logger.warn(`pub/sub reconnected: listeners of ${userIds.length} person(s) catch up from Postgres`);
     for (const userId of userIds) {
       const head = heads ? (heads.get(userId) ?? 0) : undefined;
       for (const resync of [...(this.users.get(userId)?.listeners.values() ?? [])]) resync(head);
@@ -61,7 +80,8 @@ export class RealtimeHub {
   // What a person is told of also changes the Page's inbox, but for typing and receipts of delivery (the inbox shows
   // neither): its watching admins are hinted.
   async publish(userId: string, events: PersonEvent[]): Promise<void> {
-    for (const e of events) if (e.type !== 'typing' && e.type !== 'delivery') this.inboxHub.touch(e.page_id, e.thread_id);
+    for (const e of events)
+      if (e.type !== 'typing' && e.type !== 'delivery') this.inboxHub.touch(e.page_id, e.thread_id);
     for (const e of events) {
       await this.pubsub.publish(userChannel(userId), e).catch((err: Error) => {
         // The event is in Postgres: a consumer finds it on its next gap or reconnect.
