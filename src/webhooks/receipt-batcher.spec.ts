@@ -35,6 +35,25 @@ describe('ReceiptBatcher', () => {
     await batcher.add([]);
     expect(writes).toHaveLength(3);
   });
+
+  it('idle waits for every add, those merged behind a slow write included', async () => {
+    const written: string[] = [];
+    let release!: () => void;
+    const batcher = new ReceiptBatcher(async (batch) => {
+      if (!written.length) await new Promise<void>((resolve) => (release = resolve));
+      written.push(...batch.map((b) => b.mid));
+    });
+    void batcher.add([r('a')]);
+    void batcher.add([r('b')]);
+    let idle = false;
+    const waiting = batcher.idle().then(() => (idle = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(idle).toBe(false);
+    release();
+    await waiting;
+    expect(written).toEqual(['a', 'b']);
+    await batcher.idle();
+  });
 });
 
 describe('personMessageMid', () => {

@@ -12,6 +12,8 @@ export interface ReceivedMessage {
 export class ReceiptBatcher {
   private pending: ReceivedMessage[] = [];
   private flushing: Promise<void> | null = null;
+  // Calls of add not yet done, for idle.
+  private readonly adding = new Set<Promise<void>>();
 
   constructor(
     private readonly write: (batch: ReceivedMessage[]) => Promise<void>,
@@ -19,7 +21,19 @@ export class ReceiptBatcher {
   ) {}
 
   // Resolves once these items are written (or their write failed: the writer reports its own errors).
-  async add(items: ReceivedMessage[]): Promise<void> {
+  add(items: ReceivedMessage[]): Promise<void> {
+    const adding: Promise<void> = this.flush(items).finally(() => this.adding.delete(adding));
+    this.adding.add(adding);
+    return adding;
+  }
+
+  // Resolves once everything added so far is written: shutdown waits for it before the database closes, or
+  // what waited behind a slow write would be dropped.
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.adding]);
+  }
+
+  private async flush(items: ReceivedMessage[]): Promise<void> {
     if (!items.length) return;
     this.pending.push(...items);
     while (this.pending.length) {

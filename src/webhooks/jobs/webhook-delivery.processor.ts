@@ -281,6 +281,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     if (this.config.runsWorkers) await this.queue.close();
     // Senders started by wake-up jobs outlive their job: their POST in flight settles before Postgres closes.
     await Promise.allSettled([...this.senders]);
+    // Their settles handed receipts over without waiting (off the sender's path): written before Postgres closes.
+    await this.receipts.idle();
   }
 
   private get leaseMs() {
