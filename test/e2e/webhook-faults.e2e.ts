@@ -1,12 +1,16 @@
+import Redis from 'ioredis';
 import { Client } from 'pg';
-import { startBotReceiver, BotReceiver } from '../support/bot-receiver';
+import { startBotReceiver, BotReceiver, ReceivedRequest } from '../support/bot-receiver';
 import { httpClient } from '../support/http-client';
+import { insertOutboxEvents } from '../support/outbox';
+import { startOwnRedis } from '../support/own-redis';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { pageWithApp, signupPerson } from '../factories/registry.factory';
 import { ALL_FIELDS, openThread, personSays } from '../factories/messaging.factory';
 
-// Faults around the delivery worker that the gateway's own tests don't stage: a graceful stop with batches open.
+// Faults around the delivery worker that the gateway's own tests don't stage: Redis losing state mid-POST, a
+// graceful stop with batches open.
 
 async function subscribe(t: TestPlatform, bot: BotReceiver, fields = 'messages,messaging_postbacks') {
   const api = httpClient(t.url);
@@ -22,7 +26,96 @@ async function subscribe(t: TestPlatform, bot: BotReceiver, fields = 'messages,m
   return ctx;
 }
 
+// The texts a POST carried, up to the first space (insertOutboxEvents writes "<thread>#<n> ...").
+const texts = (r: ReceivedRequest): string[] =>
+  JSON.parse(r.body.toString('utf8')).entry.map((e: any) => String(e.messaging[0].message.text).split(' ')[0]);
+
 describe('webhook delivery under faults', () => {
+  it("a probe never overtakes a thread-mate still in flight, even when Redis lost the endpoint's slots", async () => {
+    const { port, redis } = await startOwnRedis();
+    const bot = await startBotReceiver('verify-me');
+    try {
+      const t = await startTestPlatform({
+        env: {
+          REDIS_URL: `redis://127.0.0.1:${port}`,
+          WEBHOOK_RECONCILE_INTERVAL_MS: '200',
+          WEBHOOK_RETRY_SCHEDULE: '0,0,1',
+          WEBHOOK_TIMEOUT_MS: '30000',
+          WEBHOOK_WARN_AFTER_SECONDS: '1',
+          WEBHOOK_PAUSE_AFTER_SECONDS: '2',
+          WEBHOOK_PROBE_INTERVAL_SECONDS: '1',
+          WEBHOOK_MAX_BATCH: '1',
+          WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: '2',
+        },
+      });
+      try {
+        const ctx = await subscribe(t, bot);
+        // a#0 is held open (and then refused); b's events fail until the endpoint is paused; the rest succeed.
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        let heldOnce = false;
+        let failing = true;
+        bot.respond = async (r) => {
+          const sent = texts(r);
+          if (sent.includes('a#0') && !heldOnce) {
+            heldOnce = true;
+            await held;
+            return 500;
+          }
+          return failing && sent.some((x) => x.startsWith('b#')) ? 500 : 200;
+        };
+        // a#0, a#1, then a person's b#0 (its wake-up takes the thread a#0 doesn't hold): once the endpoint is
+        // paused, a#1 is its oldest pending delivery.
+        const a = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['a'], perThread: 2 });
+        await waitFor('a#0 open', () => heldOnce);
+        const api = httpClient(t.url);
+        const person = await signupPerson(api);
+        await personSays(api, person, (await openThread(api, person, ctx.page.id)).id, 'b#0');
+        await waitFor('paused', async () => {
+          const [ep] = await t.db.query(`SELECT paused_at FROM webhook_endpoints WHERE app_id = $1`, [ctx.app.id]);
+          return ep?.paused_at;
+        }, { timeoutMs: 20_000 }).catch(async (e: Error) => {
+          const rows = await t.db.query(`SELECT thread_key, status, attempts, batch_id IS NOT NULL AS batched, last_error FROM webhook_deliveries WHERE app_id = $1 ORDER BY seq`, [ctx.app.id]);
+          throw new Error(`${e.message}: ${JSON.stringify(rows)} ${bot.received.map((r) => texts(r).join('+')).join(',')}\n${t.logs.join('').split('\n').filter((l) => /WebhookDelivery|error/.test(l)).slice(-10).join('\n')}`);
+        });
+        failing = false;
+        // Redis restarted empty: the semaphore no longer knows a#0's POST holds a slot.
+        const admin = new Redis({ port });
+        await admin.flushall();
+        admin.disconnect();
+        // Two probe rounds pass while a#0 is still open (the first one's claim long done when the second starts).
+        const probedAfter = async (since: Date) =>
+          waitFor('a probe round', async () => {
+            const [ep] = await t.db.query(`SELECT last_probe_at FROM webhook_endpoints WHERE app_id = $1 AND last_probe_at > $2`, [ctx.app.id, since]);
+            return ep?.last_probe_at as Date | undefined;
+          });
+        const [{ now }] = await t.db.query(`SELECT now()`);
+        await probedAfter(await probedAfter(now));
+        const early = bot.received.filter((r) => texts(r).includes('a#1')).map((r) => ({ probe: r.headers['x-switchboard-probe'] ?? null }));
+        release();
+        await waitFor('all delivered', async () => {
+          const [{ n }] = await t.db.query(
+            `SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND status = 'delivered'`,
+            [ctx.app.id],
+          );
+          return n === 3;
+        }, { timeoutMs: 30_000 });
+        // a#1 went to the bot only after a#0 was acknowledged.
+        expect(early).toEqual([]);
+        const [d0, d1] = await t.db.query(
+          `SELECT delivered_at FROM webhook_deliveries WHERE id = ANY($1) ORDER BY seq`,
+          [a.map((r) => r.deliveryId)],
+        );
+        expect(new Date(d1.delivered_at).getTime()).toBeGreaterThan(new Date(d0.delivered_at).getTime());
+      } finally {
+        await t.close();
+      }
+    } finally {
+      await bot.close();
+      redis.kill('SIGKILL');
+    }
+  }, 90_000);
+
   it("SIGTERM with batches open: every person whose message the bot acknowledged sees it Delivered", async () => {
     const bot = await startBotReceiver('verify-me');
     const t = await startTestPlatform({

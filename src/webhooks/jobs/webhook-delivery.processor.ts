@@ -467,12 +467,14 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
         const maxBatch = this.config.env.WEBHOOK_MAX_BATCH;
         params = [batchId, lease, appId, maxBatch, maxBatch * Math.max(1, this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT)];
       } else {
-        // A probe: the app's oldest pending delivery (always a thread head), with its batch if it had one.
+        // A probe: the app's oldest pending delivery, with its batch if it had one. Fenced like any claim: a batch
+        // still open when the endpoint was paused holds its threads (the slot semaphore would keep the probe out
+        // too, but not once Redis has lost it).
         pick = `SELECT d.id FROM webhook_deliveries d
                  WHERE d.status = 'pending' AND d.batch_id IS NOT DISTINCT FROM (
                    SELECT h.batch_id FROM webhook_deliveries h WHERE h.app_id = $3 AND h.status = 'pending'
                     ORDER BY h.seq LIMIT 1)
-                   AND d.app_id = $3
+                   AND d.app_id = $3 AND ${THREAD_HEAD_SQL}
                  ORDER BY d.seq LIMIT (CASE WHEN (SELECT h.batch_id FROM webhook_deliveries h
                    WHERE h.app_id = $3 AND h.status = 'pending' ORDER BY h.seq LIMIT 1) IS NULL THEN 1 ELSE $4 END)`;
         params = [batchId, lease, appId, this.config.env.WEBHOOK_MAX_BATCH];
