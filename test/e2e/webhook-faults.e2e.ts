@@ -116,6 +116,38 @@ describe('webhook delivery under faults', () => {
     }
   }, 90_000);
 
+  it("an event whose wake-up was lost goes out while another thread's POST is still open", async () => {
+    const bot = await startBotReceiver('verify-me');
+    const t = await startTestPlatform({ env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_TIMEOUT_MS: '30000' } });
+    try {
+      const ctx = await subscribe(t, bot);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      bot.respond = async () => {
+        if (bot.received.length === 1) await held;
+        return 200;
+      };
+      await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['a'], perThread: 1 });
+      await waitFor('the first POST open', () => bot.inFlight === 1);
+      // Written with no wake-up (the queue lost it, or the writer died before dispatch), after the thread's first
+      // event: the reconciler's job names the app's oldest fresh delivery, a's, which waits behind the open POST.
+      await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['a'], perThread: 1 });
+      const [b] = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['b'], perThread: 1 });
+      try {
+        await waitFor('b delivered while the POST is open', async () => {
+          const [d] = await t.db.query(`SELECT status FROM webhook_deliveries WHERE id = $1`, [b.deliveryId]);
+          return d.status === 'delivered';
+        }, { timeoutMs: 5000 });
+        expect(bot.inFlight).toBe(1);
+      } finally {
+        release();
+      }
+    } finally {
+      await t.close();
+      await bot.close();
+    }
+  }, 60_000);
+
   it("SIGTERM with batches open: every person whose message the bot acknowledged sees it Delivered", async () => {
     const bot = await startBotReceiver('verify-me');
     const t = await startTestPlatform({

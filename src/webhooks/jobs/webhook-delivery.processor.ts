@@ -323,8 +323,10 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     if (!d || d.status !== 'pending' || !d.callback_url || !d.active || d.paused) return;
     // Hosted scripts' deliveries are the sandbox's (script-invocation job), never POSTed.
     if (d.target !== 'webhook') return;
-    // Behind an event in flight on its thread: that POST's end kicks the backlog, which covers this one.
-    if (d.blocked) return;
+    // Behind an event in flight on its thread: that POST's end kicks the backlog, which covers this one. A fresh
+    // one still stands for its app's other threads (the reconciler and kicks name only the oldest deliveries), so
+    // those are claimed now rather than after that POST (up to WEBHOOK_TIMEOUT_MS; a dead worker's, its lease).
+    if (d.blocked && d.batch_id) return;
     const target = { appId: d.app_id, callbackUrl: d.callback_url, rampLimit: d.ramp_limit, paused: false };
     await this.send(target, d.batch_id ? { kind: 'batch', batchId: d.batch_id } : { kind: 'fresh' });
   }
