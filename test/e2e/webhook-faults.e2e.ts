@@ -148,6 +148,29 @@ describe('webhook delivery under faults', () => {
     }
   }, 60_000);
 
+  it("a slow bot's backlog never gets more POSTs at once than its cap, however long the senders go on", async () => {
+    const bot = await startBotReceiver('verify-me');
+    // Slots lapse WEBHOOK_TIMEOUT_MS + 30 s after they are taken; a sender working through a backlog goes on for
+    // up to 50 rounds, here of a second each.
+    const t = await startTestPlatform({
+      env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_TIMEOUT_MS: '3000', WEBHOOK_MAX_BATCH: '1', WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: '2' },
+    });
+    try {
+      const ctx = await subscribe(t, bot);
+      bot.respond = async () => {
+        await new Promise((r) => setTimeout(r, 1000));
+        return 200;
+      };
+      await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: Array.from({ length: 150 }, (_, i) => `s${i}`), perThread: 1 });
+      const start = Date.now();
+      await waitFor('past the first slots\' lease', () => Date.now() - start > 45_000 || bot.maxInFlight > 2, { timeoutMs: 60_000, intervalMs: 200 });
+      expect(bot.maxInFlight).toBe(2);
+    } finally {
+      await t.close();
+      await bot.close();
+    }
+  }, 90_000);
+
   it("SIGTERM with batches open: every person whose message the bot acknowledged sees it Delivered", async () => {
     const bot = await startBotReceiver('verify-me');
     const t = await startTestPlatform({

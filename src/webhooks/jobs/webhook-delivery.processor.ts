@@ -73,6 +73,9 @@ type ClaimMode = { kind: 'batch'; batchId: string } | { kind: 'fresh' } | { kind
 
 const SEND_ROUNDS = 50;
 
+// Time kept, besides a POST's timeout, for a round's claim and settle before the sender's slot lapses.
+const ROUND_MARGIN_MS = 5_000;
+
 const CLAIM_MEMO_MS = 2000;
 
 // How long a settle that Postgres cut short is tried again. The bot has the batch: until it is settled it holds
@@ -380,12 +383,16 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     }
     const cap = Math.min(this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT, target.rampLimit ?? Infinity);
     const key = this.slotKey(target.callbackUrl);
+    // The slot lapses leaseMs after it is taken (counted from a little after now): a round still open then would
+    // let another sender take it, and the endpoint get more POSTs than its cap. None starts that late; the kick
+    // below hands the backlog on to a sender with a fresh slot.
+    const lastRoundBy = Date.now() + this.leaseMs - this.config.env.WEBHOOK_TIMEOUT_MS - ROUND_MARGIN_MS;
     // The per-origin cap: without a slot nothing is claimed; whoever holds one wakes the backlog when done.
     const slot = await this.limiter.tryAcquire(key, cap, this.leaseMs);
     if (!slot) return false;
     let sent = false;
     try {
-      for (let round = 0; round < SEND_ROUNDS && !(round > 0 && this.closing); round++) {
+      for (let round = 0; round < SEND_ROUNDS && !(round > 0 && (this.closing || Date.now() > lastRoundBy)); round++) {
         const claimed = await this.claim(target.appId, round === 0 ? mode : { kind: 'more' });
         if (round === 0) firstClaimed?.();
         const members = claimed.members;
