@@ -171,6 +171,34 @@ describe('webhook delivery under faults', () => {
     }
   }, 90_000);
 
+  it('an endpoint cap above 16 is met with as many connections: no POST waits for a socket while its deadline runs', async () => {
+    const bot = await startBotReceiver('verify-me');
+    const t = await startTestPlatform({
+      env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_TIMEOUT_MS: '3000', WEBHOOK_MAX_BATCH: '1', WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: '24' },
+    });
+    try {
+      const ctx = await subscribe(t, bot);
+      bot.respond = async () => {
+        await new Promise((r) => setTimeout(r, 2000));
+        return 200;
+      };
+      const rows = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: Array.from({ length: 24 }, (_, i) => `c${i}`), perThread: 1 });
+      await waitFor('all delivered', async () => {
+        const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND status = 'delivered'`, [ctx.app.id]);
+        return n === rows.length;
+      }, { timeoutMs: 30_000 });
+      const errors = await t.db.query(
+        `SELECT a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.app_id = $1 AND a.error IS NOT NULL`,
+        [ctx.app.id],
+      );
+      expect(errors).toEqual([]);
+      expect(bot.maxInFlight).toBeGreaterThan(16);
+    } finally {
+      await t.close();
+      await bot.close();
+    }
+  }, 60_000);
+
   it("SIGTERM with batches open: every person whose message the bot acknowledged sees it Delivered", async () => {
     const bot = await startBotReceiver('verify-me');
     const t = await startTestPlatform({
