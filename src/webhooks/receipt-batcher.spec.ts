@@ -36,6 +36,29 @@ describe('ReceiptBatcher', () => {
     expect(writes).toHaveLength(3);
   });
 
+  it('an add resolves once its own items are written, while later ones keep coming', async () => {
+    let writes = 0;
+    let firstDoneAt = -1;
+    let stream = true;
+    const batcher = new ReceiptBatcher(async () => {
+      writes++;
+      await new Promise((resolve) => setImmediate(resolve));
+    });
+    const first = batcher.add([r('a')]).then(() => (firstDoneAt = writes));
+    // A receipt arrives during every write.
+    const feeding = (async () => {
+      for (let i = 0; stream && i < 50; i++) {
+        void batcher.add([r(`x${i}`)]);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await first;
+    stream = false;
+    await feeding;
+    await batcher.idle();
+    expect(firstDoneAt).toBeLessThanOrEqual(2);
+  });
+
   it('idle waits for every add, those merged behind a slow write included', async () => {
     const written: string[] = [];
     let release!: () => void;

@@ -12,6 +12,9 @@ export interface ReceivedMessage {
 export class ReceiptBatcher {
   private pending: ReceivedMessage[] = [];
   private flushing: Promise<void> | null = null;
+  // Items ever added, and ever taken by a write that has ended.
+  private added = 0;
+  private written = 0;
   // Calls of add not yet done, for idle.
   private readonly adding = new Set<Promise<void>>();
 
@@ -33,10 +36,13 @@ export class ReceiptBatcher {
     await Promise.allSettled([...this.adding]);
   }
 
+  // Items are written in the order they were added; each call waits for its own, not for the queue to empty,
+  // which under a steady stream of receipts it never would (a hosted script's job awaits its receipt).
   private async flush(items: ReceivedMessage[]): Promise<void> {
     if (!items.length) return;
     this.pending.push(...items);
-    while (this.pending.length) {
+    const mine = (this.added += items.length);
+    while (this.written < mine) {
       if (this.flushing) {
         await this.flushing;
         continue;
@@ -44,7 +50,10 @@ export class ReceiptBatcher {
       const batch = this.pending.splice(0, this.maxPerWrite);
       this.flushing = this.write(batch)
         .catch(() => undefined)
-        .finally(() => (this.flushing = null));
+        .finally(() => {
+          this.written += batch.length;
+          this.flushing = null;
+        });
       await this.flushing;
     }
   }
