@@ -199,6 +199,44 @@ describe('webhook delivery under faults', () => {
     }
   }, 60_000);
 
+  it('SIGTERM during a probe: the probe is settled before the worker exits, and the endpoint resumes', async () => {
+    const bot = await startBotReceiver('verify-me');
+    const t = await startTestPlatform({
+      role: 'api',
+      env: {
+        WEBHOOK_RECONCILE_INTERVAL_MS: '200',
+        WEBHOOK_RETRY_SCHEDULE: '0,1',
+        WEBHOOK_TIMEOUT_MS: '30000',
+        WEBHOOK_WARN_AFTER_SECONDS: '1',
+        WEBHOOK_PAUSE_AFTER_SECONDS: '1',
+        WEBHOOK_PROBE_INTERVAL_SECONDS: '1',
+      },
+    });
+    try {
+      const ctx = await subscribe(t, bot);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      bot.respond = async (r) => {
+        if (r.headers['x-switchboard-probe'] !== '1') return 500;
+        await held;
+        return 200;
+      };
+      const worker = await t.spawnSibling('worker');
+      const [row] = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['p'], perThread: 1 });
+      await waitFor('the probe open', () => bot.inFlight === 1 && bot.received.at(-1)!.headers['x-switchboard-probe'] === '1', { timeoutMs: 20_000 });
+      const exited = worker.stop('SIGTERM');
+      await waitFor('shutting down', () => worker.logs.join('').includes('shutting down'));
+      release();
+      expect(await exited).toBe(0);
+      const [d] = await t.db.query(`SELECT status FROM webhook_deliveries WHERE id = $1`, [row.deliveryId]);
+      const [ep] = await t.db.query(`SELECT paused_at FROM webhook_endpoints WHERE app_id = $1`, [ctx.app.id]);
+      expect({ status: d.status, paused: ep.paused_at !== null }).toEqual({ status: 'delivered', paused: false });
+    } finally {
+      await t.close();
+      await bot.close();
+    }
+  }, 60_000);
+
   it("SIGTERM with batches open: every person whose message the bot acknowledged sees it Delivered", async () => {
     const bot = await startBotReceiver('verify-me');
     const t = await startTestPlatform({

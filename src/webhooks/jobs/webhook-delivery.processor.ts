@@ -143,7 +143,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // Only an optimisation: an entry lapses after CLAIM_MEMO_MS, and a failure clears it, so a retry, replay or
   // reconciler job for the same id is at most delayed until then, never lost.
   private readonly recentlyClaimed = new Map<string, number>();
-  // Senders started by wake-up jobs (wakeApp), still sending.
+  // Senders started by wake-up jobs (wakeApp) and probes, still sending.
   private readonly senders = new Set<Promise<void>>();
 
   constructor(
@@ -282,7 +282,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // (TypeORM closes in onApplicationShutdown). main.ts bounds the whole shutdown.
   async beforeApplicationShutdown(): Promise<void> {
     if (this.config.runsWorkers) await this.queue.close();
-    // Senders started by wake-up jobs outlive their job: their POST in flight settles before Postgres closes.
+    // Senders started by wake-up jobs outlive their job, and probes have none: their POST in flight settles
+    // before Postgres closes.
     await Promise.allSettled([...this.senders]);
     // Their settles handed receipts over without waiting (off the sender's path): written before Postgres closes.
     await this.receipts.idle();
@@ -812,9 +813,13 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       [this.config.env.WEBHOOK_PROBE_INTERVAL_SECONDS],
     );
     for (const p of due) {
-      void this.send({ appId: p.app_id, callbackUrl: p.callback_url, rampLimit: 1, paused: true }, { kind: 'probe' }).catch(
-        (err) => this.logger.error(`probe of app ${p.app_id} failed: ${(err as Error).message}`),
-      );
+      // A sender of its own, so a shutdown waits for its settle too (else the acknowledged probe is sent again and
+      // the endpoint stays paused until the next one).
+      const probe: Promise<void> = this.send({ appId: p.app_id, callbackUrl: p.callback_url, rampLimit: 1, paused: true }, { kind: 'probe' })
+        .then(() => undefined)
+        .catch((err) => this.logger.error(`probe of app ${p.app_id} failed: ${(err as Error).message}`))
+        .finally(() => this.senders.delete(probe));
+      this.senders.add(probe);
     }
   }
 }
