@@ -237,6 +237,58 @@ describe('webhook delivery under faults', () => {
     }
   }, 60_000);
 
+  it('Redis restarted empty mid-burst (down for a second): every event delivered, in order per thread', async () => {
+    const { port, redis } = await startOwnRedis();
+    let again: Awaited<ReturnType<typeof startOwnRedis>> | undefined;
+    const bot = await startBotReceiver('verify-me');
+    try {
+      const t = await startTestPlatform({
+        role: 'api',
+        env: { REDIS_URL: `redis://127.0.0.1:${port}`, WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_MAX_BATCH: '5' },
+      });
+      try {
+        const ctx = await subscribe(t, bot);
+        bot.respond = async () => {
+          await new Promise((r) => setTimeout(r, 5));
+          return 200;
+        };
+        const worker = await t.spawnSibling('worker');
+        const rows = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: Array.from({ length: 10 }, (_, i) => `r${i}`), perThread: 40 });
+        await waitFor('burst started', () => bot.received.length > 10);
+        redis.kill('SIGKILL');
+        await new Promise((r) => redis.once('exit', r));
+        await new Promise((r) => setTimeout(r, 1000));
+        again = await startOwnRedis(port);
+        await waitFor('every event delivered after the restart', async () => {
+          const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND status = 'delivered'`, [ctx.app.id]);
+          return n === rows.length;
+        }, { timeoutMs: 60_000 }).catch((err: Error) => {
+          throw new Error(`${err.message}\n${worker.logs.join('').split('\n').slice(-15).join('\n')}`);
+        });
+        // First arrivals in order per thread.
+        const last = new Map<string, number>();
+        const seen = new Set<string>();
+        for (const r of bot.received) {
+          const ids = String(r.headers['x-switchboard-delivery-ids']).split(',');
+          texts(r).forEach((x, i) => {
+            if (seen.has(ids[i])) return;
+            seen.add(ids[i]);
+            const [thread, n] = x.split('#');
+            expect(Number(n)).toBe((last.get(thread) ?? -1) + 1);
+            last.set(thread, Number(n));
+          });
+        }
+        expect(seen.size).toBe(rows.length);
+      } finally {
+        await t.close();
+      }
+    } finally {
+      await bot.close();
+      redis.kill('SIGKILL');
+      again?.redis.kill('SIGKILL');
+    }
+  }, 120_000);
+
   it("SIGTERM with batches open: every person whose message the bot acknowledged sees it Delivered", async () => {
     const bot = await startBotReceiver('verify-me');
     const t = await startTestPlatform({
