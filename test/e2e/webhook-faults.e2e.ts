@@ -289,6 +289,36 @@ describe('webhook delivery under faults', () => {
     }
   }, 120_000);
 
+  it("an app whose secret can't be opened to sign (SECRETS_KEY changed) gets failed attempts on record, not a silent loop of claims", async () => {
+    const bot = await startBotReceiver('verify-me');
+    const t = await startTestPlatform({
+      role: 'api',
+      env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_RETRY_SCHEDULE: '0,1', WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_WARN_AFTER_SECONDS: '1' },
+    });
+    try {
+      const api = httpClient(t.url);
+      const ctx = await subscribe(t, bot);
+      // Sealed under another key: what a changed SECRETS_KEY leaves behind (read by a worker that has cached nothing).
+      await t.db.query(`UPDATE app_secrets SET secret_sealed = 'v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAA' WHERE app_id = $1`, [ctx.app.id]);
+      await t.spawnSibling('worker');
+      const [row] = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['k'], perThread: 1 });
+      const attempts = await waitFor('a failed attempt on record', async () => {
+        const rows = await t.db.query(`SELECT error FROM webhook_attempts WHERE delivery_id = $1`, [row.deliveryId]);
+        return rows.length ? rows : null;
+      }, { timeoutMs: 10_000 });
+      expect(attempts[0].error).toMatch(/sign/);
+      const health = await waitFor('the endpoint warned', async () => {
+        const h = await api.get(`/apps/${ctx.app.id}/webhook`, { token: ctx.owner.token });
+        return h.body.state === 'warning' ? h.body : null;
+      }, { timeoutMs: 10_000 });
+      expect(health.last_error_message).toMatch(/sign/);
+      expect(bot.received).toEqual([]);
+    } finally {
+      await t.close();
+      await bot.close();
+    }
+  }, 60_000);
+
   it("SIGTERM with batches open: every person whose message the bot acknowledged sees it Delivered", async () => {
     const bot = await startBotReceiver('verify-me');
     const t = await startTestPlatform({

@@ -18,6 +18,7 @@ import { AuthService } from '../../auth/auth.service';
 import { AppConfig } from '../../config/app-config';
 import { openSealedItem } from '../sealed-items';
 import { SqlService } from '../../database/sql.service';
+import { isDatabaseUnavailable } from '../../database/pg-errors';
 import { retryWhileDatabaseAway } from '../../database/pg-retry';
 import { MetricsService } from '../../health/metrics.service';
 import { MediaService } from '../../media/media.service';
@@ -521,15 +522,25 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       entry: members.map((mb) => webhookEntry(mb.page_id, now, mb.field, openSealedItem(this.media.resignUrls(mb.messaging), this.config.secretBox))),
     });
     const attempt = Math.max(...members.map((mb) => mb.attempts));
-    const secrets = await this.auth.signingSecrets(target.appId);
+    // A secret that can't be opened (sealed under another SECRETS_KEY) would fail every claim of the app alike,
+    // each lease left to lapse and the batch claimed again, with nothing on record: it is this attempt's failure,
+    // under the retry schedule and the endpoint's health like the bot's. Postgres away: the lease covers the batch.
+    let signed: Record<string, string> = {};
+    let signError: string | null = null;
+    try {
+      const secrets = await this.auth.signingSecrets(target.appId);
+      signed = { ...signMessenger(body, secrets[0]), ...signStandard({ id: batchId, timestamp: Math.floor(now / 1000), body, secrets }) };
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
+      signError = toStorableText(`signing: ${(err as Error).message}`);
+    }
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'Switchboard-Webhooks/0.1',
       // Entry order: entry[i] is delivery ids[i]. webhook-id names the batch and survives its retries.
       'x-switchboard-delivery-ids': members.map((mb) => mb.id).join(','),
       'x-switchboard-attempt': String(attempt),
-      ...signMessenger(body, secrets[0]),
-      ...signStandard({ id: batchId, timestamp: Math.floor(now / 1000), body, secrets }),
+      ...signed,
     };
     if (members.length === 1) headers['x-switchboard-delivery-id'] = members[0].id;
     const reason = attempt > 1 ? members.find((mb) => mb.last_error)?.last_error : null;
@@ -545,6 +556,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     let latencyMs = 0;
     let outcome = 'success';
     try {
+      if (signError) throw new Error(signError);
       const res = await this.http.request({
         method: 'POST',
         url: target.callbackUrl,
@@ -565,7 +577,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     } catch (err) {
       latencyMs = Date.now() - started.getTime();
       error = toStorableText(err instanceof SafeHttpError ? `${err.code}: ${err.message}` : (err as Error).message);
-      outcome = err instanceof SafeHttpError ? err.code : 'unknown';
+      outcome = err instanceof SafeHttpError ? err.code : signError ? 'signing' : 'unknown';
     }
     this.latency.observe(latencyMs / 1000);
     this.attemptsTotal.inc({ outcome });
