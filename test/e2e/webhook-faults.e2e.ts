@@ -66,17 +66,36 @@ describe('webhook delivery under faults', () => {
         };
         // a#0, a#1, then a person's b#0 (its wake-up takes the thread a#0 doesn't hold): once the endpoint is
         // paused, a#1 is its oldest pending delivery.
-        const a = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['a'], perThread: 2 });
+        const a = await insertOutboxEvents(t.db, {
+          pageId: ctx.page.id,
+          appId: ctx.app.id,
+          threads: ['a'],
+          perThread: 2,
+        });
         await waitFor('a#0 open', () => heldOnce);
         const api = httpClient(t.url);
         const person = await signupPerson(api);
         await personSays(api, person, (await openThread(api, person, ctx.page.id)).id, 'b#0');
-        await waitFor('paused', async () => {
-          const [ep] = await t.db.query(`SELECT paused_at FROM webhook_endpoints WHERE app_id = $1`, [ctx.app.id]);
-          return ep?.paused_at;
-        }, { timeoutMs: 20_000 }).catch(async (e: Error) => {
-          const rows = await t.db.query(`SELECT thread_key, status, attempts, batch_id IS NOT NULL AS batched, last_error FROM webhook_deliveries WHERE app_id = $1 ORDER BY seq`, [ctx.app.id]);
-          throw new Error(`${e.message}: ${JSON.stringify(rows)} ${bot.received.map((r) => texts(r).join('+')).join(',')}\n${t.logs.join('').split('\n').filter((l) => /WebhookDelivery|error/.test(l)).slice(-10).join('\n')}`);
+        await waitFor(
+          'paused',
+          async () => {
+            const [ep] = await t.db.query(`SELECT paused_at FROM webhook_endpoints WHERE app_id = $1`, [ctx.app.id]);
+            return ep?.paused_at;
+          },
+          { timeoutMs: 20_000 },
+        ).catch(async (e: Error) => {
+          const rows = await t.db.query(
+            `SELECT thread_key, status, attempts, batch_id IS NOT NULL AS batched, last_error FROM webhook_deliveries WHERE app_id = $1 ORDER BY seq`,
+            [ctx.app.id],
+          );
+          throw new Error(
+            `${e.message}: ${JSON.stringify(rows)} ${bot.received.map((r) => texts(r).join('+')).join(',')}\n${t.logs
+              .join('')
+              .split('\n')
+              .filter((l) => /WebhookDelivery|error/.test(l))
+              .slice(-10)
+              .join('\n')}`,
+          );
         });
         failing = false;
         // Redis restarted empty: the semaphore no longer knows a#0's POST holds a slot.
@@ -86,20 +105,29 @@ describe('webhook delivery under faults', () => {
         // Two probe rounds pass while a#0 is still open (the first one's claim long done when the second starts).
         const probedAfter = async (since: Date) =>
           waitFor('a probe round', async () => {
-            const [ep] = await t.db.query(`SELECT last_probe_at FROM webhook_endpoints WHERE app_id = $1 AND last_probe_at > $2`, [ctx.app.id, since]);
+            const [ep] = await t.db.query(
+              `SELECT last_probe_at FROM webhook_endpoints WHERE app_id = $1 AND last_probe_at > $2`,
+              [ctx.app.id, since],
+            );
             return ep?.last_probe_at as Date | undefined;
           });
         const [{ now }] = await t.db.query(`SELECT now()`);
         await probedAfter(await probedAfter(now));
-        const early = bot.received.filter((r) => texts(r).includes('a#1')).map((r) => ({ probe: r.headers['x-switchboard-probe'] ?? null }));
+        const early = bot.received
+          .filter((r) => texts(r).includes('a#1'))
+          .map((r) => ({ probe: r.headers['x-switchboard-probe'] ?? null }));
         release();
-        await waitFor('all delivered', async () => {
-          const [{ n }] = await t.db.query(
-            `SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND status = 'delivered'`,
-            [ctx.app.id],
-          );
-          return n === 3;
-        }, { timeoutMs: 30_000 });
+        await waitFor(
+          'all delivered',
+          async () => {
+            const [{ n }] = await t.db.query(
+              `SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND status = 'delivered'`,
+              [ctx.app.id],
+            );
+            return n === 3;
+          },
+          { timeoutMs: 30_000 },
+        );
         // a#1 went to the bot only after a#0 was acknowledged.
         expect(early).toEqual([]);
         const [d0, d1] = await t.db.query(
@@ -132,12 +160,21 @@ describe('webhook delivery under faults', () => {
       // Written with no wake-up (the queue lost it, or the writer died before dispatch), after the thread's first
       // event: the reconciler's job names the app's oldest fresh delivery, a's, which waits behind the open POST.
       await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['a'], perThread: 1 });
-      const [b] = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['b'], perThread: 1 });
+      const [b] = await insertOutboxEvents(t.db, {
+        pageId: ctx.page.id,
+        appId: ctx.app.id,
+        threads: ['b'],
+        perThread: 1,
+      });
       try {
-        await waitFor('b delivered while the POST is open', async () => {
-          const [d] = await t.db.query(`SELECT status FROM webhook_deliveries WHERE id = $1`, [b.deliveryId]);
-          return d.status === 'delivered';
-        }, { timeoutMs: 5000 });
+        await waitFor(
+          'b delivered while the POST is open',
+          async () => {
+            const [d] = await t.db.query(`SELECT status FROM webhook_deliveries WHERE id = $1`, [b.deliveryId]);
+            return d.status === 'delivered';
+          },
+          { timeoutMs: 5000 },
+        );
         expect(bot.inFlight).toBe(1);
       } finally {
         release();
@@ -153,7 +190,12 @@ describe('webhook delivery under faults', () => {
     // Slots lapse WEBHOOK_TIMEOUT_MS + 30 s after they are taken; a sender working through a backlog goes on for
     // up to 50 rounds, here of a second each.
     const t = await startTestPlatform({
-      env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_TIMEOUT_MS: '3000', WEBHOOK_MAX_BATCH: '1', WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: '2' },
+      env: {
+        WEBHOOK_RECONCILE_INTERVAL_MS: '200',
+        WEBHOOK_TIMEOUT_MS: '3000',
+        WEBHOOK_MAX_BATCH: '1',
+        WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: '2',
+      },
     });
     try {
       const ctx = await subscribe(t, bot);
@@ -161,9 +203,17 @@ describe('webhook delivery under faults', () => {
         await new Promise((r) => setTimeout(r, 1000));
         return 200;
       };
-      await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: Array.from({ length: 150 }, (_, i) => `s${i}`), perThread: 1 });
+      await insertOutboxEvents(t.db, {
+        pageId: ctx.page.id,
+        appId: ctx.app.id,
+        threads: Array.from({ length: 150 }, (_, i) => `s${i}`),
+        perThread: 1,
+      });
       const start = Date.now();
-      await waitFor('past the first slots\' lease', () => Date.now() - start > 45_000 || bot.maxInFlight > 2, { timeoutMs: 60_000, intervalMs: 200 });
+      await waitFor("past the first slots' lease", () => Date.now() - start > 45_000 || bot.maxInFlight > 2, {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
       expect(bot.maxInFlight).toBe(2);
     } finally {
       await t.close();
@@ -174,7 +224,12 @@ describe('webhook delivery under faults', () => {
   it('an endpoint cap above 16 is met with as many connections: no POST waits for a socket while its deadline runs', async () => {
     const bot = await startBotReceiver('verify-me');
     const t = await startTestPlatform({
-      env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_TIMEOUT_MS: '3000', WEBHOOK_MAX_BATCH: '1', WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: '24' },
+      env: {
+        WEBHOOK_RECONCILE_INTERVAL_MS: '200',
+        WEBHOOK_TIMEOUT_MS: '3000',
+        WEBHOOK_MAX_BATCH: '1',
+        WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: '24',
+      },
     });
     try {
       const ctx = await subscribe(t, bot);
@@ -182,11 +237,23 @@ describe('webhook delivery under faults', () => {
         await new Promise((r) => setTimeout(r, 2000));
         return 200;
       };
-      const rows = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: Array.from({ length: 24 }, (_, i) => `c${i}`), perThread: 1 });
-      await waitFor('all delivered', async () => {
-        const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND status = 'delivered'`, [ctx.app.id]);
-        return n === rows.length;
-      }, { timeoutMs: 30_000 });
+      const rows = await insertOutboxEvents(t.db, {
+        pageId: ctx.page.id,
+        appId: ctx.app.id,
+        threads: Array.from({ length: 24 }, (_, i) => `c${i}`),
+        perThread: 1,
+      });
+      await waitFor(
+        'all delivered',
+        async () => {
+          const [{ n }] = await t.db.query(
+            `SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND status = 'delivered'`,
+            [ctx.app.id],
+          );
+          return n === rows.length;
+        },
+        { timeoutMs: 30_000 },
+      );
       const errors = await t.db.query(
         `SELECT a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.app_id = $1 AND a.error IS NOT NULL`,
         [ctx.app.id],
@@ -222,8 +289,17 @@ describe('webhook delivery under faults', () => {
         return 200;
       };
       const worker = await t.spawnSibling('worker');
-      const [row] = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['p'], perThread: 1 });
-      await waitFor('the probe open', () => bot.inFlight === 1 && bot.received.at(-1)!.headers['x-switchboard-probe'] === '1', { timeoutMs: 20_000 });
+      const [row] = await insertOutboxEvents(t.db, {
+        pageId: ctx.page.id,
+        appId: ctx.app.id,
+        threads: ['p'],
+        perThread: 1,
+      });
+      await waitFor(
+        'the probe open',
+        () => bot.inFlight === 1 && bot.received.at(-1)!.headers['x-switchboard-probe'] === '1',
+        { timeoutMs: 20_000 },
+      );
       const exited = worker.stop('SIGTERM');
       await waitFor('shutting down', () => worker.logs.join('').includes('shutting down'));
       release();
@@ -253,16 +329,28 @@ describe('webhook delivery under faults', () => {
           return 200;
         };
         const worker = await t.spawnSibling('worker');
-        const rows = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: Array.from({ length: 10 }, (_, i) => `r${i}`), perThread: 40 });
+        const rows = await insertOutboxEvents(t.db, {
+          pageId: ctx.page.id,
+          appId: ctx.app.id,
+          threads: Array.from({ length: 10 }, (_, i) => `r${i}`),
+          perThread: 40,
+        });
         await waitFor('burst started', () => bot.received.length > 10);
         redis.kill('SIGKILL');
         await new Promise((r) => redis.once('exit', r));
         await new Promise((r) => setTimeout(r, 1000));
         again = await startOwnRedis(port);
-        await waitFor('every event delivered after the restart', async () => {
-          const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND status = 'delivered'`, [ctx.app.id]);
-          return n === rows.length;
-        }, { timeoutMs: 60_000 }).catch((err: Error) => {
+        await waitFor(
+          'every event delivered after the restart',
+          async () => {
+            const [{ n }] = await t.db.query(
+              `SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND status = 'delivered'`,
+              [ctx.app.id],
+            );
+            return n === rows.length;
+          },
+          { timeoutMs: 60_000 },
+        ).catch((err: Error) => {
           throw new Error(`${err.message}\n${worker.logs.join('').split('\n').slice(-15).join('\n')}`);
         });
         // First arrivals in order per thread.
@@ -293,24 +381,45 @@ describe('webhook delivery under faults', () => {
     const bot = await startBotReceiver('verify-me');
     const t = await startTestPlatform({
       role: 'api',
-      env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_RETRY_SCHEDULE: '0,1', WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_WARN_AFTER_SECONDS: '1' },
+      env: {
+        WEBHOOK_RECONCILE_INTERVAL_MS: '200',
+        WEBHOOK_RETRY_SCHEDULE: '0,1',
+        WEBHOOK_TIMEOUT_MS: '1000',
+        WEBHOOK_WARN_AFTER_SECONDS: '1',
+      },
     });
     try {
       const api = httpClient(t.url);
       const ctx = await subscribe(t, bot);
       // Sealed under another key: what a changed SECRETS_KEY leaves behind (read by a worker that has cached nothing).
-      await t.db.query(`UPDATE app_secrets SET secret_sealed = 'v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAA' WHERE app_id = $1`, [ctx.app.id]);
+      await t.db.query(
+        `UPDATE app_secrets SET secret_sealed = 'v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAA' WHERE app_id = $1`,
+        [ctx.app.id],
+      );
       await t.spawnSibling('worker');
-      const [row] = await insertOutboxEvents(t.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['k'], perThread: 1 });
-      const attempts = await waitFor('a failed attempt on record', async () => {
-        const rows = await t.db.query(`SELECT error FROM webhook_attempts WHERE delivery_id = $1`, [row.deliveryId]);
-        return rows.length ? rows : null;
-      }, { timeoutMs: 10_000 });
+      const [row] = await insertOutboxEvents(t.db, {
+        pageId: ctx.page.id,
+        appId: ctx.app.id,
+        threads: ['k'],
+        perThread: 1,
+      });
+      const attempts = await waitFor(
+        'a failed attempt on record',
+        async () => {
+          const rows = await t.db.query(`SELECT error FROM webhook_attempts WHERE delivery_id = $1`, [row.deliveryId]);
+          return rows.length ? rows : null;
+        },
+        { timeoutMs: 10_000 },
+      );
       expect(attempts[0].error).toMatch(/sign/);
-      const health = await waitFor('the endpoint warned', async () => {
-        const h = await api.get(`/apps/${ctx.app.id}/webhook`, { token: ctx.owner.token });
-        return h.body.state === 'warning' ? h.body : null;
-      }, { timeoutMs: 10_000 });
+      const health = await waitFor(
+        'the endpoint warned',
+        async () => {
+          const h = await api.get(`/apps/${ctx.app.id}/webhook`, { token: ctx.owner.token });
+          return h.body.state === 'warning' ? h.body : null;
+        },
+        { timeoutMs: 10_000 },
+      );
       expect(health.last_error_message).toMatch(/sign/);
       expect(bot.received).toEqual([]);
     } finally {
@@ -319,11 +428,16 @@ describe('webhook delivery under faults', () => {
     }
   }, 60_000);
 
-  it("SIGTERM with batches open: every person whose message the bot acknowledged sees it Delivered", async () => {
+  it('SIGTERM with batches open: every person whose message the bot acknowledged sees it Delivered', async () => {
     const bot = await startBotReceiver('verify-me');
     const t = await startTestPlatform({
       role: 'api',
-      env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_MAX_BATCH: '1', WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: '16', WEBHOOK_TIMEOUT_MS: '30000' },
+      env: {
+        WEBHOOK_RECONCILE_INTERVAL_MS: '200',
+        WEBHOOK_MAX_BATCH: '1',
+        WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: '16',
+        WEBHOOK_TIMEOUT_MS: '30000',
+      },
     });
     try {
       const api = httpClient(t.url);
@@ -343,9 +457,11 @@ describe('webhook delivery under faults', () => {
           return { person, thread, sent };
         }),
       );
-      await waitFor('every message open at the bot', () => bot.inFlight === people.length, { timeoutMs: 20_000 }).catch((e) => {
-        throw new Error(`${e.message}: ${bot.inFlight} open, ${bot.received.length} received`);
-      });
+      await waitFor('every message open at the bot', () => bot.inFlight === people.length, { timeoutMs: 20_000 }).catch(
+        (e) => {
+          throw new Error(`${e.message}: ${bot.inFlight} open, ${bot.received.length} received`);
+        },
+      );
       const exited = worker.stop('SIGTERM');
       await waitFor('shutting down', () => worker.logs.join('').includes('shutting down'));
       // The threads are busy (a person writing holds a thread's row): the receipts' write waits while the batches
@@ -374,9 +490,22 @@ describe('webhook delivery under faults', () => {
         [ctx.app.id],
       );
       expect(n).toBe(people.length);
-      const rows = await t.db.query(`SELECT id, page_delivered_seq FROM threads WHERE id = ANY($1)`, [people.map((p) => p.thread.id)]);
-      const lost = rows.filter((r: any) => Number(r.page_delivered_seq) < people.find((p) => p.thread.id === r.id)!.sent.seq);
-      expect({ lost: lost.length, log: lost.length ? worker.logs.join('').split('\n').filter((l) => /receipt/i.test(l)).slice(0, 3) : [] }).toEqual({ lost: 0, log: [] });
+      const rows = await t.db.query(`SELECT id, page_delivered_seq FROM threads WHERE id = ANY($1)`, [
+        people.map((p) => p.thread.id),
+      ]);
+      const lost = rows.filter(
+        (r: any) => Number(r.page_delivered_seq) < people.find((p) => p.thread.id === r.id)!.sent.seq,
+      );
+      expect({
+        lost: lost.length,
+        log: lost.length
+          ? worker.logs
+              .join('')
+              .split('\n')
+              .filter((l) => /receipt/i.test(l))
+              .slice(0, 3)
+          : [],
+      }).toEqual({ lost: 0, log: [] });
     } finally {
       await t.close();
       await bot.close();

@@ -7,7 +7,11 @@ import { waitFor } from './wait-for';
 // `port` brings one back where a stopped one was.
 export async function startOwnRedis(port?: number): Promise<{ port: number; redis: ChildProcess }> {
   port ??= await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const redis = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   await waitFor('own redis', async () => {
     const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
     try {

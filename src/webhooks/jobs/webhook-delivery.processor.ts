@@ -529,7 +529,10 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     let signError: string | null = null;
     try {
       const secrets = await this.auth.signingSecrets(target.appId);
-      signed = { ...signMessenger(body, secrets[0]), ...signStandard({ id: batchId, timestamp: Math.floor(now / 1000), body, secrets }) };
+      signed = {
+        ...signMessenger(body, secrets[0]),
+        ...signStandard({ id: batchId, timestamp: Math.floor(now / 1000), body, secrets }),
+      };
     } catch (err) {
       if (isDatabaseUnavailable(err)) throw err;
       signError = toStorableText(`signing: ${(err as Error).message}`);
@@ -827,7 +830,10 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     for (const p of due) {
       // A sender of its own, so a shutdown waits for its settle too (else the acknowledged probe is sent again and
       // the endpoint stays paused until the next one).
-      const probe: Promise<void> = this.send({ appId: p.app_id, callbackUrl: p.callback_url, rampLimit: 1, paused: true }, { kind: 'probe' })
+      const probe: Promise<void> = this.send(
+        { appId: p.app_id, callbackUrl: p.callback_url, rampLimit: 1, paused: true },
+        { kind: 'probe' },
+      )
         .then(() => undefined)
         .catch((err) => this.logger.error(`probe of app ${p.app_id} failed: ${(err as Error).message}`))
         .finally(() => this.senders.delete(probe));
