@@ -33,4 +33,9 @@ export class DeliveryReceipts {
     }
     await this.batcher.add(received);
   }
+
+  // Every receipt handed over so far is written (shutdown, before the database closes).
+  idle(): Promise<void> {
+    return this.batcher.idle();
+  }
 }

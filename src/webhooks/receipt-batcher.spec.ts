@@ -35,6 +35,48 @@ describe('ReceiptBatcher', () => {
     await batcher.add([]);
     expect(writes).toHaveLength(3);
   });
+
+  it('an add resolves once its own items are written, while later ones keep coming', async () => {
+    let writes = 0;
+    let firstDoneAt = -1;
+    let stream = true;
+    const batcher = new ReceiptBatcher(async () => {
+      writes++;
+      await new Promise((resolve) => setImmediate(resolve));
+    });
+    const first = batcher.add([r('a')]).then(() => (firstDoneAt = writes));
+    // A receipt arrives during every write.
+    const feeding = (async () => {
+      for (let i = 0; stream && i < 50; i++) {
+        void batcher.add([r(`x${i}`)]);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await first;
+    stream = false;
+    await feeding;
+    await batcher.idle();
+    expect(firstDoneAt).toBeLessThanOrEqual(2);
+  });
+
+  it('idle waits for every add, those merged behind a slow write included', async () => {
+    const written: string[] = [];
+    let release!: () => void;
+    const batcher = new ReceiptBatcher(async (batch) => {
+      if (!written.length) await new Promise<void>((resolve) => (release = resolve));
+      written.push(...batch.map((b) => b.mid));
+    });
+    void batcher.add([r('a')]);
+    void batcher.add([r('b')]);
+    let idle = false;
+    const waiting = batcher.idle().then(() => (idle = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(idle).toBe(false);
+    release();
+    await waiting;
+    expect(written).toEqual(['a', 'b']);
+    await batcher.idle();
+  });
 });
 
 describe('personMessageMid', () => {

@@ -12,6 +12,11 @@ export interface ReceivedMessage {
 export class ReceiptBatcher {
   private pending: ReceivedMessage[] = [];
   private flushing: Promise<void> | null = null;
+  // Items ever added, and ever taken by a write that has ended.
+  private added = 0;
+  private written = 0;
+  // Calls of add not yet done, for idle.
+  private readonly adding = new Set<Promise<void>>();
 
   constructor(
     private readonly write: (batch: ReceivedMessage[]) => Promise<void>,
@@ -19,10 +24,25 @@ export class ReceiptBatcher {
   ) {}
 
   // Resolves once these items are written (or their write failed: the writer reports its own errors).
-  async add(items: ReceivedMessage[]): Promise<void> {
+  add(items: ReceivedMessage[]): Promise<void> {
+    const adding: Promise<void> = this.flush(items).finally(() => this.adding.delete(adding));
+    this.adding.add(adding);
+    return adding;
+  }
+
+  // Resolves once everything added so far is written: shutdown waits for it before the database closes, or
+  // what waited behind a slow write would be dropped.
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.adding]);
+  }
+
+  // Items are written in the order they were added; each call waits for its own, not for the queue to empty,
+  // which under a steady stream of receipts it never would (a hosted script's job awaits its receipt).
+  private async flush(items: ReceivedMessage[]): Promise<void> {
     if (!items.length) return;
     this.pending.push(...items);
-    while (this.pending.length) {
+    const mine = (this.added += items.length);
+    while (this.written < mine) {
       if (this.flushing) {
         await this.flushing;
         continue;
@@ -30,7 +50,10 @@ export class ReceiptBatcher {
       const batch = this.pending.splice(0, this.maxPerWrite);
       this.flushing = this.write(batch)
         .catch(() => undefined)
-        .finally(() => (this.flushing = null));
+        .finally(() => {
+          this.written += batch.length;
+          this.flushing = null;
+        });
       await this.flushing;
     }
   }

@@ -1,4 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import Redis from 'ioredis';
 import { verifyMessenger, verifyStandard } from '../../libs/webhook-signature';
 import { startBotReceiver, BotReceiver, ReceivedRequest } from '../support/bot-receiver';
@@ -7,7 +6,7 @@ import { insertOutboxEvents } from '../support/outbox';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { pageWithApp } from '../factories/registry.factory';
-import { freePort } from '../support/free-port';
+import { startOwnRedis } from '../support/own-redis';
 
 // One event per POST here: these tests read webhook-id as the delivery id; batching has its own file.
 const FAST = { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_RETRY_SCHEDULE: '0,1', WEBHOOK_MAX_BATCH: '1' };
@@ -24,22 +23,6 @@ async function subscribe(t: TestPlatform, bot: BotReceiver) {
   });
   expect(res.body).toEqual({ success: true });
   return ctx;
-}
-
-// A private redis-server the test may flush, answering PING before the platform starts on it.
-async function startOwnRedis(): Promise<{ port: number; redis: ChildProcess }> {
-  const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await waitFor('own redis', async () => {
-    const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
-    try {
-      await c.connect();
-      return (await c.ping()) === 'PONG';
-    } finally {
-      c.disconnect();
-    }
-  });
-  return { port, redis };
 }
 
 function parse(r: ReceivedRequest) {

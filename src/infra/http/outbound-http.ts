@@ -12,14 +12,16 @@ export function createOutboundHttp(config: AppConfig): SafeHttpClient {
 }
 
 export function createWebhookHttp(config: AppConfig): SafeHttpClient {
-  return safeClient(config, config.webhookAllowlist);
+  // One process may hold every slot of an endpoint's cap: a POST past the pool's size would wait for a socket
+  // while its deadline runs, and time out (or be cut off mid-answer, so sent again) with the bot doing fine.
+  return safeClient(config, config.webhookAllowlist, Math.max(16, config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT));
 }
 
-function safeClient(config: AppConfig, allowlist: string[]): SafeHttpClient {
+function safeClient(config: AppConfig, allowlist: string[], connectionsPerOrigin = 16): SafeHttpClient {
   return new SafeHttpClient({
     allowlist,
     allowInsecureHttp: config.allowInsecureWebhooks,
     connectTimeoutMs: 5000,
-    connectionsPerOrigin: 16,
+    connectionsPerOrigin,
   });
 }

@@ -18,6 +18,7 @@ import { AuthService } from '../../auth/auth.service';
 import { AppConfig } from '../../config/app-config';
 import { openSealedItem } from '../sealed-items';
 import { SqlService } from '../../database/sql.service';
+import { isDatabaseUnavailable } from '../../database/pg-errors';
 import { retryWhileDatabaseAway } from '../../database/pg-retry';
 import { MetricsService } from '../../health/metrics.service';
 import { MediaService } from '../../media/media.service';
@@ -72,6 +73,9 @@ interface StageRow {
 type ClaimMode = { kind: 'batch'; batchId: string } | { kind: 'fresh' } | { kind: 'more' } | { kind: 'probe' };
 
 const SEND_ROUNDS = 50;
+
+// Time kept, besides a POST's timeout, for a round's claim and settle before the sender's slot lapses.
+const ROUND_MARGIN_MS = 5_000;
 
 const CLAIM_MEMO_MS = 2000;
 
@@ -140,7 +144,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // Only an optimisation: an entry lapses after CLAIM_MEMO_MS, and a failure clears it, so a retry, replay or
   // reconciler job for the same id is at most delayed until then, never lost.
   private readonly recentlyClaimed = new Map<string, number>();
-  // Senders started by wake-up jobs (wakeApp), still sending.
+  // Senders started by wake-up jobs (wakeApp) and probes, still sending.
   private readonly senders = new Set<Promise<void>>();
 
   constructor(
@@ -279,8 +283,11 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // (TypeORM closes in onApplicationShutdown). main.ts bounds the whole shutdown.
   async beforeApplicationShutdown(): Promise<void> {
     if (this.config.runsWorkers) await this.queue.close();
-    // Senders started by wake-up jobs outlive their job: their POST in flight settles before Postgres closes.
+    // Senders started by wake-up jobs outlive their job, and probes have none: their POST in flight settles
+    // before Postgres closes.
     await Promise.allSettled([...this.senders]);
+    // Their settles handed receipts over without waiting (off the sender's path): written before Postgres closes.
+    await this.receipts.idle();
   }
 
   private get leaseMs() {
@@ -321,8 +328,10 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     if (!d || d.status !== 'pending' || !d.callback_url || !d.active || d.paused) return;
     // Hosted scripts' deliveries are the sandbox's (script-invocation job), never POSTed.
     if (d.target !== 'webhook') return;
-    // Behind an event in flight on its thread: that POST's end kicks the backlog, which covers this one.
-    if (d.blocked) return;
+    // Behind an event in flight on its thread: that POST's end kicks the backlog, which covers this one. A fresh
+    // one still stands for its app's other threads (the reconciler and kicks name only the oldest deliveries), so
+    // those are claimed now rather than after that POST (up to WEBHOOK_TIMEOUT_MS; a dead worker's, its lease).
+    if (d.blocked && d.batch_id) return;
     const target = { appId: d.app_id, callbackUrl: d.callback_url, rampLimit: d.ramp_limit, paused: false };
     await this.send(target, d.batch_id ? { kind: 'batch', batchId: d.batch_id } : { kind: 'fresh' });
   }
@@ -376,12 +385,16 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     }
     const cap = Math.min(this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT, target.rampLimit ?? Infinity);
     const key = this.slotKey(target.callbackUrl);
+    // The slot lapses leaseMs after it is taken (counted from a little after now): a round still open then would
+    // let another sender take it, and the endpoint get more POSTs than its cap. None starts that late; the kick
+    // below hands the backlog on to a sender with a fresh slot.
+    const lastRoundBy = Date.now() + this.leaseMs - this.config.env.WEBHOOK_TIMEOUT_MS - ROUND_MARGIN_MS;
     // The per-origin cap: without a slot nothing is claimed; whoever holds one wakes the backlog when done.
     const slot = await this.limiter.tryAcquire(key, cap, this.leaseMs);
     if (!slot) return false;
     let sent = false;
     try {
-      for (let round = 0; round < SEND_ROUNDS && !(round > 0 && this.closing); round++) {
+      for (let round = 0; round < SEND_ROUNDS && !(round > 0 && (this.closing || Date.now() > lastRoundBy)); round++) {
         const claimed = await this.claim(target.appId, round === 0 ? mode : { kind: 'more' });
         if (round === 0) firstClaimed?.();
         const members = claimed.members;
@@ -465,12 +478,14 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
         const maxBatch = this.config.env.WEBHOOK_MAX_BATCH;
         params = [batchId, lease, appId, maxBatch, maxBatch * Math.max(1, this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT)];
       } else {
-        // A probe: the app's oldest pending delivery (always a thread head), with its batch if it had one.
+        // A probe: the app's oldest pending delivery, with its batch if it had one. Fenced like any claim: a batch
+        // still open when the endpoint was paused holds its threads (the slot semaphore would keep the probe out
+        // too, but not once Redis has lost it).
         pick = `SELECT d.id FROM webhook_deliveries d
                  WHERE d.status = 'pending' AND d.batch_id IS NOT DISTINCT FROM (
                    SELECT h.batch_id FROM webhook_deliveries h WHERE h.app_id = $3 AND h.status = 'pending'
                     ORDER BY h.seq LIMIT 1)
-                   AND d.app_id = $3
+                   AND d.app_id = $3 AND ${THREAD_HEAD_SQL}
                  ORDER BY d.seq LIMIT (CASE WHEN (SELECT h.batch_id FROM webhook_deliveries h
                    WHERE h.app_id = $3 AND h.status = 'pending' ORDER BY h.seq LIMIT 1) IS NULL THEN 1 ELSE $4 END)`;
         params = [batchId, lease, appId, this.config.env.WEBHOOK_MAX_BATCH];
@@ -507,15 +522,28 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       entry: members.map((mb) => webhookEntry(mb.page_id, now, mb.field, openSealedItem(this.media.resignUrls(mb.messaging), this.config.secretBox))),
     });
     const attempt = Math.max(...members.map((mb) => mb.attempts));
-    const secrets = await this.auth.signingSecrets(target.appId);
+    // A secret that can't be opened (sealed under another SECRETS_KEY) would fail every claim of the app alike,
+    // each lease left to lapse and the batch claimed again, with nothing on record: it is this attempt's failure,
+    // under the retry schedule and the endpoint's health like the bot's. Postgres away: the lease covers the batch.
+    let signed: Record<string, string> = {};
+    let signError: string | null = null;
+    try {
+      const secrets = await this.auth.signingSecrets(target.appId);
+      signed = {
+        ...signMessenger(body, secrets[0]),
+        ...signStandard({ id: batchId, timestamp: Math.floor(now / 1000), body, secrets }),
+      };
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
+      signError = toStorableText(`signing: ${(err as Error).message}`);
+    }
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'Switchboard-Webhooks/0.1',
       // Entry order: entry[i] is delivery ids[i]. webhook-id names the batch and survives its retries.
       'x-switchboard-delivery-ids': members.map((mb) => mb.id).join(','),
       'x-switchboard-attempt': String(attempt),
-      ...signMessenger(body, secrets[0]),
-      ...signStandard({ id: batchId, timestamp: Math.floor(now / 1000), body, secrets }),
+      ...signed,
     };
     if (members.length === 1) headers['x-switchboard-delivery-id'] = members[0].id;
     const reason = attempt > 1 ? members.find((mb) => mb.last_error)?.last_error : null;
@@ -531,6 +559,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     let latencyMs = 0;
     let outcome = 'success';
     try {
+      if (signError) throw new Error(signError);
       const res = await this.http.request({
         method: 'POST',
         url: target.callbackUrl,
@@ -551,7 +580,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     } catch (err) {
       latencyMs = Date.now() - started.getTime();
       error = toStorableText(err instanceof SafeHttpError ? `${err.code}: ${err.message}` : (err as Error).message);
-      outcome = err instanceof SafeHttpError ? err.code : 'unknown';
+      outcome = err instanceof SafeHttpError ? err.code : signError ? 'signing' : 'unknown';
     }
     this.latency.observe(latencyMs / 1000);
     this.attemptsTotal.inc({ outcome });
@@ -799,9 +828,16 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       [this.config.env.WEBHOOK_PROBE_INTERVAL_SECONDS],
     );
     for (const p of due) {
-      void this.send({ appId: p.app_id, callbackUrl: p.callback_url, rampLimit: 1, paused: true }, { kind: 'probe' }).catch(
-        (err) => this.logger.error(`probe of app ${p.app_id} failed: ${(err as Error).message}`),
-      );
+      // A sender of its own, so a shutdown waits for its settle too (else the acknowledged probe is sent again and
+      // the endpoint stays paused until the next one).
+      const probe: Promise<void> = this.send(
+        { appId: p.app_id, callbackUrl: p.callback_url, rampLimit: 1, paused: true },
+        { kind: 'probe' },
+      )
+        .then(() => undefined)
+        .catch((err) => this.logger.error(`probe of app ${p.app_id} failed: ${(err as Error).message}`))
+        .finally(() => this.senders.delete(probe));
+      this.senders.add(probe);
     }
   }
 }
