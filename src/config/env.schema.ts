@@ -95,6 +95,9 @@ export class EnvSchema {
   // How often each process compares its sockets' and long-polls' cursors with Postgres (one query): the backstop for
   // an event whose writer died between its commit and its publish.
   @Transform(toInt) @IsInt() @Min(100) REALTIME_RESYNC_MS = 30_000;
+  // A person's devices each hold a socket (or a waiting long-poll): per process, past these the next is refused 429.
+  @Transform(toInt) @IsInt() @Min(1) WS_MAX_SOCKETS_PER_PERSON = 20;
+  @Transform(toInt) @IsInt() @Min(1) LONG_POLLS_MAX_PER_PERSON = 5;
   // permessage-deflate compresses frames from this size up: below about 1 KB the CPU costs more than the bytes saved.
   @Transform(toInt) @IsInt() @Min(0) WS_DEFLATE_THRESHOLD_BYTES = 1024;
   // How long a bot's typing_on shows without typing_off or a message.

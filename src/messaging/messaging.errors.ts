@@ -44,3 +44,8 @@ export const MessagingErrors = {
   quickReplyNotOffered: () =>
     badRequest('THREAD.QUICK_REPLY_NOT_OFFERED', "The Page's latest message offers no such quick reply"),
 };
+
+export const RealtimeErrors = {
+  tooManyPolls: (max: number) =>
+    new AppException(HttpStatus.TOO_MANY_REQUESTS, 'REALTIME.TOO_MANY_POLLS', `At most ${max} waiting GET /events per person: end one first`),
+};

@@ -387,6 +387,48 @@ describe('messaging: real time', () => {
     });
   });
 
+  it('holds a person to WS_MAX_SOCKETS_PER_PERSON sockets and LONG_POLLS_MAX_PER_PERSON waiting polls per process (429), others unaffected', async () => {
+    const c = await setup();
+    const other = await setup();
+    const capped = await t.spawnSibling('api', { WS_MAX_SOCKETS_PER_PERSON: '2', LONG_POLLS_MAX_PER_PERSON: '1' });
+    try {
+      const wsUrl = `${capped.url.replace(/^http/, 'ws')}/ws?access_token=${c.person.token}`;
+      const [a, b] = [await connectPerson(capped.url, c.person.token), await connectPerson(capped.url, c.person.token)];
+      const refusal = await upgradeRefusal(wsUrl);
+      expect([refusal.status, refusal.body.code]).toEqual([429, 'REALTIME.TOO_MANY_SOCKETS']);
+      // Another person, and this person on another process, are not counted against it.
+      const theirs = await connectPerson(capped.url, other.person.token);
+      const elsewhere = await connectPerson(t.url, c.person.token);
+      // A socket closed frees its place.
+      await a.close();
+      const again = await waitFor('a place again', () => connectPerson(capped.url, c.person.token).catch(() => undefined));
+      await pageSays(api, c.pageToken, c.psid, { text: 'to every device' });
+      for (const s of [b, again, elsewhere]) await s.waitFor('the reply', (e) => e.message?.text === 'to every device');
+      await Promise.all([b, again, theirs, elsewhere].map((s) => s.close()));
+
+      const cappedApi = httpClient(capped.url);
+      const waiting = cappedApi.get('/events?timeout=30', { token: c.person.token });
+      await waitFor('the poll waiting', async () => (await cappedApi.get('/metrics')).text.includes('switchboard_realtime_long_polls 1\n'));
+      const second = await cappedApi.get('/events?timeout=30', { token: c.person.token });
+      expect([second.status, second.body.code]).toEqual([429, 'REALTIME.TOO_MANY_POLLS']);
+      // A poll that does not wait, and another person's, still go.
+      expect((await cappedApi.get('/events?timeout=0', { token: c.person.token })).status).toBe(200);
+      const theirPoll = cappedApi.get('/events?timeout=30', { token: other.person.token });
+      await waitFor('their poll waiting', async () => (await cappedApi.get('/metrics')).text.includes('switchboard_realtime_long_polls 2\n'));
+      const sent = await pageSays(api, c.pageToken, c.psid, { text: 'ends the wait' });
+      expect((await waiting).body.events.map((e: any) => e.message?.mid)).toEqual([sent.body.message_id]);
+      // Its place is free once it has answered.
+      const next = cappedApi.get('/events?timeout=30', { token: c.person.token });
+      const otherSent = await pageSays(api, other.pageToken, other.psid, { text: 'theirs' });
+      expect((await theirPoll).body.events.map((e: any) => e.message?.mid)).toEqual([otherSent.body.message_id]);
+      await waitFor('the next poll waiting', async () => (await cappedApi.get('/metrics')).text.includes('switchboard_realtime_long_polls 1\n'));
+      const last = await pageSays(api, c.pageToken, c.psid, { text: 'and the next' });
+      expect((await next).body.events.map((e: any) => e.message?.mid)).toEqual([last.body.message_id]);
+    } finally {
+      await capped.stop();
+    }
+  });
+
   it('answers an upgrade at a path with no WebSocket 404, with the API error body', async () => {
     const c = await setup();
     for (const path of ['/wss', '/ws/', '/threads']) {

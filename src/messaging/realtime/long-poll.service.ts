@@ -3,7 +3,9 @@ import { Gauge } from 'prom-client';
 import { AuthService } from '../../auth/auth.service';
 import { unauthorized } from '../../common/errors/app.exception';
 import { DependencyUnavailableError } from '../../common/errors/dependency-unavailable';
+import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../health/metrics.service';
+import { RealtimeErrors } from '../messaging.errors';
 import { MessagingService } from '../messaging.service';
 import type { PersonEvent } from '../person-events';
 import { RealtimeHub } from './realtime-hub';
@@ -28,11 +30,14 @@ interface Waiter {
 @Injectable()
 export class LongPollService implements OnModuleDestroy {
   private readonly waiting = new Set<Waiter>();
+  // Polls that may wait, per person, against LONG_POLLS_MAX_PER_PERSON.
+  private readonly waitingOf = new Map<string, number>();
   private closing = false;
 
   constructor(
     private readonly messaging: MessagingService,
     private readonly hub: RealtimeHub,
+    private readonly config: AppConfig,
     auth: AuthService,
     metrics: MetricsService,
   ) {
@@ -57,6 +62,30 @@ export class LongPollService implements OnModuleDestroy {
   }
 
   async poll(
+    userId: string,
+    tokenHash: string,
+    after: number | undefined,
+    timeoutMs: number,
+    limit: number,
+    aborted: Promise<void>,
+  ): Promise<PollResult> {
+    if (timeoutMs <= 0) return this.pollOnce(userId, tokenHash, after, timeoutMs, limit, aborted);
+    // Each poll that may wait holds a request and a listener: a person's clients, not an unbounded number of them.
+    // Counted from the start (not once it waits), so a burst of polls can't all pass the check together.
+    const cap = this.config.env.LONG_POLLS_MAX_PER_PERSON;
+    const held = this.waitingOf.get(userId) ?? 0;
+    if (held >= cap) throw RealtimeErrors.tooManyPolls(cap);
+    this.waitingOf.set(userId, held + 1);
+    try {
+      return await this.pollOnce(userId, tokenHash, after, timeoutMs, limit, aborted);
+    } finally {
+      const left = this.waitingOf.get(userId)! - 1;
+      if (left > 0) this.waitingOf.set(userId, left);
+      else this.waitingOf.delete(userId);
+    }
+  }
+
+  private async pollOnce(
     userId: string,
     tokenHash: string,
     after: number | undefined,

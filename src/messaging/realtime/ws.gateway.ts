@@ -89,6 +89,8 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
   private closing = false;
   private recheckingWatches = false;
   private readonly connections = new Map<WebSocket, Connection>();
+  // Open sockets per person in this process, against WS_MAX_SOCKETS_PER_PERSON.
+  private readonly socketsOf = new Map<string, number>();
   private readonly openings = new WeakMap<IncomingMessage, Opening>();
   private readonly validation = createValidationPipe();
 
@@ -214,6 +216,11 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     if (!caller || caller.principal.kind !== 'person') {
       return refuse(401, 'AUTH.UNAUTHENTICATED', 'A person token is required (?access_token= or Authorization)');
     }
+    // Each socket holds memory and a share of every publish: a person's devices, not an unbounded number of them.
+    const cap = this.config.env.WS_MAX_SOCKETS_PER_PERSON;
+    if ((this.socketsOf.get(caller.principal.userId) ?? 0) >= cap) {
+      return refuse(429, 'REALTIME.TOO_MANY_SOCKETS', `At most ${cap} open sockets per person: close one first`);
+    }
     // The bus (Redis) is away: the socket would hear nothing live until it is back. The client retries (or long-polls).
     if (!this.hub.canListen(caller.principal.userId)) {
       return refuse(503, 'REALTIME.UNAVAILABLE', 'Live events are unavailable now (the event bus is away): connect again shortly', {
@@ -327,8 +334,12 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
     const { userId } = opened;
     let helloSent!: () => void;
     const hello = new Promise<void>((resolve) => (helloSent = resolve));
+    // Upgrades checked at the same time all passed the cap: those past it are closed now.
+    const open = this.socketsOf.get(userId) ?? 0;
+    if (open >= this.config.env.WS_MAX_SOCKETS_PER_PERSON) return ws.close(1008, 'too many open sockets for this person');
     const c: Connection = { ws, userId, tokenHash: opened.tokenHash, alive: true, typing: new Map(), watches: new Map(), hello };
     this.connections.set(ws, c);
+    this.socketsOf.set(userId, open + 1);
     // A socket is not a way to outlive the token: it ends when the token does (a timer waits ~24.8 days at most).
     const expiresAt = opened.expiresAt;
     const arm = () => {
@@ -471,6 +482,9 @@ export class WsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayD
   private cleanup(c: Connection): void {
     if (this.connections.get(c.ws) !== c) return;
     this.connections.delete(c.ws);
+    const open = (this.socketsOf.get(c.userId) ?? 1) - 1;
+    if (open > 0) this.socketsOf.set(c.userId, open);
+    else this.socketsOf.delete(c.userId);
     if (c.expiry) clearTimeout(c.expiry);
     c.stream?.stop();
     c.stopListening?.();
