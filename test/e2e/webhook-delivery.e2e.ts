@@ -5,25 +5,14 @@ import { httpClient } from '../support/http-client';
 import { insertOutboxEvents } from '../support/outbox';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { pageWithApp } from '../factories/registry.factory';
+import { pageWithSubscribedApp } from '../factories/registry.factory';
 import { startOwnRedis } from '../support/own-redis';
 
 // One event per POST here: these tests read webhook-id as the delivery id; batching has its own file.
 const FAST = { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_RETRY_SCHEDULE: '0,1', WEBHOOK_MAX_BATCH: '1' };
 
-async function subscribe(t: TestPlatform, bot: BotReceiver) {
-  const api = httpClient(t.url);
-  const ctx = await pageWithApp(api);
-  const res = await api.post(`/v25.0/${ctx.app.id}/subscriptions`, {
-    access_token: ctx.app.token,
-    object: 'page',
-    callback_url: bot.url,
-    verify_token: 'verify-me',
-    fields: 'messages,messaging_postbacks,message_deliveries,message_reads,message_echoes',
-  });
-  expect(res.body).toEqual({ success: true });
-  return ctx;
-}
+const subscribe = (t: TestPlatform, bot: BotReceiver) =>
+  pageWithSubscribedApp(httpClient(t.url), bot, 'messages,messaging_postbacks,message_deliveries,message_reads,message_echoes');
 
 function parse(r: ReceivedRequest) {
   const body = JSON.parse(r.body.toString('utf8'));

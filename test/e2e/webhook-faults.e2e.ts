@@ -6,25 +6,14 @@ import { insertOutboxEvents } from '../support/outbox';
 import { startOwnRedis } from '../support/own-redis';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { pageWithApp, signupPerson } from '../factories/registry.factory';
+import { pageWithSubscribedApp, signupPerson } from '../factories/registry.factory';
 import { ALL_FIELDS, openThread, personSays } from '../factories/messaging.factory';
 
 // Faults around the delivery worker that the gateway's own tests don't stage: Redis losing state mid-POST, a
 // graceful stop with batches open.
 
-async function subscribe(t: TestPlatform, bot: BotReceiver, fields = 'messages,messaging_postbacks') {
-  const api = httpClient(t.url);
-  const ctx = await pageWithApp(api);
-  const res = await api.post(`/v25.0/${ctx.app.id}/subscriptions`, {
-    access_token: ctx.app.token,
-    object: 'page',
-    callback_url: bot.url,
-    verify_token: 'verify-me',
-    fields,
-  });
-  expect(res.body).toEqual({ success: true });
-  return ctx;
-}
+const subscribe = (t: TestPlatform, bot: BotReceiver, fields = 'messages,messaging_postbacks') =>
+  pageWithSubscribedApp(httpClient(t.url), bot, fields);
 
 // The texts a POST carried, up to the first space (insertOutboxEvents writes "<thread>#<n> ...").
 const texts = (r: ReceivedRequest): string[] =>

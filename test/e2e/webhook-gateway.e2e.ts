@@ -6,7 +6,7 @@ import { httpClient } from '../support/http-client';
 import { insertOutboxEvents } from '../support/outbox';
 import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { pageWithApp, signupPerson } from '../factories/registry.factory';
+import { pageWithApp, signupPerson, pageWithSubscribedApp } from '../factories/registry.factory';
 import { conversation, openThread, personSays } from '../factories/messaging.factory';
 
 // Thresholds shrunk so warning, pause and probe happen within a test; the hung endpoint's timeout is long on
@@ -22,19 +22,7 @@ const ENV = {
   WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: '4',
 };
 
-async function subscribedApp(t: TestPlatform, bot: BotReceiver) {
-  const api = httpClient(t.url);
-  const ctx = await pageWithApp(api);
-  const res = await api.post(`/v25.0/${ctx.app.id}/subscriptions`, {
-    access_token: ctx.app.token,
-    object: 'page',
-    callback_url: bot.url,
-    verify_token: 'verify-me',
-    fields: 'messages,messaging_postbacks',
-  });
-  expect(res.body).toEqual({ success: true });
-  return ctx;
-}
+const subscribedApp = (t: TestPlatform, bot: BotReceiver) => pageWithSubscribedApp(httpClient(t.url), bot, 'messages,messaging_postbacks');
 
 // Every (delivery id, entry) a receiver got, in arrival order.
 function entries(received: ReceivedRequest[]) {

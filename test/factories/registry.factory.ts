@@ -48,6 +48,20 @@ export async function pageWithApp(api: HttpClient) {
   return { owner, page, app, pageToken };
 }
 
+// pageWithApp, its app's webhook subscribed to `fields` (comma-separated) at `bot`.
+export async function pageWithSubscribedApp(api: HttpClient, bot: { url: string }, fields: string) {
+  const ctx = await pageWithApp(api);
+  const res = await api.post(`/v25.0/${ctx.app.id}/subscriptions`, {
+    access_token: ctx.app.token,
+    object: 'page',
+    callback_url: bot.url,
+    verify_token: 'verify-me',
+    fields,
+  });
+  expect(res.body).toEqual({ success: true });
+  return ctx;
+}
+
 // An app of the owner's connected to the Page, its webhook subscribed to `fields` at a receiver of its own that
 // verifies every signature (the caller closes it).
 export async function subscribedApp(api: HttpClient, owner: Person, pageId: string, name: string, fields: string[]) {
