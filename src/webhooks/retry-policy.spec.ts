@@ -1,4 +1,12 @@
-import { failureStage, isSuccess, nextRamp, parseSchedule, retryAfterMs, retryDelayMs } from './retry-policy';
+import {
+  failureStage,
+  isSuccess,
+  nextRamp,
+  parseSchedule,
+  retryAfterMs,
+  retryDelayMs,
+  splitBatch,
+} from './retry-policy';
 
 describe('retry policy', () => {
   const schedule = parseSchedule('0,5,30,120');
@@ -39,5 +47,30 @@ describe('retry policy', () => {
     expect(failureStage(10_000, 900, 3600)).toBe('ok');
     expect(failureStage(900_000, 900, 3600)).toBe('warning');
     expect(failureStage(3600_000, 900, 3600)).toBe('paused');
+  });
+});
+
+describe('splitBatch', () => {
+  const batch = (spec: string) => spec.split(' ').map((t, i) => ({ thread_key: t, seq: i }));
+  const keys = (half: { thread_key: string; seq: number }[]) => half.map((m) => `${m.thread_key}${m.seq}`).join(' ');
+
+  it('gives each half whole threads when there are several, about half the events each', () => {
+    const [a, b] = splitBatch(batch('x x y z z z w'));
+    expect([keys(a), keys(b)]).toEqual(['x0 x1 y2 w6', 'z3 z4 z5']);
+  });
+
+  it("cuts a single thread's events in two, the earlier first", () => {
+    expect(splitBatch(batch('x x x x x')).map(keys)).toEqual(['x0 x1', 'x2 x3 x4']);
+    expect(splitBatch(batch('x x')).map(keys)).toEqual(['x0', 'x1']);
+  });
+
+  it('never leaves a half empty, and keeps every event once, each thread in order', () => {
+    for (const spec of ['x y', 'x x x x x x x x y', 'x y y y y y y y y', 'a b c d e f', 'a a b b a b']) {
+      const [a, b] = splitBatch(batch(spec));
+      expect(a.length && b.length).toBeTruthy();
+      expect([...a, ...b].map((m) => m.seq).sort((p, q) => p - q)).toEqual(batch(spec).map((m) => m.seq));
+      for (const half of [a, b])
+        expect(half.map((m) => m.seq)).toEqual([...half.map((m) => m.seq)].sort((p, q) => p - q));
+    }
   });
 });

@@ -12,11 +12,7 @@ export function retryDelayMs(schedule: number[], failedAttempts: number, random:
 }
 
 // Retry-After is honoured when it asks for more than we would wait, up to `capMs` (an hour by default).
-export function retryAfterMs(
-  header: string | string[] | undefined,
-  now = Date.now(),
-  capMs = 3600_000,
-): number | null {
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now(), capMs = 3600_000): number | null {
   const value = Array.isArray(header) ? header[0] : header;
   if (!value) return null;
   const seconds = Number(value);
@@ -43,4 +39,29 @@ export function failureStage(
   if (failingForMs >= pauseAfterS * 1000) return 'paused';
   if (failingForMs >= warnAfterS * 1000) return 'warning';
   return 'ok';
+}
+
+// A batch the bot refused as too large (413) is sent again as two, each a prefix of its threads as the batch was:
+// whole threads to each half when it holds several (the halves go independently), else the one thread's events
+// cut in two (the second waits for the first, as later events of a thread always do). `members` is in seq order.
+export function splitBatch<T extends { thread_key: string }>(members: T[]): [T[], T[]] {
+  const threads = new Map<string, T[]>();
+  for (const mb of members) {
+    const list = threads.get(mb.thread_key);
+    if (list) list.push(mb);
+    else threads.set(mb.thread_key, [mb]);
+  }
+  if (threads.size === 1) {
+    const cut = Math.floor(members.length / 2);
+    return [members.slice(0, cut), members.slice(cut)];
+  }
+  const first: T[] = [];
+  const second: T[] = [];
+  for (const list of threads.values()) {
+    const half = first.length && first.length + list.length / 2 > members.length / 2 ? second : first;
+    half.push(...list);
+  }
+  // Never empty: a thread that would make the first half hold more than half goes to the second, and the last one
+  // does whenever none went before it.
+  return [first, second];
 }

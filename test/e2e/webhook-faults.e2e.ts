@@ -500,4 +500,44 @@ describe('webhook delivery under faults', () => {
       await bot.close();
     }
   }, 90_000);
+  it('a batch the bot refuses as too large (413) is sent again at once as smaller ones, down to what it takes: every event delivered, in order', async () => {
+    const bot = await startBotReceiver('verify-me');
+    // The retry schedule's wait is a minute: only a re-send at once delivers within the test.
+    const t = await startTestPlatform({
+      env: { WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_RETRY_SCHEDULE: '60', WEBHOOK_MAX_BATCH: '50' },
+    });
+    try {
+      const ctx = await subscribe(t, bot);
+      // An Express-style body limit: more than three entries is too large.
+      bot.respond = (r) => (texts(r).length > 3 ? 413 : 200);
+      const rows = await insertOutboxEvents(t.db, {
+        pageId: ctx.page.id,
+        appId: ctx.app.id,
+        threads: ['a', 'b', 'c', 'd'],
+        perThread: 5,
+      });
+      const delivered = async () =>
+        (
+          await t.db.query(
+            `SELECT count(*)::int AS n FROM webhook_deliveries WHERE app_id = $1 AND status = 'delivered'`,
+            [ctx.app.id],
+          )
+        )[0].n;
+      await waitFor('every event delivered', async () => (await delivered()) === rows.length, { timeoutMs: 20_000 });
+      const accepted = bot.received.filter((r) => texts(r).length <= 3);
+      // It used to send the whole batch again on the retry schedule until its events expired.
+      expect(bot.received.length).toBeGreaterThan(accepted.length);
+      expect(accepted.flatMap(texts).sort()).toEqual(rows.map((r) => `${r.threadKey}#${r.n}`).sort());
+      for (const thread of ['a', 'b', 'c', 'd']) {
+        const order = accepted.flatMap(texts).filter((x) => x.startsWith(`${thread}#`));
+        expect(order).toEqual([0, 1, 2, 3, 4].map((n) => `${thread}#${n}`));
+      }
+      // Each accepted batch under a webhook-id of its own: a receiver that dedupes on it drops none.
+      const ids = accepted.map((r) => String(r.headers['webhook-id']));
+      expect(new Set(ids).size).toBe(ids.length);
+    } finally {
+      await t.close();
+      await bot.close();
+    }
+  }, 60_000);
 });

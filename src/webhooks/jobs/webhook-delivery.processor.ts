@@ -25,7 +25,7 @@ import { MediaService } from '../../media/media.service';
 import { WEBHOOK_HTTP } from '../../infra/http/outbound-http';
 import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
 import { RATE_LIMITER, RateLimiterPort } from '../../infra/rate-limit/rate-limiter.port';
-import { failureStage, isSuccess, nextRamp, parseSchedule, retryAfterMs, retryDelayMs } from '../retry-policy';
+import { failureStage, isSuccess, nextRamp, parseSchedule, retryAfterMs, retryDelayMs, splitBatch } from '../retry-policy';
 import { DeliveryReceipts } from '../delivery-receipts';
 import {
   DELIVERY_JOB,
@@ -592,6 +592,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     await this.settling(batchId, async () => {
       await this.sql.query(`WITH a AS (${ATTEMPTS_INSERT_ALONE}) SELECT ${ASYNC_COMMIT}`, attemptParams(record));
       if (status === 410) await this.settleGone(target, members);
+      else if (status === 413 && members.length > 1) await this.settleTooLarge(members, error, mode);
       else await this.settleFailure(target, members, error, retryAfter, mode);
     });
     return false;
@@ -673,15 +674,34 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     this.logger.warn(`app ${target.appId}: callback answered 410 Gone; subscription paused, events kept`);
   }
 
-  private async returnToPending(members: Member[], delayMs: number, error: string): Promise<void> {
+  // `batchId` re-forms them as a new batch (a new webhook-id), else they keep theirs.
+  private async returnToPending(members: Member[], delayMs: number, error: string, batchId?: string): Promise<void> {
     await this.db.query(
       `UPDATE webhook_deliveries d
           SET status = 'pending', lease_until = NULL, last_error = $3,
-              next_attempt_at = now() + ($4::int * interval '1 millisecond')
+              next_attempt_at = now() + ($4::int * interval '1 millisecond'), batch_id = COALESCE($5::uuid, d.batch_id)
          FROM unnest($1::uuid[], $2::int[]) AS x(id, attempt)
         WHERE d.id = x.id AND d.status = 'in_flight' AND d.attempts = x.attempt`,
-      [members.map((mb) => mb.id), members.map((mb) => mb.attempts), error.slice(0, 1000), delayMs],
+      [members.map((mb) => mb.id), members.map((mb) => mb.attempts), error.slice(0, 1000), delayMs, batchId ?? null],
     );
+  }
+
+  // The bot refused the batch as too large (413: a body parser's limit, 100 KB in Express by default): sent again at
+  // once as two smaller batches, halving down to single events, rather than the same batch again until its events
+  // expire. Each half gets a new webhook-id (the bot accepted neither under the old one). Not an outage of the
+  // endpoint: its health is left alone; a single event it refuses as too large fails as any other answer does.
+  private async settleTooLarge(members: Member[], error: string, mode: ClaimMode): Promise<void> {
+    for (const mb of members) this.recentlyClaimed.delete(mb.id);
+    for (const half of splitBatch(members)) {
+      await this.returnToPending(half, 0, error, randomUUID());
+      // A probe's endpoint is paused: its next probe takes the first half.
+      if (mode.kind === 'probe') continue;
+      await this.queue.add(
+        DELIVERY_JOB,
+        { deliveryId: half[0].id },
+        { jobId: deliveryJobId(half[0].id, Math.max(...half.map((mb) => mb.attempts))) },
+      );
+    }
   }
 
   private async recordError(appId: string, error: string) {
