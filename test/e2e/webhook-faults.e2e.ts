@@ -535,6 +535,21 @@ describe('webhook delivery under faults', () => {
       // Each accepted batch under a webhook-id of its own: a receiver that dedupes on it drops none.
       const ids = accepted.map((r) => String(r.headers['webhook-id']));
       expect(new Set(ids).size).toBe(ids.length);
+
+      // The halves' size is remembered: the next burst is batched to fit, with no 413 to learn it again.
+      const before = bot.received.length;
+      const more = await insertOutboxEvents(t.db, {
+        pageId: ctx.page.id,
+        appId: ctx.app.id,
+        threads: ['e', 'f', 'g', 'h'],
+        perThread: 5,
+      });
+      await waitFor('the next burst delivered', async () => (await delivered()) === rows.length + more.length, {
+        timeoutMs: 20_000,
+      });
+      const later = bot.received.slice(before);
+      expect(later.filter((r) => texts(r).length > 3)).toEqual([]);
+      expect(later.flatMap(texts).sort()).toEqual(more.map((r) => `${r.threadKey}#${r.n}`).sort());
     } finally {
       await t.close();
       await bot.close();

@@ -79,6 +79,8 @@ const ROUND_MARGIN_MS = 5_000;
 
 const CLAIM_MEMO_MS = 2000;
 
+const LEARNED_BATCH_MS = 10 * 60_000;
+
 // How long a settle that Postgres cut short is tried again. The bot has the batch: until it is settled it holds
 // its threads, and once its lease (WEBHOOK_TIMEOUT_MS + 30 s from the claim) lapses it is sent again. A settle
 // that lands after that matches nothing (it names the attempt it settles), so the bound only stops the work.
@@ -144,6 +146,10 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // Only an optimisation: an entry lapses after CLAIM_MEMO_MS, and a failure clears it, so a retry, replay or
   // reconciler job for the same id is at most delayed until then, never lost.
   private readonly recentlyClaimed = new Map<string, number>();
+  // Per app, the size of the halves its bot's last 413 ("too large") was split into: fresh batches are formed no
+  // larger for LEARNED_BATCH_MS, rather than each meeting the 413 again. Per process, and it lapses, so a bot that
+  // raised its limit gets full batches back.
+  private readonly learnedBatch = new Map<string, { size: number; until: number }>();
   // Senders started by wake-up jobs (wakeApp) and probes, still sending.
   private readonly senders = new Set<Promise<void>>();
 
@@ -410,7 +416,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
         // them while this POST is open (the slot semaphore bounds how many run; during a slow start, the ramp). A
         // fast bot is not helped by parallel batches, which only cost claims: it is not woken for.
         const fanOut =
-          members.length >= this.config.env.WEBHOOK_MAX_BATCH && target.rampLimit === null
+          members.length >= this.maxBatchFor(target.appId) && target.rampLimit === null
             ? setTimeout(() => void this.webhooks.wake(target.appId).catch(() => undefined), SLOW_POST_MS)
             : undefined;
         const ok = await this.post(target, members, claimed.batchId, round === 0 ? mode : { kind: 'more' }).finally(() =>
@@ -475,7 +481,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
                      ${mode.kind === 'more' ? `AND ${ENDPOINT_OPEN_SQL.replaceAll('d.app_id', '$3')}` : ''}
                    ORDER BY d.seq LIMIT $5), `;
         pick = `SELECT w.id FROM cand w ORDER BY min(w.seq) OVER (PARTITION BY w.thread_key), w.seq LIMIT $4`;
-        const maxBatch = this.config.env.WEBHOOK_MAX_BATCH;
+        const maxBatch = this.maxBatchFor(appId);
         params = [batchId, lease, appId, maxBatch, maxBatch * Math.max(1, this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT)];
       } else {
         // A probe: the app's oldest pending delivery, with its batch if it had one. Fenced like any claim: a batch
@@ -674,6 +680,13 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     this.logger.warn(`app ${target.appId}: callback answered 410 Gone; subscription paused, events kept`);
   }
 
+  private maxBatchFor(appId: string): number {
+    const learned = this.learnedBatch.get(appId);
+    if (learned && learned.until > Date.now()) return Math.min(learned.size, this.config.env.WEBHOOK_MAX_BATCH);
+    if (learned) this.learnedBatch.delete(appId);
+    return this.config.env.WEBHOOK_MAX_BATCH;
+  }
+
   // `batchId` re-forms them as a new batch (a new webhook-id), else they keep theirs.
   private async returnToPending(members: Member[], delayMs: number, error: string, batchId?: string): Promise<void> {
     await this.db.query(
@@ -692,7 +705,10 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
   // endpoint: its health is left alone; a single event it refuses as too large fails as any other answer does.
   private async settleTooLarge(members: Member[], error: string, mode: ClaimMode): Promise<void> {
     for (const mb of members) this.recentlyClaimed.delete(mb.id);
-    for (const half of splitBatch(members)) {
+    const halves = splitBatch(members);
+    const size = Math.min(this.maxBatchFor(members[0].app_id), Math.max(...halves.map((h) => h.length)));
+    this.learnedBatch.set(members[0].app_id, { size, until: Date.now() + LEARNED_BATCH_MS });
+    for (const half of halves) {
       await this.returnToPending(half, 0, error, randomUUID());
       // A probe's endpoint is paused: its next probe takes the first half.
       if (mode.kind === 'probe') continue;
