@@ -267,7 +267,8 @@ export const toStringish = (v: unknown): unknown => (typeof v === 'number' && Nu
 /** A numeric string becomes a number; anything else is left for the checks. */
 export const toNumberish = (v: unknown): unknown =>
   typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
-/** "true"/"false" become booleans. */
-export const toBooleanish = (v: unknown): unknown => (v === 'true' ? true : v === 'false' ? false : v);
+/** "true"/"false", and "1"/"0" (PHP's http_build_query writes booleans so), become booleans. */
+export const toBooleanish = (v: unknown): unknown =>
+  v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v;
 export const toLowerCase = (v: unknown): unknown => (typeof v === 'string' ? v.toLowerCase() : v);
 export const toUpperCase = (v: unknown): unknown => (typeof v === 'string' ? v.toUpperCase() : v);

@@ -583,6 +583,17 @@ describe('template normalization', () => {
     });
   });
 
+  // PHP's http_build_query (pimax/fb-messenger-php, Facebook's PHP SDK) writes true and false as "1" and "0".
+  it('takes "1" and "0" as booleans, and no other number-like string', () => {
+    expect(payloadOf(receipt({ sharable: '1' }))).toMatchObject({ sharable: true });
+    expect(payloadOf(buttonTemplate({ buttons: [webUrl({ messenger_extensions: '0' })] }))).toMatchObject({
+      buttons: [{ messenger_extensions: false }],
+    });
+    for (const bad of ['2', 'yes', 1]) {
+      expect(errorOf(validateSendRequest(request(template(receipt({ sharable: bad })))))).toMatchObject({ code: 100 });
+    }
+  });
+
   it('keeps a coupon in the order of Meta\'s table, coerces numbers to strings, drops what it does not know', () => {
     expect(
       payloadOf({
