@@ -29,6 +29,8 @@ export class RealtimeHub implements OnModuleDestroy {
   private readonly logger = new Logger('RealtimeHub');
   private readonly users = new Map<string, UserEntry>();
   private readonly sweep: NodeJS.Timeout;
+  // The last stored cursor of each person followed here, as the last sweep read it.
+  private sweptHeads = new Map<string, number>();
 
   private cursorHeads?: (userIds: string[]) => Promise<Map<string, number>>;
 
@@ -40,7 +42,7 @@ export class RealtimeHub implements OnModuleDestroy {
     // Events published while this process was cut off from the bus never arrive: every listener catches up.
     pubsub.onResubscribed(() => void this.resyncAll('reconnected'));
     // An event whose writer died between its commit and its publish was never announced: now and then the heads are
-    // compared, and listeners that are behind re-read.
+    // compared, and listeners still behind the previous sweep's re-read (so within two intervals).
     this.sweep = setInterval(() => void this.resyncAll('sweep'), config.env.REALTIME_RESYNC_MS);
     this.sweep.unref();
   }
@@ -68,9 +70,20 @@ export class RealtimeHub implements OnModuleDestroy {
         `reading cursor heads after a pub/sub reconnect failed, every listener re-reads: ${(err as Error).message}`,
       );
     }
-    if (why === 'sweep' && !heads) return;
-    if (why === 'reconnected')
-      this.logger.warn(`pub/sub reconnected: listeners of ${userIds.length} person(s) catch up from Postgres`);
+    if (why === 'sweep') {
+      if (!heads) return;
+      // Under load a listener is often a publish behind (in flight, not lost): a sweep holds listeners to the heads
+      // of the previous sweep, which anything published has long reached, so only what was really missed is re-read.
+      const previous = this.sweptHeads;
+      this.sweptHeads = heads;
+      for (const userId of userIds) {
+        const head = previous.get(userId);
+        if (head === undefined) continue;
+        for (const resync of [...(this.users.get(userId)?.listeners.values() ?? [])]) resync(head);
+      }
+      return;
+    }
+    this.logger.warn(`pub/sub reconnected: listeners of ${userIds.length} person(s) catch up from Postgres`);
     for (const userId of userIds) {
       const head = heads ? (heads.get(userId) ?? 0) : undefined;
       for (const resync of [...(this.users.get(userId)?.listeners.values() ?? [])]) resync(head);
