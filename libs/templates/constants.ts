@@ -56,6 +56,11 @@ export const LIMITS = {
   whitelistedDomains: 50,
   /** Nesting deeper than this is refused before validation (guards the stack). */
   depth: 32,
+  /**
+   * Values nested from bracketed form names (`message[quick_replies][0][title]=…`) in one call: the largest
+   * message (a receipt of 100 elements) needs under a thousand. Past it a name stays flat, and is refused.
+   */
+  bracketedValues: 2000,
 } as const;
 
 export const MESSAGING_TYPES = ['RESPONSE', 'UPDATE', 'MESSAGE_TAG'] as const;

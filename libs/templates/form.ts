@@ -47,7 +47,8 @@ const INDEX = /^(?:0|[1-9]\d{0,8})$/;
  * `message[quick_replies][0][title]=…`, `fields[]=…`), as Graph reads them: nested objects, and lists where
  * a level's keys are the indexes 0…n-1. Other names are kept as they are. A later name wins over an
  * earlier one at the same place, as in PHP; keys are own properties (`__proto__` is a plain key). Nesting
- * deeper than `LIMITS.depth`, and Graph's transport params (`access_token[x]`), are left as the flat name.
+ * deeper than `LIMITS.depth`, names past `LIMITS.bracketedValues` values, and Graph's transport params
+ * (`access_token[x]`) are left as the flat name.
  */
 export function nestBracketParams(params: Record<string, unknown>): Record<string, unknown> {
   const keys = Object.keys(params);
@@ -67,16 +68,25 @@ export function nestBracketParams(params: Record<string, unknown>): Record<strin
     nextIndex.set(node, i + 1);
     return String(i);
   };
+  // Nesting costs far more than the parse: bounded, so a large form can't buy much CPU.
+  let budget: number = LIMITS.bracketedValues;
   for (const key of keys) {
     const value = params[key];
     const m = BRACKETED.exec(key);
     const path = m ? [m[1], ...m[2].slice(1, -1).split('][')] : [];
+    const values = Array.isArray(value) ? value.length : 1;
     // Transport params are read flat (the token, appsecret_proof): a bracketed one stays a name validation refuses,
     // never a proof nobody checks.
-    if (!m || path.length > LIMITS.depth || (GRAPH_TRANSPORT_PARAMS as readonly string[]).includes(path[0])) {
+    if (
+      !m ||
+      path.length > LIMITS.depth ||
+      (GRAPH_TRANSPORT_PARAMS as readonly string[]).includes(path[0]) ||
+      values > budget
+    ) {
       define(out, key, value);
       continue;
     }
+    budget -= values;
     let node = out;
     for (const step of path.slice(0, -1)) {
       const name = step === '' ? append(node) : step;
