@@ -69,83 +69,78 @@ export class LongPollService implements OnModuleDestroy {
     limit: number,
     aborted: Promise<void>,
   ): Promise<PollResult> {
-    if (timeoutMs <= 0) return this.pollOnce(userId, tokenHash, after, timeoutMs, limit, aborted);
     // Each poll that may wait holds a request and a listener: a person's clients, not an unbounded number of them.
     // Counted from the start (not once it waits), so a burst of polls can't all pass the check together.
+    const release = timeoutMs > 0 ? this.takePlace(userId) : undefined;
+    try {
+      const start = after ?? (await this.messaging.resumePoint(userId, undefined)).start;
+      let wake!: () => void;
+      const woken = new Promise<void>((r) => (wake = r));
+      const waiter: Waiter = { wake, tokenHash, revoked: false };
+      const ephemeral: PersonEvent[] = [];
+      // Listen before reading, so an event committed in between still wakes us. A poll that won't wait needn't.
+      let stop: (() => void) | undefined;
+      let busAway: DependencyUnavailableError | undefined;
+      if (timeoutMs > 0) {
+        try {
+          stop = await this.hub.listen(
+            userId,
+            (e) => {
+              if (e.cursor === undefined) ephemeral.push(e);
+              else if (e.cursor <= start) return;
+              wake();
+            },
+            // The bus reconnected: what it lost is in Postgres, so the poll reads it now instead of waiting out its timeout.
+            (head) => {
+              if (head === undefined || head > start) wake();
+            },
+          );
+          this.waiting.add(waiter);
+        } catch (err) {
+          if (!(err instanceof DependencyUnavailableError)) throw err;
+          // The bus is away: what is stored is still answered; a wait for more would hear nothing, so it is refused.
+          busAway = err;
+        }
+      }
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        let events = await this.messaging.eventsAfter(userId, start, limit);
+        // The next cursor is there: nothing was pruned in between, no need to ask (the common poll, one query).
+        if (after !== undefined && events[0]?.cursor !== after + 1) {
+          const resume = await this.messaging.resumePoint(userId, after);
+          if (resume.reset) return { events: [], cursor: resume.start, reset: true };
+        }
+        if (!events.length && timeoutMs > 0 && !ephemeral.length) {
+          if (busAway) throw busAway;
+          // The HTTP server closes only once every request is answered: a wait begun now would hold the shutdown.
+          if (this.closing) throw shuttingDown();
+          const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
+          await Promise.race([woken, timeout, aborted]);
+          events = await this.messaging.eventsAfter(userId, start, limit);
+          if (waiter.revoked) throw unauthorized('The token was revoked');
+        }
+        const last = events.length ? events[events.length - 1].cursor! : start;
+        return { events: [...events, ...ephemeral], cursor: last };
+      } finally {
+        if (timer) clearTimeout(timer);
+        this.waiting.delete(waiter);
+        stop?.();
+      }
+    } finally {
+      release?.();
+    }
+  }
+
+  private takePlace(userId: string): () => void {
     const cap = this.config.env.LONG_POLLS_MAX_PER_PERSON;
     const held = this.waitingOf.get(userId) ?? 0;
     if (held >= cap) throw RealtimeErrors.tooManyPolls(cap);
     this.waitingOf.set(userId, held + 1);
-    try {
-      return await this.pollOnce(userId, tokenHash, after, timeoutMs, limit, aborted);
-    } finally {
+    return () => {
       const left = this.waitingOf.get(userId)! - 1;
       if (left > 0) this.waitingOf.set(userId, left);
       else this.waitingOf.delete(userId);
-    }
-  }
-
-  private async pollOnce(
-    userId: string,
-    tokenHash: string,
-    after: number | undefined,
-    timeoutMs: number,
-    limit: number,
-    aborted: Promise<void>,
-  ): Promise<PollResult> {
-    const start = after ?? (await this.messaging.resumePoint(userId, undefined)).start;
-    let wake!: () => void;
-    const woken = new Promise<void>((r) => (wake = r));
-    const waiter: Waiter = { wake, tokenHash, revoked: false };
-    const ephemeral: PersonEvent[] = [];
-    // Listen before reading, so an event committed in between still wakes us. A poll that won't wait needn't.
-    let stop: (() => void) | undefined;
-    let busAway: DependencyUnavailableError | undefined;
-    if (timeoutMs > 0) {
-      try {
-        stop = await this.hub.listen(
-          userId,
-          (e) => {
-            if (e.cursor === undefined) ephemeral.push(e);
-            else if (e.cursor <= start) return;
-            wake();
-          },
-          // The bus reconnected: what it lost is in Postgres, so the poll reads it now instead of waiting out its timeout.
-          (head) => {
-            if (head === undefined || head > start) wake();
-          },
-        );
-        this.waiting.add(waiter);
-      } catch (err) {
-        if (!(err instanceof DependencyUnavailableError)) throw err;
-        // The bus is away: what is stored is still answered; a wait for more would hear nothing, so it is refused.
-        busAway = err;
-      }
-    }
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      let events = await this.messaging.eventsAfter(userId, start, limit);
-      // The next cursor is there: nothing was pruned in between, no need to ask (the common poll, one query).
-      if (after !== undefined && events[0]?.cursor !== after + 1) {
-        const resume = await this.messaging.resumePoint(userId, after);
-        if (resume.reset) return { events: [], cursor: resume.start, reset: true };
-      }
-      if (!events.length && timeoutMs > 0 && !ephemeral.length) {
-        if (busAway) throw busAway;
-        // The HTTP server closes only once every request is answered: a wait begun now would hold the shutdown.
-        if (this.closing) throw shuttingDown();
-        const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
-        await Promise.race([woken, timeout, aborted]);
-        events = await this.messaging.eventsAfter(userId, start, limit);
-        if (waiter.revoked) throw unauthorized('The token was revoked');
-      }
-      const last = events.length ? events[events.length - 1].cursor! : start;
-      return { events: [...events, ...ephemeral], cursor: last };
-    } finally {
-      if (timer) clearTimeout(timer);
-      this.waiting.delete(waiter);
-      stop?.();
-    }
+    };
   }
 
   // Shutdown answers every waiting poll with what it has, so the HTTP server can close.

@@ -10,11 +10,7 @@ type Listener = (e: PersonEvent) => void;
 // Live events may have been lost: `head` is the person's last stored cursor (undefined: unknown, re-read anyway).
 type Resync = (head: number | undefined) => void;
 
-const busAway = () =>
-  new DependencyUnavailableError(
-    'REALTIME.UNAVAILABLE',
-    'Live events are unavailable now (the event bus is away): try again',
-  );
+const busAway = () => new DependencyUnavailableError('REALTIME.UNAVAILABLE', 'Live events are unavailable now (the event bus is away): try again');
 
 interface UserEntry {
   // Each listener with what it does when live events may have been lost (re-read Postgres).
@@ -93,8 +89,7 @@ export class RealtimeHub implements OnModuleDestroy {
   // What a person is told of also changes the Page's inbox, but for typing and receipts of delivery (the inbox shows
   // neither): its watching admins are hinted.
   async publish(userId: string, events: PersonEvent[]): Promise<void> {
-    for (const e of events)
-      if (e.type !== 'typing' && e.type !== 'delivery') this.inboxHub.touch(e.page_id, e.thread_id);
+    for (const e of events) if (e.type !== 'typing' && e.type !== 'delivery') this.inboxHub.touch(e.page_id, e.thread_id);
     for (const e of events) {
       await this.pubsub.publish(userChannel(userId), e).catch((err: Error) => {
         // The event is in Postgres: a consumer finds it on its next gap or reconnect.
