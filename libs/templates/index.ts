@@ -55,7 +55,7 @@ export type { JsonParseResult } from './form';
 export { formatParam } from './schema';
 export { parsePlatformMediaUrl, MEDIA_TEMPLATE_URL_SUBCODE } from './media-url';
 export type { PlatformMediaUrl } from './media-url';
-export { charCount } from './rules';
+export { charCount, toBooleanish } from './rules';
 export { toStorableText, unstorableTextPath, UNSTORABLE_TEXT_PHRASE } from './storable-text';
 export { isReactionEmoji, reactionName, REACTION_NAMES } from './reactions';
 export type { ReactionName } from './reactions';

@@ -12,6 +12,7 @@ import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { createValidationPipe } from '../common/errors/validation';
 import { formDeclaredAsJson } from '../common/http/graph-params';
 import { withGraphVersion } from '../common/http/graph-route';
+import { releaseMultipartLead } from '../common/http/multipart-lead';
 import { PinoNestLogger } from '../common/logging/logger';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../health/metrics.service';
@@ -68,7 +69,7 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
   const tls = Boolean(config.env.TLS_CERT_FILE);
   // Uploads (src/media) stream through req.file(); one byte past the cap lets the media pipeline answer 413.
   void fastify.register(multipart, {
-    limits: { fileSize: config.env.MEDIA_MAX_BYTES + 1, files: 1, fields: 10, fieldSize: 65_536, parts: 12 },
+    limits: { fileSize: config.env.MEDIA_MAX_BYTES + 1, files: 1, fields: 32, fieldSize: 65_536, parts: 34 },
     throwFileSizeLimit: false,
   });
 
@@ -78,6 +79,7 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
     done();
   });
   fastify.addHook('onResponse', (req, reply, done) => {
+    releaseMultipartLead(req);
     const route = req.routeOptions?.url ?? 'unmatched';
     metrics.httpDuration.observe(
       { method: req.method, route, status: String(reply.statusCode) },

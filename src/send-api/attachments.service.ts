@@ -8,11 +8,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
-import { MEDIA_ATTACHMENT_TYPES, parseGraphParams, validateMessageContent } from '../../libs/templates';
+import { MEDIA_ATTACHMENT_TYPES, nestBracketParams, parseGraphParams, toBooleanish, validateMessageContent } from '../../libs/templates';
 import type { MessageContent } from '../../libs/templates';
 import { numericId } from '../common/crypto/tokens';
 import { AppException } from '../common/errors/app.exception';
 import { pipeToNewFile } from '../common/fs/pipe-to-new-file';
+import { multipartParts } from '../common/http/multipart-lead';
 import { GraphException } from '../common/errors/graph.exception';
 import { toHttpError } from '../media/media.errors';
 import { MediaRecord, MediaService } from '../media/media.service';
@@ -68,7 +69,7 @@ export class AttachmentsService {
       const message = (parsed.ok && parsed.value.message && typeof parsed.value.message === 'object' ? parsed.value.message : {}) as {
         attachment?: { payload?: { is_reusable?: unknown } };
       };
-      const reusable = message.attachment?.payload?.is_reusable === true ? { is_reusable: true } : {};
+      const reusable = toBooleanish(message.attachment?.payload?.is_reusable) === true ? { is_reusable: true } : {};
       return { ...fields, message: { ...message, attachment: { type, payload: { attachment_id: id, ...reusable } } } };
     };
     const { fields, attachment } = await this.readMultipart(pageId, appId, req, (f, type) => precheck(withFile(f, type, PRECHECK_ATTACHMENT_ID)));
@@ -77,8 +78,10 @@ export class AttachmentsService {
 
   // The fields of a multipart body and the file of its first `filedata` part, streamed into storage. Graph reads the
   // whole form, so a file that comes before the fields it is checked by (`message`, and a send's `recipient`:
-  // Bottender appends recipient and messaging_type after filedata) waits in a spool file until they are read. The
-  // body's own faults (a boundary busboy refuses, an upload cut short) surface from the parts iterator, and are 400s.
+  // Bottender appends recipient and messaging_type after filedata) waits in a spool file until they are read.
+  // Bracketed names (`message[attachment][type]`, as Facebook's PHP SDK writes nested params in multipart) are
+  // nested, as in a form. The body's own faults (a boundary busboy refuses, an upload cut short) surface from the
+  // parts iterator, and are 400s.
   private readMultipart(
     pageId: string,
     appId: string | null,
@@ -88,29 +91,31 @@ export class AttachmentsService {
     return graphErrors(async () => {
       let spool: { path: string; mimetype: string; stream?: Readable } | undefined;
       try {
-        const fields: Record<string, unknown> = {};
+        const raw: Record<string, unknown> = {};
+        const fields = () => nestBracketParams(raw);
         let attachment: { id: string; type: string } | undefined;
         let fileSeen = false;
-        for await (const part of req.parts()) {
+        for await (const part of multipartParts(req)) {
           // Fields are checked where they are parsed (parseGraphParams), before a file is stored.
-          if (part.type === 'field') fields[part.fieldname] = part.value;
+          if (part.type === 'field') Object.defineProperty(raw, part.fieldname, { value: part.value, enumerable: true, writable: true, configurable: true });
           else if (part.fieldname !== 'filedata' || fileSeen) part.file.resume();
           else {
             fileSeen = true;
-            if (!('message' in fields) || (beforeFile && !('recipient' in fields))) {
+            const known = fields();
+            if (!('message' in known) || (beforeFile && !('recipient' in known))) {
               spool = { path: path.join(this.media.storage.tempDir, `multipart-${randomUUID()}.part`), mimetype: part.mimetype };
               await fs.mkdir(this.media.storage.tempDir, { recursive: true });
               await pipeToNewFile(part.file, spool.path);
             } else {
-              attachment = await this.storeFile(pageId, appId, fields, part, beforeFile);
+              attachment = await this.storeFile(pageId, appId, known, part, beforeFile);
             }
           }
         }
         if (spool) {
           spool.stream = createReadStream(spool.path);
-          attachment = await this.storeFile(pageId, appId, fields, { file: spool.stream, mimetype: spool.mimetype }, beforeFile);
+          attachment = await this.storeFile(pageId, appId, fields(), { file: spool.stream, mimetype: spool.mimetype }, beforeFile);
         }
-        return { fields, attachment };
+        return { fields: fields(), attachment };
       } catch (err) {
         throw toHttpError(err, this.media.maxBytes);
       } finally {

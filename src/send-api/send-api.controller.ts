@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CurrentPrincipal, GraphAuth } from '../auth/guards/auth.guards';
+import { CurrentPrincipal, GraphAuth, GraphMultipart } from '../auth/guards/auth.guards';
 import type { PagePrincipal } from '../auth/principal';
 import { SENDER_ACTIONS } from '../../libs/templates';
 import { AccountLinkingService } from '../account-linking/account-linking.service';
@@ -34,6 +34,7 @@ export class SendApiController {
 
   // Graph takes params in the JSON body, the form body (nested params as JSON strings) or the query string.
   @Post(':pageRef/messages')
+  @GraphMultipart()
   @HttpCode(200)
   @GraphAuth('page')
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A repeat within 24 h answers the first answer and sends nothing' })
@@ -90,6 +91,7 @@ export class SendApiController {
   }
 
   @Post(':pageRef/message_attachments')
+  @GraphMultipart()
   @HttpCode(200)
   @GraphAuth('page')
   @ApiBody({

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { Client } from 'undici';
 import { MediaUrlSigner } from '../../src/media/media-url-signer';
 import { mp4WithDuration } from '../../src/media/processing/testing/media-fixtures';
 import { syntheticPhoneJpeg } from '../../src/media/processing/testing/synthetic-photo';
@@ -178,6 +179,84 @@ describe('media: attachments end to end', () => {
     stranger.append('recipient', JSON.stringify({ id: '1234567890123456' }));
     expect(await post('messages', stranger)).toMatchObject({ status: 400, body: { error: { code: 100, error_subcode: 2018001 } } });
     expect(await attachments()).toBe(before);
+    expect(tempFiles()).toEqual([]);
+  });
+
+  // Facebook's PHP SDK (RequestBodyMultipart) writes every param first, nested ones as http_build_query names
+  // (`message[attachment][payload][is_reusable]=1`), access_token and appsecret_proof among them, then the file.
+  it('takes a multipart call as Facebook\'s PHP SDK sends it: bracketed params and the token in the body, then the file', async () => {
+    const c = await setup();
+    const hello = await api.post(`/threads/${c.thread.id}/messages`, { text: 'hi', client_message_id: clientId() }, { token: c.person.token });
+    const psid = (await waitFor('the webhook', () => webhookMessages(c.page.id).find((m) => m.message?.mid === hello.body.mid))).sender.id as string;
+    const dot = await sharp({ create: { width: 12, height: 8, channels: 3, background: '#08a' } }).png().toBuffer();
+    const proof = createHmac('sha256', c.app.secret).update(c.pageToken).digest('hex');
+    const phpSdk = (edge: string, params: Record<string, string>, file: Buffer = dot) => {
+      const boundary = '6750a1b2c3d4e';
+      const fields = Object.entries(params).map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`);
+      const body = Buffer.concat([
+        Buffer.from(fields.join('')),
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="filedata"; filename="dot.png"\r\nContent-Type: image/png\r\n\r\n`),
+        file,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      return fetch(`${t.url}/v25.0/me/${edge}`, { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }).then(
+        async (res) => ({ status: res.status, body: (await res.json()) as any }),
+      );
+    };
+    const attachments = async () => (await t.db.query('SELECT count(*)::int AS n FROM message_attachments WHERE page_id = $1', [c.page.id]))[0].n;
+    const image = { 'message[attachment][type]': 'image', 'message[attachment][payload][is_reusable]': '1' };
+
+    const sent = await phpSdk('messages', {
+      'recipient[id]': psid,
+      messaging_type: 'RESPONSE',
+      ...image,
+      access_token: c.pageToken,
+      appsecret_proof: proof,
+    });
+    expect(sent).toEqual({ status: 200, body: { recipient_id: psid, message_id: expect.stringMatching(/^m_/), attachment_id: expect.stringMatching(/^\d+$/) } });
+    const list = await api.get(`/threads/${c.thread.id}/messages`, { token: c.person.token });
+    expect(list.body.data.find((m: any) => m.mid === sent.body.message_id).attachment).toMatchObject({ type: 'image', payload: { url: expect.stringContaining('/media/') } });
+    const uploaded = await phpSdk('message_attachments', { ...image, access_token: c.pageToken, appsecret_proof: proof });
+    expect(uploaded).toEqual({ status: 200, body: { attachment_id: expect.stringMatching(/^\d+$/) } });
+    const stored = await attachments();
+    expect(stored).toBe(2);
+
+    // The body's token is checked as any other: a wrong one, or a wrong proof, is refused and stores nothing.
+    const other = await sharp(dot).flip().png().toBuffer();
+    expect(await phpSdk('messages', { 'recipient[id]': psid, messaging_type: 'RESPONSE', ...image, access_token: 'EAAnot-a-token' }, other)).toMatchObject({
+      status: 401,
+      body: { error: { code: 190 } },
+    });
+    expect(await phpSdk('message_attachments', { ...image, access_token: c.pageToken, appsecret_proof: '0'.repeat(64) }, other)).toMatchObject({
+      status: 400,
+      body: { error: { code: 100 } },
+    });
+    // A token that comes after the file is not read: Graph's SDKs put params first, and the file is not held for it.
+    // The refused body's file (4 MB here, more than the socket's buffers hold) is read to its end, not left holding
+    // the connection: the next call on it is answered.
+    const late = Buffer.concat([
+      Buffer.from('--cut\r\ncontent-disposition: form-data; name="message"\r\n\r\n{"attachment":{"type":"image","payload":{}}}\r\n'),
+      Buffer.from('--cut\r\ncontent-disposition: form-data; name="filedata"; filename="o.png"\r\ncontent-type: image/png\r\n\r\n'),
+      other,
+      Buffer.alloc(4 << 20, 7),
+      Buffer.from(`\r\n--cut\r\ncontent-disposition: form-data; name="access_token"\r\n\r\n${c.pageToken}\r\n--cut--\r\n`),
+    ]);
+    const one = new Client(t.url, { pipelining: 1, bodyTimeout: 10_000, headersTimeout: 10_000 });
+    try {
+      const lateRes = await one.request({
+        method: 'POST',
+        path: '/v25.0/me/message_attachments',
+        body: late,
+        headers: { 'content-type': 'multipart/form-data; boundary=cut' },
+      });
+      expect([lateRes.statusCode, ((await lateRes.body.json()) as any).error.code]).toEqual([401, 190]);
+      const next = await one.request({ method: 'GET', path: '/health' });
+      await next.body.dump();
+      expect(next.statusCode).toBe(200);
+    } finally {
+      await one.close();
+    }
+    expect(await attachments()).toBe(stored);
     expect(tempFiles()).toEqual([]);
   });
 

@@ -13,6 +13,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppException, unauthorized } from '../../common/errors/app.exception';
 import { GraphErrors } from '../../common/errors/graph.exception';
 import { safeEqual } from '../../common/crypto/tokens';
+import { readMultipartLead } from '../../common/http/multipart-lead';
 import { AppConfig } from '../../config/app-config';
 import { AuthService } from '../auth.service';
 import { Principal, PrincipalKind } from '../principal';
@@ -21,6 +22,7 @@ import { bearerToken, graphParam, graphToken } from './token-extract';
 type AuthedRequest = FastifyRequest & { principal?: Principal };
 
 const GRAPH_KINDS = 'sb:graph-kinds';
+const GRAPH_MULTIPART = 'sb:graph-multipart';
 const GRAPH_VERSION = /^v\d+\.\d+$/;
 
 @Injectable()
@@ -54,6 +56,7 @@ export class GraphGuard implements CanActivate {
       throw new AppException(404, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`);
     }
     const kinds = this.reflector.get<PrincipalKind[]>(GRAPH_KINDS, ctx.getHandler()) ?? [];
+    if (this.reflector.get<boolean>(GRAPH_MULTIPART, ctx.getHandler()) && req.isMultipart()) await readMultipartLead(req);
     const token = graphToken(req);
     if (!token) throw GraphErrors.invalidToken('An active access token must be used to query information');
     const caller = await this.auth.verifyGraphCaller(token);
@@ -101,6 +104,10 @@ export const GraphAuth = (...kinds: PrincipalKind[]) =>
     ApiQuery({ name: 'access_token', required: false, description: `${kinds.join(' or ')} access token` }),
     ApiBearerAuth('graph'),
   );
+
+// A Graph route that reads multipart bodies: its caller's access_token and appsecret_proof may be fields of the
+// body, before the file (Facebook's PHP SDK sends them so).
+export const GraphMultipart = () => SetMetadata(GRAPH_MULTIPART, true);
 
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext) => {
   return ctx.switchToHttp().getRequest<AuthedRequest>().principal;
