@@ -187,5 +187,39 @@ describe('webhook push and pull: switching modes', () => {
     expect((await Promise.all(both)).map((r) => r.status)).toEqual([204, 204]);
     for (const c of [a, b]) expect((await api.get(`/pages/${c.page.id}/apps`, { token: c.owner.token })).body.data).toEqual([]);
   }, 30_000);
+  // A sender goes on claiming round after round while an app has a backlog; the URL it posts to was read when it
+  // started. A changed callback URL is used from the next batch, not after that sender's last round (up to the
+  // slot's lease, ~35 s).
+  it('sends a backlog to a changed callback URL from the next batch on', async () => {
+    const own = await startTestPlatform({
+      env: { WEBHOOK_MAX_BATCH: '1', WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: '1', WEBHOOK_RECONCILE_INTERVAL_MS: '200' },
+    });
+    try {
+      const api = httpClient(own.url);
+      const [before, after] = [await newBot(), await newBot()];
+      before.respond = async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        return 200;
+      };
+      const ctx = await conversation(api, before);
+      const ids = (await insertOutboxEvents(own.db, { pageId: ctx.page.id, appId: ctx.app.id, threads: ['8201'], perThread: 30 })).map((r) => r.deliveryId);
+      await waitFor('a few sent to the first URL', () => before.received.length >= 3);
+      const sub = await api.post(`/v25.0/${ctx.app.id}/subscriptions`, {
+        access_token: ctx.app.token,
+        object: 'page',
+        callback_url: after.url,
+        verify_token: 'verify-me',
+        fields: ALL_FIELDS,
+      });
+      expect(sub.body).toEqual({ success: true });
+      const sentBefore = before.received.length;
+      await waitFor('all delivered', async () => (await own.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE id = ANY($1) AND status = 'delivered'`, [ids]))[0].n === ids.length);
+      // At most the POST open at the change (claimed before it) reaches the old URL; the rest go to the new one, in order.
+      expect(before.received.length - sentBefore).toBeLessThanOrEqual(1);
+      expect([...deliveryIds(before.received), ...deliveryIds(after.received)]).toEqual(ids);
+    } finally {
+      await own.close();
+    }
+  });
 });
 

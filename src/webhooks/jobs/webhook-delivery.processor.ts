@@ -73,6 +73,12 @@ interface StageRow {
 type ClaimMode = { kind: 'batch'; batchId: string } | { kind: 'fresh' } | { kind: 'more' } | { kind: 'probe' };
 
 const SEND_ROUNDS = 50;
+// A sender's later rounds claim only while the endpoint is open and its callback URL is still the one the sender
+// read ($6): a changed URL is posted to from the next batch on (the kick after this sender starts one that reads
+// it), not after the sender's last round.
+const SAME_ENDPOINT_SQL = `EXISTS (
+  SELECT 1 FROM app_subscriptions s WHERE s.app_id = $3 AND s.object = 'page' AND s.active AND s.callback_url = $6)
+  AND NOT EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.app_id = $3 AND ep.paused_at IS NOT NULL)`;
 
 // Time kept, besides a POST's timeout, for a round's claim and settle before the sender's slot lapses.
 const ROUND_MARGIN_MS = 5_000;
@@ -401,7 +407,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
     let sent = false;
     try {
       for (let round = 0; round < SEND_ROUNDS && !(round > 0 && (this.closing || Date.now() > lastRoundBy)); round++) {
-        const claimed = await this.claim(target.appId, round === 0 ? mode : { kind: 'more' });
+        const claimed = await this.claim(target, round === 0 ? mode : { kind: 'more' });
         if (round === 0) firstClaimed?.();
         const members = claimed.members;
         if (!members.length) break;
@@ -434,7 +440,8 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
 
   // The claim is the fence, serialised per app: a delivery is taken only when pending, due, and nothing earlier
   // on its thread is outstanding outside its own batch. A retry re-forms the batch it was first sent in.
-  private async claim(appId: string, mode: ClaimMode): Promise<{ members: Member[]; batchId: string }> {
+  private async claim(target: Target, mode: ClaimMode): Promise<{ members: Member[]; batchId: string }> {
+    const appId = target.appId;
     const lease = this.leaseMs;
     const batchId = mode.kind === 'batch' ? mode.batchId : randomUUID();
     return this.sql.transaction(async (q) => {
@@ -478,11 +485,12 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
                    WHERE d.app_id = $3 AND d.status = 'pending' AND d.batch_id IS NULL
                      AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.thread_key = d.thread_key)
                      AND NOT EXISTS (SELECT 1 FROM held h WHERE h.thread_key = d.thread_key AND h.seq < d.seq)
-                     ${mode.kind === 'more' ? `AND ${ENDPOINT_OPEN_SQL.replaceAll('d.app_id', '$3')}` : ''}
+                     ${mode.kind === 'more' ? `AND ${SAME_ENDPOINT_SQL}` : ''}
                    ORDER BY d.seq LIMIT $5), `;
         pick = `SELECT w.id FROM cand w ORDER BY min(w.seq) OVER (PARTITION BY w.thread_key), w.seq LIMIT $4`;
         const maxBatch = this.maxBatchFor(appId);
         params = [batchId, lease, appId, maxBatch, maxBatch * Math.max(1, this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT)];
+        if (mode.kind === 'more') params.push(target.callbackUrl);
       } else {
         // A probe: the app's oldest pending delivery, with its batch if it had one. Fenced like any claim: a batch
         // still open when the endpoint was paused holds its threads (the slot semaphore would keep the probe out
