@@ -70,6 +70,19 @@ describe('MessengerBot webhooks', () => {
     expect(got[0].pageId).toBe(PAGE);
   });
 
+
+  it('names the person of an echo on standby (the controller\'s or the Page Inbox\'s send) by its recipient', async () => {
+    const b = bot();
+    const got: BotEvent[] = [];
+    b.on('standby', (e) => void got.push(e));
+    const echo = { sender: { id: PAGE }, recipient: { id: '7' }, timestamp: 6, message: { mid: 'm_9', is_echo: true, app_id: 263902037430900, text: 'hi' } };
+    expect(await post(b, body([], [msg('7', 'm_8', 'hello'), echo]))).toEqual({ status: 200, body: 'EVENT_RECEIVED' });
+    await b.idle();
+    expect(got.map((e) => [e.kind, e.psid, e.timestamp])).toEqual([
+      ['standby', '7', 5],
+      ['standby', '7', 6],
+    ]);
+  });
   it('runs a redelivered event once, each person in order, and others meanwhile', async () => {
     const b = bot();
     const log: string[] = [];
