@@ -85,7 +85,7 @@ describe('handover protocol', () => {
       sender: { id: c.psid },
       recipient: { id: c.page.id },
       timestamp: expect.any(Number),
-      pass_thread_control: { previous_owner_app_id: Number(c.primary.id), new_owner_app_id: Number(c.secondary.id), metadata: 'wants a human' },
+      pass_thread_control: { previous_owner_app_id: c.primary.id, new_owner_app_id: c.secondary.id, metadata: 'wants a human' },
     });
     expect(await owner(c)).toBe(c.secondary.id);
     const toAgent = await personSays(api, c.person, c.thread.id, 'hello human');
@@ -101,13 +101,13 @@ describe('handover protocol', () => {
     expect(await owner(c)).toBe(c.secondary.id);
     expect((await control(c, c.primary.pageToken, 'take')).status).toBe(200);
     const [, taken] = await waitForEntry('take_thread_control', c.secondary.bot, (_, m) => m.take_thread_control);
-    expect(taken.take_thread_control).toEqual({ previous_owner_app_id: Number(c.secondary.id), new_owner_app_id: Number(c.primary.id) });
+    expect(taken.take_thread_control).toEqual({ previous_owner_app_id: c.secondary.id, new_owner_app_id: c.primary.id });
     expect(await owner(c)).toBe(c.primary.id);
 
     // Passed again and released: idle, the primary has it and hears so.
     await control(c, c.primary.pageToken, 'pass', { target_app_id: c.secondary.id });
     expect((await control(c, c.secondary.pageToken, 'release')).status).toBe(200);
-    await waitForEntry('the release notice', c.primary.bot, (_, m) => m.pass_thread_control?.previous_owner_app_id === Number(c.secondary.id));
+    await waitForEntry('the release notice', c.primary.bot, (_, m) => m.pass_thread_control?.previous_owner_app_id === c.secondary.id);
     expect(await owner(c)).toBe(c.primary.id);
 
     // The Page Inbox: people have it, every app gets standby and none sends, until the primary takes it.
