@@ -151,6 +151,28 @@ describe('handover protocol', () => {
     }
   });
 
+  it("tells each app whose role the page's admins changed, as Messenger's app_roles", async () => {
+    const c = await setup();
+    const rolesOf = (bot: BotReceiver) => entries(bot).filter(([, m]) => m.app_roles);
+    const notice = (appId: string, role: string) => ['messaging', { recipient: { id: c.page.id }, timestamp: expect.any(Number), app_roles: { [appId]: [role] } }];
+    expect((await c.role(c.primary.id, 'primary')).status).toBe(200);
+    expect((await c.role(c.secondary.id, 'secondary')).status).toBe(200);
+    await waitFor('the primary told', () => rolesOf(c.primary.bot).length === 1 || undefined);
+    await waitFor('the secondary told', () => rolesOf(c.secondary.bot).length === 1 || undefined);
+    expect(rolesOf(c.primary.bot)).toEqual([notice(c.primary.id, 'primary_receiver')]);
+    expect(rolesOf(c.secondary.bot)).toEqual([notice(c.secondary.id, 'secondary_receiver')]);
+
+    // A new primary: the old one is made secondary, and both hear of it. The same role again changes nothing.
+    await c.role(c.secondary.id, 'primary');
+    await c.role(c.secondary.id, 'primary');
+    await waitFor('the old primary told', () => rolesOf(c.primary.bot).length === 2 || undefined);
+    await waitFor('the new primary told', () => rolesOf(c.secondary.bot).length === 2 || undefined);
+    const first = await personSays(api, c.person, c.thread.id, 'after the roles');
+    await waitForEntry('a later event', c.secondary.bot, (_, m) => m.message?.mid === first.mid);
+    expect(rolesOf(c.primary.bot)[1]).toEqual(notice(c.primary.id, 'secondary_receiver'));
+    expect(rolesOf(c.secondary.bot)).toEqual([notice(c.secondary.id, 'secondary_receiver'), notice(c.secondary.id, 'primary_receiver')]);
+  });
+
   it("lets the page's admins change a connected app's fields in place, and no one else", async () => {
     const c = await setup();
     const put = (token: string, fields: unknown, appId = c.primary.id) => api.put(`/pages/${c.page.id}/apps/${appId}/fields`, { subscribed_fields: fields }, { token });
