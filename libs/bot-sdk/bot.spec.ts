@@ -822,6 +822,15 @@ describe('GraphClient', () => {
     expect(sent[2]).toMatchObject({ recipient: { notification_messages_token: 'TOKEN' }, messaging_type: 'UPDATE' });
   });
 
+  it("answers a reusable attachment's send with its attachment_id, as Graph does", async () => {
+    const b = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'PT', verifyToken: 'v', graphUrl: base, backoffMs: 1 });
+    answers = [{ status: 200, body: { recipient_id: '7', message_id: 'm_1', attachment_id: '42' } }];
+    const sent = await b.sendMessage('7', { attachment: { type: 'image', payload: { url: 'https://example.com/a.png', is_reusable: true } } });
+    // Typed: a bot reads the id to send the file again without uploading it.
+    const id: string | undefined = sent.attachment_id;
+    expect(id).toBe('42');
+  });
+
   it('does not retry a marketing message refused for its cooldown (4 / 2018354)', async () => {
     const g = new GraphClient({ pageAccessToken: 'PT', graphUrl: base, backoffMs: 1 });
     answers = [{ status: 400, body: { error: { message: '(#4) Marketing Messages - too soon', code: 4, error_subcode: 2018354 } } }];

@@ -141,6 +141,8 @@ export interface SendOptions {
 export interface SendResult {
   recipient_id: string;
   message_id?: string;
+  // A send whose attachment was given with is_reusable: the id to send it again by.
+  attachment_id?: string;
 }
 
 /**
