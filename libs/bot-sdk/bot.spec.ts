@@ -70,6 +70,19 @@ describe('MessengerBot webhooks', () => {
     expect(got[0].pageId).toBe(PAGE);
   });
 
+
+  it('names the person of an echo on standby (the controller\'s or the Page Inbox\'s send) by its recipient', async () => {
+    const b = bot();
+    const got: BotEvent[] = [];
+    b.on('standby', (e) => void got.push(e));
+    const echo = { sender: { id: PAGE }, recipient: { id: '7' }, timestamp: 6, message: { mid: 'm_9', is_echo: true, app_id: 263902037430900, text: 'hi' } };
+    expect(await post(b, body([], [msg('7', 'm_8', 'hello'), echo]))).toEqual({ status: 200, body: 'EVENT_RECEIVED' });
+    await b.idle();
+    expect(got.map((e) => [e.kind, e.psid, e.timestamp])).toEqual([
+      ['standby', '7', 5],
+      ['standby', '7', 6],
+    ]);
+  });
   it('runs a redelivered event once, each person in order, and others meanwhile', async () => {
     const b = bot();
     const log: string[] = [];
@@ -807,6 +820,15 @@ describe('GraphClient', () => {
     expect(sent[1]).toMatchObject({ recipient: { notification_messages_token: 'TOKEN' }, message: { text: 'Deals this week' } });
     expect(sent[1]).not.toHaveProperty('messaging_type');
     expect(sent[2]).toMatchObject({ recipient: { notification_messages_token: 'TOKEN' }, messaging_type: 'UPDATE' });
+  });
+
+  it("answers a reusable attachment's send with its attachment_id, as Graph does", async () => {
+    const b = new MessengerBot({ appSecret: SECRET, pageAccessToken: 'PT', verifyToken: 'v', graphUrl: base, backoffMs: 1 });
+    answers = [{ status: 200, body: { recipient_id: '7', message_id: 'm_1', attachment_id: '42' } }];
+    const sent = await b.sendMessage('7', { attachment: { type: 'image', payload: { url: 'https://example.com/a.png', is_reusable: true } } });
+    // Typed: a bot reads the id to send the file again without uploading it.
+    const id: string | undefined = sent.attachment_id;
+    expect(id).toBe('42');
   });
 
   it('does not retry a marketing message refused for its cooldown (4 / 2018354)', async () => {

@@ -105,7 +105,7 @@ class Slots {
 export interface BotEvent {
   kind: EventKind;
   pageId: string;
-  // The person's page-scoped id (PSID); for an echo the person it was sent to; absent on Page-level events.
+  // The person's page-scoped id (PSID); for an echo (on standby too) the person it was sent to; absent on Page-level events.
   psid?: string;
   timestamp: number;
   item: Record<string, unknown>;
@@ -141,6 +141,8 @@ export interface SendOptions {
 export interface SendResult {
   recipient_id: string;
   message_id?: string;
+  // A send whose attachment was given with is_reusable: the id to send it again by.
+  attachment_id?: string;
 }
 
 /**
@@ -389,8 +391,9 @@ export class MessengerBot {
     if (!kind) return undefined;
     const sender = (item.sender as { id?: unknown } | undefined)?.id;
     const recipient = (item.recipient as { id?: unknown } | undefined)?.id;
-    // An echo goes from the Page to the person: the person is its recipient.
-    const psid = kind === 'echo' ? recipient : kind === 'policy_enforcement' ? undefined : sender;
+    // An echo goes from the Page to the person: the person is its recipient (on standby too: another app's send).
+    const isEcho = (item.message as { is_echo?: unknown } | undefined)?.is_echo === true;
+    const psid = isEcho ? recipient : kind === 'policy_enforcement' ? undefined : sender;
     const event: BotEvent = {
       kind,
       pageId,

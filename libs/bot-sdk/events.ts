@@ -44,7 +44,8 @@ export function eventKind(item: Record<string, unknown> | null | undefined, stan
   if (item.optin) return 'optin';
   if (item.referral) return 'referral';
   if (item.account_linking) return 'account_linking';
-  if (item.pass_thread_control || item.take_thread_control || item.request_thread_control || item.release_thread_control) return 'handover';
+  // Handover protocol notices; app_roles (an admin changed the app's role) is about the Page: no sender.
+  if (item.pass_thread_control || item.take_thread_control || item.request_thread_control || item.release_thread_control || item.app_roles) return 'handover';
   if (item.policy_enforcement) return 'policy_enforcement';
   return null;
 }

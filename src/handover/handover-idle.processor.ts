@@ -5,7 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { ThreadRow } from '../messaging/messaging.service';
 import { PageInboxHub } from '../pages/page-inbox-hub';
 import { PAGE_INBOX_APP_ID, WebhooksService } from '../webhooks/webhooks.service';
-import { appIdValue, HandoverNotice, HandoverService } from './handover.service';
+import { controlNotice, HandoverNotice, HandoverService } from './handover.service';
 
 // Threads per transaction: their rows stay locked until it commits, so a message to one of them waits that long.
 const BATCH = 100;
@@ -111,7 +111,7 @@ function expiryNotices(t: OwnedThread, roles: Map<string, 'primary' | 'secondary
   const controls = owner === PAGE_INBOX_APP_ID || roles.has(owner);
   if (!primary || !controls || owner === primary) return [];
   const base = { sender: { id: t.psid }, recipient: { id: t.page_id }, timestamp: Date.now() };
-  const notice = { previous_owner_app_id: appIdValue(owner), new_owner_app_id: appIdValue(primary), metadata: IDLE_TIMEOUT_METADATA };
+  const notice = controlNotice(owner, primary, IDLE_TIMEOUT_METADATA);
   const notices: HandoverNotice[] = [{ toApp: primary, item: { ...base, pass_thread_control: notice } }];
   // The app that had it learns its sends are refused from now on; the Page Inbox has people, not a webhook.
   if (owner !== PAGE_INBOX_APP_ID) notices.push({ toApp: owner, item: { ...base, take_thread_control: notice } });

@@ -26,8 +26,17 @@ export interface HandoverNotice {
   item: Record<string, unknown>;
 }
 
-// Messenger writes app ids in handover notices as numbers.
+// request_thread_control's requested_owner_app_id: a number in Meta's request-thread-control guide (its older copy
+// quotes it), so kept as one.
 export const appIdValue = (id: string) => (Number.isSafeInteger(Number(id)) ? Number(id) : id);
+
+// pass_thread_control and take_thread_control as Meta's messaging_handovers reference gives them: both app ids are
+// strings ("123456789"), metadata only when the caller set it.
+export const controlNotice = (previous: string, next: string, metadata?: string) => ({
+  previous_owner_app_id: previous,
+  new_owner_app_id: next,
+  ...(metadata === undefined ? {} : { metadata }),
+});
 
 // Messenger's handover protocol. A page whose admins gave one connected app the primary role routes each thread's
 // events to the app controlling it (threads.owner_app_id; idle: the primary) and a standby copy to the others
@@ -73,7 +82,7 @@ export class HandoverService {
           if (target === appId) throw HandoverErrors.alreadyController();
           if (target !== PAGE_INBOX_APP_ID && !roles.has(target)) throw HandoverErrors.badTarget(target);
           owner = target === primary ? null : target;
-          const notice = { previous_owner_app_id: appIdValue(appId), new_owner_app_id: appIdValue(target), ...meta };
+          const notice = controlNotice(appId, target, p.metadata);
           if (target !== PAGE_INBOX_APP_ID) notices.push({ toApp: target, item: { ...base, pass_thread_control: notice } });
           break;
         }
@@ -81,7 +90,7 @@ export class HandoverService {
           if (appId !== primary) throw HandoverErrors.primaryOnly();
           if (controller === appId) throw HandoverErrors.alreadyController();
           owner = null;
-          const notice = { previous_owner_app_id: appIdValue(controller), new_owner_app_id: appIdValue(appId), ...meta };
+          const notice = controlNotice(controller, appId, p.metadata);
           if (controller !== PAGE_INBOX_APP_ID) notices.push({ toApp: controller, item: { ...base, take_thread_control: notice } });
           break;
         }
@@ -95,7 +104,7 @@ export class HandoverService {
           if (controller !== appId) throw HandoverErrors.notController();
           if (appId === primary) throw HandoverErrors.invalid('The primary receiver already holds idle threads: pass the thread instead');
           owner = null;
-          const notice = { previous_owner_app_id: appIdValue(appId), new_owner_app_id: appIdValue(primary), ...meta };
+          const notice = controlNotice(appId, primary, p.metadata);
           notices.push({ toApp: primary, item: { ...base, pass_thread_control: notice } });
           break;
         }

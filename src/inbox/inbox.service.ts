@@ -7,7 +7,7 @@ import { RequestValidationError } from '../common/errors/validation';
 import { GraphException } from '../common/errors/graph.exception';
 import { isUniqueViolation } from '../database/pg-errors';
 import { AppConfig } from '../config/app-config';
-import { appIdValue, HandoverService } from '../handover/handover.service';
+import { controlNotice, HandoverService } from '../handover/handover.service';
 import { MessagingErrors } from '../messaging/messaging.errors';
 import { ControlRow, controlView, MessagingService, ThreadRow } from '../messaging/messaging.service';
 import { PageInboxHub } from '../pages/page-inbox-hub';
@@ -244,11 +244,11 @@ export class InboxService {
       const base = { sender: { id: thread.psid }, recipient: { id: pageId }, timestamp: Date.now() };
       if (action === 'take') {
         if (controller === PAGE_INBOX_APP_ID) return [];
-        const notice = { previous_owner_app_id: appIdValue(controller), new_owner_app_id: appIdValue(PAGE_INBOX_APP_ID) };
+        const notice = controlNotice(controller, PAGE_INBOX_APP_ID);
         return this.handover.apply(m, thread, PAGE_INBOX_APP_ID, [{ toApp: controller, item: { ...base, take_thread_control: notice } }]);
       }
       if (controller !== PAGE_INBOX_APP_ID) throw InboxErrors.notInControl(null);
-      const notice = { previous_owner_app_id: appIdValue(PAGE_INBOX_APP_ID), new_owner_app_id: appIdValue(primary) };
+      const notice = controlNotice(PAGE_INBOX_APP_ID, primary);
       return this.handover.apply(m, thread, null, [{ toApp: primary, item: { ...base, pass_thread_control: notice } }]);
     });
     // The Page's other admins see the new control.

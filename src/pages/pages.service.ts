@@ -30,6 +30,8 @@ export const toPageView = (p: PageEntity): PageView => ({ id: p.id, name: p.name
 
 // Policy notices are about the Page, not a person: their own ordering key (never a PSID, which is all digits).
 const POLICY_THREAD_KEY = 'policy';
+// Role notices (messaging_handovers app_roles) are about an app of the Page, not a person: their own key too.
+const APP_ROLES_THREAD_KEY = 'app_roles';
 // What the apps are told when the operator gives no reason.
 const POLICY_REASON = "The Page violated the platform's policies";
 
@@ -249,16 +251,39 @@ export class PagesService {
   // secondary, in one transaction (the partial unique index holds the rule).
   async setHandoverRole(pageId: string, userId: string, appId: string, role: HandoverRole | null): Promise<PageAppDto> {
     await this.assertAdmin(pageId, userId);
-    await this.db.transaction(async (m) => {
+    const deliveries = await this.db.transaction(async (m) => {
       // Every role change of the page takes the page row first, so two admins naming primaries take turns.
       await m.query(`SELECT id FROM pages WHERE id = $1 FOR UPDATE`, [pageId]);
-      const [row] = await m.query(`SELECT app_id FROM page_apps WHERE page_id = $1 AND app_id = $2`, [pageId, appId]);
+      const [row] = await m.query(`SELECT app_id, handover_role FROM page_apps WHERE page_id = $1 AND app_id = $2`, [pageId, appId]);
       if (!row) throw notFound('PAGE.APP_NOT_CONNECTED', `App ${String(appId).slice(0, 20)} is not connected to page ${pageId}`);
+      const given: [string, HandoverRole][] = [];
       if (role === 'primary') {
-        await m.query(`UPDATE page_apps SET handover_role = 'secondary' WHERE page_id = $1 AND handover_role = 'primary' AND app_id <> $2`, [pageId, appId]);
+        const demoted = rowsOf<{ app_id: string }>(await m.query(
+          `UPDATE page_apps SET handover_role = 'secondary' WHERE page_id = $1 AND handover_role = 'primary' AND app_id <> $2 RETURNING app_id`,
+          [pageId, appId],
+        ));
+        for (const d of demoted) given.push([d.app_id, 'secondary']);
       }
       await m.query(`UPDATE page_apps SET handover_role = $3, updated_at = now() WHERE page_id = $1 AND app_id = $2`, [pageId, appId, role]);
+      if (role !== null && row.handover_role !== role) given.push([appId, role]);
+      // Messenger's app_roles notice, to each app whose role an admin changed: {app_id: [its role]}, about the Page
+      // (no sender). A role taken away is told to no one (Meta doesn't document that notice).
+      const recorded: string[] = [];
+      for (const [id, r] of given) {
+        recorded.push(
+          ...(await this.webhooks.recordPageEvent(m, {
+            pageId,
+            field: 'messaging_handovers',
+            threadKey: APP_ROLES_THREAD_KEY,
+            pageLevel: true,
+            toApp: id,
+            messaging: { recipient: { id: pageId }, timestamp: Date.now(), app_roles: { [id]: [`${r}_receiver`] } },
+          })),
+        );
+      }
+      return recorded;
     });
+    if (deliveries.length) await this.webhooks.dispatch(deliveries);
     if (role === null) await this.forgetThreadControl(pageId, appId);
     const [app] = await this.connectedApps(pageId, appId);
     return app ?? { app_id: appId, name: '', subscribed_fields: [], handover_role: role };

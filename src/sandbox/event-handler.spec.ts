@@ -23,6 +23,7 @@ describe('hosted script routing and fetch policy', () => {
     expect(handlerFor({ message: { text: 'hi' } }, 'standby')).toBe('onStandby');
     expect(handlerFor({ postback: { title: 'X' } }, 'standby')).toBe('onStandby');
     expect(handlerFor({ pass_thread_control: { new_owner_app_id: '1' } }, 'messaging_handovers')).toBe('onHandover');
+    expect(handlerFor({ recipient: { id: '1' }, timestamp: 1, app_roles: { '2': ['primary_receiver'] } }, 'messaging_handovers')).toBe('onHandover');
     expect(handlerFor({ recipient: { id: '1' }, timestamp: 1, policy_enforcement: { action: 'block', reason: 'r' } }, 'messaging_policy_enforcement')).toBe('onPolicyEnforcement');
   });
 

@@ -96,7 +96,7 @@ describe('handover idle timeout', () => {
     expect(refused.body.error).toMatchObject({ code: 10, error_subcode: 2018300 });
     expect((await send(c.primary.pageToken, v, 'The bot again')).status).toBe(200);
 
-    const expiry = { previous_owner_app_id: Number(c.secondary.id), new_owner_app_id: Number(c.primary.id), metadata: 'idle_timeout' };
+    const expiry = { previous_owner_app_id: c.secondary.id, new_owner_app_id: c.primary.id, metadata: 'idle_timeout' };
     const [key, passed] = await waitForEntry('the primary told', c.primary.bot, (_, m) => m.pass_thread_control?.metadata === 'idle_timeout');
     expect([key, passed]).toEqual(['messaging', { sender: { id: v.psid }, recipient: { id: c.page.id }, timestamp: expect.any(Number), pass_thread_control: expiry }]);
     const [, taken] = await waitForEntry('the secondary told', c.secondary.bot, (_, m) => m.take_thread_control);
@@ -140,7 +140,7 @@ describe('handover idle timeout', () => {
     await admin.waitFor('the inbox hint', (e) => e.type === 'inbox' && e.thread_ids?.includes(v.thread.id));
     await admin.close();
     const [, passed] = await waitForEntry('the primary told', c.primary.bot, (_, m) => m.sender?.id === v.psid && m.pass_thread_control);
-    expect(passed.pass_thread_control).toEqual({ previous_owner_app_id: Number(INBOX), new_owner_app_id: Number(c.primary.id), metadata: 'idle_timeout' });
+    expect(passed.pass_thread_control).toEqual({ previous_owner_app_id: INBOX, new_owner_app_id: c.primary.id, metadata: 'idle_timeout' });
     const late = await api.post(`/pages/${c.page.id}/inbox/${v.thread.id}/messages`, { text: 'Sam here' }, { token: c.owner.token });
     expect([late.status, late.body.code]).toEqual([409, 'INBOX.NOT_IN_CONTROL']);
     expect((await send(c.primary.pageToken, v, 'The bot again')).status).toBe(200);

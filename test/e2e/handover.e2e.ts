@@ -85,7 +85,7 @@ describe('handover protocol', () => {
       sender: { id: c.psid },
       recipient: { id: c.page.id },
       timestamp: expect.any(Number),
-      pass_thread_control: { previous_owner_app_id: Number(c.primary.id), new_owner_app_id: Number(c.secondary.id), metadata: 'wants a human' },
+      pass_thread_control: { previous_owner_app_id: c.primary.id, new_owner_app_id: c.secondary.id, metadata: 'wants a human' },
     });
     expect(await owner(c)).toBe(c.secondary.id);
     const toAgent = await personSays(api, c.person, c.thread.id, 'hello human');
@@ -101,13 +101,13 @@ describe('handover protocol', () => {
     expect(await owner(c)).toBe(c.secondary.id);
     expect((await control(c, c.primary.pageToken, 'take')).status).toBe(200);
     const [, taken] = await waitForEntry('take_thread_control', c.secondary.bot, (_, m) => m.take_thread_control);
-    expect(taken.take_thread_control).toEqual({ previous_owner_app_id: Number(c.secondary.id), new_owner_app_id: Number(c.primary.id) });
+    expect(taken.take_thread_control).toEqual({ previous_owner_app_id: c.secondary.id, new_owner_app_id: c.primary.id });
     expect(await owner(c)).toBe(c.primary.id);
 
     // Passed again and released: idle, the primary has it and hears so.
     await control(c, c.primary.pageToken, 'pass', { target_app_id: c.secondary.id });
     expect((await control(c, c.secondary.pageToken, 'release')).status).toBe(200);
-    await waitForEntry('the release notice', c.primary.bot, (_, m) => m.pass_thread_control?.previous_owner_app_id === Number(c.secondary.id));
+    await waitForEntry('the release notice', c.primary.bot, (_, m) => m.pass_thread_control?.previous_owner_app_id === c.secondary.id);
     expect(await owner(c)).toBe(c.primary.id);
 
     // The Page Inbox: people have it, every app gets standby and none sends, until the primary takes it.
@@ -149,6 +149,28 @@ describe('handover protocol', () => {
     } finally {
       await pass.end();
     }
+  });
+
+  it("tells each app whose role the page's admins changed, as Messenger's app_roles", async () => {
+    const c = await setup();
+    const rolesOf = (bot: BotReceiver) => entries(bot).filter(([, m]) => m.app_roles);
+    const notice = (appId: string, role: string) => ['messaging', { recipient: { id: c.page.id }, timestamp: expect.any(Number), app_roles: { [appId]: [role] } }];
+    expect((await c.role(c.primary.id, 'primary')).status).toBe(200);
+    expect((await c.role(c.secondary.id, 'secondary')).status).toBe(200);
+    await waitFor('the primary told', () => rolesOf(c.primary.bot).length === 1 || undefined);
+    await waitFor('the secondary told', () => rolesOf(c.secondary.bot).length === 1 || undefined);
+    expect(rolesOf(c.primary.bot)).toEqual([notice(c.primary.id, 'primary_receiver')]);
+    expect(rolesOf(c.secondary.bot)).toEqual([notice(c.secondary.id, 'secondary_receiver')]);
+
+    // A new primary: the old one is made secondary, and both hear of it. The same role again changes nothing.
+    await c.role(c.secondary.id, 'primary');
+    await c.role(c.secondary.id, 'primary');
+    await waitFor('the old primary told', () => rolesOf(c.primary.bot).length === 2 || undefined);
+    await waitFor('the new primary told', () => rolesOf(c.secondary.bot).length === 2 || undefined);
+    const first = await personSays(api, c.person, c.thread.id, 'after the roles');
+    await waitForEntry('a later event', c.secondary.bot, (_, m) => m.message?.mid === first.mid);
+    expect(rolesOf(c.primary.bot)[1]).toEqual(notice(c.primary.id, 'secondary_receiver'));
+    expect(rolesOf(c.secondary.bot)).toEqual([notice(c.secondary.id, 'secondary_receiver'), notice(c.secondary.id, 'primary_receiver')]);
   });
 
   it("lets the page's admins change a connected app's fields in place, and no one else", async () => {

@@ -218,8 +218,8 @@ describe('hosted bot scripts', () => {
       bot.received.flatMap((r) => JSON.parse(r.body.toString()).entry ?? []).flatMap((e: any) => e.messaging ?? []).find((m: any) => m.pass_thread_control),
     );
     expect(passed.pass_thread_control).toEqual({
-      previous_owner_app_id: Number(hosted.app_id),
-      new_owner_app_id: Number(c.app.id),
+      previous_owner_app_id: hosted.app_id,
+      new_owner_app_id: c.app.id,
       metadata: 'asked for a human',
     });
     const psid = passed.sender.id;

@@ -146,7 +146,7 @@ describe('Page Inbox', () => {
       sender: { id: psid },
       recipient: { id: b.page.id },
       timestamp: expect.any(Number),
-      take_thread_control: { previous_owner_app_id: Number(b.app.id), new_owner_app_id: Number(INBOX) },
+      take_thread_control: { previous_owner_app_id: b.app.id, new_owner_app_id: INBOX },
     });
     // Taking what the inbox has already changes nothing and tells nobody.
     expect((await api.post(b.inbox(`/${c.thread.id}/take`), {}, { token: b.owner.token })).body).toEqual({ control: inboxControl });
@@ -163,7 +163,7 @@ describe('Page Inbox', () => {
     const released = await api.post(b.inbox(`/${c.thread.id}/release`), {}, { token: b.owner.token });
     expect(released.body).toEqual({ control: botControl });
     const [, back] = await waitForEntry('pass_thread_control', b.bot, (_, m) => m.pass_thread_control);
-    expect(back.pass_thread_control).toEqual({ previous_owner_app_id: Number(INBOX), new_owner_app_id: Number(b.app.id) });
+    expect(back.pass_thread_control).toEqual({ previous_owner_app_id: INBOX, new_owner_app_id: b.app.id });
     expect(entries(b.bot).filter(([, m]) => m.take_thread_control)).toHaveLength(1);
     expect((await pageSays(api, b.pageToken, psid, { text: 'Anything else?' })).status).toBe(200);
     expect((await api.post(b.inbox(`/${c.thread.id}/messages`), { text: 'late' }, { token: b.owner.token })).status).toBe(409);
