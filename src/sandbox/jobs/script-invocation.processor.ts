@@ -58,6 +58,8 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
   private pollTimer?: NodeJS.Timeout;
   private polling = false;
   private stopping = false;
+  // Jobs being handled now, awaited at shutdown.
+  private readonly running = new Set<Promise<void>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -73,19 +75,31 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
 
   onApplicationBootstrap(): void {
     if (!this.config.runsWorkers) return;
-    this.queue.process(SCRIPT_JOB, ({ deliveryId }) => this.invoke(deliveryId), {
+    this.queue.process(SCRIPT_JOB, ({ deliveryId }) => this.track(this.invoke(deliveryId)), {
       concurrency: this.config.env.SCRIPT_CONCURRENCY,
     });
     this.pollTimer = setInterval(() => void this.poll(), this.config.env.SCRIPT_POLL_INTERVAL_MS);
     this.pollTimer.unref();
   }
 
-  onModuleDestroy(): void {
+  // SIGTERM: runs in flight finish and settle before the sandbox pool stops (SandboxPools, which this depends on, is
+  // destroyed after this); stopped at once, a run was retried by the next process and its sends so far went out
+  // twice. Jobs that arrive meanwhile claim nothing: their deliveries stay pending for the next process's poller.
+  async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
+    await Promise.allSettled([...this.running]);
+  }
+
+  private track(run: Promise<void>): Promise<void> {
+    this.running.add(run);
+    const done = () => void this.running.delete(run);
+    run.then(done, done);
+    return run;
   }
 
   async invoke(deliveryId: string): Promise<void> {
+    if (this.stopping) return;
     const leaseMs = 60_000;
     // Same fence as the HTTP worker, plus: the Page's script is active and not paused by its breaker.
     const [c]: ClaimedInvocation[] = await this.db.query(
