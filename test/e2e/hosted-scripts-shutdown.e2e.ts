@@ -66,7 +66,7 @@ describe('hosted scripts: SIGTERM of a worker mid-run', () => {
       await waitFor('the first reply', async () => (await pageTexts(threadA.id)).includes('first a'));
       await waitFor('the run waiting for the store lock', async () => {
         const [{ n }] = await t.db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory' AND query LIKE '%sb-script-store:%'`,
         );
         return n === 1;
       });
