@@ -55,6 +55,9 @@ const MAX_URL = 4096;
 const MAX_SENT_SOURCES = 4096;
 const STARTUP_GRACE_MS = 15_000;
 const QUARANTINE_MS = 10 * 60_000;
+// A Page's host calls in flight at once, in units of its maxHostCalls: two runs' worth (a run's calls, and the calls
+// an earlier run left behind).
+const PAGE_CALLS_IN_FLIGHT = 2;
 
 export class SandboxPool {
   private readonly workers: Worker[] = [];
@@ -69,6 +72,10 @@ export class SandboxPool {
   private readonly recentExits: number[] = [];
   private readonly quarantineAfter: number;
   private readonly blame = new Map<string, { score: number; since: number }>();
+  // Host calls of each Page running in the bridge now, across its invocations: a call the handler did not await
+  // outlives its run (its answer is dropped, its work is not), so a script that fires calls and returns would pile
+  // them up event after event. Bounded by PAGE_CALLS_IN_FLIGHT.
+  private readonly pageCalls = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | undefined;
   private seq = 0;
   private syntaxTurn = 0;
@@ -344,6 +351,9 @@ export class SandboxPool {
     } catch {
       return refuse('invalid_argument', 'payload is not JSON');
     }
+    const inFlight = this.pageCalls.get(p.pageId) ?? 0;
+    const maxInFlight = PAGE_CALLS_IN_FLIGHT * p.limits.maxHostCalls;
+    if (inFlight >= maxInFlight) return refuse('host_busy', `this page has ${maxInFlight} host calls in flight`);
     let result: Promise<HostResult<unknown>>;
     try {
       const call = this.hostCall(p, op, arg);
@@ -352,6 +362,7 @@ export class SandboxPool {
     } catch (e) {
       result = Promise.reject(e);
     }
+    this.pageCalls.set(p.pageId, inFlight + 1);
     try {
       const r = await result;
       if (r === null || typeof r !== 'object' || typeof r.ok !== 'boolean') throw new TypeError(`HostBridge ${op} returned no HostResult`);
@@ -359,6 +370,10 @@ export class SandboxPool {
     } catch (e) {
       this.options.onHostError?.(e, op, p.pageId);
       refuse('host_error', 'host call failed');
+    } finally {
+      const n = (this.pageCalls.get(p.pageId) ?? 1) - 1;
+      if (n > 0) this.pageCalls.set(p.pageId, n);
+      else this.pageCalls.delete(p.pageId);
     }
   }
 

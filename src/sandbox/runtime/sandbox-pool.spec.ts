@@ -393,6 +393,33 @@ describe('SandboxPool', () => {
     }
   });
 
+  it("bounds a Page's host calls still in flight, counting those its ended runs left behind", async () => {
+    // A call the handler does not await outlives its run: its answer is dropped, its work is not. Unbounded, a script
+    // that fires calls and returns piled them up in the bridge event after event (one stuck dependency away).
+    const stuck = new InMemoryHostBridge();
+    stuck.routes.set('https://api.example.com/hang', { hang: true });
+    const p = new SandboxPool({ workers: 1, host: stuck });
+    await p.start();
+    try {
+      const FIRE = `export default { async onMessage(e, ctx) {
+        if (e.message.text === 'check') {
+          try { await ctx.store.get('k'); console.log('answered'); } catch (err) { console.log(err.code); }
+          return;
+        }
+        for (let i = 0; i < 20; i++) ctx.fetch('https://api.example.com/hang').catch(() => {});
+      } }`;
+      const run = (pageId: string, text: string) =>
+        p.invoke({ pageId, scriptVersionId: 'fire', source: FIRE, handler: 'onMessage', event: event(text), allowedHosts: ['api.example.com'] });
+      for (let i = 0; i < 10; i++) expect(await run('firer', 'go')).toMatchObject({ outcome: 'ok', hostCalls: 20 });
+      // Twice the per-event maxHostCalls (50) at most.
+      expect(stuck.fetched.filter((f) => f.pageId === 'firer')).toHaveLength(100);
+      expect(await run('firer', 'check')).toMatchObject({ outcome: 'ok', logs: [expect.objectContaining({ message: 'host_busy' })] });
+      expect(await run('other', 'check')).toMatchObject({ outcome: 'ok', logs: [expect.objectContaining({ message: 'answered' })] });
+    } finally {
+      await p.stop();
+    }
+  });
+
   it('kills and replaces a worker that stops answering heartbeats', async () => {
     const seen: WorkerExitInfo[] = [];
     const hb = new SandboxPool({ workers: 1, host, heartbeatMs: 50, heartbeatTimeoutMs: 300, onWorkerExit: (i) => seen.push(i) });
