@@ -36,8 +36,9 @@ interface ClaimedInvocation {
 
 // Failures that say nothing about the script: retried, but they do not count towards its breaker. A worker crash
 // with several versions in flight fails every run it held, most of them bystanders queued behind the one that
-// crashed it (counting it paused innocent scripts); only a crash with one version in flight (worker_crashed) is
-// that script's. The pool's quarantine also stops a version in flight at crash after crash.
+// crashed it (counting it paused innocent scripts); only a crash with one version in flight, or one the version's
+// own isolate reported (worker_crashed), is that script's. The pool's quarantine also stops a version in flight at
+// crash after crash.
 const PLATFORM_FAULTS = new Set(['pool_stopped', 'overloaded', 'internal', 'invalid_request', 'worker_crashed_shared']);
 
 // A worker runs one Page's invocations one after another, so a Page's claims beyond this only wait there, each

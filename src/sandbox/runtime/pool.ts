@@ -44,6 +44,8 @@ interface Worker {
   lastPong: number;
   ready: boolean;
   fatal: string | undefined;
+  // The script version whose isolate reported `fatal`: the culprit, whatever else is in flight when the worker dies.
+  fatalVersion: string | undefined;
   killedForHeartbeat: boolean;
 }
 
@@ -116,6 +118,7 @@ export class SandboxPool {
         lastPong: Date.now(),
         ready: false,
         fatal: undefined,
+        fatalVersion: undefined,
         killedForHeartbeat: false,
       };
       this.workers.push(w);
@@ -249,6 +252,7 @@ export class SandboxPool {
     w.lastPong = Date.now();
     w.ready = false;
     w.fatal = undefined;
+    w.fatalVersion = undefined;
     w.killedForHeartbeat = false;
     w.sentSources.clear();
     const ready = new Promise<void>((resolve) => {
@@ -316,6 +320,7 @@ export class SandboxPool {
         return;
       case 'fatal':
         w.fatal = m.message;
+        w.fatalVersion = typeof m.v === 'string' ? m.v : undefined;
         return;
       case 'ready':
         return;
@@ -456,10 +461,11 @@ export class SandboxPool {
     }, delay).unref();
   }
 
-  // A worker died: the versions it was running share one unit of blame.
+  // A worker died: the version whose isolate said it was fatal takes the blame; otherwise the versions it was running
+  // share one unit.
   private assignBlame(w: Worker): void {
     if (this.quarantineAfter <= 0) return;
-    const versions = new Set([...w.inflight.values()].map((p) => p.versionId));
+    const versions = w.fatalVersion !== undefined ? new Set([w.fatalVersion]) : new Set([...w.inflight.values()].map((p) => p.versionId));
     const t = Date.now();
     for (const v of versions) {
       const b = this.blame.get(v);
@@ -479,17 +485,23 @@ export class SandboxPool {
   }
 
   private failInflight(w: Worker, why: 'worker_crashed' | 'pool_stopped'): number {
-    // A crash is pinned on a version only when it was the only one in flight: the others were bystanders.
+    // A crash is pinned on a version when its isolate reported it, or when it was the only one in flight: the others
+    // were bystanders.
     const versions = new Set([...w.inflight.values()].map((p) => p.versionId));
-    const code = why === 'worker_crashed' && versions.size > 1 ? 'worker_crashed_shared' : why;
-    const message =
-      why === 'pool_stopped'
-        ? 'the sandbox pool stopped'
-        : code === 'worker_crashed'
-          ? 'the sandbox worker running this invocation exited'
-          : 'the sandbox worker exited while running this and other scripts';
+    const codeOf = (p: Pending): InvocationErrorCode => {
+      if (why === 'pool_stopped') return why;
+      if (w.fatalVersion !== undefined) return p.versionId === w.fatalVersion ? 'worker_crashed' : 'worker_crashed_shared';
+      return versions.size > 1 ? 'worker_crashed_shared' : 'worker_crashed';
+    };
     const n = w.inflight.size;
     for (const p of w.inflight.values()) {
+      const code = codeOf(p);
+      const message =
+        code === 'pool_stopped'
+          ? 'the sandbox pool stopped'
+          : code === 'worker_crashed'
+            ? 'the sandbox worker running this invocation exited'
+            : 'the sandbox worker exited while running this and other scripts';
       p.done = true;
       p.resolve(errorResult(code, message));
     }

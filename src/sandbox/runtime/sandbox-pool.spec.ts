@@ -379,6 +379,38 @@ describe('SandboxPool', () => {
     }
   });
 
+  it("blames an isolate that fails to terminate for its worker's death, not the run that happened to be in flight", async () => {
+    // A builtin that runs on near the heap limit does not stop when its run is ended (limit cpu): isolated-vm
+    // reports "Script failed to terminate" seconds later, from that isolate, and the worker dies. Blamed on what was
+    // in flight then, an innocent Page alone in flight took worker_crashed (its breaker, its quarantine).
+    const seen: WorkerExitInfo[] = [];
+    const stuck = new InMemoryHostBridge();
+    stuck.routes.set('https://api.example.com/hang', { hang: true });
+    const p = new SandboxPool({ workers: 1, host: stuck, quarantineAfterCrashes: 1, onWorkerExit: (i) => seen.push(i) });
+    await p.start();
+    try {
+      const HANG = `export default { async onMessage(e, ctx) { await ctx.fetch('https://api.example.com/hang'); } }`;
+      const EVIL = `export default { onMessage() { 'a'.repeat(2 ** 24).replaceAll('a', 'bbbb'); } }`;
+      const innocent = p.invoke({
+        pageId: 'innocent', scriptVersionId: 'innocent-v', source: HANG, handler: 'onMessage', event: event(),
+        allowedHosts: ['api.example.com'], limits: { wallMs: 60_000 },
+      });
+      const evil = await p.invoke({ pageId: 'evil', scriptVersionId: 'evil-v', source: EVIL, handler: 'onMessage', event: event() });
+      expect(evil).toMatchObject({ outcome: 'limit', limit: 'cpu' });
+      expect(await innocent).toMatchObject({ outcome: 'error', error: { code: 'worker_crashed_shared' } });
+      expect(seen).toEqual([expect.objectContaining({ reason: 'fatal', message: 'Script failed to terminate' })]);
+      expect(await p.invoke({ pageId: 'evil', scriptVersionId: 'evil-v', source: EVIL, handler: 'onMessage', event: event() })).toMatchObject({
+        error: { code: 'quarantined' },
+      });
+      const ECHO_ONLY = 'export default { onMessage() {} }';
+      expect(await p.invoke({ pageId: 'innocent', scriptVersionId: 'innocent-v', source: ECHO_ONLY, handler: 'onMessage', event: event() })).toMatchObject({
+        outcome: 'ok',
+      });
+    } finally {
+      await p.stop();
+    }
+  });
+
   it('answers overloaded past the in-flight cap of a worker', async () => {
     const slow = new InMemoryHostBridge({ latencyMs: 100 });
     const tiny = new SandboxPool({ workers: 1, host: slow, maxInFlightPerWorker: 1 });
