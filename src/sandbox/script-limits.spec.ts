@@ -11,4 +11,11 @@ describe('per-page sandbox limits', () => {
     expect(checkPageLimits({ memoryMb: 1 })).toMatch(/memoryMb/);
     expect(checkPageLimits({ maxPayloadBytes: 2048 })).toMatch(/maxPayloadBytes cannot be set per page/);
   });
+
+  it("refuses names that are no limit, Object.prototype's included", () => {
+    // Read through the ceilings' prototype, these passed (a number is never greater than a function) and were stored.
+    for (const key of ['constructor', 'toString', 'hasOwnProperty', 'nope']) {
+      expect(checkPageLimits({ [key]: 1 } as never)).toBe(`limits.${key} cannot be set per page`);
+    }
+  });
 });

@@ -15,7 +15,8 @@ export const PAGE_LIMIT_CEILINGS: Readonly<Partial<SandboxLimits>> = Object.free
 // Null when the overrides are acceptable; otherwise the reason, naming the limit.
 export function checkPageLimits(limits: Partial<SandboxLimits>): string | null {
   for (const [key, value] of Object.entries(limits) as [keyof SandboxLimits, number][]) {
-    const ceiling = PAGE_LIMIT_CEILINGS[key];
+    // Own keys only: `constructor` and the rest of Object.prototype are no limits.
+    const ceiling = Object.hasOwn(PAGE_LIMIT_CEILINGS, key) ? PAGE_LIMIT_CEILINGS[key] : undefined;
     if (ceiling === undefined) return `limits.${key} cannot be set per page`;
     if (value > ceiling) return `limits.${key} may be at most ${ceiling}`;
   }

@@ -368,6 +368,23 @@ describe('sandbox abuse', () => {
     expect(r.wallMs).toBeLessThan(1500);
   });
 
+  it('offers no FinalizationRegistry: its cleanup callbacks would run between entries, under no limit', async () => {
+    // Offered, the callbacks ran on the worker's own thread whenever V8 collected: an endless one held that worker
+    // (every Page on it) until the heartbeat killed it, ten seconds later.
+    const pids = pool.workerPids();
+    const r = await abuse(`export default { onMessage() {
+      console.log(typeof FinalizationRegistry);
+      const reg = new FinalizationRegistry(() => { for (;;) {} });
+      for (let i = 0; i < 2000; i++) reg.register({ big: new Array(1000).fill(i) }, i);
+    } }`);
+    expect(r).toMatchObject({
+      outcome: 'error',
+      error: { code: 'script_error', message: 'ReferenceError: FinalizationRegistry is not defined' },
+      logs: [expect.objectContaining({ message: 'undefined' })],
+    });
+    expect(pool.workerPids()).toEqual(pids);
+  });
+
   it('counts a slow host call against the wall limit', async () => {
     host.routes.set('https://slow.partner.test/', { hang: true });
     const r = await abuse(`export default { async onMessage(event, ctx) { await ctx.fetch('https://slow.partner.test/'); } }`, {

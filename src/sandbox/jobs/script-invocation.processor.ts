@@ -36,8 +36,9 @@ interface ClaimedInvocation {
 
 // Failures that say nothing about the script: retried, but they do not count towards its breaker. A worker crash
 // with several versions in flight fails every run it held, most of them bystanders queued behind the one that
-// crashed it (counting it paused innocent scripts); only a crash with one version in flight (worker_crashed) is
-// that script's. The pool's quarantine also stops a version in flight at crash after crash.
+// crashed it (counting it paused innocent scripts); only a crash with one version in flight, or one the version's
+// own isolate reported (worker_crashed), is that script's. The pool's quarantine also stops a version in flight at
+// crash after crash.
 const PLATFORM_FAULTS = new Set(['pool_stopped', 'overloaded', 'internal', 'invalid_request', 'worker_crashed_shared']);
 
 // A worker runs one Page's invocations one after another, so a Page's claims beyond this only wait there, each
@@ -58,6 +59,8 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
   private pollTimer?: NodeJS.Timeout;
   private polling = false;
   private stopping = false;
+  // Jobs being handled now, awaited at shutdown.
+  private readonly running = new Set<Promise<void>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -73,19 +76,31 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
 
   onApplicationBootstrap(): void {
     if (!this.config.runsWorkers) return;
-    this.queue.process(SCRIPT_JOB, ({ deliveryId }) => this.invoke(deliveryId), {
+    this.queue.process(SCRIPT_JOB, ({ deliveryId }) => this.track(this.invoke(deliveryId)), {
       concurrency: this.config.env.SCRIPT_CONCURRENCY,
     });
     this.pollTimer = setInterval(() => void this.poll(), this.config.env.SCRIPT_POLL_INTERVAL_MS);
     this.pollTimer.unref();
   }
 
-  onModuleDestroy(): void {
+  // SIGTERM: runs in flight finish and settle before the sandbox pool stops (SandboxPools, which this depends on, is
+  // destroyed after this); stopped at once, a run was retried by the next process and its sends so far went out
+  // twice. Jobs that arrive meanwhile claim nothing: their deliveries stay pending for the next process's poller.
+  async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
+    await Promise.allSettled([...this.running]);
+  }
+
+  private track(run: Promise<void>): Promise<void> {
+    this.running.add(run);
+    const done = () => void this.running.delete(run);
+    run.then(done, done);
+    return run;
   }
 
   async invoke(deliveryId: string): Promise<void> {
+    if (this.stopping) return;
     const leaseMs = 60_000;
     // Same fence as the HTTP worker, plus: the Page's script is active and not paused by its breaker.
     const [c]: ClaimedInvocation[] = await this.db.query(

@@ -36,10 +36,13 @@ const StringSlice = String.prototype.slice;
 const StringToUpperCase = String.prototype.toUpperCase;
 const DateNow = Date.now;
 
-// Not offered to scripts: shared memory (Atomics.wait parks a thread without using CPU) and
-// WebAssembly (its compiler threads are not counted in the isolate's cpuTime).
+// Not offered to scripts: shared memory (Atomics.wait parks a thread without using CPU),
+// WebAssembly (its compiler threads are not counted in the isolate's cpuTime) and
+// FinalizationRegistry (V8 runs its callbacks after a collection, outside any entry the worker
+// limits: an endless one held the worker's thread until the heartbeat killed it).
 delete G.SharedArrayBuffer;
 delete G.WebAssembly;
+delete G.FinalizationRegistry;
 if (typeof Atomics === 'object') { delete Atomics.wait; delete Atomics.waitAsync; }
 
 const initial = JSONparse($3);

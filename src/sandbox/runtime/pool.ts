@@ -44,6 +44,8 @@ interface Worker {
   lastPong: number;
   ready: boolean;
   fatal: string | undefined;
+  // The script version whose isolate reported `fatal`: the culprit, whatever else is in flight when the worker dies.
+  fatalVersion: string | undefined;
   killedForHeartbeat: boolean;
 }
 
@@ -55,6 +57,9 @@ const MAX_URL = 4096;
 const MAX_SENT_SOURCES = 4096;
 const STARTUP_GRACE_MS = 15_000;
 const QUARANTINE_MS = 10 * 60_000;
+// A Page's host calls in flight at once, in units of its maxHostCalls: two runs' worth (a run's calls, and the calls
+// an earlier run left behind).
+const PAGE_CALLS_IN_FLIGHT = 2;
 
 export class SandboxPool {
   private readonly workers: Worker[] = [];
@@ -69,6 +74,10 @@ export class SandboxPool {
   private readonly recentExits: number[] = [];
   private readonly quarantineAfter: number;
   private readonly blame = new Map<string, { score: number; since: number }>();
+  // Host calls of each Page running in the bridge now, across its invocations: a call the handler did not await
+  // outlives its run (its answer is dropped, its work is not), so a script that fires calls and returns would pile
+  // them up event after event. Bounded by PAGE_CALLS_IN_FLIGHT.
+  private readonly pageCalls = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | undefined;
   private seq = 0;
   private syntaxTurn = 0;
@@ -109,6 +118,7 @@ export class SandboxPool {
         lastPong: Date.now(),
         ready: false,
         fatal: undefined,
+        fatalVersion: undefined,
         killedForHeartbeat: false,
       };
       this.workers.push(w);
@@ -242,6 +252,7 @@ export class SandboxPool {
     w.lastPong = Date.now();
     w.ready = false;
     w.fatal = undefined;
+    w.fatalVersion = undefined;
     w.killedForHeartbeat = false;
     w.sentSources.clear();
     const ready = new Promise<void>((resolve) => {
@@ -309,6 +320,7 @@ export class SandboxPool {
         return;
       case 'fatal':
         w.fatal = m.message;
+        w.fatalVersion = typeof m.v === 'string' ? m.v : undefined;
         return;
       case 'ready':
         return;
@@ -344,6 +356,9 @@ export class SandboxPool {
     } catch {
       return refuse('invalid_argument', 'payload is not JSON');
     }
+    const inFlight = this.pageCalls.get(p.pageId) ?? 0;
+    const maxInFlight = PAGE_CALLS_IN_FLIGHT * p.limits.maxHostCalls;
+    if (inFlight >= maxInFlight) return refuse('host_busy', `this page has ${maxInFlight} host calls in flight`);
     let result: Promise<HostResult<unknown>>;
     try {
       const call = this.hostCall(p, op, arg);
@@ -352,6 +367,7 @@ export class SandboxPool {
     } catch (e) {
       result = Promise.reject(e);
     }
+    this.pageCalls.set(p.pageId, inFlight + 1);
     try {
       const r = await result;
       if (r === null || typeof r !== 'object' || typeof r.ok !== 'boolean') throw new TypeError(`HostBridge ${op} returned no HostResult`);
@@ -359,6 +375,10 @@ export class SandboxPool {
     } catch (e) {
       this.options.onHostError?.(e, op, p.pageId);
       refuse('host_error', 'host call failed');
+    } finally {
+      const n = (this.pageCalls.get(p.pageId) ?? 1) - 1;
+      if (n > 0) this.pageCalls.set(p.pageId, n);
+      else this.pageCalls.delete(p.pageId);
     }
   }
 
@@ -441,10 +461,11 @@ export class SandboxPool {
     }, delay).unref();
   }
 
-  // A worker died: the versions it was running share one unit of blame.
+  // A worker died: the version whose isolate said it was fatal takes the blame; otherwise the versions it was running
+  // share one unit.
   private assignBlame(w: Worker): void {
     if (this.quarantineAfter <= 0) return;
-    const versions = new Set([...w.inflight.values()].map((p) => p.versionId));
+    const versions = w.fatalVersion !== undefined ? new Set([w.fatalVersion]) : new Set([...w.inflight.values()].map((p) => p.versionId));
     const t = Date.now();
     for (const v of versions) {
       const b = this.blame.get(v);
@@ -464,17 +485,23 @@ export class SandboxPool {
   }
 
   private failInflight(w: Worker, why: 'worker_crashed' | 'pool_stopped'): number {
-    // A crash is pinned on a version only when it was the only one in flight: the others were bystanders.
+    // A crash is pinned on a version when its isolate reported it, or when it was the only one in flight: the others
+    // were bystanders.
     const versions = new Set([...w.inflight.values()].map((p) => p.versionId));
-    const code = why === 'worker_crashed' && versions.size > 1 ? 'worker_crashed_shared' : why;
-    const message =
-      why === 'pool_stopped'
-        ? 'the sandbox pool stopped'
-        : code === 'worker_crashed'
-          ? 'the sandbox worker running this invocation exited'
-          : 'the sandbox worker exited while running this and other scripts';
+    const codeOf = (p: Pending): InvocationErrorCode => {
+      if (why === 'pool_stopped') return why;
+      if (w.fatalVersion !== undefined) return p.versionId === w.fatalVersion ? 'worker_crashed' : 'worker_crashed_shared';
+      return versions.size > 1 ? 'worker_crashed_shared' : 'worker_crashed';
+    };
     const n = w.inflight.size;
     for (const p of w.inflight.values()) {
+      const code = codeOf(p);
+      const message =
+        code === 'pool_stopped'
+          ? 'the sandbox pool stopped'
+          : code === 'worker_crashed'
+            ? 'the sandbox worker running this invocation exited'
+            : 'the sandbox worker exited while running this and other scripts';
       p.done = true;
       p.resolve(errorResult(code, message));
     }

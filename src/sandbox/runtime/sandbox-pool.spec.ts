@@ -379,6 +379,38 @@ describe('SandboxPool', () => {
     }
   });
 
+  it("blames an isolate that fails to terminate for its worker's death, not the run that happened to be in flight", async () => {
+    // A builtin that runs on near the heap limit does not stop when its run is ended (limit cpu): isolated-vm
+    // reports "Script failed to terminate" seconds later, from that isolate, and the worker dies. Blamed on what was
+    // in flight then, an innocent Page alone in flight took worker_crashed (its breaker, its quarantine).
+    const seen: WorkerExitInfo[] = [];
+    const stuck = new InMemoryHostBridge();
+    stuck.routes.set('https://api.example.com/hang', { hang: true });
+    const p = new SandboxPool({ workers: 1, host: stuck, quarantineAfterCrashes: 1, onWorkerExit: (i) => seen.push(i) });
+    await p.start();
+    try {
+      const HANG = `export default { async onMessage(e, ctx) { await ctx.fetch('https://api.example.com/hang'); } }`;
+      const EVIL = `export default { onMessage() { 'a'.repeat(2 ** 24).replaceAll('a', 'bbbb'); } }`;
+      const innocent = p.invoke({
+        pageId: 'innocent', scriptVersionId: 'innocent-v', source: HANG, handler: 'onMessage', event: event(),
+        allowedHosts: ['api.example.com'], limits: { wallMs: 60_000 },
+      });
+      const evil = await p.invoke({ pageId: 'evil', scriptVersionId: 'evil-v', source: EVIL, handler: 'onMessage', event: event() });
+      expect(evil).toMatchObject({ outcome: 'limit', limit: 'cpu' });
+      expect(await innocent).toMatchObject({ outcome: 'error', error: { code: 'worker_crashed_shared' } });
+      expect(seen).toEqual([expect.objectContaining({ reason: 'fatal', message: 'Script failed to terminate' })]);
+      expect(await p.invoke({ pageId: 'evil', scriptVersionId: 'evil-v', source: EVIL, handler: 'onMessage', event: event() })).toMatchObject({
+        error: { code: 'quarantined' },
+      });
+      const ECHO_ONLY = 'export default { onMessage() {} }';
+      expect(await p.invoke({ pageId: 'innocent', scriptVersionId: 'innocent-v', source: ECHO_ONLY, handler: 'onMessage', event: event() })).toMatchObject({
+        outcome: 'ok',
+      });
+    } finally {
+      await p.stop();
+    }
+  });
+
   it('answers overloaded past the in-flight cap of a worker', async () => {
     const slow = new InMemoryHostBridge({ latencyMs: 100 });
     const tiny = new SandboxPool({ workers: 1, host: slow, maxInFlightPerWorker: 1 });
@@ -390,6 +422,33 @@ describe('SandboxPool', () => {
       expect(second.error!.code).toBe('overloaded');
     } finally {
       await tiny.stop();
+    }
+  });
+
+  it("bounds a Page's host calls still in flight, counting those its ended runs left behind", async () => {
+    // A call the handler does not await outlives its run: its answer is dropped, its work is not. Unbounded, a script
+    // that fires calls and returns piled them up in the bridge event after event (one stuck dependency away).
+    const stuck = new InMemoryHostBridge();
+    stuck.routes.set('https://api.example.com/hang', { hang: true });
+    const p = new SandboxPool({ workers: 1, host: stuck });
+    await p.start();
+    try {
+      const FIRE = `export default { async onMessage(e, ctx) {
+        if (e.message.text === 'check') {
+          try { await ctx.store.get('k'); console.log('answered'); } catch (err) { console.log(err.code); }
+          return;
+        }
+        for (let i = 0; i < 20; i++) ctx.fetch('https://api.example.com/hang').catch(() => {});
+      } }`;
+      const run = (pageId: string, text: string) =>
+        p.invoke({ pageId, scriptVersionId: 'fire', source: FIRE, handler: 'onMessage', event: event(text), allowedHosts: ['api.example.com'] });
+      for (let i = 0; i < 10; i++) expect(await run('firer', 'go')).toMatchObject({ outcome: 'ok', hostCalls: 20 });
+      // Twice the per-event maxHostCalls (50) at most.
+      expect(stuck.fetched.filter((f) => f.pageId === 'firer')).toHaveLength(100);
+      expect(await run('firer', 'check')).toMatchObject({ outcome: 'ok', logs: [expect.objectContaining({ message: 'host_busy' })] });
+      expect(await run('other', 'check')).toMatchObject({ outcome: 'ok', logs: [expect.objectContaining({ message: 'answered' })] });
+    } finally {
+      await p.stop();
     }
   });
 

@@ -49,8 +49,8 @@ export type InvocationErrorCode =
   | 'bad_module' // imports, or no default export object
   | 'limit_exceeded' // outcome 'limit'; see `limit`
   | 'invalid_request' // rejected by the pool before running (handler name, sizes, JSON)
-  | 'worker_crashed' // the worker died while only this script version had invocations in flight on it
-  | 'worker_crashed_shared' // it died with several versions in flight: which one killed it is unknown
+  | 'worker_crashed' // the worker died while only this script version had invocations in flight on it, or this version's isolate reported the fatal error
+  | 'worker_crashed_shared' // it died with several versions in flight and none named, or another version's isolate reported it
   | 'overloaded'
   | 'quarantined' // this version was in flight when its worker died, too often
   | 'pool_stopped'

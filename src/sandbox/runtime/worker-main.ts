@@ -374,8 +374,9 @@ function hooksFor(slot: Slot) {
       inv.resultJson = json;
     },
     catastrophic(message: string): void {
-      // isolated-vm: the process can no longer be trusted. Tell the pool, then die at once.
-      post({ t: 'fatal', message });
+      // isolated-vm: the process can no longer be trusted. Tell the pool which version's isolate it was (its run may
+      // be long over: "Script failed to terminate" comes seconds after a limit ended it), then die at once.
+      post({ t: 'fatal', message, v: slot.versionId });
       setImmediate(() => process.kill(process.pid, 'SIGKILL'));
     },
   };
