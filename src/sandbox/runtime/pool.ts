@@ -46,6 +46,7 @@ interface Worker {
   fatal: string | undefined;
   // The script version whose isolate reported `fatal`: the culprit, whatever else is in flight when the worker dies.
   fatalVersion: string | undefined;
+  fatalPage: string | undefined;
   killedForHeartbeat: boolean;
 }
 
@@ -57,6 +58,8 @@ const MAX_URL = 4096;
 const MAX_SENT_SOURCES = 4096;
 const STARTUP_GRACE_MS = 15_000;
 const QUARANTINE_MS = 10 * 60_000;
+// A Page's scripts, whatever their versions, may be blamed for this many times a version's allowance of crashes.
+const PAGE_QUARANTINE_FACTOR = 2;
 // A Page's host calls in flight at once, in units of its maxHostCalls: two runs' worth (a run's calls, and the calls
 // an earlier run left behind).
 const PAGE_CALLS_IN_FLIGHT = 2;
@@ -74,6 +77,9 @@ export class SandboxPool {
   private readonly recentExits: number[] = [];
   private readonly quarantineAfter: number;
   private readonly blame = new Map<string, { score: number; since: number }>();
+  // Crashes pinned on a Page (its version reported the fatal error, or ran alone): kept across its versions, since
+  // dispose() forgets a version's blame and a new upload is a new version.
+  private readonly pageBlame = new Map<string, { score: number; since: number }>();
   // Host calls of each Page running in the bridge now, across its invocations: a call the handler did not await
   // outlives its run (its answer is dropped, its work is not), so a script that fires calls and returns would pile
   // them up event after event. Bounded by PAGE_CALLS_IN_FLIGHT.
@@ -119,6 +125,7 @@ export class SandboxPool {
         ready: false,
         fatal: undefined,
         fatalVersion: undefined,
+        fatalPage: undefined,
         killedForHeartbeat: false,
       };
       this.workers.push(w);
@@ -167,8 +174,11 @@ export class SandboxPool {
     } catch (e) {
       return refused('invalid_request', (e as Error).message);
     }
-    if (this.isQuarantined(req.scriptVersionId)) {
+    if (this.isQuarantined(this.blame, req.scriptVersionId, this.quarantineAfter)) {
       return refused('quarantined', 'this script version was running each time its sandbox worker died; it is refused for a while');
+    }
+    if (this.isQuarantined(this.pageBlame, req.pageId, PAGE_QUARANTINE_FACTOR * this.quarantineAfter)) {
+      return refused('quarantined', "this Page's scripts crashed their sandbox worker again and again; they are refused for a while");
     }
     const w = this.workers[this.workerIndexFor(req.pageId)];
     if (w.inflight.size >= this.maxInFlight) return refused('overloaded', 'too many invocations in flight on this worker');
@@ -253,6 +263,7 @@ export class SandboxPool {
     w.ready = false;
     w.fatal = undefined;
     w.fatalVersion = undefined;
+    w.fatalPage = undefined;
     w.killedForHeartbeat = false;
     w.sentSources.clear();
     const ready = new Promise<void>((resolve) => {
@@ -321,6 +332,7 @@ export class SandboxPool {
       case 'fatal':
         w.fatal = m.message;
         w.fatalVersion = typeof m.v === 'string' ? m.v : undefined;
+        w.fatalPage = typeof m.p === 'string' ? m.p : undefined;
         return;
       case 'ready':
         return;
@@ -467,21 +479,25 @@ export class SandboxPool {
     if (this.quarantineAfter <= 0) return;
     const versions = w.fatalVersion !== undefined ? new Set([w.fatalVersion]) : new Set([...w.inflight.values()].map((p) => p.versionId));
     const t = Date.now();
-    for (const v of versions) {
-      const b = this.blame.get(v);
-      if (!b || t - b.since > QUARANTINE_MS) this.blame.set(v, { score: 1 / versions.size, since: t });
-      else b.score += 1 / versions.size;
-    }
+    const add = (map: Map<string, { score: number; since: number }>, key: string, score: number) => {
+      const b = map.get(key);
+      if (!b || t - b.since > QUARANTINE_MS) map.set(key, { score, since: t });
+      else b.score += score;
+    };
+    for (const v of versions) add(this.blame, v, 1 / versions.size);
+    // A Page is charged only for a crash that is surely its own.
+    const page = w.fatalVersion !== undefined ? w.fatalPage : versions.size === 1 ? [...w.inflight.values()][0]?.pageId : undefined;
+    if (page !== undefined) add(this.pageBlame, page, 1);
   }
 
-  private isQuarantined(versionId: string): boolean {
-    const b = this.blame.get(versionId);
+  private isQuarantined(map: Map<string, { score: number; since: number }>, key: string, after: number): boolean {
+    const b = map.get(key);
     if (!b) return false;
     if (Date.now() - b.since > QUARANTINE_MS) {
-      this.blame.delete(versionId);
+      map.delete(key);
       return false;
     }
-    return b.score >= this.quarantineAfter - 1e-9;
+    return b.score >= after - 1e-9;
   }
 
   private failInflight(w: Worker, why: 'worker_crashed' | 'pool_stopped'): number {

@@ -39,4 +39,4 @@ export type ChildMessage =
   | { t: 'host'; id: number; r: number; op: HostOp; j: string }
   | { t: 'syn'; id: number; r: SyntaxCheckResult }
   | { t: 'pong'; n: number }
-  | { t: 'fatal'; message: string; v?: string }; // v: the script version of the isolate that reported it
+  | { t: 'fatal'; message: string; v?: string; p?: string }; // v, p: the script version and Page of the isolate that reported it

@@ -379,6 +379,36 @@ describe('SandboxPool', () => {
     }
   });
 
+  it("quarantines a Page whose versions keep crashing their worker, new versions included, and no other Page", async () => {
+    // Version quarantine ends with the version (a new upload is disposed and run afresh): without a Page's own
+    // count, uploading again bought a script that kills its worker on purpose a fresh set of crashes each time.
+    const slow = new InMemoryHostBridge({ latencyMs: 5000 });
+    const q = new SandboxPool({ workers: 1, host: slow, quarantineAfterCrashes: 1 });
+    await q.start();
+    try {
+      const call = (pageId: string, scriptVersionId: string) =>
+        q.invoke({ pageId, scriptVersionId, source: ECHO, handler: 'onMessage', event: event() });
+      const crashWith = async (scriptVersionId: string) => {
+        const pending = call('evil', scriptVersionId);
+        await new Promise((r) => setTimeout(r, 100));
+        process.kill(q.workerPids()[0]!, 'SIGKILL');
+        expect((await pending).error?.code).toBe('worker_crashed');
+        while (!q.workerPids()[0]) await new Promise((r) => setTimeout(r, 10));
+      };
+      await crashWith('evil-1');
+      expect((await call('evil', 'evil-1')).error?.code).toBe('quarantined');
+      q.dispose('evil-1');
+      await crashWith('evil-2');
+      q.dispose('evil-2');
+      slow.latencyMs = 0;
+      // Twice the version's allowance: the Page is refused whatever version it runs, for QUARANTINE_MS.
+      expect((await call('evil', 'evil-3')).error).toMatchObject({ code: 'quarantined', message: expect.stringContaining('Page') });
+      expect((await call('other', 'other-1')).outcome).toBe('ok');
+    } finally {
+      await q.stop();
+    }
+  });
+
   it("blames an isolate that fails to terminate for its worker's death, not the run that happened to be in flight", async () => {
     // A builtin that runs on near the heap limit does not stop when its run is ended (limit cpu): isolated-vm
     // reports "Script failed to terminate" seconds later, from that isolate, and the worker dies. Blamed on what was

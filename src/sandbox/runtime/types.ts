@@ -171,7 +171,8 @@ export interface SandboxPoolOptions {
   // Invocations in flight (queued or running) per worker before invoke answers 'overloaded'.
   maxInFlightPerWorker?: number;
   // Worker deaths a script version may be blamed for (shared among the versions in flight) before
-  // invoke refuses it with 'quarantined', until dispose(version) or 10 minutes pass. 0 disables.
+  // invoke refuses it with 'quarantined', until dispose(version) or 10 minutes pass. A Page blamed for twice as many
+  // (its versions' crashes that were surely its own, new versions included) is refused for 10 minutes. 0 disables.
   quarantineAfterCrashes?: number;
   // ctx.fetch calls one invocation may make (counted here, per invocation: never shared with another event of
   // the Page, a dry run or the script's own bookkeeping). Unlimited when unset.

@@ -376,7 +376,7 @@ function hooksFor(slot: Slot) {
     catastrophic(message: string): void {
       // isolated-vm: the process can no longer be trusted. Tell the pool which version's isolate it was (its run may
       // be long over: "Script failed to terminate" comes seconds after a limit ended it), then die at once.
-      post({ t: 'fatal', message, v: slot.versionId });
+      post({ t: 'fatal', message, v: slot.versionId, p: slot.pageId });
       setImmediate(() => process.kill(process.pid, 'SIGKILL'));
     },
   };
