@@ -79,7 +79,10 @@ export function createSafeConnector(options: SafeConnectorOptions = {}): buildCo
       .then((resolved) => {
         if (!resolved.ok) {
           const code = resolved.reason.startsWith('dns.') ? 'dns' : 'ssrf_blocked';
-          const message = route ? `${target} is routed to ${resolved.message}` : resolved.message;
+          // A route's address is the operator's: not named to whoever chose the URL.
+          const message = route
+            ? `${target} is routed to ${resolved.range ? `an address in a refused range (${resolved.range})` : `an address refused: ${resolved.reason}`}`
+            : resolved.message;
           finish(new SafeHttpError(code, message, { reason: resolved.reason, address: resolved.address }), null);
           return;
         }

@@ -160,7 +160,7 @@ describe('SafeHttpClient connect-time checks', () => {
     const err = await failure(c.request({ url: 'https://hooks.example.com/webhook' }));
 
     expect(err).toMatchObject({ code: 'ssrf_blocked', reason: 'ssrf.private_address', address: '10.0.0.7' });
-    expect(err.message).toBe('hooks.example.com resolves to 10.0.0.7, which is in 10.0.0.0/8 (private)');
+    expect(err.message).toBe('hooks.example.com resolves to an address in a refused range (private)');
     expect(calls).toEqual(['hooks.example.com']);
     expect(onConnect).not.toHaveBeenCalled();
   });
@@ -326,7 +326,7 @@ describe('SafeHttpClient connectTo', () => {
 
     const err = await failure(c.request({ url: 'https://localhost/' }));
     expect(err).toMatchObject({ code: 'ssrf_blocked', address: '127.0.0.2' });
-    expect(err.message).toContain('localhost:443 is routed to 127.0.0.2');
+    expect(err.message).toContain('localhost:443 is routed to an address in a refused range (loopback)');
     expect(await c.assertSafeUrl('https://localhost/')).toMatchObject({ ok: false, reason: 'ssrf.private_address' });
     expect(s.connections).toBe(0);
     expect(calls).toEqual([]);

@@ -64,11 +64,13 @@ describe('assertSafeUrl', () => {
     expect(result.ok ? '' : result.message).not.toBe('');
   });
 
-  it('names the host, the address and the range in the refusal', async () => {
+  // The message reaches whoever chose the URL (a script, a bot's callback or upload): naming the address a private
+  // name resolves to would map the internal network for them. The address stays on the result, for logs.
+  it('names the host and the range in the refusal, not the address a hostname resolved to', async () => {
     expect(await assertSafeUrl('https://metadata.example.com/', { lookup })).toEqual({
       ok: false,
       reason: 'ssrf.private_address',
-      message: 'metadata.example.com resolves to 169.254.169.254, which is in 169.254.169.254/32 (metadata)',
+      message: 'metadata.example.com resolves to an address in a refused range (metadata)',
       address: '169.254.169.254',
       range: 'metadata',
     });

@@ -109,8 +109,13 @@ export async function resolveChecked(
     const verdict = policy.check(address);
     if (!verdict.allowed) {
       const via = verdict.embedded ? `, embedded ${verdict.embedded.via} ${verdict.embedded.ipv4}` : '';
-      const subject = address === hostname ? address : `${hostname} resolves to ${address}, which`;
-      return refuse('ssrf.private_address', `${subject} is in ${verdict.cidr} (${verdict.range}${via})`, {
+      // A hostname's refusal doesn't name the address it resolved to: the message reaches whoever chose the URL (a
+      // script, a bot's callback or upload), and would map the internal network for them. The result keeps it.
+      const message =
+        address === hostname
+          ? `${address} is in ${verdict.cidr} (${verdict.range}${via})`
+          : `${hostname} resolves to an address in a refused range (${verdict.range})`;
+      return refuse('ssrf.private_address', message, {
         address,
         range: verdict.range,
       });
