@@ -596,7 +596,7 @@ export class MessagingService implements OnModuleInit {
         await this.requireOfferedQuickReply(thread, input.quick_reply.payload, input.text);
         content.quick_reply = { payload: input.quick_reply.payload };
       }
-      // Checked before the transaction: only this thread's uploads (or its page's bot uploads) may be sent.
+      // Checked before the transaction: only this thread's own uploads may be sent.
       const ids = (input.attachments ?? []).map((a) => a.media_id);
       if (ids.length) content.attachments = await this.media.attachmentsFor(ids, { pageId: thread.page_id, threadId: thread.id });
       if (content.text === undefined && !content.attachments) throw MessagingErrors.emptyMessage();
