@@ -1,8 +1,10 @@
 import sharp from 'sharp';
+import type { ReceivedRequest } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
-import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { startTestPlatform, TestPlatform, TEST_ADMIN_TOKEN } from '../support/spawn-platform';
+import { waitFor } from '../support/wait-for';
 import { clientId, conversationWithPsid, openThread, pageSays, personSays } from '../factories/messaging.factory';
-import { signupPerson } from '../factories/registry.factory';
+import { createPage, signupPerson, subscribedApp } from '../factories/registry.factory';
 
 // Who may act, where the rule is not the route's guard alone: ids that reach another person's data.
 describe('authorization: ids of someone else', () => {
@@ -54,4 +56,71 @@ describe('authorization: ids of someone else', () => {
     const listed = await api.get(`/threads/${theirs.id}/messages`, { token: other.token });
     expect(JSON.stringify(listed.body)).not.toContain(`/media/${mediaId}/`);
   });
+});
+
+// An operator's suspension cuts an app off everywhere: its tokens, new events, and what was waiting for it.
+describe('authorization: a suspended app', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+
+  beforeAll(async () => {
+    t = await startTestPlatform({
+      env: { OUTBOUND_ALLOWLIST: '127.0.0.0/8', WEBHOOK_RECONCILE_INTERVAL_MS: '200', WEBHOOK_RETRY_SCHEDULE: '0,1' },
+    });
+    api = httpClient(t.url);
+  });
+  afterAll(async () => t?.close());
+
+  const carries = (r: ReceivedRequest, mid: string) => r.body.toString('utf8').includes(mid);
+
+  it('gets none of the events that waited for it while it is suspended, and gets them once restored', async () => {
+    const owner = await signupPerson(api, 'Page Owner');
+    const page = await createPage(api, owner);
+    const held = await subscribedApp(api, owner, page.id, 'Suspended', ['messages']);
+    const control = await subscribedApp(api, owner, page.id, 'Control', ['messages']);
+    try {
+      // Its bot is down: the person's message waits for a retry.
+      held.bot.respond = () => 503;
+      const person = await signupPerson(api, 'Customer');
+      const thread = await openThread(api, person, page.id);
+      const first = await personSays(api, person, thread.id, 'my address is 1 Main St');
+      await waitFor('the failed attempt', async () => {
+        const [d] = await t.db.query<{ status: string; attempts: number }>(
+          'SELECT status, attempts FROM webhook_deliveries WHERE app_id = $1',
+          [held.id],
+        );
+        return d?.status === 'pending' && Number(d.attempts) >= 1 ? d : undefined;
+      });
+      expect((await api.post(`/admin/apps/${held.id}/suspend`, undefined, { token: TEST_ADMIN_TOKEN })).status).toBe(
+        200,
+      );
+      // Its bot is back, and the retry is due.
+      held.bot.respond = () => 200;
+      const before = held.bot.received.length;
+      await t.db.query('UPDATE webhook_deliveries SET next_attempt_at = now() WHERE app_id = $1', [held.id]);
+      // The Page's other app hears the next message: deliveries are going out.
+      const second = await personSays(api, person, thread.id, 'anyone there?');
+      await waitFor('the other app to get the second message', () =>
+        control.bot.received.find((r) => carries(r, second.mid)),
+      );
+      // Ten and more reconciler passes later, nothing has gone to the suspended app.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(held.bot.received.slice(before).map((r) => r.body.toString('utf8'))).toEqual([]);
+      const [waiting] = await t.db.query<{ status: string }>(
+        'SELECT status FROM webhook_deliveries WHERE app_id = $1',
+        [held.id],
+      );
+      expect(waiting.status).toBe('pending');
+
+      // Restored, it gets what waited (nothing was dropped), and nothing recorded while it was suspended.
+      expect((await api.post(`/admin/apps/${held.id}/restore`, undefined, { token: TEST_ADMIN_TOKEN })).status).toBe(
+        200,
+      );
+      await waitFor('the held message after the restore', () => held.bot.received.find((r) => carries(r, first.mid)));
+      expect(held.bot.received.filter((r) => carries(r, second.mid))).toEqual([]);
+    } finally {
+      await held.bot.close();
+      await control.bot.close();
+    }
+  }, 60_000);
 });
