@@ -124,3 +124,67 @@ describe('authorization: a suspended app', () => {
     }
   }, 60_000);
 });
+
+// A Page's hosted script runs as its own app: suspended, it runs nothing either, and so sends nothing as the Page.
+describe('authorization: a suspended hosted-script app', () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+
+  beforeAll(async () => {
+    t = await startTestPlatform({
+      redis: false,
+      env: { SANDBOX_WORKERS: '1', SCRIPT_POLL_INTERVAL_MS: '100', WEBHOOK_RETRY_SCHEDULE: '0,1' },
+    });
+    api = httpClient(t.url);
+  });
+  afterAll(async () => t?.close());
+
+  it('runs none of the events that waited for it while its app is suspended, and runs them once restored', async () => {
+    const owner = await signupPerson(api, 'Page Owner');
+    const page = await createPage(api, owner);
+    // Fails its first run (the event waits for a retry), answers after that.
+    const source = `export default { async onMessage(e, ctx) {
+      if (!(await ctx.store.get('failed-once'))) { await ctx.store.set('failed-once', true); throw new Error('not yet'); }
+      await ctx.send({ recipient: { id: e.sender.id }, messaging_type: 'RESPONSE', message: { text: 'script says ' + e.message.text } });
+    } };`;
+    expect((await api.post(`/pages/${page.id}/scripts`, { source }, { token: owner.token })).status).toBe(201);
+    expect((await api.post(`/pages/${page.id}/scripts/1/activate`, {}, { token: owner.token })).status).toBe(200);
+    const [{ app_id: hostedAppId }] = await t.db.query<{ app_id: string }>(
+      'SELECT app_id FROM page_scripts WHERE page_id = $1',
+      [page.id],
+    );
+    const person = await signupPerson(api, 'Customer');
+    const thread = await openThread(api, person, page.id);
+    await personSays(api, person, thread.id, 'hello');
+    await waitFor('the failed run', async () => {
+      const [d] = await t.db.query<{ status: string; attempts: number }>(
+        'SELECT status, attempts FROM webhook_deliveries WHERE app_id = $1',
+        [hostedAppId],
+      );
+      return d?.status === 'pending' && Number(d.attempts) >= 1 ? d : undefined;
+    });
+    expect((await api.post(`/admin/apps/${hostedAppId}/suspend`, undefined, { token: TEST_ADMIN_TOKEN })).status).toBe(
+      200,
+    );
+    await t.db.query('UPDATE webhook_deliveries SET next_attempt_at = now() WHERE app_id = $1', [hostedAppId]);
+    const pageTexts = async () =>
+      (
+        (await api.get(`/threads/${thread.id}/messages`, { token: person.token })).body.data as {
+          sender: string;
+          text?: string;
+        }[]
+      )
+        .filter((m) => m.sender === 'page')
+        .map((m) => m.text);
+    // Many poller passes (100 ms each) and the retry's delay later, the script has not run again.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await pageTexts()).toEqual([]);
+
+    expect((await api.post(`/admin/apps/${hostedAppId}/restore`, undefined, { token: TEST_ADMIN_TOKEN })).status).toBe(
+      200,
+    );
+    await waitFor('the reply after the restore', async () =>
+      (await pageTexts()).includes('script says hello') ? true : undefined,
+    );
+  }, 60_000);
+});
