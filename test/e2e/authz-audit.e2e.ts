@@ -1,9 +1,16 @@
 import sharp from 'sharp';
-import type { ReceivedRequest } from '../support/bot-receiver';
+import { BotReceiver, ReceivedRequest, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
 import { startTestPlatform, TestPlatform, TEST_ADMIN_TOKEN } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
-import { clientId, conversationWithPsid, openThread, pageSays, personSays } from '../factories/messaging.factory';
+import {
+  clientId,
+  conversation,
+  conversationWithPsid,
+  openThread,
+  pageSays,
+  personSays,
+} from '../factories/messaging.factory';
 import { createPage, signupPerson, subscribedApp } from '../factories/registry.factory';
 
 // Who may act, where the rule is not the route's guard alone: ids that reach another person's data.
@@ -187,4 +194,53 @@ describe('authorization: a suspended hosted-script app', () => {
       (await pageTexts()).includes('script says hello') ? true : undefined,
     );
   }, 60_000);
+});
+
+// What a person's request says about the server (its Host header) is theirs alone: it never reaches the Page's bots.
+describe("a person's Host header and the Page's bots", () => {
+  let t: TestPlatform;
+  let api: HttpClient;
+  let bot: BotReceiver;
+
+  beforeAll(async () => {
+    t = await startTestPlatform({ redis: false, env: { OUTBOUND_ALLOWLIST: '127.0.0.0/8' } });
+    api = httpClient(t.url);
+    bot = await startBotReceiver('verify-me');
+  });
+  afterAll(async () => {
+    await bot?.close();
+    await t?.close();
+  });
+
+  it("mints the bot's attachment URLs on the platform's origin, not on the Host the person sent", async () => {
+    const c = await conversation(api, bot);
+    bot.secrets.push(c.app.secret);
+    const png = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#0a3' } })
+      .png()
+      .toBuffer();
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'p.png');
+    const up = await fetch(`${t.url}/threads/${c.thread.id}/attachments`, {
+      method: 'POST',
+      body: form,
+      headers: { authorization: `Bearer ${c.person.token}` },
+    });
+    expect(up.status).toBe(201);
+    const { media_id } = (await up.json()) as { media_id: string };
+    const sent = await api.post(
+      `/threads/${c.thread.id}/messages`,
+      { attachments: [{ media_id }], client_message_id: clientId() },
+      { token: c.person.token, headers: { host: 'attacker.example' } },
+    );
+    expect(sent.status).toBe(201);
+    const item = await waitFor('the webhook', () =>
+      bot.received
+        .flatMap((r) => (JSON.parse(r.body.toString('utf8')).entry ?? []) as { messaging: any[] }[])
+        .flatMap((e) => e.messaging)
+        .find((m) => m.message?.mid === sent.body.mid),
+    );
+    const url = new URL(item.message.attachments[0].payload.url);
+    expect(url.host).toBe(new URL(t.url).host);
+    expect((await fetch(url)).status).toBe(200);
+  });
 });
