@@ -249,8 +249,9 @@ export class MediaService implements OnModuleInit {
     return toStoredAttachment(rec);
   }
 
-  // For a message being sent: the thread's own uploads, or the page's bot uploads, turned into stored attachments
-  // (in the order given).
+  // For a person's message: the thread's own uploads, turned into stored attachments (in the order given). Not the
+  // Page's bot uploads (thread_id null): those include what a bot sent one person alone, and every URL of it names
+  // its id, so another person of the Page could otherwise send it to themselves and get it freshly signed.
   async attachmentsFor(ids: string[], owner: { pageId: string; threadId: string }): Promise<StoredAttachment[]> {
     if (!ids.length) return [];
     // Marked used in the same statement that finds them: the orphan collector re-checks the mark under its lock.
@@ -258,7 +259,7 @@ export class MediaService implements OnModuleInit {
       ? returned(
           await this.db.query(
             `UPDATE media_objects SET referenced = true
-              WHERE id = ANY($1) AND page_id = $2 AND (thread_id = $3 OR thread_id IS NULL)
+              WHERE id = ANY($1) AND page_id = $2 AND thread_id = $3
               RETURNING ${COLUMNS}`,
             [ids, owner.pageId, owner.threadId],
           ),

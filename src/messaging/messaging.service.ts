@@ -596,7 +596,7 @@ export class MessagingService implements OnModuleInit {
         await this.requireOfferedQuickReply(thread, input.quick_reply.payload, input.text);
         content.quick_reply = { payload: input.quick_reply.payload };
       }
-      // Checked before the transaction: only this thread's uploads (or its page's bot uploads) may be sent.
+      // Checked before the transaction: only this thread's own uploads may be sent.
       const ids = (input.attachments ?? []).map((a) => a.media_id);
       if (ids.length) content.attachments = await this.media.attachmentsFor(ids, { pageId: thread.page_id, threadId: thread.id });
       if (content.text === undefined && !content.attachments) throw MessagingErrors.emptyMessage();
@@ -714,7 +714,9 @@ export class MessagingService implements OnModuleInit {
       throw err;
     }
     // The bot's webhook and the person's echo carry signed, expiring URLs (minted now, TTL MEDIA_URL_TTL_SECONDS).
-    const forBot = (a: unknown[]) => this.media.forWebhook(a, origin);
+    // The bot's on the platform's own origin, never the person's request's: its Host header is theirs to choose, and
+    // would send the Page's bots to fetch "our" media from a server of the person's.
+    const forBot = (a: unknown[]) => this.media.forWebhook(a);
     const forPerson = (a: unknown[]) => this.media.forPerson(a, origin);
     const draft = this.draft(thread, { sender: 'person', appId: null, kind, content, clientMessageId });
     try {

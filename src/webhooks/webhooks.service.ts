@@ -61,10 +61,15 @@ export const THREAD_HEAD_SQL = `NOT EXISTS (
      AND o.status IN ('pending', 'in_flight')
      AND (d.batch_id IS NULL OR o.batch_id IS DISTINCT FROM d.batch_id))`;
 
-// Deliveries of apps whose endpoint is paused or whose subscription is off wait, kept, until a resume.
+// An app the operators suspended gets nothing, not even what waited for it before: kept until it is restored.
+export const APP_LIVE_SQL = `NOT EXISTS (SELECT 1 FROM apps sa WHERE sa.id = d.app_id AND sa.suspended_at IS NOT NULL)`;
+
+// Deliveries of apps whose endpoint is paused or whose subscription is off wait, kept, until a resume (of a
+// suspended app, until it is restored).
 export const ENDPOINT_OPEN_SQL = `EXISTS (
   SELECT 1 FROM app_subscriptions s WHERE s.app_id = d.app_id AND s.object = 'page' AND s.active)
-  AND NOT EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.app_id = d.app_id AND ep.paused_at IS NOT NULL)`;
+  AND NOT EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.app_id = d.app_id AND ep.paused_at IS NOT NULL)
+  AND ${APP_LIVE_SQL}`;
 
 // The outbox: events and their deliveries are rows written with whatever caused them; the queue only carries ids.
 @Injectable()

@@ -14,6 +14,13 @@ describe('maskUrlSecrets', () => {
     expect(maskUrlSecrets('/threads?limit=5')).toBe('/threads?limit=5');
   });
 
+  it("masks account linking's token and code (the login page's return, and a bot's GET /me?account_linking_token=)", () => {
+    expect(maskUrlSecrets('/account-linking/complete?account_linking_token=alt_x&authorization_code=c0de&extra=1')).toBe(
+      '/account-linking/complete?account_linking_token=[redacted]&authorization_code=[redacted]&extra=1',
+    );
+    expect(maskUrlSecrets('/v25.0/me?fields=recipient&account_linking_token=alt_y')).toBe('/v25.0/me?fields=recipient&account_linking_token=[redacted]');
+  });
+
   it('applies to the request lines the root logger writes', () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });

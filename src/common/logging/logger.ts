@@ -26,8 +26,9 @@ export function createRootLogger(level: string, role: string): Logger {
   });
 }
 
-// Query parameters that carry a credential: a token, an app secret, a proof, a signature.
-const SECRET_PARAMS = /([?&](?:access_token|client_secret|appsecret_proof|sig|hub\.verify_token)=)[^&#]*/gi;
+// Query parameters that carry a credential: a token, an app secret, a proof, a signature, account linking's token
+// and the business's authorization code (the login page's return carries both in its URL).
+const SECRET_PARAMS = /([?&](?:access_token|client_secret|appsecret_proof|sig|hub\.verify_token|account_linking_token|authorization_code)=)[^&#]*/gi;
 
 export function maskUrlSecrets(url: string): string {
   return url.replace(SECRET_PARAMS, '$1[redacted]');

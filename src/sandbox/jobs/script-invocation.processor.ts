@@ -10,6 +10,7 @@ import { QUEUE, QueuePort } from '../../infra/queue/queue.port';
 import { retryWhileDatabaseAway } from '../../database/pg-retry';
 import { parseSchedule, retryDelayMs } from '../../webhooks/retry-policy';
 import { DeliveryReceipts } from '../../webhooks/delivery-receipts';
+import { APP_LIVE_SQL } from '../../webhooks/webhooks.service';
 import { handlerFor } from '../event-handler';
 import type { InvocationResult, SandboxLimits } from '../runtime';
 import { SandboxPools } from '../sandbox-pools';
@@ -102,12 +103,13 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
   async invoke(deliveryId: string): Promise<void> {
     if (this.stopping) return;
     const leaseMs = 60_000;
-    // Same fence as the HTTP worker, plus: the Page's script is active and not paused by its breaker.
+    // Same fence as the HTTP worker (a suspended app's included), plus: the Page's script is active and not paused by
+    // its breaker.
     const [c]: ClaimedInvocation[] = await this.db.query(
       `WITH c AS (
          UPDATE webhook_deliveries d
             SET status = 'in_flight', attempts = d.attempts + 1, lease_until = now() + ($2::int * interval '1 millisecond')
-          WHERE d.id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script'
+          WHERE d.id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script' AND ${APP_LIVE_SQL}
             AND EXISTS (SELECT 1 FROM page_scripts ps
                          WHERE ps.app_id = d.app_id AND ps.page_id = d.page_id
                            AND ps.active_version_id IS NOT NULL AND ps.paused_at IS NULL)
@@ -257,7 +259,7 @@ export class ScriptInvocationProcessor implements OnApplicationBootstrap, OnModu
              LEFT JOIN busy b ON b.app_id = d.app_id
              JOIN page_scripts ps ON ps.app_id = d.app_id AND ps.page_id = d.page_id
                                   AND ps.active_version_id IS NOT NULL AND ps.paused_at IS NULL
-            WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script'
+            WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.target = 'script' AND ${APP_LIVE_SQL}
               AND NOT EXISTS (
                 SELECT 1 FROM webhook_deliveries o
                  WHERE o.app_id = d.app_id AND o.thread_key = d.thread_key AND o.seq < d.seq

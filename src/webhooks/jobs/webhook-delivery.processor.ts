@@ -31,6 +31,7 @@ import {
   DELIVERY_JOB,
   deliveryIdOfJob,
   deliveryJobId,
+  APP_LIVE_SQL,
   ENDPOINT_OPEN_SQL,
   THREAD_HEAD_SQL,
   WebhooksService,
@@ -515,7 +516,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
                   lease_until = now() + ($2::int * interval '1 millisecond'),
                   batch_id = COALESCE(d.batch_id,
                     CASE WHEN d.attempts = 0 AND (SELECT count(*) FROM pick) = 1 THEN d.id ELSE $1::uuid END)
-            WHERE d.id = ANY (ARRAY(SELECT id FROM pick))
+            WHERE d.id = ANY (ARRAY(SELECT id FROM pick)) AND ${APP_LIVE_SQL}
            ${RETURNING})
          SELECT c.*, e.messaging, e.field FROM c CROSS JOIN LATERAL (
                   SELECT e.messaging, e.field FROM webhook_events e WHERE e.id = c.event_id) e
@@ -825,15 +826,15 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
       // fresh backlog are found by skipping through the unclaimed index, one probe per app, and the batches come
       // from the held index: the sweep reads about one row per job, however deep the backlogs are.
       const due: { id: string }[] = await this.db.query(
-        `WITH RECURSIVE apps AS (
+        `WITH RECURSIVE backlog AS (
            (SELECT d.app_id FROM webhook_deliveries d
              WHERE d.status = 'pending' AND d.batch_id IS NULL ORDER BY d.app_id LIMIT 1)
            UNION ALL
            SELECT (SELECT d.app_id FROM webhook_deliveries d
                     WHERE d.status = 'pending' AND d.batch_id IS NULL AND d.app_id > a.app_id ORDER BY d.app_id LIMIT 1)
-             FROM apps a WHERE a.app_id IS NOT NULL)
+             FROM backlog a WHERE a.app_id IS NOT NULL)
          SELECT x.id FROM (
-           SELECT f.id, f.seq FROM apps a
+           SELECT f.id, f.seq FROM backlog a
             CROSS JOIN LATERAL (
               SELECT d.id, d.seq FROM webhook_deliveries d
                WHERE d.app_id = a.app_id AND d.status = 'pending' AND d.batch_id IS NULL AND d.target = 'webhook'
