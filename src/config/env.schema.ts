@@ -43,6 +43,8 @@ export class EnvSchema {
 
   // --- security ---
   @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(24) ADMIN_TOKEN?: string;
+  // When set, /metrics (the api's and a worker's) answers only `Authorization: Bearer <METRICS_TOKEN>`.
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(24) METRICS_TOKEN?: string;
   // 32 bytes, base64 or hex: encrypts app secrets at rest (HMAC signing needs the secret itself).
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^([A-Fa-f0-9]{64}|[A-Za-z0-9+/]{43}=)$/) SECRETS_KEY?: string;
   @Transform(toInt) @IsInt() @Min(60) PERSON_TOKEN_TTL_SECONDS = 30 * 24 * 3600;

@@ -1,10 +1,14 @@
-import { Controller, Get, Header, HttpStatus, Inject, Optional, Res } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Inject, Logger, Optional, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { withDeadline } from '../common/async/deadline';
+import { safeEqual } from '../common/crypto/tokens';
+import { unauthorized } from '../common/errors/app.exception';
+import { bearerToken } from '../auth/guards/token-extract';
+import { AppConfig } from '../config/app-config';
 import { REDIS } from '../infra/redis/redis-connection';
 import { MetricsService } from './metrics.service';
 
@@ -19,7 +23,10 @@ export class HealthController {
     @InjectDataSource() private readonly db: DataSource,
     @Optional() @Inject(REDIS) private readonly redis: Redis | null,
     private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
   ) {}
+
+  private readonly logger = new Logger(HealthController.name);
 
   @Get('health')
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
@@ -32,13 +39,18 @@ export class HealthController {
   @ApiServiceUnavailableResponse()
   async ready(@Res() reply: FastifyReply) {
     const checks: Record<string, string> = {};
+    // Up or down only: the client's error (an address, a port) goes to the log, not to whoever asks.
+    const down = (what: string) => (e: Error) => {
+      this.logger.warn(`readiness: ${what} is down: ${e.message}`);
+      return 'down';
+    };
     checks.postgres = await withDeadline(this.db.query('SELECT 1'), CHECK_TIMEOUT_MS, timedOut)
       .then(() => 'up')
-      .catch((e: Error) => `down: ${e.message}`);
+      .catch(down('postgres'));
     if (this.redis) {
       checks.redis = await withDeadline(this.redis.ping(), CHECK_TIMEOUT_MS, timedOut)
         .then(() => 'up')
-        .catch((e: Error) => `down: ${e.message}`);
+        .catch(down('redis'));
     }
     const ok = Object.values(checks).every((v) => v === 'up');
     void reply.status(ok ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).send({ status: ok ? 'ok' : 'unavailable', checks });
@@ -46,8 +58,14 @@ export class HealthController {
 
   @Get('metrics')
   @ApiExcludeEndpoint()
-  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  async scrape(): Promise<string> {
+  async scrape(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    const expected = this.config.env.METRICS_TOKEN;
+    if (expected) {
+      const token = bearerToken(req);
+      if (!token || !safeEqual(token, expected)) throw unauthorized('The metrics token is required');
+    }
+    // Set here, not by a decorator: a refusal is the JSON error, which a text/plain header would break.
+    void reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
     return this.metrics.registry.metrics();
   }
 }
