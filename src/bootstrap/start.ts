@@ -50,6 +50,10 @@ export async function startPlatform(env: EnvSchema, role: ProcessRole): Promise<
   if (config.allowInsecureWebhooks) {
     logger.warn('ALLOW_INSECURE_WEBHOOKS is on: plain-http URLs on allow-listed addresses are accepted (webhooks may reach loopback while OUTBOUND_ALLOWLIST is empty; media URLs and scripts never)');
   }
+  if (!env.PUBLIC_BASE_URL && !config.embeddedDatabase && env.HOST !== '127.0.0.1' && env.HOST !== 'localhost') {
+    // Media URLs in webhooks, echoes and hosted scripts' events are never built on a caller's Host header.
+    logger.warn('PUBLIC_BASE_URL is unset: media URLs sent to bots name the address this process listens on, which bots elsewhere may not reach');
+  }
   if (env.MIGRATIONS_RUN) {
     // The embedded server accepts one process only, so it needs no lock.
     const ran = await runMigrations(databaseUrl, { lock: !embedded });
