@@ -668,6 +668,34 @@ describe('send api', () => {
     });
   });
 
+  describe('suppress_http_code', () => {
+    // Graph's suppress_http_code=1 (the JavaScript SDK and Graph Explorer's code send it): an error is still its
+    // {error} body, answered with HTTP 200; the caller reads the body.
+    it('answers errors with HTTP 200 and the same body when the call asks, in the query or the body', async () => {
+      const c = await setup();
+      const restricted = `/v25.0/${c.psid}?fields=gender&access_token=${c.pageToken}`;
+      const plain = await api.get(restricted);
+      expect(plain.status).toBe(400);
+      const suppressed = await api.get(`${restricted}&suppress_http_code=1`);
+      expect({ status: suppressed.status, error: suppressed.body.error }).toEqual({ status: 200, error: { ...plain.body.error, fbtrace_id: expect.any(String) } });
+      expect((await api.get(`${restricted}&suppress_http_code=0`)).status).toBe(400);
+      // The guard's refusal and an unknown path too.
+      const badToken = await api.get('/v25.0/me?access_token=nope&method=get&pretty=0&suppress_http_code=1');
+      expect({ status: badToken.status, code: badToken.body.error?.code }).toEqual({ status: 200, code: 190 });
+      const nowhere = await api.get(`/v25.0/me/nowhere?access_token=${c.pageToken}&suppress_http_code=1`);
+      expect({ status: nowhere.status, code: nowhere.body.error?.code }).toEqual({ status: 200, code: 100 });
+      // In a form body, as the JavaScript SDK posts it; a Send API refusal keeps its body.
+      const refused = await api.post('/v25.0/me/messages', undefined, {
+        form: { access_token: c.pageToken, suppress_http_code: '1', recipient: JSON.stringify({ id: c.psid }), messaging_type: 'RESPONSE', message: '{"text":""}' },
+      });
+      expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 200, code: 100 });
+      const sent = await api.post(`/v25.0/me/messages?access_token=${c.pageToken}&suppress_http_code=1`, { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'hi' } });
+      expect({ status: sent.status, body: sent.body }).toEqual({ status: 200, body: { recipient_id: c.psid, message_id: expect.stringMatching(/^m_/) } });
+      // Not a Graph route: the person's API keeps its statuses.
+      expect((await api.get('/me?suppress_http_code=1')).status).toBe(401);
+    });
+  });
+
   describe('User Profile', () => {
     it('answers for people who messaged the Page only', async () => {
       const c = await setup('Ada King Lovelace');
