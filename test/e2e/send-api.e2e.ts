@@ -628,7 +628,7 @@ describe('send api', () => {
       expect(got.body).toEqual({
         data: [{ get_started: { payload: 'GET_STARTED' }, persistent_menu: menu, whitelisted_domains: ['https://shop.example.com'] }],
       });
-      const unknown = await api.get(`${url}&fields=get_started,commands`);
+      const unknown = await api.get(`${url}&fields=get_started,favourite_colour`);
       expect(unknown.status).toBe(400);
       expect(unknown.body.error.code).toBe(100);
 
@@ -665,6 +665,25 @@ describe('send api', () => {
       expect(after.body).toEqual({ data: [{ ice_breakers: [{ locale: 'default', call_to_actions: [{ question: 'Where are you?', payload: 'WHERE' }] }] }] });
       const bare = await api.get(`/pages/${c.page.id}/profile`, { token: newcomer.token });
       expect(bare.body).toMatchObject({ greeting: null, get_started: null, persistent_menu: null });
+    });
+  });
+
+  describe('Messenger Profile: Graph properties never set here', () => {
+    // Graph's properties Switchboard can't set are never set: read as absent and deleted as nothing, as Graph answers
+    // for a property a Page hasn't set (Bottender's getAccountLinkingURL and deleteAccountLinkingURL), though setting
+    // them is refused.
+    it('reads account_linking_url and commands as not set, and deletes them as nothing', async () => {
+      const c = await setup();
+      const url = `/v25.0/me/messenger_profile?access_token=${c.pageToken}`;
+      expect((await api.post(url, { get_started: { payload: 'GET_STARTED' } })).body).toEqual({ result: 'success' });
+      const neverSet = await api.get(`${url}&fields=get_started,account_linking_url,commands`);
+      expect({ status: neverSet.status, body: neverSet.body }).toEqual({ status: 200, body: { data: [{ get_started: { payload: 'GET_STARTED' } }] } });
+      expect((await api.get(`${url}&fields=account_linking_url`)).body).toEqual({ data: [] });
+      const noop = await api.call('DELETE', url, { fields: ['account_linking_url', 'commands'] });
+      expect({ status: noop.status, body: noop.body }).toEqual({ status: 200, body: { result: 'success' } });
+      const refused = await api.post(url, { account_linking_url: 'https://shop.example.com/login' });
+      expect({ status: refused.status, message: refused.body.error?.message }).toEqual({ status: 400, message: '(#100) param account_linking_url is not supported by Switchboard' });
+      expect((await api.get(`${url}&fields=get_started`)).body).toEqual({ data: [{ get_started: { payload: 'GET_STARTED' } }] });
     });
   });
 
