@@ -150,6 +150,12 @@ export const UNSUPPORTED_MESSENGER_PROFILE_FIELDS = [
   'subject_to_new_eu_privacy_rules',
 ] as const;
 
+/**
+ * Of those, the ones Graph has on every Page today (reference §4): never set here, so `GET ?fields=` answers them as
+ * absent and `DELETE` removes nothing, as Graph does for a property not set (Bottender's getAccountLinkingURL).
+ */
+export const NEVER_SET_MESSENGER_PROFILE_FIELDS = ['account_linking_url', 'commands'] as const;
+
 /** Recipient forms of the Send API that Switchboard does not implement. */
 export const UNSUPPORTED_RECIPIENT_FIELDS = [
   'user_ref',

@@ -233,8 +233,12 @@ describe('validateMessengerProfileDelete', () => {
       code: 100,
       param: 'fields[1]',
       message:
-        'param fields[1] must be one of [get_started, greeting, ice_breakers, persistent_menu, whitelisted_domains]',
+        'param fields[1] must be one of [get_started, greeting, ice_breakers, persistent_menu, whitelisted_domains, account_linking_url, commands]',
     }));
+  it("takes Graph's properties never set here, and leaves them nothing to remove", () => {
+    expect(valueOf(del({ fields: ['account_linking_url', 'greeting', 'commands'] }))).toEqual({ fields: ['greeting'] });
+    expect(valueOf(del({ fields: 'account_linking_url' }))).toEqual({ fields: [] });
+  });
   it('requires fields', () => {
     expect(errorOf(del({})).message).toBe('param fields is required');
     expect(errorOf(del({ fields: [] })).message).toBe('param fields must have at least 1 item');

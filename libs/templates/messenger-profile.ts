@@ -5,6 +5,7 @@ import {
   LIMITS,
   MESSENGER_PROFILE_FIELDS,
   MessengerProfileField,
+  NEVER_SET_MESSENGER_PROFILE_FIELDS,
   UNSUPPORTED_MESSENGER_PROFILE_FIELDS,
 } from './constants';
 import {
@@ -167,15 +168,24 @@ export class MessengerProfileDeleteDto {
   @KnownFields(['fields'], { allowed: GRAPH_TRANSPORT_PARAMS }) $fields?: string[];
   // Graph also takes a comma-separated list: fields=get_started,greeting
   @Coerce((v) => (typeof v === 'string' ? v.split(',').map((f) => f.trim()) : v))
-  @Field(required, array, items(1, Infinity), each(string, oneOf(MESSENGER_PROFILE_FIELDS)))
-  fields: MessengerProfileField[];
+  @Field(
+    required,
+    array,
+    items(1, Infinity),
+    each(string, oneOf([...MESSENGER_PROFILE_FIELDS, ...NEVER_SET_MESSENGER_PROFILE_FIELDS])),
+  )
+  fields: string[];
 }
 
-/** Validates a Messenger Profile delete body (`DELETE /me/messenger_profile` with `fields`). */
+/**
+ * Validates a Messenger Profile delete body (`DELETE /me/messenger_profile` with `fields`). Graph's properties that are
+ * never set here are accepted and left out of `fields` (there is nothing to remove).
+ */
 export function validateMessengerProfileDelete(body: unknown): ValidationResult<MessengerProfileDelete> {
-  const result = runSchema<MessengerProfileDelete>(MessengerProfileDeleteDto, body, []);
+  const result = runSchema<{ fields: string[] }>(MessengerProfileDeleteDto, body, []);
   if (!result.ok) return result;
-  return { ok: true, value: { fields: [...new Set(result.value.fields)] } };
+  const stored = MESSENGER_PROFILE_FIELDS as readonly string[];
+  return { ok: true, value: { fields: [...new Set(result.value.fields)].filter((f): f is MessengerProfileField => stored.includes(f)) } };
 }
 
 /** A normalized `POST /me/custom_user_settings` body: one person's own persistent menu. */

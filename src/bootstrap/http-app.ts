@@ -10,8 +10,8 @@ import type { Logger as Pino } from 'pino';
 import { AppModule } from '../app.module';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { createValidationPipe } from '../common/errors/validation';
-import { formDeclaredAsJson } from '../common/http/graph-params';
-import { withGraphVersion } from '../common/http/graph-route';
+import { formDeclaredAsJson, suppressesHttpCode } from '../common/http/graph-params';
+import { isGraphPath, withGraphVersion } from '../common/http/graph-route';
 import { releaseMultipartLead } from '../common/http/multipart-lead';
 import { PinoNestLogger } from '../common/logging/logger';
 import { AppConfig } from '../config/app-config';
@@ -86,6 +86,11 @@ export function configureHttpApp(app: NestFastifyApplication, config: AppConfig)
       reply.elapsedTime / 1000,
     );
     done();
+  });
+  // A Graph call with suppress_http_code=1 gets its error (any route's, the guard's, an unknown path's) with HTTP 200.
+  fastify.addHook('onSend', (req, reply, payload, done) => {
+    if (reply.statusCode >= 400 && isGraphPath(req.url) && suppressesHttpCode(req.query, req.body)) void reply.code(200);
+    done(null, payload);
   });
   // JSON as Fastify parses it, but a Graph call's form body declared as JSON is read as a form (graph-params.ts).
   const json = fastify.getDefaultJsonParser(fastify.initialConfig.onProtoPoisoning ?? 'error', fastify.initialConfig.onConstructorPoisoning ?? 'error');

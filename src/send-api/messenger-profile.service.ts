@@ -5,6 +5,7 @@ import {
   GET_STARTED_TITLE,
   MESSENGER_PROFILE_FIELDS,
   MESSENGER_PROFILE_JSON_PARAMS,
+  NEVER_SET_MESSENGER_PROFILE_FIELDS,
   parseGraphParams,
   validateCustomUserSettings,
   validateMessengerProfile,
@@ -105,14 +106,15 @@ export class MessengerProfileService {
     await this.spend(pageId);
     const fields = typeof fieldsParam === 'string' ? fieldsParam.split(',').map((f) => f.trim()).filter(Boolean) : [];
     if (!fields.length) throw SendApiErrors.invalid('The parameter fields is required');
-    const known = MESSENGER_PROFILE_FIELDS as readonly string[];
+    // Graph's properties never set here are answered as not set, as Graph answers them on a Page without them.
+    const known: readonly string[] = [...MESSENGER_PROFILE_FIELDS, ...NEVER_SET_MESSENGER_PROFILE_FIELDS];
     const unknown = fields.findIndex((f) => !known.includes(f));
     if (unknown >= 0) {
       throw SendApiErrors.invalid(`Param fields[${unknown}] must be one of {${known.join(', ')}} - got "${fields[unknown]}"`);
     }
     const current = await this.load(pageId);
     const out: Settings = {};
-    for (const f of fields as (typeof MESSENGER_PROFILE_FIELDS)[number][]) if (current[f] !== undefined) out[f] = current[f];
+    for (const f of MESSENGER_PROFILE_FIELDS) if (fields.includes(f) && current[f] !== undefined) out[f] = current[f];
     return { data: Object.keys(out).length ? [out] : [] };
   }
 

@@ -34,6 +34,8 @@ export const SendApiErrors = {
     new GraphException(`(#100) No attachment found for attachment_id ${id}`, 100, HttpStatus.BAD_REQUEST, 'OAuthException', 2018047),
   noProfile: () =>
     new GraphException('(#100) No profile available for this user.', 100, HttpStatus.BAD_REQUEST, 'GraphMethodException', 2018218),
+  profilePermission: () =>
+    new GraphException('(#100) Insufficient permission to access user profile.', 100, HttpStatus.BAD_REQUEST, 'OAuthException', 2018247),
   nonexistingField: (field: string, node: string) =>
     new GraphException(`(#100) Tried accessing nonexisting field (${field}) on node type (${node})`, 100, HttpStatus.BAD_REQUEST),
   badIdempotencyKey: () =>

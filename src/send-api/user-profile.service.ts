@@ -9,6 +9,9 @@ import { splitName } from './profile-text';
 import { SendApiErrors } from './send-api.errors';
 
 export const USER_PROFILE_FIELDS = ['id', 'first_name', 'last_name', 'name', 'profile_pic'] as const;
+// Fields Graph has on a PSID but gives only to apps granted pages_user_locale / _timezone / _gender, which no app is
+// here: Graph's refusal (100/2018247), not "nonexisting field", so a bot's fallback for it runs.
+const RESTRICTED_USER_FIELDS = ['locale', 'timezone', 'gender'];
 const DEFAULT_FIELDS = ['first_name', 'last_name', 'profile_pic'];
 // `GET /me` (or `/{page_id}`) with a page token reads the Page itself, as Graph does: bots ask it at start.
 export const PAGE_NODE_FIELDS = ['id', 'name', 'category'] as const;
@@ -41,7 +44,8 @@ export class UserProfileService {
 
   // `origin`: the request's, for an absolute profile_pic when PUBLIC_BASE_URL is unset.
   async get(pageId: string, psid: string, fieldsParam: unknown, origin: string): Promise<Record<string, unknown>> {
-    const fields = requestedFields(fieldsParam, DEFAULT_FIELDS, USER_PROFILE_FIELDS, 'User');
+    const fields = requestedFields(fieldsParam, DEFAULT_FIELDS, [...USER_PROFILE_FIELDS, ...RESTRICTED_USER_FIELDS], 'User');
+    if (fields.some((f) => RESTRICTED_USER_FIELDS.includes(f))) throw SendApiErrors.profilePermission();
     const thread = await this.messaging.findThreadByPsid(pageId, psid);
     if (!thread) throw SendApiErrors.noProfile();
     const [user]: { name: string }[] = await this.db.query(`SELECT name FROM users WHERE id = $1`, [thread.user_id]);

@@ -628,7 +628,7 @@ describe('send api', () => {
       expect(got.body).toEqual({
         data: [{ get_started: { payload: 'GET_STARTED' }, persistent_menu: menu, whitelisted_domains: ['https://shop.example.com'] }],
       });
-      const unknown = await api.get(`${url}&fields=get_started,commands`);
+      const unknown = await api.get(`${url}&fields=get_started,favourite_colour`);
       expect(unknown.status).toBe(400);
       expect(unknown.body.error.code).toBe(100);
 
@@ -665,6 +665,53 @@ describe('send api', () => {
       expect(after.body).toEqual({ data: [{ ice_breakers: [{ locale: 'default', call_to_actions: [{ question: 'Where are you?', payload: 'WHERE' }] }] }] });
       const bare = await api.get(`/pages/${c.page.id}/profile`, { token: newcomer.token });
       expect(bare.body).toMatchObject({ greeting: null, get_started: null, persistent_menu: null });
+    });
+  });
+
+  describe('Messenger Profile: Graph properties never set here', () => {
+    // Graph's properties Switchboard can't set are never set: read as absent and deleted as nothing, as Graph answers
+    // for a property a Page hasn't set (Bottender's getAccountLinkingURL and deleteAccountLinkingURL), though setting
+    // them is refused.
+    it('reads account_linking_url and commands as not set, and deletes them as nothing', async () => {
+      const c = await setup();
+      const url = `/v25.0/me/messenger_profile?access_token=${c.pageToken}`;
+      expect((await api.post(url, { get_started: { payload: 'GET_STARTED' } })).body).toEqual({ result: 'success' });
+      const neverSet = await api.get(`${url}&fields=get_started,account_linking_url,commands`);
+      expect({ status: neverSet.status, body: neverSet.body }).toEqual({ status: 200, body: { data: [{ get_started: { payload: 'GET_STARTED' } }] } });
+      expect((await api.get(`${url}&fields=account_linking_url`)).body).toEqual({ data: [] });
+      const noop = await api.call('DELETE', url, { fields: ['account_linking_url', 'commands'] });
+      expect({ status: noop.status, body: noop.body }).toEqual({ status: 200, body: { result: 'success' } });
+      const refused = await api.post(url, { account_linking_url: 'https://shop.example.com/login' });
+      expect({ status: refused.status, message: refused.body.error?.message }).toEqual({ status: 400, message: '(#100) param account_linking_url is not supported by Switchboard' });
+      expect((await api.get(`${url}&fields=get_started`)).body).toEqual({ data: [{ get_started: { payload: 'GET_STARTED' } }] });
+    });
+  });
+
+  describe('suppress_http_code', () => {
+    // Graph's suppress_http_code=1 (the JavaScript SDK and Graph Explorer's code send it): an error is still its
+    // {error} body, answered with HTTP 200; the caller reads the body.
+    it('answers errors with HTTP 200 and the same body when the call asks, in the query or the body', async () => {
+      const c = await setup();
+      const restricted = `/v25.0/${c.psid}?fields=gender&access_token=${c.pageToken}`;
+      const plain = await api.get(restricted);
+      expect(plain.status).toBe(400);
+      const suppressed = await api.get(`${restricted}&suppress_http_code=1`);
+      expect({ status: suppressed.status, error: suppressed.body.error }).toEqual({ status: 200, error: { ...plain.body.error, fbtrace_id: expect.any(String) } });
+      expect((await api.get(`${restricted}&suppress_http_code=0`)).status).toBe(400);
+      // The guard's refusal and an unknown path too.
+      const badToken = await api.get('/v25.0/me?access_token=nope&method=get&pretty=0&suppress_http_code=1');
+      expect({ status: badToken.status, code: badToken.body.error?.code }).toEqual({ status: 200, code: 190 });
+      const nowhere = await api.get(`/v25.0/me/nowhere?access_token=${c.pageToken}&suppress_http_code=1`);
+      expect({ status: nowhere.status, code: nowhere.body.error?.code }).toEqual({ status: 200, code: 100 });
+      // In a form body, as the JavaScript SDK posts it; a Send API refusal keeps its body.
+      const refused = await api.post('/v25.0/me/messages', undefined, {
+        form: { access_token: c.pageToken, suppress_http_code: '1', recipient: JSON.stringify({ id: c.psid }), messaging_type: 'RESPONSE', message: '{"text":""}' },
+      });
+      expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 200, code: 100 });
+      const sent = await api.post(`/v25.0/me/messages?access_token=${c.pageToken}&suppress_http_code=1`, { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'hi' } });
+      expect({ status: sent.status, body: sent.body }).toEqual({ status: 200, body: { recipient_id: c.psid, message_id: expect.stringMatching(/^m_/) } });
+      // Not a Graph route: the person's API keeps its statuses.
+      expect((await api.get('/me?suppress_http_code=1')).status).toBe(401);
     });
   });
 
@@ -711,8 +758,23 @@ describe('send api', () => {
       const other = await api.get(`/v25.0/${c.psid}?fields=first_name&access_token=${token2}`);
       expect(other.status).toBe(400);
       expect(other.body.error).toMatchObject({ code: 100, error_subcode: 2018218, message: '(#100) No profile available for this user.' });
-      const bogus = await api.get(`/v25.0/${c.psid}?fields=gender&access_token=${c.pageToken}`);
-      expect(bogus.body.error).toMatchObject({ code: 100, message: '(#100) Tried accessing nonexisting field (gender) on node type (User)' });
+      const bogus = await api.get(`/v25.0/${c.psid}?fields=first_name,favourite_colour&access_token=${c.pageToken}`);
+      expect(bogus.body.error).toMatchObject({ code: 100, message: '(#100) Tried accessing nonexisting field (favourite_colour) on node type (User)' });
+      // locale, timezone and gender exist on Graph but need permissions (pages_user_locale, …) a Page's app is not
+      // granted here: Graph's own refusal, which bots asking for them (fbmessenger's and pimax's default fields) handle.
+      for (const fields of ['gender', 'first_name,last_name,profile_pic,locale,timezone,gender', 'timezone']) {
+        const restricted = await api.get(`/v25.0/${c.psid}?fields=${fields}&access_token=${c.pageToken}`);
+        expect({ status: restricted.status, error: restricted.body.error }).toEqual({
+          status: 400,
+          error: {
+            message: '(#100) Insufficient permission to access user profile.',
+            type: 'OAuthException',
+            code: 100,
+            error_subcode: 2018247,
+            fbtrace_id: expect.any(String),
+          },
+        });
+      }
     });
 
     it('reads the Page itself at /me or its own id, as bots do at start', async () => {

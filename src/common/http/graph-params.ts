@@ -39,3 +39,13 @@ export function formDeclaredAsJson(url: string, body: Buffer): Record<string, un
   if (!isGraphPath(url) || !FORM_START.test(body.toString('latin1', 0, 512))) return undefined;
   return parseFormBody(body.toString('utf8'));
 }
+
+// Graph's suppress_http_code=1, in the query or the body (the JavaScript SDK posts its params): errors keep their
+// {error} body but answer HTTP 200.
+export function suppressesHttpCode(query: unknown, body: unknown): boolean {
+  const flag = (params: unknown) => {
+    const v = params && typeof params === 'object' && !Array.isArray(params) ? (params as Record<string, unknown>).suppress_http_code : undefined;
+    return v === '1' || v === 'true' || v === 1 || v === true;
+  };
+  return flag(query) || flag(body);
+}
