@@ -34,6 +34,18 @@ async function untilAcked(
   }
 }
 
+// The Page's message through the Send API, with its stored timestamp.
+async function pageSaysVia(api: HttpClient, pageToken: string, psid: string, text: string) {
+  const res = await api.post(`/v25.0/me/messages?access_token=${pageToken}`, {
+    recipient: { id: psid },
+    messaging_type: 'RESPONSE',
+    message: { text },
+  });
+  if (res.status !== 200) throw new Error(`send failed: ${res.status} ${res.text}`);
+  // A time at or after it was stored: a read mark up to it covers it.
+  return { mid: res.body.message_id as string, timestamp: Date.now() };
+}
+
 // Stored messages of a thread, in seq order.
 const messagesOf = (t: TestPlatform, threadId: string) =>
   t.db.query<{ seq: number; mid: string; sender: string; text: string; client_message_id: string | null }>(
@@ -167,6 +179,11 @@ describe('the loop under faults', () => {
           s.events.filter((e) => isMessage(e) && e.cursor > half).map((e) => e.message.mid),
         );
         await again.close();
+        // And one that catches up by the thread's seq.
+        const bySeq = await api.get(`/threads/${p.thread.id}/messages?after_seq=${K}&limit=50`, {
+          token: p.person.token,
+        });
+        expect(bySeq.body.data.map((m: { mid: string }) => m.mid)).toEqual(rows.slice(K).map((r) => r.mid));
       }
       await Promise.all(sockets.map((s) => s.close()));
       expect(worker.child.exitCode).toBeNull();
@@ -517,4 +534,93 @@ describe('the loop under faults', () => {
       again?.redis.kill('SIGKILL');
     }
   }, 90_000);
+  it("Postgres cut mid-transaction of a read mark and of a bot send with an Idempotency-Key: a 503 in the route's shape, and the retry writes once", async () => {
+    const t = await startTestPlatform();
+    const db = new URL(t.db.url);
+    const proxy = await startTcpProxy(db.hostname, Number(db.port || 5432));
+    let busy: Client | undefined;
+    try {
+      const api = httpClient(t.url);
+      const c = await conversationWithPsid(api, t.db);
+      await t.db.query('UPDATE threads SET person_last_at = $2 WHERE id = $1', [c.thread.id, Date.now()]);
+      const url = new URL(t.db.url);
+      url.host = proxy.address;
+      // Postgres checks for the gone client while the statement waits, so what the cut interrupted is rolled back.
+      url.searchParams.set('options', '-c client_connection_check_interval=50');
+      const sibling = await t.spawnSibling('api', { DATABASE_URL: url.toString(), DATABASE_QUERY_TIMEOUT_MS: '5000' });
+      const s = httpClient(sibling.url);
+      const waiting = async () =>
+        (
+          await t.db.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock' AND backend_type = 'client backend'
+                AND query NOT LIKE '%FOR UPDATE%'`,
+          )
+        )[0].n as number;
+      const first = await pageSaysVia(api, c.pageToken, c.psid, 'before');
+      // Each call waits on the thread's row inside its transaction when the cut comes.
+      const cutMidway = async (call: () => Promise<HttpResult>) => {
+        busy = new Client({ connectionString: t.db.url });
+        await busy.connect();
+        await busy.query('BEGIN');
+        await busy.query('SELECT 1 FROM threads WHERE id = $1 FOR UPDATE', [c.thread.id]);
+        const pending = call();
+        await waitFor('the call waiting on the thread', async () => (await waiting()) > 0);
+        proxy.cut();
+        const res = await pending;
+        await waitFor('its statement rolled back', async () => (await waiting()) === 0);
+        await busy.query('COMMIT');
+        await busy.end();
+        busy = undefined;
+        proxy.restore();
+        return res;
+      };
+      const read = () =>
+        s.post(`/threads/${c.thread.id}/read`, { watermark: first.timestamp }, { token: c.person.token });
+      const cutRead = await cutMidway(read);
+      expect([cutRead.status, cutRead.body]).toEqual([
+        503,
+        expect.objectContaining({ statusCode: 503, code: 'DATABASE.UNAVAILABLE' }),
+      ]);
+      const readAgain = await waitFor('the read retried', async () => {
+        const r = await read();
+        return r.status < 500 ? r : undefined;
+      });
+      expect(readAgain.body).toEqual({ watermark: first.timestamp });
+
+      const key = randomBytes(8).toString('hex');
+      const send = () =>
+        s.post(
+          `/v25.0/me/messages?access_token=${c.pageToken}`,
+          { recipient: { id: c.psid }, messaging_type: 'RESPONSE', message: { text: 'after the cut' } },
+          { headers: { 'idempotency-key': key } },
+        );
+      const cutSend = await cutMidway(send);
+      expect([cutSend.status, cutSend.body.error?.code, typeof cutSend.body.error?.fbtrace_id]).toEqual([
+        503,
+        2,
+        'string',
+      ]);
+      const sendAgain = await waitFor('the send retried', async () => {
+        const r = await send();
+        return r.status < 500 ? r : undefined;
+      });
+      expect(sendAgain.status).toBe(200);
+      expect((await send()).body).toEqual(sendAgain.body);
+      const rows = await messagesOf(t, c.thread.id);
+      expect(rows.map((r) => [r.seq, r.text])).toEqual([
+        [1, 'before'],
+        [2, 'after the cut'],
+      ]);
+      const receipts = await t.db.query(
+        `SELECT count(*)::int AS n FROM user_events WHERE user_id = $1 AND type = 'read'`,
+        [c.person.id],
+      );
+      expect(receipts[0].n).toBe(1);
+    } finally {
+      await busy?.end();
+      await t.close();
+      await proxy.close();
+    }
+  }, 60_000);
 });
