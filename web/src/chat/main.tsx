@@ -50,6 +50,7 @@ import {
 } from './media-refresh';
 import { Media, MessageBody, PaperclipIcon, PersonaByline, QuickReplyChips, TemplateButton } from './render';
 import {
+  historyStart,
   lastOwnMessage,
   marksFromEvent,
   mergeMessages,
@@ -72,6 +73,9 @@ import {
 const tokens = tokenStore('switchboard.person');
 // Threads the list loads at once; older ones come a page at a time ("Older conversations").
 const THREADS_PAGE = 30;
+// A conversation opens with up to this many pages of its newest messages.
+const HISTORY_PAGES = 20;
+const HISTORY_PAGE_SIZE = 100;
 
 interface ThreadState {
   messages: MessageView[];
@@ -337,14 +341,22 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     };
   }, [token]);
 
+  // The newest HISTORY_PAGES pages: a long thread opens on its end (and is read up to it), not on its beginning.
   async function loadHistory(id: string) {
-    let after = 0;
+    const max = HISTORY_PAGES * HISTORY_PAGE_SIZE;
+    let after = historyStart(threadsRef.current.find((t) => t.id === id)?.last_seq ?? 0, max);
     let all: MessageView[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i <= HISTORY_PAGES; i++) {
       const page = await api<MessageList>('GET', `/threads/${id}/messages`, undefined, {
         token,
-        query: { after_seq: after, limit: 100 },
+        query: { after_seq: after, limit: HISTORY_PAGE_SIZE },
       });
+      // The thread is longer than the list said (or not listed yet): start again from its newest.
+      if (historyStart(page.last_seq, max) > after) {
+        after = historyStart(page.last_seq, max);
+        all = [];
+        continue;
+      }
       all = all.concat(page.data);
       if (!page.has_more || !page.data.length) break;
       after = page.data[page.data.length - 1].seq;

@@ -11,6 +11,7 @@ import {
   raiseMarks,
   replyQuote,
   retryable,
+  historyStart,
   sendRequest,
   sentView,
   statusOf,
@@ -56,6 +57,15 @@ describe('messages by mid and seq', () => {
     // History over what live events already brought: the overlap once.
     const merged = mergeMessages([b], [a, b, c, c]);
     expect(merged.map((m) => m.mid)).toEqual(['m_1', 'm_2', 'm_3']);
+  });
+});
+
+describe('the history a conversation opens with', () => {
+  it('is the newest messages: a long thread starts past its beginning, a short one at it', () => {
+    expect(historyStart(2150, 2000)).toBe(150);
+    expect(historyStart(2000, 2000)).toBe(0);
+    expect(historyStart(12, 2000)).toBe(0);
+    expect(historyStart(0, 2000)).toBe(0);
   });
 });
 

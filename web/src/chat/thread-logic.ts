@@ -58,6 +58,12 @@ export function marksFromEvent(e: { type: string; by?: string; seq: number }): {
   return {};
 }
 
+// Where loading a conversation's newest `max` messages starts (after_seq): seqs are gap-free, so they are those
+// after last_seq - max.
+export function historyStart(lastSeq: number, max: number): number {
+  return Math.max(0, lastSeq - max);
+}
+
 export function lastOwnMessage(msgs: MessageView[]): MessageView | undefined {
   for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i].sender === 'person') return msgs[i];
   return undefined;
