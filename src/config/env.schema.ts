@@ -136,7 +136,7 @@ export class EnvSchema {
   // How often worker processes delete expired account linking tokens (Log In taps live 15 minutes).
   @Transform(toInt) @IsInt() @Min(100) ACCOUNT_LINKING_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
-  // What one person may send (messages and postbacks, all threads and devices together): a token bucket of
+  // What one person may send (messages, postbacks and uploads, all threads and devices together): a token bucket of
   // PERSON_SEND_BURST refilled at PERSON_SEND_RATE_PER_SECOND; over it, 429 THREAD.RATE_LIMITED with Retry-After.
   @Transform(toInt) @IsInt() @Min(1) PERSON_SEND_RATE_PER_SECOND = 5;
   @Transform(toInt) @IsInt() @Min(1) PERSON_SEND_BURST = 30;
