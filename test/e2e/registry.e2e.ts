@@ -57,6 +57,16 @@ describe('registry: people, pages, apps, subscriptions', () => {
     expect((await api.post('/auth/login', { username: other.username, password: 'a-long-password' })).status).toBe(200);
   });
 
+  it("refuses a blank name for a person or a Page (what the other side sees them as), naming the field", async () => {
+    const person = await api.post('/auth/signup', { username: 'blank_name', password: 'a-long-password', name: ' \t ' });
+    expect([person.status, person.body.code, person.body.details?.[0]?.field]).toEqual([400, 'REQUEST.VALIDATION_FAILED', 'name']);
+    const owner = await signupPerson(api);
+    const page = await api.post('/pages', { name: '   ' }, { token: owner.token });
+    expect([page.status, page.body.code, page.body.details?.[0]?.field]).toEqual([400, 'REQUEST.VALIDATION_FAILED', 'name']);
+    // Spaces inside a name are fine.
+    expect((await api.post('/pages', { name: ' Acme Shoes ' }, { token: owner.token })).status).toBe(201);
+  });
+
   it('stores tokens only as SHA-256 hashes', async () => {
     const p = await signupPerson(api);
     const rows = await t.db.query('SELECT token_hash FROM access_tokens');
