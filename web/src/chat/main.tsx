@@ -65,6 +65,7 @@ import {
   sentView,
   statusOf,
   summary,
+  unreadAfterOwnRead,
   upsertMessage as upsert,
   withFirstPage,
   withOlderPage,
@@ -249,7 +250,12 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     }
     const marks = marksFromEvent(e);
     if (marks.seen !== undefined || marks.delivered !== undefined) patch(id, (s) => raiseMarks(s, marks.seen, marks.delivered));
-    if (e.type === 'read' && e.by === 'person') setThreads((ts) => ts.map((t) => (t.id === id ? { ...t, unread_count: 0 } : t)));
+    if (e.type === 'read' && e.by === 'person') {
+      // Another device (or this one) read: up to its watermark only, so a partial read is counted again by the server.
+      const t = threadsRef.current.find((x) => x.id === id);
+      if (t && unreadAfterOwnRead(t, e.watermark) === null) void refreshThreads();
+      else setThreads((ts) => ts.map((x) => (x.id === id ? { ...x, unread_count: 0 } : x)));
+    }
   }
 
   // An edit (this device's PATCH answer or another device's event): the message and, if it is the latest, the

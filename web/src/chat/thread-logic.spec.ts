@@ -11,6 +11,7 @@ import {
   raiseMarks,
   replyQuote,
   retryable,
+  unreadAfterOwnRead,
   historyStart,
   sendRequest,
   sentView,
@@ -66,6 +67,16 @@ describe('the history a conversation opens with', () => {
     expect(historyStart(2000, 2000)).toBe(0);
     expect(historyStart(12, 2000)).toBe(0);
     expect(historyStart(0, 2000)).toBe(0);
+  });
+});
+
+describe("the list's count after a read on another device", () => {
+  const page = (timestamp: number) => ({ mid: `m_${timestamp}`, seq: timestamp, sender: 'page', timestamp, kind: 'message' }) as MessageView;
+  it('clears when the read covers the last message, and is the server\'s to say otherwise', () => {
+    expect(unreadAfterOwnRead({ unread_count: 2, last_message: page(200) }, 200)).toBe(0);
+    expect(unreadAfterOwnRead({ unread_count: 2, last_message: page(200) }, 100)).toBeNull();
+    expect(unreadAfterOwnRead({ unread_count: 0, last_message: page(200) }, 100)).toBe(0);
+    expect(unreadAfterOwnRead({ unread_count: 1, last_message: null }, 100)).toBe(0);
   });
 });
 
