@@ -1,11 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { AuthService } from '../auth/auth.service';
-import { conflict, unauthorized, notFound } from '../common/errors/app.exception';
+import { AppException, conflict, unauthorized, notFound } from '../common/errors/app.exception';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../common/crypto/passwords';
 import { numericId } from '../common/crypto/tokens';
+import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/pg-errors';
+import { RATE_LIMITER, RateLimiterPort } from '../infra/rate-limit/rate-limiter.port';
 import { UserEntity } from './entities/user.entity';
 
 @Injectable()
@@ -14,6 +16,8 @@ export class AccountsService {
     @InjectDataSource() private readonly db: DataSource,
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
     private readonly auth: AuthService,
+    private readonly config: AppConfig,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiterPort,
   ) {}
 
   async signup(username: string, password: string, name: string) {
@@ -33,7 +37,20 @@ export class AccountsService {
   }
 
   async login(username: string, password: string) {
-    const user = await this.users.findOneBy({ username: username.toLowerCase() });
+    const lower = username.toLowerCase();
+    // Every attempt on a username spends its bucket, before the password is checked: guessing is bounded (and so is
+    // the hashing it costs), whoever guesses, and a username no one has is limited alike.
+    const env = this.config.env;
+    const bucket = await this.limiter.consume(`login:${lower}`, {
+      capacity: env.LOGIN_ATTEMPTS_BURST,
+      refillPerSecond: env.LOGIN_ATTEMPTS_PER_MINUTE / 60,
+    });
+    if (!bucket.allowed) {
+      throw new AppException(HttpStatus.TOO_MANY_REQUESTS, 'AUTH.LOGIN_RATE_LIMITED', 'Too many login attempts for this username: try again later', undefined, {
+        'retry-after': String(Math.max(1, Math.ceil(bucket.retryAfterMs / 1000))),
+      });
+    }
+    const user = await this.users.findOneBy({ username: lower });
     // Spend the same work whether or not the user exists.
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
     if (!user || !ok) throw unauthorized('Wrong username or password');

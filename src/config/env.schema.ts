@@ -48,6 +48,10 @@ export class EnvSchema {
   // 32 bytes, base64 or hex: encrypts app secrets at rest (HMAC signing needs the secret itself).
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^([A-Fa-f0-9]{64}|[A-Za-z0-9+/]{43}=)$/) SECRETS_KEY?: string;
   @Transform(toInt) @IsInt() @Min(60) PERSON_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+  // Login attempts per username (right or wrong, all clients together): a token bucket of LOGIN_ATTEMPTS_BURST
+  // refilled at LOGIN_ATTEMPTS_PER_MINUTE; over it, 429 AUTH.LOGIN_RATE_LIMITED with Retry-After.
+  @Transform(toInt) @IsInt() @Min(1) LOGIN_ATTEMPTS_BURST = 10;
+  @Transform(toInt) @IsInt() @Min(1) LOGIN_ATTEMPTS_PER_MINUTE = 2;
   // How long a process trusts a verified token or an app's live secrets before reading them again (0: never
   // cache). Revocation, suspension and rotation empty every process's cache at once; this only bounds a lost message.
   @Transform(toInt) @IsInt() @Min(0) @Max(60_000) AUTH_CACHE_TTL_MS = 1000;
@@ -136,7 +140,7 @@ export class EnvSchema {
   // How often worker processes delete expired account linking tokens (Log In taps live 15 minutes).
   @Transform(toInt) @IsInt() @Min(100) ACCOUNT_LINKING_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
-  // What one person may send (messages and postbacks, all threads and devices together): a token bucket of
+  // What one person may send (messages, postbacks and uploads, all threads and devices together): a token bucket of
   // PERSON_SEND_BURST refilled at PERSON_SEND_RATE_PER_SECOND; over it, 429 THREAD.RATE_LIMITED with Retry-After.
   @Transform(toInt) @IsInt() @Min(1) PERSON_SEND_RATE_PER_SECOND = 5;
   @Transform(toInt) @IsInt() @Min(1) PERSON_SEND_BURST = 30;

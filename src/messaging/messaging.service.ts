@@ -798,7 +798,7 @@ export class MessagingService implements OnModuleInit {
   }
 
   // One bucket for everything a person writes that reaches the Page's bots: messages, postbacks, reactions,
-  // edits and referrals.
+  // edits and referrals; and their uploads.
   private consumePersonSend(userId: string) {
     const env = this.config.env;
     return this.limiter.consume(`person-send:${userId}`, {

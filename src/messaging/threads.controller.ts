@@ -85,13 +85,20 @@ export class ThreadsController {
   @Post(':threadId/attachments')
   @ApiConsumes('multipart/form-data')
   @ApiBody({ schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } })
-  @ApiCreatedResponse({ type: UploadedAttachmentDto, description: '413 over MEDIA_MAX_BYTES; 400 spoofed type or corrupt image' })
+  @ApiCreatedResponse({
+    type: UploadedAttachmentDto,
+    description:
+      "413 over MEDIA_MAX_BYTES; 400 spoofed type or corrupt image; 409 THREAD.BLOCKED; 429 over the person's send rate (each upload spends it, as a message does)",
+  })
   async upload(
     @CurrentPrincipal() who: PersonPrincipal,
     @Param('threadId') threadId: string,
     @Req() req: FastifyRequest,
   ): Promise<UploadedAttachmentDto> {
-    const thread = await this.messaging.findOwnThread(who.userId, threadId);
+    // Where the person may write (not blocked, Page not suspended), and within their send bucket: each upload is
+    // processed and stored (kept until MEDIA_ORPHAN_TTL_SECONDS even if never sent), so unbounded ones cost disk and CPU.
+    const thread = await this.messaging.writableThread(who.userId, threadId);
+    await this.messaging.spendPersonSend(who.userId);
     const rec = await this.media.ingestMultipart(req, { pageId: thread.page_id, threadId: thread.id });
     // Presented, not used: an upload no message sends is collected after MEDIA_ORPHAN_TTL_SECONDS.
     const [view] = this.media.forPerson([this.media.stored(rec)], requestOrigin(req)) as UploadedAttachmentDto[];

@@ -10,7 +10,7 @@ import { mp4WithDuration } from '../../src/media/processing/testing/media-fixtur
 import { syntheticPhoneJpeg } from '../../src/media/processing/testing/synthetic-photo';
 import { BotReceiver, startBotReceiver } from '../support/bot-receiver';
 import { httpClient, HttpClient } from '../support/http-client';
-import { startTestPlatform, TestPlatform } from '../support/spawn-platform';
+import { startTestPlatform, TEST_ADMIN_TOKEN, TestPlatform } from '../support/spawn-platform';
 import { waitFor } from '../support/wait-for';
 import { clientId, conversation, pageSays } from '../factories/messaging.factory';
 
@@ -449,6 +449,46 @@ describe('media: attachments end to end', () => {
     const empty = await api.post(`/threads/${c.thread.id}/messages`, { client_message_id: clientId() }, { token: c.person.token });
     expect(empty.status).toBe(400);
     expect(JSON.stringify(empty.body)).toMatch(/text/);
+  });
+
+  it("refuses an upload to a thread the person blocked or whose Page is suspended, and past the person's send budget, storing nothing", async () => {
+    const limited = await t.spawnSibling('api', { PERSON_SEND_BURST: '3', PERSON_SEND_RATE_PER_SECOND: '1' });
+    try {
+      const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#0a0' } }).png().toBuffer();
+      const uploadVia = async (base: string, threadId: string, token: string, bytes: Buffer) => {
+        const form = new FormData();
+        form.append('file', new Blob([new Uint8Array(bytes)], { type: 'image/png' }), 'dot.png');
+        const res = await fetch(`${base}/threads/${threadId}/attachments`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+        return { status: res.status, headers: res.headers, body: (await res.json()) as { code?: string } };
+      };
+      const count = async (threadId: string) =>
+        (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM media_objects WHERE thread_id = $1', [threadId]))[0].n;
+
+      // Blocked: the person writes nothing to the Page, uploads included.
+      const c = await setup();
+      expect((await api.post(`/threads/${c.thread.id}/block`, undefined, { token: c.person.token })).status).toBe(200);
+      const blocked = await uploadVia(t.url, c.thread.id, c.person.token, png);
+      expect([blocked.status, blocked.body.code]).toEqual([409, 'THREAD.BLOCKED']);
+      expect(await count(c.thread.id)).toBe(0);
+
+      // A suspended Page's thread takes nothing either.
+      const s = await setup();
+      const suspend = await api.post(`/admin/pages/${s.page.id}/suspend`, { reason: 'test' }, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+      expect(suspend.status).toBe(200);
+      const suspended = await uploadVia(t.url, s.thread.id, s.person.token, png);
+      expect([suspended.status, suspended.body.code]).toEqual([404, 'PAGE.NOT_FOUND']);
+      expect(await count(s.thread.id)).toBe(0);
+
+      // Each upload is stored and processed: it spends the person's send bucket (burst 3 here), as a message does.
+      const r = await setup();
+      for (let i = 0; i < 3; i++) expect((await uploadVia(limited.url, r.thread.id, r.person.token, png)).status).toBe(201);
+      const over = await uploadVia(limited.url, r.thread.id, r.person.token, png);
+      expect([over.status, over.body.code]).toEqual([429, 'THREAD.RATE_LIMITED']);
+      expect(Number(over.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(await count(r.thread.id)).toBe(3);
+    } finally {
+      await limited.stop();
+    }
   });
 
   it('answers 403 to expired and forged URLs', async () => {

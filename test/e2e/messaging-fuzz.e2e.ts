@@ -44,7 +44,8 @@ describe("messaging routes under random input", () => {
   };
 
   beforeAll(async () => {
-    t = await startTestPlatform({ redis: false });
+    // A send bucket no run empties: uploads spend it too, and a 429 would answer before the multipart is parsed.
+    t = await startTestPlatform({ redis: false, env: { PERSON_SEND_BURST: "100000" } });
     api = httpClient(t.url);
     // No webhook subscription: the worker writes nothing behind the test's back.
     c = await conversationWithPsid(api, t.db);

@@ -38,6 +38,35 @@ describe('registry: people, pages, apps, subscriptions', () => {
     expect(me.body).toEqual({ id: signup.body.id, username: 'ada_1', name: 'Ada' });
   });
 
+  it("limits login attempts per username (any case, existing or not): guesses past the burst get 429 with Retry-After, other usernames don't", async () => {
+    const p = await signupPerson(api, 'Guessed');
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await api.post('/auth/login', { username: p.username, password: `guess ${i}` })).status);
+    expect(statuses).toEqual(Array(10).fill(401));
+    // Past LOGIN_ATTEMPTS_BURST (10), even the right password waits: a guess that happens to be right is no different.
+    const limited = await api.post('/auth/login', { username: p.username.toUpperCase(), password: 'a-long-password' });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ statusCode: 429, code: 'AUTH.LOGIN_RATE_LIMITED', requestId: expect.any(String) });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(limited.text).not.toContain('access_token');
+    // A username no one has is limited the same way (its answers say nothing about whether it exists).
+    for (let i = 0; i < 10; i++) await api.post('/auth/login', { username: 'nobody_here', password: `guess ${i}` });
+    expect((await api.post('/auth/login', { username: 'nobody_here', password: 'guess' })).status).toBe(429);
+    // Someone else logs in as ever.
+    const other = await signupPerson(api, 'Other');
+    expect((await api.post('/auth/login', { username: other.username, password: 'a-long-password' })).status).toBe(200);
+  });
+
+  it("refuses a blank name for a person or a Page (what the other side sees them as), naming the field", async () => {
+    const person = await api.post('/auth/signup', { username: 'blank_name', password: 'a-long-password', name: ' \t ' });
+    expect([person.status, person.body.code, person.body.details?.[0]?.field]).toEqual([400, 'REQUEST.VALIDATION_FAILED', 'name']);
+    const owner = await signupPerson(api);
+    const page = await api.post('/pages', { name: '   ' }, { token: owner.token });
+    expect([page.status, page.body.code, page.body.details?.[0]?.field]).toEqual([400, 'REQUEST.VALIDATION_FAILED', 'name']);
+    // Spaces inside a name are fine.
+    expect((await api.post('/pages', { name: ' Acme Shoes ' }, { token: owner.token })).status).toBe(201);
+  });
+
   it('stores tokens only as SHA-256 hashes', async () => {
     const p = await signupPerson(api);
     const rows = await t.db.query('SELECT token_hash FROM access_tokens');

@@ -15,6 +15,8 @@ export class SignupDto {
   @ApiProperty({ example: 'Ada Lovelace' })
   @IsString()
   @Length(1, 100)
+  // What the Page's people see them as (the inbox, Graph's name).
+  @Matches(/\S/, { message: 'name must not be blank' })
   name: string;
 }
 

@@ -21,3 +21,24 @@ describe('in-process endpoint semaphore', () => {
     expect(await rl.tryAcquire('wh:c', 1, 1000)).not.toBeNull();
   });
 });
+
+describe('in-process token buckets', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('forgets buckets that have refilled, so keys a caller chooses (login usernames) do not pile up, and keeps those still spent', async () => {
+    const rl = new MemoryRateLimiter();
+    const spec = { capacity: 10, refillPerSecond: 2 / 60 };
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000);
+    for (let i = 0; i < 10; i++) await rl.consume('login:target', spec);
+    expect((await rl.consume('login:target', spec)).allowed).toBe(false);
+    for (let i = 0; i < 30_000; i++) await rl.consume(`login:guess${i}`, spec);
+    // An hour on, every one of those has refilled; the target is refused again, so it is spent still.
+    now.mockReturnValue(1_000_000 + 3_600_000);
+    for (let i = 0; i < 10; i++) await rl.consume('login:target', spec);
+    for (let i = 0; i < 10_000; i++) await rl.consume(`login:later${i}`, spec);
+    expect(rl.bucketCount()).toBeLessThan(20_000);
+    expect((await rl.consume('login:target', spec)).allowed).toBe(false);
+    // A forgotten bucket is a full one.
+    expect(await rl.consume('login:guess0', spec)).toMatchObject({ allowed: true, remaining: 9 });
+  });
+});

@@ -31,9 +31,15 @@ export function refill(tokens: number, last: number, now: number, spec: BucketSp
   return Math.min(spec.capacity, tokens + ((now - last) / 1000) * spec.refillPerSecond);
 }
 
+// The in-process map is swept of refilled buckets once it doubles past this many: keys can be the caller's choice
+// (a login's username), and a full bucket is the same as none.
+const MEMORY_BUCKETS_SWEEP_AT = 10_000;
+
 export class MemoryRateLimiter implements RateLimiterPort {
   readonly kind = 'memory' as const;
-  private readonly buckets = new Map<string, { tokens: number; last: number }>();
+  // `fullAt`: when it has refilled to capacity (ms).
+  private readonly buckets = new Map<string, { tokens: number; last: number; fullAt: number }>();
+  private sweepAt = MEMORY_BUCKETS_SWEEP_AT;
   private readonly slots = new Map<string, Map<string, number>>();
   private slotSeq = 0;
 
@@ -58,15 +64,26 @@ export class MemoryRateLimiter implements RateLimiterPort {
     return Promise.all(buckets.map((b) => this.consume(b.key, b.spec, cost)));
   }
 
+  bucketCount(): number {
+    return this.buckets.size;
+  }
+
   async consume(key: string, spec: BucketSpec, cost = 1): Promise<ConsumeResult> {
     const now = Date.now();
     const b = this.buckets.get(key) ?? { tokens: spec.capacity, last: now };
     const tokens = refill(b.tokens, b.last, now, spec);
     const allowed = tokens >= cost;
     const left = allowed ? tokens - cost : tokens;
-    this.buckets.set(key, { tokens: left, last: now });
+    this.buckets.set(key, { tokens: left, last: now, fullAt: now + ((spec.capacity - left) / spec.refillPerSecond) * 1000 });
     const retryAfterMs = allowed ? 0 : Math.ceil(((cost - tokens) / spec.refillPerSecond) * 1000);
+    if (this.buckets.size >= this.sweepAt) this.sweep(now);
     return { allowed, remaining: Math.floor(left), retryAfterMs };
+  }
+
+  // Doubling the threshold keeps a flood of live buckets from paying a sweep on every call.
+  private sweep(now: number): void {
+    for (const [key, b] of this.buckets) if (b.fullAt <= now) this.buckets.delete(key);
+    this.sweepAt = Math.max(MEMORY_BUCKETS_SWEEP_AT, this.buckets.size * 2);
   }
 }
 

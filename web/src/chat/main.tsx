@@ -50,6 +50,7 @@ import {
 } from './media-refresh';
 import { Media, MessageBody, PaperclipIcon, PersonaByline, QuickReplyChips, TemplateButton } from './render';
 import {
+  historyStart,
   lastOwnMessage,
   marksFromEvent,
   mergeMessages,
@@ -64,6 +65,7 @@ import {
   sentView,
   statusOf,
   summary,
+  unreadAfterOwnRead,
   upsertMessage as upsert,
   withFirstPage,
   withOlderPage,
@@ -72,6 +74,9 @@ import {
 const tokens = tokenStore('switchboard.person');
 // Threads the list loads at once; older ones come a page at a time ("Older conversations").
 const THREADS_PAGE = 30;
+// A conversation opens with up to this many pages of its newest messages.
+const HISTORY_PAGES = 20;
+const HISTORY_PAGE_SIZE = 100;
 
 interface ThreadState {
   messages: MessageView[];
@@ -245,7 +250,12 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     }
     const marks = marksFromEvent(e);
     if (marks.seen !== undefined || marks.delivered !== undefined) patch(id, (s) => raiseMarks(s, marks.seen, marks.delivered));
-    if (e.type === 'read' && e.by === 'person') setThreads((ts) => ts.map((t) => (t.id === id ? { ...t, unread_count: 0 } : t)));
+    if (e.type === 'read' && e.by === 'person') {
+      // Another device (or this one) read: up to its watermark only, so a partial read is counted again by the server.
+      const t = threadsRef.current.find((x) => x.id === id);
+      if (t && unreadAfterOwnRead(t, e.watermark) === null) void refreshThreads();
+      else setThreads((ts) => ts.map((x) => (x.id === id ? { ...x, unread_count: 0 } : x)));
+    }
   }
 
   // An edit (this device's PATCH answer or another device's event): the message and, if it is the latest, the
@@ -337,14 +347,22 @@ function Chat({ token, onLogout }: { token: string; onLogout: () => void }) {
     };
   }, [token]);
 
+  // The newest HISTORY_PAGES pages: a long thread opens on its end (and is read up to it), not on its beginning.
   async function loadHistory(id: string) {
-    let after = 0;
+    const max = HISTORY_PAGES * HISTORY_PAGE_SIZE;
+    let after = historyStart(threadsRef.current.find((t) => t.id === id)?.last_seq ?? 0, max);
     let all: MessageView[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i <= HISTORY_PAGES; i++) {
       const page = await api<MessageList>('GET', `/threads/${id}/messages`, undefined, {
         token,
-        query: { after_seq: after, limit: 100 },
+        query: { after_seq: after, limit: HISTORY_PAGE_SIZE },
       });
+      // The thread is longer than the list said (or not listed yet): start again from its newest.
+      if (historyStart(page.last_seq, max) > after) {
+        after = historyStart(page.last_seq, max);
+        all = [];
+        continue;
+      }
       all = all.concat(page.data);
       if (!page.has_more || !page.data.length) break;
       after = page.data[page.data.length - 1].seq;

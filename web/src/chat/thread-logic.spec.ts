@@ -11,6 +11,8 @@ import {
   raiseMarks,
   replyQuote,
   retryable,
+  unreadAfterOwnRead,
+  historyStart,
   sendRequest,
   sentView,
   statusOf,
@@ -56,6 +58,25 @@ describe('messages by mid and seq', () => {
     // History over what live events already brought: the overlap once.
     const merged = mergeMessages([b], [a, b, c, c]);
     expect(merged.map((m) => m.mid)).toEqual(['m_1', 'm_2', 'm_3']);
+  });
+});
+
+describe('the history a conversation opens with', () => {
+  it('is the newest messages: a long thread starts past its beginning, a short one at it', () => {
+    expect(historyStart(2150, 2000)).toBe(150);
+    expect(historyStart(2000, 2000)).toBe(0);
+    expect(historyStart(12, 2000)).toBe(0);
+    expect(historyStart(0, 2000)).toBe(0);
+  });
+});
+
+describe("the list's count after a read on another device", () => {
+  const page = (timestamp: number) => ({ mid: `m_${timestamp}`, seq: timestamp, sender: 'page', timestamp, kind: 'message' }) as MessageView;
+  it('clears when the read covers the last message, and is the server\'s to say otherwise', () => {
+    expect(unreadAfterOwnRead({ unread_count: 2, last_message: page(200) }, 200)).toBe(0);
+    expect(unreadAfterOwnRead({ unread_count: 2, last_message: page(200) }, 100)).toBeNull();
+    expect(unreadAfterOwnRead({ unread_count: 0, last_message: page(200) }, 100)).toBe(0);
+    expect(unreadAfterOwnRead({ unread_count: 1, last_message: null }, 100)).toBe(0);
   });
 });
 

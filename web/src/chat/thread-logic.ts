@@ -58,6 +58,19 @@ export function marksFromEvent(e: { type: string; by?: string; seq: number }): {
   return {};
 }
 
+// Where loading a conversation's newest `max` messages starts (after_seq): seqs are gap-free, so they are those
+// after last_seq - max.
+export function historyStart(lastSeq: number, max: number): number {
+  return Math.max(0, lastSeq - max);
+}
+
+// The list's count once one of the person's devices read up to `watermark`: none when that covers the thread's last
+// message (or nothing was counted); otherwise some may still be unread, and only the server knows how many (null).
+export function unreadAfterOwnRead(t: Pick<ThreadSummary, 'unread_count' | 'last_message'>, watermark: number): 0 | null {
+  if (t.unread_count === 0 || !t.last_message || t.last_message.timestamp <= watermark) return 0;
+  return null;
+}
+
 export function lastOwnMessage(msgs: MessageView[]): MessageView | undefined {
   for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i].sender === 'person') return msgs[i];
   return undefined;
