@@ -65,11 +65,13 @@ export const THREAD_HEAD_SQL = `NOT EXISTS (
 export const APP_LIVE_SQL = `NOT EXISTS (SELECT 1 FROM apps sa WHERE sa.id = d.app_id AND sa.suspended_at IS NOT NULL)`;
 
 // Deliveries of apps whose endpoint is paused or whose subscription is off wait, kept, until a resume (of a
-// suspended app, until it is restored).
-export const ENDPOINT_OPEN_SQL = `EXISTS (
-  SELECT 1 FROM app_subscriptions s WHERE s.app_id = d.app_id AND s.object = 'page' AND s.active)
-  AND NOT EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.app_id = d.app_id AND ep.paused_at IS NOT NULL)
-  AND ${APP_LIVE_SQL}`;
+// suspended app, until it is restored). `app` is the SQL naming the app's id; `callbackUrl`, a parameter the
+// subscription's URL must still equal (a sender's later rounds: a changed URL is posted to from the next batch on).
+export const endpointOpenSql = (app: string, callbackUrl?: string) => `EXISTS (
+  SELECT 1 FROM app_subscriptions s WHERE s.app_id = ${app} AND s.object = 'page' AND s.active${callbackUrl ? ` AND s.callback_url = ${callbackUrl}` : ''})
+  AND NOT EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.app_id = ${app} AND ep.paused_at IS NOT NULL)
+  AND ${APP_LIVE_SQL.replaceAll('d.app_id', app)}`;
+export const ENDPOINT_OPEN_SQL = endpointOpenSql('d.app_id');
 
 // The outbox: events and their deliveries are rows written with whatever caused them; the queue only carries ids.
 @Injectable()

@@ -33,6 +33,7 @@ import {
   deliveryJobId,
   APP_LIVE_SQL,
   ENDPOINT_OPEN_SQL,
+  endpointOpenSql,
   THREAD_HEAD_SQL,
   WebhooksService,
   webhookEntry,
@@ -74,12 +75,6 @@ interface StageRow {
 type ClaimMode = { kind: 'batch'; batchId: string } | { kind: 'fresh' } | { kind: 'more' } | { kind: 'probe' };
 
 const SEND_ROUNDS = 50;
-// A sender's later rounds claim only while the endpoint is open and its callback URL is still the one the sender
-// read ($6): a changed URL is posted to from the next batch on (the kick after this sender starts one that reads
-// it), not after the sender's last round.
-const SAME_ENDPOINT_SQL = `EXISTS (
-  SELECT 1 FROM app_subscriptions s WHERE s.app_id = $3 AND s.object = 'page' AND s.active AND s.callback_url = $6)
-  AND NOT EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.app_id = $3 AND ep.paused_at IS NOT NULL)`;
 
 // Time kept, besides a POST's timeout, for a round's claim and settle before the sender's slot lapses.
 const ROUND_MARGIN_MS = 5_000;
@@ -486,11 +481,13 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
                    WHERE d.app_id = $3 AND d.status = 'pending' AND d.batch_id IS NULL
                      AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.thread_key = d.thread_key)
                      AND NOT EXISTS (SELECT 1 FROM held h WHERE h.thread_key = d.thread_key AND h.seq < d.seq)
-                     ${mode.kind === 'more' ? `AND ${SAME_ENDPOINT_SQL}` : ''}
+                     ${mode.kind === 'more' ? `AND ${endpointOpenSql('$3', '$6')}` : ''}
                    ORDER BY d.seq LIMIT $5), `;
         pick = `SELECT w.id FROM cand w ORDER BY min(w.seq) OVER (PARTITION BY w.thread_key), w.seq LIMIT $4`;
         const maxBatch = this.maxBatchFor(appId);
         params = [batchId, lease, appId, maxBatch, maxBatch * Math.max(1, this.config.env.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT)];
+        // A later round goes on only while the endpoint is open and its URL is the one this sender read: the kick
+        // after it starts a sender that reads a changed one.
         if (mode.kind === 'more') params.push(target.callbackUrl);
       } else {
         // A probe: the app's oldest pending delivery, with its batch if it had one. Fenced like any claim: a batch
@@ -839,7 +836,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, OnModul
               SELECT d.id, d.seq FROM webhook_deliveries d
                WHERE d.app_id = a.app_id AND d.status = 'pending' AND d.batch_id IS NULL AND d.target = 'webhook'
                ORDER BY d.seq LIMIT 1) f
-            WHERE a.app_id IS NOT NULL AND ${ENDPOINT_OPEN_SQL.replaceAll('d.app_id', 'a.app_id')}
+            WHERE a.app_id IS NOT NULL AND ${endpointOpenSql('a.app_id')}
            UNION ALL
            (SELECT DISTINCT ON (d.batch_id) d.id, d.seq FROM webhook_deliveries d
              WHERE d.status = 'pending' AND d.batch_id IS NOT NULL AND d.next_attempt_at <= now() AND d.target = 'webhook'
